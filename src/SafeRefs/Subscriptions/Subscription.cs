@@ -1,0 +1,76 @@
+using SafeRefs.Internal;
+
+namespace SafeRefs.Subscriptions;
+
+/// <summary>
+/// A token for one attachment (an event handler, a cancellation callback, a change-token consumer, a timer…)
+/// that detaches it when disposed.
+/// </summary>
+/// <remarks>
+/// <para><b>Holds</b> strongly whatever its mechanism needs to detach (for a plain event: the source, the
+/// remove accessor and the handler) until it is disposed, then nothing. It never keeps anything alive by itself
+/// beyond its own lifetime: drop the token and only the attachment's own references remain.</para>
+/// <para><b>Thread safety:</b> all members are thread-safe. Concurrent <see cref="Dispose"/> calls detach
+/// exactly once; <see cref="Dispose"/> never blocks on a callback that is running.</para>
+/// <para><b>Second <see cref="Dispose"/>:</b> does nothing. A second <see cref="DisposeAsync"/> completes at once.</para>
+/// </remarks>
+public sealed class Subscription : IDisposable, IAsyncDisposable
+{
+    private Detacher? _detacher;
+    private readonly object? _slot0;
+    private readonly object? _slot1;
+    private readonly object? _slot2;
+
+    internal Subscription(Detacher detacher, object? slot0, object? slot1, object? slot2)
+    {
+        _detacher = detacher;
+        _slot0 = slot0;
+        _slot1 = slot1;
+        _slot2 = slot2;
+    }
+
+    // The empty token is born disposed.
+    private Subscription()
+    {
+    }
+
+    /// <summary>Gets a subscription that is attached to nothing; disposing it does nothing.</summary>
+    /// <value>A shared, inactive instance.</value>
+    public static Subscription Empty { get; } = new();
+
+    /// <summary>Gets a value indicating whether the attachment is still in place (not yet disposed).</summary>
+    /// <value><see langword="true"/> until the first <see cref="Dispose"/> or <see cref="DisposeAsync"/> call.</value>
+    public bool IsActive => Volatile.Read(ref _detacher) is not null;
+
+    internal object? Slot0 => _slot0;
+
+    internal object? Slot1 => _slot1;
+
+    internal object? Slot2 => _slot2;
+
+    /// <summary>
+    /// Detaches the handler. Idempotent and thread-safe; after it returns no new invocation of the handler starts
+    /// through this subscription. It does not wait for an invocation that is already running.
+    /// </summary>
+    public void Dispose()
+    {
+        Interlocked.Exchange(ref _detacher, null)?.Detach(_slot0, _slot1, _slot2);
+    }
+
+    /// <summary>
+    /// Detaches the handler, then completes when a callback of this subscription that was running has finished
+    /// (for mechanisms that can observe their callbacks; a plain .NET event completes at once).
+    /// </summary>
+    /// <returns>A task that completes when no callback of this subscription is running.</returns>
+    public ValueTask DisposeAsync()
+    {
+        var detacher = Interlocked.Exchange(ref _detacher, null);
+        if (detacher is null)
+        {
+            return default;
+        }
+
+        detacher.Detach(_slot0, _slot1, _slot2);
+        return detacher.WhenCallbacksIdleAsync(_slot0, _slot1, _slot2);
+    }
+}
