@@ -1,0 +1,10 @@
+namespace SafeRefs.Benchmarks;
+
+/// <summary>The list of named commands; each area adds one line.</summary>
+public static class CommandTable
+{
+    public static void RegisterAll()
+    {
+        // Commands.Register("hit-ratio", Caching.HitRatioCommand.Run);
+    }
+}

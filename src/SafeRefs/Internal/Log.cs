@@ -1,0 +1,10 @@
+namespace SafeRefs.Internal;
+
+/// <summary>
+/// Source-generated log messages. Each area adds its methods in a partial file <c>Log.&lt;Area&gt;.cs</c> with
+/// stable event ids in its own range: Subscriptions 1000–1099, Events 1100–1199, Timers 1200–1299,
+/// Pooling 1300–1399, Caching 1400–1499.
+/// </summary>
+internal static partial class Log
+{
+}
