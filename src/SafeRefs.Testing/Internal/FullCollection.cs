@@ -4,7 +4,7 @@ namespace SafeRefs.Testing.Internal;
 internal static class FullCollection
 {
     /// <summary>Rounds used when waiting for objects to die; each round is collect, drain finalizers, collect.</summary>
-    public const int MaxRounds = 12;
+    public const int MaxRounds = 10;
 
     /// <summary>Rounds used by controls (objects expected to stay alive): enough to clear every finalizer chain.</summary>
     public const int ControlRounds = 3;
@@ -27,7 +27,7 @@ internal static class FullCollection
             // thread before the next collection can reclaim what it released. This is GC settling, not test sync.
             if (round >= 1)
             {
-                Thread.Sleep(Math.Min(5 * round, 40));
+                Thread.Sleep(Math.Min(4 * round, 20));
             }
         }
 
