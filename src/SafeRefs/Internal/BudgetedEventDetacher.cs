@@ -1,0 +1,46 @@
+using System.Runtime.CompilerServices;
+
+namespace SafeRefs.Internal;
+
+/// <summary>
+/// Detaches a plain .NET event handler and gives its place back to a budget's counter. One instance per
+/// (source, event name, handler type), cached on the counter, so a budgeted subscription is still one allocation.
+/// </summary>
+/// <typeparam name="TSource">The source type.</typeparam>
+/// <typeparam name="THandler">The handler type.</typeparam>
+internal sealed class BudgetedEventDetacher<TSource, THandler> : Detacher
+    where TSource : class
+    where THandler : Delegate
+{
+    private readonly ListenerCount _counter;
+
+    public BudgetedEventDetacher(ListenerCount counter)
+    {
+        _counter = counter;
+    }
+
+    public static BudgetedEventDetacher<TSource, THandler> For(ListenerCount counter)
+    {
+        if (counter.CachedDetacher is BudgetedEventDetacher<TSource, THandler> cached)
+        {
+            return cached;
+        }
+
+        var created = new BudgetedEventDetacher<TSource, THandler>(counter);
+        counter.CachedDetacher ??= created;
+        return created;
+    }
+
+    public override void Detach(object? slot0, object? slot1, object? slot2)
+    {
+        Metrics.SubscriptionInstruments.Detached();
+        try
+        {
+            Unsafe.As<Action<TSource, THandler>>(slot1!)(Unsafe.As<TSource>(slot0!), Unsafe.As<THandler>(slot2!));
+        }
+        finally
+        {
+            _counter.Decrement();
+        }
+    }
+}

@@ -1,0 +1,23 @@
+using System.Runtime.CompilerServices;
+
+namespace SafeRefs.Internal;
+
+/// <summary>Detaches a plain .NET event handler: slot0 = source, slot1 = remove accessor, slot2 = handler.</summary>
+/// <typeparam name="TSource">The source type.</typeparam>
+/// <typeparam name="THandler">The handler type.</typeparam>
+internal sealed class EventDetacher<TSource, THandler> : Detacher
+    where TSource : class
+    where THandler : Delegate
+{
+    public static readonly EventDetacher<TSource, THandler> Instance = new();
+
+    private EventDetacher()
+    {
+    }
+
+    public override void Detach(object? slot0, object? slot1, object? slot2)
+    {
+        Metrics.SubscriptionInstruments.Detached();
+        Unsafe.As<Action<TSource, THandler>>(slot1!)(Unsafe.As<TSource>(slot0!), Unsafe.As<THandler>(slot2!));
+    }
+}

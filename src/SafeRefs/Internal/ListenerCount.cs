@@ -1,0 +1,28 @@
+namespace SafeRefs.Internal;
+
+/// <summary>The live listener count of one (source, event name) in one <see cref="Subscriptions.ListenerBudget"/>.</summary>
+/// <remarks>Holds no reference to the source: it lives in a <c>ConditionalWeakTable</c> keyed by the source.</remarks>
+internal sealed class ListenerCount
+{
+    private int _count;
+    private int _warned;
+
+    public ListenerCount(string eventName)
+    {
+        EventName = eventName;
+    }
+
+    public string EventName { get; }
+
+    public int Current => Volatile.Read(ref _count);
+
+    /// <summary>A detacher bound to this counter, cached for the first handler type used with it.</summary>
+    public Detacher? CachedDetacher { get; set; }
+
+    public int Increment() => Interlocked.Increment(ref _count);
+
+    public void Decrement() => Interlocked.Decrement(ref _count);
+
+    /// <summary>Returns <see langword="true"/> the first time only (Node's once-per-(emitter, event) warning).</summary>
+    public bool TryMarkWarned() => Interlocked.Exchange(ref _warned, 1) == 0;
+}

@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace SafeRefs.Internal;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1000, EventName = "ListenerLeakSuspected", Level = LogLevel.Warning,
+        Message = "Possible listener leak: {Count} listeners on {SourceType}.{EventName}, above the limit of {MaxListeners}. Dispose subscriptions you no longer need, or raise MaxListeners.")]
+    internal static partial void ListenerLeakSuspected(ILogger logger, string sourceType, string eventName, int count, int maxListeners);
+
+    [LoggerMessage(EventId = 1001, EventName = "ListenerRefused", Level = LogLevel.Error,
+        Message = "Refused listener {Count} on {SourceType}.{EventName}: the limit is {MaxListeners} (possible listener leak).")]
+    internal static partial void ListenerRefused(ILogger logger, string sourceType, string eventName, int count, int maxListeners);
+
+    [LoggerMessage(EventId = 1002, EventName = "ExceededHandlerFailed", Level = LogLevel.Error,
+        Message = "A ListenerBudget.Exceeded handler threw for {SourceType}.{EventName}.")]
+    internal static partial void ExceededHandlerFailed(ILogger logger, Exception exception, string sourceType, string eventName);
+}

@@ -1,0 +1,149 @@
+using SafeRefs.Subscriptions;
+
+namespace SafeRefs.Tests.Subscriptions;
+
+public sealed class SubscribeTests
+{
+    [Fact]
+    public void Event_Attaches_DisposeDetaches()
+    {
+        var source = new TestSource();
+        var calls = 0;
+        var subscription = Subscribe.Event(source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, (EventHandler)((_, _) => calls++));
+
+        Assert.True(subscription.IsActive);
+        source.RaiseChanged();
+        subscription.Dispose();
+        source.RaiseChanged();
+
+        Assert.False(subscription.IsActive);
+        Assert.Equal(1, calls);
+        Assert.Equal(0, source.ChangedCount);
+    }
+
+    [Fact]
+    public void Event_DisposeTwice_RemovesOnce()
+    {
+        var source = new TestSource();
+        var subscription = Subscribe.Event(source, static (s, h) => s.AddChanged(h), static (s, h) => s.RemoveChanged(h), (EventHandler)((_, _) => { }));
+
+        subscription.Dispose();
+        subscription.Dispose();
+
+        Assert.Equal(1, source.RemoveCalls);
+    }
+
+    [Fact]
+    public async Task Event_DisposeAsync_DetachesAndCompletes()
+    {
+        var source = new TestSource();
+        var subscription = Subscribe.Event(source, static (s, h) => s.AddChanged(h), static (s, h) => s.RemoveChanged(h), (EventHandler)((_, _) => { }));
+
+        await subscription.DisposeAsync();
+        await subscription.DisposeAsync();
+
+        Assert.Equal(1, source.RemoveCalls);
+        Assert.Equal(0, source.ChangedCount);
+    }
+
+    [Fact]
+    public async Task Event_ConcurrentDispose_RemovesExactlyOnce()
+    {
+        for (var round = 0; round < 50; round++)
+        {
+            var source = new TestSource();
+            var removes = 0;
+            var subscription = Subscribe.Event(
+                source,
+                static (s, h) => s.Changed += h,
+                (s, h) =>
+                {
+                    Interlocked.Increment(ref removes);
+                    s.Changed -= h;
+                },
+                (EventHandler)((_, _) => { }));
+            using var barrier = new Barrier(2);
+            var other = Task.Run(() =>
+            {
+                barrier.SignalAndWait();
+                subscription.Dispose();
+            });
+            barrier.SignalAndWait();
+            subscription.Dispose();
+            await other;
+
+            Assert.Equal(1, removes);
+            Assert.Equal(0, source.ChangedCount);
+        }
+    }
+
+    [Fact]
+    public void Event_NullArguments_Throw()
+    {
+        var source = new TestSource();
+        EventHandler handler = (_, _) => { };
+        Assert.Throws<ArgumentNullException>(() => Subscribe.Event<TestSource, EventHandler>(null!, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, handler));
+        Assert.Throws<ArgumentNullException>(() => Subscribe.Event(source, null!, static (s, h) => s.Changed -= h, handler));
+        Assert.Throws<ArgumentNullException>(() => Subscribe.Event(source, static (s, h) => s.Changed += h, null!, handler));
+        Assert.Throws<ArgumentNullException>(() => Subscribe.Event<TestSource, EventHandler>(source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, null!));
+        Assert.Equal(0, source.ChangedCount);
+    }
+
+    [Fact]
+    public void Event_AddThrows_NothingCounted()
+    {
+        var budget = new ListenerBudget();
+        var source = new TestSource();
+        Assert.Throws<InvalidOperationException>(() => Subscribe.Event(
+            source,
+            static (_, _) => throw new InvalidOperationException("add failed"),
+            static (s, h) => s.Changed -= h,
+            (EventHandler)((_, _) => { }),
+            budget,
+            "Changed"));
+
+        Assert.Equal(0, budget.Count(source, "Changed"));
+    }
+
+    [Fact]
+    public void Event_RemoveThrows_CountStillReleased()
+    {
+        var budget = new ListenerBudget();
+        var source = new TestSource();
+        var subscription = Subscribe.Event(
+            source,
+            static (s, h) => s.Changed += h,
+            static (_, _) => throw new InvalidOperationException("remove failed"),
+            (EventHandler)((_, _) => { }),
+            budget,
+            "Changed");
+
+        Assert.Throws<InvalidOperationException>(subscription.Dispose);
+        Assert.False(subscription.IsActive);
+        Assert.Equal(0, budget.Count(source, "Changed"));
+    }
+
+    [Fact]
+    public void Event_GenericHandler_ReceivesArguments()
+    {
+        var source = new TestSource();
+        var seen = new List<int>();
+        using (Subscribe.Event(source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, (EventHandler<int>)((_, v) => seen.Add(v))))
+        {
+            source.RaiseValued(7);
+        }
+
+        source.RaiseValued(8);
+        Assert.Equal([7], seen);
+    }
+
+    [Fact]
+    public void Empty_IsInactiveAndDisposable()
+    {
+        Assert.False(Subscription.Empty.IsActive);
+        Subscription.Empty.Dispose();
+        Assert.True(IsCompleted(Subscription.Empty.DisposeAsync()));
+    }
+
+    private static bool IsCompleted(ValueTask task) => task.IsCompletedSuccessfully;
+}
