@@ -1,0 +1,72 @@
+using System.Collections.Specialized;
+using System.ComponentModel;
+using System.Windows.Input;
+using SafeRefs.Internal;
+using SafeRefs.Subscriptions;
+
+namespace SafeRefs.Events;
+
+/// <summary>
+/// Ready-made weak listeners for the common BCL events: the source keeps only a small forwarder alive, never the
+/// owner.
+/// </summary>
+/// <remarks>
+/// <para><b>Holds:</b> the source holds a forwarder strongly (through its own event); the forwarder holds the source
+/// and the owner weakly, and the handler with everything it captures exactly as long as the owner (an ephemeron).
+/// A forwarder whose owner died detaches itself the next time the source raises the event, or, if the source never
+/// raises it, during a later <see cref="WeakSubscriptions"/> call on the caller's thread (every 256 subscriptions and
+/// after each gen-2 collection): a forwarder never detaches from a finalizer or a foreign thread.</para>
+/// <para><b>Thread safety:</b> all members are thread-safe; detaching calls the source's <c>remove</c> accessor on the
+/// thread that disposes the token (or raises the event, or subscribes). A second <see cref="Subscription.Dispose"/>
+/// does nothing.</para>
+/// </remarks>
+public static class WeakSubscriptions
+{
+    /// <summary>Listens to <see cref="INotifyPropertyChanged.PropertyChanged"/> for as long as <paramref name="owner"/> lives.</summary>
+    /// <typeparam name="TOwner">The owner type.</typeparam>
+    /// <param name="source">The object raising the event.</param>
+    /// <param name="owner">The object whose lifetime bounds the subscription; passed to the handler.</param>
+    /// <param name="handler">The handler; receives the owner, the sender and the event data.</param>
+    /// <returns>A token whose <see cref="Subscription.Dispose"/> detaches the forwarder from the source.</returns>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    public static Subscription OnPropertyChanged<TOwner>(INotifyPropertyChanged source, TOwner owner, Action<TOwner, object?, PropertyChangedEventArgs> handler)
+        where TOwner : class
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(owner);
+        ArgumentNullException.ThrowIfNull(handler);
+        return WeakForwarderRegistry.Attach(new PropertyChangedForwarder(source, WeakHandlerEntry.ForOwner(owner, handler)));
+    }
+
+    /// <summary>Listens to <see cref="INotifyCollectionChanged.CollectionChanged"/> for as long as <paramref name="owner"/> lives.</summary>
+    /// <typeparam name="TOwner">The owner type.</typeparam>
+    /// <param name="source">The object raising the event.</param>
+    /// <param name="owner">The object whose lifetime bounds the subscription; passed to the handler.</param>
+    /// <param name="handler">The handler; receives the owner, the sender and the event data.</param>
+    /// <returns>A token whose <see cref="Subscription.Dispose"/> detaches the forwarder from the source.</returns>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    public static Subscription OnCollectionChanged<TOwner>(INotifyCollectionChanged source, TOwner owner, Action<TOwner, object?, NotifyCollectionChangedEventArgs> handler)
+        where TOwner : class
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(owner);
+        ArgumentNullException.ThrowIfNull(handler);
+        return WeakForwarderRegistry.Attach(new CollectionChangedForwarder(source, WeakHandlerEntry.ForOwner(owner, handler)));
+    }
+
+    /// <summary>Listens to <see cref="ICommand.CanExecuteChanged"/> for as long as <paramref name="owner"/> lives.</summary>
+    /// <typeparam name="TOwner">The owner type.</typeparam>
+    /// <param name="source">The command raising the event.</param>
+    /// <param name="owner">The object whose lifetime bounds the subscription; passed to the handler.</param>
+    /// <param name="handler">The handler; receives the owner, the sender and the event data.</param>
+    /// <returns>A token whose <see cref="Subscription.Dispose"/> detaches the forwarder from the source.</returns>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    public static Subscription OnCanExecuteChanged<TOwner>(ICommand source, TOwner owner, Action<TOwner, object?, EventArgs> handler)
+        where TOwner : class
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(owner);
+        ArgumentNullException.ThrowIfNull(handler);
+        return WeakForwarderRegistry.Attach(new CanExecuteChangedForwarder(source, WeakHandlerEntry.ForOwner(owner, handler)));
+    }
+}

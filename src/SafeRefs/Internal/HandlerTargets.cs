@@ -1,0 +1,38 @@
+namespace SafeRefs.Internal;
+
+/// <summary>Classifies a delegate's target: rooted anyway, a compiler-generated closure, or an ordinary object.</summary>
+/// <remarks>Uses only <c>Type.Name</c> and <see cref="Type.IsValueType"/>: no reflection that trimming or AOT can break.</remarks>
+internal static class HandlerTargets
+{
+    /// <summary>
+    /// Returns <see langword="false"/> when the delegate can reference nothing but what is rooted anyway: a static
+    /// method (no target) or a non-capturing lambda, whose target is the compiler's cached <c>&lt;&gt;c</c> singleton.
+    /// </summary>
+    internal static bool CanCapture(Delegate handler)
+    {
+        var target = handler.Target;
+        return target is not null && !IsLambdaSingleton(target.GetType());
+    }
+
+    /// <summary>Gets a value indicating whether the target is held anyway, so storing it strongly leaks nothing.</summary>
+    internal static bool IsRootedAnyway(object? target) => target is null || IsLambdaSingleton(target.GetType());
+
+    /// <summary>
+    /// Gets a value indicating whether <paramref name="target"/> is an object that nothing but the delegate
+    /// references: a compiler-generated closure (C# display class, VB closure) or a boxed value type.
+    /// </summary>
+    internal static bool IsUnrootedClosure(object target)
+    {
+        var type = target.GetType();
+        if (type.IsValueType)
+        {
+            return true;
+        }
+
+        var name = type.Name;
+        return name.StartsWith("<>c__DisplayClass", StringComparison.Ordinal)
+            || name.StartsWith("_Closure$__", StringComparison.Ordinal);
+    }
+
+    private static bool IsLambdaSingleton(Type type) => type.Name is "<>c" or "_Closure$__";
+}

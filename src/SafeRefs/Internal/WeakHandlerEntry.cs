@@ -1,0 +1,170 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace SafeRefs.Internal;
+
+/// <summary>
+/// One registered handler of a weak event: how its target or owner is held and how to reach its delegate.
+/// Immutable after construction except for <see cref="IsRemoved"/>; shared by every snapshot that contains it.
+/// </summary>
+/// <remarks>
+/// <para>Kinds: <see cref="EntryKind.Strong"/> holds a delegate whose target is rooted anyway (static method or
+/// the compiler's non-capturing-lambda singleton). <see cref="EntryKind.WeakTarget"/> (<c>Add</c>) holds a
+/// <see cref="DependentHandle"/> target → delegate, so the delegate lives exactly as long as its target, plus a
+/// short weak handle to the delegate: a raise reads one handle (a plain memory read) and invokes the original
+/// delegate; no reflection. <see cref="EntryKind.OwnerStrongHandler"/> (<c>Subscribe</c> with a handler that
+/// captures nothing) holds the owner weakly and the handler strongly. <see cref="EntryKind.OwnerBoundHandler"/>
+/// (<c>Subscribe</c> with a capturing handler) holds a <see cref="DependentHandle"/> owner → handler (an
+/// ephemeron) plus a short weak handle to the handler.</para>
+/// <para>GC handles have no finalizer of their own: this object's finalizer frees them. It touches nothing but its
+/// own handle fields. Handles are freed only when the entry is unreachable, so a raise iterating an old snapshot
+/// can never read a freed handle.</para>
+/// </remarks>
+internal sealed class WeakHandlerEntry
+{
+    private readonly Delegate? _strongHandler;
+    private DependentHandle _dependent;
+    private WeakGCHandle<object> _weak;
+    private int _removed;
+
+    private WeakHandlerEntry(EntryKind kind, Delegate? strongHandler, DependentHandle dependent, WeakGCHandle<object> weak)
+    {
+        Kind = kind;
+        _strongHandler = strongHandler;
+        _dependent = dependent;
+        _weak = weak;
+    }
+
+    ~WeakHandlerEntry()
+    {
+        // Frees this entry's own handles only; never touches another managed object.
+        _dependent.Dispose();
+        _weak.Dispose();
+    }
+
+    /// <summary>Gets how the entry holds its handler.</summary>
+    internal EntryKind Kind { get; }
+
+    /// <summary>Gets a value indicating whether the entry was unsubscribed (disposed token or <c>Remove</c>).</summary>
+    internal bool IsRemoved => Volatile.Read(ref _removed) != 0;
+
+    /// <summary>Gets a value indicating whether the entry holds something weakly (needs purging when it dies).</summary>
+    internal bool IsWeak => Kind != EntryKind.Strong;
+
+    internal static WeakHandlerEntry ForStrong(Delegate handler) =>
+        new(EntryKind.Strong, handler, default, default);
+
+    internal static WeakHandlerEntry ForWeakTarget(object target, Delegate handler)
+    {
+        var dependent = new DependentHandle(target, handler);
+        return new(EntryKind.WeakTarget, null, dependent, new WeakGCHandle<object>(handler));
+    }
+
+    internal static WeakHandlerEntry ForOwner(object owner, Delegate handler)
+    {
+        if (!HandlerTargets.CanCapture(handler))
+        {
+            return new(EntryKind.OwnerStrongHandler, handler, default, new WeakGCHandle<object>(owner));
+        }
+
+        var dependent = new DependentHandle(owner, handler);
+        return new(EntryKind.OwnerBoundHandler, null, dependent, new WeakGCHandle<object>(handler));
+    }
+
+    /// <summary>
+    /// Reads the handler and, for owner-bound kinds, the owner. Returns <see langword="false"/> when the entry was
+    /// removed or its target/owner was collected.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryGet(out object? owner, [NotNullWhen(true)] out Delegate? handler)
+    {
+        owner = null;
+        handler = null;
+        if (Volatile.Read(ref _removed) != 0)
+        {
+            return false;
+        }
+
+        switch (Kind)
+        {
+            case EntryKind.Strong:
+                handler = _strongHandler!;
+                return true;
+            case EntryKind.WeakTarget:
+                if (_weak.TryGetTarget(out var weakHandler))
+                {
+                    handler = Unsafe.As<Delegate>(weakHandler);
+                    return true;
+                }
+
+                return false;
+            case EntryKind.OwnerStrongHandler:
+                if (_weak.TryGetTarget(out owner))
+                {
+                    handler = _strongHandler!;
+                    return true;
+                }
+
+                return false;
+            default:
+                // Read the owner first: once it is in a local, the ephemeron keeps the handler alive.
+                owner = _dependent.Target;
+                if (owner is not null && _weak.TryGetTarget(out var boundHandler))
+                {
+                    handler = Unsafe.As<Delegate>(boundHandler);
+                    return true;
+                }
+
+                owner = null;
+                return false;
+        }
+    }
+
+    /// <summary>Gets a value indicating whether the handler can still run (not removed, target or owner alive).</summary>
+    internal bool IsAlive => TryGet(out _, out _);
+
+    /// <summary>Gets a value indicating whether the entry can be dropped from the list (removed or dead).</summary>
+    internal bool IsDead => !IsAlive;
+
+    /// <summary>Gets the handler if alive (for <c>Remove</c> matching), without the owner.</summary>
+    internal Delegate? HandlerOrNull => TryGet(out _, out var handler) ? handler : null;
+
+    /// <summary>
+    /// Marks the entry removed: no raise invokes it from now on, even one iterating an older snapshot. Releases the
+    /// owner-bound handler at once so its captures do not wait for the entry's finalizer.
+    /// </summary>
+    /// <returns><see langword="true"/> for the call that removed it.</returns>
+    internal bool MarkRemoved()
+    {
+        if (Interlocked.Exchange(ref _removed, 1) != 0)
+        {
+            return false;
+        }
+
+        // Only the single winner of the exchange gets here, and the entry is reachable (not finalized).
+        if (Kind is EntryKind.OwnerBoundHandler or EntryKind.WeakTarget)
+        {
+            _dependent.Dependent = null;
+        }
+
+        return true;
+    }
+
+    /// <summary>How an entry holds its handler.</summary>
+    internal enum EntryKind : byte
+    {
+        /// <summary>Static method or non-capturing lambda: held strongly (rooted anyway).</summary>
+        Strong,
+
+        /// <summary><c>Add</c> mode: target weak, delegate alive exactly as long as the target.</summary>
+        WeakTarget,
+
+        /// <summary><c>Subscribe</c> mode, handler captures nothing: owner weak, handler strong.</summary>
+        OwnerStrongHandler,
+
+        /// <summary><c>Subscribe</c> mode, capturing handler: owner → handler ephemeron.</summary>
+        OwnerBoundHandler,
+    }
+}

@@ -1,0 +1,222 @@
+namespace SafeRefs.Internal;
+
+/// <summary>
+/// The copy-on-write entry array behind <see cref="Events.WeakEvent{TArgs}"/> and
+/// <see cref="Events.AsyncWeakEvent{TArgs}"/>. Readers take <see cref="Snapshot"/> without locking; writers copy
+/// under a lock and publish a new immutable array.
+/// </summary>
+/// <remarks>
+/// Dead entries (target or owner collected) and removed ones (disposed tokens) are bounded: every copy drops them,
+/// a disposal compacts once removed entries exceed max(4, 25 %) of the array, a raise that met that many dead entries
+/// compacts, and after each gen-2 collection <see cref="WeakHandlerPurger"/> compacts on a thread-pool thread.
+/// </remarks>
+internal sealed class WeakHandlerList
+{
+    private static readonly WeakHandlerEntry[] Empty = [];
+
+    private readonly Lock _lock = new();
+    private WeakHandlerEntry[] _entries = Empty;
+    private int _removedStored;
+    private bool _registeredForPurge;
+
+    /// <summary>Gets the current immutable snapshot (never modified after publication).</summary>
+    internal WeakHandlerEntry[] Snapshot => Volatile.Read(ref _entries);
+
+    /// <summary>Gets the number of stored entries, live or not (for tests of the dead-entry bound).</summary>
+    internal int StoredCount => Snapshot.Length;
+
+    /// <summary>Gets the number of entries whose handler can still run.</summary>
+    internal int LiveCount
+    {
+        get
+        {
+            var count = 0;
+            foreach (var entry in Snapshot)
+            {
+                if (entry.IsAlive)
+                {
+                    count++;
+                }
+            }
+
+            return count;
+        }
+    }
+
+    /// <summary>The compaction threshold for <paramref name="length"/> stored entries: max(4, 25 %).</summary>
+    internal static int Slack(int length) => Math.Max(4, length / 4);
+
+    /// <summary>Appends an entry, dropping dead and removed entries from the copy.</summary>
+    internal void Add(WeakHandlerEntry entry)
+    {
+        var register = false;
+        lock (_lock)
+        {
+            var old = _entries;
+            var copy = new WeakHandlerEntry[old.Length + 1];
+            var n = 0;
+            foreach (var existing in old)
+            {
+                if (!existing.IsDead)
+                {
+                    copy[n++] = existing;
+                }
+            }
+
+            copy[n++] = entry;
+            if (n != copy.Length)
+            {
+                Array.Resize(ref copy, n);
+            }
+
+            _removedStored = 0;
+            Volatile.Write(ref _entries, copy);
+            if (entry.IsWeak && !_registeredForPurge)
+            {
+                _registeredForPurge = true;
+                register = true;
+            }
+        }
+
+        if (register)
+        {
+            WeakHandlerPurger.Register(this);
+        }
+    }
+
+    /// <summary>
+    /// Removes the last contiguous run of <c>Add</c>-mode entries whose live handlers equal <paramref name="run"/>
+    /// (the invocation list of the delegate being removed), as <see cref="Delegate.Remove"/> does. Removed with
+    /// snapshot semantics: a raise already iterating an older snapshot still invokes it, as with a multicast delegate.
+    /// </summary>
+    internal bool RemoveLast(Delegate[] run)
+    {
+        lock (_lock)
+        {
+            var old = _entries;
+            var indices = new List<int>(old.Length);
+            for (var i = 0; i < old.Length; i++)
+            {
+                if (old[i].Kind is WeakHandlerEntry.EntryKind.Strong or WeakHandlerEntry.EntryKind.WeakTarget && !old[i].IsDead)
+                {
+                    indices.Add(i);
+                }
+            }
+
+            for (var start = indices.Count - run.Length; start >= 0; start--)
+            {
+                if (Matches(old, indices, start, run))
+                {
+                    var drop = new HashSet<int>();
+                    for (var k = 0; k < run.Length; k++)
+                    {
+                        drop.Add(indices[start + k]);
+                    }
+
+                    var copy = new WeakHandlerEntry[old.Length - run.Length];
+                    var n = 0;
+                    for (var i = 0; i < old.Length; i++)
+                    {
+                        if (!drop.Contains(i))
+                        {
+                            copy[n++] = old[i];
+                        }
+                    }
+
+                    Volatile.Write(ref _entries, copy);
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    private static bool Matches(WeakHandlerEntry[] entries, List<int> indices, int start, Delegate[] run)
+    {
+        for (var k = 0; k < run.Length; k++)
+        {
+            if (entries[indices[start + k]].HandlerOrNull is not { } handler || !handler.Equals(run[k]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Removes a subscribed entry in O(1) amortized: marks it removed (no raise invokes it after this returns) and
+    /// compacts only when removed entries exceed the slack.
+    /// </summary>
+    internal void Dispose(WeakHandlerEntry entry)
+    {
+        if (!entry.MarkRemoved())
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (++_removedStored > Slack(_entries.Length))
+            {
+                CompactLocked();
+            }
+        }
+    }
+
+    /// <summary>Called by a raise that met <paramref name="deadSeen"/> dead or removed entries.</summary>
+    internal void OnDeadSeen(int deadSeen, int snapshotLength)
+    {
+        if (deadSeen > Slack(snapshotLength))
+        {
+            Purge();
+        }
+    }
+
+    /// <summary>Drops every dead or removed entry.</summary>
+    internal void Purge()
+    {
+        lock (_lock)
+        {
+            CompactLocked();
+        }
+    }
+
+    private void CompactLocked()
+    {
+        var old = _entries;
+        var live = 0;
+        foreach (var entry in old)
+        {
+            if (!entry.IsDead)
+            {
+                live++;
+            }
+        }
+
+        _removedStored = 0;
+        if (live == old.Length)
+        {
+            return;
+        }
+
+        var copy = live == 0 ? Empty : new WeakHandlerEntry[live];
+        var n = 0;
+        foreach (var entry in old)
+        {
+            if (n < live && !entry.IsDead)
+            {
+                copy[n++] = entry;
+            }
+        }
+
+        if (n != live)
+        {
+            // An entry died between the two passes: keep the shorter array.
+            Array.Resize(ref copy, n);
+        }
+
+        Volatile.Write(ref _entries, copy);
+    }
+}
