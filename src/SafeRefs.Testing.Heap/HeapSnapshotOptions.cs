@@ -15,6 +15,11 @@ public sealed class HeapSnapshotOptions
     /// Gets the type-name prefixes to keep, in any form <see cref="HeapSnapshot"/>'s indexer accepts
     /// (<c>MyApp.</c>, <c>System.Collections.Generic.List`1</c>). Empty keeps every type.
     /// </summary>
+    /// <remarks>
+    /// The runtime names a nested type by its own name only (<c>Inner</c> for <c>MyApp.Outer.Inner</c>), so a namespace
+    /// prefix does not select nested types, closures' display classes or compiler-generated state machines: filter by
+    /// <see cref="Assemblies"/> to keep everything your code defines.
+    /// </remarks>
     /// <value>An empty list by default.</value>
     public IList<string> TypeNamePrefixes { get; } = new List<string>();
 

@@ -1,0 +1,208 @@
+using System.Runtime.CompilerServices;
+using SafeRefs.Testing.Heap.Tests.Infrastructure;
+
+namespace SafeRefs.Testing.Heap.Tests;
+
+[Collection(HeapCollection.Name)]
+public sealed class HeapSnapshotTests
+{
+    private static Marker[]? _markers;
+    private static Box<Marker>[]? _boxes;
+
+    [Fact]
+    public void Capture_CurrentProcess_CountsExactlyTheLiveInstances()
+    {
+        Fill(250);
+        HeapSnapshot held = HeapSnapshot.Capture();
+        Release();
+        HeapSnapshot released = HeapSnapshot.Capture();
+
+        Assert.Equal(250, held.CountOf<Marker>());
+        Assert.Equal(250 * IntPtr.Size * 3, held[typeof(Marker).FullName!].Bytes); // header + method table + one field
+        Assert.Equal(0, released.CountOf<Marker>());
+        Assert.True(held.ObjectCount > 250);
+        Assert.True(held.TotalBytes > held[typeof(Marker).FullName!].Bytes);
+        Assert.Equal(Environment.ProcessId, held.ProcessId);
+    }
+
+    [Fact]
+    public void CountOf_GenericOfNested_MatchesTypeofNames()
+    {
+        FillBoxes(40);
+        HeapSnapshot snapshot = HeapSnapshot.Capture();
+        Release();
+
+        Assert.Equal(40, snapshot.CountOf<Box<Marker>>());
+        Assert.Equal(40, snapshot[typeof(Box<Marker>).FullName!].Count);    // assembly-qualified arguments
+        Assert.Equal(40, snapshot[typeof(Box<Marker>).ToString()].Count);   // reflection ToString form
+        Assert.Equal(40, snapshot[HeapSnapshot.NameOf(typeof(Box<Marker>))].Count);
+        Assert.Contains(snapshot.Types, t => t.Name == "Box`1[SafeRefs.Testing.Heap.Tests.HeapSnapshotTests+Marker]");
+    }
+
+    [Fact]
+    public void Indexer_TypeWithNoInstances_ReturnsZeroEntry()
+    {
+        HeapSnapshot snapshot = HeapSnapshot.Capture();
+
+        TypeStatistics none = snapshot["No.Such.Type"];
+
+        Assert.Equal(0, none.Count);
+        Assert.Equal(0, none.Bytes);
+        Assert.Equal("No.Such.Type", none.Name);
+    }
+
+    [Fact]
+    public void Capture_WithOptions_FiltersByAssemblyFrameworkAndPrefix()
+    {
+        Fill(10);
+        var byAssembly = new HeapSnapshotOptions();
+        byAssembly.Assemblies.Add("SafeRefs.Testing.Heap.Tests");
+        var noFramework = new HeapSnapshotOptions { IncludeFrameworkTypes = false };
+        var byPrefix = new HeapSnapshotOptions();
+        byPrefix.TypeNamePrefixes.Add("System.Collections.Generic.");
+
+        HeapSnapshot assemblyOnly = HeapSnapshot.Capture(byAssembly);
+        HeapSnapshot withoutFramework = HeapSnapshot.Capture(noFramework);
+        HeapSnapshot prefixOnly = HeapSnapshot.Capture(byPrefix);
+        Release();
+
+        Assert.All(assemblyOnly.Types, t => Assert.Equal("SafeRefs.Testing.Heap.Tests", t.Assembly));
+        Assert.Equal(10, assemblyOnly.CountOf<Marker>());
+        Assert.Equal(0, withoutFramework.CountOf<string>());
+        Assert.Equal(10, withoutFramework.CountOf<Marker>());
+        Assert.DoesNotContain(withoutFramework.Types, t => t.Assembly is "System.Private.CoreLib");
+        Assert.NotEmpty(prefixOnly.Types);
+        Assert.All(prefixOnly.Types, t => Assert.StartsWith("System.Collections.Generic.", t.Name, StringComparison.Ordinal));
+        Assert.Equal(prefixOnly.Types.Sum(t => t.Count), prefixOnly.ObjectCount);
+    }
+
+    [Fact]
+    public void Compare_InstancesAdded_DiffShowsThem()
+    {
+        HeapSnapshot before = HeapSnapshot.Capture();
+        Fill(30);
+        HeapSnapshot after = HeapSnapshot.Capture();
+        Release();
+
+        HeapDiff diff = HeapSnapshot.Compare(before, after);
+
+        Assert.Equal(30, diff.CountDeltaOf<Marker>());
+        TypeDelta markers = diff[typeof(Marker).FullName!];
+        Assert.Equal(0, markers.CountBefore);
+        Assert.Equal(30, markers.CountAfter);
+        Assert.Contains(diff.Changes, c => c.Name == HeapSnapshot.NameOf(typeof(Marker)));
+        Assert.Contains("Marker", diff.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SaveLoad_RoundTrip_KeepsEveryType()
+    {
+        Fill(7);
+        HeapSnapshot snapshot = HeapSnapshot.Capture();
+        Release();
+        using var stream = new MemoryStream();
+
+        snapshot.Save(stream);
+        stream.Position = 0;
+        HeapSnapshot loaded = HeapSnapshot.Load(stream);
+
+        Assert.Equal(7, loaded.CountOf<Marker>());
+        Assert.Equal(snapshot.ObjectCount, loaded.ObjectCount);
+        Assert.Equal(snapshot.TotalBytes, loaded.TotalBytes);
+        Assert.Equal(snapshot.Types.Count, loaded.Types.Count);
+        Assert.Equal(snapshot.TakenAt, loaded.TakenAt);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("{}")]
+    [InlineData("{\"format\":\"other\"}")]
+    [InlineData("{\"format\":\"saferefs-heap-snapshot/1\",\"types\":[{\"name\":1}]}")]
+    [InlineData("not json")]
+    public void Load_NotASnapshot_ThrowsInvalidDataException(string json)
+    {
+        using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json));
+
+        Assert.Throws<InvalidDataException>(() => HeapSnapshot.Load(stream));
+    }
+
+    [Fact]
+    public void Capture_NoSuchProcess_ThrowsWithThePidInTheMessage()
+    {
+        const int pid = int.MaxValue - 7;
+
+        HeapSnapshotException ex = Assert.Throws<HeapSnapshotException>(() => HeapSnapshot.Capture(pid));
+
+        Assert.Contains($"No process with id {pid}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-3)]
+    public void Capture_NonPositivePid_ThrowsArgumentOutOfRange(int pid)
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => HeapSnapshot.Capture(pid));
+    }
+
+    [Fact]
+    public void Options_InvalidValues_Throw()
+    {
+        var options = new HeapSnapshotOptions();
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.Timeout = TimeSpan.Zero);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.MinimumGrowthPerOperation = 0);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.MinimumGrowthPerOperation = double.NaN);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.Timeout);
+        Assert.Equal(0.5, options.MinimumGrowthPerOperation);
+        Assert.True(options.IncludeFrameworkTypes);
+    }
+
+    [Fact]
+    public void NullArguments_Throw()
+    {
+        HeapSnapshot snapshot = HeapSnapshot.Capture(new HeapSnapshotOptions { Timeout = TimeSpan.FromSeconds(20) });
+
+        Assert.Throws<ArgumentNullException>(() => snapshot[null!]);
+        Assert.Throws<ArgumentNullException>(() => HeapSnapshot.Compare(null!, snapshot));
+        Assert.Throws<ArgumentNullException>(() => HeapSnapshot.Compare(snapshot, null!));
+        Assert.Throws<ArgumentNullException>(() => HeapSnapshot.NameOf(null!));
+        Assert.Throws<ArgumentNullException>(() => snapshot.Save(null!));
+        Assert.Throws<ArgumentNullException>(() => HeapSnapshot.Load(null!));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Fill(int count)
+    {
+        _markers = new Marker[count];
+        for (int i = 0; i < count; i++)
+        {
+            _markers[i] = new Marker(i);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FillBoxes(int count)
+    {
+        _boxes = new Box<Marker>[count];
+        for (int i = 0; i < count; i++)
+        {
+            _boxes[i] = new Box<Marker>(new Marker(i));
+        }
+    }
+
+    private static void Release()
+    {
+        _markers = null;
+        _boxes = null;
+    }
+
+    private sealed class Marker(int id)
+    {
+        public int Id { get; } = id;
+    }
+
+    private sealed class Box<T>(T value)
+    {
+        public T Value { get; } = value;
+    }
+}
