@@ -21,7 +21,7 @@ namespace SafeRefs.Events;
 /// </remarks>
 public sealed class AsyncWeakEvent<TArgs>
 {
-    private readonly WeakHandlerList _list = new();
+    private readonly WeakHandlerList _list;
     private readonly HandlerExceptionMode _exceptionMode;
 
     /// <summary>Initializes a new instance of the <see cref="AsyncWeakEvent{TArgs}"/> class.</summary>
@@ -30,6 +30,7 @@ public sealed class AsyncWeakEvent<TArgs>
     public AsyncWeakEvent(WeakEventOptions? options = null)
     {
         _exceptionMode = options?.ExceptionMode ?? HandlerExceptionMode.Propagate;
+        _list = new WeakHandlerList(this, options?.Budget, options?.Name);
     }
 
     /// <summary>Gets the number of subscribed handlers whose owner is alive; exact after a raise or a full GC.</summary>
@@ -49,6 +50,8 @@ public sealed class AsyncWeakEvent<TArgs>
     /// <returns>A token whose <see cref="Subscription.Dispose"/> detaches the handler in O(1).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="owner"/> or <paramref name="handler"/> is
     /// <see langword="null"/>.</exception>
+    /// <exception cref="ListenerLimitExceededException">The options' <see cref="WeakEventOptions.Budget"/> refuses
+    /// another listener (<see cref="ListenerBudgetAction.Throw"/>); nothing was subscribed.</exception>
     public Subscription Subscribe<TOwner>(TOwner owner, Func<TOwner, object?, TArgs, CancellationToken, ValueTask> handler)
         where TOwner : class
     {

@@ -35,7 +35,7 @@ namespace SafeRefs.Events;
 /// </remarks>
 public sealed class WeakEvent<TArgs>
 {
-    private readonly WeakHandlerList _list = new();
+    private readonly WeakHandlerList _list;
     private readonly ClosurePolicy _closurePolicy;
     private readonly HandlerExceptionMode _exceptionMode;
 
@@ -45,6 +45,7 @@ public sealed class WeakEvent<TArgs>
     {
         _closurePolicy = options?.CapturingLambdaWithoutOwner ?? ClosurePolicy.Throw;
         _exceptionMode = options?.ExceptionMode ?? HandlerExceptionMode.Propagate;
+        _list = new WeakHandlerList(this, options?.Budget, options?.Name);
     }
 
     /// <summary>
@@ -66,6 +67,8 @@ public sealed class WeakEvent<TArgs>
     /// <exception cref="ArgumentException">The handler's target is a compiler-generated closure (a capturing lambda)
     /// or a boxed value type, which nothing else references, and the policy is <see cref="ClosurePolicy.Throw"/>: use
     /// <see cref="Subscribe{TOwner}(TOwner, Action{TOwner, object?, TArgs})"/> instead.</exception>
+    /// <exception cref="ListenerLimitExceededException">The options' <see cref="WeakEventOptions.Budget"/> refuses
+    /// another listener (<see cref="ListenerBudgetAction.Throw"/>).</exception>
     public void Add(EventHandler<TArgs> handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
@@ -110,6 +113,8 @@ public sealed class WeakEvent<TArgs>
     /// <returns>A token whose <see cref="Subscription.Dispose"/> detaches the handler in O(1).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="owner"/> or <paramref name="handler"/> is
     /// <see langword="null"/>.</exception>
+    /// <exception cref="ListenerLimitExceededException">The options' <see cref="WeakEventOptions.Budget"/> refuses
+    /// another listener (<see cref="ListenerBudgetAction.Throw"/>); nothing was subscribed.</exception>
     public Subscription Subscribe<TOwner>(TOwner owner, Action<TOwner, object?, TArgs> handler)
         where TOwner : class
     {

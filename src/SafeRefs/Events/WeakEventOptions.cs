@@ -1,3 +1,5 @@
+using SafeRefs.Subscriptions;
+
 namespace SafeRefs.Events;
 
 /// <summary>Options of a <see cref="WeakEvent{TArgs}"/> or <see cref="AsyncWeakEvent{TArgs}"/>.</summary>
@@ -15,4 +17,16 @@ public sealed class WeakEventOptions
     /// <summary>Gets or sets what a raise does when a handler throws.</summary>
     /// <value><see cref="HandlerExceptionMode.Propagate"/> by default.</value>
     public HandlerExceptionMode ExceptionMode { get; set; } = HandlerExceptionMode.Propagate;
+
+    /// <summary>
+    /// Gets or sets the listener budget that counts this event's live handlers (the event object is the source) and
+    /// reports, or refuses, one too many: a leak alarm like Node's <c>setMaxListeners</c>.
+    /// </summary>
+    /// <value><see langword="null"/> (no counting) by default. A handler whose target or owner was collected gives its
+    /// place back when its entry is dropped (next add, raise or gen-2 sweep).</value>
+    public ListenerBudget? Budget { get; set; }
+
+    /// <summary>Gets or sets the event name reported by <see cref="Budget"/>.</summary>
+    /// <value><see langword="null"/> by default, reported as <c>(unnamed)</c>.</value>
+    public string? Name { get; set; }
 }

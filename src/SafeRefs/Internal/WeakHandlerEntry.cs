@@ -28,6 +28,7 @@ internal sealed class WeakHandlerEntry
     private DependentHandle _dependent;
     private WeakGCHandle<object> _weak;
     private int _removed;
+    private ListenerCount? _budgetCount;
 
     private WeakHandlerEntry(EntryKind kind, Delegate? strongHandler, DependentHandle dependent, WeakGCHandle<object> weak)
     {
@@ -151,6 +152,12 @@ internal sealed class WeakHandlerEntry
 
         return true;
     }
+
+    /// <summary>Remembers the budget counter this entry was counted in (set once, before publication).</summary>
+    internal void SetBudgetCount(ListenerCount count) => _budgetCount = count;
+
+    /// <summary>Gives the entry's place in its listener budget back; only the first call counts.</summary>
+    internal void ReleaseBudget() => Interlocked.Exchange(ref _budgetCount, null)?.Decrement();
 
     /// <summary>How an entry holds its handler.</summary>
     internal enum EntryKind : byte

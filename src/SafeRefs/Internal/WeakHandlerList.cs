@@ -1,3 +1,5 @@
+using SafeRefs.Subscriptions;
+
 namespace SafeRefs.Internal;
 
 /// <summary>
@@ -15,9 +17,23 @@ internal sealed class WeakHandlerList
     private static readonly WeakHandlerEntry[] Empty = [];
 
     private readonly Lock _lock = new();
+    private readonly object _source;
+    private readonly ListenerBudget? _budget;
+    private readonly string? _name;
     private WeakHandlerEntry[] _entries = Empty;
     private int _removedStored;
     private bool _registeredForPurge;
+
+    /// <summary>Initializes a new instance of the <see cref="WeakHandlerList"/> class.</summary>
+    /// <param name="source">The event object, the source counted in <paramref name="budget"/>.</param>
+    /// <param name="budget">Counts live entries; <see langword="null"/> for none.</param>
+    /// <param name="name">The event name reported by the budget.</param>
+    internal WeakHandlerList(object source, ListenerBudget? budget, string? name)
+    {
+        _source = source;
+        _budget = budget;
+        _name = name;
+    }
 
     /// <summary>Gets the current immutable snapshot (never modified after publication).</summary>
     internal WeakHandlerEntry[] Snapshot => Volatile.Read(ref _entries);
@@ -49,6 +65,12 @@ internal sealed class WeakHandlerList
     /// <summary>Appends an entry, dropping dead and removed entries from the copy.</summary>
     internal void Add(WeakHandlerEntry entry)
     {
+        if (_budget is not null)
+        {
+            // Throws ListenerLimitExceededException (count unchanged) when the budget refuses: nothing is attached.
+            entry.SetBudgetCount(_budget.Acquire(_source, _name));
+        }
+
         var register = false;
         lock (_lock)
         {
@@ -60,6 +82,10 @@ internal sealed class WeakHandlerList
                 if (!existing.IsDead)
                 {
                     copy[n++] = existing;
+                }
+                else
+                {
+                    existing.ReleaseBudget();
                 }
             }
 
@@ -121,6 +147,10 @@ internal sealed class WeakHandlerList
                         {
                             copy[n++] = old[i];
                         }
+                        else
+                        {
+                            old[i].ReleaseBudget();
+                        }
                     }
 
                     Volatile.Write(ref _entries, copy);
@@ -155,6 +185,8 @@ internal sealed class WeakHandlerList
         {
             return;
         }
+
+        entry.ReleaseBudget();
 
         lock (_lock)
         {
@@ -208,6 +240,10 @@ internal sealed class WeakHandlerList
             if (n < live && !entry.IsDead)
             {
                 copy[n++] = entry;
+            }
+            else
+            {
+                entry.ReleaseBudget();
             }
         }
 

@@ -1,0 +1,159 @@
+using SafeRefs.Events;
+
+namespace SafeRefs.Tests.Events;
+
+public sealed class AsyncWeakEventTests
+{
+    [Fact]
+    public void Subscribe_Null_Throws()
+    {
+        var source = new AsyncWeakEvent<int>();
+        Assert.Throws<ArgumentNullException>(() => source.Subscribe<object>(null!, static (_, _, _, _) => default));
+        Assert.Throws<ArgumentNullException>(() => source.Subscribe<object>(new object(), null!));
+    }
+
+    [Fact]
+    public async Task RaiseAsync_RunsHandlersInOrderOneAfterAnother()
+    {
+        var source = new AsyncWeakEvent<int>();
+        var owner = new Log();
+        var firstGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var a = source.Subscribe(owner, async (o, _, e, _) =>
+        {
+            o.Add($"a-start:{e}");
+            await firstGate.Task;
+            o.Add($"a-end:{e}");
+        });
+        using var b = source.Subscribe(owner, static (o, _, e, _) =>
+        {
+            o.Add($"b:{e}");
+            return default;
+        });
+
+        var raise = source.RaiseAsync(null, 1).AsTask();
+        Assert.Equal(["a-start:1"], owner.Entries);
+        Assert.False(raise.IsCompleted);
+        firstGate.SetResult();
+        await raise;
+        Assert.Equal(["a-start:1", "a-end:1", "b:1"], owner.Entries);
+    }
+
+    [Fact]
+    public async Task RaiseAsync_CancelledBefore_RunsNothing()
+    {
+        var source = new AsyncWeakEvent<int>();
+        var owner = new Log();
+        using var token = source.Subscribe(owner, static (o, _, _, _) =>
+        {
+            o.Add("ran");
+            return default;
+        });
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => source.RaiseAsync(null, 1, cts.Token).AsTask());
+        Assert.Empty(owner.Entries);
+    }
+
+    [Fact]
+    public async Task RaiseAsync_CancelledByAHandler_LaterHandlersDoNotRunAndTokenIsPassed()
+    {
+        var source = new AsyncWeakEvent<int>();
+        var owner = new Log();
+        using var cts = new CancellationTokenSource();
+        using var a = source.Subscribe(owner, (o, _, _, ct) =>
+        {
+            o.Add(ct == cts.Token ? "token" : "other");
+            cts.Cancel();
+            return default;
+        });
+        using var b = source.Subscribe(owner, static (o, _, _, _) =>
+        {
+            o.Add("b");
+            return default;
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => source.RaiseAsync(null, 1, cts.Token).AsTask());
+        Assert.Equal(["token"], owner.Entries);
+    }
+
+    [Fact]
+    public async Task RaiseAsync_Propagate_FirstFailureStops()
+    {
+        var source = new AsyncWeakEvent<int>();
+        var owner = new Log();
+        using var a = source.Subscribe(owner, static async (_, _, _, _) =>
+        {
+            await Task.Yield();
+            throw new InvalidOperationException("async boom");
+        });
+        using var b = source.Subscribe(owner, static (o, _, _, _) =>
+        {
+            o.Add("b");
+            return default;
+        });
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => source.RaiseAsync(null, 1).AsTask());
+        Assert.Equal("async boom", ex.Message);
+        Assert.Empty(owner.Entries);
+    }
+
+    [Fact]
+    public async Task RaiseAsync_ContinueAndAggregate_RunsAllAndAggregates()
+    {
+        var source = new AsyncWeakEvent<int>(new WeakEventOptions { ExceptionMode = HandlerExceptionMode.ContinueAndAggregate });
+        var owner = new Log();
+        using var a = source.Subscribe(owner, static (_, _, _, _) => throw new InvalidOperationException("sync"));
+        using var b = source.Subscribe(owner, static (o, _, _, _) =>
+        {
+            o.Add("b");
+            return default;
+        });
+        using var c = source.Subscribe(owner, static async (_, _, _, _) =>
+        {
+            await Task.Yield();
+            throw new InvalidOperationException("async");
+        });
+        var ex = await Assert.ThrowsAsync<AggregateException>(() => source.RaiseAsync(null, 1).AsTask());
+        Assert.Equal(["sync", "async"], ex.InnerExceptions.Select(e => e.Message));
+        Assert.Equal(["b"], owner.Entries);
+    }
+
+    [Fact]
+    public async Task Dispose_StopsHandler_CountFollows()
+    {
+        var source = new AsyncWeakEvent<int>();
+        var owner = new Log();
+        var token = source.Subscribe(owner, static (o, _, _, _) =>
+        {
+            o.Add("ran");
+            return default;
+        });
+        Assert.Equal(1, source.Count);
+        await token.DisposeAsync();
+        await source.RaiseAsync(null, 1);
+        Assert.Empty(owner.Entries);
+        Assert.Equal(0, source.Count);
+    }
+
+    private sealed class Log
+    {
+        private readonly List<string> _entries = [];
+
+        public IReadOnlyList<string> Entries
+        {
+            get
+            {
+                lock (_entries)
+                {
+                    return [.. _entries];
+                }
+            }
+        }
+
+        public void Add(string entry)
+        {
+            lock (_entries)
+            {
+                _entries.Add(entry);
+            }
+        }
+    }
+}
