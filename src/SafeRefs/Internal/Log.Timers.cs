@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace SafeRefs.Internal;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1200, EventName = "TimerCallbackFailed", Level = LogLevel.Error,
+        Message = "A timer callback failed; the timer keeps its schedule.")]
+    internal static partial void TimerCallbackFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1201, EventName = "TimerLoopBodyFailed", Level = LogLevel.Error,
+        Message = "A timer loop body failed; the loop continues with the next interval.")]
+    internal static partial void TimerLoopBodyFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1202, EventName = "TimerScopeCancellationFailed", Level = LogLevel.Error,
+        Message = "A cancellation callback registered on a timer scope token failed while the scope was disposed.")]
+    internal static partial void TimerScopeCancellationFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,51 @@
+namespace SafeRefs.Internal;
+
+/// <summary>
+/// A weak reference to a loop's owner together with the loop body. The owner is resolved only for the duration of
+/// the call that starts one body run.
+/// </summary>
+internal abstract class LoopBody : WeakReference
+{
+    protected LoopBody(object owner)
+        : base(owner)
+    {
+    }
+
+    /// <summary>Starts one body run; returns <see langword="false"/> if the owner was collected.</summary>
+    public abstract bool TryStart(CancellationToken cancellationToken, out ValueTask run);
+}
+
+/// <summary>The typed <see cref="LoopBody"/>.</summary>
+internal sealed class LoopBody<TOwner> : LoopBody
+    where TOwner : class
+{
+    private readonly Func<TOwner, CancellationToken, ValueTask> _body;
+
+    public LoopBody(TOwner owner, Func<TOwner, CancellationToken, ValueTask> body)
+        : base(owner)
+    {
+        _body = body;
+    }
+
+    public override bool TryStart(CancellationToken cancellationToken, out ValueTask run)
+    {
+        if (Target is not TOwner owner)
+        {
+            run = default;
+            return false;
+        }
+
+        try
+        {
+            run = _body(owner, cancellationToken);
+        }
+#pragma warning disable CA1031 // Surfaced through the returned task like an exception of an async body.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            run = ValueTask.FromException(ex);
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,115 @@
+using SafeRefs.Timers;
+
+namespace SafeRefs.Internal;
+
+/// <summary>A <see cref="TimerScope.CancelAfter(TimeSpan)"/> source: cancelled when due or when its scope ends, then disposed.</summary>
+#pragma warning disable CA1001 // The source is disposed by the owning scope or once it has fired, never by a caller.
+internal sealed class ScopedCancellation : IScopeMember
+#pragma warning restore CA1001
+{
+    private readonly WeakReference<TimerScope> _scope;
+    private readonly CancellationTokenSource _source;
+    private readonly bool _counted;
+    private int _done;
+    private int _slot = -1;
+
+    public ScopedCancellation(WeakReference<TimerScope> scope, TimeSpan delay, TimeProvider timeProvider)
+    {
+        _scope = scope;
+        if (delay == Timeout.InfiniteTimeSpan)
+        {
+            _source = new CancellationTokenSource();
+        }
+        else if (ExecutionContext.IsFlowSuppressed())
+        {
+            _source = new CancellationTokenSource(delay, timeProvider);
+        }
+        else
+        {
+            using (ExecutionContext.SuppressFlow())
+            {
+                _source = new CancellationTokenSource(delay, timeProvider);
+            }
+        }
+
+        Token = _source.Token;
+        if (Metrics.TimersActive.Enabled)
+        {
+            _counted = true;
+            Metrics.TimersActive.Add(1);
+        }
+    }
+
+    public CancellationToken Token { get; }
+
+    int IScopeMember.Slot
+    {
+        get => _slot;
+        set => _slot = value;
+    }
+
+    bool IScopeMember.CountsAsActive => true;
+
+    bool IScopeMember.IsBusy => false;
+
+    ValueTask IScopeMember.WhenIdleAsync() => default;
+
+    /// <summary>Call once the member is in its scope's table: watches for the source firing on its own.</summary>
+    public void Watch()
+    {
+        // Runs synchronously if the source is already cancelled (a zero delay).
+        Token.UnsafeRegister(static state => ((ScopedCancellation)state!).OnFired(), this);
+    }
+
+    void IScopeMember.CloseFromScope()
+    {
+        if (Interlocked.Exchange(ref _done, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _source.Cancel();
+        }
+        catch (AggregateException ex)
+        {
+            if (_scope.TryGetTarget(out var scope))
+            {
+                scope.ReportCancellationFailure(ex);
+            }
+            else
+            {
+                TimerScope.RaiseUnhandled(ex, null);
+            }
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    private void OnFired()
+    {
+        if (Interlocked.Exchange(ref _done, 1) != 0)
+        {
+            return;
+        }
+
+        if (_scope.TryGetTarget(out var scope))
+        {
+            scope.Remove(this);
+        }
+
+        Release();
+    }
+
+    private void Release()
+    {
+        _source.Dispose();
+        if (_counted)
+        {
+            Metrics.TimersActive.Add(-1);
+        }
+    }
+}

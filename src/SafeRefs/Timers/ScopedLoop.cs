@@ -1,0 +1,242 @@
+using System.Runtime.CompilerServices;
+using SafeRefs.Internal;
+
+namespace SafeRefs.Timers;
+
+/// <summary>
+/// A delay loop owned by a <see cref="TimerScope"/>, created by
+/// <see cref="TimerScope.Loop{TOwner}(TOwner, TimeSpan, Func{TOwner, CancellationToken, ValueTask})"/>: wait the
+/// interval, run the body, repeat; the next interval starts after the body finishes.
+/// </summary>
+/// <remarks>
+/// <para><b>Holds</b> its body delegate strongly, its owner and its scope only weakly: while it waits the loop keeps
+/// nothing but weak references (it is one re-armed timer, not an <see langword="async"/> method whose state machine
+/// would hoist the owner), so a loop never keeps its owner alive. The owner is resolved only to start each body
+/// run. Once the owner is collected (or the scope is collected undisposed) the loop ends at its next tick.</para>
+/// <para>Iterations never overlap. A body that throws is reported to the scope's <see cref="TimerScope.Error"/>
+/// event and the loop continues. <see cref="Completion"/> completes successfully when the loop ends for any reason.
+/// Bodies run without the creator's <see cref="ExecutionContext"/>.</para>
+/// <para><b>Thread safety:</b> all members are thread-safe.</para>
+/// <para><b>Second <see cref="Dispose"/>:</b> does nothing. <see cref="Dispose"/> cancels the token passed to the
+/// body and does not wait; <see cref="DisposeAsync"/> also waits for a running body (do not await it inside the
+/// body).</para>
+/// </remarks>
+public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
+{
+    private static readonly TimerCallback TickCallback = static state => ((ScopedLoop)state!).OnTick();
+
+    private readonly WeakReference<TimerScope> _scope;
+    private readonly LoopBody _body;
+    private readonly TimeSpan _interval;
+#pragma warning disable CA2213 // Disposed when the loop completes, after the last body run that could use its token.
+    private readonly CancellationTokenSource _cts = new();
+#pragma warning restore CA2213
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Action _onRunCompleted;
+    private readonly bool _counted;
+    private ITimer? _timer;
+    private ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter _run;
+    private int _closed;
+    private int _running;
+    private int _slot = -1;
+
+    internal ScopedLoop(WeakReference<TimerScope> scope, LoopBody body, TimeSpan interval)
+    {
+        _scope = scope;
+        _body = body;
+        _interval = interval;
+        _onRunCompleted = OnRunCompleted;
+        if (Metrics.TimersActive.Enabled)
+        {
+            _counted = true;
+            Metrics.TimersActive.Add(1);
+        }
+    }
+
+    /// <summary>Gets a task that completes when the loop has ended and its last body run has finished.</summary>
+    /// <value>Completes successfully (never faults or cancels) after disposal, scope disposal or owner collection.</value>
+    public Task Completion => _completion.Task;
+
+    /// <summary>Gets a value indicating whether the loop still belongs to its scope.</summary>
+    /// <value><see langword="false"/> once it is disposed or has ended.</value>
+    public bool IsActive => Volatile.Read(ref _closed) == 0;
+
+    int IScopeMember.Slot
+    {
+        get => _slot;
+        set => _slot = value;
+    }
+
+    bool IScopeMember.CountsAsActive => true;
+
+    bool IScopeMember.IsBusy => !_completion.Task.IsCompleted;
+
+    /// <summary>Stops the loop: cancels the token passed to the body and removes the loop from its scope.</summary>
+    public void Dispose() => Close(fromScope: false);
+
+    /// <summary>Stops the loop and completes when its running body, if any, has finished.</summary>
+    /// <returns>A task that completes with <see cref="Completion"/>.</returns>
+    public ValueTask DisposeAsync()
+    {
+        Close(fromScope: false);
+        return new ValueTask(_completion.Task);
+    }
+
+    void IScopeMember.CloseFromScope() => Close(fromScope: true);
+
+    ValueTask IScopeMember.WhenIdleAsync() => new(_completion.Task);
+
+    internal void Start(TimeProvider timeProvider)
+    {
+        // Created paused and stored before arming, so a tick always finds the handle it re-arms.
+        var timer = TimerGuard.Create(timeProvider, TickCallback, this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        Interlocked.Exchange(ref _timer, timer);
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            timer.Dispose();
+            return;
+        }
+
+        timer.Change(_interval, Timeout.InfiniteTimeSpan);
+    }
+
+    private void OnTick()
+    {
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            return;
+        }
+
+        if (!_scope.TryGetTarget(out _))
+        {
+            // The scope was dropped without Dispose and collected.
+            Close(fromScope: true);
+            TimerScope.NoteRetiredWithCollectedScope();
+            return;
+        }
+
+        Interlocked.Exchange(ref _running, 1);
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            EndRun();
+            return;
+        }
+
+        if (!_body.TryStart(_cts.Token, out var run))
+        {
+            // The owner was collected: retire.
+            Interlocked.Exchange(ref _running, 0);
+            Close(fromScope: false);
+            return;
+        }
+
+        var awaiter = run.ConfigureAwait(false).GetAwaiter();
+        if (awaiter.IsCompleted)
+        {
+            Finish(awaiter);
+        }
+        else
+        {
+            _run = awaiter;
+            awaiter.UnsafeOnCompleted(_onRunCompleted);
+        }
+    }
+
+    private void OnRunCompleted()
+    {
+        var awaiter = _run;
+        _run = default;
+        Finish(awaiter);
+    }
+
+    private void Finish(ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter awaiter)
+    {
+        Exception? failure = null;
+        try
+        {
+            awaiter.GetResult();
+        }
+        catch (OperationCanceledException) when (_cts.IsCancellationRequested)
+        {
+            // The loop was stopped while the body ran.
+        }
+#pragma warning disable CA1031 // Reported to the scope's Error event or rethrown as unhandled.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            failure = ex;
+        }
+
+        if (Volatile.Read(ref _closed) == 0)
+        {
+            // Re-arm before reporting, so a failing body keeps its schedule even if the report throws.
+            Volatile.Read(ref _timer)?.Change(_interval, Timeout.InfiniteTimeSpan);
+        }
+
+        EndRun();
+        if (failure is not null)
+        {
+            Report(failure);
+        }
+    }
+
+    private void EndRun()
+    {
+        Interlocked.Exchange(ref _running, 0);
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            Complete();
+        }
+    }
+
+    private void Complete()
+    {
+        if (_completion.TrySetResult())
+        {
+            _cts.Dispose();
+        }
+    }
+
+    private void Report(Exception exception)
+    {
+        if (_scope.TryGetTarget(out var scope) && scope.ReportFailure(exception, null, this))
+        {
+            return;
+        }
+
+        TimerScope.RaiseUnhandled(exception, scope);
+    }
+
+    private void Close(bool fromScope)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        Volatile.Read(ref _timer)?.Dispose();
+        try
+        {
+            _cts.Cancel();
+        }
+        catch (AggregateException ex)
+        {
+            Report(ex);
+        }
+
+        if (!fromScope && _scope.TryGetTarget(out var scope))
+        {
+            scope.Remove(this);
+        }
+
+        if (_counted)
+        {
+            Metrics.TimersActive.Add(-1);
+        }
+
+        if (Volatile.Read(ref _running) == 0)
+        {
+            Complete();
+        }
+    }
+}

@@ -1,0 +1,549 @@
+using System.Runtime.ExceptionServices;
+using Microsoft.Extensions.Logging;
+using SafeRefs.Internal;
+
+namespace SafeRefs.Timers;
+
+/// <summary>
+/// Owns timers, intervals, delay loops, delays and timeouts so that none of them outlives the scope: disposing the
+/// scope stops everything created through it. Everything runs on the scope's <see cref="System.TimeProvider"/>, so
+/// tests can drive it with a fake clock.
+/// </summary>
+/// <remarks>
+/// <para><b>Holds</b> strongly the timers, loops, pending delays, <see cref="CancelAfter(TimeSpan)"/> sources and
+/// child scopes it owns (and through them their callbacks), until each ends or the scope is disposed. Nothing it
+/// creates holds the scope strongly: the runtime's timer queue reaches only the individual timers, which refer to
+/// their scope weakly, so a scope dropped without <see cref="Dispose"/> is collectable and its timers retire at their
+/// next tick instead of firing forever. Owners passed to the owner overloads are held only weakly. The
+/// <c>lifetime</c> token holds the scope only weakly.</para>
+/// <para>No timer captures the creating thread's <see cref="ExecutionContext"/>: <see cref="AsyncLocal{T}"/> values
+/// are not kept alive by, nor visible in, callbacks.</para>
+/// <para>A callback or loop body that throws is logged (when <see cref="Logger"/> is set) and reported to
+/// <see cref="Error"/> (or, without a handler, to the nearest parent scope's handler); the timer keeps its schedule.
+/// With no handler at all the exception is rethrown as an unhandled exception, as
+/// <see cref="System.Threading.Timer"/>'s would be, which by default terminates the process.</para>
+/// <para><b>Thread safety:</b> all members are thread-safe; items can be created and disposed concurrently with
+/// <see cref="Dispose"/>.</para>
+/// <para><b>Second <see cref="Dispose"/>:</b> does nothing; a second <see cref="DisposeAsync"/> completes at once.
+/// Creating anything through a disposed scope throws <see cref="ObjectDisposedException"/>.</para>
+/// </remarks>
+public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
+{
+    private static long _retiredWithCollectedScope;
+
+    private readonly Lock _lock = new();
+    private readonly WeakReference<TimerScope> _self;
+    private readonly TimerScope? _parent;
+    private readonly CancellationTokenRegistration _lifetimeRegistration;
+    private IScopeMember?[] _members = [];
+    private int[] _freeSlots = [];
+    private int _freeCount;
+    private int _used;
+    private int _activeCount;
+    private CancellationTokenSource? _cts;
+    private List<IScopeMember>? _busyAtDispose;
+    private volatile bool _disposed;
+    private int _slot = -1;
+
+    /// <summary>Initializes a new instance of the <see cref="TimerScope"/> class.</summary>
+    /// <param name="timeProvider">The clock for every timer of the scope; <see langword="null"/> means
+    /// <see cref="TimeProvider.System"/>.</param>
+    /// <param name="lifetime">When cancelled, the scope disposes itself. The token holds the scope only weakly.</param>
+    public TimerScope(TimeProvider? timeProvider = null, CancellationToken lifetime = default)
+        : this(timeProvider ?? TimeProvider.System, parent: null)
+    {
+        if (lifetime.CanBeCanceled)
+        {
+            _lifetimeRegistration = lifetime.UnsafeRegister(
+                static state =>
+                {
+                    if (((WeakReference<TimerScope>)state!).TryGetTarget(out var scope))
+                    {
+                        scope.Dispose();
+                    }
+                },
+                _self);
+        }
+    }
+
+    private TimerScope(TimeProvider timeProvider, TimerScope? parent)
+    {
+        TimeProvider = timeProvider;
+        _parent = parent;
+        _self = new WeakReference<TimerScope>(this);
+    }
+
+    /// <summary>Raised when a callback or loop body of this scope (or of a child scope without a handler) throws.</summary>
+    /// <remarks>Raised on the thread that ran the failing callback. Without any handler the exception is rethrown as
+    /// an unhandled exception.</remarks>
+    public event EventHandler<TimerErrorEventArgs>? Error;
+
+    /// <summary>Gets the clock used by every timer, loop, delay and timeout of the scope.</summary>
+    /// <value>The provider passed to the constructor, or <see cref="TimeProvider.System"/>.</value>
+    public TimeProvider TimeProvider { get; }
+
+    /// <summary>Gets a token that is cancelled when the scope is disposed.</summary>
+    /// <value>An already cancelled token once the scope is disposed.</value>
+    public CancellationToken Token
+    {
+        get
+        {
+            lock (_lock)
+            {
+                if (_disposed)
+                {
+                    return new CancellationToken(canceled: true);
+                }
+
+                _cts ??= new CancellationTokenSource();
+                return _cts.Token;
+            }
+        }
+    }
+
+    /// <summary>Gets the number of timers, loops, pending delays and <see cref="CancelAfter(TimeSpan)"/> sources the
+    /// scope still owns (child scopes are not counted).</summary>
+    /// <value>Zero once the scope is disposed.</value>
+    public int ActiveCount => Volatile.Read(ref _activeCount);
+
+    /// <summary>Gets or sets the logger that records failed callbacks (event id 1200, 1201).</summary>
+    /// <value><see langword="null"/> by default (nothing is logged). Child scopes start with their parent's logger.</value>
+    public ILogger? Logger { get; set; }
+
+    /// <summary>Gets a value indicating whether the scope has been disposed.</summary>
+    /// <value><see langword="true"/> after <see cref="Dispose"/>, <see cref="DisposeAsync"/>, the lifetime token's
+    /// cancellation or the parent's disposal.</value>
+    public bool IsDisposed => _disposed;
+
+    int IScopeMember.Slot
+    {
+        get => _slot;
+        set => _slot = value;
+    }
+
+    bool IScopeMember.CountsAsActive => false;
+
+    bool IScopeMember.IsBusy => Volatile.Read(ref _busyAtDispose) is not null;
+
+    /// <summary>
+    /// Receives exceptions that no <see cref="Error"/> handler took, instead of rethrowing them as unhandled; for
+    /// tests only.
+    /// </summary>
+    internal Action<Exception>? UnhandledExceptionHook { get; set; }
+
+    /// <summary>Gets how many timers found their scope collected (dropped without Dispose) and retired.</summary>
+    internal static long RetiredWithCollectedScope => Interlocked.Read(ref _retiredWithCollectedScope);
+
+    /// <summary>Runs <paramref name="callback"/> once after <paramref name="due"/> (the <c>setTimeout</c> of the scope).</summary>
+    /// <param name="due">The delay; <see cref="Timeout.InfiniteTimeSpan"/> creates the timer paused.</param>
+    /// <param name="callback">The callback; runs on a thread-pool thread (or inside the fake clock's advance).</param>
+    /// <returns>The timer; it leaves the scope after it fires.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="callback"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="due"/> is negative or too large.</exception>
+    /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
+    public ScopedTimer After(TimeSpan due, Action callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        TimerGuard.Due(due, allowInfinite: true, nameof(due));
+        return StartTimer(callback, due, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Runs <paramref name="callback"/> every <paramref name="period"/> (the <c>setInterval</c> of the scope).</summary>
+    /// <param name="period">The interval between callbacks; also the delay before the first one.</param>
+    /// <param name="callback">The callback; runs on a thread-pool thread (or inside the fake clock's advance).</param>
+    /// <returns>The timer.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="callback"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="period"/> is zero, negative or too large.</exception>
+    /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
+    public ScopedTimer Every(TimeSpan period, Action callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        TimerGuard.Period(period, nameof(period));
+        return StartTimer(callback, period, period);
+    }
+
+    /// <summary>Runs <paramref name="callback"/> once after <paramref name="due"/> with <paramref name="owner"/>, which
+    /// the timer holds only weakly; if the owner is collected first, the timer retires without calling back.</summary>
+    /// <typeparam name="TOwner">The owner's type.</typeparam>
+    /// <param name="owner">The object the callback works on; held weakly.</param>
+    /// <param name="due">The delay; <see cref="Timeout.InfiniteTimeSpan"/> creates the timer paused.</param>
+    /// <param name="callback">A callback that receives the owner; use a <see langword="static"/> lambda, since a
+    /// callback that captures the owner keeps it alive.</param>
+    /// <returns>The timer.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="owner"/> or <paramref name="callback"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="callback"/> is an instance method of <paramref name="owner"/>
+    /// (it would keep the owner alive).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="due"/> is negative or too large.</exception>
+    /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
+    public ScopedTimer After<TOwner>(TOwner owner, TimeSpan due, Action<TOwner> callback)
+        where TOwner : class
+    {
+        CheckOwnerCallback(owner, callback);
+        TimerGuard.Due(due, allowInfinite: true, nameof(due));
+        return StartTimer(new OwnerCallback<TOwner>(owner, callback), due, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Runs <paramref name="callback"/> every <paramref name="period"/> with <paramref name="owner"/>, which
+    /// the timer holds only weakly; the timer stops itself at the first tick after the owner is collected.</summary>
+    /// <typeparam name="TOwner">The owner's type.</typeparam>
+    /// <param name="owner">The object the callback works on; held weakly.</param>
+    /// <param name="period">The interval between callbacks; also the delay before the first one.</param>
+    /// <param name="callback">A callback that receives the owner; use a <see langword="static"/> lambda, since a
+    /// callback that captures the owner keeps it alive.</param>
+    /// <returns>The timer.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="owner"/> or <paramref name="callback"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="callback"/> is an instance method of <paramref name="owner"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="period"/> is zero, negative or too large.</exception>
+    /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
+    public ScopedTimer Every<TOwner>(TOwner owner, TimeSpan period, Action<TOwner> callback)
+        where TOwner : class
+    {
+        CheckOwnerCallback(owner, callback);
+        TimerGuard.Period(period, nameof(period));
+        return StartTimer(new OwnerCallback<TOwner>(owner, callback), period, period);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with <paramref name="owner"/> every <paramref name="interval"/>, waiting for each
+    /// body to finish before the next interval starts (the <c>setTimeout</c> chain, done right). The loop holds the
+    /// owner only weakly across its awaits and ends once the owner is collected.
+    /// </summary>
+    /// <typeparam name="TOwner">The owner's type.</typeparam>
+    /// <param name="owner">The object the body works on; held weakly.</param>
+    /// <param name="interval">The wait before each body call.</param>
+    /// <param name="body">The body; receives the owner and a token cancelled when the loop or the scope ends. Use a
+    /// <see langword="static"/> lambda.</param>
+    /// <returns>The loop.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="owner"/> or <paramref name="body"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="body"/> is an instance method of <paramref name="owner"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="interval"/> is zero, negative or too large.</exception>
+    /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
+    public ScopedLoop Loop<TOwner>(TOwner owner, TimeSpan interval, Func<TOwner, CancellationToken, ValueTask> body)
+        where TOwner : class
+    {
+        CheckOwnerCallback(owner, body);
+        TimerGuard.Period(interval, nameof(interval));
+        var loop = new ScopedLoop(_self, new LoopBody<TOwner>(owner, body), interval);
+        try
+        {
+            Add(loop);
+        }
+        catch (ObjectDisposedException)
+        {
+            loop.Dispose();
+            throw;
+        }
+
+        loop.Start(TimeProvider);
+        return loop;
+    }
+
+    /// <summary>Waits <paramref name="due"/> on the scope's clock; the task ends cancelled if the scope is disposed or
+    /// <paramref name="cancellationToken"/> is cancelled first. Unlike an abandoned <see cref="Task.Delay(TimeSpan)"/>,
+    /// a pending delay never outlives its scope.</summary>
+    /// <param name="due">The delay; <see cref="Timeout.InfiniteTimeSpan"/> waits until cancelled.</param>
+    /// <param name="cancellationToken">Cancels the delay.</param>
+    /// <returns>A task that completes after the delay.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="due"/> is negative or too large.</exception>
+    /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
+    public Task Delay(TimeSpan due, CancellationToken cancellationToken = default)
+    {
+        TimerGuard.Due(due, allowInfinite: true, nameof(due));
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled(cancellationToken);
+        }
+
+        if (due == TimeSpan.Zero)
+        {
+            return Task.CompletedTask;
+        }
+
+        var delay = new ScopedDelay(_self);
+        Add(delay);
+        delay.Start(TimeProvider, due, cancellationToken);
+        return delay.Task;
+    }
+
+    /// <summary>Returns a token that is cancelled after <paramref name="delay"/> or when the scope is disposed,
+    /// whichever comes first. The scope owns its source and disposes it once it has been cancelled.</summary>
+    /// <param name="delay">The timeout; <see cref="Timeout.InfiniteTimeSpan"/> cancels only with the scope.</param>
+    /// <returns>The token.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative or too large.</exception>
+    /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
+    public CancellationToken CancelAfter(TimeSpan delay)
+    {
+        TimerGuard.Due(delay, allowInfinite: true, nameof(delay));
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var cancellation = new ScopedCancellation(_self, delay, TimeProvider);
+        try
+        {
+            Add(cancellation);
+        }
+        catch (ObjectDisposedException)
+        {
+            ((IScopeMember)cancellation).CloseFromScope();
+            throw;
+        }
+
+        cancellation.Watch();
+        return cancellation.Token;
+    }
+
+    /// <summary>Creates a scope on the same clock that is disposed when this one is.</summary>
+    /// <returns>The child scope; its failures go to its own <see cref="Error"/> handler, else to this scope's.</returns>
+    /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
+    public TimerScope CreateChild()
+    {
+        var child = new TimerScope(TimeProvider, this) { Logger = Logger };
+        Add(child);
+        return child;
+    }
+
+    /// <summary>Stops everything the scope owns and cancels <see cref="Token"/>. After it returns no new callback
+    /// starts; it does not wait for callbacks that are running.</summary>
+    public void Dispose() => DisposeCore(fromParent: false);
+
+    /// <summary>Stops everything the scope owns, cancels <see cref="Token"/> and completes when no callback or loop
+    /// body of the scope is running. Do not await it inside one of the scope's own callbacks.</summary>
+    /// <returns>A task that completes when running callbacks have finished.</returns>
+    public ValueTask DisposeAsync()
+    {
+        DisposeCore(fromParent: false);
+        return WhenIdleAsync();
+    }
+
+    void IScopeMember.CloseFromScope() => DisposeCore(fromParent: true);
+
+    ValueTask IScopeMember.WhenIdleAsync() => WhenIdleAsync();
+
+    internal static void NoteRetiredWithCollectedScope() => Interlocked.Increment(ref _retiredWithCollectedScope);
+
+    /// <summary>Rethrows <paramref name="exception"/> as an unhandled exception on a thread-pool thread, unless a
+    /// test hook takes it.</summary>
+    internal static void RaiseUnhandled(Exception exception, TimerScope? scope)
+    {
+        for (var current = scope; current is not null; current = current._parent)
+        {
+            if (current.UnhandledExceptionHook is { } hook)
+            {
+                hook(exception);
+                return;
+            }
+        }
+
+        var captured = ExceptionDispatchInfo.Capture(exception);
+        ThreadPool.UnsafeQueueUserWorkItem(static state => ((ExceptionDispatchInfo)state!).Throw(), captured);
+    }
+
+    /// <summary>Logs and reports a failed callback; returns <see langword="false"/> if nobody handled it (the caller
+    /// then rethrows it as unhandled).</summary>
+    internal bool ReportFailure(Exception exception, ScopedTimer? timer, ScopedLoop? loop)
+    {
+        if (Logger is { } logger)
+        {
+            if (loop is null)
+            {
+                Log.TimerCallbackFailed(logger, exception);
+            }
+            else
+            {
+                Log.TimerLoopBodyFailed(logger, exception);
+            }
+        }
+
+        for (var current = this; current is not null; current = current._parent)
+        {
+            if (current.Error is { } handler)
+            {
+                handler(current, new TimerErrorEventArgs(exception, timer, loop));
+                return true;
+            }
+        }
+
+        for (var current = this; current is not null; current = current._parent)
+        {
+            if (current.UnhandledExceptionHook is { } hook)
+            {
+                hook(exception);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    internal void ReportCancellationFailure(Exception exception)
+    {
+        if (Logger is { } logger)
+        {
+            Log.TimerScopeCancellationFailed(logger, exception);
+        }
+
+        if (!ReportFailure(exception, null, null))
+        {
+            RaiseUnhandled(exception, this);
+        }
+    }
+
+    internal void Remove(IScopeMember member)
+    {
+        lock (_lock)
+        {
+            var slot = member.Slot;
+            if (_disposed || slot < 0 || !ReferenceEquals(_members[slot], member))
+            {
+                return;
+            }
+
+            _members[slot] = null;
+            member.Slot = -1;
+            _freeSlots[_freeCount++] = slot;
+            if (member.CountsAsActive)
+            {
+                _activeCount--;
+            }
+        }
+    }
+
+    private static void CheckOwnerCallback<TOwner>(TOwner owner, Delegate callback)
+        where TOwner : class
+    {
+        ArgumentNullException.ThrowIfNull(owner);
+        ArgumentNullException.ThrowIfNull(callback);
+        if (ReferenceEquals(callback.Target, owner))
+        {
+            throw new ArgumentException(
+                "The callback is an instance method of the owner, so it would keep the owner alive; use a static lambda that receives the owner.",
+                nameof(callback));
+        }
+    }
+
+    private ScopedTimer StartTimer(object callback, TimeSpan due, TimeSpan period)
+    {
+        var timer = new ScopedTimer(_self, callback, due, period);
+        try
+        {
+            Add(timer);
+        }
+        catch (ObjectDisposedException)
+        {
+            timer.Dispose();
+            throw;
+        }
+
+        timer.Start(TimeProvider, due, period);
+        return timer;
+    }
+
+    private void Add(IScopeMember member)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            int slot;
+            if (_freeCount > 0)
+            {
+                slot = _freeSlots[--_freeCount];
+            }
+            else
+            {
+                if (_used == _members.Length)
+                {
+                    var capacity = Math.Max(4, _members.Length * 2);
+                    Array.Resize(ref _members, capacity);
+                    Array.Resize(ref _freeSlots, capacity);
+                }
+
+                slot = _used++;
+            }
+
+            _members[slot] = member;
+            member.Slot = slot;
+            if (member.CountsAsActive)
+            {
+                _activeCount++;
+            }
+        }
+    }
+
+    private void DisposeCore(bool fromParent)
+    {
+        IScopeMember?[] members;
+        int used;
+        CancellationTokenSource? cts;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            members = _members;
+            used = _used;
+            cts = _cts;
+            _members = [];
+            _freeSlots = [];
+            _used = 0;
+            _freeCount = 0;
+            _activeCount = 0;
+        }
+
+        _lifetimeRegistration.Unregister();
+        List<IScopeMember>? busy = null;
+        for (var i = 0; i < used; i++)
+        {
+            if (members[i] is { } member)
+            {
+                member.Slot = -1;
+                member.CloseFromScope();
+                if (member.IsBusy)
+                {
+                    (busy ??= []).Add(member);
+                }
+            }
+        }
+
+        if (busy is not null)
+        {
+            Volatile.Write(ref _busyAtDispose, busy);
+        }
+
+        if (cts is not null)
+        {
+            try
+            {
+                cts.Cancel();
+            }
+            catch (AggregateException ex)
+            {
+                ReportCancellationFailure(ex);
+            }
+            finally
+            {
+                cts.Dispose();
+            }
+        }
+
+        if (!fromParent)
+        {
+            _parent?.Remove(this);
+        }
+    }
+
+    private async ValueTask WhenIdleAsync()
+    {
+        var busy = Interlocked.Exchange(ref _busyAtDispose, null);
+        if (busy is null)
+        {
+            return;
+        }
+
+        foreach (var member in busy)
+        {
+            await member.WhenIdleAsync().ConfigureAwait(false);
+        }
+    }
+}
