@@ -1,0 +1,721 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using Microsoft.Extensions.Logging;
+using SafeRefs.Internal;
+
+namespace SafeRefs.Caching;
+
+/// <summary>
+/// A thread-safe cache that never holds more than <see cref="Capacity"/> entries (and, optionally, never more than
+/// a total weight): when full, a write evicts the least valuable entry instead of being rejected.
+/// </summary>
+/// <typeparam name="TKey">The key type.</typeparam>
+/// <typeparam name="TValue">The value type.</typeparam>
+/// <remarks>
+/// <para><b>Holds</b> the keys and values of its resident entries strongly, and nothing else: an entry that is
+/// evicted, expired, removed, replaced or cleared is unlinked at once and its value is collectable without any
+/// further cache traffic. The expiry sweep timer holds the cache only weakly, so an abandoned cache is collected
+/// and its timer stops. The eviction policy remembers only hashes of recently evicted keys, never keys or values.</para>
+/// <para><b>Thread safety:</b> all members are thread-safe. Lookups (<see cref="TryGet"/> and the hit path of
+/// <see cref="GetOrAdd(TKey, Func{TKey, TValue})"/>) are lock-free and allocate nothing; writes are serialised under
+/// one lock, which is what makes <see cref="Count"/> ≤ <see cref="Capacity"/> hold at every instant for every
+/// observer. <see cref="Evicted"/> handlers and value disposal run on the writing thread after the lock is released.</para>
+/// <para><b>Policy:</b> scan-resistant S3-FIFO family: new keys go on probation; only keys read again are
+/// promoted to the protected queue, so a burst of one-time keys cannot flush the hot set.</para>
+/// <para><b>Second <see cref="Dispose"/>:</b> does nothing. The first one stops the sweep timer and clears the
+/// cache (raising <see cref="Evicted"/> with <see cref="CacheEvictionReason.Cleared"/> and disposing values when
+/// <see cref="BoundedLruCacheOptions{TKey, TValue}.DisposeEvictedValues"/> is set); later calls of other members
+/// throw <see cref="ObjectDisposedException"/>.</para>
+/// </remarks>
+public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpirySweepable
+    where TKey : notnull
+{
+    private const byte WriteMode = 0;
+    private const byte AddIfAbsentMode = 1;
+
+    private readonly ConcurrentDictionary<TKey, CacheNode<TKey, TValue>> _map;
+    private readonly Lock _writeLock = new();
+    private readonly CachePolicy<TKey, TValue>[] _levels;
+    private readonly GhostFilter _ghost;
+    private readonly IEqualityComparer<TKey> _comparer;
+    private readonly StripedCounter _hits = new();
+    private readonly StripedCounter _misses = new();
+    private readonly int _capacity;
+    private readonly long _maxWeight;
+    private readonly Func<TKey, TValue, long>? _weigher;
+    private readonly bool _rich;
+    private readonly bool _checkOnRead;
+    private readonly long _expireAfterWrite;
+    private readonly long _expireAfterAccess;
+    private readonly TimeProvider _timeProvider;
+    private readonly bool _disposeValues;
+    private readonly ILogger? _logger;
+    private readonly Func<TValue, bool>? _isStale;
+    private readonly Action<TKey, TValue, CacheEvictionReason>? _onRemoved;
+    private readonly ExpirySweeper? _sweeper;
+    private ConcurrentDictionary<TKey, PendingValue<TValue>>? _inflight;
+    private int _count;
+    private long _weight;
+    private long _evictions;
+    private bool _disposed;
+
+    /// <summary>Initializes a new instance of the <see cref="BoundedLruCache{TKey, TValue}"/> class.</summary>
+    /// <param name="capacity">The maximum number of entries.</param>
+    /// <param name="comparer">The key comparer, or <see langword="null"/> for the default one.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is less than 1.</exception>
+    public BoundedLruCache(int capacity, IEqualityComparer<TKey>? comparer = null)
+        : this(new BoundedLruCacheOptions<TKey, TValue> { Capacity = capacity, Comparer = comparer })
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="BoundedLruCache{TKey, TValue}"/> class.</summary>
+    /// <param name="options">The settings; copied, so later changes do not affect the cache.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> or its <see cref="BoundedLruCacheOptions{TKey, TValue}.TimeProvider"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The capacity is less than 1, or the weight bound or an expiry is not positive.</exception>
+    public BoundedLruCache(BoundedLruCacheOptions<TKey, TValue> options)
+        : this(options, levels: 1, forceRich: false, isStale: null, onRemoved: null)
+    {
+    }
+
+    internal BoundedLruCache(
+        BoundedLruCacheOptions<TKey, TValue> options,
+        int levels,
+        bool forceRich,
+        Func<TValue, bool>? isStale,
+        Action<TKey, TValue, CacheEvictionReason>? onRemoved)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Capacity, 1, nameof(options.Capacity));
+        ArgumentNullException.ThrowIfNull(options.TimeProvider, nameof(options.TimeProvider));
+        if (options.MaxWeight is { } maxWeight)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(maxWeight, 1, nameof(options.MaxWeight));
+        }
+
+        ValidatePositive(options.ExpireAfterWrite, nameof(options.ExpireAfterWrite));
+        ValidatePositive(options.ExpireAfterAccess, nameof(options.ExpireAfterAccess));
+        ValidatePositive(options.ExpirationScanInterval, nameof(options.ExpirationScanInterval));
+
+        _capacity = options.Capacity;
+        _comparer = options.Comparer ?? EqualityComparer<TKey>.Default;
+        _map = new ConcurrentDictionary<TKey, CacheNode<TKey, TValue>>(Environment.ProcessorCount, Math.Min(_capacity, 1 << 20) + 1, _comparer);
+        _levels = new CachePolicy<TKey, TValue>[levels];
+        for (var i = 0; i < levels; i++)
+        {
+            _levels[i] = new CachePolicy<TKey, TValue>(_capacity);
+        }
+
+        _ghost = new GhostFilter(_capacity);
+        _maxWeight = options.MaxWeight ?? long.MaxValue;
+        _weigher = options.MaxWeight is null ? null : options.Weigher;
+        _timeProvider = options.TimeProvider;
+        _expireAfterWrite = ToTimestampTicks(options.ExpireAfterWrite);
+        _expireAfterAccess = ToTimestampTicks(options.ExpireAfterAccess);
+        _disposeValues = options.DisposeEvictedValues;
+        _logger = options.Logger;
+        _isStale = isStale;
+        _onRemoved = onRemoved;
+        var expires = _expireAfterWrite != 0 || _expireAfterAccess != 0;
+        _rich = forceRich || expires || options.MaxWeight is not null;
+        _checkOnRead = forceRich || expires || isStale is not null;
+        if (expires || forceRich)
+        {
+            var shortest = Min(options.ExpireAfterWrite, options.ExpireAfterAccess) ?? TimeSpan.FromMinutes(1);
+            var period = options.ExpirationScanInterval
+                ?? TimeSpan.FromTicks(Math.Clamp(shortest.Ticks, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
+            _sweeper = new ExpirySweeper(this, _timeProvider, period);
+        }
+    }
+
+    /// <summary>Raised after an entry left the cache, on the thread whose call removed it, outside the cache's lock.</summary>
+    /// <remarks>A handler that throws does not stop other notifications or value disposal; the exception is logged
+    /// and rethrown to the caller whose write caused the eviction (or logged only, for the sweep timer).</remarks>
+    public event EventHandler<CacheEvictedEventArgs<TKey, TValue>>? Evicted;
+
+    /// <summary>Gets the maximum number of entries.</summary>
+    /// <value>The capacity given at construction.</value>
+    public int Capacity => _capacity;
+
+    /// <summary>Gets the exact number of resident entries (O(1)); never more than <see cref="Capacity"/>.</summary>
+    /// <value>The entry count.</value>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Gets the total weight of the resident entries (the entry count when no weight bound is set).</summary>
+    /// <value>The total weight.</value>
+    public long TotalWeight => _rich ? Volatile.Read(ref _weight) : Count;
+
+    /// <summary>Gets a snapshot of the hit, miss and eviction counters.</summary>
+    /// <value>A new snapshot on each read.</value>
+    public CacheStatistics Statistics => new(_hits.Sum(), _misses.Sum(), Volatile.Read(ref _evictions));
+
+    /// <summary>Looks a key up without locking or allocating.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The cached value, or the default value when the key is absent or expired.</param>
+    /// <returns><see langword="true"/> if a live entry was found.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
+    public bool TryGet(TKey key, [MaybeNullWhen(false)] out TValue value)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_map.TryGetValue(key, out var node) && (!_checkOnRead || IsLive(node)))
+        {
+            if (node.Frequency < 3)
+            {
+                node.Frequency++;
+            }
+
+            _hits.Increment();
+            if (Metrics.Cache.Hits.Enabled)
+            {
+                Metrics.Cache.Hits.Add(1);
+            }
+
+            value = node.Value;
+            return true;
+        }
+
+        _misses.Increment();
+        if (Metrics.Cache.Misses.Enabled)
+        {
+            Metrics.Cache.Misses.Add(1);
+        }
+
+        value = default;
+        return false;
+    }
+
+    /// <summary>Writes a value, replacing any value for the key; evicts the least valuable entry if the cache is full.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The weigher returned a negative weight.</exception>
+    /// <exception cref="ArgumentException">The weigher returned a weight above the weight bound; nothing is stored.</exception>
+    /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
+    public void Set(TKey key, TValue value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Write(key, value, Weigh(key, value), 0, long.MaxValue, 0, WriteMode);
+    }
+
+    /// <summary>Removes an entry.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The removed value, or the default value.</param>
+    /// <returns><see langword="true"/> if an entry was removed.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
+    public bool TryRemove(TKey key, [MaybeNullWhen(false)] out TValue value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CacheNode<TKey, TValue>? node;
+        lock (_writeLock)
+        {
+            if (!_map.TryRemove(key, out node))
+            {
+                value = default;
+                return false;
+            }
+
+            Unlink(node);
+        }
+
+        var victims = new Victims(node, CacheEvictionReason.Removed);
+        Notify(ref victims);
+        value = node.Value;
+        return true;
+    }
+
+    /// <summary>Removes every entry (each reported with <see cref="CacheEvictionReason.Cleared"/>).</summary>
+    /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
+    public void Clear()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ClearCore();
+    }
+
+    /// <summary>Stops the sweep timer and clears the cache; see the remarks of the type.</summary>
+    public void Dispose()
+    {
+        lock (_writeLock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
+        _sweeper?.Dispose();
+        ClearCore();
+    }
+
+    void IExpirySweepable.SweepExpired()
+    {
+        try
+        {
+            SweepExpired();
+        }
+        catch (Exception ex) when (_logger is not null)
+        {
+            Log.CacheSweepFailed(_logger, ex);
+        }
+        catch (Exception)
+        {
+            // A timer callback must not crash the process; handler failures were reported to the logger if any.
+        }
+    }
+
+    internal void SweepExpired()
+    {
+        if (Volatile.Read(ref _disposed))
+        {
+            return;
+        }
+
+        var now = _timeProvider.GetTimestamp();
+        List<CacheNode<TKey, TValue>>? expired = null;
+        foreach (var pair in _map)
+        {
+            if (IsExpiredOrStale(pair.Value, now))
+            {
+                (expired ??= []).Add(pair.Value);
+            }
+        }
+
+        if (expired is null)
+        {
+            return;
+        }
+
+        var victims = default(Victims);
+        lock (_writeLock)
+        {
+            foreach (var node in expired)
+            {
+                if (_map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(node.Key, node)))
+                {
+                    Unlink(node);
+                    _evictions++;
+                    victims.Add(node, CacheEvictionReason.Expired);
+                }
+            }
+        }
+
+        Notify(ref victims);
+    }
+
+    /// <summary>Writes with per-entry settings (used by <see cref="BoundedMemoryCache"/>).</summary>
+    internal TValue WriteEntry(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (weight > _maxWeight)
+        {
+            throw new ArgumentException($"The entry weighs {weight}, more than the cache's whole weight bound ({_maxWeight}); it was not stored.", nameof(weight));
+        }
+
+        return Write(key, value, weight, level, absoluteExpiry, sliding, WriteMode);
+    }
+
+    /// <summary>Removes the entry for <paramref name="key"/> only if it still holds <paramref name="value"/>.</summary>
+    internal bool TryRemoveExact(TKey key, TValue value, CacheEvictionReason reason)
+    {
+        CacheNode<TKey, TValue>? node;
+        lock (_writeLock)
+        {
+            if (!_map.TryGetValue(key, out node) || !EqualityComparer<TValue>.Default.Equals(node.Value, value)
+                || !_map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(key, node)))
+            {
+                return false;
+            }
+
+            Unlink(node);
+            if (reason == CacheEvictionReason.Expired)
+            {
+                _evictions++;
+            }
+        }
+
+        var victims = new Victims(node, reason);
+        Notify(ref victims);
+        return true;
+    }
+
+    internal long TimestampTicks(TimeSpan duration) => ToTimestampTicks(duration);
+
+    internal long GetTimestamp() => _timeProvider.GetTimestamp();
+
+    private static void ValidatePositive(TimeSpan? value, string name)
+    {
+        if (value is { } v && v <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(name, v, "The duration must be positive.");
+        }
+    }
+
+    private static TimeSpan? Min(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : (a < b ? a : b);
+
+    private long ToTimestampTicks(TimeSpan? duration)
+    {
+        if (duration is not { } d)
+        {
+            return 0;
+        }
+
+        var ticks = d.Ticks * (_timeProvider.TimestampFrequency / (double)TimeSpan.TicksPerSecond);
+        return ticks >= long.MaxValue / 2 ? long.MaxValue / 2 : Math.Max(1, (long)ticks);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool IsLive(CacheNode<TKey, TValue> node)
+    {
+        if (_isStale is not null && _isStale(node.Value))
+        {
+            TryRemoveNode(node, CacheEvictionReason.Expired);
+            return false;
+        }
+
+        if (node is RichCacheNode<TKey, TValue> { HasExpiry: true } rich)
+        {
+            var now = _timeProvider.GetTimestamp();
+            if (rich.IsExpired(now))
+            {
+                TryRemoveNode(node, CacheEvictionReason.Expired);
+                return false;
+            }
+
+            if (rich.Sliding != 0)
+            {
+                rich.LastAccess = now;
+            }
+        }
+
+        return true;
+    }
+
+    private bool IsExpiredOrStale(CacheNode<TKey, TValue> node, long now)
+        => (_isStale is not null && _isStale(node.Value))
+            || (node is RichCacheNode<TKey, TValue> { HasExpiry: true } rich && rich.IsExpired(now));
+
+    private void TryRemoveNode(CacheNode<TKey, TValue> node, CacheEvictionReason reason)
+    {
+        lock (_writeLock)
+        {
+            if (!_map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(node.Key, node)))
+            {
+                return;
+            }
+
+            Unlink(node);
+            _evictions++;
+        }
+
+        var victims = new Victims(node, reason);
+        Notify(ref victims);
+    }
+
+    private long Weigh(TKey key, TValue value)
+    {
+        if (_weigher is null)
+        {
+            return 1;
+        }
+
+        var weight = _weigher(key, value);
+        if (weight < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(value), weight, "The weigher returned a negative weight.");
+        }
+
+        if (weight > _maxWeight)
+        {
+            throw new ArgumentException($"The weigher returned {weight} for this entry, more than the cache's whole weight bound ({_maxWeight}); it was not stored.", nameof(value));
+        }
+
+        return weight;
+    }
+
+    private CacheNode<TKey, TValue> NewNode(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding)
+    {
+        CacheNode<TKey, TValue> node;
+        if (_rich)
+        {
+            var now = _expireAfterWrite != 0 || _expireAfterAccess != 0 || absoluteExpiry != long.MaxValue || sliding != 0
+                ? _timeProvider.GetTimestamp()
+                : 0;
+            if (_expireAfterWrite != 0)
+            {
+                absoluteExpiry = Math.Min(absoluteExpiry, now + _expireAfterWrite);
+            }
+
+            if (_expireAfterAccess != 0)
+            {
+                sliding = sliding == 0 ? _expireAfterAccess : Math.Min(sliding, _expireAfterAccess);
+            }
+
+            node = new RichCacheNode<TKey, TValue>(key, value, weight, absoluteExpiry, sliding, now);
+        }
+        else
+        {
+            node = new CacheNode<TKey, TValue>(key, value);
+        }
+
+        node.Level = (byte)level;
+        return node;
+    }
+
+    private TValue Write(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding, byte mode)
+    {
+        var node = NewNode(key, value, weight, level, absoluteExpiry, sliding);
+        var victims = default(Victims);
+        var result = value;
+        var discarded = false;
+        var inserted = false;
+        lock (_writeLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_map.TryGetValue(key, out var old))
+            {
+                var oldExpired = _checkOnRead && IsExpiredOrStale(old, _rich ? _timeProvider.GetTimestamp() : 0);
+                if (mode == AddIfAbsentMode && !oldExpired)
+                {
+                    result = old.Value;
+                    discarded = true;
+                }
+                else
+                {
+                    Unlink(old);
+                    EvictUntilFits(weight, ref victims);
+                    _levels[level].InsertLike(node, old);
+                    _map[key] = node;
+                    Link(node, weight);
+                    if (oldExpired)
+                    {
+                        _evictions++;
+                    }
+
+                    victims.Add(old, oldExpired ? CacheEvictionReason.Expired : CacheEvictionReason.Replaced);
+                    inserted = true;
+                }
+            }
+            else
+            {
+                EvictUntilFits(weight, ref victims);
+                _levels[level].Insert(node, _ghost.Contains(_comparer.GetHashCode(key)));
+                _map[key] = node;
+                Link(node, weight);
+                inserted = true;
+            }
+        }
+
+        if (inserted && Metrics.Cache.Entries.Enabled)
+        {
+            Metrics.Cache.Entries.Add(1);
+        }
+
+        if (discarded && _disposeValues && !ReferenceEquals(result, value) && value is IDisposable disposable)
+        {
+            // The factory's value lost the race to a concurrent write and never entered the cache.
+            DisposeValue(disposable, CacheEvictionReason.Replaced, ref victims);
+        }
+
+        Notify(ref victims, value);
+        return result;
+    }
+
+    private void Link(CacheNode<TKey, TValue> node, long weight)
+    {
+        _count++;
+        if (_rich)
+        {
+            _weight += weight;
+        }
+    }
+
+    private void Unlink(CacheNode<TKey, TValue> node)
+    {
+        _levels[node.Level].Remove(node);
+        _count--;
+        if (_rich)
+        {
+            _weight -= ((RichCacheNode<TKey, TValue>)node).Weight;
+        }
+    }
+
+    private void EvictUntilFits(long weight, ref Victims victims)
+    {
+        while (_count >= _capacity || (_rich && _weight + weight > _maxWeight))
+        {
+            var reason = _count >= _capacity ? CacheEvictionReason.Capacity : CacheEvictionReason.Weight;
+            CacheNode<TKey, TValue>? victim = null;
+            foreach (var level in _levels)
+            {
+                if (level.Count > 0)
+                {
+                    victim = level.Evict(_ghost, _comparer);
+                    break;
+                }
+            }
+
+            if (victim is null)
+            {
+                return;
+            }
+
+            _map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(victim.Key, victim));
+            _count--;
+            if (_rich)
+            {
+                _weight -= ((RichCacheNode<TKey, TValue>)victim).Weight;
+            }
+
+            _evictions++;
+            victims.Add(victim, reason);
+        }
+    }
+
+    private void ClearCore()
+    {
+        var nodes = new List<CacheNode<TKey, TValue>>();
+        lock (_writeLock)
+        {
+            foreach (var level in _levels)
+            {
+                level.DrainTo(nodes);
+            }
+
+            _map.Clear();
+            _ghost.Clear();
+            _count = 0;
+            _weight = 0;
+        }
+
+        var victims = default(Victims);
+        foreach (var node in nodes)
+        {
+            victims.Add(node, CacheEvictionReason.Cleared);
+        }
+
+        nodes.Clear();
+        Notify(ref victims);
+    }
+
+    private void Notify(ref Victims victims, TValue? keptValue = default)
+    {
+        if (victims.Count == 0)
+        {
+            return;
+        }
+
+        if (Metrics.Cache.Entries.Enabled)
+        {
+            Metrics.Cache.Entries.Add(-victims.Count);
+        }
+
+        for (var i = 0; i < victims.Count; i++)
+        {
+            var (node, reason) = victims[i];
+            if (Metrics.Cache.Evictions.Enabled && reason is CacheEvictionReason.Capacity or CacheEvictionReason.Weight or CacheEvictionReason.Expired)
+            {
+                Metrics.Cache.Evictions.Add(1, Metrics.Cache.ReasonTag((int)reason));
+            }
+
+            var handler = Evicted;
+            if (handler is not null || _onRemoved is not null)
+            {
+                try
+                {
+                    _onRemoved?.Invoke(node.Key, node.Value, reason);
+                    handler?.Invoke(this, new CacheEvictedEventArgs<TKey, TValue>(node.Key, node.Value, reason));
+                }
+                catch (Exception ex)
+                {
+                    if (_logger is not null)
+                    {
+                        Log.CacheEvictionHandlerFailed(_logger, ex, reason.ToString());
+                    }
+
+                    victims.Fail(ex);
+                }
+            }
+
+            if (_disposeValues && node.Value is IDisposable disposable
+                && !(reason == CacheEvictionReason.Replaced && ReferenceEquals(node.Value, keptValue)))
+            {
+                DisposeValue(disposable, reason, ref victims);
+            }
+        }
+
+        victims.ThrowIfFailed();
+    }
+
+    private void DisposeValue(IDisposable disposable, CacheEvictionReason reason, ref Victims victims)
+    {
+        try
+        {
+            disposable.Dispose();
+        }
+        catch (Exception ex)
+        {
+            if (_logger is not null)
+            {
+                Log.CacheValueDisposeFailed(_logger, ex, reason.ToString());
+            }
+
+            victims.Fail(ex);
+        }
+    }
+
+    /// <summary>The entries that left during one call: the first inline, more in a list; plus failures of handlers.</summary>
+    private struct Victims
+    {
+        private CacheNode<TKey, TValue>? _first;
+        private CacheEvictionReason _firstReason;
+        private List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? _rest;
+        private List<Exception>? _failures;
+
+        public Victims(CacheNode<TKey, TValue> node, CacheEvictionReason reason)
+        {
+            _first = node;
+            _firstReason = reason;
+        }
+
+        public readonly int Count => _first is null ? 0 : 1 + (_rest?.Count ?? 0);
+
+        public readonly (CacheNode<TKey, TValue> Node, CacheEvictionReason Reason) this[int index]
+            => index == 0 ? (_first!, _firstReason) : _rest![index - 1];
+
+        public void Add(CacheNode<TKey, TValue> node, CacheEvictionReason reason)
+        {
+            if (_first is null)
+            {
+                _first = node;
+                _firstReason = reason;
+            }
+            else
+            {
+                (_rest ??= []).Add((node, reason));
+            }
+        }
+
+        public void Fail(Exception exception) => (_failures ??= []).Add(exception);
+
+        public readonly void ThrowIfFailed()
+        {
+            if (_failures is null)
+            {
+                return;
+            }
+
+            if (_failures.Count == 1)
+            {
+                ExceptionDispatchInfo.Throw(_failures[0]);
+            }
+
+            throw new AggregateException("Several eviction handlers or value disposals failed.", _failures);
+        }
+    }
+}

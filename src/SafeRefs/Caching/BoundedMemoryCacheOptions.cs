@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Logging;
+
+namespace SafeRefs.Caching;
+
+/// <summary>Configures a <see cref="BoundedMemoryCache"/>.</summary>
+/// <remarks>
+/// <para><b>Holds</b> what you put in it strongly; the cache copies the settings when it is created.</para>
+/// <para><b>Thread safety:</b> a plain settings bag; do not mutate it while a cache is being created from it.</para>
+/// </remarks>
+public sealed class BoundedMemoryCacheOptions
+{
+    /// <summary>Gets or sets the maximum number of entries.</summary>
+    /// <value>10 000 by default; at least 1.</value>
+    public int Capacity { get; set; } = 10_000;
+
+    /// <summary>Gets or sets an optional bound on the sum of the entries' <c>Size</c>.</summary>
+    /// <value><see langword="null"/> (entries bounded by count only) by default. When set, an entry without a
+    /// <c>Size</c> counts as 1 (never an exception), and an entry larger than the whole limit is not stored
+    /// (its post-eviction callbacks run with <c>EvictionReason.Capacity</c>).</value>
+    public long? SizeLimit { get; set; }
+
+    /// <summary>Gets or sets how often a timer sweeps expired entries (the cache is held weakly by that timer).</summary>
+    /// <value>1 minute by default; must be positive.</value>
+    public TimeSpan ExpirationScanFrequency { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Gets or sets the clock for expirations and the sweep timer.</summary>
+    /// <value><see cref="TimeProvider.System"/> by default.</value>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Gets or sets the logger factory used to report failing post-eviction callbacks.</summary>
+    /// <value><see langword="null"/> by default; <see cref="BoundedMemoryCacheServiceCollectionExtensions.AddBoundedMemoryCache"/> fills it from the container.</value>
+    public ILoggerFactory? LoggerFactory { get; set; }
+}

@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+
+namespace SafeRefs.Caching;
+
+/// <summary>Registers a <see cref="BoundedMemoryCache"/> as the application's <see cref="IMemoryCache"/>.</summary>
+/// <remarks>
+/// <para><b>Holds</b> nothing itself; the container owns (and disposes) the cache singleton.</para>
+/// <para><b>Thread safety:</b> registration is not thread-safe, like any <see cref="IServiceCollection"/> change.</para>
+/// </remarks>
+public static class BoundedMemoryCacheServiceCollectionExtensions
+{
+    /// <summary>
+    /// Replaces any <see cref="IMemoryCache"/> registration with a singleton <see cref="BoundedMemoryCache"/>, so every
+    /// consumer of <see cref="IMemoryCache"/> (EF Core, FusionCache, HybridCache's local tier…) gets a bounded cache.
+    /// Also registers it as <see cref="BoundedMemoryCache"/>. A later <c>AddMemoryCache()</c> does not override it.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Configures the options (capacity, size limit, clock…).</param>
+    /// <returns><paramref name="services"/>, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configure"/> is <see langword="null"/>.</exception>
+    public static IServiceCollection AddBoundedMemoryCache(this IServiceCollection services, Action<BoundedMemoryCacheOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        services.RemoveAll<IMemoryCache>();
+        services.RemoveAll<BoundedMemoryCache>();
+        services.AddSingleton(provider =>
+        {
+            var options = new BoundedMemoryCacheOptions();
+            configure(options);
+            options.LoggerFactory ??= provider.GetService<ILoggerFactory>();
+            return new BoundedMemoryCache(options);
+        });
+        services.AddSingleton<IMemoryCache>(static provider => provider.GetRequiredService<BoundedMemoryCache>());
+        return services;
+    }
+}

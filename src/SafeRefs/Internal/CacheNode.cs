@@ -1,0 +1,36 @@
+namespace SafeRefs.Internal;
+
+/// <summary>
+/// One resident cache entry: the key, the value, its place in the policy queues and a small access counter.
+/// Readers touch only <see cref="Value"/> and <see cref="Frequency"/>; everything else changes under the cache's
+/// write lock. A node that leaves the cache is unlinked from its queue and from the map at once, so nothing the
+/// cache owns references it (or its value) afterwards.
+/// </summary>
+/// <typeparam name="TKey">The key type.</typeparam>
+/// <typeparam name="TValue">The value type.</typeparam>
+internal class CacheNode<TKey, TValue>
+    where TKey : notnull
+{
+    public CacheNode(TKey key, TValue value)
+    {
+        Key = key;
+        Value = value;
+    }
+
+    public TKey Key { get; }
+
+    public TValue Value { get; }
+
+    public CacheNode<TKey, TValue>? Previous { get; set; }
+
+    public CacheNode<TKey, TValue>? Next { get; set; }
+
+    /// <summary>Gets or sets the saturating access counter (0–3), raised by hits without synchronisation.</summary>
+    public byte Frequency { get; set; }
+
+    /// <summary>Gets or sets the queue the node is linked in: 0 none, 1 probation (small), 2 protected (main).</summary>
+    public byte Queue { get; set; }
+
+    /// <summary>Gets or sets the priority level (index of the policy the node lives in).</summary>
+    public byte Level { get; set; }
+}

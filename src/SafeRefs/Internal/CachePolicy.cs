@@ -1,0 +1,120 @@
+namespace SafeRefs.Internal;
+
+/// <summary>
+/// A scan-resistant eviction policy for one priority level (S3-FIFO family): new keys enter a small probation
+/// queue; a key read while on probation is promoted to the main queue, the others leave and are remembered in the
+/// ghost filter (a key that comes back soon after enters the main queue directly). The main queue is a CLOCK
+/// with a 2-bit counter: a tail entry that was read gets another lap. Only the write path (under the cache's lock)
+/// calls this type; hits only raise <see cref="CacheNode{TKey,TValue}.Frequency"/>.
+/// </summary>
+/// <typeparam name="TKey">The key type.</typeparam>
+/// <typeparam name="TValue">The value type.</typeparam>
+internal sealed class CachePolicy<TKey, TValue>
+    where TKey : notnull
+{
+    private const byte Probation = 1;
+    private const byte Protected = 2;
+
+    private readonly int _probationTarget;
+    private CacheNodeList<TKey, TValue> _probation;
+    private CacheNodeList<TKey, TValue> _protected;
+
+    public CachePolicy(int capacity)
+    {
+        _probationTarget = Math.Max(1, capacity / 10);
+    }
+
+    public int Count => _probation.Count + _protected.Count;
+
+    public void Insert(CacheNode<TKey, TValue> node, bool toProtected)
+    {
+        if (toProtected)
+        {
+            node.Queue = Protected;
+            _protected.AddFirst(node);
+        }
+        else
+        {
+            node.Queue = Probation;
+            _probation.AddFirst(node);
+        }
+    }
+
+    public void InsertLike(CacheNode<TKey, TValue> node, CacheNode<TKey, TValue> previous)
+    {
+        node.Frequency = previous.Frequency;
+        Insert(node, previous.Queue == Protected);
+    }
+
+    public void Remove(CacheNode<TKey, TValue> node)
+    {
+        if (node.Queue == Probation)
+        {
+            _probation.Remove(node);
+        }
+        else
+        {
+            _protected.Remove(node);
+        }
+
+        node.Queue = 0;
+    }
+
+    /// <summary>Chooses, unlinks and returns the entry to evict; the caller removes it from the map.</summary>
+    public CacheNode<TKey, TValue> Evict(GhostFilter ghost, IEqualityComparer<TKey> comparer)
+    {
+        while (true)
+        {
+            if (_probation.Count > 0 && (_probation.Count >= _probationTarget || _protected.Count == 0))
+            {
+                var tail = _probation.RemoveLast();
+                if (tail.Frequency > 0)
+                {
+                    tail.Frequency = 0;
+                    tail.Queue = Protected;
+                    _protected.AddFirst(tail);
+                    continue;
+                }
+
+                tail.Queue = 0;
+                ghost.Add(comparer.GetHashCode(tail.Key));
+                return tail;
+            }
+
+            var victim = _protected.RemoveLast();
+            if (victim.Frequency > 0)
+            {
+                victim.Frequency--;
+                _protected.AddFirst(victim);
+                continue;
+            }
+
+            victim.Queue = 0;
+            return victim;
+        }
+    }
+
+    /// <summary>Unlinks every node and adds it to <paramref name="sink"/>.</summary>
+    public void DrainTo(List<CacheNode<TKey, TValue>> sink)
+    {
+        for (var node = _probation.Head; node is not null; node = node.Next)
+        {
+            sink.Add(node);
+        }
+
+        for (var node = _protected.Head; node is not null; node = node.Next)
+        {
+            sink.Add(node);
+        }
+
+        foreach (var node in sink)
+        {
+            node.Previous = null;
+            node.Next = null;
+            node.Queue = 0;
+        }
+
+        _probation.Clear();
+        _protected.Clear();
+    }
+}
