@@ -233,7 +233,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     public void Clear()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ClearCore();
+        ClearCore(rethrow: true);
     }
 
     /// <summary>Stops the sweep timer and clears the cache; see the remarks of the type.</summary>
@@ -250,7 +250,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         }
 
         _sweeper?.Dispose();
-        ClearCore();
+        ClearCore(rethrow: false);
     }
 
     void IExpirySweepable.SweepExpired()
@@ -577,7 +577,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         }
     }
 
-    private void ClearCore()
+    private void ClearCore(bool rethrow)
     {
         var nodes = new List<CacheNode<TKey, TValue>>();
         lock (_writeLock)
@@ -600,10 +600,10 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         }
 
         nodes.Clear();
-        Notify(ref victims);
+        Notify(ref victims, rethrow: rethrow);
     }
 
-    private void Notify(ref Victims victims, TValue? keptValue = default)
+    private void Notify(ref Victims victims, TValue? keptValue = default, bool rethrow = true)
     {
         if (victims.Count == 0)
         {
@@ -649,7 +649,10 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             }
         }
 
-        victims.ThrowIfFailed();
+        if (rethrow)
+        {
+            victims.ThrowIfFailed();
+        }
     }
 
     private void DisposeValue(IDisposable disposable, CacheEvictionReason reason, ref Victims victims)

@@ -2,7 +2,7 @@ namespace SafeRefs.Internal;
 
 /// <summary>
 /// Remembers (approximately) the hashes of keys recently evicted from probation, in two rotating bit sets of about
-/// 16 bits per remembered key. Keeps no key or value alive. Not thread-safe (used under the cache's write lock).
+/// 32 bits per remembered key (three probes). Keeps no key or value alive. Not thread-safe (used under the cache's write lock).
 /// </summary>
 internal sealed class GhostFilter
 {
@@ -15,7 +15,7 @@ internal sealed class GhostFilter
     public GhostFilter(int capacity)
     {
         _generationSize = Math.Max(1, capacity / 2);
-        var bits = (int)Math.Min(1L << 30, Math.Max(64, (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)_generationSize) * 16));
+        var bits = (int)Math.Min(1L << 30, Math.Max(64, (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)_generationSize) * 32));
         _mask = bits - 1;
         _current = new ulong[bits / 64];
         _previous = new ulong[bits / 64];
@@ -23,9 +23,10 @@ internal sealed class GhostFilter
 
     public void Add(int hash)
     {
-        var (a, b) = Positions(hash);
+        var (a, b, c) = Positions(hash);
         _current[a >> 6] |= 1UL << a;
         _current[b >> 6] |= 1UL << b;
+        _current[c >> 6] |= 1UL << c;
         if (++_added >= _generationSize)
         {
             (_current, _previous) = (_previous, _current);
@@ -36,8 +37,9 @@ internal sealed class GhostFilter
 
     public bool Contains(int hash)
     {
-        var (a, b) = Positions(hash);
-        return (Test(_current, a) && Test(_current, b)) || (Test(_previous, a) && Test(_previous, b));
+        var (a, b, c) = Positions(hash);
+        return (Test(_current, a) && Test(_current, b) && Test(_current, c))
+            || (Test(_previous, a) && Test(_previous, b) && Test(_previous, c));
     }
 
     public void Clear()
@@ -49,12 +51,18 @@ internal sealed class GhostFilter
 
     private static bool Test(ulong[] bits, int position) => (bits[position >> 6] & (1UL << position)) != 0;
 
-    private (int A, int B) Positions(int hash)
+    private (int A, int B, int C) Positions(int hash)
     {
-        var h = (uint)hash * 0x9E3779B1u;
-        var a = (int)(h ^ (h >> 15)) & _mask;
-        var h2 = ((uint)hash ^ 0x85EBCA6Bu) * 0xC2B2AE35u;
-        var b = (int)(h2 ^ (h2 >> 13)) & _mask;
-        return (a, b);
+        // murmur3 finaliser, then three probes from one 64-bit product (Kirsch–Mitzenmacher double hashing).
+        var h = (uint)hash;
+        h ^= h >> 16;
+        h *= 0x85EBCA6Bu;
+        h ^= h >> 13;
+        h *= 0xC2B2AE35u;
+        h ^= h >> 16;
+        var wide = h * 0x9E3779B97F4A7C15UL;
+        var h1 = (int)(wide >> 32);
+        var h2 = (int)wide | 1;
+        return (h1 & _mask, (h1 + h2) & _mask, (h1 + (2 * h2)) & _mask);
     }
 }

@@ -16,12 +16,13 @@ internal sealed class PendingValue<TValue> : IDisposable
         if (cancellable)
         {
             _cancellation = new CancellationTokenSource();
+            FactoryToken = _cancellation.Token;
         }
     }
 
     public Task<TValue> Task => _completion.Task;
 
-    public CancellationToken FactoryToken => _cancellation?.Token ?? CancellationToken.None;
+    public CancellationToken FactoryToken { get; }
 
     /// <summary>Adds a waiter; fails if every earlier waiter already gave up (the call is being abandoned).</summary>
     public bool TryJoin()
