@@ -1,0 +1,297 @@
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Caching;
+
+namespace SafeRefs.Tests.Caching;
+
+public sealed class BoundedMemoryCacheTests
+{
+    private static readonly TimeSpan CallbackTimeout = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public void Constructor_BadOptions_Throw()
+    {
+        Assert.Throws<ArgumentNullException>(() => new BoundedMemoryCache(null!));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BoundedMemoryCache(new BoundedMemoryCacheOptions { SizeLimit = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BoundedMemoryCache(new BoundedMemoryCacheOptions { ExpirationScanFrequency = TimeSpan.Zero }));
+    }
+
+    [Fact]
+    public void SetAndGet_ExtensionMethods_Work()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 10 });
+        cache.Set("a", 1);
+        Assert.Equal(1, cache.Get<int>("a"));
+        Assert.True(cache.TryGetValue("a", out int value));
+        Assert.Equal(1, value);
+        Assert.False(cache.TryGetValue("b", out _));
+        Assert.Equal(5, cache.GetOrCreate("c", _ => 5));
+        cache.Remove("a");
+        Assert.False(cache.TryGetValue("a", out _));
+        Assert.Equal(1, cache.Count);
+    }
+
+    [Fact]
+    public void Set_WhenFull_EvictsInsteadOfRejecting()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 100 });
+        for (var i = 0; i < 10_000; i++)
+        {
+            cache.Set(i, i);
+            Assert.True(cache.TryGetValue(i, out _), "every write is stored");
+            Assert.True(cache.Count <= 100);
+        }
+
+        Assert.Equal(100, cache.Count);
+    }
+
+    [Fact]
+    public void SizeLimit_EntriesWithoutSizeCountAsOne_AndLargeEntriesEvictOthers()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 100, SizeLimit = 10 });
+        for (var i = 0; i < 10; i++)
+        {
+            cache.Set(i, i); // no Size: counts as 1, no exception
+        }
+
+        Assert.Equal(10, cache.CurrentSize);
+        cache.Set("big", "x", new MemoryCacheEntryOptions { Size = 6 });
+        Assert.True(cache.TryGetValue("big", out _));
+        Assert.True(cache.CurrentSize <= 10);
+        Assert.Equal(5, cache.Count);
+        var stats = cache.GetCurrentStatistics()!;
+        Assert.Equal(5, stats.CurrentEntryCount);
+        Assert.Equal(10, stats.CurrentEstimatedSize);
+    }
+
+    [Fact]
+    public async Task SizeLimit_EntryLargerThanLimit_NotStoredAndCallbackGetsCapacity()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { SizeLimit = 10 });
+        var reason = new TaskCompletionSource<EvictionReason>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = new MemoryCacheEntryOptions { Size = 11 }
+            .RegisterPostEvictionCallback((_, _, r, _) => reason.TrySetResult(r));
+        cache.Set("huge", "x", options);
+        Assert.False(cache.TryGetValue("huge", out _));
+        Assert.Equal(EvictionReason.Capacity, await reason.Task.WaitAsync(CallbackTimeout));
+    }
+
+    [Fact]
+    public void Size_Negative_Throws()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
+        using var entry = cache.CreateEntry("k");
+        Assert.Throws<ArgumentOutOfRangeException>(() => entry.Size = -1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => entry.SlidingExpiration = TimeSpan.Zero);
+        Assert.Throws<ArgumentOutOfRangeException>(() => entry.AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(-1));
+    }
+
+    [Fact]
+    public void AbsoluteExpiration_ExpiresAtTheInstant()
+    {
+        var time = new FakeTimeProvider();
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { TimeProvider = time });
+        cache.Set("k", "v", time.GetUtcNow().AddSeconds(10));
+        time.Advance(TimeSpan.FromSeconds(9));
+        Assert.True(cache.TryGetValue("k", out _));
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(cache.TryGetValue("k", out _));
+    }
+
+    [Fact]
+    public void RelativeExpiration_Expires()
+    {
+        var time = new FakeTimeProvider();
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { TimeProvider = time });
+        cache.Set("k", "v", TimeSpan.FromSeconds(10));
+        time.Advance(TimeSpan.FromSeconds(9.9));
+        Assert.True(cache.TryGetValue("k", out _));
+        time.Advance(TimeSpan.FromSeconds(0.2));
+        Assert.False(cache.TryGetValue("k", out _));
+    }
+
+    [Fact]
+    public void AbsoluteExpiration_InThePast_NotStored()
+    {
+        var time = new FakeTimeProvider();
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { TimeProvider = time });
+        cache.Set("k", "old");
+        cache.Set("k", "v", time.GetUtcNow().AddSeconds(-1));
+        Assert.False(cache.TryGetValue("k", out _));
+    }
+
+    [Fact]
+    public void SlidingExpiration_ReadsExtend_AbsoluteCapsIt()
+    {
+        var time = new FakeTimeProvider();
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { TimeProvider = time, ExpirationScanFrequency = TimeSpan.FromHours(1) });
+        cache.Set("k", "v", new MemoryCacheEntryOptions { SlidingExpiration = TimeSpan.FromSeconds(10), AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(25) });
+        for (var i = 0; i < 3; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(8));
+            Assert.True(cache.TryGetValue("k", out _));
+        }
+
+        time.Advance(TimeSpan.FromSeconds(2)); // 26 s: past the absolute cap although read 2 s ago
+        Assert.False(cache.TryGetValue("k", out _));
+
+        cache.Set("s", "v", new MemoryCacheEntryOptions { SlidingExpiration = TimeSpan.FromSeconds(10) });
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.False(cache.TryGetValue("s", out _));
+    }
+
+    [Fact]
+    public async Task ExpirationToken_ActiveCallback_RemovesEntryWithTokenExpired()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
+        using var cts = new CancellationTokenSource();
+        var reason = new TaskCompletionSource<EvictionReason>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = new MemoryCacheEntryOptions()
+            .AddExpirationToken(new CancellationChangeToken(cts.Token))
+            .RegisterPostEvictionCallback((_, _, r, _) => reason.TrySetResult(r));
+        cache.Set("k", "v", options);
+        Assert.True(cache.TryGetValue("k", out _));
+        await cts.CancelAsync();
+        Assert.Equal(0, cache.Count);
+        Assert.False(cache.TryGetValue("k", out _));
+        Assert.Equal(EvictionReason.TokenExpired, await reason.Task.WaitAsync(CallbackTimeout));
+    }
+
+    [Fact]
+    public void ExpirationToken_Passive_CheckedOnRead()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
+        var token = new PassiveToken();
+        cache.Set("k", "v", new MemoryCacheEntryOptions().AddExpirationToken(token));
+        Assert.True(cache.TryGetValue("k", out _));
+        token.HasChanged = true;
+        Assert.False(cache.TryGetValue("k", out _));
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public void ExpirationToken_AlreadyChanged_NotStored()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
+        cache.Set("k", "v", new MemoryCacheEntryOptions().AddExpirationToken(new PassiveToken { HasChanged = true }));
+        Assert.False(cache.TryGetValue("k", out _));
+    }
+
+    [Fact]
+    public async Task PostEvictionCallbacks_GetRightReasons()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 1 });
+        var reasons = new System.Collections.Concurrent.ConcurrentDictionary<string, EvictionReason>();
+        using var all = new CountdownEvent(3);
+        MemoryCacheEntryOptions Track(string name) => new MemoryCacheEntryOptions()
+            .RegisterPostEvictionCallback((key, value, reason, state) =>
+            {
+                Assert.Equal("state", state);
+                reasons[name] = reason;
+                all.Signal();
+            }, "state");
+
+        cache.Set("a", 1, Track("replaced"));
+        cache.Set("a", 2, Track("removed"));
+        cache.Remove("a");
+        cache.Set("b", 3, Track("capacity"));
+        cache.Set("c", 4);
+        await Task.Run(() => all.Wait(CallbackTimeout));
+        Assert.Equal(EvictionReason.Replaced, reasons["replaced"]);
+        Assert.Equal(EvictionReason.Removed, reasons["removed"]);
+        Assert.Equal(EvictionReason.Capacity, reasons["capacity"]);
+    }
+
+    [Fact]
+    public async Task PostEvictionCallbacks_Expired_RunFromSweepWithoutTraffic()
+    {
+        var time = new FakeTimeProvider();
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { TimeProvider = time, ExpirationScanFrequency = TimeSpan.FromSeconds(30) });
+        var reason = new TaskCompletionSource<EvictionReason>(TaskCreationOptions.RunContinuationsAsynchronously);
+        cache.Set("k", "v", new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(10) }
+            .RegisterPostEvictionCallback((_, _, r, _) => reason.TrySetResult(r)));
+        time.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal(EvictionReason.Expired, await reason.Task.WaitAsync(CallbackTimeout));
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public async Task PostEvictionCallback_Throwing_DoesNotStopOthers()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
+        var second = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        cache.Set("a", 1, new MemoryCacheEntryOptions().RegisterPostEvictionCallback((_, _, _, _) => throw new InvalidOperationException()));
+        cache.Set("b", 1, new MemoryCacheEntryOptions().RegisterPostEvictionCallback((_, _, _, _) => second.TrySetResult()));
+        cache.Remove("a");
+        cache.Remove("b");
+        await second.Task.WaitAsync(CallbackTimeout);
+    }
+
+    [Fact]
+    public void Priority_LowerPrioritiesEvictedFirst_NeverRemoveLast()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 4 });
+        cache.Set("never", 0, new MemoryCacheEntryOptions { Priority = CacheItemPriority.NeverRemove });
+        cache.Set("high", 0, new MemoryCacheEntryOptions { Priority = CacheItemPriority.High });
+        cache.Set("low", 0, new MemoryCacheEntryOptions { Priority = CacheItemPriority.Low });
+        cache.Set("normal", 0);
+        cache.Set("n1", 0);
+        Assert.False(cache.TryGetValue("low", out _));
+        cache.Set("n2", 0);
+        cache.Set("n3", 0);
+        Assert.True(cache.TryGetValue("never", out _));
+        Assert.True(cache.TryGetValue("high", out _));
+        Assert.Equal(4, cache.Count);
+    }
+
+    [Fact]
+    public void Statistics_TrackHitsAndMisses()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
+        cache.Set("a", 1);
+        cache.TryGetValue("a", out _);
+        cache.TryGetValue("b", out _);
+        var stats = cache.GetCurrentStatistics()!;
+        Assert.Equal(1, stats.TotalHits);
+        Assert.Equal(1, stats.TotalMisses);
+        Assert.Equal(1, stats.CurrentEntryCount);
+        Assert.Null(stats.CurrentEstimatedSize);
+        Assert.Equal(1, cache.Statistics.Hits);
+    }
+
+    [Fact]
+    public async Task Clear_And_Dispose_RemoveAll()
+    {
+        var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
+        var reason = new TaskCompletionSource<EvictionReason>(TaskCreationOptions.RunContinuationsAsynchronously);
+        cache.Set("a", 1, new MemoryCacheEntryOptions().RegisterPostEvictionCallback((_, _, r, _) => reason.TrySetResult(r)));
+        cache.Clear();
+        Assert.Equal(0, cache.Count);
+        Assert.Equal(EvictionReason.Removed, await reason.Task.WaitAsync(CallbackTimeout));
+        cache.Set("b", 1);
+        cache.Dispose();
+        cache.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => cache.CreateEntry("x"));
+        Assert.Throws<ObjectDisposedException>(() => cache.TryGetValue("b", out _));
+    }
+
+    [Fact]
+    public void NullKey_Throws()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
+        Assert.Throws<ArgumentNullException>(() => cache.CreateEntry(null!));
+        Assert.Throws<ArgumentNullException>(() => cache.Remove(null!));
+        Assert.Throws<ArgumentNullException>(() => cache.TryGetValue(null!, out _));
+    }
+
+    private sealed class PassiveToken : IChangeToken
+    {
+        public bool HasChanged { get; set; }
+
+        public bool ActiveChangeCallbacks => false;
+
+        public IDisposable RegisterChangeCallback(Action<object?> callback, object? state) => throw new InvalidOperationException("passive");
+    }
+}
