@@ -63,11 +63,15 @@ public sealed class SubscribeTests
                 },
                 (EventHandler)((_, _) => { }));
             using var barrier = new Barrier(2);
-            var other = Task.Run(() =>
-            {
-                barrier.SignalAndWait();
-                subscription.Dispose();
-            });
+            var other = Task.Factory.StartNew(
+                () =>
+                {
+                    barrier.SignalAndWait();
+                    subscription.Dispose();
+                },
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
             barrier.SignalAndWait();
             subscription.Dispose();
             await other;

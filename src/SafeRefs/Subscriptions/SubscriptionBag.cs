@@ -1,0 +1,303 @@
+namespace SafeRefs.Subscriptions;
+
+/// <summary>
+/// Owns subscriptions (or any <see cref="IDisposable"/>) for one lifetime and disposes them together, last in first
+/// out. Optionally tied to a <see cref="CancellationToken"/>: when it is cancelled the bag disposes itself.
+/// </summary>
+/// <remarks>
+/// <para><b>Holds</b> its items strongly until it is disposed or they are removed. It registers one callback on the
+/// lifetime token given to the constructor and unregisters it when disposed, so a disposed bag leaves nothing behind on
+/// a long-lived token. Its own <see cref="Lifetime"/> source is created on first use.</para>
+/// <para><b>Thread safety:</b> all members are thread-safe. <see cref="Add{T}(T)"/> and <see cref="Remove(IDisposable)"/>
+/// are O(1) (amortized); an item added twice is kept once.</para>
+/// <para><b>Dispose:</b> cancels <see cref="Lifetime"/>, then disposes every item in reverse order of addition, even if
+/// some throw, then throws one <see cref="AggregateException"/> with every failure. A second or concurrent
+/// <see cref="Dispose"/> does nothing. When the lifetime token given to the constructor is cancelled, the bag is
+/// disposed on the cancelling thread and failures surface from that <c>Cancel</c> call.</para>
+/// </remarks>
+public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly CancellationTokenRegistration _lifetimeRegistration;
+    private IDisposable?[] _items = [];
+    private Dictionary<IDisposable, int>? _index;
+    private int _end;
+    private int _count;
+    private bool _disposed;
+    private CancellationTokenSource? _lifetime;
+
+    /// <summary>Initializes a new instance of the <see cref="SubscriptionBag"/> class.</summary>
+    /// <param name="lifetime">When cancelled, the bag disposes itself; <see langword="default"/> for none.</param>
+    public SubscriptionBag(CancellationToken lifetime = default)
+    {
+        if (lifetime.CanBeCanceled)
+        {
+            _lifetimeRegistration = lifetime.UnsafeRegister(static state => ((SubscriptionBag)state!).Dispose(), this);
+        }
+    }
+
+    /// <summary>Gets a token that is cancelled when the bag is disposed: bind per-lifetime work to it.</summary>
+    /// <value>An already-cancelled token once the bag is disposed.</value>
+    public CancellationToken Lifetime
+    {
+        get
+        {
+            lock (_lock)
+            {
+                if (_disposed)
+                {
+                    return new CancellationToken(canceled: true);
+                }
+
+                _lifetime ??= new CancellationTokenSource();
+                return _lifetime.Token;
+            }
+        }
+    }
+
+    /// <summary>Gets the number of items the bag holds.</summary>
+    /// <value>0 once disposed.</value>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _count;
+            }
+        }
+    }
+
+    /// <summary>Gets a value indicating whether the bag has been disposed.</summary>
+    /// <value><see langword="true"/> from the start of the first <see cref="Dispose"/> or <see cref="DisposeAsync"/>.</value>
+    public bool IsDisposed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _disposed;
+            }
+        }
+    }
+
+    /// <summary>Adds <paramref name="item"/>; if the bag is already disposed, disposes it at once instead.</summary>
+    /// <typeparam name="T">The item type.</typeparam>
+    /// <param name="item">The item.</param>
+    /// <returns><paramref name="item"/>, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="item"/> is <see langword="null"/>.</exception>
+    public T Add<T>(T item)
+        where T : IDisposable
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        IDisposable disposable = item;
+        lock (_lock)
+        {
+            if (!_disposed)
+            {
+                _index ??= new Dictionary<IDisposable, int>(ReferenceEqualityComparer.Instance);
+                if (_index.TryAdd(disposable, _end))
+                {
+                    if (_end == _items.Length)
+                    {
+                        Grow();
+                    }
+
+                    _items[_end++] = disposable;
+                    _count++;
+                }
+
+                return item;
+            }
+        }
+
+        disposable.Dispose();
+        return item;
+    }
+
+    /// <summary>Removes <paramref name="item"/> without disposing it. O(1).</summary>
+    /// <param name="item">The item.</param>
+    /// <returns><see langword="true"/> if the bag held it.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="item"/> is <see langword="null"/>.</exception>
+    public bool Remove(IDisposable item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        lock (_lock)
+        {
+            if (_index is null || !_index.Remove(item, out var slot))
+            {
+                return false;
+            }
+
+            _items[slot] = null;
+            _count--;
+            if (slot == _end - 1)
+            {
+                while (_end > 0 && _items[_end - 1] is null)
+                {
+                    _end--;
+                }
+            }
+            else if (_end - _count > 32 && _end - _count > _count)
+            {
+                Compact();
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Cancels <see cref="Lifetime"/> and disposes every item, last in first out.</summary>
+    /// <exception cref="AggregateException">One or more items (or <see cref="Lifetime"/> callbacks) threw; all were still disposed.</exception>
+    public void Dispose()
+    {
+        if (!TakeAll(out var items, out var end, out var lifetime))
+        {
+            return;
+        }
+
+        List<Exception>? errors = null;
+        Cancel(lifetime, ref errors);
+        for (var i = end - 1; i >= 0; i--)
+        {
+            if (items[i] is { } item)
+            {
+                try
+                {
+                    item.Dispose();
+                }
+#pragma warning disable CA1031 // every item is disposed; failures are rethrown together
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    (errors ??= []).Add(ex);
+                }
+            }
+        }
+
+        ThrowIfAny(errors);
+    }
+
+    /// <summary>
+    /// Cancels <see cref="Lifetime"/> and disposes every item, last in first out, awaiting
+    /// <see cref="IAsyncDisposable.DisposeAsync"/> where an item has it.
+    /// </summary>
+    /// <returns>A task that completes when every item is disposed.</returns>
+    /// <exception cref="AggregateException">One or more items threw; all were still disposed.</exception>
+    public async ValueTask DisposeAsync()
+    {
+        if (!TakeAll(out var items, out var end, out var lifetime))
+        {
+            return;
+        }
+
+        List<Exception>? errors = null;
+        Cancel(lifetime, ref errors);
+        for (var i = end - 1; i >= 0; i--)
+        {
+            try
+            {
+                switch (items[i])
+                {
+                    case IAsyncDisposable asyncItem:
+                        await asyncItem.DisposeAsync().ConfigureAwait(false);
+                        break;
+                    case { } item:
+                        item.Dispose();
+                        break;
+                    default:
+                        break;
+                }
+            }
+#pragma warning disable CA1031 // every item is disposed; failures are rethrown together
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                (errors ??= []).Add(ex);
+            }
+        }
+
+        ThrowIfAny(errors);
+    }
+
+    private static void Cancel(CancellationTokenSource? lifetime, ref List<Exception>? errors)
+    {
+        if (lifetime is null)
+        {
+            return;
+        }
+
+        try
+        {
+            lifetime.Cancel();
+        }
+        catch (AggregateException ex)
+        {
+            (errors ??= []).AddRange(ex.InnerExceptions);
+        }
+        finally
+        {
+            lifetime.Dispose();
+        }
+    }
+
+    private static void ThrowIfAny(List<Exception>? errors)
+    {
+        if (errors is not null)
+        {
+            throw new AggregateException("One or more items of the subscription bag failed to dispose.", errors);
+        }
+    }
+
+    private bool TakeAll(out IDisposable?[] items, out int end, out CancellationTokenSource? lifetime)
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                items = [];
+                end = 0;
+                lifetime = null;
+                return false;
+            }
+
+            _disposed = true;
+            items = _items;
+            end = _end;
+            lifetime = _lifetime;
+            _items = [];
+            _index = null;
+            _end = 0;
+            _count = 0;
+            _lifetime = null;
+        }
+
+        // Leaves nothing on the constructor's token; never waits (we may be running inside its callback).
+        _lifetimeRegistration.Unregister();
+        return true;
+    }
+
+    private void Grow()
+    {
+        var grown = new IDisposable?[Math.Max(8, _items.Length * 2)];
+        Array.Copy(_items, grown, _end);
+        _items = grown;
+    }
+
+    private void Compact()
+    {
+        var write = 0;
+        for (var read = 0; read < _end; read++)
+        {
+            if (_items[read] is { } item)
+            {
+                _items[write] = item;
+                _index![item] = write;
+                write++;
+            }
+        }
+
+        Array.Clear(_items, write, _end - write);
+        _end = write;
+    }
+}

@@ -1,0 +1,215 @@
+using System.Runtime.CompilerServices;
+using SafeRefs.Internal;
+using SafeRefs.Subscriptions;
+using SafeRefs.Testing;
+using SafeRefs.Tests.Infrastructure;
+using Listener = SafeRefs.Tests.Subscriptions.SubscribeWeakEventTests.Listener;
+
+namespace SafeRefs.Tests.Subscriptions;
+
+[Collection(GcCollection.Name)]
+public sealed class SubscribeWeakEventCollectionTests
+{
+    [Fact]
+    public void WeakEvent_DroppedOwners_AreCollectedAndPurgedWithoutRaising()
+    {
+        var source = new TestSource();
+        var tracker = new LeakTracker();
+        var tokens = new List<Subscription>();
+        for (var i = 0; i < 20; i++)
+        {
+            tokens.Add(SubscribeDroppedOwner(source, tracker));
+        }
+
+        Assert.Equal(20, source.ValuedCount);
+        tracker.AssertAllCollected();
+        WeakEventLinkRegistry.Purge();
+
+        Assert.Equal(0, source.ValuedCount);
+        GC.KeepAlive(source);
+        GC.KeepAlive(tokens);
+    }
+
+    [Fact]
+    public void WeakEvent_LiveOwners_KeepReceivingAfterCollections()
+    {
+        var source = new TestSource();
+        var owners = new List<Listener>();
+        var tracker = new LeakTracker();
+        for (var i = 0; i < 20; i++)
+        {
+            SubscribeHeldOwner(source, owners, tracker);
+        }
+
+        Assert.Equal(20, tracker.AliveCount());
+        WeakEventLinkRegistry.Purge();
+        source.RaiseValued(3);
+
+        Assert.Equal(20, source.ValuedCount);
+        Assert.All(owners, static o => Assert.Single(o.Seen));
+        GC.KeepAlive(source);
+        GC.KeepAlive(owners);
+    }
+
+    [Fact]
+    public void WeakEvent_HandlerCapturingOwner_DoesNotKeepOwnerAlive()
+    {
+        var source = new TestSource();
+        var owner = SubscribeCapturingHandler(source);
+
+        GcAssert.Collected(owner, "a handler that captures its owner is held through the owner, not the source");
+        GC.KeepAlive(source);
+    }
+
+    [Fact]
+    public void WeakEvent_HandlerCapturingLiveOwner_IsNotCollectedAndFires()
+    {
+        var source = new TestSource();
+        var holder = new List<Listener>();
+        var handler = SubscribeCapturingHandlerHeld(source, holder);
+
+        GcAssert.NotCollected(handler, "the handler lives exactly as long as its owner");
+        source.RaiseValued(9);
+
+        Assert.Single(holder[0].Seen);
+        GC.KeepAlive(source);
+        GC.KeepAlive(holder);
+    }
+
+    [Fact]
+    public async Task WeakEvent_Gen2Collection_QueuesPurgeThatDetachesDeadOwners()
+    {
+        var source = new TestSource();
+        var purged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Action onPurged = () =>
+        {
+            if (source.ValuedCount == 0)
+            {
+                purged.TrySetResult();
+            }
+        };
+        var tracker = new LeakTracker();
+        var token = SubscribeDroppedOwner(source, tracker);
+        Assert.Equal(1, source.ValuedCount);
+        WeakEventLinkRegistry.Purged += onPurged;
+        try
+        {
+            // Only collections run here: no subscribe (caller-thread purge) and no raise.
+            for (var round = 0; round < 20 && !purged.Task.IsCompleted; round++)
+            {
+                GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+                GC.WaitForPendingFinalizers();
+                await Task.WhenAny(purged.Task, Task.Delay(TimeSpan.FromMilliseconds(250)));
+            }
+
+            Assert.True(purged.Task.IsCompleted, "no purge after gen-2 collections detached the dead owner's forwarder");
+        }
+        finally
+        {
+            WeakEventLinkRegistry.Purged -= onPurged;
+        }
+
+        tracker.AssertAllCollected();
+        Assert.Equal(0, source.ValuedCount);
+        GC.KeepAlive(token);
+        GC.KeepAlive(source);
+    }
+
+    [Fact]
+    public void WeakEvent_DeadOwner_DetachedWhenEventFires()
+    {
+        var source = new TestSource();
+        var tracker = new LeakTracker();
+        SubscribeDroppedOwner(source, tracker);
+        tracker.AssertAllCollected();
+
+        source.RaiseValued(1);
+
+        Assert.Equal(0, source.ValuedCount);
+        GC.KeepAlive(source);
+    }
+
+    [Fact]
+    public void WeakEvent_SourceDropped_IsCollectedWhileOwnerLives()
+    {
+        var owner = new Listener();
+        var holder = new List<Subscription>();
+        var source = SubscribeDroppedSource(owner, holder);
+
+        GcAssert.Collected(source, "the forwarder and its token hold the source weakly");
+        WeakEventLinkRegistry.Purge();
+        holder[0].Dispose();
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public void WeakEvent_SourceHeld_StaysAliveAndAttached()
+    {
+        var owner = new Listener();
+        var holder = new List<object>();
+        var source = SubscribeHeldSource(owner, holder);
+
+        GcAssert.NotCollected(source, "the test holds the source");
+        ((TestSource)holder[0]).RaiseValued(4);
+        Assert.Single(owner.Seen);
+        GC.KeepAlive(holder);
+        GC.KeepAlive(owner);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Subscription SubscribeDroppedOwner(TestSource source, LeakTracker tracker)
+    {
+        var owner = new Listener();
+        tracker.Track(owner);
+        return Subscribe.WeakEvent<TestSource, Listener, int>(
+            source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, owner, static (o, _, v) => o.Seen.Add((null, v)));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SubscribeHeldOwner(TestSource source, List<Listener> owners, LeakTracker tracker)
+    {
+        var owner = new Listener();
+        owners.Add(owner);
+        tracker.Track(owner);
+        Subscribe.WeakEvent<TestSource, Listener, int>(
+            source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, owner, static (o, _, v) => o.Seen.Add((null, v)));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference SubscribeCapturingHandler(TestSource source)
+    {
+        var owner = new Listener();
+        Subscribe.WeakEvent<TestSource, Listener, int>(
+            source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, owner, (_, _, v) => owner.Seen.Add((null, v)));
+        return new WeakReference(owner);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference SubscribeCapturingHandlerHeld(TestSource source, List<Listener> holder)
+    {
+        var owner = new Listener();
+        holder.Add(owner);
+        Action<Listener, object?, int> handler = (_, _, v) => owner.Seen.Add((null, v));
+        Subscribe.WeakEvent(source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, owner, handler);
+        return new WeakReference(handler);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference SubscribeDroppedSource(Listener owner, List<Subscription> holder)
+    {
+        var source = new TestSource();
+        holder.Add(Subscribe.WeakEvent<TestSource, Listener, int>(
+            source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, owner, static (o, _, v) => o.Seen.Add((null, v))));
+        return new WeakReference(source);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference SubscribeHeldSource(Listener owner, List<object> holder)
+    {
+        var source = new TestSource();
+        holder.Add(source);
+        holder.Add(Subscribe.WeakEvent<TestSource, Listener, int>(
+            source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, owner, static (o, _, v) => o.Seen.Add((null, v))));
+        return new WeakReference(source);
+    }
+}
