@@ -1,0 +1,146 @@
+using System.Collections.Immutable;
+using System.Composition;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Formatting;
+
+namespace SafeRefs.Analyzers.CodeFixes;
+
+/// <summary>
+/// Fixes SR1002 when the lambda captures only <c>this</c>: <c>weak.Add((s, e) => Handle(e))</c> becomes
+/// <c>weak.Subscribe(this, static (owner, s, e) => owner.Handle(e))</c>.
+/// </summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(WeakEventSubscribeCodeFixProvider))]
+[Shared]
+public sealed class WeakEventSubscribeCodeFixProvider : CodeFixProvider
+{
+    /// <inheritdoc/>
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(DiagnosticIds.CapturingLambdaToWeakEvent);
+
+    /// <inheritdoc/>
+    public override FixAllProvider? GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+
+    /// <inheritdoc/>
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        var diagnostic = context.Diagnostics[0];
+        if (!diagnostic.Properties.ContainsKey(WeakEventCapturingLambdaAnalyzer.CapturesOnlyThisProperty))
+        {
+            return;
+        }
+
+        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        var model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
+        if (root?.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not ParenthesizedLambdaExpressionSyntax lambda
+            || model is null
+            || lambda.Parent is not ArgumentSyntax { Parent: ArgumentListSyntax { Arguments.Count: 1, Parent: InvocationExpressionSyntax invocation } }
+            || invocation.Expression is not MemberAccessExpressionSyntax memberAccess
+            || lambda.ParameterList.Parameters.Count != 2)
+        {
+            return;
+        }
+
+        var rewritten = Rewrite(model, lambda, context.CancellationToken);
+        if (rewritten is null)
+        {
+            return;
+        }
+
+        var replacement = invocation
+            .WithExpression(memberAccess.WithName(SyntaxFactory.IdentifierName("Subscribe").WithTriviaFrom(memberAccess.Name)))
+            .WithArgumentList(SyntaxFactory.ArgumentList(SyntaxFactory.SeparatedList(new[]
+            {
+                SyntaxFactory.Argument(SyntaxFactory.ThisExpression()),
+                SyntaxFactory.Argument(rewritten),
+            })))
+            .WithAdditionalAnnotations(Formatter.Annotation);
+        context.RegisterCodeFix(
+            CodeAction.Create(
+                "Use Subscribe(this, static (owner, sender, e) => ...)",
+                _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(invocation, replacement))),
+                nameof(WeakEventSubscribeCodeFixProvider)),
+            diagnostic);
+    }
+
+    private static ParenthesizedLambdaExpressionSyntax? Rewrite(SemanticModel model, ParenthesizedLambdaExpressionSyntax lambda, CancellationToken cancellationToken)
+    {
+        var containingType = model.GetEnclosingSymbol(lambda.SpanStart, cancellationToken)?.ContainingType;
+        if (containingType is null)
+        {
+            return null;
+        }
+
+        var taken = new HashSet<string>(lambda.DescendantTokens().Where(t => t.IsKind(SyntaxKind.IdentifierToken)).Select(t => t.ValueText), StringComparer.Ordinal);
+        var owner = Names.Unique("owner", taken);
+        var replacements = new Dictionary<SyntaxNode, SyntaxNode>();
+        foreach (var node in lambda.Body.DescendantNodesAndSelf())
+        {
+            switch (node)
+            {
+                case BaseExpressionSyntax:
+                    return null;
+                case ThisExpressionSyntax:
+                    replacements[node] = SyntaxFactory.IdentifierName(owner).WithTriviaFrom(node);
+                    break;
+                case SimpleNameSyntax name when IsImplicitThisMember(model, name, containingType, cancellationToken):
+                    replacements[node] = SyntaxFactory.MemberAccessExpression(
+                            SyntaxKind.SimpleMemberAccessExpression, SyntaxFactory.IdentifierName(owner), name.WithoutTrivia())
+                        .WithTriviaFrom(name);
+                    break;
+            }
+        }
+
+        var body = lambda.Body.ReplaceNodes(replacements.Keys, (original, _) => replacements[original]);
+        var parameters = new List<ParameterSyntax> { SyntaxFactory.Parameter(SyntaxFactory.Identifier(owner)) };
+        parameters.AddRange(lambda.ParameterList.Parameters.Select(p => SyntaxFactory.Parameter(p.Identifier.WithoutTrivia())));
+        var modifiers = SyntaxFactory.TokenList(SyntaxFactory.Token(SyntaxKind.StaticKeyword).WithTrailingTrivia(SyntaxFactory.Space));
+        if (lambda.AsyncKeyword.IsKind(SyntaxKind.AsyncKeyword))
+        {
+            modifiers = modifiers.Add(SyntaxFactory.Token(SyntaxKind.AsyncKeyword).WithTrailingTrivia(SyntaxFactory.Space));
+        }
+
+        return SyntaxFactory.ParenthesizedLambdaExpression(SyntaxFactory.ParameterList(SyntaxFactory.SeparatedList(parameters)), (CSharpSyntaxNode)body)
+            .WithModifiers(modifiers)
+            .WithArrowToken(lambda.ArrowToken)
+            .WithTriviaFrom(lambda);
+    }
+
+    // `Handle(e)` or `_count` inside the lambda: an instance member of the containing type reached without a receiver.
+    private static bool IsImplicitThisMember(SemanticModel model, SimpleNameSyntax name, INamedTypeSymbol containingType, CancellationToken cancellationToken)
+    {
+        switch (name.Parent)
+        {
+            case MemberAccessExpressionSyntax access when access.Name == name:
+            case MemberBindingExpressionSyntax:
+            case QualifiedNameSyntax:
+            case NameColonSyntax:
+            case AssignmentExpressionSyntax { Parent: InitializerExpressionSyntax } assignment when assignment.Left == name:
+                return false;
+        }
+
+        var symbol = model.GetSymbolInfo(name, cancellationToken).Symbol;
+        if (symbol is null || symbol.IsStatic || symbol.Kind is not (SymbolKind.Field or SymbolKind.Property or SymbolKind.Method or SymbolKind.Event))
+        {
+            return false;
+        }
+
+        if (symbol is IMethodSymbol { MethodKind: MethodKind.LocalFunction })
+        {
+            return false;
+        }
+
+        for (var type = containingType; type is not null; type = type.BaseType)
+        {
+            if (SymbolEqualityComparer.Default.Equals(type, symbol.ContainingType.OriginalDefinition)
+                || SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, symbol.ContainingType.OriginalDefinition))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,138 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+using Microsoft.CodeAnalysis.Text;
+using SafeRefs.Analyzers.Internal;
+
+namespace SafeRefs.Analyzers;
+
+/// <summary>
+/// SR1007: an endless loop (<c>while (true)</c>, <c>for (;;)</c>, <c>do … while (true)</c>) around
+/// <c>await Task.Delay(...)</c> without a cancellation token, inside an instance member that uses <c>this</c>.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class DelayLoopAnalyzer : DiagnosticAnalyzer
+{
+    /// <inheritdoc/>
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.SR1007);
+
+    /// <inheritdoc/>
+    public override void Initialize(AnalysisContext context)
+    {
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.EnableConcurrentExecution();
+        context.RegisterCompilationStartAction(start =>
+        {
+            var task = start.Compilation.GetTypeByMetadataName("System.Threading.Tasks.Task");
+            if (task is not null)
+            {
+                start.RegisterOperationAction(c => Analyze(c, task), OperationKind.Loop);
+            }
+        });
+    }
+
+    private static void Analyze(OperationAnalysisContext context, INamedTypeSymbol task)
+    {
+        var loop = (ILoopOperation)context.Operation;
+        if (context.ContainingSymbol.IsStatic || !IsEndless(loop))
+        {
+            return;
+        }
+
+        var awaitsDelay = false;
+        var usesThis = false;
+        foreach (var operation in loop.Body.DescendantsAndSelf())
+        {
+            switch (operation)
+            {
+                case IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }:
+                    usesThis = true;
+                    break;
+                case IAwaitOperation awaitOperation when IsUncancellableDelay(awaitOperation.Operation, task)
+                    && !IsInNestedFunction(awaitOperation, loop):
+                    awaitsDelay = true;
+                    break;
+                case IReturnOperation exit when !IsInNestedFunction(exit, loop):
+                    return;
+                case IBranchOperation { BranchKind: BranchKind.Break } branch when SymbolEqualityComparer.Default.Equals(branch.Target, loop.ExitLabel):
+                    return;
+                case IThrowOperation thrown when !IsInNestedFunction(thrown, loop):
+                    return;
+            }
+        }
+
+        if (awaitsDelay && usesThis)
+        {
+            context.ReportDiagnostic(Diagnostic.Create(
+                Descriptors.SR1007, HeaderLocation(loop.Syntax), context.ContainingSymbol.ContainingType.Name));
+        }
+    }
+
+    private static bool IsEndless(ILoopOperation loop)
+    {
+        return loop switch
+        {
+            IWhileLoopOperation whileLoop => whileLoop.Condition is null || IsConstantTrue(whileLoop.Condition, whileLoop.ConditionIsUntil),
+            IForLoopOperation forLoop => forLoop.Condition is null || IsConstantTrue(forLoop.Condition, false),
+            _ => false,
+        };
+    }
+
+    private static bool IsConstantTrue(IOperation condition, bool isUntil) =>
+        condition.ConstantValue is { HasValue: true, Value: bool value } && value != isUntil;
+
+    // await Task.Delay(...) or await Task.Delay(...).ConfigureAwait(...), with no real cancellation token.
+    private static bool IsUncancellableDelay(IOperation awaited, INamedTypeSymbol task)
+    {
+        var operation = awaited.WalkDownConversions();
+        if (operation is IInvocationOperation { TargetMethod.Name: "ConfigureAwait", Instance: { } configured })
+        {
+            operation = configured.WalkDownConversions();
+        }
+
+        if (operation is not IInvocationOperation { TargetMethod: { Name: "Delay", IsStatic: true } delay } invocation
+            || !SymbolEqualityComparer.Default.Equals(delay.ContainingType, task))
+        {
+            return false;
+        }
+
+        foreach (var argument in invocation.Arguments)
+        {
+            if (argument.Parameter?.Type.Name == "CancellationToken" && argument.ArgumentKind != ArgumentKind.DefaultValue
+                && argument.Value.IsRealCancellationToken())
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsInNestedFunction(IOperation operation, IOperation loop)
+    {
+        for (var current = operation.Parent; current is not null && current != loop; current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // Squiggle the loop header (`while (true)`, `for (;;)`, `do`), not the whole body.
+    private static Location HeaderLocation(SyntaxNode syntax)
+    {
+        var span = syntax switch
+        {
+            WhileStatementSyntax s => TextSpan.FromBounds(s.WhileKeyword.SpanStart, s.CloseParenToken.Span.End),
+            ForStatementSyntax s => TextSpan.FromBounds(s.ForKeyword.SpanStart, s.CloseParenToken.Span.End),
+            DoStatementSyntax s => s.DoKeyword.Span,
+            _ => syntax.Span,
+        };
+        return Location.Create(syntax.SyntaxTree, span);
+    }
+}

@@ -1,0 +1,77 @@
+using Microsoft.CodeAnalysis;
+
+namespace SafeRefs.Analyzers;
+
+/// <summary>The diagnostic descriptors of SafeRefs' analyzers (SR1001-SR1009).</summary>
+public static class Descriptors
+{
+    private const string Category = "Reliability";
+    private const string HelpRoot = "https://github.com/saferefs/saferefs/blob/main/docs/analyzers/";
+
+    /// <summary>SR1001: a long-lived event source is subscribed to and never unsubscribed.</summary>
+    public static readonly DiagnosticDescriptor SR1001 = Create(
+        DiagnosticIds.LongLivedSubscription,
+        "Subscription to a long-lived event source is never removed",
+        "'{0}' is subscribed on a static or statically reachable source and '{1}' never removes it: the source keeps every instance alive",
+        "An instance member adds a handler to an event of a static member (or of an object reached from one) and the type has no matching '-='. Use Subscribe.Event(...) in a SubscriptionBag, WeakSubscriptions or a WeakEvent.");
+
+    /// <summary>SR1002: a capturing lambda passed to <c>WeakEvent&lt;T&gt;.Add</c>.</summary>
+    public static readonly DiagnosticDescriptor SR1002 = Create(
+        DiagnosticIds.CapturingLambdaToWeakEvent,
+        "Capturing lambda passed to WeakEvent.Add",
+        "This lambda captures {0}: WeakEvent.Add holds its target weakly, so it throws (or, in other weak-event libraries, silently stops firing); use Subscribe(owner, static ...)",
+        "A lambda that captures locals, parameters or 'this' has a target nothing else roots (or depends on compiler lowering). Subscribe(owner, static (owner, sender, args) => ...) ties the handler's lifetime to its owner explicitly.");
+
+    /// <summary>SR1003: a timer created and discarded, or kept only in a local that is never disposed.</summary>
+    public static readonly DiagnosticDescriptor SR1003 = Create(
+        DiagnosticIds.UndisposedTimer,
+        "Timer is never disposed",
+        "This {0} is {1} and never disposed: it can keep firing (and rooting its callback) after its owner is gone",
+        "A System.Threading.Timer, System.Timers.Timer, PeriodicTimer or TimeProvider.CreateTimer timer that is discarded, or kept only in a local that is never disposed, cannot be stopped. Use a TimerScope, or keep and dispose the timer.");
+
+    /// <summary>SR1004: a static collection the compilation only ever adds to.</summary>
+    public static readonly DiagnosticDescriptor SR1004 = Create(
+        DiagnosticIds.AddOnlyStaticCollection,
+        "Static collection only grows",
+        "Static field '{0}' is only ever added to (no Remove, TryRemove, Clear or reassignment): an unbounded cache",
+        "A static field of a mutable collection type that the compilation adds to and never removes from grows for the life of the process. Use BoundedLruCache<TKey, TValue>.",
+        customTags: WellKnownDiagnosticTags.CompilationEnd);
+
+    /// <summary>SR1005: the result of <c>CancellationToken.Register</c> is discarded.</summary>
+    public static readonly DiagnosticDescriptor SR1005 = Create(
+        DiagnosticIds.DiscardedCancellationRegistration,
+        "CancellationToken registration is discarded",
+        "The result of '{0}' is discarded: the callback and everything it captures stay rooted until the token's source is cancelled or disposed",
+        "Dispose the CancellationTokenRegistration (using var, a field disposed with its owner, or Subscribe.OnCancel(...).DisposeWith(bag)). Registering on a token whose CancellationTokenSource is created and disposed in the same method is fine.");
+
+    /// <summary>SR1006: the result of <c>ChangeToken.OnChange</c> / <c>IOptionsMonitor&lt;T&gt;.OnChange</c> is discarded.</summary>
+    public static readonly DiagnosticDescriptor SR1006 = Create(
+        DiagnosticIds.DiscardedChangeRegistration,
+        "Change-token registration is discarded",
+        "The result of '{0}' is discarded: the consumer stays registered (and rooted) for the producer's lifetime",
+        "ChangeToken.OnChange and IOptionsMonitor<T>.OnChange return an IDisposable that is the only way to stop the listener. Keep it and dispose it with its owner, or DisposeWith(bag).");
+
+    /// <summary>SR1007: an endless loop around <c>await Task.Delay</c> in an instance member that uses <c>this</c>.</summary>
+    public static readonly DiagnosticDescriptor SR1007 = Create(
+        DiagnosticIds.EndlessDelayLoop,
+        "Endless delay loop roots its owner",
+        "This endless loop awaits Task.Delay and uses 'this': the timer queue keeps '{0}' alive forever",
+        "A 'while (true) { await Task.Delay(...); ... }' loop with no exit, no cancellation and no break keeps its owner reachable from the timer queue. Use TimerScope.Loop(owner, ...), which holds the owner weakly.");
+
+    /// <summary>SR1008: <c>+=</c> on a pooled object without a matching <c>-=</c> before it is returned.</summary>
+    public static readonly DiagnosticDescriptor SR1008 = Create(
+        DiagnosticIds.PooledObjectSubscription,
+        "Handler added to a pooled object is never removed",
+        "'{0}' is subscribed on an object rented from an ObjectPool with no matching '-=': every rental adds one more handler",
+        "An object from ObjectPool<T>.Get() is reused by later renters; handlers added during one use accumulate. Remove them before Return, or use GuardedObjectPool<T>.Rent() and lease.On(...).");
+
+    /// <summary>SR1009: <c>-=</c> with a fresh lambda, which never removes anything.</summary>
+    public static readonly DiagnosticDescriptor SR1009 = Create(
+        DiagnosticIds.RemoveWithNewLambda,
+        "Removing a handler with a new lambda does nothing",
+        "'-=' with a new lambda never matches the handler that was added: '{0}' keeps its subscriber",
+        "Each lambda expression creates a new delegate, and delegate removal compares target and method, so '-= (s, e) => ...' removes nothing. Keep the handler in a field or local, use a method group, or keep the Subscription.");
+
+    private static DiagnosticDescriptor Create(string id, string title, string message, string description, params string[] customTags) =>
+        new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, description, HelpRoot + id + ".md", customTags);
+}

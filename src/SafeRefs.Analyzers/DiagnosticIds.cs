@@ -1,0 +1,32 @@
+namespace SafeRefs.Analyzers;
+
+/// <summary>The ids of SafeRefs' diagnostics.</summary>
+public static class DiagnosticIds
+{
+    /// <summary>SR1001.</summary>
+    public const string LongLivedSubscription = "SR1001";
+
+    /// <summary>SR1002.</summary>
+    public const string CapturingLambdaToWeakEvent = "SR1002";
+
+    /// <summary>SR1003.</summary>
+    public const string UndisposedTimer = "SR1003";
+
+    /// <summary>SR1004.</summary>
+    public const string AddOnlyStaticCollection = "SR1004";
+
+    /// <summary>SR1005.</summary>
+    public const string DiscardedCancellationRegistration = "SR1005";
+
+    /// <summary>SR1006.</summary>
+    public const string DiscardedChangeRegistration = "SR1006";
+
+    /// <summary>SR1007.</summary>
+    public const string EndlessDelayLoop = "SR1007";
+
+    /// <summary>SR1008.</summary>
+    public const string PooledObjectSubscription = "SR1008";
+
+    /// <summary>SR1009.</summary>
+    public const string RemoveWithNewLambda = "SR1009";
+}

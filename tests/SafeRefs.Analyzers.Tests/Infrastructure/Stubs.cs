@@ -1,0 +1,73 @@
+namespace SafeRefs.Analyzers.Tests.Infrastructure;
+
+/// <summary>
+/// Minimal declarations of the types the analyzers look up by metadata name, compiled with each test's source
+/// (the analyzers never reference SafeRefs or Microsoft.Extensions assemblies).
+/// </summary>
+internal static class Stubs
+{
+    public const string Source = """
+        #nullable enable
+        namespace SafeRefs.Subscriptions
+        {
+            public sealed class Subscription : System.IDisposable
+            {
+                public void Dispose() { }
+            }
+
+            public sealed class SubscriptionBag : System.IDisposable
+            {
+                public T Add<T>(T item) where T : System.IDisposable => item;
+                public void Dispose() { }
+            }
+        }
+
+        namespace SafeRefs.Events
+        {
+            public sealed class WeakEvent<TArgs>
+            {
+                public void Add(System.EventHandler<TArgs> handler) { }
+                public void Remove(System.EventHandler<TArgs> handler) { }
+                public SafeRefs.Subscriptions.Subscription Subscribe<TOwner>(TOwner owner, System.Action<TOwner, object?, TArgs> handler)
+                    where TOwner : class => new SafeRefs.Subscriptions.Subscription();
+                public void Raise(object? sender, TArgs args) { }
+            }
+        }
+
+        namespace Microsoft.Extensions.Primitives
+        {
+            public interface IChangeToken
+            {
+                bool HasChanged { get; }
+            }
+
+            public static class ChangeToken
+            {
+                public static System.IDisposable OnChange(System.Func<IChangeToken?> changeTokenProducer, System.Action changeTokenConsumer) => null!;
+            }
+        }
+
+        namespace Microsoft.Extensions.Options
+        {
+            public interface IOptionsMonitor<out TOptions>
+            {
+                TOptions CurrentValue { get; }
+                System.IDisposable? OnChange(System.Action<TOptions, string?> listener);
+            }
+
+            public static class OptionsMonitorExtensions
+            {
+                public static System.IDisposable? OnChange<TOptions>(this IOptionsMonitor<TOptions> monitor, System.Action<TOptions> listener) => null;
+            }
+        }
+
+        namespace Microsoft.Extensions.ObjectPool
+        {
+            public abstract class ObjectPool<T> where T : class
+            {
+                public abstract T Get();
+                public abstract void Return(T obj);
+            }
+        }
+        """;
+}

@@ -1,0 +1,64 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Testing;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Testing;
+
+namespace SafeRefs.Analyzers.Tests.Infrastructure;
+
+/// <summary>Runs an analyzer (and optionally a code fix) on C# source against the .NET 10 reference assemblies.</summary>
+internal static class Verify
+{
+    /// <summary>
+    /// The .NET 10 reference pack (ReferenceAssemblies.Net.Net100 names a pack version that is not served).
+    /// </summary>
+    public static readonly ReferenceAssemblies Net100 = new(
+        "net10.0",
+        new PackageIdentity("Microsoft.NETCore.App.Ref", "10.0.12"),
+        Path.Combine("ref", "net10.0"));
+
+    /// <summary>Checks that <typeparamref name="TAnalyzer"/> reports exactly the markup spans of <paramref name="source"/>.</summary>
+    public static Task AnalyzerAsync<TAnalyzer>(string source)
+        where TAnalyzer : DiagnosticAnalyzer, new()
+    {
+        var test = new CSharpAnalyzerTest<TAnalyzer, DefaultVerifier> { TestCode = source };
+        Configure(test);
+        return test.RunAsync();
+    }
+
+    /// <summary>
+    /// Checks the diagnostics of <paramref name="source"/>, applies code action <paramref name="equivalenceKey"/>
+    /// once and checks the result equals <paramref name="fixedSource"/> and compiles without errors.
+    /// </summary>
+    public static Task CodeFixAsync<TAnalyzer, TCodeFix>(string source, string fixedSource, string? equivalenceKey = null)
+        where TAnalyzer : DiagnosticAnalyzer, new()
+        where TCodeFix : CodeFixProvider, new()
+    {
+        var test = new CSharpCodeFixTest<TAnalyzer, TCodeFix, DefaultVerifier>
+        {
+            TestCode = source,
+            FixedCode = fixedSource,
+            CodeActionEquivalenceKey = equivalenceKey,
+            NumberOfFixAllIterations = 1,
+        };
+        test.CodeFixTestBehaviors |= CodeFixTestBehaviors.SkipFixAllCheck;
+        Configure(test);
+        test.FixedState.Sources.Add(("Stubs.cs", Stubs.Source));
+        return test.RunAsync();
+    }
+
+    private static void Configure<TVerifier>(AnalyzerTest<TVerifier> test)
+        where TVerifier : IVerifier, new()
+    {
+        test.ReferenceAssemblies = Net100;
+        test.TestState.Sources.Add(("Stubs.cs", Stubs.Source));
+        test.SolutionTransforms.Add((solution, projectId) =>
+        {
+            var project = solution.GetProject(projectId)!;
+            var options = ((CSharpCompilationOptions)project.CompilationOptions!).WithNullableContextOptions(NullableContextOptions.Enable);
+            var parse = ((CSharpParseOptions)project.ParseOptions!).WithLanguageVersion(LanguageVersion.Latest);
+            return solution.WithProjectCompilationOptions(projectId, options).WithProjectParseOptions(projectId, parse);
+        });
+    }
+}
