@@ -23,6 +23,10 @@ internal static class EventPipeHeapWalker
     private const long LoaderRundownKeyword = 0x8;
 
     private static readonly Lock WarmedUpLock = new();
+    [System.Diagnostics.CodeAnalysis.SuppressMessage(
+        "Reliability",
+        "SR1004:Static collection only grows",
+        Justification = "One int per inspected process id; a leak hunt inspects a handful of processes in its lifetime.")]
     private static readonly HashSet<int> WarmedUp = [];
 
     public static IReadOnlyList<TypeStatistics> Walk(int processId, TimeSpan timeout)

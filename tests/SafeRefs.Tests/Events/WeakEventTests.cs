@@ -17,6 +17,10 @@ public sealed class WeakEventTests
     }
 
     [Fact]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage(
+        "Reliability",
+        "SR1002:Capturing lambda passed to WeakEvent.Add",
+        Justification = "Deliberate: the test checks that WeakEvent.Add rejects the capturing lambda SR1002 warns about.")]
     public void Add_CapturingLambda_ThrowsPointingToSubscribe()
     {
         var source = new WeakEvent<int>();
