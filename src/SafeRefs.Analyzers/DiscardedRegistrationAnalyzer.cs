@@ -69,7 +69,8 @@ public sealed class DiscardedRegistrationAnalyzer : DiagnosticAnalyzer
     }
 
     // `cts.Token` (or a local copied from it) where `cts` is created in this method and disposed there (using or
-    // Dispose()); CancellationToken.None and default never hold a registration.
+    // Dispose()), or `_cts.Token` of this instance's own source; CancellationToken.None and default never hold a
+    // registration.
     private static bool IsOwnedToken(IOperation token, KnownTypes known)
     {
         token = token.WalkDownConversions();
@@ -83,6 +84,14 @@ public sealed class DiscardedRegistrationAnalyzer : DiagnosticAnalyzer
             && FindInitializer(tokenLocal.Local, root) is { } tokenValue)
         {
             token = tokenValue.WalkDownConversions();
+        }
+
+        // `_cts.Token` where `_cts` is a CancellationTokenSource field of this type: the type owns the source (CA2213
+        // checks that it disposes it), so the registration cannot outlive the object that made it.
+        if (token is IPropertyReferenceOperation { Property.Name: "Token", Instance: IFieldReferenceOperation { Instance: IInstanceReferenceOperation } sourceField }
+            && SymbolEqualityComparer.Default.Equals(sourceField.Field.Type.OriginalDefinition, known.CancellationTokenSource))
+        {
+            return true;
         }
 
         if (token is not IPropertyReferenceOperation { Property.Name: "Token", Instance: ILocalReferenceOperation sourceLocal }

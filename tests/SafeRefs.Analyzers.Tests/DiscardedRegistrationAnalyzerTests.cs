@@ -40,8 +40,11 @@ public sealed class DiscardedRegistrationAnalyzerTests
 
             public sealed class Worker : IDisposable
             {
+                private readonly CancellationTokenSource _lifetime = new();
                 private CancellationTokenRegistration _registration;
                 private int _cancelled;
+
+                public void OwnField() => _lifetime.Token.Register(() => _cancelled++);
 
                 public void Keep(CancellationToken token) => _registration = token.Register(() => _cancelled++);
 
@@ -70,7 +73,11 @@ public sealed class DiscardedRegistrationAnalyzerTests
 
                 public CancellationTokenRegistration Returned(CancellationToken token) => token.Register(() => _cancelled++);
 
-                public void Dispose() => _registration.Dispose();
+                public void Dispose()
+                {
+                    _registration.Dispose();
+                    _lifetime.Dispose();
+                }
             }
             """);
 

@@ -55,6 +55,10 @@ internal sealed class ScopedCancellation : IScopeMember
     ValueTask IScopeMember.WhenIdleAsync() => default;
 
     /// <summary>Call once the member is in its scope's table: watches for the source firing on its own.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage(
+        "Reliability",
+        "SR1005:CancellationToken registration is discarded",
+        Justification = "Token is this member's own _source, which CloseFromScope cancels and disposes: the registration cannot outlive it.")]
     public void Watch()
     {
         // Runs synchronously if the source is already cancelled (a zero delay).
