@@ -1,0 +1,352 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Testing;
+using SafeRefs.Tests.Infrastructure;
+using SafeRefs.Timers;
+
+namespace SafeRefs.Tests.Timers;
+
+/// <summary>Collectability of owners, callbacks and scopes, under the fake clock and the real one.</summary>
+[Collection(GcCollection.Name)]
+public sealed class TimerScopeCollectionTests
+{
+    private const int Owners = 8;
+    private static readonly TimeSpan Ms = TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public void Every_DroppedOwners_FakeClock_CollectedAndTimersRetire()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var tracker = new LeakTracker();
+        StartEveryOwners(scope, tracker, Owners);
+        clock.Advance(10 * Ms);
+        Assert.Equal(Owners, scope.ActiveCount);
+
+        tracker.AssertAllCollected();
+        clock.Advance(10 * Ms);
+        Assert.Equal(0, scope.ActiveCount);
+    }
+
+    [Fact]
+    public void Every_KeptOwner_FakeClock_KeepsTicking()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var owner = new TickOwner();
+        var weak = StartEveryOwner(scope, owner);
+        GcAssert.NotCollected(weak);
+        clock.Advance(30 * Ms);
+        Assert.Equal(3, owner.Ticks);
+        Assert.Equal(1, scope.ActiveCount);
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public void Every_DroppedOwners_SystemClock_CollectedAndTimersRetire()
+    {
+        using var scope = new TimerScope(TimeProvider.System);
+        var tracker = new LeakTracker();
+        StartEveryOwners(scope, tracker, Owners);
+        Assert.Equal(Owners, scope.ActiveCount);
+
+        tracker.AssertAllCollected();
+        Assert.True(SpinWait.SpinUntil(() => scope.ActiveCount == 0, Wait), "timers did not retire after their owners were collected");
+    }
+
+    [Fact]
+    public async Task Every_KeptOwner_SystemClock_KeepsTicking()
+    {
+        using var scope = new TimerScope(TimeProvider.System);
+        var owner = new TickOwner();
+        var weak = StartEveryOwner(scope, owner, Ms);
+        GcAssert.NotCollected(weak);
+        var target = owner.Ticks + 3;
+        await owner.WaitForTicksAsync(target).WaitAsync(Wait);
+        Assert.Equal(1, scope.ActiveCount);
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public void After_DroppedOwner_FakeClock_CollectedAndTimerRetiresWithoutCallback()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var calls = new StrongBox<int>();
+        var weak = StartAfterOwner(scope, calls);
+        GcAssert.Collected(weak);
+        clock.Advance(10 * Ms);
+        Assert.Equal(0, calls.Value);
+        Assert.Equal(0, scope.ActiveCount);
+    }
+
+    [Fact]
+    public void Loop_DroppedOwners_FakeClock_CollectedAndLoopsEnd()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var tracker = new LeakTracker();
+        var loops = StartLoopOwners(scope, tracker, Owners);
+        clock.Advance(10 * Ms);
+        clock.Advance(10 * Ms);
+        Assert.Equal(Owners, scope.ActiveCount);
+
+        tracker.AssertAllCollected();
+        clock.Advance(10 * Ms);
+        Assert.Equal(0, scope.ActiveCount);
+        Assert.All(loops, l => Assert.True(l.Completion.IsCompleted));
+    }
+
+    [Fact]
+    public void Loop_KeptOwner_FakeClock_KeepsRunning()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var owner = new TickOwner();
+        var weak = StartLoopOwner(scope, owner, 10 * Ms);
+        GcAssert.NotCollected(weak);
+        for (var i = 0; i < 3; i++)
+        {
+            clock.Advance(10 * Ms);
+        }
+
+        Assert.Equal(3, owner.Ticks);
+        Assert.Equal(1, scope.ActiveCount);
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public async Task Loop_DroppedOwners_SystemClock_CollectedAndLoopsEnd()
+    {
+        using var scope = new TimerScope(TimeProvider.System);
+        var tracker = new LeakTracker();
+        var loops = StartLoopOwners(scope, tracker, Owners);
+
+        tracker.AssertAllCollected();
+        await Task.WhenAll(loops.Select(l => l.Completion)).WaitAsync(Wait);
+        Assert.Equal(0, scope.ActiveCount);
+    }
+
+    [Fact]
+    public async Task Loop_KeptOwner_SystemClock_KeepsRunning()
+    {
+        using var scope = new TimerScope(TimeProvider.System);
+        var owner = new TickOwner();
+        var weak = StartLoopOwner(scope, owner, Ms);
+        GcAssert.NotCollected(weak);
+        await owner.WaitForTicksAsync(owner.Ticks + 3).WaitAsync(Wait);
+        Assert.Equal(1, scope.ActiveCount);
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public void DroppedScope_SystemClock_ScopeCollectedTimersStopOwnersAndCapturesCollected()
+    {
+        var before = TimerScope.RetiredWithCollectedScope;
+        var refs = StartDroppedScope(TimeProvider.System);
+
+        GcAssert.Collected(refs.Scope, "nothing roots an undisposed scope: its timers refer to it weakly");
+        Assert.True(
+            SpinWait.SpinUntil(() => TimerScope.RetiredWithCollectedScope - before >= 3, Wait),
+            "the timers and the loop of a collected scope did not retire");
+        GcAssert.Collected(refs.Owner, "owners are held weakly");
+        GcAssert.Collected(refs.Capture, "a retired timer leaves the timer queue, and with it its callback");
+        GcAssert.Collected(refs.Timer, "a retired timer is no longer rooted by the timer queue");
+    }
+
+    [Fact]
+    public async Task KeptScope_SystemClock_KeepsFiring()
+    {
+        var probe = new TickOwner();
+        var scope = KeepScope(TimeProvider.System, probe);
+        var weak = new WeakReference(scope);
+        GcAssert.NotCollected(weak);
+        await probe.WaitForTicksAsync(probe.Ticks + 3).WaitAsync(Wait);
+        GC.KeepAlive(scope);
+        scope.Dispose();
+    }
+
+    [Fact]
+    public void DroppedScope_FakeClock_ScopeCollectedAndTimersRetire()
+    {
+        var clock = new FakeTimeProvider();
+        var before = TimerScope.RetiredWithCollectedScope;
+        var refs = StartDroppedScope(clock);
+        GcAssert.Collected(refs.Scope);
+        clock.Advance(10 * Ms);
+        Assert.True(TimerScope.RetiredWithCollectedScope - before >= 3);
+        GcAssert.Collected(refs.Owner);
+        GcAssert.Collected(refs.Capture);
+    }
+
+    [Fact]
+    public void Timer_DoesNotKeepCallerAsyncLocalAlive()
+    {
+        using var scope = new TimerScope(TimeProvider.System);
+        var weak = CreateTimerUnderAsyncLocal(scope, raw: false, out _);
+        GcAssert.Collected(weak, "the scope suppresses ExecutionContext flow when it creates timers");
+        Assert.Equal(1, scope.ActiveCount);
+    }
+
+    [Fact]
+    public void RawSystemTimer_KeepsCallerAsyncLocalAlive_Control()
+    {
+        using var scope = new TimerScope(TimeProvider.System);
+        var weak = CreateTimerUnderAsyncLocal(scope, raw: true, out var raw);
+        GcAssert.NotCollected(weak, "TimeProvider.System.CreateTimer captures the ExecutionContext");
+        raw!.Dispose();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void StartEveryOwners(TimerScope scope, LeakTracker tracker, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var owner = new TickOwner();
+            scope.Every(owner, 10 * Ms, static o => o.Tick());
+            tracker.Track(owner);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference StartEveryOwner(TimerScope scope, TickOwner owner, TimeSpan? period = null)
+    {
+        scope.Every(owner, period ?? 10 * Ms, static o => o.Tick());
+        return new WeakReference(owner);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference StartAfterOwner(TimerScope scope, StrongBox<int> calls)
+    {
+        var owner = new TickOwner();
+        scope.After(owner, 10 * Ms, static o => o.Tick());
+        owner.Calls = calls;
+        return new WeakReference(owner);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static List<ScopedLoop> StartLoopOwners(TimerScope scope, LeakTracker tracker, int count)
+    {
+        var loops = new List<ScopedLoop>();
+        for (var i = 0; i < count; i++)
+        {
+            var owner = new TickOwner();
+            loops.Add(scope.Loop(owner, 10 * Ms, static async (o, ct) =>
+            {
+                o.Tick();
+                await Task.Yield();
+            }));
+            tracker.Track(owner);
+        }
+
+        return loops;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference StartLoopOwner(TimerScope scope, TickOwner owner, TimeSpan interval)
+    {
+        scope.Loop(owner, interval, static (o, _) =>
+        {
+            o.Tick();
+            return default;
+        });
+        return new WeakReference(owner);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static DroppedScopeRefs StartDroppedScope(TimeProvider clock)
+    {
+        var scope = new TimerScope(clock);
+        var owner = new TickOwner();
+        var capture = new TickOwner();
+        scope.Every(owner, Ms, static o => o.Tick());
+        var timer = scope.Every(Ms, capture.Tick);
+        scope.Loop(owner, Ms, static (o, _) =>
+        {
+            o.Tick();
+            return default;
+        });
+        return new DroppedScopeRefs(new WeakReference(scope), new WeakReference(owner), new WeakReference(capture), new WeakReference(timer));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static TimerScope KeepScope(TimeProvider clock, TickOwner probe)
+    {
+        var scope = new TimerScope(clock);
+        scope.Every(Ms, probe.Tick);
+        return scope;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference CreateTimerUnderAsyncLocal(TimerScope scope, bool raw, out ITimer? rawTimer)
+    {
+        WeakReference? weak = null;
+        ITimer? created = null;
+        // A thread of its own, so the AsyncLocal value dies with that thread's ExecutionContext unless a timer captured it.
+        var thread = new Thread(() =>
+        {
+            var local = new AsyncLocal<TickOwner>();
+            var payload = new TickOwner();
+            local.Value = payload;
+            weak = new WeakReference(payload);
+            if (raw)
+            {
+                created = TimeProvider.System.CreateTimer(static _ => { }, null, TimeSpan.FromHours(1), TimeSpan.FromHours(1));
+            }
+            else
+            {
+                scope.Every(TimeSpan.FromHours(1), static () => { });
+            }
+        });
+        thread.Start();
+        thread.Join();
+        rawTimer = created;
+        return weak!;
+    }
+
+    private sealed record DroppedScopeRefs(WeakReference Scope, WeakReference Owner, WeakReference Capture, WeakReference Timer);
+
+    private sealed class TickOwner
+    {
+        private readonly Lock _lock = new();
+        private int _ticks;
+        private (int Target, TaskCompletionSource Signal)? _waiter;
+
+        public StrongBox<int>? Calls { get; set; }
+
+        public int Ticks => Volatile.Read(ref _ticks);
+
+        public void Tick()
+        {
+            if (Calls is { } calls)
+            {
+                calls.Value++;
+            }
+
+            lock (_lock)
+            {
+                _ticks++;
+                if (_waiter is { } w && _ticks >= w.Target)
+                {
+                    w.Signal.TrySetResult();
+                }
+            }
+        }
+
+        public Task WaitForTicksAsync(int target)
+        {
+            lock (_lock)
+            {
+                if (_ticks >= target)
+                {
+                    return Task.CompletedTask;
+                }
+
+                var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiter = (target, signal);
+                return signal.Task;
+            }
+        }
+    }
+}
