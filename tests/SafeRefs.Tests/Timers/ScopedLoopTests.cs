@@ -137,6 +137,7 @@ public sealed class ScopedLoopTests
         clock.Advance(10 * Ms);
         clock.Advance(10 * Ms);
         Assert.Equal(2, seen.Count);
+        GC.KeepAlive(owner);
     }
 
     private sealed class Owner
