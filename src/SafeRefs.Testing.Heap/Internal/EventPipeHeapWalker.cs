@@ -22,6 +22,13 @@ internal static class EventPipeHeapWalker
     // Loader (0x8) only: module names for the rundown, without the cost of enumerating every jitted method.
     private const long LoaderRundownKeyword = 0x8;
 
+    private static readonly TimeSpan WatchdogPeriod = TimeSpan.FromMilliseconds(25);
+
+    // Quiet periods tried in turn: most walks are complete after a short silence; the later ones are for a target
+    // that is slow to reach the collection (busy, or many threads to suspend).
+    private static readonly TimeSpan[] QuietPeriods =
+        [TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), TimeSpan.MaxValue];
+
     private static readonly Lock WarmedUpLock = new();
     [System.Diagnostics.CodeAnalysis.SuppressMessage(
         "Reliability",
@@ -68,6 +75,32 @@ internal static class EventPipeHeapWalker
 
     private static List<TypeStatistics> WalkOnce(int processId, TimeSpan timeout)
     {
+        // The runtime hands over a session's last, partly filled buffer only when more events follow or the session
+        // stops, so an idle target can hold back the end of the heap walk indefinitely. Stop the session once the
+        // stream has been quiet for a while (stopping flushes everything) and check that the walk was complete; if it
+        // was not (the collection had not even started), try again with a longer quiet period.
+        var clock = Stopwatch.StartNew();
+        foreach (TimeSpan quiet in QuietPeriods)
+        {
+            TimeSpan left = timeout - clock.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            List<TypeStatistics>? types = WalkOnce(processId, left, quiet < left ? quiet : left);
+            if (types is not null)
+            {
+                return types;
+            }
+        }
+
+        throw new HeapSnapshotException(
+            $"No complete heap walk arrived from process {processId} within {timeout.TotalSeconds:0.#} s. Raise HeapSnapshotOptions.Timeout, or check that the process is not suspended.");
+    }
+
+    private static List<TypeStatistics>? WalkOnce(int processId, TimeSpan timeout, TimeSpan quiet)
+    {
         DiagnosticsClient client = new(processId);
         EventPipeProvider[] providers =
         [
@@ -103,11 +136,11 @@ internal static class EventPipeHeapWalker
 
         using (session)
         {
-            return Collect(session, processId, timeout);
+            return Collect(session, processId, timeout, quiet);
         }
     }
 
-    private static List<TypeStatistics> Collect(EventPipeSession session, int processId, TimeSpan timeout)
+    private static List<TypeStatistics>? Collect(EventPipeSession session, int processId, TimeSpan timeout, TimeSpan quiet)
     {
         var typeNames = new Dictionary<ulong, string>();
         var typeModules = new Dictionary<ulong, ulong>();
@@ -115,6 +148,8 @@ internal static class EventPipeHeapWalker
         var nodes = new Dictionary<ulong, (long Count, long Bytes)>();
 
         int heapWalkGc = -1;
+        var clock = Stopwatch.StartNew();
+        long lastEventTicks = 0;
         int stopRequested = 0;
         bool completed = false;
 
@@ -141,6 +176,10 @@ internal static class EventPipeHeapWalker
                     {
                         // The pipe is already closed.
                     }
+                    catch (ObjectDisposedException)
+                    {
+                        // The walk ended and the session was disposed first.
+                    }
                 });
             }
         }
@@ -148,6 +187,7 @@ internal static class EventPipeHeapWalker
         using var source = new EventPipeEventSource(session.EventStream);
         source.Clr.GCStart += data =>
         {
+            Volatile.Write(ref lastEventTicks, clock.Elapsed.Ticks);
             if (heapWalkGc < 0 && data.Depth == 2 && data.Reason == GCReason.Induced)
             {
                 heapWalkGc = data.Count;
@@ -155,6 +195,7 @@ internal static class EventPipeHeapWalker
         };
         source.Clr.GCStop += data =>
         {
+            Volatile.Write(ref lastEventTicks, clock.Elapsed.Ticks);
             if (data.Count == heapWalkGc)
             {
                 completed = true;
@@ -163,6 +204,7 @@ internal static class EventPipeHeapWalker
         };
         source.Clr.TypeBulkType += data =>
         {
+            Volatile.Write(ref lastEventTicks, clock.Elapsed.Ticks);
             for (int i = 0; i < data.Count; i++)
             {
                 GCBulkTypeValues value = data.Values(i);
@@ -172,6 +214,7 @@ internal static class EventPipeHeapWalker
         };
         source.Clr.GCBulkNode += data =>
         {
+            Volatile.Write(ref lastEventTicks, clock.Elapsed.Ticks);
             for (int i = 0; i < data.Count; i++)
             {
                 GCBulkNodeValues value = data.Values(i);
@@ -182,8 +225,18 @@ internal static class EventPipeHeapWalker
         var rundown = new ClrRundownTraceEventParser(source);
         rundown.LoaderModuleDCStop += data => modulePaths[(ulong)data.ModuleID] = data.ModuleILPath;
 
-        using var watchdog = new Timer(static state => ((Action)state!)(), (Action)Stop, timeout, Timeout.InfiniteTimeSpan);
-        var clock = Stopwatch.StartNew();
+        using var watchdog = new Timer(
+            _ =>
+            {
+                TimeSpan now = clock.Elapsed;
+                if (now >= timeout || now - TimeSpan.FromTicks(Volatile.Read(ref lastEventTicks)) >= quiet)
+                {
+                    Stop();
+                }
+            },
+            null,
+            WatchdogPeriod,
+            WatchdogPeriod);
         try
         {
             source.Process();
@@ -195,10 +248,7 @@ internal static class EventPipeHeapWalker
 
         if (!completed)
         {
-            throw new HeapSnapshotException(
-                clock.Elapsed >= timeout
-                    ? $"No heap walk arrived from process {processId} within {timeout.TotalSeconds:0.#} s. Raise HeapSnapshotOptions.Timeout, or check that the process is not suspended."
-                    : $"The EventPipe session with process {processId} ended before the heap walk finished (did the process exit?).");
+            return null;
         }
 
         return Aggregate(typeNames, typeModules, modulePaths, nodes);

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using SafeRefs.Cli.Tests.Infrastructure;
+
+namespace SafeRefs.Cli.Tests;
+
+[Collection(HeapCollection.Name)]
+public sealed class CliTests : IDisposable
+{
+    private const int NoSuchPid = int.MaxValue - 11;
+    private readonly string _directory = Directory.CreateTempSubdirectory("saferefs-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public void Leaks_ChildThatLeaks_ReportsTheLeakedType()
+    {
+        using LeakyChild child = LeakyChild.Start(perTick: 5);
+
+        (int code, string output, string error) = Run("leaks", "--pid", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--interval", "300ms", "--count", "3");
+
+        Assert.True(code == Cli.Success, error);
+        Assert.Contains("| SafeRefs.Testing.Heap.LeakyTarget.LeakedItem |", output, StringComparison.Ordinal);
+        Assert.Contains("per interval", output, StringComparison.Ordinal);
+        Assert.Contains("snapshot 3/3", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Leaks_ChildThatDoesNotLeak_ReportsNoLeakedItem()
+    {
+        using LeakyChild child = LeakyChild.Start(perTick: 0);
+
+        (int code, string output, string error) = Run("leaks", "--pid", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--interval", "300ms", "--count", "3");
+
+        Assert.True(code == Cli.Success, error);
+        Assert.DoesNotContain("LeakedItem", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SnapshotThenDiff_ChildThatLeaks_ShowsGrowth()
+    {
+        using LeakyChild child = LeakyChild.Start(perTick: 5);
+        string pid = child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string[] files = [.. Enumerable.Range(0, 3).Select(i => Path.Combine(_directory, $"s{i}.json"))];
+
+        foreach (string file in files)
+        {
+            (int code, string output, string error) = Run("snapshot", "--pid", pid, "--out", file);
+            Assert.True(code == Cli.Success, error);
+            Assert.Contains(file, output, StringComparison.Ordinal);
+        }
+
+        (int twoCode, string twoOutput, _) = Run("diff", files[0], files[1]);
+        (int threeCode, string threeOutput, _) = Run("diff", files[0], files[1], files[2]);
+
+        Assert.Equal(Cli.Success, twoCode);
+        Assert.Matches(@"SafeRefs\.Testing\.Heap\.LeakyTarget\.LeakedItem: [\d,]+ -> [\d,]+ \(\+", twoOutput);
+        Assert.Equal(Cli.Success, threeCode);
+        Assert.Contains("| SafeRefs.Testing.Heap.LeakyTarget.LeakedItem |", threeOutput, StringComparison.Ordinal);
+        Assert.Contains("per snapshot", threeOutput, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(Cli.Failure, "No process with id", "leaks", "--pid", "2147483636")]
+    [InlineData(Cli.Failure, "No process with id", "snapshot", "--pid", "2147483636", "--out", "x.json")]
+    [InlineData(Cli.BadUsage, "missing --pid", "leaks")]
+    [InlineData(Cli.BadUsage, "missing --out", "snapshot", "--pid", "1")]
+    [InlineData(Cli.BadUsage, "--pid must be a whole number", "leaks", "--pid", "abc")]
+    [InlineData(Cli.BadUsage, "--interval must be a duration", "leaks", "--pid", "1", "--interval", "soon")]
+    [InlineData(Cli.BadUsage, "--count must be a whole number of at least 2", "leaks", "--pid", "1", "--count", "1")]
+    [InlineData(Cli.BadUsage, "unknown option '--pdi'", "leaks", "--pdi", "1")]
+    [InlineData(Cli.BadUsage, "option '--pid' needs a value", "leaks", "--pid")]
+    [InlineData(Cli.BadUsage, "unknown command 'leak'", "leak")]
+    [InlineData(Cli.BadUsage, "diff needs two or more", "diff", "a.json")]
+    [InlineData(Cli.Failure, "cannot read missing-a.json: no such file", "diff", "missing-a.json", "missing-b.json")]
+    public void Run_BadInput_OneLineErrorAndNonZeroExit(int expectedCode, string expectedMessage, params string[] args)
+    {
+        (int code, string output, string error) = Run(args);
+
+        Assert.Equal(expectedCode, code);
+        Assert.Empty(output);
+        Assert.StartsWith("dotnet-saferefs: error: ", error, StringComparison.Ordinal);
+        Assert.Contains(expectedMessage, error, StringComparison.Ordinal);
+        Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void Diff_FileThatIsNotASnapshot_FailsWithFileName()
+    {
+        string bad = Path.Combine(_directory, "bad.json");
+        File.WriteAllText(bad, "{\"hello\": 1}");
+
+        (int code, _, string error) = Run("diff", bad, bad);
+
+        Assert.Equal(Cli.Failure, code);
+        Assert.Contains("bad.json: Not a SafeRefs heap snapshot", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Help_PrintsUsage()
+    {
+        (int code, string output, _) = Run("--help");
+        (int noArgsCode, _, _) = Run();
+
+        Assert.Equal(Cli.Success, code);
+        Assert.Contains("dotnet-saferefs leaks --pid <pid>", output, StringComparison.Ordinal);
+        Assert.Equal(Cli.BadUsage, noArgsCode);
+    }
+
+    [Fact]
+    public void Executable_NoSuchProcess_ExitsNonZeroWithOneLine()
+    {
+        var info = new ProcessStartInfo(LeakyChild.DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dotnet-saferefs.dll"));
+        foreach (string arg in (string[])["leaks", "--pid", NoSuchPid.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using Process process = Process.Start(info)!;
+        string error = process.StandardError.ReadToEnd();
+        string output = process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(30)));
+
+        Assert.Equal(Cli.Failure, process.ExitCode);
+        Assert.Empty(output);
+        Assert.Equal($"dotnet-saferefs: error: No process with id {NoSuchPid} is running.", error.Trim());
+    }
+
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int code = Cli.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+}

@@ -1,0 +1,65 @@
+using System.Diagnostics;
+
+namespace SafeRefs.Cli.Tests.Infrastructure;
+
+/// <summary>
+/// Starts the LeakyTarget helper as a child process and waits until it prints "ready". Disposing closes its standard
+/// input (the child exits on that), then kills it if it is still there; the child also exits on its own after a
+/// bounded lifetime.
+/// </summary>
+internal sealed class LeakyChild : IDisposable
+{
+    private readonly Process _process;
+
+    private LeakyChild(Process process) => _process = process;
+
+    public int Id => _process.Id;
+
+    public static LeakyChild Start(int perTick, int lifetimeSeconds = 60)
+    {
+        string target = Path.Combine(AppContext.BaseDirectory, "SafeRefs.Testing.Heap.LeakyTarget.dll");
+        var info = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(target);
+        info.ArgumentList.Add(perTick.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        info.ArgumentList.Add(lifetimeSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Process process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + target);
+        var child = new LeakyChild(process);
+        Task<string?> firstLine = process.StandardOutput.ReadLineAsync();
+        if (!firstLine.Wait(TimeSpan.FromSeconds(30)) || firstLine.Result != "ready")
+        {
+            child.Dispose();
+            throw new InvalidOperationException("the leaky child did not report ready");
+        }
+
+        return child;
+    }
+
+    public static string DotnetHost() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+
+    public void Dispose()
+    {
+        try
+        {
+            _process.StandardInput.Close();
+            if (!_process.WaitForExit(TimeSpan.FromSeconds(5)))
+            {
+                _process.Kill();
+                _process.WaitForExit(TimeSpan.FromSeconds(5));
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        finally
+        {
+            _process.Dispose();
+        }
+    }
+}
