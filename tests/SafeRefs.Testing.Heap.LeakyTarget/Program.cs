@@ -3,9 +3,10 @@ using System.Globalization;
 namespace SafeRefs.Testing.Heap.LeakyTarget;
 
 /// <summary>
-/// Leaks <c>perTick</c> <see cref="LeakedItem"/>s every 10 ms into a static list, prints "ready" once the first batch
-/// is in, and exits after <c>lifetimeSeconds</c> (default 60) or as soon as its standard input closes, so a crashed
-/// test never leaves it running.
+/// Leaks <c>perCollection</c> <see cref="LeakedItem"/>s into a static list after every gen-2 collection it observes,
+/// so that each heap snapshot (which induces one) is followed by exactly one batch, whatever the timing. Prints
+/// "ready" at start and "leaked &lt;total&gt;" after each batch; exits after <c>lifetimeSeconds</c> (default 60) or as
+/// soon as its standard input closes, so a crashed test never leaves it running.
 /// </summary>
 internal static class Program
 {
@@ -13,7 +14,7 @@ internal static class Program
 
     private static int Main(string[] args)
     {
-        int perTick = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5;
+        int perCollection = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100;
         int lifetimeSeconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 60;
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(lifetimeSeconds));
         var stdinWatcher = new Thread(() =>
@@ -24,26 +25,25 @@ internal static class Program
         { IsBackground = true };
         stdinWatcher.Start();
 
-        int next = 0;
-        bool ready = false;
-        while (!stop.IsCancellationRequested)
+        int seen = GC.CollectionCount(2);
+        Console.Out.WriteLine("ready");
+        Console.Out.Flush();
+        while (!stop.Token.WaitHandle.WaitOne(5))
         {
-            lock (Leaked)
+            int now = GC.CollectionCount(2);
+            if (now == seen || perCollection == 0)
             {
-                for (int i = 0; i < perTick; i++)
-                {
-                    Leaked.Add(new LeakedItem(next++));
-                }
+                continue;
             }
 
-            if (!ready)
+            seen = now;
+            for (int i = 0; i < perCollection; i++)
             {
-                Console.Out.WriteLine("ready");
-                Console.Out.Flush();
-                ready = true;
+                Leaked.Add(new LeakedItem(Leaked.Count));
             }
 
-            stop.Token.WaitHandle.WaitOne(10);
+            Console.Out.WriteLine($"leaked {Leaked.Count}");
+            Console.Out.Flush();
         }
 
         return 0;

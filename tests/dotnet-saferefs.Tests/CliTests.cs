@@ -14,9 +14,9 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void Leaks_ChildThatLeaks_ReportsTheLeakedType()
     {
-        using LeakyChild child = LeakyChild.Start(perTick: 5);
+        using LeakyChild child = LeakyChild.Start(perCollection: 100);
 
-        (int code, string output, string error) = Run("leaks", "--pid", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--interval", "300ms", "--count", "3");
+        (int code, string output, string error) = Run("leaks", "--pid", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--interval", "400ms", "--count", "3");
 
         Assert.True(code == Cli.Success, error);
         Assert.Contains("| SafeRefs.Testing.Heap.LeakyTarget.LeakedItem |", output, StringComparison.Ordinal);
@@ -27,9 +27,9 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void Leaks_ChildThatDoesNotLeak_ReportsNoLeakedItem()
     {
-        using LeakyChild child = LeakyChild.Start(perTick: 0);
+        using LeakyChild child = LeakyChild.Start(perCollection: 0);
 
-        (int code, string output, string error) = Run("leaks", "--pid", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--interval", "300ms", "--count", "3");
+        (int code, string output, string error) = Run("leaks", "--pid", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--interval", "400ms", "--count", "3");
 
         Assert.True(code == Cli.Success, error);
         Assert.DoesNotContain("LeakedItem", output, StringComparison.Ordinal);
@@ -38,24 +38,30 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void SnapshotThenDiff_ChildThatLeaks_ShowsGrowth()
     {
-        using LeakyChild child = LeakyChild.Start(perTick: 5);
+        using LeakyChild child = LeakyChild.Start(perCollection: 100);
         string pid = child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
         string[] files = [.. Enumerable.Range(0, 3).Select(i => Path.Combine(_directory, $"s{i}.json"))];
 
+        // The child leaks 100 items after each collection: the first capture's warm-up walk and its real walk, then
+        // one per capture. Waiting for its report makes every batch land between two snapshots.
+        int expected = 0;
         foreach (string file in files)
         {
             (int code, string output, string error) = Run("snapshot", "--pid", pid, "--out", file);
             Assert.True(code == Cli.Success, error);
             Assert.Contains(file, output, StringComparison.Ordinal);
+            expected += expected == 0 ? 200 : 100;
+            child.WaitUntilLeaked(expected);
         }
 
         (int twoCode, string twoOutput, _) = Run("diff", files[0], files[1]);
         (int threeCode, string threeOutput, _) = Run("diff", files[0], files[1], files[2]);
 
         Assert.Equal(Cli.Success, twoCode);
-        Assert.Matches(@"SafeRefs\.Testing\.Heap\.LeakyTarget\.LeakedItem: [\d,]+ -> [\d,]+ \(\+", twoOutput);
+        Assert.Contains("SafeRefs.Testing.Heap.LeakyTarget.LeakedItem: 100 -> 200 (+100 objects", twoOutput, StringComparison.Ordinal);
         Assert.Equal(Cli.Success, threeCode);
         Assert.Contains("| SafeRefs.Testing.Heap.LeakyTarget.LeakedItem |", threeOutput, StringComparison.Ordinal);
+        Assert.Contains("| SafeRefs.Testing.Heap.LeakyTarget.LeakedItem | 100 | 200 | 300 | +100 |", threeOutput, StringComparison.Ordinal);
         Assert.Contains("per snapshot", threeOutput, StringComparison.Ordinal);
     }
 

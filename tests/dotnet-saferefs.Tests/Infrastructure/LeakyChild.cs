@@ -3,7 +3,8 @@ using System.Diagnostics;
 namespace SafeRefs.Cli.Tests.Infrastructure;
 
 /// <summary>
-/// Starts the LeakyTarget helper as a child process and waits until it prints "ready". Disposing closes its standard
+/// Starts the LeakyTarget helper (which leaks a batch after every full collection, so after every heap snapshot) as a
+/// child process and waits until it prints "ready". Disposing closes its standard
 /// input (the child exits on that), then kills it if it is still there; the child also exits on its own after a
 /// bounded lifetime.
 /// </summary>
@@ -15,7 +16,7 @@ internal sealed class LeakyChild : IDisposable
 
     public int Id => _process.Id;
 
-    public static LeakyChild Start(int perTick, int lifetimeSeconds = 60)
+    public static LeakyChild Start(int perCollection, int lifetimeSeconds = 60)
     {
         string target = Path.Combine(AppContext.BaseDirectory, "SafeRefs.Testing.Heap.LeakyTarget.dll");
         var info = new ProcessStartInfo(DotnetHost())
@@ -25,7 +26,7 @@ internal sealed class LeakyChild : IDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(target);
-        info.ArgumentList.Add(perTick.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        info.ArgumentList.Add(perCollection.ToString(System.Globalization.CultureInfo.InvariantCulture));
         info.ArgumentList.Add(lifetimeSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Process process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + target);
         var child = new LeakyChild(process);
@@ -37,6 +38,24 @@ internal sealed class LeakyChild : IDisposable
         }
 
         return child;
+    }
+
+    /// <summary>Waits until the child reports that it has leaked <paramref name="total"/> items in all.</summary>
+    public void WaitUntilLeaked(int total)
+    {
+        while (true)
+        {
+            Task<string?> line = _process.StandardOutput.ReadLineAsync();
+            if (!line.Wait(TimeSpan.FromSeconds(30)) || line.Result is null)
+            {
+                throw new InvalidOperationException($"the leaky child did not report {total} leaked items");
+            }
+
+            if (line.Result == $"leaked {total}")
+            {
+                return;
+            }
+        }
     }
 
     public static string DotnetHost() =>
