@@ -10,6 +10,10 @@ namespace SafeRefs.Testing.Heap.LeakyTarget;
 /// </summary>
 internal static class Program
 {
+    [System.Diagnostics.CodeAnalysis.SuppressMessage(
+        "Reliability",
+        "SR1004:Static collection only grows",
+        Justification = "Deliberate: this process leaks on purpose so that dotnet-saferefs has something to find.")]
     private static readonly List<LeakedItem> Leaked = [];
 
     private static int Main(string[] args)
