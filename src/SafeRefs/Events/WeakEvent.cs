@@ -146,11 +146,12 @@ public sealed class WeakEvent<TArgs>
         var dead = 0;
         foreach (var entry in snapshot)
         {
-            if (entry.TryGet(out var owner, out var handler))
+            // Add mode: one field read (strong) or one weak-handle read, then the original delegate.
+            if (entry.AddModeHandlerOrNull() is { } handler)
             {
-                Invoke(owner, handler, sender, args);
+                Unsafe.As<EventHandler<TArgs>>(handler)(sender, args);
             }
-            else
+            else if (!TryInvokeOwnerBound(entry, sender, args))
             {
                 dead++;
             }
@@ -160,6 +161,18 @@ public sealed class WeakEvent<TArgs>
         {
             _list.OnDeadSeen(dead, snapshot.Length);
         }
+    }
+
+    private static bool TryInvokeOwnerBound(WeakHandlerEntry entry, object? sender, TArgs args)
+    {
+        if (entry.Kind <= WeakHandlerEntry.EntryKind.WeakTarget || !entry.TryGet(out var owner, out var handler))
+        {
+            return false;
+        }
+
+        // The handler is an Action<TOwner, object?, TArgs> and owner is a TOwner (reference type): same call shape.
+        Unsafe.As<Action<object, object?, TArgs>>(handler)(owner!, sender, args);
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

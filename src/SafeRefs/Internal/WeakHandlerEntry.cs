@@ -75,6 +75,22 @@ internal sealed class WeakHandlerEntry
     }
 
     /// <summary>
+    /// The raise fast path for <c>Add</c>-mode entries (<see cref="EntryKind.Strong"/> and
+    /// <see cref="EntryKind.WeakTarget"/>): the handler, or <see langword="null"/> when removed or dead.
+    /// Returns <see langword="null"/> for owner-bound kinds as well: check <see cref="Kind"/> first.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal Delegate? AddModeHandlerOrNull()
+    {
+        if (Kind > EntryKind.WeakTarget || Volatile.Read(ref _removed) != 0)
+        {
+            return null;
+        }
+
+        return _strongHandler ?? (_weak.TryGetTarget(out var weakHandler) ? Unsafe.As<Delegate>(weakHandler) : null);
+    }
+
+    /// <summary>
     /// Reads the handler and, for owner-bound kinds, the owner. Returns <see langword="false"/> when the entry was
     /// removed or its target/owner was collected.
     /// </summary>

@@ -1,0 +1,86 @@
+using BenchmarkDotNet.Attributes;
+using CommunityToolkit.Mvvm.Messaging;
+using SafeRefs.Events;
+using SafeRefs.Subscriptions;
+
+namespace SafeRefs.Benchmarks.Events;
+
+/// <summary>Raise to N live subscribers: plain event (baseline) vs SafeRefs weak events vs CT.Mvvm messengers vs a MAUI-style reflection manager.</summary>
+[MemoryDiagnoser]
+public class RaiseBenchmarks
+{
+    private readonly List<Subscriber> _subscribers = [];
+    private readonly List<Subscription> _tokens = [];
+    private WeakEvent<PingMessage> _addMode = null!;
+    private WeakEvent<PingMessage> _ownerStatic = null!;
+    private WeakEvent<PingMessage> _ownerCapturing = null!;
+    private WeakEvent<PingMessage> _withRemoved = null!;
+    private WeakReferenceMessenger _weakMessenger = null!;
+    private StrongReferenceMessenger _strongMessenger = null!;
+    private ReflectionWeakEventManager _reflection = null!;
+
+    public event EventHandler<PingMessage>? Plain;
+
+    [Params(1, 100)]
+    public int N { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _addMode = new WeakEvent<PingMessage>();
+        _ownerStatic = new WeakEvent<PingMessage>();
+        _ownerCapturing = new WeakEvent<PingMessage>();
+        _withRemoved = new WeakEvent<PingMessage>();
+        _weakMessenger = new WeakReferenceMessenger();
+        _strongMessenger = new StrongReferenceMessenger();
+        _reflection = new ReflectionWeakEventManager();
+        for (var i = 0; i < N; i++)
+        {
+            var s = new Subscriber();
+            _subscribers.Add(s);
+            Plain += s.OnEvent;
+            _addMode.Add(s.OnEvent);
+            _tokens.Add(_ownerStatic.Subscribe(s, static (o, sender, e) => o.OnEvent(sender, e)));
+            _tokens.Add(SubscribeCapturing(_ownerCapturing, s));
+            _withRemoved.Add(s.OnEvent);
+            _weakMessenger.Register<Subscriber, PingMessage>(s, static (r, m) => r.Receive(m));
+            _strongMessenger.Register<Subscriber, PingMessage>(s, static (r, m) => r.Receive(m));
+            _reflection.AddEventHandler<PingMessage>(s.OnEvent, "Ping");
+        }
+
+        // Disposed entries still stored (below the compaction slack of max(4, 25 %)): raises skip them.
+        var owner = new Subscriber();
+        _subscribers.Add(owner);
+        for (var i = 0; i < Math.Max(4, N / 4); i++)
+        {
+            _withRemoved.Subscribe(owner, static (o, sender, e) => o.OnEvent(sender, e)).Dispose();
+        }
+    }
+
+    [Benchmark(Baseline = true)]
+    public void PlainEvent() => Plain?.Invoke(this, PingMessage.Instance);
+
+    [Benchmark]
+    public void WeakEvent_Add() => _addMode.Raise(this, PingMessage.Instance);
+
+    [Benchmark]
+    public void WeakEvent_SubscribeStatic() => _ownerStatic.Raise(this, PingMessage.Instance);
+
+    [Benchmark]
+    public void WeakEvent_SubscribeCapturing() => _ownerCapturing.Raise(this, PingMessage.Instance);
+
+    [Benchmark]
+    public void WeakEvent_Add_WithDisposedEntries() => _withRemoved.Raise(this, PingMessage.Instance);
+
+    [Benchmark]
+    public void CTMvvm_WeakReferenceMessenger() => _weakMessenger.Send(PingMessage.Instance);
+
+    [Benchmark]
+    public void CTMvvm_StrongReferenceMessenger() => _strongMessenger.Send(PingMessage.Instance);
+
+    [Benchmark]
+    public void MauiStyle_Reflection() => _reflection.HandleEvent(this, PingMessage.Instance, "Ping");
+
+    private static Subscription SubscribeCapturing(WeakEvent<PingMessage> source, Subscriber subscriber) =>
+        source.Subscribe(subscriber, (_, sender, e) => subscriber.OnEvent(sender, e));
+}
