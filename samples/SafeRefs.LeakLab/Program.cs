@@ -1,0 +1,93 @@
+using System.Globalization;
+using SafeRefs.LeakLab;
+using SafeRefs.LeakLab.Reporting;
+using SafeRefs.LeakLab.Scenarios;
+using Spectre.Console;
+
+// The heap-limit experiment re-enters here in a child process under DOTNET_GCHeapHardLimit.
+if (args is [HeapLimitScenario.ChildSwitch, var childVariant, var childIterations])
+{
+    return HeapLimitScenario.RunChild(
+        Enum.Parse<Variant>(childVariant),
+        int.Parse(childIterations, CultureInfo.InvariantCulture),
+        Console.Out);
+}
+
+var scenarios = ScenarioCatalog.All();
+var names = scenarios.Select(s => s.Name).ToArray();
+var (options, error, help) = Cli.Parse(args, names);
+if (help)
+{
+    Console.WriteLine(Cli.Usage(names));
+    return 0;
+}
+
+if (options is null)
+{
+    Console.Error.WriteLine(error);
+    return Cli.UsageError;
+}
+
+var selected = options.Scenario is null ? scenarios : scenarios.Where(s => s.Name == options.Scenario).ToList();
+var results = new List<ScenarioResult>();
+AnsiConsole.MarkupLine("[bold]SafeRefs LeakLab[/]: each leak cause run twice — the risky pattern, then its SafeRefs replacement.");
+await AnsiConsole.Progress()
+    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+    .StartAsync(async ctx =>
+    {
+        foreach (var scenario in selected)
+        {
+            var risky = ctx.AddTask($"{scenario.Name}: risky");
+            var safe = ctx.AddTask($"{scenario.Name}: SafeRefs");
+            var result = await Lab.RunAsync(
+                scenario,
+                options.Iterations,
+                new Progress<double>(p => risky.Value = p * 100),
+                new Progress<double>(p => safe.Value = p * 100),
+                CancellationToken.None);
+            risky.Value = 100;
+            safe.Value = 100;
+            results.Add(result);
+        }
+    });
+
+var table = new Table().Border(TableBorder.Rounded)
+    .AddColumns("Scenario", "Variant", "Heap start (MB)", "Heap end (MB)", "Retained", "Note");
+foreach (var result in results)
+{
+    AddRow(table, result.Name, "risky", result.Risky);
+    AddRow(table, "", "SafeRefs", result.Safe);
+}
+
+AnsiConsole.Write(table);
+foreach (var (result, scenario) in results.Zip(selected))
+{
+    var color = result.Fixed ? "green" : "red";
+    AnsiConsole.MarkupLine($"[bold]{Markup.Escape(scenario.Title)}[/]");
+    AnsiConsole.MarkupLine($"  risky:    {Markup.Escape(scenario.RiskyPattern)}");
+    AnsiConsole.MarkupLine($"  SafeRefs: {Markup.Escape(scenario.SafePattern)}");
+    AnsiConsole.MarkupLine($"  [{color}]{Markup.Escape(result.Verdict)}[/]");
+}
+
+var plotPath = Path.GetFullPath(options.PlotPath);
+Directory.CreateDirectory(Path.GetDirectoryName(plotPath)!);
+await File.WriteAllTextAsync(plotPath, SvgChart.Render(results));
+AnsiConsole.MarkupLine($"Heap chart: [link]{Markup.Escape(plotPath)}[/]");
+if (options.JsonPath is not null)
+{
+    var jsonPath = Path.GetFullPath(options.JsonPath);
+    Directory.CreateDirectory(Path.GetDirectoryName(jsonPath)!);
+    await File.WriteAllTextAsync(jsonPath, JsonReport.Render(results));
+    AnsiConsole.MarkupLine($"JSON results: {Markup.Escape(jsonPath)}");
+}
+
+return results.TrueForAll(r => r.Fixed) ? 0 : 1;
+
+static void AddRow(Table table, string name, string variant, VariantResult result) =>
+    table.AddRow(
+        Markup.Escape(name),
+        variant,
+        (result.Samples[0].HeapBytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture),
+        (result.Samples[^1].HeapBytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture),
+        result.Retained.ToString(CultureInfo.InvariantCulture),
+        Markup.Escape(result.Note ?? ""));
