@@ -13,27 +13,38 @@ internal sealed class BudgetedEventDetacher<TSource, THandler> : Detacher
     where THandler : Delegate
 {
     private readonly ListenerCount _counter;
+    private readonly bool _counted;
 
-    public BudgetedEventDetacher(ListenerCount counter)
+    public BudgetedEventDetacher(ListenerCount counter, bool counted)
     {
         _counter = counter;
+        _counted = counted;
     }
 
-    public static BudgetedEventDetacher<TSource, THandler> For(ListenerCount counter)
+    public static BudgetedEventDetacher<TSource, THandler> For(ListenerCount counter, bool counted)
     {
+        if (counted)
+        {
+            return new BudgetedEventDetacher<TSource, THandler>(counter, counted: true);
+        }
+
         if (counter.CachedDetacher is BudgetedEventDetacher<TSource, THandler> cached)
         {
             return cached;
         }
 
-        var created = new BudgetedEventDetacher<TSource, THandler>(counter);
+        var created = new BudgetedEventDetacher<TSource, THandler>(counter, counted: false);
         counter.CachedDetacher ??= created;
         return created;
     }
 
     public override void Detach(object? slot0, object? slot1, object? slot2)
     {
-        Metrics.SubscriptionInstruments.Detached();
+        if (_counted)
+        {
+            Metrics.SubscriptionInstruments.Detached();
+        }
+
         try
         {
             Unsafe.As<Action<TSource, THandler>>(slot1!)(Unsafe.As<TSource>(slot0!), Unsafe.As<THandler>(slot2!));

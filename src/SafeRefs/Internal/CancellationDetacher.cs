@@ -3,15 +3,24 @@ namespace SafeRefs.Internal;
 /// <summary>Unregisters a cancellation callback: slot0 = the boxed <see cref="CancellationTokenRegistration"/>.</summary>
 internal sealed class CancellationDetacher : Detacher
 {
-    public static readonly CancellationDetacher Instance = new();
+    public static readonly CancellationDetacher Uncounted = new(counted: false);
 
-    private CancellationDetacher()
+    public static readonly CancellationDetacher Counted = new(counted: true);
+
+    private readonly bool _counted;
+
+    private CancellationDetacher(bool counted)
     {
+        _counted = counted;
     }
 
     public override void Detach(object? slot0, object? slot1, object? slot2)
     {
-        Metrics.SubscriptionInstruments.Detached();
+        if (_counted)
+        {
+            Metrics.SubscriptionInstruments.Detached();
+        }
+
         ((CancellationTokenRegistration)slot0!).Unregister();
     }
 

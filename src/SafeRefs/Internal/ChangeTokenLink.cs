@@ -24,6 +24,9 @@ internal sealed class ChangeTokenLink : Detacher
         _consumer = consumer;
     }
 
+    /// <summary>Gets or sets a value indicating whether the active-subscriptions metric counted this link.</summary>
+    public bool Counted { get; set; }
+
     public void Start() => RegisterNext();
 
     public override void Detach(object? slot0, object? slot1, object? slot2)
@@ -47,7 +50,11 @@ internal sealed class ChangeTokenLink : Detacher
             }
         }
 
-        Metrics.SubscriptionInstruments.Detached();
+        if (Counted)
+        {
+            Metrics.SubscriptionInstruments.Detached();
+        }
+
         registration?.Dispose();
     }
 

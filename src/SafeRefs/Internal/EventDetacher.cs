@@ -9,15 +9,24 @@ internal sealed class EventDetacher<TSource, THandler> : Detacher
     where TSource : class
     where THandler : Delegate
 {
-    public static readonly EventDetacher<TSource, THandler> Instance = new();
+    public static readonly EventDetacher<TSource, THandler> Uncounted = new(counted: false);
 
-    private EventDetacher()
+    public static readonly EventDetacher<TSource, THandler> Counted = new(counted: true);
+
+    private readonly bool _counted;
+
+    private EventDetacher(bool counted)
     {
+        _counted = counted;
     }
 
     public override void Detach(object? slot0, object? slot1, object? slot2)
     {
-        Metrics.SubscriptionInstruments.Detached();
+        if (_counted)
+        {
+            Metrics.SubscriptionInstruments.Detached();
+        }
+
         Unsafe.As<Action<TSource, THandler>>(slot1!)(Unsafe.As<TSource>(slot0!), Unsafe.As<THandler>(slot2!));
     }
 }

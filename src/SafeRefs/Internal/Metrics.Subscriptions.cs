@@ -14,7 +14,7 @@ internal static partial class Metrics
             "saferefs.subscriptions.active",
             static () => Volatile.Read(ref _active),
             unit: "{subscription}",
-            description: "Subscriptions created by SafeRefs.Subscriptions.Subscribe that are attached and not yet disposed.");
+            description: "Subscriptions created by SafeRefs.Subscriptions.Subscribe, while this instrument was listened to, that are not yet disposed.");
 
         internal static readonly Counter<long> ListenersExceeded = Meter.CreateCounter<long>(
             "saferefs.listeners.exceeded",
@@ -23,7 +23,20 @@ internal static partial class Metrics
 
         private static long _active;
 
-        public static void Attached() => Interlocked.Increment(ref _active);
+        /// <summary>
+        /// Counts one attachment if someone listens to <see cref="Active"/>; the caller keeps the result and calls
+        /// <see cref="Detached"/> only for counted ones, so the hot path costs one flag read when nobody listens.
+        /// </summary>
+        public static bool TryAttach()
+        {
+            if (!Active.Enabled)
+            {
+                return false;
+            }
+
+            Interlocked.Increment(ref _active);
+            return true;
+        }
 
         public static void Detached() => Interlocked.Decrement(ref _active);
 

@@ -10,6 +10,14 @@ internal sealed class SourceListeners
     private readonly Lock _lock = new();
     private volatile Alias[] _aliases = [];
 
+    public SourceListeners(object source)
+    {
+        Source = new WeakReference<object>(source);
+    }
+
+    /// <summary>Gets the source, weakly: lets a budget cache its last lookup without keeping the source alive.</summary>
+    public WeakReference<object> Source { get; }
+
     public ListenerCount GetOrAdd(string key)
     {
         var aliases = _aliases;

@@ -21,6 +21,9 @@ internal abstract class WeakEventLink : Detacher
     /// <summary>Gets or sets the slot in <see cref="WeakEventLinkRegistry"/>; guarded by the registry's lock; -1 when not registered.</summary>
     internal int RegistryIndex { get; set; } = -1;
 
+    /// <summary>Gets or sets a value indicating whether the active-subscriptions metric counted this link.</summary>
+    internal bool Counted { get; set; }
+
     public sealed override void Detach(object? slot0, object? slot1, object? slot2) => DetachCore();
 
     public sealed override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2)
@@ -75,7 +78,11 @@ internal abstract class WeakEventLink : Detacher
                 return false;
             }
 
-            Metrics.SubscriptionInstruments.Detached();
+            if (Counted)
+            {
+                Metrics.SubscriptionInstruments.Detached();
+            }
+
             WeakEventLinkRegistry.Remove(this);
             RemoveFromSource();
             return true;

@@ -31,6 +31,7 @@ public sealed class ListenerBudget
     private readonly ILogger _logger;
     private int _maxListeners;
     private int _onExceeded;
+    private SourceListeners? _last;
 
     /// <summary>Initializes a new instance of the <see cref="ListenerBudget"/> class.</summary>
     /// <param name="maxListeners">The most listeners per (source, event name) before a leak is reported; 0 = unlimited.</param>
@@ -112,9 +113,15 @@ public sealed class ListenerBudget
     internal ListenerCount CounterFor(object source, string? eventName)
     {
         var key = eventName ?? "(unnamed)";
-        if (!_sources.TryGetValue(source, out var listeners))
+        var listeners = _last;
+        if (listeners is null || !listeners.Source.TryGetTarget(out var cached) || !ReferenceEquals(cached, source))
         {
-            listeners = _sources.GetValue(source, static _ => new SourceListeners());
+            if (!_sources.TryGetValue(source, out listeners))
+            {
+                listeners = _sources.GetValue(source, static s => new SourceListeners(s));
+            }
+
+            _last = listeners;
         }
 
         return listeners.GetOrAdd(key);

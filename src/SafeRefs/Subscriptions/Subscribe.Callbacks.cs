@@ -29,8 +29,8 @@ public static partial class Subscribe
         }
 
         var registration = token.UnsafeRegister(callback, state);
-        Metrics.SubscriptionInstruments.Attached();
-        return new Subscription(CancellationDetacher.Instance, registration, null, null);
+        var detacher = Metrics.SubscriptionInstruments.TryAttach() ? CancellationDetacher.Counted : CancellationDetacher.Uncounted;
+        return new Subscription(detacher, registration, null, null);
     }
 
     /// <summary>
@@ -51,7 +51,7 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(consumer);
         var link = new ChangeTokenLink(producer, consumer);
         link.Start();
-        Metrics.SubscriptionInstruments.Attached();
+        link.Counted = Metrics.SubscriptionInstruments.TryAttach();
         return new Subscription(link, null, null, null);
     }
 
@@ -71,7 +71,7 @@ public static partial class Subscribe
             return Subscription.Empty;
         }
 
-        Metrics.SubscriptionInstruments.Attached();
-        return new Subscription(DisposableDetacher.Instance, inner, null, null);
+        var detacher = Metrics.SubscriptionInstruments.TryAttach() ? DisposableDetacher.Counted : DisposableDetacher.Uncounted;
+        return new Subscription(detacher, inner, null, null);
     }
 }

@@ -58,7 +58,7 @@ public static partial class Subscribe
             throw;
         }
 
-        Metrics.SubscriptionInstruments.Attached();
+        forwarder.Counted = Metrics.SubscriptionInstruments.TryAttach();
         WeakEventLinkRegistry.Add(forwarder);
         return new Subscription(forwarder, null, null, null);
     }

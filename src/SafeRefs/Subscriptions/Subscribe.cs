@@ -54,8 +54,8 @@ public static partial class Subscribe
         if (budget is null)
         {
             add(source, handler);
-            Metrics.SubscriptionInstruments.Attached();
-            return new Subscription(EventDetacher<TSource, THandler>.Instance, source, remove, handler);
+            var detacher = Metrics.SubscriptionInstruments.TryAttach() ? EventDetacher<TSource, THandler>.Counted : EventDetacher<TSource, THandler>.Uncounted;
+            return new Subscription(detacher, source, remove, handler);
         }
 
         return EventWithBudget(source, add, remove, handler, budget, eventName);
@@ -82,7 +82,7 @@ public static partial class Subscribe
             throw;
         }
 
-        Metrics.SubscriptionInstruments.Attached();
-        return new Subscription(BudgetedEventDetacher<TSource, THandler>.For(counter), source, remove, handler);
+        var counted = Metrics.SubscriptionInstruments.TryAttach();
+        return new Subscription(BudgetedEventDetacher<TSource, THandler>.For(counter, counted), source, remove, handler);
     }
 }
