@@ -133,6 +133,7 @@ public sealed class SubscriptionsDocs
 
     private static Task PollAsync(CancellationToken token) => Task.Delay(Timeout.Infinite, token).ContinueWith(static _ => { }, TaskScheduler.Default);
 
+#pragma warning disable SR1005 // the risky pattern, shown on purpose
     #region docs-subscriptions-cancel-risky
     private static void RiskyRegister(RequestState request, CancellationToken appStopping)
     {
@@ -141,7 +142,9 @@ public sealed class SubscriptionsDocs
         appStopping.Register(() => request.Abort());
     }
     #endregion
+#pragma warning restore SR1005
 
+#pragma warning disable SR1006 // the risky pattern, shown on purpose
     #region docs-subscriptions-onchange-risky
     private static void RiskyOnChange(ReloadingOptions options, Action onReload)
     {
@@ -149,6 +152,7 @@ public sealed class SubscriptionsDocs
         ChangeToken.OnChange(options.GetReloadToken, onReload);
     }
     #endregion
+#pragma warning restore SR1006
 
     #region docs-subscriptions-event-risky
     public sealed class RiskyDashboard
