@@ -9,6 +9,9 @@ internal interface IScopeMember
     /// <summary>Gets a value indicating whether the member counts in <see cref="Timers.TimerScope.ActiveCount"/>.</summary>
     bool CountsAsActive { get; }
 
+    /// <summary>Gets a value indicating whether the member has ended; the scope may then reuse its slot.</summary>
+    bool IsClosed { get; }
+
     /// <summary>Gets a value indicating whether a callback or body of the member may still be running.</summary>
     bool IsBusy { get; }
 

@@ -4,13 +4,8 @@ namespace SafeRefs.Internal;
 /// A weak reference to a loop's owner together with the loop body. The owner is resolved only for the duration of
 /// the call that starts one body run.
 /// </summary>
-internal abstract class LoopBody : WeakReference
+internal abstract class LoopBody
 {
-    protected LoopBody(object owner)
-        : base(owner)
-    {
-    }
-
     /// <summary>Starts one body run; returns <see langword="false"/> if the owner was collected.</summary>
     public abstract bool TryStart(CancellationToken cancellationToken, out ValueTask run);
 }
@@ -19,17 +14,18 @@ internal abstract class LoopBody : WeakReference
 internal sealed class LoopBody<TOwner> : LoopBody
     where TOwner : class
 {
+    private readonly WeakReference<TOwner> _owner;
     private readonly Func<TOwner, CancellationToken, ValueTask> _body;
 
     public LoopBody(TOwner owner, Func<TOwner, CancellationToken, ValueTask> body)
-        : base(owner)
     {
+        _owner = new WeakReference<TOwner>(owner);
         _body = body;
     }
 
     public override bool TryStart(CancellationToken cancellationToken, out ValueTask run)
     {
-        if (Target is not TOwner owner)
+        if (!_owner.TryGetTarget(out var owner))
         {
             run = default;
             return false;

@@ -50,6 +50,8 @@ internal sealed class ScopedCancellation : IScopeMember
 
     bool IScopeMember.CountsAsActive => true;
 
+    bool IScopeMember.IsClosed => Volatile.Read(ref _done) != 0;
+
     bool IScopeMember.IsBusy => false;
 
     ValueTask IScopeMember.WhenIdleAsync() => default;

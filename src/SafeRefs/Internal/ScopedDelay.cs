@@ -34,6 +34,8 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
 
     bool IScopeMember.CountsAsActive => true;
 
+    bool IScopeMember.IsClosed => Volatile.Read(ref _done) != 0;
+
     bool IScopeMember.IsBusy => false;
 
     void IScopeMember.CloseFromScope() => Finish(CancellationToken.None, fromScope: true);

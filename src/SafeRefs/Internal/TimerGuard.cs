@@ -32,12 +32,25 @@ internal static class TimerGuard
         }
     }
 
-    /// <summary>Creates a timer without capturing the caller's <see cref="ExecutionContext"/>.</summary>
+    // The runtime's default (empty) context, captured once on a thread-pool thread, where work items queued without
+    // flow start with it. Capturing it holds nothing, so a timer created under it needs no flow suppression.
+    private static ExecutionContext? _emptyContext;
+    private static int _emptyContextRequested;
+
+    /// <summary>Creates a timer without capturing the caller's <see cref="ExecutionContext"/> (no AsyncLocal values
+    /// are kept alive by the timer or visible to its callback).</summary>
     public static ITimer Create(TimeProvider timeProvider, TimerCallback callback, object state, TimeSpan due, TimeSpan period)
     {
-        if (ExecutionContext.IsFlowSuppressed())
+        var current = ExecutionContext.Capture();
+        if (current is null || ReferenceEquals(current, Volatile.Read(ref _emptyContext)))
         {
+            // Flow is suppressed, or the context is the empty default one: nothing to capture.
             return timeProvider.CreateTimer(callback, state, due, period);
+        }
+
+        if (Volatile.Read(ref _emptyContextRequested) == 0 && Interlocked.Exchange(ref _emptyContextRequested, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static _ => Volatile.Write(ref _emptyContext, ExecutionContext.Capture()), null);
         }
 
         using (ExecutionContext.SuppressFlow())

@@ -69,6 +69,8 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
 
     bool IScopeMember.CountsAsActive => true;
 
+    bool IScopeMember.IsClosed => Volatile.Read(ref _closed) != 0;
+
     bool IScopeMember.IsBusy => !_completion.Task.IsCompleted;
 
     /// <summary>Stops the loop: cancels the token passed to the body and removes the loop from its scope.</summary>

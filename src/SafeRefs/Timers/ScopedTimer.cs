@@ -31,8 +31,10 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     private static readonly TimerCallback TickCallback = static state => ((ScopedTimer)state!).OnTick();
 
     private readonly WeakReference<TimerScope> _scope;
-    private readonly object _callback; // Action or OwnerCallback
+    private object? _callback; // Action or OwnerCallback; cleared when the timer ends
+#pragma warning disable CA2213 // Disposed by Close (which Dispose calls) and by any tick that finds the timer ended.
     private ITimer? _timer;
+#pragma warning restore CA2213
     private TaskCompletionSource? _idle;
     private int _state;
     private int _slot = -1;
@@ -63,6 +65,8 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     }
 
     bool IScopeMember.CountsAsActive => true;
+
+    bool IScopeMember.IsClosed => !IsActive;
 
     bool IScopeMember.IsBusy => (Volatile.Read(ref _state) & RunningMask) != 0;
 
@@ -118,8 +122,10 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     {
         // The timer may fire (even synchronously, under a fake clock) before it is stored: the callback never needs
         // the handle except to dispose it, and a disposal that found no handle is completed here.
+        // No fence here: if a concurrent disposal misses the handle and this check misses the disposal, the next tick
+        // finds the timer disposed and disposes the handle (a paused timer is not in the timer queue at all).
         var timer = TimerGuard.Create(timeProvider, TickCallback, this, due, period);
-        Interlocked.Exchange(ref _timer, timer);
+        _timer = timer;
         if ((Volatile.Read(ref _state) & DisposedBit) != 0)
         {
             timer.Dispose();
@@ -152,11 +158,15 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
+        // Read the callback before entering: Close sets the disposed bit before clearing it, so a callback read as
+        // null means the timer ended, and one read before Close is never started once the bit is set.
+        var callback = Volatile.Read(ref _callback);
         var state = Volatile.Read(ref _state);
         while (true)
         {
-            if ((state & DisposedBit) != 0)
+            if ((state & DisposedBit) != 0 || callback is null)
             {
+                Volatile.Read(ref _timer)?.Dispose();
                 return;
             }
 
@@ -180,13 +190,13 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         Exception? failure = null;
         try
         {
-            if (_callback is Action action)
+            if (callback is Action action)
             {
                 action();
             }
             else
             {
-                ownerAlive = ((OwnerCallback)_callback).TryInvoke();
+                ownerAlive = ((OwnerCallback)callback).TryInvoke();
             }
         }
 #pragma warning disable CA1031 // A callback's exception is reported to the scope's Error event or rethrown below.
@@ -214,7 +224,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
     }
 
+#pragma warning disable IDE0060 // Same shape as the other scope members; a timer's slot is reclaimed lazily either way.
     private void Close(bool fromScope)
+#pragma warning restore IDE0060
     {
         var state = Volatile.Read(ref _state);
         while (true)
@@ -233,11 +245,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             state = seen;
         }
 
+        // The scope reclaims the slot lazily (and counts only timers that are still active).
+        Volatile.Write(ref _callback, null);
         Volatile.Read(ref _timer)?.Dispose();
-        if (!fromScope && _scope.TryGetTarget(out var scope))
-        {
-            scope.Remove(this);
-        }
 
         if ((state & CountedBit) != 0)
         {

@@ -39,7 +39,6 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     private int[] _freeSlots = [];
     private int _freeCount;
     private int _used;
-    private int _activeCount;
     private CancellationTokenSource? _cts;
     private List<IScopeMember>? _busyAtDispose;
     private volatile bool _disposed;
@@ -104,7 +103,26 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     /// <summary>Gets the number of timers, loops, pending delays and <see cref="CancelAfter(TimeSpan)"/> sources the
     /// scope still owns (child scopes are not counted).</summary>
     /// <value>Zero once the scope is disposed.</value>
-    public int ActiveCount => Volatile.Read(ref _activeCount);
+    /// <remarks>Counted on demand (a scan of the scope's table), so creating and disposing timers stays cheap.</remarks>
+    public int ActiveCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                var count = 0;
+                for (var i = 0; i < _used; i++)
+                {
+                    if (_members[i] is { CountsAsActive: true, IsClosed: false })
+                    {
+                        count++;
+                    }
+                }
+
+                return count;
+            }
+        }
+    }
 
     /// <summary>Gets or sets the logger that records failed callbacks (event id 1200, 1201).</summary>
     /// <value><see langword="null"/> by default (nothing is logged). Child scopes start with their parent's logger.</value>
@@ -123,6 +141,8 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 
     bool IScopeMember.CountsAsActive => false;
 
+    bool IScopeMember.IsClosed => _disposed;
+
     bool IScopeMember.IsBusy => Volatile.Read(ref _busyAtDispose) is not null;
 
     /// <summary>
@@ -130,6 +150,18 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     /// tests only.
     /// </summary>
     internal Action<Exception>? UnhandledExceptionHook { get; set; }
+
+    /// <summary>Gets the number of slots in the scope's table (for tests of slot reuse).</summary>
+    internal int TableCapacity
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _members.Length;
+            }
+        }
+    }
 
     /// <summary>Gets how many timers found their scope collected (dropped without Dispose) and retired.</summary>
     internal static long RetiredWithCollectedScope => Interlocked.Read(ref _retiredWithCollectedScope);
@@ -400,10 +432,6 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             _members[slot] = null;
             member.Slot = -1;
             _freeSlots[_freeCount++] = slot;
-            if (member.CountsAsActive)
-            {
-                _activeCount--;
-            }
         }
     }
 
@@ -451,20 +479,36 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             {
                 if (_used == _members.Length)
                 {
-                    var capacity = Math.Max(4, _members.Length * 2);
-                    Array.Resize(ref _members, capacity);
-                    Array.Resize(ref _freeSlots, capacity);
+                    SweepOrGrow();
                 }
 
-                slot = _used++;
+                slot = _freeCount > 0 ? _freeSlots[--_freeCount] : _used++;
             }
 
             _members[slot] = member;
             member.Slot = slot;
-            if (member.CountsAsActive)
+        }
+    }
+
+    // Under the lock, with the table full: reclaim the slots of members that ended (closed timers keep their slot until
+    // now), and grow unless at least a quarter of the table came free, so the sweeps cost O(1) per add amortised.
+    private void SweepOrGrow()
+    {
+        for (var i = 0; i < _used; i++)
+        {
+            if (_members[i] is { IsClosed: true } closed)
             {
-                _activeCount++;
+                _members[i] = null;
+                closed.Slot = -1;
+                _freeSlots[_freeCount++] = i;
             }
+        }
+
+        if (_freeCount == 0 || _freeCount < _members.Length / 4)
+        {
+            var capacity = Math.Max(4, _members.Length * 2);
+            Array.Resize(ref _members, capacity);
+            Array.Resize(ref _freeSlots, capacity);
         }
     }
 
@@ -488,7 +532,6 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             _freeSlots = [];
             _used = 0;
             _freeCount = 0;
-            _activeCount = 0;
         }
 
         _lifetimeRegistration.Unregister();

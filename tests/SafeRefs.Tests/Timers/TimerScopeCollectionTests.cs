@@ -198,6 +198,60 @@ public sealed class TimerScopeCollectionTests
         raw!.Dispose();
     }
 
+    [Fact]
+    public void DisposedTimer_LiveScope_ReleasesCallbackCaptures()
+    {
+        using var scope = new TimerScope(TimeProvider.System);
+        var weak = StartCapturingTimer(scope, dispose: true);
+        GcAssert.Collected(weak, "a disposed timer drops its callback even while its scope keeps the slot");
+        Assert.Equal(0, scope.ActiveCount);
+    }
+
+    [Fact]
+    public void ActiveTimer_LiveScope_KeepsCallbackCaptures_Control()
+    {
+        using var scope = new TimerScope(TimeProvider.System);
+        var weak = StartCapturingTimer(scope, dispose: false);
+        GcAssert.NotCollected(weak, "the scope owns its active timers and their callbacks");
+        Assert.Equal(1, scope.ActiveCount);
+        GC.KeepAlive(scope);
+    }
+
+    [Fact]
+    public void ManyCreateDispose_SlotsReused_ActiveCountExact()
+    {
+        using var scope = new TimerScope(new FakeTimeProvider());
+        var kept = new List<ScopedTimer>();
+        for (var i = 0; i < 5_000; i++)
+        {
+            var timer = scope.Every(Ms, static () => { });
+            if (i % 100 == 0)
+            {
+                kept.Add(timer);
+            }
+            else
+            {
+                timer.Dispose();
+            }
+        }
+
+        Assert.Equal(kept.Count, scope.ActiveCount);
+        Assert.True(scope.TableCapacity <= 256, $"table grew to {scope.TableCapacity} slots for {kept.Count} live timers");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference StartCapturingTimer(TimerScope scope, bool dispose)
+    {
+        var capture = new TickOwner();
+        var timer = scope.Every(TimeSpan.FromHours(1), capture.Tick);
+        if (dispose)
+        {
+            timer.Dispose();
+        }
+
+        return new WeakReference(capture);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void StartEveryOwners(TimerScope scope, LeakTracker tracker, int count)
     {
