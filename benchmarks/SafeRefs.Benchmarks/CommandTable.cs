@@ -5,6 +5,7 @@ public static class CommandTable
 {
     public static void RegisterAll()
     {
-        // Commands.Register("hit-ratio", Caching.HitRatioCommand.Run);
+        Commands.Register("hit-ratio", Caching.HitRatioCommand.Run);
+        Commands.Register("cache-footprint", Caching.CacheFootprintCommand.Run);
     }
 }
