@@ -7,6 +7,7 @@ namespace SafeRefs.Benchmarks.Caching;
 
 /// <summary>Latency of a cache hit (int key, capacity 10 000, full cache); baseline BitFaster <c>ConcurrentLru</c>.</summary>
 [MemoryDiagnoser]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "BenchmarkDotNet disposes in [GlobalCleanup]; benchmark classes must not be sealed.")]
 public class CacheHitBenchmarks
 {
     private const int Capacity = 10_000;

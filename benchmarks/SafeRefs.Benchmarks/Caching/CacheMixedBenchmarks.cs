@@ -10,6 +10,7 @@ namespace SafeRefs.Benchmarks.Caching;
 /// 1 and 2 threads. One operation = one request; baseline BitFaster <c>ConcurrentLru</c>.
 /// </summary>
 [MemoryDiagnoser]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "BenchmarkDotNet disposes in [GlobalCleanup]; benchmark classes must not be sealed.")]
 public class CacheMixedBenchmarks
 {
     private const int Capacity = 10_000;
