@@ -1,0 +1,113 @@
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.DependencyInjection;
+using SafeRefs.Caching;
+
+namespace SafeRefs.Tests.Docs;
+
+/// <summary>The examples of docs/caching.md and the README caching quick start, compiled and run.</summary>
+public sealed class CachingDocs
+{
+    [Fact]
+    public void Caching_UnboundedDictionary_VersusBoundedLruCache()
+    {
+        for (var i = 0; i < 20_000; i++)
+        {
+            LeakyPriceLookup.Price($"sku-{i}");
+            PriceLookup.Price($"sku-{i}");
+        }
+
+        Assert.Equal(20_000, LeakyPriceLookup.Count);
+        Assert.Equal(10_000, PriceLookup.Count);
+    }
+
+    [Fact]
+    public void Caching_QuickStart_Runs()
+    {
+        #region docs-caching-quickstart
+        using var cache = new BoundedLruCache<string, byte[]>(capacity: 1_000);
+        var thumbnail = cache.GetOrAdd("cat.png", static path => LoadThumbnail(path));
+        // Never more than 1 000 entries: a full cache evicts the least valuable entry, it never rejects a write.
+        Console.WriteLine($"{cache.Count} / {cache.Capacity}, hit ratio {cache.Statistics.HitRatio:P0}");
+        #endregion
+        Assert.Equal(3, thumbnail.Length);
+    }
+
+    [Fact]
+    public void Caching_SharedMemoryCache_OneLine()
+    {
+        var services = new ServiceCollection();
+        #region docs-caching-di
+        services.AddBoundedMemoryCache(options => options.Capacity = 50_000);
+        #endregion
+        using var provider = services.BuildServiceProvider();
+        Assert.IsType<BoundedMemoryCache>(provider.GetRequiredService<IMemoryCache>());
+    }
+
+    [Fact]
+    public void Caching_Weighted_Runs()
+    {
+        #region docs-caching-weight
+        var options = new BoundedLruCacheOptions<string, byte[]>
+        {
+            Capacity = 10_000,                        // at most 10 000 entries…
+            MaxWeight = 64 * 1024 * 1024,             // …and at most 64 MB of payload
+            Weigher = static (key, bytes) => bytes.Length,
+            ExpireAfterWrite = TimeSpan.FromMinutes(10),
+            DisposeEvictedValues = false,
+        };
+        using var images = new BoundedLruCache<string, byte[]>(options);
+        images.Set("logo.png", new byte[1024]);
+        #endregion
+        Assert.Equal(1024, images.TotalWeight);
+    }
+
+    [Fact]
+    public async Task Caching_GetOrAddAsync_Runs()
+    {
+        using var cache = new BoundedLruCache<int, string>(100);
+        var cancellationToken = CancellationToken.None;
+        #region docs-caching-async
+        var user = await cache.GetOrAddAsync(
+            42,
+            static async (id, ct) => await LoadUserAsync(id, ct),
+            cancellationToken);
+        #endregion
+        Assert.Equal("user-42", user);
+    }
+
+    private static byte[] LoadThumbnail(string path) => [1, 2, 3];
+
+    private static async Task<string> LoadUserAsync(int id, CancellationToken ct)
+    {
+        await Task.Yield();
+        return $"user-{id}";
+    }
+
+    #region docs-caching-leaky
+    public static class LeakyPriceLookup
+    {
+        // Grows with every distinct SKU ever asked for, for the life of the process.
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, decimal> Prices = new();
+
+        public static int Count => Prices.Count;
+
+        public static decimal Price(string sku) => Prices.GetOrAdd(sku, static s => LoadPrice(s));
+
+        private static decimal LoadPrice(string sku) => sku.Length;
+    }
+    #endregion
+
+    #region docs-caching-bounded
+    public static class PriceLookup
+    {
+        // At most 10 000 SKUs; the hot ones stay, one-time lookups pass through.
+        private static readonly BoundedLruCache<string, decimal> Prices = new(capacity: 10_000);
+
+        public static int Count => Prices.Count;
+
+        public static decimal Price(string sku) => Prices.GetOrAdd(sku, static s => LoadPrice(s));
+
+        private static decimal LoadPrice(string sku) => sku.Length;
+    }
+    #endregion
+}
