@@ -46,7 +46,6 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     private readonly long _maxWeight;
     private readonly Func<TKey, TValue, long>? _weigher;
     private readonly bool _rich;
-    private readonly bool _checkOnRead;
     private readonly long _expireAfterWrite;
     private readonly long _expireAfterAccess;
     private readonly TimeProvider _timeProvider;
@@ -119,7 +118,6 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         _onRemoved = onRemoved;
         var expires = _expireAfterWrite != 0 || _expireAfterAccess != 0;
         _rich = forceRich || expires || options.MaxWeight is not null;
-        _checkOnRead = forceRich || expires || isStale is not null;
         if (expires || forceRich)
         {
             var shortest = Min(options.ExpireAfterWrite, options.ExpireAfterAccess) ?? TimeSpan.FromMinutes(1);
@@ -159,7 +157,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     public bool TryGet(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_map.TryGetValue(key, out var node) && (!_checkOnRead || IsLive(node)))
+        if (_map.TryGetValue(key, out var node) && (!node.CheckOnRead || IsLive(node)))
         {
             if (node.Frequency < 3)
             {
@@ -309,7 +307,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     }
 
     /// <summary>Writes with per-entry settings (used by <see cref="BoundedMemoryCache"/>).</summary>
-    internal TValue WriteEntry(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding)
+    internal TValue WriteEntry(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding, bool mayBecomeStale)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (weight > _maxWeight)
@@ -317,7 +315,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             throw new ArgumentException($"The entry weighs {weight}, more than the cache's whole weight bound ({_maxWeight}); it was not stored.", nameof(weight));
         }
 
-        return Write(key, value, weight, level, absoluteExpiry, sliding, WriteMode);
+        return Write(key, value, weight, level, absoluteExpiry, sliding, WriteMode, mayBecomeStale);
     }
 
     /// <summary>Removes the entry for <paramref name="key"/> only if it still holds <paramref name="value"/>.</summary>
@@ -397,8 +395,8 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     }
 
     private bool IsExpiredOrStale(CacheNode<TKey, TValue> node, long now)
-        => (_isStale is not null && _isStale(node.Value))
-            || (node is RichCacheNode<TKey, TValue> { HasExpiry: true } rich && rich.IsExpired(now));
+        => node.CheckOnRead && ((_isStale is not null && _isStale(node.Value))
+            || (node is RichCacheNode<TKey, TValue> { HasExpiry: true } rich && rich.IsExpired(now)));
 
     private void TryRemoveNode(CacheNode<TKey, TValue> node, CacheEvictionReason reason)
     {
@@ -438,7 +436,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         return weight;
     }
 
-    private CacheNode<TKey, TValue> NewNode(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding)
+    private CacheNode<TKey, TValue> NewNode(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding, bool mayBecomeStale)
     {
         CacheNode<TKey, TValue> node;
         if (_rich)
@@ -456,7 +454,9 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                 sliding = sliding == 0 ? _expireAfterAccess : Math.Min(sliding, _expireAfterAccess);
             }
 
-            node = new RichCacheNode<TKey, TValue>(key, value, weight, absoluteExpiry, sliding, now);
+            var rich = new RichCacheNode<TKey, TValue>(key, value, weight, absoluteExpiry, sliding, now);
+            rich.CheckOnRead = rich.HasExpiry;
+            node = rich;
         }
         else
         {
@@ -464,12 +464,13 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         }
 
         node.Level = (byte)level;
+        node.CheckOnRead |= mayBecomeStale && _isStale is not null;
         return node;
     }
 
-    private TValue Write(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding, byte mode)
+    private TValue Write(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding, byte mode, bool mayBecomeStale = true)
     {
-        var node = NewNode(key, value, weight, level, absoluteExpiry, sliding);
+        var node = NewNode(key, value, weight, level, absoluteExpiry, sliding, mayBecomeStale);
         var victims = default(Victims);
         var result = value;
         var discarded = false;
@@ -479,7 +480,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_map.TryGetValue(key, out var old))
             {
-                var oldExpired = _checkOnRead && IsExpiredOrStale(old, _rich ? _timeProvider.GetTimestamp() : 0);
+                var oldExpired = old.CheckOnRead && IsExpiredOrStale(old, _timeProvider.GetTimestamp());
                 if (mode == AddIfAbsentMode && !oldExpired)
                 {
                     result = old.Value;

@@ -200,7 +200,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
             CacheItemPriority.NeverRemove => 3,
             _ => 1,
         };
-        _core.WriteEntry(entry.Key, entry, weight, level, absolute, sliding);
+        _core.WriteEntry(entry.Key, entry, weight, level, absolute, sliding, entry.HasTokens);
         entry.RegisterTokens();
     }
 

@@ -86,6 +86,8 @@ internal sealed class BoundedCacheEntry : ICacheEntry
 
     public bool HasCallbacks => _callbacks is { Count: > 0 };
 
+    public bool HasTokens => _tokens is { Count: > 0 };
+
     public IReadOnlyList<PostEvictionCallbackRegistration> Callbacks => _callbacks ?? [];
 
     public void Dispose()

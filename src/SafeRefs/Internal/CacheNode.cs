@@ -33,4 +33,7 @@ internal class CacheNode<TKey, TValue>
 
     /// <summary>Gets or sets the priority level (index of the policy the node lives in).</summary>
     public byte Level { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether a read must check expiry or staleness (fits in the padding).</summary>
+    public bool CheckOnRead { get; set; }
 }
