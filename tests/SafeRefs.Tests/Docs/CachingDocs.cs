@@ -83,6 +83,7 @@ public sealed class CachingDocs
         return $"user-{id}";
     }
 
+#pragma warning disable SR1004 // the leak is the point of this example
     #region docs-caching-leaky
     public static class LeakyPriceLookup
     {
@@ -96,6 +97,7 @@ public sealed class CachingDocs
         private static decimal LoadPrice(string sku) => sku.Length;
     }
     #endregion
+#pragma warning restore SR1004
 
     #region docs-caching-bounded
     public static class PriceLookup
