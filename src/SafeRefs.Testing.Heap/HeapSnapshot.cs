@@ -23,7 +23,16 @@ public sealed class HeapSnapshot
 {
     private const string FormatTag = "saferefs-heap-snapshot/1";
 
-    private readonly Dictionary<string, TypeStatistics> _byName;
+    // Compact on purpose: while LeakHunt takes its later snapshots it keeps the earlier ones, and a snapshot must not
+    // look like a leak. Each one holds exactly one String (every name and assembly, back to back) and one Int64[]
+    // (per type: count, bytes and the offsets of its two strings); TypeStatistics objects and the lookup are made on
+    // demand, after the hunt.
+    private const int Stride = 4;
+
+    private readonly string _text;
+    private readonly long[] _numbers;
+    private IReadOnlyList<TypeStatistics>? _types;
+    private Dictionary<string, (long Count, long Bytes)>? _byName;
 
     internal HeapSnapshot(DateTimeOffset takenAt, int processId, IEnumerable<TypeStatistics> types)
     {
@@ -35,18 +44,29 @@ public sealed class HeapSnapshot
             int byBytes = b.Bytes.CompareTo(a.Bytes);
             return byBytes != 0 ? byBytes : string.CompareOrdinal(a.Name, b.Name);
         });
-        Types = list.AsReadOnly();
 
-        _byName = new Dictionary<string, TypeStatistics>(StringComparer.Ordinal);
-        foreach (TypeStatistics type in list)
+        var text = new System.Text.StringBuilder();
+        _numbers = new long[list.Count * Stride];
+        for (int i = 0; i < list.Count; i++)
         {
+            TypeStatistics type = list[i];
+            _numbers[Stride * i] = type.Count;
+            _numbers[(Stride * i) + 1] = type.Bytes;
+            _numbers[(Stride * i) + 2] = ((long)text.Length << 32) | (uint)type.Name.Length;
+            text.Append(type.Name);
+            _numbers[(Stride * i) + 3] = ((long)text.Length << 32) | (uint)type.Assembly.Length;
+            text.Append(type.Assembly);
             ObjectCount += type.Count;
             TotalBytes += type.Bytes;
-            _byName[type.Name] = _byName.TryGetValue(type.Name, out TypeStatistics? same)
-                ? new TypeStatistics(type.Name, string.Empty, same.Count + type.Count, same.Bytes + type.Bytes)
-                : type;
         }
+
+        _text = text.ToString();
     }
+
+    /// <summary>The types that hold one instance per <see cref="HeapSnapshot"/> kept alive (see the field comment).</summary>
+    internal static string[] RetainedTypeNames { get; } = [TypeNames.Of(typeof(HeapSnapshot)), TypeNames.Of(typeof(string)), TypeNames.Of(typeof(long[]))];
+
+    private int TypeCount => _numbers.Length / Stride;
 
     /// <summary>Gets when the snapshot was taken.</summary>
     /// <value>The time at which the heap walk finished.</value>
@@ -65,8 +85,8 @@ public sealed class HeapSnapshot
     public long ObjectCount { get; }
 
     /// <summary>Gets one entry per type with live instances, largest total size first.</summary>
-    /// <value>A read-only list; a name appears once per defining assembly.</value>
-    public IReadOnlyList<TypeStatistics> Types { get; }
+    /// <value>A read-only list, made on first use; a name appears once per defining assembly.</value>
+    public IReadOnlyList<TypeStatistics> Types => _types ?? Interlocked.CompareExchange(ref _types, CreateTypes(), null) ?? _types!;
 
     /// <summary>Gets the statistics of the type with the given name (all assemblies together).</summary>
     /// <param name="typeName">
@@ -81,7 +101,11 @@ public sealed class HeapSnapshot
         {
             ArgumentNullException.ThrowIfNull(typeName);
             string name = TypeNames.Normalize(typeName);
-            return _byName.TryGetValue(name, out TypeStatistics? found) ? found : new TypeStatistics(name, string.Empty, 0, 0);
+            Dictionary<string, (long Count, long Bytes)> byName =
+                _byName ?? Interlocked.CompareExchange(ref _byName, CreateLookup(), null) ?? _byName!;
+            (long count, long bytes) = byName.TryGetValue(name, out (long Count, long Bytes) found) ? found : default;
+            string assembly = count > 0 ? AssemblyOf(name) : string.Empty;
+            return new TypeStatistics(name, assembly, count, bytes);
         }
     }
 
@@ -219,7 +243,58 @@ public sealed class HeapSnapshot
     /// <summary>Returns a one-line summary: time, objects and bytes.</summary>
     /// <returns>The summary.</returns>
     public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"Heap snapshot of process {ProcessId} at {TakenAt:u}: {ObjectCount:N0} objects, {TotalBytes:N0} B in {Types.Count:N0} types");
+        string.Create(CultureInfo.InvariantCulture, $"Heap snapshot of process {ProcessId} at {TakenAt:u}: {ObjectCount:N0} objects, {TotalBytes:N0} B in {TypeCount:N0} types");
+
+    private System.Collections.ObjectModel.ReadOnlyCollection<TypeStatistics> CreateTypes()
+    {
+        var types = new List<TypeStatistics>(TypeCount);
+        for (int i = 0; i < TypeCount; i++)
+        {
+            types.Add(new TypeStatistics(NameAt(i), AssemblyAt(i), _numbers[Stride * i], _numbers[(Stride * i) + 1]));
+        }
+
+        return types.AsReadOnly();
+    }
+
+    private Dictionary<string, (long Count, long Bytes)> CreateLookup()
+    {
+        var byName = new Dictionary<string, (long Count, long Bytes)>(TypeCount, StringComparer.Ordinal);
+        for (int i = 0; i < TypeCount; i++)
+        {
+            string name = NameAt(i);
+            byName.TryGetValue(name, out (long Count, long Bytes) total);
+            byName[name] = (total.Count + _numbers[Stride * i], total.Bytes + _numbers[(Stride * i) + 1]);
+        }
+
+        return byName;
+    }
+
+    private string NameAt(int i) => Slice(_numbers[(Stride * i) + 2]);
+
+    private string AssemblyAt(int i) => Slice(_numbers[(Stride * i) + 3]);
+
+    private string Slice(long packed) => _text.Substring((int)(packed >> 32), (int)(packed & 0xFFFF_FFFF));
+
+    // The defining assembly when one assembly alone has instances under this name; empty when several do.
+    private string AssemblyOf(string name)
+    {
+        string? assembly = null;
+        for (int i = 0; i < TypeCount; i++)
+        {
+            if (string.Equals(NameAt(i), name, StringComparison.Ordinal))
+            {
+                string candidate = AssemblyAt(i);
+                if (assembly is not null && !string.Equals(assembly, candidate, StringComparison.Ordinal))
+                {
+                    return string.Empty;
+                }
+
+                assembly = candidate;
+            }
+        }
+
+        return assembly ?? string.Empty;
+    }
 
     private static void EnsureRunning(int processId)
     {

@@ -90,7 +90,7 @@ public static class LeakHunt
     {
         long[] operations = [0, few, few + (long)many];
         return new LeakReport(
-            GrowthRule.Suspects([baseline, afterFew, afterMany], operations, options.MinimumGrowthPerOperation),
+            GrowthRule.Suspects([baseline, afterFew, afterMany], operations, options.MinimumGrowthPerOperation, heldByCaller: true),
             operations,
             "operation");
     }

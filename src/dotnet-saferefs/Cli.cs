@@ -140,7 +140,7 @@ internal static class Cli
     private static string Report(List<HeapSnapshot> snapshots, double minGrowth, string unit)
     {
         long[] steps = [.. Enumerable.Range(0, snapshots.Count).Select(i => (long)i)];
-        var report = new LeakReport(GrowthRule.Suspects(snapshots, steps, minGrowth), steps, unit);
+        var report = new LeakReport(GrowthRule.Suspects(snapshots, steps, minGrowth, heldByCaller: false), steps, unit);
         return report.ToString() + Environment.NewLine;
     }
 

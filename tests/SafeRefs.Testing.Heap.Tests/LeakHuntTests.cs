@@ -181,6 +181,18 @@ public sealed class LeakHuntTests
     }
 
     [Fact]
+    public void Run_NothingRetained_TheHuntsOwnSnapshotsAreNotReported()
+    {
+        // LeakHunt keeps the baseline and the second snapshot while it takes the last one: with one and two operations
+        // and a low threshold, its own snapshots would look like +1 object per operation if it did not discount them.
+        var options = new HeapSnapshotOptions { MinimumGrowthPerOperation = 0.1 };
+
+        LeakReport report = LeakHunt.Run(static () => { }, fewIterations: 1, manyIterations: 2, options);
+
+        AssertNoSuspects(report);
+    }
+
+    [Fact]
     public void ToString_NoSuspects_SaysSo()
     {
         LeakReport report = LeakHunt.Run(static () => GC.KeepAlive(new Payload()), fewIterations: 2, manyIterations: 20);

@@ -9,7 +9,15 @@ internal static class GrowthRule
     public const double MinimumSustainedFraction = 0.5;
 
     /// <summary>Finds the suspects among <paramref name="snapshots"/>, taken after <paramref name="operations"/> operations each.</summary>
-    public static List<GrowingType> Suspects(IReadOnlyList<HeapSnapshot> snapshots, IReadOnlyList<long> operations, double minimumGrowthPerOperation)
+    /// <param name="snapshots">The snapshots, in order.</param>
+    /// <param name="operations">The number of operations before each snapshot.</param>
+    /// <param name="minimumGrowthPerOperation">The threshold of rule (2).</param>
+    /// <param name="heldByCaller">
+    /// Whether the caller kept each earlier snapshot alive while taking the later ones (LeakHunt does): snapshot i then
+    /// counts i instances of each of <see cref="HeapSnapshot.RetainedTypeNames"/> that are the hunt's own, and these
+    /// are subtracted.
+    /// </param>
+    public static List<GrowingType> Suspects(IReadOnlyList<HeapSnapshot> snapshots, IReadOnlyList<long> operations, double minimumGrowthPerOperation, bool heldByCaller)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (HeapSnapshot snapshot in snapshots)
@@ -28,7 +36,7 @@ internal static class GrowthRule
             for (int i = 0; i < snapshots.Count; i++)
             {
                 TypeStatistics statistics = snapshots[i][name];
-                counts[i] = statistics.Count;
+                counts[i] = heldByCaller && HeapSnapshot.RetainedTypeNames.Contains(name) ? Math.Max(0, statistics.Count - i) : statistics.Count;
                 bytes[i] = statistics.Bytes;
             }
 
