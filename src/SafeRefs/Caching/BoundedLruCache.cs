@@ -35,6 +35,10 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     private const byte WriteMode = 0;
     private const byte AddIfAbsentMode = 1;
 
+    // Values whose writes are single atomic stores can be overwritten in place while readers read them.
+    private static readonly bool AtomicValueWrites = !typeof(TValue).IsValueType
+        || ((typeof(TValue).IsPrimitive || typeof(TValue).IsEnum) && Unsafe.SizeOf<TValue>() <= IntPtr.Size);
+
     private readonly ConcurrentDictionary<TKey, CacheNode<TKey, TValue>> _map;
     private readonly Lock _writeLock = new();
     private readonly CachePolicy<TKey, TValue>[] _levels;
@@ -470,6 +474,11 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
 
     private TValue Write(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding, byte mode, bool mayBecomeStale = true)
     {
+        if (!_rich && mode == WriteMode && AtomicValueWrites && _map.TryGetValue(key, out var existing) && TryUpdateInPlace(existing, value))
+        {
+            return value;
+        }
+
         var node = NewNode(key, value, weight, level, absoluteExpiry, sliding, mayBecomeStale);
         var victims = default(Victims);
         var result = value;
@@ -488,9 +497,10 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                 }
                 else
                 {
+                    var (queue, frequency) = (old.Queue, old.Frequency);
                     Unlink(old);
                     EvictUntilFits(weight, ref victims);
-                    _levels[level].InsertLike(node, old);
+                    _levels[level].InsertReplacement(node, queue, frequency);
                     _map[key] = node;
                     Link(node, weight);
                     if (oldExpired)
@@ -525,6 +535,36 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
 
         Notify(ref victims, value);
         return result;
+    }
+
+    /// <summary>Overwrites the value of a resident plain node: no allocation, same queue position, counts as an access.</summary>
+    private bool TryUpdateInPlace(CacheNode<TKey, TValue> node, TValue value)
+    {
+        TValue previous;
+        lock (_writeLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (node.Queue == 0)
+            {
+                return false; // evicted or removed meanwhile: take the normal path
+            }
+
+            previous = node.Value;
+            node.Value = value;
+            if (node.Frequency < 3)
+            {
+                node.Frequency++;
+            }
+        }
+
+        if (Evicted is not null || _onRemoved is not null || _disposeValues)
+        {
+            // Reported through a detached stand-in node, so the resident node keeps its new value.
+            var victims = new Victims(new CacheNode<TKey, TValue>(node.Key, previous), CacheEvictionReason.Replaced);
+            Notify(ref victims, value, countsAsRemoval: false);
+        }
+
+        return true;
     }
 
     private void Link(CacheNode<TKey, TValue> node, long weight)
@@ -604,14 +644,14 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         Notify(ref victims, rethrow: rethrow);
     }
 
-    private void Notify(ref Victims victims, TValue? keptValue = default, bool rethrow = true)
+    private void Notify(ref Victims victims, TValue? keptValue = default, bool rethrow = true, bool countsAsRemoval = true)
     {
         if (victims.Count == 0)
         {
             return;
         }
 
-        if (Metrics.Cache.Entries.Enabled)
+        if (countsAsRemoval && Metrics.Cache.Entries.Enabled)
         {
             Metrics.Cache.Entries.Add(-victims.Count);
         }

@@ -19,7 +19,9 @@ internal class CacheNode<TKey, TValue>
 
     public TKey Key { get; }
 
-    public TValue Value { get; }
+    /// <summary>Gets or sets the value; updated in place (under the write lock) only when writes of
+    /// <typeparamref name="TValue"/> are atomic, so readers never see a torn value.</summary>
+    public TValue Value { get; set; }
 
     public CacheNode<TKey, TValue>? Previous { get; set; }
 

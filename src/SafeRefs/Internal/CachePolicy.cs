@@ -40,10 +40,11 @@ internal sealed class CachePolicy<TKey, TValue>
         }
     }
 
-    public void InsertLike(CacheNode<TKey, TValue> node, CacheNode<TKey, TValue> previous)
+    /// <summary>Inserts a replacement where the entry it replaces was (captured before that one was unlinked).</summary>
+    public void InsertReplacement(CacheNode<TKey, TValue> node, byte previousQueue, byte previousFrequency)
     {
-        node.Frequency = previous.Frequency;
-        Insert(node, previous.Queue == Protected);
+        node.Frequency = previousFrequency;
+        Insert(node, previousQueue == Protected);
     }
 
     public void Remove(CacheNode<TKey, TValue> node)
