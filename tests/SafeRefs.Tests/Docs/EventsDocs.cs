@@ -1,0 +1,199 @@
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using SafeRefs.Events;
+using SafeRefs.Subscriptions;
+using SafeRefs.Testing;
+using SafeRefs.Tests.Infrastructure;
+
+namespace SafeRefs.Tests.Docs;
+
+/// <summary>The examples of docs/events.md and the README's weak-event quick start, compiled and run.</summary>
+[Collection(GcCollection.Name)]
+public sealed class EventsDocs
+{
+    [Fact]
+    public void Readme_QuickStart_Runs()
+    {
+        var label = new Label();
+        var display = new Display();
+
+        #region docs-readme-events
+        var thermometer = new Thermometer();          // raises through a WeakEvent<double> (docs/events.md)
+        thermometer.Changed += display.OnChanged;     // held weakly: display can be collected while subscribed
+        using var subscription = thermometer.SubscribeChanged(label,   // lambda lives exactly as long as label
+            static (l, _, celsius) => l.Text = $"{celsius} °C");
+        thermometer.Report(21.5);
+        #endregion
+
+        Assert.Equal(21.5, display.Last);
+        Assert.Equal("21.5 °C", label.Text);
+    }
+
+    [Fact]
+    public void AddMode_ListenerCollected_StopsFiring()
+    {
+        var thermometer = new Thermometer();
+        var display = GcAssert.Track(() => AttachDisplay(thermometer));
+        GcAssert.Collected(display, "the thermometer holds its Changed handlers' targets weakly");
+        thermometer.Report(1);
+        Assert.Equal(0, thermometer.ListenerCount);
+        GC.KeepAlive(thermometer);
+    }
+
+    [Fact]
+    public void ClosureTrap_AddThrows_SubscribeWorks()
+    {
+        var thermometer = new Thermometer();
+        var label = new Label();
+        Assert.Throws<ArgumentException>(() =>
+        {
+            #region docs-events-closure-trap
+            // Throws ArgumentException: nothing but the delegate references this closure, so it would be
+            // collected at the next GC and the handler would silently stop firing.
+            thermometer.Changed += (sender, celsius) => label.Text = $"{celsius} °C";
+            #endregion
+        });
+
+        #region docs-events-closure-fix
+        // Bind the handler to the object whose lifetime it should share: the lambda lives exactly as long as label.
+        thermometer.SubscribeChanged(label, static (l, sender, celsius) => l.Text = $"{celsius} °C");
+        #endregion
+
+        thermometer.Report(3);
+        Assert.Equal("3 °C", label.Text);
+    }
+
+    [Fact]
+    public void PlainEventMigration_Unchanged_ForSubscribers()
+    {
+        var thermometer = new Thermometer();
+        var display = new Display();
+        #region docs-events-add
+        thermometer.Changed += display.OnChanged;   // held weakly: display can be collected while subscribed
+        thermometer.Report(20);
+        thermometer.Changed -= display.OnChanged;   // still works, same rules as a multicast delegate
+        #endregion
+        Assert.Equal(20, display.Last);
+    }
+
+    [Fact]
+    public async Task AsyncWeakEvent_Runs()
+    {
+        var cache = new Cache();
+        #region docs-events-async
+        var saved = new AsyncWeakEvent<string>();
+        using var subscription = saved.Subscribe(cache, static async (c, sender, key, ct) =>
+        {
+            await Task.Yield();
+            c.Invalidate(key);
+        });
+
+        await saved.RaiseAsync(null, "user:42");   // awaits each handler in turn
+        #endregion
+        Assert.Equal(["user:42"], cache.Invalidated);
+    }
+
+    [Fact]
+    public void WeakSubscriptions_PropertyChanged_Runs()
+    {
+        var model = new Person();
+        var view = new PersonView();
+        #region docs-events-inpc
+        // model lives longer than view: model keeps only a small forwarder alive, never view.
+        var subscription = WeakSubscriptions.OnPropertyChanged(model, view,
+            static (v, sender, e) => v.Refresh(e.PropertyName));
+        model.Name = "Ada";
+        subscription.Dispose();   // optional: detaches now instead of after view is collected
+        #endregion
+        Assert.Equal(["Name"], view.Refreshed);
+    }
+
+    [Fact]
+    public void Options_Run()
+    {
+        var logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        #region docs-events-options
+        var changed = new WeakEvent<EventArgs>(new WeakEventOptions
+        {
+            ExceptionMode = HandlerExceptionMode.ContinueAndAggregate,   // run every handler, then throw one AggregateException
+            Budget = new ListenerBudget(maxListeners: 50, logger),        // warn once when a 51st listener is alive
+            Name = "Changed",
+        });
+        #endregion
+        Assert.Equal(0, changed.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Display AttachDisplay(Thermometer thermometer)
+    {
+        var display = new Display();
+        thermometer.Changed += display.OnChanged;
+        thermometer.Report(1);
+        return display;
+    }
+
+    #region docs-events-source
+    public sealed class Thermometer
+    {
+        private readonly WeakEvent<double> _changed = new();
+
+        // For "+=" subscribers: held weakly through their target.
+        public event EventHandler<double> Changed
+        {
+            add => _changed.Add(value);
+            remove => _changed.Remove(value);
+        }
+
+        public int ListenerCount => _changed.Count;
+
+        // For owner-bound subscribers: the handler lives exactly as long as the owner.
+        public Subscription SubscribeChanged<TOwner>(TOwner owner, Action<TOwner, object?, double> handler)
+            where TOwner : class => _changed.Subscribe(owner, handler);
+
+        public void Report(double celsius) => _changed.Raise(this, celsius);
+    }
+    #endregion
+
+    public sealed class Label
+    {
+        public string Text { get; set; } = "";
+    }
+
+    public sealed class Display
+    {
+        public double Last { get; private set; }
+
+        public void OnChanged(object? sender, double celsius) => Last = celsius;
+    }
+
+    public sealed class Cache
+    {
+        public List<string> Invalidated { get; } = [];
+
+        public void Invalidate(string key) => Invalidated.Add(key);
+    }
+
+    public sealed class PersonView
+    {
+        public List<string?> Refreshed { get; } = [];
+
+        public void Refresh(string? propertyName) => Refreshed.Add(propertyName);
+    }
+
+    public sealed class Person : INotifyPropertyChanged
+    {
+        private string _name = "";
+
+        public event PropertyChangedEventHandler? PropertyChanged;
+
+        public string Name
+        {
+            get => _name;
+            set
+            {
+                _name = value;
+                PropertyChanged?.Invoke(this, new PropertyChangedEventArgs(nameof(Name)));
+            }
+        }
+    }
+}
