@@ -48,11 +48,65 @@ internal static class Verify
         return test.RunAsync();
     }
 
+    /// <summary>
+    /// Compiles a documentation example against the real SafeRefs assembly (no stubs) plus <see cref="DocContext"/>, and
+    /// checks that <typeparamref name="TAnalyzer"/> reports exactly <paramref name="flagged"/> (rule id and the
+    /// exact text of each reported span); an example with no <paramref name="flagged"/> entries must be clean.
+    /// </summary>
+    public static Task DocExampleAsync<TAnalyzer>(string source, params (string Id, string Text)[] flagged)
+        where TAnalyzer : DiagnosticAnalyzer, new()
+    {
+        var test = new CSharpAnalyzerTest<TAnalyzer, DefaultVerifier> { TestCode = source, ReferenceAssemblies = Net100 };
+        test.TestState.Sources.Add(("DocContext.cs", DocContext.Source));
+        foreach (var file in Directory.EnumerateFiles(AppContext.BaseDirectory, "*.dll"))
+        {
+            var name = Path.GetFileName(file);
+            if (name == "SafeRefs.dll" || (name.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal) && !name.Contains("Testing", StringComparison.Ordinal)))
+            {
+                test.TestState.AdditionalReferences.Add(MetadataReference.CreateFromFile(file));
+            }
+        }
+
+        foreach (var (id, text) in flagged)
+        {
+            var start = source.IndexOf(text, StringComparison.Ordinal);
+            Assert.True(start >= 0, "flagged text not found in the example: " + text);
+            var (line, column) = Position(source, start);
+            var (endLine, endColumn) = Position(source, start + text.Length);
+            test.ExpectedDiagnostics.Add(new DiagnosticResult(id, DiagnosticSeverity.Warning).WithSpan(line, column, endLine, endColumn));
+        }
+
+        AddNullable(test);
+        return test.RunAsync();
+    }
+
+    private static (int Line, int Column) Position(string source, int index)
+    {
+        var line = 1;
+        var lineStart = 0;
+        for (var i = 0; i < index; i++)
+        {
+            if (source[i] == '\n')
+            {
+                line++;
+                lineStart = i + 1;
+            }
+        }
+
+        return (line, index - lineStart + 1);
+    }
+
     private static void Configure<TVerifier>(AnalyzerTest<TVerifier> test)
         where TVerifier : IVerifier, new()
     {
         test.ReferenceAssemblies = Net100;
         test.TestState.Sources.Add(("Stubs.cs", Stubs.Source));
+        AddNullable(test);
+    }
+
+    private static void AddNullable<TVerifier>(AnalyzerTest<TVerifier> test)
+        where TVerifier : IVerifier, new()
+    {
         test.SolutionTransforms.Add((solution, projectId) =>
         {
             var project = solution.GetProject(projectId)!;
