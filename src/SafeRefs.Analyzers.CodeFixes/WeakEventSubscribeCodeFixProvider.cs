@@ -67,33 +67,13 @@ public sealed class WeakEventSubscribeCodeFixProvider : CodeFixProvider
 
     private static ParenthesizedLambdaExpressionSyntax? Rewrite(SemanticModel model, ParenthesizedLambdaExpressionSyntax lambda, CancellationToken cancellationToken)
     {
-        var containingType = model.GetEnclosingSymbol(lambda.SpanStart, cancellationToken)?.ContainingType;
-        if (containingType is null)
+        var taken = new HashSet<string>(lambda.DescendantTokens().Where(t => t.IsKind(SyntaxKind.IdentifierToken)).Select(t => t.ValueText), StringComparer.Ordinal);
+        var owner = Names.Unique("owner", taken);
+        if (ThisRewriter.ReplaceThis(model, lambda.Body, owner, cancellationToken) is not CSharpSyntaxNode body)
         {
             return null;
         }
 
-        var taken = new HashSet<string>(lambda.DescendantTokens().Where(t => t.IsKind(SyntaxKind.IdentifierToken)).Select(t => t.ValueText), StringComparer.Ordinal);
-        var owner = Names.Unique("owner", taken);
-        var replacements = new Dictionary<SyntaxNode, SyntaxNode>();
-        foreach (var node in lambda.Body.DescendantNodesAndSelf())
-        {
-            switch (node)
-            {
-                case BaseExpressionSyntax:
-                    return null;
-                case ThisExpressionSyntax:
-                    replacements[node] = SyntaxFactory.IdentifierName(owner).WithTriviaFrom(node);
-                    break;
-                case SimpleNameSyntax name when IsImplicitThisMember(model, name, containingType, cancellationToken):
-                    replacements[node] = SyntaxFactory.MemberAccessExpression(
-                            SyntaxKind.SimpleMemberAccessExpression, SyntaxFactory.IdentifierName(owner), name.WithoutTrivia())
-                        .WithTriviaFrom(name);
-                    break;
-            }
-        }
-
-        var body = lambda.Body.ReplaceNodes(replacements.Keys, (original, _) => replacements[original]);
         var parameters = new List<ParameterSyntax> { SyntaxFactory.Parameter(SyntaxFactory.Identifier(owner)) };
         parameters.AddRange(lambda.ParameterList.Parameters.Select(p => SyntaxFactory.Parameter(p.Identifier.WithoutTrivia())));
         var modifiers = SyntaxFactory.TokenList(SyntaxFactory.Token(SyntaxKind.StaticKeyword).WithTrailingTrivia(SyntaxFactory.Space));
@@ -102,45 +82,9 @@ public sealed class WeakEventSubscribeCodeFixProvider : CodeFixProvider
             modifiers = modifiers.Add(SyntaxFactory.Token(SyntaxKind.AsyncKeyword).WithTrailingTrivia(SyntaxFactory.Space));
         }
 
-        return SyntaxFactory.ParenthesizedLambdaExpression(SyntaxFactory.ParameterList(SyntaxFactory.SeparatedList(parameters)), (CSharpSyntaxNode)body)
+        return SyntaxFactory.ParenthesizedLambdaExpression(SyntaxFactory.ParameterList(SyntaxFactory.SeparatedList(parameters)), body)
             .WithModifiers(modifiers)
             .WithArrowToken(lambda.ArrowToken)
             .WithTriviaFrom(lambda);
-    }
-
-    // `Handle(e)` or `_count` inside the lambda: an instance member of the containing type reached without a receiver.
-    private static bool IsImplicitThisMember(SemanticModel model, SimpleNameSyntax name, INamedTypeSymbol containingType, CancellationToken cancellationToken)
-    {
-        switch (name.Parent)
-        {
-            case MemberAccessExpressionSyntax access when access.Name == name:
-            case MemberBindingExpressionSyntax:
-            case QualifiedNameSyntax:
-            case NameColonSyntax:
-            case AssignmentExpressionSyntax { Parent: InitializerExpressionSyntax } assignment when assignment.Left == name:
-                return false;
-        }
-
-        var symbol = model.GetSymbolInfo(name, cancellationToken).Symbol;
-        if (symbol is null || symbol.IsStatic || symbol.Kind is not (SymbolKind.Field or SymbolKind.Property or SymbolKind.Method or SymbolKind.Event))
-        {
-            return false;
-        }
-
-        if (symbol is IMethodSymbol { MethodKind: MethodKind.LocalFunction })
-        {
-            return false;
-        }
-
-        for (var type = containingType; type is not null; type = type.BaseType)
-        {
-            if (SymbolEqualityComparer.Default.Equals(type, symbol.ContainingType.OriginalDefinition)
-                || SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, symbol.ContainingType.OriginalDefinition))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }

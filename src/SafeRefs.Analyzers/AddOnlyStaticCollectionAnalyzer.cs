@@ -72,8 +72,9 @@ public sealed class AddOnlyStaticCollectionAnalyzer : DiagnosticAnalyzer
                 {
                     var reference = (IFieldReferenceOperation)c.Operation;
                     var field = reference.Field.OriginalDefinition;
-                    if (!field.IsStatic || field.IsConst || field.DeclaringSyntaxReferences.IsEmpty
-                        || field.Type.OriginalDefinition is not INamedTypeSymbol fieldType || !types.Contains(fieldType))
+                    if (!field.IsStatic || field.IsConst
+                        || field.Type.OriginalDefinition is not INamedTypeSymbol fieldType || !types.Contains(fieldType)
+                        || field.DeclaringSyntaxReferences.IsEmpty)
                     {
                         return;
                     }

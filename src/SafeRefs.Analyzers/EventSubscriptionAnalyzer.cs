@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -33,7 +32,7 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
             var objectPool = start.Compilation.GetTypeByMetadataName(ObjectPoolMetadataName);
             if (objectPool is not null)
             {
-                start.RegisterOperationBlockStartAction(block => StartPooledBlock(block, objectPool));
+                start.RegisterOperationAction(c => AnalyzePoolGet(c, objectPool), OperationKind.Invocation);
             }
         });
     }
@@ -58,8 +57,7 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
             return;
         }
 
-        var added = new ConcurrentQueue<IEventAssignmentOperation>();
-        var removed = new ConcurrentDictionary<IEventSymbol, bool>(SymbolEqualityComparer.Default);
+        var state = new TypeState();
         context.RegisterOperationAction(
             operationContext =>
             {
@@ -72,26 +70,22 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
 
                 if (!assignment.Adds)
                 {
-                    removed.TryAdd(eventReference.Event.OriginalDefinition, true);
+                    state.Remove(eventReference.Event.OriginalDefinition);
                 }
                 else if (!operationContext.ContainingSymbol.IsStatic
                     && IsLongLivedSource(eventReference)
                     && HandlerMayRootInstance(assignment.HandlerValue))
                 {
-                    added.Enqueue(assignment);
+                    state.Add(assignment);
                 }
             },
             OperationKind.EventAssignment);
         context.RegisterSymbolEndAction(end =>
         {
-            foreach (var assignment in added)
+            foreach (var assignment in state.Unmatched())
             {
-                var eventReference = (IEventReferenceOperation)assignment.EventReference;
-                if (!removed.ContainsKey(eventReference.Event.OriginalDefinition))
-                {
-                    end.ReportDiagnostic(Diagnostic.Create(
-                        Descriptors.SR1001, assignment.StatementOrSelf().GetLocation(), EventName(assignment), type.Name));
-                }
+                end.ReportDiagnostic(Diagnostic.Create(
+                    Descriptors.SR1001, assignment.StatementOrSelf().GetLocation(), EventName(assignment), type.Name));
             }
         });
     }
@@ -129,75 +123,74 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
         };
     }
 
-    // SR1008: track locals rented from an ObjectPool<T> within one member body.
-    private static void StartPooledBlock(OperationBlockStartAnalysisContext context, INamedTypeSymbol objectPool)
+    // SR1008: from each ObjectPool<T>.Get() call, follow the local it is stored in through its member body. Only
+    // members that rent from a pool pay for the walk.
+    private static void AnalyzePoolGet(OperationAnalysisContext context, INamedTypeSymbol objectPool)
     {
-        var rented = new ConcurrentDictionary<ILocalSymbol, bool>(SymbolEqualityComparer.Default);
-        var added = new ConcurrentQueue<IEventAssignmentOperation>();
-        var removed = new ConcurrentDictionary<(ILocalSymbol Local, IEventSymbol Event), bool>(LocalEventComparer.Instance);
-
-        context.RegisterOperationAction(
-            operationContext =>
-            {
-                var declarator = (IVariableDeclaratorOperation)operationContext.Operation;
-                if (declarator.Initializer?.Value is { } value && IsPoolGet(value, objectPool))
-                {
-                    rented.TryAdd(declarator.Symbol, true);
-                }
-            },
-            OperationKind.VariableDeclarator);
-        context.RegisterOperationAction(
-            operationContext =>
-            {
-                var assignment = (ISimpleAssignmentOperation)operationContext.Operation;
-                if (assignment.Target is ILocalReferenceOperation local && IsPoolGet(assignment.Value, objectPool))
-                {
-                    rented.TryAdd(local.Local, true);
-                }
-            },
-            OperationKind.SimpleAssignment);
-        context.RegisterOperationAction(
-            operationContext =>
-            {
-                var assignment = (IEventAssignmentOperation)operationContext.Operation;
-                if (assignment.EventReference is not IEventReferenceOperation eventReference)
-                {
-                    return;
-                }
-
-                var instance = eventReference.Instance?.WalkDownConversions();
-                if (instance is ILocalReferenceOperation local)
-                {
-                    if (assignment.Adds)
-                    {
-                        added.Enqueue(assignment);
-                    }
-                    else
-                    {
-                        removed.TryAdd((local.Local, eventReference.Event.OriginalDefinition), true);
-                    }
-                }
-                else if (assignment.Adds && instance is not null && IsPoolGet(instance, objectPool))
-                {
-                    operationContext.ReportDiagnostic(Diagnostic.Create(
-                        Descriptors.SR1008, assignment.StatementOrSelf().GetLocation(), EventName(assignment)));
-                }
-            },
-            OperationKind.EventAssignment);
-        context.RegisterOperationBlockEndAction(end =>
+        var invocation = (IInvocationOperation)context.Operation;
+        if (!IsPoolGet(invocation, objectPool))
         {
-            foreach (var assignment in added)
+            return;
+        }
+
+        var parent = invocation.ParentSkippingConversions();
+        if (parent is IEventReferenceOperation { Parent: IEventAssignmentOperation { Adds: true } direct })
+        {
+            context.ReportDiagnostic(Diagnostic.Create(Descriptors.SR1008, direct.StatementOrSelf().GetLocation(), EventName(direct)));
+            return;
+        }
+
+        var local = parent switch
+        {
+            IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } => declarator.Symbol,
+            ISimpleAssignmentOperation { Target: ILocalReferenceOperation target } => target.Local,
+            _ => null,
+        };
+        if (local is null)
+        {
+            return;
+        }
+
+        var added = new List<IEventAssignmentOperation>();
+        var removed = new HashSet<IEventSymbol>(SymbolEqualityComparer.Default);
+        foreach (var operation in invocation.Root().Descendants())
+        {
+            if (operation is IInvocationOperation other && other != invocation && other.Syntax.SpanStart < invocation.Syntax.SpanStart
+                && IsPoolGet(other, objectPool) && StoredLocal(other) is { } earlier && SymbolEqualityComparer.Default.Equals(earlier, local))
             {
-                var eventReference = (IEventReferenceOperation)assignment.EventReference;
-                var local = ((ILocalReferenceOperation)eventReference.Instance!.WalkDownConversions()).Local;
-                if (rented.ContainsKey(local) && !removed.ContainsKey((local, eventReference.Event.OriginalDefinition)))
+                return; // the first Get() stored in this local reports for all of them
+            }
+
+            if (operation is IEventAssignmentOperation { EventReference: IEventReferenceOperation eventReference } assignment
+                && eventReference.Instance?.WalkDownConversions() is ILocalReferenceOperation reference
+                && SymbolEqualityComparer.Default.Equals(reference.Local, local))
+            {
+                if (assignment.Adds)
                 {
-                    end.ReportDiagnostic(Diagnostic.Create(
-                        Descriptors.SR1008, assignment.StatementOrSelf().GetLocation(), EventName(assignment)));
+                    added.Add(assignment);
+                }
+                else
+                {
+                    removed.Add(eventReference.Event.OriginalDefinition);
                 }
             }
-        });
+        }
+
+        foreach (var assignment in added)
+        {
+            if (!removed.Contains(((IEventReferenceOperation)assignment.EventReference).Event.OriginalDefinition))
+            {
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.SR1008, assignment.StatementOrSelf().GetLocation(), EventName(assignment)));
+            }
+        }
     }
+
+    private static ILocalSymbol? StoredLocal(IOperation get) => get.ParentSkippingConversions() switch
+    {
+        IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } => declarator.Symbol,
+        ISimpleAssignmentOperation { Target: ILocalReferenceOperation target } => target.Local,
+        _ => null,
+    };
 
     private static bool IsPoolGet(IOperation value, INamedTypeSymbol objectPool) =>
         value.WalkDownConversions() is IInvocationOperation { TargetMethod.Name: "Get", Instance: { } pool }
@@ -206,14 +199,43 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
     private static string EventName(IEventAssignmentOperation assignment) =>
         assignment.EventReference is IEventReferenceOperation eventReference ? eventReference.Event.Name : "event";
 
-    private sealed class LocalEventComparer : IEqualityComparer<(ILocalSymbol Local, IEventSymbol Event)>
+    /// <summary>Per-type SR1001 state; allocates only for types that subscribe or unsubscribe.</summary>
+    private sealed class TypeState
     {
-        public static readonly LocalEventComparer Instance = new();
+        private readonly object _gate = new();
+        private List<IEventAssignmentOperation>? _added;
+        private HashSet<IEventSymbol>? _removed;
 
-        public bool Equals((ILocalSymbol Local, IEventSymbol Event) x, (ILocalSymbol Local, IEventSymbol Event) y) =>
-            SymbolEqualityComparer.Default.Equals(x.Local, y.Local) && SymbolEqualityComparer.Default.Equals(x.Event, y.Event);
+        public void Add(IEventAssignmentOperation assignment)
+        {
+            lock (_gate)
+            {
+                (_added ??= new List<IEventAssignmentOperation>()).Add(assignment);
+            }
+        }
 
-        public int GetHashCode((ILocalSymbol Local, IEventSymbol Event) obj) =>
-            (SymbolEqualityComparer.Default.GetHashCode(obj.Local) * 31) + SymbolEqualityComparer.Default.GetHashCode(obj.Event);
+        public void Remove(IEventSymbol symbol)
+        {
+            lock (_gate)
+            {
+                (_removed ??= new HashSet<IEventSymbol>(SymbolEqualityComparer.Default)).Add(symbol);
+            }
+        }
+
+        public IEnumerable<IEventAssignmentOperation> Unmatched()
+        {
+            lock (_gate)
+            {
+                if (_added is null)
+                {
+                    return Array.Empty<IEventAssignmentOperation>();
+                }
+
+                var removed = _removed;
+                return _added
+                    .Where(a => removed is null || !removed.Contains(((IEventReferenceOperation)a.EventReference).Event.OriginalDefinition))
+                    .ToList();
+            }
+        }
     }
 }

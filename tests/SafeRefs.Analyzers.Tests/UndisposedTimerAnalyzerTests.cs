@@ -167,4 +167,94 @@ public sealed class UndisposedTimerAnalyzerTests
             }
             """,
             "UseUsingAsync");
+
+    [Fact]
+    public Task CodeFix_DiscardedPeriodicTimer_BecomesTimerScopeEveryWithWeakOwner() =>
+        Verify.CodeFixAsync<UndisposedTimerAnalyzer, TimerScopeCodeFixProvider>(
+            """
+            using System;
+            using System.Threading;
+            using SafeRefs.Timers;
+
+            public sealed class Poller
+            {
+                private int _ticks;
+
+                public Poller()
+                {
+                    {|SR1003:new Timer(_ => _ticks++, null, 1000, 1000);|}
+                }
+
+                public void Start(TimeProvider provider)
+                {
+                    {|SR1003:_ = provider.CreateTimer(Tick, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));|}
+                }
+
+                private void Tick(object? state) => _ticks++;
+            }
+            """,
+            """
+            using System;
+            using System.Threading;
+            using SafeRefs.Timers;
+
+            public sealed class Poller : IDisposable
+            {
+                private readonly TimerScope _timers = new();
+                private int _ticks;
+
+                public Poller()
+                {
+                    _timers.Every(this, TimeSpan.FromMilliseconds(1000), static owner => owner._ticks++);
+                }
+
+                public void Start(TimeProvider provider)
+                {
+                    _timers.Every(this, TimeSpan.FromSeconds(1), static owner => owner.Tick(null));
+                }
+
+                private void Tick(object? state) => _ticks++;
+
+                public void Dispose()
+                {
+                    _timers.Dispose();
+                }
+            }
+            """,
+            "TimerScopeCodeFixProvider",
+            iterations: 2);
+
+    [Fact]
+    public Task CodeFix_TimerWithStateOrDifferentDueTime_OffersNoTimerScopeRewrite() =>
+        Verify.CodeFixAsync<UndisposedTimerAnalyzer, TimerScopeCodeFixProvider>(
+            """
+            using System.Threading;
+
+            public sealed class Poller
+            {
+                private int _ticks;
+
+                public Poller(object state)
+                {
+                    {|SR1003:new Timer(_ => _ticks++, state, 1000, 1000);|}
+                    {|SR1003:new Timer(_ => _ticks++, null, 0, 1000);|}
+                }
+            }
+            """,
+            """
+            using System.Threading;
+
+            public sealed class Poller
+            {
+                private int _ticks;
+
+                public Poller(object state)
+                {
+                    {|SR1003:new Timer(_ => _ticks++, state, 1000, 1000);|}
+                    {|SR1003:new Timer(_ => _ticks++, null, 0, 1000);|}
+                }
+            }
+            """,
+            "TimerScopeCodeFixProvider",
+            iterations: 0);
 }

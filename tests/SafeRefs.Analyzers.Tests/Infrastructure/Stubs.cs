@@ -34,6 +34,21 @@ internal static class Stubs
             }
         }
 
+        namespace SafeRefs.Timers
+        {
+            public sealed class ScopedTimer : System.IDisposable
+            {
+                public void Dispose() { }
+            }
+
+            public sealed class TimerScope : System.IDisposable
+            {
+                public ScopedTimer Every<TOwner>(TOwner owner, System.TimeSpan period, System.Action<TOwner> callback)
+                    where TOwner : class => new ScopedTimer();
+                public void Dispose() { }
+            }
+        }
+
         namespace Microsoft.Extensions.Primitives
         {
             public interface IChangeToken

@@ -29,9 +29,10 @@ internal static class Verify
 
     /// <summary>
     /// Checks the diagnostics of <paramref name="source"/>, applies code action <paramref name="equivalenceKey"/>
-    /// once and checks the result equals <paramref name="fixedSource"/> and compiles without errors.
+    /// <paramref name="iterations"/> times (0: it must not be offered) and checks the result equals
+    /// <paramref name="fixedSource"/> and compiles without errors.
     /// </summary>
-    public static Task CodeFixAsync<TAnalyzer, TCodeFix>(string source, string fixedSource, string? equivalenceKey = null)
+    public static Task CodeFixAsync<TAnalyzer, TCodeFix>(string source, string fixedSource, string? equivalenceKey = null, int iterations = 1)
         where TAnalyzer : DiagnosticAnalyzer, new()
         where TCodeFix : CodeFixProvider, new()
     {
@@ -40,7 +41,8 @@ internal static class Verify
             TestCode = source,
             FixedCode = fixedSource,
             CodeActionEquivalenceKey = equivalenceKey,
-            NumberOfFixAllIterations = 1,
+            NumberOfFixAllIterations = Math.Min(iterations, 1),
+            NumberOfIncrementalIterations = iterations,
         };
         test.CodeFixTestBehaviors |= CodeFixTestBehaviors.SkipFixAllCheck;
         Configure(test);
