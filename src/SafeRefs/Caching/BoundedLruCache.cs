@@ -49,7 +49,8 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     private readonly int _capacity;
     private readonly long _maxWeight;
     private readonly Func<TKey, TValue, long>? _weigher;
-    private readonly bool _rich;
+    private readonly bool _weighted;
+    private readonly bool _expires;
     private readonly long _expireAfterWrite;
     private readonly long _expireAfterAccess;
     private readonly TimeProvider _timeProvider;
@@ -78,14 +79,14 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     /// <exception cref="ArgumentNullException"><paramref name="options"/> or its <see cref="BoundedLruCacheOptions{TKey, TValue}.TimeProvider"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The capacity is less than 1, or the weight bound or an expiry is not positive.</exception>
     public BoundedLruCache(BoundedLruCacheOptions<TKey, TValue> options)
-        : this(options, levels: 1, forceRich: false, isStale: null, onRemoved: null)
+        : this(options, levels: 1, sweepAlways: false, isStale: null, onRemoved: null)
     {
     }
 
     internal BoundedLruCache(
         BoundedLruCacheOptions<TKey, TValue> options,
         int levels,
-        bool forceRich,
+        bool sweepAlways,
         Func<TValue, bool>? isStale,
         Action<TKey, TValue, CacheEvictionReason>? onRemoved)
     {
@@ -121,8 +122,9 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         _isStale = isStale;
         _onRemoved = onRemoved;
         var expires = _expireAfterWrite != 0 || _expireAfterAccess != 0;
-        _rich = forceRich || expires || options.MaxWeight is not null;
-        if (expires || forceRich)
+        _weighted = options.MaxWeight is not null;
+        _expires = expires;
+        if (expires || sweepAlways)
         {
             var shortest = Min(options.ExpireAfterWrite, options.ExpireAfterAccess) ?? TimeSpan.FromMinutes(1);
             var period = options.ExpirationScanInterval
@@ -146,7 +148,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
 
     /// <summary>Gets the total weight of the resident entries (the entry count when no weight bound is set).</summary>
     /// <value>The total weight.</value>
-    public long TotalWeight => _rich ? Volatile.Read(ref _weight) : Count;
+    public long TotalWeight => _weighted ? Volatile.Read(ref _weight) : Count;
 
     /// <summary>Gets a snapshot of the hit, miss and eviction counters.</summary>
     /// <value>A new snapshot on each read.</value>
@@ -443,7 +445,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     private CacheNode<TKey, TValue> NewNode(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding, bool mayBecomeStale)
     {
         CacheNode<TKey, TValue> node;
-        if (_rich)
+        if (_weighted || _expires || absoluteExpiry != long.MaxValue || sliding != 0)
         {
             var now = _expireAfterWrite != 0 || _expireAfterAccess != 0 || absoluteExpiry != long.MaxValue || sliding != 0
                 ? _timeProvider.GetTimestamp()
@@ -474,7 +476,10 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
 
     private TValue Write(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding, byte mode, bool mayBecomeStale = true)
     {
-        if (!_rich && mode == WriteMode && AtomicValueWrites && _map.TryGetValue(key, out var existing) && TryUpdateInPlace(existing, value))
+        if (mode == WriteMode && AtomicValueWrites && !_weighted && !_expires && absoluteExpiry == long.MaxValue && sliding == 0
+            && !(mayBecomeStale && _isStale is not null)
+            && _map.TryGetValue(key, out var existing) && !existing.CheckOnRead && existing.Level == level
+            && existing is not RichCacheNode<TKey, TValue> && TryUpdateInPlace(existing, value))
         {
             return value;
         }
@@ -540,6 +545,26 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     /// <summary>Overwrites the value of a resident plain node: no allocation, same queue position, counts as an access.</summary>
     private bool TryUpdateInPlace(CacheNode<TKey, TValue> node, TValue value)
     {
+        if (Evicted is null && _onRemoved is null && !_disposeValues)
+        {
+            // Nobody observes the previous value, so no lock is needed: store, then check that the node was still
+            // linked after the store (nodes are unlinked before they leave the map). If it was, this write is ordered
+            // before that removal; if not, take the normal path, which inserts a fresh node.
+            node.Value = value;
+            Interlocked.MemoryBarrier();
+            if (!node.IsLinkedVolatile)
+            {
+                return false;
+            }
+
+            if (node.Frequency < 3)
+            {
+                node.Frequency++;
+            }
+
+            return true;
+        }
+
         TValue previous;
         lock (_writeLock)
         {
@@ -570,7 +595,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     private void Link(CacheNode<TKey, TValue> node, long weight)
     {
         _count++;
-        if (_rich)
+        if (_weighted)
         {
             _weight += weight;
         }
@@ -580,7 +605,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     {
         _levels[node.Level].Remove(node);
         _count--;
-        if (_rich)
+        if (_weighted)
         {
             _weight -= ((RichCacheNode<TKey, TValue>)node).Weight;
         }
@@ -588,7 +613,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
 
     private void EvictUntilFits(long weight, ref Victims victims)
     {
-        while (_count >= _capacity || (_rich && _weight + weight > _maxWeight))
+        while (_count >= _capacity || (_weighted && _weight + weight > _maxWeight))
         {
             var reason = _count >= _capacity ? CacheEvictionReason.Capacity : CacheEvictionReason.Weight;
             CacheNode<TKey, TValue>? victim = null;
@@ -608,7 +633,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
 
             _map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(victim.Key, victim));
             _count--;
-            if (_rich)
+            if (_weighted)
             {
                 _weight -= ((RichCacheNode<TKey, TValue>)victim).Weight;
             }

@@ -64,7 +64,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
         _core = new BoundedLruCache<object, BoundedCacheEntry>(
             coreOptions,
             levels: 4,
-            forceRich: true,
+            sweepAlways: true,
             isStale: static entry => entry.HasChangedToken(),
             onRemoved: OnRemoved);
     }
@@ -149,7 +149,6 @@ public sealed class BoundedMemoryCache : IMemoryCache
             return;
         }
 
-        var now = _timeProvider.GetTimestamp();
         var absolute = long.MaxValue;
         var expiresAt = entry.AbsoluteExpiration;
         if (entry.AbsoluteExpirationRelativeToNow is { } relative)
@@ -167,7 +166,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
                 return;
             }
 
-            absolute = now + _core.TimestampTicks(remaining);
+            absolute = _timeProvider.GetTimestamp() + _core.TimestampTicks(remaining);
         }
 
         if (entry.HasChangedToken())

@@ -30,8 +30,17 @@ internal class CacheNode<TKey, TValue>
     /// <summary>Gets or sets the saturating access counter (0–3), raised by hits without synchronisation.</summary>
     public byte Frequency { get; set; }
 
-    /// <summary>Gets or sets the queue the node is linked in: 0 none, 1 probation (small), 2 protected (main).</summary>
-    public byte Queue { get; set; }
+    private byte _queue;
+
+    /// <summary>Gets or sets the queue the node is linked in: 0 none, 1 probation (small), 2 protected (main).
+    /// Set to 0 (under the write lock) before the node leaves the map.</summary>
+    public byte Queue
+    {
+        get => _queue;
+        set => Volatile.Write(ref _queue, value);
+    }
+
+    public bool IsLinkedVolatile => Volatile.Read(ref _queue) != 0;
 
     /// <summary>Gets or sets the priority level (index of the policy the node lives in).</summary>
     public byte Level { get; set; }
