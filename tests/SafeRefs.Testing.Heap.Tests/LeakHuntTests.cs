@@ -1,4 +1,6 @@
+using SafeRefs.Caching;
 using SafeRefs.Subscriptions;
+using SafeRefs.Timers;
 using SafeRefs.Testing.Heap.Tests.Infrastructure;
 
 namespace SafeRefs.Testing.Heap.Tests;
@@ -97,6 +99,21 @@ public sealed class LeakHuntTests
     }
 
     [Fact]
+    public void Run_ClosureReplacedBySafeRefsOnCancel_ReportsNoSuspects()
+    {
+        using var longLived = new CancellationTokenSource();
+
+        LeakReport report = LeakHunt.Run(() =>
+        {
+            var payload = new Payload();
+            using Subscription subscription = Subscribe.OnCancel(longLived.Token, static state => ((Payload)state!).Touch(), payload);
+        });
+
+        AssertNoSuspects(report);
+        GC.KeepAlive(longLived);
+    }
+
+    [Fact]
     public void Run_TimerDisposed_ReportsNoSuspects()
     {
         LeakReport report = LeakHunt.Run(static () =>
@@ -108,6 +125,22 @@ public sealed class LeakHuntTests
         });
 
         AssertNoSuspects(report);
+    }
+
+    [Fact]
+    public void Run_SafeRefsTimerScopeTimersDisposed_ReportsNoSuspects()
+    {
+        using var scope = new TimerScope();
+
+        LeakReport report = LeakHunt.Run(() =>
+        {
+            var owner = new TimerOwner();
+            using ScopedTimer timer = scope.Every(owner, TimeSpan.FromHours(1), static o => o.OnElapsed(null, null!));
+        });
+
+        AssertNoSuspects(report);
+        Assert.Equal(0, scope.ActiveCount);
+        GC.KeepAlive(scope);
     }
 
     [Fact]
@@ -138,6 +171,22 @@ public sealed class LeakHuntTests
         {
             int key = Interlocked.Increment(ref _nextKey);
             cache.Add(key, new CacheEntry(key));
+        });
+
+        AssertNoSuspects(report);
+        Assert.Equal(20, cache.Count);
+        GC.KeepAlive(cache);
+    }
+
+    [Fact]
+    public void Run_SafeRefsBoundedLruCache_IsNotReported()
+    {
+        using var cache = new BoundedLruCache<int, CacheEntry>(capacity: 20);
+
+        LeakReport report = LeakHunt.Run(() =>
+        {
+            int key = Interlocked.Increment(ref _nextKey);
+            cache.Set(key, new CacheEntry(key));
         });
 
         AssertNoSuspects(report);
