@@ -1,0 +1,336 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.ObjectPool;
+using SafeRefs.Internal;
+using SafeRefs.Subscriptions;
+
+namespace SafeRefs.Pooling;
+
+/// <summary>
+/// An <see cref="ObjectPool{T}"/> whose leases shed every listener they attached before the object is reused — the
+/// guard against Node's keep-alive agent leak (a reused socket collecting one listener per request).
+/// </summary>
+/// <typeparam name="T">The pooled type.</typeparam>
+/// <remarks>
+/// <para><b>Holds</b> the inner pool and its options strongly; per pooled object a small guard state (tracking storage,
+/// the probe's count) in a <see cref="ConditionalWeakTable{TKey, TValue}"/> keyed by the object, so discarded objects
+/// are not kept alive. It never references a lease.</para>
+/// <para><b>Limits:</b> listener counts per (object, event) are judged per lease, so reuse alone never crosses
+/// <see cref="ListenerGuardOptions{T}.MaxListenersPerEvent"/>; crossing it warns once per (object, event) with
+/// <see cref="MaxListenersExceeded"/> and a log, or refuses the listener.</para>
+/// <para><b>Thread safety:</b> all members are thread-safe. Not disposable (the inner pool is the caller's).</para>
+/// </remarks>
+public sealed class GuardedObjectPool<T> : ObjectPool<T>
+    where T : class
+{
+    private readonly ObjectPool<T> _inner;
+    private readonly ConditionalWeakTable<T, PooledSlot<T>> _slots = new();
+    private readonly int _maxListeners;
+    private readonly ListenerBudgetAction _onExceeded;
+    private readonly Func<T, int>? _probe;
+    private readonly LeakAction _onLeak;
+    private readonly ILogger _logger;
+    private PooledSlot<T>? _lastSlot;
+    private long _rented;
+    private long _returned;
+    private long _detached;
+    private long _leaksSuspected;
+
+    /// <summary>Initializes a new instance of the <see cref="GuardedObjectPool{T}"/> class.</summary>
+    /// <param name="inner">The pool that stores the objects.</param>
+    /// <param name="options">The guard's settings; <see langword="null"/> for the defaults. Read once, here.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="inner"/> is <see langword="null"/>.</exception>
+    public GuardedObjectPool(ObjectPool<T> inner, ListenerGuardOptions<T>? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        options ??= new ListenerGuardOptions<T>();
+        _inner = inner;
+        _maxListeners = options.MaxListenersPerEvent;
+        _onExceeded = options.OnExceeded;
+        _probe = options.ListenerCountProbe;
+        _onLeak = options.OnLeakSuspected;
+        _logger = options.Logger ?? NullLogger.Instance;
+        TimeProvider = options.TimeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Raised once per (object, event) when a lease attaches more than the limit (with <see cref="ListenerBudgetAction.Warn"/>).</summary>
+    /// <remarks>The sender is the pool; raised on the attaching thread; a throwing handler is logged, not propagated.</remarks>
+    public event EventHandler<ListenerLeakEventArgs>? MaxListenersExceeded;
+
+    /// <summary>Raised when the probe finds more listeners at return than at rent.</summary>
+    /// <remarks>The sender is the pool; raised on the returning thread; a throwing handler is logged, not propagated.</remarks>
+    public event EventHandler<LeaseLeakEventArgs<T>>? LeakSuspected;
+
+    /// <summary>Gets a snapshot of the pool's counters.</summary>
+    /// <value>A new snapshot on each read.</value>
+    public GuardedPoolStatistics Statistics => new(
+        Interlocked.Read(ref _rented), Interlocked.Read(ref _returned), Interlocked.Read(ref _detached), Interlocked.Read(ref _leaksSuspected));
+
+    internal TimeProvider TimeProvider { get; }
+
+    /// <summary>Rents an object under a lease that tracks what this use attaches to it.</summary>
+    /// <returns>The lease; dispose it to undo its attachments and return the object.</returns>
+    public PoolLease<T> Rent()
+    {
+        var slot = Begin(_inner.Get(), leased: true);
+        return new PoolLease<T>(this, slot, slot.Version);
+    }
+
+    /// <summary>Gets an object without a lease (counted in <see cref="Statistics"/>; the probe still checks it at return).</summary>
+    /// <returns>The object.</returns>
+    public override T Get() => Begin(_inner.Get(), leased: false).Value;
+
+    /// <summary>
+    /// Returns an object: detaches whatever a lease tracked for it (ending that lease), checks the probe, then returns it
+    /// to the inner pool (or discards it).
+    /// </summary>
+    /// <param name="obj">The object.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="obj"/> is <see langword="null"/>.</exception>
+    public override void Return(T obj)
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        var slot = SlotFor(obj);
+        var version = Volatile.Read(ref slot.Version);
+        if ((version & 1) == 0)
+        {
+            // Not out through this pool (never rented here, or returned already): hand it to the inner pool as is.
+            _inner.Return(obj);
+            return;
+        }
+
+        End(slot, version);
+    }
+
+    internal void Attach<THandler>(PooledSlot<T> slot, int version, Action<T, THandler> add, Action<T, THandler> remove, THandler handler, string key)
+        where THandler : Delegate
+    {
+        var warnCount = 0;
+        lock (slot.Gate)
+        {
+            if (!slot.IsCurrent(version))
+            {
+                throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease has ended; its object may already serve another lease.");
+            }
+
+            if (_maxListeners > 0)
+            {
+                var count = slot.CountFor(key) + 1;
+                if (count > _maxListeners)
+                {
+                    if (_onExceeded == ListenerBudgetAction.Throw)
+                    {
+                        var name = EventNames.Normalize(key);
+                        Metrics.SubscriptionInstruments.Exceeded(typeof(T), name, "throw");
+                        throw new ListenerLimitExceededException(slot.Value.GetType(), name, count, _maxListeners);
+                    }
+
+                    if (_onExceeded == ListenerBudgetAction.Warn && slot.TryMarkWarned(EventNames.Normalize(key)))
+                    {
+                        warnCount = count;
+                    }
+                }
+            }
+
+            add(slot.Value, handler);
+            slot.Append(new TrackedEntry<T>
+            {
+                Remover = TrackedRemover<T, THandler>.Instance,
+                Remove = remove,
+                Handler = handler,
+                EventKey = key,
+            });
+        }
+
+        if (warnCount > 0)
+        {
+            WarnExceeded(slot.Value, EventNames.Normalize(key), warnCount);
+        }
+    }
+
+    internal void End(PooledSlot<T> slot, int version)
+    {
+        TrackedEntry<T>[] entries;
+        int count;
+        CancellationTokenSource? cts;
+        Timers.TimerScope? timers;
+        lock (slot.Gate)
+        {
+            if (slot.Version != version)
+            {
+                return;
+            }
+
+            Volatile.Write(ref slot.Version, version + 1);
+            entries = slot.Entries;
+            count = slot.EntryCount;
+            slot.EntryCount = 0;
+            cts = slot.Cts;
+            slot.Cts = null;
+            timers = slot.Timers;
+            slot.Timers = null;
+        }
+
+        var value = slot.Value;
+        List<Exception>? errors = null;
+        for (var i = count - 1; i >= 0; i--)
+        {
+            ref var entry = ref entries[i];
+            try
+            {
+                if (entry.Registration is { } registration)
+                {
+                    registration.Dispose();
+                }
+                else
+                {
+                    entry.Remover!.Remove(value, entry.Remove!, entry.Handler!);
+                }
+            }
+#pragma warning disable CA1031 // a failing detach must not stop the others; failures are rethrown together
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                (errors ??= []).Add(ex);
+                Log.LeaseDetachFailed(_logger, ex, typeof(T).Name);
+            }
+
+            entry = default;
+        }
+
+        if (count > 0)
+        {
+            Interlocked.Add(ref _detached, count - (errors?.Count ?? 0));
+        }
+
+        StopPerUseWork(timers, cts, ref errors);
+
+        var discard = errors is not null;
+        LeaseLeakException? leak = null;
+        if (_probe is not null)
+        {
+            var now = _probe(value);
+            if (now > slot.CountAtRent)
+            {
+                discard |= _onLeak != LeakAction.Warn;
+                Interlocked.Increment(ref _leaksSuspected);
+                Log.LeaseAttachedBehind(_logger, typeof(T).FullName ?? typeof(T).Name, slot.CountAtRent, now, discard);
+                RaiseLeakSuspected(new LeaseLeakEventArgs<T>(value, slot.CountAtRent, now, discard));
+                if (_onLeak == LeakAction.Throw)
+                {
+                    leak = new LeaseLeakException(typeof(T), slot.CountAtRent, now);
+                }
+            }
+        }
+
+        Interlocked.Increment(ref _returned);
+        if (discard)
+        {
+            Interlocked.CompareExchange(ref _lastSlot, null, slot);
+            (value as IDisposable)?.Dispose();
+        }
+        else
+        {
+            _inner.Return(value);
+        }
+
+        if (errors is not null)
+        {
+            throw new AggregateException("Ending a pool lease: some tracked listeners or registrations failed to detach; the object was discarded.", errors);
+        }
+
+        if (leak is not null)
+        {
+            throw leak;
+        }
+    }
+
+    private static void StopPerUseWork(Timers.TimerScope? timers, CancellationTokenSource? cts, ref List<Exception>? errors)
+    {
+        try
+        {
+            timers?.Dispose();
+        }
+#pragma warning disable CA1031 // collected and rethrown
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            (errors ??= []).Add(ex);
+        }
+
+        if (cts is null)
+        {
+            return;
+        }
+
+        try
+        {
+            cts.Cancel();
+        }
+        catch (AggregateException ex)
+        {
+            (errors ??= []).AddRange(ex.InnerExceptions);
+        }
+        finally
+        {
+            cts.Dispose();
+        }
+    }
+
+    private PooledSlot<T> Begin(T value, bool leased)
+    {
+        var slot = SlotFor(value);
+        slot.Leased = leased;
+        slot.CountAtRent = _probe is null ? 0 : _probe(value);
+        Volatile.Write(ref slot.Version, slot.Version + 1 | 1);
+        Interlocked.Increment(ref _rented);
+        return slot;
+    }
+
+    private PooledSlot<T> SlotFor(T value)
+    {
+        var last = _lastSlot;
+        if (last is not null && ReferenceEquals(last.Value, value))
+        {
+            return last;
+        }
+
+        if (!_slots.TryGetValue(value, out var slot))
+        {
+            slot = _slots.GetValue(value, static v => new PooledSlot<T>(v));
+        }
+
+        _lastSlot = slot;
+        return slot;
+    }
+
+    private void WarnExceeded(T value, string eventName, int count)
+    {
+        Metrics.SubscriptionInstruments.Exceeded(value.GetType(), eventName, "warn");
+        Log.LeaseListenerLeakSuspected(_logger, value.GetType().FullName ?? value.GetType().Name, eventName, count, _maxListeners);
+        try
+        {
+            MaxListenersExceeded?.Invoke(this, new ListenerLeakEventArgs(value, eventName, count, _maxListeners));
+        }
+#pragma warning disable CA1031 // warning never throws
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.PoolEventHandlerFailed(_logger, ex, nameof(MaxListenersExceeded));
+        }
+    }
+
+    private void RaiseLeakSuspected(LeaseLeakEventArgs<T> args)
+    {
+        try
+        {
+            LeakSuspected?.Invoke(this, args);
+        }
+#pragma warning disable CA1031 // reporting never throws
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.PoolEventHandlerFailed(_logger, ex, nameof(LeakSuspected));
+        }
+    }
+}

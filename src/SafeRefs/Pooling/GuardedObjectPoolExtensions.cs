@@ -1,0 +1,53 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.ObjectPool;
+
+namespace SafeRefs.Pooling;
+
+/// <summary>Creates guarded pools from an <see cref="ObjectPoolProvider"/> and registers them for dependency injection.</summary>
+/// <remarks><b>Holds</b> nothing. <b>Thread safety:</b> as the provider and service collection used.</remarks>
+public static class GuardedObjectPoolExtensions
+{
+    /// <summary>Creates an inner pool with <paramref name="provider"/> and <paramref name="policy"/>, guarded.</summary>
+    /// <typeparam name="T">The pooled type.</typeparam>
+    /// <param name="provider">Creates the inner pool (e.g. <see cref="DefaultObjectPoolProvider"/>).</param>
+    /// <param name="policy">Creates and resets objects.</param>
+    /// <param name="options">The guard's settings.</param>
+    /// <returns>The guarded pool.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="provider"/> or <paramref name="policy"/> is <see langword="null"/>.</exception>
+    public static GuardedObjectPool<T> CreateGuarded<T>(this ObjectPoolProvider provider, IPooledObjectPolicy<T> policy, ListenerGuardOptions<T>? options = null)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        ArgumentNullException.ThrowIfNull(policy);
+        return new GuardedObjectPool<T>(provider.Create(policy), options);
+    }
+
+    /// <summary>
+    /// Registers a singleton <see cref="GuardedObjectPool{T}"/> (also resolvable as <see cref="ObjectPool{T}"/>) over a
+    /// pool from the registered <see cref="ObjectPoolProvider"/> (a <see cref="DefaultObjectPoolProvider"/> if none).
+    /// Without a configured logger, the pool logs through the container's <see cref="ILoggerFactory"/> when there is one.
+    /// </summary>
+    /// <typeparam name="T">The pooled type, created with its parameterless constructor.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Adjusts the guard's settings.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> is <see langword="null"/>.</exception>
+    public static IServiceCollection AddGuardedObjectPool<T>(this IServiceCollection services, Action<ListenerGuardOptions<T>>? configure = null)
+        where T : class, new()
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton<ObjectPoolProvider, DefaultObjectPoolProvider>();
+        services.TryAddSingleton(sp =>
+        {
+            var options = new ListenerGuardOptions<T>();
+            configure?.Invoke(options);
+            options.Logger ??= sp.GetService<ILoggerFactory>()?.CreateLogger("SafeRefs.Pooling.GuardedObjectPool");
+            var provider = sp.GetRequiredService<ObjectPoolProvider>();
+            return new GuardedObjectPool<T>(provider.Create(new DefaultPooledObjectPolicy<T>()), options);
+        });
+        services.TryAddSingleton<ObjectPool<T>>(static sp => sp.GetRequiredService<GuardedObjectPool<T>>());
+        return services;
+    }
+}
