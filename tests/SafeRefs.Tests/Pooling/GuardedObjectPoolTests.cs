@@ -1,0 +1,368 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.ObjectPool;
+using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Pooling;
+using SafeRefs.Subscriptions;
+
+namespace SafeRefs.Tests.Pooling;
+
+public sealed class GuardedObjectPoolTests
+{
+    private static GuardedObjectPool<Widget> PoolOfOne(ListenerGuardOptions<Widget>? options = null) =>
+        new(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1), options);
+
+    [Fact]
+    public void Constructor_NullInner_Throws()
+    {
+        Assert.Throws<ArgumentNullException>(() => new GuardedObjectPool<Widget>(null!));
+    }
+
+    [Fact]
+    public void Options_InvalidValues_Throw()
+    {
+        var options = new ListenerGuardOptions<Widget>();
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.MaxListenersPerEvent = -1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.OnExceeded = (ListenerBudgetAction)9);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.OnLeakSuspected = (LeakAction)9);
+        Assert.Equal(10, options.MaxListenersPerEvent);
+        Assert.Equal(ListenerBudgetAction.Warn, options.OnExceeded);
+        Assert.Equal(LeakAction.WarnAndDiscard, options.OnLeakSuspected);
+    }
+
+    [Fact]
+    public void On_NullArguments_Throw()
+    {
+        var pool = PoolOfOne();
+        using var lease = pool.Rent();
+        EventHandler handler = static (_, _) => { };
+        Assert.Throws<ArgumentNullException>(() => lease.On(null!, static (w, h) => w.Changed -= h, handler));
+        Assert.Throws<ArgumentNullException>(() => lease.On(static (w, h) => w.Changed += h, null!, handler));
+        Assert.Throws<ArgumentNullException>(() => lease.On<EventHandler>(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, null!));
+        Assert.Throws<ArgumentNullException>(() => lease.Track<IDisposable>(null!));
+        Assert.Throws<ArgumentNullException>(() => pool.Return(null!));
+    }
+
+    [Fact]
+    public void Dispose_DetachesEverythingLastInFirstOut_ThenReturnsObject()
+    {
+        var pool = PoolOfOne();
+        var order = new List<string>();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        lease.On(static (w, h) => w.Changed += h, (w, h) =>
+            {
+                order.Add("changed");
+                w.Changed -= h;
+            }, (EventHandler)((_, _) => { }))
+            .On(static (w, h) => w.Ticked += h, (w, h) =>
+            {
+                order.Add("ticked");
+                w.Ticked -= h;
+            }, (EventHandler<int>)((_, _) => { }));
+        lease.Track(new ActionDisposable(() => order.Add("registration")));
+        Assert.Equal(3, lease.TrackedCount);
+
+        lease.Dispose();
+
+        Assert.Equal(["registration", "ticked", "changed"], order);
+        Assert.Equal(0, widget.ListenerCount);
+        Assert.Equal(0, lease.TrackedCount);
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
+    public void Dispose_Twice_DoesNothingMore()
+    {
+        var pool = PoolOfOne();
+        var lease = pool.Rent();
+        lease.Dispose();
+        lease.Dispose();
+
+        Assert.Equal(1, pool.Statistics.Returned);
+        Assert.Equal(0, pool.Statistics.Outstanding);
+    }
+
+    [Fact]
+    public void StaleLease_NeverAffectsLaterLeaseOfSameObject()
+    {
+        var pool = PoolOfOne();
+        var stale = pool.Rent();
+        var widget = stale.Value;
+        stale.Dispose();
+
+        using var current = pool.Rent();
+        Assert.Same(widget, current.Value);
+        current.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
+
+        stale.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => stale.Value);
+        Assert.Throws<ObjectDisposedException>(() => stale.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { })));
+        Assert.Throws<ObjectDisposedException>(() => stale.Track(new ActionDisposable(static () => { })));
+        Assert.Throws<ObjectDisposedException>(() => stale.Token);
+        Assert.Equal(0, stale.TrackedCount);
+
+        Assert.Equal(1, widget.ChangedCount);
+        Assert.Equal(1, current.TrackedCount);
+        Assert.Equal(1, pool.Statistics.Outstanding);
+    }
+
+    [Fact]
+    public void Token_CancelledWhenLeaseEnds()
+    {
+        var pool = PoolOfOne();
+        var lease = pool.Rent();
+        var token = lease.Token;
+        Assert.False(token.IsCancellationRequested);
+
+        lease.Dispose();
+
+        Assert.True(token.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void Timers_StoppedWhenLeaseEnds()
+    {
+        var clock = new FakeTimeProvider();
+        var pool = PoolOfOne(new ListenerGuardOptions<Widget> { TimeProvider = clock });
+        var ticks = 0;
+        var lease = pool.Rent();
+        var timers = lease.Timers;
+        timers.Every(TimeSpan.FromSeconds(1), () => ticks++);
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(2, ticks);
+
+        lease.Dispose();
+        clock.Advance(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(2, ticks);
+        Assert.True(timers.IsDisposed);
+        Assert.Equal(0, timers.ActiveCount);
+        using var next = pool.Rent();
+        Assert.NotSame(timers, next.Timers);
+    }
+
+    [Fact]
+    public void Reuse_FiftyLeasesOfOneHandler_NeverWarns()
+    {
+        var pool = PoolOfOne();
+        var exceeded = 0;
+        pool.MaxListenersExceeded += (_, _) => exceeded++;
+        Widget? widget = null;
+        for (var i = 0; i < 50; i++)
+        {
+            using var lease = pool.Rent();
+            widget = lease.Value;
+            lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
+            Assert.Equal(1, widget.ChangedCount);
+        }
+
+        Assert.Equal(0, exceeded);
+        Assert.Equal(0, widget!.ChangedCount);
+    }
+
+    [Fact]
+    public void Warn_AboveLimit_OncePerObjectAndEvent_WithLog()
+    {
+        var logger = new FakeLogger();
+        var pool = PoolOfOne(new ListenerGuardOptions<Widget> { MaxListenersPerEvent = 2, Logger = logger });
+        var raised = new List<ListenerLeakEventArgs>();
+        pool.MaxListenersExceeded += (sender, e) =>
+        {
+            Assert.Same(pool, sender);
+            raised.Add(e);
+        };
+
+        for (var round = 0; round < 2; round++)
+        {
+            using var lease = pool.Rent();
+            for (var i = 0; i < 4; i++)
+            {
+                lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
+            }
+
+            Assert.Equal(4, lease.Value.ChangedCount);
+        }
+
+        var args = Assert.Single(raised);
+        Assert.Equal("Changed", args.EventName);
+        Assert.Equal(3, args.Count);
+        Assert.Equal(2, args.MaxListeners);
+        Assert.IsType<Widget>(args.Source);
+        var record = Assert.Single(logger.Collector.GetSnapshot());
+        Assert.Equal(1300, record.Id.Id);
+        Assert.Contains("Widget", record.Message, StringComparison.Ordinal);
+        Assert.Contains("limit of 2", record.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Throw_AboveLimit_RefusesAndAttachesNothing()
+    {
+        var pool = PoolOfOne(new ListenerGuardOptions<Widget> { MaxListenersPerEvent = 1, OnExceeded = ListenerBudgetAction.Throw });
+        using var lease = pool.Rent();
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
+
+        var ex = Assert.Throws<ListenerLimitExceededException>(
+            () => lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { })));
+
+        Assert.Equal(2, ex.Count);
+        Assert.Equal(1, lease.Value.ChangedCount);
+        Assert.Equal(1, lease.TrackedCount);
+    }
+
+    [Fact]
+    public void Probe_AttachmentBehindLease_DetectedAndDiscardedByDefault()
+    {
+        var pool = PoolOfOne(new ListenerGuardOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount });
+        var leaks = new List<LeaseLeakEventArgs<Widget>>();
+        pool.LeakSuspected += (_, e) => leaks.Add(e);
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
+        widget.Changed += static (_, _) => { };   // behind the lease's back
+
+        lease.Dispose();
+
+        var leak = Assert.Single(leaks);
+        Assert.Same(widget, leak.Value);
+        Assert.Equal(0, leak.CountAtRent);
+        Assert.Equal(1, leak.CountAtReturn);
+        Assert.True(leak.Discarded);
+        Assert.True(widget.IsDisposed);
+        Assert.Equal(1, pool.Statistics.LeaksSuspected);
+        using var next = pool.Rent();
+        Assert.NotSame(widget, next.Value);
+    }
+
+    [Fact]
+    public void Probe_Warn_ReturnsObjectAnyway()
+    {
+        var pool = PoolOfOne(new ListenerGuardOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount, OnLeakSuspected = LeakAction.Warn });
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        widget.Ticked += static (_, _) => { };
+
+        lease.Dispose();
+
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+        Assert.False(widget.IsDisposed);
+        Assert.Equal(1, pool.Statistics.LeaksSuspected);
+    }
+
+    [Fact]
+    public void Probe_Throw_ThrowsAfterDiscarding()
+    {
+        var pool = PoolOfOne(new ListenerGuardOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount, OnLeakSuspected = LeakAction.Throw });
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        widget.Changed += static (_, _) => { };
+
+        var ex = Assert.Throws<LeaseLeakException>(lease.Dispose);
+
+        Assert.Equal(1, ex.CountAtReturn);
+        Assert.True(widget.IsDisposed);
+        Assert.Equal(0, pool.Statistics.Outstanding);
+    }
+
+    [Fact]
+    public void Probe_NoBehindAttachment_NoLeak()
+    {
+        var pool = PoolOfOne(new ListenerGuardOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount });
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
+        lease.Dispose();
+
+        Assert.Equal(0, pool.Statistics.LeaksSuspected);
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
+    public void Dispose_OneDetachThrows_OthersStillDetachedAndObjectDiscarded()
+    {
+        var pool = PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }))
+            .On(static (w, h) => w.Ticked += h, static (_, _) => throw new InvalidOperationException("remove failed"), (EventHandler<int>)((_, _) => { }))
+            .On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
+
+        var ex = Assert.Throws<AggregateException>(lease.Dispose);
+
+        Assert.IsType<InvalidOperationException>(Assert.Single(ex.InnerExceptions));
+        Assert.Equal(0, widget.ChangedCount);
+        Assert.True(widget.IsDisposed);
+        Assert.Equal(0, pool.Statistics.Outstanding);
+    }
+
+    [Fact]
+    public void Return_ObjectOfActiveLease_DetachesWhatTheLeaseTracked()
+    {
+        var pool = PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
+
+        pool.Return(widget);
+
+        Assert.Equal(0, widget.ChangedCount);
+        Assert.Throws<ObjectDisposedException>(() => lease.Value);
+        lease.Dispose();
+        Assert.Equal(1, pool.Statistics.Returned);
+    }
+
+    [Fact]
+    public void GetReturn_UnguardedPath_CountedInStatistics()
+    {
+        var pool = PoolOfOne();
+        var widget = pool.Get();
+        Assert.Equal(1, pool.Statistics.Outstanding);
+
+        pool.Return(widget);
+
+        var stats = pool.Statistics;
+        Assert.Equal(1, stats.Rented);
+        Assert.Equal(1, stats.Returned);
+        Assert.Equal(0, stats.Outstanding);
+        Assert.Same(widget, pool.Get());
+    }
+
+    [Fact]
+    public void CreateGuarded_UsesProviderAndPolicy()
+    {
+        var pool = new DefaultObjectPoolProvider().CreateGuarded(new DefaultPooledObjectPolicy<Widget>(), new ListenerGuardOptions<Widget> { MaxListenersPerEvent = 1 });
+        using var lease = pool.Rent();
+        Assert.NotNull(lease.Value);
+        Assert.Throws<ArgumentNullException>(() => ((ObjectPoolProvider)null!).CreateGuarded(new DefaultPooledObjectPolicy<Widget>()));
+        Assert.Throws<ArgumentNullException>(() => new DefaultObjectPoolProvider().CreateGuarded<Widget>(null!));
+    }
+
+    [Fact]
+    public void AddGuardedObjectPool_RegistersSingletonAlsoAsObjectPool()
+    {
+        var exceeded = 0;
+        var services = new ServiceCollection()
+            .AddGuardedObjectPool<Widget>(o => o.MaxListenersPerEvent = 1);
+        using var provider = services.BuildServiceProvider();
+
+        var pool = provider.GetRequiredService<GuardedObjectPool<Widget>>();
+        Assert.Same(pool, provider.GetRequiredService<ObjectPool<Widget>>());
+        pool.MaxListenersExceeded += (_, _) => exceeded++;
+        using (var lease = pool.Rent())
+        {
+            lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
+            lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
+        }
+
+        Assert.Equal(1, exceeded);
+        Assert.Throws<ArgumentNullException>(() => ((IServiceCollection)null!).AddGuardedObjectPool<Widget>());
+    }
+
+    private sealed class ActionDisposable(Action action) : IDisposable
+    {
+        public void Dispose() => action();
+    }
+}
