@@ -58,7 +58,9 @@ internal static class TypeNames
         int bracket = name.IndexOf('[', StringComparison.Ordinal);
         int headEnd = bracket < 0 ? name.Length : bracket;
         int plus = name.LastIndexOf('+', headEnd - 1, headEnd);
-        return plus < 0 ? name : name[(plus + 1)..];
+
+        // "Outer+" (a prefix ending at the nesting mark) has nothing after it: keep it, so it matches nothing rather than everything.
+        return plus < 0 || plus == name.Length - 1 ? name : name[(plus + 1)..];
     }
 
     // Grammar: type := simple-name ( '[' arg (',' arg)* ']' )? suffix*

@@ -42,6 +42,7 @@ public sealed class TypeNamesTests
     [InlineData("Foo`1[Bar][]", "Foo`1[Bar][]")]
     [InlineData("Foo`1[Bar]", "Foo`1[Bar]")]
     [InlineData("List<int>", "List<int>")]
+    [InlineData("MyApp.Outer+", "MyApp.Outer+")]
     public void Normalize_UserForms_GiveRuntimeForm(string input, string expected)
     {
         Assert.Equal(expected, TypeNames.Normalize(input));
