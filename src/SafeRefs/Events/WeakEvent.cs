@@ -99,7 +99,14 @@ public sealed class WeakEvent<TArgs>
     public void Remove(EventHandler<TArgs> handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        _list.RemoveLast(handler.HasSingleTarget ? [handler] : handler.GetInvocationList());
+        if (handler.HasSingleTarget)
+        {
+            _list.RemoveLast((Delegate)handler);
+        }
+        else
+        {
+            _list.RemoveLast(handler.GetInvocationList());
+        }
     }
 
     /// <summary>

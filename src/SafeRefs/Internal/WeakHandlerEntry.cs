@@ -18,31 +18,26 @@ namespace SafeRefs.Internal;
 /// captures nothing) holds the owner weakly and the handler strongly. <see cref="EntryKind.OwnerBoundHandler"/>
 /// (<c>Subscribe</c> with a capturing handler) holds a <see cref="DependentHandle"/> owner → handler (an
 /// ephemeron) plus a short weak handle to the handler.</para>
-/// <para>GC handles have no finalizer of their own: this object's finalizer frees them. It touches nothing but its
-/// own handle fields. Handles are freed only when the entry is unreachable, so a raise iterating an old snapshot
-/// can never read a freed handle.</para>
+/// <para>GC handles have no finalizer of their own: the <see cref="GcHandleBlock"/> this entry references owns and
+/// frees them once no entry of the block is reachable, so a raise iterating an old snapshot can never read a freed
+/// handle.</para>
 /// </remarks>
 internal sealed class WeakHandlerEntry
 {
     private readonly Delegate? _strongHandler;
+    private readonly GcHandleBlock? _handles; // keeps the block, and so this entry's handles, alive while the entry is reachable
     private DependentHandle _dependent;
     private WeakGCHandle<object> _weak;
     private int _removed;
     private ListenerCount? _budgetCount;
 
-    private WeakHandlerEntry(EntryKind kind, Delegate? strongHandler, DependentHandle dependent, WeakGCHandle<object> weak)
+    private WeakHandlerEntry(EntryKind kind, Delegate? strongHandler, GcHandleBlock? handles, DependentHandle dependent, WeakGCHandle<object> weak)
     {
         Kind = kind;
         _strongHandler = strongHandler;
+        _handles = handles;
         _dependent = dependent;
         _weak = weak;
-    }
-
-    ~WeakHandlerEntry()
-    {
-        // Frees this entry's own handles only; never touches another managed object.
-        _dependent.Dispose();
-        _weak.Dispose();
     }
 
     /// <summary>Gets how the entry holds its handler.</summary>
@@ -55,23 +50,25 @@ internal sealed class WeakHandlerEntry
     internal bool IsWeak => Kind != EntryKind.Strong;
 
     internal static WeakHandlerEntry ForStrong(Delegate handler) =>
-        new(EntryKind.Strong, handler, default, default);
+        new(EntryKind.Strong, handler, null, default, default);
 
     internal static WeakHandlerEntry ForWeakTarget(object target, Delegate handler)
     {
-        var dependent = new DependentHandle(target, handler);
-        return new(EntryKind.WeakTarget, null, dependent, new WeakGCHandle<object>(handler));
+        var block = GcHandleBlock.Claim(out var slot);
+        var dependent = block.AllocDependent(slot, target, handler);
+        return new(EntryKind.WeakTarget, null, block, dependent, block.AllocWeak(slot, handler));
     }
 
     internal static WeakHandlerEntry ForOwner(object owner, Delegate handler)
     {
+        var block = GcHandleBlock.Claim(out var slot);
         if (!HandlerTargets.CanCapture(handler))
         {
-            return new(EntryKind.OwnerStrongHandler, handler, default, new WeakGCHandle<object>(owner));
+            return new(EntryKind.OwnerStrongHandler, handler, block, default, block.AllocWeak(slot, owner));
         }
 
-        var dependent = new DependentHandle(owner, handler);
-        return new(EntryKind.OwnerBoundHandler, null, dependent, new WeakGCHandle<object>(handler));
+        var dependent = block.AllocDependent(slot, owner, handler);
+        return new(EntryKind.OwnerBoundHandler, null, block, dependent, block.AllocWeak(slot, handler));
     }
 
     /// <summary>

@@ -17,7 +17,7 @@ internal sealed class WeakHandlerList
     private static readonly WeakHandlerEntry[] Empty = [];
 
     private readonly Lock _lock = new();
-    private readonly object _source;
+    private readonly object? _source;
     private readonly ListenerBudget? _budget;
     private readonly string? _name;
     private WeakHandlerEntry[] _entries = Empty;
@@ -30,7 +30,8 @@ internal sealed class WeakHandlerList
     /// <param name="name">The event name reported by the budget.</param>
     internal WeakHandlerList(object source, ListenerBudget? budget, string? name)
     {
-        _source = source;
+        // Kept only for the budget: a subscription token references the list and must not keep more alive than needed.
+        _source = budget is null ? null : source;
         _budget = budget;
         _name = name;
     }
@@ -68,7 +69,7 @@ internal sealed class WeakHandlerList
         if (_budget is not null)
         {
             // Throws ListenerLimitExceededException (count unchanged) when the budget refuses: nothing is attached.
-            entry.SetBudgetCount(_budget.Acquire(_source, _name));
+            entry.SetBudgetCount(_budget.Acquire(_source!, _name));
         }
 
         var register = false;
@@ -95,7 +96,7 @@ internal sealed class WeakHandlerList
                 Array.Resize(ref copy, n);
             }
 
-            _removedStored = 0;
+            Volatile.Write(ref _removedStored, 0);
             Volatile.Write(ref _entries, copy);
             if (entry.IsWeak && !_registeredForPurge)
             {
@@ -117,6 +118,11 @@ internal sealed class WeakHandlerList
     /// </summary>
     internal bool RemoveLast(Delegate[] run)
     {
+        if (run.Length == 1)
+        {
+            return RemoveLast(run[0]);
+        }
+
         lock (_lock)
         {
             var old = _entries;
@@ -162,6 +168,31 @@ internal sealed class WeakHandlerList
         }
     }
 
+    /// <summary>Removes the last live <c>Add</c>-mode entry whose handler equals <paramref name="handler"/>.</summary>
+    internal bool RemoveLast(Delegate handler)
+    {
+        lock (_lock)
+        {
+            var old = _entries;
+            for (var i = old.Length - 1; i >= 0; i--)
+            {
+                var entry = old[i];
+                if (entry.Kind is WeakHandlerEntry.EntryKind.Strong or WeakHandlerEntry.EntryKind.WeakTarget
+                    && entry.HandlerOrNull is { } stored && stored.Equals(handler))
+                {
+                    var copy = old.Length == 1 ? Empty : new WeakHandlerEntry[old.Length - 1];
+                    Array.Copy(old, 0, copy, 0, i);
+                    Array.Copy(old, i + 1, copy, i, old.Length - i - 1);
+                    Volatile.Write(ref _entries, copy);
+                    entry.ReleaseBudget();
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     private static bool Matches(WeakHandlerEntry[] entries, List<int> indices, int start, Delegate[] run)
     {
         for (var k = 0; k < run.Length; k++)
@@ -188,11 +219,15 @@ internal sealed class WeakHandlerList
 
         entry.ReleaseBudget();
 
-        lock (_lock)
+        // Lock only when a compaction is due: a disposal is otherwise two interlocked operations.
+        if (Interlocked.Increment(ref _removedStored) > Slack(Volatile.Read(ref _entries).Length))
         {
-            if (++_removedStored > Slack(_entries.Length))
+            lock (_lock)
             {
-                CompactLocked();
+                if (Volatile.Read(ref _removedStored) > Slack(_entries.Length))
+                {
+                    CompactLocked();
+                }
             }
         }
     }
@@ -227,7 +262,7 @@ internal sealed class WeakHandlerList
             }
         }
 
-        _removedStored = 0;
+        Volatile.Write(ref _removedStored, 0);
         if (live == old.Length)
         {
             return;
