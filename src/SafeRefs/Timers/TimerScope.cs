@@ -11,7 +11,8 @@ namespace SafeRefs.Timers;
 /// </summary>
 /// <remarks>
 /// <para><b>Holds</b> strongly the timers, loops, pending delays, <see cref="CancelAfter(TimeSpan)"/> sources and
-/// child scopes it owns (and through them their callbacks), until each ends or the scope is disposed. Nothing it
+/// child scopes it owns (and through them their callbacks), until each ends or the scope is disposed. An ended timer
+/// releases its callback at once; its small shell keeps a slot in the scope's table until the table next needs room. Nothing it
 /// creates holds the scope strongly: the runtime's timer queue reaches only the individual timers, which refer to
 /// their scope weakly, so a scope dropped without <see cref="Dispose"/> is collectable and its timers retire at their
 /// next tick instead of firing forever. Owners passed to the owner overloads are held only weakly. The

@@ -140,6 +140,53 @@ public sealed class ScopedLoopTests
         GC.KeepAlive(owner);
     }
 
+    [Fact]
+    public async Task Loop_SystemClock_SlowAsyncBody_IterationsNeverOverlap()
+    {
+        using var scope = new TimerScope(TimeProvider.System);
+        var owner = new OverlapProbe();
+        var loop = scope.Loop(owner, Ms, static async (o, ct) =>
+        {
+            o.Enter();
+            await Task.Delay(3 * Ms, ct).ConfigureAwait(false);   // longer than the interval
+            o.Exit();
+        });
+        await owner.Done.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await loop.DisposeAsync();
+        Assert.Equal(1, owner.MaxConcurrent);
+        Assert.True(loop.Completion.IsCompletedSuccessfully);
+        GC.KeepAlive(owner);
+    }
+
+    private sealed class OverlapProbe
+    {
+        private int _running;
+        private int _max;
+        private int _runs;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int MaxConcurrent => Volatile.Read(ref _max);
+
+        public void Enter()
+        {
+            var now = Interlocked.Increment(ref _running);
+            int max;
+            while (now > (max = Volatile.Read(ref _max)) && Interlocked.CompareExchange(ref _max, now, max) != max)
+            {
+            }
+        }
+
+        public void Exit()
+        {
+            Interlocked.Decrement(ref _running);
+            if (Interlocked.Increment(ref _runs) == 20)
+            {
+                Done.TrySetResult();
+            }
+        }
+    }
+
     private sealed class Owner
     {
         public int Count { get; set; }
