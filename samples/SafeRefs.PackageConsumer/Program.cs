@@ -1,0 +1,95 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.ObjectPool;
+using SafeRefs.Caching;
+using SafeRefs.Events;
+using SafeRefs.Pooling;
+using SafeRefs.Subscriptions;
+using SafeRefs.Timers;
+
+// A small app that takes SafeRefs as a package and uses one primitive from each area.
+var failures = new List<string>();
+
+// Subscriptions: a plain event, detached by the bag.
+var source = new Source();
+using (var bag = new SubscriptionBag())
+{
+    Subscribe.Event(source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, (EventHandler)((_, _) => { }))
+        .DisposeWith(bag);
+    Check(source.ListenerCount == 1, "Subscribe.Event attached");
+}
+
+Check(source.ListenerCount == 0, "SubscriptionBag detached on dispose");
+
+// Events: an owner-bound weak handler.
+var weak = new WeakEvent<int>();
+var owner = new Counter();
+using (weak.Subscribe(owner, static (o, _, n) => o.Add(n)))
+{
+    weak.Raise(null, 5);
+}
+
+weak.Raise(null, 7);
+Check(owner.Total == 5, "WeakEvent delivered while subscribed only");
+
+// Timers: a scope that owns its timers.
+await using (var scope = new TimerScope())
+{
+    var fired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    scope.After(TimeSpan.FromMilliseconds(1), () => fired.TrySetResult());
+    await fired.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    Check(scope.ActiveCount == 0, "one-shot timer left the scope");
+}
+
+// Pooling: per-lease listeners are detached on return.
+var pool = new DefaultObjectPoolProvider().CreateGuarded(new DefaultPooledObjectPolicy<Source>());
+using (var lease = pool.Rent())
+{
+    lease.On<EventHandler>(static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, (_, _) => { });
+    Check(lease.Value.ListenerCount == 1, "lease attached a listener");
+}
+
+using (var lease = pool.Rent())
+{
+    Check(lease.Value.ListenerCount == 0, "the next renter sees no foreign listener");
+}
+
+// Caching: strictly bounded, also as the app's IMemoryCache.
+using var cache = new BoundedLruCache<int, string>(capacity: 2);
+cache.Set(1, "one");
+cache.Set(2, "two");
+cache.Set(3, "three");
+Check(cache.Count == 2, "BoundedLruCache stayed within capacity");
+using var services = new ServiceCollection().AddBoundedMemoryCache(o => o.Capacity = 10).BuildServiceProvider();
+Check(services.GetRequiredService<Microsoft.Extensions.Caching.Memory.IMemoryCache>() is BoundedMemoryCache, "IMemoryCache is bounded");
+
+foreach (var failure in failures)
+{
+    Console.Error.WriteLine("FAILED: " + failure);
+}
+
+Console.WriteLine(failures.Count == 0 ? "SafeRefs package consumer: all checks passed" : $"{failures.Count} check(s) failed");
+return failures.Count == 0 ? 0 : 1;
+
+void Check(bool condition, string what)
+{
+    if (!condition)
+    {
+        failures.Add(what);
+    }
+}
+
+internal sealed class Source
+{
+    public event EventHandler? Changed;
+
+    public int ListenerCount => Changed?.GetInvocationList().Length ?? 0;
+
+    public void Raise() => Changed?.Invoke(this, EventArgs.Empty);
+}
+
+internal sealed class Counter
+{
+    public int Total { get; private set; }
+
+    public void Add(int n) => Total += n;
+}
