@@ -35,6 +35,8 @@ if dotnet publish "$consumer" -c Release -r linux-x64 --self-contained -p:Publis
     exit 1
   fi
   echo "trimmed publish: no trim warnings from SafeRefs"
+  # The trimmed app must still work (nothing it needs was trimmed away).
+  .ci/out/consumer/publish/SafeRefs.PackageConsumer/release_linux-x64/SafeRefs.PackageConsumer
 else
   cat "$publish_log" >&2
   echo "Trimmed publish failed." >&2

@@ -9,6 +9,7 @@ internal static class ScenarioCatalog
     [
         new ListenersScenario(),
         new ClosureScenario(),
+        new KeepAliveScenario(),
 
         new IntervalTimerScenario(),
         new DelayChainScenario(),

@@ -31,6 +31,10 @@ internal abstract class StepScenario : Scenario
         }
 
         await run.SettleAsync().ConfigureAwait(false);
+
+        // Socket completions run continuations inline: this code may still be nested inside the last I/O callback,
+        // whose frames can hold that request's handler. Count survivors from a fresh thread-pool stack.
+        await Task.Yield();
         var retained = tracker.AliveCount();
         return new VariantResult(variant, samples, tracker.TrackedCount, retained, run.Note);
     }

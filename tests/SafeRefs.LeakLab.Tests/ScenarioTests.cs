@@ -7,7 +7,7 @@ namespace SafeRefs.LeakLab.Tests;
 public sealed class ScenarioTests
 {
     public static TheoryData<string> StepScenarios() =>
-        new("listeners", "closure", "interval", "delay-chain", "cache");
+        new("listeners", "closure", "keepalive", "interval", "delay-chain", "cache");
 
     [Theory]
     [MemberData(nameof(StepScenarios))]
