@@ -1,0 +1,70 @@
+using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.ObjectPool;
+using SafeRefs.Pooling;
+
+namespace SafeRefs.Benchmarks.Pooling;
+
+/// <summary>
+/// One use of a pooled object with two per-use handlers: raw <c>Get</c> + 2 × <c>+=</c> + 2 × <c>-=</c> + <c>Return</c>
+/// (baseline) against <c>Rent</c> + 2 × <c>On</c> + <c>Dispose</c>; and the empty use (<c>Get</c> + <c>Return</c> against
+/// <c>Rent</c> + <c>Dispose</c>).
+/// </summary>
+[MemoryDiagnoser]
+public class GuardedPoolBenchmarks
+{
+    private readonly EventHandler _changed = static (_, _) => { };
+    private readonly EventHandler<int> _ticked = static (_, _) => { };
+    private DefaultObjectPool<Item> _raw = null!;
+    private GuardedObjectPool<Item> _guarded = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _raw = new DefaultObjectPool<Item>(new DefaultPooledObjectPolicy<Item>());
+        _guarded = new GuardedObjectPool<Item>(new DefaultObjectPool<Item>(new DefaultPooledObjectPolicy<Item>()));
+    }
+
+    [Benchmark(Baseline = true)]
+    public void RawGetTwoHandlersReturn()
+    {
+        var item = _raw.Get();
+        item.Changed += _changed;
+        item.Ticked += _ticked;
+        item.Changed -= _changed;
+        item.Ticked -= _ticked;
+        _raw.Return(item);
+    }
+
+    [Benchmark]
+    public void RentTwoOnDispose()
+    {
+        using var lease = _guarded.Rent();
+        lease.On(static (i, h) => i.Changed += h, static (i, h) => i.Changed -= h, _changed)
+            .On(static (i, h) => i.Ticked += h, static (i, h) => i.Ticked -= h, _ticked);
+    }
+
+    [Benchmark]
+    public void RawGetReturn()
+    {
+        _raw.Return(_raw.Get());
+    }
+
+    [Benchmark]
+    public void RentDispose()
+    {
+        _guarded.Rent().Dispose();
+    }
+
+    public sealed class Item
+    {
+        public event EventHandler? Changed;
+
+        public event EventHandler<int>? Ticked;
+
+        public void Raise()
+        {
+            Changed?.Invoke(this, EventArgs.Empty);
+            Ticked?.Invoke(this, 0);
+        }
+    }
+}
