@@ -9,7 +9,8 @@ namespace SafeRefs.Subscriptions;
 /// lifetime token given to the constructor and unregisters it when disposed, so a disposed bag leaves nothing behind on
 /// a long-lived token. Its own <see cref="Lifetime"/> source is created on first use.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe. <see cref="Add{T}(T)"/> and <see cref="Remove(IDisposable)"/>
-/// are O(1) (amortized); an item added twice is kept once.</para>
+/// are O(1) (amortized; the index that makes <see cref="Remove(IDisposable)"/> O(1) is built on the first removal). An
+/// item added twice is held twice; <see cref="Remove(IDisposable)"/> takes out its most recent addition.</para>
 /// <para><b>Dispose:</b> cancels <see cref="Lifetime"/>, then disposes every item in reverse order of addition, even if
 /// some throw, then throws one <see cref="AggregateException"/> with every failure. A second or concurrent
 /// <see cref="Dispose"/> does nothing. When the lifetime token given to the constructor is cancelled, the bag is
@@ -95,18 +96,18 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
         {
             if (!_disposed)
             {
-                _index ??= new Dictionary<IDisposable, int>(ReferenceEqualityComparer.Instance);
-                if (_index.TryAdd(disposable, _end))
+                if (_end == _items.Length)
                 {
-                    if (_end == _items.Length)
-                    {
-                        Grow();
-                    }
-
-                    _items[_end++] = disposable;
-                    _count++;
+                    Grow();
                 }
 
+                if (_index is not null)
+                {
+                    _index[disposable] = _end;
+                }
+
+                _items[_end++] = disposable;
+                _count++;
                 return item;
             }
         }
@@ -124,7 +125,8 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(item);
         lock (_lock)
         {
-            if (_index is null || !_index.Remove(item, out var slot))
+            _index ??= BuildIndex();
+            if (!_index.Remove(item, out var slot))
             {
                 return false;
             }
@@ -277,6 +279,20 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
         return true;
     }
 
+    private Dictionary<IDisposable, int> BuildIndex()
+    {
+        var index = new Dictionary<IDisposable, int>(_count, ReferenceEqualityComparer.Instance);
+        for (var i = 0; i < _end; i++)
+        {
+            if (_items[i] is { } item)
+            {
+                index[item] = i;
+            }
+        }
+
+        return index;
+    }
+
     private void Grow()
     {
         var grown = new IDisposable?[Math.Max(8, _items.Length * 2)];
@@ -292,7 +308,11 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
             if (_items[read] is { } item)
             {
                 _items[write] = item;
-                _index![item] = write;
+                if (_index!.TryGetValue(item, out var slot) && slot == read)
+                {
+                    _index[item] = write;
+                }
+
                 write++;
             }
         }

@@ -73,14 +73,16 @@ public sealed class SubscriptionBagTests
     }
 
     [Fact]
-    public void Add_SameItemTwice_KeptOnce()
+    public void Add_SameItemTwice_HeldTwice_RemoveTakesOutOneAddition()
     {
         var order = new List<int>();
         var bag = new SubscriptionBag();
         var probe = new Probe(order, 1);
         bag.Add(probe);
         bag.Add(probe);
+        Assert.Equal(2, bag.Count);
 
+        Assert.True(bag.Remove(probe));
         Assert.Equal(1, bag.Count);
         bag.Dispose();
         Assert.Equal(1, probe.Disposals);
