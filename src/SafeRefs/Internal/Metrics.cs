@@ -9,5 +9,14 @@ namespace SafeRefs.Internal;
 /// </summary>
 internal static partial class Metrics
 {
-    internal static readonly Meter Meter = new(SafeRefsMeter.Name, typeof(Metrics).Assembly.GetName().Version?.ToString());
+    /// <summary>
+    /// The meter. A property over a holder class, so that instruments created by field initialisers in other partial
+    /// files never see it uninitialised: the order of static initialisers across partial files is not defined.
+    /// </summary>
+    internal static Meter Meter => MeterHolder.Instance;
+
+    private static class MeterHolder
+    {
+        internal static readonly Meter Instance = new(SafeRefsMeter.Name, typeof(Metrics).Assembly.GetName().Version?.ToString());
+    }
 }
