@@ -50,6 +50,9 @@ public sealed class DelayLoopAnalyzer : DiagnosticAnalyzer
                 case IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }:
                     usesThis = true;
                     break;
+                case IParameterReferenceOperation parameter when IsPrimaryConstructorParameter(parameter.Parameter, context.ContainingSymbol):
+                    usesThis = true; // a captured primary-constructor parameter is state of `this`
+                    break;
                 case IAwaitOperation awaitOperation when IsUncancellableDelay(awaitOperation.Operation, task)
                     && !IsInNestedFunction(awaitOperation, loop):
                     awaitsDelay = true;
@@ -109,6 +112,11 @@ public sealed class DelayLoopAnalyzer : DiagnosticAnalyzer
 
         return true;
     }
+
+    private static bool IsPrimaryConstructorParameter(IParameterSymbol parameter, ISymbol member) =>
+        parameter.ContainingSymbol is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor
+        && !SymbolEqualityComparer.Default.Equals(constructor, member)
+        && SymbolEqualityComparer.Default.Equals(constructor.ContainingType, member.ContainingType);
 
     private static bool IsInNestedFunction(IOperation operation, IOperation loop)
     {

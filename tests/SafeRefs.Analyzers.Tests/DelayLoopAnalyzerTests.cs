@@ -34,6 +34,25 @@ public sealed class DelayLoopAnalyzerTests
 
                 private void Tick() => _ticks++;
             }
+
+            public sealed class Counter
+            {
+                public int Hits { get; private set; }
+
+                public void Hit() => Hits++;
+            }
+
+            public sealed class PrimaryPoller(Counter counter)
+            {
+                public async Task PollForeverAsync()
+                {
+                    {|SR1007:while (true)|}
+                    {
+                        await Task.Delay(1000).ConfigureAwait(false);
+                        counter.Hit();
+                    }
+                }
+            }
             """);
 
     [Fact]
