@@ -33,6 +33,9 @@ internal sealed class PooledSlot<T>
 
     public bool Leased;
 
+    /// <summary>True while this rental is counted in <c>saferefs.pool.leases.outstanding</c>.</summary>
+    public bool Counted;
+
     public CancellationTokenSource? Cts;
 
     public TimerScope? Timers;

@@ -30,6 +30,7 @@ internal sealed class WeakHandlerEntry
     private WeakGCHandle<object> _weak;
     private int _removed;
     private ListenerCount? _budgetCount;
+    private byte _counted;
 
     private WeakHandlerEntry(EntryKind kind, Delegate? strongHandler, GcHandleBlock? handles, DependentHandle dependent, WeakGCHandle<object> weak)
     {
@@ -171,6 +172,12 @@ internal sealed class WeakHandlerEntry
 
     /// <summary>Gives the entry's place in its listener budget back; only the first call counts.</summary>
     internal void ReleaseBudget() => Interlocked.Exchange(ref _budgetCount, null)?.Decrement();
+
+    /// <summary>Marks the entry as counted in <c>saferefs.weak_events.handlers</c> (before it is published).</summary>
+    internal void MarkCounted() => _counted = 1;
+
+    /// <summary>True exactly once for a counted entry: the caller records the matching -1.</summary>
+    internal bool TryUncount() => Volatile.Read(ref _counted) != 0 && Interlocked.Exchange(ref _counted, 0) != 0;
 
     /// <summary>How an entry holds its handler.</summary>
     internal enum EntryKind : byte

@@ -23,6 +23,7 @@ internal sealed class WeakHandlerList
     private WeakHandlerEntry[] _entries = Empty;
     private int _removedStored;
     private bool _registeredForPurge;
+    private HandlerCountTracker? _tracker;
 
     /// <summary>Initializes a new instance of the <see cref="WeakHandlerList"/> class.</summary>
     /// <param name="source">The event object, the source counted in <paramref name="budget"/>.</param>
@@ -73,8 +74,15 @@ internal sealed class WeakHandlerList
         }
 
         var register = false;
+        var purged = 0;
         lock (_lock)
         {
+            if (Metrics.WeakEvents.Handlers.Enabled)
+            {
+                entry.MarkCounted();
+                (_tracker ??= new HandlerCountTracker(_name)).Added();
+            }
+
             var old = _entries;
             var copy = new WeakHandlerEntry[old.Length + 1];
             var n = 0;
@@ -86,7 +94,7 @@ internal sealed class WeakHandlerList
                 }
                 else
                 {
-                    existing.ReleaseBudget();
+                    purged += Release(existing);
                 }
             }
 
@@ -105,6 +113,7 @@ internal sealed class WeakHandlerList
             }
         }
 
+        RecordPurged(purged);
         if (register)
         {
             WeakHandlerPurger.Register(this);
@@ -155,7 +164,7 @@ internal sealed class WeakHandlerList
                         }
                         else
                         {
-                            old[i].ReleaseBudget();
+                            _ = Release(old[i]);
                         }
                     }
 
@@ -184,7 +193,7 @@ internal sealed class WeakHandlerList
                     Array.Copy(old, 0, copy, 0, i);
                     Array.Copy(old, i + 1, copy, i, old.Length - i - 1);
                     Volatile.Write(ref _entries, copy);
-                    entry.ReleaseBudget();
+                    _ = Release(entry);
                     return true;
                 }
             }
@@ -217,7 +226,9 @@ internal sealed class WeakHandlerList
             return;
         }
 
-        entry.ReleaseBudget();
+        _ = Release(entry);
+
+        var purged = 0;
 
         // Lock only when a compaction is due: a disposal is otherwise two interlocked operations.
         if (Interlocked.Increment(ref _removedStored) > Slack(Volatile.Read(ref _entries).Length))
@@ -226,9 +237,11 @@ internal sealed class WeakHandlerList
             {
                 if (Volatile.Read(ref _removedStored) > Slack(_entries.Length))
                 {
-                    CompactLocked();
+                    purged = CompactLocked();
                 }
             }
+
+            RecordPurged(purged);
         }
     }
 
@@ -244,13 +257,36 @@ internal sealed class WeakHandlerList
     /// <summary>Drops every dead or removed entry.</summary>
     internal void Purge()
     {
+        int purged;
         lock (_lock)
         {
-            CompactLocked();
+            purged = CompactLocked();
+        }
+
+        RecordPurged(purged);
+    }
+
+    private void RecordPurged(int purged)
+    {
+        if (purged != 0 && Metrics.WeakEvents.Purged.Enabled)
+        {
+            Metrics.WeakEvents.Purged.Add(purged, Metrics.WeakEvents.NameTag(_name));
         }
     }
 
-    private void CompactLocked()
+    /// <summary>Releases the entry's budget slot and its handler count; returns 1 if it was collected (not removed).</summary>
+    private int Release(WeakHandlerEntry entry)
+    {
+        entry.ReleaseBudget();
+        if (entry.TryUncount())
+        {
+            _tracker?.Removed();
+        }
+
+        return entry.IsRemoved ? 0 : 1;
+    }
+
+    private int CompactLocked()
     {
         var old = _entries;
         var live = 0;
@@ -265,11 +301,12 @@ internal sealed class WeakHandlerList
         Volatile.Write(ref _removedStored, 0);
         if (live == old.Length)
         {
-            return;
+            return 0;
         }
 
         var copy = live == 0 ? Empty : new WeakHandlerEntry[live];
         var n = 0;
+        var purged = 0;
         foreach (var entry in old)
         {
             if (n < live && !entry.IsDead)
@@ -278,7 +315,7 @@ internal sealed class WeakHandlerList
             }
             else
             {
-                entry.ReleaseBudget();
+                purged += Release(entry);
             }
         }
 
@@ -289,5 +326,6 @@ internal sealed class WeakHandlerList
         }
 
         Volatile.Write(ref _entries, copy);
+        return purged;
     }
 }

@@ -24,6 +24,8 @@ namespace SafeRefs.Pooling;
 public sealed class GuardedObjectPool<T> : ObjectPool<T>
     where T : class
 {
+    private static readonly KeyValuePair<string, object?> TypeTag = Metrics.Pool.TypeTag(typeof(T));
+
     private readonly ObjectPool<T> _inner;
     private readonly ConditionalWeakTable<T, PooledSlot<T>> _slots = new();
     private readonly int _maxListeners;
@@ -154,6 +156,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         int count;
         CancellationTokenSource? cts;
         Timers.TimerScope? timers;
+        bool counted;
         lock (slot.Gate)
         {
             if (slot.Version != version)
@@ -162,6 +165,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             }
 
             Volatile.Write(ref slot.Version, version + 1);
+            counted = slot.Counted;
+            slot.Counted = false;
             entries = slot.Entries;
             count = slot.EntryCount;
             slot.EntryCount = 0;
@@ -198,9 +203,19 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             entry = default;
         }
 
+        if (counted)
+        {
+            Metrics.Pool.LeasesOutstanding.Add(-1, TypeTag);
+        }
+
         if (count > 0)
         {
-            Interlocked.Add(ref _detached, count - (errors?.Count ?? 0));
+            var detached = count - (errors?.Count ?? 0);
+            Interlocked.Add(ref _detached, detached);
+            if (detached > 0 && Metrics.Pool.ListenersDetached.Enabled)
+            {
+                Metrics.Pool.ListenersDetached.Add(detached, TypeTag);
+            }
         }
 
         StopPerUseWork(timers, cts, ref errors);
@@ -214,6 +229,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             {
                 discard |= _onLeak != LeakAction.Warn;
                 Interlocked.Increment(ref _leaksSuspected);
+                if (Metrics.Pool.LeaksSuspected.Enabled)
+                {
+                    Metrics.Pool.LeaksSuspected.Add(1, TypeTag);
+                }
+
                 Log.LeaseAttachedBehind(_logger, typeof(T).FullName ?? typeof(T).Name, slot.CountAtRent, now, discard);
                 RaiseLeakSuspected(new LeaseLeakEventArgs<T>(value, slot.CountAtRent, now, discard));
                 if (_onLeak == LeakAction.Throw)
@@ -282,6 +302,12 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         var slot = SlotFor(value);
         slot.Leased = leased;
         slot.CountAtRent = _probe is null ? 0 : _probe(value);
+        if (Metrics.Pool.LeasesOutstanding.Enabled)
+        {
+            slot.Counted = true;
+            Metrics.Pool.LeasesOutstanding.Add(1, TypeTag);
+        }
+
         Volatile.Write(ref slot.Version, slot.Version + 1 | 1);
         Interlocked.Increment(ref _rented);
         return slot;
