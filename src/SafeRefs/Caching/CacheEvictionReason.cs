@@ -1,6 +1,8 @@
 namespace SafeRefs.Caching;
 
 /// <summary>Why an entry left a <see cref="BoundedLruCache{TKey, TValue}"/>.</summary>
+/// <remarks>Not named <c>EvictionReason</c>, which would clash with <c>Microsoft.Extensions.Caching.Memory.EvictionReason</c>
+/// (what <see cref="BoundedMemoryCache"/> reports to post-eviction callbacks). Holds nothing; immutable.</remarks>
 public enum CacheEvictionReason
 {
     /// <summary>The cache was full (entry count at <see cref="BoundedLruCache{TKey, TValue}.Capacity"/>) and a new entry needed room.</summary>
