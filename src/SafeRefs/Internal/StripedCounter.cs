@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace SafeRefs.Internal;
 
 /// <summary>
-/// A contention-free counter: increments go to one of several cache-line-padded cells picked by thread id; the sum
+/// A contention-free counter: increments go to one of several cache-line-padded cells picked by the current processor (so threads running on different cores never share a line); the sum
 /// is read on demand. Thread-safe.
 /// </summary>
 internal sealed class StripedCounter
@@ -13,12 +13,12 @@ internal sealed class StripedCounter
 
     public StripedCounter()
     {
-        var size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(Environment.ProcessorCount * 2, 2, 64));
+        var size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(Environment.ProcessorCount * 2, 4, 256));
         _cells = new Cell[size];
         _mask = size - 1;
     }
 
-    public void Increment() => Interlocked.Increment(ref _cells[Environment.CurrentManagedThreadId & _mask].Value);
+    public void Increment() => Interlocked.Increment(ref _cells[Thread.GetCurrentProcessorId() & _mask].Value);
 
     public long Sum()
     {
