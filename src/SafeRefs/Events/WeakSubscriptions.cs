@@ -15,7 +15,8 @@ namespace SafeRefs.Events;
 /// and the owner weakly, and the handler with everything it captures exactly as long as the owner (an ephemeron).
 /// A forwarder whose owner died detaches itself the next time the source raises the event, or, if the source never
 /// raises it, during a later <see cref="WeakSubscriptions"/> call on the caller's thread (every 256 subscriptions and
-/// after each gen-2 collection): a forwarder never detaches from a finalizer or a foreign thread.</para>
+/// after each gen-2 collection): a forwarder never detaches from a finalizer or a foreign thread. A forwarder whose
+/// source was collected is dropped by the same purges.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe; detaching calls the source's <c>remove</c> accessor on the
 /// thread that disposes the token (or raises the event, or subscribes). A second <see cref="Subscription.Dispose"/>
 /// does nothing.</para>

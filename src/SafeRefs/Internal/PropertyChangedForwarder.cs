@@ -15,6 +15,8 @@ internal sealed class PropertyChangedForwarder : WeakForwarder
         _handler = (sender, e) => Forward(sender, e);
     }
 
+    internal override bool IsSourceAlive => _source.TryGetTarget(out _);
+
     internal override void Attach()
     {
         if (_source.TryGetTarget(out var source))

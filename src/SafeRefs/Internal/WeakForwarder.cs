@@ -21,6 +21,9 @@ internal abstract class WeakForwarder
     /// <summary>Gets a value indicating whether the forwarder is detached from its source.</summary>
     internal bool IsDetached => Volatile.Read(ref _detached) != 0;
 
+    /// <summary>Gets a value indicating whether the source is still alive (a forwarder of a collected source is dropped).</summary>
+    internal abstract bool IsSourceAlive { get; }
+
     /// <summary>Attaches to the source's event.</summary>
     internal abstract void Attach();
 

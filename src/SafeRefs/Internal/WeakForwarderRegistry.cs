@@ -59,7 +59,7 @@ internal static class WeakForwarderRegistry
         return new Subscription(ForwarderDetacher.Instance, forwarder, null, null);
     }
 
-    /// <summary>Detaches every forwarder whose owner died or whose token was disposed (tests; the caller's thread).</summary>
+    /// <summary>Detaches every forwarder whose owner or source died or whose token was disposed (tests; the caller's thread).</summary>
     internal static void Purge()
     {
         List<WeakForwarder> dead;
@@ -82,7 +82,7 @@ internal static class WeakForwarderRegistry
         for (var i = 0; i < Forwarders.Count; i++)
         {
             var forwarder = Forwarders[i];
-            if (forwarder.IsDetached || forwarder.Entry.IsDead)
+            if (forwarder.IsDetached || forwarder.Entry.IsDead || !forwarder.IsSourceAlive)
             {
                 if (!forwarder.IsDetached)
                 {

@@ -96,6 +96,40 @@ public sealed class WeakSubscriptionsTests
         GC.KeepAlive(owner);
     }
 
+    [Fact]
+    public void Source_Dropped_ForwarderIsDroppedByPurgeWhileOwnerLives()
+    {
+        var owner = new Owner();
+        var token = SubscribeToDroppedSource(owner, out var source);
+        GcAssert.Collected(source, "forwarders hold their source weakly");
+        WeakForwarderRegistry.Purge();
+        Assert.True(((WeakForwarder)token.Slot0!).IsDetached);
+        Assert.True(((WeakForwarder)token.Slot0!).Entry.IsRemoved);
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public void Source_Alive_ControlTwin_ForwarderIsKeptByPurge()
+    {
+        var owner = new Owner();
+        var source = new Model();
+        var token = WeakSubscriptions.OnPropertyChanged(source, owner, static (o, _, e) => o.Seen.Add(e.PropertyName!));
+        WeakForwarderRegistry.Purge();
+        Assert.False(((WeakForwarder)token.Slot0!).IsDetached);
+        source.Raise("Y");
+        Assert.Equal(["Y"], owner.Seen);
+        GC.KeepAlive(owner);
+        GC.KeepAlive(source);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static SafeRefs.Subscriptions.Subscription SubscribeToDroppedSource(Owner owner, out WeakReference source)
+    {
+        var model = new Model();
+        source = new WeakReference(model);
+        return WeakSubscriptions.OnPropertyChanged(model, owner, static (o, _, e) => o.Seen.Add(e.PropertyName!));
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference SubscribeOwner(Model source, List<object>? root)
     {
