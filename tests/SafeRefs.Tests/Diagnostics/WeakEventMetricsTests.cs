@@ -1,0 +1,119 @@
+using System.Runtime.CompilerServices;
+using SafeRefs.Events;
+using SafeRefs.Tests.Infrastructure;
+
+namespace SafeRefs.Tests.Diagnostics;
+
+[Collection(GcCollection.Name)]
+public sealed class WeakEventMetricsTests
+{
+    [Fact]
+    public void Handlers_AddSubscribeRemoveDispose_UpAndDownByEventName()
+    {
+        var name = "metrics-handlers-" + Guid.NewGuid().ToString("N");
+        using var handlers = MetricTotals.Collect("saferefs.weak_events.handlers");
+        var ev = new WeakEvent<int>(new WeakEventOptions { Name = name });
+        var target = new Target();
+        var owner = new object();
+
+        ev.Add(target.Handle);
+        var subscription = ev.Subscribe(owner, static (_, _, _) => { });
+        Assert.Equal(2, MetricTotals.Sum(handlers, "event.name", name));
+
+        ev.Remove(target.Handle);
+        Assert.Equal(1, MetricTotals.Sum(handlers, "event.name", name));
+
+        subscription.Dispose();
+        subscription.Dispose();
+        Assert.Equal(0, MetricTotals.Sum(handlers, "event.name", name));
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public void Purged_TargetsCollected_CountedOnceWhenSwept()
+    {
+        var name = "metrics-purged-" + Guid.NewGuid().ToString("N");
+        using var purged = MetricTotals.Collect("saferefs.weak_events.purged");
+        using var handlers = MetricTotals.Collect("saferefs.weak_events.handlers");
+        var ev = new WeakEvent<int>(new WeakEventOptions { Name = name });
+        AddDyingHandlers(ev, 3);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        var survivor = new Target();
+        ev.Add(survivor.Handle);   // Add sweeps the dead entries out
+
+        Assert.Equal(3, MetricTotals.Sum(purged, "event.name", name));
+        Assert.Equal(1, MetricTotals.Sum(handlers, "event.name", name));
+        GC.KeepAlive(survivor);
+    }
+
+    [Fact]
+    public void Purged_TargetsAlive_NothingPurged()
+    {
+        var name = "metrics-purged-control-" + Guid.NewGuid().ToString("N");
+        using var purged = MetricTotals.Collect("saferefs.weak_events.purged");
+        using var handlers = MetricTotals.Collect("saferefs.weak_events.handlers");
+        var ev = new WeakEvent<int>(new WeakEventOptions { Name = name });
+        var roots = AddLiveHandlers(ev, 3);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        var survivor = new Target();
+        ev.Add(survivor.Handle);
+
+        Assert.Equal(0, MetricTotals.Sum(purged, "event.name", name));
+        Assert.Equal(4, MetricTotals.Sum(handlers, "event.name", name));
+        GC.KeepAlive(roots);
+        GC.KeepAlive(survivor);
+    }
+
+    [Fact]
+    public void Handlers_NobodyListening_NotCountedLater()
+    {
+        var name = "metrics-unlistened-" + Guid.NewGuid().ToString("N");
+        var ev = new WeakEvent<int>(new WeakEventOptions { Name = name });
+        var owner = new object();
+        var before = ev.Subscribe(owner, static (_, _, _) => { });
+
+        using var handlers = MetricTotals.Collect("saferefs.weak_events.handlers");
+        before.Dispose();   // attached while nobody listened: its removal records nothing either
+        var after = ev.Subscribe(owner, static (_, _, _) => { });
+
+        Assert.Equal(1, MetricTotals.Sum(handlers, "event.name", name));
+        after.Dispose();
+        Assert.Equal(0, MetricTotals.Sum(handlers, "event.name", name));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AddDyingHandlers(WeakEvent<int> ev, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            ev.Add(new Target().Handle);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static List<Target> AddLiveHandlers(WeakEvent<int> ev, int count)
+    {
+        var roots = new List<Target>();
+        for (var i = 0; i < count; i++)
+        {
+            var target = new Target();
+            roots.Add(target);
+            ev.Add(target.Handle);
+        }
+
+        return roots;
+    }
+
+    private sealed class Target
+    {
+        public int Calls { get; private set; }
+
+        public void Handle(object? sender, int args) => Calls++;
+    }
+}
