@@ -54,6 +54,36 @@ internal abstract class StepScenario : Scenario
         ValueTask SettleAsync() => default;
     }
 
+    /// <summary>A run whose iterations are synchronous: the variant picks the risky or the SafeRefs step.</summary>
+    protected abstract class SyncRun(Variant variant) : IScenarioRun
+    {
+        public virtual string? Note => null;
+
+        protected Variant Variant { get; } = variant;
+
+        public ValueTask StepAsync(int iteration, LeakTracker tracker)
+        {
+            if (Variant == Variant.Risky)
+            {
+                Risky(iteration, tracker);
+            }
+            else
+            {
+                Safe(iteration, tracker);
+            }
+
+            return default;
+        }
+
+        public abstract ValueTask DisposeAsync();
+
+        /// <summary>One risky iteration; overrides are marked NoInlining so the per-use objects die with the frame.</summary>
+        protected abstract void Risky(int iteration, LeakTracker tracker);
+
+        /// <summary>One SafeRefs iteration; overrides are marked NoInlining so the per-use objects die with the frame.</summary>
+        protected abstract void Safe(int iteration, LeakTracker tracker);
+    }
+
     /// <summary>A payload of some weight, so that a leak shows on the heap.</summary>
     protected sealed class RequestState
     {

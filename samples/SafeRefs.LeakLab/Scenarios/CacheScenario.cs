@@ -22,26 +22,12 @@ internal sealed class CacheScenario : StepScenario
 
     protected override IScenarioRun Start(Variant variant) => new Run(variant);
 
-    private sealed class Run(Variant variant) : IScenarioRun
+    private sealed class Run(Variant variant) : SyncRun(variant)
     {
         private static readonly Dictionary<int, RequestState> Cache = [];
         private readonly BoundedLruCache<int, RequestState> _bounded = new(Capacity);
 
-        public ValueTask StepAsync(int iteration, LeakTracker tracker)
-        {
-            if (variant == Variant.Risky)
-            {
-                Risky(iteration, tracker);
-            }
-            else
-            {
-                Safe(_bounded, iteration, tracker);
-            }
-
-            return default;
-        }
-
-        public ValueTask DisposeAsync()
+        public override ValueTask DisposeAsync()
         {
             Cache.Clear();
             _bounded.Dispose();
@@ -49,7 +35,7 @@ internal sealed class CacheScenario : StepScenario
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static void Risky(int iteration, LeakTracker tracker)
+        protected override void Risky(int iteration, LeakTracker tracker)
         {
             var value = new RequestState(iteration);
             Cache[iteration] = value;
@@ -57,10 +43,10 @@ internal sealed class CacheScenario : StepScenario
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static void Safe(BoundedLruCache<int, RequestState> cache, int iteration, LeakTracker tracker)
+        protected override void Safe(int iteration, LeakTracker tracker)
         {
             var value = new RequestState(iteration);
-            cache.Set(iteration, value);
+            _bounded.Set(iteration, value);
             tracker.Track(value);
         }
     }

@@ -19,28 +19,14 @@ internal sealed class DelayChainScenario : StepScenario
 
     protected override IScenarioRun Start(Variant variant) => new Run(variant);
 
-    private sealed class Run(Variant variant) : IScenarioRun
+    private sealed class Run(Variant variant) : SyncRun(variant)
     {
         private readonly TimerScope _scope = new();
 
-        public ValueTask StepAsync(int iteration, LeakTracker tracker)
-        {
-            if (variant == Variant.Risky)
-            {
-                Risky(iteration, tracker);
-            }
-            else
-            {
-                Safe(_scope, iteration, tracker);
-            }
-
-            return default;
-        }
-
-        public ValueTask DisposeAsync() => _scope.DisposeAsync();
+        public override ValueTask DisposeAsync() => _scope.DisposeAsync();
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static void Risky(int iteration, LeakTracker tracker)
+        protected override void Risky(int iteration, LeakTracker tracker)
         {
             var poller = new Poller(new RequestState(iteration));
             _ = poller.PollForeverAsync();
@@ -48,10 +34,10 @@ internal sealed class DelayChainScenario : StepScenario
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static void Safe(TimerScope scope, int iteration, LeakTracker tracker)
+        protected override void Safe(int iteration, LeakTracker tracker)
         {
             var poller = new Poller(new RequestState(iteration));
-            scope.Loop(poller, Interval, static (p, ct) => p.PollAsync(ct));
+            _scope.Loop(poller, Interval, static (p, ct) => p.PollAsync(ct));
             tracker.Track(poller);
         }
     }

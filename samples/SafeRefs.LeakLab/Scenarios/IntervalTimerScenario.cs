@@ -19,30 +19,16 @@ internal sealed class IntervalTimerScenario : StepScenario
 
     protected override IScenarioRun Start(Variant variant) => new Run(variant);
 
-    private sealed class Run(Variant variant) : IScenarioRun
+    private sealed class Run(Variant variant) : SyncRun(variant)
     {
         private readonly TimerScope _scope = new();
 
-        public string? Note => variant == Variant.Risky ? "dropped system timers fire forever and cannot be stopped" : null;
+        public override string? Note => Variant == Variant.Risky ? "dropped system timers fire forever and cannot be stopped" : null;
 
-        public ValueTask StepAsync(int iteration, LeakTracker tracker)
-        {
-            if (variant == Variant.Risky)
-            {
-                Risky(iteration, tracker);
-            }
-            else
-            {
-                Safe(_scope, iteration, tracker);
-            }
-
-            return default;
-        }
-
-        public ValueTask DisposeAsync() => _scope.DisposeAsync();
+        public override ValueTask DisposeAsync() => _scope.DisposeAsync();
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static void Risky(int iteration, LeakTracker tracker)
+        protected override void Risky(int iteration, LeakTracker tracker)
         {
             var state = new RequestState(iteration);
 #pragma warning disable SR1003 // The risky variant shows exactly this leak: a dropped system timer fires forever.
@@ -52,10 +38,10 @@ internal sealed class IntervalTimerScenario : StepScenario
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static void Safe(TimerScope scope, int iteration, LeakTracker tracker)
+        protected override void Safe(int iteration, LeakTracker tracker)
         {
             var state = new RequestState(iteration);
-            scope.Every(state, Period, static s => s.Hit());
+            _scope.Every(state, Period, static s => s.Hit());
             tracker.Track(state);
         }
     }

@@ -17,48 +17,34 @@ internal sealed class ListenersScenario : StepScenario
 
     protected override IScenarioRun Start(Variant variant) => new Run(variant);
 
-    private sealed class Run(Variant variant) : IScenarioRun
+    private sealed class Run(Variant variant) : SyncRun(variant)
     {
         private readonly Source _source = new();
 
-        public ValueTask StepAsync(int iteration, LeakTracker tracker)
-        {
-            if (variant == Variant.Risky)
-            {
-                Risky(_source, iteration, tracker);
-            }
-            else
-            {
-                Safe(_source, iteration, tracker);
-            }
-
-            return default;
-        }
-
-        public ValueTask DisposeAsync()
+        public override ValueTask DisposeAsync()
         {
             _source.Clear();
             return default;
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static void Risky(Source source, int iteration, LeakTracker tracker)
+        protected override void Risky(int iteration, LeakTracker tracker)
         {
             var listener = new Listener(new RequestState(iteration));
-            source.Changed += listener.OnChanged;
-            source.Raise();
+            _source.Changed += listener.OnChanged;
+            _source.Raise();
             tracker.Track(listener);
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static void Safe(Source source, int iteration, LeakTracker tracker)
+        protected override void Safe(int iteration, LeakTracker tracker)
         {
             // One bag per request: everything the request attached goes when it ends.
             using var requestBag = new SubscriptionBag();
             var listener = new Listener(new RequestState(iteration));
-            Subscribe.Event(source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, (EventHandler)listener.OnChanged)
+            Subscribe.Event(_source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, (EventHandler)listener.OnChanged)
                 .DisposeWith(requestBag);
-            source.Raise();
+            _source.Raise();
             tracker.Track(listener);
         }
     }
