@@ -87,6 +87,55 @@ public sealed class WeakEventMetricsTests
         Assert.Equal(0, MetricTotals.Sum(handlers, "event.name", name));
     }
 
+    [Fact]
+    public void Handlers_EventCollectedWithHandlersAttached_SubtractedByFinalizer()
+    {
+        var name = "metrics-dropped-event-" + Guid.NewGuid().ToString("N");
+        using var handlers = MetricTotals.Collect("saferefs.weak_events.handlers");
+        var owner = new object();
+        AttachAndDropEvent(name, owner, 3);
+        Assert.Equal(3, MetricTotals.Sum(handlers, "event.name", name));
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.Equal(0, MetricTotals.Sum(handlers, "event.name", name));
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public void Handlers_EventKeptWithHandlersAttached_StillCounted()
+    {
+        var name = "metrics-kept-event-" + Guid.NewGuid().ToString("N");
+        using var handlers = MetricTotals.Collect("saferefs.weak_events.handlers");
+        var owner = new object();
+        var ev = AttachToDroppedEvent(name, owner, 3);
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.Equal(3, MetricTotals.Sum(handlers, "event.name", name));
+        GC.KeepAlive(ev);
+        GC.KeepAlive(owner);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AttachAndDropEvent(string name, object owner, int count) => _ = AttachToDroppedEvent(name, owner, count);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakEvent<int> AttachToDroppedEvent(string name, object owner, int count)
+    {
+        var ev = new WeakEvent<int>(new WeakEventOptions { Name = name });
+        for (var i = 0; i < count; i++)
+        {
+            _ = ev.Subscribe(owner, static (_, _, _) => { });
+        }
+
+        return ev;
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void AddDyingHandlers(WeakEvent<int> ev, int count)
     {
