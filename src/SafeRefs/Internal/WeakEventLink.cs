@@ -16,6 +16,7 @@ internal abstract class WeakEventLink : Detacher
 
     private int _state;
     private int _released;
+    private int _detaching;
     private TaskCompletionSource? _idle;
 
     /// <summary>Gets or sets the slot in <see cref="WeakEventLinkRegistry"/>; guarded by the registry's lock; -1 when not registered.</summary>
@@ -50,20 +51,31 @@ internal abstract class WeakEventLink : Detacher
     {
         if (!Enter())
         {
+            // Already detached, and off the source: the detached flag is set only after removal.
             return false;
         }
 
-        bool dead;
         try
         {
-            dead = IsDead();
+            if (!IsDead())
+            {
+                return false;
+            }
+
+            if (DetachCore())
+            {
+                return true;
+            }
+
+            // A detach on another thread won and may still be removing the forwarder: remove it here too (removing an
+            // absent handler is a no-op), so that the source is clean when this purge returns.
+            RemoveFromSource();
+            return false;
         }
         finally
         {
             Exit();
         }
-
-        return dead && DetachCore();
     }
 
     /// <summary>Detaches from the source (if still alive) and leaves the registry; exactly once.</summary>
@@ -73,7 +85,7 @@ internal abstract class WeakEventLink : Detacher
         Interlocked.Increment(ref _state);
         try
         {
-            if ((Interlocked.Or(ref _state, DetachedFlag) & DetachedFlag) != 0)
+            if (Interlocked.Exchange(ref _detaching, 1) != 0)
             {
                 return false;
             }
@@ -85,6 +97,10 @@ internal abstract class WeakEventLink : Detacher
 
             WeakEventLinkRegistry.Remove(this);
             RemoveFromSource();
+
+            // Only now do new invocations stop entering: a raise that enters before this point still sees its handles,
+            // and one that cannot enter knows the forwarder is already off the source.
+            Interlocked.Or(ref _state, DetachedFlag);
             return true;
         }
         finally

@@ -63,7 +63,13 @@ internal sealed class WeakEventLink<TSource, TOwner, TArgs> : WeakEventLink
             var (owner, handler) = _ownerToHandler.TargetAndDependent;
             if (owner is null)
             {
-                DetachCore();
+                if (!DetachCore())
+                {
+                    // A purge on another thread won the detach and may not have removed the forwarder yet. Remove it
+                    // here too (removing an absent handler is a no-op), so the source is clean when this raise returns.
+                    RemoveFromSource();
+                }
+
                 return;
             }
 
