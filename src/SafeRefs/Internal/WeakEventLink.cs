@@ -95,12 +95,21 @@ internal abstract class WeakEventLink : Detacher
                 Metrics.SubscriptionInstruments.Detached();
             }
 
-            WeakEventLinkRegistry.Remove(this);
-            RemoveFromSource();
+            // Off the source before off the registry: a purge that still finds this link in the registry can then
+            // finish the removal itself, and one that no longer finds it knows the removal is done.
+            try
+            {
+                RemoveFromSource();
+            }
+            finally
+            {
+                WeakEventLinkRegistry.Remove(this);
 
-            // Only now do new invocations stop entering: a raise that enters before this point still sees its handles,
-            // and one that cannot enter knows the forwarder is already off the source.
-            Interlocked.Or(ref _state, DetachedFlag);
+                // Only now do new invocations stop entering: a raise that enters before this point still sees its
+                // handles, and one that cannot enter knows the forwarder is already off the source.
+                Interlocked.Or(ref _state, DetachedFlag);
+            }
+
             return true;
         }
         finally
