@@ -9,23 +9,13 @@ internal static class OperationExtensions
     /// <summary>Skips implicit conversions, delegate creations and parentheses down to the value.</summary>
     public static IOperation WalkDownConversionsAndDelegates(this IOperation operation)
     {
-        while (true)
+        operation = operation.WalkDownConversions();
+        while (operation is IDelegateCreationOperation creation)
         {
-            switch (operation)
-            {
-                case IConversionOperation conversion:
-                    operation = conversion.Operand;
-                    break;
-                case IDelegateCreationOperation creation:
-                    operation = creation.Target;
-                    break;
-                case IParenthesizedOperation parenthesized:
-                    operation = parenthesized.Operand;
-                    break;
-                default:
-                    return operation;
-            }
+            operation = creation.Target.WalkDownConversions();
         }
+
+        return operation;
     }
 
     /// <summary>Skips conversions and parentheses down to the value.</summary>
