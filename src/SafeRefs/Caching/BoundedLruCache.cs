@@ -59,6 +59,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     private readonly Func<TValue, bool>? _isStale;
     private readonly Action<TKey, TValue, CacheEvictionReason>? _onRemoved;
     private readonly ExpirySweeper? _sweeper;
+    private readonly Metrics.CacheMetrics _metrics;
     private ConcurrentDictionary<TKey, PendingValue<TValue>>? _inflight;
     private int _count;
     private long _weight;
@@ -122,6 +123,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         _isStale = isStale;
         _onRemoved = onRemoved;
         var expires = _expireAfterWrite != 0 || _expireAfterAccess != 0;
+        _metrics = Metrics.For(options.MeterFactory).Cache.Track(this, options.Name);
         _weighted = options.MaxWeight is not null;
         _expires = expires;
         if (expires || sweepAlways)
@@ -171,9 +173,9 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             }
 
             _hits.Increment();
-            if (Metrics.Cache.Hits.Enabled)
+            if (_metrics.Hits.Enabled)
             {
-                Metrics.Cache.Hits.Add(1);
+                _metrics.Hits.Add(1, _metrics.NameTag);
             }
 
             value = node.Value;
@@ -181,9 +183,9 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         }
 
         _misses.Increment();
-        if (Metrics.Cache.Misses.Enabled)
+        if (_metrics.Misses.Enabled)
         {
-            Metrics.Cache.Misses.Add(1);
+            _metrics.Misses.Add(1, _metrics.NameTag);
         }
 
         value = default;
@@ -488,7 +490,6 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         var victims = default(Victims);
         var result = value;
         var discarded = false;
-        var inserted = false;
         lock (_writeLock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -514,7 +515,6 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                     }
 
                     victims.Add(old, oldExpired ? CacheEvictionReason.Expired : CacheEvictionReason.Replaced);
-                    inserted = true;
                 }
             }
             else
@@ -523,13 +523,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                 _levels[level].Insert(node, _ghost.Contains(_comparer.GetHashCode(key)));
                 _map[key] = node;
                 Link(node, weight);
-                inserted = true;
             }
-        }
-
-        if (inserted && Metrics.Cache.Entries.Enabled)
-        {
-            Metrics.Cache.Entries.Add(1);
         }
 
         if (discarded && _disposeValues && !ReferenceEquals(result, value) && value is IDisposable disposable)
@@ -586,7 +580,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         {
             // Reported through a detached stand-in node, so the resident node keeps its new value.
             var victims = new Victims(new CacheNode<TKey, TValue>(node.Key, previous), CacheEvictionReason.Replaced);
-            Notify(ref victims, value, countsAsRemoval: false);
+            Notify(ref victims, value);
         }
 
         return true;
@@ -669,24 +663,19 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         Notify(ref victims, rethrow: rethrow);
     }
 
-    private void Notify(ref Victims victims, TValue? keptValue = default, bool rethrow = true, bool countsAsRemoval = true)
+    private void Notify(ref Victims victims, TValue? keptValue = default, bool rethrow = true)
     {
         if (victims.Count == 0)
         {
             return;
         }
 
-        if (countsAsRemoval && Metrics.Cache.Entries.Enabled)
-        {
-            Metrics.Cache.Entries.Add(-victims.Count);
-        }
-
         for (var i = 0; i < victims.Count; i++)
         {
             var (node, reason) = victims[i];
-            if (Metrics.Cache.Evictions.Enabled && reason is CacheEvictionReason.Capacity or CacheEvictionReason.Weight or CacheEvictionReason.Expired)
+            if (reason is CacheEvictionReason.Capacity or CacheEvictionReason.Weight or CacheEvictionReason.Expired)
             {
-                Metrics.Cache.Evictions.Add(1, Metrics.Cache.ReasonTag((int)reason));
+                _metrics.Evicted((int)reason);
             }
 
             var handler = Evicted;

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 
 namespace SafeRefs.Caching;
@@ -55,4 +56,15 @@ public sealed class BoundedLruCacheOptions<TKey, TValue>
     /// <summary>Gets or sets the logger that reports failures of <see cref="BoundedLruCache{TKey, TValue}.Evicted"/> handlers and value disposal.</summary>
     /// <value><see langword="null"/> by default (nothing is logged).</value>
     public ILogger? Logger { get; set; }
+
+    /// <summary>Gets or sets the cache's name, reported as the <c>cache.name</c> tag of the <c>saferefs.cache.*</c> instruments.</summary>
+    /// <value><see langword="null"/> by default, reported as <c>(unnamed)</c>. Use a fixed name per cache (such as
+    /// <c>products</c>), never a per-request value: every distinct name is a separate time series. Caches that share
+    /// a name are summed together.</value>
+    public string? Name { get; set; }
+
+    /// <summary>Gets or sets the factory whose <c>SafeRefs</c> meter records the cache's metrics.</summary>
+    /// <value><see langword="null"/> by default: the process-wide static <c>SafeRefs</c> meter. Pass the container's
+    /// <see cref="IMeterFactory"/> to report through its meter instead (see <c>docs/diagnostics.md</c>).</value>
+    public IMeterFactory? MeterFactory { get; set; }
 }

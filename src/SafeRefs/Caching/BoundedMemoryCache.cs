@@ -60,6 +60,8 @@ public sealed class BoundedMemoryCache : IMemoryCache
             TimeProvider = options.TimeProvider,
             ExpirationScanInterval = options.ExpirationScanFrequency,
             Logger = _logger,
+            Name = options.Name,
+            MeterFactory = options.MeterFactory,
         };
         _core = new BoundedLruCache<object, BoundedCacheEntry>(
             coreOptions,

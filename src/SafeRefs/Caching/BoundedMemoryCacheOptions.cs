@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 
 namespace SafeRefs.Caching;
@@ -30,4 +31,15 @@ public sealed class BoundedMemoryCacheOptions
     /// <summary>Gets or sets the logger factory used to report failing post-eviction callbacks.</summary>
     /// <value><see langword="null"/> by default; <see cref="BoundedMemoryCacheServiceCollectionExtensions.AddBoundedMemoryCache"/> fills it from the container.</value>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>Gets or sets the cache's name, reported as the <c>cache.name</c> tag of the <c>saferefs.cache.*</c> instruments.</summary>
+    /// <value><see langword="null"/> by default, reported as <c>(unnamed)</c>;
+    /// <see cref="BoundedMemoryCacheServiceCollectionExtensions.AddBoundedMemoryCache"/> sets <c>IMemoryCache</c> when
+    /// it is not configured. Use a fixed name per cache, never a per-request value.</value>
+    public string? Name { get; set; }
+
+    /// <summary>Gets or sets the factory whose <c>SafeRefs</c> meter records the cache's metrics.</summary>
+    /// <value><see langword="null"/> by default: the process-wide static <c>SafeRefs</c> meter;
+    /// <see cref="BoundedMemoryCacheServiceCollectionExtensions.AddBoundedMemoryCache"/> fills it from the container.</value>
+    public IMeterFactory? MeterFactory { get; set; }
 }

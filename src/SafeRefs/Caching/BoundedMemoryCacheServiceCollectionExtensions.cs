@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -12,10 +13,15 @@ namespace SafeRefs.Caching;
 /// </remarks>
 public static class BoundedMemoryCacheServiceCollectionExtensions
 {
+    private const string DefaultName = "IMemoryCache";
+
     /// <summary>
     /// Replaces any <see cref="IMemoryCache"/> registration with a singleton <see cref="BoundedMemoryCache"/>, so every
     /// consumer of <see cref="IMemoryCache"/> (EF Core, FusionCache, HybridCache's local tier…) gets a bounded cache.
     /// Also registers it as <see cref="BoundedMemoryCache"/>. A later <c>AddMemoryCache()</c> does not override it.
+    /// Unless <paramref name="configure"/> sets them, the cache logs through the container's <see cref="ILoggerFactory"/>,
+    /// records its metrics through the container's <see cref="IMeterFactory"/> (when there is one) and is named
+    /// <c>IMemoryCache</c> in them.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options (capacity, size limit, clock…).</param>
@@ -32,6 +38,8 @@ public static class BoundedMemoryCacheServiceCollectionExtensions
             var options = new BoundedMemoryCacheOptions();
             configure(options);
             options.LoggerFactory ??= provider.GetService<ILoggerFactory>();
+            options.MeterFactory ??= provider.GetService<IMeterFactory>();
+            options.Name ??= DefaultName;
             return new BoundedMemoryCache(options);
         });
         services.AddSingleton<IMemoryCache>(static provider => provider.GetRequiredService<BoundedMemoryCache>());

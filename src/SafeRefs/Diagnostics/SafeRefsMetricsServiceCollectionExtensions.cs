@@ -5,14 +5,15 @@ namespace SafeRefs.Diagnostics;
 
 /// <summary>Turns the SafeRefs meter on in an application's dependency-injection metrics pipeline.</summary>
 /// <remarks>
-/// <para>SafeRefs records through one process-wide, static <see cref="System.Diagnostics.Metrics.Meter"/> named
-/// <see cref="SafeRefsMeter.Name"/>: its primitives are created with <c>new</c> as often as through a container, and
-/// their hot paths read static instruments so that recording costs one flag read when nobody listens. The meter is
-/// therefore <b>not</b> created by <see cref="System.Diagnostics.Metrics.IMeterFactory"/> and is not scoped to (or
-/// disposed with) a container; a listener that selects meters by factory scope does not see it. These methods add an
+/// <para>Primitives that a container creates (<c>AddBoundedMemoryCache</c>, <c>AddGuardedObjectPool</c>) record through
+/// the <see cref="System.Diagnostics.Metrics.Meter"/> named <see cref="SafeRefsMeter.Name"/> that the container's
+/// <see cref="System.Diagnostics.Metrics.IMeterFactory"/> creates (register one with <c>services.AddMetrics()</c>;
+/// hosts do): that meter is disposed with the container and is seen by listeners scoped to the factory, such as
+/// <c>MetricCollector&lt;T&gt;(meterFactory, "SafeRefs", …)</c>. Primitives created with <c>new</c> record through the
+/// process-wide static <c>SafeRefs</c> meter unless their options name a <c>MeterFactory</c>. These methods add an
 /// enable rule for the meter name to <see cref="MetricsOptions"/>, so listeners registered through
-/// <see cref="IMetricsBuilder"/> receive its instruments; <c>dotnet-counters</c> and OpenTelemetry's
-/// <c>AddMeter("SafeRefs")</c> select it by name and need no registration.</para>
+/// <see cref="IMetricsBuilder"/> receive the instruments of both; <c>dotnet-counters</c> and OpenTelemetry's
+/// <c>AddMeter("SafeRefs")</c> select meters by name and need no registration.</para>
 /// <para><b>Holds</b> nothing; <b>thread safety:</b> registration is not thread-safe, like any
 /// <see cref="IServiceCollection"/> change. Calling it twice adds a second, identical rule.</para>
 /// </remarks>

@@ -30,7 +30,7 @@ public sealed class AsyncWeakEvent<TArgs>
     public AsyncWeakEvent(WeakEventOptions? options = null)
     {
         _exceptionMode = options?.ExceptionMode ?? HandlerExceptionMode.Propagate;
-        _list = new WeakHandlerList(this, options?.Budget, options?.Name);
+        _list = new WeakHandlerList(this, options?.Budget, options?.Name, Metrics.For(options?.MeterFactory).WeakEvents);
     }
 
     /// <summary>Gets the number of subscribed handlers whose owner is alive; exact after a raise or a full GC.</summary>

@@ -45,7 +45,7 @@ public sealed class WeakEvent<TArgs>
     {
         _closurePolicy = options?.CapturingLambdaWithoutOwner ?? ClosurePolicy.Throw;
         _exceptionMode = options?.ExceptionMode ?? HandlerExceptionMode.Propagate;
-        _list = new WeakHandlerList(this, options?.Budget, options?.Name);
+        _list = new WeakHandlerList(this, options?.Budget, options?.Name, Metrics.For(options?.MeterFactory).WeakEvents);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using SafeRefs.Subscriptions;
 
 namespace SafeRefs.Events;
@@ -26,7 +27,14 @@ public sealed class WeakEventOptions
     /// place back when its entry is dropped (next add, raise or gen-2 sweep).</value>
     public ListenerBudget? Budget { get; set; }
 
-    /// <summary>Gets or sets the event name reported by <see cref="Budget"/>.</summary>
-    /// <value><see langword="null"/> by default, reported as <c>(unnamed)</c>.</value>
+    /// <summary>Gets or sets the event name reported by <see cref="Budget"/> and as the <c>event.name</c> tag of the
+    /// <c>saferefs.weak_events.*</c> instruments.</summary>
+    /// <value><see langword="null"/> by default, reported as <c>(unnamed)</c>. Use a fixed name per event (such as
+    /// <c>Orders.Changed</c>), never a per-instance or per-request value: every distinct name is a separate time series.</value>
     public string? Name { get; set; }
+
+    /// <summary>Gets or sets the factory whose <c>SafeRefs</c> meter records the event's metrics.</summary>
+    /// <value><see langword="null"/> by default: the process-wide static <c>SafeRefs</c> meter. Pass the container's
+    /// <see cref="IMeterFactory"/> to report through its meter instead (see <c>docs/diagnostics.md</c>).</value>
+    public IMeterFactory? MeterFactory { get; set; }
 }

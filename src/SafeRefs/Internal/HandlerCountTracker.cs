@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+
 namespace SafeRefs.Internal;
 
 /// <summary>
@@ -7,12 +9,14 @@ namespace SafeRefs.Internal;
 /// </summary>
 internal sealed class HandlerCountTracker
 {
-    private readonly string? _eventName;
+    private readonly UpDownCounter<long> _handlers;
+    private readonly KeyValuePair<string, object?> _nameTag;
     private long _count;
 
-    internal HandlerCountTracker(string? eventName)
+    internal HandlerCountTracker(UpDownCounter<long> handlers, string? eventName)
     {
-        _eventName = eventName;
+        _handlers = handlers;
+        _nameTag = Metrics.WeakEventInstruments.NameTag(eventName);
     }
 
     ~HandlerCountTracker()
@@ -20,19 +24,19 @@ internal sealed class HandlerCountTracker
         var remaining = Interlocked.Exchange(ref _count, 0);
         if (remaining != 0)
         {
-            Metrics.WeakEvents.Handlers.Add(-remaining, Metrics.WeakEvents.NameTag(_eventName));
+            _handlers.Add(-remaining, _nameTag);
         }
     }
 
     internal void Added()
     {
         Interlocked.Increment(ref _count);
-        Metrics.WeakEvents.Handlers.Add(1, Metrics.WeakEvents.NameTag(_eventName));
+        _handlers.Add(1, _nameTag);
     }
 
     internal void Removed()
     {
         Interlocked.Decrement(ref _count);
-        Metrics.WeakEvents.Handlers.Add(-1, Metrics.WeakEvents.NameTag(_eventName));
+        _handlers.Add(-1, _nameTag);
     }
 }

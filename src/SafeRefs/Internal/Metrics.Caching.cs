@@ -1,38 +1,117 @@
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 
 namespace SafeRefs.Internal;
 
 /// <content>Caching instruments.</content>
-internal static partial class Metrics
+internal sealed partial class Metrics
 {
-    // Nested so that the instruments are created after Meter (static initialisers of partial files run in an
-    // unspecified file order).
-    internal static class Cache
+    /// <summary>Gets the caching instruments of this set.</summary>
+    internal CacheInstruments Cache { get; }
+
+    /// <summary>
+    /// Caching instruments. <c>saferefs.cache.entries</c> is observed: when a listener collects it, it reads the exact
+    /// <c>Count</c> of every live cache of this set, summed per cache name, so writes pay nothing for it and the value
+    /// never drifts. Hits, misses and evictions are recorded as they happen, only while listened to. Tag:
+    /// <c>cache.name</c> (and <c>reason</c> on evictions).
+    /// </summary>
+    internal sealed class CacheInstruments
     {
-        /// <summary>Entries resident in all SafeRefs caches.</summary>
-        internal static readonly UpDownCounter<long> Entries =
-            Meter.CreateUpDownCounter<long>("saferefs.cache.entries", "{entry}", "Entries resident in SafeRefs bounded caches.");
+        private static readonly string[] Reasons = ["none", "capacity", "weight", "expired"];
 
-        /// <summary>Entries that left a cache because of its bound or their expiry (tag <c>reason</c>).</summary>
-        internal static readonly Counter<long> Evictions =
-            Meter.CreateCounter<long>("saferefs.cache.evictions", "{entry}", "Entries evicted from SafeRefs bounded caches (capacity, weight or expiry).");
+        // Keyed by the cache object, so a cache that is dropped without Dispose leaves the table when it is collected.
+        private readonly ConditionalWeakTable<object, CacheMetrics> _caches = new();
 
-        /// <summary>Lookups that found a live entry.</summary>
-        internal static readonly Counter<long> Hits =
-            Meter.CreateCounter<long>("saferefs.cache.hits", "{lookup}", "Lookups that found a live entry in a SafeRefs bounded cache.");
+        internal CacheInstruments(Meter meter)
+        {
+            Entries = meter.CreateObservableUpDownCounter(
+                "saferefs.cache.entries",
+                Observe,
+                unit: "{entry}",
+                description: "Entries resident in SafeRefs bounded caches.");
+            Evictions = meter.CreateCounter<long>(
+                "saferefs.cache.evictions",
+                unit: "{entry}",
+                description: "Entries evicted from SafeRefs bounded caches because of their bound or expiry.");
+            Hits = meter.CreateCounter<long>(
+                "saferefs.cache.hits",
+                unit: "{lookup}",
+                description: "Lookups that found a live entry in a SafeRefs bounded cache.");
+            Misses = meter.CreateCounter<long>(
+                "saferefs.cache.misses",
+                unit: "{lookup}",
+                description: "Lookups that found no live entry in a SafeRefs bounded cache.");
+        }
 
-        /// <summary>Lookups that found nothing.</summary>
-        internal static readonly Counter<long> Misses =
-            Meter.CreateCounter<long>("saferefs.cache.misses", "{lookup}", "Lookups that found no live entry in a SafeRefs bounded cache.");
+        internal ObservableUpDownCounter<long> Entries { get; }
 
-        private static readonly KeyValuePair<string, object?>[] ReasonTags =
-        [
-            new("reason", "none"),
-            new("reason", "capacity"),
-            new("reason", "weight"),
-            new("reason", "expired"),
-        ];
+        internal Counter<long> Evictions { get; }
 
-        internal static KeyValuePair<string, object?> ReasonTag(int reason) => ReasonTags[reason is >= 0 and <= 3 ? reason : 0];
+        internal Counter<long> Hits { get; }
+
+        internal Counter<long> Misses { get; }
+
+        internal static KeyValuePair<string, object?> ReasonTag(int reason) => new("reason", Reasons[reason is >= 0 and <= 3 ? reason : 0]);
+
+        /// <summary>Registers <paramref name="cache"/> for <c>saferefs.cache.entries</c> and returns its recorder.</summary>
+        internal CacheMetrics Track<TKey, TValue>(Caching.BoundedLruCache<TKey, TValue> cache, string? name)
+            where TKey : notnull
+        {
+            var metrics = new CacheMetrics(this, name, () => cache.Count);
+            _caches.AddOrUpdate(cache, metrics);
+            return metrics;
+        }
+
+        private List<Measurement<long>> Observe()
+        {
+            var perName = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var (_, metrics) in _caches)
+            {
+                var name = (string)metrics.NameTag.Value!;
+                perName[name] = perName.GetValueOrDefault(name) + metrics.Count;
+            }
+
+            var measurements = new List<Measurement<long>>(perName.Count);
+            foreach (var (name, count) in perName)
+            {
+                measurements.Add(new Measurement<long>(count, new KeyValuePair<string, object?>("cache.name", name)));
+            }
+
+            return measurements;
+        }
+    }
+
+    /// <summary>The instruments and name tag of one cache; the cache keeps it in a field.</summary>
+    internal sealed class CacheMetrics
+    {
+        private readonly Func<int> _count;
+
+        internal CacheMetrics(CacheInstruments instruments, string? name, Func<int> count)
+        {
+            Hits = instruments.Hits;
+            Misses = instruments.Misses;
+            Evictions = instruments.Evictions;
+            NameTag = new KeyValuePair<string, object?>("cache.name", name ?? "(unnamed)");
+            _count = count;
+        }
+
+        internal Counter<long> Hits { get; }
+
+        internal Counter<long> Misses { get; }
+
+        internal Counter<long> Evictions { get; }
+
+        internal KeyValuePair<string, object?> NameTag { get; }
+
+        internal long Count => _count();
+
+        /// <summary>Records one eviction (capacity, weight or expiry), if someone listens.</summary>
+        internal void Evicted(int reason)
+        {
+            if (Evictions.Enabled)
+            {
+                Evictions.Add(1, NameTag, CacheInstruments.ReasonTag(reason));
+            }
+        }
     }
 }

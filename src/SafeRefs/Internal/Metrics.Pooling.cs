@@ -2,25 +2,36 @@ using System.Diagnostics.Metrics;
 
 namespace SafeRefs.Internal;
 
-internal static partial class Metrics
+/// <content>Guarded-pool instruments.</content>
+internal sealed partial class Metrics
 {
-    /// <summary>Guarded-pool instruments, nested so that they are created after <see cref="Meter"/>.</summary>
-    internal static class Pool
+    /// <summary>Gets the guarded-pool instruments of this set.</summary>
+    internal PoolInstruments Pool { get; }
+
+    /// <summary>Guarded-pool instruments. Tag: <c>pool.object.type</c>.</summary>
+    internal sealed class PoolInstruments
     {
-        internal static readonly UpDownCounter<long> LeasesOutstanding = Meter.CreateUpDownCounter<long>(
-            "saferefs.pool.leases.outstanding",
-            unit: "{lease}",
-            description: "Objects rented from SafeRefs guarded pools, while this instrument was listened to, and not yet returned.");
+        internal PoolInstruments(Meter meter)
+        {
+            LeasesOutstanding = meter.CreateUpDownCounter<long>(
+                "saferefs.pool.leases.outstanding",
+                unit: "{lease}",
+                description: "Objects rented from SafeRefs guarded pools, while this instrument was listened to, and not yet returned.");
+            ListenersDetached = meter.CreateCounter<long>(
+                "saferefs.pool.listeners.detached",
+                unit: "{listener}",
+                description: "Listeners and registrations that SafeRefs pool leases detached when the lease ended.");
+            LeaksSuspected = meter.CreateCounter<long>(
+                "saferefs.pool.leaks_suspected",
+                unit: "{object}",
+                description: "Pooled objects that came back with more listeners than they had when rented (something attached behind the lease).");
+        }
 
-        internal static readonly Counter<long> ListenersDetached = Meter.CreateCounter<long>(
-            "saferefs.pool.listeners.detached",
-            unit: "{listener}",
-            description: "Listeners and registrations that SafeRefs pool leases detached when the lease ended.");
+        internal UpDownCounter<long> LeasesOutstanding { get; }
 
-        internal static readonly Counter<long> LeaksSuspected = Meter.CreateCounter<long>(
-            "saferefs.pool.leaks_suspected",
-            unit: "{object}",
-            description: "Pooled objects that came back with more listeners than they had when rented (something attached behind the lease).");
+        internal Counter<long> ListenersDetached { get; }
+
+        internal Counter<long> LeaksSuspected { get; }
 
         internal static KeyValuePair<string, object?> TypeTag(Type objectType) => new("pool.object.type", objectType.FullName ?? objectType.Name);
     }

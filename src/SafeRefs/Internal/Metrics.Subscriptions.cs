@@ -2,24 +2,41 @@ using System.Diagnostics.Metrics;
 
 namespace SafeRefs.Internal;
 
-internal static partial class Metrics
+/// <content>Subscription and listener-budget instruments.</content>
+internal sealed partial class Metrics
 {
+    /// <summary>Gets <c>saferefs.listeners.exceeded</c> (tags <c>source.type</c>, <c>event.name</c>, <c>action</c>).</summary>
+    internal Counter<long> ListenersExceeded { get; }
+
+    /// <summary>Records one exceeded listener limit, if someone listens.</summary>
+    internal void Exceeded(Type sourceType, string eventName, string action)
+    {
+        if (ListenersExceeded.Enabled)
+        {
+            ListenersExceeded.Add(
+                1,
+                new KeyValuePair<string, object?>("source.type", sourceType.FullName ?? sourceType.Name),
+                new KeyValuePair<string, object?>("event.name", eventName),
+                new KeyValuePair<string, object?>("action", action));
+        }
+    }
+
+    private static Counter<long> CreateListenersExceeded(Meter meter) => meter.CreateCounter<long>(
+        "saferefs.listeners.exceeded",
+        unit: "{event}",
+        description: "Times a listener budget's limit was exceeded (warned once per source and event, or refused).");
+
     /// <summary>
-    /// Subscription instruments, in a nested class so that they are created after <see cref="Meter"/> whatever the
-    /// order in which the partial files' static fields are initialized.
+    /// <c>saferefs.subscriptions.active</c>, on the static fallback meter only: <c>Subscriptions.Subscribe</c> is a
+    /// static API with no options, so its subscriptions cannot belong to a factory's meter.
     /// </summary>
     internal static class SubscriptionInstruments
     {
-        internal static readonly ObservableUpDownCounter<long> Active = Meter.CreateObservableUpDownCounter(
+        internal static readonly ObservableUpDownCounter<long> Active = Shared.Meter.CreateObservableUpDownCounter(
             "saferefs.subscriptions.active",
             static () => Volatile.Read(ref _active),
             unit: "{subscription}",
             description: "Subscriptions created by SafeRefs.Subscriptions.Subscribe, while this instrument was listened to, that are not yet disposed.");
-
-        internal static readonly Counter<long> ListenersExceeded = Meter.CreateCounter<long>(
-            "saferefs.listeners.exceeded",
-            unit: "{event}",
-            description: "Times a listener budget's limit was exceeded (warned once per source and event, or refused).");
 
         private static long _active;
 
@@ -39,17 +56,5 @@ internal static partial class Metrics
         }
 
         public static void Detached() => Interlocked.Decrement(ref _active);
-
-        public static void Exceeded(Type sourceType, string eventName, string action)
-        {
-            if (ListenersExceeded.Enabled)
-            {
-                ListenersExceeded.Add(
-                    1,
-                    new KeyValuePair<string, object?>("source.type", sourceType.FullName),
-                    new KeyValuePair<string, object?>("event.name", eventName),
-                    new KeyValuePair<string, object?>("action", action));
-            }
-        }
     }
 }

@@ -1,22 +1,55 @@
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using SafeRefs.Diagnostics;
 
 namespace SafeRefs.Internal;
 
 /// <summary>
-/// The static fallback <see cref="Meter"/> and its instruments. Each area adds its instruments in a partial file
-/// <c>Metrics.&lt;Area&gt;.cs</c>; hot paths check <see cref="Instrument.Enabled"/> before recording.
+/// One set of SafeRefs instruments on one <see cref="System.Diagnostics.Metrics.Meter"/> named
+/// <see cref="SafeRefsMeter.Name"/>: the static fallback <see cref="Shared"/>, or one set per
+/// <see cref="IMeterFactory"/> (<see cref="For"/>), whose meter the factory owns and disposes. Each area adds its
+/// instruments in a partial file <c>Metrics.&lt;Area&gt;.cs</c>; recording sites check
+/// <see cref="Instrument.Enabled"/> first, so nothing is recorded (and nothing allocated) while nobody listens.
 /// </summary>
-internal static partial class Metrics
+/// <remarks>
+/// Primitives pick their set once, when they are created, and keep it in a field: the hot paths read an instance
+/// field and the instrument's flag, never a dictionary. Sets created for factories are cached in a
+/// <see cref="ConditionalWeakTable{TKey, TValue}"/> keyed by the factory, so asking again is cheap, a factory is never
+/// kept alive by SafeRefs, and a disposed factory's meter (disposed with it) simply stops publishing.
+/// </remarks>
+internal sealed partial class Metrics
 {
-    /// <summary>
-    /// The meter. A property over a holder class, so that instruments created by field initialisers in other partial
-    /// files never see it uninitialised: the order of static initialisers across partial files is not defined.
-    /// </summary>
-    internal static Meter Meter => MeterHolder.Instance;
+    private static readonly ConditionalWeakTable<IMeterFactory, Metrics> PerFactory = new();
 
-    private static class MeterHolder
+    private Metrics(Meter meter)
     {
-        internal static readonly Meter Instance = new(SafeRefsMeter.Name, typeof(Metrics).Assembly.GetName().Version?.ToString());
+        Meter = meter;
+        ListenersExceeded = CreateListenersExceeded(meter);
+        WeakEvents = new WeakEventInstruments(meter);
+        Pool = new PoolInstruments(meter);
+        Cache = new CacheInstruments(meter);
+        Timers = new TimerInstruments(meter);
+    }
+
+    /// <summary>Gets the static fallback set, on a process-wide meter that is never disposed.</summary>
+    internal static Metrics Shared => SharedHolder.Instance;
+
+    /// <summary>Gets the meter of this set.</summary>
+    internal Meter Meter { get; }
+
+    /// <summary>Gets the set of <paramref name="meterFactory"/>, creating its meter on first use; the static fallback
+    /// when <paramref name="meterFactory"/> is <see langword="null"/>.</summary>
+    internal static Metrics For(IMeterFactory? meterFactory)
+        => meterFactory is null ? Shared : PerFactory.GetValue(meterFactory, static factory => new Metrics(factory.Create(Options())));
+
+    private static MeterOptions Options() => new(SafeRefsMeter.Name) { Version = typeof(Metrics).Assembly.GetName().Version?.ToString() };
+
+    /// <summary>
+    /// Holds the static fallback. A holder class, so that static state in other partial files (whose initialisation
+    /// order across files is not defined) can use <see cref="Shared"/> safely.
+    /// </summary>
+    private static class SharedHolder
+    {
+        internal static readonly Metrics Instance = new(new Meter(Options()));
     }
 }

@@ -33,11 +33,7 @@ internal sealed class ScopedCancellation : IScopeMember
         }
 
         Token = _source.Token;
-        if (Metrics.TimersActive.Enabled)
-        {
-            _counted = true;
-            Metrics.TimersActive.Add(1);
-        }
+        _counted = Metrics.TimerStarted(scope);
     }
 
     public CancellationToken Token { get; }
@@ -115,7 +111,7 @@ internal sealed class ScopedCancellation : IScopeMember
         _source.Dispose();
         if (_counted)
         {
-            Metrics.TimersActive.Add(-1);
+            Metrics.TimerEnded(_scope);
         }
     }
 }

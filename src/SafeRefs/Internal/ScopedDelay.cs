@@ -19,11 +19,7 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
         : base(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         _scope = scope;
-        if (Metrics.TimersActive.Enabled)
-        {
-            _counted = true;
-            Metrics.TimersActive.Add(1);
-        }
+        _counted = Metrics.TimerStarted(scope);
     }
 
     int IScopeMember.Slot
@@ -82,7 +78,7 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
 
         if (_counted)
         {
-            Metrics.TimersActive.Add(-1);
+            Metrics.TimerEnded(_scope);
         }
 
         if (canceledBy is { } token)

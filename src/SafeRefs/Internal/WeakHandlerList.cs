@@ -20,6 +20,7 @@ internal sealed class WeakHandlerList
     private readonly object? _source;
     private readonly ListenerBudget? _budget;
     private readonly string? _name;
+    private readonly Metrics.WeakEventInstruments _metrics;
     private WeakHandlerEntry[] _entries = Empty;
     private int _removedStored;
     private bool _registeredForPurge;
@@ -28,9 +29,11 @@ internal sealed class WeakHandlerList
     /// <summary>Initializes a new instance of the <see cref="WeakHandlerList"/> class.</summary>
     /// <param name="source">The event object, the source counted in <paramref name="budget"/>.</param>
     /// <param name="budget">Counts live entries; <see langword="null"/> for none.</param>
-    /// <param name="name">The event name reported by the budget.</param>
-    internal WeakHandlerList(object source, ListenerBudget? budget, string? name)
+    /// <param name="name">The event name reported by the budget and the metrics.</param>
+    /// <param name="metrics">The instruments that count the handlers.</param>
+    internal WeakHandlerList(object source, ListenerBudget? budget, string? name, Metrics.WeakEventInstruments metrics)
     {
+        _metrics = metrics;
         // Kept only for the budget: a subscription token references the list and must not keep more alive than needed.
         _source = budget is null ? null : source;
         _budget = budget;
@@ -77,10 +80,10 @@ internal sealed class WeakHandlerList
         var purged = 0;
         lock (_lock)
         {
-            if (Metrics.WeakEvents.Handlers.Enabled)
+            if (_metrics.Handlers.Enabled)
             {
                 entry.MarkCounted();
-                (_tracker ??= new HandlerCountTracker(_name)).Added();
+                (_tracker ??= new HandlerCountTracker(_metrics.Handlers, _name)).Added();
             }
 
             var old = _entries;
@@ -268,9 +271,9 @@ internal sealed class WeakHandlerList
 
     private void RecordPurged(int purged)
     {
-        if (purged != 0 && Metrics.WeakEvents.Purged.Enabled)
+        if (purged != 0 && _metrics.Purged.Enabled)
         {
-            Metrics.WeakEvents.Purged.Add(purged, Metrics.WeakEvents.NameTag(_name));
+            _metrics.Purged.Add(purged, Metrics.WeakEventInstruments.NameTag(_name));
         }
     }
 

@@ -24,7 +24,7 @@ namespace SafeRefs.Pooling;
 public sealed class GuardedObjectPool<T> : ObjectPool<T>
     where T : class
 {
-    private static readonly KeyValuePair<string, object?> TypeTag = Metrics.Pool.TypeTag(typeof(T));
+    private static readonly KeyValuePair<string, object?> TypeTag = Metrics.PoolInstruments.TypeTag(typeof(T));
 
     private readonly ObjectPool<T> _inner;
     private readonly ConditionalWeakTable<T, PooledSlot<T>> _slots = new();
@@ -33,6 +33,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     private readonly Func<T, int>? _probe;
     private readonly LeakAction _onLeak;
     private readonly ILogger _logger;
+    private readonly Metrics _metrics;
     private PooledSlot<T>? _lastSlot;
     private long _rented;
     private long _returned;
@@ -53,6 +54,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         _probe = options.ListenerCountProbe;
         _onLeak = options.OnLeakSuspected;
         _logger = options.Logger ?? NullLogger.Instance;
+        _metrics = Metrics.For(options.MeterFactory);
         TimeProvider = options.TimeProvider ?? TimeProvider.System;
     }
 
@@ -123,7 +125,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
                     if (_onExceeded == ListenerBudgetAction.Throw)
                     {
                         var name = EventNames.Normalize(key);
-                        Metrics.SubscriptionInstruments.Exceeded(typeof(T), name, "throw");
+                        _metrics.Exceeded(typeof(T), name, "throw");
                         throw new ListenerLimitExceededException(slot.Value.GetType(), name, count, _maxListeners);
                     }
 
@@ -205,16 +207,16 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
 
         if (counted)
         {
-            Metrics.Pool.LeasesOutstanding.Add(-1, TypeTag);
+            _metrics.Pool.LeasesOutstanding.Add(-1, TypeTag);
         }
 
         if (count > 0)
         {
             var detached = count - (errors?.Count ?? 0);
             Interlocked.Add(ref _detached, detached);
-            if (detached > 0 && Metrics.Pool.ListenersDetached.Enabled)
+            if (detached > 0 && _metrics.Pool.ListenersDetached.Enabled)
             {
-                Metrics.Pool.ListenersDetached.Add(detached, TypeTag);
+                _metrics.Pool.ListenersDetached.Add(detached, TypeTag);
             }
         }
 
@@ -229,9 +231,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             {
                 discard |= _onLeak != LeakAction.Warn;
                 Interlocked.Increment(ref _leaksSuspected);
-                if (Metrics.Pool.LeaksSuspected.Enabled)
+                if (_metrics.Pool.LeaksSuspected.Enabled)
                 {
-                    Metrics.Pool.LeaksSuspected.Add(1, TypeTag);
+                    _metrics.Pool.LeaksSuspected.Add(1, TypeTag);
                 }
 
                 Log.LeaseAttachedBehind(_logger, typeof(T).FullName ?? typeof(T).Name, slot.CountAtRent, now, discard);
@@ -302,10 +304,10 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         var slot = SlotFor(value);
         slot.Leased = leased;
         slot.CountAtRent = _probe is null ? 0 : _probe(value);
-        if (Metrics.Pool.LeasesOutstanding.Enabled)
+        if (_metrics.Pool.LeasesOutstanding.Enabled)
         {
             slot.Counted = true;
-            Metrics.Pool.LeasesOutstanding.Add(1, TypeTag);
+            _metrics.Pool.LeasesOutstanding.Add(1, TypeTag);
         }
 
         Volatile.Write(ref slot.Version, slot.Version + 1 | 1);
@@ -332,7 +334,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
 
     private void WarnExceeded(T value, string eventName, int count)
     {
-        Metrics.SubscriptionInstruments.Exceeded(value.GetType(), eventName, "warn");
+        _metrics.Exceeded(value.GetType(), eventName, "warn");
         Log.LeaseListenerLeakSuspected(_logger, value.GetType().FullName ?? value.GetType().Name, eventName, count, _maxListeners);
         try
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -27,7 +28,9 @@ public static class GuardedObjectPoolExtensions
     /// <summary>
     /// Registers a singleton <see cref="GuardedObjectPool{T}"/> (also resolvable as <see cref="ObjectPool{T}"/>) over a
     /// pool from the registered <see cref="ObjectPoolProvider"/> (a <see cref="DefaultObjectPoolProvider"/> if none).
-    /// Without a configured logger, the pool logs through the container's <see cref="ILoggerFactory"/> when there is one.
+    /// Without a configured logger, the pool logs through the container's <see cref="ILoggerFactory"/> when there is one;
+    /// without a configured <see cref="ListenerGuardOptions{T}.MeterFactory"/>, it records its metrics through the
+    /// container's <see cref="IMeterFactory"/> when there is one (the static <c>SafeRefs</c> meter otherwise).
     /// </summary>
     /// <typeparam name="T">The pooled type, created with its parameterless constructor.</typeparam>
     /// <param name="services">The service collection.</param>
@@ -44,6 +47,7 @@ public static class GuardedObjectPoolExtensions
             var options = new ListenerGuardOptions<T>();
             configure?.Invoke(options);
             options.Logger ??= sp.GetService<ILoggerFactory>()?.CreateLogger("SafeRefs.Pooling.GuardedObjectPool");
+            options.MeterFactory ??= sp.GetService<IMeterFactory>();
             var provider = sp.GetRequiredService<ObjectPoolProvider>();
             return new GuardedObjectPool<T>(provider.Create(new DefaultPooledObjectPolicy<T>()), options);
         });

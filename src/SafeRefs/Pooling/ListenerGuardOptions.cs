@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using SafeRefs.Subscriptions;
 
@@ -73,6 +74,12 @@ public sealed class ListenerGuardOptions<T>
     /// <summary>Gets or sets the logger for listener-leak warnings.</summary>
     /// <value><see langword="null"/> by default: no logging.</value>
     public ILogger? Logger { get; set; }
+
+    /// <summary>Gets or sets the factory whose <c>SafeRefs</c> meter records the pool's metrics
+    /// (<c>saferefs.pool.*</c> and <c>saferefs.listeners.exceeded</c>).</summary>
+    /// <value><see langword="null"/> by default: the process-wide static <c>SafeRefs</c> meter.
+    /// <see cref="GuardedObjectPoolExtensions.AddGuardedObjectPool{T}"/> fills it from the container.</value>
+    public IMeterFactory? MeterFactory { get; set; }
 
     /// <summary>Gets or sets the clock of each lease's <see cref="PoolLease{T}.Timers"/>.</summary>
     /// <value><see langword="null"/> by default, meaning <see cref="TimeProvider.System"/>.</value>

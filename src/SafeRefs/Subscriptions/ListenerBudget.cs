@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -32,6 +33,8 @@ public sealed class ListenerBudget
     private int _maxListeners;
     private int _onExceeded;
     private SourceListeners? _last;
+    private IMeterFactory? _meterFactory;
+    private Metrics _metrics = Metrics.Shared;
 
     /// <summary>Initializes a new instance of the <see cref="ListenerBudget"/> class.</summary>
     /// <param name="maxListeners">The most listeners per (source, event name) before a leak is reported; 0 = unlimited.</param>
@@ -62,6 +65,18 @@ public sealed class ListenerBudget
         {
             ArgumentOutOfRangeException.ThrowIfNegative(value);
             Volatile.Write(ref _maxListeners, value);
+        }
+    }
+
+    /// <summary>Gets the factory whose <c>SafeRefs</c> meter records <c>saferefs.listeners.exceeded</c> for this budget.</summary>
+    /// <value><see langword="null"/> by default: the process-wide static <c>SafeRefs</c> meter (see <c>docs/diagnostics.md</c>).</value>
+    public IMeterFactory? MeterFactory
+    {
+        get => _meterFactory;
+        init
+        {
+            _meterFactory = value;
+            _metrics = Metrics.For(value);
         }
     }
 
@@ -137,7 +152,7 @@ public sealed class ListenerBudget
         {
             case ListenerBudgetAction.Throw:
                 counter.Decrement();
-                Metrics.SubscriptionInstruments.Exceeded(source.GetType(), counter.EventName, "throw");
+                _metrics.Exceeded(source.GetType(), counter.EventName, "throw");
                 if (_logger.IsEnabled(LogLevel.Error))
                 {
                     Log.ListenerRefused(_logger, source.GetType().FullName ?? source.GetType().Name, counter.EventName, count, max);
@@ -159,7 +174,7 @@ public sealed class ListenerBudget
     private void Warn(object source, string eventName, int count, int max)
     {
         var typeName = source.GetType().FullName ?? source.GetType().Name;
-        Metrics.SubscriptionInstruments.Exceeded(source.GetType(), eventName, "warn");
+        _metrics.Exceeded(source.GetType(), eventName, "warn");
         Log.ListenerLeakSuspected(_logger, typeName, eventName, count, max);
         var handlers = Exceeded;
         if (handlers is null)

@@ -46,11 +46,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         _body = body;
         _interval = interval;
         _onRunCompleted = OnRunCompleted;
-        if (Metrics.TimersActive.Enabled)
-        {
-            _counted = true;
-            Metrics.TimersActive.Add(1);
-        }
+        _counted = Metrics.TimerStarted(scope);
     }
 
     /// <summary>Gets a task that completes when the loop has ended and its last body run has finished.</summary>
@@ -233,7 +229,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
 
         if (_counted)
         {
-            Metrics.TimersActive.Add(-1);
+            Metrics.TimerEnded(_scope);
         }
 
         if (Volatile.Read(ref _running) == 0)

@@ -44,10 +44,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         _scope = scope;
         _callback = callback;
         var state = StateFor(due, period);
-        if (Metrics.TimersActive.Enabled)
+        if (Metrics.TimerStarted(scope))
         {
             state |= CountedBit;
-            Metrics.TimersActive.Add(1);
         }
 
         _state = state;
@@ -251,7 +250,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 
         if ((state & CountedBit) != 0)
         {
-            Metrics.TimersActive.Add(-1);
+            Metrics.TimerEnded(_scope);
         }
     }
 

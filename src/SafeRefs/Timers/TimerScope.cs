@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using SafeRefs.Internal;
@@ -44,6 +45,10 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     private List<IScopeMember>? _busyAtDispose;
     private volatile bool _disposed;
     private int _slot = -1;
+    private string? _name;
+    private IMeterFactory? _meterFactory;
+    private Metrics _metrics = Metrics.Shared;
+    private Metrics.TimerScopeMetrics? _activeMetrics;
 
     /// <summary>Initializes a new instance of the <see cref="TimerScope"/> class.</summary>
     /// <param name="timeProvider">The clock for every timer of the scope; <see langword="null"/> means
@@ -128,6 +133,29 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     /// <summary>Gets or sets the logger that records failed callbacks (event id 1200, 1201).</summary>
     /// <value><see langword="null"/> by default (nothing is logged). Child scopes start with their parent's logger.</value>
     public ILogger? Logger { get; set; }
+
+    /// <summary>Gets the scope's name, reported as the <c>scope.name</c> tag of <c>saferefs.timers.active</c>.</summary>
+    /// <value><see langword="null"/> by default, reported as <c>(unnamed)</c>. Child scopes start with their parent's
+    /// name. Use a fixed name per kind of scope (a component or service name), never a per-request value: every
+    /// distinct name is a separate time series.</value>
+    public string? Name
+    {
+        get => _name;
+        init => _name = value;
+    }
+
+    /// <summary>Gets the factory whose <c>SafeRefs</c> meter records this scope's metrics.</summary>
+    /// <value><see langword="null"/> by default: the process-wide static <c>SafeRefs</c> meter. Child scopes start with
+    /// their parent's factory. See <c>docs/diagnostics.md</c>.</value>
+    public IMeterFactory? MeterFactory
+    {
+        get => _meterFactory;
+        init
+        {
+            _meterFactory = value;
+            _metrics = Metrics.For(value);
+        }
+    }
 
     /// <summary>Gets a value indicating whether the scope has been disposed.</summary>
     /// <value><see langword="true"/> after <see cref="Dispose"/>, <see cref="DisposeAsync"/>, the lifetime token's
@@ -329,7 +357,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
     public TimerScope CreateChild()
     {
-        var child = new TimerScope(TimeProvider, this) { Logger = Logger };
+        var child = new TimerScope(TimeProvider, this) { Logger = Logger, Name = _name, MeterFactory = _meterFactory };
         Add(child);
         return child;
     }
@@ -350,6 +378,29 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     void IScopeMember.CloseFromScope() => DisposeCore(fromParent: true);
 
     ValueTask IScopeMember.WhenIdleAsync() => WhenIdleAsync();
+
+    /// <summary>Counts one new item in <c>saferefs.timers.active</c> if it is listened to (see <see cref="Metrics.TimerStarted"/>).</summary>
+    internal bool CountTimerStarted()
+    {
+        var active = _metrics.Timers.Active;
+        if (!active.Enabled)
+        {
+            return false;
+        }
+
+        var tracker = Volatile.Read(ref _activeMetrics);
+        if (tracker is null)
+        {
+            tracker = new Metrics.TimerScopeMetrics(active, _name);
+            tracker = Interlocked.CompareExchange(ref _activeMetrics, tracker, null) ?? tracker;
+        }
+
+        tracker.Started();
+        return true;
+    }
+
+    /// <summary>Uncounts one item that <see cref="CountTimerStarted"/> counted.</summary>
+    internal void CountTimerEnded() => Volatile.Read(ref _activeMetrics)?.Ended();
 
     internal static void NoteRetiredWithCollectedScope() => Interlocked.Increment(ref _retiredWithCollectedScope);
 

@@ -245,7 +245,7 @@ public sealed class ListenerBudgetTests
     [Fact]
     public void Exceeded_RecordsMetric()
     {
-        using var collector = new MetricCollector<long>(Metrics.Meter, "saferefs.listeners.exceeded");
+        using var collector = new MetricCollector<long>(Metrics.Shared.Meter, "saferefs.listeners.exceeded");
         var budget = new ListenerBudget(maxListeners: 1);
         var source = new MetricOnlySource();
         using var one = Subscribe.Event(source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, (EventHandler)((_, _) => { }), budget);

@@ -130,7 +130,7 @@ public sealed class SubscribeSoakTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = static (instrument, l) =>
         {
-            if (instrument.Meter == Metrics.Meter && instrument.Name == "saferefs.subscriptions.active")
+            if (instrument.Meter == Metrics.Shared.Meter && instrument.Name == "saferefs.subscriptions.active")
             {
                 l.EnableMeasurementEvents(instrument);
             }
