@@ -1,10 +1,14 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.ObjectPool;
+using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Caching;
 using SafeRefs.Events;
 using SafeRefs.Pooling;
 using SafeRefs.Subscriptions;
+using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Diagnostics;
 
@@ -28,6 +32,153 @@ public sealed class MetricsPropertyTests
     [Property(MaxTest = 100)]
     public Property PoolLeases_RandomRentReturnAttach_MatchModel() =>
         Prop.ForAll(Operations(4), ops => ReplayPool(ops));
+
+    // Operation codes: 0 Set, 1 TryGet, 2 TryRemove, 3 Clear, 4 advance the clock 3 s (entries live 10 s).
+    [Property(MaxTest = 100)]
+    public Property CacheLookupsAndExpiry_RandomOperations_MatchModel() =>
+        Prop.ForAll(Operations(5), ops => ReplayCache(ops));
+
+    // Operation codes: 0 Every(1 h), 1 After(5 s), 2 Delay(5 s), 3 CancelAfter(5 s), 4 dispose a periodic timer,
+    // 5 advance the clock 3 s.
+    [Property(MaxTest = 100)]
+    public Property TimersActive_RandomOperations_MatchModel() =>
+        Prop.ForAll(Operations(6), ops => ReplayTimers(ops));
+
+    private static bool ReplayCache((int Op, int Pick)[] operations)
+    {
+        // Capacity above the key space, so entries leave only through expiry, removal or Clear: the model knows
+        // exactly which lookups hit. The sweep interval is longer than any run, so expired entries leave only
+        // when touched (read or overwritten: an "expired" eviction) or removed/cleared (not an eviction).
+        var name = "metrics-cache-property-" + Guid.NewGuid().ToString("N");
+        using var hits = MetricTotals.Collect("saferefs.cache.hits");
+        using var misses = MetricTotals.Collect("saferefs.cache.misses");
+        using var evictions = MetricTotals.Collect("saferefs.cache.evictions");
+        using var entries = MetricTotals.Collect("saferefs.cache.entries");
+        var time = new FakeTimeProvider();
+        using var cache = new BoundedLruCache<int, int>(new BoundedLruCacheOptions<int, int>
+        {
+            Capacity = 16,
+            Name = name,
+            ExpireAfterWrite = TimeSpan.FromSeconds(10),
+            ExpirationScanInterval = TimeSpan.FromDays(1),
+            TimeProvider = time,
+        });
+        var written = new Dictionary<int, long>();   // key -> write time in seconds
+        long now = 0, hitModel = 0, missModel = 0, expiredModel = 0;
+
+        foreach (var (op, pick) in operations)
+        {
+            var key = pick % 8;
+            var expired = written.TryGetValue(key, out var at) && now - at >= 10;
+            switch (op)
+            {
+                case 0:
+                    cache.Set(key, pick);
+                    expiredModel += expired ? 1 : 0;
+                    written[key] = now;
+                    break;
+                case 1:
+                    var found = cache.TryGet(key, out _);
+                    var live = written.ContainsKey(key) && !expired;
+                    if (found != live)
+                    {
+                        return false;
+                    }
+
+                    hitModel += live ? 1 : 0;
+                    missModel += live ? 0 : 1;
+                    if (expired)
+                    {
+                        expiredModel++;
+                        written.Remove(key);
+                    }
+
+                    break;
+                case 2:
+                    if (cache.TryRemove(key, out _) != written.Remove(key))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case 3:
+                    cache.Clear();
+                    written.Clear();
+                    break;
+                case 4:
+                    time.Advance(TimeSpan.FromSeconds(3));
+                    now += 3;
+                    break;
+            }
+
+            entries.RecordObservableInstruments();
+            var lastEntries = entries.GetMeasurementSnapshot().Last(m => Equals(m.Tags["cache.name"], name)).Value;
+            if (MetricTotals.Sum(hits, "cache.name", name) != hitModel
+                || MetricTotals.Sum(misses, "cache.name", name) != missModel
+                || MetricTotals.Sum(evictions, "cache.name", name) != expiredModel
+                || lastEntries != written.Count
+                || cache.Count != written.Count)
+            {
+                return false;
+            }
+        }
+
+        return evictions.GetMeasurementSnapshot()
+            .Where(m => Equals(m.Tags["cache.name"], name))
+            .All(m => Equals(m.Tags["reason"], "expired"));
+    }
+
+    private static bool ReplayTimers((int Op, int Pick)[] operations)
+    {
+        var name = "metrics-timers-property-" + Guid.NewGuid().ToString("N");
+        using var active = MetricTotals.Collect("saferefs.timers.active");
+        var time = new FakeTimeProvider();
+        using var scope = new TimerScope(time) { Name = name };
+        var periodic = new List<ScopedTimer>();
+        var oneShotDue = new List<long>();   // due times (s) of one-shots, delays and CancelAfter sources
+        long now = 0;
+
+        foreach (var (op, pick) in operations)
+        {
+            switch (op)
+            {
+                case 0:
+                    periodic.Add(scope.Every(TimeSpan.FromHours(1), static () => { }));
+                    break;
+                case 1:
+                    scope.After(TimeSpan.FromSeconds(5), static () => { });
+                    oneShotDue.Add(now + 5);
+                    break;
+                case 2:
+                    _ = scope.Delay(TimeSpan.FromSeconds(5));
+                    oneShotDue.Add(now + 5);
+                    break;
+                case 3:
+                    _ = scope.CancelAfter(TimeSpan.FromSeconds(5));
+                    oneShotDue.Add(now + 5);
+                    break;
+                case 4 when periodic.Count > 0:
+                    var i = pick % periodic.Count;
+                    periodic[i].Dispose();
+                    periodic.RemoveAt(i);
+                    break;
+                case 5:
+                    time.Advance(TimeSpan.FromSeconds(3));
+                    now += 3;
+                    oneShotDue.RemoveAll(due => due <= now);
+                    break;
+            }
+
+            var model = periodic.Count + oneShotDue.Count;
+            if (MetricTotals.Sum(active, "scope.name", name) != model || scope.ActiveCount != model)
+            {
+                return false;
+            }
+        }
+
+        scope.Dispose();
+        return MetricTotals.Sum(active, "scope.name", name) == 0;
+    }
 
     private static bool ReplayWeakEvent((int Op, int Pick)[] operations)
     {

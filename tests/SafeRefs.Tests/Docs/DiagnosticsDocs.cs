@@ -1,9 +1,13 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Options;
+using SafeRefs.Caching;
 using SafeRefs.Diagnostics;
 using SafeRefs.Events;
+using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Docs;
 
@@ -15,10 +19,55 @@ public sealed class DiagnosticsDocs
     {
         var services = new ServiceCollection();
         #region docs-diagnostics-di
-        services.AddSafeRefsMetrics();   // enable rule for the "SafeRefs" meter in the DI metrics pipeline
+        services.AddMetrics();            // IMeterFactory (hosts already register it)
+        services.AddSafeRefsMetrics();    // enable rule for the "SafeRefs" meter in the DI metrics pipeline
+        services.AddBoundedMemoryCache(o => o.Name = "products");   // records through the container's meter
         #endregion
         using var provider = services.BuildServiceProvider();
         Assert.Contains(provider.GetRequiredService<IOptions<MetricsOptions>>().Value.Rules, r => r.MeterName == SafeRefsMeter.Name);
+        using var misses = new MetricCollector<long>(provider.GetRequiredService<IMeterFactory>(), SafeRefsMeter.Name, "saferefs.cache.misses");
+        Assert.False(provider.GetRequiredService<IMemoryCache>().TryGetValue("x", out _));
+        Assert.Equal("products", misses.LastMeasurement?.Tags["cache.name"]);
+    }
+
+    [Fact]
+    public void Diagnostics_PrimitivesBuiltWithNew_JoinTheContainersMeter()
+    {
+        using var provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        using var hits = new MetricCollector<long>(provider.GetRequiredService<IMeterFactory>(), SafeRefsMeter.Name, "saferefs.cache.hits");
+        #region docs-diagnostics-new
+        var meterFactory = provider.GetRequiredService<IMeterFactory>();
+        using var prices = new BoundedLruCache<string, decimal>(new BoundedLruCacheOptions<string, decimal>
+        {
+            Capacity = 1_000,
+            Name = "prices",
+            MeterFactory = meterFactory,
+        });
+        using var jobs = new TimerScope { Name = "jobs", MeterFactory = meterFactory };
+        var ordersChanged = new WeakEvent<int>(new WeakEventOptions { Name = "Orders.Changed", MeterFactory = meterFactory });
+        #endregion
+        prices.Set("a", 1m);
+        Assert.True(prices.TryGet("a", out _));
+        Assert.Equal("prices", hits.LastMeasurement?.Tags["cache.name"]);
+        Assert.Same(meterFactory, jobs.MeterFactory);
+        Assert.Equal(0, ordersChanged.Count);
+    }
+
+    [Fact]
+    public void Diagnostics_MetricCollectorOnTheContainersFactory_SeesItsCache()
+    {
+        #region docs-diagnostics-test
+        using var provider = new ServiceCollection()
+            .AddMetrics()
+            .AddBoundedMemoryCache(o => o.Name = "products")
+            .BuildServiceProvider();
+        var meterFactory = provider.GetRequiredService<IMeterFactory>();
+        using var misses = new MetricCollector<long>(meterFactory, "SafeRefs", "saferefs.cache.misses");
+
+        provider.GetRequiredService<IMemoryCache>().TryGetValue("missing", out _);
+
+        Assert.Equal("products", misses.LastMeasurement?.Tags["cache.name"]);
+        #endregion
     }
 
     [Fact]
