@@ -86,14 +86,14 @@ public sealed class AsyncWeakEvent<TArgs>
         return snapshot.Length == 0 ? default : RaiseCoreAsync(snapshot, sender, args, cancellationToken);
     }
 
-    private async ValueTask RaiseCoreAsync(WeakHandlerEntry[] snapshot, object? sender, TArgs args, CancellationToken cancellationToken)
+    private async ValueTask RaiseCoreAsync(HandlerSlot[] snapshot, object? sender, TArgs args, CancellationToken cancellationToken)
     {
         var dead = 0;
         List<Exception>? errors = null;
-        foreach (var entry in snapshot)
+        foreach (var slot in snapshot)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!entry.TryGet(out var owner, out var handler))
+            if (!slot.Entry.TryGet(out var owner, out var handler))
             {
                 dead++;
                 continue;

@@ -33,11 +33,12 @@ namespace SafeRefs.Events;
 /// <see cref="Subscription.Dispose"/> returned.</para>
 /// <para><b>Dispose:</b> the event is not disposable; a second <see cref="Subscription.Dispose"/> does nothing.</para>
 /// </remarks>
-public sealed class WeakEvent<TArgs>
+public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
 {
     private readonly WeakHandlerList _list;
     private readonly ClosurePolicy _closurePolicy;
     private readonly HandlerExceptionMode _exceptionMode;
+    private HandlerSlot[] _snapshot = [];
 
     /// <summary>Initializes a new instance of the <see cref="WeakEvent{TArgs}"/> class.</summary>
     /// <param name="options">The options, copied now; <see langword="null"/> for the defaults.</param>
@@ -45,7 +46,7 @@ public sealed class WeakEvent<TArgs>
     {
         _closurePolicy = options?.CapturingLambdaWithoutOwner ?? ClosurePolicy.Throw;
         _exceptionMode = options?.ExceptionMode ?? HandlerExceptionMode.Propagate;
-        _list = new WeakHandlerList(this, options?.Budget, options?.Name, Metrics.For(options?.MeterFactory).WeakEvents);
+        _list = new WeakHandlerList(this, options?.Budget, options?.Name, Metrics.For(options?.MeterFactory).WeakEvents, this);
     }
 
     /// <summary>
@@ -149,19 +150,29 @@ public sealed class WeakEvent<TArgs>
             return;
         }
 
-        var snapshot = _list.Snapshot;
+        var snapshot = Volatile.Read(ref _snapshot);
         var dead = 0;
-        foreach (var entry in snapshot)
+        for (var i = 0; i < snapshot.Length; i++)
         {
-            // Add mode: one field read (strong) or one weak-handle read, then the original delegate.
-            if (entry.AddModeHandlerOrNull() is { } handler)
+            // Add mode: the delegate is in the slot (strong) or one weak-handle read away; no entry access.
+            ref readonly var slot = ref snapshot[i];
+            var handler = slot.Direct;
+            if (handler is null)
             {
-                Unsafe.As<EventHandler<TArgs>>(handler)(sender, args);
+                if (!slot.Weak.IsAllocated || !slot.Weak.TryGetTarget(out var weakHandler))
+                {
+                    if (!TryInvokeOwnerBound(slot.Entry, sender, args))
+                    {
+                        dead++;
+                    }
+
+                    continue;
+                }
+
+                handler = Unsafe.As<Delegate>(weakHandler);
             }
-            else if (!TryInvokeOwnerBound(entry, sender, args))
-            {
-                dead++;
-            }
+
+            Unsafe.As<EventHandler<TArgs>>(handler)(sender, args);
         }
 
         if (dead != 0)
@@ -169,6 +180,9 @@ public sealed class WeakEvent<TArgs>
             _list.OnDeadSeen(dead, snapshot.Length);
         }
     }
+
+    /// <inheritdoc/>
+    void IHandlerSnapshotSink.Publish(HandlerSlot[] snapshot) => Volatile.Write(ref _snapshot, snapshot);
 
     private static bool TryInvokeOwnerBound(WeakHandlerEntry entry, object? sender, TArgs args)
     {
@@ -198,12 +212,12 @@ public sealed class WeakEvent<TArgs>
 
     private void RaiseAggregating(object? sender, TArgs args)
     {
-        var snapshot = _list.Snapshot;
+        var snapshot = Volatile.Read(ref _snapshot);
         var dead = 0;
         List<Exception>? errors = null;
-        foreach (var entry in snapshot)
+        foreach (var slot in snapshot)
         {
-            if (entry.TryGet(out var owner, out var handler))
+            if (slot.Entry.TryGet(out var owner, out var handler))
             {
                 try
                 {

@@ -41,6 +41,12 @@ internal sealed class WeakHandlerEntry
         _weak = weak;
     }
 
+    /// <summary>Gets the strongly held handler (<see cref="EntryKind.Strong"/> and <see cref="EntryKind.OwnerStrongHandler"/>).</summary>
+    internal Delegate? StrongHandler => _strongHandler;
+
+    /// <summary>Gets the weak handle (to the delegate for <see cref="EntryKind.WeakTarget"/>, to the owner or handler otherwise).</summary>
+    internal WeakGCHandle<object> WeakHandle => _weak;
+
     /// <summary>Gets how the entry holds its handler.</summary>
     internal EntryKind Kind { get; }
 
@@ -70,22 +76,6 @@ internal sealed class WeakHandlerEntry
 
         var dependent = block.AllocDependent(slot, owner, handler);
         return new(EntryKind.OwnerBoundHandler, null, block, dependent, block.AllocWeak(slot, handler));
-    }
-
-    /// <summary>
-    /// The raise fast path for <c>Add</c>-mode entries (<see cref="EntryKind.Strong"/> and
-    /// <see cref="EntryKind.WeakTarget"/>): the handler, or <see langword="null"/> when removed or dead.
-    /// Returns <see langword="null"/> for owner-bound kinds as well: check <see cref="Kind"/> first.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal Delegate? AddModeHandlerOrNull()
-    {
-        if (Kind > EntryKind.WeakTarget || Volatile.Read(ref _removed) != 0)
-        {
-            return null;
-        }
-
-        return _strongHandler ?? (_weak.TryGetTarget(out var weakHandler) ? Unsafe.As<Delegate>(weakHandler) : null);
     }
 
     /// <summary>

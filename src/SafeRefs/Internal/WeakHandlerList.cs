@@ -14,14 +14,15 @@ namespace SafeRefs.Internal;
 /// </remarks>
 internal sealed class WeakHandlerList
 {
-    private static readonly WeakHandlerEntry[] Empty = [];
+    private static readonly HandlerSlot[] Empty = [];
 
     private readonly Lock _lock = new();
     private readonly object? _source;
     private readonly ListenerBudget? _budget;
     private readonly string? _name;
     private readonly Metrics.WeakEventInstruments _metrics;
-    private WeakHandlerEntry[] _entries = Empty;
+    private readonly IHandlerSnapshotSink? _sink;
+    private HandlerSlot[] _entries = Empty;
     private int _removedStored;
     private bool _registeredForPurge;
     private HandlerCountTracker? _tracker;
@@ -31,9 +32,11 @@ internal sealed class WeakHandlerList
     /// <param name="budget">Counts live entries; <see langword="null"/> for none.</param>
     /// <param name="name">The event name reported by the budget and the metrics.</param>
     /// <param name="metrics">The instruments that count the handlers.</param>
-    internal WeakHandlerList(object source, ListenerBudget? budget, string? name, Metrics.WeakEventInstruments metrics)
+    /// <param name="sink">Receives every new snapshot, under the list's lock, so that a raise reads it with one field load.</param>
+    internal WeakHandlerList(object source, ListenerBudget? budget, string? name, Metrics.WeakEventInstruments metrics, IHandlerSnapshotSink? sink = null)
     {
         _metrics = metrics;
+        _sink = sink;
         // Kept only for the budget: a subscription token references the list and must not keep more alive than needed.
         _source = budget is null ? null : source;
         _budget = budget;
@@ -41,7 +44,7 @@ internal sealed class WeakHandlerList
     }
 
     /// <summary>Gets the current immutable snapshot (never modified after publication).</summary>
-    internal WeakHandlerEntry[] Snapshot => Volatile.Read(ref _entries);
+    internal HandlerSlot[] Snapshot => Volatile.Read(ref _entries);
 
     /// <summary>Gets the number of stored entries, live or not (for tests of the dead-entry bound).</summary>
     internal int StoredCount => Snapshot.Length;
@@ -52,9 +55,9 @@ internal sealed class WeakHandlerList
         get
         {
             var count = 0;
-            foreach (var entry in Snapshot)
+            foreach (var slot in Snapshot)
             {
-                if (entry.IsAlive)
+                if (slot.Entry.IsAlive)
                 {
                     count++;
                 }
@@ -87,28 +90,28 @@ internal sealed class WeakHandlerList
             }
 
             var old = _entries;
-            var copy = new WeakHandlerEntry[old.Length + 1];
+            var copy = new HandlerSlot[old.Length + 1];
             var n = 0;
             foreach (var existing in old)
             {
-                if (!existing.IsDead)
+                if (!existing.Entry.IsDead)
                 {
                     copy[n++] = existing;
                 }
                 else
                 {
-                    purged += Release(existing);
+                    purged += Release(existing.Entry);
                 }
             }
 
-            copy[n++] = entry;
+            copy[n++] = new HandlerSlot(entry);
             if (n != copy.Length)
             {
                 Array.Resize(ref copy, n);
             }
 
             Volatile.Write(ref _removedStored, 0);
-            Volatile.Write(ref _entries, copy);
+            Publish(copy);
             if (entry.IsWeak && !_registeredForPurge)
             {
                 _registeredForPurge = true;
@@ -141,7 +144,7 @@ internal sealed class WeakHandlerList
             var indices = new List<int>(old.Length);
             for (var i = 0; i < old.Length; i++)
             {
-                if (old[i].Kind is WeakHandlerEntry.EntryKind.Strong or WeakHandlerEntry.EntryKind.WeakTarget && !old[i].IsDead)
+                if (old[i].Entry.Kind is WeakHandlerEntry.EntryKind.Strong or WeakHandlerEntry.EntryKind.WeakTarget && !old[i].Entry.IsDead)
                 {
                     indices.Add(i);
                 }
@@ -157,7 +160,7 @@ internal sealed class WeakHandlerList
                         drop.Add(indices[start + k]);
                     }
 
-                    var copy = new WeakHandlerEntry[old.Length - run.Length];
+                    var copy = new HandlerSlot[old.Length - run.Length];
                     var n = 0;
                     for (var i = 0; i < old.Length; i++)
                     {
@@ -167,11 +170,11 @@ internal sealed class WeakHandlerList
                         }
                         else
                         {
-                            _ = Release(old[i]);
+                            _ = Release(old[i].Entry);
                         }
                     }
 
-                    Volatile.Write(ref _entries, copy);
+                    Publish(copy);
                     return true;
                 }
             }
@@ -188,14 +191,14 @@ internal sealed class WeakHandlerList
             var old = _entries;
             for (var i = old.Length - 1; i >= 0; i--)
             {
-                var entry = old[i];
+                var entry = old[i].Entry;
                 if (entry.Kind is WeakHandlerEntry.EntryKind.Strong or WeakHandlerEntry.EntryKind.WeakTarget
                     && entry.HandlerOrNull is { } stored && stored.Equals(handler))
                 {
-                    var copy = old.Length == 1 ? Empty : new WeakHandlerEntry[old.Length - 1];
+                    var copy = old.Length == 1 ? Empty : new HandlerSlot[old.Length - 1];
                     Array.Copy(old, 0, copy, 0, i);
                     Array.Copy(old, i + 1, copy, i, old.Length - i - 1);
-                    Volatile.Write(ref _entries, copy);
+                    Publish(copy);
                     _ = Release(entry);
                     return true;
                 }
@@ -205,11 +208,11 @@ internal sealed class WeakHandlerList
         }
     }
 
-    private static bool Matches(WeakHandlerEntry[] entries, List<int> indices, int start, Delegate[] run)
+    private static bool Matches(HandlerSlot[] entries, List<int> indices, int start, Delegate[] run)
     {
         for (var k = 0; k < run.Length; k++)
         {
-            if (entries[indices[start + k]].HandlerOrNull is not { } handler || !handler.Equals(run[k]))
+            if (entries[indices[start + k]].Entry.HandlerOrNull is not { } handler || !handler.Equals(run[k]))
             {
                 return false;
             }
@@ -293,9 +296,9 @@ internal sealed class WeakHandlerList
     {
         var old = _entries;
         var live = 0;
-        foreach (var entry in old)
+        foreach (var slot in old)
         {
-            if (!entry.IsDead)
+            if (!slot.Entry.IsDead)
             {
                 live++;
             }
@@ -307,18 +310,18 @@ internal sealed class WeakHandlerList
             return 0;
         }
 
-        var copy = live == 0 ? Empty : new WeakHandlerEntry[live];
+        var copy = live == 0 ? Empty : new HandlerSlot[live];
         var n = 0;
         var purged = 0;
-        foreach (var entry in old)
+        foreach (var slot in old)
         {
-            if (n < live && !entry.IsDead)
+            if (n < live && !slot.Entry.IsDead)
             {
-                copy[n++] = entry;
+                copy[n++] = slot;
             }
             else
             {
-                purged += Release(entry);
+                purged += Release(slot.Entry);
             }
         }
 
@@ -328,7 +331,14 @@ internal sealed class WeakHandlerList
             Array.Resize(ref copy, n);
         }
 
-        Volatile.Write(ref _entries, copy);
+        Publish(copy);
         return purged;
+    }
+
+    /// <summary>Publishes a new snapshot; called under the lock.</summary>
+    private void Publish(HandlerSlot[] snapshot)
+    {
+        Volatile.Write(ref _entries, snapshot);
+        _sink?.Publish(snapshot);
     }
 }

@@ -1,0 +1,42 @@
+using System.Runtime.InteropServices;
+
+namespace SafeRefs.Internal;
+
+/// <summary>
+/// One element of a weak event's snapshot: the entry plus, for <c>Add</c>-mode entries, what a raise needs to reach
+/// the delegate without touching the entry (the delegate itself when held strongly, or the weak handle to it).
+/// </summary>
+/// <remarks>
+/// Copied by value into every new snapshot. The handle stays valid while the snapshot is reachable: the snapshot
+/// references the entry, the entry its <see cref="GcHandleBlock"/>, and only the block frees the handle.
+/// </remarks>
+internal readonly struct HandlerSlot
+{
+    /// <summary>Initializes a new instance of the <see cref="HandlerSlot"/> struct.</summary>
+    internal HandlerSlot(WeakHandlerEntry entry)
+    {
+        _entry = entry;
+        if (entry.Kind == WeakHandlerEntry.EntryKind.Strong)
+        {
+            _direct = entry.StrongHandler;
+        }
+        else if (entry.Kind == WeakHandlerEntry.EntryKind.WeakTarget)
+        {
+            _weak = entry.WeakHandle;
+        }
+    }
+
+    private readonly Delegate? _direct;
+    private readonly WeakGCHandle<object> _weak;
+    private readonly WeakHandlerEntry _entry;
+
+
+    /// <summary>The handler of a <see cref="WeakHandlerEntry.EntryKind.Strong"/> entry; otherwise <see langword="null"/>.</summary>
+    internal Delegate? Direct => _direct;
+
+    /// <summary>The weak handle to the delegate of a <see cref="WeakHandlerEntry.EntryKind.WeakTarget"/> entry; otherwise unallocated.</summary>
+    internal WeakGCHandle<object> Weak => _weak;
+
+    /// <summary>The entry.</summary>
+    internal WeakHandlerEntry Entry => _entry;
+}
