@@ -58,6 +58,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     private readonly ILogger? _logger;
     private readonly Func<TValue, bool>? _isStale;
     private readonly Action<TKey, TValue, CacheEvictionReason>? _onRemoved;
+    private readonly Func<TValue, bool>? _removalIsSilent;
     private readonly ExpirySweeper? _sweeper;
     private readonly Metrics.CacheMetrics _metrics;
     private ConcurrentDictionary<TKey, PendingValue<TValue>>? _inflight;
@@ -80,7 +81,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     /// <exception cref="ArgumentNullException"><paramref name="options"/> or its <see cref="BoundedLruCacheOptions{TKey, TValue}.TimeProvider"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The capacity is less than 1, or the weight bound or an expiry is not positive.</exception>
     public BoundedLruCache(BoundedLruCacheOptions<TKey, TValue> options)
-        : this(options, levels: 1, sweepAlways: false, isStale: null, onRemoved: null)
+        : this(options, levels: 1, sweepAlways: false, isStale: null, onRemoved: null, removalIsSilent: null)
     {
     }
 
@@ -89,7 +90,8 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         int levels,
         bool sweepAlways,
         Func<TValue, bool>? isStale,
-        Action<TKey, TValue, CacheEvictionReason>? onRemoved)
+        Action<TKey, TValue, CacheEvictionReason>? onRemoved,
+        Func<TValue, bool>? removalIsSilent)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Capacity, 1, nameof(options.Capacity));
@@ -122,6 +124,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         _logger = options.Logger;
         _isStale = isStale;
         _onRemoved = onRemoved;
+        _removalIsSilent = typeof(TValue).IsValueType ? null : removalIsSilent;
         var expires = _expireAfterWrite != 0 || _expireAfterAccess != 0;
         _metrics = Metrics.For(options.MeterFactory).Cache.Track(this, options.Name);
         _weighted = options.MaxWeight is not null;
@@ -263,7 +266,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     {
         try
         {
-            SweepExpired();
+            _ = SweepExpired();
         }
         catch (Exception ex) when (_logger is not null)
         {
@@ -275,11 +278,11 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         }
     }
 
-    internal void SweepExpired()
+    internal int SweepExpired()
     {
         if (Volatile.Read(ref _disposed))
         {
-            return;
+            return 0;
         }
 
         var now = _timeProvider.GetTimestamp();
@@ -294,7 +297,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
 
         if (expired is null)
         {
-            return;
+            return 0;
         }
 
         var victims = default(Victims);
@@ -311,7 +314,75 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             }
         }
 
+        var removed = victims.Count;
         Notify(ref victims);
+        return removed;
+    }
+
+    /// <summary>Removes expired entries, then evicts entries of the levels below <paramref name="levelLimit"/>
+    /// (lowest level first, in policy order) until <paramref name="target"/> entries have left in total.</summary>
+    internal void Compact(int target, int levelLimit)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var removed = SweepExpired();
+        if (removed >= target)
+        {
+            return;
+        }
+
+        var victims = default(Victims);
+        lock (_writeLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            for (var i = 0; i < levelLimit && i < _levels.Length && removed < target; i++)
+            {
+                while (removed < target && _levels[i].Count > 0)
+                {
+                    var victim = _levels[i].Evict(_ghost, _comparer);
+                    _map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(victim.Key, victim));
+                    _count--;
+                    if (_weighted)
+                    {
+                        _weight -= ((RichCacheNode<TKey, TValue>)victim).Weight;
+                    }
+
+                    _evictions++;
+                    removed++;
+                    victims.Add(victim, CacheEvictionReason.Capacity);
+                }
+            }
+        }
+
+        Notify(ref victims);
+    }
+
+    /// <summary>Enumerates the keys of the resident entries (a live, lock-free view, like <c>MemoryCache.Keys</c>).</summary>
+    internal IEnumerable<TKey> EnumerateKeys()
+    {
+        foreach (var pair in _map)
+        {
+            yield return pair.Key;
+        }
+    }
+
+    /// <summary>Removes an entry, reporting it with <paramref name="reason"/>.</summary>
+    internal bool TryRemove(TKey key, CacheEvictionReason reason)
+    {
+        CacheNode<TKey, TValue>? node;
+        lock (_writeLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_map.TryRemove(key, out node))
+            {
+                return false;
+            }
+
+            Unlink(node);
+        }
+
+        var victims = new Victims(node, reason);
+        Notify(ref victims);
+        return true;
     }
 
     /// <summary>Writes with per-entry settings (used by <see cref="BoundedMemoryCache"/>).</summary>
@@ -539,6 +610,29 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     /// <summary>Overwrites the value of a resident plain node: no allocation, same queue position, counts as an access.</summary>
     private bool TryUpdateInPlace(CacheNode<TKey, TValue> node, TValue value)
     {
+        if (Evicted is null && _onRemoved is not null && !_disposeValues && _removalIsSilent is not null && _removalIsSilent(value))
+        {
+            // Only _onRemoved observes removals, and it ignores "silent" values: swap a silent value for a silent one
+            // without the lock. The compare-and-swap fails if the node's value changed meanwhile (possibly to one that
+            // must be reported), and then the normal path runs. The swap is a full fence: if the node was still
+            // linked after it, this write is ordered before any later removal of the node.
+            var current = node.Value;
+            if (_removalIsSilent(current))
+            {
+                if (!ReferenceEquals(Interlocked.CompareExchange(ref node.ValueRef, value, current), current) || !node.IsLinkedVolatile)
+                {
+                    return false;
+                }
+
+                if (node.Frequency < 3)
+                {
+                    node.Frequency++;
+                }
+
+                return true;
+            }
+        }
+
         if (Evicted is null && _onRemoved is null && !_disposeValues)
         {
             // Nobody observes the previous value, so no lock is needed: store, then check that the node was still
@@ -576,7 +670,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             }
         }
 
-        if (Evicted is not null || _onRemoved is not null || _disposeValues)
+        if (Evicted is not null || _disposeValues || (_onRemoved is not null && (_removalIsSilent is null || !_removalIsSilent(previous))))
         {
             // Reported through a detached stand-in node, so the resident node keeps its new value.
             var victims = new Victims(new CacheNode<TKey, TValue>(node.Key, previous), CacheEvictionReason.Replaced);

@@ -12,23 +12,44 @@ namespace SafeRefs.Caching;
 /// </summary>
 /// <remarks>
 /// <para><b>Contract:</b> honours <see cref="ICacheEntry"/>: absolute, relative and sliding expiration, expiration
-/// tokens, <see cref="CacheItemPriority"/> (lower priorities are evicted first; <see cref="CacheItemPriority.NeverRemove"/>
-/// entries are evicted only when nothing else is left, because the bound is strict), <c>Size</c> (counted only when
-/// <see cref="BoundedMemoryCacheOptions.SizeLimit"/> is set; a missing size counts as 1) and post-eviction callbacks
-/// with the matching <see cref="EvictionReason"/>. Callbacks run on the thread pool, drained in batches by one
-/// work item at a time (not one task per evicted entry). Differences from <c>MemoryCache</c>: entries created
-/// inside another entry's factory do not inherit its tokens or expiration, and there is no <c>Compact</c>.</para>
-/// <para><b>Holds</b> resident entries strongly and nothing else: a removed, replaced, evicted or expired entry is
-/// unlinked at once and its change-token registrations are disposed. Pending post-eviction callbacks hold their
+/// tokens, <see cref="CacheItemPriority"/>, <c>Size</c> (counted only when <see cref="BoundedMemoryCacheOptions.SizeLimit"/>
+/// is set; a missing size counts as 1) and post-eviction callbacks with the matching <see cref="EvictionReason"/>.
+/// An entry is committed when it is disposed, and only if its <c>Value</c> was set (a factory that threw stores
+/// nothing). With <see cref="BoundedMemoryCacheOptions.TrackLinkedCacheEntries"/>, an entry created or a value read
+/// while another entry is being created hands its expiration tokens and absolute expiration to that entry, as in
+/// <c>MemoryCache</c>. Callbacks run on the thread pool, drained in batches by one work item at a time (not one
+/// task per evicted entry).</para>
+/// <para><b>Priorities and the strict bound:</b> a full cache evicts <see cref="CacheItemPriority.Low"/> entries
+/// first, then <see cref="CacheItemPriority.Normal"/>, then <see cref="CacheItemPriority.High"/>.
+/// <see cref="CacheItemPriority.NeverRemove"/> entries are never removed by <see cref="Compact"/> (as in
+/// <c>MemoryCache</c>) and are evicted only when every resident entry is <see cref="CacheItemPriority.NeverRemove"/>
+/// and a write needs room: the bound stays strict and the write is still stored, so the least valuable
+/// <see cref="CacheItemPriority.NeverRemove"/> entry leaves (callbacks get <see cref="EvictionReason.Capacity"/>, and
+/// warning 1405 is logged). Keep the capacity above the number of such entries.</para>
+/// <para><b>Differences from <c>MemoryCache</c>:</b> a full cache evicts instead of rejecting; an entry without a size
+/// never throws; <see cref="GetCurrentStatistics"/> always returns statistics; <see cref="Dispose"/> removes the
+/// entries and runs their callbacks (with <see cref="EvictionReason.Removed"/>) instead of leaving them referenced;
+/// <see cref="Compact"/> rejects a percentage outside 0–1 and throws after disposal.</para>
+/// <para><b>Holds</b> resident values strongly, and the entry object only while it needs it (tokens, callbacks,
+/// <see cref="CacheItemPriority.NeverRemove"/>, linked-entry tracking): a removed, replaced, evicted or expired entry
+/// is unlinked at once and its change-token registrations are disposed. Pending post-eviction callbacks hold their
 /// entry until they have run. The expiry sweep timer holds the cache weakly.</para>
-/// <para><b>Thread safety:</b> all members are thread-safe; lookups are lock-free, writes are serialised.</para>
+/// <para><b>Thread safety:</b> all members are thread-safe; lookups and the replacement of a plain value (no
+/// tokens or callbacks, old or new) are lock-free; other writes are serialised.</para>
 /// <para><b>Second <see cref="Dispose"/>:</b> does nothing. The first one stops the timer and removes every entry
-/// (callbacks run with <see cref="EvictionReason.Removed"/>); later calls throw <see cref="ObjectDisposedException"/>.</para>
+/// (callbacks run with <see cref="EvictionReason.Removed"/>); later calls of other members throw
+/// <see cref="ObjectDisposedException"/>, except <see cref="GetCurrentStatistics"/>, <see cref="Count"/> and
+/// <see cref="Keys"/>, and committing an entry created before does nothing.</para>
 /// </remarks>
 public sealed class BoundedMemoryCache : IMemoryCache
 {
-    private readonly BoundedLruCache<object, BoundedCacheEntry> _core;
+    private const int NeverRemoveLevel = 3;
+
+    // Values are stored bare (no per-entry object kept) unless the entry needs itself after the commit: then the
+    // BoundedCacheEntry is the stored value, and a stored BoundedCacheEntry always means "the entry, not a value".
+    private readonly BoundedLruCache<object, object?> _core;
     private readonly TimeProvider _timeProvider;
+    private readonly bool _trackLinkedEntries;
     private readonly long? _sizeLimit;
     private readonly ILogger? _logger;
     private readonly ConcurrentQueue<(BoundedCacheEntry Entry, EvictionReason Reason)> _callbackQueue = new();
@@ -53,7 +74,8 @@ public sealed class BoundedMemoryCache : IMemoryCache
         _timeProvider = options.TimeProvider;
         _sizeLimit = options.SizeLimit;
         _logger = options.LoggerFactory?.CreateLogger<BoundedMemoryCache>();
-        var coreOptions = new BoundedLruCacheOptions<object, BoundedCacheEntry>
+        _trackLinkedEntries = options.TrackLinkedCacheEntries;
+        var coreOptions = new BoundedLruCacheOptions<object, object?>
         {
             Capacity = options.Capacity,
             MaxWeight = options.SizeLimit,
@@ -63,12 +85,13 @@ public sealed class BoundedMemoryCache : IMemoryCache
             Name = options.Name,
             MeterFactory = options.MeterFactory,
         };
-        _core = new BoundedLruCache<object, BoundedCacheEntry>(
+        _core = new BoundedLruCache<object, object?>(
             coreOptions,
             levels: 4,
             sweepAlways: true,
-            isStale: static entry => entry.HasChangedToken(),
-            onRemoved: OnRemoved);
+            isStale: static stored => stored is BoundedCacheEntry entry && entry.HasChangedToken(),
+            onRemoved: OnRemoved,
+            removalIsSilent: static stored => stored is not BoundedCacheEntry);
     }
 
     /// <summary>Gets the exact number of resident entries; never more than the capacity.</summary>
@@ -83,22 +106,40 @@ public sealed class BoundedMemoryCache : IMemoryCache
     /// <value>A new snapshot on each read.</value>
     public CacheStatistics Statistics => _core.Statistics;
 
+    /// <summary>Gets the keys of the resident entries, like <c>MemoryCache.Keys</c>.</summary>
+    /// <value>A live view: enumerating it takes no lock and may reflect writes made during the enumeration.
+    /// Expired entries not yet swept may appear.</value>
+    public IEnumerable<object> Keys => _core.EnumerateKeys();
+
     /// <inheritdoc/>
     /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
     public ICacheEntry CreateEntry(object key)
     {
         ArgumentNullException.ThrowIfNull(key);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return new BoundedCacheEntry(this, key);
+        return new BoundedCacheEntry(this, key, _trackLinkedEntries);
     }
 
     /// <inheritdoc/>
     /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
     public bool TryGetValue(object key, out object? value)
     {
-        if (_core.TryGet(key, out var entry))
+        ArgumentNullException.ThrowIfNull(key);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_core.TryGet(key, out var stored))
         {
-            value = entry.Value;
+            if (stored is BoundedCacheEntry entry)
+            {
+                if (_trackLinkedEntries && BoundedCacheEntry.Current is { } current)
+                {
+                    // Like MemoryCache: a value read while another entry is being created links that entry to it.
+                    entry.PropagateTo(current);
+                }
+
+                stored = entry.Value;
+            }
+
+            value = stored;
             return true;
         }
 
@@ -111,12 +152,39 @@ public sealed class BoundedMemoryCache : IMemoryCache
     public void Remove(object key)
     {
         ArgumentNullException.ThrowIfNull(key);
+        ObjectDisposedException.ThrowIf(_disposed, this);
         _core.TryRemove(key, out _);
     }
 
     /// <summary>Removes every entry (post-eviction callbacks run with <see cref="EvictionReason.Removed"/>).</summary>
     /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
-    public void Clear() => _core.Clear();
+    public void Clear()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _core.Clear();
+    }
+
+    /// <summary>
+    /// Removes at least <paramref name="percentage"/> of the entries, like <c>MemoryCache.Compact</c>: first every
+    /// expired entry, then <see cref="CacheItemPriority.Low"/>, <see cref="CacheItemPriority.Normal"/> and
+    /// <see cref="CacheItemPriority.High"/> entries, least valuable first, until the target is met.
+    /// </summary>
+    /// <param name="percentage">The share of the current entry count to remove, from 0 (only expired entries) to 1.</param>
+    /// <remarks><see cref="CacheItemPriority.NeverRemove"/> entries are never removed by a compaction (as in
+    /// <c>MemoryCache</c>), so fewer entries than asked may leave. Removed entries' post-eviction callbacks run with
+    /// <see cref="EvictionReason.Capacity"/> (<see cref="EvictionReason.Expired"/> for expired ones).</remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="percentage"/> is not between 0 and 1.</exception>
+    /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
+    public void Compact(double percentage)
+    {
+        if (!(percentage >= 0 && percentage <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(percentage), percentage, "The percentage must be between 0 and 1.");
+        }
+
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _core.Compact((int)(_core.Count * percentage), levelLimit: NeverRemoveLevel);
+    }
 
     /// <summary>Gets a snapshot of the cache statistics in the <see cref="IMemoryCache"/> shape.</summary>
     /// <returns>The statistics (never <see langword="null"/>: statistics are always tracked).</returns>
@@ -169,6 +237,9 @@ public sealed class BoundedMemoryCache : IMemoryCache
             }
 
             absolute = _timeProvider.GetTimestamp() + _core.TimestampTicks(remaining);
+
+            // Like MemoryCache, the effective absolute expiration is what a parent entry inherits.
+            entry.AbsoluteExpiration = at;
         }
 
         if (entry.HasChangedToken())
@@ -198,9 +269,21 @@ public sealed class BoundedMemoryCache : IMemoryCache
         {
             CacheItemPriority.Low => 0,
             CacheItemPriority.High => 2,
-            CacheItemPriority.NeverRemove => 3,
+            CacheItemPriority.NeverRemove => NeverRemoveLevel,
             _ => 1,
         };
+
+        // The entry object is kept only when something needs it after the commit: tokens (checked and detached),
+        // callbacks, the priority for the NeverRemove warning, the expiration a linked parent inherits on a hit,
+        // or a value that is itself an entry (so a stored entry is never mistaken for a value).
+        var keepEntry = entry.HasTokens || entry.HasCallbacks || level == NeverRemoveLevel || entry.Value is BoundedCacheEntry
+            || (_trackLinkedEntries && expiresAt is not null);
+        if (!keepEntry)
+        {
+            _core.WriteEntry(entry.Key, entry.Value, weight, level, absolute, sliding, mayBecomeStale: false);
+            return;
+        }
+
         _core.WriteEntry(entry.Key, entry, weight, level, absolute, sliding, entry.HasTokens);
         entry.RegisterTokens();
     }
@@ -212,6 +295,14 @@ public sealed class BoundedMemoryCache : IMemoryCache
             _core.TryRemoveExact(entry.Key, entry, CacheEvictionReason.Expired);
         }
     }
+
+    private static EvictionReason Map(BoundedCacheEntry entry, CacheEvictionReason reason) => reason switch
+    {
+        CacheEvictionReason.Capacity or CacheEvictionReason.Weight => EvictionReason.Capacity,
+        CacheEvictionReason.Expired => entry.TokenExpired ? EvictionReason.TokenExpired : EvictionReason.Expired,
+        CacheEvictionReason.Replaced => EvictionReason.Replaced,
+        _ => EvictionReason.Removed,
+    };
 
     private static void Drain(BoundedMemoryCache cache)
     {
@@ -246,23 +337,28 @@ public sealed class BoundedMemoryCache : IMemoryCache
 
     private void Reject(BoundedCacheEntry entry, EvictionReason reason)
     {
-        // Like MemoryCache: the new entry is not stored, and the key no longer maps to an older value.
-        _core.TryRemove(entry.Key, out _);
+        // Like MemoryCache: the new entry is not stored, and the key no longer maps to the older value, which is
+        // reported as replaced.
+        _core.TryRemove(entry.Key, CacheEvictionReason.Replaced);
         entry.MarkRemoved();
         Enqueue(entry, reason);
     }
 
-    private void OnRemoved(object key, BoundedCacheEntry entry, CacheEvictionReason reason)
+    private void OnRemoved(object key, object? stored, CacheEvictionReason reason)
     {
-        entry.MarkRemoved();
-        var mapped = reason switch
+        if (stored is not BoundedCacheEntry entry)
         {
-            CacheEvictionReason.Capacity or CacheEvictionReason.Weight => EvictionReason.Capacity,
-            CacheEvictionReason.Expired => entry.TokenExpired ? EvictionReason.TokenExpired : EvictionReason.Expired,
-            CacheEvictionReason.Replaced => EvictionReason.Replaced,
-            _ => EvictionReason.Removed,
-        };
-        Enqueue(entry, mapped);
+            return; // a bare value: no tokens, no callbacks, nothing to do
+        }
+
+        entry.MarkRemoved();
+        if (entry.Priority == CacheItemPriority.NeverRemove && reason is CacheEvictionReason.Capacity or CacheEvictionReason.Weight
+            && _logger is not null)
+        {
+            Log.CacheNeverRemoveEntryEvicted(_logger);
+        }
+
+        Enqueue(entry, Map(entry, reason));
     }
 
     private void Enqueue(BoundedCacheEntry entry, EvictionReason reason)

@@ -28,6 +28,12 @@ public sealed class BoundedMemoryCacheOptions
     /// <value><see cref="TimeProvider.System"/> by default.</value>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>Gets or sets a value indicating whether an entry created, or a value read, while another entry's
+    /// creation scope is open hands its expiration tokens and absolute expiration to that entry (as with
+    /// <c>MemoryCacheOptions.TrackLinkedCacheEntries</c>).</summary>
+    /// <value><see langword="false"/> by default (no async-local bookkeeping per entry).</value>
+    public bool TrackLinkedCacheEntries { get; set; }
+
     /// <summary>Gets or sets the logger factory used to report failing post-eviction callbacks.</summary>
     /// <value><see langword="null"/> by default; <see cref="BoundedMemoryCacheServiceCollectionExtensions.AddBoundedMemoryCache"/> fills it from the container.</value>
     public ILoggerFactory? LoggerFactory { get; set; }

@@ -6,15 +6,28 @@ namespace SafeRefs.Internal;
 
 /// <summary>
 /// An <see cref="ICacheEntry"/> of a <see cref="BoundedMemoryCache"/>: configured by the caller, committed on
-/// <see cref="Dispose"/>, then stored as the cache's value. Change-token registrations are disposed as soon as
-/// the entry leaves the cache, so a long-lived token never keeps a removed entry (or its value) alive.
+/// <see cref="Dispose"/> if a value was set. The cache keeps the entry itself only when it needs it after the
+/// commit (tokens, callbacks, linked-entry tracking); otherwise it stores the bare value and the entry is garbage.
+/// Change-token registrations are disposed as soon as the entry leaves the cache, so a long-lived token never
+/// keeps a removed entry (or its value) alive.
 /// </summary>
 internal sealed class BoundedCacheEntry : ICacheEntry
 {
+    // The entry whose creation scope is open on this async flow (only entries of caches that track linked entries).
+    private static readonly AsyncLocal<BoundedCacheEntry?> CurrentScope = new();
+
     private readonly BoundedMemoryCache _cache;
-    private TimeSpan? _relative;
-    private TimeSpan? _sliding;
-    private long? _size;
+    private readonly bool _tracked;
+    private BoundedCacheEntry? _parent;
+    private object? _value;
+    private bool _valueSet;
+    // Optional settings packed as plain longs (a short-lived entry per Set is the write path's main allocation):
+    // -1 means "not set" for the absolute expiration (UTC ticks) and the size; 0 for the positive durations.
+    private long _absoluteUtcTicks = -1;
+    private long _relativeTicks;
+    private long _slidingTicks;
+    private long _size = -1;
+    private byte _priority = (byte)CacheItemPriority.Normal;
     private List<IChangeToken>? _tokens;
     private List<PostEvictionCallbackRegistration>? _callbacks;
     private List<IDisposable>? _registrations;
@@ -22,21 +35,42 @@ internal sealed class BoundedCacheEntry : ICacheEntry
     private bool _removed;
     private bool _tokenExpired;
 
-    public BoundedCacheEntry(BoundedMemoryCache cache, object key)
+    public BoundedCacheEntry(BoundedMemoryCache cache, object key, bool trackLinkedEntries)
     {
         _cache = cache;
         Key = key;
+        if (trackLinkedEntries)
+        {
+            _tracked = true;
+            _parent = CurrentScope.Value;
+            CurrentScope.Value = this;
+        }
     }
+
+    /// <summary>Gets the entry whose creation scope is open on this flow, if any.</summary>
+    public static BoundedCacheEntry? Current => CurrentScope.Value;
 
     public object Key { get; }
 
-    public object? Value { get; set; }
+    public object? Value
+    {
+        get => _value;
+        set
+        {
+            _value = value;
+            _valueSet = true;
+        }
+    }
 
-    public DateTimeOffset? AbsoluteExpiration { get; set; }
+    public DateTimeOffset? AbsoluteExpiration
+    {
+        get => _absoluteUtcTicks < 0 ? null : new DateTimeOffset(_absoluteUtcTicks, TimeSpan.Zero);
+        set => _absoluteUtcTicks = value is { } at ? at.UtcTicks : -1;
+    }
 
     public TimeSpan? AbsoluteExpirationRelativeToNow
     {
-        get => _relative;
+        get => _relativeTicks == 0 ? null : TimeSpan.FromTicks(_relativeTicks);
         set
         {
             if (value <= TimeSpan.Zero)
@@ -44,13 +78,13 @@ internal sealed class BoundedCacheEntry : ICacheEntry
                 throw new ArgumentOutOfRangeException(nameof(AbsoluteExpirationRelativeToNow), value, "The relative expiration value must be positive.");
             }
 
-            _relative = value;
+            _relativeTicks = value?.Ticks ?? 0;
         }
     }
 
     public TimeSpan? SlidingExpiration
     {
-        get => _sliding;
+        get => _slidingTicks == 0 ? null : TimeSpan.FromTicks(_slidingTicks);
         set
         {
             if (value <= TimeSpan.Zero)
@@ -58,7 +92,7 @@ internal sealed class BoundedCacheEntry : ICacheEntry
                 throw new ArgumentOutOfRangeException(nameof(SlidingExpiration), value, "The sliding expiration value must be positive.");
             }
 
-            _sliding = value;
+            _slidingTicks = value?.Ticks ?? 0;
         }
     }
 
@@ -66,11 +100,15 @@ internal sealed class BoundedCacheEntry : ICacheEntry
 
     public IList<PostEvictionCallbackRegistration> PostEvictionCallbacks => _callbacks ??= [];
 
-    public CacheItemPriority Priority { get; set; } = CacheItemPriority.Normal;
+    public CacheItemPriority Priority
+    {
+        get => (CacheItemPriority)_priority;
+        set => _priority = (byte)value;
+    }
 
     public long? Size
     {
-        get => _size;
+        get => _size < 0 ? null : _size;
         set
         {
             if (value < 0)
@@ -78,7 +116,7 @@ internal sealed class BoundedCacheEntry : ICacheEntry
                 throw new ArgumentOutOfRangeException(nameof(Size), value, "The size must be non-negative.");
             }
 
-            _size = value;
+            _size = value ?? -1;
         }
     }
 
@@ -90,6 +128,8 @@ internal sealed class BoundedCacheEntry : ICacheEntry
 
     public IReadOnlyList<PostEvictionCallbackRegistration> Callbacks => _callbacks ?? [];
 
+    /// <summary>Closes the creation scope and, like <c>MemoryCache</c>, commits only if a value was set (a
+    /// factory that threw leaves nothing behind); then hands tokens and absolute expiration to the parent entry.</summary>
     public void Dispose()
     {
         if (_committed)
@@ -98,7 +138,56 @@ internal sealed class BoundedCacheEntry : ICacheEntry
         }
 
         _committed = true;
+        var parent = _parent;
+        _parent = null;
+        if (_tracked)
+        {
+            CurrentScope.Value = parent;
+        }
+
+        if (!_valueSet)
+        {
+            return;
+        }
+
         _cache.Commit(this);
+        if (parent is not null)
+        {
+            PropagateTo(parent);
+        }
+    }
+
+    /// <summary>Copies this entry's expiration tokens and (earlier) absolute expiration to <paramref name="parent"/>.</summary>
+    public void PropagateTo(BoundedCacheEntry parent)
+    {
+        if (ReferenceEquals(parent, this))
+        {
+            return;
+        }
+
+        var tokens = _tokens;
+        if (tokens is { Count: > 0 })
+        {
+            IChangeToken[] copy;
+            lock (tokens)
+            {
+                copy = [.. tokens];
+            }
+
+            var target = parent.ExpirationTokens;
+            lock (target)
+            {
+                foreach (var token in copy)
+                {
+                    target.Add(token);
+                }
+            }
+        }
+
+        if (AbsoluteExpiration is { } absolute && (parent.AbsoluteExpiration is not { } current || absolute < current))
+        {
+            parent.AbsoluteExpiration = absolute;
+        }
     }
 
     /// <summary>Whether a token without active callbacks reports a change (checked on read and by the sweep).</summary>

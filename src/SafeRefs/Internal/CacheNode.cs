@@ -11,17 +11,26 @@ namespace SafeRefs.Internal;
 internal class CacheNode<TKey, TValue>
     where TKey : notnull
 {
+    private TValue _value;
+
     public CacheNode(TKey key, TValue value)
     {
         Key = key;
-        Value = value;
+        _value = value;
     }
 
     public TKey Key { get; }
 
-    /// <summary>Gets or sets the value; updated in place (under the write lock) only when writes of
-    /// <typeparamref name="TValue"/> are atomic, so readers never see a torn value.</summary>
-    public TValue Value { get; set; }
+    /// <summary>Gets or sets the value; updated in place only when writes of <typeparamref name="TValue"/> are
+    /// atomic, so readers never see a torn value.</summary>
+    public TValue Value
+    {
+        get => _value;
+        set => _value = value;
+    }
+
+    /// <summary>Gets the value's storage, for compare-and-swap updates of reference-type values.</summary>
+    public ref TValue ValueRef => ref _value;
 
     public CacheNode<TKey, TValue>? Previous { get; set; }
 

@@ -19,4 +19,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1404, Level = LogLevel.Warning, Message = "An entry of size {Size} exceeds the bounded memory cache's size limit {SizeLimit} and was not stored.")]
     internal static partial void CacheEntryTooLarge(ILogger logger, long size, long sizeLimit);
+
+    [LoggerMessage(EventId = 1405, Level = LogLevel.Warning, Message = "A bounded memory cache full of NeverRemove entries evicted one to stay within its bound; raise its capacity or size limit.")]
+    internal static partial void CacheNeverRemoveEntryEvicted(ILogger logger);
 }

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Caching;
@@ -247,6 +249,100 @@ public sealed class BoundedMemoryCacheTests
     }
 
     [Fact]
+    public async Task Priority_EveryResidentNeverRemove_WriteStillStored_OldestNeverRemoveEvictedAndLogged()
+    {
+        var logger = new FakeLogger();
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 3, LoggerFactory = new SingleLoggerFactory(logger) });
+        var evicted = new TaskCompletionSource<(object Key, EvictionReason Reason)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        for (var i = 0; i < 3; i++)
+        {
+            cache.Set(i, i, new MemoryCacheEntryOptions { Priority = CacheItemPriority.NeverRemove }
+                .RegisterPostEvictionCallback((key, _, reason, _) => evicted.TrySetResult((key, reason))));
+        }
+
+        cache.Set("normal", 1);
+        Assert.True(cache.TryGetValue("normal", out _), "a write is never rejected");
+        Assert.Equal(3, cache.Count);
+        Assert.Equal(((object)0, EvictionReason.Capacity), await evicted.Task.WaitAsync(CallbackTimeout));
+        Assert.False(cache.TryGetValue(0, out _), "the least valuable (oldest, never read) NeverRemove entry left");
+        var record = Assert.Single(logger.Collector.GetSnapshot());
+        Assert.Equal(1405, record.Id.Id);
+        Assert.Equal(LogLevel.Warning, record.Level);
+    }
+
+    [Fact]
+    public void Priority_NeverRemove_OutlivesEveryOtherPriority_AndCompactKeepsIt()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 2 });
+        cache.Set("never", 0, new MemoryCacheEntryOptions { Priority = CacheItemPriority.NeverRemove });
+        for (var i = 0; i < 100; i++)
+        {
+            cache.Set(i, i, new MemoryCacheEntryOptions { Priority = (CacheItemPriority)(i % 3) });
+            Assert.True(cache.TryGetValue("never", out _));
+        }
+
+        cache.Compact(1.0);
+        Assert.Equal(new object[] { "never" }, cache.Keys);
+    }
+
+    [Fact]
+    public void Compact_BadPercentage_Throws_AfterDispose_ThrowsObjectDisposed()
+    {
+        var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
+        Assert.Throws<ArgumentOutOfRangeException>(() => cache.Compact(-0.1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => cache.Compact(1.1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => cache.Compact(double.NaN));
+        cache.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => cache.Compact(0.5));
+    }
+
+    [Fact]
+    public void Compact_CountsEvictions()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
+        for (var i = 0; i < 10; i++)
+        {
+            cache.Set(i, i);
+        }
+
+        cache.Compact(0.5);
+        Assert.Equal(5, cache.Count);
+        Assert.Equal(5, cache.Statistics.Evictions);
+    }
+
+    [Fact]
+    public void Set_ValueThatIsAnEntry_IsStoredAsAValue()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
+        using var other = cache.CreateEntry("other");
+        cache.Set("k", other);
+        Assert.Same(other, cache.Get("k"));
+        cache.Set("k", "plain");
+        Assert.Equal("plain", cache.Get("k"));
+    }
+
+    [Fact]
+    public async Task Set_PlainOverCallbackOverPlain_EachCallbackRunsOnce()
+    {
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
+        var calls = 0;
+        var done = new TaskCompletionSource<EvictionReason>(TaskCreationOptions.RunContinuationsAsynchronously);
+        cache.Set("k", 1);
+        cache.Set("k", 2, new MemoryCacheEntryOptions().RegisterPostEvictionCallback((_, _, r, _) =>
+        {
+            Interlocked.Increment(ref calls);
+            done.TrySetResult(r);
+        }));
+        Assert.Equal(2, cache.Get<int>("k"));
+        cache.Set("k", 3);
+        cache.Set("k", 4);
+        Assert.Equal(4, cache.Get<int>("k"));
+        Assert.Equal(EvictionReason.Replaced, await done.Task.WaitAsync(CallbackTimeout));
+        cache.Remove("k");
+        Assert.Equal(1, Volatile.Read(ref calls));
+    }
+
+    [Fact]
     public void Statistics_TrackHitsAndMisses()
     {
         using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
@@ -293,5 +389,18 @@ public sealed class BoundedMemoryCacheTests
         public bool ActiveChangeCallbacks => false;
 
         public IDisposable RegisterChangeCallback(Action<object?> callback, object? state) => throw new InvalidOperationException("passive");
+    }
+
+    private sealed class SingleLoggerFactory(ILogger logger) : ILoggerFactory
+    {
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public ILogger CreateLogger(string categoryName) => logger;
+
+        public void Dispose()
+        {
+        }
     }
 }
