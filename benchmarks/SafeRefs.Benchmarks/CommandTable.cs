@@ -7,5 +7,6 @@ public static class CommandTable
     {
         Commands.Register("hit-ratio", Caching.HitRatioCommand.Run);
         Commands.Register("cache-footprint", Caching.CacheFootprintCommand.Run);
+        Commands.Register("cache-mixed", Caching.CacheMixedCommand.Run);
     }
 }

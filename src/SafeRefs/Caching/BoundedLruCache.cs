@@ -62,9 +62,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     private readonly ExpirySweeper? _sweeper;
     private readonly Metrics.CacheMetrics _metrics;
     private ConcurrentDictionary<TKey, PendingValue<TValue>>? _inflight;
-    private int _count;
-    private long _weight;
-    private long _evictions;
+    private CacheWriteCounters _counters;
     private bool _disposed;
 
     /// <summary>Initializes a new instance of the <see cref="BoundedLruCache{TKey, TValue}"/> class.</summary>
@@ -149,15 +147,15 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
 
     /// <summary>Gets the exact number of resident entries (O(1)); never more than <see cref="Capacity"/>.</summary>
     /// <value>The entry count.</value>
-    public int Count => Volatile.Read(ref _count);
+    public int Count => Volatile.Read(ref _counters.Count);
 
     /// <summary>Gets the total weight of the resident entries (the entry count when no weight bound is set).</summary>
     /// <value>The total weight.</value>
-    public long TotalWeight => _weighted ? Volatile.Read(ref _weight) : Count;
+    public long TotalWeight => _weighted ? Volatile.Read(ref _counters.Weight) : Count;
 
     /// <summary>Gets a snapshot of the hit, miss and eviction counters.</summary>
     /// <value>A new snapshot on each read.</value>
-    public CacheStatistics Statistics => new(_hits.Sum(), _misses.Sum(), Volatile.Read(ref _evictions));
+    public CacheStatistics Statistics => new(_hits.Sum(), _misses.Sum(), Volatile.Read(ref _counters.Evictions));
 
     /// <summary>Looks a key up without locking or allocating.</summary>
     /// <param name="key">The key.</param>
@@ -308,7 +306,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                 if (_map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(node.Key, node)))
                 {
                     Unlink(node);
-                    _evictions++;
+                    _counters.Evictions++;
                     victims.Add(node, CacheEvictionReason.Expired);
                 }
             }
@@ -340,13 +338,13 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                 {
                     var victim = _levels[i].Evict(_ghost, _comparer);
                     _map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(victim.Key, victim));
-                    _count--;
+                    _counters.Count--;
                     if (_weighted)
                     {
-                        _weight -= ((RichCacheNode<TKey, TValue>)victim).Weight;
+                        _counters.Weight -= ((RichCacheNode<TKey, TValue>)victim).Weight;
                     }
 
-                    _evictions++;
+                    _counters.Evictions++;
                     removed++;
                     victims.Add(victim, CacheEvictionReason.Capacity);
                 }
@@ -412,7 +410,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             Unlink(node);
             if (reason == CacheEvictionReason.Expired)
             {
-                _evictions++;
+                _counters.Evictions++;
             }
         }
 
@@ -487,7 +485,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             }
 
             Unlink(node);
-            _evictions++;
+            _counters.Evictions++;
         }
 
         var victims = new Victims(node, reason);
@@ -582,7 +580,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                     Link(node, weight);
                     if (oldExpired)
                     {
-                        _evictions++;
+                        _counters.Evictions++;
                     }
 
                     victims.Add(old, oldExpired ? CacheEvictionReason.Expired : CacheEvictionReason.Replaced);
@@ -682,28 +680,28 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
 
     private void Link(CacheNode<TKey, TValue> node, long weight)
     {
-        _count++;
+        _counters.Count++;
         if (_weighted)
         {
-            _weight += weight;
+            _counters.Weight += weight;
         }
     }
 
     private void Unlink(CacheNode<TKey, TValue> node)
     {
         _levels[node.Level].Remove(node);
-        _count--;
+        _counters.Count--;
         if (_weighted)
         {
-            _weight -= ((RichCacheNode<TKey, TValue>)node).Weight;
+            _counters.Weight -= ((RichCacheNode<TKey, TValue>)node).Weight;
         }
     }
 
     private void EvictUntilFits(long weight, ref Victims victims)
     {
-        while (_count >= _capacity || (_weighted && _weight + weight > _maxWeight))
+        while (_counters.Count >= _capacity || (_weighted && _counters.Weight + weight > _maxWeight))
         {
-            var reason = _count >= _capacity ? CacheEvictionReason.Capacity : CacheEvictionReason.Weight;
+            var reason = _counters.Count >= _capacity ? CacheEvictionReason.Capacity : CacheEvictionReason.Weight;
             CacheNode<TKey, TValue>? victim = null;
             foreach (var level in _levels)
             {
@@ -720,13 +718,13 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             }
 
             _map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(victim.Key, victim));
-            _count--;
+            _counters.Count--;
             if (_weighted)
             {
-                _weight -= ((RichCacheNode<TKey, TValue>)victim).Weight;
+                _counters.Weight -= ((RichCacheNode<TKey, TValue>)victim).Weight;
             }
 
-            _evictions++;
+            _counters.Evictions++;
             victims.Add(victim, reason);
         }
     }
@@ -743,8 +741,8 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
 
             _map.Clear();
             _ghost.Clear();
-            _count = 0;
-            _weight = 0;
+            _counters.Count = 0;
+            _counters.Weight = 0;
         }
 
         var victims = default(Victims);

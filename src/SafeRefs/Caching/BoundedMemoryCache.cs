@@ -43,6 +43,7 @@ namespace SafeRefs.Caching;
 /// </remarks>
 public sealed class BoundedMemoryCache : IMemoryCache
 {
+    private const int NormalLevel = 1;
     private const int NeverRemoveLevel = 3;
 
     // Values are stored bare (no per-entry object kept) unless the entry needs itself after the commit: then the
@@ -219,6 +220,13 @@ public sealed class BoundedMemoryCache : IMemoryCache
             return;
         }
 
+        if (entry.IsPlain && (_sizeLimit is null || entry.Size is null))
+        {
+            // The common Set(key, value): nothing to expire, check or call back; store the bare value.
+            _core.WriteEntry(entry.Key, entry.Value, weight: 1, level: NormalLevel, long.MaxValue, sliding: 0, mayBecomeStale: false);
+            return;
+        }
+
         var absolute = long.MaxValue;
         var expiresAt = entry.AbsoluteExpiration;
         if (entry.AbsoluteExpirationRelativeToNow is { } relative)
@@ -270,7 +278,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
             CacheItemPriority.Low => 0,
             CacheItemPriority.High => 2,
             CacheItemPriority.NeverRemove => NeverRemoveLevel,
-            _ => 1,
+            _ => NormalLevel,
         };
 
         // The entry object is kept only when something needs it after the commit: tokens (checked and detached),

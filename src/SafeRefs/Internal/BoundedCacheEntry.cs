@@ -122,6 +122,11 @@ internal sealed class BoundedCacheEntry : ICacheEntry
 
     public bool TokenExpired => Volatile.Read(ref _tokenExpired);
 
+    /// <summary>Gets a value indicating whether the entry has no expiration, tokens, callbacks or non-default
+    /// priority, and its value is not itself an entry: the cache can store the bare value.</summary>
+    public bool IsPlain => _absoluteUtcTicks < 0 && _relativeTicks == 0 && _slidingTicks == 0 && _tokens is null && _callbacks is null
+        && _priority == (byte)CacheItemPriority.Normal && _value is not BoundedCacheEntry;
+
     public bool HasCallbacks => _callbacks is { Count: > 0 };
 
     public bool HasTokens => _tokens is { Count: > 0 };

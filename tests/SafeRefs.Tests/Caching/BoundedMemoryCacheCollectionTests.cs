@@ -38,6 +38,38 @@ public sealed class BoundedMemoryCacheCollectionTests
     }
 
     [Fact]
+    public void Set_ReplacedBareValue_IsCollected_ControlStaysAlive()
+    {
+        var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 8 });
+        var replaced = Store(cache, "a", CancellationToken.None);
+        var control = Store(cache, "b", CancellationToken.None);
+        cache.Set("a", "other"); // swapped in place, without the lock
+        GcAssert.Collected(replaced, "the replaced value is no longer referenced");
+        GcAssert.NotCollected(control);
+        GC.KeepAlive(cache);
+    }
+
+    [Fact]
+    public void Compact_RemovedValue_IsCollected_NeverRemoveControlStaysAlive()
+    {
+        var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 8 });
+        var compacted = Store(cache, "a", CancellationToken.None);
+        var control = StoreNeverRemove(cache, "b");
+        cache.Compact(1.0);
+        GcAssert.Collected(compacted);
+        GcAssert.NotCollected(control, "compaction never removes NeverRemove entries");
+        GC.KeepAlive(cache);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference StoreNeverRemove(BoundedMemoryCache cache, string key)
+    {
+        var value = new object();
+        cache.Set(key, value, new MemoryCacheEntryOptions { Priority = CacheItemPriority.NeverRemove });
+        return new WeakReference(value);
+    }
+
+    [Fact]
     public void AbandonedCache_IsCollected()
     {
         var abandoned = GcAssert.Track(() =>

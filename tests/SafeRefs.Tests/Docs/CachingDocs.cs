@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Primitives;
 using SafeRefs.Caching;
 
 namespace SafeRefs.Tests.Docs;
@@ -74,6 +75,34 @@ public sealed class CachingDocs
         #endregion
         Assert.Equal("user-42", user);
     }
+
+    [Fact]
+    public void Caching_LinkedEntries_Runs()
+    {
+        using var pricesChanged = new CancellationTokenSource();
+        #region docs-caching-linked
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { TrackLinkedCacheEntries = true });
+        var page = cache.GetOrCreate("page:home", entry =>
+        {
+            // Created inside the page's factory: its token and expiration are copied to the page's entry.
+            var prices = cache.GetOrCreate("prices", inner =>
+            {
+                inner.AddExpirationToken(new CancellationChangeToken(pricesChanged.Token));
+                inner.AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(5);
+                return LoadPrices();
+            });
+            return RenderPage(prices);
+        });
+        // pricesChanged.Cancel() now removes "prices" and "page:home".
+        #endregion
+        Assert.Equal("3 prices", page);
+        pricesChanged.Cancel();
+        Assert.False(cache.TryGetValue("page:home", out _));
+    }
+
+    private static int[] LoadPrices() => [1, 2, 3];
+
+    private static string RenderPage(int[]? prices) => $"{prices?.Length} prices";
 
     private static byte[] LoadThumbnail(string path) => [1, 2, 3];
 
