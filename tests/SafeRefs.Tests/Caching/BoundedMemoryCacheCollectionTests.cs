@@ -70,6 +70,20 @@ public sealed class BoundedMemoryCacheCollectionTests
     }
 
     [Fact]
+    public void Dispose_ReleasesValues_WhileCacheIsStillReferenced_ControlInLiveCacheStaysAlive()
+    {
+        var disposed = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 8 });
+        var live = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 8 });
+        var released = Store(disposed, "a", CancellationToken.None);
+        var control = Store(live, "a", CancellationToken.None);
+        disposed.Dispose();
+        GcAssert.Collected(released, "unlike MemoryCache, Dispose drops every entry");
+        GcAssert.NotCollected(control);
+        GC.KeepAlive(disposed);
+        live.Dispose();
+    }
+
+    [Fact]
     public void AbandonedCache_IsCollected()
     {
         var abandoned = GcAssert.Track(() =>

@@ -343,6 +343,18 @@ public sealed class BoundedMemoryCacheTests
     }
 
     [Fact]
+    public async Task Dispose_RunsCallbacksWithRemoved()
+    {
+        var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
+        var reason = new TaskCompletionSource<EvictionReason>(TaskCreationOptions.RunContinuationsAsynchronously);
+        cache.Set("a", 1, new MemoryCacheEntryOptions().RegisterPostEvictionCallback((_, _, r, _) => reason.TrySetResult(r)));
+        cache.Dispose();
+        Assert.Equal(EvictionReason.Removed, await reason.Task.WaitAsync(CallbackTimeout));
+        Assert.Equal(0, cache.Count);
+        Assert.Empty(cache.Keys);
+    }
+
+    [Fact]
     public void Statistics_TrackHitsAndMisses()
     {
         using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
