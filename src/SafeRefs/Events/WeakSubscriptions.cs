@@ -36,7 +36,19 @@ public static class WeakSubscriptions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
-        return WeakForwarderRegistry.Attach(new PropertyChangedForwarder(source, WeakHandlerEntry.ForOwner(owner, handler)));
+        var link = new PropertyChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler);
+        try
+        {
+            link.Attach(source);
+        }
+        catch
+        {
+            link.Abandon();
+            throw;
+        }
+
+        WeakEventLinkRegistry.Register(link, purgeAfterGen2: true);
+        return new Subscription(link, link, null, null);
     }
 
     /// <summary>Listens to <see cref="INotifyCollectionChanged.CollectionChanged"/> for as long as <paramref name="owner"/> lives.</summary>
@@ -52,7 +64,19 @@ public static class WeakSubscriptions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
-        return WeakForwarderRegistry.Attach(new CollectionChangedForwarder(source, WeakHandlerEntry.ForOwner(owner, handler)));
+        var link = new CollectionChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler);
+        try
+        {
+            link.Attach(source);
+        }
+        catch
+        {
+            link.Abandon();
+            throw;
+        }
+
+        WeakEventLinkRegistry.Register(link, purgeAfterGen2: true);
+        return new Subscription(link, link, null, null);
     }
 
     /// <summary>Listens to <see cref="ICommand.CanExecuteChanged"/> for as long as <paramref name="owner"/> lives.</summary>
@@ -68,6 +92,18 @@ public static class WeakSubscriptions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
-        return WeakForwarderRegistry.Attach(new CanExecuteChangedForwarder(source, WeakHandlerEntry.ForOwner(owner, handler)));
+        var link = new CanExecuteChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler);
+        try
+        {
+            link.Attach(source);
+        }
+        catch
+        {
+            link.Abandon();
+            throw;
+        }
+
+        WeakEventLinkRegistry.Register(link, purgeAfterGen2: true);
+        return new Subscription(link, link, null, null);
     }
 }

@@ -1,35 +1,52 @@
 namespace SafeRefs.Internal;
 
 /// <summary>
-/// The per-subscription object of a weak event: the source holds its forwarding delegate, the owner is held weakly,
-/// and the registry holds it strongly (with the source held weakly) until it is disposed or purged.
+/// The per-subscription object of a weak event subscription (<c>Subscribe.WeakEvent</c>, <c>WeakSubscriptions</c>):
+/// the source holds its forwarding delegate; the owner and the source are held weakly through the handles of its
+/// <see cref="LinkSlot"/>; the registry holds it strongly (through the slot) until it is detached.
 /// </summary>
 /// <remarks>
-/// <para>No finalizer. Its GC handles are freed exactly once, when it has been detached and no callback or purge check
-/// is reading them: <see cref="_state"/> counts readers in its low bits and carries the detached flag.</para>
-/// <para>Detaching is done by whoever sets the detached flag first: <see cref="Subscriptions.Subscription.Dispose"/>,
-/// a raise that finds the owner collected, or a purge.</para>
+/// <para>No finalizer. Its slot (and the capturing handler's dependent handle, if any) is released exactly once, when
+/// the link has been detached and no callback or purge check is reading it: <see cref="_state"/> counts readers in its
+/// low bits and carries the detaching, detached and released flags.</para>
+/// <para>Detaching is done by whoever claims the detaching flag first: <see cref="Subscriptions.Subscription.Dispose"/>,
+/// a raise that finds the owner collected, or a purge. The winner takes the forwarder off the source first, then off
+/// the registry, and only then sets the detached flag; a raise or purge that lost the race removes the forwarder from
+/// the source too (a no-op if already gone), so the source is clean when it returns.</para>
 /// </remarks>
 internal abstract class WeakEventLink : Detacher
 {
-    private const int DetachedFlag = 1 << 30;
+    private const int DetachingFlag = 1 << 28;
+    private const int DetachedFlag = 1 << 29;
+    private const int ReleasedFlag = 1 << 30;
 
     private int _state;
-    private int _released;
-    private int _detaching;
     private TaskCompletionSource? _idle;
 
-    /// <summary>Gets or sets the slot in <see cref="WeakEventLinkRegistry"/>; guarded by the registry's lock; -1 when not registered.</summary>
-    internal int RegistryIndex { get; set; } = -1;
+    /// <summary>Initializes a new instance of the <see cref="WeakEventLink"/> class.</summary>
+    /// <param name="slot">The claimed registry slot whose handles point at the owner and the source.</param>
+    protected WeakEventLink(LinkSlot slot)
+    {
+        Slot = slot;
+    }
+
+    /// <summary>Gets the registry slot (valid until the link is released).</summary>
+    internal LinkSlot Slot { get; }
 
     /// <summary>Gets or sets a value indicating whether the active-subscriptions metric counted this link.</summary>
     internal bool Counted { get; set; }
+
+    /// <summary>Gets a value indicating whether a purge on the thread pool may detach this link (call the remove accessor there).</summary>
+    internal virtual bool AllowsBackgroundPurge => true;
+
+    /// <summary>Gets a value indicating whether the link is detached: off the source and off the registry.</summary>
+    internal bool IsDetached => (Volatile.Read(ref _state) & DetachedFlag) != 0;
 
     public sealed override void Detach(object? slot0, object? slot1, object? slot2) => DetachCore();
 
     public sealed override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2)
     {
-        if (Volatile.Read(ref _released) != 0)
+        if ((Volatile.Read(ref _state) & ReleasedFlag) != 0)
         {
             return default;
         }
@@ -37,12 +54,19 @@ internal abstract class WeakEventLink : Detacher
         var idle = Volatile.Read(ref _idle)
             ?? Interlocked.CompareExchange(ref _idle, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null)
             ?? _idle;
-        if (Volatile.Read(ref _released) != 0)
+        if ((Volatile.Read(ref _state) & ReleasedFlag) != 0)
         {
             idle.TrySetResult();
         }
 
         return new ValueTask(idle.Task);
+    }
+
+    /// <summary>Releases a link that was never attached (its add accessor threw): nothing can read it.</summary>
+    internal void Abandon()
+    {
+        Volatile.Write(ref _state, DetachingFlag | DetachedFlag | ReleasedFlag);
+        Release();
     }
 
     /// <summary>For a purge: detaches if the owner or the source has been collected.</summary>
@@ -82,14 +106,26 @@ internal abstract class WeakEventLink : Detacher
     /// <returns><see langword="true"/> for the call that detached.</returns>
     protected bool DetachCore()
     {
-        Interlocked.Increment(ref _state);
-        try
+        // Claim the detach and become a reader in one compare-and-swap.
+        var state = Volatile.Read(ref _state);
+        while (true)
         {
-            if (Interlocked.Exchange(ref _detaching, 1) != 0)
+            if ((state & DetachingFlag) != 0)
             {
                 return false;
             }
 
+            var seen = Interlocked.CompareExchange(ref _state, (state + 1) | DetachingFlag, state);
+            if (seen == state)
+            {
+                break;
+            }
+
+            state = seen;
+        }
+
+        try
+        {
             if (Counted)
             {
                 Metrics.SubscriptionInstruments.Detached();
@@ -103,19 +139,21 @@ internal abstract class WeakEventLink : Detacher
             }
             finally
             {
-                WeakEventLinkRegistry.Remove(this);
-
-                // Only now do new invocations stop entering: a raise that enters before this point still sees its
-                // handles, and one that cannot enter knows the forwarder is already off the source.
-                Interlocked.Or(ref _state, DetachedFlag);
+                Slot.Unregister();
             }
-
-            return true;
         }
         finally
         {
-            Exit();
+            // Only now do new invocations stop entering (a raise that entered before still sees the handles, and one
+            // that cannot enter knows the forwarder is already off the source); leave as a reader in the same step.
+            var after = Interlocked.Add(ref _state, DetachedFlag - 1);
+            if (after == (DetachingFlag | DetachedFlag))
+            {
+                TryRelease();
+            }
         }
+
+        return true;
     }
 
     /// <summary>Starts reading the handles; <see langword="false"/> when already detached (then nothing may be read).</summary>
@@ -130,22 +168,40 @@ internal abstract class WeakEventLink : Detacher
         return true;
     }
 
-    /// <summary>Stops reading the handles; the last reader after detaching frees them.</summary>
+    /// <summary>Stops reading the handles; the last reader after detaching releases them.</summary>
     protected void Exit()
     {
-        if (Interlocked.Decrement(ref _state) == DetachedFlag && Interlocked.Exchange(ref _released, 1) == 0)
+        if (Interlocked.Decrement(ref _state) == (DetachingFlag | DetachedFlag))
         {
-            FreeHandles();
-            Volatile.Read(ref _idle)?.TrySetResult();
+            TryRelease();
         }
     }
 
-    /// <summary>Called between <see cref="Enter"/> and <see cref="Exit"/>.</summary>
+    /// <summary>Called between <see cref="Enter"/> and <see cref="Exit"/>: is the owner or the source collected?</summary>
     protected abstract bool IsDead();
 
-    /// <summary>Called once, while the handles are still allocated.</summary>
+    /// <summary>Removes the forwarder from the source, if the source is alive; called while the handles are valid.</summary>
     protected abstract void RemoveFromSource();
 
-    /// <summary>Called once, when nothing reads the handles any more.</summary>
-    protected abstract void FreeHandles();
+    /// <summary>Frees what the link owns besides its slot; called once, when nothing reads it any more.</summary>
+    protected virtual void FreeOwnHandles()
+    {
+    }
+
+    /// <summary>Releases once: only the transition from "detached, no reader" to "released" wins.</summary>
+    private void TryRelease()
+    {
+        const int Idle = DetachingFlag | DetachedFlag;
+        if (Interlocked.CompareExchange(ref _state, Idle | ReleasedFlag, Idle) == Idle)
+        {
+            Release();
+        }
+    }
+
+    private void Release()
+    {
+        FreeOwnHandles();
+        WeakEventLinkRegistry.Return(Slot);
+        Volatile.Read(ref _idle)?.TrySetResult();
+    }
 }

@@ -1,24 +1,33 @@
-using System.Buffers;
-
 namespace SafeRefs.Internal;
 
 /// <summary>
-/// Every live weak-event forwarder, so that those whose owner (or source) was collected are detached without the
-/// event having to fire. Purges run on the subscribing thread (when the number of subscribes since the last purge
-/// reaches half the live count, at least 256) and on the thread pool after gen-2 collections.
+/// Every weak event link (<c>Subscribe.WeakEvent</c> and <c>WeakSubscriptions</c>), so that links whose owner (or
+/// source) was collected are detached without the event having to fire. Purges run on the subscribing thread (when
+/// the subscribes since the last purge reach half the slots, at least 256; for links that ask for it, also after a
+/// gen-2 collection) and on the thread pool after gen-2 collections.
 /// </summary>
 /// <remarks>
-/// Holds forwarders strongly; a forwarder holds its owner and source weakly. Nothing here runs in a finalizer except
-/// <see cref="Gen2Sentinel"/>, which only queues a purge. User code (remove accessors) runs outside the lock.
+/// <para>The registry is a growing array of reusable <see cref="LinkSlot"/>s with a lock-free free list (a
+/// version-tagged index stack): claiming and returning a slot is one compare-and-swap each, and a slot's two weak GC
+/// handles are allocated once and retargeted by each link that uses it. A slot holds its link strongly until the link
+/// is detached; the link holds its owner and source only through the slot's weak handles.</para>
+/// <para>Nothing here runs in a finalizer except <see cref="Gen2Sentinel"/>, which only queues a purge. User code
+/// (remove accessors) runs outside every lock.</para>
 /// </remarks>
 internal static class WeakEventLinkRegistry
 {
     private const int MinPurgeInterval = 256;
+    private const long IndexMask = 0xFFFF_FFFF;
 
     private static readonly Lock Gate = new();
-    private static WeakEventLink?[] _items = new WeakEventLink?[16];
-    private static int _count;
-    private static int _addsSinceLastPurge;
+    private static LinkSlot[] _slots = new LinkSlot[16];
+    private static int _slotCount;
+
+    // High 32 bits: version (bumped by every push and pop, so a stale pop's compare-and-swap fails); low 32 bits:
+    // index + 1 of the first free slot, 0 when the free list is empty.
+    private static long _freeHead;
+    private static int _subscribesSinceLastPurge;
+    private static int _lastCallerGen2Count;
     private static int _purgeQueued;
     private static int _sentinelStarted;
     private static long _purges;
@@ -26,102 +35,88 @@ internal static class WeakEventLinkRegistry
     /// <summary>Raised after each purge (tests wait on it instead of sleeping).</summary>
     internal static event Action? Purged;
 
+    /// <summary>Gets the number of registered links (O(slots); for tests and diagnostics).</summary>
     internal static int Count
     {
         get
         {
-            lock (Gate)
+            var count = 0;
+            foreach (var slot in Slots())
             {
-                return _count;
+                if (slot.Link is not null)
+                {
+                    count++;
+                }
             }
+
+            return count;
         }
     }
 
+    /// <summary>Gets the number of slots created so far (the high-water mark of simultaneous links).</summary>
+    internal static int SlotCount => Volatile.Read(ref _slotCount);
+
     internal static long PurgeCount => Interlocked.Read(ref _purges);
 
-    public static void Add(WeakEventLink forwarder)
+    /// <summary>Claims a free slot (or creates one) and points its handles at <paramref name="owner"/> and <paramref name="source"/>.</summary>
+    internal static LinkSlot Claim(object owner, object source)
     {
-        bool purgeNow;
-        lock (Gate)
-        {
-            if (_count == _items.Length)
-            {
-                Array.Resize(ref _items, _items.Length * 2);
-            }
+        var slot = Pop() ?? Create();
+        slot.Retarget(owner, source);
+        return slot;
+    }
 
-            forwarder.RegistryIndex = _count;
-            _items[_count++] = forwarder;
-            purgeNow = ++_addsSinceLastPurge >= Math.Max(MinPurgeInterval, _count / 2);
-        }
-
+    /// <summary>
+    /// Registers an attached link in its slot, then purges on the calling thread if enough subscribes happened since
+    /// the last purge (or, with <paramref name="purgeAfterGen2"/>, if a gen-2 collection happened since).
+    /// </summary>
+    internal static void Register(WeakEventLink link, bool purgeAfterGen2)
+    {
+        link.Slot.Register(link);
         if (Volatile.Read(ref _sentinelStarted) == 0 && Interlocked.Exchange(ref _sentinelStarted, 1) == 0)
         {
             Gen2Sentinel.Start();
         }
 
-        if (purgeNow)
+        // A racy increment is fine: a lost count only delays the next caller-thread purge by one subscribe.
+        var due = ++_subscribesSinceLastPurge >= Math.Max(MinPurgeInterval, Volatile.Read(ref _slotCount) / 2);
+        if (!due && purgeAfterGen2)
         {
-            Purge();
+            var gen2 = GC.CollectionCount(2);
+            if (gen2 != Volatile.Read(ref _lastCallerGen2Count))
+            {
+                Volatile.Write(ref _lastCallerGen2Count, gen2);
+                due = true;
+            }
+        }
+
+        if (due)
+        {
+            _ = Purge();
         }
     }
 
-    public static void Remove(WeakEventLink forwarder)
+    /// <summary>Returns a slot whose link has left the registry and whose readers are gone.</summary>
+    internal static void Return(LinkSlot slot)
     {
-        lock (Gate)
+        var spinner = default(SpinWait);
+        while (true)
         {
-            var index = forwarder.RegistryIndex;
-            if (index < 0)
+            var head = Volatile.Read(ref _freeHead);
+            slot.NextFree = (int)(head & IndexMask) - 1;
+            var next = (((head >>> 32) + 1) << 32) | (uint)(slot.Index + 1);
+            if (Interlocked.CompareExchange(ref _freeHead, next, head) == head)
             {
                 return;
             }
 
-            var last = _items[--_count]!;
-            _items[index] = last;
-            last.RegistryIndex = index;
-            _items[_count] = null;
-            forwarder.RegistryIndex = -1;
-            if (_count == 0 && _items.Length > 1024)
-            {
-                _items = new WeakEventLink?[16];
-            }
+            spinner.SpinOnce(sleep1Threshold: -1);
         }
     }
 
-    /// <summary>Detaches every forwarder whose owner or source has been collected.</summary>
+    /// <summary>Detaches every link whose owner or source has been collected, on the calling thread.</summary>
     /// <returns>How many were detached.</returns>
-    public static int Purge()
-    {
-        WeakEventLink?[] snapshot;
-        int count;
-        lock (Gate)
-        {
-            _addsSinceLastPurge = 0;
-            count = _count;
-            snapshot = ArrayPool<WeakEventLink?>.Shared.Rent(Math.Max(count, 1));
-            Array.Copy(_items, snapshot, count);
-        }
-
-        var detached = 0;
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                if (snapshot[i]!.PurgeIfDead())
-                {
-                    detached++;
-                }
-            }
-        }
-        finally
-        {
-            Array.Clear(snapshot, 0, count);
-            ArrayPool<WeakEventLink?>.Shared.Return(snapshot);
-            Interlocked.Increment(ref _purges);
-        }
-
-        Purged?.Invoke();
-        return detached;
-    }
+    public static int Purge() => Purge(background: false);
 
     /// <summary>Queues one purge on the thread pool unless one is already queued.</summary>
     internal static void QueuePurge()
@@ -132,9 +127,84 @@ internal static class WeakEventLinkRegistry
                 static _ =>
                 {
                     Volatile.Write(ref _purgeQueued, 0);
-                    Purge();
+                    _ = Purge(background: true);
                 },
                 null);
+        }
+    }
+
+    private static int Purge(bool background)
+    {
+        _subscribesSinceLastPurge = 0;
+        var detached = 0;
+        try
+        {
+            foreach (var slot in Slots())
+            {
+                if (slot.Link is { } link && (!background || link.AllowsBackgroundPurge) && link.PurgeIfDead())
+                {
+                    detached++;
+                }
+            }
+        }
+        finally
+        {
+            Interlocked.Increment(ref _purges);
+        }
+
+        Purged?.Invoke();
+        return detached;
+    }
+
+    /// <summary>The created slots (free or claimed); slots never move, the array only grows.</summary>
+    private static ReadOnlySpan<LinkSlot> Slots()
+    {
+        // The count is published after the array that holds that many slots: read it first.
+        var count = Volatile.Read(ref _slotCount);
+        var slots = Volatile.Read(ref _slots);
+        return slots.AsSpan(0, Math.Min(count, slots.Length));
+    }
+
+    private static LinkSlot? Pop()
+    {
+        var spinner = default(SpinWait);
+        while (true)
+        {
+            var head = Volatile.Read(ref _freeHead);
+            var index = (int)(head & IndexMask) - 1;
+            if (index < 0)
+            {
+                return null;
+            }
+
+            // The slot was created, and the array holding it published, before its index was first pushed.
+            var slot = Volatile.Read(ref _slots)[index];
+            var next = (((head >>> 32) + 1) << 32) | (uint)(slot.NextFree + 1);
+            if (Interlocked.CompareExchange(ref _freeHead, next, head) == head)
+            {
+                return slot;
+            }
+
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    private static LinkSlot Create()
+    {
+        lock (Gate)
+        {
+            var index = _slotCount;
+            if (index == _slots.Length)
+            {
+                var grown = new LinkSlot[index * 2];
+                Array.Copy(_slots, grown, index);
+                Volatile.Write(ref _slots, grown);
+            }
+
+            var slot = new LinkSlot(index);
+            _slots[index] = slot;
+            Volatile.Write(ref _slotCount, index + 1);
+            return slot;
         }
     }
 
@@ -155,11 +225,7 @@ internal static class WeakEventLinkRegistry
                 return;
             }
 
-            if (Volatile.Read(ref _count) > 0)
-            {
-                QueuePurge();
-            }
-
+            QueuePurge();
             GC.ReRegisterForFinalize(this);
         }
 

@@ -47,19 +47,19 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
 
-        var forwarder = new WeakEventLink<TSource, TOwner, TArgs>(source, remove, owner, handler);
+        var link = new EventHandlerLink<TSource, TArgs>(WeakEventLinkRegistry.Claim(owner, source), remove, owner, handler);
         try
         {
-            add(source, forwarder.Forward);
+            add(source, link.Forward);
         }
         catch
         {
-            forwarder.Abandon();
+            link.Abandon();
             throw;
         }
 
-        forwarder.Counted = Metrics.SubscriptionInstruments.TryAttach();
-        WeakEventLinkRegistry.Add(forwarder);
-        return new Subscription(forwarder, null, null, null);
+        link.Counted = Metrics.SubscriptionInstruments.TryAttach();
+        WeakEventLinkRegistry.Register(link, purgeAfterGen2: false);
+        return new Subscription(link, link, null, null);
     }
 }

@@ -82,7 +82,7 @@ public sealed class WeakSubscriptionsTests
         var source = new Model();
         var owner = SubscribeOwner(source, null);
         GcAssert.Collected(owner, "the source holds only the forwarder");
-        WeakForwarderRegistry.Purge();
+        WeakEventLinkRegistry.Purge();
         Assert.Equal(0, source.HandlerCount);
         GC.KeepAlive(source);
     }
@@ -102,9 +102,8 @@ public sealed class WeakSubscriptionsTests
         var owner = new Owner();
         var token = SubscribeToDroppedSource(owner, out var source);
         GcAssert.Collected(source, "forwarders hold their source weakly");
-        WeakForwarderRegistry.Purge();
-        Assert.True(((WeakForwarder)token.Slot0!).IsDetached);
-        Assert.True(((WeakForwarder)token.Slot0!).Entry.IsRemoved);
+        WeakEventLinkRegistry.Purge();
+        Assert.True(((WeakEventLink)token.Slot0!).IsDetached);
         GC.KeepAlive(owner);
     }
 
@@ -114,8 +113,8 @@ public sealed class WeakSubscriptionsTests
         var owner = new Owner();
         var source = new Model();
         var token = WeakSubscriptions.OnPropertyChanged(source, owner, static (o, _, e) => o.Seen.Add(e.PropertyName!));
-        WeakForwarderRegistry.Purge();
-        Assert.False(((WeakForwarder)token.Slot0!).IsDetached);
+        WeakEventLinkRegistry.Purge();
+        Assert.False(((WeakEventLink)token.Slot0!).IsDetached);
         source.Raise("Y");
         Assert.Equal(["Y"], owner.Seen);
         GC.KeepAlive(owner);

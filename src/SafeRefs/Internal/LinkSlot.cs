@@ -1,0 +1,62 @@
+using System.Runtime.InteropServices;
+
+namespace SafeRefs.Internal;
+
+/// <summary>
+/// A reusable registry slot of <see cref="WeakEventLinkRegistry"/>: the link registered in it and two weak GC handles
+/// (owner, source) that are allocated once and retargeted by each link that claims the slot, so that a weak
+/// subscription neither allocates nor frees a GC handle.
+/// </summary>
+/// <remarks>
+/// A slot is claimed by one link at a time and returned only after that link has been detached and its last reader
+/// has left (see <see cref="WeakEventLink"/>), so a link never reads a handle that another link retargeted. A free
+/// slot's handles still point at their last targets, weakly: they keep nothing alive.
+/// </remarks>
+internal sealed class LinkSlot
+{
+    private WeakGCHandle<object> _owner;
+    private WeakGCHandle<object> _source;
+    private WeakEventLink? _link;
+
+    /// <summary>Initializes a new instance of the <see cref="LinkSlot"/> class.</summary>
+    internal LinkSlot(int index)
+    {
+        Index = index;
+    }
+
+    /// <summary>Gets the slot's index in the registry.</summary>
+    internal int Index { get; }
+
+    /// <summary>Gets or sets the next free slot's index (free list); meaningful only while the slot is free.</summary>
+    internal int NextFree { get; set; } = -1;
+
+    /// <summary>Gets the registered link, or <see langword="null"/> when none (free, or its link left the registry).</summary>
+    internal WeakEventLink? Link => Volatile.Read(ref _link);
+
+    /// <summary>Gets the weak handle to the owner (allocated while the slot is claimed).</summary>
+    internal WeakGCHandle<object> Owner => _owner;
+
+    /// <summary>Gets the weak handle to the source (allocated while the slot is claimed).</summary>
+    internal WeakGCHandle<object> Source => _source;
+
+    /// <summary>Points the slot's handles at a new link's owner and source (allocating them on first use).</summary>
+    internal void Retarget(object owner, object source)
+    {
+        if (_owner.IsAllocated)
+        {
+            _owner.SetTarget(owner);
+            _source.SetTarget(source);
+        }
+        else
+        {
+            _owner = new WeakGCHandle<object>(owner);
+            _source = new WeakGCHandle<object>(source);
+        }
+    }
+
+    /// <summary>Registers <paramref name="link"/> (purges can see it from now on).</summary>
+    internal void Register(WeakEventLink link) => Volatile.Write(ref _link, link);
+
+    /// <summary>Takes the link off the registry (purges no longer see it).</summary>
+    internal void Unregister() => Volatile.Write(ref _link, null);
+}

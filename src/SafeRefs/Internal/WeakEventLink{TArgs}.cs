@@ -1,0 +1,107 @@
+using System.Runtime;
+using System.Runtime.CompilerServices;
+
+namespace SafeRefs.Internal;
+
+/// <summary>
+/// A weak event link whose forwarder receives <typeparamref name="TArgs"/>: it calls the owner-bound handler with the
+/// owner, or detaches when the owner is gone.
+/// </summary>
+/// <typeparam name="TArgs">The event arguments type.</typeparam>
+/// <remarks>
+/// A handler that captures nothing (a static lambda) is held strongly and the owner through the slot's weak handle.
+/// A handler that may capture (its target is not the compiler's lambda singleton) is the dependent of a
+/// <see cref="DependentHandle"/> whose primary is the owner, so it lives exactly as long as the owner: it may capture
+/// the owner without keeping it alive and is never collected while the owner lives.
+/// </remarks>
+internal abstract class WeakEventLink<TArgs> : WeakEventLink
+{
+    private readonly Delegate? _handler;
+    private DependentHandle _ownerToHandler;
+
+    /// <summary>Initializes a new instance of the <see cref="WeakEventLink{TArgs}"/> class.</summary>
+    /// <param name="slot">The claimed slot (owner and source handles).</param>
+    /// <param name="owner">The owner.</param>
+    /// <param name="handler">An <c>Action&lt;TOwner, object?, TArgs&gt;</c> with a reference-type <c>TOwner</c>.</param>
+    protected WeakEventLink(LinkSlot slot, object owner, Delegate handler)
+        : base(slot)
+    {
+        if (HandlerTargets.CanCapture(handler))
+        {
+            _ownerToHandler = new DependentHandle(owner, handler);
+        }
+        else
+        {
+            _handler = handler;
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override bool IsDead() => OwnerOrNull() is null || !Slot.Source.TryGetTarget(out _);
+
+    /// <inheritdoc/>
+    protected override void FreeOwnHandles()
+    {
+        if (_ownerToHandler.IsAllocated)
+        {
+            _ownerToHandler.Dispose();
+        }
+    }
+
+    /// <summary>Gets the source while the link is entered; <see langword="null"/> once collected.</summary>
+    protected object? SourceOrNull() => Slot.Source.TryGetTarget(out var source) ? source : null;
+
+    /// <summary>The forwarder: the method the source's event delegate calls.</summary>
+    protected void Invoke(object? sender, TArgs args)
+    {
+        if (!Enter())
+        {
+            return;
+        }
+
+        try
+        {
+            object? owner;
+            Delegate? handler;
+            if (_handler is null)
+            {
+                (owner, var dependent) = _ownerToHandler.TargetAndDependent;
+                handler = Unsafe.As<Delegate>(dependent);
+            }
+            else
+            {
+                owner = Slot.Owner.TryGetTarget(out var target) ? target : null;
+                handler = _handler;
+            }
+
+            if (owner is null)
+            {
+                if (!DetachCore())
+                {
+                    // A purge on another thread won the detach and may not have removed the forwarder yet. Remove it
+                    // here too (removing an absent handler is a no-op), so the source is clean when this raise returns.
+                    RemoveFromSource();
+                }
+
+                return;
+            }
+
+            // The handler is an Action<TOwner, object?, TArgs> and owner is a TOwner (reference type): same call shape.
+            Unsafe.As<Action<object, object?, TArgs>>(handler!)(owner, sender, args);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    private object? OwnerOrNull()
+    {
+        if (_handler is null)
+        {
+            return _ownerToHandler.Target;
+        }
+
+        return Slot.Owner.TryGetTarget(out var owner) ? owner : null;
+    }
+}
