@@ -154,25 +154,16 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
         var dead = 0;
         for (var i = 0; i < snapshot.Length; i++)
         {
-            // Add mode: the delegate is in the slot (strong) or one weak-handle read away; no entry access.
+            // Add mode with a weak target: one weak-handle read from the slot, then the original delegate.
             ref readonly var slot = ref snapshot[i];
-            var handler = slot.Direct;
-            if (handler is null)
+            if (slot.Weak.IsAllocated && slot.Weak.TryGetTarget(out var handler))
             {
-                if (!slot.Weak.IsAllocated || !slot.Weak.TryGetTarget(out var weakHandler))
-                {
-                    if (!TryInvokeOwnerBound(slot.Entry, sender, args))
-                    {
-                        dead++;
-                    }
-
-                    continue;
-                }
-
-                handler = Unsafe.As<Delegate>(weakHandler);
+                Unsafe.As<EventHandler<TArgs>>(handler)(sender, args);
             }
-
-            Unsafe.As<EventHandler<TArgs>>(handler)(sender, args);
+            else if (!TryInvokeThroughEntry(slot.Entry, sender, args))
+            {
+                dead++;
+            }
         }
 
         if (dead != 0)
@@ -184,15 +175,15 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
     /// <inheritdoc/>
     void IHandlerSnapshotSink.Publish(HandlerSlot[] snapshot) => Volatile.Write(ref _snapshot, snapshot);
 
-    private static bool TryInvokeOwnerBound(WeakHandlerEntry entry, object? sender, TArgs args)
+    /// <summary>Every kind but a live weak-target one: strong handlers and owner-bound handlers; false when dead or removed.</summary>
+    private static bool TryInvokeThroughEntry(WeakHandlerEntry entry, object? sender, TArgs args)
     {
-        if (entry.Kind <= WeakHandlerEntry.EntryKind.WeakTarget || !entry.TryGet(out var owner, out var handler))
+        if (!entry.TryGet(out var owner, out var handler))
         {
             return false;
         }
 
-        // The handler is an Action<TOwner, object?, TArgs> and owner is a TOwner (reference type): same call shape.
-        Unsafe.As<Action<object, object?, TArgs>>(handler)(owner!, sender, args);
+        Invoke(owner, handler, sender, args);
         return true;
     }
 

@@ -14,9 +14,12 @@ namespace SafeRefs.Events;
 /// <para><b>Holds:</b> the source holds a forwarder strongly (through its own event); the forwarder holds the source
 /// and the owner weakly, and the handler with everything it captures exactly as long as the owner (an ephemeron).
 /// A forwarder whose owner died detaches itself the next time the source raises the event, or, if the source never
-/// raises it, during a later <see cref="WeakSubscriptions"/> call on the caller's thread (every 256 subscriptions and
-/// after each gen-2 collection): a forwarder never detaches from a finalizer or a foreign thread. A forwarder whose
-/// source was collected is dropped by the same purges.</para>
+/// raises it, during a later weak subscription on the caller's thread (a <see cref="WeakSubscriptions"/> call after a
+/// gen-2 collection, or any <see cref="WeakSubscriptions"/> or <c>Subscribe.WeakEvent</c> call once the subscriptions
+/// since the last purge reach half the registered ones, at least 256): these forwarders never detach from a finalizer
+/// or from the thread-pool purge that <c>Subscribe.WeakEvent</c> runs after gen-2 collections. A forwarder whose
+/// source was collected is dropped by the same purges. They share <c>Subscribe.WeakEvent</c>'s mechanism: no GC handle
+/// is allocated per subscription (registry slots and their weak handles are reused).</para>
 /// <para><b>Thread safety:</b> all members are thread-safe; detaching calls the source's <c>remove</c> accessor on the
 /// thread that disposes the token (or raises the event, or subscribes). A second <see cref="Subscription.Dispose"/>
 /// does nothing.</para>

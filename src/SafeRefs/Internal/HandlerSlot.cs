@@ -3,8 +3,8 @@ using System.Runtime.InteropServices;
 namespace SafeRefs.Internal;
 
 /// <summary>
-/// One element of a weak event's snapshot: the entry plus, for <c>Add</c>-mode entries, what a raise needs to reach
-/// the delegate without touching the entry (the delegate itself when held strongly, or the weak handle to it).
+/// One element of a weak event's snapshot: the entry plus, for <c>Add</c>-mode entries with a weak target, the weak
+/// handle to the delegate, so that a raise reaches the delegate without touching the entry.
 /// </summary>
 /// <remarks>
 /// Copied by value into every new snapshot. The handle stays valid while the snapshot is reachable: the snapshot
@@ -16,23 +16,15 @@ internal readonly struct HandlerSlot
     internal HandlerSlot(WeakHandlerEntry entry)
     {
         _entry = entry;
-        if (entry.Kind == WeakHandlerEntry.EntryKind.Strong)
-        {
-            _direct = entry.StrongHandler;
-        }
-        else if (entry.Kind == WeakHandlerEntry.EntryKind.WeakTarget)
+        if (entry.Kind == WeakHandlerEntry.EntryKind.WeakTarget)
         {
             _weak = entry.WeakHandle;
         }
     }
 
-    private readonly Delegate? _direct;
     private readonly WeakGCHandle<object> _weak;
     private readonly WeakHandlerEntry _entry;
 
-
-    /// <summary>The handler of a <see cref="WeakHandlerEntry.EntryKind.Strong"/> entry; otherwise <see langword="null"/>.</summary>
-    internal Delegate? Direct => _direct;
 
     /// <summary>The weak handle to the delegate of a <see cref="WeakHandlerEntry.EntryKind.WeakTarget"/> entry; otherwise unallocated.</summary>
     internal WeakGCHandle<object> Weak => _weak;

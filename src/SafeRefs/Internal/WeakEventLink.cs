@@ -146,8 +146,12 @@ internal abstract class WeakEventLink : Detacher
         {
             // Only now do new invocations stop entering (a raise that entered before still sees the handles, and one
             // that cannot enter knows the forwarder is already off the source); leave as a reader in the same step.
-            var after = Interlocked.Add(ref _state, DetachedFlag - 1);
-            if (after == (DetachingFlag | DetachedFlag))
+            const int SoleReader = DetachingFlag | 1;
+            if (Interlocked.CompareExchange(ref _state, DetachingFlag | DetachedFlag | ReleasedFlag, SoleReader) == SoleReader)
+            {
+                Release();
+            }
+            else if (Interlocked.Add(ref _state, DetachedFlag - 1) == (DetachingFlag | DetachedFlag))
             {
                 TryRelease();
             }

@@ -118,6 +118,34 @@ internal static class WeakEventLinkRegistry
     /// <returns>How many were detached.</returns>
     public static int Purge() => Purge(background: false);
 
+    /// <summary>
+    /// Walks the free list (tests, while no link is being claimed or returned): how many slots it holds, and whether
+    /// every one of them appears once and is unregistered.
+    /// </summary>
+    internal static (int Free, bool Consistent) InspectFreeList()
+    {
+        var slots = Slots();
+        var seen = new bool[slots.Length];
+        var free = 0;
+        var index = (int)(Volatile.Read(ref _freeHead) & IndexMask) - 1;
+        while (index >= 0)
+        {
+            if (index >= slots.Length || seen[index] || slots[index].Link is not null)
+            {
+                return (free, false);
+            }
+
+            seen[index] = true;
+            free++;
+            index = slots[index].NextFree;
+        }
+
+        return (free, true);
+    }
+
+    /// <summary>Purges as the thread-pool purge after a gen-2 collection does (tests call it directly).</summary>
+    internal static int PurgeInBackgroundMode() => Purge(background: true);
+
     /// <summary>Queues one purge on the thread pool unless one is already queued.</summary>
     internal static void QueuePurge()
     {

@@ -41,9 +41,6 @@ internal sealed class WeakHandlerEntry
         _weak = weak;
     }
 
-    /// <summary>Gets the strongly held handler (<see cref="EntryKind.Strong"/> and <see cref="EntryKind.OwnerStrongHandler"/>).</summary>
-    internal Delegate? StrongHandler => _strongHandler;
-
     /// <summary>Gets the weak handle (to the delegate for <see cref="EntryKind.WeakTarget"/>, to the owner or handler otherwise).</summary>
     internal WeakGCHandle<object> WeakHandle => _weak;
 
@@ -161,7 +158,13 @@ internal sealed class WeakHandlerEntry
     internal void SetBudgetCount(ListenerCount count) => _budgetCount = count;
 
     /// <summary>Gives the entry's place in its listener budget back; only the first call counts.</summary>
-    internal void ReleaseBudget() => Interlocked.Exchange(ref _budgetCount, null)?.Decrement();
+    internal void ReleaseBudget()
+    {
+        if (Volatile.Read(ref _budgetCount) is not null)
+        {
+            Interlocked.Exchange(ref _budgetCount, null)?.Decrement();
+        }
+    }
 
     /// <summary>Marks the entry as counted in <c>saferefs.weak_events.handlers</c> (before it is published).</summary>
     internal void MarkCounted() => _counted = 1;
