@@ -57,7 +57,7 @@ internal sealed partial class Metrics
         internal CacheMetrics Track<TKey, TValue>(Caching.BoundedLruCache<TKey, TValue> cache, string? name)
             where TKey : notnull
         {
-            var metrics = new CacheMetrics(this, name, () => cache.Count);
+            var metrics = new CacheMetrics<TKey, TValue>(this, name, cache);
             _caches.AddOrUpdate(cache, metrics);
             return metrics;
         }
@@ -82,17 +82,14 @@ internal sealed partial class Metrics
     }
 
     /// <summary>The instruments and name tag of one cache; the cache keeps it in a field.</summary>
-    internal sealed class CacheMetrics
+    internal abstract class CacheMetrics
     {
-        private readonly Func<int> _count;
-
-        internal CacheMetrics(CacheInstruments instruments, string? name, Func<int> count)
+        private protected CacheMetrics(CacheInstruments instruments, string? name)
         {
             Hits = instruments.Hits;
             Misses = instruments.Misses;
             Evictions = instruments.Evictions;
             NameTag = new KeyValuePair<string, object?>("cache.name", name ?? "(unnamed)");
-            _count = count;
         }
 
         internal Counter<long> Hits { get; }
@@ -103,7 +100,8 @@ internal sealed partial class Metrics
 
         internal KeyValuePair<string, object?> NameTag { get; }
 
-        internal long Count => _count();
+        /// <summary>Gets the cache's exact entry count (read when <c>saferefs.cache.entries</c> is collected).</summary>
+        internal abstract long Count { get; }
 
         /// <summary>Records one eviction (capacity, weight or expiry), if someone listens.</summary>
         internal void Evicted(int reason)
@@ -113,5 +111,13 @@ internal sealed partial class Metrics
                 Evictions.Add(1, NameTag, CacheInstruments.ReasonTag(reason));
             }
         }
+    }
+
+    /// <summary>The <see cref="CacheMetrics"/> of one <see cref="Caching.BoundedLruCache{TKey, TValue}"/> (no delegate, no closure).</summary>
+    private sealed class CacheMetrics<TKey, TValue>(CacheInstruments instruments, string? name, Caching.BoundedLruCache<TKey, TValue> cache)
+        : CacheMetrics(instruments, name)
+        where TKey : notnull
+    {
+        internal override long Count => cache.Count;
     }
 }

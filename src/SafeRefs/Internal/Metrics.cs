@@ -20,6 +20,7 @@ namespace SafeRefs.Internal;
 internal sealed partial class Metrics
 {
     private static readonly ConditionalWeakTable<IMeterFactory, Metrics> PerFactory = new();
+    private static readonly Lock PerFactoryLock = new();
 
     private Metrics(Meter meter)
     {
@@ -39,8 +40,31 @@ internal sealed partial class Metrics
 
     /// <summary>Gets the set of <paramref name="meterFactory"/>, creating its meter on first use; the static fallback
     /// when <paramref name="meterFactory"/> is <see langword="null"/>.</summary>
+    /// <exception cref="ObjectDisposedException"><paramref name="meterFactory"/> was disposed before it created its meter.</exception>
     internal static Metrics For(IMeterFactory? meterFactory)
-        => meterFactory is null ? Shared : PerFactory.GetValue(meterFactory, static factory => new Metrics(factory.Create(Options())));
+    {
+        if (meterFactory is null)
+        {
+            return Shared;
+        }
+
+        if (PerFactory.TryGetValue(meterFactory, out var metrics))
+        {
+            return metrics;
+        }
+
+        // Under a lock (construction paths only), so that racing first uses create one set of instruments, not two.
+        lock (PerFactoryLock)
+        {
+            if (!PerFactory.TryGetValue(meterFactory, out metrics))
+            {
+                metrics = new Metrics(meterFactory.Create(Options()));
+                PerFactory.Add(meterFactory, metrics);
+            }
+
+            return metrics;
+        }
+    }
 
     private static MeterOptions Options() => new(SafeRefsMeter.Name) { Version = typeof(Metrics).Assembly.GetName().Version?.ToString() };
 

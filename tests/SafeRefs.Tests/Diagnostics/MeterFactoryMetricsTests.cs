@@ -2,6 +2,8 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Caching;
@@ -166,6 +168,32 @@ public sealed class MeterFactoryMetricsTests
     }
 
     [Fact]
+    public void AddGuardedObjectPool_LeakBehindLease_LoggedAndCountedThroughTheContainer()
+    {
+        using var provider = new ServiceCollection()
+            .AddMetrics()
+            .AddLogging(b => b.AddFakeLogging())
+            .AddGuardedObjectPool<LeakyFactoryWidget>(o =>
+            {
+                o.ListenerCountProbe = static w => w.ListenerCount;
+                o.OnLeakSuspected = LeakAction.Warn;
+            })
+            .BuildServiceProvider();
+        var factory = provider.GetRequiredService<IMeterFactory>();
+        using var leaks = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.pool.leaks_suspected");
+        var pool = provider.GetRequiredService<GuardedObjectPool<LeakyFactoryWidget>>();
+
+        var lease = pool.Rent();
+        lease.Value.Changed += static (_, _) => { };   // attached behind the lease
+        lease.Dispose();
+
+        var entry = Assert.Single(provider.GetFakeLogCollector().GetSnapshot(), e => e.Id.Id == 1301);
+        Assert.Equal(LogLevel.Warning, entry.Level);
+        Assert.Equal(1, leaks.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(typeof(LeakyFactoryWidget).FullName, leaks.LastMeasurement?.Tags["pool.object.type"]);
+    }
+
+    [Fact]
     public void MeterFactoryOptions_OfPrimitivesBuiltWithNew_RecordThroughThatFactory()
     {
         using var provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
@@ -305,5 +333,12 @@ public sealed class MeterFactoryMetricsTests
 
     private sealed class FactoryWidget
     {
+    }
+
+    private sealed class LeakyFactoryWidget
+    {
+        public event EventHandler? Changed;
+
+        public int ListenerCount => Changed?.GetInvocationList().Length ?? 0;
     }
 }
