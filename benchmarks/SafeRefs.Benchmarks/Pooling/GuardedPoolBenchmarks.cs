@@ -16,6 +16,7 @@ public class GuardedPoolBenchmarks
     private readonly EventHandler<int> _ticked = static (_, _) => { };
     private DefaultObjectPool<Item> _raw = null!;
     private GuardedObjectPool<Item> _guarded = null!;
+    private int _state;
 
     [GlobalSetup]
     public void Setup()
@@ -43,10 +44,41 @@ public class GuardedPoolBenchmarks
             .On(static (i, h) => i.Ticked += h, static (i, h) => i.Ticked -= h, _ticked);
     }
 
+    /// <summary>
+    /// Reference floor, not a SafeRefs API: the baseline plus the three interlocked operations a thread-safe lease needs
+    /// at least (one to enter the lease's state per <c>On</c>, one to end the lease exactly once).
+    /// </summary>
+    [Benchmark]
+    public void RawGetTwoHandlersReturnPlusLeaseFloor()
+    {
+        var item = _raw.Get();
+        Interlocked.CompareExchange(ref _state, 1, 0);
+        item.Changed += _changed;
+        Volatile.Write(ref _state, 0);
+        Interlocked.CompareExchange(ref _state, 1, 0);
+        item.Ticked += _ticked;
+        Volatile.Write(ref _state, 0);
+        Interlocked.CompareExchange(ref _state, 1, 0);
+        Volatile.Write(ref _state, 0);
+        item.Changed -= _changed;
+        item.Ticked -= _ticked;
+        _raw.Return(item);
+    }
+
     [Benchmark]
     public void RawGetReturn()
     {
         _raw.Return(_raw.Get());
+    }
+
+    /// <summary>Reference floor, not a SafeRefs API: raw <c>Get</c> + <c>Return</c> plus the one interlocked operation that ends a lease exactly once.</summary>
+    [Benchmark]
+    public void RawGetReturnPlusLeaseFloor()
+    {
+        var item = _raw.Get();
+        Interlocked.CompareExchange(ref _state, 1, 0);
+        Volatile.Write(ref _state, 0);
+        _raw.Return(item);
     }
 
     [Benchmark]

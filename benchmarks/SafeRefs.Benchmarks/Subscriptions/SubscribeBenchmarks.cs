@@ -50,6 +50,21 @@ public class SubscribeBenchmarks
         Subscribe.Event(_source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, _handler, _budget).Dispose();
     }
 
+    /// <summary>
+    /// Reference floor, not a SafeRefs API: raw <c>+=</c>/<c>-=</c> plus the least any exactly-once token adds — one
+    /// 48-byte object and one interlocked exchange to claim the detach.
+    /// </summary>
+    [Benchmark]
+    public void RawAddRemovePlusTokenFloor()
+    {
+        _source.Changed += _handler;
+        var token = new FloorToken(_source, _budget, _handler);
+        if (Interlocked.Exchange(ref token.Handler, null) is { } handler)
+        {
+            _source.Changed -= handler;
+        }
+    }
+
     [Benchmark]
     public void RawGenericAddRemove()
     {
@@ -79,5 +94,18 @@ public class SubscribeBenchmarks
 
     public sealed class Owner
     {
+    }
+
+    /// <summary>Four references, like a subscription token (48 bytes).</summary>
+    internal sealed class FloorToken(Source source, object remove, EventHandler handler)
+    {
+#pragma warning disable IDE1006 // benchmark-only token, used by ref
+        public EventHandler? Handler = handler;
+        public object Kind = typeof(FloorToken);
+#pragma warning restore IDE1006
+
+        public Source Source { get; } = source;
+
+        public object Remove { get; } = remove;
     }
 }

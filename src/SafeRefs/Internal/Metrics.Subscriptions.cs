@@ -44,15 +44,17 @@ internal sealed partial class Metrics
         /// Counts one attachment if someone listens to <see cref="Active"/>; the caller keeps the result and calls
         /// <see cref="Detached"/> only for counted ones, so the hot path costs one flag read when nobody listens.
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public static bool TryAttach()
         {
-            if (!Active.Enabled)
-            {
-                return false;
-            }
+            return Active.Enabled && Count();
 
-            Interlocked.Increment(ref _active);
-            return true;
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+            static bool Count()
+            {
+                Interlocked.Increment(ref _active);
+                return true;
+            }
         }
 
         public static void Detached() => Interlocked.Decrement(ref _active);

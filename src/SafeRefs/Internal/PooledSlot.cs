@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SafeRefs.Timers;
 
 namespace SafeRefs.Internal;
@@ -7,6 +8,12 @@ namespace SafeRefs.Internal;
 /// storage is reused by every lease: an odd <see cref="Version"/> means "out", and a lease is valid only while the
 /// version it was given is current.
 /// </summary>
+/// <remarks>
+/// The slot's state is guarded by a small recursive spin lock (<see cref="Enter(int)"/> / <see cref="Exit"/>): one
+/// compare-and-swap to enter and a plain store to leave, where <see cref="Lock"/> costs two interlocked operations
+/// and more bookkeeping. Sections are short (bookkeeping plus the caller's add accessor), and a waiter backs off
+/// with <see cref="SpinWait"/>, which yields and sleeps when the holder is descheduled.
+/// </remarks>
 /// <typeparam name="T">The pooled type.</typeparam>
 internal sealed class PooledSlot<T>
     where T : class
@@ -20,9 +27,7 @@ internal sealed class PooledSlot<T>
 
     public T Value { get; }
 
-    public Lock Gate { get; } = new();
-
-    /// <summary>The lease version; odd while the object is out. Written under <see cref="Gate"/> except at rent.</summary>
+    /// <summary>The lease version; odd while the object is out. Written under the slot's lock except at rent.</summary>
     public int Version;
 
     public TrackedEntry<T>[] Entries = NoEntries;
@@ -30,8 +35,6 @@ internal sealed class PooledSlot<T>
     public int EntryCount;
 
     public int CountAtRent;
-
-    public bool Leased;
 
     /// <summary>True while this rental is counted in <c>saferefs.pool.leases.outstanding</c>.</summary>
     public bool Counted;
@@ -43,15 +46,62 @@ internal sealed class PooledSlot<T>
     /// <summary>Event names already warned about for this object (Node: once per emitter and event).</summary>
     public List<string>? Warned;
 
+    /// <summary>The managed thread id of the thread inside the slot's lock; 0 when free.</summary>
+    private int _owner;
+
     public bool IsCurrent(int version) => Volatile.Read(ref Version) == version;
 
-    public void Append(in TrackedEntry<T> entry)
+    /// <summary>Enters the slot's lock.</summary>
+    /// <returns><see langword="true"/> if this call took the lock (pass it to <see cref="Exit"/>); <see langword="false"/> if the thread already held it.</returns>
+    public bool Enter() => Enter(Environment.CurrentManagedThreadId);
+
+    /// <summary>Enters the slot's lock on behalf of the calling thread, whose managed thread id the caller already has.</summary>
+    /// <param name="thread">The calling thread's <see cref="Environment.CurrentManagedThreadId"/>.</param>
+    /// <returns><see langword="true"/> if this call took the lock (pass it to <see cref="Exit"/>); <see langword="false"/> if the thread already held it.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Enter(int thread) => Interlocked.CompareExchange(ref _owner, thread, 0) == 0 || EnterSlow(thread);
+
+    /// <summary>Leaves the slot's lock if <paramref name="taken"/>.</summary>
+    /// <param name="taken">What <see cref="Enter(int)"/> returned.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Exit(bool taken)
+    {
+        if (taken)
+        {
+            Volatile.Write(ref _owner, 0);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool EnterSlow(int thread)
+    {
+        if (Volatile.Read(ref _owner) == thread)
+        {
+            return false;
+        }
+
+        var spinner = default(SpinWait);
+        do
+        {
+            spinner.SpinOnce();
+        }
+        while (Volatile.Read(ref _owner) != 0 || Interlocked.CompareExchange(ref _owner, thread, 0) != 0);
+
+        return true;
+    }
+
+    /// <summary>Makes room for one more entry, so that the <see cref="Append"/> after an add accessor cannot fail.</summary>
+    public void Reserve()
     {
         if (EntryCount == Entries.Length)
         {
             Array.Resize(ref Entries, Math.Max(4, Entries.Length * 2));
         }
+    }
 
+    public void Append(in TrackedEntry<T> entry)
+    {
+        Reserve();
         Entries[EntryCount++] = entry;
     }
 

@@ -34,11 +34,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     private readonly LeakAction _onLeak;
     private readonly ILogger _logger;
     private readonly Metrics _metrics;
+    private readonly ThreadCounters _counters = new(); // 0 rented, 1 returned, 2 detached, 3 leaks suspected
     private PooledSlot<T>? _lastSlot;
-    private long _rented;
-    private long _returned;
-    private long _detached;
-    private long _leaksSuspected;
 
     /// <summary>Initializes a new instance of the <see cref="GuardedObjectPool{T}"/> class.</summary>
     /// <param name="inner">The pool that stores the objects.</param>
@@ -68,8 +65,14 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
 
     /// <summary>Gets a snapshot of the pool's counters.</summary>
     /// <value>A new snapshot on each read.</value>
-    public GuardedPoolStatistics Statistics => new(
-        Interlocked.Read(ref _rented), Interlocked.Read(ref _returned), Interlocked.Read(ref _detached), Interlocked.Read(ref _leaksSuspected));
+    public GuardedPoolStatistics Statistics
+    {
+        get
+        {
+            _counters.Read(out var rented, out var returned, out var detached, out var leaksSuspected);
+            return new(rented, returned, detached, leaksSuspected);
+        }
+    }
 
     internal TimeProvider TimeProvider { get; }
 
@@ -77,13 +80,13 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     /// <returns>The lease; dispose it to undo its attachments and return the object.</returns>
     public PoolLease<T> Rent()
     {
-        var slot = Begin(_inner.Get(), leased: true);
+        var slot = Begin(_inner.Get());
         return new PoolLease<T>(this, slot, slot.Version);
     }
 
     /// <summary>Gets an object without a lease (counted in <see cref="Statistics"/>; the probe still checks it at return).</summary>
     /// <returns>The object.</returns>
-    public override T Get() => Begin(_inner.Get(), leased: false).Value;
+    public override T Get() => Begin(_inner.Get()).Value;
 
     /// <summary>
     /// Returns an object: detaches whatever a lease tracked for it (ending that lease), checks the probe, then returns it
@@ -110,7 +113,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         where THandler : Delegate
     {
         var warnCount = 0;
-        lock (slot.Gate)
+        var taken = slot.Enter(_counters.Local.ThreadId);
+        try
         {
             if (!slot.IsCurrent(version))
             {
@@ -136,6 +140,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
                 }
             }
 
+            slot.Reserve();
             add(slot.Value, handler);
             slot.Append(new TrackedEntry<T>
             {
@@ -144,6 +149,10 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
                 Handler = handler,
                 EventKey = key,
             });
+        }
+        finally
+        {
+            slot.Exit(taken);
         }
 
         if (warnCount > 0)
@@ -154,30 +163,41 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
 
     internal void End(PooledSlot<T> slot, int version)
     {
-        TrackedEntry<T>[] entries;
-        int count;
-        CancellationTokenSource? cts;
-        Timers.TimerScope? timers;
-        bool counted;
-        lock (slot.Gate)
+        var cell = _counters.Local;
+        var taken = slot.Enter(cell.ThreadId);
+        if (slot.Version != version)
         {
-            if (slot.Version != version)
-            {
-                return;
-            }
-
-            Volatile.Write(ref slot.Version, version + 1);
-            counted = slot.Counted;
-            slot.Counted = false;
-            entries = slot.Entries;
-            count = slot.EntryCount;
-            slot.EntryCount = 0;
-            cts = slot.Cts;
-            slot.Cts = null;
-            timers = slot.Timers;
-            slot.Timers = null;
+            slot.Exit(taken);
+            return;
         }
 
+        // Nothing in this section can throw: the slot's lock is left on every path.
+        Volatile.Write(ref slot.Version, version + 1);
+        var count = slot.EntryCount;
+        if (count == 0 && slot.Cts is null && slot.Timers is null && !slot.Counted && _probe is null)
+        {
+            // Nothing to undo or report: the common empty use.
+            slot.Exit(taken);
+            cell.Add1(1);
+            _inner.Return(slot.Value);
+            return;
+        }
+
+        var counted = slot.Counted;
+        slot.Counted = false;
+        var entries = slot.Entries;
+        slot.EntryCount = 0;
+        var cts = slot.Cts;
+        slot.Cts = null;
+        var timers = slot.Timers;
+        slot.Timers = null;
+        slot.Exit(taken);
+        EndSlow(slot, entries, count, cts, timers, counted);
+    }
+
+    // Runs user code (remove accessors, registrations, the probe, event handlers): counter cells are fetched afresh after it.
+    private void EndSlow(PooledSlot<T> slot, TrackedEntry<T>[] entries, int count, CancellationTokenSource? cts, Timers.TimerScope? timers, bool counted)
+    {
         var value = slot.Value;
         List<Exception>? errors = null;
         for (var i = count - 1; i >= 0; i--)
@@ -213,14 +233,17 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         if (count > 0)
         {
             var detached = count - (errors?.Count ?? 0);
-            Interlocked.Add(ref _detached, detached);
+            _counters.Local.Add2(detached);
             if (detached > 0 && _metrics.Pool.ListenersDetached.Enabled)
             {
                 _metrics.Pool.ListenersDetached.Add(detached, TypeTag);
             }
         }
 
-        StopPerUseWork(timers, cts, ref errors);
+        if (timers is not null || cts is not null)
+        {
+            StopPerUseWork(timers, cts, ref errors);
+        }
 
         var discard = errors is not null;
         LeaseLeakException? leak = null;
@@ -230,7 +253,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             if (now > slot.CountAtRent)
             {
                 discard |= _onLeak != LeakAction.Warn;
-                Interlocked.Increment(ref _leaksSuspected);
+                _counters.Local.Add3(1);
                 if (_metrics.Pool.LeaksSuspected.Enabled)
                 {
                     _metrics.Pool.LeaksSuspected.Add(1, TypeTag);
@@ -245,7 +268,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             }
         }
 
-        Interlocked.Increment(ref _returned);
+        _counters.Local.Add1(1);
         if (discard)
         {
             Interlocked.CompareExchange(ref _lastSlot, null, slot);
@@ -299,30 +322,38 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         }
     }
 
-    private PooledSlot<T> Begin(T value, bool leased)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private PooledSlot<T> Begin(T value)
     {
         var slot = SlotFor(value);
-        slot.Leased = leased;
         slot.CountAtRent = _probe is null ? 0 : _probe(value);
         if (_metrics.Pool.LeasesOutstanding.Enabled)
         {
-            slot.Counted = true;
-            _metrics.Pool.LeasesOutstanding.Add(1, TypeTag);
+            CountOutstanding(_metrics, slot);
         }
 
         Volatile.Write(ref slot.Version, slot.Version + 1 | 1);
-        Interlocked.Increment(ref _rented);
+        _counters.Local.Add0(1);
         return slot;
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void CountOutstanding(Metrics metrics, PooledSlot<T> slot)
+    {
+        slot.Counted = true;
+        metrics.Pool.LeasesOutstanding.Add(1, TypeTag);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private PooledSlot<T> SlotFor(T value)
     {
         var last = _lastSlot;
-        if (last is not null && ReferenceEquals(last.Value, value))
-        {
-            return last;
-        }
+        return last is not null && ReferenceEquals(last.Value, value) ? last : SlotForSlow(value);
+    }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PooledSlot<T> SlotForSlow(T value)
+    {
         if (!_slots.TryGetValue(value, out var slot))
         {
             slot = _slots.GetValue(value, static v => new PooledSlot<T>(v));

@@ -53,10 +53,10 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     {
         get
         {
-            lock (_slot.Gate)
-            {
-                return _slot.IsCurrent(_version) ? _slot.EntryCount : 0;
-            }
+            var taken = _slot.Enter();
+            var count = _slot.IsCurrent(_version) ? _slot.EntryCount : 0;
+            _slot.Exit(taken);
+            return count;
         }
     }
 
@@ -67,11 +67,16 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     {
         get
         {
-            lock (_slot.Gate)
+            var taken = _slot.Enter();
+            try
             {
                 ThrowIfEnded();
                 _slot.Cts ??= new CancellationTokenSource();
                 return _slot.Cts.Token;
+            }
+            finally
+            {
+                _slot.Exit(taken);
             }
         }
     }
@@ -83,11 +88,16 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     {
         get
         {
-            lock (_slot.Gate)
+            var taken = _slot.Enter();
+            try
             {
                 ThrowIfEnded();
                 _slot.Timers ??= new TimerScope(_pool.TimeProvider);
                 return _slot.Timers;
+            }
+            finally
+            {
+                _slot.Exit(taken);
             }
         }
     }
@@ -126,10 +136,15 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         where TDisposable : IDisposable
     {
         ArgumentNullException.ThrowIfNull(registration);
-        lock (_slot.Gate)
+        var taken = _slot.Enter();
+        try
         {
             ThrowIfEnded();
             _slot.Append(new TrackedEntry<T> { Registration = registration });
+        }
+        finally
+        {
+            _slot.Exit(taken);
         }
 
         return registration;

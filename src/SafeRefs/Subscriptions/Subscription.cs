@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SafeRefs.Internal;
 
 namespace SafeRefs.Subscriptions;
@@ -21,6 +22,7 @@ public sealed class Subscription : IDisposable, IAsyncDisposable
     private readonly object? _slot1;
     private readonly object? _slot2;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal Subscription(Detacher detacher, object? slot0, object? slot1, object? slot2)
     {
         _detacher = detacher;

@@ -64,4 +64,80 @@ public sealed class GuardedObjectPoolSoakTests
             Assert.Equal(0, pool.Get().TickedCount);
         }
     }
+
+    [Fact]
+    public void Dispose_FromManyThreadsAtOnce_EndsTheLeaseExactlyOnce()
+    {
+        const int threads = 4;
+        const int rounds = 300;
+        var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
+        var removes = 0;
+        using var barrier = new Barrier(threads + 1);
+        PoolLease<Widget>? lease = null;
+        var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
+        {
+            for (var i = 0; i < rounds; i++)
+            {
+                barrier.SignalAndWait();
+                lease!.Dispose();
+                barrier.SignalAndWait();
+            }
+        })).ToList();
+        workers.ForEach(t => t.Start());
+        for (var i = 0; i < rounds; i++)
+        {
+            lease = pool.Rent();
+            lease.On((w, h) => { w.Changed += h; }, (w, h) => { Interlocked.Increment(ref removes); w.Changed -= h; }, (EventHandler)((_, _) => { }));
+            barrier.SignalAndWait();
+            barrier.SignalAndWait();
+            Assert.Equal(i + 1, Volatile.Read(ref removes));
+        }
+
+        workers.ForEach(t => t.Join());
+        var stats = pool.Statistics;
+        Assert.Equal((rounds, rounds, rounds, 0L), (stats.Rented, stats.Returned, stats.Detached, stats.Outstanding));
+        Assert.Equal(0, pool.Get().ListenerCount);
+    }
+
+    [Fact]
+    public void On_RacingDispose_EitherThrowsOrIsDetached_NeverLeftOnTheReturnedObject()
+    {
+        const int rounds = 2_000;
+        var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
+        using var barrier = new Barrier(2);
+        PoolLease<Widget>? lease = null;
+        var refused = 0;
+        var attacher = new Thread(() =>
+        {
+            for (var i = 0; i < rounds; i++)
+            {
+                barrier.SignalAndWait();
+                try
+                {
+                    lease!.On(static (w, h) => w.Ticked += h, static (w, h) => w.Ticked -= h, (EventHandler<int>)((_, _) => { }));
+                }
+                catch (ObjectDisposedException)
+                {
+                    refused++;
+                }
+
+                barrier.SignalAndWait();
+            }
+        });
+        attacher.Start();
+        for (var i = 0; i < rounds; i++)
+        {
+            lease = pool.Rent();
+            var widget = lease.Value;
+            barrier.SignalAndWait();
+            lease.Dispose();
+            barrier.SignalAndWait();
+            Assert.Equal(0, widget.TickedCount);
+        }
+
+        attacher.Join();
+        var stats = pool.Statistics;
+        Assert.Equal(rounds, stats.Returned);
+        Assert.Equal(rounds - refused, stats.Detached);
+    }
 }

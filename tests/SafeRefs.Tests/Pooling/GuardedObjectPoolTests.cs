@@ -109,6 +109,28 @@ public sealed class GuardedObjectPoolTests
     }
 
     [Fact]
+    public void On_FromInsideAnAddAccessorOfTheSameLease_TracksBoth()
+    {
+        var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        lease.On(
+            (w, h) =>
+            {
+                w.Changed += h;
+                lease.On(static (x, t) => x.Ticked += t, static (x, t) => x.Ticked -= t, (EventHandler<int>)((_, _) => { }));
+            },
+            static (w, h) => w.Changed -= h,
+            (EventHandler)((_, _) => { }));
+
+        Assert.Equal(2, lease.TrackedCount);
+        Assert.Equal(2, widget.ListenerCount);
+        lease.Dispose();
+        Assert.Equal(0, widget.ListenerCount);
+        Assert.Equal(2, pool.Statistics.Detached);
+    }
+
+    [Fact]
     public void Token_CancelledWhenLeaseEnds()
     {
         var pool = PoolOfOne();
