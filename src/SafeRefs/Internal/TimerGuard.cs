@@ -1,36 +1,44 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
 namespace SafeRefs.Internal;
 
 /// <summary>Argument checks and flow-suppressed timer creation shared by the timer scope types.</summary>
 internal static class TimerGuard
 {
     // ITimer implementations accept at most uint.MaxValue - 1 milliseconds.
-    private const double MaxMilliseconds = uint.MaxValue - 1.0;
+    private const long MaxTicks = (uint.MaxValue - 1L) * TimeSpan.TicksPerMillisecond;
 
     /// <summary>A due time: zero or positive, or <see cref="Timeout.InfiniteTimeSpan"/> when <paramref name="allowInfinite"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Due(TimeSpan value, bool allowInfinite, string paramName)
     {
-        if (value == Timeout.InfiniteTimeSpan && allowInfinite)
+        if ((ulong)value.Ticks > MaxTicks && !(allowInfinite && value == Timeout.InfiniteTimeSpan))
         {
-            return;
-        }
-
-        if (value < TimeSpan.Zero || value.TotalMilliseconds > MaxMilliseconds)
-        {
-            throw new ArgumentOutOfRangeException(paramName, value,
-                allowInfinite
-                    ? "Must be zero or positive (at most about 49.7 days), or Timeout.InfiniteTimeSpan."
-                    : "Must be zero or positive (at most about 49.7 days).");
+            ThrowDue(value, allowInfinite, paramName);
         }
     }
 
     /// <summary>A period of a repeating timer: strictly positive and finite.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Period(TimeSpan value, string paramName)
     {
-        if (value <= TimeSpan.Zero || value.TotalMilliseconds > MaxMilliseconds)
+        if ((ulong)(value.Ticks - 1) >= MaxTicks)
         {
-            throw new ArgumentOutOfRangeException(paramName, value, "Must be positive (at most about 49.7 days).");
+            ThrowPeriod(value, paramName);
         }
     }
+
+    [DoesNotReturn]
+    private static void ThrowDue(TimeSpan value, bool allowInfinite, string paramName) =>
+        throw new ArgumentOutOfRangeException(paramName, value,
+            allowInfinite
+                ? "Must be zero or positive (at most about 49.7 days), or Timeout.InfiniteTimeSpan."
+                : "Must be zero or positive (at most about 49.7 days).");
+
+    [DoesNotReturn]
+    private static void ThrowPeriod(TimeSpan value, string paramName) =>
+        throw new ArgumentOutOfRangeException(paramName, value, "Must be positive (at most about 49.7 days).");
 
     // The runtime's default (empty) context, captured once on a thread-pool thread, where work items queued without
     // flow start with it. Capturing it holds nothing, so a timer created under it needs no flow suppression.

@@ -9,7 +9,7 @@ namespace SafeRefs.Timers;
 /// </summary>
 /// <remarks>
 /// <para><b>Holds</b> its callback strongly and its scope weakly; an owner passed to an owner overload is held only
-/// weakly. The underlying <see cref="ITimer"/> (which the runtime's timer queue roots while it is scheduled) reaches
+/// weakly (through a weak GC handle that the timer frees when it ends). The underlying <see cref="ITimer"/> (which the runtime's timer queue roots while it is scheduled) reaches
 /// only this object, so a dropped, undisposed scope is collectable and its timers retire at their next tick. Keep
 /// the scope referenced for as long as its timers should run.</para>
 /// <para>A one-shot timer leaves its scope after its callback runs (unless the callback re-arms it with
@@ -152,8 +152,11 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         if (!_scope.TryGetTarget(out var scope))
         {
             // The scope was dropped without Dispose and collected: retire so the timer stops firing.
-            Close(fromScope: true);
-            TimerScope.NoteRetiredWithCollectedScope();
+            if (Close(fromScope: true))
+            {
+                TimerScope.NoteRetiredWithCollectedScope();
+            }
+
             return;
         }
 
@@ -208,7 +211,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         var after = Interlocked.Decrement(ref _state);
         if ((after & (RunningMask | DisposedBit)) == DisposedBit)
         {
+            // The timer ended while this callback ran, and this was the last one running.
             Volatile.Read(ref _idle)?.TrySetResult();
+            (callback as OwnerCallback)?.Release();
         }
 
         if (!ownerAlive || (after & (ArmedBit | PeriodicBit)) == 0)
@@ -223,8 +228,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
     }
 
+    // Returns true for the one call that ended the timer.
 #pragma warning disable IDE0060 // Same shape as the other scope members; a timer's slot is reclaimed lazily either way.
-    private void Close(bool fromScope)
+    private bool Close(bool fromScope)
 #pragma warning restore IDE0060
     {
         var state = Volatile.Read(ref _state);
@@ -232,7 +238,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         {
             if ((state & DisposedBit) != 0)
             {
-                return;
+                return false;
             }
 
             var seen = Interlocked.CompareExchange(ref _state, state | DisposedBit, state);
@@ -244,14 +250,25 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             state = seen;
         }
 
-        // The scope reclaims the slot lazily (and counts only timers that are still active).
+        // The scope reclaims the slot lazily (and counts only timers that are still active). Only this call clears
+        // the callback, so it still reads it here.
+        var callback = _callback;
         Volatile.Write(ref _callback, null);
         Volatile.Read(ref _timer)?.Dispose();
+
+        if ((state & RunningMask) == 0)
+        {
+            // No callback is running and none can start: free the owner's handle now (else the last running
+            // callback frees it as it leaves).
+            (callback as OwnerCallback)?.Release();
+        }
 
         if ((state & CountedBit) != 0)
         {
             Metrics.TimerEnded(_scope);
         }
+
+        return true;
     }
 
     private ValueTask WhenIdleAsync()

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
@@ -33,11 +34,15 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 {
     private static long _retiredWithCollectedScope;
 
-    private readonly Lock _lock = new();
     private readonly WeakReference<TimerScope> _self;
     private readonly TimerScope? _parent;
     private readonly CancellationTokenRegistration _lifetimeRegistration;
-    private IScopeMember?[] _members = [];
+
+    // Guards the table below: a spin gate (one atomic exchange to enter, a plain release store to leave), since every
+    // timer creation takes it once and the sections it guards are short (a slot claim, an amortised sweep, the swap
+    // at dispose). Nothing under it calls user code.
+    private int _gate;
+    private Entry[] _members = [];
     private int[] _freeSlots = [];
     private int _freeCount;
     private int _used;
@@ -93,7 +98,8 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     {
         get
         {
-            lock (_lock)
+            EnterGate();
+            try
             {
                 if (_disposed)
                 {
@@ -102,6 +108,10 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 
                 _cts ??= new CancellationTokenSource();
                 return _cts.Token;
+            }
+            finally
+            {
+                ExitGate();
             }
         }
     }
@@ -114,18 +124,23 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     {
         get
         {
-            lock (_lock)
+            EnterGate();
+            try
             {
                 var count = 0;
                 for (var i = 0; i < _used; i++)
                 {
-                    if (_members[i] is { CountsAsActive: true, IsClosed: false })
+                    if (_members[i].Member is { CountsAsActive: true, IsClosed: false })
                     {
                         count++;
                     }
                 }
 
                 return count;
+            }
+            finally
+            {
+                ExitGate();
             }
         }
     }
@@ -185,10 +200,10 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     {
         get
         {
-            lock (_lock)
-            {
-                return _members.Length;
-            }
+            EnterGate();
+            var capacity = _members.Length;
+            ExitGate();
+            return capacity;
         }
     }
 
@@ -473,17 +488,22 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 
     internal void Remove(IScopeMember member)
     {
-        lock (_lock)
+        EnterGate();
+        try
         {
             var slot = member.Slot;
-            if (_disposed || slot < 0 || !ReferenceEquals(_members[slot], member))
+            if (_disposed || slot < 0 || !ReferenceEquals(_members[slot].Member, member))
             {
                 return;
             }
 
-            _members[slot] = null;
+            _members[slot].Member = null;
             member.Slot = -1;
             _freeSlots[_freeCount++] = slot;
+        }
+        finally
+        {
+            ExitGate();
         }
     }
 
@@ -503,14 +523,10 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     private ScopedTimer StartTimer(object callback, TimeSpan due, TimeSpan period)
     {
         var timer = new ScopedTimer(_self, callback, due, period);
-        try
-        {
-            Add(timer);
-        }
-        catch (ObjectDisposedException)
+        if (!TryAdd(timer))
         {
             timer.Dispose();
-            throw;
+            ThrowDisposed();
         }
 
         timer.Start(TimeProvider, due, period);
@@ -519,9 +535,26 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 
     private void Add(IScopeMember member)
     {
-        lock (_lock)
+        if (!TryAdd(member))
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ThrowDisposed();
+        }
+    }
+
+    [DoesNotReturn]
+    private void ThrowDisposed() => throw new ObjectDisposedException(GetType().FullName);
+
+    // Claims a slot for the member; false if the scope is disposed.
+    private bool TryAdd(IScopeMember member)
+    {
+        EnterGate();
+        try
+        {
+            if (_disposed)
+            {
+                return false;
+            }
+
             int slot;
             if (_freeCount > 0)
             {
@@ -537,20 +570,45 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
                 slot = _freeCount > 0 ? _freeSlots[--_freeCount] : _used++;
             }
 
-            _members[slot] = member;
+            _members[slot].Member = member;
             member.Slot = slot;
+            return true;
+        }
+        finally
+        {
+            ExitGate();
         }
     }
 
-    // Under the lock, with the table full: reclaim the slots of members that ended (closed timers keep their slot until
+    private void EnterGate()
+    {
+        if (Interlocked.Exchange(ref _gate, 1) != 0)
+        {
+            EnterGateContended();
+        }
+    }
+
+    private void EnterGateContended()
+    {
+        var spinner = default(SpinWait);
+        do
+        {
+            spinner.SpinOnce();
+        }
+        while (Volatile.Read(ref _gate) != 0 || Interlocked.Exchange(ref _gate, 1) != 0);
+    }
+
+    private void ExitGate() => Volatile.Write(ref _gate, 0);
+
+    // Under the gate, with the table full: reclaim the slots of members that ended (closed timers keep their slot until
     // now), and grow unless at least a quarter of the table came free, so the sweeps cost O(1) per add amortised.
     private void SweepOrGrow()
     {
         for (var i = 0; i < _used; i++)
         {
-            if (_members[i] is { IsClosed: true } closed)
+            if (_members[i].Member is { IsClosed: true } closed)
             {
-                _members[i] = null;
+                _members[i].Member = null;
                 closed.Slot = -1;
                 _freeSlots[_freeCount++] = i;
             }
@@ -566,10 +624,11 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 
     private void DisposeCore(bool fromParent)
     {
-        IScopeMember?[] members;
+        Entry[] members;
         int used;
         CancellationTokenSource? cts;
-        lock (_lock)
+        EnterGate();
+        try
         {
             if (_disposed)
             {
@@ -585,12 +644,16 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             _used = 0;
             _freeCount = 0;
         }
+        finally
+        {
+            ExitGate();
+        }
 
         _lifetimeRegistration.Unregister();
         List<IScopeMember>? busy = null;
         for (var i = 0; i < used; i++)
         {
-            if (members[i] is { } member)
+            if (members[i].Member is { } member)
             {
                 member.Slot = -1;
                 member.CloseFromScope();
@@ -640,5 +703,13 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
         {
             await member.WhenIdleAsync().ConfigureAwait(false);
         }
+    }
+
+    // A table entry: a struct, so storing a member needs no covariant array-store check.
+    private struct Entry
+    {
+#pragma warning disable IDE1006 // a public field of a private struct, written by ref in the table
+        public IScopeMember? Member;
+#pragma warning restore IDE1006
     }
 }
