@@ -24,6 +24,8 @@ internal sealed class OwnerHandleBlock
     [ThreadStatic]
     private static OwnerHandleBlock? _current;
 
+    private static long _recycled;
+
     private readonly Slot[] _slots = new Slot[Capacity];
     private int _next; // claimed only by the thread whose current block this is
 
@@ -81,6 +83,30 @@ internal sealed class OwnerHandleBlock
         GC.KeepAlive(this);
     }
 
+    /// <summary>Gets how many times a block was reused after all its handles were released (for tests).</summary>
+    internal static long Recycled => Interlocked.Read(ref _recycled);
+
+    /// <summary>Gets the calling thread's current block (for tests).</summary>
+    internal static OwnerHandleBlock? CurrentForThread => _current;
+
+    /// <summary>Gets how many slots of the current round are claimed (for tests).</summary>
+    internal int Claimed => _next;
+
+    /// <summary>Counts the claimed slots that are released (for tests).</summary>
+    internal int CountReleased()
+    {
+        var count = 0;
+        for (var i = 0; i < _next; i++)
+        {
+            if (Volatile.Read(ref _slots[i].Released))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
     // On the claiming thread, with every slot claimed: start over if every slot was released.
     private bool TryRecycle()
     {
@@ -93,6 +119,7 @@ internal sealed class OwnerHandleBlock
         }
 
         _next = 0;
+        Interlocked.Increment(ref _recycled);
         return true;
     }
 

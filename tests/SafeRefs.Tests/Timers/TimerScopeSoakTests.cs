@@ -1,3 +1,4 @@
+using SafeRefs.Internal;
 using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
 
@@ -141,5 +142,74 @@ public sealed class TimerScopeSoakTests
 
         Assert.Equal(0, scope.ActiveCount);
         Assert.Equal(0, Volatile.Read(ref late));
+    }
+
+    [Fact]
+    public async Task ConcurrentOwnerTimers_ReusedHandles_NoCallbackWithAnotherTimersOwner()
+    {
+        using var scope = new TimerScope(TimeProvider.System);
+        var unexpected = new List<Exception>();
+        scope.Error += (_, e) => { lock (unexpected) { unexpected.Add(e.Exception); } };
+        var ended = new List<(SoakOwner Owner, int Ticks)>();
+        var live = new List<SoakOwner>();
+        var recycledBefore = OwnerHandleBlock.Recycled;
+        var workers = Enumerable.Range(0, Workers).Select(w => Task.Run(async () =>
+        {
+            var random = new Random(w);
+            var created = 0;
+            while (created < OpsPerWorker)
+            {
+                // A batch of owner timers, ended in random order: handle blocks come free and are reused.
+                var batch = new List<(ScopedTimer Timer, SoakOwner Owner)>();
+                for (var i = random.Next(1, 13); i > 0; i--, created++)
+                {
+                    var owner = new SoakOwner();
+                    batch.Add((scope.Every(owner, Ms, static o => o.Tick()), owner));
+                }
+
+                while (batch.Count > 0)
+                {
+                    var index = random.Next(batch.Count);
+                    var (timer, owner) = batch[index];
+                    batch.RemoveAt(index);
+
+                    // After DisposeAsync no callback of this timer runs or starts: the owner's count is final,
+                    // unless another timer were handed this owner through a reused handle.
+                    await timer.DisposeAsync();
+                    lock (ended)
+                    {
+                        ended.Add((owner, owner.Ticks));
+                    }
+                }
+            }
+
+            var kept = new SoakOwner();
+            scope.Every(kept, Ms, static o => o.Tick());
+            lock (live)
+            {
+                live.Add(kept);
+            }
+        })).ToArray();
+        await Task.WhenAll(workers).WaitAsync(Wait);
+
+        // Let the live timers (whose handles may sit in reused slots) tick a while longer.
+        var probe = live[0];
+        var target = probe.Ticks + 20;
+        Assert.True(SpinWait.SpinUntil(() => probe.Ticks >= target, Wait), "the live timers stopped ticking");
+
+        Assert.Empty(unexpected);
+        Assert.True(OwnerHandleBlock.Recycled > recycledBefore, "no handle block was reused");
+        Assert.All(ended, e => Assert.Equal(e.Ticks, e.Owner.Ticks));
+        Assert.Equal(live.Count, scope.ActiveCount);
+        Assert.All(live, o => Assert.True(o.Ticks > 0));
+    }
+
+    private sealed class SoakOwner
+    {
+        private int _ticks;
+
+        public int Ticks => Volatile.Read(ref _ticks);
+
+        public void Tick() => Interlocked.Increment(ref _ticks);
     }
 }
