@@ -39,12 +39,13 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     private int _state;
     private int _slot = -1;
 
-    internal ScopedTimer(WeakReference<TimerScope> scope, object callback, TimeSpan due, TimeSpan period)
+    // Created by its scope, which passes itself (no weak-reference read to check the metric) and its weak self.
+    internal ScopedTimer(TimerScope scope, WeakReference<TimerScope> weakScope, object callback, TimeSpan due, TimeSpan period)
     {
-        _scope = scope;
+        _scope = weakScope;
         _callback = callback;
         var state = StateFor(due, period);
-        if (Metrics.TimerStarted(scope))
+        if (scope.CountTimerStarted())
         {
             state |= CountedBit;
         }

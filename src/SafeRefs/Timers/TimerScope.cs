@@ -522,7 +522,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 
     private ScopedTimer StartTimer(object callback, TimeSpan due, TimeSpan period)
     {
-        var timer = new ScopedTimer(_self, callback, due, period);
+        var timer = new ScopedTimer(this, _self, callback, due, period);
         if (!TryAdd(timer))
         {
             timer.Dispose();
