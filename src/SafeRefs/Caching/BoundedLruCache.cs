@@ -613,27 +613,31 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     /// <summary>Overwrites the value of a resident plain node: no allocation, same queue position, counts as an access.</summary>
     private bool TryUpdateInPlace(CacheNode<TKey, TValue> node, TValue value)
     {
-        if (Evicted is null && _onRemoved is not null && !_disposeValues && _removalIsSilent is not null && _removalIsSilent(value))
+        if (_removalIsSilent is not null)
         {
-            // Only _onRemoved observes removals, and it ignores "silent" values: swap a silent value for a silent one
-            // without the lock. The compare-and-swap fails if the node's value changed meanwhile (possibly to one that
-            // must be reported), and then the normal path runs. The swap is a full fence: if the node was still
-            // linked after it, this write is ordered before any later removal of the node.
-            var current = node.Value;
-            if (_removalIsSilent(current))
+            // The owner (BoundedMemoryCache) never reads a "silent" value that left: its removal is unobservable.
+            // A node's value is replaced in place only from one silent value to another; a value that must be
+            // reported always gets a fresh node under the lock. So a plain store is enough: no lock, no CAS, no
+            // fence. If a removal races with the store, the store linearizes before it (the removed value is never
+            // read); a removal that completed before this call took the node out of the map first, so the lookup
+            // that found the node preceded it. An unlinked node seen here means "insert a fresh node".
+            if (Evicted is not null || _disposeValues || !_removalIsSilent(value) || !_removalIsSilent(node.Value))
             {
-                if (!ReferenceEquals(Interlocked.CompareExchange(ref node.ValueRef, value, current), current) || !node.IsLinkedVolatile)
-                {
-                    return false;
-                }
-
-                if (node.Frequency < 3)
-                {
-                    node.Frequency++;
-                }
-
-                return true;
+                return false;
             }
+
+            node.Value = value;
+            if (!node.IsLinkedVolatile)
+            {
+                return false;
+            }
+
+            if (node.Frequency < 3)
+            {
+                node.Frequency++;
+            }
+
+            return true;
         }
 
         if (Evicted is null && _onRemoved is null && !_disposeValues)
@@ -673,7 +677,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             }
         }
 
-        if (Evicted is not null || _disposeValues || (_onRemoved is not null && (_removalIsSilent is null || !_removalIsSilent(previous))))
+        if (Evicted is not null || _onRemoved is not null || _disposeValues)
         {
             // Reported through a detached stand-in node, so the resident node keeps its new value.
             var victims = new Victims(new CacheNode<TKey, TValue>(node.Key, previous), CacheEvictionReason.Replaced);

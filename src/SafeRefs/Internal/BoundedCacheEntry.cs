@@ -17,10 +17,10 @@ internal sealed class BoundedCacheEntry : ICacheEntry
     private static readonly AsyncLocal<BoundedCacheEntry?> CurrentScope = new();
 
     private readonly BoundedMemoryCache _cache;
-    private readonly bool _tracked;
-    private BoundedCacheEntry? _parent;
     private object? _value;
+    private Extras? _extras;
     private bool _valueSet;
+    private bool _committed;
     // Optional settings packed as plain longs (a short-lived entry per Set is the write path's main allocation):
     // -1 means "not set" for the absolute expiration (UTC ticks) and the size; 0 for the positive durations.
     private long _absoluteUtcTicks = -1;
@@ -28,12 +28,6 @@ internal sealed class BoundedCacheEntry : ICacheEntry
     private long _slidingTicks;
     private long _size = -1;
     private byte _priority = (byte)CacheItemPriority.Normal;
-    private List<IChangeToken>? _tokens;
-    private List<PostEvictionCallbackRegistration>? _callbacks;
-    private List<IDisposable>? _registrations;
-    private bool _committed;
-    private bool _removed;
-    private bool _tokenExpired;
 
     public BoundedCacheEntry(BoundedMemoryCache cache, object key, bool trackLinkedEntries)
     {
@@ -41,8 +35,7 @@ internal sealed class BoundedCacheEntry : ICacheEntry
         Key = key;
         if (trackLinkedEntries)
         {
-            _tracked = true;
-            _parent = CurrentScope.Value;
+            _extras = new Extras { Tracked = true, Parent = CurrentScope.Value };
             CurrentScope.Value = this;
         }
     }
@@ -96,9 +89,9 @@ internal sealed class BoundedCacheEntry : ICacheEntry
         }
     }
 
-    public IList<IChangeToken> ExpirationTokens => _tokens ??= [];
+    public IList<IChangeToken> ExpirationTokens => (_extras ??= new()).Tokens ??= [];
 
-    public IList<PostEvictionCallbackRegistration> PostEvictionCallbacks => _callbacks ??= [];
+    public IList<PostEvictionCallbackRegistration> PostEvictionCallbacks => (_extras ??= new()).Callbacks ??= [];
 
     public CacheItemPriority Priority
     {
@@ -120,18 +113,18 @@ internal sealed class BoundedCacheEntry : ICacheEntry
         }
     }
 
-    public bool TokenExpired => Volatile.Read(ref _tokenExpired);
+    public bool TokenExpired => _extras is { TokenExpired: true };
 
     /// <summary>Gets a value indicating whether the entry has no expiration, tokens, callbacks or non-default
     /// priority, and its value is not itself an entry: the cache can store the bare value.</summary>
-    public bool IsPlain => _absoluteUtcTicks < 0 && _relativeTicks == 0 && _slidingTicks == 0 && _tokens is null && _callbacks is null
-        && _priority == (byte)CacheItemPriority.Normal && _value is not BoundedCacheEntry;
+    public bool IsPlain => _absoluteUtcTicks < 0 && _relativeTicks == 0 && _slidingTicks == 0
+        && (_extras is null || (_extras.Tokens is null && _extras.Callbacks is null)) && _priority == (byte)CacheItemPriority.Normal && _value is not BoundedCacheEntry;
 
-    public bool HasCallbacks => _callbacks is { Count: > 0 };
+    public bool HasCallbacks => _extras?.Callbacks is { Count: > 0 };
 
-    public bool HasTokens => _tokens is { Count: > 0 };
+    public bool HasTokens => _extras?.Tokens is { Count: > 0 };
 
-    public IReadOnlyList<PostEvictionCallbackRegistration> Callbacks => _callbacks ?? [];
+    public IReadOnlyList<PostEvictionCallbackRegistration> Callbacks => (IReadOnlyList<PostEvictionCallbackRegistration>?)_extras?.Callbacks ?? [];
 
     /// <summary>Closes the creation scope and, like <c>MemoryCache</c>, commits only if a value was set (a
     /// factory that threw leaves nothing behind); then hands tokens and absolute expiration to the parent entry.</summary>
@@ -143,10 +136,10 @@ internal sealed class BoundedCacheEntry : ICacheEntry
         }
 
         _committed = true;
-        var parent = _parent;
-        _parent = null;
-        if (_tracked)
+        var parent = _extras?.Parent;
+        if (_extras is { Tracked: true } extras)
         {
+            extras.Parent = null;
             CurrentScope.Value = parent;
         }
 
@@ -170,7 +163,7 @@ internal sealed class BoundedCacheEntry : ICacheEntry
             return;
         }
 
-        var tokens = _tokens;
+        var tokens = _extras?.Tokens;
         if (tokens is { Count: > 0 })
         {
             IChangeToken[] copy;
@@ -198,7 +191,7 @@ internal sealed class BoundedCacheEntry : ICacheEntry
     /// <summary>Whether a token without active callbacks reports a change (checked on read and by the sweep).</summary>
     public bool HasChangedToken()
     {
-        var tokens = _tokens;
+        var tokens = _extras?.Tokens;
         if (tokens is null)
         {
             return false;
@@ -208,7 +201,7 @@ internal sealed class BoundedCacheEntry : ICacheEntry
         {
             if (token.HasChanged)
             {
-                Volatile.Write(ref _tokenExpired, true);
+                _extras!.TokenExpired = true;
                 return true;
             }
         }
@@ -218,12 +211,12 @@ internal sealed class BoundedCacheEntry : ICacheEntry
 
     public void RegisterTokens()
     {
-        if (_tokens is null)
+        if (_extras is not { Tokens: { } tokens } extras)
         {
             return;
         }
 
-        foreach (var token in _tokens)
+        foreach (var token in tokens)
         {
             if (!token.ActiveChangeCallbacks)
             {
@@ -231,11 +224,11 @@ internal sealed class BoundedCacheEntry : ICacheEntry
             }
 
             var registration = token.RegisterChangeCallback(static state => ((BoundedCacheEntry)state!).OnTokenChanged(), this);
-            lock (_tokens)
+            lock (tokens)
             {
-                if (!_removed)
+                if (!extras.Removed)
                 {
-                    (_registrations ??= []).Add(registration);
+                    (extras.Registrations ??= []).Add(registration);
                     continue;
                 }
             }
@@ -248,16 +241,16 @@ internal sealed class BoundedCacheEntry : ICacheEntry
     public void MarkRemoved()
     {
         List<IDisposable>? registrations;
-        if (_tokens is null)
+        if (_extras is not { Tokens: { } tokens } extras)
         {
             return;
         }
 
-        lock (_tokens)
+        lock (tokens)
         {
-            _removed = true;
-            registrations = _registrations;
-            _registrations = null;
+            extras.Removed = true;
+            registrations = extras.Registrations;
+            extras.Registrations = null;
         }
 
         if (registrations is not null)
@@ -271,7 +264,34 @@ internal sealed class BoundedCacheEntry : ICacheEntry
 
     private void OnTokenChanged()
     {
-        Volatile.Write(ref _tokenExpired, true);
+        _extras!.TokenExpired = true;
         _cache.RemoveExpired(this);
+    }
+
+    /// <summary>What only some entries need (tokens, callbacks, linked-entry scope), kept out of the entry that a
+    /// plain <c>Set</c> allocates.</summary>
+    private sealed class Extras
+    {
+        private volatile bool _tokenExpired;
+
+        public BoundedCacheEntry? Parent { get; set; }
+
+        public bool Tracked { get; init; }
+
+        public List<IChangeToken>? Tokens { get; set; }
+
+        public List<PostEvictionCallbackRegistration>? Callbacks { get; set; }
+
+        /// <summary>Gets or sets the change-token registrations (guarded by a lock on <see cref="Tokens"/>).</summary>
+        public List<IDisposable>? Registrations { get; set; }
+
+        /// <summary>Gets or sets a value indicating whether the entry left the cache (guarded by a lock on <see cref="Tokens"/>).</summary>
+        public bool Removed { get; set; }
+
+        public bool TokenExpired
+        {
+            get => _tokenExpired;
+            set => _tokenExpired = value;
+        }
     }
 }

@@ -29,9 +29,6 @@ internal class CacheNode<TKey, TValue>
         set => _value = value;
     }
 
-    /// <summary>Gets the value's storage, for compare-and-swap updates of reference-type values.</summary>
-    public ref TValue ValueRef => ref _value;
-
     public CacheNode<TKey, TValue>? Previous { get; set; }
 
     public CacheNode<TKey, TValue>? Next { get; set; }

@@ -73,4 +73,57 @@ public sealed class BoundedMemoryCacheSoakTests
         Assert.Equal(0, overBound);
         Assert.Equal(registered, Volatile.Read(ref total));
     }
+
+    [Fact]
+    public void ConcurrentSets_SharedKeysWithinCapacity_EverySetIsReadableRightAfter_ObserverNeverSeesCountAboveCapacity()
+    {
+        // Keys fit the capacity, so nothing is evicted: a Set that returned must be readable at once, whether it took
+        // the lock-free in-place path or raced with the other writer replacing the node (entries with callbacks).
+        const int Capacity = 64;
+        const int Writers = 2;
+        const int WritesPerWriter = 50_000;
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = Capacity });
+        using var start = new Barrier(Writers + 1);
+        var done = 0;
+        var maxSeen = 0;
+        var unreadable = 0;
+        var observer = new Thread(() =>
+        {
+            start.SignalAndWait();
+            while (Volatile.Read(ref done) < Writers)
+            {
+                maxSeen = Math.Max(maxSeen, cache.Count);
+            }
+        });
+        var writers = Enumerable.Range(0, Writers).Select(w => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (var i = 0; i < WritesPerWriter; i++)
+            {
+                var key = (i * 31 + w) % Capacity;
+                if (i % 7 == 0)
+                {
+                    cache.Set(key, i, new MemoryCacheEntryOptions().RegisterPostEvictionCallback(static (_, _, _, _) => { }));
+                }
+                else
+                {
+                    cache.Set(key, i);
+                }
+
+                if (!cache.TryGetValue(key, out _))
+                {
+                    Interlocked.Increment(ref unreadable);
+                }
+            }
+
+            Interlocked.Increment(ref done);
+        })).ToList();
+        observer.Start();
+        writers.ForEach(t => t.Start());
+        writers.ForEach(t => t.Join());
+        observer.Join();
+        Assert.Equal(0, unreadable);
+        Assert.True(maxSeen <= Capacity, $"observed Count {maxSeen} > {Capacity}");
+        Assert.Equal(Capacity, cache.Count);
+    }
 }
