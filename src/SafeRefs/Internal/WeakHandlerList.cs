@@ -117,9 +117,10 @@ internal sealed class WeakHandlerList
                 _registeredForPurge = true;
                 register = true;
             }
+
+            RecordPurged(purged);
         }
 
-        RecordPurged(purged);
         if (register)
         {
             WeakHandlerPurger.Register(this);
@@ -234,8 +235,6 @@ internal sealed class WeakHandlerList
 
         _ = Release(entry);
 
-        var purged = 0;
-
         // Lock only when a compaction is due: a disposal is otherwise two interlocked operations.
         if (Interlocked.Increment(ref _removedStored) > Slack(Volatile.Read(ref _entries).Length))
         {
@@ -243,11 +242,9 @@ internal sealed class WeakHandlerList
             {
                 if (Volatile.Read(ref _removedStored) > Slack(_entries.Length))
                 {
-                    purged = CompactLocked();
+                    RecordPurged(CompactLocked());
                 }
             }
-
-            RecordPurged(purged);
         }
     }
 
@@ -263,15 +260,16 @@ internal sealed class WeakHandlerList
     /// <summary>Drops every dead or removed entry.</summary>
     internal void Purge()
     {
-        int purged;
         lock (_lock)
         {
-            purged = CompactLocked();
+            RecordPurged(CompactLocked());
         }
-
-        RecordPurged(purged);
     }
 
+    /// <summary>
+    /// Records purged entries; called under the lock, like the handler counts they were subtracted from, so that once
+    /// a call that purged returns, every observer sees both instruments agree.
+    /// </summary>
     private void RecordPurged(int purged)
     {
         if (purged != 0 && _metrics.Purged.Enabled)
