@@ -5,8 +5,8 @@ namespace SafeRefs.Internal;
 /// <summary>
 /// Owns the weak GC handles of up to <see cref="Capacity"/> timer owners. A timer releases its handle when it ends
 /// (<see cref="Release"/> clears the target and marks the slot free); the thread that fills the block reuses the
-/// block, handles included, once every slot is free, so steady create/dispose churn allocates neither handles nor
-/// blocks. The finalizer frees the handles once no <see cref="OwnerCallback"/> and no thread references the block —
+/// released slots, handles included, once at least a quarter of the block came free, so steady create/dispose churn
+/// allocates neither handles nor blocks. The finalizer frees the handles once no <see cref="OwnerCallback"/> and no thread references the block —
 /// including the handles of timers abandoned without ending (a paused timer of a scope dropped undisposed).
 /// </summary>
 /// <remarks>
@@ -44,13 +44,13 @@ internal sealed class OwnerHandleBlock
     internal static OwnerHandleBlock Claim(object target, out int slot)
     {
         var block = _current;
-        if (block is null || (block._next == Capacity && !block.TryRecycle()))
+        if (block is null || !block.TryClaim(out slot))
         {
             block = new OwnerHandleBlock();
             _current = block;
+            block.TryClaim(out slot);
         }
 
-        slot = block._next++;
         ref var entry = ref block._slots[slot];
         if (entry.Handle.IsAllocated)
         {
@@ -83,20 +83,35 @@ internal sealed class OwnerHandleBlock
         GC.KeepAlive(this);
     }
 
-    /// <summary>Gets how many times a block was reused after all its handles were released (for tests).</summary>
+    /// <summary>Gets how many times a full block started over on its released slots (for tests).</summary>
     internal static long Recycled => Interlocked.Read(ref _recycled);
 
     /// <summary>Gets the calling thread's current block (for tests).</summary>
     internal static OwnerHandleBlock? CurrentForThread => _current;
 
-    /// <summary>Gets how many slots of the current round are claimed (for tests).</summary>
-    internal int Claimed => _next;
+    /// <summary>Gets how many slots hold a handle, in use or released (for tests).</summary>
+    internal int Claimed
+    {
+        get
+        {
+            var count = 0;
+            for (var i = 0; i < Capacity; i++)
+            {
+                if (_slots[i].Handle.IsAllocated)
+                {
+                    count++;
+                }
+            }
 
-    /// <summary>Counts the claimed slots that are released (for tests).</summary>
+            return count;
+        }
+    }
+
+    /// <summary>Counts the released slots (for tests).</summary>
     internal int CountReleased()
     {
         var count = 0;
-        for (var i = 0; i < _next; i++)
+        for (var i = 0; i < Capacity; i++)
         {
             if (Volatile.Read(ref _slots[i].Released))
             {
@@ -107,20 +122,41 @@ internal sealed class OwnerHandleBlock
         return count;
     }
 
-    // On the claiming thread, with every slot claimed: start over if every slot was released.
-    private bool TryRecycle()
+    // On the claiming thread: the next slot that was never used or was released. At the end of the block, start over
+    // if at least a quarter of the slots came free (so a scan costs O(1) per claim amortised), else give up.
+    private bool TryClaim(out int slot)
     {
-        for (var i = 0; i < Capacity; i++)
+        while (true)
         {
-            if (!Volatile.Read(ref _slots[i].Released))
+            for (var i = _next; i < Capacity; i++)
             {
+                ref var entry = ref _slots[i];
+                if (!entry.Handle.IsAllocated || Volatile.Read(ref entry.Released))
+                {
+                    _next = i + 1;
+                    slot = i;
+                    return true;
+                }
+            }
+
+            var free = 0;
+            for (var i = 0; i < Capacity; i++)
+            {
+                if (Volatile.Read(ref _slots[i].Released))
+                {
+                    free++;
+                }
+            }
+
+            if (free < Capacity / 4)
+            {
+                slot = -1;
                 return false;
             }
-        }
 
-        _next = 0;
-        Interlocked.Increment(ref _recycled);
-        return true;
+            _next = 0;
+            Interlocked.Increment(ref _recycled);
+        }
     }
 
     private struct Slot

@@ -127,7 +127,7 @@ public sealed class ScopedTimerTests
 
             var secondBlock = OwnerHandleBlock.CurrentForThread!;
 
-            // Not every slot of the reused block is released: the next claim takes a new block.
+            // No slot of the reused block is released now: the next claim takes a new block.
             scope.After(third, Ms, static o => o.Tick());
             return (firstBlock, secondBlock, OwnerHandleBlock.CurrentForThread!);
         }).Result;
@@ -142,18 +142,24 @@ public sealed class ScopedTimerTests
         Assert.Equal(0, scope.ActiveCount);
     }
 
-    [Fact]
-    public void OwnerHandles_OneStillHeld_BlockNotReused_Control()
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(OwnerHandleBlock.Capacity - (OwnerHandleBlock.Capacity / 4), true)]
+    [InlineData(OwnerHandleBlock.Capacity - (OwnerHandleBlock.Capacity / 4) + 1, false)]
+    public void OwnerHandles_SomeStillHeld_BlockReusedOnlyIfAQuarterCameFree(int held, bool reused)
     {
         var clock = new FakeTimeProvider();
         using var scope = new TimerScope(clock);
         var owners = Enumerable.Range(0, OwnerHandleBlock.Capacity + 1).Select(_ => new Owner()).ToArray();
         var blocks = OnFreshThread(() =>
         {
-            scope.Every(owners[0], Ms, static o => o.Tick());
-            for (var i = 1; i < OwnerHandleBlock.Capacity; i++)
+            for (var i = 0; i < OwnerHandleBlock.Capacity; i++)
             {
-                scope.Every(owners[i], Ms, static o => o.Tick()).Dispose();
+                var timer = scope.Every(owners[i], Ms, static o => o.Tick());
+                if (i >= held)
+                {
+                    timer.Dispose();
+                }
             }
 
             var firstBlock = OwnerHandleBlock.CurrentForThread!;
@@ -161,11 +167,12 @@ public sealed class ScopedTimerTests
             return (firstBlock, OwnerHandleBlock.CurrentForThread!);
         }).Result;
 
-        Assert.NotSame(blocks.Item1, blocks.Item2);
+        Assert.Equal(reused, ReferenceEquals(blocks.Item1, blocks.Item2));
         clock.Advance(Ms);
-        Assert.Equal(1, owners[0].Count);
+        Assert.All(owners[..held], o => Assert.Equal(1, o.Count));
+        Assert.All(owners[held..^1], o => Assert.Equal(0, o.Count));
         Assert.Equal(1, owners[^1].Count);
-        Assert.All(owners[1..^1], o => Assert.Equal(0, o.Count));
+        Assert.Equal(held + 1, scope.ActiveCount);
     }
 
     [Fact]
