@@ -15,6 +15,8 @@ public class SubscribeBenchmarks
     private readonly EventHandler<EventArgs> _genericHandler = static (_, _) => { };
     private readonly ListenerBudget _budget = new(maxListeners: 0);
     private readonly Owner _owner = new();
+    private readonly Owner[] _owners = [new(), new(), new(), new(), new(), new(), new(), new()];
+    private int _nextOwner;
     private Source _source = null!;
 
     [Params(0, 1)]
@@ -77,6 +79,14 @@ public class SubscribeBenchmarks
     {
         Subscribe.WeakEvent<Source, Owner, EventArgs>(
             _source, static (s, h) => s.GenericChanged += h, static (s, h) => s.GenericChanged -= h, _owner, static (_, _, _) => { }).Dispose();
+    }
+
+    /// <summary>As <see cref="WeakEventDispose"/>, but each call subscribes another of 8 owners (the reused slot's owner handle is retargeted every time).</summary>
+    [Benchmark]
+    public void WeakEventDispose_RotatingOwners()
+    {
+        Subscribe.WeakEvent<Source, Owner, EventArgs>(
+            _source, static (s, h) => s.GenericChanged += h, static (s, h) => s.GenericChanged -= h, _owners[_nextOwner++ & 7], static (_, _, _) => { }).Dispose();
     }
 
     public sealed class Source

@@ -142,15 +142,32 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
     /// handlers threw; every handler ran.</exception>
     /// <remarks>With <see cref="HandlerExceptionMode.Propagate"/> the first handler's exception propagates unwrapped and
     /// later handlers do not run. A throwing handler never corrupts the source.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Raise(object? sender, TArgs args)
+    {
+        var snapshot = Volatile.Read(ref _snapshot);
+        if (snapshot.Length == 1 && _exceptionMode == HandlerExceptionMode.Propagate)
+        {
+            // The commonest event has one handler: no loop, no frame; a live Add-mode weak target is one handle read.
+            ref readonly var single = ref snapshot[0];
+            if (single.Weak.IsAllocated && single.Weak.TryGetTarget(out var singleHandler))
+            {
+                Unsafe.As<EventHandler<TArgs>>(singleHandler)(sender, args);
+                return;
+            }
+        }
+
+        RaiseAll(snapshot, sender, args);
+    }
+
+    private void RaiseAll(HandlerSlot[] snapshot, object? sender, TArgs args)
     {
         if (_exceptionMode != HandlerExceptionMode.Propagate)
         {
-            RaiseAggregating(sender, args);
+            RaiseAggregating(snapshot, sender, args);
             return;
         }
 
-        var snapshot = Volatile.Read(ref _snapshot);
         var dead = 0;
         for (var i = 0; i < snapshot.Length; i++)
         {
@@ -201,9 +218,8 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
         }
     }
 
-    private void RaiseAggregating(object? sender, TArgs args)
+    private void RaiseAggregating(HandlerSlot[] snapshot, object? sender, TArgs args)
     {
-        var snapshot = Volatile.Read(ref _snapshot);
         var dead = 0;
         List<Exception>? errors = null;
         foreach (var slot in snapshot)

@@ -44,8 +44,17 @@ internal sealed class LinkSlot
     {
         if (_owner.IsAllocated)
         {
-            _owner.SetTarget(owner);
-            _source.SetTarget(source);
+            // A handle read is a memory load; retargeting is a runtime call. Re-subscribing the same owner or source
+            // (the free list is last-in-first-out) finds the handle already pointing at it.
+            if (!_owner.TryGetTarget(out var current) || !ReferenceEquals(current, owner))
+            {
+                _owner.SetTarget(owner);
+            }
+
+            if (!_source.TryGetTarget(out current) || !ReferenceEquals(current, source))
+            {
+                _source.SetTarget(source);
+            }
         }
         else
         {

@@ -90,11 +90,22 @@ internal sealed class WeakHandlerList
             }
 
             var old = _entries;
-            var copy = new HandlerSlot[old.Length + 1];
-            var n = 0;
+
+            // Count first so that the copy is allocated once at its final size (a disposed entry is usually present).
+            var live = 0;
             foreach (var existing in old)
             {
                 if (!existing.Entry.IsDead)
+                {
+                    live++;
+                }
+            }
+
+            var copy = new HandlerSlot[live + 1];
+            var n = 0;
+            foreach (var existing in old)
+            {
+                if (n < live && !existing.Entry.IsDead)
                 {
                     copy[n++] = existing;
                 }
