@@ -42,7 +42,22 @@ internal abstract class WeakEventLink : Detacher
     /// <summary>Gets a value indicating whether the link is detached: off the source and off the registry.</summary>
     internal bool IsDetached => (Volatile.Read(ref _state) & DetachedFlag) != 0;
 
-    public sealed override void Detach(object? slot0, object? slot1, object? slot2) => DetachCore();
+    public sealed override void Detach(object? slot0, object? slot1, object? slot2)
+    {
+        // A token disposed while a raise or purge is detaching a dead owner's link loses the race: it removes the
+        // forwarder too (a no-op if already gone), so the source is clean when Dispose returns.
+        if (!DetachCore() && Enter())
+        {
+            try
+            {
+                RemoveFromSource();
+            }
+            finally
+            {
+                Exit();
+            }
+        }
+    }
 
     public sealed override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2)
     {

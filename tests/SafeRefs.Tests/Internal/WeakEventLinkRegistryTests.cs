@@ -119,16 +119,16 @@ public sealed class WeakEventLinkRegistryTests
         await done.CancelAsync();
         await raiser;
 
-        Assert.Equal(0, Volatile.Read(ref _wrongOwner));
+        Assert.True(Volatile.Read(ref _wrongOwner) == 0, $"{Volatile.Read(ref _wrongOwner)} handler calls got another subscription's owner");
         foreach (var token in kept.SelectMany(static k => k))
         {
             token.Dispose();
         }
 
-        Assert.All(sources, static s => Assert.Equal(0, s.ValuedCount));
+        Assert.True(sources.All(static s => s.ValuedCount == 0), "a forwarder is still attached after every token was disposed");
         var (free, consistent) = WeakEventLinkRegistry.InspectFreeList();
         Assert.True(consistent, "a slot is on the free list twice, or free while still registered");
-        Assert.True(free > 0);
+        Assert.True(free > 0, "no slot was returned");
     }
 
     [Fact]
