@@ -5,7 +5,9 @@ namespace SafeRefs.Diagnostics;
 /// <summary>The name of the <see cref="Meter"/> through which every SafeRefs primitive reports its live state.</summary>
 /// <remarks>
 /// <para>Watch it with <c>dotnet-counters monitor --counters SafeRefs</c> or add it to OpenTelemetry with
-/// <c>AddMeter(SafeRefsMeter.Name)</c>.</para>
+/// <c>AddMeter(SafeRefsMeter.Name)</c>. Primitives record through the meter of this name that their
+/// <c>MeterFactory</c> option's <see cref="IMeterFactory"/> creates (container-built caches and pools use the
+/// container's factory), or through a process-wide static meter of this name when no factory is given.</para>
 /// <para><b>Holds</b> nothing; <b>thread safety:</b> constants only.</para>
 /// </remarks>
 public static class SafeRefsMeter

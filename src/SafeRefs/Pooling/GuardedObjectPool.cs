@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -34,6 +35,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     private readonly LeakAction _onLeak;
     private readonly ILogger _logger;
     private readonly Metrics _metrics;
+    private readonly IMeterFactory? _meterFactory;
     private readonly ThreadCounters _counters = new(); // 0 rented, 1 returned, 2 detached, 3 leaks suspected
     private PooledSlot<T>? _lastSlot;
 
@@ -51,6 +53,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         _probe = options.ListenerCountProbe;
         _onLeak = options.OnLeakSuspected;
         _logger = options.Logger ?? NullLogger.Instance;
+        _meterFactory = options.MeterFactory;
         _metrics = Metrics.For(options.MeterFactory);
         TimeProvider = options.TimeProvider ?? TimeProvider.System;
     }
@@ -75,6 +78,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     }
 
     internal TimeProvider TimeProvider { get; }
+
+    /// <summary>Creates the timer scope of one lease: on the pool's clock and meter, named after the pooled type.</summary>
+    internal Timers.TimerScope CreateLeaseTimers() => new(TimeProvider) { Name = TypeTag.Value as string, MeterFactory = _meterFactory };
 
     /// <summary>Rents an object under a lease that tracks what this use attaches to it.</summary>
     /// <returns>The lease; dispose it to undo its attachments and return the object.</returns>

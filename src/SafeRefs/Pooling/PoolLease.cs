@@ -82,7 +82,9 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Gets a timer scope for per-use timers; it is disposed (every timer stopped) when the lease ends.</summary>
-    /// <value>Created on first use, on the pool's <see cref="ListenerGuardOptions{T}.TimeProvider"/>.</value>
+    /// <value>Created on first use, on the pool's <see cref="ListenerGuardOptions{T}.TimeProvider"/>, reporting to the
+    /// pool's <see cref="ListenerGuardOptions{T}.MeterFactory"/> meter with the pooled type's full name as its
+    /// <see cref="TimerScope.Name"/>.</value>
     /// <exception cref="ObjectDisposedException">The lease has ended.</exception>
     public TimerScope Timers
     {
@@ -92,7 +94,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
             try
             {
                 ThrowIfEnded();
-                _slot.Timers ??= new TimerScope(_pool.TimeProvider);
+                _slot.Timers ??= _pool.CreateLeaseTimers();
                 return _slot.Timers;
             }
             finally

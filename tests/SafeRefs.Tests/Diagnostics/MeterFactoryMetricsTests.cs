@@ -153,17 +153,21 @@ public sealed class MeterFactoryMetricsTests
     {
         using var provider = new ServiceCollection()
             .AddMetrics()
-            .AddGuardedObjectPool<FactoryWidget>()
+            .AddGuardedObjectPool<FactoryWidget>(o => o.TimeProvider = new FakeTimeProvider())
             .BuildServiceProvider();
         var factory = provider.GetRequiredService<IMeterFactory>();
         using var outstanding = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.pool.leases.outstanding");
+        using var timers = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.timers.active");
         var pool = provider.GetRequiredService<GuardedObjectPool<FactoryWidget>>();
 
         var lease = pool.Rent();
+        lease.Timers.Every(TimeSpan.FromSeconds(1), static () => { });   // the lease's scope reports to the pool's meter
         Assert.Equal(1, outstanding.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(1, MetricTotals.Sum(timers, "scope.name", typeof(FactoryWidget).FullName!));
         lease.Dispose();
 
         Assert.Equal(0, outstanding.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(0, MetricTotals.Sum(timers, "scope.name", typeof(FactoryWidget).FullName!));
         Assert.Equal(typeof(FactoryWidget).FullName, outstanding.LastMeasurement?.Tags["pool.object.type"]);
     }
 
