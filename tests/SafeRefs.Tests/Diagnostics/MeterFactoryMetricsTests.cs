@@ -149,6 +149,16 @@ public sealed class MeterFactoryMetricsTests
     }
 
     [Fact]
+    public void MeterFactory_DisposedBeforeFirstUse_ThrowsObjectDisposed()
+    {
+        var provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var factory = provider.GetRequiredService<IMeterFactory>();
+        provider.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => new WeakEvent<int>(new WeakEventOptions { MeterFactory = factory }));
+    }
+
+    [Fact]
     public void AddGuardedObjectPool_WithMetrics_RecordsThroughTheContainersMeter()
     {
         using var provider = new ServiceCollection()
