@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using SafeRefs.Internal;
 
@@ -132,6 +133,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int StateFor(TimeSpan due, TimeSpan period)
     {
         var flags = 0;

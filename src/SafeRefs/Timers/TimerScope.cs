@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using SafeRefs.Internal;
@@ -46,6 +47,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     private int[] _freeSlots = [];
     private int _freeCount;
     private int _used;
+    private int _recent; // the slot of the member added last
     private CancellationTokenSource? _cts;
     private List<IScopeMember>? _busyAtDispose;
     private volatile bool _disposed;
@@ -395,14 +397,12 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     ValueTask IScopeMember.WhenIdleAsync() => WhenIdleAsync();
 
     /// <summary>Counts one new item in <c>saferefs.timers.active</c> if it is listened to (see <see cref="Metrics.TimerStarted"/>).</summary>
-    internal bool CountTimerStarted()
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool CountTimerStarted() => _metrics.Timers.Active.Enabled && CountTimerStartedListened();
+
+    private bool CountTimerStartedListened()
     {
         var active = _metrics.Timers.Active;
-        if (!active.Enabled)
-        {
-            return false;
-        }
-
         var tracker = Volatile.Read(ref _activeMetrics);
         if (tracker is null)
         {
@@ -556,7 +556,14 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             }
 
             int slot;
-            if (_freeCount > 0)
+            if (_members.Length > 0 && _members[_recent].Member is ScopedTimer { IsActive: false } ended)
+            {
+                // The most recent member was a timer that has already ended (create/dispose churn): take its slot
+                // without a sweep.
+                ((IScopeMember)ended).Slot = -1;
+                slot = _recent;
+            }
+            else if (_freeCount > 0)
             {
                 slot = _freeSlots[--_freeCount];
             }
@@ -572,6 +579,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 
             _members[slot].Member = member;
             member.Slot = slot;
+            _recent = slot;
             return true;
         }
         finally
@@ -643,6 +651,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             _freeSlots = [];
             _used = 0;
             _freeCount = 0;
+            _recent = 0;
         }
         finally
         {

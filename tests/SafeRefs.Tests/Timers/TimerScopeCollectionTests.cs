@@ -340,6 +340,35 @@ public sealed class TimerScopeCollectionTests
         return (owner!, block!);
     }
 
+    [Fact]
+    public void CreateDisposeChurn_ReusesTheEndedTimersSlot_OthersUntouched()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var kept = 0;
+        var churned = 0;
+        var delays = 0;
+        scope.Every(Ms, () => kept++);
+        for (var i = 0; i < 1_000; i++)
+        {
+            var timer = scope.Every(Ms, () => churned++);
+            Assert.Equal(2 + delays, scope.ActiveCount);
+            timer.Dispose();
+            if (i % 100 == 0)
+            {
+                _ = scope.Delay(Ms);
+                delays++;
+            }
+        }
+
+        Assert.Equal(1 + 10, scope.ActiveCount); // the kept timer and ten pending delays
+        clock.Advance(Ms);
+        Assert.Equal(1, kept);
+        Assert.Equal(0, churned);
+        Assert.Equal(1, scope.ActiveCount);
+        Assert.True(scope.TableCapacity <= 32, $"table grew to {scope.TableCapacity} slots");
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference StartCapturingTimer(TimerScope scope, bool dispose)
     {
