@@ -221,6 +221,27 @@ public sealed class BoundedMemoryCache : IMemoryCache
             return;
         }
 
+        try
+        {
+            CommitCore(entry);
+        }
+        catch (ObjectDisposedException) when (Volatile.Read(ref _disposed))
+        {
+            // The cache was disposed while this entry was being stored: like MemoryCache, disposing an entry of a
+            // disposed cache stores nothing and does not throw.
+        }
+    }
+
+    internal void RemoveExpired(BoundedCacheEntry entry)
+    {
+        if (!_disposed)
+        {
+            _core.TryRemoveExact(entry.Key, entry, CacheEvictionReason.Expired);
+        }
+    }
+
+    private void CommitCore(BoundedCacheEntry entry)
+    {
         if (entry.IsPlain && (_sizeLimit is null || entry.Size is null))
         {
             // The common Set(key, value): nothing to expire, check or call back; store the bare value.
@@ -295,14 +316,6 @@ public sealed class BoundedMemoryCache : IMemoryCache
 
         _core.WriteEntry(entry.Key, entry, weight, level, absolute, sliding, entry.HasTokens);
         entry.RegisterTokens();
-    }
-
-    internal void RemoveExpired(BoundedCacheEntry entry)
-    {
-        if (!_disposed)
-        {
-            _core.TryRemoveExact(entry.Key, entry, CacheEvictionReason.Expired);
-        }
     }
 
     private static EvictionReason Map(BoundedCacheEntry entry, CacheEvictionReason reason) => reason switch
