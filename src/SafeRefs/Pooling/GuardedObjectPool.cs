@@ -236,10 +236,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             _metrics.Pool.LeasesOutstanding.Add(-1, TypeTag);
         }
 
+        var detached = count - (errors?.Count ?? 0);
         if (count > 0)
         {
-            var detached = count - (errors?.Count ?? 0);
-            _counters.Local.Add2(detached);
             if (detached > 0 && _metrics.Pool.ListenersDetached.Enabled)
             {
                 _metrics.Pool.ListenersDetached.Add(detached, TypeTag);
@@ -252,6 +251,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         }
 
         var discard = errors is not null;
+        var suspected = 0;
         LeaseLeakException? leak = null;
         if (_probe is not null)
         {
@@ -259,7 +259,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             if (now > slot.CountAtRent)
             {
                 discard |= _onLeak != LeakAction.Warn;
-                _counters.Local.Add3(1);
+                suspected = 1;
                 if (_metrics.Pool.LeaksSuspected.Enabled)
                 {
                     _metrics.Pool.LeaksSuspected.Add(1, TypeTag);
@@ -274,7 +274,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             }
         }
 
-        _counters.Local.Add1(1);
+        // One thread-static read for the three counters, after every user callback of this return.
+        var cell = _counters.Local;
+        cell.Add2(detached);
+        cell.Add3(suspected);
+        cell.Add1(1);
         if (discard)
         {
             Interlocked.CompareExchange(ref _lastSlot, null, slot);
