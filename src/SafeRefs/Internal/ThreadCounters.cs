@@ -54,9 +54,9 @@ internal sealed class ThreadCounters
     }
 
     /// <summary>
-    /// Gets the calling thread's cell for these counters, registering one on first use. Use it at once: a thread that
-    /// uses more than <see cref="CacheSize"/> counters retires its oldest cells, so a cell must not be kept across code
-    /// that may use other counters (user callbacks).
+    /// Gets the calling thread's cell for these counters, registering one on first use. Use it on that thread only: a
+    /// thread that uses more than <see cref="CacheSize"/> counters retires its oldest cells, so a cell kept across code
+    /// that may use other counters (user callbacks) must be checked with <see cref="Cell.IsRetired"/> before writing.
     /// </summary>
     internal Cell Local
     {
@@ -167,6 +167,12 @@ internal sealed class ThreadCounters
         public int ThreadId { get; }
 
         public WeakReference<Thread> Thread { get; }
+
+        /// <summary>
+        /// Gets a value indicating whether the owner thread has retired this cell. Exact when read by the owner thread
+        /// (only it retires its cells): a cell kept across user code must be checked and replaced if retired.
+        /// </summary>
+        public bool IsRetired => Retired;
 
         /// <summary>Adds to counter 0 (owner thread only).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

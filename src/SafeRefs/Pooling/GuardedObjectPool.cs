@@ -198,11 +198,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         var timers = slot.Timers;
         slot.Timers = null;
         slot.Exit(taken);
-        EndSlow(slot, entries, count, cts, timers, counted);
+        EndSlow(cell, slot, entries, count, cts, timers, counted);
     }
 
-    // Runs user code (remove accessors, registrations, the probe, event handlers): counter cells are fetched afresh after it.
-    private void EndSlow(PooledSlot<T> slot, TrackedEntry<T>[] entries, int count, CancellationTokenSource? cts, Timers.TimerScope? timers, bool counted)
+    // Runs user code (remove accessors, registrations, the probe, event handlers) before it counts.
+    private void EndSlow(ThreadCounters.Cell cell, PooledSlot<T> slot, TrackedEntry<T>[] entries, int count, CancellationTokenSource? cts, Timers.TimerScope? timers, bool counted)
     {
         var value = slot.Value;
         List<Exception>? errors = null;
@@ -274,8 +274,12 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             }
         }
 
-        // One thread-static read for the three counters, after every user callback of this return.
-        var cell = _counters.Local;
+        // The user callbacks above may have made this thread retire its cell (only this thread can): then take a new one.
+        if (cell.IsRetired)
+        {
+            cell = _counters.Local;
+        }
+
         cell.Add2(detached);
         cell.Add3(suspected);
         cell.Add1(1);

@@ -131,6 +131,31 @@ public sealed class GuardedObjectPoolTests
     }
 
     [Fact]
+    public void Dispose_RemoveAccessorUsesManyOtherPools_StatisticsStayExact()
+    {
+        // The other pools make this thread recycle its per-thread statistics cells while the lease ends.
+        var others = Enumerable.Range(0, 20).Select(_ => new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>()))).ToList();
+        var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>()));
+        for (var round = 0; round < 3; round++)
+        {
+            var lease = pool.Rent();
+            lease.On(
+                static (w, h) => w.Changed += h,
+                (w, h) =>
+                {
+                    w.Changed -= h;
+                    others.ForEach(static other => other.Rent().Dispose());
+                },
+                (EventHandler)((_, _) => { }));
+            lease.Dispose();
+        }
+
+        var stats = pool.Statistics;
+        Assert.Equal((3L, 3L, 3L, 0L), (stats.Rented, stats.Returned, stats.Detached, stats.Outstanding));
+        Assert.All(others, static other => Assert.Equal((3L, 3L), (other.Statistics.Rented, other.Statistics.Returned)));
+    }
+
+    [Fact]
     public void Token_CancelledWhenLeaseEnds()
     {
         var pool = PoolOfOne();
