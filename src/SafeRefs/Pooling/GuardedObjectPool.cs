@@ -148,6 +148,14 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
 
             slot.Reserve();
             add(slot.Value, handler);
+            if (!slot.IsCurrent(version))
+            {
+                // The add accessor ended this lease itself (a reentrant Dispose or Return on this thread): the object
+                // may already serve another lease, so take the handler off again instead of tracking it there.
+                remove(slot.Value, handler);
+                throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease ended while its add accessor ran; the handler was removed again.");
+            }
+
             slot.Append(new TrackedEntry<T>
             {
                 Remover = TrackedRemover<T, THandler>.Instance,

@@ -156,6 +156,30 @@ public sealed class GuardedObjectPoolTests
     }
 
     [Fact]
+    public void On_AddAccessorEndsTheLease_HandlerRemovedAgainAndNextLeaseSeesNothing()
+    {
+        var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
+        var lease = pool.Rent();
+        var widget = lease.Value;
+
+        Assert.Throws<ObjectDisposedException>(() => lease.On(
+            (w, h) =>
+            {
+                w.Changed += h;
+                lease.Dispose();
+            },
+            static (w, h) => w.Changed -= h,
+            (EventHandler)((_, _) => { })));
+
+        Assert.Equal(0, widget.ListenerCount);
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+        Assert.Equal(0, next.TrackedCount);
+        next.Dispose();
+        Assert.Equal(0, widget.ListenerCount);
+    }
+
+    [Fact]
     public void Token_CancelledWhenLeaseEnds()
     {
         var pool = PoolOfOne();
