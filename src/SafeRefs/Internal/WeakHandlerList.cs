@@ -91,28 +91,25 @@ internal sealed class WeakHandlerList
 
             var old = _entries;
 
-            // Count first so that the copy is allocated once at its final size (a disposed entry is usually present).
-            var live = 0;
-            foreach (var existing in old)
-            {
-                if (!existing.Entry.IsDead)
-                {
-                    live++;
-                }
-            }
-
-            var copy = new HandlerSlot[live + 1];
+            // Size the copy without the entries disposed since the last copy (usually the only dead ones). The count is
+            // only a hint (a disposal racing with this copy may be counted or not): a live entry is never dropped for
+            // lack of room, and an entry whose target was collected leaves the copy one shorter, trimmed below.
+            var copy = new HandlerSlot[Math.Clamp(old.Length - Volatile.Read(ref _removedStored), 0, old.Length) + 1];
             var n = 0;
             foreach (var existing in old)
             {
-                if (n < live && !existing.Entry.IsDead)
-                {
-                    copy[n++] = existing;
-                }
-                else
+                if (existing.Entry.IsDead)
                 {
                     purged += Release(existing.Entry);
+                    continue;
                 }
+
+                if (n == copy.Length - 1)
+                {
+                    Array.Resize(ref copy, old.Length + 1);
+                }
+
+                copy[n++] = existing;
             }
 
             copy[n++] = new HandlerSlot(entry);
