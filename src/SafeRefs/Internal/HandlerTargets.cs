@@ -4,14 +4,39 @@ namespace SafeRefs.Internal;
 /// <remarks>Uses only <c>Type.Name</c> and <see cref="Type.IsValueType"/>: no reflection that trimming or AOT can break.</remarks>
 internal static class HandlerTargets
 {
+    private static Delegate? _lastLambdaSingletonHandler;
+
     /// <summary>
     /// Returns <see langword="false"/> when the delegate can reference nothing but what is rooted anyway: a static
     /// method (no target) or a non-capturing lambda, whose target is the compiler's cached <c>&lt;&gt;c</c> singleton.
     /// </summary>
     internal static bool CanCapture(Delegate handler)
     {
+        // A static lambda's delegate is cached by the compiler, so the same instance comes back on every subscribe.
+        if (ReferenceEquals(handler, Volatile.Read(ref _lastLambdaSingletonHandler)))
+        {
+            return false;
+        }
+
         var target = handler.Target;
-        return target is not null && !IsLambdaSingleton(target.GetType());
+        if (target is null)
+        {
+            return false;
+        }
+
+        var type = target.GetType();
+        if (!IsLambdaSingleton(type))
+        {
+            return true;
+        }
+
+        // Never cache a delegate of a collectible assembly: the static reference would keep it from unloading.
+        if (!type.IsCollectible)
+        {
+            Volatile.Write(ref _lastLambdaSingletonHandler, handler);
+        }
+
+        return false;
     }
 
     /// <summary>Gets a value indicating whether the target is held anyway, so storing it strongly leaks nothing.</summary>
