@@ -10,5 +10,6 @@ public static class CommandTable
         Commands.Register("cache-mixed", Caching.CacheMixedCommand.Run);
         Commands.Register("subscribe-interleaved", Subscriptions.SubscribeInterleavedCommand.Run);
         Commands.Register("pool-interleaved", Pooling.GuardedPoolInterleavedCommand.Run);
+        Commands.Register("timer-interleaved", Timers.TimerInterleavedCommand.Run);
     }
 }
