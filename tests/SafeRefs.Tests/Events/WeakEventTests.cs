@@ -166,6 +166,47 @@ public sealed class WeakEventTests
     }
 
     [Fact]
+    public void Raise_OneHandlerOfEachKind_FiresThroughTheOneHandlerPath()
+    {
+        var log = new List<string>();
+        var recorder = new Recorder(log, "add");
+        var addMode = new WeakEvent<int>();
+        addMode.Add(recorder.OnInt);
+        var strong = new WeakEvent<int>();
+        strong.Add(StaticHandler);
+        var owned = new WeakEvent<int>();
+        var owner = new Counter();
+        using var token = owned.Subscribe(owner, static (o, _, _) => o.Calls++);
+        var disposed = new WeakEvent<int>();
+        disposed.Subscribe(owner, static (o, _, _) => o.Calls += 100).Dispose();
+        var before = _staticCalls;
+
+        addMode.Raise(null, 1);
+        strong.Raise(null, 2);
+        owned.Raise(null, 3);
+        disposed.Raise(null, 4);
+
+        Assert.Equal(["add:1"], log);
+        Assert.Equal(before + 1, _staticCalls);
+        Assert.Equal(1, owner.Calls);
+    }
+
+    [Fact]
+    public void Raise_OneThrowingHandler_PropagatesUnwrapped_OrAggregatesByMode()
+    {
+        var thrower = new ThrowingTarget();
+        var propagate = new WeakEvent<int>();
+        propagate.Add(thrower.On);
+        var aggregate = new WeakEvent<int>(new WeakEventOptions { ExceptionMode = HandlerExceptionMode.ContinueAndAggregate });
+        aggregate.Add(thrower.On);
+
+        Assert.Equal("target", Assert.Throws<InvalidOperationException>(() => propagate.Raise(null, 1)).Message);
+        var ex = Assert.Throws<AggregateException>(() => aggregate.Raise(null, 1));
+        Assert.Equal("target", Assert.Single(ex.InnerExceptions).Message);
+        GC.KeepAlive(thrower);
+    }
+
+    [Fact]
     public void Raise_HandlerAddedDuringRaise_RunsFromNextRaise()
     {
         var source = new WeakEvent<int>();
@@ -238,6 +279,13 @@ public sealed class WeakEventTests
         public void On(object? sender, string e) => log.Add($"{name}:{e}");
 
         public void OnInt(object? sender, int e) => log.Add($"{name}:{e}");
+    }
+
+    private sealed class ThrowingTarget
+    {
+        private readonly string _message = "target";
+
+        public void On(object? sender, int e) => throw new InvalidOperationException(_message);
     }
 
     private sealed class Counter
