@@ -556,10 +556,10 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             }
 
             int slot;
-            if (_members.Length > 0 && _members[_recent].Member is ScopedTimer { IsActive: false } ended)
+            if (_members.Length > 0 && _members[_recent].Member is ScopedTimer { IsActive: false } ended && !((IScopeMember)ended).IsBusy)
             {
-                // The most recent member was a timer that has already ended (create/dispose churn): take its slot
-                // without a sweep.
+                // The most recent member was a timer that has already ended and runs no callback (create/dispose
+                // churn): take its slot without a sweep.
                 ((IScopeMember)ended).Slot = -1;
                 slot = _recent;
             }
@@ -609,12 +609,14 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     private void ExitGate() => Volatile.Write(ref _gate, 0);
 
     // Under the gate, with the table full: reclaim the slots of members that ended (closed timers keep their slot until
-    // now), and grow unless at least a quarter of the table came free, so the sweeps cost O(1) per add amortised.
+    // now, and until their running callbacks return), and grow unless at least a quarter of the table came free, so
+    // the sweeps cost O(1) per add amortised.
     private void SweepOrGrow()
     {
         for (var i = 0; i < _used; i++)
         {
-            if (_members[i].Member is { IsClosed: true } closed)
+            // An ended timer or loop whose callback or body still runs stays, so DisposeAsync still waits for it.
+            if (_members[i].Member is { IsClosed: true } closed && (closed is TimerScope || !closed.IsBusy))
             {
                 _members[i].Member = null;
                 closed.Slot = -1;

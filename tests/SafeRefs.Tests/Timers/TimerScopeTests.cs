@@ -401,6 +401,35 @@ public sealed class TimerScopeTests
         Assert.Equal(0, scope.ActiveCount);
     }
 
+    [Fact]
+    public async Task DisposeAsync_WaitsForCallbackOfTimerDisposedWhileRunning_EvenAfterChurn()
+    {
+        var clock = new FakeTimeProvider();
+        var scope = new TimerScope(clock);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var gate = new SemaphoreSlim(0);
+        var timer = scope.After(10 * Ms, () =>
+        {
+            entered.TrySetResult();
+            Assert.True(gate.Wait(TimeSpan.FromSeconds(30)));
+        });
+        var advancing = Task.Run(() => clock.Advance(10 * Ms));
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Ended but still running: neither the next timer nor a full-table sweep may take its slot.
+        timer.Dispose();
+        for (var i = 0; i < 100; i++)
+        {
+            scope.Every(Ms, static () => { }).Dispose();
+        }
+
+        var disposing = scope.DisposeAsync().AsTask();
+        Assert.False(disposing.IsCompleted);
+        gate.Release();
+        await disposing.WaitAsync(TimeSpan.FromSeconds(10));
+        await advancing.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
     private sealed class Counter
     {
         public int Count { get; private set; }
