@@ -152,6 +152,8 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
             ref readonly var single = ref snapshot[0];
             if (single.Weak.IsAllocated && single.Weak.TryGetTarget(out var singleHandler))
             {
+                // The snapshot keeps the entry, and so the block that frees the handle, reachable until the handle was read.
+                GC.KeepAlive(snapshot);
                 Unsafe.As<EventHandler<TArgs>>(singleHandler)(sender, args);
                 return;
             }
