@@ -17,7 +17,7 @@ internal sealed partial class Metrics
     internal static bool TimerStarted(WeakReference<TimerScope> scope) => scope.TryGetTarget(out var target) && target.CountTimerStarted();
 
     /// <summary>
-    /// Uncounts one counted item. If its scope was collected meanwhile, the scope's <see cref="TimerScopeMetrics"/>
+    /// Uncounts one counted item. If its scope was collected meanwhile, the scope's <see cref="LiveCountTracker"/>
     /// finalizer subtracts it instead (a collected scope is unreachable before its tracker is finalized).
     /// </summary>
     internal static void TimerEnded(WeakReference<TimerScope> scope)
@@ -40,44 +40,5 @@ internal sealed partial class Metrics
         }
 
         internal UpDownCounter<long> Active { get; }
-    }
-
-    /// <summary>
-    /// The part of <c>saferefs.timers.active</c> one timer scope recorded. Created on the scope's first counted item;
-    /// its finalizer subtracts the items still counted when the scope itself is collected, so the sum does not drift
-    /// upwards for scopes dropped without <c>Dispose</c>.
-    /// </summary>
-    internal sealed class TimerScopeMetrics
-    {
-        private readonly UpDownCounter<long> _active;
-        private readonly KeyValuePair<string, object?> _nameTag;
-        private long _count;
-
-        internal TimerScopeMetrics(UpDownCounter<long> active, string? scopeName)
-        {
-            _active = active;
-            _nameTag = new KeyValuePair<string, object?>("scope.name", scopeName ?? "(unnamed)");
-        }
-
-        ~TimerScopeMetrics()
-        {
-            var remaining = Interlocked.Exchange(ref _count, 0);
-            if (remaining != 0)
-            {
-                _active.Add(-remaining, _nameTag);
-            }
-        }
-
-        internal void Started()
-        {
-            Interlocked.Increment(ref _count);
-            _active.Add(1, _nameTag);
-        }
-
-        internal void Ended()
-        {
-            Interlocked.Decrement(ref _count);
-            _active.Add(-1, _nameTag);
-        }
     }
 }

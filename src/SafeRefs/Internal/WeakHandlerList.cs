@@ -25,7 +25,7 @@ internal sealed class WeakHandlerList
     private HandlerSlot[] _entries = Empty;
     private int _removedStored;
     private bool _registeredForPurge;
-    private HandlerCountTracker? _tracker;
+    private LiveCountTracker? _tracker;
 
     /// <summary>Initializes a new instance of the <see cref="WeakHandlerList"/> class.</summary>
     /// <param name="source">The event object, the source counted in <paramref name="budget"/>.</param>
@@ -86,7 +86,7 @@ internal sealed class WeakHandlerList
             if (_metrics.Handlers.Enabled)
             {
                 entry.MarkCounted();
-                (_tracker ??= new HandlerCountTracker(_metrics.Handlers, _name)).Added();
+                (_tracker ??= new LiveCountTracker(_metrics.Handlers, Metrics.WeakEventInstruments.NameTag(_name))).Increment();
             }
 
             var old = _entries;
@@ -292,7 +292,7 @@ internal sealed class WeakHandlerList
         entry.ReleaseBudget();
         if (entry.TryUncount())
         {
-            _tracker?.Removed();
+            _tracker?.Decrement();
         }
 
         return entry.IsRemoved ? 0 : 1;

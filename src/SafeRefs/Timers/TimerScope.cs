@@ -55,7 +55,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     private string? _name;
     private IMeterFactory? _meterFactory;
     private Metrics _metrics = Metrics.Shared;
-    private Metrics.TimerScopeMetrics? _activeMetrics;
+    private LiveCountTracker? _activeMetrics;
 
     /// <summary>Initializes a new instance of the <see cref="TimerScope"/> class.</summary>
     /// <param name="timeProvider">The clock for every timer of the scope; <see langword="null"/> means
@@ -406,16 +406,16 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
         var tracker = Volatile.Read(ref _activeMetrics);
         if (tracker is null)
         {
-            tracker = new Metrics.TimerScopeMetrics(active, _name);
+            tracker = new LiveCountTracker(active, new KeyValuePair<string, object?>("scope.name", _name ?? "(unnamed)"));
             tracker = Interlocked.CompareExchange(ref _activeMetrics, tracker, null) ?? tracker;
         }
 
-        tracker.Started();
+        tracker.Increment();
         return true;
     }
 
     /// <summary>Uncounts one item that <see cref="CountTimerStarted"/> counted.</summary>
-    internal void CountTimerEnded() => Volatile.Read(ref _activeMetrics)?.Ended();
+    internal void CountTimerEnded() => Volatile.Read(ref _activeMetrics)?.Decrement();
 
     internal static void NoteRetiredWithCollectedScope() => Interlocked.Increment(ref _retiredWithCollectedScope);
 
