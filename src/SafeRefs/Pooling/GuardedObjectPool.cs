@@ -127,7 +127,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
                 throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease has ended; its object may already serve another lease.");
             }
 
-            if (_maxListeners > 0)
+            // A lease tracking fewer entries than the limit cannot exceed it with one more: skip the scan.
+            if (_maxListeners > 0 && slot.EntryCount >= _maxListeners)
             {
                 var count = slot.CountFor(key) + 1;
                 if (count > _maxListeners)
@@ -158,7 +159,6 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
 
             slot.Append(new TrackedEntry<T>
             {
-                Remover = TrackedRemover<T, THandler>.Instance,
                 Remove = remove,
                 Handler = handler,
                 EventKey = key,
@@ -219,14 +219,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             ref var entry = ref entries[i];
             try
             {
-                if (entry.Registration is { } registration)
-                {
-                    registration.Dispose();
-                }
-                else
-                {
-                    entry.Remover!.Remove(value, entry.Remove!, entry.Handler!);
-                }
+                entry.Detach(value);
             }
 #pragma warning disable CA1031 // a failing detach must not stop the others; failures are rethrown together
             catch (Exception ex)

@@ -142,7 +142,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         try
         {
             ThrowIfEnded();
-            _slot.Append(new TrackedEntry<T> { Registration = registration });
+            _slot.Append(new TrackedEntry<T> { Handler = registration });
         }
         finally
         {
