@@ -39,19 +39,7 @@ public static class WeakSubscriptions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
-        var link = new PropertyChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler);
-        try
-        {
-            link.Attach(source);
-        }
-        catch
-        {
-            link.Abandon();
-            throw;
-        }
-
-        WeakEventLinkRegistry.Register(link, purgeAfterGen2: true);
-        return new Subscription(link, link, null, null);
+        return Start(new PropertyChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler), source);
     }
 
     /// <summary>Listens to <see cref="INotifyCollectionChanged.CollectionChanged"/> for as long as <paramref name="owner"/> lives.</summary>
@@ -67,19 +55,7 @@ public static class WeakSubscriptions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
-        var link = new CollectionChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler);
-        try
-        {
-            link.Attach(source);
-        }
-        catch
-        {
-            link.Abandon();
-            throw;
-        }
-
-        WeakEventLinkRegistry.Register(link, purgeAfterGen2: true);
-        return new Subscription(link, link, null, null);
+        return Start(new CollectionChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler), source);
     }
 
     /// <summary>Listens to <see cref="ICommand.CanExecuteChanged"/> for as long as <paramref name="owner"/> lives.</summary>
@@ -95,7 +71,13 @@ public static class WeakSubscriptions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
-        var link = new CanExecuteChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler);
+        return Start(new CanExecuteChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler), source);
+    }
+
+    // Attaches, releases the slot if the add accessor throws, then registers for the gen-2 purge.
+    private static Subscription Start<TLink, TSource>(TLink link, TSource source)
+        where TLink : WeakEventLink, ISourceAttachable<TSource>
+    {
         try
         {
             link.Attach(source);

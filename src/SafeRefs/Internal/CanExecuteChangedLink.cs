@@ -4,7 +4,7 @@ using System.Windows.Input;
 namespace SafeRefs.Internal;
 
 /// <summary>The weak link of <c>WeakSubscriptions.OnCanExecuteChanged</c>.</summary>
-internal sealed class CanExecuteChangedLink : WeakEventLink<EventArgs>
+internal sealed class CanExecuteChangedLink : WeakEventLink<EventArgs>, ISourceAttachable<ICommand>
 {
     private readonly EventHandler _forward;
 
@@ -18,8 +18,8 @@ internal sealed class CanExecuteChangedLink : WeakEventLink<EventArgs>
     /// <inheritdoc/>
     internal override bool AllowsBackgroundPurge => false;
 
-    /// <summary>Attaches the forwarder to <paramref name="source"/>.</summary>
-    internal void Attach(ICommand source) => source.CanExecuteChanged += _forward;
+    /// <inheritdoc/>
+    void ISourceAttachable<ICommand>.Attach(ICommand source) => source.CanExecuteChanged += _forward;
 
     /// <inheritdoc/>
     protected override void RemoveFromSource()

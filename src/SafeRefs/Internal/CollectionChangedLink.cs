@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 namespace SafeRefs.Internal;
 
 /// <summary>The weak link of <c>WeakSubscriptions.OnCollectionChanged</c>.</summary>
-internal sealed class CollectionChangedLink : WeakEventLink<NotifyCollectionChangedEventArgs>
+internal sealed class CollectionChangedLink : WeakEventLink<NotifyCollectionChangedEventArgs>, ISourceAttachable<INotifyCollectionChanged>
 {
     private readonly NotifyCollectionChangedEventHandler _forward;
 
@@ -18,8 +18,8 @@ internal sealed class CollectionChangedLink : WeakEventLink<NotifyCollectionChan
     /// <inheritdoc/>
     internal override bool AllowsBackgroundPurge => false;
 
-    /// <summary>Attaches the forwarder to <paramref name="source"/>.</summary>
-    internal void Attach(INotifyCollectionChanged source) => source.CollectionChanged += _forward;
+    /// <inheritdoc/>
+    void ISourceAttachable<INotifyCollectionChanged>.Attach(INotifyCollectionChanged source) => source.CollectionChanged += _forward;
 
     /// <inheritdoc/>
     protected override void RemoveFromSource()

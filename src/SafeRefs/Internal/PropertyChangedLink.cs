@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 namespace SafeRefs.Internal;
 
 /// <summary>The weak link of <c>WeakSubscriptions.OnPropertyChanged</c>.</summary>
-internal sealed class PropertyChangedLink : WeakEventLink<PropertyChangedEventArgs>
+internal sealed class PropertyChangedLink : WeakEventLink<PropertyChangedEventArgs>, ISourceAttachable<INotifyPropertyChanged>
 {
     private readonly PropertyChangedEventHandler _forward;
 
@@ -18,8 +18,8 @@ internal sealed class PropertyChangedLink : WeakEventLink<PropertyChangedEventAr
     /// <inheritdoc/>
     internal override bool AllowsBackgroundPurge => false;
 
-    /// <summary>Attaches the forwarder to <paramref name="source"/>.</summary>
-    internal void Attach(INotifyPropertyChanged source) => source.PropertyChanged += _forward;
+    /// <inheritdoc/>
+    void ISourceAttachable<INotifyPropertyChanged>.Attach(INotifyPropertyChanged source) => source.PropertyChanged += _forward;
 
     /// <inheritdoc/>
     protected override void RemoveFromSource()

@@ -14,6 +14,23 @@ namespace SafeRefs.Tests.Events;
 public sealed class WeakSubscriptionsTests
 {
     [Fact]
+    public void OnPropertyChanged_AddAccessorThrows_PropagatesAndReleasesTheSlot()
+    {
+        var source = new ThrowingPropertyChangedSource();
+        var owner = new object();
+        var before = WeakEventLinkRegistry.SlotCount;
+
+        // A slot that were not released on failure would be claimed anew every time: 100 failures, 100 slots.
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Throws<InvalidOperationException>(() => WeakSubscriptions.OnPropertyChanged(source, owner, static (_, _, _) => { }));
+        }
+
+        Assert.True(WeakEventLinkRegistry.SlotCount - before < 50, $"slots grew from {before} to {WeakEventLinkRegistry.SlotCount}");
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
     public void NullArguments_Throw()
     {
         var source = new Model();
@@ -171,5 +188,14 @@ public sealed class WeakSubscriptionsTests
         }
 
         public void RaiseCanExecuteChanged() => CanExecuteChanged?.Invoke(this, EventArgs.Empty);
+    }
+
+    private sealed class ThrowingPropertyChangedSource : INotifyPropertyChanged
+    {
+        public event PropertyChangedEventHandler? PropertyChanged
+        {
+            add => throw new InvalidOperationException("add refused");
+            remove => throw new InvalidOperationException("remove refused");
+        }
     }
 }
