@@ -75,7 +75,7 @@ public sealed partial class BoundedLruCache<TKey, TValue>
 
     private bool TryPeek(TKey key, out TValue value)
     {
-        if (_map.TryGetValue(key, out var node) && !(node.CheckOnRead && IsExpiredOrStale(node, _timeProvider.GetTimestamp())))
+        if (_table.Find(key, _table.Hash(key)) is { } node && !(node.CheckOnRead && IsExpiredOrStale(node, _timeProvider.GetTimestamp())))
         {
             value = node.Value;
             return true;

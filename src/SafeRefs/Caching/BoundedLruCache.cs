@@ -40,7 +40,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     private static readonly bool AtomicValueWrites = !typeof(TValue).IsValueType
         || ((typeof(TValue).IsPrimitive || typeof(TValue).IsEnum) && Unsafe.SizeOf<TValue>() <= IntPtr.Size);
 
-    private readonly ConcurrentDictionary<TKey, CacheNode<TKey, TValue>> _map;
+    private CacheTable<TKey, TValue> _table;
     private readonly Lock _writeLock = new();
     private readonly CachePolicy<TKey, TValue>[] _levels;
     private readonly GhostFilter _ghost;
@@ -108,7 +108,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
 
         _capacity = options.Capacity;
         _comparer = options.Comparer ?? EqualityComparer<TKey>.Default;
-        _map = new ConcurrentDictionary<TKey, CacheNode<TKey, TValue>>(Environment.ProcessorCount, Math.Min(_capacity, 1 << 20) + 1, _comparer);
+        _table = new CacheTable<TKey, TValue>(_capacity, options.Comparer);
         _levels = new CachePolicy<TKey, TValue>[levels];
         for (var i = 0; i < levels; i++)
         {
@@ -170,8 +170,10 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
     public bool TryGet(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
+        ArgumentNullException.ThrowIfNull(key);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_map.TryGetValue(key, out var node) && (!node.CheckOnRead || IsLive(node)))
+        var node = _table.Find(key, _table.Hash(key));
+        if (node is not null && (!node.CheckOnRead || IsLive(node)))
         {
             if (node.Frequency < 3)
             {
@@ -222,15 +224,18 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     {
         ArgumentNullException.ThrowIfNull(key);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        var hash = _table.Hash(key);
         CacheNode<TKey, TValue>? node;
         lock (_writeLock)
         {
-            if (!_map.TryRemove(key, out node))
+            node = _table.Find(key, hash);
+            if (node is null)
             {
                 value = default;
                 return false;
             }
 
+            _table.Remove(node);
             Unlink(node);
         }
 
@@ -290,11 +295,11 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
 
         var now = _timeProvider.GetTimestamp();
         List<CacheNode<TKey, TValue>>? expired = null;
-        foreach (var pair in _map)
+        foreach (var node in _table.Enumerate())
         {
-            if (IsExpiredOrStale(pair.Value, now))
+            if (IsExpiredOrStale(node, now))
             {
-                (expired ??= []).Add(pair.Value);
+                (expired ??= []).Add(node);
             }
         }
 
@@ -308,7 +313,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         {
             foreach (var node in expired)
             {
-                if (_map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(node.Key, node)))
+                if (_table.Remove(node))
                 {
                     Unlink(node);
                     _counters.Evictions++;
@@ -341,8 +346,8 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             {
                 while (removed < target && _levels[i].Count > 0)
                 {
-                    var victim = _levels[i].Evict(_ghost, _comparer);
-                    _map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(victim.Key, victim));
+                    var victim = _levels[i].Evict(_ghost);
+                    _table.Remove(victim);
                     _counters.Count--;
                     if (_weighted)
                     {
@@ -362,24 +367,27 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     /// <summary>Enumerates the keys of the resident entries (a live, lock-free view, like <c>MemoryCache.Keys</c>).</summary>
     internal IEnumerable<TKey> EnumerateKeys()
     {
-        foreach (var pair in _map)
+        foreach (var node in _table.Enumerate())
         {
-            yield return pair.Key;
+            yield return node.Key;
         }
     }
 
     /// <summary>Removes an entry, reporting it with <paramref name="reason"/>.</summary>
     internal bool TryRemove(TKey key, CacheEvictionReason reason)
     {
+        var hash = _table.Hash(key);
         CacheNode<TKey, TValue>? node;
         lock (_writeLock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_map.TryRemove(key, out node))
+            node = _table.Find(key, hash);
+            if (node is null)
             {
                 return false;
             }
 
+            _table.Remove(node);
             Unlink(node);
         }
 
@@ -403,11 +411,12 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     /// <summary>Removes the entry for <paramref name="key"/> only if it still holds <paramref name="value"/>.</summary>
     internal bool TryRemoveExact(TKey key, TValue value, CacheEvictionReason reason)
     {
+        var hash = _table.Hash(key);
         CacheNode<TKey, TValue>? node;
         lock (_writeLock)
         {
-            if (!_map.TryGetValue(key, out node) || !EqualityComparer<TValue>.Default.Equals(node.Value, value)
-                || !_map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(key, node)))
+            node = _table.Find(key, hash);
+            if (node is null || !EqualityComparer<TValue>.Default.Equals(node.Value, value) || !_table.Remove(node))
             {
                 return false;
             }
@@ -484,7 +493,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     {
         lock (_writeLock)
         {
-            if (!_map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(node.Key, node)))
+            if (!_table.Remove(node))
             {
                 return;
             }
@@ -518,7 +527,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         return weight;
     }
 
-    private CacheNode<TKey, TValue> NewNode(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding, bool mayBecomeStale)
+    private CacheNode<TKey, TValue> NewNode(TKey key, int hash, TValue value, long weight, int level, long absoluteExpiry, long sliding, bool mayBecomeStale)
     {
         CacheNode<TKey, TValue> node;
         if (_weighted || _expires || absoluteExpiry != long.MaxValue || sliding != 0)
@@ -536,13 +545,13 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                 sliding = sliding == 0 ? _expireAfterAccess : Math.Min(sliding, _expireAfterAccess);
             }
 
-            var rich = new RichCacheNode<TKey, TValue>(key, value, weight, absoluteExpiry, sliding, now);
+            var rich = new RichCacheNode<TKey, TValue>(key, hash, value, weight, absoluteExpiry, sliding, now);
             rich.CheckOnRead = rich.HasExpiry;
             node = rich;
         }
         else
         {
-            node = new CacheNode<TKey, TValue>(key, value);
+            node = new CacheNode<TKey, TValue>(key, hash, value);
         }
 
         node.Level = (byte)level;
@@ -552,22 +561,24 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
 
     private TValue Write(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding, byte mode, bool mayBecomeStale = true)
     {
+        var hash = _table.Hash(key);
         if (mode == WriteMode && AtomicValueWrites && !_weighted && !_expires && absoluteExpiry == long.MaxValue && sliding == 0
             && !(mayBecomeStale && _isStale is not null)
-            && _map.TryGetValue(key, out var existing) && !existing.CheckOnRead && existing.Level == level
+            && _table.Find(key, hash) is { } existing && !existing.CheckOnRead && existing.Level == level
             && existing is not RichCacheNode<TKey, TValue> && TryUpdateInPlace(existing, value))
         {
             return value;
         }
 
-        var node = NewNode(key, value, weight, level, absoluteExpiry, sliding, mayBecomeStale);
+        var node = NewNode(key, hash, value, weight, level, absoluteExpiry, sliding, mayBecomeStale);
         var victims = default(Victims);
         var result = value;
         var discarded = false;
         lock (_writeLock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_map.TryGetValue(key, out var old))
+            var old = _table.Find(key, hash);
+            if (old is not null)
             {
                 var oldExpired = old.CheckOnRead && IsExpiredOrStale(old, _timeProvider.GetTimestamp());
                 if (mode == AddIfAbsentMode && !oldExpired)
@@ -581,7 +592,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                     Unlink(old);
                     EvictUntilFits(weight, ref victims);
                     _levels[level].InsertReplacement(node, queue, frequency);
-                    _map[key] = node;
+                    _table.Replace(old, node);
                     Link(node, weight);
                     if (oldExpired)
                     {
@@ -594,9 +605,9 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             else
             {
                 EvictUntilFits(weight, ref victims);
-                _levels[level].Insert(node, _ghost.Contains(_comparer.GetHashCode(key)));
-                _map[key] = node;
+                _levels[level].Insert(node, _ghost.Contains(hash));
                 Link(node, weight);
+                _table.Add(node, _counters.Count);
             }
         }
 
@@ -680,7 +691,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         if (Evicted is not null || _onRemoved is not null || _disposeValues)
         {
             // Reported through a detached stand-in node, so the resident node keeps its new value.
-            var victims = new Victims(new CacheNode<TKey, TValue>(node.Key, previous), CacheEvictionReason.Replaced);
+            var victims = new Victims(new CacheNode<TKey, TValue>(node.Key, node.Hash, previous), CacheEvictionReason.Replaced);
             Notify(ref victims, value);
         }
 
@@ -716,7 +727,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             {
                 if (level.Count > 0)
                 {
-                    victim = level.Evict(_ghost, _comparer);
+                    victim = level.Evict(_ghost);
                     break;
                 }
             }
@@ -726,7 +737,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                 return;
             }
 
-            _map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(victim.Key, victim));
+            _table.Remove(victim);
             _counters.Count--;
             if (_weighted)
             {
@@ -748,7 +759,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                 level.DrainTo(nodes);
             }
 
-            _map.Clear();
+            _table.Clear();
             _ghost.Clear();
             _counters.Count = 0;
             _counters.Weight = 0;

@@ -3,8 +3,9 @@ namespace SafeRefs.Internal;
 /// <summary>
 /// One resident cache entry: the key, the value, its place in the policy queues and a small access counter.
 /// Readers touch only <see cref="Value"/> and <see cref="Frequency"/>; everything else changes under the cache's
-/// write lock. A node that leaves the cache is unlinked from its queue and from the map at once, so nothing the
-/// cache owns references it (or its value) afterwards.
+/// write lock. A node that leaves the cache is unlinked from its queue and from the key index at once, so nothing
+/// the cache owns references it (or its value) afterwards. It keeps only its own index link (see
+/// <see cref="CacheTable{TKey, TValue}"/>), which points at nodes that are still resident or equally unreachable.
 /// </summary>
 /// <typeparam name="TKey">The key type.</typeparam>
 /// <typeparam name="TValue">The value type.</typeparam>
@@ -12,14 +13,30 @@ internal class CacheNode<TKey, TValue>
     where TKey : notnull
 {
     private TValue _value;
+    private CacheNode<TKey, TValue>? _hashNext;
 
-    public CacheNode(TKey key, TValue value)
+    public CacheNode(TKey key, int hash, TValue value)
     {
         Key = key;
+        Hash = hash;
         _value = value;
     }
 
     public TKey Key { get; }
+
+    /// <summary>Gets the key's hash code (by the cache's comparer), kept so that the index and the ghost filter
+    /// never hash a key twice.</summary>
+    public int Hash { get; }
+
+    /// <summary>Gets or sets the next node of the same index chain (release store, acquire load).</summary>
+    public CacheNode<TKey, TValue>? HashNext
+    {
+        get => Volatile.Read(ref _hashNext);
+        set => Volatile.Write(ref _hashNext, value);
+    }
+
+    /// <summary>Gets the chain link itself, for unlinking by reference under the write lock.</summary>
+    public ref CacheNode<TKey, TValue>? HashNextSlot => ref _hashNext;
 
     /// <summary>Gets or sets the value; updated in place only when writes of <typeparamref name="TValue"/> are
     /// atomic, so readers never see a torn value.</summary>

@@ -62,7 +62,7 @@ internal sealed class CachePolicy<TKey, TValue>
     }
 
     /// <summary>Chooses, unlinks and returns the entry to evict; the caller removes it from the map.</summary>
-    public CacheNode<TKey, TValue> Evict(GhostFilter ghost, IEqualityComparer<TKey> comparer)
+    public CacheNode<TKey, TValue> Evict(GhostFilter ghost)
     {
         while (true)
         {
@@ -78,7 +78,7 @@ internal sealed class CachePolicy<TKey, TValue>
                 }
 
                 tail.Queue = 0;
-                ghost.Add(comparer.GetHashCode(tail.Key));
+                ghost.Add(tail.Hash);
                 return tail;
             }
 

@@ -6,8 +6,8 @@ namespace SafeRefs.Internal;
 internal sealed class RichCacheNode<TKey, TValue> : CacheNode<TKey, TValue>
     where TKey : notnull
 {
-    public RichCacheNode(TKey key, TValue value, long weight, long absoluteExpiry, long sliding, long now)
-        : base(key, value)
+    public RichCacheNode(TKey key, int hash, TValue value, long weight, long absoluteExpiry, long sliding, long now)
+        : base(key, hash, value)
     {
         Weight = weight;
         AbsoluteExpiry = absoluteExpiry;
