@@ -108,6 +108,24 @@ public sealed class BoundedLruCacheCollectionTests
         time.Advance(TimeSpan.FromMinutes(5));
     }
 
+    [Fact]
+    public void TryRemove_FromTheMiddleOfAnIndexChain_RemovedValueIsCollected_NeighboursStayAlive()
+    {
+        // Every key hashes alike, so the three entries share one index chain (newest first: 3 -> 2 -> 1) and the
+        // removed node still links to key 1's node: nothing resident may link back to the removed one.
+        var cache = new BoundedLruCache<int, object>(8, new OneHashComparer());
+        var first = Store(cache, 1);
+        var removed = Store(cache, 2);
+        var last = Store(cache, 3);
+        Assert.True(Remove(cache, 2));
+        GcAssert.Collected(removed, "a value removed from the middle of an index chain is no longer referenced");
+        GcAssert.NotCollected(first, "the entry the removed node linked to is resident");
+        GcAssert.NotCollected(last, "the entry that linked to the removed node is resident");
+        Assert.True(cache.TryGet(1, out _));
+        Assert.True(cache.TryGet(3, out _));
+        GC.KeepAlive(cache);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference Store(BoundedLruCache<int, object> cache, int key)
     {
@@ -130,5 +148,12 @@ public sealed class BoundedLruCacheCollectionTests
         });
         cache.Set(1, new object());
         return cache;
+    }
+
+    private sealed class OneHashComparer : IEqualityComparer<int>
+    {
+        public bool Equals(int x, int y) => x == y;
+
+        public int GetHashCode(int obj) => 42;
     }
 }
