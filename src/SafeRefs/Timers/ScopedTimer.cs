@@ -24,6 +24,7 @@ namespace SafeRefs.Timers;
 public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 {
     private const int RunningMask = (1 << 24) - 1;
+    private const int OwnerBit = 1 << 26;
     private const int CountedBit = 1 << 27;
     private const int ArmedBit = 1 << 28;
     private const int PeriodicBit = 1 << 29;
@@ -32,7 +33,10 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     private static readonly TimerCallback TickCallback = static state => ((ScopedTimer)state!).OnTick();
 
     private readonly WeakReference<TimerScope> _scope;
-    private object? _callback; // Action or OwnerCallback; cleared when the timer ends
+    // Action or OwnerCallback; cleared when the timer ends. For a plain timer (an Action, not counted in the metric)
+    // this field is the only closed flag: closing it is a plain store, since nothing in its closing must happen
+    // exactly once (see Close).
+    private object? _callback;
 #pragma warning disable CA2213 // Disposed by Close (which Dispose calls) and by any tick that finds the timer ended.
     private ITimer? _timer;
 #pragma warning restore CA2213
@@ -46,6 +50,11 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         _scope = weakScope;
         _callback = callback;
         var state = StateFor(due, period);
+        if (callback is OwnerCallback)
+        {
+            state |= OwnerBit;
+        }
+
         if (scope.CountTimerStarted())
         {
             state |= CountedBit;
@@ -57,7 +66,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     /// <summary>Gets a value indicating whether the timer still belongs to its scope.</summary>
     /// <value><see langword="false"/> once it is disposed, its scope is disposed, a one-shot timer has fired, or its
     /// owner was collected.</value>
-    public bool IsActive => (Volatile.Read(ref _state) & DisposedBit) == 0;
+    public bool IsActive => Volatile.Read(ref _callback) is not null;
 
     int IScopeMember.Slot
     {
@@ -86,7 +95,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         var state = Volatile.Read(ref _state);
         while (true)
         {
-            if ((state & DisposedBit) != 0)
+            if ((state & DisposedBit) != 0 || Volatile.Read(ref _callback) is null)
             {
                 return false;
             }
@@ -105,17 +114,17 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     }
 
     /// <summary>Stops the timer and removes it from its scope. After it returns no new callback starts.</summary>
-    public void Dispose() => Close(fromScope: false);
+    public void Dispose() => Close(claim: false);
 
     /// <summary>Stops the timer, removes it from its scope and completes when no callback of it is running.</summary>
     /// <returns>A task that completes when running callbacks have finished.</returns>
     public ValueTask DisposeAsync()
     {
-        Close(fromScope: false);
+        Close(claim: false);
         return WhenIdleAsync();
     }
 
-    void IScopeMember.CloseFromScope() => Close(fromScope: true);
+    void IScopeMember.CloseFromScope() => Close(claim: false);
 
     ValueTask IScopeMember.WhenIdleAsync() => WhenIdleAsync();
 
@@ -127,7 +136,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         // finds the timer disposed and disposes the handle (a paused timer is not in the timer queue at all).
         var timer = TimerGuard.Create(timeProvider, TickCallback, this, due, period);
         _timer = timer;
-        if ((Volatile.Read(ref _state) & DisposedBit) != 0)
+        if (Volatile.Read(ref _callback) is null)
         {
             timer.Dispose();
         }
@@ -155,7 +164,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         if (!_scope.TryGetTarget(out var scope))
         {
             // The scope was dropped without Dispose and collected: retire so the timer stops firing.
-            if (Close(fromScope: true))
+            if (Close(claim: true))
             {
                 TimerScope.NoteRetiredWithCollectedScope();
             }
@@ -163,13 +172,20 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
-        // Read the callback before entering: Close sets the disposed bit before clearing it, so a callback read as
-        // null means the timer ended, and one read before Close is never started once the bit is set.
+        // A callback read as null means the timer ended. Once entered (the running count raised by a full-fence
+        // compare-and-swap), the callback is read again: a close that cleared it before that second read is seen, so
+        // the callback does not start; a close that clears it after has not returned before the callback started.
         var callback = Volatile.Read(ref _callback);
+        if (callback is null)
+        {
+            Volatile.Read(ref _timer)?.Dispose();
+            return;
+        }
+
         var state = Volatile.Read(ref _state);
         while (true)
         {
-            if ((state & DisposedBit) != 0 || callback is null)
+            if ((state & DisposedBit) != 0)
             {
                 Volatile.Read(ref _timer)?.Dispose();
                 return;
@@ -189,6 +205,14 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             }
 
             state = seen;
+        }
+
+        if (Volatile.Read(ref _callback) is null)
+        {
+            // Closed between the first read and the entry: leave without calling back.
+            Leave(callback);
+            Volatile.Read(ref _timer)?.Dispose();
+            return;
         }
 
         var ownerAlive = true;
@@ -211,17 +235,10 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             failure = ex;
         }
 
-        var after = Interlocked.Decrement(ref _state);
-        if ((after & (RunningMask | DisposedBit)) == DisposedBit)
-        {
-            // The timer ended while this callback ran, and this was the last one running.
-            Volatile.Read(ref _idle)?.TrySetResult();
-            (callback as OwnerCallback)?.Release();
-        }
-
+        var after = Leave(callback);
         if (!ownerAlive || (after & (ArmedBit | PeriodicBit)) == 0)
         {
-            Close(fromScope: false);
+            Close(claim: false);
         }
 
         if (failure is not null && !scope.ReportFailure(failure, this, null))
@@ -231,39 +248,103 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
     }
 
-    // Returns true for the one call that ended the timer.
-#pragma warning disable IDE0060 // Same shape as the other scope members; a timer's slot is reclaimed lazily either way.
-    private bool Close(bool fromScope)
-#pragma warning restore IDE0060
+    // Lowers the running count (a full fence); the last callback out of an ended timer completes DisposeAsync's wait
+    // and, for an owner timer, frees the owner's handle (exactly once: the closing compare-and-swap and this decrement
+    // change the same word, so only one of them sees "ended and none running").
+    private int Leave(object callback)
+    {
+        var after = Interlocked.Decrement(ref _state);
+        if ((after & RunningMask) == 0)
+        {
+            // An idle source exists only once the timer has ended (DisposeAsync closes before it waits).
+            Volatile.Read(ref _idle)?.TrySetResult();
+            if ((after & DisposedBit) != 0)
+            {
+                ((OwnerCallback)callback).Release();
+            }
+        }
+
+        return after;
+    }
+
+    // Ends the timer. Returns true if this call ended it; when claim is false, concurrent closes of a plain timer may
+    // both return true (nothing they do must happen exactly once).
+    private bool Close(bool claim)
     {
         var state = Volatile.Read(ref _state);
-        while (true)
+        if ((state & (OwnerBit | CountedBit)) == 0)
         {
-            if ((state & DisposedBit) != 0)
+            // A plain timer: clearing the callback is the whole close, and repeating it is harmless (disposing the
+            // ITimer is idempotent), so a racing scope dispose needs no compare-and-swap. The store is ordered before
+            // everything this thread does next; a tick entering concurrently re-reads the callback after its own
+            // full fence (see OnTick), and DisposeAsync and the scope fence before they look for running callbacks.
+            if (claim)
+            {
+                if (Interlocked.Exchange(ref _callback, null) is null)
+                {
+                    return false;
+                }
+            }
+            else
+            {
+                if (Volatile.Read(ref _callback) is null)
+                {
+                    return false;
+                }
+
+                Volatile.Write(ref _callback, null);
+            }
+
+            Volatile.Read(ref _timer)?.Dispose();
+            return true;
+        }
+
+        return CloseExactlyOnce(state);
+    }
+
+    // An owner timer (its handle is freed exactly once, after the last callback) or one counted in the metric (it is
+    // uncounted exactly once).
+    private bool CloseExactlyOnce(int state)
+    {
+        object? callback;
+        if ((state & OwnerBit) != 0)
+        {
+            while (true)
+            {
+                if ((state & DisposedBit) != 0)
+                {
+                    return false;
+                }
+
+                var seen = Interlocked.CompareExchange(ref _state, state | DisposedBit, state);
+                if (seen == state)
+                {
+                    break;
+                }
+
+                state = seen;
+            }
+
+            // Only the call that set the bit clears the callback, so it still reads it here.
+            callback = _callback;
+            Volatile.Write(ref _callback, null);
+        }
+        else
+        {
+            callback = Interlocked.Exchange(ref _callback, null);
+            if (callback is null)
             {
                 return false;
             }
-
-            var seen = Interlocked.CompareExchange(ref _state, state | DisposedBit, state);
-            if (seen == state)
-            {
-                break;
-            }
-
-            state = seen;
         }
 
-        // The scope reclaims the slot lazily (and counts only timers that are still active). Only this call clears
-        // the callback, so it still reads it here.
-        var callback = _callback;
-        Volatile.Write(ref _callback, null);
         Volatile.Read(ref _timer)?.Dispose();
 
-        if ((state & RunningMask) == 0)
+        if ((state & (OwnerBit | RunningMask)) == OwnerBit)
         {
             // No callback is running and none can start: free the owner's handle now (else the last running
             // callback frees it as it leaves).
-            (callback as OwnerCallback)?.Release();
+            ((OwnerCallback)callback!).Release();
         }
 
         if ((state & CountedBit) != 0)
@@ -276,6 +357,8 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 
     private ValueTask WhenIdleAsync()
     {
+        // The close before this was a plain store for a plain timer: fence it against the running count's read.
+        Interlocked.MemoryBarrier();
         if ((Volatile.Read(ref _state) & RunningMask) == 0)
         {
             return default;

@@ -661,17 +661,24 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
         }
 
         _lifetimeRegistration.Unregister();
-        List<IScopeMember>? busy = null;
         for (var i = 0; i < used; i++)
         {
             if (members[i].Member is { } member)
             {
                 member.Slot = -1;
                 member.CloseFromScope();
-                if (member.IsBusy)
-                {
-                    (busy ??= []).Add(member);
-                }
+            }
+        }
+
+        // A timer's close can be a plain store (see ScopedTimer.Close): fence the closes against the reads of the
+        // running counts, so a callback either is seen running here or sees its timer closed and does not start.
+        Interlocked.MemoryBarrier();
+        List<IScopeMember>? busy = null;
+        for (var i = 0; i < used; i++)
+        {
+            if (members[i].Member is { IsBusy: true } member)
+            {
+                (busy ??= []).Add(member);
             }
         }
 

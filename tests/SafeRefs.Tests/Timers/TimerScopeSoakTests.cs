@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using SafeRefs.Internal;
 using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
@@ -202,6 +203,134 @@ public sealed class TimerScopeSoakTests
         Assert.All(ended, e => Assert.Equal(e.Ticks, e.Owner.Ticks));
         Assert.Equal(live.Count, scope.ActiveCount);
         Assert.All(live, o => Assert.True(o.Ticks > 0));
+    }
+
+    // A plain timer's close is a plain store (no compare-and-swap); a counted one (the metric is listened to) and an
+    // owner timer close by an atomic claim. Each round races the timers' own Dispose against the scope's DisposeAsync
+    // while the timers tick on the real clock: after DisposeAsync completes no callback runs or starts, every timer is
+    // inactive, and a counted timer is uncounted exactly once (the scope's metric series returns to zero).
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task ConcurrentTimerDisposeAndScopeDisposeAsync_ClosedOnce_NoCallbackAfter(bool listened, bool owners)
+    {
+        const int TimersPerRound = 48;
+        var name = "soak-" + Guid.NewGuid().ToString("N");
+        long sum = 0;
+        using var listener = new MeterListener();
+        if (listened)
+        {
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "SafeRefs" && instrument.Name == "saferefs.timers.active")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "scope.name" && Equals(tag.Value, name))
+                    {
+                        Interlocked.Add(ref sum, value);
+                    }
+                }
+            });
+            listener.Start();
+        }
+
+        var unexpected = new List<Exception>();
+        var owner = new SoakOwner();
+        for (var round = 0; round < Rounds; round++)
+        {
+            var scope = new TimerScope(TimeProvider.System) { Name = name };
+            scope.Error += (_, e) => { lock (unexpected) { unexpected.Add(e.Exception); } };
+            var running = 0;
+            var started = 0;
+            var timers = new ScopedTimer[TimersPerRound];
+            for (var i = 0; i < timers.Length; i++)
+            {
+                timers[i] = owners
+                    ? scope.Every(owner, Ms, o =>
+                    {
+                        Interlocked.Increment(ref running);
+                        Interlocked.Increment(ref started);
+                        o.Tick();
+                        Thread.SpinWait(2000);
+                        Interlocked.Decrement(ref running);
+                    })
+                    : scope.Every(Ms, () =>
+                    {
+                        Interlocked.Increment(ref running);
+                        Interlocked.Increment(ref started);
+                        Thread.SpinWait(2000);
+                        Interlocked.Decrement(ref running);
+                    });
+            }
+
+            // Dedicated threads, so the racers take no thread-pool thread from the callbacks.
+            using var barrier = new Barrier(3);
+            var fromStart = new Thread(() =>
+            {
+                barrier.SignalAndWait();
+                for (var i = 0; i < timers.Length; i++)
+                {
+                    timers[i].Dispose();
+                }
+            });
+            var fromEnd = new Thread(() =>
+            {
+                barrier.SignalAndWait();
+                for (var i = timers.Length - 1; i >= 0; i--)
+                {
+                    timers[i].Dispose();
+                }
+            });
+            fromStart.Start();
+            fromEnd.Start();
+
+            // Race the timers' Dispose (from both ends) against the scope's while a callback is running.
+            Assert.True(SpinWait.SpinUntil(() => barrier.ParticipantsRemaining == 1, Wait));
+            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref running) > 0, Wait));
+            barrier.SignalAndWait();
+            await scope.DisposeAsync();
+            Assert.Equal(0, Volatile.Read(ref running));
+            Assert.True(fromStart.Join(Wait) && fromEnd.Join(Wait));
+            var final = Volatile.Read(ref started);
+
+            // Timers that had not been disposed by DisposeAsync's end are idle now, and none starts again.
+            await Task.WhenAll(timers.Select(t => t.DisposeAsync().AsTask())).WaitAsync(Wait);
+            Assert.Equal(0, Volatile.Read(ref running));
+            Assert.All(timers, t => Assert.False(t.IsActive));
+            Assert.Equal(0, scope.ActiveCount);
+            await WitnessTicksAsync(5);
+            Assert.Equal(final, Volatile.Read(ref started));
+            if (listened)
+            {
+                Assert.Equal(0, Interlocked.Read(ref sum));
+            }
+        }
+
+        Assert.Empty(unexpected);
+        GC.KeepAlive(owner);
+    }
+
+    // Waits until a timer of a fresh scope has ticked n times on the real clock.
+    private static async Task WitnessTicksAsync(int n)
+    {
+        using var witness = new TimerScope(TimeProvider.System);
+        var ticks = 0;
+        var ticked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        witness.Every(Ms, () =>
+        {
+            if (Interlocked.Increment(ref ticks) == n)
+            {
+                ticked.TrySetResult();
+            }
+        });
+        await ticked.Task.WaitAsync(Wait);
     }
 
     private sealed class SoakOwner
