@@ -3,7 +3,8 @@ namespace SafeRefs.Internal;
 /// <summary>An item owned by a <see cref="Timers.TimerScope"/>: a timer, a loop, a delay, a cancellation source or a child scope.</summary>
 internal interface IScopeMember
 {
-    /// <summary>Gets or sets the member's index in its scope's table (-1 when not in a table); guarded by the scope's gate.</summary>
+    /// <summary>Gets or sets the member's index in its scope's table (-1 when not in a table); guarded by the scope's gate.
+    /// A timer keeps none (always -1): its slot is reclaimed by the scope's own scans, never through <c>Remove</c>.</summary>
     int Slot { get; set; }
 
     /// <summary>Gets a value indicating whether the member counts in <see cref="Timers.TimerScope.ActiveCount"/>.</summary>

@@ -42,15 +42,14 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 #pragma warning restore CA2213
     private TaskCompletionSource? _idle;
     private int _state;
-    private int _slot = -1;
 
     // Created by its scope, which passes itself (no weak-reference read to check the metric) and its weak self.
-    internal ScopedTimer(TimerScope scope, WeakReference<TimerScope> weakScope, object callback, TimeSpan due, TimeSpan period)
+    internal ScopedTimer(TimerScope scope, WeakReference<TimerScope> weakScope, object callback, bool owner, TimeSpan due, TimeSpan period)
     {
         _scope = weakScope;
         _callback = callback;
         var state = StateFor(due, period);
-        if (callback is OwnerCallback)
+        if (owner)
         {
             state |= OwnerBit;
         }
@@ -68,10 +67,14 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     /// owner was collected.</value>
     public bool IsActive => Volatile.Read(ref _callback) is not null;
 
+    // A timer's slot is reclaimed only by its scope's own scans (never through TimerScope.Remove), so it keeps no
+    // slot number.
     int IScopeMember.Slot
     {
-        get => _slot;
-        set => _slot = value;
+        get => -1;
+        set
+        {
+        }
     }
 
     bool IScopeMember.CountsAsActive => true;

@@ -223,7 +223,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     {
         ArgumentNullException.ThrowIfNull(callback);
         TimerGuard.Due(due, allowInfinite: true, nameof(due));
-        return StartTimer(callback, due, Timeout.InfiniteTimeSpan);
+        return StartTimer(callback, owner: false, due, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Runs <paramref name="callback"/> every <paramref name="period"/> (the <c>setInterval</c> of the scope).</summary>
@@ -237,7 +237,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     {
         ArgumentNullException.ThrowIfNull(callback);
         TimerGuard.Period(period, nameof(period));
-        return StartTimer(callback, period, period);
+        return StartTimer(callback, owner: false, period, period);
     }
 
     /// <summary>Runs <paramref name="callback"/> once after <paramref name="due"/> with <paramref name="owner"/>, which
@@ -258,7 +258,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     {
         CheckOwnerCallback(owner, callback);
         TimerGuard.Due(due, allowInfinite: true, nameof(due));
-        return StartTimer(new OwnerCallback<TOwner>(owner, callback), due, Timeout.InfiniteTimeSpan);
+        return StartTimer(new OwnerCallback<TOwner>(owner, callback), owner: true, due, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Runs <paramref name="callback"/> every <paramref name="period"/> with <paramref name="owner"/>, which
@@ -278,7 +278,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     {
         CheckOwnerCallback(owner, callback);
         TimerGuard.Period(period, nameof(period));
-        return StartTimer(new OwnerCallback<TOwner>(owner, callback), period, period);
+        return StartTimer(new OwnerCallback<TOwner>(owner, callback), owner: true, period, period);
     }
 
     /// <summary>
@@ -520,10 +520,11 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
         }
     }
 
-    private ScopedTimer StartTimer(object callback, TimeSpan due, TimeSpan period)
+    // callback: an Action, or an OwnerCallback when owner is true.
+    private ScopedTimer StartTimer(object callback, bool owner, TimeSpan due, TimeSpan period)
     {
-        var timer = new ScopedTimer(this, _self, callback, due, period);
-        if (!TryAdd(timer))
+        var timer = new ScopedTimer(this, _self, callback, owner, due, period);
+        if (!TryAddTimer(timer))
         {
             timer.Dispose();
             ThrowDisposed();
@@ -550,42 +551,75 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
         EnterGate();
         try
         {
-            if (_disposed)
+            var slot = ClaimSlot();
+            if (slot < 0)
             {
                 return false;
             }
 
-            int slot;
-            if (_members.Length > 0 && _members[_recent].Member is ScopedTimer { IsActive: false } ended && !((IScopeMember)ended).IsBusy)
-            {
-                // The most recent member was a timer that has already ended and runs no callback (create/dispose
-                // churn): take its slot without a sweep.
-                ((IScopeMember)ended).Slot = -1;
-                slot = _recent;
-            }
-            else if (_freeCount > 0)
-            {
-                slot = _freeSlots[--_freeCount];
-            }
-            else
-            {
-                if (_used == _members.Length)
-                {
-                    SweepOrGrow();
-                }
-
-                slot = _freeCount > 0 ? _freeSlots[--_freeCount] : _used++;
-            }
-
             _members[slot].Member = member;
             member.Slot = slot;
-            _recent = slot;
             return true;
         }
         finally
         {
             ExitGate();
         }
+    }
+
+    // TryAdd for a timer, which needs no slot number: its slot is reclaimed only by the scope (TryAdd, SweepOrGrow),
+    // never through Remove.
+    private bool TryAddTimer(ScopedTimer timer)
+    {
+        EnterGate();
+        try
+        {
+            var slot = ClaimSlot();
+            if (slot < 0)
+            {
+                return false;
+            }
+
+            _members[slot].Member = timer;
+            return true;
+        }
+        finally
+        {
+            ExitGate();
+        }
+    }
+
+    // Under the gate: a free slot for a new member (which the caller stores there), or -1 if the scope is disposed.
+    private int ClaimSlot()
+    {
+        if (_disposed)
+        {
+            return -1;
+        }
+
+        int slot;
+        if (_members.Length > 0 && _members[_recent].Member is ScopedTimer { IsActive: false } ended && !((IScopeMember)ended).IsBusy)
+        {
+            // The most recent member was a timer that has already ended and runs no callback (create/dispose
+            // churn): take its slot without a sweep.
+            slot = _recent;
+        }
+        else if (_freeCount > 0)
+        {
+            slot = _freeSlots[--_freeCount];
+        }
+        else
+        {
+            if (_used == _members.Length)
+            {
+                SweepOrGrow();
+            }
+
+            slot = _freeCount > 0 ? _freeSlots[--_freeCount] : _used++;
+        }
+
+        _recent = slot;
+        return slot;
     }
 
     private void EnterGate()
