@@ -45,8 +45,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     private readonly CachePolicy<TKey, TValue>[] _levels;
     private readonly GhostFilter _ghost;
     private readonly IEqualityComparer<TKey> _comparer;
-    private readonly StripedCounter _hits = new();
-    private readonly StripedCounter _misses = new();
+    private readonly LookupCounters _lookups = new();
     private readonly int _capacity;
     private readonly long _maxWeight;
     private readonly Func<TKey, TValue, long>? _weigher;
@@ -160,7 +159,14 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
 
     /// <summary>Gets a snapshot of the hit, miss and eviction counters.</summary>
     /// <value>A new snapshot on each read.</value>
-    public CacheStatistics Statistics => new(_hits.Sum(), _misses.Sum(), Volatile.Read(ref _counters.Evictions));
+    public CacheStatistics Statistics
+    {
+        get
+        {
+            var (hits, misses) = _lookups.Read();
+            return new(hits, misses, Volatile.Read(ref _counters.Evictions));
+        }
+    }
 
     /// <summary>Looks a key up without locking or allocating.</summary>
     /// <param name="key">The key.</param>
@@ -180,7 +186,8 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                 node.Frequency++;
             }
 
-            _hits.Increment();
+            _lookups.Hit();
+
             if (_hitsMetric.Enabled)
             {
                 _hitsMetric.Add(1, _metrics.NameTag);
@@ -190,7 +197,8 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             return true;
         }
 
-        _misses.Increment();
+        _lookups.Miss();
+
         if (_missesMetric.Enabled)
         {
             _missesMetric.Add(1, _metrics.NameTag);
