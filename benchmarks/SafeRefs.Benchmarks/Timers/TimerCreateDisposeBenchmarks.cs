@@ -17,6 +17,8 @@ public class TimerCreateDisposeBenchmarks
     private static readonly Action ScopeCallback = static () => { };
     private readonly object _owner = new();
     private TimerScope _scope = null!;
+    private int _gate;
+    private FloorHandle? _recent;
 
     [GlobalSetup]
     public void Setup() => _scope = new TimerScope(TimeProvider.System);
@@ -30,6 +32,26 @@ public class TimerCreateDisposeBenchmarks
         TimeProvider.System.CreateTimer(RawCallback, null, Period, Period).Dispose();
     }
 
+    /// <summary>
+    /// Reference floor, not a SafeRefs API: the baseline plus the least a scope that finds its live timers at dispose
+    /// adds — one handle object returned to the caller, registered under a gate that concurrent creators and the
+    /// scope's dispose share (one atomic exchange to enter, a plain store to leave), and a plain close.
+    /// </summary>
+    [Benchmark(Description = "raw + scope floor (handle, 1 atomic)")]
+    public void RawCreateTimerPlusScopeFloor()
+    {
+        var handle = new FloorHandle(RawCallback);
+        if (Interlocked.Exchange(ref _gate, 1) == 0)
+        {
+            _recent = handle;
+            Volatile.Write(ref _gate, 0);
+        }
+
+        handle.Timer = TimeProvider.System.CreateTimer(RawCallback, handle, Period, Period);
+        handle.Callback = null;
+        handle.Timer.Dispose();
+    }
+
     [Benchmark(Description = "TimerScope.Every + Dispose")]
     public void ScopeEvery()
     {
@@ -40,6 +62,13 @@ public class TimerCreateDisposeBenchmarks
     public void ScopeEveryOwner()
     {
         _scope.Every(_owner, Period, static _ => { }).Dispose();
+    }
+
+    private sealed class FloorHandle(object callback)
+    {
+        public object? Callback { get; set; } = callback;
+
+        public ITimer? Timer { get; set; }
     }
 }
 #pragma warning restore CA1001

@@ -21,6 +21,7 @@ public static class TimerInterleavedCommand
                 "TimerCreateDisposeBenchmarks",
                 [
                     ("RawCreateTimer (baseline)", b.RawCreateTimer),
+                    ("RawCreateTimerPlusScopeFloor", b.RawCreateTimerPlusScopeFloor),
                     ("ScopeEvery", b.ScopeEvery),
                     ("ScopeEveryOwner", b.ScopeEveryOwner),
                 ],
