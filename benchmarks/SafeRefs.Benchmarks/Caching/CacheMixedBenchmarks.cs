@@ -7,7 +7,8 @@ namespace SafeRefs.Benchmarks.Caching;
 
 /// <summary>
 /// Throughput of a mixed 80 % read / 20 % write workload on Zipf(0.9) keys over 100 000 keys, capacity 10 000, with
-/// 1 and 2 threads. One operation = one request; baseline BitFaster <c>ConcurrentLru</c>.
+/// 1 and 2 threads (really concurrent: see <see cref="ThreadTeam"/>). One operation = one request per thread;
+/// baseline BitFaster <c>ConcurrentLru</c>.
 /// </summary>
 [MemoryDiagnoser]
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "BenchmarkDotNet disposes in [GlobalCleanup]; benchmark classes must not be sealed.")]
@@ -24,6 +25,7 @@ public class CacheMixedBenchmarks
     private ConcurrentLru<int, object> _lru = null!;
     private MemoryCache _memoryCache = null!;
     private BoundedMemoryCache _boundedMemory = null!;
+    private ThreadTeam _team = null!;
 
     [Params(1, 2)]
     public int Threads { get; set; }
@@ -43,6 +45,7 @@ public class CacheMixedBenchmarks
         _lru = new ConcurrentLru<int, object>(Capacity);
         _memoryCache = new MemoryCache(new MemoryCacheOptions { SizeLimit = Capacity });
         _boundedMemory = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = Capacity });
+        _team = new ThreadTeam(Threads);
     }
 
     [GlobalCleanup]
@@ -51,6 +54,7 @@ public class CacheMixedBenchmarks
         _bounded.Dispose();
         _memoryCache.Dispose();
         _boundedMemory.Dispose();
+        _team.Dispose();
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = OpsPerThread)]
@@ -121,14 +125,5 @@ public class CacheMixedBenchmarks
         }
     });
 
-    private void Run(Action<int> body)
-    {
-        if (Threads == 1)
-        {
-            body(0);
-            return;
-        }
-
-        Parallel.For(0, Threads, new ParallelOptions { MaxDegreeOfParallelism = Threads }, body);
-    }
+    private void Run(Action<int> body) => _team.Run(body);
 }

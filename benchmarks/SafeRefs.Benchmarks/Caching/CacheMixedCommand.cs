@@ -48,6 +48,7 @@ public static class CacheMixedCommand
         var lru = new ConcurrentLru<int, object>(Capacity);
         using var memoryCache = new MemoryCache(new MemoryCacheOptions { SizeLimit = Capacity });
         using var boundedMemory = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = Capacity });
+        using var team = new ThreadTeam(threads);
         var bodies = new (string Name, Action<int> Body)[]
         {
             ("ConcurrentLru", t =>
@@ -118,7 +119,7 @@ public static class CacheMixedCommand
             for (var k = 0; k < bodies.Length; k++)
             {
                 var index = (k + Math.Max(round, 0)) % bodies.Length; // rotate the order so no cache always runs first
-                var nsPerOp = Measure(threads, bodies[index].Body);
+                var nsPerOp = Measure(team, bodies[index].Body);
                 if (round >= 0)
                 {
                     results[index].Add(nsPerOp);
@@ -148,19 +149,12 @@ public static class CacheMixedCommand
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    private static double Measure(int threads, Action<int> body)
+    private static double Measure(ThreadTeam team, Action<int> body)
     {
         var stopwatch = Stopwatch.StartNew();
         for (var pass = 0; pass < PassesPerRound; pass++)
         {
-            if (threads == 1)
-            {
-                body(0);
-            }
-            else
-            {
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
-            }
+            team.Run(body);
         }
 
         return stopwatch.Elapsed.TotalNanoseconds / ((double)OpsPerThread * PassesPerRound);
