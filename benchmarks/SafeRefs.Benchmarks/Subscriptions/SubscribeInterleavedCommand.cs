@@ -4,7 +4,7 @@ namespace SafeRefs.Benchmarks.Subscriptions;
 
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/SafeRefs.Benchmarks -- subscribe-interleaved [rounds]</c>: the
-/// <see cref="SubscribeBenchmarks"/> methods (plain-event rows) taken in turns, with 0 and 1 existing handlers
+/// <see cref="SubscribeBenchmarks"/> methods (plain-event and weak-event rows) taken in turns, with 0 and 1 existing handlers
 /// (see <see cref="Interleaved"/>).
 /// </summary>
 public static class SubscribeInterleavedCommand
@@ -24,6 +24,8 @@ public static class SubscribeInterleavedCommand
                     ("SubscribeEventDispose", b.SubscribeEventDispose),
                     ("SubscribeEventWithBudgetDispose", b.SubscribeEventWithBudgetDispose),
                     ("RawAddRemovePlusTokenFloor", b.RawAddRemovePlusTokenFloor),
+                    ("WeakEventDispose", b.WeakEventDispose),
+                    ("WeakEventDispose_RotatingOwners", b.WeakEventDispose_RotatingOwners),
                 ],
                 rounds);
         }

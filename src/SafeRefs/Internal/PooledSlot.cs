@@ -9,9 +9,10 @@ namespace SafeRefs.Internal;
 /// version it was given is current.
 /// </summary>
 /// <remarks>
-/// The slot's state is guarded by a small recursive spin lock (<see cref="Enter(int)"/> / <see cref="Exit"/>): one
-/// compare-and-swap to enter and a plain store to leave, where <see cref="Lock"/> costs two interlocked operations
-/// and more bookkeeping. Sections are short (bookkeeping plus the caller's add accessor), and a waiter backs off
+/// The slot's state is guarded by a small recursive spin lock (<see cref="Enter(int)"/> or <see cref="EnterQuiet"/> /
+/// <see cref="Exit"/>): one compare-and-swap to enter and a plain store to leave, where <see cref="Lock"/> costs two
+/// interlocked operations and more bookkeeping. Only a holder that runs user code (an add accessor, which may
+/// re-enter through <c>Dispose</c>) records its thread id; the others enter without looking it up. Sections are short (bookkeeping plus the caller's add accessor), and a waiter backs off
 /// with <see cref="SpinWait"/>, which yields and sleeps when the holder is descheduled.
 /// </remarks>
 /// <typeparam name="T">The pooled type.</typeparam>
@@ -34,6 +35,7 @@ internal sealed class PooledSlot<T>
 
     public int EntryCount;
 
+    /// <summary>The probe's count when the object was rented; written only when a probe is configured.</summary>
     public int CountAtRent;
 
     /// <summary>True while this rental is counted in <c>saferefs.pool.leases.outstanding</c>.</summary>
@@ -46,7 +48,16 @@ internal sealed class PooledSlot<T>
     /// <summary>Event names already warned about for this object (Node: once per emitter and event).</summary>
     public List<string>? Warned;
 
-    /// <summary>The managed thread id of the thread inside the slot's lock; 0 when free.</summary>
+    /// <summary>
+    /// This object's share of the pool's statistics (rented, returned, detached, leaks suspected): written only by
+    /// whoever has the object out (rent, then the one end of that lease), so it needs no thread-static lookup.
+    /// </summary>
+    public ThreadCounters.Cell? Counters;
+
+    /// <summary>The owner of a lock holder that runs no user code while it holds the lock, so cannot re-enter it.</summary>
+    private const int QuietHolder = -1;
+
+    /// <summary>The managed thread id of the thread inside the slot's lock (<see cref="QuietHolder"/> for a quiet holder); 0 when free.</summary>
     private int _owner;
 
     public bool IsCurrent(int version) => Volatile.Read(ref Version) == version;
@@ -61,8 +72,17 @@ internal sealed class PooledSlot<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Enter(int thread) => Interlocked.CompareExchange(ref _owner, thread, 0) == 0 || EnterSlow(thread);
 
+    /// <summary>
+    /// Enters the slot's lock for a section that runs no user code (so nothing can re-enter it from inside): the
+    /// uncontended path needs no thread id. A thread that already holds the lock (from inside an add accessor) is
+    /// still recognised.
+    /// </summary>
+    /// <returns><see langword="true"/> if this call took the lock (pass it to <see cref="Exit"/>); <see langword="false"/> if the thread already held it.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool EnterQuiet() => Interlocked.CompareExchange(ref _owner, QuietHolder, 0) == 0 || EnterSlow(QuietHolder);
+
     /// <summary>Leaves the slot's lock if <paramref name="taken"/>.</summary>
-    /// <param name="taken">What <see cref="Enter(int)"/> returned.</param>
+    /// <param name="taken">What <see cref="Enter(int)"/> or <see cref="EnterQuiet"/> returned.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Exit(bool taken)
     {
@@ -73,9 +93,12 @@ internal sealed class PooledSlot<T>
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool EnterSlow(int thread)
+    private bool EnterSlow(int holder)
     {
-        if (Volatile.Read(ref _owner) == thread)
+        // Only a holder that runs user code (an add accessor) stores its thread id, and only such a holder can be
+        // re-entered: compare with this thread's id, never with the quiet marker.
+        var self = holder == QuietHolder ? Environment.CurrentManagedThreadId : holder;
+        if (Volatile.Read(ref _owner) == self)
         {
             return false;
         }
@@ -85,7 +108,7 @@ internal sealed class PooledSlot<T>
         {
             spinner.SpinOnce();
         }
-        while (Volatile.Read(ref _owner) != 0 || Interlocked.CompareExchange(ref _owner, thread, 0) != 0);
+        while (Volatile.Read(ref _owner) != 0 || Interlocked.CompareExchange(ref _owner, holder, 0) != 0);
 
         return true;
     }
@@ -103,6 +126,16 @@ internal sealed class PooledSlot<T>
     {
         Reserve();
         Entries[EntryCount++] = entry;
+    }
+
+    /// <summary>Tracks a handler in the room <see cref="Reserve"/> made.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AppendReserved(object remove, object handler, string key)
+    {
+        ref var entry = ref Entries[EntryCount++];
+        entry.Remove = remove;
+        entry.Handler = handler;
+        entry.EventKey = key;
     }
 
     public int CountFor(string key)

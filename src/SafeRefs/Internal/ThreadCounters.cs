@@ -4,17 +4,20 @@ namespace SafeRefs.Internal;
 
 /// <summary>
 /// Four running totals (for example a pool's rented / returned / detached / leaks-suspected counts) that are
-/// incremented without any interlocked operation: each thread adds to a cell of its own (one writer per cell, plain
-/// atomic 64-bit stores), and a read sums every cell under a lock. Exact when read: every increment that happened
-/// before the read (in the memory-model sense) is included.
+/// incremented without any interlocked operation: each writer adds to a cell of its own (one writer per cell at a
+/// time, plain atomic 64-bit stores), and a read sums every cell under a lock. Exact when read: every increment that
+/// happened before the read (in the memory-model sense) is included. A cell belongs either to a thread
+/// (<see cref="Local"/>) or to an object whose users hand it on to each other in order (<see cref="Attach"/>; for
+/// example a pooled object's guard state, written only by whoever has the object out), which spares the writer the
+/// thread-static lookup.
 /// </summary>
 /// <remarks>
-/// <para><b>Holds</b> its cells strongly; a cell holds its thread weakly and never references the owner of the
-/// counters, so the thread-static cache of a thread cannot keep a dead owner alive (it keeps at most
+/// <para><b>Holds</b> its cells strongly; a cell holds its thread or object weakly and never references the owner of
+/// the counters, so the thread-static cache of a thread cannot keep a dead owner alive (it keeps at most
 /// <see cref="CacheSize"/> small cells per thread).</para>
-/// <para><b>Cleanup:</b> when a thread registers a new cell, the cells of dead threads and the cells their threads
-/// evicted from their cache are folded into a base total and dropped, so the cell list stays bounded by the live
-/// threads that use the counters.</para>
+/// <para><b>Cleanup:</b> when a new cell is registered, the cells of dead threads, of collected objects and the cells
+/// threads evicted from their cache are folded into a base total and dropped, so the cell list stays bounded by the
+/// live threads and objects that use the counters.</para>
 /// <para><b>Thread safety:</b> thread-safe.</para>
 /// </remarks>
 internal sealed class ThreadCounters
@@ -68,6 +71,20 @@ internal sealed class ThreadCounters
         }
     }
 
+    /// <summary>
+    /// Registers a cell for <paramref name="owner"/>, held weakly: whoever writes it must be the only writer at any
+    /// time (successive writers ordered by a handoff, such as a pool's compare-and-swap). Its totals stay counted after
+    /// the owner is collected.
+    /// </summary>
+    /// <param name="owner">The object the cell belongs to.</param>
+    /// <returns>The cell.</returns>
+    internal Cell Attach(object owner)
+    {
+        var cell = new Cell(_id, owner, threadId: 0);
+        Register(cell);
+        return cell;
+    }
+
     /// <summary>Sums every counter. Counter 1 is read before counter 0, so that 0 − 1 is never below the true value.</summary>
     internal void Read(out long c0, out long c1, out long c2, out long c3)
     {
@@ -103,7 +120,8 @@ internal sealed class ThreadCounters
             }
         }
 
-        var cell = new Cell(_id, Thread.CurrentThread);
+        var thread = Thread.CurrentThread;
+        var cell = new Cell(_id, thread, thread.ManagedThreadId);
         Register(cell);
         var index = _nextEviction;
         _nextEviction = (index + 1) % CacheSize;
@@ -128,10 +146,14 @@ internal sealed class ThreadCounters
         }
     }
 
-    // Under _lock: a retired cell or a dead thread's cell is never written again; add it to the base and drop it.
+    // Under _lock: a retired cell, a dead thread's cell or a collected object's cell is never written again; add it to
+    // the base and drop it.
+    private static bool IsLive(Cell cell) =>
+        !Volatile.Read(ref cell.Retired) && cell.Owner.TryGetTarget(out var owner) && (owner is not Thread thread || thread.IsAlive);
+
     private bool Fold(Cell cell)
     {
-        if (!Volatile.Read(ref cell.Retired) && cell.Thread.TryGetTarget(out var thread) && thread.IsAlive)
+        if (IsLive(cell))
         {
             return false;
         }
@@ -143,7 +165,7 @@ internal sealed class ThreadCounters
         return true;
     }
 
-    /// <summary>One thread's share of the four counters; only that thread writes it.</summary>
+    /// <summary>One thread's (or one object's) share of the four counters; only one writer at a time.</summary>
     internal sealed class Cell
     {
 #pragma warning disable IDE1006 // fields of an internal cell, used by ref
@@ -154,19 +176,20 @@ internal sealed class ThreadCounters
         public bool Retired;
 #pragma warning restore IDE1006
 
-        public Cell(long ownerId, Thread thread)
+        public Cell(long ownerId, object owner, int threadId)
         {
             OwnerId = ownerId;
-            ThreadId = thread.ManagedThreadId;
-            Thread = new WeakReference<Thread>(thread);
+            ThreadId = threadId;
+            Owner = new WeakReference<object>(owner);
         }
 
         public long OwnerId { get; }
 
-        /// <summary>Gets the managed thread id of the owner thread (saves callers a second thread-static read).</summary>
+        /// <summary>Gets the managed thread id of the owner thread (saves callers a second thread-static read); 0 for an object's cell.</summary>
         public int ThreadId { get; }
 
-        public WeakReference<Thread> Thread { get; }
+        /// <summary>Gets the thread or object the cell belongs to, held weakly.</summary>
+        public WeakReference<object> Owner { get; }
 
         /// <summary>
         /// Gets a value indicating whether the owner thread has retired this cell. Exact when read by the owner thread
@@ -174,19 +197,19 @@ internal sealed class ThreadCounters
         /// </summary>
         public bool IsRetired => Retired;
 
-        /// <summary>Adds to counter 0 (owner thread only).</summary>
+        /// <summary>Adds to counter 0 (the cell's writer only).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Add0(long value) => Volatile.Write(ref C0, C0 + value);
 
-        /// <summary>Adds to counter 1 (owner thread only).</summary>
+        /// <summary>Adds to counter 1 (the cell's writer only).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Add1(long value) => Volatile.Write(ref C1, C1 + value);
 
-        /// <summary>Adds to counter 2 (owner thread only).</summary>
+        /// <summary>Adds to counter 2 (the cell's writer only).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Add2(long value) => Volatile.Write(ref C2, C2 + value);
 
-        /// <summary>Adds to counter 3 (owner thread only).</summary>
+        /// <summary>Adds to counter 3 (the cell's writer only).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Add3(long value) => Volatile.Write(ref C3, C3 + value);
     }

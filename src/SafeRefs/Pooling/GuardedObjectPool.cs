@@ -35,8 +35,10 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     private readonly LeakAction _onLeak;
     private readonly ILogger _logger;
     private readonly Metrics _metrics;
+    private readonly UpDownCounter<long> _leasesOutstanding;
+    private readonly Counter<long> _listenersDetached;
     private readonly IMeterFactory? _meterFactory;
-    private readonly ThreadCounters _counters = new(); // 0 rented, 1 returned, 2 detached, 3 leaks suspected
+    private readonly ThreadCounters _counters = new(); // one cell per pooled object: 0 rented, 1 returned, 2 detached, 3 leaks suspected
     private PooledSlot<T>? _lastSlot;
 
     /// <summary>Initializes a new instance of the <see cref="GuardedObjectPool{T}"/> class.</summary>
@@ -55,6 +57,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         _logger = options.Logger ?? NullLogger.Instance;
         _meterFactory = options.MeterFactory;
         _metrics = Metrics.For(options.MeterFactory);
+        _leasesOutstanding = _metrics.Pool.LeasesOutstanding;
+        _listenersDetached = _metrics.Pool.ListenersDetached;
         TimeProvider = options.TimeProvider ?? TimeProvider.System;
     }
 
@@ -78,6 +82,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     }
 
     internal TimeProvider TimeProvider { get; }
+
+    /// <summary>Gets how many statistics cells are registered (one per pooled object, until a collected object's is folded); for tests.</summary>
+    internal int CounterCellCount => _counters.CellCount;
 
     /// <summary>Creates the timer scope of one lease: on the pool's clock and meter, named after the pooled type.</summary>
     internal Timers.TimerScope CreateLeaseTimers() => new(TimeProvider) { Name = TypeTag.Value as string, MeterFactory = _meterFactory };
@@ -119,7 +126,10 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         where THandler : Delegate
     {
         var warnCount = 0;
-        var taken = slot.Enter(_counters.Local.ThreadId);
+
+        // The add accessor runs inside the lock and may re-enter it (a Dispose from inside the accessor): enter with
+        // this thread's id.
+        var taken = slot.Enter();
         try
         {
             if (!slot.IsCurrent(version))
@@ -130,21 +140,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             // A lease tracking fewer entries than the limit cannot exceed it with one more: skip the scan.
             if (_maxListeners > 0 && slot.EntryCount >= _maxListeners)
             {
-                var count = slot.CountFor(key) + 1;
-                if (count > _maxListeners)
-                {
-                    if (_onExceeded == ListenerBudgetAction.Throw)
-                    {
-                        var name = EventNames.Normalize(key);
-                        _metrics.Exceeded(typeof(T), name, "throw");
-                        throw new ListenerLimitExceededException(slot.Value.GetType(), name, count, _maxListeners);
-                    }
-
-                    if (_onExceeded == ListenerBudgetAction.Warn && slot.TryMarkWarned(EventNames.Normalize(key)))
-                    {
-                        warnCount = count;
-                    }
-                }
+                warnCount = JudgeLimit(slot, key);
             }
 
             slot.Reserve();
@@ -157,12 +153,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
                 throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease ended while its add accessor ran; the handler was removed again.");
             }
 
-            slot.Append(new TrackedEntry<T>
-            {
-                Remove = remove,
-                Handler = handler,
-                EventKey = key,
-            });
+            // Room was reserved before the add accessor ran, so tracking it cannot fail.
+            slot.AppendReserved(remove, handler, key);
         }
         finally
         {
@@ -175,10 +167,31 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         }
     }
 
+    /// <summary>
+    /// Counts the lease's listeners on <paramref name="key"/> with one more (under the slot's lock): refuses with
+    /// <see cref="ListenerBudgetAction.Throw"/>, or returns the count to warn about (once per object and event), or 0.
+    /// </summary>
+    private int JudgeLimit(PooledSlot<T> slot, string key)
+    {
+        var count = slot.CountFor(key) + 1;
+        if (count <= _maxListeners)
+        {
+            return 0;
+        }
+
+        if (_onExceeded == ListenerBudgetAction.Throw)
+        {
+            var name = EventNames.Normalize(key);
+            _metrics.Exceeded(typeof(T), name, "throw");
+            throw new ListenerLimitExceededException(slot.Value.GetType(), name, count, _maxListeners);
+        }
+
+        return _onExceeded == ListenerBudgetAction.Warn && slot.TryMarkWarned(EventNames.Normalize(key)) ? count : 0;
+    }
+
     internal void End(PooledSlot<T> slot, int version)
     {
-        var cell = _counters.Local;
-        var taken = slot.Enter(cell.ThreadId);
+        var taken = slot.EnterQuiet();
         if (slot.Version != version)
         {
             slot.Exit(taken);
@@ -188,62 +201,112 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         // Nothing in this section can throw: the slot's lock is left on every path.
         Volatile.Write(ref slot.Version, version + 1);
         var count = slot.EntryCount;
-        if (count == 0 && slot.Cts is null && slot.Timers is null && !slot.Counted && _probe is null)
+        if (slot.Cts is null && slot.Timers is null && !slot.Counted && _probe is null)
         {
-            // Nothing to undo or report: the common empty use.
+            if (count == 0)
+            {
+                // Nothing to undo or report: the empty use.
+                slot.Exit(taken);
+                slot.Counters!.Add1(1);
+                _inner.Return(slot.Value);
+                return;
+            }
+
+            // Only handlers and registrations to undo: the common use.
+            var tracked = slot.Entries;
+            slot.EntryCount = 0;
             slot.Exit(taken);
-            cell.Add1(1);
-            _inner.Return(slot.Value);
+            EndTracked(slot, tracked, count);
             return;
         }
 
-        var counted = slot.Counted;
-        slot.Counted = false;
         var entries = slot.Entries;
         slot.EntryCount = 0;
+        var counted = slot.Counted;
+        slot.Counted = false;
         var cts = slot.Cts;
         slot.Cts = null;
         var timers = slot.Timers;
         slot.Timers = null;
         slot.Exit(taken);
-        EndSlow(cell, slot, entries, count, cts, timers, counted);
+        EndSlow(slot, entries, count, cts, timers, counted);
     }
 
     // Runs user code (remove accessors, registrations, the probe, event handlers) before it counts.
-    private void EndSlow(ThreadCounters.Cell cell, PooledSlot<T> slot, TrackedEntry<T>[] entries, int count, CancellationTokenSource? cts, Timers.TimerScope? timers, bool counted)
+    // Runs user code (remove accessors, registrations, the probe, event handlers) before it counts.
+    private void EndSlow(PooledSlot<T> slot, TrackedEntry<T>[] entries, int count, CancellationTokenSource? cts, Timers.TimerScope? timers, bool counted)
+    {
+        EndAfterDetach(slot, count, DetachEntries(slot.Value, entries, count), cts, timers, counted);
+    }
+
+    // A lease that tracked only handlers and registrations (no token, timers, probe or metric to settle): detach them
+    // (user code, outside the slot's lock), then count and return the object.
+    private void EndTracked(PooledSlot<T> slot, TrackedEntry<T>[] entries, int count)
     {
         var value = slot.Value;
-        List<Exception>? errors = null;
-        for (var i = count - 1; i >= 0; i--)
+        if (DetachEntries(value, entries, count) is { } failures)
         {
-            ref var entry = ref entries[i];
+            EndAfterDetach(slot, count, failures, null, null, counted: false);
+            return;
+        }
+
+        if (_listenersDetached.Enabled)
+        {
+            _listenersDetached.Add(count, TypeTag);
+        }
+
+        // Counted before the object goes back: once it is in the pool, the next renter writes the cell.
+        var cell = slot.Counters!;
+        cell.Add2(count);
+        cell.Add1(1);
+        _inner.Return(value);
+    }
+
+    /// <summary>Detaches the tracked entries, last in first out, clearing each; a failing detach does not stop the others.</summary>
+    /// <returns>The failures, or <see langword="null"/> when every detach succeeded.</returns>
+    private List<Exception>? DetachEntries(T value, TrackedEntry<T>[] entries, int count)
+    {
+        // One protected region around the whole loop, resumed after the entry that failed: the loop itself runs
+        // without per-entry exception-handling bookkeeping.
+        List<Exception>? errors = null;
+        var i = count - 1;
+        while (i >= 0)
+        {
             try
             {
-                entry.Detach(value);
+                for (; i >= 0; i--)
+                {
+                    entries[i].Detach(value);
+                    entries[i] = default;
+                }
             }
 #pragma warning disable CA1031 // a failing detach must not stop the others; failures are rethrown together
             catch (Exception ex)
 #pragma warning restore CA1031
             {
+                entries[i] = default;
+                i--;
                 (errors ??= []).Add(ex);
                 Log.LeaseDetachFailed(_logger, ex, typeof(T).Name);
             }
-
-            entry = default;
         }
 
+        return errors;
+    }
+
+    // Runs user code (registrations, the probe, event handlers) before it counts.
+    private void EndAfterDetach(PooledSlot<T> slot, int count, List<Exception>? errors, CancellationTokenSource? cts, Timers.TimerScope? timers, bool counted)
+    {
+        var value = slot.Value;
         if (counted)
         {
-            _metrics.Pool.LeasesOutstanding.Add(-1, TypeTag);
+            _leasesOutstanding.Add(-1, TypeTag);
         }
 
         var detached = count - (errors?.Count ?? 0);
-        if (count > 0)
+        if (detached > 0 && _listenersDetached.Enabled)
         {
-            if (detached > 0 && _metrics.Pool.ListenersDetached.Enabled)
-            {
-                _metrics.Pool.ListenersDetached.Add(detached, TypeTag);
-            }
+            _listenersDetached.Add(detached, TypeTag);
         }
 
         if (timers is not null || cts is not null)
@@ -275,12 +338,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             }
         }
 
-        // The user callbacks above may have made this thread retire its cell (only this thread can): then take a new one.
-        if (cell.IsRetired)
-        {
-            cell = _counters.Local;
-        }
-
+        // Counted before the object goes back: once it is in the pool, the next renter writes the cell.
+        var cell = slot.Counters!;
         cell.Add2(detached);
         cell.Add3(suspected);
         cell.Add1(1);
@@ -341,22 +400,25 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     private PooledSlot<T> Begin(T value)
     {
         var slot = SlotFor(value);
-        slot.CountAtRent = _probe is null ? 0 : _probe(value);
-        if (_metrics.Pool.LeasesOutstanding.Enabled)
+        if (_probe is not null)
         {
-            CountOutstanding(_metrics, slot);
+            slot.CountAtRent = _probe(value);
+        }
+        if (_leasesOutstanding.Enabled)
+        {
+            CountOutstanding(_leasesOutstanding, slot);
         }
 
         Volatile.Write(ref slot.Version, slot.Version + 1 | 1);
-        _counters.Local.Add0(1);
+        slot.Counters!.Add0(1);
         return slot;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void CountOutstanding(Metrics metrics, PooledSlot<T> slot)
+    private static void CountOutstanding(UpDownCounter<long> leasesOutstanding, PooledSlot<T> slot)
     {
         slot.Counted = true;
-        metrics.Pool.LeasesOutstanding.Add(1, TypeTag);
+        leasesOutstanding.Add(1, TypeTag);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -372,6 +434,13 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         if (!_slots.TryGetValue(value, out var slot))
         {
             slot = _slots.GetValue(value, static v => new PooledSlot<T>(v));
+        }
+
+        if (Volatile.Read(ref slot.Counters) is null)
+        {
+            var taken = slot.EnterQuiet();
+            slot.Counters ??= _counters.Attach(slot);
+            slot.Exit(taken);
         }
 
         _lastSlot = slot;

@@ -57,8 +57,62 @@ public sealed class GuardedObjectPoolCollectionTests
         GC.KeepAlive(pool);
     }
 
+    [Fact]
+    public void Statistics_ObjectsDroppedByInnerPoolAndCollected_StayExactAndTheirCellsAreFolded()
+    {
+        var pool = NewPool();
+        var dropped = RentManyThenReturn(pool, 8, holder: null);
+        GcAssert.Collected(dropped, "the inner pool retains one object and nothing else references the others");
+
+        // Seven new objects: registering their cells folds the collected objects' cells into the totals.
+        RentManyThenReturn(pool, 8, holder: null);
+
+        var stats = pool.Statistics;
+        Assert.Equal((16L, 16L, 16L, 0L), (stats.Rented, stats.Returned, stats.Detached, stats.Outstanding));
+        // Left: the retained object's, the last object of the first round's (its guard state was the pool's most
+        // recently used, so it may not have been collected before the second round registered) and seven new ones.
+        Assert.True(pool.CounterCellCount <= 9, $"{pool.CounterCellCount} cells registered");
+        GC.KeepAlive(pool);
+    }
+
+    [Fact]
+    public void Statistics_ObjectsDroppedByInnerPoolButStillReferenced_KeepTheirCells()
+    {
+        var pool = NewPool();
+        var holder = new List<Widget>();
+        var dropped = RentManyThenReturn(pool, 8, holder);
+        GcAssert.NotCollected(dropped, "the test holds every object");
+
+        RentManyThenReturn(pool, 8, holder);
+
+        var stats = pool.Statistics;
+        Assert.Equal((16L, 16L, 16L, 0L), (stats.Rented, stats.Returned, stats.Detached, stats.Outstanding));
+        Assert.True(pool.CounterCellCount >= 15, $"{pool.CounterCellCount} cells registered");
+        GC.KeepAlive(holder);
+        GC.KeepAlive(pool);
+    }
+
     private static GuardedObjectPool<Widget> NewPool() =>
         new(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
+
+    /// <summary>Rents <paramref name="count"/> objects at once, each with one handler, then ends the leases in order: a pool retaining one object drops the others.</summary>
+    /// <returns>A weak reference to the second object returned (dropped by the inner pool).</returns>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference RentManyThenReturn(GuardedObjectPool<Widget> pool, int count, List<Widget>? holder)
+    {
+        var leases = new List<PoolLease<Widget>>();
+        for (var i = 0; i < count; i++)
+        {
+            var lease = pool.Rent();
+            lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
+            holder?.Add(lease.Value);
+            leases.Add(lease);
+        }
+
+        var second = new WeakReference(leases[1].Value);
+        leases.ForEach(static lease => lease.Dispose());
+        return second;
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference RentAndDrop(GuardedObjectPool<Widget> pool)
