@@ -57,6 +57,11 @@ internal sealed class PooledSlot<T>
     /// <summary>The owner of a lock holder that runs no user code while it holds the lock, so cannot re-enter it.</summary>
     private const int QuietHolder = -1;
 
+    /// <summary>This thread's managed thread id once looked up (a thread-static read the JIT inlines, where
+    /// <see cref="Environment.CurrentManagedThreadId"/> is a call).</summary>
+    [ThreadStatic]
+    private static int _threadId;
+
     /// <summary>The managed thread id of the thread inside the slot's lock (<see cref="QuietHolder"/> for a quiet holder); 0 when free.</summary>
     private int _owner;
 
@@ -64,7 +69,8 @@ internal sealed class PooledSlot<T>
 
     /// <summary>Enters the slot's lock.</summary>
     /// <returns><see langword="true"/> if this call took the lock (pass it to <see cref="Exit"/>); <see langword="false"/> if the thread already held it.</returns>
-    public bool Enter() => Enter(Environment.CurrentManagedThreadId);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Enter() => Enter(CurrentThreadId());
 
     /// <summary>Enters the slot's lock on behalf of the calling thread, whose managed thread id the caller already has.</summary>
     /// <param name="thread">The calling thread's <see cref="Environment.CurrentManagedThreadId"/>.</param>
@@ -92,12 +98,19 @@ internal sealed class PooledSlot<T>
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int CurrentThreadId()
+    {
+        var id = _threadId;
+        return id != 0 ? id : _threadId = Environment.CurrentManagedThreadId;
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool EnterSlow(int holder)
     {
         // Only a holder that runs user code (an add accessor) stores its thread id, and only such a holder can be
         // re-entered: compare with this thread's id, never with the quiet marker.
-        var self = holder == QuietHolder ? Environment.CurrentManagedThreadId : holder;
+        var self = holder == QuietHolder ? CurrentThreadId() : holder;
         if (Volatile.Read(ref _owner) == self)
         {
             return false;
