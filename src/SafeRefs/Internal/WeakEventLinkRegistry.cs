@@ -8,8 +8,10 @@ namespace SafeRefs.Internal;
 /// </summary>
 /// <remarks>
 /// <para>The registry is a growing array of reusable <see cref="LinkSlot"/>s with a lock-free free list (a
-/// version-tagged index stack): claiming and returning a slot is one compare-and-swap each, and a slot's two weak GC
-/// handles are allocated once and retargeted by each link that uses it. A slot holds its link strongly until the link
+/// version-tagged index stack) and, per thread, a cache of one free slot: a slot returned on a thread whose cache is
+/// empty stays there for that thread's next claim (no interlocked operation); otherwise claiming and returning a slot
+/// is one compare-and-swap each. A dead thread's cached slot goes back to the free list at the next purge or cache
+/// registration. A slot's two weak GC handles are allocated once and retargeted by each link that uses it. A slot holds its link strongly until the link
 /// is detached; the link holds its owner and source only through the slot's weak handles.</para>
 /// <para>Nothing here runs in a finalizer except <see cref="Gen2Sentinel"/>, which only queues a purge. User code
 /// (remove accessors) runs outside every lock.</para>
@@ -20,6 +22,10 @@ internal static class WeakEventLinkRegistry
     private const long IndexMask = 0xFFFF_FFFF;
 
     private static readonly Lock Gate = new();
+
+    // Under Gate: the slot caches of the threads that returned a slot, so that a dead thread's cached slot goes back
+    // to the free list.
+    private static readonly List<SlotCache> Caches = [];
     private static LinkSlot[] _slots = new LinkSlot[16];
     private static int _slotCount;
 
@@ -31,6 +37,11 @@ internal static class WeakEventLinkRegistry
     private static int _purgeQueued;
     private static int _sentinelStarted;
     private static long _purges;
+
+    // The calling thread's cache of one free slot: a subscribe and dispose on one thread reuse a slot without any
+    // interlocked operation on the shared free list.
+    [ThreadStatic]
+    private static SlotCache? _cache;
 
     /// <summary>Raised after each purge (tests wait on it instead of sleeping).</summary>
     internal static event Action? Purged;
@@ -61,7 +72,7 @@ internal static class WeakEventLinkRegistry
     /// <summary>Claims a free slot (or creates one) and points its handles at <paramref name="owner"/> and <paramref name="source"/>.</summary>
     internal static LinkSlot Claim(object owner, object source)
     {
-        var slot = Pop() ?? Create();
+        var slot = TakeCached() ?? Pop() ?? Create();
         slot.Retarget(owner, source);
         return slot;
     }
@@ -99,6 +110,18 @@ internal static class WeakEventLinkRegistry
     /// <summary>Returns a slot whose link has left the registry and whose readers are gone.</summary>
     internal static void Return(LinkSlot slot)
     {
+        var cache = _cache ?? RegisterCache();
+        if (cache.Slot is null)
+        {
+            Volatile.Write(ref cache.Slot, slot);
+            return;
+        }
+
+        Push(slot);
+    }
+
+    private static void Push(LinkSlot slot)
+    {
         var spinner = default(SpinWait);
         while (true)
         {
@@ -119,14 +142,33 @@ internal static class WeakEventLinkRegistry
     public static int Purge() => Purge(background: false);
 
     /// <summary>
-    /// Walks the free list (tests, while no link is being claimed or returned): how many slots it holds, and whether
-    /// every one of them appears once and is unregistered.
+    /// Walks the free list and the threads' slot caches (tests, while no link is being claimed or returned): how many
+    /// slots they hold, and whether every one of them appears once and is unregistered.
     /// </summary>
     internal static (int Free, bool Consistent) InspectFreeList()
     {
         var slots = Slots();
         var seen = new bool[slots.Length];
         var free = 0;
+        lock (Gate)
+        {
+            foreach (var cache in Caches)
+            {
+                if (Volatile.Read(ref cache.Slot) is not { } cached)
+                {
+                    continue;
+                }
+
+                if (seen[cached.Index] || cached.Link is not null)
+                {
+                    return (free, false);
+                }
+
+                seen[cached.Index] = true;
+                free++;
+            }
+        }
+
         var index = (int)(Volatile.Read(ref _freeHead) & IndexMask) - 1;
         while (index >= 0)
         {
@@ -141,6 +183,27 @@ internal static class WeakEventLinkRegistry
         }
 
         return (free, true);
+    }
+
+    /// <summary>Gets the slot in the calling thread's cache, if any (tests).</summary>
+    internal static LinkSlot? CachedSlotOfThisThread => _cache?.Slot;
+
+    /// <summary>Gets a value indicating whether <paramref name="slot"/> is on the shared free list (tests, while no link is being claimed or returned).</summary>
+    internal static bool IsOnFreeList(LinkSlot slot)
+    {
+        var slots = Slots();
+        var index = (int)(Volatile.Read(ref _freeHead) & IndexMask) - 1;
+        for (var steps = 0; index >= 0 && steps <= slots.Length; steps++)
+        {
+            if (index == slot.Index)
+            {
+                return true;
+            }
+
+            index = slots[index].NextFree;
+        }
+
+        return false;
     }
 
     /// <summary>Purges as the thread-pool purge after a gen-2 collection does (tests call it directly).</summary>
@@ -164,6 +227,11 @@ internal static class WeakEventLinkRegistry
     private static int Purge(bool background)
     {
         _subscribesSinceLastPurge = 0;
+        lock (Gate)
+        {
+            ReclaimDeadThreadsSlots();
+        }
+
         var detached = 0;
         try
         {
@@ -191,6 +259,52 @@ internal static class WeakEventLinkRegistry
         var count = Volatile.Read(ref _slotCount);
         var slots = Volatile.Read(ref _slots);
         return slots.AsSpan(0, Math.Min(count, slots.Length));
+    }
+
+    private static LinkSlot? TakeCached()
+    {
+        var cache = _cache;
+        var slot = cache?.Slot;
+        if (slot is not null)
+        {
+            // Only this (live) thread writes its cache.
+            Volatile.Write(ref cache!.Slot, null);
+        }
+
+        return slot;
+    }
+
+    private static SlotCache RegisterCache()
+    {
+        var cache = new SlotCache(Thread.CurrentThread);
+        lock (Gate)
+        {
+            ReclaimDeadThreadsSlots();
+            Caches.Add(cache);
+        }
+
+        _cache = cache;
+        return cache;
+    }
+
+    // Under Gate: a dead thread never touches its cache again; its slot goes back to the free list.
+    private static void ReclaimDeadThreadsSlots()
+    {
+        Caches.RemoveAll(static cache =>
+        {
+            if (cache.Thread.TryGetTarget(out var thread) && thread.IsAlive)
+            {
+                return false;
+            }
+
+            if (Volatile.Read(ref cache.Slot) is { } slot)
+            {
+                cache.Slot = null;
+                Push(slot);
+            }
+
+            return true;
+        });
     }
 
     private static LinkSlot? Pop()
@@ -234,6 +348,16 @@ internal static class WeakEventLinkRegistry
             Volatile.Write(ref _slotCount, index + 1);
             return slot;
         }
+    }
+
+    /// <summary>One thread's cache of one free slot; only that thread writes it while it lives.</summary>
+    private sealed class SlotCache(Thread thread)
+    {
+#pragma warning disable IDE1006 // field of a private cache, used by ref
+        public LinkSlot? Slot;
+#pragma warning restore IDE1006
+
+        public WeakReference<Thread> Thread { get; } = new(thread);
     }
 
     /// <summary>

@@ -24,6 +24,45 @@ public sealed class WeakEventLinkRegistryTests
     private static int _wrongOwner;
 
     [Fact]
+    public void SlotCachedByADeadThread_GoesBackToTheFreeListAtTheNextPurge()
+    {
+        LinkSlot? cached = null;
+        var thread = new Thread(() =>
+        {
+            SubscribeAndDispose();
+            cached = WeakEventLinkRegistry.CachedSlotOfThisThread;
+        });
+        thread.Start();
+        thread.Join();
+        Assert.NotNull(cached);
+        Assert.False(WeakEventLinkRegistry.IsOnFreeList(cached));
+
+        WeakEventLinkRegistry.Purge();
+
+        Assert.True(WeakEventLinkRegistry.IsOnFreeList(cached), "the dead thread's cached slot was not reclaimed");
+        var (_, consistent) = WeakEventLinkRegistry.InspectFreeList();
+        Assert.True(consistent, "a slot is on the free list twice, or cached and free at once");
+    }
+
+    [Fact]
+    public void SlotCachedByALiveThread_StaysCachedAcrossPurges_AndServesItsNextSubscription()
+    {
+        SubscribeAndDispose();
+        var cached = WeakEventLinkRegistry.CachedSlotOfThisThread;
+        Assert.NotNull(cached);
+
+        WeakEventLinkRegistry.Purge();
+
+        Assert.Same(cached, WeakEventLinkRegistry.CachedSlotOfThisThread);
+        Assert.False(WeakEventLinkRegistry.IsOnFreeList(cached));
+        var source = new TestSource();
+        using var token = Subscribe.WeakEvent<TestSource, Listener, int>(
+            source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, new Listener(), static (o, _, v) => o.Seen.Add((null, v)));
+        Assert.Same(cached, ((WeakEventLink)token.Slot0!).Slot);
+        Assert.Null(WeakEventLinkRegistry.CachedSlotOfThisThread);
+    }
+
+    [Fact]
     public void DisposedLink_SlotReusedByNextSubscription_StaleForwarderInvokesNothing()
     {
         var source = new TestSource();
@@ -200,5 +239,14 @@ public sealed class WeakEventLinkRegistryTests
         public int HandlerCount => PropertyChanged?.GetInvocationList().Length ?? 0;
 
         public void Raise(string name) => PropertyChanged?.Invoke(this, new PropertyChangedEventArgs(name));
+    }
+
+    private static void SubscribeAndDispose()
+    {
+        var source = new TestSource();
+        var listener = new Listener();
+        Subscribe.WeakEvent<TestSource, Listener, int>(
+            source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, listener, static (o, _, v) => o.Seen.Add((null, v))).Dispose();
+        Assert.Equal(0, source.ValuedCount);
     }
 }
