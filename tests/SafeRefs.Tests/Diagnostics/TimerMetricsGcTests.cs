@@ -49,6 +49,48 @@ public sealed class TimerMetricsGcTests
         GC.KeepAlive(scope);
     }
 
+    [Fact]
+    public void Active_ListenerThrowsWhileDroppedScopeIsFinalized_ProcessSurvivesAndLaterMeasurementsFlow()
+    {
+        // The finalizer's adjustment reaches a listener that throws: escaping the finalizer would end the test process.
+        var name = "metrics-throwing-listener-" + Guid.NewGuid().ToString("N");
+        var adjustments = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "saferefs.timers.active")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "scope.name" && Equals(tag.Value, name) && value < 0)
+                {
+                    Interlocked.Increment(ref adjustments);
+                    throw new InvalidOperationException("listener failure on the finalizer thread");
+                }
+            }
+        });
+        listener.Start();
+        var time = new FakeTimeProvider();
+        var scope = StartAndDropScope(time, name);
+
+        for (var round = 0; round < 5 && (IsAlive(scope) || Volatile.Read(ref adjustments) == 0); round++)
+        {
+            Collect();
+        }
+
+        Assert.False(IsAlive(scope));
+        Assert.Equal(1, Volatile.Read(ref adjustments));
+        using var active = MetricTotals.Collect("saferefs.timers.active");
+        var kept = StartScope(time, name + "-kept");
+        Assert.Equal(3, MetricTotals.Sum(active, "scope.name", name + "-kept"));
+        kept.Dispose();
+    }
+
     private static void Collect()
     {
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
