@@ -78,6 +78,7 @@ public static class WeakSubscriptions
     private static Subscription Start<TLink, TSource>(TLink link, TSource source)
         where TLink : WeakEventLink, ISourceAttachable<TSource>
     {
+        var token = link.CreateToken();
         try
         {
             link.Attach(source);
@@ -89,6 +90,6 @@ public static class WeakSubscriptions
         }
 
         WeakEventLinkRegistry.Register(link, purgeAfterGen2: true);
-        return new Subscription(link, link, null, null);
+        return token;
     }
 }

@@ -1,3 +1,5 @@
+using SafeRefs.Subscriptions;
+
 namespace SafeRefs.Internal;
 
 /// <summary>
@@ -8,20 +10,23 @@ namespace SafeRefs.Internal;
 /// <remarks>
 /// <para>No finalizer. Its slot (and the capturing handler's dependent handle, if any) is released exactly once, when
 /// the link has been detached and no callback or purge check is reading it: <see cref="_state"/> counts readers in its
-/// low bits and carries the detaching, detached and released flags.</para>
-/// <para>Detaching is done by whoever claims the detaching flag first: <see cref="Subscriptions.Subscription.Dispose"/>,
-/// a raise that finds the owner collected, or a purge. The winner takes the forwarder off the source first, then off
-/// the registry, and only then sets the detached flag; a raise or purge that lost the race removes the forwarder from
-/// the source too (a no-op if already gone), so the source is clean when it returns.</para>
+/// low bits and carries the detached and released flags.</para>
+/// <para>Detaching is done by whoever claims the link's token first (<see cref="Token"/>, one atomic operation on the
+/// token's detacher field): <see cref="Subscriptions.Subscription.Dispose"/> (which takes the link out of its token
+/// anyway), or a raise that finds the owner collected, or a purge (which swap in <see cref="LostClaimDetacher"/>, so
+/// that a later <c>Dispose</c> still finds something to call). The winner takes the forwarder off the source first,
+/// then off the registry, and only then sets the detached flag; a raise, purge or <c>Dispose</c> that lost the race
+/// removes the forwarder from the source too (a no-op if already gone), so the source is clean when it returns.</para>
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "The token owns the link (disposing the token detaches it), not the other way round.")]
 internal abstract class WeakEventLink : Detacher
 {
-    private const int DetachingFlag = 1 << 28;
     private const int DetachedFlag = 1 << 29;
     private const int ReleasedFlag = 1 << 30;
 
     private int _state;
     private TaskCompletionSource? _idle;
+    private Subscription? _token;
 
     /// <summary>Initializes a new instance of the <see cref="WeakEventLink"/> class.</summary>
     /// <param name="slot">The claimed registry slot whose handles point at the owner and the source.</param>
@@ -42,45 +47,22 @@ internal abstract class WeakEventLink : Detacher
     /// <summary>Gets a value indicating whether the link is detached: off the source and off the registry.</summary>
     internal bool IsDetached => (Volatile.Read(ref _state) & DetachedFlag) != 0;
 
-    public sealed override void Detach(object? slot0, object? slot1, object? slot2)
-    {
-        // A token disposed while a raise or purge is detaching a dead owner's link loses the race: it removes the
-        // forwarder too (a no-op if already gone), so the source is clean when Dispose returns.
-        if (!DetachCore() && Enter())
-        {
-            try
-            {
-                RemoveFromSource();
-            }
-            finally
-            {
-                Exit();
-            }
-        }
-    }
+    /// <summary>Gets the token of this link (created by <see cref="CreateToken"/> before the forwarder is attached).</summary>
+    internal Subscription? Token => _token;
 
-    public sealed override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2)
-    {
-        if ((Volatile.Read(ref _state) & ReleasedFlag) != 0)
-        {
-            return default;
-        }
+    /// <summary>Creates the link's token; call once, before the forwarder is attached or the link registered.</summary>
+    /// <returns>The token whose detacher (and first slot) is this link.</returns>
+    internal Subscription CreateToken() => _token = new Subscription(this, this, null, null);
 
-        var idle = Volatile.Read(ref _idle)
-            ?? Interlocked.CompareExchange(ref _idle, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null)
-            ?? _idle;
-        if ((Volatile.Read(ref _state) & ReleasedFlag) != 0)
-        {
-            idle.TrySetResult();
-        }
+    /// <summary>Called by the token that took this link out of its detacher field: the detach is this caller's alone.</summary>
+    public sealed override void Detach(object? slot0, object? slot1, object? slot2) => DetachClaimed();
 
-        return new ValueTask(idle.Task);
-    }
+    public sealed override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) => WhenIdleAsync();
 
     /// <summary>Releases a link that was never attached (its add accessor threw): nothing can read it.</summary>
     internal void Abandon()
     {
-        Volatile.Write(ref _state, DetachingFlag | DetachedFlag | ReleasedFlag);
+        Volatile.Write(ref _state, DetachedFlag | ReleasedFlag);
         Release();
     }
 
@@ -101,8 +83,9 @@ internal abstract class WeakEventLink : Detacher
                 return false;
             }
 
-            if (DetachCore())
+            if (TryClaim())
             {
+                DetachClaimed();
                 return true;
             }
 
@@ -117,28 +100,15 @@ internal abstract class WeakEventLink : Detacher
         }
     }
 
-    /// <summary>Detaches from the source (if still alive) and leaves the registry; exactly once.</summary>
-    /// <returns><see langword="true"/> for the call that detached.</returns>
-    protected bool DetachCore()
+    /// <summary>For a raise or purge that found the owner (or source) collected: claims the detach through the token.</summary>
+    /// <returns><see langword="true"/> when this call won the detach (then call <see cref="DetachClaimed"/>).</returns>
+    protected bool TryClaim() => _token is { } token && token.TryReplaceDetacher(this, LostClaimDetacher.Instance);
+
+    /// <summary>Detaches from the source (if still alive) and leaves the registry; called once, by the claim's winner.</summary>
+    protected void DetachClaimed()
     {
-        // Claim the detach and become a reader in one compare-and-swap.
-        var state = Volatile.Read(ref _state);
-        while (true)
-        {
-            if ((state & DetachingFlag) != 0)
-            {
-                return false;
-            }
-
-            var seen = Interlocked.CompareExchange(ref _state, (state + 1) | DetachingFlag, state);
-            if (seen == state)
-            {
-                break;
-            }
-
-            state = seen;
-        }
-
+        // The winner needs no reader registration: the slot is released only after the detached flag, which only the
+        // winner sets, below.
         try
         {
             if (Counted)
@@ -160,19 +130,51 @@ internal abstract class WeakEventLink : Detacher
         finally
         {
             // Only now do new invocations stop entering (a raise that entered before still sees the handles, and one
-            // that cannot enter knows the forwarder is already off the source); leave as a reader in the same step.
-            const int SoleReader = DetachingFlag | 1;
-            if (Interlocked.CompareExchange(ref _state, DetachingFlag | DetachedFlag | ReleasedFlag, SoleReader) == SoleReader)
+            // that cannot enter knows the forwarder is already off the source).
+            if (Interlocked.CompareExchange(ref _state, DetachedFlag | ReleasedFlag, 0) == 0)
             {
                 Release();
             }
-            else if (Interlocked.Add(ref _state, DetachedFlag - 1) == (DetachingFlag | DetachedFlag))
+            else if (Interlocked.Add(ref _state, DetachedFlag) == DetachedFlag)
             {
                 TryRelease();
             }
         }
+    }
 
-        return true;
+    /// <summary>A <c>Dispose</c> that found the detach claimed by a raise or purge: removes the forwarder too.</summary>
+    internal void RemoveAfterLostClaim()
+    {
+        if (Enter())
+        {
+            try
+            {
+                RemoveFromSource();
+            }
+            finally
+            {
+                Exit();
+            }
+        }
+    }
+
+    /// <summary>Completes when the link is released (detached, and no callback reads it any more).</summary>
+    internal ValueTask WhenIdleAsync()
+    {
+        if ((Volatile.Read(ref _state) & ReleasedFlag) != 0)
+        {
+            return default;
+        }
+
+        var idle = Volatile.Read(ref _idle)
+            ?? Interlocked.CompareExchange(ref _idle, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null)
+            ?? _idle;
+        if ((Volatile.Read(ref _state) & ReleasedFlag) != 0)
+        {
+            idle.TrySetResult();
+        }
+
+        return new ValueTask(idle.Task);
     }
 
     /// <summary>Starts reading the handles; <see langword="false"/> when already detached (then nothing may be read).</summary>
@@ -190,7 +192,7 @@ internal abstract class WeakEventLink : Detacher
     /// <summary>Stops reading the handles; the last reader after detaching releases them.</summary>
     protected void Exit()
     {
-        if (Interlocked.Decrement(ref _state) == (DetachingFlag | DetachedFlag))
+        if (Interlocked.Decrement(ref _state) == DetachedFlag)
         {
             TryRelease();
         }
@@ -210,8 +212,7 @@ internal abstract class WeakEventLink : Detacher
     /// <summary>Releases once: only the transition from "detached, no reader" to "released" wins.</summary>
     private void TryRelease()
     {
-        const int Idle = DetachingFlag | DetachedFlag;
-        if (Interlocked.CompareExchange(ref _state, Idle | ReleasedFlag, Idle) == Idle)
+        if (Interlocked.CompareExchange(ref _state, DetachedFlag | ReleasedFlag, DetachedFlag) == DetachedFlag)
         {
             Release();
         }
@@ -222,5 +223,18 @@ internal abstract class WeakEventLink : Detacher
         FreeOwnHandles();
         WeakEventLinkRegistry.Return(Slot);
         Volatile.Read(ref _idle)?.TrySetResult();
+    }
+
+    /// <summary>
+    /// What a token holds once a raise or purge claimed its link's detach: a later <c>Dispose</c> removes the forwarder
+    /// too (so the source is clean when it returns) and <c>DisposeAsync</c> waits for the link's callbacks.
+    /// </summary>
+    private sealed class LostClaimDetacher : Detacher
+    {
+        public static readonly LostClaimDetacher Instance = new();
+
+        public override void Detach(object? slot0, object? slot1, object? slot2) => ((WeakEventLink)slot0!).RemoveAfterLostClaim();
+
+        public override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) => ((WeakEventLink)slot0!).WhenIdleAsync();
     }
 }

@@ -76,7 +76,11 @@ internal abstract class WeakEventLink<TArgs> : WeakEventLink
 
             if (owner is null)
             {
-                if (!DetachCore())
+                if (TryClaim())
+                {
+                    DetachClaimed();
+                }
+                else
                 {
                     // A purge on another thread won the detach and may not have removed the forwarder yet. Remove it
                     // here too (removing an absent handler is a no-op), so the source is clean when this raise returns.

@@ -46,6 +46,15 @@ public sealed class Subscription : IDisposable, IAsyncDisposable
 
     internal object? Slot0 => _slot0;
 
+    /// <summary>
+    /// Replaces the detacher if it is still <paramref name="expected"/>: a mechanism that can detach on its own (a weak
+    /// link whose owner was collected) claims the detach this way, so that the token's <see cref="Dispose"/> and it
+    /// agree on one winner with one atomic operation.
+    /// </summary>
+    /// <returns><see langword="true"/> if the detacher was <paramref name="expected"/> and is now <paramref name="replacement"/>.</returns>
+    internal bool TryReplaceDetacher(Detacher expected, Detacher replacement) =>
+        ReferenceEquals(Interlocked.CompareExchange(ref _detacher, replacement, expected), expected);
+
     internal object? Slot1 => _slot1;
 
     internal object? Slot2 => _slot2;

@@ -31,6 +31,47 @@ public sealed class SubscribeWeakEventCollectionTests
     }
 
     [Fact]
+    public async Task WeakEvent_LinksDetachedByRaiseOrPurge_TokensStayActiveUntilDisposed_ThenDisposeDoesNothingMore()
+    {
+        var raised = new TestSource();
+        var purged = new TestSource();
+        var tracker = new LeakTracker();
+        var tokens = new List<Subscription>();
+        for (var i = 0; i < 10; i++)
+        {
+            tokens.Add(SubscribeDroppedOwner(raised, tracker));
+            tokens.Add(SubscribeDroppedOwner(purged, tracker));
+        }
+
+        tracker.AssertAllCollected();
+        raised.RaiseValued(1);
+        WeakEventLinkRegistry.Purge();
+
+        // The raise and the purge detached the dead owners' forwarders (claiming each detach through its token); the
+        // tokens report active until they are disposed, and disposing them then is harmless.
+        Assert.Equal((0, 0), (raised.ValuedCount, purged.ValuedCount));
+        Assert.All(tokens, static token => Assert.True(token.IsActive));
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (i % 2 == 0)
+            {
+                tokens[i].Dispose();
+            }
+            else
+            {
+                await tokens[i].DisposeAsync();
+            }
+
+            tokens[i].Dispose();
+        }
+
+        Assert.All(tokens, static token => Assert.False(token.IsActive));
+        Assert.Equal((0, 0), (raised.ValuedCount, purged.ValuedCount));
+        GC.KeepAlive(raised);
+        GC.KeepAlive(purged);
+    }
+
+    [Fact]
     public void WeakEvent_LiveOwners_KeepReceivingAfterCollections()
     {
         var source = new TestSource();
