@@ -56,16 +56,8 @@ internal struct CacheTable<TKey, TValue>
     public readonly CacheNode<TKey, TValue>? Find(TKey key, int hash)
     {
         var version = Volatile.Read(ref Unsafe.AsRef(in _version));
-        var buckets = Volatile.Read(ref Unsafe.AsRef(in _buckets));
-        for (var node = Volatile.Read(ref buckets[Index(hash, buckets.Length)]); node is not null; node = node.HashNext)
-        {
-            if (node.Hash == hash && KeyEquals(node.Key, key))
-            {
-                return node;
-            }
-        }
-
-        return (version & 1) == 0 && version == Volatile.Read(ref Unsafe.AsRef(in _version)) ? null : FindSlow(key, hash);
+        return Scan(Volatile.Read(ref Unsafe.AsRef(in _buckets)), key, hash)
+            ?? ((version & 1) == 0 && version == Volatile.Read(ref Unsafe.AsRef(in _version)) ? null : FindSlow(key, hash));
     }
 
     /// <summary>Links a node whose key is not resident. Caller holds the write lock; <paramref name="count"/> is
@@ -142,6 +134,20 @@ internal struct CacheTable<TKey, TValue>
             ? EqualityComparer<TKey>.Default.Equals(a, b)
             : _comparer!.Equals(a, b);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly CacheNode<TKey, TValue>? Scan(CacheNode<TKey, TValue>?[] buckets, TKey key, int hash)
+    {
+        for (var node = Volatile.Read(ref buckets[Index(hash, buckets.Length)]); node is not null; node = node.HashNext)
+        {
+            if (node.Hash == hash && KeyEquals(node.Key, key))
+            {
+                return node;
+            }
+        }
+
+        return null;
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private readonly CacheNode<TKey, TValue>? FindSlow(TKey key, int hash)
     {
@@ -152,18 +158,10 @@ internal struct CacheTable<TKey, TValue>
             var version = Volatile.Read(ref Unsafe.AsRef(in _version));
             if ((version & 1) == 0)
             {
-                var buckets = Volatile.Read(ref Unsafe.AsRef(in _buckets));
-                for (var node = Volatile.Read(ref buckets[Index(hash, buckets.Length)]); node is not null; node = node.HashNext)
+                var node = Scan(Volatile.Read(ref Unsafe.AsRef(in _buckets)), key, hash);
+                if (node is not null || version == Volatile.Read(ref Unsafe.AsRef(in _version)))
                 {
-                    if (node.Hash == hash && KeyEquals(node.Key, key))
-                    {
-                        return node;
-                    }
-                }
-
-                if (version == Volatile.Read(ref Unsafe.AsRef(in _version)))
-                {
-                    return null;
+                    return node;
                 }
             }
 
