@@ -12,8 +12,8 @@ public static class Descriptors
     public static readonly DiagnosticDescriptor SR1001 = Create(
         DiagnosticIds.LongLivedSubscription,
         "Subscription to a long-lived event source is never removed",
-        "'{0}' is subscribed on a static or statically reachable source and '{1}' never removes it: the source keeps every instance alive",
-        "An instance member adds a handler to an event of a static member (or of an object reached from one) and the type has no matching '-='. Use Subscribe.Event(...) in a SubscriptionBag, WeakSubscriptions or a WeakEvent.");
+        "'{0}' is subscribed on a static or statically reachable source and '{1}' never removes it: {2}",
+        "A member adds a handler that can root something to an event of a static member (or of an object reached from one), and the type has no matching '-='. From an instance member, a handler that uses 'this' keeps every instance alive; from a static member that can run more than once, every call adds a handler that keeps what it captures (or the object its method is bound to) alive. Use Subscribe.Event(...) in a SubscriptionBag, WeakSubscriptions or a WeakEvent, or subscribe once.");
 
     /// <summary>SR1002: a capturing lambda passed to <c>WeakEvent&lt;T&gt;.Add</c>.</summary>
     public static readonly DiagnosticDescriptor SR1002 = Create(

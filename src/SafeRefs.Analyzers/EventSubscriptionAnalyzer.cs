@@ -15,6 +15,10 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
 {
     private const string ObjectPoolMetadataName = "Microsoft.Extensions.ObjectPool.ObjectPool`1";
 
+    // SR1001's last message argument: what the source keeps alive.
+    private const string KeepsInstancesAlive = "the source keeps every instance alive";
+    private const string KeepsCapturesAlive = "every call adds a handler that keeps what it captures alive";
+
     /// <inheritdoc/>
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         ImmutableArray.Create(Descriptors.SR1001, Descriptors.SR1008, Descriptors.SR1009);
@@ -48,11 +52,13 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
         }
     }
 
-    // SR1001: collect `+=` on long-lived sources in instance members and every `-=` of the type; report at the end.
+    // SR1001: collect `+=` on long-lived sources whose handler can root something, and every `-=` of the type; report
+    // at the end. Instance members: a handler that uses `this` keeps every instance alive. Static members that run more
+    // than once (not static constructors, initializers or the entry point): every call adds one more handler.
     private static void StartType(SymbolStartAnalysisContext context)
     {
         var type = (INamedTypeSymbol)context.Symbol;
-        if (type.TypeKind is not (TypeKind.Class or TypeKind.Struct) || type.IsStatic)
+        if (type.TypeKind is not (TypeKind.Class or TypeKind.Struct))
         {
             return;
         }
@@ -62,7 +68,8 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
             operationContext =>
             {
                 var assignment = (IEventAssignmentOperation)operationContext.Operation;
-                if (!SymbolEqualityComparer.Default.Equals(operationContext.ContainingSymbol.ContainingType, type)
+                var member = operationContext.ContainingSymbol;
+                if (!SymbolEqualityComparer.Default.Equals(member.ContainingType, type)
                     || assignment.EventReference is not IEventReferenceOperation eventReference)
                 {
                     return;
@@ -71,21 +78,30 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
                 if (!assignment.Adds)
                 {
                     state.Remove(eventReference.Event.OriginalDefinition);
+                    return;
                 }
-                else if (!operationContext.ContainingSymbol.IsStatic
-                    && IsLongLivedSource(eventReference)
-                    && HandlerMayRootInstance(assignment.HandlerValue))
+
+                if (!IsLongLivedSource(eventReference))
                 {
-                    state.Add(assignment);
+                    return;
                 }
+
+                var roots = HandlerRoots(assignment.HandlerValue, inStaticMember: member.IsStatic);
+                if (roots == Rooted.Nothing
+                    || (member.IsStatic && !RunsRepeatedly(member, operationContext.Compilation, operationContext.CancellationToken)))
+                {
+                    return;
+                }
+
+                state.Add(assignment, roots == Rooted.Instance && !member.IsStatic ? KeepsInstancesAlive : KeepsCapturesAlive);
             },
             OperationKind.EventAssignment);
         context.RegisterSymbolEndAction(end =>
         {
-            foreach (var assignment in state.Unmatched())
+            foreach (var (assignment, consequence) in state.Unmatched())
             {
                 end.ReportDiagnostic(Diagnostic.Create(
-                    Descriptors.SR1001, assignment.StatementOrSelf().GetLocation(), EventName(assignment), type.Name));
+                    Descriptors.SR1001, assignment.StatementOrSelf().GetLocation(), EventName(assignment), type.Name, consequence));
             }
         });
     }
@@ -112,16 +128,55 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
         return false;
     }
 
-    // Static methods and lambdas that capture nothing cannot keep the subscribing instance alive.
-    private static bool HandlerMayRootInstance(IOperation handler)
+    // What a handler keeps alive. Static methods, static lambdas and lambdas or local functions that capture nothing
+    // root nothing. A delegate value of unknown origin (a parameter, field or local) is assumed to use `this` in an
+    // instance member, and left alone in a static one, where it is typically an add accessor or a forwarding API.
+    private static Rooted HandlerRoots(IOperation handler, bool inStaticMember)
     {
-        return handler.WalkDownConversionsAndDelegates() switch
+        switch (handler.WalkDownConversionsAndDelegates())
         {
-            IMethodReferenceOperation method => !method.Method.IsStatic,
-            IAnonymousFunctionOperation function => LambdaCaptures.Of(function).CapturesAnything,
-            _ => true,
+            case IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } local:
+                return local.Method.IsStatic ? Rooted.Nothing : Of(FindLocalFunction(local));
+            case IMethodReferenceOperation method:
+                return method.Method.IsStatic ? Rooted.Nothing
+                    : method.Instance?.WalkDownConversions() is null or IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }
+                        ? Rooted.Instance
+                        : Rooted.Captures;
+            case IAnonymousFunctionOperation function:
+                return Of(LambdaCaptures.Of(function));
+            default:
+                return inStaticMember ? Rooted.Nothing : Rooted.Instance;
+        }
+
+        static Rooted Of(LambdaCaptures? captures) => captures switch
+        {
+            null => Rooted.Captures, // body not found: assume the worst
+            { CapturesThis: true } => Rooted.Instance,
+            { CapturesAnything: true } => Rooted.Captures,
+            _ => Rooted.Nothing,
         };
+
+        static LambdaCaptures? FindLocalFunction(IMethodReferenceOperation reference)
+        {
+            foreach (var operation in reference.Root().Descendants())
+            {
+                if (operation is ILocalFunctionOperation function
+                    && SymbolEqualityComparer.Default.Equals(function.Symbol, reference.Method.OriginalDefinition))
+                {
+                    return LambdaCaptures.Of(function);
+                }
+            }
+
+            return null;
+        }
     }
+
+    // Static constructors, static field/property initializers (their containing symbol is the field or property),
+    // module initializers and the entry point (Main, top-level statements) run once.
+    private static bool RunsRepeatedly(ISymbol member, Compilation compilation, CancellationToken cancellationToken) =>
+        member is IMethodSymbol { MethodKind: not MethodKind.StaticConstructor } method
+        && !method.GetAttributes().Any(a => a.AttributeClass is { Name: "ModuleInitializerAttribute", ContainingNamespace.Name: "CompilerServices" })
+        && !SymbolEqualityComparer.Default.Equals(method, compilation.GetEntryPoint(cancellationToken));
 
     // SR1008: from each ObjectPool<T>.Get() call, follow the local it is stored in through its member body. Only
     // members that rent from a pool pay for the walk.
@@ -199,18 +254,31 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
     private static string EventName(IEventAssignmentOperation assignment) =>
         assignment.EventReference is IEventReferenceOperation eventReference ? eventReference.Event.Name : "event";
 
+    /// <summary>What a flagged handler keeps alive.</summary>
+    private enum Rooted
+    {
+        /// <summary>Nothing: a static method, or a function that captures nothing.</summary>
+        Nothing,
+
+        /// <summary>The subscribing instance (<c>this</c>).</summary>
+        Instance,
+
+        /// <summary>What the handler captures, or the object its method is bound to.</summary>
+        Captures,
+    }
+
     /// <summary>Per-type SR1001 state; allocates only for types that subscribe or unsubscribe.</summary>
     private sealed class TypeState
     {
         private readonly object _gate = new();
-        private List<IEventAssignmentOperation>? _added;
+        private List<(IEventAssignmentOperation Assignment, string Consequence)>? _added;
         private HashSet<IEventSymbol>? _removed;
 
-        public void Add(IEventAssignmentOperation assignment)
+        public void Add(IEventAssignmentOperation assignment, string consequence)
         {
             lock (_gate)
             {
-                (_added ??= new List<IEventAssignmentOperation>()).Add(assignment);
+                (_added ??= new List<(IEventAssignmentOperation, string)>()).Add((assignment, consequence));
             }
         }
 
@@ -222,18 +290,18 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
             }
         }
 
-        public IEnumerable<IEventAssignmentOperation> Unmatched()
+        public IEnumerable<(IEventAssignmentOperation Assignment, string Consequence)> Unmatched()
         {
             lock (_gate)
             {
                 if (_added is null)
                 {
-                    return Array.Empty<IEventAssignmentOperation>();
+                    return Array.Empty<(IEventAssignmentOperation, string)>();
                 }
 
                 var removed = _removed;
                 return _added
-                    .Where(a => removed is null || !removed.Contains(((IEventReferenceOperation)a.EventReference).Event.OriginalDefinition))
+                    .Where(a => removed is null || !removed.Contains(((IEventReferenceOperation)a.Assignment.EventReference).Event.OriginalDefinition))
                     .ToList();
             }
         }

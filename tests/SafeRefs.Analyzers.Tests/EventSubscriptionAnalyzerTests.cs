@@ -1,3 +1,7 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.Testing;
+using SafeRefs.Analyzers.CodeFixes;
 using SafeRefs.Analyzers.Tests.Infrastructure;
 
 namespace SafeRefs.Analyzers.Tests;
@@ -104,6 +108,230 @@ public sealed class EventSubscriptionAnalyzerTests
                 private static void Count(object? sender, EventArgs e) => s_count++;
             }
             """);
+
+    [Fact]
+    public Task SR1001_StaticMemberWithRootingHandler_Reports() =>
+        Verify.AnalyzerAsync<EventSubscriptionAnalyzer>(Sources + """
+            public sealed class Order
+            {
+                public void Flush(object? sender, EventArgs e) { }
+            }
+
+            public static class Telemetry
+            {
+                public static void Track(Order order)
+                {
+                    {|SR1001:AppDomain.CurrentDomain.ProcessExit += (s, e) => Flush(order);|}
+                }
+
+                public static void Watch(Order order)
+                {
+                    {|SR1001:Settings.Default.Saved += order.Flush;|}
+                    {|SR1001:AppEvents.Changed += new EventHandler(order.Flush);|}
+                }
+
+                public static Order Current
+                {
+                    set
+                    {
+                        {|SR1001:AppEvents.Changed += delegate { Flush(value); };|}
+                    }
+                }
+
+                public static void Nested(Order order)
+                {
+                    Action attach = () => {|SR1001:Settings.Default.Saved += (s, e) => Flush(order)|};
+                    attach();
+                    Attach();
+
+                    void Attach()
+                    {
+                        {|SR1001:Settings.Shared.Saved += Handler;|}
+                    }
+
+                    void Handler(object? sender, EventArgs e) => Flush(order);
+                }
+
+                private static void Flush(Order order) => order.Flush(null, EventArgs.Empty);
+            }
+
+            public sealed class Service
+            {
+                public static void Track(string name)
+                {
+                    {|SR1001:AppEvents.Changed += (s, e) => Console.WriteLine(name);|}
+                }
+            }
+
+            public struct Probe
+            {
+                public static void Track(int id) => {|SR1001:AppEvents.Changed += (s, e) => Console.WriteLine(id)|};
+            }
+            """);
+
+    [Fact]
+    public Task SR1001_Message_SaysWhatTheSourceKeepsAlive() =>
+        Verify.AnalyzerAsync<EventSubscriptionAnalyzer>(
+            Sources + """
+            public sealed class View
+            {
+                private int _refreshes;
+
+                public View(string name)
+                {
+                    {|#0:AppEvents.Changed += OnChanged;|}
+                    {|#1:Settings.Default.Saved += (s, e) => Console.WriteLine(name);|}
+                }
+
+                public static void Track(string name)
+                {
+                    {|#2:Settings.Shared.Saved += (s, e) => Console.WriteLine(name);|}
+                }
+
+                private void OnChanged(object? sender, EventArgs e) => _refreshes++;
+            }
+            """,
+            OutputKind.DynamicallyLinkedLibrary,
+            new DiagnosticResult(Descriptors.SR1001).WithLocation(0).WithArguments("Changed", "View", "the source keeps every instance alive"),
+            new DiagnosticResult(Descriptors.SR1001).WithLocation(1).WithArguments("Saved", "View", "every call adds a handler that keeps what it captures alive"),
+            new DiagnosticResult(Descriptors.SR1001).WithLocation(2).WithArguments("Saved", "View", "every call adds a handler that keeps what it captures alive"));
+
+    [Fact]
+    public Task SR1001_StaticMemberLookAlikes_DoNotReport() =>
+        Verify.AnalyzerAsync<EventSubscriptionAnalyzer>(Sources + """
+            public static class Startup
+            {
+                private static readonly string Name = "startup";
+                private static int s_count;
+
+                static Startup()
+                {
+                    var local = Name;
+                    AppEvents.Changed += (s, e) => Console.WriteLine(local);
+                }
+
+                public static void Configure()
+                {
+                    AppEvents.Changed += Count;
+                    AppEvents.Changed += new EventHandler(Count);
+                    AppEvents.Changed += (s, e) => Console.WriteLine(Name);
+                    AppEvents.Changed += static (s, e) => Count(s, e);
+                    Settings.Default.Saved += delegate { s_count++; };
+                    Settings.Default.Saved += Local;
+                    Settings.Default.Saved += StaticLocal;
+
+                    void Local(object? sender, EventArgs e) => s_count++;
+                    static void StaticLocal(object? sender, EventArgs e) => Console.WriteLine(sender);
+                }
+
+                public static void Forward(EventHandler handler) => AppEvents.Changed += handler;
+
+                public static void Attach(Settings settings, string name) => settings.Saved += (s, e) => Console.WriteLine(name);
+
+                [System.Runtime.CompilerServices.ModuleInitializer]
+                internal static void Initialize()
+                {
+                    var local = Name;
+                    Settings.Shared.Saved += (s, e) => Console.WriteLine(local);
+                }
+
+                private static void Count(object? sender, EventArgs e) => s_count++;
+            }
+
+            public static class Tracker
+            {
+                public static void Track(string name) => AppEvents.Changed += (s, e) => Console.WriteLine(name);
+
+                public static void Reset(EventHandler handler) => AppEvents.Changed -= handler;
+            }
+
+            public static class Relay
+            {
+                public static event EventHandler? Changed
+                {
+                    add => AppEvents.Changed += value;
+                    remove => AppEvents.Changed -= value;
+                }
+            }
+            """);
+
+    [Fact]
+    public Task SR1001_TopLevelStatements_DoNotReport() =>
+        Verify.AnalyzerAsync<EventSubscriptionAnalyzer>(
+            "using System;\n\nvar name = args.Length > 0 ? args[0] : \"app\";\nAppDomain.CurrentDomain.ProcessExit += (s, e) => Console.WriteLine(name);\n"
+            + Sources.Replace("using System;", string.Empty, StringComparison.Ordinal),
+            OutputKind.ConsoleApplication);
+
+    [Fact]
+    public Task SR1001_MainMethod_DoesNotReport() =>
+        Verify.AnalyzerAsync<EventSubscriptionAnalyzer>(
+            Sources + """
+            public static class Program
+            {
+                public static void Main(string[] args)
+                {
+                    var name = args.Length > 0 ? args[0] : "app";
+                    AppDomain.CurrentDomain.ProcessExit += (s, e) => Console.WriteLine(name);
+                }
+            }
+            """,
+            OutputKind.ConsoleApplication);
+
+    [Fact]
+    public Task SR1001_InstanceMemberLocalFunctionHandler_ReportsOnlyWhenItCaptures() =>
+        Verify.AnalyzerAsync<EventSubscriptionAnalyzer>(Sources + """
+            public sealed class View
+            {
+                private int _refreshes;
+
+                public View(string name)
+                {
+                    AppEvents.Changed += Quiet;
+                    {|SR1001:Settings.Default.Saved += UsesThis;|}
+                    {|SR1001:Settings.Shared.Saved += UsesName;|}
+
+                    void Quiet(object? sender, EventArgs e) => Console.WriteLine(sender);
+                    void UsesThis(object? sender, EventArgs e) => _refreshes++;
+                    void UsesName(object? sender, EventArgs e) => Console.WriteLine(name);
+                }
+            }
+            """);
+
+    // SR1001 has no code fix: its fixes (a SubscriptionBag field, Subscribe.Event(...).DisposeWith(this)) need an
+    // instance, so no provider may offer anything for a static member. Checked against every provider we ship.
+    [Fact]
+    public async Task SR1001_StaticMember_NoCodeFixOffered()
+    {
+        const string source = Sources + """
+            public sealed class Sink
+            {
+                public void OnSaved(object? sender, EventArgs e) { }
+            }
+
+            public static class Telemetry
+            {
+                public static void Track(string name)
+                {
+                    {|SR1001:AppDomain.CurrentDomain.ProcessExit += (s, e) => Console.WriteLine(name);|}
+                }
+
+                public static void Watch(Sink sink)
+                {
+                    {|SR1001:Settings.Default.Saved += sink.OnSaved;|}
+                }
+            }
+            """;
+        var providers = typeof(WeakEventSubscribeCodeFixProvider).Assembly.GetTypes()
+            .Where(t => !t.IsAbstract && typeof(CodeFixProvider).IsAssignableFrom(t))
+            .ToList();
+        Assert.NotEmpty(providers);
+        var verify = typeof(Verify).GetMethod(nameof(Verify.CodeFixAsync))!;
+        foreach (var provider in providers)
+        {
+            var run = verify.MakeGenericMethod(typeof(EventSubscriptionAnalyzer), provider);
+            await (Task)run.Invoke(null, [source, source, null, 0])!;
+        }
+    }
 
     // SR1008 ------------------------------------------------------------------------------------------------------
 

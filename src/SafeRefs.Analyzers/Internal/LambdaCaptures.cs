@@ -22,26 +22,31 @@ internal readonly struct LambdaCaptures
     public bool CapturesAnything => CapturesThis || FirstCapturedVariable is not null;
 
     /// <summary>Computes what <paramref name="function"/> captures.</summary>
-    public static LambdaCaptures Of(IAnonymousFunctionOperation function)
+    public static LambdaCaptures Of(IAnonymousFunctionOperation function) => Of(function.Symbol, function.Body);
+
+    /// <summary>Computes what the local function <paramref name="function"/> captures.</summary>
+    public static LambdaCaptures Of(ILocalFunctionOperation function) => Of(function.Symbol, function.Body);
+
+    private static LambdaCaptures Of(IMethodSymbol function, IOperation? body)
     {
-        if (function.Symbol.IsStatic)
+        if (function.IsStatic || body is null)
         {
             return default;
         }
 
         var capturesThis = false;
         ISymbol? variable = null;
-        foreach (var operation in function.Body.Descendants())
+        foreach (var operation in body.Descendants())
         {
             switch (operation)
             {
                 case IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }:
                     capturesThis = true;
                     break;
-                case ILocalReferenceOperation local when variable is null && !local.Local.IsConst && !local.Local.IsWithin(function.Symbol):
+                case ILocalReferenceOperation local when variable is null && !local.Local.IsConst && !local.Local.IsWithin(function):
                     variable = local.Local;
                     break;
-                case IParameterReferenceOperation parameter when variable is null && !parameter.Parameter.IsWithin(function.Symbol):
+                case IParameterReferenceOperation parameter when variable is null && !parameter.Parameter.IsWithin(function):
                     variable = parameter.Parameter;
                     break;
             }

@@ -20,9 +20,19 @@ internal static class Verify
 
     /// <summary>Checks that <typeparamref name="TAnalyzer"/> reports exactly the markup spans of <paramref name="source"/>.</summary>
     public static Task AnalyzerAsync<TAnalyzer>(string source)
+        where TAnalyzer : DiagnosticAnalyzer, new() =>
+        AnalyzerAsync<TAnalyzer>(source, OutputKind.DynamicallyLinkedLibrary);
+
+    /// <summary>
+    /// Checks that <typeparamref name="TAnalyzer"/> reports exactly the markup spans of <paramref name="source"/>,
+    /// compiled as <paramref name="outputKind"/>, plus <paramref name="expected"/> (for checking messages).
+    /// </summary>
+    public static Task AnalyzerAsync<TAnalyzer>(string source, OutputKind outputKind, params DiagnosticResult[] expected)
         where TAnalyzer : DiagnosticAnalyzer, new()
     {
         var test = new CSharpAnalyzerTest<TAnalyzer, DefaultVerifier> { TestCode = source };
+        test.TestState.OutputKind = outputKind;
+        test.ExpectedDiagnostics.AddRange(expected);
         Configure(test);
         return test.RunAsync();
     }
