@@ -49,6 +49,58 @@ public sealed class AnalyzerDocsTests
                 private void OnSaved(object? sender, EventArgs e) => _refreshes++;
             }
             #endregion
+            """),
+        Verify.DocExampleAsync<EventSubscriptionAnalyzer>(
+            """
+            #region docs-sr1001-static-flagged
+            public sealed record Order(int Id, decimal Total);
+
+            public static class Telemetry
+            {
+                public static void Track(Order order)
+                {
+                    AppDomain.CurrentDomain.ProcessExit += (s, e) => Flush(order);
+                }
+
+                private static void Flush(Order order) => Console.WriteLine($"order {order.Id}: {order.Total}");
+            }
+            #endregion
+            """,
+            ("SR1001", "AppDomain.CurrentDomain.ProcessExit += (s, e) => Flush(order);")),
+        Verify.DocExampleAsync<EventSubscriptionAnalyzer>(
+            """
+            #region docs-sr1001-static-fixed
+            public sealed record Order(int Id, decimal Total);
+
+            public static class Telemetry
+            {
+                private static readonly Lock Gate = new();
+                private static int s_orders;
+                private static decimal s_total;
+
+                static Telemetry()
+                {
+                    AppDomain.CurrentDomain.ProcessExit += static (s, e) => Flush();
+                }
+
+                public static void Track(Order order)
+                {
+                    lock (Gate)
+                    {
+                        s_orders++;
+                        s_total += order.Total;
+                    }
+                }
+
+                private static void Flush()
+                {
+                    lock (Gate)
+                    {
+                        Console.WriteLine($"{s_orders} orders, {s_total} in total");
+                    }
+                }
+            }
+            #endregion
             """));
 
     [Fact]
