@@ -297,8 +297,8 @@ public sealed class EventSubscriptionAnalyzerTests
             }
             """);
 
-    // SR1001 has no code fix: its fixes (a SubscriptionBag field, Subscribe.Event(...).DisposeWith(this)) need an
-    // instance, so no provider may offer anything for a static member. Checked against every provider we ship.
+    // SR1001 has no code fix. Any fix would keep the subscription in an instance-owned SubscriptionBag or field, which a
+    // static member does not have, so no provider may offer anything there: checked against every provider we ship.
     [Fact]
     public async Task SR1001_StaticMember_NoCodeFixOffered()
     {
