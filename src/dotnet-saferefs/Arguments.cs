@@ -7,8 +7,17 @@ internal sealed class Arguments
 {
     private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
 
     public Arguments(IEnumerable<string> args, params string[] known)
+        : this(args, [], known)
+    {
+    }
+
+    /// <param name="args">The arguments after the command name.</param>
+    /// <param name="flags">The options that take no value (present or absent).</param>
+    /// <param name="known">The options that take a value.</param>
+    public Arguments(IEnumerable<string> args, string[] flags, params string[] known)
     {
         var positional = new List<string>();
         using IEnumerator<string> e = args.GetEnumerator();
@@ -24,6 +33,12 @@ internal sealed class Arguments
                 {
                     name = arg[..eq];
                     value = arg[(eq + 1)..];
+                }
+
+                if (value is null && flags.Contains(name))
+                {
+                    _flags.Add(name);
+                    continue;
                 }
 
                 if (!known.Contains(name))
@@ -53,6 +68,8 @@ internal sealed class Arguments
     }
 
     public IReadOnlyList<string> Positional { get; }
+
+    public bool Flag(string name) => _flags.Contains(name);
 
     public string? Optional(string name)
     {

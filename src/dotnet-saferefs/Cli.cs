@@ -14,21 +14,26 @@ internal static class Cli
     public const int Success = 0;
     public const int Failure = 1;
     public const int BadUsage = 2;
+    public const int Grew = 3;
+
+    private const string FailOnGrowth = "--fail-on-growth";
 
     private const string Usage =
         """
         dotnet-saferefs: find what grows in a running .NET process (heap snapshots over EventPipe, no dump files).
 
         Usage:
-          dotnet-saferefs leaks --pid <pid> [--interval 10s] [--count 3] [--min-growth 1] [--timeout 30s]
+          dotnet-saferefs leaks --pid <pid> [--interval 10s] [--count 3] [--min-growth 1] [--timeout 30s] [--fail-on-growth]
               Takes <count> heap snapshots <interval> apart and prints the types whose live instance count grew in
               every interval, largest growth in bytes first.
           dotnet-saferefs snapshot --pid <pid> --out <file.json> [--timeout 30s]
               Writes one heap snapshot (live objects per type: count and bytes) as JSON.
-          dotnet-saferefs diff <a.json> <b.json> [<c.json> ...] [--min-growth 1]
+          dotnet-saferefs diff <a.json> <b.json> [<c.json> ...] [--min-growth 1] [--fail-on-growth]
               Two files: the per-type changes. Three or more: the types that grew from each file to the next.
 
-        Exit codes: 0 done, 1 the command failed (no such process, no permission, unreadable file), 2 bad command line.
+        --fail-on-growth: exit with 3 when some type grew by the leaks rule (for a CI step).
+        Exit codes: 0 done, 1 the command failed (no such process, no permission, unreadable file), 2 bad command line,
+        3 something grew (only with --fail-on-growth).
         """;
 
     public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)
@@ -47,9 +52,9 @@ internal static class Cli
             IEnumerable<string> rest = args.Skip(1);
             return args[0] switch
             {
-                "leaks" => Leaks(new Arguments(rest, "--pid", "--interval", "--count", "--min-growth", "--timeout"), output, error),
+                "leaks" => Leaks(new Arguments(rest, [FailOnGrowth], "--pid", "--interval", "--count", "--min-growth", "--timeout"), output, error),
                 "snapshot" => Snapshot(new Arguments(rest, "--pid", "--out", "--timeout"), output),
-                "diff" => Diff(new Arguments(rest, "--min-growth"), output),
+                "diff" => Diff(new Arguments(rest, [FailOnGrowth], "--min-growth"), output),
                 _ => throw new UsageException($"unknown command '{args[0]}' (commands: leaks, snapshot, diff)"),
             };
         }
@@ -90,8 +95,9 @@ internal static class Cli
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Process {pid}, {count} snapshots {interval.TotalSeconds:0.###} s apart:"));
-        output.Write(Report(snapshots, minGrowth, "interval"));
-        return Success;
+        LeakReport report = Report(snapshots, minGrowth, "interval");
+        output.Write(report + Environment.NewLine);
+        return Verdict(report, arguments);
     }
 
     private static int Snapshot(Arguments arguments, TextWriter output)
@@ -125,24 +131,22 @@ internal static class Cli
             snapshots.Add(Load(path));
         }
 
-        if (snapshots.Count == 2)
-        {
-            output.Write(HeapSnapshot.Compare(snapshots[0], snapshots[1]).ToString());
-        }
-        else
-        {
-            output.Write(Report(snapshots, minGrowth, "snapshot"));
-        }
-
-        return Success;
+        LeakReport report = Report(snapshots, minGrowth, "snapshot");
+        output.Write(snapshots.Count == 2
+            ? HeapSnapshot.Compare(snapshots[0], snapshots[1]).ToString()
+            : report + Environment.NewLine);
+        return Verdict(report, arguments);
     }
 
-    private static string Report(List<HeapSnapshot> snapshots, double minGrowth, string unit)
+    private static LeakReport Report(List<HeapSnapshot> snapshots, double minGrowth, string unit)
     {
         long[] steps = [.. Enumerable.Range(0, snapshots.Count).Select(i => (long)i)];
-        var report = new LeakReport(GrowthRule.Suspects(snapshots, steps, minGrowth, heldByCaller: false), steps, unit);
-        return report.ToString() + Environment.NewLine;
+        return new LeakReport(GrowthRule.Suspects(snapshots, steps, minGrowth, heldByCaller: false), steps, unit);
     }
+
+    // With --fail-on-growth a suspect fails the step (exit 3), so a CI job can gate on the table without parsing it.
+    private static int Verdict(LeakReport report, Arguments arguments) =>
+        arguments.Flag(FailOnGrowth) && report.Suspects.Count > 0 ? Grew : Success;
 
     private static HeapSnapshot Load(string path)
     {

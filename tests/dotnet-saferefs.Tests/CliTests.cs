@@ -101,6 +101,36 @@ public sealed class CliTests : IDisposable
         Assert.Contains("bad.json: Not a SafeRefs heap snapshot", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(new[] { 100L, 200L, 300L }, true, Cli.Grew)]
+    [InlineData(new[] { 100L, 200L, 300L }, false, Cli.Success)]
+    [InlineData(new[] { 100L, 100L, 100L }, true, Cli.Success)]
+    [InlineData(new[] { 100L, 250L }, true, Cli.Grew)]
+    [InlineData(new[] { 300L, 200L }, true, Cli.Success)]
+    public void Diff_FailOnGrowth_ExitsThreeOnlyWhenSomethingGrew(long[] counts, bool failOnGrowth, int expected)
+    {
+        string[] files = [.. counts.Select((count, i) => WriteSnapshot($"g{i}.json", count))];
+        string[] args = failOnGrowth ? ["diff", .. files, "--fail-on-growth"] : ["diff", .. files];
+
+        (int code, string output, string error) = Run(args);
+
+        Assert.Equal(expected, code);
+        Assert.Empty(error);
+        Assert.NotEmpty(output); // the table (or two-file diff) is printed whatever the exit code
+    }
+
+    [Fact]
+    public void Diff_FailOnGrowthWithAValue_IsABadCommandLine()
+    {
+        string a = WriteSnapshot("v0.json", 1);
+        string b = WriteSnapshot("v1.json", 2);
+
+        (int code, _, string error) = Run("diff", a, b, "--fail-on-growth=yes");
+
+        Assert.Equal(Cli.BadUsage, code);
+        Assert.Contains("unknown option '--fail-on-growth'", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Help_PrintsUsage()
     {
@@ -135,6 +165,26 @@ public sealed class CliTests : IDisposable
         Assert.Equal(Cli.Failure, process.ExitCode);
         Assert.Empty(output);
         Assert.Equal($"dotnet-saferefs: error: No process with id {NoSuchPid} is running.", error.Trim());
+    }
+
+    // A snapshot file as HeapSnapshot.Save writes it, with one growing type and one steady type.
+    private string WriteSnapshot(string name, long leakedCount)
+    {
+        string path = Path.Combine(_directory, name);
+        File.WriteAllText(path, $$"""
+            {
+              "format": "saferefs-heap-snapshot/1",
+              "takenAt": "2026-11-27T00:00:00+00:00",
+              "processId": 42,
+              "objectCount": {{leakedCount + 10}},
+              "totalBytes": {{(leakedCount * 24) + 320}},
+              "types": [
+                { "name": "Demo.Leaked", "assembly": "Demo", "count": {{leakedCount}}, "bytes": {{leakedCount * 24}} },
+                { "name": "Demo.Steady", "assembly": "Demo", "count": 10, "bytes": 320 }
+              ]
+            }
+            """);
+        return path;
     }
 
     private static (int Code, string Output, string Error) Run(params string[] args)
