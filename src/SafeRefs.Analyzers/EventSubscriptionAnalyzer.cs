@@ -129,46 +129,87 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
     }
 
     // What a handler keeps alive. Static methods, static lambdas and lambdas or local functions that capture nothing
-    // root nothing. A delegate value of unknown origin (a parameter, field or local) is assumed to use `this` in an
-    // instance member, and left alone in a static one, where it is typically an add accessor or a forwarding API.
+    // (themselves or through the local functions they use) root nothing. A delegate value of unknown origin (a
+    // parameter, field or local) is assumed to use `this` in an instance member, and left alone in a static one, where
+    // it is typically an add accessor or a forwarding API.
     private static Rooted HandlerRoots(IOperation handler, bool inStaticMember)
     {
         switch (handler.WalkDownConversionsAndDelegates())
         {
             case IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } local:
-                return local.Method.IsStatic ? Rooted.Nothing : Of(FindLocalFunction(local));
+                return RootsOfLocalFunction(local, local.Method, visited: null);
             case IMethodReferenceOperation method:
                 return method.Method.IsStatic ? Rooted.Nothing
                     : method.Instance?.WalkDownConversions() is null or IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }
                         ? Rooted.Instance
                         : Rooted.Captures;
             case IAnonymousFunctionOperation function:
-                return Of(LambdaCaptures.Of(function));
+                return RootsOfFunction(function, function.Symbol, function.Body, visited: null);
             default:
                 return inStaticMember ? Rooted.Nothing : Rooted.Instance;
         }
+    }
 
-        static Rooted Of(LambdaCaptures? captures) => captures switch
+    // A function roots what it captures, and what the non-static local functions it calls or references capture.
+    private static Rooted RootsOfFunction(IOperation anchor, IMethodSymbol function, IOperation? body, HashSet<IMethodSymbol>? visited)
+    {
+        var captures = LambdaCaptures.Of(function, body);
+        if (captures.CapturesThis)
         {
-            null => Rooted.Captures, // body not found: assume the worst
-            { CapturesThis: true } => Rooted.Instance,
-            { CapturesAnything: true } => Rooted.Captures,
-            _ => Rooted.Nothing,
-        };
+            return Rooted.Instance;
+        }
 
-        static LambdaCaptures? FindLocalFunction(IMethodReferenceOperation reference)
+        var roots = captures.CapturesAnything ? Rooted.Captures : Rooted.Nothing;
+        if (function.IsStatic || body is null)
         {
-            foreach (var operation in reference.Root().Descendants())
+            return roots;
+        }
+
+        foreach (var operation in body.Descendants())
+        {
+            var callee = operation switch
             {
-                if (operation is ILocalFunctionOperation function
-                    && SymbolEqualityComparer.Default.Equals(function.Symbol, reference.Method.OriginalDefinition))
-                {
-                    return LambdaCaptures.Of(function);
-                }
+                IInvocationOperation { TargetMethod.MethodKind: MethodKind.LocalFunction } invocation => invocation.TargetMethod,
+                IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } reference => reference.Method,
+                _ => null,
+            };
+            if (callee is null || callee.IsStatic || callee.IsWithin(function))
+            {
+                continue;
             }
 
-            return null;
+            visited ??= new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default) { function.OriginalDefinition };
+            if (visited.Add(callee.OriginalDefinition) && RootsOfLocalFunction(anchor, callee, visited) is var calleeRoots && calleeRoots > roots)
+            {
+                roots = calleeRoots;
+                if (roots == Rooted.Instance)
+                {
+                    break;
+                }
+            }
         }
+
+        return roots;
+    }
+
+    private static Rooted RootsOfLocalFunction(IOperation anchor, IMethodSymbol localFunction, HashSet<IMethodSymbol>? visited)
+    {
+        if (localFunction.IsStatic)
+        {
+            return Rooted.Nothing;
+        }
+
+        var definition = localFunction.OriginalDefinition;
+        foreach (var operation in anchor.Root().Descendants())
+        {
+            if (operation is ILocalFunctionOperation declaration && SymbolEqualityComparer.Default.Equals(declaration.Symbol, definition))
+            {
+                visited ??= new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default) { definition };
+                return RootsOfFunction(anchor, declaration.Symbol, declaration.Body, visited);
+            }
+        }
+
+        return Rooted.Captures; // declaration not found: assume the worst
     }
 
     // Static constructors, static field/property initializers (their containing symbol is the field or property),
@@ -254,17 +295,17 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
     private static string EventName(IEventAssignmentOperation assignment) =>
         assignment.EventReference is IEventReferenceOperation eventReference ? eventReference.Event.Name : "event";
 
-    /// <summary>What a flagged handler keeps alive.</summary>
+    /// <summary>What a flagged handler keeps alive, in increasing order of severity.</summary>
     private enum Rooted
     {
         /// <summary>Nothing: a static method, or a function that captures nothing.</summary>
         Nothing,
 
-        /// <summary>The subscribing instance (<c>this</c>).</summary>
-        Instance,
-
         /// <summary>What the handler captures, or the object its method is bound to.</summary>
         Captures,
+
+        /// <summary>The subscribing instance (<c>this</c>).</summary>
+        Instance,
     }
 
     /// <summary>Per-type SR1001 state; allocates only for types that subscribe or unsubscribe.</summary>

@@ -152,6 +152,13 @@ public sealed class EventSubscriptionAnalyzerTests
                     void Handler(object? sender, EventArgs e) => Flush(order);
                 }
 
+                public static void Indirect(Order order)
+                {
+                    {|SR1001:AppEvents.Changed += (s, e) => Report();|}
+
+                    void Report() => Flush(order);
+                }
+
                 private static void Flush(Order order) => order.Flush(null, EventArgs.Empty);
             }
 
@@ -220,8 +227,17 @@ public sealed class EventSubscriptionAnalyzerTests
                     Settings.Default.Saved += Local;
                     Settings.Default.Saved += StaticLocal;
 
+                    AppEvents.Changed += (s, e) => Report(3);
+
                     void Local(object? sender, EventArgs e) => s_count++;
                     static void StaticLocal(object? sender, EventArgs e) => Console.WriteLine(sender);
+                    void Report(int depth)
+                    {
+                        if (depth > 0)
+                        {
+                            Report(depth - 1);
+                        }
+                    }
                 }
 
                 public static void Forward(EventHandler handler) => AppEvents.Changed += handler;
@@ -279,7 +295,8 @@ public sealed class EventSubscriptionAnalyzerTests
 
     [Fact]
     public Task SR1001_InstanceMemberLocalFunctionHandler_ReportsOnlyWhenItCaptures() =>
-        Verify.AnalyzerAsync<EventSubscriptionAnalyzer>(Sources + """
+        Verify.AnalyzerAsync<EventSubscriptionAnalyzer>(
+            Sources + """
             public sealed class View
             {
                 private int _refreshes;
@@ -289,13 +306,17 @@ public sealed class EventSubscriptionAnalyzerTests
                     AppEvents.Changed += Quiet;
                     {|SR1001:Settings.Default.Saved += UsesThis;|}
                     {|SR1001:Settings.Shared.Saved += UsesName;|}
+                    {|#0:AppEvents.Changed += (s, e) => Refresh();|}
 
                     void Quiet(object? sender, EventArgs e) => Console.WriteLine(sender);
                     void UsesThis(object? sender, EventArgs e) => _refreshes++;
                     void UsesName(object? sender, EventArgs e) => Console.WriteLine(name);
+                    void Refresh() => UsesThis(null, EventArgs.Empty);
                 }
             }
-            """);
+            """,
+            OutputKind.DynamicallyLinkedLibrary,
+            new DiagnosticResult(Descriptors.SR1001).WithLocation(0).WithArguments("Changed", "View", "the source keeps every instance alive"));
 
     // SR1001 has no code fix. Any fix would keep the subscription in an instance-owned SubscriptionBag or field, which a
     // static member does not have, so no provider may offer anything there: checked against every provider we ship.

@@ -27,7 +27,8 @@ internal readonly struct LambdaCaptures
     /// <summary>Computes what the local function <paramref name="function"/> captures.</summary>
     public static LambdaCaptures Of(ILocalFunctionOperation function) => Of(function.Symbol, function.Body);
 
-    private static LambdaCaptures Of(IMethodSymbol function, IOperation? body)
+    /// <summary>Computes what the function <paramref name="function"/> with body <paramref name="body"/> captures.</summary>
+    public static LambdaCaptures Of(IMethodSymbol function, IOperation? body)
     {
         if (function.IsStatic || body is null)
         {
