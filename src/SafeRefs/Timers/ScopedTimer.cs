@@ -81,7 +81,10 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 
     bool IScopeMember.IsClosed => !IsActive;
 
-    bool IScopeMember.IsBusy => (Volatile.Read(ref _state) & RunningMask) != 0;
+    bool IScopeMember.IsBusy => IsRunning;
+
+    /// <summary>Gets a value indicating whether a callback may be running (checked by the scope before it reuses the slot).</summary>
+    internal bool IsRunning => (Volatile.Read(ref _state) & RunningMask) != 0;
 
     /// <summary>Changes the due time and period, like <see cref="ITimer.Change(TimeSpan, TimeSpan)"/>.</summary>
     /// <param name="due">The delay before the next callback; <see cref="Timeout.InfiniteTimeSpan"/> pauses the timer.</param>

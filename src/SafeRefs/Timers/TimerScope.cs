@@ -521,6 +521,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     }
 
     // callback: an Action, or an OwnerCallback when owner is true.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ScopedTimer StartTimer(object callback, bool owner, TimeSpan due, TimeSpan period)
     {
         var timer = new ScopedTimer(this, _self, callback, owner, due, period);
@@ -549,6 +550,31 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     private bool TryAdd(IScopeMember member)
     {
         EnterGate();
+        return TryAddSlow(member);
+    }
+
+    // TryAdd for a timer, which needs no slot number: its slot is reclaimed only by the scope (ClaimSlot, SweepOrGrow),
+    // never through Remove. The churn case (the timer added last has ended and runs no callback: take its slot) is
+    // inline and cannot throw, so it needs no try/finally; the rest is TryAddSlow's.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryAddTimer(ScopedTimer timer)
+    {
+        EnterGate();
+        var members = _members;
+        var recent = _recent;
+        if (!_disposed && (uint)recent < (uint)members.Length && members[recent].Member is ScopedTimer { IsActive: false } ended && !ended.IsRunning)
+        {
+            members[recent].Member = timer;
+            ExitGate();
+            return true;
+        }
+
+        return TryAddSlow(timer);
+    }
+
+    // TryAdd's body, for a gate already entered.
+    private bool TryAddSlow(IScopeMember member)
+    {
         try
         {
             var slot = ClaimSlot();
@@ -558,29 +584,11 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             }
 
             _members[slot].Member = member;
-            member.Slot = slot;
-            return true;
-        }
-        finally
-        {
-            ExitGate();
-        }
-    }
-
-    // TryAdd for a timer, which needs no slot number: its slot is reclaimed only by the scope (TryAdd, SweepOrGrow),
-    // never through Remove.
-    private bool TryAddTimer(ScopedTimer timer)
-    {
-        EnterGate();
-        try
-        {
-            var slot = ClaimSlot();
-            if (slot < 0)
+            if (member is not ScopedTimer)
             {
-                return false;
+                member.Slot = slot;
             }
 
-            _members[slot].Member = timer;
             return true;
         }
         finally
@@ -598,7 +606,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
         }
 
         int slot;
-        if (_members.Length > 0 && _members[_recent].Member is ScopedTimer { IsActive: false } ended && !((IScopeMember)ended).IsBusy)
+        if (_members.Length > 0 && _members[_recent].Member is ScopedTimer { IsActive: false } ended && !ended.IsRunning)
         {
             // The most recent member was a timer that has already ended and runs no callback (create/dispose
             // churn): take its slot without a sweep.
@@ -622,6 +630,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
         return slot;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void EnterGate()
     {
         if (Interlocked.Exchange(ref _gate, 1) != 0)
