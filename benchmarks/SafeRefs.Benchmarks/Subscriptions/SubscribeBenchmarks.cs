@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using SafeRefs.Subscriptions;
 
@@ -17,6 +18,8 @@ public class SubscribeBenchmarks
     private readonly Owner _owner = new();
     private readonly Owner[] _owners = [new(), new(), new(), new(), new(), new(), new(), new()];
     private int _nextOwner;
+    private int _weakFloorState;
+    private WeakGCHandle<object> _weakFloorOwner;
     private Source _source = null!;
 
     [Params(0, 1)]
@@ -25,6 +28,7 @@ public class SubscribeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
+        _weakFloorOwner = new WeakGCHandle<object>(_owner);
         _source = new Source();
         for (var i = 0; i < ExistingHandlers; i++)
         {
@@ -32,6 +36,9 @@ public class SubscribeBenchmarks
             _source.GenericChanged += static (_, _) => { };
         }
     }
+
+    [GlobalCleanup]
+    public void Cleanup() => _weakFloorOwner.Dispose();
 
     [Benchmark(Baseline = true)]
     public void RawAddRemove()
@@ -64,6 +71,27 @@ public class SubscribeBenchmarks
         if (Interlocked.Exchange(ref token.Handler, null) is { } handler)
         {
             _source.Changed -= handler;
+        }
+    }
+
+    /// <summary>
+    /// Reference floor, not a SafeRefs API: raw <c>+=</c>/<c>-=</c> of a forwarder plus the least a weak subscription
+    /// with an exactly-once token adds — the 48-byte token, a 64-byte forwarder delegate whose target is the token (the
+    /// source must not reference the owner), a read of a pre-allocated weak handle to the owner, one interlocked
+    /// exchange to claim the detach and one compare-and-swap to release the reusable weak-handle slot (a raise may
+    /// still be reading it). It leaves out what makes collected owners detach without the event firing (registering
+    /// the forwarder where a purge finds it) and per-subscription handler storage.
+    /// </summary>
+    [Benchmark]
+    public void RawAddRemovePlusWeakFloor()
+    {
+        var token = new WeakFloorToken(_source, _weakFloorOwner);
+        var forwarder = token.Forwarder = token.Forward;
+        _source.GenericChanged += forwarder;
+        if (Interlocked.Exchange(ref token.Remove, null) is not null)
+        {
+            token.Source.GenericChanged -= token.Forwarder;
+            Interlocked.CompareExchange(ref _weakFloorState, 0, 0);
         }
     }
 
@@ -104,6 +132,27 @@ public class SubscribeBenchmarks
 
     public sealed class Owner
     {
+    }
+
+    /// <summary>Four references, like a subscription token (48 bytes); its <see cref="Forward"/> reads the owner through a weak handle.</summary>
+    internal sealed class WeakFloorToken(Source source, WeakGCHandle<object> owner)
+    {
+#pragma warning disable IDE1006 // benchmark-only token, used by ref
+        public object? Remove = typeof(WeakFloorToken);
+        public EventHandler<EventArgs>? Forwarder;
+#pragma warning restore IDE1006
+
+        public Source Source { get; } = source;
+
+        public WeakGCHandle<object> Owner { get; } = owner;
+
+        public void Forward(object? sender, EventArgs args)
+        {
+            if (Owner.TryGetTarget(out var owner))
+            {
+                GC.KeepAlive(owner);
+            }
+        }
     }
 
     /// <summary>Four references, like a subscription token (48 bytes).</summary>

@@ -26,6 +26,7 @@ public static class SubscribeInterleavedCommand
                     ("RawAddRemovePlusTokenFloor", b.RawAddRemovePlusTokenFloor),
                     ("WeakEventDispose", b.WeakEventDispose),
                     ("WeakEventDispose_RotatingOwners", b.WeakEventDispose_RotatingOwners),
+                    ("RawAddRemovePlusWeakFloor", b.RawAddRemovePlusWeakFloor),
                 ],
                 rounds);
         }
