@@ -16,7 +16,8 @@ namespace SafeRefs.Pooling;
 /// <remarks>
 /// <para><b>Holds</b> the inner pool and its options strongly; per pooled object a small guard state (tracking storage,
 /// the probe's count) in a <see cref="ConditionalWeakTable{TKey, TValue}"/> keyed by the object, so discarded objects
-/// are not kept alive. It never references a lease.</para>
+/// are not kept alive, and a small statistics cell that references the guard state weakly (once the object is
+/// collected, its counts are folded into the totals and the cell dropped). It never references a lease.</para>
 /// <para><b>Limits:</b> listener counts per (object, event) are judged per lease, so reuse alone never crosses
 /// <see cref="ListenerGuardOptions{T}.MaxListenersPerEvent"/>; crossing it warns once per (object, event) with
 /// <see cref="MaxListenersExceeded"/> and a log, or refuses the listener.</para>
