@@ -78,7 +78,6 @@ public static class WeakSubscriptions
     private static Subscription Start<TLink, TSource>(TLink link, TSource source)
         where TLink : WeakEventLink, ISourceAttachable<TSource>
     {
-        var token = link.CreateToken();
         try
         {
             link.Attach(source);
@@ -90,6 +89,6 @@ public static class WeakSubscriptions
         }
 
         WeakEventLinkRegistry.Register(link, purgeAfterGen2: true);
-        return token;
+        return link.Token;
     }
 }

@@ -11,8 +11,8 @@ namespace SafeRefs.Internal;
 /// <para>No finalizer. Its slot (and the capturing handler's dependent handle, if any) is released exactly once, when
 /// the link has been detached and no callback or purge check is reading it: <see cref="_state"/> counts readers in its
 /// low bits and carries the detached and released flags.</para>
-/// <para>Detaching is done by whoever claims the link's token first (<see cref="Token"/>, one atomic operation on the
-/// token's detacher field): <see cref="Subscriptions.Subscription.Dispose"/> (which takes the link out of its token
+/// <para>Detaching is done by whoever claims the link's <see cref="Token"/> first (one atomic operation on the token's
+/// detacher field): <see cref="Subscriptions.Subscription.Dispose"/> (which takes the link out of its token
 /// anyway), or a raise that finds the owner collected, or a purge (which swap in <see cref="LostClaimDetacher"/>, so
 /// that a later <c>Dispose</c> still finds something to call). The winner takes the forwarder off the source first,
 /// then off the registry, and only then sets the detached flag; a raise, purge or <c>Dispose</c> that lost the race
@@ -26,13 +26,13 @@ internal abstract class WeakEventLink : Detacher
 
     private int _state;
     private TaskCompletionSource? _idle;
-    private Subscription? _token;
 
-    /// <summary>Initializes a new instance of the <see cref="WeakEventLink"/> class.</summary>
+    /// <summary>Initializes a new instance of the <see cref="WeakEventLink"/> class, with its token.</summary>
     /// <param name="slot">The claimed registry slot whose handles point at the owner and the source.</param>
     protected WeakEventLink(LinkSlot slot)
     {
         Slot = slot;
+        Token = new Subscription(this, this, null, null);
     }
 
     /// <summary>Gets the registry slot (valid until the link is released).</summary>
@@ -47,12 +47,8 @@ internal abstract class WeakEventLink : Detacher
     /// <summary>Gets a value indicating whether the link is detached: off the source and off the registry.</summary>
     internal bool IsDetached => (Volatile.Read(ref _state) & DetachedFlag) != 0;
 
-    /// <summary>Gets the token of this link (created by <see cref="CreateToken"/> before the forwarder is attached).</summary>
-    internal Subscription? Token => _token;
-
-    /// <summary>Creates the link's token; call once, before the forwarder is attached or the link registered.</summary>
-    /// <returns>The token whose detacher (and first slot) is this link.</returns>
-    internal Subscription CreateToken() => _token = new Subscription(this, this, null, null);
+    /// <summary>Gets the token of this link (its detacher and first slot are this link), created with the link.</summary>
+    internal Subscription Token { get; }
 
     /// <summary>Called by the token that took this link out of its detacher field: the detach is this caller's alone.</summary>
     public sealed override void Detach(object? slot0, object? slot1, object? slot2) => DetachClaimed();
@@ -102,7 +98,7 @@ internal abstract class WeakEventLink : Detacher
 
     /// <summary>For a raise or purge that found the owner (or source) collected: claims the detach through the token.</summary>
     /// <returns><see langword="true"/> when this call won the detach (then call <see cref="DetachClaimed"/>).</returns>
-    protected bool TryClaim() => _token is { } token && token.TryReplaceDetacher(this, LostClaimDetacher.Instance);
+    protected bool TryClaim() => Token.TryReplaceDetacher(this, LostClaimDetacher.Instance);
 
     /// <summary>Detaches from the source (if still alive) and leaves the registry; called once, by the claim's winner.</summary>
     protected void DetachClaimed()

@@ -51,7 +51,6 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(handler);
 
         var link = new EventHandlerLink<TSource, TArgs>(WeakEventLinkRegistry.Claim(owner, source), remove, owner, handler);
-        var token = link.CreateToken();
         try
         {
             add(source, link.Forward);
@@ -64,6 +63,6 @@ public static partial class Subscribe
 
         link.Counted = Metrics.SubscriptionInstruments.TryAttach();
         WeakEventLinkRegistry.Register(link, purgeAfterGen2: false);
-        return token;
+        return link.Token;
     }
 }
