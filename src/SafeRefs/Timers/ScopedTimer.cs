@@ -30,6 +30,10 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     private const int PeriodicBit = 1 << 29;
     private const int DisposedBit = 1 << 30;
 
+    /// <summary>Tests only: runs in a tick between its first read of the callback and its entry, the window in which
+    /// a close must still be seen (by the read after the entry). Null in production.</summary>
+    internal static Action<ScopedTimer>? BeforeEnterHook { get; set; }
+
     private static readonly TimerCallback TickCallback = static state => ((ScopedTimer)state!).OnTick();
 
     private readonly WeakReference<TimerScope> _scope;
@@ -188,6 +192,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
+        BeforeEnterHook?.Invoke(this);
         var state = Volatile.Read(ref _state);
         while (true)
         {

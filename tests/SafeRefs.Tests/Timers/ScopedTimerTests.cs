@@ -34,6 +34,64 @@ public sealed class ScopedTimerTests
         Assert.Equal(1, owner.Count);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Tick_ClosedBetweenCallbackReadAndEntry_DoesNotCallBack(bool owner)
+    {
+        // The close lands in the tick's window between its first read of the callback and raising the running count:
+        // only the read after the entry can stop the callback.
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var target = new Owner();
+        var timer = owner ? scope.Every(target, Ms, static o => o.Tick()) : scope.Every(Ms, target.Tick);
+        var closedInWindow = 0;
+        ScopedTimer.BeforeEnterHook = t =>
+        {
+            if (ReferenceEquals(t, timer))
+            {
+                closedInWindow++;
+                t.Dispose();
+            }
+        };
+        try
+        {
+            clock.Advance(Ms);
+            clock.Advance(10 * Ms);
+        }
+        finally
+        {
+            ScopedTimer.BeforeEnterHook = null;
+        }
+
+        Assert.Equal(1, closedInWindow);
+        Assert.Equal(0, target.Count);
+        Assert.False(timer.IsActive);
+        Assert.Equal(0, scope.ActiveCount);
+    }
+
+    [Fact]
+    public void Tick_HookThatDoesNotClose_CallsBack_Control()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var target = new Owner();
+        var timer = scope.Every(Ms, target.Tick);
+        var seen = 0;
+        ScopedTimer.BeforeEnterHook = t => seen += ReferenceEquals(t, timer) ? 1 : 0;
+        try
+        {
+            clock.Advance(Ms);
+        }
+        finally
+        {
+            ScopedTimer.BeforeEnterHook = null;
+        }
+
+        Assert.Equal(1, seen);
+        Assert.Equal(1, target.Count);
+    }
+
     [Fact]
     public void OwnerTimer_Active_KeepsOwnerHandle_Control()
     {
