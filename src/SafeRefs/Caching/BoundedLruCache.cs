@@ -232,25 +232,14 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     {
         ArgumentNullException.ThrowIfNull(key);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var hash = _table.Hash(key);
-        CacheNode<TKey, TValue>? node;
-        lock (_writeLock)
+        if (RemoveKey(key, CacheEvictionReason.Removed) is { } node)
         {
-            node = _table.Find(key, hash);
-            if (node is null)
-            {
-                value = default;
-                return false;
-            }
-
-            _table.Remove(node);
-            Unlink(node);
+            value = node.Value;
+            return true;
         }
 
-        var victims = new Victims(node, CacheEvictionReason.Removed);
-        Notify(ref victims);
-        value = node.Value;
-        return true;
+        value = default;
+        return false;
     }
 
     /// <summary>Removes every entry (each reported with <see cref="CacheEvictionReason.Cleared"/>).</summary>
@@ -382,27 +371,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     }
 
     /// <summary>Removes an entry, reporting it with <paramref name="reason"/>.</summary>
-    internal bool TryRemove(TKey key, CacheEvictionReason reason)
-    {
-        var hash = _table.Hash(key);
-        CacheNode<TKey, TValue>? node;
-        lock (_writeLock)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            node = _table.Find(key, hash);
-            if (node is null)
-            {
-                return false;
-            }
-
-            _table.Remove(node);
-            Unlink(node);
-        }
-
-        var victims = new Victims(node, reason);
-        Notify(ref victims);
-        return true;
-    }
+    internal bool TryRemove(TKey key, CacheEvictionReason reason) => RemoveKey(key, reason) is not null;
 
     /// <summary>Writes with per-entry settings (used by <see cref="BoundedMemoryCache"/>).</summary>
     internal TValue WriteEntry(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding, bool mayBecomeStale)
@@ -496,6 +465,29 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     private bool IsExpiredOrStale(CacheNode<TKey, TValue> node, long now)
         => node.CheckOnRead && ((_isStale is not null && _isStale(node.Value))
             || (node is RichCacheNode<TKey, TValue> { HasExpiry: true } rich && rich.IsExpired(now)));
+
+    /// <summary>Removes the entry for <paramref name="key"/>, reports it with <paramref name="reason"/> and returns its node.</summary>
+    private CacheNode<TKey, TValue>? RemoveKey(TKey key, CacheEvictionReason reason)
+    {
+        var hash = _table.Hash(key);
+        CacheNode<TKey, TValue>? node;
+        lock (_writeLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            node = _table.Find(key, hash);
+            if (node is null)
+            {
+                return null;
+            }
+
+            _table.Remove(node);
+            Unlink(node);
+        }
+
+        var victims = new Victims(node, reason);
+        Notify(ref victims);
+        return node;
+    }
 
     private void TryRemoveNode(CacheNode<TKey, TValue> node, CacheEvictionReason reason)
     {
