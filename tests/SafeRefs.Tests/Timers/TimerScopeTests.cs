@@ -384,15 +384,8 @@ public sealed class TimerScopeTests
     {
         var clock = new FakeTimeProvider();
         using var scope = new TimerScope(clock);
-        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var gate = new SemaphoreSlim(0);
-        var timer = scope.After(10 * Ms, () =>
-        {
-            entered.TrySetResult();
-            Assert.True(gate.Wait(TimeSpan.FromSeconds(30)));
-        });
-        var advancing = Task.Run(() => clock.Advance(10 * Ms));
-        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var (timer, advancing) = await StartBlockedOneShotAsync(scope, clock, gate);
         var disposing = timer.DisposeAsync().AsTask();
         Assert.False(disposing.IsCompleted);
         gate.Release();
@@ -406,15 +399,8 @@ public sealed class TimerScopeTests
     {
         var clock = new FakeTimeProvider();
         var scope = new TimerScope(clock);
-        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var gate = new SemaphoreSlim(0);
-        var timer = scope.After(10 * Ms, () =>
-        {
-            entered.TrySetResult();
-            Assert.True(gate.Wait(TimeSpan.FromSeconds(30)));
-        });
-        var advancing = Task.Run(() => clock.Advance(10 * Ms));
-        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var (timer, advancing) = await StartBlockedOneShotAsync(scope, clock, gate);
 
         // Ended but still running: neither the next timer nor a full-table sweep may take its slot.
         timer.Dispose();
@@ -428,6 +414,21 @@ public sealed class TimerScopeTests
         gate.Release();
         await disposing.WaitAsync(TimeSpan.FromSeconds(10));
         await advancing.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Starts a one-shot timer whose callback blocks on <paramref name="gate"/>, fires it on another thread
+    /// and returns once the callback is running.</summary>
+    private static async Task<(ScopedTimer Timer, Task Advancing)> StartBlockedOneShotAsync(TimerScope scope, FakeTimeProvider clock, SemaphoreSlim gate)
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var timer = scope.After(10 * Ms, () =>
+        {
+            entered.TrySetResult();
+            Assert.True(gate.Wait(TimeSpan.FromSeconds(30)));
+        });
+        var advancing = Task.Run(() => clock.Advance(10 * Ms));
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        return (timer, advancing);
     }
 
     private sealed class Counter
