@@ -10,14 +10,19 @@ internal sealed partial class Metrics
 
     /// <summary>
     /// Weak-event instruments. Raising an event records nothing; adding, removing and purging handlers check
-    /// <see cref="Instrument.Enabled"/> first. Tag: <c>event.name</c>.
+    /// <see cref="Instrument.Enabled"/> first. <c>saferefs.weak_events.handlers</c> is observed: each event counts
+    /// the handlers added while it is listened to in its own tracker, and a collection sums the trackers of the events
+    /// still alive. Tag: <c>event.name</c>.
     /// </summary>
     internal sealed class WeakEventInstruments
     {
+        private readonly LiveCountSet _handlerCounts = new();
+
         internal WeakEventInstruments(Meter meter)
         {
-            Handlers = meter.CreateUpDownCounter<long>(
+            Handlers = meter.CreateObservableUpDownCounter(
                 "saferefs.weak_events.handlers",
+                _handlerCounts.Observe,
                 unit: "{handler}",
                 description: "Handlers attached to SafeRefs weak events, while this instrument was listened to, and not yet removed, disposed or purged.");
             Purged = meter.CreateCounter<long>(
@@ -26,10 +31,18 @@ internal sealed partial class Metrics
                 description: "Handlers dropped from SafeRefs weak events because their target or owner was collected.");
         }
 
-        internal UpDownCounter<long> Handlers { get; }
+        internal ObservableUpDownCounter<long> Handlers { get; }
 
         internal Counter<long> Purged { get; }
 
         internal static KeyValuePair<string, object?> NameTag(string? eventName) => new("event.name", eventName ?? "(unnamed)");
+
+        /// <summary>Creates and registers the handler tracker of one event's list (call once per list).</summary>
+        internal LiveCountTracker TrackHandlers(object list, string? eventName)
+        {
+            var tracker = new LiveCountTracker(NameTag(eventName));
+            _handlerCounts.Register(list, tracker);
+            return tracker;
+        }
     }
 }

@@ -17,8 +17,8 @@ internal sealed partial class Metrics
     internal static bool TimerStarted(WeakReference<TimerScope> scope) => scope.TryGetTarget(out var target) && target.CountTimerStarted();
 
     /// <summary>
-    /// Uncounts one counted item. If its scope was collected meanwhile, the scope's <see cref="LiveCountTracker"/>
-    /// finalizer subtracts it instead (a collected scope is unreachable before its tracker is finalized).
+    /// Uncounts one counted item. If its scope was collected meanwhile, there is nothing to do: a collected scope's
+    /// tracker is no longer observed.
     /// </summary>
     internal static void TimerEnded(WeakReference<TimerScope> scope)
     {
@@ -28,17 +28,27 @@ internal sealed partial class Metrics
         }
     }
 
-    /// <summary>Timer-scope instruments. Tag: <c>scope.name</c>.</summary>
+    /// <summary>
+    /// Timer-scope instruments. <c>saferefs.timers.active</c> is observed: each scope counts the items started while it
+    /// is listened to in its own tracker, and a collection sums the trackers of the scopes still alive. Tag:
+    /// <c>scope.name</c>.
+    /// </summary>
     internal sealed class TimerInstruments
     {
+        private readonly LiveCountSet _activeCounts = new();
+
         internal TimerInstruments(Meter meter)
         {
-            Active = meter.CreateUpDownCounter<long>(
+            Active = meter.CreateObservableUpDownCounter(
                 "saferefs.timers.active",
+                _activeCounts.Observe,
                 unit: "{timer}",
                 description: "Timers, loops, pending delays and CancelAfter sources owned by SafeRefs timer scopes.");
         }
 
-        internal UpDownCounter<long> Active { get; }
+        internal ObservableUpDownCounter<long> Active { get; }
+
+        /// <summary>Registers the tracker of one scope (call once per scope, with the tracker it keeps).</summary>
+        internal void Register(TimerScope scope, LiveCountTracker tracker) => _activeCounts.Register(scope, tracker);
     }
 }

@@ -86,7 +86,7 @@ internal sealed class WeakHandlerList
             if (_metrics.Handlers.Enabled)
             {
                 entry.MarkCounted();
-                (_tracker ??= new LiveCountTracker(_metrics.Handlers, Metrics.WeakEventInstruments.NameTag(_name))).Increment();
+                (_tracker ??= _metrics.TrackHandlers(this, _name)).Increment();
             }
 
             var old = _entries;

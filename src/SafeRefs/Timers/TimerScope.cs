@@ -402,12 +402,16 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 
     private bool CountTimerStartedListened()
     {
-        var active = _metrics.Timers.Active;
         var tracker = Volatile.Read(ref _activeMetrics);
         if (tracker is null)
         {
-            tracker = new LiveCountTracker(active, new KeyValuePair<string, object?>("scope.name", _name ?? "(unnamed)"));
-            tracker = Interlocked.CompareExchange(ref _activeMetrics, tracker, null) ?? tracker;
+            var created = new LiveCountTracker(new KeyValuePair<string, object?>("scope.name", _name ?? "(unnamed)"));
+            tracker = Interlocked.CompareExchange(ref _activeMetrics, created, null);
+            if (tracker is null)
+            {
+                _metrics.Timers.Register(this, created);
+                tracker = created;
+            }
         }
 
         tracker.Increment();

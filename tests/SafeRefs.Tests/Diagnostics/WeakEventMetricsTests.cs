@@ -88,7 +88,7 @@ public sealed class WeakEventMetricsTests
     }
 
     [Fact]
-    public void Handlers_EventCollectedWithHandlersAttached_SubtractedByFinalizer()
+    public void Handlers_EventCollectedWithHandlersAttached_DropsOut()
     {
         var name = "metrics-dropped-event-" + Guid.NewGuid().ToString("N");
         using var handlers = MetricTotals.Collect("saferefs.weak_events.handlers");

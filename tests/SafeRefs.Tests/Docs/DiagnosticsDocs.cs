@@ -90,20 +90,27 @@ public sealed class DiagnosticsDocs
             {
                 if (instrument.Name == "saferefs.weak_events.handlers" && tag.Key == "event.name" && (string?)tag.Value == eventName)
                 {
-                    Interlocked.Add(ref handlers, value);
+                    // An observed instrument: each collection reports the current total, not a change.
+                    Interlocked.Exchange(ref handlers, value);
                 }
             }
         });
         listener.Start();
+
+        // Observed instruments report when the listener collects them.
+        listener.RecordObservableInstruments();
         #endregion
 
         var ev = new WeakEvent<int>(new WeakEventOptions { Name = eventName });
         var owner = new object();
         using (ev.Subscribe(owner, static (_, _, _) => { }))
         {
+            listener.RecordObservableInstruments();
             Assert.Equal(1, Interlocked.Read(ref handlers));
         }
 
+        listener.RecordObservableInstruments();
         Assert.Equal(0, Interlocked.Read(ref handlers));
+        GC.KeepAlive(ev);
     }
 }

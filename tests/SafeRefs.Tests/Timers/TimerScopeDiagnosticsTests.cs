@@ -1,6 +1,6 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Tests.Diagnostics;
 using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
 
@@ -15,32 +15,23 @@ public sealed class TimerScopeDiagnosticsTests
     [Fact]
     public void ActiveMetric_TracksOwnedItemsAndReturnsToZero()
     {
-        long sum = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == "SafeRefs" && instrument.Name == "saferefs.timers.active")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref sum, value));
-        listener.Start();
+        var name = "diagnostics-" + Guid.NewGuid().ToString("N");
+        using var active = MetricTotals.Collect("saferefs.timers.active");
 
         var clock = new FakeTimeProvider();
-        var scope = new TimerScope(clock);
+        var scope = new TimerScope(clock) { Name = name };
         scope.Every(10 * Ms, static () => { });
         scope.After(10 * Ms, static () => { });
         _ = scope.Delay(20 * Ms);
         _ = scope.CancelAfter(20 * Ms);
         var owner = new object();
         scope.Loop(owner, 10 * Ms, static (_, _) => default);
-        Assert.Equal(5, Interlocked.Read(ref sum));
+        Assert.Equal(5, MetricTotals.Sum(active, "scope.name", name));
         clock.Advance(10 * Ms);
-        Assert.Equal(4, Interlocked.Read(ref sum));
-        Assert.Equal(scope.ActiveCount, Interlocked.Read(ref sum));
+        Assert.Equal(4, MetricTotals.Sum(active, "scope.name", name));
+        Assert.Equal(scope.ActiveCount, MetricTotals.Sum(active, "scope.name", name));
         scope.Dispose();
-        Assert.Equal(0, Interlocked.Read(ref sum));
+        Assert.Equal(0, MetricTotals.Sum(active, "scope.name", name));
         GC.KeepAlive(owner);
     }
 

@@ -1,5 +1,5 @@
-using System.Diagnostics.Metrics;
 using SafeRefs.Internal;
+using SafeRefs.Tests.Diagnostics;
 using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
 
@@ -217,29 +217,7 @@ public sealed class TimerScopeSoakTests
     {
         const int TimersPerRound = 48;
         var name = "soak-" + Guid.NewGuid().ToString("N");
-        long sum = 0;
-        using var listener = new MeterListener();
-        if (listened)
-        {
-            listener.InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Name == "SafeRefs" && instrument.Name == "saferefs.timers.active")
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            };
-            listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-            {
-                foreach (var tag in tags)
-                {
-                    if (tag.Key == "scope.name" && Equals(tag.Value, name))
-                    {
-                        Interlocked.Add(ref sum, value);
-                    }
-                }
-            });
-            listener.Start();
-        }
+        using var active = listened ? MetricTotals.Collect("saferefs.timers.active") : null;
 
         var unexpected = new List<Exception>();
         var owner = new SoakOwner();
@@ -307,9 +285,9 @@ public sealed class TimerScopeSoakTests
             Assert.Equal(0, scope.ActiveCount);
             await WitnessTicksAsync(5);
             Assert.Equal(final, Volatile.Read(ref started));
-            if (listened)
+            if (active is not null)
             {
-                Assert.Equal(0, Interlocked.Read(ref sum));
+                Assert.Equal(0, MetricTotals.Sum(active, "scope.name", name));
             }
         }
 
