@@ -137,79 +137,37 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
         switch (handler.WalkDownConversionsAndDelegates())
         {
             case IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } local:
-                return RootsOfLocalFunction(local, local.Method, visited: null);
+                return RootsOfLocalFunction(local, local.Method);
             case IMethodReferenceOperation method:
                 return method.Method.IsStatic ? Rooted.Nothing
                     : method.Instance?.WalkDownConversions() is null or IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }
                         ? Rooted.Instance
                         : Rooted.Captures;
             case IAnonymousFunctionOperation function:
-                return RootsOfFunction(function, function.Symbol, function.Body, visited: null);
+                return RootsOfFunction(function, function.Symbol, function.Body);
             default:
                 return inStaticMember ? Rooted.Nothing : Rooted.Instance;
         }
     }
 
     // A function roots what it captures, and what the non-static local functions it calls or references capture.
-    private static Rooted RootsOfFunction(IOperation anchor, IMethodSymbol function, IOperation? body, HashSet<IMethodSymbol>? visited)
+    private static Rooted RootsOfFunction(IOperation anchor, IMethodSymbol function, IOperation? body)
     {
-        var captures = LambdaCaptures.Of(function, body);
-        if (captures.CapturesThis)
-        {
-            return Rooted.Instance;
-        }
-
-        var roots = captures.CapturesAnything ? Rooted.Captures : Rooted.Nothing;
-        if (function.IsStatic || body is null)
-        {
-            return roots;
-        }
-
-        foreach (var operation in body.Descendants())
-        {
-            var callee = operation switch
-            {
-                IInvocationOperation { TargetMethod.MethodKind: MethodKind.LocalFunction } invocation => invocation.TargetMethod,
-                IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } reference => reference.Method,
-                _ => null,
-            };
-            if (callee is null || callee.IsStatic || callee.IsWithin(function))
-            {
-                continue;
-            }
-
-            visited ??= new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default) { function.OriginalDefinition };
-            if (visited.Add(callee.OriginalDefinition) && RootsOfLocalFunction(anchor, callee, visited) is var calleeRoots && calleeRoots > roots)
-            {
-                roots = calleeRoots;
-                if (roots == Rooted.Instance)
-                {
-                    break;
-                }
-            }
-        }
-
-        return roots;
+        var captures = LambdaCaptures.WithLocalFunctions(anchor, function, body);
+        return captures.CapturesThis ? Rooted.Instance : captures.CapturesAnything ? Rooted.Captures : Rooted.Nothing;
     }
 
-    private static Rooted RootsOfLocalFunction(IOperation anchor, IMethodSymbol localFunction, HashSet<IMethodSymbol>? visited)
+    private static Rooted RootsOfLocalFunction(IOperation anchor, IMethodSymbol localFunction)
     {
         if (localFunction.IsStatic)
         {
             return Rooted.Nothing;
         }
 
-        var definition = localFunction.OriginalDefinition;
-        foreach (var operation in anchor.Root().Descendants())
-        {
-            if (operation is ILocalFunctionOperation declaration && SymbolEqualityComparer.Default.Equals(declaration.Symbol, definition))
-            {
-                visited ??= new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default) { definition };
-                return RootsOfFunction(anchor, declaration.Symbol, declaration.Body, visited);
-            }
-        }
-
-        return Rooted.Captures; // declaration not found: assume the worst
+        // Declaration not found: assume the worst.
+        return LambdaCaptures.FindDeclaration(anchor, localFunction) is { } declaration
+            ? RootsOfFunction(anchor, declaration.Symbol, declaration.Body)
+            : Rooted.Captures;
     }
 
     // Static constructors, static field/property initializers (their containing symbol is the field or property),

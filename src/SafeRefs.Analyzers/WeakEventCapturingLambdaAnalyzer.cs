@@ -6,7 +6,8 @@ using SafeRefs.Analyzers.Internal;
 
 namespace SafeRefs.Analyzers;
 
-/// <summary>SR1002: a capturing lambda passed to <c>SafeRefs.Events.WeakEvent&lt;T&gt;.Add</c>.</summary>
+/// <summary>SR1002: a capturing lambda (or local function) passed to <c>SafeRefs.Events.WeakEvent&lt;T&gt;.Add</c>; captures
+/// through the local functions it calls count.</summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class WeakEventCapturingLambdaAnalyzer : DiagnosticAnalyzer
 {
@@ -41,20 +42,43 @@ public sealed class WeakEventCapturingLambdaAnalyzer : DiagnosticAnalyzer
         var invocation = (IInvocationOperation)context.Operation;
         if (invocation.TargetMethod.Name != "Add"
             || invocation.Arguments.Length != 1
-            || !SymbolEqualityComparer.Default.Equals(invocation.TargetMethod.ContainingType.OriginalDefinition, weakEvent)
-            || invocation.Arguments[0].Value.WalkDownConversionsAndDelegates() is not IAnonymousFunctionOperation function)
+            || !SymbolEqualityComparer.Default.Equals(invocation.TargetMethod.ContainingType.OriginalDefinition, weakEvent))
         {
             return;
         }
 
-        var captures = LambdaCaptures.Of(function);
+        LambdaCaptures captures;
+        var properties = ImmutableDictionary<string, string?>.Empty;
+        switch (invocation.Arguments[0].Value.WalkDownConversionsAndDelegates())
+        {
+            case IAnonymousFunctionOperation function:
+                captures = LambdaCaptures.WithLocalFunctions(function, function.Symbol, function.Body);
+
+                // The code fix rewrites `this` in the lambda's own body; captures through local functions it cannot move.
+                if (captures.CapturesThis && captures.FirstCapturedVariable is null && !captures.UsesLocalFunctions)
+                {
+                    properties = OnlyThis;
+                }
+
+                break;
+
+            // A local function passed as a method group: its delegate's target is the closure it captures (or `this`
+            // when it captures only that, which the next captured local changes).
+            case IMethodReferenceOperation { Method: { MethodKind: MethodKind.LocalFunction, IsStatic: false } method } reference:
+                captures = LambdaCaptures.FindDeclaration(reference, method) is { } declaration
+                    ? LambdaCaptures.WithLocalFunctions(reference, declaration.Symbol, declaration.Body)
+                    : default;
+                break;
+            default:
+                return;
+        }
+
         if (!captures.CapturesAnything)
         {
             return;
         }
 
         var what = captures.FirstCapturedVariable is { } variable ? $"'{variable.Name}'" : "'this'";
-        var properties = captures.FirstCapturedVariable is null ? OnlyThis : ImmutableDictionary<string, string?>.Empty;
-        context.ReportDiagnostic(Diagnostic.Create(Descriptors.SR1002, function.Syntax.GetLocation(), properties, what));
+        context.ReportDiagnostic(Diagnostic.Create(Descriptors.SR1002, invocation.Arguments[0].Value.Syntax.GetLocation(), properties, what));
     }
 }
