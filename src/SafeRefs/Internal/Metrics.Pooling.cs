@@ -33,6 +33,6 @@ internal sealed partial class Metrics
 
         internal Counter<long> LeaksSuspected { get; }
 
-        internal static KeyValuePair<string, object?> TypeTag(Type objectType) => new("pool.object.type", objectType.FullName ?? objectType.Name);
+        internal static KeyValuePair<string, object?> TypeTag(Type objectType) => new("pool.object.type", TypeNames.Display(objectType));
     }
 }

@@ -15,7 +15,7 @@ internal sealed partial class Metrics
         {
             ListenersExceeded.Add(
                 1,
-                new KeyValuePair<string, object?>("source.type", sourceType.FullName ?? sourceType.Name),
+                new KeyValuePair<string, object?>("source.type", TypeNames.Display(sourceType)),
                 new KeyValuePair<string, object?>("event.name", eventName),
                 new KeyValuePair<string, object?>("action", action));
         }

@@ -330,7 +330,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
                     _metrics.Pool.LeaksSuspected.Add(1, TypeTag);
                 }
 
-                Log.LeaseAttachedBehind(_logger, typeof(T).FullName ?? typeof(T).Name, slot.CountAtRent, now, discard);
+                Log.LeaseAttachedBehind(_logger, (string)TypeTag.Value!, slot.CountAtRent, now, discard);
                 RaiseLeakSuspected(new LeaseLeakEventArgs<T>(value, slot.CountAtRent, now, discard));
                 if (_onLeak == LeakAction.Throw)
                 {
@@ -451,7 +451,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     private void WarnExceeded(T value, string eventName, int count)
     {
         _metrics.Exceeded(value.GetType(), eventName, "warn");
-        Log.LeaseListenerLeakSuspected(_logger, value.GetType().FullName ?? value.GetType().Name, eventName, count, _maxListeners);
+        Log.LeaseListenerLeakSuspected(_logger, TypeNames.Display(value.GetType()), eventName, count, _maxListeners);
         try
         {
             MaxListenersExceeded?.Invoke(this, new ListenerLeakEventArgs(value, eventName, count, _maxListeners));

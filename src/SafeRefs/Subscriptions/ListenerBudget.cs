@@ -155,7 +155,7 @@ public sealed class ListenerBudget
                 _metrics.Exceeded(source.GetType(), counter.EventName, "throw");
                 if (_logger.IsEnabled(LogLevel.Error))
                 {
-                    Log.ListenerRefused(_logger, source.GetType().FullName ?? source.GetType().Name, counter.EventName, count, max);
+                    Log.ListenerRefused(_logger, TypeNames.Display(source.GetType()), counter.EventName, count, max);
                 }
 
                 throw new ListenerLimitExceededException(source.GetType(), counter.EventName, count, max);
@@ -173,7 +173,7 @@ public sealed class ListenerBudget
 
     private void Warn(object source, string eventName, int count, int max)
     {
-        var typeName = source.GetType().FullName ?? source.GetType().Name;
+        var typeName = TypeNames.Display(source.GetType());
         _metrics.Exceeded(source.GetType(), eventName, "warn");
         Log.ListenerLeakSuspected(_logger, typeName, eventName, count, max);
         var handlers = Exceeded;

@@ -256,6 +256,20 @@ public sealed class ListenerBudgetTests
         Assert.Equal("Changed", measurement.Tags["event.name"]);
     }
 
+    [Fact]
+    public void Exceeded_GenericSource_TagReadsAsCSharpWithoutAssemblyNames()
+    {
+        using var collector = new MetricCollector<long>(Metrics.Shared.Meter, "saferefs.listeners.exceeded");
+        var budget = new ListenerBudget(maxListeners: 1);
+        var source = new GenericMetricSource<Guid>();
+        using var one = Subscribe.Event(source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, (EventHandler)((_, _) => { }), budget);
+        using var two = Subscribe.Event(source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, (EventHandler)((_, _) => { }), budget);
+
+        var expected = typeof(ListenerBudgetTests).FullName + "+GenericMetricSource<System.Guid>";
+        var measurement = Assert.Single(collector.GetMeasurementSnapshot(), m => Equals(m.Tags["source.type"], expected));
+        Assert.Equal(1, measurement.Value);
+    }
+
     [Theory]
     [InlineData("static (s, h) => s.Changed += h", "Changed")]
     [InlineData("(x, handler) => x.Inner.Value_2 += handler", "Value_2")]
@@ -272,5 +286,18 @@ public sealed class ListenerBudgetTests
         public event EventHandler? Changed;
 
         public void Raise() => Changed?.Invoke(this, EventArgs.Empty);
+    }
+
+    private sealed class GenericMetricSource<T>
+    {
+        public event EventHandler? Changed;
+
+        public T? Last { get; private set; }
+
+        public void Raise(T value)
+        {
+            Last = value;
+            Changed?.Invoke(this, EventArgs.Empty);
+        }
     }
 }
