@@ -89,6 +89,6 @@ public static class WeakSubscriptions
         }
 
         WeakEventLinkRegistry.Register(link, purgeAfterGen2: true);
-        return link.Token;
+        return link;
     }
 }

@@ -1,25 +1,26 @@
+using System.Runtime.CompilerServices;
 using SafeRefs.Subscriptions;
 
 namespace SafeRefs.Internal;
 
 /// <summary>
-/// The per-subscription object of a weak event subscription (<c>Subscribe.WeakEvent</c>, <c>WeakSubscriptions</c>):
-/// the source holds its forwarding delegate; the owner and the source are held weakly through the handles of its
-/// <see cref="LinkSlot"/>; the registry holds it strongly (through the slot) until it is detached.
+/// The per-subscription object of a weak event subscription (<c>Subscribe.WeakEvent</c>, <c>WeakSubscriptions</c>),
+/// which is also its token: the source holds its forwarding delegate; the owner and the source are held weakly through
+/// the handles of its <see cref="LinkSlot"/>; the registry holds it strongly (through the slot) until it is detached.
 /// </summary>
 /// <remarks>
 /// <para>No finalizer. Its slot (and the capturing handler's dependent handle, if any) is released exactly once, when
 /// the link has been detached and no callback or purge check is reading it: <see cref="_state"/> counts readers in its
 /// low bits and carries the detached and released flags.</para>
-/// <para>Detaching is done by whoever claims the link's <see cref="Token"/> first (one atomic operation on the token's
-/// detacher field): <see cref="Subscriptions.Subscription.Dispose"/> (which takes the link out of its token
-/// anyway), or a raise that finds the owner collected, or a purge (which swap in <see cref="LostClaimDetacher"/>, so
-/// that a later <c>Dispose</c> still finds something to call). The winner takes the forwarder off the source first,
-/// then off the registry, and only then sets the detached flag; a raise, purge or <c>Dispose</c> that lost the race
-/// removes the forwarder from the source too (a no-op if already gone), so the source is clean when it returns.</para>
+/// <para>Detaching is done by whoever claims the token's detacher first (one atomic operation on that field):
+/// <see cref="Subscription.Dispose"/> (which takes the detacher out anyway), or a raise that finds the owner collected,
+/// or a purge (which swap in <see cref="LostClaimDetacher"/>, so that a later <c>Dispose</c> still finds something to
+/// call). The winner takes the forwarder off the source first, then off the registry, and only then sets the detached
+/// flag; a raise, purge or <c>Dispose</c> that lost the race removes the forwarder from the source too (a no-op if
+/// already gone), so the source is clean when it returns.</para>
 /// </remarks>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "The token owns the link (disposing the token detaches it), not the other way round.")]
-internal abstract class WeakEventLink : Detacher
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "The link is the token: disposing it detaches it.")]
+internal abstract class WeakEventLink : Subscription
 {
     private const int DetachedFlag = 1 << 29;
     private const int ReleasedFlag = 1 << 30;
@@ -27,12 +28,12 @@ internal abstract class WeakEventLink : Detacher
     private int _state;
     private TaskCompletionSource? _idle;
 
-    /// <summary>Initializes a new instance of the <see cref="WeakEventLink"/> class, with its token.</summary>
+    /// <summary>Initializes a new instance of the <see cref="WeakEventLink"/> class (its own token).</summary>
     /// <param name="slot">The claimed registry slot whose handles point at the owner and the source.</param>
     protected WeakEventLink(LinkSlot slot)
+        : base(ClaimedDetacher.Instance, null, null)
     {
         Slot = slot;
-        Token = new Subscription(this, this, null, null);
     }
 
     /// <summary>Gets the registry slot (valid until the link is released).</summary>
@@ -46,14 +47,6 @@ internal abstract class WeakEventLink : Detacher
 
     /// <summary>Gets a value indicating whether the link is detached: off the source and off the registry.</summary>
     internal bool IsDetached => (Volatile.Read(ref _state) & DetachedFlag) != 0;
-
-    /// <summary>Gets the token of this link (its detacher and first slot are this link), created with the link.</summary>
-    internal Subscription Token { get; }
-
-    /// <summary>Called by the token that took this link out of its detacher field: the detach is this caller's alone.</summary>
-    public sealed override void Detach(object? slot0, object? slot1, object? slot2) => DetachClaimed();
-
-    public sealed override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) => WhenIdleAsync();
 
     /// <summary>Releases a link that was never attached (its add accessor threw): nothing can read it.</summary>
     internal void Abandon()
@@ -98,7 +91,7 @@ internal abstract class WeakEventLink : Detacher
 
     /// <summary>For a raise or purge that found the owner (or source) collected: claims the detach through the token.</summary>
     /// <returns><see langword="true"/> when this call won the detach (then call <see cref="DetachClaimed"/>).</returns>
-    protected bool TryClaim() => Token.TryReplaceDetacher(this, LostClaimDetacher.Instance);
+    protected bool TryClaim() => TryReplaceDetacher(ClaimedDetacher.Instance, LostClaimDetacher.Instance);
 
     /// <summary>Detaches from the source (if still alive) and leaves the registry; called once, by the claim's winner.</summary>
     protected void DetachClaimed()
@@ -219,6 +212,19 @@ internal abstract class WeakEventLink : Detacher
         FreeOwnHandles();
         WeakEventLinkRegistry.Return(Slot);
         Volatile.Read(ref _idle)?.TrySetResult();
+    }
+
+    /// <summary>
+    /// What an attached link's token field holds: the <c>Dispose</c> that takes it out owns the detach (the token's first
+    /// slot is the link itself).
+    /// </summary>
+    private sealed class ClaimedDetacher : Detacher
+    {
+        public static readonly ClaimedDetacher Instance = new();
+
+        public override void Detach(object? slot0, object? slot1, object? slot2) => Unsafe.As<WeakEventLink>(slot0!).DetachClaimed();
+
+        public override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) => Unsafe.As<WeakEventLink>(slot0!).WhenIdleAsync();
     }
 
     /// <summary>

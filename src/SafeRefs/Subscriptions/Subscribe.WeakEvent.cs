@@ -63,6 +63,6 @@ public static partial class Subscribe
 
         link.Counted = Metrics.SubscriptionInstruments.TryAttach();
         WeakEventLinkRegistry.Register(link, purgeAfterGen2: false);
-        return link.Token;
+        return link;
     }
 }

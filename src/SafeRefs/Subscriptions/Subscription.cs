@@ -14,8 +14,12 @@ namespace SafeRefs.Subscriptions;
 /// <para><b>Thread safety:</b> all members are thread-safe. Concurrent <see cref="Dispose"/> calls detach
 /// exactly once; <see cref="Dispose"/> never blocks on a callback that is running.</para>
 /// <para><b>Second <see cref="Dispose"/>:</b> does nothing. A second <see cref="DisposeAsync"/> completes at once.</para>
+/// <para>Not derivable outside SafeRefs (it has no accessible constructor). Inside, a weak event link is its own token,
+/// so that a weak subscription is one object besides the delegate the source holds.</para>
 /// </remarks>
-public sealed class Subscription : IDisposable, IAsyncDisposable
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1063:Implement IDisposable Correctly", Justification = "No finalizer and no accessible constructor: only SafeRefs' own links derive from it, and they detach through the detacher.")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA1816:Dispose methods should call SuppressFinalize", Justification = "No finalizer here or in the internal derived links; a call would only cost time.")]
+public class Subscription : IDisposable, IAsyncDisposable
 {
     private Detacher? _detacher;
     private readonly object? _slot0;
@@ -27,6 +31,16 @@ public sealed class Subscription : IDisposable, IAsyncDisposable
     {
         _detacher = detacher;
         _slot0 = slot0;
+        _slot1 = slot1;
+        _slot2 = slot2;
+    }
+
+    /// <summary>For a mechanism that is its own token: the first slot is the token itself.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private protected Subscription(Detacher detacher, object? slot1, object? slot2)
+    {
+        _detacher = detacher;
+        _slot0 = this;
         _slot1 = slot1;
         _slot2 = slot2;
     }
