@@ -8,21 +8,27 @@ namespace SafeRefs.Internal;
 /// subscription neither allocates nor frees a GC handle.
 /// </summary>
 /// <remarks>
-/// A slot is claimed by one link at a time and returned only after that link has been detached and its last reader
-/// has left (see <see cref="WeakEventLink"/>), so a link never reads a handle that another link retargeted. A free
-/// slot's handles still point at their last targets, weakly: they keep nothing alive.
+/// A slot is claimed by one link at a time and returned as soon as that link has been detached, possibly while a raise
+/// or purge still reads that link: its <see cref="Generation"/> moves on when it is returned, before any later link
+/// retargets the handles, so such a reader sees that what it read may be another link's and drops it (see
+/// <see cref="WeakEventLink"/>). The handles are never freed, so reading them is always safe. A free slot's handles
+/// still point at their last targets, weakly: they keep nothing alive.
 /// </remarks>
 internal sealed class LinkSlot
 {
     private WeakGCHandle<object> _owner;
     private WeakGCHandle<object> _source;
     private WeakEventLink? _link;
+    private long _generation;
 
     /// <summary>Initializes a new instance of the <see cref="LinkSlot"/> class.</summary>
     internal LinkSlot(int index)
     {
         Index = index;
     }
+
+    /// <summary>Gets the slot's generation: it changes each time the slot is returned, before it can be claimed again.</summary>
+    internal long Generation => Volatile.Read(ref _generation);
 
     /// <summary>Gets the slot's index in the registry.</summary>
     internal int Index { get; }
@@ -62,6 +68,9 @@ internal sealed class LinkSlot
             _source = new WeakGCHandle<object>(source);
         }
     }
+
+    /// <summary>Moves the generation on; called once per return, by the thread that returns the slot, before the slot is handed out.</summary>
+    internal void NextGeneration() => Volatile.Write(ref _generation, _generation + 1);
 
     /// <summary>Registers <paramref name="link"/> (purges can see it from now on).</summary>
     internal void Register(WeakEventLink link) => Volatile.Write(ref _link, link);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using SafeRefs.Subscriptions;
 
 namespace SafeRefs.Internal;
@@ -9,23 +10,26 @@ namespace SafeRefs.Internal;
 /// the handles of its <see cref="LinkSlot"/>; the registry holds it strongly (through the slot) until it is detached.
 /// </summary>
 /// <remarks>
-/// <para>No finalizer. Its slot (and the capturing handler's dependent handle, if any) is released exactly once, when
-/// the link has been detached and no callback or purge check is reading it: <see cref="_state"/> counts readers in its
-/// low bits and carries the detached and released flags.</para>
-/// <para>Detaching is done by whoever claims the token's detacher first (one atomic operation on that field):
-/// <see cref="Subscription.Dispose"/> (which takes the detacher out anyway), or a raise that finds the owner collected,
-/// or a purge (which swap in <see cref="LostClaimDetacher"/>, so that a later <c>Dispose</c> still finds something to
-/// call). The winner takes the forwarder off the source first, then off the registry, and only then sets the detached
-/// flag; a raise, purge or <c>Dispose</c> that lost the race removes the forwarder from the source too (a no-op if
-/// already gone), so the source is clean when it returns.</para>
+/// <para>No finalizer. Detaching is done by whoever claims the token's detacher first (one atomic operation on that
+/// field): <see cref="Subscription.Dispose"/> (which takes the detacher out anyway), or a raise that finds the owner
+/// collected, or a purge (which swap in <see cref="LostClaimDetacher"/>, so that a later <c>Dispose</c> still finds
+/// something to call). The winner takes the forwarder off the source first, then off the registry, then sets the
+/// detached flag and only then returns the slot; a raise, purge or <c>Dispose</c> that lost the race removes the
+/// forwarder from the source too (a no-op if already gone), so the source is clean when it returns.</para>
+/// <para>The slot goes back to the registry at once, even while a raise or purge is still reading this link: the slot's
+/// handles are never freed, only retargeted by a later link, and its generation changes before that. Whoever reads the
+/// handles (<see cref="SourceOrNull"/>, the derived links' owner reads) checks afterwards that the generation is still this
+/// link's; if not, the link is detached and what was read is dropped. What the link owns itself (the capturing
+/// handler's dependent handle) is freed exactly once, when the link is detached and no reader is inside
+/// (<see cref="_readers"/>, <see cref="_released"/>); <c>DisposeAsync</c> waits for the same moment.</para>
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "The link is the token: disposing it detaches it.")]
 internal abstract class WeakEventLink : Subscription
 {
-    private const int DetachedFlag = 1 << 29;
-    private const int ReleasedFlag = 1 << 30;
-
-    private int _state;
+    private readonly long _generation;
+    private int _readers;
+    private int _detached;
+    private int _released;
     private TaskCompletionSource? _idle;
 
     /// <summary>Initializes a new instance of the <see cref="WeakEventLink"/> class (its own token).</summary>
@@ -34,9 +38,17 @@ internal abstract class WeakEventLink : Subscription
         : base(ClaimedDetacher.Instance, null, null)
     {
         Slot = slot;
+        _generation = slot.Generation;
     }
 
-    /// <summary>Gets the registry slot (valid until the link is released).</summary>
+    /// <summary>
+    /// Tests only: runs in a raise, purge or lost-claim <c>Dispose</c> right after it entered the link, before it reads
+    /// the slot's handles: the window in which the link can be detached and its slot taken by another link. Null in
+    /// production.
+    /// </summary>
+    internal static Action<WeakEventLink>? AfterEnterHook { get; set; }
+
+    /// <summary>Gets the registry slot (this link's until it is detached; then possibly another link's).</summary>
     internal LinkSlot Slot { get; }
 
     /// <summary>Gets or sets a value indicating whether the active-subscriptions metric counted this link.</summary>
@@ -46,13 +58,24 @@ internal abstract class WeakEventLink : Subscription
     internal virtual bool AllowsBackgroundPurge => true;
 
     /// <summary>Gets a value indicating whether the link is detached: off the source and off the registry.</summary>
-    internal bool IsDetached => (Volatile.Read(ref _state) & DetachedFlag) != 0;
+    internal bool IsDetached => Volatile.Read(ref _detached) != 0;
 
-    /// <summary>Releases a link that was never attached (its add accessor threw): nothing can read it.</summary>
+    /// <summary>Gets a value indicating whether the link's own handles are freed (detached and no reader left; tests).</summary>
+    internal bool IsReleased => Volatile.Read(ref _released) != 0;
+
+    /// <summary>Gets a value indicating whether the link owns something that must be freed once no reader is inside.</summary>
+    protected abstract bool OwnsHandles { get; }
+
+    /// <summary>Releases a link that was never attached (its add accessor threw).</summary>
     internal void Abandon()
     {
-        Volatile.Write(ref _state, DetachedFlag | ReleasedFlag);
-        Release();
+        Volatile.Write(ref _detached, 1);
+        ReturnSlot();
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _readers) == 0)
+        {
+            TryRelease();
+        }
     }
 
     /// <summary>For a purge: detaches if the owner or the source has been collected.</summary>
@@ -96,8 +119,7 @@ internal abstract class WeakEventLink : Subscription
     /// <summary>Detaches from the source (if still alive) and leaves the registry; called once, by the claim's winner.</summary>
     protected void DetachClaimed()
     {
-        // The winner needs no reader registration: the slot is released only after the detached flag, which only the
-        // winner sets, below.
+        // The winner reads the slot's handles without a reader registration: only the winner returns the slot, below.
         try
         {
             if (Counted)
@@ -118,15 +140,20 @@ internal abstract class WeakEventLink : Subscription
         }
         finally
         {
-            // Only now do new invocations stop entering (a raise that entered before still sees the handles, and one
-            // that cannot enter knows the forwarder is already off the source).
-            if (Interlocked.CompareExchange(ref _state, DetachedFlag | ReleasedFlag, 0) == 0)
+            // Only now do new invocations stop entering (a raise that entered before reads the handles and then checks
+            // the slot's generation, which changes only below; one that cannot enter knows the forwarder is already
+            // off the source).
+            Volatile.Write(ref _detached, 1);
+            ReturnSlot();
+            if (OwnsHandles)
             {
-                Release();
-            }
-            else if (Interlocked.Add(ref _state, DetachedFlag) == DetachedFlag)
-            {
-                TryRelease();
+                // Free them now unless a reader is inside (then its exit frees them): the flag above is published
+                // before the reader count is read, and a reader counts itself before reading the flag.
+                Interlocked.MemoryBarrier();
+                if (Volatile.Read(ref _readers) == 0)
+                {
+                    TryRelease();
+                }
             }
         }
     }
@@ -147,18 +174,25 @@ internal abstract class WeakEventLink : Subscription
         }
     }
 
-    /// <summary>Completes when the link is released (detached, and no callback reads it any more).</summary>
+    /// <summary>Completes when the link is detached and no callback (or purge check) reads it any more.</summary>
     internal ValueTask WhenIdleAsync()
     {
-        if ((Volatile.Read(ref _state) & ReleasedFlag) != 0)
+        if (Volatile.Read(ref _released) != 0)
         {
             return default;
         }
 
+        // Installing the completion source is a full fence: a reader that leaves after it sees it (and completes it);
+        // one that left before is seen by the checks below.
         var idle = Volatile.Read(ref _idle)
             ?? Interlocked.CompareExchange(ref _idle, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null)
             ?? _idle;
-        if ((Volatile.Read(ref _state) & ReleasedFlag) != 0)
+        if (IsDetached && Volatile.Read(ref _readers) == 0)
+        {
+            TryRelease();
+        }
+
+        if (Volatile.Read(ref _released) != 0)
         {
             idle.TrySetResult();
         }
@@ -166,31 +200,58 @@ internal abstract class WeakEventLink : Subscription
         return new ValueTask(idle.Task);
     }
 
-    /// <summary>Starts reading the handles; <see langword="false"/> when already detached (then nothing may be read).</summary>
+    /// <summary>Starts reading the link; <see langword="false"/> when already detached (then nothing may be read).</summary>
     protected bool Enter()
     {
-        if ((Interlocked.Increment(ref _state) & DetachedFlag) != 0)
+        Interlocked.Increment(ref _readers);
+        if (Volatile.Read(ref _detached) != 0)
         {
             Exit();
             return false;
         }
 
+        AfterEnterHook?.Invoke(this);
         return true;
     }
 
-    /// <summary>Stops reading the handles; the last reader after detaching releases them.</summary>
+    /// <summary>Stops reading the link; the last reader after detaching frees what the link owns.</summary>
     protected void Exit()
     {
-        if (Interlocked.Decrement(ref _state) == DetachedFlag)
+        if (Interlocked.Decrement(ref _readers) == 0 && Volatile.Read(ref _detached) != 0)
         {
             TryRelease();
         }
     }
 
+    /// <summary>
+    /// Gets the source through the slot's weak handle; <see langword="null"/> once collected, or when the slot has moved
+    /// on to another link (then this link is detached and off the source).
+    /// </summary>
+    protected object? SourceOrNull()
+    {
+        var source = Slot.Source.TryGetTarget(out var target) ? target : null;
+        return SlotStillThisLinks() ? source : null;
+    }
+
+    /// <summary>
+    /// After reading the slot's handles: is the slot still this link's? A later link retargets them only after the
+    /// generation changed (when this link returned the slot), so an unchanged generation means they were this link's.
+    /// </summary>
+    protected bool SlotStillThisLinks()
+    {
+        if (!X86Base.IsSupported)
+        {
+            // Keep the handle reads before the generation read on weakly ordered processors (x86 keeps loads in order).
+            Interlocked.MemoryBarrier();
+        }
+
+        return Slot.Generation == _generation;
+    }
+
     /// <summary>Called between <see cref="Enter"/> and <see cref="Exit"/>: is the owner or the source collected?</summary>
     protected abstract bool IsDead();
 
-    /// <summary>Removes the forwarder from the source, if the source is alive; called while the handles are valid.</summary>
+    /// <summary>Removes the forwarder from the source, if the source is alive and the slot still this link's.</summary>
     protected abstract void RemoveFromSource();
 
     /// <summary>Frees what the link owns besides its slot; called once, when nothing reads it any more.</summary>
@@ -198,20 +259,17 @@ internal abstract class WeakEventLink : Subscription
     {
     }
 
-    /// <summary>Releases once: only the transition from "detached, no reader" to "released" wins.</summary>
+    /// <summary>Once the link is detached: the slot goes back to the registry (its generation moves on first).</summary>
+    private void ReturnSlot() => WeakEventLinkRegistry.Return(Slot);
+
+    /// <summary>Releases once: called when the link was seen detached with no reader inside.</summary>
     private void TryRelease()
     {
-        if (Interlocked.CompareExchange(ref _state, DetachedFlag | ReleasedFlag, DetachedFlag) == DetachedFlag)
+        if (Interlocked.CompareExchange(ref _released, 1, 0) == 0)
         {
-            Release();
+            FreeOwnHandles();
+            Volatile.Read(ref _idle)?.TrySetResult();
         }
-    }
-
-    private void Release()
-    {
-        FreeOwnHandles();
-        WeakEventLinkRegistry.Return(Slot);
-        Volatile.Read(ref _idle)?.TrySetResult();
     }
 
     /// <summary>

@@ -107,9 +107,10 @@ internal static class WeakEventLinkRegistry
         }
     }
 
-    /// <summary>Returns a slot whose link has left the registry and whose readers are gone.</summary>
+    /// <summary>Returns a slot whose link is detached (off the source and off the registry); its readers may still be inside.</summary>
     internal static void Return(LinkSlot slot)
     {
+        slot.NextGeneration();
         var cache = _cache ?? RegisterCache();
         if (cache.Slot is null)
         {

@@ -37,7 +37,17 @@ internal abstract class WeakEventLink<TArgs> : WeakEventLink
     }
 
     /// <inheritdoc/>
-    protected override bool IsDead() => OwnerOrNull() is null || !Slot.Source.TryGetTarget(out _);
+    protected override bool OwnsHandles => _handler is null;
+
+    /// <inheritdoc/>
+    protected override bool IsDead()
+    {
+        var owner = _handler is null ? _ownerToHandler.Target : Slot.Owner.TryGetTarget(out var target) ? target : null;
+        var sourceAlive = Slot.Source.TryGetTarget(out _);
+
+        // Read through a slot that another link took over: this link is detached, nothing to purge.
+        return SlotStillThisLinks() && (owner is null || !sourceAlive);
+    }
 
     /// <inheritdoc/>
     protected override void FreeOwnHandles()
@@ -47,9 +57,6 @@ internal abstract class WeakEventLink<TArgs> : WeakEventLink
             _ownerToHandler.Dispose();
         }
     }
-
-    /// <summary>Gets the source while the link is entered; <see langword="null"/> once collected.</summary>
-    protected object? SourceOrNull() => Slot.Source.TryGetTarget(out var source) ? source : null;
 
     /// <summary>The forwarder: the method the source's event delegate calls.</summary>
     protected void Invoke(object? sender, TArgs args)
@@ -72,6 +79,11 @@ internal abstract class WeakEventLink<TArgs> : WeakEventLink
             {
                 owner = Slot.Owner.TryGetTarget(out var target) ? target : null;
                 handler = _handler;
+                if (!SlotStillThisLinks())
+                {
+                    // The slot went back to the registry and on to another link: this link is detached.
+                    return;
+                }
             }
 
             if (owner is null)
@@ -97,15 +109,5 @@ internal abstract class WeakEventLink<TArgs> : WeakEventLink
         {
             Exit();
         }
-    }
-
-    private object? OwnerOrNull()
-    {
-        if (_handler is null)
-        {
-            return _ownerToHandler.Target;
-        }
-
-        return Slot.Owner.TryGetTarget(out var owner) ? owner : null;
     }
 }

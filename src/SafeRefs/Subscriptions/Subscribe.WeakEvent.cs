@@ -28,10 +28,10 @@ public static partial class Subscribe
     /// <remarks>
     /// <para>The source holds a small forwarder (not the owner). Forwarders whose owner or source was collected are
     /// detached on the subscribing thread every so many subscribes, after gen-2 collections (on the thread pool),
-    /// and when the event fires; no finalizer touches them. A subscription allocates its token, the forwarder and its
-    /// delegate, and no GC handle unless the handler captures variables (then one dependent handle owner → handler):
-    /// the weak handles to the owner and the source belong to a registry slot that is reused once the forwarder is
-    /// detached and no raise is running it.</para>
+    /// and when the event fires; no finalizer touches them. A subscription allocates its token (which is also the
+    /// forwarder) and the delegate the source holds, and no GC handle unless the handler captures variables (then one
+    /// dependent handle owner → handler): the weak handles to the owner and the source belong to a registry slot that
+    /// is reused as soon as the forwarder is detached (a raise still running it notices and drops what it read).</para>
     /// <para>After <see cref="Subscription.Dispose"/> returns, no new invocation of the handler starts. Do not await
     /// <see cref="Subscription.DisposeAsync"/> from inside the handler itself: it completes only when the handler returns.</para>
     /// </remarks>
