@@ -39,7 +39,7 @@ public static class WeakSubscriptions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
-        return Start(new PropertyChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler), source);
+        return Start(new PropertyChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler), source, owner);
     }
 
     /// <summary>Listens to <see cref="INotifyCollectionChanged.CollectionChanged"/> for as long as <paramref name="owner"/> lives.</summary>
@@ -55,7 +55,7 @@ public static class WeakSubscriptions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
-        return Start(new CollectionChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler), source);
+        return Start(new CollectionChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler), source, owner);
     }
 
     /// <summary>Listens to <see cref="ICommand.CanExecuteChanged"/> for as long as <paramref name="owner"/> lives.</summary>
@@ -71,11 +71,11 @@ public static class WeakSubscriptions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
-        return Start(new CanExecuteChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler), source);
+        return Start(new CanExecuteChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler), source, owner);
     }
 
     // Attaches, releases the slot if the add accessor throws, then registers for the gen-2 purge.
-    private static Subscription Start<TLink, TSource>(TLink link, TSource source)
+    private static Subscription Start<TLink, TSource>(TLink link, TSource source, object owner)
         where TLink : WeakEventLink, ISourceAttachable<TSource>
     {
         try
@@ -89,6 +89,10 @@ public static class WeakSubscriptions
         }
 
         WeakEventLinkRegistry.Register(link, purgeAfterGen2: true);
+
+        // Until it is registered, no raise may find the owner collected and detach the link (its slot would be handed
+        // on while this registration is still to be written).
+        GC.KeepAlive(owner);
         return link;
     }
 }

@@ -63,6 +63,10 @@ public static partial class Subscribe
 
         link.Counted = Metrics.SubscriptionInstruments.TryAttach();
         WeakEventLinkRegistry.Register(link, purgeAfterGen2: false);
+
+        // Until it is registered, no raise may find the owner collected and detach the link (its slot would be handed
+        // on while this registration is still to be written).
+        GC.KeepAlive(owner);
         return link;
     }
 }
