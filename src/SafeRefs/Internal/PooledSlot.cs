@@ -9,27 +9,66 @@ namespace SafeRefs.Internal;
 /// version it was given is current.
 /// </summary>
 /// <remarks>
-/// The slot's state is guarded by a small recursive spin lock (<see cref="Enter(int)"/> or <see cref="EnterQuiet"/> /
-/// <see cref="Exit"/>): one compare-and-swap to enter and a plain store to leave, where <see cref="Lock"/> costs two
-/// interlocked operations and more bookkeeping. Only a holder that runs user code (an add accessor, which may
-/// re-enter through <c>Dispose</c>) records its thread id; the others enter without looking it up. Sections are short (bookkeeping plus the caller's add accessor), and a waiter backs off
-/// with <see cref="SpinWait"/>, which yields and sleeps when the holder is descheduled.
+/// <para>The slot's state is guarded by a small recursive lock with two ways in. <b>Biased:</b> a lease is biased to
+/// the thread that rented it (<see cref="BiasThread"/>, written at rent while no other lease of the object exists), and
+/// that thread enters with plain stores only: it publishes itself in <c>_biasBusy</c>, then checks that the bias still
+/// holds. <b>Locked:</b> every other entry takes <c>_owner</c> with one compare-and-swap and then, if the lease is still
+/// biased, revokes the bias: it clears <see cref="BiasThread"/>, runs <see cref="Interlocked.MemoryBarrierProcessWide"/>
+/// and waits until no biased section is running. The process-wide barrier is what lets the biased side skip its own
+/// store-load fence (an asymmetric Dekker handshake: after the barrier, either the revoker sees <c>_biasBusy</c> set, or
+/// the biased thread sees the bias cleared). Revocations are budgeted per pool (<see cref="BiasBudget"/>): a pool whose
+/// leases keep crossing threads stops biasing and pays one compare-and-swap per entry, as without bias.</para>
+/// <para>A lease's end clears the bias before the object goes back to the pool, so the renting thread never sees
+/// itself as biased for a later lease it did not rent. A locked holder whose lease has already ended (a stale lease)
+/// does not revoke: it only reads <see cref="Version"/> and leaves, so a biased section of the object's next lease may
+/// run beside it.</para>
+/// <para><b>Re-entry:</b> a holder that runs user code (an add accessor, which may call <c>Dispose</c> or <c>On</c> on
+/// the same lease) is recognised by its thread id: in <c>_biasBusy</c> when biased, in <c>_owner</c> when locked (quiet
+/// holders, which run no user code, store <see cref="QuietHolder"/>). A waiter backs off with <see cref="SpinWait"/>,
+/// which yields and sleeps when the holder is descheduled.</para>
 /// </remarks>
 /// <typeparam name="T">The pooled type.</typeparam>
 internal sealed class PooledSlot<T>
     where T : class
 {
+    /// <summary>Returned by <see cref="Enter"/> / <see cref="EnterQuiet"/> when the thread already holds the slot: nothing taken.</summary>
+    public const int Reentered = 0;
+
+    /// <summary>Returned when the renting thread entered its biased lease without an interlocked operation.</summary>
+    public const int Biased = 1;
+
+    /// <summary>Returned when the caller took the slot's lock word.</summary>
+    public const int Locked = 2;
+
     private static readonly TrackedEntry<T>[] NoEntries = [];
 
-    public PooledSlot(T value)
+    /// <summary>The owner of a lock holder that runs no user code while it holds the lock, so cannot re-enter it.</summary>
+    private const int QuietHolder = -1;
+
+    private readonly BiasBudget _budget;
+
+    /// <summary>The managed thread id of the biased thread while it is inside the slot; 0 otherwise. Set and cleared only by that thread.</summary>
+    private int _biasBusy;
+
+    /// <summary>The managed thread id of the locked holder that runs user code (<see cref="QuietHolder"/> for a quiet holder); 0 when free.</summary>
+    private int _owner;
+
+    public PooledSlot(T value, BiasBudget budget)
     {
         Value = value;
+        _budget = budget;
     }
 
     public T Value { get; }
 
     /// <summary>The lease version; odd while the object is out. Written under the slot's lock except at rent.</summary>
     public int Version;
+
+    /// <summary>
+    /// The managed thread id the current lease is biased to, or 0. Written at rent (before <see cref="Version"/>), cleared
+    /// by the lease's end (inside the slot) and by a revocation.
+    /// </summary>
+    public int BiasThread;
 
     public TrackedEntry<T>[] Entries = NoEntries;
 
@@ -54,66 +93,173 @@ internal sealed class PooledSlot<T>
     /// </summary>
     public ThreadCounters.Cell? Counters;
 
-    /// <summary>The owner of a lock holder that runs no user code while it holds the lock, so cannot re-enter it.</summary>
-    private const int QuietHolder = -1;
-
-    /// <summary>This thread's managed thread id once looked up (a thread-static read the JIT inlines, where
-    /// <see cref="Environment.CurrentManagedThreadId"/> is a call).</summary>
-    [ThreadStatic]
-    private static int _threadId;
-
-    /// <summary>The managed thread id of the thread inside the slot's lock (<see cref="QuietHolder"/> for a quiet holder); 0 when free.</summary>
-    private int _owner;
-
     public bool IsCurrent(int version) => Volatile.Read(ref Version) == version;
 
-    /// <summary>Enters the slot's lock.</summary>
-    /// <returns><see langword="true"/> if this call took the lock (pass it to <see cref="Exit"/>); <see langword="false"/> if the thread already held it.</returns>
+    /// <summary>Enters the slot for a section that runs user code (which may re-enter it).</summary>
+    /// <param name="version">The caller's lease version: a caller whose lease has ended never revokes a bias.</param>
+    /// <returns>What was taken: pass it to <see cref="Exit"/>.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Enter() => Enter(CurrentThreadId());
+    public int Enter(int version)
+    {
+        var self = ThreadIds.Current;
+        if (BiasThread == self)
+        {
+            var biased = TryEnterBiased(self);
+            if (biased >= 0)
+            {
+                return biased;
+            }
+        }
 
-    /// <summary>Enters the slot's lock on behalf of the calling thread, whose managed thread id the caller already has.</summary>
-    /// <param name="thread">The calling thread's <see cref="Environment.CurrentManagedThreadId"/>.</param>
-    /// <returns><see langword="true"/> if this call took the lock (pass it to <see cref="Exit"/>); <see langword="false"/> if the thread already held it.</returns>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Enter(int thread) => Interlocked.CompareExchange(ref _owner, thread, 0) == 0 || EnterSlow(thread);
+        return Interlocked.CompareExchange(ref _owner, self, 0) == 0 ? Settle(self, version) : EnterContended(self, self, version);
+    }
 
     /// <summary>
-    /// Enters the slot's lock for a section that runs no user code (so nothing can re-enter it from inside): the
-    /// uncontended path needs no thread id. A thread that already holds the lock (from inside an add accessor) is
+    /// Enters the slot for a section that runs no user code (so nothing can re-enter it from inside): an unbiased
+    /// uncontended entry needs no thread id. A thread that already holds the slot (from inside an add accessor) is
     /// still recognised.
     /// </summary>
-    /// <returns><see langword="true"/> if this call took the lock (pass it to <see cref="Exit"/>); <see langword="false"/> if the thread already held it.</returns>
+    /// <param name="version">The caller's lease version: a caller whose lease has ended never revokes a bias.</param>
+    /// <returns>What was taken: pass it to <see cref="Exit"/>.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool EnterQuiet() => Interlocked.CompareExchange(ref _owner, QuietHolder, 0) == 0 || EnterSlow(QuietHolder);
-
-    /// <summary>Leaves the slot's lock if <paramref name="taken"/>.</summary>
-    /// <param name="taken">What <see cref="Enter(int)"/> or <see cref="EnterQuiet"/> returned.</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Exit(bool taken)
+    public int EnterQuiet(int version)
     {
-        if (taken)
+        var bias = BiasThread;
+        if (bias != 0 && bias == ThreadIds.Current)
+        {
+            var biased = TryEnterBiased(bias);
+            if (biased >= 0)
+            {
+                return biased;
+            }
+        }
+
+        return Interlocked.CompareExchange(ref _owner, QuietHolder, 0) == 0 ? Settle(0, version) : EnterContended(0, QuietHolder, version);
+    }
+
+    /// <summary>Leaves the slot.</summary>
+    /// <param name="taken">What <see cref="Enter"/> or <see cref="EnterQuiet"/> returned.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Exit(int taken)
+    {
+        if (taken == Biased)
+        {
+            Volatile.Write(ref _biasBusy, 0);
+        }
+        else if (taken == Locked)
         {
             Volatile.Write(ref _owner, 0);
         }
     }
 
+    /// <summary>Ends the bias of the current lease from inside the slot (its end): done before the object can be rented again.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int CurrentThreadId()
+    public void ClearBias()
     {
-        var id = _threadId;
-        return id != 0 ? id : _threadId = Environment.CurrentManagedThreadId;
+        if (BiasThread != 0)
+        {
+            Volatile.Write(ref BiasThread, 0);
+        }
+    }
+
+    /// <summary>The biased way in, for the thread the lease is biased to.</summary>
+    /// <returns><see cref="Biased"/>, <see cref="Reentered"/>, or -1 to take the lock word instead.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int TryEnterBiased(int self)
+    {
+        var busy = _biasBusy;
+        if (busy == self)
+        {
+            return Reentered;
+        }
+
+        if (busy == 0)
+        {
+            Volatile.Write(ref _biasBusy, self);
+
+            // The store above and this load must stay in this order (the JIT does not reorder volatile accesses; the
+            // hardware's store-load reordering is what the revoker's process-wide barrier covers).
+            if (Volatile.Read(ref BiasThread) == self)
+            {
+                return Biased;
+            }
+
+            Volatile.Write(ref _biasBusy, 0);
+        }
+
+        // Revoked, or a previous biased holder is still inside (its lease ended from its own add accessor).
+        return -1;
+    }
+
+    /// <summary>After taking the lock word: no biased section may run beside a holder of a current lease.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Settle(int self, int version)
+    {
+        if ((BiasThread | _biasBusy) != 0)
+        {
+            SettleSlow(self, version);
+        }
+
+        return Locked;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool EnterSlow(int holder)
+    private void SettleSlow(int self, int version)
     {
-        // Only a holder that runs user code (an add accessor) stores its thread id, and only such a holder can be
-        // re-entered: compare with this thread's id, never with the quiet marker.
-        var self = holder == QuietHolder ? CurrentThreadId() : holder;
-        if (Volatile.Read(ref _owner) == self)
+        // A caller whose lease has ended only reads the version and leaves: it neither revokes nor waits.
+        if (Volatile.Read(ref Version) != version)
         {
-            return false;
+            return;
+        }
+
+        // Read after the version (acquire): a lease rented after the bias was written sees its bias here.
+        if (Volatile.Read(ref BiasThread) != 0)
+        {
+            _budget.Spend();
+            Volatile.Write(ref BiasThread, 0);
+
+            // Every thread of the process passes a full fence: from here on the biased thread sees the bias cleared
+            // (and takes the lock word), or its _biasBusy store is visible below.
+            Interlocked.MemoryBarrierProcessWide();
+        }
+
+        var busy = Volatile.Read(ref _biasBusy);
+        if (busy == 0)
+        {
+            return;
+        }
+
+        if (self == 0)
+        {
+            self = ThreadIds.Current;
+        }
+
+        if (busy == self)
+        {
+            // This thread is inside its own biased section (re-entered from user code after the bias was cleared).
+            return;
+        }
+
+        var spinner = default(SpinWait);
+        while (Volatile.Read(ref _biasBusy) != 0)
+        {
+            spinner.SpinOnce();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int EnterContended(int self, int holder, int version)
+    {
+        // Only holders that run user code store their thread id (_owner for a locked holder, _biasBusy for a biased
+        // one), and only they can be re-entered: compare with this thread's id, never with the quiet marker.
+        if (self == 0)
+        {
+            self = ThreadIds.Current;
+        }
+
+        if (Volatile.Read(ref _biasBusy) == self || Volatile.Read(ref _owner) == self)
+        {
+            return Reentered;
         }
 
         var spinner = default(SpinWait);
@@ -123,7 +269,8 @@ internal sealed class PooledSlot<T>
         }
         while (Volatile.Read(ref _owner) != 0 || Interlocked.CompareExchange(ref _owner, holder, 0) != 0);
 
-        return true;
+        SettleSlow(self, version);
+        return Locked;
     }
 
     /// <summary>Makes room for one more entry, so that the <see cref="Append"/> after an add accessor cannot fail.</summary>

@@ -21,7 +21,10 @@ namespace SafeRefs.Pooling;
 /// <para><b>Limits:</b> listener counts per (object, event) are judged per lease, so reuse alone never crosses
 /// <see cref="ListenerGuardOptions{T}.MaxListenersPerEvent"/>; crossing it warns once per (object, event) with
 /// <see cref="MaxListenersExceeded"/> and a log, or refuses the listener.</para>
-/// <para><b>Thread safety:</b> all members are thread-safe. Not disposable (the inner pool is the caller's).</para>
+/// <para><b>Thread safety:</b> all members are thread-safe. Not disposable (the inner pool is the caller's). A lease
+/// used only on the thread that rented it takes no interlocked operation; the first use from another thread revokes
+/// that with a process-wide memory barrier, and after 8 such revocations the pool's leases take one compare-and-swap
+/// per <c>On</c> and <c>Dispose</c> on every thread.</para>
 /// </remarks>
 public sealed class GuardedObjectPool<T> : ObjectPool<T>
     where T : class
@@ -40,6 +43,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     private readonly Counter<long> _listenersDetached;
     private readonly IMeterFactory? _meterFactory;
     private readonly ThreadCounters _counters = new(); // one cell per pooled object: 0 rented, 1 returned, 2 detached, 3 leaks suspected
+    private readonly BiasBudget _bias = new(BiasBudget.DefaultRevocations);
+    private readonly ConditionalWeakTable<T, PooledSlot<T>>.CreateValueCallback _createSlot;
     private PooledSlot<T>? _lastSlot;
 
     /// <summary>Initializes a new instance of the <see cref="GuardedObjectPool{T}"/> class.</summary>
@@ -61,6 +66,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         _leasesOutstanding = _metrics.Pool.LeasesOutstanding;
         _listenersDetached = _metrics.Pool.ListenersDetached;
         TimeProvider = options.TimeProvider ?? TimeProvider.System;
+        _createSlot = value => new PooledSlot<T>(value, _bias);
     }
 
     /// <summary>Raised once per (object, event) when a lease attaches more than the limit (with <see cref="ListenerBudgetAction.Warn"/>).</summary>
@@ -83,6 +89,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     }
 
     internal TimeProvider TimeProvider { get; }
+
+    /// <summary>Gets the budget of revocations after which leases are no longer biased to their renting thread; for tests.</summary>
+    internal BiasBudget Bias => _bias;
 
     /// <summary>Gets how many statistics cells are registered (one per pooled object, until a collected object's is folded); for tests.</summary>
     internal int CounterCellCount => _counters.CellCount;
@@ -128,9 +137,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     {
         var warnCount = 0;
 
-        // The add accessor runs inside the lock and may re-enter it (a Dispose from inside the accessor): enter with
+        // The add accessor runs inside the slot and may re-enter it (a Dispose from inside the accessor): enter with
         // this thread's id.
-        var taken = slot.Enter();
+        var taken = slot.Enter(version);
         try
         {
             if (!slot.IsCurrent(version))
@@ -192,14 +201,16 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
 
     internal void End(PooledSlot<T> slot, int version)
     {
-        var taken = slot.EnterQuiet();
+        var taken = slot.EnterQuiet(version);
         if (slot.Version != version)
         {
             slot.Exit(taken);
             return;
         }
 
-        // Nothing in this section can throw: the slot's lock is left on every path.
+        // Nothing in this section can throw: the slot is left on every path. The bias ends with the lease, before the
+        // object can be rented again.
+        slot.ClearBias();
         Volatile.Write(ref slot.Version, version + 1);
         var count = slot.EntryCount;
         if (slot.Cts is null && slot.Timers is null && !slot.Counted && _probe is null)
@@ -410,6 +421,13 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             CountOutstanding(_leasesOutstanding, slot);
         }
 
+        // Nobody else has this lease yet: bias it to this thread (written before the version, so a thread that sees the
+        // new version sees the bias too).
+        if (_bias.Enabled)
+        {
+            slot.BiasThread = ThreadIds.Current;
+        }
+
         Volatile.Write(ref slot.Version, slot.Version + 1 | 1);
         slot.Counters!.Add0(1);
         return slot;
@@ -434,14 +452,14 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     {
         if (!_slots.TryGetValue(value, out var slot))
         {
-            slot = _slots.GetValue(value, static v => new PooledSlot<T>(v));
+            slot = _slots.GetValue(value, _createSlot);
         }
 
         if (Volatile.Read(ref slot.Counters) is null)
         {
-            var taken = slot.EnterQuiet();
-            slot.Counters ??= _counters.Attach(slot);
-            slot.Exit(taken);
+            // Two threads meeting a new object at once each register a cell; the one that loses stays at zero and is
+            // folded once the object is collected.
+            Interlocked.CompareExchange(ref slot.Counters, _counters.Attach(slot), null);
         }
 
         _lastSlot = slot;

@@ -53,7 +53,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     {
         get
         {
-            var taken = _slot.Enter();
+            var taken = _slot.Enter(_version);
             var count = _slot.IsCurrent(_version) ? _slot.EntryCount : 0;
             _slot.Exit(taken);
             return count;
@@ -67,7 +67,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     {
         get
         {
-            var taken = _slot.Enter();
+            var taken = _slot.Enter(_version);
             try
             {
                 ThrowIfEnded();
@@ -90,7 +90,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     {
         get
         {
-            var taken = _slot.Enter();
+            var taken = _slot.Enter(_version);
             try
             {
                 ThrowIfEnded();
@@ -138,7 +138,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         where TDisposable : IDisposable
     {
         ArgumentNullException.ThrowIfNull(registration);
-        var taken = _slot.Enter();
+        var taken = _slot.Enter(_version);
         try
         {
             ThrowIfEnded();

@@ -7,13 +7,16 @@ namespace SafeRefs.Tests.Pooling;
 [Collection(SoakCollection.Name)]
 public sealed class GuardedObjectPoolSoakTests
 {
-    [Fact]
-    public async Task ManyThreads_FewObjects_NoLeaseEverSeesAForeignHandler()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ManyThreads_FewObjects_NoLeaseEverSeesAForeignHandler(bool biased)
     {
         const int threads = 4;
         const int objects = 2;
         const int leasesPerThread = 3_000;
         var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: objects));
+        pool.Bias.Left = biased ? int.MaxValue : 0;
         var foreign = 0;
         var seen = new System.Collections.Concurrent.ConcurrentDictionary<int, byte>();
         var nextLeaseId = 0;
@@ -65,12 +68,15 @@ public sealed class GuardedObjectPoolSoakTests
         }
     }
 
-    [Fact]
-    public void Dispose_FromManyThreadsAtOnce_EndsTheLeaseExactlyOnce()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Dispose_FromManyThreadsAtOnce_EndsTheLeaseExactlyOnce(bool biased)
     {
         const int threads = 4;
         const int rounds = 300;
         var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
+        pool.Bias.Left = biased ? int.MaxValue : 0;
         var removes = 0;
         using var barrier = new Barrier(threads + 1);
         PoolLease<Widget>? lease = null;
@@ -89,6 +95,9 @@ public sealed class GuardedObjectPoolSoakTests
             lease = pool.Rent();
             lease.On((w, h) => { w.Changed += h; }, (w, h) => { Interlocked.Increment(ref removes); w.Changed -= h; }, (EventHandler)((_, _) => { }));
             barrier.SignalAndWait();
+
+            // The renter, to which the lease is biased, disposes too.
+            lease.Dispose();
             barrier.SignalAndWait();
             Assert.Equal(i + 1, Volatile.Read(ref removes));
         }
@@ -99,11 +108,14 @@ public sealed class GuardedObjectPoolSoakTests
         Assert.Equal(0, pool.Get().ListenerCount);
     }
 
-    [Fact]
-    public void On_RacingDispose_EitherThrowsOrIsDetached_NeverLeftOnTheReturnedObject()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void On_RacingDispose_EitherThrowsOrIsDetached_NeverLeftOnTheReturnedObject(bool biased)
     {
         const int rounds = 2_000;
         var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
+        pool.Bias.Left = biased ? int.MaxValue : 0;
         using var barrier = new Barrier(2);
         PoolLease<Widget>? lease = null;
         var refused = 0;
@@ -139,5 +151,54 @@ public sealed class GuardedObjectPoolSoakTests
         var stats = pool.Statistics;
         Assert.Equal(rounds, stats.Returned);
         Assert.Equal(rounds - refused, stats.Detached);
+    }
+
+    [Fact]
+    public void On_OnTheRenterThreadRacingDisposeFromAnotherThread_EitherThrowsOrIsDetached()
+    {
+        // The renter attaches through its biased lease while another thread ends it (revoking the bias).
+        const int rounds = 2_000;
+        var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
+        pool.Bias.Left = int.MaxValue;
+        using var barrier = new Barrier(2);
+        PoolLease<Widget>? lease = null;
+        var disposer = new Thread(() =>
+        {
+            for (var i = 0; i < rounds; i++)
+            {
+                barrier.SignalAndWait();
+                lease!.Dispose();
+                barrier.SignalAndWait();
+            }
+        });
+        disposer.Start();
+        var refused = 0;
+        var attached = 0;
+        for (var i = 0; i < rounds; i++)
+        {
+            lease = pool.Rent();
+            var widget = lease.Value;
+            barrier.SignalAndWait();
+            for (var k = 0; k < 3; k++)
+            {
+                try
+                {
+                    lease.On(static (w, h) => w.Ticked += h, static (w, h) => w.Ticked -= h, (EventHandler<int>)((_, _) => { }));
+                    attached++;
+                }
+                catch (ObjectDisposedException)
+                {
+                    refused++;
+                }
+            }
+
+            barrier.SignalAndWait();
+            Assert.Equal(0, widget.TickedCount);
+        }
+
+        disposer.Join();
+        var stats = pool.Statistics;
+        Assert.Equal(rounds * 3, attached + refused);
+        Assert.Equal((rounds, (long)attached, 0L), (stats.Returned, stats.Detached, stats.Outstanding));
     }
 }

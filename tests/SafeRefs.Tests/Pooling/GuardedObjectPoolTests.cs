@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Internal;
 using SafeRefs.Pooling;
 using SafeRefs.Subscriptions;
 
@@ -109,6 +110,104 @@ public sealed class GuardedObjectPoolTests
     }
 
     [Fact]
+    public void StaleLease_OnTheRenterThread_AfterAnotherThreadRentedTheObject_NeitherAffectsNorRevokesThatLease()
+    {
+        var pool = PoolOfOne();
+        var stale = pool.Rent();
+        var widget = stale.Value;
+        stale.Dispose();
+        using var rented = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var otherTracked = -1;
+        var other = new Thread(() =>
+        {
+            var lease = pool.Rent();
+            lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
+            rented.Set();
+            release.Wait();
+            otherTracked = lease.TrackedCount;
+            lease.Dispose();
+        });
+        other.Start();
+        rented.Wait();
+        var budget = pool.Bias.Left;
+
+        stale.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => stale.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { })));
+        Assert.Throws<ObjectDisposedException>(() => stale.Track(new ActionDisposable(static () => { })));
+        Assert.Equal(0, stale.TrackedCount);
+        Assert.Equal(1, widget.ChangedCount);
+        release.Set();
+        other.Join();
+
+        Assert.Equal(1, otherTracked);
+        Assert.Equal(0, widget.ListenerCount);
+        Assert.Equal(budget, pool.Bias.Left);
+        var stats = pool.Statistics;
+        Assert.Equal((2L, 2L, 1L, 0L), (stats.Rented, stats.Returned, stats.Detached, stats.Outstanding));
+    }
+
+    [Fact]
+    public void Dispose_FromAnotherThreadWhileTheRentersAddAccessorRuns_WaitsForItThenDetachesTheHandler()
+    {
+        var pool = PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var disposed = false;
+        var disposedWhileAddRan = true;
+        var other = new Thread(() =>
+        {
+            lease.Dispose();
+            Volatile.Write(ref disposed, true);
+        });
+        lease.On(
+            (w, h) =>
+            {
+                w.Changed += h;
+                other.Start();
+
+                // The other thread revokes the lease's bias, then must wait for this accessor to return.
+                Assert.True(SpinWait.SpinUntil(() => pool.Bias.Left < BiasBudget.DefaultRevocations, TimeSpan.FromSeconds(30)));
+                disposedWhileAddRan = SpinWait.SpinUntil(() => Volatile.Read(ref disposed), TimeSpan.FromMilliseconds(200));
+            },
+            static (w, h) => w.Changed -= h,
+            (EventHandler)((_, _) => { }));
+        other.Join();
+
+        Assert.False(disposedWhileAddRan);
+        Assert.Equal(0, widget.ListenerCount);
+        var stats = pool.Statistics;
+        Assert.Equal((1L, 1L, 1L), (stats.Returned, stats.Detached, stats.Outstanding + 1));
+    }
+
+    [Fact]
+    public void Leases_EndedOnAnotherThread_SpendTheBiasBudget_ThenAreNoLongerBiasedAndStayExact()
+    {
+        var pool = PoolOfOne();
+        for (var i = 0; i < BiasBudget.DefaultRevocations + 3; i++)
+        {
+            var lease = pool.Rent();
+            lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
+            var other = new Thread(lease.Dispose);
+            other.Start();
+            other.Join();
+        }
+
+        Assert.False(pool.Bias.Enabled);
+        Assert.Equal(0, pool.Bias.Left);
+        using (var lease = pool.Rent())
+        {
+            lease.On(static (w, h) => w.Ticked += h, static (w, h) => w.Ticked -= h, (EventHandler<int>)((_, _) => { }));
+            Assert.Equal(1, lease.TrackedCount);
+        }
+
+        var stats = pool.Statistics;
+        var leases = BiasBudget.DefaultRevocations + 4L;
+        Assert.Equal((leases, leases, leases, 0L), (stats.Rented, stats.Returned, stats.Detached, stats.Outstanding));
+        Assert.Equal(0, pool.Get().ListenerCount);
+    }
+
+    [Fact]
     public void On_FromInsideAnAddAccessorOfTheSameLease_TracksBoth()
     {
         var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
@@ -177,6 +276,40 @@ public sealed class GuardedObjectPoolTests
         Assert.Equal(0, next.TrackedCount);
         next.Dispose();
         Assert.Equal(0, widget.ListenerCount);
+    }
+
+    [Fact]
+    public void On_AddAccessorEndsTheLeaseAndAnotherThreadRentsTheObjectMeanwhile_EachLeaseKeepsOnlyItsOwn()
+    {
+        var pool = PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        using var rented = new ManualResetEventSlim();
+        var otherTracked = -1;
+        var other = new Thread(() =>
+        {
+            var next = pool.Rent();
+            rented.Set();
+
+            // Waits for the first lease's add accessor to return (its thread is still inside the object's slot).
+            next.On(static (w, h) => w.Ticked += h, static (w, h) => w.Ticked -= h, (EventHandler<int>)((_, _) => { }));
+            otherTracked = next.TrackedCount;
+        });
+
+        Assert.Throws<ObjectDisposedException>(() => lease.On(
+            (w, h) =>
+            {
+                w.Changed += h;
+                lease.Dispose();
+                other.Start();
+                rented.Wait();
+            },
+            static (w, h) => w.Changed -= h,
+            (EventHandler)((_, _) => { })));
+        other.Join();
+
+        Assert.Equal(1, otherTracked);
+        Assert.Equal((0, 1), (widget.ChangedCount, widget.TickedCount));
     }
 
     [Fact]
