@@ -195,7 +195,9 @@ internal sealed class PooledSlot<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Settle(int self, int version)
     {
-        if ((BiasThread | _biasBusy) != 0)
+        // The version first (acquire): a holder of the current lease then sees the bias written at its rent. A holder
+        // whose lease has ended only reads the version and leaves, so it neither revokes nor waits.
+        if (Volatile.Read(ref Version) == version && (BiasThread | _biasBusy) != 0)
         {
             SettleSlow(self, version);
         }

@@ -115,7 +115,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     /// Returns an object: detaches whatever a lease tracked for it (ending that lease), checks the probe, then returns it
     /// to the inner pool (or discards it).
     /// </summary>
-    /// <param name="obj">The object.</param>
+    /// <param name="obj">The object. One that was never rented from this pool goes to the inner pool as is (once);
+    /// one that is not out (returned already) is ignored, so a second return never puts it in the inner pool twice.</param>
     /// <exception cref="ArgumentNullException"><paramref name="obj"/> is <see langword="null"/>.</exception>
     public override void Return(T obj)
     {
@@ -124,8 +125,14 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         var version = Volatile.Read(ref slot.Version);
         if ((version & 1) == 0)
         {
-            // Not out through this pool (never rented here, or returned already): hand it to the inner pool as is.
-            _inner.Return(obj);
+            // Not out through this pool. Never rented here (version 0): hand it to the inner pool once, marked as
+            // returned. Returned already: do nothing, since the inner pool would hold it twice and give it to two
+            // renters at once.
+            if (version == 0 && Interlocked.CompareExchange(ref slot.Version, 2, 0) == 0)
+            {
+                _inner.Return(obj);
+            }
+
             return;
         }
 

@@ -535,6 +535,43 @@ public sealed class GuardedObjectPoolTests
     }
 
     [Fact]
+    public void Return_OfAnObjectReturnedAlready_IsIgnored_SoTwoRentersNeverShareIt()
+    {
+        var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 4));
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        lease.Dispose();
+        pool.Return(widget);
+        var got = pool.Get();
+        pool.Return(got);
+        pool.Return(got);
+
+        using var first = pool.Rent();
+        using var second = pool.Rent();
+
+        Assert.Same(widget, got);
+        Assert.NotSame(first.Value, second.Value);
+        var stats = pool.Statistics;
+        Assert.Equal((2L, 2L, 2L), (stats.Returned, stats.Outstanding, stats.Rented - 2));
+    }
+
+    [Fact]
+    public void Return_OfAnObjectNeverRentedHere_GoesToTheInnerPoolOnce()
+    {
+        var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 4));
+        var seeded = new Widget();
+        pool.Return(seeded);
+        pool.Return(seeded);
+
+        using var first = pool.Rent();
+        using var second = pool.Rent();
+
+        Assert.Same(seeded, first.Value);
+        Assert.NotSame(seeded, second.Value);
+        Assert.Equal((0L, 2L), (pool.Statistics.Returned, pool.Statistics.Outstanding));
+    }
+
+    [Fact]
     public void CreateGuarded_UsesProviderAndPolicy()
     {
         var pool = new DefaultObjectPoolProvider().CreateGuarded(new DefaultPooledObjectPolicy<Widget>(), new ListenerGuardOptions<Widget> { MaxListenersPerEvent = 1 });
