@@ -17,7 +17,9 @@ namespace SafeRefs.Pooling;
 /// <para><b>Holds</b> the inner pool and its options strongly; per pooled object a small guard state (tracking storage,
 /// the probe's count) in a <see cref="ConditionalWeakTable{TKey, TValue}"/> keyed by the object, so discarded objects
 /// are not kept alive, and a small statistics cell that references the guard state weakly (once the object is
-/// collected, its counts are folded into the totals and the cell dropped). It never references a lease.</para>
+/// collected, its counts are folded into the totals and the cell dropped). It never references a lease. The guard
+/// state of the object used last is cached (with the object) until another object is used or the next full
+/// collection, so an object the inner pool drops is not kept alive by the guard.</para>
 /// <para><b>Limits:</b> listener counts per (object, event) are judged per lease, so reuse alone never crosses
 /// <see cref="ListenerGuardOptions{T}.MaxListenersPerEvent"/>; crossing it warns once per (object, event) with
 /// <see cref="MaxListenersExceeded"/> and a log, or refuses the listener.</para>
@@ -67,6 +69,14 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         _listenersDetached = _metrics.Pool.ListenersDetached;
         TimeProvider = options.TimeProvider ?? TimeProvider.System;
         _createSlot = value => new PooledSlot<T>(value, _bias);
+
+        // The last-used slot is a cache that holds its object strongly: let it go after each full collection, so an
+        // object the inner pool dropped is not kept alive by this pool while no other object is used.
+        Gen2Callback.Register(this, static pool =>
+        {
+            Volatile.Write(ref ((GuardedObjectPool<T>)pool)._lastSlot, null);
+            return true;
+        });
     }
 
     /// <summary>Raised once per (object, event) when a lease attaches more than the limit (with <see cref="ListenerBudgetAction.Warn"/>).</summary>

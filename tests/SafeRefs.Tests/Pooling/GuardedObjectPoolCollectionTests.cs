@@ -92,6 +92,31 @@ public sealed class GuardedObjectPoolCollectionTests
         GC.KeepAlive(pool);
     }
 
+    [Fact]
+    public void ObjectDroppedByInnerPool_TheLastOneUsed_IsNotKeptAliveByThePool()
+    {
+        var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DroppingPolicy()));
+        var dropped = RentAttachAndEnd(pool, holder: null);
+
+        GcAssert.Collected(dropped, "the inner pool dropped the object and the pool's last-used cache lets it go");
+        GC.KeepAlive(pool);
+    }
+
+    [Fact]
+    public void ObjectDroppedByInnerPool_StillReferenced_StaysAlive()
+    {
+        var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DroppingPolicy()));
+        var holder = new List<Widget>();
+        var dropped = RentAttachAndEnd(pool, holder);
+
+        GcAssert.NotCollected(dropped, "the test holds the object");
+        using var lease = pool.Rent();
+        Assert.NotSame(holder[0], lease.Value);
+        Assert.Equal(0, holder[0].ListenerCount);
+        GC.KeepAlive(holder);
+        GC.KeepAlive(pool);
+    }
+
     private static GuardedObjectPool<Widget> NewPool() =>
         new(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
 
@@ -152,5 +177,24 @@ public sealed class GuardedObjectPoolCollectionTests
         var capture = new List<int>();
         lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => capture.Add(1)));
         return new WeakReference(capture);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference RentAttachAndEnd(GuardedObjectPool<Widget> pool, List<Widget>? holder)
+    {
+        var lease = pool.Rent();
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
+        holder?.Add(lease.Value);
+        var reference = new WeakReference(lease.Value);
+        lease.Dispose();
+        return reference;
+    }
+
+    /// <summary>A policy whose pool keeps nothing: every returned object is dropped.</summary>
+    private sealed class DroppingPolicy : PooledObjectPolicy<Widget>
+    {
+        public override Widget Create() => new();
+
+        public override bool Return(Widget obj) => false;
     }
 }
