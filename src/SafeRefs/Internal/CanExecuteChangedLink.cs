@@ -10,7 +10,7 @@ internal sealed class CanExecuteChangedLink : WeakEventLink<EventArgs>, ISourceA
 
     /// <summary>Initializes a new instance of the <see cref="CanExecuteChangedLink"/> class.</summary>
     internal CanExecuteChangedLink(LinkSlot slot, object owner, Delegate handler)
-        : base(slot, owner, handler)
+        : base(slot, owner, handler, null)
     {
         _forward = Invoke;
     }

@@ -10,7 +10,7 @@ internal sealed class CollectionChangedLink : WeakEventLink<NotifyCollectionChan
 
     /// <summary>Initializes a new instance of the <see cref="CollectionChangedLink"/> class.</summary>
     internal CollectionChangedLink(LinkSlot slot, object owner, Delegate handler)
-        : base(slot, owner, handler)
+        : base(slot, owner, handler, null)
     {
         _forward = Invoke;
     }

@@ -8,13 +8,10 @@ namespace SafeRefs.Internal;
 internal sealed class EventHandlerLink<TSource, TArgs> : WeakEventLink<TArgs>
     where TSource : class
 {
-    private readonly Action<TSource, EventHandler<TArgs>> _remove;
-
     /// <summary>Initializes a new instance of the <see cref="EventHandlerLink{TSource, TArgs}"/> class.</summary>
     internal EventHandlerLink(LinkSlot slot, Action<TSource, EventHandler<TArgs>> remove, object owner, Delegate handler)
-        : base(slot, owner, handler)
+        : base(slot, owner, handler, remove)
     {
-        _remove = remove;
         Forward = Invoke;
     }
 
@@ -26,7 +23,8 @@ internal sealed class EventHandlerLink<TSource, TArgs> : WeakEventLink<TArgs>
     {
         if (SourceOrNull() is { } source)
         {
-            _remove(Unsafe.As<TSource>(source), Forward);
+            // The token's second slot holds the remove accessor.
+            Unsafe.As<Action<TSource, EventHandler<TArgs>>>(Slot1)!(Unsafe.As<TSource>(source), Forward);
         }
     }
 }

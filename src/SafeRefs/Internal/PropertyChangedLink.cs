@@ -10,7 +10,7 @@ internal sealed class PropertyChangedLink : WeakEventLink<PropertyChangedEventAr
 
     /// <summary>Initializes a new instance of the <see cref="PropertyChangedLink"/> class.</summary>
     internal PropertyChangedLink(LinkSlot slot, object owner, Delegate handler)
-        : base(slot, owner, handler)
+        : base(slot, owner, handler, null)
     {
         _forward = Invoke;
     }

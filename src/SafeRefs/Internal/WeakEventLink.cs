@@ -34,8 +34,10 @@ internal abstract class WeakEventLink : Subscription
 
     /// <summary>Initializes a new instance of the <see cref="WeakEventLink"/> class (its own token).</summary>
     /// <param name="slot">The claimed registry slot whose handles point at the owner and the source.</param>
-    protected WeakEventLink(LinkSlot slot)
-        : base(ClaimedDetacher.Instance, null, null)
+    /// <param name="slot1">The token's second slot (the first is the link itself), for the derived link.</param>
+    /// <param name="slot2">The token's third slot, for the derived link.</param>
+    protected WeakEventLink(LinkSlot slot, object? slot1, object? slot2)
+        : base(ClaimedDetacher.Instance, slot1, slot2)
     {
         Slot = slot;
         _generation = slot.Generation;
@@ -64,7 +66,7 @@ internal abstract class WeakEventLink : Subscription
     internal bool IsReleased => Volatile.Read(ref _released) != 0;
 
     /// <summary>Gets a value indicating whether the link owns something that must be freed once no reader is inside.</summary>
-    protected abstract bool OwnsHandles { get; }
+    protected bool OwnsHandles { get; private protected set; }
 
     /// <summary>Releases a link that was never attached (its add accessor threw).</summary>
     internal void Abandon()

@@ -35,7 +35,10 @@ internal static class WeakEventLinkRegistry
     private static int _subscribesSinceLastPurge;
     private static int _lastCallerGen2Count;
     private static int _purgeQueued;
-    private static int _sentinelStarted;
+    private static bool _sentinelStarted;
+
+    // Subscribes between two caller-thread purges: half the slots, at least MinPurgeInterval (updated as slots are created).
+    private static int _purgeInterval = MinPurgeInterval;
     private static long _purges;
 
     // The calling thread's cache of one free slot: a subscribe and dispose on one thread reuse a slot without any
@@ -84,13 +87,9 @@ internal static class WeakEventLinkRegistry
     internal static void Register(WeakEventLink link, bool purgeAfterGen2)
     {
         link.Slot.Register(link);
-        if (Volatile.Read(ref _sentinelStarted) == 0 && Interlocked.Exchange(ref _sentinelStarted, 1) == 0)
-        {
-            Gen2Sentinel.Start();
-        }
 
         // A racy increment is fine: a lost count only delays the next caller-thread purge by one subscribe.
-        var due = ++_subscribesSinceLastPurge >= Math.Max(MinPurgeInterval, Volatile.Read(ref _slotCount) / 2);
+        var due = ++_subscribesSinceLastPurge >= _purgeInterval;
         if (!due && purgeAfterGen2)
         {
             var gen2 = GC.CollectionCount(2);
@@ -347,6 +346,14 @@ internal static class WeakEventLinkRegistry
             var slot = new LinkSlot(index);
             _slots[index] = slot;
             Volatile.Write(ref _slotCount, index + 1);
+            _purgeInterval = Math.Max(MinPurgeInterval, (index + 1) / 2);
+            if (!_sentinelStarted)
+            {
+                // Every link claims a slot, so the first one created starts the gen-2 purges.
+                _sentinelStarted = true;
+                Gen2Sentinel.Start();
+            }
+
             return slot;
         }
     }

@@ -16,33 +16,28 @@ namespace SafeRefs.Internal;
 /// </remarks>
 internal abstract class WeakEventLink<TArgs> : WeakEventLink
 {
-    private readonly Delegate? _handler;
     private DependentHandle _ownerToHandler;
 
     /// <summary>Initializes a new instance of the <see cref="WeakEventLink{TArgs}"/> class.</summary>
     /// <param name="slot">The claimed slot (owner and source handles).</param>
     /// <param name="owner">The owner.</param>
     /// <param name="handler">An <c>Action&lt;TOwner, object?, TArgs&gt;</c> with a reference-type <c>TOwner</c>.</param>
-    protected WeakEventLink(LinkSlot slot, object owner, Delegate handler)
-        : base(slot)
+    /// <param name="state">What the derived link keeps in the token's second slot (<see cref="Subscriptions.Subscription.Slot1"/>).</param>
+    protected WeakEventLink(LinkSlot slot, object owner, Delegate handler, object? state)
+        : base(slot, state, HandlerTargets.CanCapture(handler) ? null : handler)
     {
-        if (HandlerTargets.CanCapture(handler))
+        // The token's third slot holds a handler that captures nothing; one that may capture lives as long as the owner.
+        if (Slot2 is null)
         {
             _ownerToHandler = new DependentHandle(owner, handler);
-        }
-        else
-        {
-            _handler = handler;
+            OwnsHandles = true;
         }
     }
 
     /// <inheritdoc/>
-    protected override bool OwnsHandles => _handler is null;
-
-    /// <inheritdoc/>
     protected override bool IsDead()
     {
-        var owner = _handler is null ? _ownerToHandler.Target : Slot.Owner.TryGetTarget(out var target) ? target : null;
+        var owner = OwnsHandles ? _ownerToHandler.Target : Slot.Owner.TryGetTarget(out var target) ? target : null;
         var sourceAlive = Slot.Source.TryGetTarget(out _);
 
         // Read through a slot that another link took over: this link is detached, nothing to purge.
@@ -70,7 +65,7 @@ internal abstract class WeakEventLink<TArgs> : WeakEventLink
         {
             object? owner;
             Delegate? handler;
-            if (_handler is null)
+            if (OwnsHandles)
             {
                 (owner, var dependent) = _ownerToHandler.TargetAndDependent;
                 handler = Unsafe.As<Delegate>(dependent);
@@ -78,7 +73,7 @@ internal abstract class WeakEventLink<TArgs> : WeakEventLink
             else
             {
                 owner = Slot.Owner.TryGetTarget(out var target) ? target : null;
-                handler = _handler;
+                handler = Unsafe.As<Delegate>(Slot2);
                 if (!SlotStillThisLinks())
                 {
                     // The slot went back to the registry and on to another link: this link is detached.

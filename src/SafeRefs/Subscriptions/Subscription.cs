@@ -35,12 +35,11 @@ public class Subscription : IDisposable, IAsyncDisposable
         _slot2 = slot2;
     }
 
-    /// <summary>For a mechanism that is its own token: the first slot is the token itself.</summary>
+    /// <summary>For a mechanism that is its own token: the first slot is the token itself (left empty: read as <see langword="this"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private protected Subscription(Detacher detacher, object? slot1, object? slot2)
     {
         _detacher = detacher;
-        _slot0 = this;
         _slot1 = slot1;
         _slot2 = slot2;
     }
@@ -58,7 +57,7 @@ public class Subscription : IDisposable, IAsyncDisposable
     /// <value><see langword="true"/> until the first <see cref="Dispose"/> or <see cref="DisposeAsync"/> call.</value>
     public bool IsActive => Volatile.Read(ref _detacher) is not null;
 
-    internal object? Slot0 => _slot0;
+    internal object? Slot0 => _slot0 ?? this;
 
     /// <summary>
     /// Replaces the detacher if it is still <paramref name="expected"/>: a mechanism that can detach on its own (a weak
@@ -79,7 +78,7 @@ public class Subscription : IDisposable, IAsyncDisposable
     /// </summary>
     public void Dispose()
     {
-        Interlocked.Exchange(ref _detacher, null)?.Detach(_slot0, _slot1, _slot2);
+        Interlocked.Exchange(ref _detacher, null)?.Detach(_slot0 ?? this, _slot1, _slot2);
     }
 
     /// <summary>
@@ -95,7 +94,8 @@ public class Subscription : IDisposable, IAsyncDisposable
             return default;
         }
 
-        detacher.Detach(_slot0, _slot1, _slot2);
-        return detacher.WhenCallbacksIdleAsync(_slot0, _slot1, _slot2);
+        var slot0 = _slot0 ?? this;
+        detacher.Detach(slot0, _slot1, _slot2);
+        return detacher.WhenCallbacksIdleAsync(slot0, _slot1, _slot2);
     }
 }
