@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace SafeRefs.Internal;
 
@@ -70,7 +71,16 @@ internal sealed class LinkSlot
     }
 
     /// <summary>Moves the generation on; called once per return, by the thread that returns the slot, before the slot is handed out.</summary>
-    internal void NextGeneration() => Volatile.Write(ref _generation, _generation + 1);
+    internal void NextGeneration()
+    {
+        Volatile.Write(ref _generation, _generation + 1);
+        if (!X86Base.IsSupported)
+        {
+            // The next link's retargeting stores must not become visible before the new generation on weakly ordered
+            // processors (x86 keeps stores in order).
+            Interlocked.MemoryBarrier();
+        }
+    }
 
     /// <summary>Registers <paramref name="link"/> (purges can see it from now on).</summary>
     internal void Register(WeakEventLink link) => Volatile.Write(ref _link, link);

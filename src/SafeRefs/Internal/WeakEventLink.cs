@@ -184,6 +184,13 @@ internal abstract class WeakEventLink : Subscription
             return default;
         }
 
+        // Detached first, then no reader: a reader that counts itself after this sees the flag and stays out.
+        if (IsDetached && Volatile.Read(ref _readers) == 0)
+        {
+            TryRelease();
+            return default;
+        }
+
         // Installing the completion source is a full fence: a reader that leaves after it sees it (and completes it);
         // one that left before is seen by the checks below.
         var idle = Volatile.Read(ref _idle)

@@ -179,6 +179,22 @@ public sealed class WeakEventLinkTests
     }
 
     [Fact]
+    public void DisposeAsync_NoCallbackRunning_CompletesAtOnceWithoutAllocating()
+    {
+        var warmUp = SubscribeStatic(new TestSource(), new Listener());
+        Assert.True(warmUp.DisposeAsync().AsTask().IsCompletedSuccessfully);
+        var subscription = SubscribeStatic(new TestSource(), new Listener());
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var completed = subscription.DisposeAsync().IsCompletedSuccessfully;
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.True(completed);
+        Assert.Equal(0, allocated);
+        Assert.False(subscription.IsActive);
+    }
+
+    [Fact]
     public void Dispose_StaticHandler_SlotBackAtOnceAndNextSubscriptionTakesIt()
     {
         using var emptiesTheCache = SubscribeStatic(new TestSource(), new Listener());
