@@ -186,7 +186,7 @@ public sealed class WeakEventLinkTests
         var subscription = SubscribeStatic(new TestSource(), new Listener());
 
         var before = GC.GetAllocatedBytesForCurrentThread();
-        var completed = subscription.DisposeAsync().IsCompletedSuccessfully;
+        var completed = subscription.DisposeAsync().AsTask().IsCompletedSuccessfully;
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.True(completed);
