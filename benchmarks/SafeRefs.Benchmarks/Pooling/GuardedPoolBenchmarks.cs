@@ -16,6 +16,7 @@ public class GuardedPoolBenchmarks
     private readonly EventHandler<int> _ticked = static (_, _) => { };
     private DefaultObjectPool<Item> _raw = null!;
     private GuardedObjectPool<Item> _guarded = null!;
+    private GuardedObjectPool<Item> _crossThread = null!;
     private int _state;
 
     [GlobalSetup]
@@ -23,6 +24,17 @@ public class GuardedPoolBenchmarks
     {
         _raw = new DefaultObjectPool<Item>(new DefaultPooledObjectPolicy<Item>());
         _guarded = new GuardedObjectPool<Item>(new DefaultObjectPool<Item>(new DefaultPooledObjectPolicy<Item>()));
+
+        // A pool whose leases have been ended on another thread than the renting one often enough (as after an await)
+        // that it no longer biases leases to their renting thread: every On and Dispose takes a compare-and-swap.
+        _crossThread = new GuardedObjectPool<Item>(new DefaultObjectPool<Item>(new DefaultPooledObjectPolicy<Item>()));
+        for (var i = 0; i < 16; i++)
+        {
+            var lease = _crossThread.Rent();
+            var other = new Thread(lease.Dispose);
+            other.Start();
+            other.Join();
+        }
     }
 
     [Benchmark(Baseline = true)]
@@ -40,6 +52,15 @@ public class GuardedPoolBenchmarks
     public void RentTwoOnDispose()
     {
         using var lease = _guarded.Rent();
+        lease.On(static (i, h) => i.Changed += h, static (i, h) => i.Changed -= h, _changed)
+            .On(static (i, h) => i.Ticked += h, static (i, h) => i.Ticked -= h, _ticked);
+    }
+
+    /// <summary>Reference, not a bar: <see cref="RentTwoOnDispose"/> on a pool whose leases stopped being biased to their renting thread.</summary>
+    [Benchmark]
+    public void RentTwoOnDisposeAfterCrossThreadUse()
+    {
+        using var lease = _crossThread.Rent();
         lease.On(static (i, h) => i.Changed += h, static (i, h) => i.Changed -= h, _changed)
             .On(static (i, h) => i.Ticked += h, static (i, h) => i.Ticked -= h, _ticked);
     }
@@ -85,6 +106,13 @@ public class GuardedPoolBenchmarks
     public void RentDispose()
     {
         _guarded.Rent().Dispose();
+    }
+
+    /// <summary>Reference, not a bar: <see cref="RentDispose"/> on a pool whose leases stopped being biased to their renting thread.</summary>
+    [Benchmark]
+    public void RentDisposeAfterCrossThreadUse()
+    {
+        _crossThread.Rent().Dispose();
     }
 
     public sealed class Item
