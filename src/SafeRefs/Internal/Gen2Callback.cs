@@ -8,8 +8,10 @@ namespace SafeRefs.Internal;
 /// finalized) once per collection of the generation it lives in, which is generation 2 after its first collections.
 /// </summary>
 /// <remarks>
-/// <b>Holds</b> the target weakly (it never keeps it alive) and the callback strongly. The callback runs on the
-/// finalizer thread and must not throw (a throw stops the callbacks). Not thread-affine; nothing to dispose.
+/// <b>Holds</b> the target weakly (it never keeps it alive) and the callback strongly. The finalizer touches only its
+/// own weak handle, and calls the callback only with a target that handle has just shown alive (a short weak handle is
+/// cleared before the target's own finalization). The callback runs on the finalizer thread, must be short and must not
+/// throw (a throw stops the callbacks). Not thread-affine; nothing to dispose.
 /// </remarks>
 internal sealed class Gen2Callback
 {
