@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using SafeRefs.Internal;
 using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Tests.Pooling;
@@ -62,18 +63,26 @@ public sealed class PooledSlotSoakTests
     public void Revocation_WhileTheBiasedThreadEntersInATightLoop_NeverLetsBothIn()
     {
         // The biased thread enters with a store and a load and no fence; only the revoker's process-wide barrier keeps
-        // the two from both getting in when the revocation lands between them.
-        const int rounds = 30_000;
+        // the two from both getting in when the revocation lands between them. Bounded by rounds and by time (each
+        // round costs a process-wide barrier; a Debug build on a loaded machine is many times slower).
+        const int maxRounds = 30_000;
+        var budget = Stopwatch.StartNew();
         var slot = new PooledSlot<Widget>(new Widget(), new BiasBudget(int.MaxValue));
         var holder = 0;
         var overlaps = 0;
         var revoked = 0;
+        var go = true;
         using var start = new Barrier(2);
         var other = new Thread(() =>
         {
-            for (var round = 0; round < rounds; round++)
+            for (var round = 0; ; round++)
             {
                 start.SignalAndWait();
+                if (!Volatile.Read(ref go))
+                {
+                    return;
+                }
+
                 var version = Volatile.Read(ref slot.Version);
                 Thread.SpinWait(round % 64);
                 var taken = slot.EnterQuiet(version);
@@ -83,12 +92,13 @@ public sealed class PooledSlotSoakTests
             }
         });
         other.Start();
-        for (var round = 0; round < rounds; round++)
+        var rounds = 0;
+        for (; rounds < maxRounds && budget.Elapsed < TimeSpan.FromSeconds(3); rounds++)
         {
-            slot.Version = 2 * round + 1;
+            slot.Version = 2 * rounds + 1;
             slot.BiasThread = Environment.CurrentManagedThreadId;
             start.SignalAndWait();
-            while (Volatile.Read(ref revoked) <= round)
+            while (Volatile.Read(ref revoked) <= rounds)
             {
                 var taken = slot.Enter(slot.Version);
                 overlaps += Occupy(ref holder, 1);
@@ -96,8 +106,11 @@ public sealed class PooledSlotSoakTests
             }
         }
 
+        Volatile.Write(ref go, false);
+        start.SignalAndWait();
         Assert.True(other.Join(TimeSpan.FromSeconds(30)));
         Assert.Equal(0, overlaps);
+        Assert.True(rounds >= 100, $"only {rounds} rounds ran");
     }
 
     // Marks the section as held by id for a moment: 1 if another thread wrote its mark meanwhile (both were inside).
