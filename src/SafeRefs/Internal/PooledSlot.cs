@@ -177,9 +177,11 @@ internal sealed class PooledSlot<T>
         {
             Volatile.Write(ref _biasBusy, self);
 
-            // The store above and this load must stay in this order (the JIT does not reorder volatile accesses; the
-            // hardware's store-load reordering is what the revoker's process-wide barrier covers).
-            if (Volatile.Read(ref BiasThread) == self)
+            // The store above must come before the load of the bias in the emitted code: reading the stored location
+            // back (a read cannot move above a write to the same location) with acquire semantics (the bias load cannot
+            // move above it) pins that order for the compiler. The hardware's store-load reordering is what the
+            // revoker's process-wide barrier covers (every thread passes a full fence at some point of its run).
+            if (Volatile.Read(ref _biasBusy) == self && Volatile.Read(ref BiasThread) == self)
             {
                 return Biased;
             }
