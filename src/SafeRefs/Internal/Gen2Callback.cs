@@ -3,15 +3,16 @@ using System.Runtime.InteropServices;
 namespace SafeRefs.Internal;
 
 /// <summary>
-/// Calls a callback with a target after each full (generation 2) collection, for as long as the target lives and the
-/// callback returns <see langword="true"/>: a finalizable sentinel that re-registers itself, so it is found dead (and
-/// finalized) once per collection of the generation it lives in, which is generation 2 after its first collections.
+/// Calls a callback with a target on the thread pool after each full (generation 2) collection, for as long as the
+/// target lives and the callback returns <see langword="true"/>: a finalizable sentinel that re-registers itself, so it
+/// is found dead (and finalized) once per collection of the generation it lives in, which is generation 2 after its
+/// first collections.
 /// </summary>
 /// <remarks>
-/// <b>Holds</b> the target weakly (it never keeps it alive) and the callback strongly. The finalizer touches only its
-/// own weak handle, and calls the callback only with a target that handle has just shown alive (a short weak handle is
-/// cleared before the target's own finalization). The callback runs on the finalizer thread, must be short and must not
-/// throw (a throw stops the callbacks). Not thread-affine; nothing to dispose.
+/// <b>Holds</b> the target weakly (it never keeps it alive; a queued call holds it until it has run) and the callback
+/// strongly. The finalizer reads only its own weak handle and flag and queues the call: the callback never runs on the
+/// finalizer thread. A callback that throws or returns <see langword="false"/> stops the calls; the sentinel then frees
+/// its handle at its next finalization and is collected. Not thread-affine; nothing to dispose.
 /// </remarks>
 internal sealed class Gen2Callback
 {
@@ -19,6 +20,7 @@ internal sealed class Gen2Callback
     // sentinel may be finalized first, which frees its handle and would read as "target collected".
     private GCHandle _target;
     private readonly Func<object, bool> _callback;
+    private volatile bool _stopped;
 
     private Gen2Callback(object target, Func<object, bool> callback)
     {
@@ -28,36 +30,33 @@ internal sealed class Gen2Callback
 
     ~Gen2Callback()
     {
-        if (_target.Target is not { } target)
+        if (_stopped || _target.Target is not { } target || Environment.HasShutdownStarted)
         {
             _target.Free();
             return;
         }
 
-        bool again;
-        try
-        {
-            again = _callback(target);
-        }
-#pragma warning disable CA1031 // a throwing callback must not end the process from the finalizer thread
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-            again = false;
-        }
-
-        if (again)
-        {
-            GC.ReRegisterForFinalize(this);
-        }
-        else
-        {
-            _target.Free();
-        }
+        ThreadPool.UnsafeQueueUserWorkItem(static call => call.Sentinel.Run(call.Target), (Sentinel: this, Target: target), preferLocal: false);
+        GC.ReRegisterForFinalize(this);
     }
 
     /// <summary>Starts calling <paramref name="callback"/> with <paramref name="target"/> after collections.</summary>
     /// <param name="target">The object passed to the callback; held weakly.</param>
-    /// <param name="callback">Returns <see langword="false"/> to stop.</param>
-    public static void Register(object target, Func<object, bool> callback) => _ = new Gen2Callback(target, callback);
+    /// <param name="callback">Runs on the thread pool; returns <see langword="false"/> to stop.</param>
+    /// <returns>The sentinel (callers drop it: it keeps itself registered for finalization).</returns>
+    public static Gen2Callback Register(object target, Func<object, bool> callback) => new(target, callback);
+
+    private void Run(object target)
+    {
+        try
+        {
+            _stopped = !_callback(target);
+        }
+#pragma warning disable CA1031 // a throwing callback stops the calls; it must not take down a thread-pool thread
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            _stopped = true;
+        }
+    }
 }

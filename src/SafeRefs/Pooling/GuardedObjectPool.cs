@@ -72,7 +72,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
 
         // The last-used slot is a cache that holds its object strongly: let it go after each full collection, so an
         // object the inner pool dropped is not kept alive by this pool while no other object is used.
-        Gen2Callback.Register(this, static pool =>
+        _ = Gen2Callback.Register(this, static pool =>
         {
             Volatile.Write(ref ((GuardedObjectPool<T>)pool)._lastSlot, null);
             return true;
@@ -99,6 +99,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     }
 
     internal TimeProvider TimeProvider { get; }
+
+    /// <summary>Gets a value indicating whether the last-used slot cache holds a slot (tests).</summary>
+    internal bool HasLastSlot => Volatile.Read(ref _lastSlot) is not null;
 
     /// <summary>Gets the budget of revocations after which leases are no longer biased to their renting thread; for tests.</summary>
     internal BiasBudget Bias => _bias;

@@ -8,41 +8,95 @@ namespace SafeRefs.Tests.Internal;
 [Collection(GcCollection.Name)]
 public sealed class Gen2CallbackTests
 {
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
     [Fact]
-    public void Register_TargetAlive_CalledAfterFullCollectionsUntilItReturnsFalse()
+    public void Register_TargetAlive_CalledOnThreadPoolAfterFullCollectionsUntilItReturnsFalse()
     {
         var target = new object();
-        var calls = 0;
-        Gen2Callback.Register(target, _ => ++calls < 2);
+        var calls = new Calls(stopAfter: 2);
+        var sentinel = RegisterNew(target, calls);
 
         GcAssert.FullCollect();
+        Assert.True(calls.Called.Wait(Wait), "no call after the first full collection");
         GcAssert.FullCollect();
+        Assert.True(calls.Called.Wait(Wait), "no call after the second full collection");
 
-        Assert.Equal(2, calls);
+        Assert.Equal(2, Volatile.Read(ref calls.Count));
+        Assert.True(calls.AllOnThreadPool, "the callback ran on the finalizer thread");
+        GcAssert.Collected(sentinel, "a callback that returned false stops the sentinel, which is then collected");
+        Assert.Equal(2, Volatile.Read(ref calls.Count));
+        GC.KeepAlive(target);
+    }
+
+    [Fact]
+    public void Register_CallbackKeepsGoing_SentinelStaysRegistered_Control()
+    {
+        var target = new object();
+        var calls = new Calls(stopAfter: int.MaxValue);
+        var sentinel = RegisterNew(target, calls);
+
+        GcAssert.NotCollected(sentinel, "the sentinel re-registers itself while its target lives and the callback returns true");
+        Assert.True(calls.Called.Wait(Wait));
+        GC.KeepAlive(target);
+    }
+
+    [Fact]
+    public void Register_CallbackThrows_Stops()
+    {
+        var target = new object();
+        var calls = new Calls(stopAfter: int.MaxValue, throws: true);
+        var sentinel = RegisterNew(target, calls);
+
+        GcAssert.FullCollect();
+        Assert.True(calls.Called.Wait(Wait));
+        GcAssert.Collected(sentinel, "a throwing callback stops the sentinel");
+        Assert.Equal(1, Volatile.Read(ref calls.Count));
         GC.KeepAlive(target);
     }
 
     [Fact]
     public void Register_DoesNotKeepTheTargetAlive()
     {
-        var calls = new StrongBox<int>();
-        var target = RegisterNew(calls);
+        var calls = new Calls(stopAfter: int.MaxValue);
+        var (target, sentinel) = RegisterWithNewTarget(calls);
 
         GcAssert.Collected(target, "the callback holds its target weakly");
-        var afterCollected = calls.Value;
-        GcAssert.FullCollect();
-        Assert.Equal(afterCollected, calls.Value);
+        GcAssert.Collected(sentinel, "a sentinel whose target is gone frees its handle and is collected");
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static WeakReference RegisterNew(StrongBox<int> calls)
+    private static WeakReference RegisterNew(object target, Calls calls) =>
+        new(Gen2Callback.Register(target, calls.Invoke), trackResurrection: true);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (WeakReference Target, WeakReference Sentinel) RegisterWithNewTarget(Calls calls)
     {
         var target = new object();
-        Gen2Callback.Register(target, _ =>
+        return (new WeakReference(target), RegisterNew(target, calls));
+    }
+
+    private sealed class Calls(int stopAfter, bool throws = false)
+    {
+#pragma warning disable IDE1006 // test-only counter, used by ref
+        public int Count;
+#pragma warning restore IDE1006
+
+        public SemaphoreSlim Called { get; } = new(0);
+
+        public bool AllOnThreadPool { get; private set; } = true;
+
+        public bool Invoke(object target)
         {
-            calls.Value++;
-            return true;
-        });
-        return new WeakReference(target);
+            AllOnThreadPool &= Thread.CurrentThread.IsThreadPoolThread;
+            var count = Interlocked.Increment(ref Count);
+            Called.Release();
+            if (throws)
+            {
+                throw new InvalidOperationException("callback failure");
+            }
+
+            return count < stopAfter;
+        }
     }
 }

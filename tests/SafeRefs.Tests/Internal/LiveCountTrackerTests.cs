@@ -38,9 +38,8 @@ public sealed class LiveCountTrackerTests
     [Fact]
     public void Finalizers_OnlyAuditedTypesDeclareOne()
     {
-        // Each of these touches only its own handles or the thread-pool queue (see their remarks), or, for
-        // Gen2Callback, calls back with a target its own short weak handle has just shown alive (the pool's callback
-        // clears one field); any new finalizer needs the same audit before it joins the list.
+        // Each of these touches only its own handles and fields, or queues work on the thread pool (see their remarks);
+        // any new finalizer needs the same audit before it joins the list.
         string[] audited =
         [
             "SafeRefs.Internal.GcHandleBlock",

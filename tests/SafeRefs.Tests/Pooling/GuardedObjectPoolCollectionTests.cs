@@ -97,7 +97,11 @@ public sealed class GuardedObjectPoolCollectionTests
     {
         var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DroppingPolicy()));
         var dropped = RentAttachAndEnd(pool, holder: null);
+        Assert.True(pool.HasLastSlot);
 
+        // The cache is cleared on the thread pool after a full collection: wait for that, then for the object.
+        GcAssert.FullCollect();
+        Assert.True(SpinWait.SpinUntil(() => !pool.HasLastSlot, TimeSpan.FromSeconds(30)), "the last-used cache was not cleared after a full collection");
         GcAssert.Collected(dropped, "the inner pool dropped the object and the pool's last-used cache lets it go");
         GC.KeepAlive(pool);
     }
