@@ -111,9 +111,10 @@ internal static class WeakEventLinkRegistry
     {
         slot.NextGeneration();
         var cache = _cache ?? RegisterCache();
-        if (cache.Slot is null)
+        if (cache.SlotIndex < 0)
         {
-            Volatile.Write(ref cache.Slot, slot);
+            // An index, not a reference: no write barrier.
+            Volatile.Write(ref cache.SlotIndex, slot.Index);
             return;
         }
 
@@ -154,11 +155,13 @@ internal static class WeakEventLinkRegistry
         {
             foreach (var cache in Caches)
             {
-                if (Volatile.Read(ref cache.Slot) is not { } cached)
+                var cachedIndex = Volatile.Read(ref cache.SlotIndex);
+                if (cachedIndex < 0)
                 {
                     continue;
                 }
 
+                var cached = slots[cachedIndex];
                 if (seen[cached.Index] || cached.Link is not null)
                 {
                     return (free, false);
@@ -186,7 +189,7 @@ internal static class WeakEventLinkRegistry
     }
 
     /// <summary>Gets the slot in the calling thread's cache, if any (tests).</summary>
-    internal static LinkSlot? CachedSlotOfThisThread => _cache?.Slot;
+    internal static LinkSlot? CachedSlotOfThisThread => _cache is { SlotIndex: >= 0 and var index } ? Slots()[index] : null;
 
     /// <summary>Gets a value indicating whether <paramref name="slot"/> is on the shared free list (tests, while no link is being claimed or returned).</summary>
     internal static bool IsOnFreeList(LinkSlot slot)
@@ -264,14 +267,16 @@ internal static class WeakEventLinkRegistry
     private static LinkSlot? TakeCached()
     {
         var cache = _cache;
-        var slot = cache?.Slot;
-        if (slot is not null)
+        if (cache is null || cache.SlotIndex < 0)
         {
-            // Only this (live) thread writes its cache.
-            Volatile.Write(ref cache!.Slot, null);
+            return null;
         }
 
-        return slot;
+        // Only this (live) thread writes its cache; a cached slot was created (and its array published) before it was
+        // first returned.
+        var index = cache.SlotIndex;
+        Volatile.Write(ref cache.SlotIndex, -1);
+        return Volatile.Read(ref _slots)[index];
     }
 
     private static SlotCache RegisterCache()
@@ -297,10 +302,10 @@ internal static class WeakEventLinkRegistry
                 return false;
             }
 
-            if (Volatile.Read(ref cache.Slot) is { } slot)
+            if (Volatile.Read(ref cache.SlotIndex) is >= 0 and var index)
             {
-                cache.Slot = null;
-                Push(slot);
+                cache.SlotIndex = -1;
+                Push(_slots[index]);
             }
 
             return true;
@@ -362,7 +367,7 @@ internal static class WeakEventLinkRegistry
     private sealed class SlotCache(Thread thread)
     {
 #pragma warning disable IDE1006 // field of a private cache, used by ref
-        public LinkSlot? Slot;
+        public int SlotIndex = -1;
 #pragma warning restore IDE1006
 
         public WeakReference<Thread> Thread { get; } = new(thread);

@@ -61,7 +61,11 @@ public static partial class Subscribe
             throw;
         }
 
-        link.Counted = Metrics.SubscriptionInstruments.TryAttach();
+        if (Metrics.SubscriptionInstruments.TryAttach())
+        {
+            link.Counted = true;
+        }
+
         WeakEventLinkRegistry.Register(link, purgeAfterGen2: false);
 
         // Until it is registered, no raise may find the owner collected and detach the link (its slot would be handed
