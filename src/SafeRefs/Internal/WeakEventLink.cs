@@ -122,42 +122,25 @@ internal abstract class WeakEventLink : Subscription
     protected void DetachClaimed()
     {
         // The winner reads the slot's handles without a reader registration: only the winner returns the slot, below.
+        if (Counted)
+        {
+            Metrics.SubscriptionInstruments.Detached();
+        }
+
+        // Off the source before off the registry: a purge that still finds this link in the registry can then finish the
+        // removal itself, and one that no longer finds it knows the removal is done.
         try
         {
-            if (Counted)
-            {
-                Metrics.SubscriptionInstruments.Detached();
-            }
-
-            // Off the source before off the registry: a purge that still finds this link in the registry can then
-            // finish the removal itself, and one that no longer finds it knows the removal is done.
-            try
-            {
-                RemoveFromSource();
-            }
-            finally
-            {
-                Slot.Unregister();
-            }
+            RemoveFromSource();
         }
-        finally
+        catch
         {
-            // Only now do new invocations stop entering (a raise that entered before reads the handles and then checks
-            // the slot's generation, which changes only below; one that cannot enter knows the forwarder is already
-            // off the source).
-            Volatile.Write(ref _detached, 1);
-            ReturnSlot();
-            if (OwnsHandles)
-            {
-                // Free them now unless a reader is inside (then its exit frees them): the flag above is published
-                // before the reader count is read, and a reader counts itself before reading the flag.
-                Interlocked.MemoryBarrier();
-                if (Volatile.Read(ref _readers) == 0)
-                {
-                    TryRelease();
-                }
-            }
+            // A remove accessor that throws: the link still leaves the registry and returns its slot.
+            LeaveRegistry();
+            throw;
         }
+
+        LeaveRegistry();
     }
 
     /// <summary>A <c>Dispose</c> that found the detach claimed by a raise or purge: removes the forwarder too.</summary>
@@ -266,6 +249,29 @@ internal abstract class WeakEventLink : Subscription
     /// <summary>Frees what the link owns besides its slot; called once, when nothing reads it any more.</summary>
     protected virtual void FreeOwnHandles()
     {
+    }
+
+    /// <summary>After the removal from the source (or its attempt): off the registry, detached, slot returned.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void LeaveRegistry()
+    {
+        Slot.Unregister();
+
+        // Only now do new invocations stop entering (a raise that entered before reads the handles and then checks the
+        // slot's generation, which changes only below; one that cannot enter knows the forwarder is already off the
+        // source).
+        Volatile.Write(ref _detached, 1);
+        ReturnSlot();
+        if (OwnsHandles)
+        {
+            // Free them now unless a reader is inside (then its exit frees them): the flag above is published before the
+            // reader count is read, and a reader counts itself before reading the flag.
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref _readers) == 0)
+            {
+                TryRelease();
+            }
+        }
     }
 
     /// <summary>Once the link is detached: the slot goes back to the registry (its generation moves on first).</summary>
