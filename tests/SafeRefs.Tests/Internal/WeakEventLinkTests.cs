@@ -195,6 +195,30 @@ public sealed class WeakEventLinkTests
     }
 
     [Fact]
+    public void Dispose_RemoveAccessorThrows_PropagatesAndTheLinkStillLeavesTheRegistryAndReturnsItsSlot()
+    {
+        using var emptiesTheCache = SubscribeStatic(new TestSource(), new Listener());
+        var source = new TestSource();
+        var owner = new Listener();
+        var token = Subscribe.WeakEvent<TestSource, Listener, int>(
+            source, static (s, h) => s.Valued += h, static (_, _) => throw new InvalidOperationException("remove refused"), owner, static (o, sender, v) => o.Seen.Add((sender, v)));
+        var link = (WeakEventLink)token;
+        var slot = link.Slot;
+
+        Assert.Throws<InvalidOperationException>(token.Dispose);
+
+        Assert.True(link.IsDetached);
+        Assert.Null(slot.Link);
+        Assert.Same(slot, WeakEventLinkRegistry.CachedSlotOfThisThread);
+        Assert.False(token.IsActive);
+
+        // The forwarder is still on the source (its remove accessor refused), but a raise no longer reaches the owner.
+        source.RaiseValued(1);
+        Assert.Empty(owner.Seen);
+        Assert.Equal(1, source.ValuedCount);
+    }
+
+    [Fact]
     public void Dispose_StaticHandler_SlotBackAtOnceAndNextSubscriptionTakesIt()
     {
         using var emptiesTheCache = SubscribeStatic(new TestSource(), new Listener());
