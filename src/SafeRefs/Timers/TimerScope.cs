@@ -400,6 +400,8 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool CountTimerStarted() => _metrics.Timers.Active.Enabled && CountTimerStartedListened();
 
+    // Only while the metric is listened to: kept out of line so the unlistened start stays small.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private bool CountTimerStartedListened()
     {
         var tracker = Volatile.Read(ref _activeMetrics);
