@@ -58,7 +58,8 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
     private static void StartType(SymbolStartAnalysisContext context)
     {
         var type = (INamedTypeSymbol)context.Symbol;
-        if (type.TypeKind is not (TypeKind.Class or TypeKind.Struct))
+        // Interfaces too: their static members, and default implementations (where `this` is the implementing instance).
+        if (type.TypeKind is not (TypeKind.Class or TypeKind.Struct or TypeKind.Interface))
         {
             return;
         }

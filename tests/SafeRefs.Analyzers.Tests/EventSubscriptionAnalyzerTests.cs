@@ -279,6 +279,41 @@ public sealed class EventSubscriptionAnalyzerTests
             OutputKind.ConsoleApplication);
 
     [Fact]
+    public Task SR1001_InterfaceMembers_ReportLikeClassMembers() =>
+        Verify.AnalyzerAsync<EventSubscriptionAnalyzer>(
+            Sources + """
+            public interface ITracker
+            {
+                int Count { get; set; }
+
+                static void Track(string name)
+                {
+                    {|SR1001:AppDomain.CurrentDomain.ProcessExit += (s, e) => Console.WriteLine(name);|}
+                }
+
+                static void TrackQuietly()
+                {
+                    AppDomain.CurrentDomain.ProcessExit += static (s, e) => Console.WriteLine("exit");
+                }
+
+                void Attach()
+                {
+                    {|SR1001:Settings.Default.Saved += (s, e) => Count++;|}
+                }
+            }
+
+            public interface IDetaching
+            {
+                void OnSaved(object? sender, EventArgs e);
+
+                void Attach() => Settings.Default.Saved += OnSaved;
+
+                void Detach() => Settings.Default.Saved -= OnSaved;
+            }
+            """,
+            OutputKind.DynamicallyLinkedLibrary);
+
+    [Fact]
     public Task SR1001_MainMethod_DoesNotReport() =>
         Verify.AnalyzerAsync<EventSubscriptionAnalyzer>(
             Sources + """
