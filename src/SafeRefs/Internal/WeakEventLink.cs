@@ -74,10 +74,7 @@ internal abstract class WeakEventLink : Subscription
         Volatile.Write(ref _detached, 1);
         ReturnSlot();
         Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _readers) == 0)
-        {
-            TryRelease();
-        }
+        ReleaseIfIdle();
     }
 
     /// <summary>For a purge: detaches if the owner or the source has been collected.</summary>
@@ -162,15 +159,8 @@ internal abstract class WeakEventLink : Subscription
     /// <summary>Completes when the link is detached and no callback (or purge check) reads it any more.</summary>
     internal ValueTask WhenIdleAsync()
     {
-        if (Volatile.Read(ref _released) != 0)
+        if (Volatile.Read(ref _released) != 0 || ReleaseIfIdle())
         {
-            return default;
-        }
-
-        // Detached first, then no reader: a reader that counts itself after this sees the flag and stays out.
-        if (IsDetached && Volatile.Read(ref _readers) == 0)
-        {
-            TryRelease();
             return default;
         }
 
@@ -179,12 +169,7 @@ internal abstract class WeakEventLink : Subscription
         var idle = Volatile.Read(ref _idle)
             ?? Interlocked.CompareExchange(ref _idle, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null)
             ?? _idle;
-        if (IsDetached && Volatile.Read(ref _readers) == 0)
-        {
-            TryRelease();
-        }
-
-        if (Volatile.Read(ref _released) != 0)
+        if (ReleaseIfIdle() || Volatile.Read(ref _released) != 0)
         {
             idle.TrySetResult();
         }
@@ -267,15 +252,28 @@ internal abstract class WeakEventLink : Subscription
             // Free them now unless a reader is inside (then its exit frees them): the flag above is published before the
             // reader count is read, and a reader counts itself before reading the flag.
             Interlocked.MemoryBarrier();
-            if (Volatile.Read(ref _readers) == 0)
-            {
-                TryRelease();
-            }
+            ReleaseIfIdle();
         }
     }
 
     /// <summary>Once the link is detached: the slot goes back to the registry (its generation moves on first).</summary>
     private void ReturnSlot() => WeakEventLinkRegistry.Return(Slot);
+
+    /// <summary>
+    /// Releases if the link is detached and no reader is inside (detached first, then no reader: a reader that counts
+    /// itself after this sees the flag and stays out).
+    /// </summary>
+    /// <returns><see langword="true"/> when the link is idle (released now or before).</returns>
+    private bool ReleaseIfIdle()
+    {
+        if (Volatile.Read(ref _detached) == 0 || Volatile.Read(ref _readers) != 0)
+        {
+            return false;
+        }
+
+        TryRelease();
+        return true;
+    }
 
     /// <summary>Releases once: called when the link was seen detached with no reader inside.</summary>
     private void TryRelease()
