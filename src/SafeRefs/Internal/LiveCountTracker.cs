@@ -6,20 +6,17 @@ namespace SafeRefs.Internal;
 /// table keyed by the primitive, so a primitive dropped without <c>Dispose</c> stops being observed when it is
 /// collected: the sum cannot drift, and no finalizer is involved.
 /// </summary>
-internal sealed class LiveCountTracker
+internal sealed class LiveCountTracker : ObservedCount
 {
     private long _count;
 
     internal LiveCountTracker(KeyValuePair<string, object?> tag)
+        : base(tag)
     {
-        Tag = tag;
     }
 
-    /// <summary>Gets the tag the count is reported under.</summary>
-    internal KeyValuePair<string, object?> Tag { get; }
-
-    /// <summary>Gets the current count.</summary>
-    internal long Count => Interlocked.Read(ref _count);
+    /// <inheritdoc/>
+    internal override long Count => Interlocked.Read(ref _count);
 
     internal void Increment() => Interlocked.Increment(ref _count);
 

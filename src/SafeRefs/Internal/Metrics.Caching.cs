@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Runtime.CompilerServices;
 
 namespace SafeRefs.Internal;
 
@@ -20,13 +19,13 @@ internal sealed partial class Metrics
         private static readonly string[] Reasons = ["none", "capacity", "weight", "expired"];
 
         // Keyed by the cache object, so a cache that is dropped without Dispose leaves the table when it is collected.
-        private readonly ConditionalWeakTable<object, CacheMetrics> _caches = new();
+        private readonly LiveCountSet _caches = new();
 
         internal CacheInstruments(Meter meter)
         {
             Entries = meter.CreateObservableUpDownCounter(
                 "saferefs.cache.entries",
-                Observe,
+                _caches.Observe,
                 unit: "{entry}",
                 description: "Entries resident in SafeRefs bounded caches.");
             Evictions = meter.CreateCounter<long>(
@@ -58,38 +57,20 @@ internal sealed partial class Metrics
             where TKey : notnull
         {
             var metrics = new CacheMetrics<TKey, TValue>(this, name, cache);
-            _caches.AddOrUpdate(cache, metrics);
+            _caches.Register(cache, metrics);
             return metrics;
-        }
-
-        private List<Measurement<long>> Observe()
-        {
-            var perName = new Dictionary<string, long>(StringComparer.Ordinal);
-            foreach (var (_, metrics) in _caches)
-            {
-                var name = (string)metrics.NameTag.Value!;
-                perName[name] = perName.GetValueOrDefault(name) + metrics.Count;
-            }
-
-            var measurements = new List<Measurement<long>>(perName.Count);
-            foreach (var (name, count) in perName)
-            {
-                measurements.Add(new Measurement<long>(count, new KeyValuePair<string, object?>("cache.name", name)));
-            }
-
-            return measurements;
         }
     }
 
     /// <summary>The instruments and name tag of one cache; the cache keeps it in a field.</summary>
-    internal abstract class CacheMetrics
+    internal abstract class CacheMetrics : ObservedCount
     {
         private protected CacheMetrics(CacheInstruments instruments, string? name)
+            : base(new KeyValuePair<string, object?>("cache.name", name ?? "(unnamed)"))
         {
             Hits = instruments.Hits;
             Misses = instruments.Misses;
             Evictions = instruments.Evictions;
-            NameTag = new KeyValuePair<string, object?>("cache.name", name ?? "(unnamed)");
         }
 
         internal Counter<long> Hits { get; }
@@ -98,10 +79,8 @@ internal sealed partial class Metrics
 
         internal Counter<long> Evictions { get; }
 
-        internal KeyValuePair<string, object?> NameTag { get; }
-
-        /// <summary>Gets the cache's exact entry count (read when <c>saferefs.cache.entries</c> is collected).</summary>
-        internal abstract long Count { get; }
+        /// <summary>Gets the <c>cache.name</c> tag.</summary>
+        internal KeyValuePair<string, object?> NameTag => Tag;
 
         /// <summary>Records one eviction (capacity, weight or expiry), if someone listens.</summary>
         internal void Evicted(int reason)
@@ -118,6 +97,7 @@ internal sealed partial class Metrics
         : CacheMetrics(instruments, name)
         where TKey : notnull
     {
+        /// <summary>Gets the cache's exact entry count (read when <c>saferefs.cache.entries</c> is collected).</summary>
         internal override long Count => cache.Count;
     }
 }
