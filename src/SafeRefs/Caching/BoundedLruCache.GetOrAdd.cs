@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using SafeRefs.Internal;
+using SafeRefs.Caching.Internal;
 
 namespace SafeRefs.Caching;
 

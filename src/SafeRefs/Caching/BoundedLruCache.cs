@@ -4,6 +4,7 @@ using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
+using SafeRefs.Caching.Internal;
 using SafeRefs.Internal;
 
 namespace SafeRefs.Caching;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
+using SafeRefs.Caching.Internal;
 using SafeRefs.Internal;
 
 namespace SafeRefs.Caching;

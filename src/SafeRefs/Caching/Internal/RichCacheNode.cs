@@ -1,4 +1,4 @@
-namespace SafeRefs.Internal;
+namespace SafeRefs.Caching.Internal;
 
 /// <summary>A cache node that also carries a weight and expiration times (used only when the cache needs them).</summary>
 /// <typeparam name="TKey">The key type.</typeparam>

@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Caching.Internal;
 
 /// <summary>
 /// The key index of a bounded cache: a chained hash table whose chain links live in the cache nodes themselves, so

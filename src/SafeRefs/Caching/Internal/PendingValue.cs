@@ -1,4 +1,4 @@
-namespace SafeRefs.Internal;
+namespace SafeRefs.Caching.Internal;
 
 /// <summary>
 /// One in-flight factory call of a cache's <c>GetOrAdd</c>: the callers that wait for it, its result, and (for the

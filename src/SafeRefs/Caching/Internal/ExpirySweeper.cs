@@ -1,4 +1,4 @@
-namespace SafeRefs.Internal;
+namespace SafeRefs.Caching.Internal;
 
 /// <summary>
 /// A periodic timer that sweeps a cache's expired entries without any cache traffic. It holds the cache only

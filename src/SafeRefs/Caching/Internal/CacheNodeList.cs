@@ -1,4 +1,4 @@
-namespace SafeRefs.Internal;
+namespace SafeRefs.Caching.Internal;
 
 /// <summary>An intrusive doubly linked list of cache nodes (head = most recent). Not thread-safe.</summary>
 /// <typeparam name="TKey">The key type.</typeparam>

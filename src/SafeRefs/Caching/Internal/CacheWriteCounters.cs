@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Caching.Internal;
 
 /// <summary>
 /// The counters a bounded cache's write path updates under its lock, padded onto their own cache line so that

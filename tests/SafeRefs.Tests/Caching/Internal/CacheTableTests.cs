@@ -1,9 +1,9 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using SafeRefs.Internal;
+using SafeRefs.Caching.Internal;
 
-namespace SafeRefs.Tests.Internal;
+namespace SafeRefs.Tests.Caching.Internal;
 
 public sealed class CacheTableTests
 {

@@ -1,7 +1,7 @@
-using SafeRefs.Internal;
+using SafeRefs.Caching.Internal;
 using SafeRefs.Tests.Infrastructure;
 
-namespace SafeRefs.Tests.Internal;
+namespace SafeRefs.Tests.Caching.Internal;
 
 [Collection(SoakCollection.Name)]
 public sealed class CacheTableSoakTests

@@ -1,6 +1,6 @@
-using SafeRefs.Internal;
+using SafeRefs.Caching.Internal;
 
-namespace SafeRefs.Tests.Internal;
+namespace SafeRefs.Tests.Caching.Internal;
 
 public sealed class LookupCountersTests
 {

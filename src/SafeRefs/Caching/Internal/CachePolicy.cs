@@ -1,4 +1,4 @@
-namespace SafeRefs.Internal;
+namespace SafeRefs.Caching.Internal;
 
 /// <summary>
 /// A scan-resistant eviction policy for one priority level (S3-FIFO family): new keys enter a small probation

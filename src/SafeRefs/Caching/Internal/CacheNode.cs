@@ -1,4 +1,4 @@
-namespace SafeRefs.Internal;
+namespace SafeRefs.Caching.Internal;
 
 /// <summary>
 /// One resident cache entry: the key, the value, its place in the policy queues and a small access counter.

@@ -1,4 +1,4 @@
-namespace SafeRefs.Internal;
+namespace SafeRefs.Caching.Internal;
 
 /// <summary>
 /// Remembers (approximately) the hashes of keys recently evicted from probation, in two rotating bit sets of about

@@ -1,8 +1,7 @@
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Primitives;
-using SafeRefs.Caching;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Caching.Internal;
 
 /// <summary>
 /// An <see cref="ICacheEntry"/> of a <see cref="BoundedMemoryCache"/>: configured by the caller, committed on

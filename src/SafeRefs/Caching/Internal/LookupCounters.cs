@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Caching.Internal;
 
 /// <summary>
 /// A cache's hit and miss totals, counted on every lookup: interlocked increments spread over cache-line-padded cells
