@@ -13,7 +13,8 @@ namespace SafeRefs.Subscriptions;
 /// beyond its own lifetime: drop the token and only the attachment's own references remain.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe. Concurrent <see cref="Dispose"/> calls detach
 /// exactly once; <see cref="Dispose"/> never blocks on a callback that is running.</para>
-/// <para><b>Second <see cref="Dispose"/>:</b> does nothing. A second <see cref="DisposeAsync"/> completes at once.</para>
+/// <para><b>Second <see cref="Dispose"/>:</b> does nothing. A <see cref="DisposeAsync"/> after an earlier
+/// <see cref="Dispose"/> detaches nothing but still waits for a callback that is running.</para>
 /// <para>Not derivable outside SafeRefs (it has no accessible constructor). Inside, a weak event link is its own token,
 /// so that a weak subscription is one object besides the delegate the source holds.</para>
 /// </remarks>
@@ -55,7 +56,7 @@ public class Subscription : IDisposable, IAsyncDisposable
 
     /// <summary>Gets a value indicating whether the attachment is still in place (not yet disposed).</summary>
     /// <value><see langword="true"/> until the first <see cref="Dispose"/> or <see cref="DisposeAsync"/> call.</value>
-    public bool IsActive => Volatile.Read(ref _detacher) is not null;
+    public bool IsActive => Volatile.Read(ref _detacher) is { IsSpent: false };
 
     internal object? Slot0 => _slot0 ?? this;
 
@@ -76,26 +77,42 @@ public class Subscription : IDisposable, IAsyncDisposable
     /// Detaches the handler. Idempotent and thread-safe; after it returns no new invocation of the handler starts
     /// through this subscription. It does not wait for an invocation that is already running.
     /// </summary>
-    public void Dispose()
-    {
-        Interlocked.Exchange(ref _detacher, null)?.Detach(_slot0 ?? this, _slot1, _slot2);
-    }
+    public void Dispose() => _ = TryDetach(out _);
 
     /// <summary>
     /// Detaches the handler, then completes when a callback of this subscription that was running has finished
-    /// (for mechanisms that can observe their callbacks; a plain .NET event completes at once).
+    /// (for mechanisms that can observe their callbacks; a plain .NET event completes at once). Also waits after an
+    /// earlier <see cref="Dispose"/>.
     /// </summary>
     /// <returns>A task that completes when no callback of this subscription is running.</returns>
     public ValueTask DisposeAsync()
     {
-        var detacher = Interlocked.Exchange(ref _detacher, null);
-        if (detacher is null)
+        _ = TryDetach(out var detacher);
+        return detacher is null ? default : detacher.WhenCallbacksIdleAsync(_slot0 ?? this, _slot1, _slot2);
+    }
+
+    /// <summary>
+    /// Swaps the detacher for its spent form (which detaches nothing but can still wait for callbacks) and detaches
+    /// if this call made the swap.
+    /// </summary>
+    /// <param name="detacher">The detacher that detached this token, now or before; <see langword="null"/> for <see cref="Empty"/>.</param>
+    private bool TryDetach(out Detacher? detacher)
+    {
+        var current = Volatile.Read(ref _detacher);
+        while (current is not null && !current.IsSpent)
         {
-            return default;
+            var seen = Interlocked.CompareExchange(ref _detacher, current.Spent, current);
+            if (ReferenceEquals(seen, current))
+            {
+                detacher = current;
+                current.Detach(_slot0 ?? this, _slot1, _slot2);
+                return true;
+            }
+
+            current = seen;
         }
 
-        var slot0 = _slot0 ?? this;
-        detacher.Detach(slot0, _slot1, _slot2);
-        return detacher.WhenCallbacksIdleAsync(slot0, _slot1, _slot2);
+        detacher = current?.Original;
+        return false;
     }
 }

@@ -120,6 +120,7 @@ public sealed class SubscribeWeakEventTests
         subscription.Dispose();
         var disposing = subscription.DisposeAsync().AsTask();
         Assert.Equal(0, source.ValuedCount);
+        Assert.False(disposing.IsCompleted, "DisposeAsync after Dispose must still wait for the running handler");
 
         var idle = Subscribe.WeakEvent<TestSource, Listener, int>(source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, owner, static (_, _, _) => { });
         var idleDispose = idle.DisposeAsync();
