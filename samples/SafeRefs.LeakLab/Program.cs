@@ -4,13 +4,10 @@ using SafeRefs.LeakLab.Reporting;
 using SafeRefs.LeakLab.Scenarios;
 using Spectre.Console;
 
-// The heap-limit experiment re-enters here in a child process under DOTNET_GCHeapHardLimit.
-if (args is [HeapLimitScenario.ChildSwitch, var childVariant, var childIterations])
+// Each variant re-enters here in a child process of its own (VariantProcess).
+if (args is [VariantProcess.ChildSwitch, var childScenario, var childVariant, var childIterations])
 {
-    return HeapLimitScenario.RunChild(
-        Enum.Parse<Variant>(childVariant),
-        int.Parse(childIterations, CultureInfo.InvariantCulture),
-        Console.Out);
+    return await VariantProcess.RunChildAsync(childScenario, childVariant, childIterations, Console.Out);
 }
 
 var scenarios = ScenarioCatalog.All();

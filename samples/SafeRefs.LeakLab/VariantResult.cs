@@ -1,6 +1,6 @@
 namespace SafeRefs.LeakLab;
 
-/// <summary>What one variant of a scenario left behind.</summary>
+/// <summary>What one variant of a scenario left behind, measured in its own process.</summary>
 internal sealed record VariantResult(
     Variant Variant,
     IReadOnlyList<HeapSample> Samples,
@@ -8,5 +8,11 @@ internal sealed record VariantResult(
     int Retained,
     string? Note = null)
 {
-    public long HeapGrowthBytes => Samples.Count < 2 ? 0 : Samples[^1].HeapBytes - Samples[0].HeapBytes;
+    /// <summary>The heap after a full collection before the first iteration (0 without samples).</summary>
+    public long HeapStartBytes => Samples.Count == 0 ? 0 : Samples[0].HeapBytes;
+
+    /// <summary>The heap after a full collection after the last iteration (0 without samples).</summary>
+    public long HeapEndBytes => Samples.Count == 0 ? 0 : Samples[^1].HeapBytes;
+
+    public long HeapGrowthBytes => HeapEndBytes - HeapStartBytes;
 }

@@ -27,6 +27,23 @@ public sealed class ScenarioTests
     }
 
     [Fact]
+    public async Task RunAsync_SafeRefsAfterLeakingRisky_ReportsItsOwnHeapOnly()
+    {
+        // The risky interval variant leaves system timers that can never be stopped: in a shared process they would
+        // still hold their payloads when the SafeRefs variant takes its first sample.
+        var scenario = ScenarioCatalog.All().Single(s => s.Name == "interval");
+
+        var result = await Lab.RunAsync(scenario, 400, new Progress<double>(), new Progress<double>(), CancellationToken.None);
+
+        var leftovers = result.Risky.HeapEndBytes - result.Risky.HeapStartBytes;
+        Assert.True(leftovers > 400 * 4096, $"risky left {leftovers} bytes");
+        Assert.True(
+            result.Safe.HeapStartBytes < result.Risky.HeapStartBytes + leftovers / 4,
+            $"SafeRefs started at {result.Safe.HeapStartBytes} bytes, risky at {result.Risky.HeapStartBytes} and left {leftovers}");
+        Assert.True(result.Safe.HeapGrowthBytes < leftovers / 4, $"SafeRefs grew {result.Safe.HeapGrowthBytes} bytes");
+    }
+
+    [Fact]
     public async Task HeapLimit_SmallLimit_RiskyRunsOutOfMemoryAndBoundedStaysFlat()
     {
         var scenario = new HeapLimitScenario(heapLimitMegabytes: 96);

@@ -12,4 +12,5 @@ internal static class JsonReport
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(IReadOnlyList<ScenarioResult>))]
+[JsonSerializable(typeof(VariantResult))]
 internal sealed partial class LabJsonContext : JsonSerializerContext;

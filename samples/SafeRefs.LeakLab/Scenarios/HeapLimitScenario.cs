@@ -4,12 +4,11 @@ using System.Globalization;
 namespace SafeRefs.LeakLab.Scenarios;
 
 /// <summary>
-/// The original experiment: allocate ~10 MB every 40 ms and keep it, in a child process under a GC heap hard limit,
+/// The original experiment: allocate ~10 MB every 40 ms and keep it, in the child process under a GC heap hard limit,
 /// until the runtime runs out of memory; against a bounded variant that keeps only the last few buffers.
 /// </summary>
 internal sealed class HeapLimitScenario : Scenario
 {
-    public const string ChildSwitch = "--child-heap-limit";
     public const int ChunkBytes = 10 * 1024 * 1024;
     public const int KeptByBoundedVariant = 4;
     private static readonly TimeSpan Pace = TimeSpan.FromMilliseconds(40);
@@ -30,41 +29,20 @@ internal sealed class HeapLimitScenario : Scenario
 
     public override int AllowedRetained => KeptByBoundedVariant;
 
+    /// <summary>The limit applies to the child process that runs each variant.</summary>
+    public override void ConfigureChild(ProcessStartInfo start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        start.Environment["DOTNET_GCHeapHardLimit"] = ((long)HeapLimitMegabytes * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
+        start.Environment["DOTNET_gcServer"] = "0";
+    }
+
+    /// <summary>Allocates until done or out of memory: only ever run in a child process under the heap limit.</summary>
     public override async Task<VariantResult> RunAsync(Variant variant, int iterations, IProgress<double> progress, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(iterations);
-        var start = ChildStartInfo(variant, iterations);
-        using var child = Process.Start(start) ?? throw new InvalidOperationException("Could not start the child process.");
-        var errors = child.StandardError.ReadToEndAsync(cancellationToken);
-        var samples = new List<HeapSample>();
-        var retained = 0;
-        string? note = null;
-        while (await child.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
-        {
-            var parts = line.Split(' ');
-            if (parts is ["step", var step, var heap, var kept])
-            {
-                var i = int.Parse(step, CultureInfo.InvariantCulture);
-                samples.Add(new HeapSample(i, long.Parse(heap, CultureInfo.InvariantCulture)));
-                retained = int.Parse(kept, CultureInfo.InvariantCulture);
-                progress.Report((double)i / iterations);
-            }
-            else if (parts is ["oom", var atStep])
-            {
-                note = $"OutOfMemoryException at step {atStep} ({retained * 10} MB kept)";
-            }
-        }
-
-        await child.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-        _ = await errors.ConfigureAwait(false);
-        progress.Report(1);
-        return new VariantResult(variant, samples, samples.Count, retained, note ?? $"finished {samples.Count} steps, exit code {child.ExitCode}");
-    }
-
-    /// <summary>The child's side: runs in the process started with <see cref="ChildSwitch"/>.</summary>
-    public static int RunChild(Variant variant, int iterations, TextWriter output)
-    {
         var kept = new List<byte[]>();
+        var samples = new List<HeapSample>();
         for (var step = 1; step <= iterations; step++)
         {
             try
@@ -79,45 +57,17 @@ internal sealed class HeapLimitScenario : Scenario
             }
             catch (OutOfMemoryException)
             {
+                var keptAtFailure = kept.Count;
                 kept.Clear();
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"oom {step}"));
-                return 3;
+                var note = string.Create(CultureInfo.InvariantCulture, $"OutOfMemoryException at step {step} ({keptAtFailure * 10} MB kept)");
+                return new VariantResult(variant, samples, samples.Count, keptAtFailure, note);
             }
 
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {step} {GC.GetTotalMemory(forceFullCollection: true)} {kept.Count}"));
-            output.Flush();
-            Thread.Sleep(Pace); // the experiment's pace, not synchronisation
+            samples.Add(new HeapSample(step, GC.GetTotalMemory(forceFullCollection: true)));
+            progress.Report((double)step / iterations);
+            await Task.Delay(Pace, cancellationToken).ConfigureAwait(false); // the experiment's pace, not synchronisation
         }
 
-        return 0;
-    }
-
-    private ProcessStartInfo ChildStartInfo(Variant variant, int iterations)
-    {
-        // Always `dotnet SafeRefs.LeakLab.dll`: works under `dotnet run`, a published app and a test host alike.
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(typeof(HeapLimitScenario).Assembly.Location);
-        start.ArgumentList.Add(ChildSwitch);
-        start.ArgumentList.Add(variant.ToString());
-        start.ArgumentList.Add(iterations.ToString(CultureInfo.InvariantCulture));
-        start.Environment["DOTNET_GCHeapHardLimit"] = ((long)HeapLimitMegabytes * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
-        start.Environment["DOTNET_gcServer"] = "0";
-        return start;
-    }
-
-    private static string DotnetHost()
-    {
-        var processPath = Environment.ProcessPath;
-        if (processPath is not null && Path.GetFileNameWithoutExtension(processPath).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-        {
-            return processPath;
-        }
-
-        return Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        return new VariantResult(variant, samples, samples.Count, kept.Count, string.Create(CultureInfo.InvariantCulture, $"finished {samples.Count} steps"));
     }
 }
