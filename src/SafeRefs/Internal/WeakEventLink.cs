@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using SafeRefs.Subscriptions;
+using SafeRefs.Subscriptions.Internal;
 
 namespace SafeRefs.Internal;
 

@@ -1,3 +1,5 @@
+using SafeRefs.Subscriptions.Internal;
+
 namespace SafeRefs.Internal;
 
 /// <summary>Detaches an owner-bound entry of a weak event: slot0 is the <see cref="WeakHandlerList"/>, slot1 the entry.</summary>

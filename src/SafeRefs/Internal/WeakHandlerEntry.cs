@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using SafeRefs.Subscriptions.Internal;
 
 namespace SafeRefs.Internal;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.ObjectPool;
 using SafeRefs.Internal;
 using SafeRefs.Subscriptions;
+using SafeRefs.Subscriptions.Internal;
 
 namespace SafeRefs.Pooling;
 

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SafeRefs.Internal;
+using SafeRefs.Subscriptions.Internal;
 
 namespace SafeRefs.Subscriptions;
 

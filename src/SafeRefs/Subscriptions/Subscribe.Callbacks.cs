@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Primitives;
 using SafeRefs.Internal;
+using SafeRefs.Subscriptions.Internal;
 
 namespace SafeRefs.Subscriptions;
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using SafeRefs.Internal;
+using SafeRefs.Subscriptions.Internal;
 
 namespace SafeRefs.Subscriptions;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using SafeRefs.Internal;
 using SafeRefs.Subscriptions;
+using SafeRefs.Subscriptions.Internal;
 
 namespace SafeRefs.Tests.Subscriptions;
 

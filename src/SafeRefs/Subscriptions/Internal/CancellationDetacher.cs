@@ -1,4 +1,6 @@
-namespace SafeRefs.Internal;
+using SafeRefs.Internal;
+
+namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>Unregisters a cancellation callback: slot0 = the boxed <see cref="CancellationTokenRegistration"/>.</summary>
 internal sealed class CancellationDetacher : Detacher

@@ -1,4 +1,4 @@
-namespace SafeRefs.Internal;
+namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>The listener counts of one source, per event name (the value of a budget's weak table).</summary>
 /// <remarks>

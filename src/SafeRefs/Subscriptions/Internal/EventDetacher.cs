@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
+using SafeRefs.Internal;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>Detaches a plain .NET event handler: slot0 = source, slot1 = remove accessor, slot2 = handler.</summary>
 /// <typeparam name="TSource">The source type.</typeparam>

@@ -1,4 +1,4 @@
-namespace SafeRefs.Internal;
+namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>
 /// Undoes one attachment on behalf of a <see cref="Subscriptions.Subscription"/>. Each mechanism

@@ -1,4 +1,6 @@
-namespace SafeRefs.Internal;
+using SafeRefs.Internal;
+
+namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>Disposes an <see cref="IDisposable"/> (an observable subscription): slot0 = the disposable.</summary>
 internal sealed class DisposableDetacher : Detacher

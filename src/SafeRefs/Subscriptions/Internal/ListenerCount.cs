@@ -1,4 +1,4 @@
-namespace SafeRefs.Internal;
+namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>The live listener count of one (source, event name) in one <see cref="Subscriptions.ListenerBudget"/>.</summary>
 /// <remarks>Holds no reference to the source: it lives in a <c>ConditionalWeakTable</c> keyed by the source.</remarks>

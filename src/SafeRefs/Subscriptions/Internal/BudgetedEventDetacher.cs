@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
+using SafeRefs.Internal;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>
 /// Detaches a plain .NET event handler and gives its place back to a budget's counter. One instance per

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Primitives;
+using SafeRefs.Internal;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>
 /// <c>ChangeToken.OnChange</c> with a non-blocking detach: after each change the consumer runs, then a new token is
