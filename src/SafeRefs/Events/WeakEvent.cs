@@ -256,25 +256,5 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
         }
     }
 
-    private WeakHandlerEntry CreateEntry(Delegate handler)
-    {
-        var target = handler.Target;
-        if (HandlerTargets.IsRootedAnyway(target))
-        {
-            return WeakHandlerEntry.ForStrong(handler);
-        }
-
-        if (_closurePolicy == ClosurePolicy.Throw && HandlerTargets.IsUnrootedClosure(target!))
-        {
-            throw new ArgumentException(
-                "The handler is a lambda or local function that captures variables (or a method of a boxed value type). "
-                + "Add holds a handler's target weakly, and nothing else references this closure, so it would be collected "
-                + "at the next GC and the handler would silently stop firing. Call Subscribe(owner, (owner, sender, args) => ...) "
-                + "to bind the handler to the object whose lifetime it should share, or set "
-                + "WeakEventOptions.CapturingLambdaWithoutOwner = ClosurePolicy.Allow to accept that it dies early.",
-                nameof(handler));
-        }
-
-        return WeakHandlerEntry.ForWeakTarget(target!, handler);
-    }
+    private WeakHandlerEntry CreateEntry(Delegate handler) => WeakHandlerEntry.ForAdd(handler, _closurePolicy, nameof(handler));
 }

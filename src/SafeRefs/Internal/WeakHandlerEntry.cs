@@ -64,6 +64,33 @@ internal sealed class WeakHandlerEntry
         return new(EntryKind.WeakTarget, null, block, dependent, block.AllocWeak(slot, handler));
     }
 
+    /// <summary>
+    /// The entry of an <c>Add</c>: strong when the target is rooted anyway, otherwise weak through the target;
+    /// a closure that nothing else references is refused under <see cref="Events.ClosurePolicy.Throw"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The target is an unrooted closure and the policy refuses it.</exception>
+    internal static WeakHandlerEntry ForAdd(Delegate handler, Events.ClosurePolicy policy, string paramName)
+    {
+        var target = handler.Target;
+        if (HandlerTargets.IsRootedAnyway(target))
+        {
+            return ForStrong(handler);
+        }
+
+        if (policy == Events.ClosurePolicy.Throw && HandlerTargets.IsUnrootedClosure(target!))
+        {
+            throw new ArgumentException(
+                "The handler is a lambda or local function that captures variables (or a method of a boxed value type). "
+                + "Add holds a handler's target weakly, and nothing else references this closure, so it would be collected "
+                + "at the next GC and the handler would silently stop firing. Call Subscribe(owner, ...) "
+                + "to bind the handler to the object whose lifetime it should share, or set "
+                + "WeakEventOptions.CapturingLambdaWithoutOwner = ClosurePolicy.Allow to accept that it dies early.",
+                paramName);
+        }
+
+        return ForWeakTarget(target!, handler);
+    }
+
     internal static WeakHandlerEntry ForOwner(object owner, Delegate handler)
     {
         var block = GcHandleBlock.Claim(out var slot);

@@ -123,6 +123,29 @@ public sealed class EventsDocs
         Assert.Equal(0, changed.Count);
     }
 
+    [Fact]
+    public void AnyShape_Runs()
+    {
+        var view = new PersonView();
+        var prices = new List<string>();
+        #region docs-events-any-shape-use
+        var person = new ObservablePerson();
+        person.PropertyChanged += view.OnPropertyChanged;   // held weakly, like any Add
+        person.Name = "Ada";
+
+        var ticker = new Ticker();
+        ticker.PriceChanged += Log;                         // a static method: held strongly
+        ticker.Publish("MSFT", 420m);
+        #endregion
+        Assert.Equal(["Name"], view.Refreshed);
+        Assert.Equal(1, LoggedPrices);
+        GC.KeepAlive(prices);
+    }
+
+    private static int LoggedPrices { get; set; }
+
+    private static void Log(string symbol, decimal price) => LoggedPrices++;
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Display AttachDisplay(Thermometer thermometer)
     {
@@ -154,6 +177,48 @@ public sealed class EventsDocs
     }
     #endregion
 
+    #region docs-events-any-shape
+    // A view model with a weak PropertyChanged: views bound to a long-lived model can still be collected.
+    public sealed class ObservablePerson : INotifyPropertyChanged
+    {
+        private readonly WeakDelegateEvent<PropertyChangedEventHandler> _propertyChanged = new();
+        private string _name = "";
+
+        public event PropertyChangedEventHandler? PropertyChanged
+        {
+            add => _propertyChanged.Add(value);
+            remove => _propertyChanged.Remove(value);
+        }
+
+        public string Name
+        {
+            get => _name;
+            set
+            {
+                _name = value;
+                _propertyChanged.Raise(this, new PropertyChangedEventArgs(nameof(Name)));
+            }
+        }
+    }
+
+    // Your own delegate type: raise with a static lambda and a value-tuple state (no allocation).
+    public delegate void PriceChangedHandler(string symbol, decimal price);
+
+    public sealed class Ticker
+    {
+        private readonly WeakDelegateEvent<PriceChangedHandler> _priceChanged = new();
+
+        public event PriceChangedHandler? PriceChanged
+        {
+            add => _priceChanged.Add(value);
+            remove => _priceChanged.Remove(value);
+        }
+
+        public void Publish(string symbol, decimal price) =>
+            _priceChanged.Raise((Symbol: symbol, Price: price), static (handler, state) => handler(state.Symbol, state.Price));
+    }
+    #endregion
+
     public sealed class Label
     {
         public string Text { get; set; } = "";
@@ -178,6 +243,8 @@ public sealed class EventsDocs
         public List<string?> Refreshed { get; } = [];
 
         public void Refresh(string? propertyName) => Refreshed.Add(propertyName);
+
+        public void OnPropertyChanged(object? sender, PropertyChangedEventArgs e) => Refresh(e.PropertyName);
     }
 
     public sealed class Person : INotifyPropertyChanged
