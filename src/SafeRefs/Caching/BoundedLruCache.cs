@@ -142,8 +142,10 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     }
 
     /// <summary>Raised after an entry left the cache, on the thread whose call removed it, outside the cache's lock.</summary>
-    /// <remarks>A handler that throws does not stop other notifications or value disposal; the exception is logged
-    /// and rethrown to the caller whose write caused the eviction (or logged only, for the sweep timer).</remarks>
+    /// <remarks>A handler that throws never fails the call that removed the entry (a lookup, a write, a
+    /// <c>GetOrAdd</c> or its joiners) and does not stop other handlers or value disposal: the exception is logged
+    /// through <see cref="BoundedLruCacheOptions{TKey, TValue}.Logger"/> (event id 1400) and counted by the
+    /// <c>saferefs.cache.callback.failures</c> metric.</remarks>
     public event EventHandler<CacheEvictedEventArgs<TKey, TValue>>? Evicted;
 
     /// <summary>Gets the maximum number of entries.</summary>
@@ -223,17 +225,20 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         Write(key, value, Weigh(key, value), 0, long.MaxValue, 0, WriteMode);
     }
 
-    /// <summary>Removes an entry.</summary>
+    /// <summary>Removes an entry and hands its value to the caller.</summary>
     /// <param name="key">The key.</param>
     /// <param name="value">The removed value, or the default value.</param>
     /// <returns><see langword="true"/> if an entry was removed.</returns>
+    /// <remarks>The caller owns the returned value: it is not disposed, even with
+    /// <see cref="BoundedLruCacheOptions{TKey, TValue}.DisposeEvictedValues"/>. <see cref="Evicted"/> still reports
+    /// it with <see cref="CacheEvictionReason.Removed"/>.</remarks>
     /// <exception cref="ArgumentNullException"><paramref name="key"/> is <see langword="null"/>.</exception>
     /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
     public bool TryRemove(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
         ArgumentNullException.ThrowIfNull(key);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (RemoveKey(key, CacheEvictionReason.Removed) is { } node)
+        if (RemoveKey(key, CacheEvictionReason.Removed, disposeValue: false) is { } node)
         {
             value = node.Value;
             return true;
@@ -243,7 +248,23 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         return false;
     }
 
+    /// <summary>Removes an entry; with <see cref="BoundedLruCacheOptions{TKey, TValue}.DisposeEvictedValues"/> its
+    /// value is disposed, since nobody receives it.</summary>
+    /// <param name="key">The key.</param>
+    /// <returns><see langword="true"/> if an entry was removed.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
+    public bool TryRemove(TKey key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return RemoveKey(key, CacheEvictionReason.Removed, disposeValue: true) is not null;
+    }
+
     /// <summary>Removes every entry (each reported with <see cref="CacheEvictionReason.Cleared"/>).</summary>
+    /// <remarks>With <see cref="BoundedLruCacheOptions{TKey, TValue}.DisposeEvictedValues"/>, every value is disposed
+    /// even if some disposals throw; then the failure (or an <see cref="AggregateException"/> of all of them) is
+    /// thrown to this caller. <see cref="Evicted"/> handler failures are only logged and counted.</remarks>
     /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
     public void Clear()
     {
@@ -372,7 +393,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     }
 
     /// <summary>Removes an entry, reporting it with <paramref name="reason"/>.</summary>
-    internal bool TryRemove(TKey key, CacheEvictionReason reason) => RemoveKey(key, reason) is not null;
+    internal bool TryRemove(TKey key, CacheEvictionReason reason) => RemoveKey(key, reason, disposeValue: true) is not null;
 
     /// <summary>Writes with per-entry settings (used by <see cref="BoundedMemoryCache"/>).</summary>
     internal TValue WriteEntry(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding, bool mayBecomeStale)
@@ -468,7 +489,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             || (node is RichCacheNode<TKey, TValue> { HasExpiry: true } rich && rich.IsExpired(now)));
 
     /// <summary>Removes the entry for <paramref name="key"/>, reports it with <paramref name="reason"/> and returns its node.</summary>
-    private CacheNode<TKey, TValue>? RemoveKey(TKey key, CacheEvictionReason reason)
+    private CacheNode<TKey, TValue>? RemoveKey(TKey key, CacheEvictionReason reason, bool disposeValue)
     {
         var hash = _table.Hash(key);
         CacheNode<TKey, TValue>? node;
@@ -486,7 +507,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         }
 
         var victims = new Victims(node, reason);
-        Notify(ref victims);
+        Notify(ref victims, disposeValues: disposeValue);
         return node;
     }
 
@@ -773,10 +794,18 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         }
 
         nodes.Clear();
-        Notify(ref victims, rethrow: rethrow);
+        Notify(ref victims, rethrowDisposal: rethrow);
     }
 
-    private void Notify(ref Victims victims, TValue? keptValue = default, bool rethrow = true)
+    /// <summary>Reports the entries that left: metrics, the owner's removal hook, <see cref="Evicted"/> handlers and
+    /// value disposal. Observer failures are logged and counted, never thrown: the caller's operation succeeded.
+    /// Value disposal failures are thrown (aggregated) only when <paramref name="rethrowDisposal"/> is set, for an
+    /// explicit <see cref="Clear"/>.</summary>
+    /// <param name="victims">The entries that left.</param>
+    /// <param name="keptValue">A value that replaced a victim and must not be disposed with it.</param>
+    /// <param name="rethrowDisposal">Whether value disposal failures are thrown to the caller at the end.</param>
+    /// <param name="disposeValues">Whether victims' values are disposed (not when the caller takes them over).</param>
+    private void Notify(ref Victims victims, TValue? keptValue = default, bool rethrowDisposal = false, bool disposeValues = true)
     {
         if (victims.Count == 0)
         {
@@ -791,35 +820,94 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                 _metrics.Evicted((int)reason);
             }
 
-            var handler = Evicted;
-            if (handler is not null || _onRemoved is not null)
+            if (_onRemoved is not null)
             {
                 try
                 {
-                    _onRemoved?.Invoke(node.Key, node.Value, reason);
-                    handler?.Invoke(this, new CacheEvictedEventArgs<TKey, TValue>(node.Key, node.Value, reason));
+                    _onRemoved(node.Key, node.Value, reason);
                 }
                 catch (Exception ex)
                 {
-                    if (_logger is not null)
-                    {
-                        Log.CacheEvictionHandlerFailed(_logger, ex, reason.ToString());
-                    }
-
-                    victims.Fail(ex);
+                    ReportCallbackFailure(ex, CacheCallback.Removal, reason);
                 }
             }
 
-            if (_disposeValues && node.Value is IDisposable disposable
+            if (Evicted is { } handler)
+            {
+                RaiseEvicted(handler, new CacheEvictedEventArgs<TKey, TValue>(node.Key, node.Value, reason));
+            }
+
+            if (disposeValues && _disposeValues && node.Value is IDisposable disposable
                 && !(reason == CacheEvictionReason.Replaced && ReferenceEquals(node.Value, keptValue)))
             {
                 DisposeValue(disposable, reason, ref victims);
             }
         }
 
-        if (rethrow)
+        if (rethrowDisposal)
         {
             victims.ThrowIfFailed();
+        }
+    }
+
+    /// <summary>Runs every <see cref="Evicted"/> handler, each on its own: one that throws neither stops the others
+    /// nor fails the caller.</summary>
+    private void RaiseEvicted(EventHandler<CacheEvictedEventArgs<TKey, TValue>> handler, CacheEvictedEventArgs<TKey, TValue> args)
+    {
+        if (handler.HasSingleTarget)
+        {
+            try
+            {
+                handler(this, args);
+            }
+            catch (Exception ex)
+            {
+                ReportCallbackFailure(ex, CacheCallback.Evicted, args.Reason);
+            }
+
+            return;
+        }
+
+        foreach (var single in Delegate.EnumerateInvocationList(handler))
+        {
+            try
+            {
+                single(this, args);
+            }
+            catch (Exception ex)
+            {
+                ReportCallbackFailure(ex, CacheCallback.Evicted, args.Reason);
+            }
+        }
+    }
+
+    /// <summary>Logs (through the cache's logger) and counts a failure of user code the cache called as an observer.</summary>
+    internal void ReportCallbackFailure(Exception exception, CacheCallback callback, CacheEvictionReason reason)
+        => ReportCallbackFailure(exception, callback, reason.ToString());
+
+    /// <inheritdoc cref="ReportCallbackFailure(Exception, CacheCallback, CacheEvictionReason)"/>
+    internal void ReportCallbackFailure(Exception exception, CacheCallback callback, string reason)
+    {
+        _metrics.CallbackFailed(callback);
+        if (_logger is null)
+        {
+            return;
+        }
+
+        switch (callback)
+        {
+            case CacheCallback.ValueDispose:
+                Log.CacheValueDisposeFailed(_logger, exception, reason);
+                break;
+            case CacheCallback.PostEviction:
+                Log.CachePostEvictionCallbackFailed(_logger, exception, reason);
+                break;
+            case CacheCallback.TokenRegistration:
+                Log.CacheTokenRegistrationDisposeFailed(_logger, exception);
+                break;
+            default:
+                Log.CacheEvictionHandlerFailed(_logger, exception, reason);
+                break;
         }
     }
 
@@ -831,16 +919,12 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         }
         catch (Exception ex)
         {
-            if (_logger is not null)
-            {
-                Log.CacheValueDisposeFailed(_logger, ex, reason.ToString());
-            }
-
+            ReportCallbackFailure(ex, CacheCallback.ValueDispose, reason);
             victims.Fail(ex);
         }
     }
 
-    /// <summary>The entries that left during one call: the first inline, more in a list; plus failures of handlers.</summary>
+    /// <summary>The entries that left during one call: the first inline, more in a list; plus failures of value disposal.</summary>
     private struct Victims
     {
         private CacheNode<TKey, TValue>? _first;
@@ -886,7 +970,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                 ExceptionDispatchInfo.Throw(_failures[0]);
             }
 
-            throw new AggregateException("Several eviction handlers or value disposals failed.", _failures);
+            throw new AggregateException("Disposing several values that left the cache failed.", _failures);
         }
     }
 }

@@ -233,6 +233,10 @@ public sealed class BoundedMemoryCache : IMemoryCache
         }
     }
 
+    /// <summary>Logs and counts a change-token registration whose disposal threw (the entry left regardless).</summary>
+    internal void ReportTokenRegistrationFailure(Exception exception)
+        => _core.ReportCallbackFailure(exception, CacheCallback.TokenRegistration, CacheEvictionReason.Removed);
+
     internal void RemoveExpired(BoundedCacheEntry entry)
     {
         if (!_disposed)
@@ -342,10 +346,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
                     catch (Exception ex)
                     {
                         // Like MemoryCache, a failing callback must not take the process down; it is logged.
-                        if (cache._logger is not null)
-                        {
-                            Log.CachePostEvictionCallbackFailed(cache._logger, ex, item.Reason.ToString());
-                        }
+                        cache._core.ReportCallbackFailure(ex, CacheCallback.PostEviction, item.Reason.ToString());
                     }
                 }
             }

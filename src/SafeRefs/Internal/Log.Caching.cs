@@ -22,4 +22,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1405, Level = LogLevel.Warning, Message = "A bounded memory cache full of NeverRemove entries evicted one to stay within its bound; raise its capacity or size limit.")]
     internal static partial void CacheNeverRemoveEntryEvicted(ILogger logger);
+
+    [LoggerMessage(EventId = 1406, Level = LogLevel.Error, Message = "Disposing an expiration token's change-callback registration of a bounded memory cache entry threw.")]
+    internal static partial void CacheTokenRegistrationDisposeFailed(ILogger logger, Exception exception);
 }

@@ -17,6 +17,7 @@ internal sealed partial class Metrics
     internal sealed class CacheInstruments
     {
         private static readonly string[] Reasons = ["none", "capacity", "weight", "expired"];
+        private static readonly string[] Callbacks = ["evicted", "removal", "value_dispose", "post_eviction", "token_registration"];
 
         // Keyed by the cache object, so a cache that is dropped without Dispose leaves the table when it is collected.
         private readonly LiveCountSet _caches = new();
@@ -32,6 +33,10 @@ internal sealed partial class Metrics
                 "saferefs.cache.evictions",
                 unit: "{entry}",
                 description: "Entries evicted from SafeRefs bounded caches because of their bound or expiry.");
+            CallbackFailures = meter.CreateCounter<long>(
+                "saferefs.cache.callback.failures",
+                unit: "{failure}",
+                description: "Observer calls (eviction handlers, post-eviction callbacks, value disposal) of SafeRefs bounded caches that threw; logged and swallowed.");
             Hits = meter.CreateCounter<long>(
                 "saferefs.cache.hits",
                 unit: "{lookup}",
@@ -49,6 +54,10 @@ internal sealed partial class Metrics
         internal Counter<long> Hits { get; }
 
         internal Counter<long> Misses { get; }
+
+        internal Counter<long> CallbackFailures { get; }
+
+        internal static KeyValuePair<string, object?> CallbackTag(Caching.Internal.CacheCallback callback) => new("callback", Callbacks[(int)callback]);
 
         internal static KeyValuePair<string, object?> ReasonTag(int reason) => new("reason", Reasons[reason is >= 0 and <= 3 ? reason : 0]);
 
@@ -71,7 +80,10 @@ internal sealed partial class Metrics
             Hits = instruments.Hits;
             Misses = instruments.Misses;
             Evictions = instruments.Evictions;
+            CallbackFailures = instruments.CallbackFailures;
         }
+
+        internal Counter<long> CallbackFailures { get; }
 
         internal Counter<long> Hits { get; }
 
@@ -88,6 +100,15 @@ internal sealed partial class Metrics
             if (Evictions.Enabled)
             {
                 Evictions.Add(1, NameTag, CacheInstruments.ReasonTag(reason));
+            }
+        }
+
+        /// <summary>Records one observer call that threw, if someone listens.</summary>
+        internal void CallbackFailed(Caching.Internal.CacheCallback callback)
+        {
+            if (CallbackFailures.Enabled)
+            {
+                CallbackFailures.Add(1, NameTag, CacheInstruments.CallbackTag(callback));
             }
         }
     }

@@ -1,4 +1,7 @@
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Caching;
 
 namespace SafeRefs.Tests.Caching;
@@ -287,7 +290,7 @@ public sealed class BoundedLruCacheTests
             cache.Set(i % 5, value);
             if (i % 3 == 0)
             {
-                cache.TryRemove((i + 1) % 5, out _);
+                cache.TryRemove((i + 1) % 5);
             }
         }
 
@@ -320,20 +323,142 @@ public sealed class BoundedLruCacheTests
     }
 
     [Fact]
-    public void Evicted_HandlerThrows_OtherNotificationsStillRunAndExceptionSurfaces()
+    public void Evicted_HandlerThrows_WriteSucceedsOtherHandlersAndDisposalStillRun()
     {
+        var logger = new FakeLogger();
         using var cache = new BoundedLruCache<int, CountingDisposable>(new BoundedLruCacheOptions<int, CountingDisposable>
         {
             Capacity = 1,
             DisposeEvictedValues = true,
+            Logger = logger,
         });
         var first = new CountingDisposable();
         cache.Set(1, first);
+        var later = 0;
         cache.Evicted += (_, _) => throw new InvalidOperationException("handler");
-        Assert.Throws<InvalidOperationException>(() => cache.Set(2, new CountingDisposable()));
+        cache.Evicted += (_, _) => later++;
+        cache.Set(2, new CountingDisposable());
         Assert.Equal(1, first.Disposals);
+        Assert.Equal(1, later);
         Assert.Equal(1, cache.Count);
         Assert.True(cache.TryGet(2, out _));
+        var record = Assert.Single(logger.Collector.GetSnapshot());
+        Assert.Equal(1400, record.Id.Id);
+        Assert.IsType<InvalidOperationException>(record.Exception);
+    }
+
+    [Fact]
+    public void Evicted_HandlerThrows_NoLookupOrGetOrAddFails_FailuresAreCounted()
+    {
+        // The reproduced case: a throwing Evicted handler made 169 of 400 GetOrAdd/TryGet calls throw.
+        var time = new FakeTimeProvider();
+        using var meterFactory = new TestMeterFactory();
+        using var failures = new MetricCollector<long>(meterFactory, "SafeRefs", "saferefs.cache.callback.failures");
+        using var cache = new BoundedLruCache<int, int>(new BoundedLruCacheOptions<int, int>
+        {
+            Capacity = 8,
+            ExpireAfterWrite = TimeSpan.FromSeconds(10),
+            TimeProvider = time,
+            MeterFactory = meterFactory,
+        });
+        cache.Evicted += (_, _) => throw new InvalidOperationException("observer bug");
+        var thrown = 0;
+        for (var i = 0; i < 400; i++)
+        {
+            try
+            {
+                var key = i % 20;
+                if (i % 2 == 0)
+                {
+                    Assert.Equal(key, cache.GetOrAdd(key, static k => k));
+                }
+                else
+                {
+                    _ = cache.TryGet(key, out _);
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                thrown++;
+            }
+
+            if (i % 50 == 49)
+            {
+                time.Advance(TimeSpan.FromSeconds(11)); // expired entries are removed by the lookups that find them
+            }
+        }
+
+        Assert.Equal(0, thrown);
+        var evictions = cache.Statistics.Evictions;
+        Assert.True(evictions > 100, $"only {evictions} evictions: the test no longer exercises the handler");
+        Assert.Equal(evictions, failures.GetMeasurementSnapshot().Where(m => (string?)m.Tags["callback"] == "evicted").Sum(m => m.Value));
+    }
+
+    [Fact]
+    public async Task GetOrAdd_JoinerOfAStoreThatEvicts_GetsTheValueWhenTheHandlerThrows()
+    {
+        using var cache = new BoundedLruCache<int, string>(1);
+        cache.Set(0, "resident");
+        cache.Evicted += (_, _) => throw new InvalidOperationException("observer bug");
+        using var started = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var creator = Task.Run(() => cache.GetOrAdd(1, _ =>
+        {
+            started.Set();
+            release.Wait();
+            return "created";
+        }));
+        started.Wait();
+        var joiner = cache.GetOrAddAsync(1, (_, _) => ValueTask.FromResult("joiner's own"));
+        Assert.False(joiner.IsCompleted); // it joined the running factory call
+        release.Set();
+        Assert.Equal("created", await creator);
+        Assert.Equal("created", await joiner);
+        Assert.True(cache.TryGet(1, out var stored));
+        Assert.Equal("created", stored);
+    }
+
+    [Fact]
+    public void DisposeEvictedValues_DisposalThrows_WritesSucceed_ClearAggregatesAndRethrows()
+    {
+        var logger = new FakeLogger();
+        using var cache = new BoundedLruCache<int, IDisposable>(new BoundedLruCacheOptions<int, IDisposable>
+        {
+            Capacity = 1,
+            DisposeEvictedValues = true,
+            Logger = logger,
+        });
+        cache.Set(1, new ThrowingDisposable());
+        cache.Set(2, new ThrowingDisposable()); // evicts 1: its disposal fails, the write does not
+        Assert.True(cache.TryGet(2, out _));
+        Assert.Equal(1401, Assert.Single(logger.Collector.GetSnapshot()).Id.Id);
+
+        Assert.Throws<NotSupportedException>(cache.Clear);
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public void TryRemove_WithOut_HandsTheValueOverUndisposed_WithoutOut_Disposes()
+    {
+        using var cache = new BoundedLruCache<int, CountingDisposable>(new BoundedLruCacheOptions<int, CountingDisposable>
+        {
+            Capacity = 4,
+            DisposeEvictedValues = true,
+        });
+        var reasons = new List<CacheEvictionReason>();
+        cache.Evicted += (_, e) => reasons.Add(e.Reason);
+        var handedOver = new CountingDisposable();
+        cache.Set(1, handedOver);
+        Assert.True(cache.TryRemove(1, out var removed));
+        Assert.Same(handedOver, removed);
+        Assert.Equal(0, handedOver.Disposals);
+
+        var dropped = new CountingDisposable();
+        cache.Set(2, dropped);
+        Assert.True(cache.TryRemove(2));
+        Assert.False(cache.TryRemove(2));
+        Assert.Equal(1, dropped.Disposals);
+        Assert.Equal([CacheEvictionReason.Removed, CacheEvictionReason.Removed], reasons);
     }
 
     [Fact]
@@ -471,6 +596,11 @@ public sealed class BoundedLruCacheTests
         using var cache = new BoundedLruCache<int, string>(4);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
             await cache.GetOrAddAsync(1, static (_, _) => new ValueTask<string>("x"), new CancellationToken(true)));
+    }
+
+    private sealed class ThrowingDisposable : IDisposable
+    {
+        public void Dispose() => throw new NotSupportedException("dispose bug");
     }
 
     internal sealed class CountingDisposable : IDisposable

@@ -394,6 +394,36 @@ public sealed class BoundedMemoryCacheTests
         Assert.Throws<ArgumentNullException>(() => cache.TryGetValue(null!, out _));
     }
 
+    [Fact]
+    public void ExpirationToken_RegistrationDisposeThrows_LookupAndRemoveSucceed_FailureIsLogged()
+    {
+        var logger = new FakeLogger();
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 8, LoggerFactory = new SingleLoggerFactory(logger) });
+        var stale = new BrokenRegistrationToken();
+        cache.Set("stale", 1, stale);
+        cache.Set("removed", 2, new BrokenRegistrationToken());
+
+        stale.HasChanged = true; // noticed by the next lookup, which removes the entry and drops its registration
+        Assert.False(cache.TryGetValue("stale", out _));
+        cache.Remove("removed");
+        Assert.Equal(0, cache.Count);
+        Assert.Equal([1406, 1406], logger.Collector.GetSnapshot().Select(r => r.Id.Id));
+    }
+
+    private sealed class BrokenRegistrationToken : IChangeToken
+    {
+        public bool HasChanged { get; set; }
+
+        public bool ActiveChangeCallbacks => true;
+
+        public IDisposable RegisterChangeCallback(Action<object?> callback, object? state) => new ThrowingRegistration();
+
+        private sealed class ThrowingRegistration : IDisposable
+        {
+            public void Dispose() => throw new InvalidOperationException("registration bug");
+        }
+    }
+
     private sealed class PassiveToken : IChangeToken
     {
         public bool HasChanged { get; set; }

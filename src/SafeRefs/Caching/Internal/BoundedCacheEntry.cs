@@ -232,7 +232,7 @@ internal sealed class BoundedCacheEntry : ICacheEntry
                 }
             }
 
-            registration.Dispose();
+            DisposeRegistration(registration);
         }
     }
 
@@ -256,8 +256,22 @@ internal sealed class BoundedCacheEntry : ICacheEntry
         {
             foreach (var registration in registrations)
             {
-                registration.Dispose();
+                DisposeRegistration(registration);
             }
+        }
+    }
+
+    private void DisposeRegistration(IDisposable registration)
+    {
+        try
+        {
+            registration.Dispose();
+        }
+        catch (Exception ex)
+        {
+            // A token's registration is user code: its failure must not fail the lookup or write that removed the
+            // entry, nor keep the other registrations alive.
+            _cache.ReportTokenRegistrationFailure(ex);
         }
     }
 
