@@ -14,6 +14,7 @@ internal static class ScenarioCatalog
         new IntervalTimerScenario(),
         new DelayChainScenario(),
         new CacheScenario(),
+        new PileUpScenario(),
         new HeapLimitScenario(),
     ];
 }

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using SafeRefs.LeakLab.Scenarios;
 
 namespace SafeRefs.LeakLab.Tests;
@@ -44,6 +46,30 @@ public sealed class ScenarioTests
     }
 
     [Fact]
+    public async Task PileUp_RiskyBacklogGrowsWithRequestsAndBoundedRejectsTheExcess()
+    {
+        const int Ticks = 200;
+        const int Arrivals = Ticks * PileUpScenario.ArrivalsPerTick;
+
+        var result = await Lab.RunAsync(new PileUpScenario(), Ticks, new Progress<double>(), new Progress<double>(), CancellationToken.None);
+
+        // Risky: every request is accepted and one is served per tick, so everything else is still queued.
+        Assert.Equal(Arrivals, result.Risky.Tracked);
+        Assert.Equal(Arrivals - Ticks, result.Risky.Retained);
+        Assert.Equal((Arrivals, 0), AcceptedAndRejected(result.Risky.Note));
+        Assert.True(result.Risky.HeapGrowthBytes >= (Arrivals - Ticks) * 4096L, $"risky grew {result.Risky.HeapGrowthBytes} bytes");
+
+        // Bounded: never more than the capacity waits, the excess is rejected and counted, the heap stays flat.
+        Assert.Equal(Arrivals, result.Safe.Tracked);
+        Assert.True(result.Safe.Retained <= PileUpScenario.QueueCapacity, $"bounded kept {result.Safe.Retained}");
+        var (accepted, rejected) = AcceptedAndRejected(result.Safe.Note);
+        Assert.Equal(Arrivals, accepted + rejected);
+        Assert.True(rejected >= Arrivals - Ticks - PileUpScenario.QueueCapacity, $"bounded rejected {rejected}");
+        Assert.True(result.Safe.HeapGrowthBytes < PileUpScenario.QueueCapacity * 8192L, $"bounded grew {result.Safe.HeapGrowthBytes} bytes");
+        Assert.True(result.Fixed, result.Verdict);
+    }
+
+    [Fact]
     public async Task HeapLimit_SmallLimit_RiskyRunsOutOfMemoryAndBoundedStaysFlat()
     {
         var scenario = new HeapLimitScenario(heapLimitMegabytes: 96);
@@ -55,5 +81,12 @@ public sealed class ScenarioTests
         Assert.Equal(HeapLimitScenario.KeptByBoundedVariant, result.Safe.Retained);
         Assert.Equal(16, result.Safe.Samples[^1].Iteration);
         Assert.True(result.Fixed, result.Verdict);
+    }
+
+    private static (int Accepted, int Rejected) AcceptedAndRejected(string? note)
+    {
+        var match = Regex.Match(note ?? "", @"(?<accepted>\d+) accepted, (?<rejected>\d+) rejected");
+        Assert.True(match.Success, $"no counts in note '{note}'");
+        return (int.Parse(match.Groups["accepted"].Value, CultureInfo.InvariantCulture), int.Parse(match.Groups["rejected"].Value, CultureInfo.InvariantCulture));
     }
 }
