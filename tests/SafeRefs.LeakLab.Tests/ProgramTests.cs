@@ -44,6 +44,32 @@ public sealed class ProgramTests
             Assert.Equal("cache", cache.GetProperty("name").GetString());
             Assert.Equal(150, cache.GetProperty("risky").GetProperty("retained").GetInt32());
             Assert.True(cache.GetProperty("fixed").GetBoolean());
+            Assert.StartsWith("LEAK FIXED", cache.GetProperty("verdict").GetString(), StringComparison.Ordinal);
+            Assert.True(cache.GetProperty("risky").GetProperty("heapEndBytes").GetInt64() > cache.GetProperty("risky").GetProperty("heapStartBytes").GetInt64());
+            Assert.True(cache.GetProperty("safe").GetProperty("heapStartBytes").GetInt64() > 0);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Main_OutputRedirected_OneLinePerVariantWithItsNote()
+    {
+        var dir = Directory.CreateTempSubdirectory("leaklab-");
+        try
+        {
+            var (exitCode, output, error) = await RunAsync("--scenario", "interval", "--iterations", "40", "--plot", Path.Combine(dir.FullName, "heap.svg"));
+
+            Assert.True(exitCode == 0, output + error);
+            var lines = output.Split('\n');
+            var risky = Assert.Single(lines, l => l.StartsWith("  risky ", StringComparison.Ordinal));
+            Assert.Contains("retained", risky, StringComparison.Ordinal);
+            Assert.Contains("cannot be stopped", risky, StringComparison.Ordinal);
+            Assert.Contains("retained", Assert.Single(lines, l => l.StartsWith("  SafeRefs ", StringComparison.Ordinal)), StringComparison.Ordinal);
+            Assert.DoesNotContain("\u2502", output, StringComparison.Ordinal); // no table borders
+            Assert.All(lines, l => Assert.DoesNotContain('\u001b', l)); // no escape sequences
         }
         finally
         {
