@@ -1,0 +1,85 @@
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Testing;
+
+namespace SafeRefs.Caching.Redis.Tests.Infrastructure;
+
+/// <summary>One "service instance": its own container with a bounded L1, HybridCache, the Redis L2 and, unless
+/// turned off, the invalidation channel. Several of them in one test process share one Redis.</summary>
+internal sealed class CacheInstance : IAsyncDisposable
+{
+    private CacheInstance(ServiceProvider provider, bool invalidation)
+    {
+        Provider = provider;
+        L1 = provider.GetRequiredService<BoundedMemoryCache>();
+        Hybrid = provider.GetRequiredService<HybridCache>();
+        L2 = provider.GetRequiredService<IDistributedCache>();
+        Channel = invalidation ? provider.GetRequiredService<RedisInvalidationChannel>() : null;
+        Logs = provider.GetFakeLogCollector();
+    }
+
+    public ServiceProvider Provider { get; }
+
+    public BoundedMemoryCache L1 { get; }
+
+    public HybridCache Hybrid { get; }
+
+    public IDistributedCache L2 { get; }
+
+    public RedisInvalidationChannel? Channel { get; }
+
+    public FakeLogCollector Logs { get; }
+
+    /// <summary>Starts an instance; <paramref name="scope"/> isolates the test's keys and channel on the shared server.</summary>
+    public static async Task<CacheInstance> StartAsync(
+        RedisServerFixture redis,
+        string scope,
+        int capacity = 1_000,
+        long? sizeLimit = null,
+        bool invalidation = true)
+    {
+        var services = new ServiceCollection();
+        services.AddFakeLogging();
+        services.AddStackExchangeRedisCache(options =>
+        {
+            options.ConfigurationOptions = redis.ClientOptions();
+            options.InstanceName = scope + ":";
+        });
+        services.AddBoundedMemoryCache(options =>
+        {
+            options.Capacity = capacity;
+            options.SizeLimit = sizeLimit;
+        });
+        if (invalidation)
+        {
+            services.AddRedisInvalidation(options =>
+            {
+                options.ConfigurationOptions = redis.ClientOptions();
+                options.ChannelName = "invalidation:" + scope;
+                options.SubscribeRetryInterval = TimeSpan.FromMilliseconds(100);
+            });
+        }
+
+        services.AddHybridCache(options => options.DefaultEntryOptions = new HybridCacheEntryOptions
+        {
+            Expiration = TimeSpan.FromMinutes(10),
+            LocalCacheExpiration = TimeSpan.FromMinutes(10),
+        });
+
+        var instance = new CacheInstance(services.BuildServiceProvider(), invalidation);
+        if (instance.Channel is { } channel)
+        {
+            await channel.WhenSubscribedAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+
+        return instance;
+    }
+
+    public ValueTask<string> GetOrCreateAsync(string key, string value, IEnumerable<string>? tags = null)
+        => Hybrid.GetOrCreateAsync(key, value, static (v, _) => ValueTask.FromResult(v), tags: tags);
+
+    public bool HasLocal(string key) => L1.TryGetValue(key, out _);
+
+    public async ValueTask DisposeAsync() => await Provider.DisposeAsync();
+}
