@@ -35,25 +35,48 @@ public static partial class Subscribe
     }
 
     /// <summary>
-    /// Like <see cref="ChangeToken.OnChange(Func{IChangeToken?}, Action)"/>: runs <paramref name="consumer"/> each time the
-    /// token from <paramref name="producer"/> changes, then registers on a fresh token.
+    /// Runs <paramref name="consumer"/> each time the token from <paramref name="producer"/> changes, with
+    /// <see cref="ChangeToken.OnChange(Func{IChangeToken?}, Action)"/>'s contract: when a token fires, the next token is
+    /// taken from the producer before the consumer runs, and registered after it, so a change signalled while the
+    /// consumer runs runs it again.
     /// </summary>
     /// <param name="producer">Returns the current change token; <see langword="null"/> stops the chain.</param>
     /// <param name="consumer">Runs after each change.</param>
     /// <returns>
     /// A token that stops the chain when disposed, so the producer's tokens no longer root
-    /// <paramref name="consumer"/>. <see cref="Subscription.Dispose"/> never waits for a running consumer;
-    /// <see cref="Subscription.DisposeAsync"/> does.
+    /// <paramref name="consumer"/>. After <see cref="Subscription.Dispose"/> returns, no consumer run starts;
+    /// <see cref="Subscription.Dispose"/> never waits for a running consumer, <see cref="Subscription.DisposeAsync"/>
+    /// does.
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="producer"/> or <paramref name="consumer"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException">The producer returned 4,096 tokens in a row that had already changed (the chain stops).</exception>
+    /// <remarks>
+    /// As with the BCL, a token that has already changed runs the consumer at once (here, if the first token has, before
+    /// this method returns), and exceptions from <paramref name="producer"/> and <paramref name="consumer"/> go to
+    /// whoever signalled the token. If they throw while this method runs (the first token had already changed), the
+    /// chain is stopped and the exception propagates to this method's caller. After a consumer exception the
+    /// chain stays registered; after a producer exception it ends. Where the BCL recurses through tokens that have
+    /// already changed, this loops, and stops with <see cref="InvalidOperationException"/> after 4,096 of them in a row
+    /// instead of overflowing the stack.
+    /// </remarks>
     public static Subscription OnChange(Func<IChangeToken?> producer, Action consumer)
     {
         ArgumentNullException.ThrowIfNull(producer);
         ArgumentNullException.ThrowIfNull(consumer);
-        var link = new ChangeTokenLink(producer, consumer);
-        link.Start();
-        link.Counted = Metrics.SubscriptionInstruments.TryAttach();
-        return new Subscription(link, null, null, null);
+        var detacher = new ChangeTokenDetacher(producer, consumer);
+        try
+        {
+            detacher.Start();
+        }
+        catch
+        {
+            // The caller gets no token to stop the chain with: stop it here.
+            detacher.Detach(null, null, null);
+            throw;
+        }
+
+        detacher.Counted = Metrics.SubscriptionInstruments.TryAttach();
+        return new Subscription(detacher, null, null, null);
     }
 
     /// <summary>Subscribes <paramref name="observer"/> to <paramref name="source"/> and returns a token that unsubscribes it.</summary>

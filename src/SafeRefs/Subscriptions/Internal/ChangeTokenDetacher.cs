@@ -1,0 +1,243 @@
+using System.Runtime.ExceptionServices;
+using Microsoft.Extensions.Primitives;
+using SafeRefs.Internal;
+
+namespace SafeRefs.Subscriptions.Internal;
+
+/// <summary>
+/// <c>ChangeToken.OnChange</c> with a detach that never waits for a running consumer. Same order as the BCL: when a
+/// token fires, take the next token from the producer, run the consumer, then register on that token, so a change
+/// signalled while the consumer runs fires the new registration and runs the consumer again.
+/// </summary>
+/// <remarks>
+/// Where the BCL recurses (a token that has already changed invokes the callback inside
+/// <c>RegisterChangeCallback</c>), this loops on the same thread, and gives up with
+/// <see cref="InvalidOperationException"/> after <see cref="MaxInlineChanges"/> consecutive tokens that had already
+/// changed: a producer stuck on a changed token cannot overflow the stack. Exceptions from the producer and the
+/// consumer go to the caller of the operation that ran them (the thread that signalled the token, or the caller of
+/// <c>Subscribe.OnChange</c>), as with the BCL; after a consumer failure the chain stays registered, after a producer
+/// failure it ends.
+/// </remarks>
+internal sealed class ChangeTokenDetacher : Detacher
+{
+    /// <summary>The most consecutive already-changed tokens one thread goes through before giving up.</summary>
+    internal const int MaxInlineChanges = 4096;
+
+    private static readonly Action<object?> OnFiredCallback = static state => ((Registration)state!).OnFired();
+
+    private readonly Func<IChangeToken?> _producer;
+    private readonly Action _consumer;
+    private CallbackGate _gate;
+    private Registration? _current;
+
+    public ChangeTokenDetacher(Func<IChangeToken?> producer, Action consumer)
+    {
+        _producer = producer;
+        _consumer = consumer;
+    }
+
+    /// <summary>Gets or sets a value indicating whether the active-subscriptions metric counted this chain.</summary>
+    public bool Counted { get; set; }
+
+    /// <summary>Takes the first token and registers on it (running the consumer now if it has already changed).</summary>
+    public void Start() => RunFrom(_producer());
+
+    public override void Detach(object? slot0, object? slot1, object? slot2)
+    {
+        _gate.Close();
+        if (Counted)
+        {
+            Metrics.SubscriptionInstruments.Detached();
+        }
+
+        // A registration whose callback has started is left alone: it has fired, and disposing it could wait for it.
+        var current = Interlocked.Exchange(ref _current, Registration.Detached);
+        current?.Cancel();
+    }
+
+    public override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) => _gate.WhenIdleAsync();
+
+    /// <summary>A registration fired on another thread or later: one BCL <c>OnChangeTokenFired</c>, as a loop.</summary>
+    private void OnFired()
+    {
+        if (!_gate.TryEnter())
+        {
+            return;
+        }
+
+        IChangeToken? next;
+        try
+        {
+            next = _producer();
+        }
+        catch
+        {
+            _gate.Exit();
+            throw;
+        }
+
+        ExceptionDispatchInfo? failure = null;
+        try
+        {
+            _consumer();
+        }
+        catch (Exception ex)
+        {
+            failure = ExceptionDispatchInfo.Capture(ex);
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+
+        try
+        {
+            RunFrom(next);
+        }
+        catch (Exception ex)
+        {
+            // The BCL registers in a finally: a later failure replaces the consumer's.
+            failure = ExceptionDispatchInfo.Capture(ex);
+        }
+
+        failure?.Throw();
+    }
+
+    /// <summary>
+    /// Registers on <paramref name="token"/>; while it turns out to have changed already (its callback ran inline),
+    /// takes the next token, runs the consumer and registers again, as the BCL's recursion would.
+    /// </summary>
+    private void RunFrom(IChangeToken? token)
+    {
+        ExceptionDispatchInfo? failure = null;
+        var inline = 0;
+        while (token is not null && Register(token))
+        {
+            if (++inline > MaxInlineChanges)
+            {
+                throw new InvalidOperationException(
+                    $"The change-token producer returned {MaxInlineChanges} tokens in a row that had already changed; the chain was stopped instead of looping forever.");
+            }
+
+            if (!_gate.TryEnter())
+            {
+                break;
+            }
+
+            try
+            {
+                token = _producer();
+            }
+            catch
+            {
+                _gate.Exit();
+                throw;
+            }
+
+            try
+            {
+                _consumer();
+            }
+            catch (Exception ex)
+            {
+                failure = ExceptionDispatchInfo.Capture(ex);
+            }
+            finally
+            {
+                _gate.Exit();
+            }
+        }
+
+        failure?.Throw();
+    }
+
+    /// <summary>Registers on <paramref name="token"/>.</summary>
+    /// <returns><see langword="true"/> if the callback ran inline (the token had already changed): the caller loops.</returns>
+    private bool Register(IChangeToken token)
+    {
+        var registration = new Registration(this);
+        var previous = Interlocked.Exchange(ref _current, registration);
+        if (ReferenceEquals(previous, Registration.Detached))
+        {
+            _current = Registration.Detached;
+            return false;
+        }
+
+        var handle = token.RegisterChangeCallback(OnFiredCallback, registration);
+        registration.RegisteringThread = 0;
+        if (registration.FiredInline)
+        {
+            handle?.Dispose();
+            return true;
+        }
+
+        if (token.HasChanged && token.ActiveChangeCallbacks)
+        {
+            // Fired (or firing) on another thread; as the BCL, keep nothing.
+            handle?.Dispose();
+            return false;
+        }
+
+        registration.SetHandle(handle);
+        return false;
+    }
+
+    /// <summary>One registration on one token: whichever comes first of its callback and a detach wins it.</summary>
+    private sealed class Registration
+    {
+        public static readonly Registration Detached = new(null);
+
+        private const int Pending = 0;
+        private const int Fired = 1;
+        private const int Cancelled = 2;
+
+        private readonly ChangeTokenDetacher? _owner;
+        private int _state;
+        private IDisposable? _handle;
+
+        public Registration(ChangeTokenDetacher? owner)
+        {
+            _owner = owner;
+            RegisteringThread = Environment.CurrentManagedThreadId;
+        }
+
+        /// <summary>Gets or sets the thread inside <c>RegisterChangeCallback</c> for this registration; 0 once it returned.</summary>
+        public int RegisteringThread { get; set; }
+
+        /// <summary>Gets a value indicating whether the callback ran inside <c>RegisterChangeCallback</c> (same thread).</summary>
+        public bool FiredInline { get; private set; }
+
+        public void OnFired()
+        {
+            if (Interlocked.CompareExchange(ref _state, Fired, Pending) != Pending)
+            {
+                return;
+            }
+
+            if (RegisteringThread == Environment.CurrentManagedThreadId)
+            {
+                FiredInline = true;
+                return;
+            }
+
+            _owner!.OnFired();
+        }
+
+        public void SetHandle(IDisposable? handle)
+        {
+            Interlocked.Exchange(ref _handle, handle);
+            if (Volatile.Read(ref _state) == Cancelled)
+            {
+                Interlocked.Exchange(ref _handle, null)?.Dispose();
+            }
+        }
+
+        public void Cancel()
+        {
+            if (Interlocked.CompareExchange(ref _state, Cancelled, Pending) == Pending)
+            {
+                Interlocked.Exchange(ref _handle, null)?.Dispose();
+            }
+        }
+    }
+}
