@@ -27,13 +27,10 @@ internal static class TextReport
 
     private static void Row(StringBuilder text, string variant, VariantResult result)
     {
-        text.Append(CultureInfo.InvariantCulture, $"  {variant,-9} heap {Megabytes(result.HeapStartBytes),6} -> {Megabytes(result.HeapEndBytes),6} MB  retained {result.Retained,6} of {result.Tracked,-6}");
-        if (!string.IsNullOrEmpty(result.Note))
-        {
-            text.Append("  ").Append(OneLine(result.Note));
-        }
-
-        text.Append('\n');
+        var row = string.Create(
+            CultureInfo.InvariantCulture,
+            $"  {variant,-9} heap {Megabytes(result.HeapStartBytes),6} -> {Megabytes(result.HeapEndBytes),6} MB  retained {result.Retained,6} of {result.Tracked,-6}  {OneLine(result.Note ?? "")}");
+        text.Append(row.TrimEnd()).Append('\n');
     }
 
     private static string Megabytes(long bytes) => (bytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture);

@@ -21,6 +21,7 @@ public sealed class TextReportTests
         Assert.EndsWith(note, riskyRow, StringComparison.Ordinal);
         var safeRow = Assert.Single(lines, l => l.StartsWith("  SafeRefs ", StringComparison.Ordinal));
         Assert.Contains("retained      0 of 10", safeRow, StringComparison.Ordinal);
+        Assert.Equal(safeRow.TrimEnd(), safeRow); // no padding left behind when there is no note
         Assert.Equal(7, lines.Length - 1); // title, two rows, two code lines, verdict, blank line
     }
 }
