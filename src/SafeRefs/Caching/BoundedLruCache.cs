@@ -112,7 +112,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         _levels = new CachePolicy<TKey, TValue>[levels];
         for (var i = 0; i < levels; i++)
         {
-            _levels[i] = new CachePolicy<TKey, TValue>(_capacity);
+            _levels[i] = new CachePolicy<TKey, TValue>();
         }
 
         _ghost = new GhostFilter(_capacity);

@@ -92,7 +92,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
             coreOptions,
             levels: 4,
             sweepAlways: true,
-            isStale: static stored => stored is BoundedCacheEntry entry && entry.HasChangedToken(),
+            isStale: static stored => stored is BoundedCacheEntry entry && entry.IsStale(),
             onRemoved: OnRemoved,
             removalIsSilent: static stored => stored is not BoundedCacheEntry);
     }
@@ -237,6 +237,15 @@ public sealed class BoundedMemoryCache : IMemoryCache
     internal void ReportTokenRegistrationFailure(Exception exception)
         => _core.ReportCallbackFailure(exception, CacheCallback.TokenRegistration, CacheEvictionReason.Removed);
 
+    internal long GetTimestamp() => _timeProvider.GetTimestamp();
+
+    /// <summary>Converts a wall-clock expiration to the timestamp the cache compares (as the commit does).</summary>
+    internal long ToTimestamp(DateTimeOffset at)
+    {
+        var remaining = at - _timeProvider.GetUtcNow();
+        return _timeProvider.GetTimestamp() + (remaining <= TimeSpan.Zero ? 0 : _core.TimestampTicks(remaining));
+    }
+
     internal void RemoveExpired(BoundedCacheEntry entry)
     {
         if (!_disposed)
@@ -247,7 +256,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
 
     private void CommitCore(BoundedCacheEntry entry)
     {
-        if (entry.IsPlain && (_sizeLimit is null || entry.Size is null))
+        if (entry.IsPlain && (_sizeLimit is null || entry.Size is null) && !_trackLinkedEntries)
         {
             // The common Set(key, value): nothing to expire, check or call back; store the bare value.
             _core.WriteEntry(entry.Key, entry.Value, weight: 1, level: NormalLevel, long.MaxValue, sliding: 0, mayBecomeStale: false);
@@ -309,18 +318,19 @@ public sealed class BoundedMemoryCache : IMemoryCache
         };
 
         // The entry object is kept only when something needs it after the commit: tokens (checked and detached),
-        // callbacks, the priority for the NeverRemove warning, the expiration a linked parent inherits on a hit,
-        // or a value that is itself an entry (so a stored entry is never mistaken for a value).
+        // callbacks, the priority for the NeverRemove warning, linked-entry tracking (the expiration a parent inherits
+        // on a hit, and what a linked entry hands over after this one was stored), or a value that is itself an entry
+        // (so a stored entry is never mistaken for a value).
         var keepEntry = entry.HasTokens || entry.HasCallbacks || level == NeverRemoveLevel || entry.Value is BoundedCacheEntry
-            || (_trackLinkedEntries && expiresAt is not null);
+            || _trackLinkedEntries;
         if (!keepEntry)
         {
             _core.WriteEntry(entry.Key, entry.Value, weight, level, absolute, sliding, mayBecomeStale: false);
             return;
         }
 
-        _core.WriteEntry(entry.Key, entry, weight, level, absolute, sliding, entry.HasTokens);
-        entry.RegisterTokens();
+        _core.WriteEntry(entry.Key, entry, weight, level, absolute, sliding, entry.HasTokens || _trackLinkedEntries);
+        entry.MarkStored(expiresAt?.UtcTicks ?? -1);
     }
 
     private static EvictionReason Map(BoundedCacheEntry entry, CacheEvictionReason reason) => reason switch

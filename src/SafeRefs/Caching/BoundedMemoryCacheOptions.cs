@@ -7,6 +7,9 @@ namespace SafeRefs.Caching;
 /// <remarks>
 /// <para><b>Holds</b> what you put in it strongly; the cache copies the settings when it is created.</para>
 /// <para><b>Thread safety:</b> a plain settings bag; do not mutate it while a cache is being created from it.</para>
+/// <para>With dependency injection it is an ordinary options type: <c>services.Configure&lt;BoundedMemoryCacheOptions&gt;(…)</c>
+/// (or a configuration section) configures the cache that
+/// <see cref="BoundedMemoryCacheServiceCollectionExtensions.AddBoundedMemoryCache(Microsoft.Extensions.DependencyInjection.IServiceCollection)"/> registers.</para>
 /// </remarks>
 public sealed class BoundedMemoryCacheOptions
 {
@@ -35,17 +38,20 @@ public sealed class BoundedMemoryCacheOptions
     public bool TrackLinkedCacheEntries { get; set; }
 
     /// <summary>Gets or sets the logger factory used to report failing post-eviction callbacks.</summary>
-    /// <value><see langword="null"/> by default; <see cref="BoundedMemoryCacheServiceCollectionExtensions.AddBoundedMemoryCache"/> fills it from the container.</value>
+    /// <value><see langword="null"/> by default; <see cref="BoundedMemoryCacheServiceCollectionExtensions.AddBoundedMemoryCache(Microsoft.Extensions.DependencyInjection.IServiceCollection)"/> fills it from the container.</value>
     public ILoggerFactory? LoggerFactory { get; set; }
 
     /// <summary>Gets or sets the cache's name, reported as the <c>cache.name</c> tag of the <c>saferefs.cache.*</c> instruments.</summary>
     /// <value><see langword="null"/> by default, reported as <c>(unnamed)</c>;
-    /// <see cref="BoundedMemoryCacheServiceCollectionExtensions.AddBoundedMemoryCache"/> sets <c>IMemoryCache</c> when
+    /// <see cref="BoundedMemoryCacheServiceCollectionExtensions.AddBoundedMemoryCache(Microsoft.Extensions.DependencyInjection.IServiceCollection)"/> sets <c>IMemoryCache</c> when
     /// it is not configured. Use a fixed name per cache, never a per-request value.</value>
     public string? Name { get; set; }
 
     /// <summary>Gets or sets the factory whose <c>SafeRefs</c> meter records the cache's metrics.</summary>
     /// <value><see langword="null"/> by default: the process-wide static <c>SafeRefs</c> meter;
-    /// <see cref="BoundedMemoryCacheServiceCollectionExtensions.AddBoundedMemoryCache"/> fills it from the container.</value>
+    /// <see cref="BoundedMemoryCacheServiceCollectionExtensions.AddBoundedMemoryCache(Microsoft.Extensions.DependencyInjection.IServiceCollection)"/> fills it from the container.</value>
     public IMeterFactory? MeterFactory { get; set; }
+
+    /// <summary>Copies these settings (the container's options instance is shared and must not be filled in).</summary>
+    internal BoundedMemoryCacheOptions Copy() => (BoundedMemoryCacheOptions)MemberwiseClone();
 }

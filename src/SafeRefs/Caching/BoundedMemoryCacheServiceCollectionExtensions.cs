@@ -3,6 +3,7 @@ using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace SafeRefs.Caching;
 
@@ -17,12 +18,38 @@ public static class BoundedMemoryCacheServiceCollectionExtensions
 
     /// <summary>
     /// Replaces any <see cref="IMemoryCache"/> registration with a singleton <see cref="BoundedMemoryCache"/>, so every
-    /// consumer of <see cref="IMemoryCache"/> (EF Core, FusionCache, HybridCache's local tier…) gets a bounded cache.
+    /// service that takes <see cref="IMemoryCache"/> from the container gets a bounded cache: your own services,
+    /// HybridCache's local tier, and libraries told to use the container's cache (EF Core with
+    /// <c>UseMemoryCache(…)</c>, FusionCache with <c>WithRegisteredMemoryCache()</c>; by default both create their own).
     /// Also registers it as <see cref="BoundedMemoryCache"/>. A later <c>AddMemoryCache()</c> does not override it.
-    /// Unless <paramref name="configure"/> sets them, the cache logs through the container's <see cref="ILoggerFactory"/>,
-    /// records its metrics through the container's <see cref="IMeterFactory"/> (when there is one) and is named
-    /// <c>IMemoryCache</c> in them.
+    /// The cache is built from <see cref="IOptions{TOptions}"/> of <see cref="BoundedMemoryCacheOptions"/>, so
+    /// <c>services.Configure&lt;BoundedMemoryCacheOptions&gt;(…)</c> and configuration binding apply. Unless configured,
+    /// the cache logs through the container's <see cref="ILoggerFactory"/>, records its metrics through the container's
+    /// <see cref="IMeterFactory"/> (when there is one) and is named <c>IMemoryCache</c> in them.
     /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <returns><paramref name="services"/>, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> is <see langword="null"/>.</exception>
+    public static IServiceCollection AddBoundedMemoryCache(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions();
+        services.RemoveAll<IMemoryCache>();
+        services.RemoveAll<BoundedMemoryCache>();
+        services.AddSingleton(static provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<BoundedMemoryCacheOptions>>().Value.Copy();
+            options.LoggerFactory ??= provider.GetService<ILoggerFactory>();
+            options.MeterFactory ??= provider.GetService<IMeterFactory>();
+            options.Name ??= DefaultName;
+            return new BoundedMemoryCache(options);
+        });
+        services.AddSingleton<IMemoryCache>(static provider => provider.GetRequiredService<BoundedMemoryCache>());
+        return services;
+    }
+
+    /// <summary>Registers a bounded <see cref="IMemoryCache"/> as <see cref="AddBoundedMemoryCache(IServiceCollection)"/>
+    /// does, and configures its options with <paramref name="configure"/> (<c>services.Configure(configure)</c>).</summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options (capacity, size limit, clock…).</param>
     /// <returns><paramref name="services"/>, for chaining.</returns>
@@ -31,18 +58,8 @@ public static class BoundedMemoryCacheServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
-        services.RemoveAll<IMemoryCache>();
-        services.RemoveAll<BoundedMemoryCache>();
-        services.AddSingleton(provider =>
-        {
-            var options = new BoundedMemoryCacheOptions();
-            configure(options);
-            options.LoggerFactory ??= provider.GetService<ILoggerFactory>();
-            options.MeterFactory ??= provider.GetService<IMeterFactory>();
-            options.Name ??= DefaultName;
-            return new BoundedMemoryCache(options);
-        });
-        services.AddSingleton<IMemoryCache>(static provider => provider.GetRequiredService<BoundedMemoryCache>());
+        services.AddBoundedMemoryCache();
+        services.Configure(configure);
         return services;
     }
 }

@@ -80,6 +80,48 @@ public sealed class BoundedMemoryCacheContractTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task LinkedEntries_ChildDisposedAfterParentWasStored_ChildTokenExpiresParent(string kind)
+    {
+        // async: the entries' creation scopes live in an AsyncLocal, which an async method restores on return.
+        await Task.Yield();
+        var time = new FakeTimeProvider();
+        using var cache = Create(kind, time, trackLinked: true);
+        using var cts = new CancellationTokenSource();
+        var parent = cache.CreateEntry("parent");
+        var child = cache.CreateEntry("child");
+        child.AddExpirationToken(new CancellationChangeToken(cts.Token));
+        child.Value = 1;
+        parent.Value = 2;
+        parent.Dispose(); // the parent is stored first...
+        Assert.True(cache.TryGetValue("parent", out _));
+        child.Dispose(); // ...then the child hands its token to the stored parent
+        Assert.True(cache.TryGetValue("parent", out _));
+        cts.Cancel();
+        Assert.False(cache.TryGetValue("parent", out _), "the stored parent expires with the child's token");
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task LinkedEntries_ChildDisposedAfterParentWasStored_ChildExpirationCapsParent(string kind)
+    {
+        await Task.Yield();
+        var time = new FakeTimeProvider();
+        using var cache = Create(kind, time, trackLinked: true);
+        var parent = cache.CreateEntry("parent");
+        var child = cache.CreateEntry("child");
+        child.AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(10);
+        child.Value = 1;
+        parent.Value = 2;
+        parent.Dispose();
+        child.Dispose();
+        time.Advance(TimeSpan.FromSeconds(9));
+        Assert.True(cache.TryGetValue("parent", out _));
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.False(cache.TryGetValue("parent", out _), "the stored parent inherits the child's absolute expiration");
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public void LinkedEntries_TrackingOff_NothingPropagates(string kind)
     {
         var time = new FakeTimeProvider();

@@ -410,6 +410,79 @@ public sealed class BoundedMemoryCacheTests
         Assert.Equal([1406, 1406], logger.Collector.GetSnapshot().Select(r => r.Id.Id));
     }
 
+    [Fact]
+    public async Task LinkedEntries_ReadsPropagatingToAStoredParent_RaceWithItsLookups_NeverThrow()
+    {
+        await Task.Yield();
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { TrackLinkedCacheEntries = true });
+        for (var i = 0; i < 20; i++)
+        {
+            cache.Set(i, i, new PassiveToken()); // entries whose tokens a read inside the parent's scope hands over
+        }
+
+        var parent = cache.CreateEntry("parent");
+        parent.AddExpirationToken(new PassiveToken());
+        parent.Value = "composite";
+        var insideParentScope = ExecutionContext.Capture()!; // a flow that still sees the parent's scope open
+        parent.Dispose();
+
+        const int Iterations = 3000;
+        using var start = new Barrier(2);
+        var propagate = Task.Run(() => ExecutionContext.Run(insideParentScope, _ =>
+        {
+            start.SignalAndWait();
+            for (var i = 0; i < Iterations; i++)
+            {
+                Assert.True(cache.TryGetValue(i % 20, out _));
+            }
+        }, null));
+        var read = Task.Run(() =>
+        {
+            start.SignalAndWait();
+            while (!propagate.IsCompleted)
+            {
+                Assert.True(cache.TryGetValue("parent", out _));
+            }
+        });
+        await Task.WhenAll(propagate, read);
+    }
+
+    [Fact]
+    public void Priorities_ASmallNormalLevelBesideHighEntries_KeepsItsHotKeysAgainstAScan()
+    {
+        // 900 High entries leave about 100 slots to Normal. Normal's probation must be sized from Normal's own
+        // occupancy: sized from the whole capacity (100), it never fills, and every eviction hits the hot keys.
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 1000 });
+        var high = new MemoryCacheEntryOptions { Priority = CacheItemPriority.High };
+        for (var i = 0; i < 900; i++)
+        {
+            cache.Set(("high", i), i, high);
+        }
+
+        var misses = 0;
+        for (var round = 0; round < 200; round++)
+        {
+            for (var h = 0; h < 50; h++)
+            {
+                if (!cache.TryGetValue(("hot", h), out _))
+                {
+                    cache.Set(("hot", h), h);
+                    if (round >= 100)
+                    {
+                        misses++;
+                    }
+                }
+            }
+
+            for (var j = 0; j < 20; j++)
+            {
+                cache.Set(("scan", (round * 20) + j), j); // one-time keys
+            }
+        }
+
+        Assert.True(misses < 250, $"{misses} of 5000 hot lookups missed in the second half");
+    }
+
     private sealed class BrokenRegistrationToken : IChangeToken
     {
         public bool HasChanged { get; set; }

@@ -154,7 +154,9 @@ internal sealed class BoundedCacheEntry : ICacheEntry
         }
     }
 
-    /// <summary>Copies this entry's expiration tokens and (earlier) absolute expiration to <paramref name="parent"/>.</summary>
+    /// <summary>Copies this entry's expiration tokens and (earlier) absolute expiration to <paramref name="parent"/>
+    /// (an entry of a cache that tracks linked entries). A parent that is already stored starts watching them at once,
+    /// as <c>MemoryCache</c>'s entries do: it expires when a copied token fires or the copied expiration passes.</summary>
     public void PropagateTo(BoundedCacheEntry parent)
     {
         if (ReferenceEquals(parent, this))
@@ -162,45 +164,71 @@ internal sealed class BoundedCacheEntry : ICacheEntry
             return;
         }
 
-        var tokens = _extras?.Tokens;
-        if (tokens is { Count: > 0 })
+        var tokens = SnapshotTokens();
+        var absolute = _absoluteUtcTicks;
+        var target = parent._extras!;
+        bool stored;
+        lock (target)
         {
-            IChangeToken[] copy;
-            lock (tokens)
+            if (tokens.Length > 0)
             {
-                copy = [.. tokens];
-            }
-
-            var target = parent.ExpirationTokens;
-            lock (target)
-            {
-                foreach (var token in copy)
+                (target.Tokens ??= []).AddRange(tokens);
+                if (target.Stored)
                 {
-                    target.Add(token);
+                    target.StoredTokens = [.. target.Tokens];
                 }
             }
+
+            if (absolute >= 0 && (parent._absoluteUtcTicks < 0 || absolute < parent._absoluteUtcTicks))
+            {
+                parent._absoluteUtcTicks = absolute;
+            }
+            else
+            {
+                absolute = -1;
+            }
+
+            stored = target.Stored;
         }
 
-        if (AbsoluteExpiration is { } absolute && (parent.AbsoluteExpiration is not { } current || absolute < current))
+        if (stored && (tokens.Length > 0 || absolute >= 0))
         {
-            parent.AbsoluteExpiration = absolute;
+            parent.WatchLinked(tokens, absolute);
         }
     }
 
-    /// <summary>Whether a token without active callbacks reports a change (checked on read and by the sweep).</summary>
-    public bool HasChangedToken()
+    /// <summary>Whether a token reports a change or an expiration handed over after the commit passed (checked on
+    /// read and by the sweep).</summary>
+    public bool IsStale()
     {
-        var tokens = _extras?.Tokens;
-        if (tokens is null)
+        if (_extras is not { } extras)
         {
             return false;
         }
 
-        foreach (var token in tokens)
+        if (extras.LinkedExpiry != long.MaxValue && _cache.GetTimestamp() >= extras.LinkedExpiry)
+        {
+            return true;
+        }
+
+        return HasChangedToken();
+    }
+
+    /// <summary>Whether a token reports a change (checked before the commit, on read and by the sweep).</summary>
+    public bool HasChangedToken()
+    {
+        if (_extras is not { Tokens: not null } extras)
+        {
+            return false;
+        }
+
+        // Once stored, the tokens are read from a published array (no lock, no allocation per read); before that,
+        // on the commit path, from a snapshot of the list.
+        foreach (var token in extras.StoredTokens ?? SnapshotTokens())
         {
             if (token.HasChanged)
             {
-                _extras!.TokenExpired = true;
+                extras.TokenExpired = true;
                 return true;
             }
         }
@@ -208,11 +236,53 @@ internal sealed class BoundedCacheEntry : ICacheEntry
         return false;
     }
 
-    public void RegisterTokens()
+    /// <summary>Marks the entry stored (it was written to the cache), registers its tokens' change callbacks, and
+    /// watches what a linked entry handed over while the commit ran.</summary>
+    /// <param name="committedAbsoluteUtcTicks">The absolute expiration the commit used (UTC ticks), or -1.</param>
+    public void MarkStored(long committedAbsoluteUtcTicks)
     {
-        if (_extras is not { Tokens: { } tokens } extras)
+        var extras = _extras ??= new();
+        IChangeToken[] tokens;
+        long lateAbsolute = -1;
+        lock (extras)
         {
-            return;
+            extras.Stored = true;
+            tokens = extras.Tokens is { Count: > 0 } list ? [.. list] : [];
+            extras.StoredTokens = tokens;
+            if (_absoluteUtcTicks >= 0 && (committedAbsoluteUtcTicks < 0 || _absoluteUtcTicks < committedAbsoluteUtcTicks))
+            {
+                lateAbsolute = _absoluteUtcTicks;
+            }
+        }
+
+        WatchLinked(tokens, lateAbsolute);
+    }
+
+    private IChangeToken[] SnapshotTokens()
+    {
+        if (_extras is not { Tokens: not null } extras)
+        {
+            return [];
+        }
+
+        lock (extras)
+        {
+            return extras.Tokens is { Count: > 0 } tokens ? [.. tokens] : [];
+        }
+    }
+
+    /// <summary>Registers change callbacks of <paramref name="tokens"/>, applies an expiration that arrived after the
+    /// commit, and removes the entry at once if either already applies.</summary>
+    private void WatchLinked(IChangeToken[] tokens, long absoluteUtcTicks)
+    {
+        var extras = _extras!;
+        if (absoluteUtcTicks >= 0)
+        {
+            var expiry = _cache.ToTimestamp(new DateTimeOffset(absoluteUtcTicks, TimeSpan.Zero));
+            lock (extras)
+            {
+                extras.LinkedExpiry = Math.Min(extras.LinkedExpiry, expiry);
+            }
         }
 
         foreach (var token in tokens)
@@ -223,7 +293,7 @@ internal sealed class BoundedCacheEntry : ICacheEntry
             }
 
             var registration = token.RegisterChangeCallback(static state => ((BoundedCacheEntry)state!).OnTokenChanged(), this);
-            lock (tokens)
+            lock (extras)
             {
                 if (!extras.Removed)
                 {
@@ -234,18 +304,23 @@ internal sealed class BoundedCacheEntry : ICacheEntry
 
             DisposeRegistration(registration);
         }
+
+        if (IsStale())
+        {
+            _cache.RemoveExpired(this);
+        }
     }
 
     /// <summary>Called once the entry left the cache: drops token registrations so tokens no longer reference it.</summary>
     public void MarkRemoved()
     {
         List<IDisposable>? registrations;
-        if (_extras is not { Tokens: { } tokens } extras)
+        if (_extras is not { } extras)
         {
             return;
         }
 
-        lock (tokens)
+        lock (extras)
         {
             extras.Removed = true;
             registrations = extras.Registrations;
@@ -286,6 +361,8 @@ internal sealed class BoundedCacheEntry : ICacheEntry
     private sealed class Extras
     {
         private volatile bool _tokenExpired;
+        private long _linkedExpiry = long.MaxValue;
+        private IChangeToken[]? _storedTokens;
 
         public BoundedCacheEntry? Parent { get; set; }
 
@@ -295,11 +372,31 @@ internal sealed class BoundedCacheEntry : ICacheEntry
 
         public List<PostEvictionCallbackRegistration>? Callbacks { get; set; }
 
-        /// <summary>Gets or sets the change-token registrations (guarded by a lock on <see cref="Tokens"/>).</summary>
+        /// <summary>Gets or sets the change-token registrations (guarded by a lock on this object).</summary>
         public List<IDisposable>? Registrations { get; set; }
 
-        /// <summary>Gets or sets a value indicating whether the entry left the cache (guarded by a lock on <see cref="Tokens"/>).</summary>
+        /// <summary>Gets or sets a value indicating whether the entry left the cache (guarded by a lock on this object).</summary>
         public bool Removed { get; set; }
+
+        /// <summary>Gets or sets a value indicating whether the entry was written to the cache (guarded by a lock on
+        /// this object): what a linked entry hands over later must then be watched by the stored entry itself.</summary>
+        public bool Stored { get; set; }
+
+        /// <summary>Gets or sets the tokens of a stored entry, replaced (under a lock on this object) when a linked
+        /// entry adds some; readers use it without locking.</summary>
+        public IChangeToken[]? StoredTokens
+        {
+            get => Volatile.Read(ref _storedTokens);
+            set => Volatile.Write(ref _storedTokens, value);
+        }
+
+        /// <summary>Gets or sets the timestamp at which an expiration handed over after the commit passes (written
+        /// under a lock on this object, read without it).</summary>
+        public long LinkedExpiry
+        {
+            get => Volatile.Read(ref _linkedExpiry);
+            set => Volatile.Write(ref _linkedExpiry, value);
+        }
 
         public bool TokenExpired
         {

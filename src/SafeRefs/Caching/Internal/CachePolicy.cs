@@ -15,16 +15,12 @@ internal sealed class CachePolicy<TKey, TValue>
     private const byte Probation = 1;
     private const byte Protected = 2;
 
-    private readonly int _probationTarget;
     private CacheNodeList<TKey, TValue> _probation;
     private CacheNodeList<TKey, TValue> _protected;
 
-    public CachePolicy(int capacity)
-    {
-        _probationTarget = Math.Max(1, capacity / 10);
-    }
-
     public int Count => _probation.Count + _protected.Count;
+
+    private int ProbationTarget => Math.Max(1, Count / 10);
 
     public void Insert(CacheNode<TKey, TValue> node, bool toProtected)
     {
@@ -66,7 +62,9 @@ internal sealed class CachePolicy<TKey, TValue>
     {
         while (true)
         {
-            if (_probation.Count > 0 && (_probation.Count >= _probationTarget || _protected.Count == 0))
+            // Probation's share is 10 % of what this policy holds now (not of the cache's capacity): a priority
+            // level that holds a small part of the cache still evicts one-time keys before its protected ones.
+            if (_probation.Count > 0 && (_probation.Count >= ProbationTarget || _protected.Count == 0))
             {
                 var tail = _probation.RemoveLast();
                 if (tail.Frequency > 0)
