@@ -1,8 +1,8 @@
 using System.Collections.Specialized;
 using System.ComponentModel;
 using System.Windows.Input;
-using SafeRefs.Internal;
 using SafeRefs.Subscriptions;
+using SafeRefs.Subscriptions.WeakLinks;
 
 namespace SafeRefs.Events;
 
@@ -13,16 +13,15 @@ namespace SafeRefs.Events;
 /// <remarks>
 /// <para><b>Holds:</b> the source holds a forwarder strongly (through its own event); the forwarder holds the source
 /// and the owner weakly, and the handler with everything it captures exactly as long as the owner (an ephemeron).
-/// A forwarder whose owner died detaches itself the next time the source raises the event, or, if the source never
-/// raises it, during a later weak subscription on the caller's thread (a <see cref="WeakSubscriptions"/> call after a
-/// gen-2 collection, or any <see cref="WeakSubscriptions"/> or <c>Subscribe.WeakEvent</c> call once the subscriptions
-/// since the last purge reach half the registered ones, at least 256): these forwarders never detach from a finalizer
-/// or from the thread-pool purge that <c>Subscribe.WeakEvent</c> runs after gen-2 collections. A forwarder whose
-/// source was collected is dropped by the same purges. They share <c>Subscribe.WeakEvent</c>'s mechanism: no GC handle
-/// is allocated per subscription (registry slots and their weak handles are reused).</para>
-/// <para><b>Thread safety:</b> all members are thread-safe; detaching calls the source's <c>remove</c> accessor on the
-/// thread that disposes the token (or raises the event, or subscribes). A second <see cref="Subscription.Dispose"/>
-/// does nothing.</para>
+/// A forwarder whose owner died is detached when the source next raises the event, or by a purge; one whose source
+/// was collected is dropped by the purges. These sources count as thread-affine (see
+/// <see cref="IEventSourceAffinity"/>, which a source implements to opt out): their forwarders are never detached
+/// from the thread pool, only on a raise, by a purge on the subscribing thread, or through the
+/// <see cref="SynchronizationContext"/> current when subscribing. A failing <c>remove</c> during such an automatic
+/// detach is logged through <see cref="Diagnostics.SafeRefsLog"/> and counted.</para>
+/// <para><b>Thread safety:</b> all members are thread-safe. After <see cref="Subscription.Dispose"/> returns, no
+/// invocation of the handler starts; <c>Dispose</c> calls the source's <c>remove</c> accessor on the calling thread. A
+/// second <see cref="Subscription.Dispose"/> does nothing.</para>
 /// </remarks>
 public static class WeakSubscriptions
 {
@@ -39,7 +38,7 @@ public static class WeakSubscriptions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
-        return Start(new PropertyChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler), source, owner);
+        return WeakLink.Start(new PropertyChangedWeakLink(source, owner, handler), source, owner);
     }
 
     /// <summary>Listens to <see cref="INotifyCollectionChanged.CollectionChanged"/> for as long as <paramref name="owner"/> lives.</summary>
@@ -55,7 +54,7 @@ public static class WeakSubscriptions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
-        return Start(new CollectionChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler), source, owner);
+        return WeakLink.Start(new CollectionChangedWeakLink(source, owner, handler), source, owner);
     }
 
     /// <summary>Listens to <see cref="ICommand.CanExecuteChanged"/> for as long as <paramref name="owner"/> lives.</summary>
@@ -71,28 +70,6 @@ public static class WeakSubscriptions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
-        return Start(new CanExecuteChangedLink(WeakEventLinkRegistry.Claim(owner, source), owner, handler), source, owner);
-    }
-
-    // Attaches, releases the slot if the add accessor throws, then registers for the gen-2 purge.
-    private static Subscription Start<TLink, TSource>(TLink link, TSource source, object owner)
-        where TLink : WeakEventLink, ISourceAttachable<TSource>
-    {
-        try
-        {
-            link.Attach(source);
-        }
-        catch
-        {
-            link.Abandon();
-            throw;
-        }
-
-        WeakEventLinkRegistry.Register(link, purgeAfterGen2: true);
-
-        // Until it is registered, no raise may find the owner collected and detach the link (its slot would be handed
-        // on while this registration is still to be written).
-        GC.KeepAlive(owner);
-        return link;
+        return WeakLink.Start(new CanExecuteChangedWeakLink(source, owner, handler), source, owner);
     }
 }

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using SafeRefs.Internal;
+using SafeRefs.Subscriptions.WeakLinks;
 
 namespace SafeRefs.Subscriptions;
 
@@ -13,34 +15,42 @@ public static partial class Subscribe
     /// <typeparam name="TOwner">The type of the object whose lifetime bounds the subscription.</typeparam>
     /// <typeparam name="TArgs">The event arguments type.</typeparam>
     /// <param name="source">The object whose event is subscribed.</param>
-    /// <param name="add">Adds a handler to the event, e.g. <c>static (s, h) =&gt; s.Changed += h</c>.</param>
-    /// <param name="remove">Removes a handler from the event, e.g. <c>static (s, h) =&gt; s.Changed -= h</c>.</param>
+    /// <param name="add">Adds a handler to the event: <c>static (s, h) =&gt; s.Changed += h</c>. Must not capture.</param>
+    /// <param name="remove">Removes a handler from the event: <c>static (s, h) =&gt; s.Changed -= h</c>. Must not capture.</param>
     /// <param name="owner">The listener; held weakly.</param>
     /// <param name="handler">
     /// Called with the owner, the sender and the arguments. It is kept alive exactly as long as
     /// <paramref name="owner"/> (it may capture the owner without keeping it alive); prefer a static lambda.
     /// </param>
+    /// <param name="eventName">The event's name for logs; by default the text of <paramref name="add"/>, reduced to the member name.</param>
     /// <returns>
-    /// A token that detaches the forwarder when disposed. It holds the remove accessor strongly and the source and owner
-    /// weakly; <see cref="Subscription.DisposeAsync"/> also waits for a running callback.
+    /// A token that detaches the forwarder when disposed; <see cref="Subscription.DisposeAsync"/> also waits for a
+    /// running callback.
     /// </returns>
-    /// <exception cref="ArgumentNullException">Any argument is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentNullException">Any argument but <paramref name="eventName"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="add"/> or <paramref name="remove"/> captures variables or
+    /// <see langword="this"/>: the subscription keeps <paramref name="remove"/> while it is attached, so a capture of the
+    /// owner would keep the owner alive for ever. Use the source parameter in a static lambda.</exception>
     /// <remarks>
-    /// <para>The source holds a small forwarder (not the owner). Forwarders whose owner or source was collected are
-    /// detached on the subscribing thread every so many subscribes, after gen-2 collections (on the thread pool),
-    /// and when the event fires; no finalizer touches them. A subscription allocates its token (which is also the
-    /// forwarder) and the delegate the source holds, and no GC handle unless the handler captures variables (then one
-    /// dependent handle owner → handler): the weak handles to the owner and the source belong to a registry slot that
-    /// is reused as soon as the forwarder is detached (a raise still running it notices and drops what it read).</para>
-    /// <para>After <see cref="Subscription.Dispose"/> returns, no new invocation of the handler starts. Do not await
-    /// <see cref="Subscription.DisposeAsync"/> from inside the handler itself: it completes only when the handler returns.</para>
+    /// <para>The source holds a small forwarder, not the owner. A forwarder whose owner or source was collected is
+    /// detached when the event next fires, by a purge on the thread pool after gen-2 collections, or by a purge during
+    /// a later weak subscription on the subscribing thread; no finalizer touches it. A source that is thread-affine
+    /// (see <see cref="IEventSourceAffinity"/>) is never detached from the thread pool. A failure of
+    /// <paramref name="remove"/> during such an automatic detach is logged through
+    /// <see cref="Diagnostics.SafeRefsLog"/> and counted; the forwarder is dropped anyway.</para>
+    /// <para>After <see cref="Subscription.Dispose"/> returns, no invocation of the handler starts, even with a raise
+    /// running on another thread; <c>Dispose</c> never waits for an invocation already running. If
+    /// <paramref name="remove"/> throws, <c>Dispose</c> throws it, and the subscription is detached all the same. Do
+    /// not await <see cref="Subscription.DisposeAsync"/> from inside the handler itself: it completes only when the
+    /// handler returns.</para>
     /// </remarks>
     public static Subscription WeakEvent<TSource, TOwner, TArgs>(
         TSource source,
         Action<TSource, EventHandler<TArgs>> add,
         Action<TSource, EventHandler<TArgs>> remove,
         TOwner owner,
-        Action<TOwner, object?, TArgs> handler)
+        Action<TOwner, object?, TArgs> handler,
+        [CallerArgumentExpression(nameof(add))] string? eventName = null)
         where TSource : class
         where TOwner : class
     {
@@ -49,28 +59,28 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
+        ThrowIfCapturing(add, nameof(add), "+=");
+        ThrowIfCapturing(remove, nameof(remove), "-=");
 
-        var link = new EventHandlerLink<TSource, TArgs>(WeakEventLinkRegistry.Claim(owner, source), remove, owner, handler);
-        try
-        {
-            add(source, link.Forward);
-        }
-        catch
-        {
-            link.Abandon();
-            throw;
-        }
-
+        var link = WeakLink.Start(new EventHandlerWeakLink<TSource, TArgs>(source, add, remove, owner, handler, eventName), source, owner);
         if (Metrics.SubscriptionInstruments.TryAttach())
         {
             link.Counted = true;
         }
 
-        WeakEventLinkRegistry.Register(link, purgeAfterGen2: false);
-
-        // Until it is registered, no raise may find the owner collected and detach the link (its slot would be handed
-        // on while this registration is still to be written).
-        GC.KeepAlive(owner);
         return link;
+    }
+
+    private static void ThrowIfCapturing(Delegate accessor, string paramName, string op)
+    {
+        if (HandlerTargets.CanCapture(accessor))
+        {
+            throw new ArgumentException(
+                $"The {paramName} accessor captures variables or 'this' (its target is {accessor.Target!.GetType().Name}). "
+                + "A weak subscription keeps its accessors while it is attached, so a lambda such as "
+                + $"'(s, h) => _feed.Changed {op} h' written inside the owner would keep the owner alive for ever. "
+                + $"Use the source parameter in a static lambda: 'static (s, h) => s.Changed {op} h'.",
+                paramName);
+        }
     }
 }

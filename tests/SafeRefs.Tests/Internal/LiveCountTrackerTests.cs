@@ -45,7 +45,6 @@ public sealed class LiveCountTrackerTests
             "SafeRefs.Internal.GcHandleBlock",
             "SafeRefs.Internal.Gen2Callback",
             "SafeRefs.Internal.OwnerHandleBlock",
-            "SafeRefs.Internal.WeakEventLinkRegistry+Gen2Sentinel",
             "SafeRefs.Internal.WeakHandlerPurger+Sentinel",
         ];
 

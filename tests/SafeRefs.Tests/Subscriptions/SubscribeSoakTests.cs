@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using SafeRefs.Internal;
+using SafeRefs.Subscriptions.WeakLinks;
 using SafeRefs.Subscriptions;
 using SafeRefs.Tests.Infrastructure;
 using Listener = SafeRefs.Tests.Subscriptions.SubscribeWeakEventTests.Listener;
@@ -74,7 +75,7 @@ public sealed class SubscribeSoakTests
             while (!done.IsCancellationRequested)
             {
                 source.RaiseValued(1);
-                WeakEventLinkRegistry.Purge();
+                WeakLinkRegistry.Purge();
             }
         });
         var tasks = Enumerable.Range(0, Threads).Select(t => Task.Run(() =>
@@ -138,7 +139,7 @@ public sealed class SubscribeSoakTests
         listener.SetMeasurementEventCallback<long>((_, value, _, _) => observed = value);
         listener.Start();
         _ = Metrics.SubscriptionInstruments.Active;
-        WeakEventLinkRegistry.Purge();
+        WeakLinkRegistry.Purge();
 
         listener.RecordObservableInstruments();
         var before = observed;

@@ -1,5 +1,5 @@
-using SafeRefs.Internal;
 using SafeRefs.Subscriptions;
+using SafeRefs.Subscriptions.WeakLinks;
 
 namespace SafeRefs.Tests.Subscriptions;
 
@@ -26,15 +26,10 @@ public sealed class SubscribeWeakEventTests
     {
         var source = new TestSource();
         var owner = new Listener();
-        var removes = 0;
         var subscription = Subscribe.WeakEvent<TestSource, Listener, int>(
             source,
-            static (s, h) => s.Valued += h,
-            (s, h) =>
-            {
-                removes++;
-                s.Valued -= h;
-            },
+            static (s, h) => s.AddValued(h),
+            static (s, h) => s.RemoveValued(h),
             owner,
             static (o, _, value) => o.Seen.Add((null, value)));
 
@@ -42,7 +37,7 @@ public sealed class SubscribeWeakEventTests
         subscription.Dispose();
         source.RaiseValued(1);
 
-        Assert.Equal(1, removes);
+        Assert.Equal(1, source.RemoveCalls);
         Assert.Equal(0, source.ValuedCount);
         Assert.Empty(owner.Seen);
         Assert.False(subscription.IsActive);
@@ -169,7 +164,7 @@ public sealed class SubscribeWeakEventTests
         using var subscription = Subscribe.WeakEvent<TestSource, Listener, int>(
             source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, owner, static (o, _, v) => o.Seen.Add((null, v)));
 
-        WeakEventLinkRegistry.Purge();
+        WeakLinkRegistry.Purge();
         source.RaiseValued(5);
 
         Assert.Single(owner.Seen);

@@ -19,6 +19,14 @@ public sealed class TestSource
 
     public void AddChanged(EventHandler handler) => Changed += handler;
 
+    public void AddValued(EventHandler<int> handler) => Valued += handler;
+
+    public void RemoveValued(EventHandler<int> handler)
+    {
+        RemoveCalls++;
+        Valued -= handler;
+    }
+
     public void RemoveChanged(EventHandler handler)
     {
         RemoveCalls++;

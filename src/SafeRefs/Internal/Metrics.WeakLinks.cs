@@ -1,0 +1,61 @@
+using System.Diagnostics.Metrics;
+
+namespace SafeRefs.Internal;
+
+/// <content>Failures of the work SafeRefs does on its own initiative for weak subscriptions and weak events.</content>
+internal sealed partial class Metrics
+{
+    /// <summary>
+    /// <c>saferefs.subscriptions.detach_failed</c> and <c>saferefs.weak_events.sweep_failed</c>, on the static fallback
+    /// meter only: they count failures of static APIs and process-wide sweeps, which belong to no factory.
+    /// </summary>
+    internal static class BackgroundFailures
+    {
+        private static readonly Counter<long> DetachFailed = Shared.Meter.CreateCounter<long>(
+            "saferefs.subscriptions.detach_failed",
+            unit: "{subscription}",
+            description: "Weak subscriptions whose detach (a remove accessor or a post to their synchronization context) threw during a purge, a raise or a dispose; they were dropped anyway.");
+
+        private static readonly Counter<long> SweepFailed = Shared.Meter.CreateCounter<long>(
+            "saferefs.weak_events.sweep_failed",
+            unit: "{event}",
+            description: "Weak events whose gen-2 sweep threw; the sweep went on with the next event.");
+
+        /// <summary>Logs and counts a failed detach; never throws.</summary>
+        internal static void ReportDetachFailed(Exception exception, Type sourceType, string eventName, string trigger)
+        {
+            try
+            {
+                var typeName = TypeNames.Display(sourceType);
+                Log.WeakSubscriptionDetachFailed(Diagnostics.SafeRefsLog.Logger, exception, typeName, eventName, trigger);
+                if (DetachFailed.Enabled)
+                {
+                    DetachFailed.Add(1, new("source.type", typeName), new("event.name", eventName));
+                }
+            }
+#pragma warning disable CA1031 // A logger or metric listener is user code too: reporting must not fail the purge.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+
+        /// <summary>Logs and counts a failed sweep of one weak event; never throws.</summary>
+        internal static void ReportSweepFailed(Exception exception, string? eventName)
+        {
+            try
+            {
+                Log.WeakEventSweepFailed(Diagnostics.SafeRefsLog.Logger, exception, eventName ?? "(unnamed)");
+                if (SweepFailed.Enabled)
+                {
+                    SweepFailed.Add(1, WeakEventInstruments.NameTag(eventName));
+                }
+            }
+#pragma warning disable CA1031 // A logger or metric listener is user code too: reporting must not fail the sweep.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+
+namespace SafeRefs.Subscriptions.WeakLinks;
+
+/// <summary>The weak link of <c>WeakSubscriptions.OnPropertyChanged</c>.</summary>
+internal sealed class PropertyChangedWeakLink : WeakLink<PropertyChangedEventArgs>
+{
+    private readonly PropertyChangedEventHandler _forward;
+
+    /// <summary>Initializes a new instance of the <see cref="PropertyChangedWeakLink"/> class.</summary>
+    internal PropertyChangedWeakLink(INotifyPropertyChanged source, object owner, Delegate handler)
+        : base(source, owner, handler, nameof(INotifyPropertyChanged.PropertyChanged))
+    {
+        _forward = Forward;
+    }
+
+    /// <inheritdoc/>
+    protected override void AddToSource(object source) => Unsafe.As<INotifyPropertyChanged>(source).PropertyChanged += _forward;
+
+    /// <inheritdoc/>
+    protected override void RemoveFromSource(object source) => Unsafe.As<INotifyPropertyChanged>(source).PropertyChanged -= _forward;
+}

@@ -1,0 +1,402 @@
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging.Testing;
+using SafeRefs.Diagnostics;
+using SafeRefs.Events;
+using SafeRefs.Subscriptions;
+using SafeRefs.Subscriptions.WeakLinks;
+using SafeRefs.Testing;
+using SafeRefs.Tests.Infrastructure;
+
+namespace SafeRefs.Tests.Subscriptions.WeakLinks;
+
+[Collection(GcCollection.Name)]
+public sealed class WeakLinkTests
+{
+    [Fact]
+    public void Dispose_RemoveThrows_ThrowsToCaller_AndLinkLeavesRegistry()
+    {
+        var source = new FailingSource();
+        var owner = new object();
+        var token = SubscribeTo(source, owner);
+        var link = (WeakLink)token;
+        Assert.True(link.RegistryIndex >= 0);
+
+        source.FailRemove = true;
+        Assert.Throws<ObjectDisposedException>(token.Dispose);
+
+        Assert.True(link.IsDetached);
+        Assert.True(link.IsFreed);
+        Assert.Equal(-1, link.RegistryIndex);
+        token.Dispose();
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public void Purge_RemoveThrows_IsLoggedCountedAndThePurgeGoesOn()
+    {
+        var logger = new FakeLogger();
+        var previous = SafeRefsLog.Logger;
+        SafeRefsLog.Logger = logger;
+        try
+        {
+            var failing = new FailingSource { FailRemove = true };
+            var plain = new FailingSource();
+            var tracker = new LeakTracker();
+            var failingLink = SubscribeDroppedOwner(failing, tracker);
+            var plainLink = SubscribeDroppedOwner(plain, tracker);
+            tracker.AssertAllCollected();
+
+            // A gen-2 purge on the thread pool may get there first: either way each link is detached once.
+            _ = WeakLinkRegistry.Purge(onOwnThread: false);
+            Assert.True(SpinWait.SpinUntil(() => failingLink.IsFreed && plainLink.IsFreed, TimeSpan.FromSeconds(30)));
+
+            Assert.True(failingLink.IsDetached && failingLink.IsFreed && failingLink.RegistryIndex == -1);
+            Assert.True(plainLink.IsDetached && plainLink.IsFreed);
+            Assert.Equal(0, plain.HandlerCount);
+            Assert.Contains(logger.Collector.GetSnapshot(), static r => r.Id.Id == 1010
+                && r.Exception is ObjectDisposedException
+                && r.Message.Contains("FailingSource.Changed", StringComparison.Ordinal));
+            GC.KeepAlive(failing);
+            GC.KeepAlive(plain);
+        }
+        finally
+        {
+            SafeRefsLog.Logger = previous;
+        }
+    }
+
+    [Fact]
+    public void Raise_OwnerDeadAndRemoveThrows_LaterSubscribersStillRun()
+    {
+        var source = new FailingSource { FailRemove = true };
+        var tracker = new LeakTracker();
+        var dead = SubscribeDroppedOwner(source, tracker);
+        var owner = new Counter();
+        var live = Subscribe.WeakEvent<FailingSource, Counter, int>(
+            source, static (s, h) => s.Changed += h, static (s, h) => s.Remove(h), owner, static (o, _, _) => o.Calls++);
+        tracker.AssertAllCollected();
+
+        source.Raise();
+
+        Assert.Equal(1, owner.Calls);
+        Assert.True(dead.IsDetached && dead.IsFreed);
+        source.FailRemove = false;
+        live.Dispose();
+        Assert.Equal(0, source.HandlerCount);
+    }
+
+    [Fact]
+    public void SubscribingThreadPurge_AnotherLinksRemoveThrows_SubscribeStillReturnsItsToken()
+    {
+        var failing = new FailingSource { FailRemove = true };
+        var tracker = new LeakTracker();
+        var dead = SubscribeDroppedOwner(failing, tracker);
+        tracker.AssertAllCollected();
+        var source = new FailingSource();
+        var owner = new object();
+
+        // Enough subscriptions to reach the subscribing-thread purge (every max(256, registered) registrations).
+        var limit = Math.Max(256, WeakLinkRegistry.Count) * 2 + 10;
+        for (var i = 0; i < limit && !dead.IsDetached; i++)
+        {
+            SubscribeTo(source, owner).Dispose();
+        }
+
+        Assert.True(dead.IsDetached, "no subscribing-thread purge ran");
+        Assert.Equal(0, source.HandlerCount);
+        GC.KeepAlive(failing);
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public void ThreadAffineSource_DeadOwner_ThreadPoolPurgeLeavesIt_OwnThreadPurgeDetaches()
+    {
+        var model = new Model();
+        var tracker = new LeakTracker();
+        var link = (WeakLink)SubscribeDroppedOwnerToModel(model, tracker);
+        tracker.AssertAllCollected();
+        Assert.True(link.IsThreadAffine);
+
+        WeakLinkRegistry.Purge(onOwnThread: false);
+        Assert.False(link.IsDetached);
+        OnOtherThread(static () => WeakLinkRegistry.Purge(onOwnThread: true));
+        Assert.False(link.IsDetached);
+        Assert.Equal(1, model.HandlerCount);
+
+        WeakLinkRegistry.Purge(onOwnThread: true);
+        Assert.True(link.IsDetached);
+        Assert.Equal(0, model.HandlerCount);
+        GC.KeepAlive(model);
+    }
+
+    [Fact]
+    public void ThreadAffineSource_OptedOut_ThreadPoolPurgeDetaches()
+    {
+        var model = new FreeThreadedModel();
+        var tracker = new LeakTracker();
+        var link = (WeakLink)SubscribeDroppedOwnerToModel(model, tracker);
+        tracker.AssertAllCollected();
+        Assert.False(link.IsThreadAffine);
+
+        WeakLinkRegistry.Purge(onOwnThread: false);
+
+        Assert.True(link.IsDetached);
+        Assert.Equal(0, model.HandlerCount);
+        GC.KeepAlive(model);
+    }
+
+    [Fact]
+    public void ThreadAffineSource_WithContext_ThreadPoolPurgePostsTheDetachToIt()
+    {
+        var model = new Model();
+        var context = new QueueingContext();
+        var tracker = new LeakTracker();
+        var previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(context);
+        WeakLink link;
+        try
+        {
+            link = (WeakLink)SubscribeDroppedOwnerToModel(model, tracker);
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+
+        tracker.AssertAllCollected();
+        OnOtherThread(static () => WeakLinkRegistry.Purge(onOwnThread: false));
+        Assert.False(link.IsDetached);
+        Assert.Single(context.Posted);
+
+        context.RunPosted();
+        Assert.True(link.IsDetached);
+        Assert.Equal(0, model.HandlerCount);
+        GC.KeepAlive(model);
+    }
+
+    [Fact]
+    public void OverlappingPurges_DetachEachDeadLinkExactlyOnce()
+    {
+        var source = new FailingSource();
+        var tracker = new LeakTracker();
+        var links = new List<WeakLink>();
+        for (var i = 0; i < 200; i++)
+        {
+            links.Add(SubscribeDroppedOwner(source, tracker));
+        }
+
+        tracker.AssertAllCollected();
+        using var barrier = new Barrier(3);
+        var purges = Enumerable.Range(0, 3).Select(_ => new Thread(() =>
+        {
+            barrier.SignalAndWait();
+            _ = WeakLinkRegistry.Purge(onOwnThread: false);
+        })).ToArray();
+        Array.ForEach(purges, static t => t.Start());
+        Array.ForEach(purges, static t => t.Join());
+
+        Assert.True(SpinWait.SpinUntil(() => links.TrueForAll(static l => l.IsFreed), TimeSpan.FromSeconds(30)), "a gen-2 purge still detaching");
+        Assert.All(links, static l => Assert.True(l.IsDetached && l.IsFreed && l.RegistryIndex == -1));
+        Assert.Equal(200, source.RemoveCalls);
+        Assert.Equal(0, source.HandlerCount);
+        GC.KeepAlive(source);
+    }
+
+    [Fact]
+    public void FreedLink_ForwarderStillHeldByAnOldInvocationList_DoesNothing()
+    {
+        var source = new FailingSource();
+        var owner = new Counter();
+        var token = Subscribe.WeakEvent<FailingSource, Counter, int>(
+            source, static (s, h) => s.Changed += h, static (s, h) => s.Remove(h), owner, static (o, _, _) => o.Calls++);
+        var stale = source.Snapshot!;
+        token.Dispose();
+        Assert.True(((WeakLink)token).IsFreed);
+
+        stale(source, 1);
+
+        Assert.Equal(0, owner.Calls);
+    }
+
+    [Fact]
+    public void CapturingAccessors_AreRefusedWithTheStaticForm()
+    {
+        var source = new FailingSource();
+        var owner = new object();
+        var ex = Assert.Throws<ArgumentException>(() => Subscribe.WeakEvent<FailingSource, object, int>(
+            source, static (s, h) => s.Changed += h, (_, h) => source.Remove(h), owner, static (_, _, _) => { }));
+        Assert.Equal("remove", ex.ParamName);
+        Assert.Contains("static (s, h) => s.Changed -= h", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<ArgumentException>(() => Subscribe.WeakEvent<FailingSource, object, int>(
+            source, (_, h) => source.Changed += h, static (s, h) => s.Remove(h), owner, static (_, _, _) => { }));
+        Assert.Equal("add", ex.ParamName);
+        Assert.Equal(0, source.HandlerCount);
+    }
+
+    [Fact]
+    public void AddThrows_NothingStaysRegistered()
+    {
+        var source = new FailingSource { FailAdd = true };
+        var owner = new object();
+        var before = WeakLinkRegistry.Count;
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Throws<InvalidOperationException>(() => SubscribeTo(source, owner));
+        }
+
+        Assert.True(WeakLinkRegistry.Count - before < 50, $"{WeakLinkRegistry.Count - before} links stayed registered");
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public async Task Dispose_DoesNotWaitForRunningHandler_DisposeAsyncDoes()
+    {
+        var source = new FailingSource();
+        var owner = new object();
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var token = Subscribe.WeakEvent<FailingSource, object, int>(
+            source, static (s, h) => s.Changed += h, static (s, h) => s.Remove(h), owner, (_, _, _) =>
+            {
+                entered.Set();
+                release.Wait();
+            });
+        var raising = Task.Run(source.Raise);
+        entered.Wait();
+
+        token.Dispose();
+        var waiting = token.DisposeAsync().AsTask();
+        Assert.False(waiting.IsCompleted);
+        release.Set();
+        await waiting;
+        await raising;
+        GC.KeepAlive(owner);
+    }
+
+    private static void OnOtherThread(Action action)
+    {
+        var thread = new Thread(() => action());
+        thread.Start();
+        thread.Join();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Subscription SubscribeTo(FailingSource source, object owner) =>
+        Subscribe.WeakEvent<FailingSource, object, int>(
+            source, static (s, h) => s.Changed += h, static (s, h) => s.Remove(h), owner, static (_, _, _) => { });
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakLink SubscribeDroppedOwner(FailingSource source, LeakTracker tracker)
+    {
+        var owner = new object();
+        tracker.Track(owner);
+        return (WeakLink)SubscribeTo(source, owner);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Subscription SubscribeDroppedOwnerToModel(INotifyPropertyChanged model, LeakTracker tracker)
+    {
+        var owner = new object();
+        tracker.Track(owner);
+
+        // Without xunit's context, which would run the purge that the thread-pool purge posts to it.
+        var previous = SynchronizationContext.Current;
+        var context = previous is QueueingContext ? previous : null;
+        SynchronizationContext.SetSynchronizationContext(context);
+        try
+        {
+            return WeakSubscriptions.OnPropertyChanged(model, owner, static (_, _, _) => { });
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+    }
+
+    internal sealed class FailingSource
+    {
+        private readonly Lock _lock = new();
+        private EventHandler<int>? _changed;
+
+        public event EventHandler<int>? Changed
+        {
+            add => Add(value);
+            remove => Remove(value);
+        }
+
+        public bool FailRemove { get; set; }
+
+        public bool FailAdd { get; set; }
+
+        public int RemoveCalls { get; private set; }
+
+        public EventHandler<int>? Snapshot => _changed;
+
+        public int HandlerCount => _changed?.GetInvocationList().Length ?? 0;
+
+        public void Add(EventHandler<int>? handler)
+        {
+            lock (_lock)
+            {
+                _changed += handler;
+                if (FailAdd)
+                {
+                    throw new InvalidOperationException("add failed");
+                }
+            }
+        }
+
+        public void Remove(EventHandler<int>? handler)
+        {
+            lock (_lock)
+            {
+                RemoveCalls++;
+                _changed -= handler;
+                ObjectDisposedException.ThrowIf(FailRemove, this);
+            }
+        }
+
+        public void Raise() => _changed?.Invoke(this, 1);
+    }
+
+    private sealed class Counter
+    {
+        public int Calls { get; set; }
+    }
+
+    private class Model : INotifyPropertyChanged
+    {
+        public event PropertyChangedEventHandler? PropertyChanged;
+
+        public int HandlerCount => PropertyChanged?.GetInvocationList().Length ?? 0;
+
+        public void Raise(string name) => PropertyChanged?.Invoke(this, new PropertyChangedEventArgs(name));
+    }
+
+    private sealed class FreeThreadedModel : Model, IEventSourceAffinity
+    {
+        public bool IsThreadAffine => false;
+    }
+
+    private sealed class QueueingContext : SynchronizationContext
+    {
+        public List<(SendOrPostCallback Callback, object? State)> Posted { get; } = [];
+
+        public override void Post(SendOrPostCallback d, object? state)
+        {
+            lock (Posted)
+            {
+                Posted.Add((d, state));
+            }
+        }
+
+        public void RunPosted()
+        {
+            foreach (var (callback, state) in Posted)
+            {
+                callback(state);
+            }
+        }
+    }
+}
