@@ -52,6 +52,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     private readonly Func<TKey, TValue, long>? _weigher;
     private readonly bool _weighted;
     private readonly bool _expires;
+    private readonly bool _mayExpire;
     private readonly long _expireAfterWrite;
     private readonly long _expireAfterAccess;
     private readonly TimeProvider _timeProvider;
@@ -132,6 +133,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         _missesMetric = _metrics.Misses;
         _weighted = options.MaxWeight is not null;
         _expires = expires;
+        _mayExpire = expires || sweepAlways;
         if (expires || sweepAlways)
         {
             var shortest = Min(options.ExpireAfterWrite, options.ExpireAfterAccess) ?? TimeSpan.FromMinutes(1);
@@ -365,7 +367,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             {
                 while (removed < target && _levels[i].Count > 0)
                 {
-                    var victim = _levels[i].Evict(_ghost);
+                    var (victim, _) = _levels[i].Evict(_ghost, _counters.Count, now: null);
                     _table.Remove(victim);
                     _counters.Count--;
                     if (_weighted)
@@ -739,6 +741,9 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         }
     }
 
+    /// <summary>The current timestamp when resident entries may carry an expiry (so eviction prefers expired ones).</summary>
+    private long? ExpiryClock() => _mayExpire ? _timeProvider.GetTimestamp() : null;
+
     private void EvictUntilFits(long weight, ref Victims victims)
     {
         while (_counters.Count >= _capacity || (_weighted && _counters.Weight + weight > _maxWeight))
@@ -749,7 +754,12 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             {
                 if (level.Count > 0)
                 {
-                    victim = level.Evict(_ghost);
+                    (victim, var expired) = level.Evict(_ghost, _counters.Count, ExpiryClock());
+                    if (expired)
+                    {
+                        reason = CacheEvictionReason.Expired;
+                    }
+
                     break;
                 }
             }

@@ -462,6 +462,58 @@ public sealed class BoundedLruCacheTests
     }
 
     [Fact]
+    public void HugeCapacity_FewEntries_CostsWellUnderAMegabyte()
+    {
+        // The ghost filter and the index grow with the entries held, not with the capacity (they took 256 MB up front).
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        using var cache = new BoundedLruCache<int, int>(100_000_000);
+        for (var i = 0; i < 1_000; i++)
+        {
+            cache.Set(i, i);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 512 * 1024, $"{allocated:N0} bytes for 1 000 entries");
+        Assert.Equal(1_000, cache.Count);
+    }
+
+    [Fact]
+    public void Eviction_PrefersAnExpiredEntryOverALiveOne()
+    {
+        var time = new FakeTimeProvider();
+        using var cache = new BoundedLruCache<int, int>(new BoundedLruCacheOptions<int, int>
+        {
+            Capacity = 10,
+            ExpireAfterWrite = TimeSpan.FromSeconds(10),
+            ExpirationScanInterval = TimeSpan.FromHours(1),
+            TimeProvider = time,
+        });
+        var reasons = new List<(int Key, CacheEvictionReason Reason)>();
+        cache.Evicted += (_, e) => reasons.Add((e.Key, e.Reason));
+        for (var i = 0; i < 5; i++)
+        {
+            cache.Set(i, i);
+            Assert.True(cache.TryGet(i, out _)); // read: the policy would give them another lap
+        }
+
+        time.Advance(TimeSpan.FromSeconds(5));
+        for (var i = 5; i < 10; i++)
+        {
+            cache.Set(i, i);
+        }
+
+        time.Advance(TimeSpan.FromSeconds(6)); // 0–4 expired, 5–9 live; no sweep has run
+        cache.Set(10, 10);
+        var (key, reason) = Assert.Single(reasons);
+        Assert.InRange(key, 0, 4);
+        Assert.Equal(CacheEvictionReason.Expired, reason);
+        for (var i = 5; i <= 10; i++)
+        {
+            Assert.True(cache.TryGet(i, out _), $"live key {i} was evicted");
+        }
+    }
+
+    [Fact]
     public void GetOrAdd_Miss_RunsFactoryOnceAndCaches()
     {
         using var cache = new BoundedLruCache<int, string>(4);

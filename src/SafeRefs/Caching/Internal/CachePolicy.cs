@@ -20,7 +20,13 @@ internal sealed class CachePolicy<TKey, TValue>
 
     public int Count => _probation.Count + _protected.Count;
 
+    /// <summary>The most entries one eviction moves instead of evicting (second chances of the CLOCK).</summary>
+    public const int MaxSecondChances = 64;
+
     private int ProbationTarget => Math.Max(1, Count / 10);
+
+    private static bool IsExpired(CacheNode<TKey, TValue> node, long? now)
+        => now is { } at && node is RichCacheNode<TKey, TValue> { HasExpiry: true } rich && rich.IsExpired(at);
 
     public void Insert(CacheNode<TKey, TValue> node, bool toProtected)
     {
@@ -58,8 +64,16 @@ internal sealed class CachePolicy<TKey, TValue>
     }
 
     /// <summary>Chooses, unlinks and returns the entry to evict; the caller removes it from the map.</summary>
-    public CacheNode<TKey, TValue> Evict(GhostFilter ghost)
+    /// <param name="ghost">Remembers keys evicted from probation.</param>
+    /// <param name="residentCount">The cache's entry count (sizes the ghost filter).</param>
+    /// <param name="now">The current timestamp when entries may expire, else <see langword="null"/>: an expired
+    /// entry met while choosing is evicted first, whatever its queue or counter.</param>
+    /// <returns>The victim, and whether it had expired.</returns>
+    /// <remarks>At most <see cref="MaxSecondChances"/> entries get another lap per call: after that the next
+    /// candidate leaves, so the work under the cache's lock is bounded even when every entry is hot.</remarks>
+    public (CacheNode<TKey, TValue> Victim, bool Expired) Evict(GhostFilter ghost, int residentCount, long? now)
     {
+        var chances = 0;
         while (true)
         {
             // Probation's share is 10 % of what this policy holds now (not of the cache's capacity): a priority
@@ -67,7 +81,13 @@ internal sealed class CachePolicy<TKey, TValue>
             if (_probation.Count > 0 && (_probation.Count >= ProbationTarget || _protected.Count == 0))
             {
                 var tail = _probation.RemoveLast();
-                if (tail.Frequency > 0)
+                if (IsExpired(tail, now))
+                {
+                    tail.Queue = 0;
+                    return (tail, true);
+                }
+
+                if (tail.Frequency > 0 && chances++ < MaxSecondChances)
                 {
                     tail.Frequency = 0;
                     tail.Queue = Protected;
@@ -76,12 +96,18 @@ internal sealed class CachePolicy<TKey, TValue>
                 }
 
                 tail.Queue = 0;
-                ghost.Add(tail.Hash);
-                return tail;
+                ghost.Add(tail.Hash, residentCount);
+                return (tail, false);
             }
 
             var victim = _protected.RemoveLast();
-            if (victim.Frequency > 0)
+            if (IsExpired(victim, now))
+            {
+                victim.Queue = 0;
+                return (victim, true);
+            }
+
+            if (victim.Frequency > 0 && chances++ < MaxSecondChances)
             {
                 victim.Frequency--;
                 _protected.AddFirst(victim);
@@ -89,7 +115,7 @@ internal sealed class CachePolicy<TKey, TValue>
             }
 
             victim.Queue = 0;
-            return victim;
+            return (victim, false);
         }
     }
 

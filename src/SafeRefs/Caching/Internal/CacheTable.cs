@@ -23,17 +23,19 @@ internal struct CacheTable<TKey, TValue>
 {
     private const int MaxBuckets = 1 << 30;
 
-    /// <summary>The most buckets allocated up front: caches larger than this grow their index as they fill.</summary>
-    public const int MaxInitialBuckets = 1 << 20;
+    /// <summary>The most buckets allocated up front: larger caches grow their index as they fill, so the index
+    /// follows the entry count, not the capacity (a cache of capacity 100 M holding 1 000 entries has 1 024 buckets).</summary>
+    public const int MaxInitialBuckets = 1 << 10;
 
     // Null when TKey is a value type compared by its default comparer: calls through EqualityComparer<TKey>.Default
     // are then devirtualised and inlined.
     private readonly IEqualityComparer<TKey>? _comparer;
+    private readonly int _initialBuckets;
     private CacheNode<TKey, TValue>?[] _buckets;
     private int _version;
 
     /// <param name="capacity">The most nodes the cache keeps; the table starts with that many buckets (rounded up to a
-    /// power of two) and grows only past <paramref name="maxInitialBuckets"/>.</param>
+    /// power of two), at most <paramref name="maxInitialBuckets"/>, and doubles as the nodes outnumber its buckets.</param>
     /// <param name="comparer">The key comparer, or <see langword="null"/> for the default one.</param>
     /// <param name="maxInitialBuckets">The most buckets allocated up front (tests lower it to exercise growth).</param>
     public CacheTable(int capacity, IEqualityComparer<TKey>? comparer, int maxInitialBuckets = MaxInitialBuckets)
@@ -41,7 +43,8 @@ internal struct CacheTable<TKey, TValue>
         _comparer = typeof(TKey).IsValueType && (comparer is null || ReferenceEquals(comparer, EqualityComparer<TKey>.Default))
             ? null
             : comparer ?? EqualityComparer<TKey>.Default;
-        _buckets = new CacheNode<TKey, TValue>?[(int)BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(capacity, 16, Math.Max(16, maxInitialBuckets)))];
+        _initialBuckets = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(capacity, 16, Math.Max(16, maxInitialBuckets)));
+        _buckets = new CacheNode<TKey, TValue>?[_initialBuckets];
     }
 
     /// <summary>Gets the hash code the table files <paramref name="key"/> under (the comparer's).</summary>
@@ -101,8 +104,9 @@ internal struct CacheTable<TKey, TValue>
     /// <summary>Gets the current number of buckets.</summary>
     public readonly int BucketCount => Volatile.Read(ref Unsafe.AsRef(in _buckets)).Length;
 
-    /// <summary>Forgets every node. Caller holds the write lock.</summary>
-    public void Clear() => Volatile.Write(ref _buckets, new CacheNode<TKey, TValue>?[_buckets.Length]);
+    /// <summary>Forgets every node and shrinks back to the initial size (no large clear or allocation under the
+    /// lock). Caller holds the write lock.</summary>
+    public void Clear() => Volatile.Write(ref _buckets, new CacheNode<TKey, TValue>?[_initialBuckets]);
 
     /// <summary>Enumerates the resident nodes, lock-free (a live view: concurrent writes may or may not be seen).</summary>
     public readonly IEnumerable<CacheNode<TKey, TValue>> Enumerate()

@@ -1,57 +1,98 @@
+using System.Numerics;
+
 namespace SafeRefs.Caching.Internal;
 
 /// <summary>
 /// Remembers (approximately) the hashes of keys recently evicted from probation, in two rotating bit sets of about
-/// 32 bits per remembered key (three probes). Keeps no key or value alive. Not thread-safe (used under the cache's write lock).
+/// 32 bits per remembered key (three probes). Keeps no key or value alive. Not thread-safe (used under the cache's
+/// write lock).
 /// </summary>
+/// <remarks>
+/// A generation remembers about half the entries the cache holds <em>now</em>, not half its capacity, so a cache with
+/// a huge capacity and few entries keeps a tiny filter. Every add costs O(1): the bit set that the next rotation
+/// reuses is cleared a few words per add, never all at once under the lock; an array is allocated only when the
+/// resident count moved the generation size to another power of two (amortised O(1) per add).
+/// </remarks>
 internal sealed class GhostFilter
 {
-    private readonly int _generationSize;
-    private readonly int _mask;
+    private const int MinGeneration = 16;
+    private const int MaxWords = 1 << 24; // 2^30 bits
+
+    private readonly int _maxGeneration;
     private ulong[] _current;
     private ulong[] _previous;
+    private ulong[]? _spare;     // the old previous generation, cleared incrementally for reuse
+    private int _spareCleared;   // words of _spare cleared so far
+    private int _generationSize; // adds before the next rotation
     private int _added;
 
     public GhostFilter(int capacity)
     {
-        _generationSize = Math.Max(1, capacity / 2);
-        var bits = (int)Math.Min(1L << 30, Math.Max(64, (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)_generationSize) * 32));
-        _mask = bits - 1;
-        _current = new ulong[bits / 64];
-        _previous = new ulong[bits / 64];
+        _maxGeneration = Math.Max(1, capacity / 2);
+        _generationSize = Math.Min(MinGeneration, _maxGeneration);
+        _current = new ulong[Words(_generationSize)];
+        _previous = [];
     }
 
-    public void Add(int hash)
+    /// <summary>Gets the bytes the filter's bit sets occupy (for tests and the footprint report).</summary>
+    public long Bytes => ((long)_current.Length + _previous.Length + (_spare?.Length ?? 0)) * sizeof(ulong);
+
+    /// <summary>Remembers <paramref name="hash"/>.</summary>
+    /// <param name="hash">The evicted key's hash.</param>
+    /// <param name="residentCount">How many entries the cache holds, which sizes the next generation.</param>
+    public void Add(int hash, int residentCount)
     {
-        var (a, b, c) = Positions(hash);
-        _current[a >> 6] |= 1UL << a;
-        _current[b >> 6] |= 1UL << b;
-        _current[c >> 6] |= 1UL << c;
+        Set(_current, hash);
+        if (_spare is { } spare && _spareCleared < spare.Length)
+        {
+            // Enough words per add that the spare is clean when this generation is full.
+            var chunk = Math.Min(spare.Length - _spareCleared, (spare.Length / _generationSize) + 1);
+            Array.Clear(spare, _spareCleared, chunk);
+            _spareCleared += chunk;
+        }
+
         if (++_added >= _generationSize)
         {
-            (_current, _previous) = (_previous, _current);
-            Array.Clear(_current);
-            _added = 0;
+            Rotate(residentCount);
         }
     }
 
-    public bool Contains(int hash)
-    {
-        var (a, b, c) = Positions(hash);
-        return (Test(_current, a) && Test(_current, b) && Test(_current, c))
-            || (Test(_previous, a) && Test(_previous, b) && Test(_previous, c));
-    }
+    public bool Contains(int hash) => Test(_current, hash) || Test(_previous, hash);
 
+    /// <summary>Forgets everything and shrinks back to the smallest size.</summary>
     public void Clear()
     {
-        Array.Clear(_current);
-        Array.Clear(_previous);
+        _generationSize = Math.Min(MinGeneration, _maxGeneration);
+        _current = new ulong[Words(_generationSize)];
+        _previous = [];
+        _spare = null;
+        _spareCleared = 0;
         _added = 0;
     }
 
-    private static bool Test(ulong[] bits, int position) => (bits[position >> 6] & (1UL << position)) != 0;
+    private static int Words(int generation)
+        => (int)Math.Min(MaxWords, Math.Max(1L, (long)BitOperations.RoundUpToPowerOf2((uint)generation) / 2));
 
-    private (int A, int B, int C) Positions(int hash)
+    private static void Set(ulong[] bits, int hash)
+    {
+        var (a, b, c) = Positions(hash, (bits.Length * 64) - 1);
+        bits[a >> 6] |= 1UL << a;
+        bits[b >> 6] |= 1UL << b;
+        bits[c >> 6] |= 1UL << c;
+    }
+
+    private static bool Test(ulong[] bits, int hash)
+    {
+        if (bits.Length == 0)
+        {
+            return false;
+        }
+
+        var (a, b, c) = Positions(hash, (bits.Length * 64) - 1);
+        return (bits[a >> 6] & (1UL << a)) != 0 && (bits[b >> 6] & (1UL << b)) != 0 && (bits[c >> 6] & (1UL << c)) != 0;
+    }
+
+    private static (int A, int B, int C) Positions(int hash, int mask)
     {
         // murmur3 finaliser, then three probes from one 64-bit product (Kirsch–Mitzenmacher double hashing).
         var h = (uint)hash;
@@ -63,6 +104,29 @@ internal sealed class GhostFilter
         var wide = h * 0x9E3779B97F4A7C15UL;
         var h1 = (int)(wide >> 32);
         var h2 = (int)wide | 1;
-        return (h1 & _mask, (h1 + h2) & _mask, (h1 + (2 * h2)) & _mask);
+        return (h1 & mask, (h1 + h2) & mask, (h1 + (2 * h2)) & mask);
+    }
+
+    private void Rotate(int residentCount)
+    {
+        var next = Math.Clamp(residentCount / 2, Math.Min(MinGeneration, _maxGeneration), _maxGeneration);
+        var words = Words(next);
+        ulong[] fresh;
+        if (_spare is { } spare && spare.Length == words && _spareCleared == spare.Length)
+        {
+            fresh = spare;
+        }
+        else
+        {
+            fresh = new ulong[words]; // the size changed (or the spare is not clean yet): rare, amortised
+        }
+
+        // The generation that leaves becomes the spare if the next rotation is likely to want its size.
+        _spare = _previous.Length == words ? _previous : null;
+        _spareCleared = 0;
+        _previous = _current;
+        _current = fresh;
+        _generationSize = next;
+        _added = 0;
     }
 }
