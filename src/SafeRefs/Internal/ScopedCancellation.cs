@@ -50,6 +50,8 @@ internal sealed class ScopedCancellation : IScopeMember
 
     bool IScopeMember.IsBusy => false;
 
+    bool IScopeMember.RunsOnCurrentThread => false;
+
     ValueTask IScopeMember.WhenIdleAsync() => default;
 
     /// <summary>Call once the member is in its scope's table: watches for the source firing on its own.</summary>
@@ -72,18 +74,8 @@ internal sealed class ScopedCancellation : IScopeMember
 
         try
         {
+            // A throwing token callback surfaces to the scope's disposer, as CancellationTokenSource.Cancel does.
             _source.Cancel();
-        }
-        catch (AggregateException ex)
-        {
-            if (_scope.TryGetTarget(out var scope))
-            {
-                scope.ReportCancellationFailure(ex);
-            }
-            else
-            {
-                TimerScope.RaiseUnhandled(ex, null);
-            }
         }
         finally
         {

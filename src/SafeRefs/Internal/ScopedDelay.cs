@@ -34,6 +34,8 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
 
     bool IScopeMember.IsBusy => false;
 
+    bool IScopeMember.RunsOnCurrentThread => false;
+
     void IScopeMember.CloseFromScope() => Finish(CancellationToken.None, fromScope: true);
 
     ValueTask IScopeMember.WhenIdleAsync() => default;

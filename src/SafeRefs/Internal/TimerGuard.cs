@@ -19,13 +19,23 @@ internal static class TimerGuard
         }
     }
 
-    /// <summary>A period of a repeating timer: strictly positive and finite.</summary>
+    /// <summary>A period of a repeating timer: at least one millisecond (system timers truncate to whole
+    /// milliseconds, so a shorter period would become 0: a one-shot timer, or a hot loop) and finite.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Period(TimeSpan value, string paramName)
     {
-        if ((ulong)(value.Ticks - 1) >= MaxTicks)
+        if ((ulong)(value.Ticks - TimeSpan.TicksPerMillisecond) > MaxTicks - TimeSpan.TicksPerMillisecond)
         {
             ThrowPeriod(value, paramName);
+        }
+    }
+
+    /// <summary>The period of <see cref="Timers.ScopedTimer.Change"/>: zero or infinite (one-shot), or a period.</summary>
+    public static void ChangePeriod(TimeSpan value, string paramName)
+    {
+        if (value != TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+        {
+            Period(value, paramName);
         }
     }
 
@@ -38,7 +48,7 @@ internal static class TimerGuard
 
     [DoesNotReturn]
     private static void ThrowPeriod(TimeSpan value, string paramName) =>
-        throw new ArgumentOutOfRangeException(paramName, value, "Must be positive (at most about 49.7 days).");
+        throw new ArgumentOutOfRangeException(paramName, value, "Must be at least 1 millisecond (at most about 49.7 days).");
 
     // The runtime's default (empty) context, captured once on a thread-pool thread, where work items queued without
     // flow start with it. Capturing it holds nothing, so a timer created under it needs no flow suppression.

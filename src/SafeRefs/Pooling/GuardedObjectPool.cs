@@ -4,30 +4,30 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.ObjectPool;
 using SafeRefs.Internal;
+using SafeRefs.Pooling.Internal;
 using SafeRefs.Subscriptions;
 using SafeRefs.Subscriptions.Internal;
+using SafeRefs.Timers;
 
 namespace SafeRefs.Pooling;
 
 /// <summary>
-/// An <see cref="ObjectPool{T}"/> whose leases shed every listener they attached before the object is reused — the
-/// guard against Node's keep-alive agent leak (a reused socket collecting one listener per request).
+/// An <see cref="ObjectPool{T}"/> whose leases shed every listener, timer and registration they attached before the
+/// object is reused — the guard against Node's keep-alive agent leak (a reused socket collecting one listener per
+/// request).
 /// </summary>
 /// <typeparam name="T">The pooled type.</typeparam>
 /// <remarks>
 /// <para><b>Holds</b> the inner pool and its options strongly; per pooled object a small guard state (tracking storage,
-/// the probe's count) in a <see cref="ConditionalWeakTable{TKey, TValue}"/> keyed by the object, so discarded objects
-/// are not kept alive, and a small statistics cell that references the guard state weakly (once the object is
-/// collected, its counts are folded into the totals and the cell dropped). It never references a lease. The guard
-/// state of the object used last is cached (with the object) until another object is used or the next full
-/// collection, so an object the inner pool drops is not kept alive by the guard.</para>
+/// the probe's count) in a <see cref="ConditionalWeakTable{TKey, TValue}"/> keyed by the object, so objects the inner
+/// pool drops are not kept alive. It never references a lease.</para>
+/// <para><b>A lease is over only when nothing of it runs:</b> its end detaches what it tracked, stops its timers and
+/// loops and cancels its token at once, and hands the object back to the inner pool only after the last of its timer
+/// callbacks and loop bodies that were running has returned.</para>
 /// <para><b>Limits:</b> listener counts per (object, event) are judged per lease, so reuse alone never crosses
 /// <see cref="ListenerGuardOptions{T}.MaxListenersPerEvent"/>; crossing it warns once per (object, event) with
 /// <see cref="MaxListenersExceeded"/> and a log, or refuses the listener.</para>
-/// <para><b>Thread safety:</b> all members are thread-safe. Not disposable (the inner pool is the caller's). A lease
-/// used only on the thread that rented it takes no interlocked operation; the first use from another thread revokes
-/// that with a process-wide memory barrier, and after 8 such revocations the pool's leases take one compare-and-swap
-/// per <c>On</c> and <c>Dispose</c> on every thread.</para>
+/// <para><b>Thread safety:</b> all members are thread-safe. Not disposable (the inner pool is the caller's).</para>
 /// </remarks>
 public sealed class GuardedObjectPool<T> : ObjectPool<T>
     where T : class
@@ -35,20 +35,20 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     private static readonly KeyValuePair<string, object?> TypeTag = Metrics.PoolInstruments.TypeTag(typeof(T));
 
     private readonly ObjectPool<T> _inner;
-    private readonly ConditionalWeakTable<T, PooledSlot<T>> _slots = new();
+    private readonly ConditionalWeakTable<T, PooledObjectState<T>> _states = new();
     private readonly int _maxListeners;
     private readonly ListenerBudgetAction _onExceeded;
     private readonly Func<T, int>? _probe;
     private readonly LeakAction _onLeak;
     private readonly ILogger _logger;
+    private readonly ILogger? _timerLogger;
     private readonly Metrics _metrics;
-    private readonly UpDownCounter<long> _leasesOutstanding;
-    private readonly Counter<long> _listenersDetached;
     private readonly IMeterFactory? _meterFactory;
-    private readonly ThreadCounters _counters = new(); // one cell per pooled object: 0 rented, 1 returned, 2 detached, 3 leaks suspected
-    private readonly BiasBudget _bias = new(BiasBudget.DefaultRevocations);
-    private readonly ConditionalWeakTable<T, PooledSlot<T>>.CreateValueCallback _createSlot;
-    private PooledSlot<T>? _lastSlot;
+    private readonly EventHandler<TimerErrorEventArgs> _onLeaseTimerError;
+    private long _rented;
+    private long _returned;
+    private long _detached;
+    private long _leaksSuspected;
 
     /// <summary>Initializes a new instance of the <see cref="GuardedObjectPool{T}"/> class.</summary>
     /// <param name="inner">The pool that stores the objects.</param>
@@ -63,21 +63,12 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         _onExceeded = options.OnExceeded;
         _probe = options.ListenerCountProbe;
         _onLeak = options.OnLeakSuspected;
+        _timerLogger = options.Logger;
         _logger = options.Logger ?? NullLogger.Instance;
         _meterFactory = options.MeterFactory;
         _metrics = Metrics.For(options.MeterFactory);
-        _leasesOutstanding = _metrics.Pool.LeasesOutstanding;
-        _listenersDetached = _metrics.Pool.ListenersDetached;
         TimeProvider = options.TimeProvider ?? TimeProvider.System;
-        _createSlot = value => new PooledSlot<T>(value, _bias);
-
-        // The last-used slot is a cache that holds its object strongly: let it go after each full collection, so an
-        // object the inner pool dropped is not kept alive by this pool while no other object is used.
-        _ = Gen2Callback.Register(this, static pool =>
-        {
-            Volatile.Write(ref ((GuardedObjectPool<T>)pool)._lastSlot, null);
-            return true;
-        });
+        _onLeaseTimerError = OnLeaseTimerError;
     }
 
     /// <summary>Raised once per (object, event) when a lease attaches more than the limit (with <see cref="ListenerBudgetAction.Warn"/>).</summary>
@@ -88,37 +79,33 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     /// <remarks>The sender is the pool; raised on the returning thread; a throwing handler is logged, not propagated.</remarks>
     public event EventHandler<LeaseLeakEventArgs<T>>? LeakSuspected;
 
+    /// <summary>Raised when a timer callback or loop body of a lease's <see cref="PoolLease{T}.Timers"/> throws.</summary>
+    /// <remarks>The sender is the lease's timer scope; raised on the thread that ran the callback. The failure is also
+    /// logged (event id 1200 or 1201) and the timer keeps its schedule. Whether or not anything handles it, a lease
+    /// timer's exception never becomes an unhandled exception; a throwing handler is logged, not propagated.</remarks>
+    public event EventHandler<TimerErrorEventArgs>? TimerError;
+
     /// <summary>Gets a snapshot of the pool's counters.</summary>
     /// <value>A new snapshot on each read.</value>
     public GuardedPoolStatistics Statistics
     {
         get
         {
-            _counters.Read(out var rented, out var returned, out var detached, out var leaksSuspected);
-            return new(rented, returned, detached, leaksSuspected);
+            // Returned before rented: an object is counted rented before it can be counted returned, so the snapshot
+            // never shows fewer objects out than there are.
+            var returned = Interlocked.Read(ref _returned);
+            return new(Interlocked.Read(ref _rented), returned, Interlocked.Read(ref _detached), Interlocked.Read(ref _leaksSuspected));
         }
     }
 
     internal TimeProvider TimeProvider { get; }
 
-    /// <summary>Gets a value indicating whether the last-used slot cache holds a slot (tests).</summary>
-    internal bool HasLastSlot => Volatile.Read(ref _lastSlot) is not null;
-
-    /// <summary>Gets the budget of revocations after which leases are no longer biased to their renting thread; for tests.</summary>
-    internal BiasBudget Bias => _bias;
-
-    /// <summary>Gets how many statistics cells are registered (one per pooled object, until a collected object's is folded); for tests.</summary>
-    internal int CounterCellCount => _counters.CellCount;
-
-    /// <summary>Creates the timer scope of one lease: on the pool's clock and meter, named after the pooled type.</summary>
-    internal Timers.TimerScope CreateLeaseTimers() => new(TimeProvider) { Name = TypeTag.Value as string, MeterFactory = _meterFactory };
-
     /// <summary>Rents an object under a lease that tracks what this use attaches to it.</summary>
     /// <returns>The lease; dispose it to undo its attachments and return the object.</returns>
     public PoolLease<T> Rent()
     {
-        var slot = Begin(_inner.Get());
-        return new PoolLease<T>(this, slot, slot.Version);
+        var state = Begin(_inner.Get());
+        return new PoolLease<T>(this, state, state.Version);
     }
 
     /// <summary>Gets an object without a lease (counted in <see cref="Statistics"/>; the probe still checks it at return).</summary>
@@ -126,23 +113,23 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     public override T Get() => Begin(_inner.Get()).Value;
 
     /// <summary>
-    /// Returns an object: detaches whatever a lease tracked for it (ending that lease), checks the probe, then returns it
-    /// to the inner pool (or discards it).
+    /// Returns an object: ends the lease it is out under (detaching what that lease tracked), checks the probe, then
+    /// returns it to the inner pool (or discards it).
     /// </summary>
     /// <param name="obj">The object. One that was never rented from this pool goes to the inner pool as is (once);
-    /// one that is not out (returned already) is ignored, so a second return never puts it in the inner pool twice.</param>
+    /// one that is not out (returned already) is ignored, so a second return never puts it in the inner pool twice.
+    /// A stale return of an object that another caller has rented since ends that caller's lease.</param>
     /// <exception cref="ArgumentNullException"><paramref name="obj"/> is <see langword="null"/>.</exception>
     public override void Return(T obj)
     {
         ArgumentNullException.ThrowIfNull(obj);
-        var slot = SlotFor(obj);
-        var version = Volatile.Read(ref slot.Version);
+        var state = _states.GetOrAdd(obj, static value => new PooledObjectState<T>(value));
+        var version = Volatile.Read(ref state.Version);
         if ((version & 1) == 0)
         {
             // Not out through this pool. Never rented here (version 0): hand it to the inner pool once, marked as
-            // returned. Returned already: do nothing, since the inner pool would hold it twice and give it to two
-            // renters at once.
-            if (version == 0 && Interlocked.CompareExchange(ref slot.Version, 2, 0) == 0)
+            // returned. Returned already: do nothing, since the inner pool would hold it twice.
+            if (version == 0 && Interlocked.CompareExchange(ref state.Version, 2, 0) == 0)
             {
                 _inner.Return(obj);
             }
@@ -150,61 +137,261 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             return;
         }
 
-        End(slot, version);
+        if (End(state, version, out _) is { } failure)
+        {
+            throw failure;
+        }
     }
 
-    internal void Attach<THandler>(PooledSlot<T> slot, int version, Action<T, THandler> add, Action<T, THandler> remove, THandler handler, string key)
+    /// <summary>Creates the timer scope of one lease: on the pool's clock, logger and meter, reporting to <see cref="TimerError"/>.</summary>
+    internal TimerScope CreateLeaseTimers()
+    {
+        var timers = new TimerScope(TimeProvider) { Name = TypeTag.Value as string, MeterFactory = _meterFactory, Logger = _timerLogger };
+        timers.Error += _onLeaseTimerError;
+        return timers;
+    }
+
+    internal void Attach<THandler>(PooledObjectState<T> state, int version, Action<T, THandler> add, Action<T, THandler> remove, THandler handler, string key)
         where THandler : Delegate
     {
         var warnCount = 0;
 
-        // The add accessor runs inside the slot and may re-enter it (a Dispose from inside the accessor): enter with
-        // this thread's id.
-        var taken = slot.Enter(version);
-        try
+        // The add accessor runs under the (re-entrant) lock, so an end from another thread waits for it and then
+        // detaches the handler, and an end from inside the accessor (same thread) is seen below.
+        lock (state.Lock)
         {
-            if (!slot.IsCurrent(version))
+            ThrowIfEnded(state, version);
+
+            // A lease tracking fewer attachments than the limit cannot exceed it with one more: skip the count.
+            if (_maxListeners > 0 && state.AttachmentCount >= _maxListeners)
             {
-                throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease has ended; its object may already serve another lease.");
+                warnCount = JudgeLimit(state, key);
             }
 
-            // A lease tracking fewer entries than the limit cannot exceed it with one more: skip the scan.
-            if (_maxListeners > 0 && slot.EntryCount >= _maxListeners)
+            state.Reserve();
+            add(state.Value, handler);
+            if (!state.IsCurrent(version))
             {
-                warnCount = JudgeLimit(slot, key);
-            }
-
-            slot.Reserve();
-            add(slot.Value, handler);
-            if (!slot.IsCurrent(version))
-            {
-                // The add accessor ended this lease itself (a reentrant Dispose or Return on this thread): the object
-                // may already serve another lease, so take the handler off again instead of tracking it there.
-                remove(slot.Value, handler);
+                // The add accessor ended this lease itself: take the handler off again instead of tracking it.
+                remove(state.Value, handler);
                 throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease ended while its add accessor ran; the handler was removed again.");
             }
 
-            // Room was reserved before the add accessor ran, so tracking it cannot fail.
-            slot.AppendReserved(remove, handler, key);
-        }
-        finally
-        {
-            slot.Exit(taken);
+            state.AppendReserved(remove, handler, key);
         }
 
         if (warnCount > 0)
         {
-            WarnExceeded(slot.Value, EventNames.Normalize(key), warnCount);
+            WarnExceeded(state.Value, EventNames.Normalize(key), warnCount);
+        }
+    }
+
+    internal static void ThrowIfEnded(PooledObjectState<T> state, int version)
+    {
+        if (!state.IsCurrent(version))
+        {
+            throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease has ended; its object may already serve another lease.");
         }
     }
 
     /// <summary>
-    /// Counts the lease's listeners on <paramref name="key"/> with one more (under the slot's lock): refuses with
+    /// Ends the lease <paramref name="version"/> of the object (nothing if it has ended already): detaches what it
+    /// tracked, stops its timers, cancels its token, checks the probe, then returns the object to the inner pool (or
+    /// discards it) — at once, or when the last timer callback or loop body of the lease that is still running returns.
+    /// </summary>
+    /// <param name="state">The object's guard state.</param>
+    /// <param name="version">The lease's version.</param>
+    /// <param name="returned">Completes when the object went back to the inner pool (or was discarded).</param>
+    /// <returns>The failure to throw to the caller (after everything was undone), or <see langword="null"/>.</returns>
+    internal Exception? End(PooledObjectState<T> state, int version, out ValueTask returned)
+    {
+        returned = default;
+        LeaseAttachment<T>[] attachments;
+        int count;
+        CancellationTokenSource? cts;
+        TimerScope? timers;
+        bool counted;
+        lock (state.Lock)
+        {
+            if (state.Version != version)
+            {
+                return null;
+            }
+
+            Volatile.Write(ref state.Version, version + 1);
+            attachments = state.Attachments;
+            count = state.AttachmentCount;
+            state.AttachmentCount = 0;
+            cts = state.Cts;
+            state.Cts = null;
+            timers = state.Timers;
+            state.Timers = null;
+            counted = state.Counted;
+            state.Counted = false;
+        }
+
+        // User code from here on (remove accessors, registrations, token callbacks, the probe, event handlers): nothing
+        // of it runs under the lock, and no failure stops the rest.
+        var value = state.Value;
+        var errors = count == 0 ? null : DetachAll(value, attachments, count);
+        if (counted)
+        {
+            _metrics.Pool.LeasesOutstanding.Add(-1, TypeTag);
+        }
+
+        var detached = count - (errors?.Count ?? 0);
+        if (detached > 0)
+        {
+            Interlocked.Add(ref _detached, detached);
+            if (_metrics.Pool.ListenersDetached.Enabled)
+            {
+                _metrics.Pool.ListenersDetached.Add(detached, TypeTag);
+            }
+        }
+
+        if (timers is not null)
+        {
+            // No new callback starts after this; the ones running are waited for below, without blocking.
+            try
+            {
+                timers.Dispose();
+            }
+            catch (AggregateException ex)
+            {
+                (errors ??= []).AddRange(ex.InnerExceptions);
+            }
+        }
+
+        if (cts is not null)
+        {
+            try
+            {
+                cts.Cancel();
+            }
+            catch (AggregateException ex)
+            {
+                (errors ??= []).AddRange(ex.InnerExceptions);
+            }
+            finally
+            {
+                cts.Dispose();
+            }
+        }
+
+        var discard = errors is not null;
+        Exception? leak = null;
+        if (_probe is not null && CheckProbe(value, state.CountAtRent, ref discard, out var now))
+        {
+            leak = new LeaseLeakException(typeof(T), state.CountAtRent, now);
+        }
+
+        var idle = timers?.WhenIdleAsync() ?? default;
+        if (idle.IsCompleted)
+        {
+            GiveBack(value, discard);
+        }
+        else
+        {
+            returned = GiveBackWhenIdleAsync(idle, value, discard);
+            if (timers!.IsCallingFromOwnCallback())
+            {
+                // The object goes back once this callback returns; a wait for that from inside it would never end.
+                returned = ValueTask.FromException(new InvalidOperationException(
+                    "PoolLease.DisposeAsync was awaited inside one of the lease's own timer callbacks, which it would wait for forever. The lease has ended; call Dispose there instead."));
+            }
+        }
+
+        if (errors is not null)
+        {
+            return new AggregateException("Ending a pool lease: some tracked listeners, registrations or token callbacks failed; the object was discarded.", errors);
+        }
+
+        return leak;
+    }
+
+    private async ValueTask GiveBackWhenIdleAsync(ValueTask idle, T value, bool discard)
+    {
+        await idle.ConfigureAwait(false);
+        GiveBack(value, discard);
+    }
+
+    private void GiveBack(T value, bool discard)
+    {
+        Interlocked.Increment(ref _returned);
+        if (discard)
+        {
+            (value as IDisposable)?.Dispose();
+        }
+        else
+        {
+            _inner.Return(value);
+        }
+    }
+
+    /// <summary>Detaches the attachments, last in first out, clearing each; a failing detach does not stop the others.</summary>
+    /// <returns>The failures, or <see langword="null"/> when every detach succeeded.</returns>
+    private List<Exception>? DetachAll(T value, LeaseAttachment<T>[] attachments, int count)
+    {
+        List<Exception>? errors = null;
+        for (var i = count - 1; i >= 0; i--)
+        {
+            try
+            {
+                attachments[i].Detach(value);
+            }
+#pragma warning disable CA1031 // a failing detach must not stop the others; failures are rethrown together
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                (errors ??= []).Add(ex);
+                Log.LeaseDetachFailed(_logger, ex, typeof(T).Name);
+            }
+
+            // Cleared so the handler and what it captured are collectable while the object stays pooled.
+            attachments[i] = default;
+        }
+
+        return errors;
+    }
+
+    // Returns true if the probe's finding must be thrown (LeakAction.Throw).
+    private bool CheckProbe(T value, int countAtRent, ref bool discard, out int now)
+    {
+        now = _probe!(value);
+        if (now <= countAtRent)
+        {
+            return false;
+        }
+
+        discard |= _onLeak != LeakAction.Warn;
+        Interlocked.Increment(ref _leaksSuspected);
+        if (_metrics.Pool.LeaksSuspected.Enabled)
+        {
+            _metrics.Pool.LeaksSuspected.Add(1, TypeTag);
+        }
+
+        Log.LeaseAttachedBehind(_logger, (string)TypeTag.Value!, countAtRent, now, discard);
+        try
+        {
+            LeakSuspected?.Invoke(this, new LeaseLeakEventArgs<T>(value, countAtRent, now, discard));
+        }
+#pragma warning disable CA1031 // reporting never throws
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.PoolEventHandlerFailed(_logger, ex, nameof(LeakSuspected));
+        }
+
+        return _onLeak == LeakAction.Throw;
+    }
+
+    /// <summary>
+    /// Counts the lease's listeners on <paramref name="key"/> with one more (under the lock): refuses with
     /// <see cref="ListenerBudgetAction.Throw"/>, or returns the count to warn about (once per object and event), or 0.
     /// </summary>
-    private int JudgeLimit(PooledSlot<T> slot, string key)
+    private int JudgeLimit(PooledObjectState<T> state, string key)
     {
-        var count = slot.CountFor(key) + 1;
+        var count = state.CountFor(key) + 1;
         if (count <= _maxListeners)
         {
             return 0;
@@ -214,277 +401,40 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         {
             var name = EventNames.Normalize(key);
             _metrics.Exceeded(typeof(T), name, "throw");
-            throw new ListenerLimitExceededException(slot.Value.GetType(), name, count, _maxListeners);
+            throw new ListenerLimitExceededException(state.Value.GetType(), name, count, _maxListeners);
         }
 
-        return _onExceeded == ListenerBudgetAction.Warn && slot.TryMarkWarned(EventNames.Normalize(key)) ? count : 0;
+        return _onExceeded == ListenerBudgetAction.Warn && state.TryMarkWarned(EventNames.Normalize(key)) ? count : 0;
     }
 
-    internal void End(PooledSlot<T> slot, int version)
+    private PooledObjectState<T> Begin(T value)
     {
-        var taken = slot.EnterQuiet(version);
-        if (slot.Version != version)
-        {
-            slot.Exit(taken);
-            return;
-        }
-
-        // Nothing in this section can throw: the slot is left on every path. The bias ends with the lease, before the
-        // object can be rented again.
-        slot.ClearBias();
-        Volatile.Write(ref slot.Version, version + 1);
-        var count = slot.EntryCount;
-        if (slot.Cts is null && slot.Timers is null && !slot.Counted && _probe is null)
-        {
-            if (count == 0)
-            {
-                // Nothing to undo or report: the empty use.
-                slot.Exit(taken);
-                slot.Counters!.Add1(1);
-                _inner.Return(slot.Value);
-                return;
-            }
-
-            // Only handlers and registrations to undo: the common use.
-            var tracked = slot.Entries;
-            slot.EntryCount = 0;
-            slot.Exit(taken);
-            EndTracked(slot, tracked, count);
-            return;
-        }
-
-        var entries = slot.Entries;
-        slot.EntryCount = 0;
-        var counted = slot.Counted;
-        slot.Counted = false;
-        var cts = slot.Cts;
-        slot.Cts = null;
-        var timers = slot.Timers;
-        slot.Timers = null;
-        slot.Exit(taken);
-        EndSlow(slot, entries, count, cts, timers, counted);
-    }
-
-    // Runs user code (remove accessors, registrations, the probe, event handlers) before it counts.
-    // Runs user code (remove accessors, registrations, the probe, event handlers) before it counts.
-    private void EndSlow(PooledSlot<T> slot, TrackedEntry<T>[] entries, int count, CancellationTokenSource? cts, Timers.TimerScope? timers, bool counted)
-    {
-        EndAfterDetach(slot, count, DetachEntries(slot.Value, entries, count), cts, timers, counted);
-    }
-
-    // A lease that tracked only handlers and registrations (no token, timers, probe or metric to settle): detach them
-    // (user code, outside the slot's lock), then count and return the object.
-    private void EndTracked(PooledSlot<T> slot, TrackedEntry<T>[] entries, int count)
-    {
-        var value = slot.Value;
-        if (DetachEntries(value, entries, count) is { } failures)
-        {
-            EndAfterDetach(slot, count, failures, null, null, counted: false);
-            return;
-        }
-
-        if (_listenersDetached.Enabled)
-        {
-            _listenersDetached.Add(count, TypeTag);
-        }
-
-        // Counted before the object goes back: once it is in the pool, the next renter writes the cell.
-        var cell = slot.Counters!;
-        cell.Add2(count);
-        cell.Add1(1);
-        _inner.Return(value);
-    }
-
-    /// <summary>Detaches the tracked entries, last in first out, clearing each; a failing detach does not stop the others.</summary>
-    /// <returns>The failures, or <see langword="null"/> when every detach succeeded.</returns>
-    private List<Exception>? DetachEntries(T value, TrackedEntry<T>[] entries, int count)
-    {
-        // One protected region around the whole loop, resumed after the entry that failed: the loop itself runs
-        // without per-entry exception-handling bookkeeping.
-        List<Exception>? errors = null;
-        var i = count - 1;
-        while (i >= 0)
+        var state = _states.GetOrAdd(value, static value => new PooledObjectState<T>(value));
+        if (_probe is not null)
         {
             try
             {
-                for (; i >= 0; i--)
-                {
-                    entries[i].Detach(value);
-                    entries[i] = default;
-                }
+                state.CountAtRent = _probe(value);
             }
-#pragma warning disable CA1031 // a failing detach must not stop the others; failures are rethrown together
-            catch (Exception ex)
-#pragma warning restore CA1031
+            catch
             {
-                entries[i] = default;
-                i--;
-                (errors ??= []).Add(ex);
-                Log.LeaseDetachFailed(_logger, ex, typeof(T).Name);
+                // The object is out of the inner pool already: give it back rather than lose it.
+                _inner.Return(value);
+                throw;
             }
         }
 
-        return errors;
-    }
-
-    // Runs user code (registrations, the probe, event handlers) before it counts.
-    private void EndAfterDetach(PooledSlot<T> slot, int count, List<Exception>? errors, CancellationTokenSource? cts, Timers.TimerScope? timers, bool counted)
-    {
-        var value = slot.Value;
-        if (counted)
+        if (_metrics.Pool.LeasesOutstanding.Enabled)
         {
-            _leasesOutstanding.Add(-1, TypeTag);
+            state.Counted = true;
+            _metrics.Pool.LeasesOutstanding.Add(1, TypeTag);
         }
 
-        var detached = count - (errors?.Count ?? 0);
-        if (detached > 0 && _listenersDetached.Enabled)
-        {
-            _listenersDetached.Add(detached, TypeTag);
-        }
+        Interlocked.Increment(ref _rented);
 
-        if (timers is not null || cts is not null)
-        {
-            StopPerUseWork(timers, cts, ref errors);
-        }
-
-        var discard = errors is not null;
-        var suspected = 0;
-        LeaseLeakException? leak = null;
-        if (_probe is not null)
-        {
-            var now = _probe(value);
-            if (now > slot.CountAtRent)
-            {
-                discard |= _onLeak != LeakAction.Warn;
-                suspected = 1;
-                if (_metrics.Pool.LeaksSuspected.Enabled)
-                {
-                    _metrics.Pool.LeaksSuspected.Add(1, TypeTag);
-                }
-
-                Log.LeaseAttachedBehind(_logger, (string)TypeTag.Value!, slot.CountAtRent, now, discard);
-                RaiseLeakSuspected(new LeaseLeakEventArgs<T>(value, slot.CountAtRent, now, discard));
-                if (_onLeak == LeakAction.Throw)
-                {
-                    leak = new LeaseLeakException(typeof(T), slot.CountAtRent, now);
-                }
-            }
-        }
-
-        // Counted before the object goes back: once it is in the pool, the next renter writes the cell.
-        var cell = slot.Counters!;
-        cell.Add2(detached);
-        cell.Add3(suspected);
-        cell.Add1(1);
-        if (discard)
-        {
-            Interlocked.CompareExchange(ref _lastSlot, null, slot);
-            (value as IDisposable)?.Dispose();
-        }
-        else
-        {
-            _inner.Return(value);
-        }
-
-        if (errors is not null)
-        {
-            throw new AggregateException("Ending a pool lease: some tracked listeners or registrations failed to detach; the object was discarded.", errors);
-        }
-
-        if (leak is not null)
-        {
-            throw leak;
-        }
-    }
-
-    private static void StopPerUseWork(Timers.TimerScope? timers, CancellationTokenSource? cts, ref List<Exception>? errors)
-    {
-        try
-        {
-            timers?.Dispose();
-        }
-#pragma warning disable CA1031 // collected and rethrown
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            (errors ??= []).Add(ex);
-        }
-
-        if (cts is null)
-        {
-            return;
-        }
-
-        try
-        {
-            cts.Cancel();
-        }
-        catch (AggregateException ex)
-        {
-            (errors ??= []).AddRange(ex.InnerExceptions);
-        }
-        finally
-        {
-            cts.Dispose();
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private PooledSlot<T> Begin(T value)
-    {
-        var slot = SlotFor(value);
-        if (_probe is not null)
-        {
-            slot.CountAtRent = _probe(value);
-        }
-        if (_leasesOutstanding.Enabled)
-        {
-            CountOutstanding(_leasesOutstanding, slot);
-        }
-
-        // Nobody else has this lease yet: bias it to this thread (written before the version, so a thread that sees the
-        // new version sees the bias too).
-        if (_bias.Enabled)
-        {
-            slot.BiasThread = ThreadIds.Current;
-        }
-
-        Volatile.Write(ref slot.Version, slot.Version + 1 | 1);
-        slot.Counters!.Add0(1);
-        return slot;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void CountOutstanding(UpDownCounter<long> leasesOutstanding, PooledSlot<T> slot)
-    {
-        slot.Counted = true;
-        leasesOutstanding.Add(1, TypeTag);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private PooledSlot<T> SlotFor(T value)
-    {
-        var last = _lastSlot;
-        return last is not null && ReferenceEquals(last.Value, value) ? last : SlotForSlow(value);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private PooledSlot<T> SlotForSlow(T value)
-    {
-        if (!_slots.TryGetValue(value, out var slot))
-        {
-            slot = _slots.GetValue(value, _createSlot);
-        }
-
-        if (Volatile.Read(ref slot.Counters) is null)
-        {
-            // Two threads meeting a new object at once each register a cell; the one that loses stays at zero and is
-            // folded once the object is collected.
-            Interlocked.CompareExchange(ref slot.Counters, _counters.Attach(slot), null);
-        }
-
-        _lastSlot = slot;
-        return slot;
+        // The object is in no one else's hands: a stale lease only reads the version (under the lock) and finds it moved.
+        Volatile.Write(ref state.Version, (state.Version + 1) | 1);
+        return state;
     }
 
     private void WarnExceeded(T value, string eventName, int count)
@@ -503,17 +453,17 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         }
     }
 
-    private void RaiseLeakSuspected(LeaseLeakEventArgs<T> args)
+    private void OnLeaseTimerError(object? sender, TimerErrorEventArgs args)
     {
         try
         {
-            LeakSuspected?.Invoke(this, args);
+            TimerError?.Invoke(sender, args);
         }
-#pragma warning disable CA1031 // reporting never throws
+#pragma warning disable CA1031 // a lease timer's failure never becomes unhandled
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Log.PoolEventHandlerFailed(_logger, ex, nameof(LeakSuspected));
+            Log.PoolEventHandlerFailed(_logger, ex, nameof(TimerError));
         }
     }
 }

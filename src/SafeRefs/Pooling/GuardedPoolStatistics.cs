@@ -1,11 +1,11 @@
 namespace SafeRefs.Pooling;
 
 /// <summary>A snapshot of a <see cref="GuardedObjectPool{T}"/>'s counters.</summary>
-/// <remarks><b>Holds</b> numbers only. <b>Thread safety:</b> immutable. Each counter is exact when read: it includes
-/// every rent, return and detach that completed before the read. The pool counts them per thread without
-/// interlocked operations and sums them on read; <see cref="Returned"/> is summed before <see cref="Rented"/>, so
+/// <remarks><b>Holds</b> numbers only. <b>Thread safety:</b> immutable. Each counter includes every rent, return and
+/// detach that completed before the read; <see cref="Returned"/> is read before <see cref="Rented"/>, so
 /// <see cref="Outstanding"/> is never below the true value, but operations running during the read may be counted in
-/// one counter and not yet in another.</remarks>
+/// one counter and not yet in another. An object whose lease ended while a lease callback still ran counts as returned
+/// once it is back.</remarks>
 public sealed class GuardedPoolStatistics
 {
     internal GuardedPoolStatistics(long rented, long returned, long detached, long leaksSuspected)

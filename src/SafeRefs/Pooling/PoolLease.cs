@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using SafeRefs.Internal;
+using SafeRefs.Pooling.Internal;
 using SafeRefs.Subscriptions;
 using SafeRefs.Timers;
 
@@ -14,24 +14,27 @@ namespace SafeRefs.Pooling;
 /// <para><b>Holds</b> the pool and the object's guard state strongly (so the object, while the lease lives). The pool
 /// holds no reference to the lease: a lease that is never disposed is collected with everything it captured, and the
 /// object counts as outstanding.</para>
-/// <para><b>Thread safety:</b> all members are thread-safe.</para>
+/// <para><b>Thread safety:</b> all members are thread-safe; the lease may be ended on another thread than it was
+/// rented on.</para>
 /// <para><b>Dispose:</b> detaches everything tracked (last in, first out; a failing detach does not stop the rest),
-/// stops <see cref="Timers"/>, cancels <see cref="Token"/>, then returns <see cref="Value"/> to the pool. A second
-/// <see cref="Dispose"/> does nothing, and a stale lease kept after <see cref="Dispose"/> never affects a later lease
-/// of the same object: its members throw <see cref="ObjectDisposedException"/> and its <see cref="Dispose"/> does
-/// nothing.</para>
+/// stops <see cref="Timers"/> (no callback of them starts after it returns) and cancels <see cref="Token"/>, then
+/// returns <see cref="Value"/> to the pool once no timer callback or loop body of the lease is still running — at once,
+/// or when the last of them returns; the disposing thread never waits, so disposing from inside such a callback is
+/// fine. <see cref="DisposeAsync"/> completes once the object went back. A second <see cref="Dispose"/> does nothing,
+/// and a stale lease kept after <see cref="Dispose"/> never affects a later lease of the same object: its members
+/// throw <see cref="ObjectDisposedException"/> and its <see cref="Dispose"/> does nothing.</para>
 /// </remarks>
 public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     where T : class
 {
     private readonly GuardedObjectPool<T> _pool;
-    private readonly PooledSlot<T> _slot;
+    private readonly PooledObjectState<T> _state;
     private readonly int _version;
 
-    internal PoolLease(GuardedObjectPool<T> pool, PooledSlot<T> slot, int version)
+    internal PoolLease(GuardedObjectPool<T> pool, PooledObjectState<T> state, int version)
     {
         _pool = pool;
-        _slot = slot;
+        _state = state;
         _version = version;
     }
 
@@ -42,8 +45,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     {
         get
         {
-            ThrowIfEnded();
-            return _slot.Value;
+            GuardedObjectPool<T>.ThrowIfEnded(_state, _version);
+            return _state.Value;
         }
     }
 
@@ -53,53 +56,46 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     {
         get
         {
-            var taken = _slot.Enter(_version);
-            var count = _slot.IsCurrent(_version) ? _slot.EntryCount : 0;
-            _slot.Exit(taken);
-            return count;
+            lock (_state.Lock)
+            {
+                return _state.IsCurrent(_version) ? _state.AttachmentCount : 0;
+            }
         }
     }
 
     /// <summary>Gets a token that is cancelled when the lease ends: bind per-use work to it.</summary>
-    /// <value>Created on first use.</value>
+    /// <value>Created on first use. Cancellation only requests that work bound to it stops; a timer callback or loop
+    /// body of <see cref="Timers"/> is waited for before the object goes back, other work is not.</value>
     /// <exception cref="ObjectDisposedException">The lease has ended.</exception>
     public CancellationToken Token
     {
         get
         {
-            var taken = _slot.Enter(_version);
-            try
+            lock (_state.Lock)
             {
-                ThrowIfEnded();
-                _slot.Cts ??= new CancellationTokenSource();
-                return _slot.Cts.Token;
-            }
-            finally
-            {
-                _slot.Exit(taken);
+                GuardedObjectPool<T>.ThrowIfEnded(_state, _version);
+                _state.Cts ??= new CancellationTokenSource();
+                return _state.Cts.Token;
             }
         }
     }
 
-    /// <summary>Gets a timer scope for per-use timers; it is disposed (every timer stopped) when the lease ends.</summary>
-    /// <value>Created on first use, on the pool's <see cref="ListenerGuardOptions{T}.TimeProvider"/>, reporting to the
-    /// pool's <see cref="ListenerGuardOptions{T}.MeterFactory"/> meter with the pooled type's full name as its
+    /// <summary>Gets a timer scope for per-use timers and loops; it is disposed when the lease ends, and the object goes
+    /// back to the pool only after its running callbacks and bodies have returned.</summary>
+    /// <value>Created on first use, on the pool's <see cref="ListenerGuardOptions{T}.TimeProvider"/>, logging to the
+    /// pool's <see cref="ListenerGuardOptions{T}.Logger"/>, reporting failures to
+    /// <see cref="GuardedObjectPool{T}.TimerError"/> (never as unhandled exceptions), and recording to the pool's
+    /// <see cref="ListenerGuardOptions{T}.MeterFactory"/> meter with the pooled type's name as its
     /// <see cref="TimerScope.Name"/>.</value>
     /// <exception cref="ObjectDisposedException">The lease has ended.</exception>
     public TimerScope Timers
     {
         get
         {
-            var taken = _slot.Enter(_version);
-            try
+            lock (_state.Lock)
             {
-                ThrowIfEnded();
-                _slot.Timers ??= _pool.CreateLeaseTimers();
-                return _slot.Timers;
-            }
-            finally
-            {
-                _slot.Exit(taken);
+                GuardedObjectPool<T>.ThrowIfEnded(_state, _version);
+                return _state.Timers ??= _pool.CreateLeaseTimers();
             }
         }
     }
@@ -124,7 +120,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(add);
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
-        _pool.Attach(_slot, _version, add, remove, handler, eventName ?? "(unnamed)");
+        _pool.Attach(_state, _version, add, remove, handler, eventName ?? "(unnamed)");
         return this;
     }
 
@@ -138,38 +134,41 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         where TDisposable : IDisposable
     {
         ArgumentNullException.ThrowIfNull(registration);
-        var taken = _slot.Enter(_version);
-        try
+        lock (_state.Lock)
         {
-            ThrowIfEnded();
-            _slot.Append(new TrackedEntry<T> { Handler = registration });
-        }
-        finally
-        {
-            _slot.Exit(taken);
+            GuardedObjectPool<T>.ThrowIfEnded(_state, _version);
+            _state.Reserve();
+            _state.AppendReserved(null, registration, null);
         }
 
         return registration;
     }
 
-    /// <summary>Ends the lease: detaches everything tracked, stops timers, cancels <see cref="Token"/>, returns the object.</summary>
-    /// <exception cref="AggregateException">Some detaches (or token callbacks) threw; everything else was still undone and the object discarded.</exception>
+    /// <summary>Ends the lease: detaches everything tracked, stops timers, cancels <see cref="Token"/>, and returns the
+    /// object once no timer callback or loop body of the lease still runs (without waiting for that here).</summary>
+    /// <exception cref="AggregateException">Some detaches or token callbacks threw; everything else was still undone and the object discarded.</exception>
     /// <exception cref="LeaseLeakException">The probe found listeners attached behind the lease and the pool is set to <see cref="LeakAction.Throw"/>.</exception>
-    public void Dispose() => _pool.End(_slot, _version);
-
-    /// <summary>Ends the lease, as <see cref="Dispose"/>.</summary>
-    /// <returns>A completed task.</returns>
-    public ValueTask DisposeAsync()
+    public void Dispose()
     {
-        Dispose();
-        return default;
+        if (_pool.End(_state, _version, out _) is { } failure)
+        {
+            throw failure;
+        }
     }
 
-    private void ThrowIfEnded()
+    /// <summary>Ends the lease, as <see cref="Dispose"/>, and completes once the object went back to the pool (or was
+    /// discarded).</summary>
+    /// <returns>A task that completes when no timer callback or loop body of the lease runs any more and the object is
+    /// back; it faults with the exceptions <see cref="Dispose"/> would throw.</returns>
+    public ValueTask DisposeAsync()
     {
-        if (!_slot.IsCurrent(_version))
-        {
-            throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease has ended; its object may already serve another lease.");
-        }
+        var failure = _pool.End(_state, _version, out var returned);
+        return failure is null ? returned : ThrowAfterAsync(returned, failure);
+    }
+
+    private static async ValueTask ThrowAfterAsync(ValueTask returned, Exception failure)
+    {
+        await returned.ConfigureAwait(false);
+        throw failure;
     }
 }

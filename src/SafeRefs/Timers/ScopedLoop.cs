@@ -28,7 +28,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
     private readonly WeakReference<TimerScope> _scope;
     private readonly LoopBody _body;
     private readonly TimeSpan _interval;
-#pragma warning disable CA2213 // Disposed when the loop completes, after the last body run that could use its token.
+#pragma warning disable CA2213 // Never disposed: it has no timer, and a close may be cancelling it while the last body completes.
     private readonly CancellationTokenSource _cts = new();
 #pragma warning restore CA2213
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -38,6 +38,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
     private ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter _run;
     private int _closed;
     private int _running;
+    private int _bodyThread; // the managed thread id running a body's synchronous part, or 0
     private int _slot = -1;
 
     internal ScopedLoop(WeakReference<TimerScope> scope, LoopBody body, TimeSpan interval)
@@ -69,14 +70,27 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
 
     bool IScopeMember.IsBusy => !_completion.Task.IsCompleted;
 
+    bool IScopeMember.RunsOnCurrentThread => RunsOnCurrentThread;
+
+    private bool RunsOnCurrentThread => Volatile.Read(ref _bodyThread) == Environment.CurrentManagedThreadId;
+
     /// <summary>Stops the loop: cancels the token passed to the body and removes the loop from its scope.</summary>
     public void Dispose() => Close(fromScope: false);
 
     /// <summary>Stops the loop and completes when its running body, if any, has finished.</summary>
-    /// <returns>A task that completes with <see cref="Completion"/>.</returns>
+    /// <returns>A task that completes with <see cref="Completion"/>; it faults with
+    /// <see cref="InvalidOperationException"/> when called from the synchronous part of the loop's own body, which it
+    /// would wait for forever (after the body's first <see langword="await"/> that cannot be detected: do not await it
+    /// inside the body).</returns>
     public ValueTask DisposeAsync()
     {
         Close(fromScope: false);
+        if (RunsOnCurrentThread && !_completion.Task.IsCompleted)
+        {
+            return ValueTask.FromException(new InvalidOperationException(
+                "ScopedLoop.DisposeAsync was awaited inside the loop's own body, which it would wait for forever. Call Dispose there instead."));
+        }
+
         return new ValueTask(_completion.Task);
     }
 
@@ -108,7 +122,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         if (!_scope.TryGetTarget(out _))
         {
             // The scope was dropped without Dispose and collected.
-            Close(fromScope: true);
+            CloseAndReport();
             TimerScope.NoteRetiredWithCollectedScope();
             return;
         }
@@ -120,11 +134,15 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
-        if (!_body.TryStart(_cts.Token, out var run))
+        var self = Environment.CurrentManagedThreadId;
+        Volatile.Write(ref _bodyThread, self);
+        var started = _body.TryStart(_cts.Token, out var run);
+        Interlocked.CompareExchange(ref _bodyThread, 0, self);
+        if (!started)
         {
             // The owner was collected: retire.
             Interlocked.Exchange(ref _running, 0);
-            Close(fromScope: false);
+            CloseAndReport();
             return;
         }
 
@@ -165,13 +183,16 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             failure = ex;
         }
 
+        // Not running any more before the next interval is armed: a tick of that interval may start the next body at
+        // once, and its own running mark must not be erased by this one's. A close that raced in completes here.
+        EndRun();
         if (Volatile.Read(ref _closed) == 0)
         {
-            // Re-arm before reporting, so a failing body keeps its schedule even if the report throws.
+            // Re-armed before reporting, so a failing body keeps its schedule even if the report throws. A close after
+            // the check disposed the timer: the re-arm is then refused (Change on a disposed ITimer returns false).
             Volatile.Read(ref _timer)?.Change(_interval, Timeout.InfiniteTimeSpan);
         }
 
-        EndRun();
         if (failure is not null)
         {
             Report(failure);
@@ -187,13 +208,9 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         }
     }
 
-    private void Complete()
-    {
-        if (_completion.TrySetResult())
-        {
-            _cts.Dispose();
-        }
-    }
+    // The token source is not disposed here: a close may still be cancelling it on another thread, and a source
+    // without a timer holds nothing that disposal would release.
+    private void Complete() => _completion.TrySetResult();
 
     private void Report(Exception exception)
     {
@@ -213,13 +230,14 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         }
 
         Volatile.Read(ref _timer)?.Dispose();
+        AggregateException? failure = null;
         try
         {
             _cts.Cancel();
         }
         catch (AggregateException ex)
         {
-            Report(ex);
+            failure = ex;
         }
 
         if (!fromScope && _scope.TryGetTarget(out var scope))
@@ -235,6 +253,26 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         if (Volatile.Read(ref _running) == 0)
         {
             Complete();
+        }
+
+        if (failure is not null)
+        {
+            // As CancellationTokenSource.Cancel does: the loop is stopped, then the token callbacks' failures surface
+            // to the caller that stopped it.
+            throw failure;
+        }
+    }
+
+    // A close with no caller to surface token-callback failures to (the owner or the scope was collected).
+    private void CloseAndReport()
+    {
+        try
+        {
+            Close(fromScope: false);
+        }
+        catch (AggregateException ex)
+        {
+            Report(ex);
         }
     }
 }

@@ -26,20 +26,34 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     private const int RunningMask = (1 << 24) - 1;
     private const int OwnerBit = 1 << 26;
     private const int CountedBit = 1 << 27;
-    private const int ArmedBit = 1 << 28;
     private const int PeriodicBit = 1 << 29;
     private const int DisposedBit = 1 << 30;
+
+    // _arming once a one-shot firing has ended the timer: no Change can re-arm it after that.
+    private const int Fired = -1;
 
     /// <summary>Tests only: runs in a tick between its first read of the callback and its entry, the window in which
     /// a close must still be seen (by the read after the entry). Null in production.</summary>
     internal static Action<ScopedTimer>? BeforeEnterHook { get; set; }
 
-    private static readonly TimerCallback TickCallback = static state => ((ScopedTimer)state!).OnTick();
+    // The state of a timer's first ITimer is the ScopedTimer itself (arming 0); a Change to one-shot creates a new
+    // ITimer whose state is an Arming that remembers its number.
+    private static readonly TimerCallback TickCallback = static state =>
+    {
+        if (state is ScopedTimer timer)
+        {
+            timer.OnTick(0);
+        }
+        else
+        {
+            var arming = (Arming)state!;
+            arming.Timer.OnTick(arming.Number);
+        }
+    };
 
     private readonly WeakReference<TimerScope> _scope;
-    // Action or OwnerCallback; cleared when the timer ends. For a plain timer (an Action, not counted in the metric)
-    // this field is the only closed flag: closing it is a plain store, since nothing in its closing must happen
-    // exactly once (see Close).
+    private readonly TimeProvider _timeProvider;
+    // Action or OwnerCallback; cleared when the timer ends.
     private object? _callback;
 #pragma warning disable CA2213 // Disposed by Close (which Dispose calls) and by any tick that finds the timer ended.
     private ITimer? _timer;
@@ -47,12 +61,21 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     private TaskCompletionSource? _idle;
     private int _state;
 
+    // The number of the latest Change (0 before any), or Fired. A one-shot firing ends the timer only by swapping the
+    // number its ITimer was armed with for Fired: a Change in between (even one that raced the tick before it entered)
+    // moved the number, so the firing leaves the timer to the new arming.
+    private int _arming;
+
+    // The managed thread id of a callback that is running (for the self-wait check of DisposeAsync), or 0.
+    private int _callbackThread;
+
     // Created by its scope, which passes itself (no weak-reference read to check the metric) and its weak self.
     internal ScopedTimer(TimerScope scope, WeakReference<TimerScope> weakScope, object callback, bool owner, TimeSpan due, TimeSpan period)
     {
         _scope = weakScope;
+        _timeProvider = scope.TimeProvider;
         _callback = callback;
-        var state = StateFor(due, period);
+        var state = IsPeriodic(period) ? PeriodicBit : 0;
         if (owner)
         {
             state |= OwnerBit;
@@ -87,30 +110,53 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 
     bool IScopeMember.IsBusy => IsRunning;
 
+    bool IScopeMember.RunsOnCurrentThread => RunsOnCurrentThread;
+
     /// <summary>Gets a value indicating whether a callback may be running (checked by the scope before it reuses the slot).</summary>
     internal bool IsRunning => (Volatile.Read(ref _state) & RunningMask) != 0;
 
-    /// <summary>Changes the due time and period, like <see cref="ITimer.Change(TimeSpan, TimeSpan)"/>.</summary>
+    private bool RunsOnCurrentThread => Volatile.Read(ref _callbackThread) == Environment.CurrentManagedThreadId;
+
+    /// <summary>Changes the due time and period, like <see cref="ITimer.Change(TimeSpan, TimeSpan)"/>. A change that
+    /// returns <see langword="true"/> always takes effect, even when it races a firing: a callback that was already
+    /// due still runs, and the timer then fires at the new due time.</summary>
     /// <param name="due">The delay before the next callback; <see cref="Timeout.InfiniteTimeSpan"/> pauses the timer.</param>
     /// <param name="period">The period after that; <see cref="TimeSpan.Zero"/> or <see cref="Timeout.InfiniteTimeSpan"/>
     /// makes the timer one-shot (it leaves its scope after it fires).</param>
     /// <returns><see langword="true"/> if the timer was changed; <see langword="false"/> if it is no longer active.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="due"/> or <paramref name="period"/> is negative
-    /// (other than <see cref="Timeout.InfiniteTimeSpan"/>) or too large.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="due"/> is negative (other than
+    /// <see cref="Timeout.InfiniteTimeSpan"/>) or too large, or <paramref name="period"/> is neither zero nor
+    /// <see cref="Timeout.InfiniteTimeSpan"/> and under 1 millisecond or too large.</exception>
     public bool Change(TimeSpan due, TimeSpan period)
     {
         TimerGuard.Due(due, allowInfinite: true, nameof(due));
-        TimerGuard.Due(period, allowInfinite: true, nameof(period));
-        var flags = StateFor(due, period);
-        var state = Volatile.Read(ref _state);
+        TimerGuard.ChangePeriod(period, nameof(period));
+
+        // Take a new arming number first: a one-shot firing that has not ended the timer yet then no longer can.
+        var arming = Volatile.Read(ref _arming);
         while (true)
         {
-            if ((state & DisposedBit) != 0 || Volatile.Read(ref _callback) is null)
+            if (arming == Fired || Volatile.Read(ref _callback) is null)
             {
                 return false;
             }
 
-            var seen = Interlocked.CompareExchange(ref _state, (state & ~(ArmedBit | PeriodicBit)) | flags, state);
+            var next = (arming + 1) & int.MaxValue;
+            var seen = Interlocked.CompareExchange(ref _arming, next, arming);
+            if (seen == arming)
+            {
+                arming = next;
+                break;
+            }
+
+            arming = seen;
+        }
+
+        var periodic = IsPeriodic(period);
+        var state = Volatile.Read(ref _state);
+        while (true)
+        {
+            var seen = Interlocked.CompareExchange(ref _state, periodic ? state | PeriodicBit : state & ~PeriodicBit, state);
             if (seen == state)
             {
                 break;
@@ -119,62 +165,71 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             state = seen;
         }
 
-        var timer = Volatile.Read(ref _timer);
-        return timer is not null && timer.Change(due, period);
+        if (periodic)
+        {
+            // Periodic firings never end the timer, so the running ITimer can simply be re-armed.
+            var current = Volatile.Read(ref _timer);
+            return current is not null && current.Change(due, period) && Volatile.Read(ref _callback) is not null;
+        }
+
+        // A one-shot arming gets an ITimer of its own, so a firing of the previous one that is already on its way
+        // (it cannot be recalled) is recognised as stale: it still runs the callback, but does not end the timer.
+        var timer = TimerGuard.Create(_timeProvider, TickCallback, new Arming(this, arming), due, Timeout.InfiniteTimeSpan);
+        Interlocked.Exchange(ref _timer, timer)?.Dispose();
+        if (Volatile.Read(ref _callback) is null)
+        {
+            // Closed meanwhile; the close may have disposed the previous ITimer only.
+            timer.Dispose();
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>Stops the timer and removes it from its scope. After it returns no new callback starts.</summary>
-    public void Dispose() => Close(claim: false);
+    public void Dispose() => Close();
 
     /// <summary>Stops the timer, removes it from its scope and completes when no callback of it is running.</summary>
-    /// <returns>A task that completes when running callbacks have finished.</returns>
+    /// <returns>A task that completes when running callbacks have finished; it faults with
+    /// <see cref="InvalidOperationException"/> when awaited from inside the timer's own callback, which it would wait
+    /// for forever.</returns>
     public ValueTask DisposeAsync()
     {
-        Close(claim: false);
+        Close();
+        if (IsRunning && RunsOnCurrentThread)
+        {
+            return ValueTask.FromException(new InvalidOperationException(
+                "ScopedTimer.DisposeAsync was awaited inside the timer's own callback, which it would wait for forever. Call Dispose there instead."));
+        }
+
         return WhenIdleAsync();
     }
 
-    void IScopeMember.CloseFromScope() => Close(claim: false);
+    void IScopeMember.CloseFromScope() => Close();
 
     ValueTask IScopeMember.WhenIdleAsync() => WhenIdleAsync();
 
-    internal void Start(TimeProvider timeProvider, TimeSpan due, TimeSpan period)
+    internal void Start(TimeSpan due, TimeSpan period)
     {
         // The timer may fire (even synchronously, under a fake clock) before it is stored: the callback never needs
-        // the handle except to dispose it, and a disposal that found no handle is completed here.
-        // No fence here: if a concurrent disposal misses the handle and this check misses the disposal, the next tick
-        // finds the timer disposed and disposes the handle (a paused timer is not in the timer queue at all).
-        var timer = TimerGuard.Create(timeProvider, TickCallback, this, due, period);
-        _timer = timer;
+        // the handle except to dispose it. Stored with a full fence, and the close reads it after its own full fence:
+        // either the close sees the handle and disposes it, or this sees the close and disposes it here.
+        var timer = TimerGuard.Create(_timeProvider, TickCallback, this, due, period);
+        Interlocked.Exchange(ref _timer, timer);
         if (Volatile.Read(ref _callback) is null)
         {
             timer.Dispose();
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int StateFor(TimeSpan due, TimeSpan period)
-    {
-        var flags = 0;
-        if (due != Timeout.InfiniteTimeSpan)
-        {
-            flags |= ArmedBit;
-        }
+    private static bool IsPeriodic(TimeSpan period) => period != Timeout.InfiniteTimeSpan && period != TimeSpan.Zero;
 
-        if (period != Timeout.InfiniteTimeSpan && period != TimeSpan.Zero)
-        {
-            flags |= PeriodicBit;
-        }
-
-        return flags;
-    }
-
-    private void OnTick()
+    private void OnTick(int arming)
     {
         if (!_scope.TryGetTarget(out var scope))
         {
             // The scope was dropped without Dispose and collected: retire so the timer stops firing.
-            if (Close(claim: true))
+            if (Close())
             {
                 TimerScope.NoteRetiredWithCollectedScope();
             }
@@ -202,14 +257,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
                 return;
             }
 
-            // Enter: one more running callback; a one-shot firing consumes its arming.
-            var next = state + 1;
-            if ((state & PeriodicBit) == 0)
-            {
-                next &= ~ArmedBit;
-            }
-
-            var seen = Interlocked.CompareExchange(ref _state, next, state);
+            var seen = Interlocked.CompareExchange(ref _state, state + 1, state);
             if (seen == state)
             {
                 break;
@@ -226,6 +274,8 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
+        var self = Environment.CurrentManagedThreadId;
+        Volatile.Write(ref _callbackThread, self);
         var ownerAlive = true;
         Exception? failure = null;
         try
@@ -246,10 +296,13 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             failure = ex;
         }
 
+        Interlocked.CompareExchange(ref _callbackThread, 0, self);
         var after = Leave(callback);
-        if (!ownerAlive || (after & (ArmedBit | PeriodicBit)) == 0)
+
+        // A one-shot firing ends the timer unless a Change re-armed it since that firing's arming.
+        if (!ownerAlive || ((after & PeriodicBit) == 0 && Interlocked.CompareExchange(ref _arming, Fired, arming) == arming))
         {
-            Close(claim: false);
+            Close();
         }
 
         if (failure is not null && !scope.ReportFailure(failure, this, null))
@@ -278,32 +331,17 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         return after;
     }
 
-    // Ends the timer. Returns true if this call ended it; when claim is false, concurrent closes of a plain timer may
-    // both return true (nothing they do must happen exactly once).
-    private bool Close(bool claim)
+    // Ends the timer. Returns true if this call ended it.
+    private bool Close()
     {
         var state = Volatile.Read(ref _state);
         if ((state & (OwnerBit | CountedBit)) == 0)
         {
-            // A plain timer: clearing the callback is the whole close, and repeating it is harmless (disposing the
-            // ITimer is idempotent), so a racing scope dispose needs no compare-and-swap. The store is ordered before
-            // everything this thread does next; a tick entering concurrently re-reads the callback after its own
-            // full fence (see OnTick), and DisposeAsync and the scope fence before they look for running callbacks.
-            if (claim)
+            // A plain timer: clearing the callback (a full fence, so the ITimer read below cannot move above it) is the
+            // whole close.
+            if (Interlocked.Exchange(ref _callback, null) is null)
             {
-                if (Interlocked.Exchange(ref _callback, null) is null)
-                {
-                    return false;
-                }
-            }
-            else
-            {
-                if (Volatile.Read(ref _callback) is null)
-                {
-                    return false;
-                }
-
-                Volatile.Write(ref _callback, null);
+                return false;
             }
 
             Volatile.Read(ref _timer)?.Dispose();
@@ -336,9 +374,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
                 state = seen;
             }
 
-            // Only the call that set the bit clears the callback, so it still reads it here.
-            callback = _callback;
-            Volatile.Write(ref _callback, null);
+            // Only the call that set the bit clears the callback, so it still reads it here (a full fence: the ITimer
+            // read below cannot move above it).
+            callback = Interlocked.Exchange(ref _callback, null);
         }
         else
         {
@@ -368,8 +406,6 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 
     private ValueTask WhenIdleAsync()
     {
-        // The close before this was a plain store for a plain timer: fence it against the running count's read.
-        Interlocked.MemoryBarrier();
         if ((Volatile.Read(ref _state) & RunningMask) == 0)
         {
             return default;
@@ -383,5 +419,13 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
 
         return new ValueTask(idle.Task);
+    }
+
+    /// <summary>The state of a one-shot arming's own ITimer: which arming its firing belongs to.</summary>
+    private sealed class Arming(ScopedTimer timer, int number)
+    {
+        public ScopedTimer Timer { get; } = timer;
+
+        public int Number { get; } = number;
     }
 }

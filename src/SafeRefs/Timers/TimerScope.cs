@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using SafeRefs.Internal;
+using SafeRefs.Timers.Internal;
 
 namespace SafeRefs.Timers;
 
@@ -28,7 +29,8 @@ namespace SafeRefs.Timers;
 /// <see cref="System.Threading.Timer"/>'s would be, which by default terminates the process.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe; items can be created and disposed concurrently with
 /// <see cref="Dispose"/>.</para>
-/// <para><b>Second <see cref="Dispose"/>:</b> does nothing; a second <see cref="DisposeAsync"/> completes at once.
+/// <para><b>Second <see cref="Dispose"/>:</b> does nothing; every <see cref="DisposeAsync"/> (concurrent or later)
+/// completes when what was running at the first disposal has returned.
 /// Creating anything through a disposed scope throws <see cref="ObjectDisposedException"/>.</para>
 /// </remarks>
 public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
@@ -37,7 +39,9 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 
     private readonly WeakReference<TimerScope> _self;
     private readonly TimerScope? _parent;
-    private readonly CancellationTokenRegistration _lifetimeRegistration;
+#pragma warning disable CA2213 // Disposed by DisposeCore; finalized with the scope when it is dropped undisposed.
+    private readonly LifetimeRegistration? _lifetime;
+#pragma warning restore CA2213
 
     // Guards the table below: a spin gate (one atomic exchange to enter, a plain release store to leave), since every
     // timer creation takes it once and the sections it guards are short (a slot claim, an amortised sweep, the swap
@@ -49,7 +53,10 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     private int _used;
     private int _recent; // the slot of the member added last
     private CancellationTokenSource? _cts;
-    private List<IScopeMember>? _busyAtDispose;
+    // Created by the first disposal (under the gate) and completed once no callback, loop body or child callback that
+    // was running at that disposal still runs: every DisposeAsync awaits this one task.
+    private TaskCompletionSource? _idle;
+    private List<IScopeMember>? _busyAtDispose; // what _idle waits for (read only by the self-wait check)
     private volatile bool _disposed;
     private int _slot = -1;
     private string? _name;
@@ -66,15 +73,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     {
         if (lifetime.CanBeCanceled)
         {
-            _lifetimeRegistration = lifetime.UnsafeRegister(
-                static state =>
-                {
-                    if (((WeakReference<TimerScope>)state!).TryGetTarget(out var scope))
-                    {
-                        scope.Dispose();
-                    }
-                },
-                _self);
+            _lifetime = new LifetimeRegistration(_self, lifetime);
         }
     }
 
@@ -189,7 +188,9 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 
     bool IScopeMember.IsClosed => _disposed;
 
-    bool IScopeMember.IsBusy => Volatile.Read(ref _busyAtDispose) is not null;
+    bool IScopeMember.IsBusy => Volatile.Read(ref _idle) is { Task.IsCompleted: false };
+
+    bool IScopeMember.RunsOnCurrentThread => IsCallingFromOwnCallback();
 
     /// <summary>
     /// Receives exceptions that no <see cref="Error"/> handler took, instead of rethrowing them as unhandled; for
@@ -208,6 +209,9 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             return capacity;
         }
     }
+
+    /// <summary>Gets the scope's weak self-reference, which its lifetime registration and its members hold (tests).</summary>
+    internal WeakReference<TimerScope> SelfReference => _self;
 
     /// <summary>Gets how many timers found their scope collected (dropped without Dispose) and retired.</summary>
     internal static long RetiredWithCollectedScope => Interlocked.Read(ref _retiredWithCollectedScope);
@@ -231,7 +235,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     /// <param name="callback">The callback; runs on a thread-pool thread (or inside the fake clock's advance).</param>
     /// <returns>The timer.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="callback"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="period"/> is zero, negative or too large.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="period"/> is under 1 millisecond or too large (system timers truncate to whole milliseconds).</exception>
     /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
     public ScopedTimer Every(TimeSpan period, Action callback)
     {
@@ -271,7 +275,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     /// <returns>The timer.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="owner"/> or <paramref name="callback"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="callback"/> is an instance method of <paramref name="owner"/>.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="period"/> is zero, negative or too large.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="period"/> is under 1 millisecond or too large (system timers truncate to whole milliseconds).</exception>
     /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
     public ScopedTimer Every<TOwner>(TOwner owner, TimeSpan period, Action<TOwner> callback)
         where TOwner : class
@@ -294,7 +298,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     /// <returns>The loop.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="owner"/> or <paramref name="body"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="body"/> is an instance method of <paramref name="owner"/>.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="interval"/> is zero, negative or too large.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="interval"/> is under 1 millisecond or too large (system timers truncate to whole milliseconds).</exception>
     /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
     public ScopedLoop Loop<TOwner>(TOwner owner, TimeSpan interval, Func<TOwner, CancellationToken, ValueTask> body)
         where TOwner : class
@@ -381,15 +385,54 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 
     /// <summary>Stops everything the scope owns and cancels <see cref="Token"/>. After it returns no new callback
     /// starts; it does not wait for callbacks that are running.</summary>
+    /// <exception cref="AggregateException">Cancellation callbacks (of <see cref="Token"/>, a loop's token or a
+    /// <see cref="CancelAfter(TimeSpan)"/> token) threw; everything was still stopped, as
+    /// <see cref="CancellationTokenSource.Cancel()"/> would report it.</exception>
     public void Dispose() => DisposeCore(fromParent: false);
 
     /// <summary>Stops everything the scope owns, cancels <see cref="Token"/> and completes when no callback or loop
-    /// body of the scope is running. Do not await it inside one of the scope's own callbacks.</summary>
-    /// <returns>A task that completes when running callbacks have finished.</returns>
+    /// body of the scope is running and none can start.</summary>
+    /// <returns>A task that completes when running callbacks have finished; it faults with
+    /// <see cref="InvalidOperationException"/> when awaited inside one of the scope's own callbacks (which it would wait
+    /// for forever), and with the <see cref="AggregateException"/> <see cref="Dispose"/> would throw.</returns>
     public ValueTask DisposeAsync()
     {
-        DisposeCore(fromParent: false);
+        try
+        {
+            DisposeCore(fromParent: false);
+        }
+        catch (AggregateException ex)
+        {
+            return ThrowWhenIdleAsync(ex);
+        }
+
+        if (IsCallingFromOwnCallback())
+        {
+            return ValueTask.FromException(new InvalidOperationException(
+                "TimerScope.DisposeAsync was awaited inside one of the scope's own callbacks, which it would wait for forever. Call Dispose there instead."));
+        }
+
         return WhenIdleAsync();
+    }
+
+    /// <summary>Gets whether the calling thread runs a callback (or a loop body's synchronous part) that the disposed
+    /// scope still waits for.</summary>
+    internal bool IsCallingFromOwnCallback()
+    {
+        if (Volatile.Read(ref _idle) is not { Task.IsCompleted: false } || Volatile.Read(ref _busyAtDispose) is not { } busy)
+        {
+            return false;
+        }
+
+        foreach (var member in busy)
+        {
+            if (member.IsBusy && member.RunsOnCurrentThread)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     void IScopeMember.CloseFromScope() => DisposeCore(fromParent: true);
@@ -479,19 +522,6 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
         return false;
     }
 
-    internal void ReportCancellationFailure(Exception exception)
-    {
-        if (Logger is { } logger)
-        {
-            Log.TimerScopeCancellationFailed(logger, exception);
-        }
-
-        if (!ReportFailure(exception, null, null))
-        {
-            RaiseUnhandled(exception, this);
-        }
-    }
-
     internal void Remove(IScopeMember member)
     {
         EnterGate();
@@ -500,6 +530,13 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             var slot = member.Slot;
             if (_disposed || slot < 0 || !ReferenceEquals(_members[slot].Member, member))
             {
+                return;
+            }
+
+            if (member.IsBusy)
+            {
+                // A loop whose body or a child scope whose callback still runs stays until a sweep finds it idle, so
+                // the scope's DisposeAsync still waits for it.
                 return;
             }
 
@@ -537,7 +574,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             ThrowDisposed();
         }
 
-        timer.Start(TimeProvider, due, period);
+        timer.Start(due, period);
         return timer;
     }
 
@@ -686,6 +723,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
         Entry[] members;
         int used;
         CancellationTokenSource? cts;
+        TaskCompletionSource idle;
         EnterGate();
         try
         {
@@ -695,6 +733,8 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             }
 
             _disposed = true;
+            idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _idle = idle;
             members = _members;
             used = _used;
             cts = _cts;
@@ -709,13 +749,22 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             ExitGate();
         }
 
-        _lifetimeRegistration.Unregister();
+        _lifetime?.Dispose();
+        List<Exception>? errors = null;
         for (var i = 0; i < used; i++)
         {
             if (members[i].Member is { } member)
             {
                 member.Slot = -1;
-                member.CloseFromScope();
+                try
+                {
+                    member.CloseFromScope();
+                }
+                catch (AggregateException ex)
+                {
+                    // A token callback of a loop, a CancelAfter source or a child scope threw: the rest still closes.
+                    (errors ??= []).AddRange(ex.InnerExceptions);
+                }
             }
         }
 
@@ -731,11 +780,6 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             }
         }
 
-        if (busy is not null)
-        {
-            Volatile.Write(ref _busyAtDispose, busy);
-        }
-
         if (cts is not null)
         {
             try
@@ -744,7 +788,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             }
             catch (AggregateException ex)
             {
-                ReportCancellationFailure(ex);
+                (errors ??= []).AddRange(ex.InnerExceptions);
             }
             finally
             {
@@ -752,25 +796,53 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
             }
         }
 
+        if (busy is null)
+        {
+            idle.TrySetResult();
+        }
+        else
+        {
+            Volatile.Write(ref _busyAtDispose, busy);
+            _ = CompleteWhenIdleAsync(busy, idle);
+        }
+
         if (!fromParent)
         {
             _parent?.Remove(this);
         }
+
+        if (errors is not null)
+        {
+            // As CancellationTokenSource.Cancel does: everything was stopped first, then the callbacks' failures
+            // surface to the caller of the disposal.
+            var failure = new AggregateException("Disposing a timer scope: some cancellation callbacks threw.", errors);
+            if (Logger is { } logger)
+            {
+                Log.TimerScopeCancellationFailed(logger, failure);
+            }
+
+            throw failure;
+        }
     }
 
-    private async ValueTask WhenIdleAsync()
+    private async ValueTask ThrowWhenIdleAsync(AggregateException failure)
     {
-        var busy = Interlocked.Exchange(ref _busyAtDispose, null);
-        if (busy is null)
-        {
-            return;
-        }
+        await WhenIdleAsync().ConfigureAwait(false);
+        throw failure;
+    }
 
+    private static async Task CompleteWhenIdleAsync(List<IScopeMember> busy, TaskCompletionSource idle)
+    {
         foreach (var member in busy)
         {
             await member.WhenIdleAsync().ConfigureAwait(false);
         }
+
+        idle.TrySetResult();
     }
+
+    /// <summary>Completes when nothing that ran at the first disposal still runs; completed if not disposed.</summary>
+    internal ValueTask WhenIdleAsync() => Volatile.Read(ref _idle) is { } idle ? new ValueTask(idle.Task) : default;
 
     // A table entry: a struct, so storing a member needs no covariant array-store check.
     private struct Entry

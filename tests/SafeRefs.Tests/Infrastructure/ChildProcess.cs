@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using SafeRefs.Tests.Pooling;
 using SafeRefs.Tests.Subscriptions.WeakLinks;
 
 namespace SafeRefs.Tests.Infrastructure;
@@ -14,6 +15,7 @@ public static class ChildProcess
     private static readonly Dictionary<string, Func<int>> Scenarios = new(StringComparer.Ordinal)
     {
         ["weak-link-throwing-remove-background-purge"] = WeakLinkCrashScenarios.ThrowingRemoveDuringBackgroundPurge,
+        ["pool-lease-callbacks-throw-without-handler"] = PoolLeaseEndTests.LeaseCallbacksThrowWithoutHandler,
     };
 
     /// <summary>Runs <paramref name="scenario"/> in a child process and returns its exit code and output.</summary>

@@ -7,16 +7,13 @@ namespace SafeRefs.Tests.Pooling;
 [Collection(SoakCollection.Name)]
 public sealed class GuardedObjectPoolSoakTests
 {
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task ManyThreads_FewObjects_NoLeaseEverSeesAForeignHandler(bool biased)
+    [Fact]
+    public async Task ManyThreads_FewObjects_NoLeaseEverSeesAForeignHandler()
     {
         const int threads = 4;
         const int objects = 2;
         const int leasesPerThread = 3_000;
         var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: objects));
-        pool.Bias.Left = biased ? int.MaxValue : 0;
         var foreign = 0;
         var seen = new System.Collections.Concurrent.ConcurrentDictionary<int, byte>();
         var nextLeaseId = 0;
@@ -68,15 +65,12 @@ public sealed class GuardedObjectPoolSoakTests
         }
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void Dispose_FromManyThreadsAtOnce_EndsTheLeaseExactlyOnce(bool biased)
+    [Fact]
+    public void Dispose_FromManyThreadsAtOnce_EndsTheLeaseExactlyOnce()
     {
         const int threads = 4;
         const int rounds = 300;
         var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
-        pool.Bias.Left = biased ? int.MaxValue : 0;
         var removes = 0;
         using var barrier = new Barrier(threads + 1);
         PoolLease<Widget>? lease = null;
@@ -108,14 +102,11 @@ public sealed class GuardedObjectPoolSoakTests
         Assert.Equal(0, pool.Get().ListenerCount);
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void On_RacingDispose_EitherThrowsOrIsDetached_NeverLeftOnTheReturnedObject(bool biased)
+    [Fact]
+    public void On_RacingDispose_EitherThrowsOrIsDetached_NeverLeftOnTheReturnedObject()
     {
         const int rounds = 2_000;
         var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
-        pool.Bias.Left = biased ? int.MaxValue : 0;
         using var barrier = new Barrier(2);
         PoolLease<Widget>? lease = null;
         var refused = 0;
@@ -156,10 +147,9 @@ public sealed class GuardedObjectPoolSoakTests
     [Fact]
     public void On_OnTheRenterThreadRacingDisposeFromAnotherThread_EitherThrowsOrIsDetached()
     {
-        // The renter attaches through its biased lease while another thread ends it (revoking the bias).
+        // The renter attaches while another thread ends its lease.
         const int rounds = 2_000;
         var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
-        pool.Bias.Left = int.MaxValue;
         using var barrier = new Barrier(2);
         PoolLease<Widget>? lease = null;
         var disposer = new Thread(() =>

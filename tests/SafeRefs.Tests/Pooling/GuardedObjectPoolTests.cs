@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Time.Testing;
-using SafeRefs.Internal;
 using SafeRefs.Pooling;
 using SafeRefs.Subscriptions;
 
@@ -110,7 +109,7 @@ public sealed class GuardedObjectPoolTests
     }
 
     [Fact]
-    public void StaleLease_OnTheRenterThread_AfterAnotherThreadRentedTheObject_NeitherAffectsNorRevokesThatLease()
+    public void StaleLease_OnTheRenterThread_AfterAnotherThreadRentedTheObject_DoesNotAffectThatLease()
     {
         var pool = PoolOfOne();
         var stale = pool.Rent();
@@ -130,7 +129,6 @@ public sealed class GuardedObjectPoolTests
         });
         other.Start();
         rented.Wait();
-        var budget = pool.Bias.Left;
 
         stale.Dispose();
         Assert.Throws<ObjectDisposedException>(() => stale.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { })));
@@ -142,7 +140,6 @@ public sealed class GuardedObjectPoolTests
 
         Assert.Equal(1, otherTracked);
         Assert.Equal(0, widget.ListenerCount);
-        Assert.Equal(budget, pool.Bias.Left);
         var stats = pool.Statistics;
         Assert.Equal((2L, 2L, 1L, 0L), (stats.Rented, stats.Returned, stats.Detached, stats.Outstanding));
     }
@@ -166,8 +163,7 @@ public sealed class GuardedObjectPoolTests
                 w.Changed += h;
                 other.Start();
 
-                // The other thread revokes the lease's bias, then must wait for this accessor to return.
-                Assert.True(SpinWait.SpinUntil(() => pool.Bias.Left < BiasBudget.DefaultRevocations, TimeSpan.FromSeconds(30)));
+                // The other thread must wait for this accessor to return.
                 disposedWhileAddRan = SpinWait.SpinUntil(() => Volatile.Read(ref disposed), TimeSpan.FromMilliseconds(200));
             },
             static (w, h) => w.Changed -= h,
@@ -181,10 +177,11 @@ public sealed class GuardedObjectPoolTests
     }
 
     [Fact]
-    public void Leases_EndedOnAnotherThread_SpendTheBiasBudget_ThenAreNoLongerBiasedAndStayExact()
+    public void Leases_EndedOnAnotherThread_StayExact()
     {
         var pool = PoolOfOne();
-        for (var i = 0; i < BiasBudget.DefaultRevocations + 3; i++)
+        const int Leases = 12;
+        for (var i = 0; i < Leases; i++)
         {
             var lease = pool.Rent();
             lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
@@ -193,17 +190,8 @@ public sealed class GuardedObjectPoolTests
             other.Join();
         }
 
-        Assert.False(pool.Bias.Enabled);
-        Assert.Equal(0, pool.Bias.Left);
-        using (var lease = pool.Rent())
-        {
-            lease.On(static (w, h) => w.Ticked += h, static (w, h) => w.Ticked -= h, (EventHandler<int>)((_, _) => { }));
-            Assert.Equal(1, lease.TrackedCount);
-        }
-
         var stats = pool.Statistics;
-        var leases = BiasBudget.DefaultRevocations + 4L;
-        Assert.Equal((leases, leases, leases, 0L), (stats.Rented, stats.Returned, stats.Detached, stats.Outstanding));
+        Assert.Equal((12L, 12L, 12L, 0L), (stats.Rented, stats.Returned, stats.Detached, stats.Outstanding));
         Assert.Equal(0, pool.Get().ListenerCount);
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Internal;
+using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Timers;
@@ -8,6 +9,7 @@ namespace SafeRefs.Tests.Timers;
 /// The owner timers' weak handle: released exactly when the timer has ended and no callback of it runs, and reused
 /// without handing one timer's owner to another timer.
 /// </summary>
+[Collection(TimerHookCollection.Name)]
 public sealed class ScopedTimerTests
 {
     private static readonly TimeSpan Ms = TimeSpan.FromMilliseconds(1);
@@ -281,5 +283,125 @@ public sealed class ScopedTimerTests
 
             Interlocked.Increment(ref _count);
         }
+    }
+
+    [Fact]
+    public void Change_RacingADueOneShotFiring_ReturnsTrueAndFiresAtTheNewDueTime()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var fired = 0;
+        var timer = scope.After(TimeSpan.FromSeconds(1), () => fired++);
+        bool? changed = null;
+        ScopedTimer.BeforeEnterHook = t =>
+        {
+            // The firing is dispatched; another thread pushes the timeout back before it enters (the idle timeout
+            // pushed back by activity at its expiry).
+            if (ReferenceEquals(t, timer) && changed is null)
+            {
+                changed = t.Change(TimeSpan.FromSeconds(10), Timeout.InfiniteTimeSpan);
+            }
+        };
+        try
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+        finally
+        {
+            ScopedTimer.BeforeEnterHook = null;
+        }
+
+        Assert.True(changed);
+        Assert.Equal(1, fired); // the firing that was due still runs, as with System.Threading.Timer
+        Assert.True(timer.IsActive, "the Change that returned true was consumed by the racing firing");
+        Assert.Equal(1, scope.ActiveCount);
+        clock.Advance(TimeSpan.FromSeconds(9));
+        Assert.Equal(1, fired);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(2, fired);
+        Assert.False(timer.IsActive);
+    }
+
+    [Fact]
+    public void Change_ToPeriodicRacingADueOneShotFiring_KeepsFiring()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var fired = 0;
+        var timer = scope.After(TimeSpan.FromSeconds(1), () => fired++);
+        ScopedTimer.BeforeEnterHook = t =>
+        {
+            if (ReferenceEquals(t, timer) && fired == 0)
+            {
+                Assert.True(t.Change(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2)));
+            }
+        };
+        try
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+        finally
+        {
+            ScopedTimer.BeforeEnterHook = null;
+        }
+
+        Assert.True(timer.IsActive);
+        clock.Advance(TimeSpan.FromSeconds(4));
+        Assert.Equal(3, fired);
+    }
+
+    [Fact]
+    public void Change_OnAOneShotTimerThatHasFired_ReturnsFalse()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var timer = scope.After(TimeSpan.FromSeconds(1), static () => { });
+        clock.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.False(timer.IsActive);
+        Assert.False(timer.Change(TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan));
+    }
+
+    [Fact]
+    public async Task DisposeAsync_InsideTheTimersOwnCallback_FaultsWithInvalidOperation()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        Task? ownDispose = null;
+        Task? scopeDispose = null;
+        ScopedTimer? timer = null;
+        timer = scope.Every(TimeSpan.FromSeconds(1), () =>
+        {
+            ownDispose = timer!.DisposeAsync().AsTask();
+            scopeDispose = scope.DisposeAsync().AsTask();
+        });
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.IsType<InvalidOperationException>(ownDispose!.Exception?.InnerException);
+        Assert.IsType<InvalidOperationException>(scopeDispose!.Exception?.InnerException);
+        Assert.False(timer.IsActive);
+        Assert.True(scope.IsDisposed);
+        await scope.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30)); // outside the callback, after it returned
+    }
+
+    [Fact]
+    public void DisposeAsync_InsideTheLoopsOwnBody_FaultsWithInvalidOperation()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var owner = new object();
+        Task? ownDispose = null;
+        ScopedLoop? loop = null;
+        loop = scope.Loop(owner, TimeSpan.FromSeconds(1), (_, _) =>
+        {
+            ownDispose = loop!.DisposeAsync().AsTask();
+            return default;
+        });
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.IsType<InvalidOperationException>(ownDispose!.Exception?.InnerException);
+        Assert.True(loop.Completion.IsCompleted);
     }
 }

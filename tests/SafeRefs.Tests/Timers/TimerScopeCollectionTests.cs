@@ -16,6 +16,39 @@ public sealed class TimerScopeCollectionTests
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
     [Fact]
+    public void Lifetime_ScopeDroppedUndisposed_ItsRegistrationLeavesTheLongLivedToken()
+    {
+        using var lifetime = new CancellationTokenSource();
+        var registrationState = DropScopeWithLifetime(keep: null, lifetime.Token);
+
+        GcAssert.Collected(registrationState, "the dropped scope's registration was taken off the token");
+        GC.KeepAlive(lifetime);
+    }
+
+    [Fact]
+    public void Lifetime_ScopeStillReferenced_ItsRegistrationStays()
+    {
+        using var lifetime = new CancellationTokenSource();
+        var keep = new List<TimerScope>();
+        var registrationState = DropScopeWithLifetime(keep, lifetime.Token);
+
+        GcAssert.NotCollected(registrationState, "the scope is alive, so its lifetime registration stays");
+        lifetime.Cancel();
+        Assert.True(keep[0].IsDisposed);
+        GC.KeepAlive(keep);
+    }
+
+    // The registration's state is the scope's weak self-reference: it stays reachable from the token's source as long
+    // as the registration does.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference DropScopeWithLifetime(List<TimerScope>? keep, CancellationToken lifetime)
+    {
+        var scope = new TimerScope(new FakeTimeProvider(), lifetime);
+        keep?.Add(scope);
+        return new WeakReference(scope.SelfReference);
+    }
+
+    [Fact]
     public void Every_DroppedOwners_FakeClock_CollectedAndTimersRetire()
     {
         var clock = new FakeTimeProvider();

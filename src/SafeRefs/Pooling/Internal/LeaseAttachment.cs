@@ -1,21 +1,20 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Pooling.Internal;
 
 /// <summary>
 /// One thing a lease attached: a handler (its remove accessor, the handler and the event key) or a registration
 /// (<see cref="Remove"/> is <see langword="null"/> and <see cref="Handler"/> is the <see cref="IDisposable"/>).
 /// </summary>
 /// <remarks>
-/// Three references, so tracking costs three stores. The remove accessor is kept as the caller's
-/// <c>Action&lt;T, THandler&gt;</c> and called through <see cref="Detach"/>: every <c>THandler</c> is a delegate type, a
-/// reference type, so the accessor is called with the very handler object it was tracked with, without a per-type
-/// virtual hop.
+/// The remove accessor is kept as the caller's <c>Action&lt;T, THandler&gt;</c> and called through
+/// <see cref="Detach"/>: every <c>THandler</c> is a delegate type, so the accessor is called with the very handler
+/// object it was tracked with, without a per-type virtual hop.
 /// </remarks>
 /// <typeparam name="T">The pooled type.</typeparam>
 [StructLayout(LayoutKind.Auto)]
-internal struct TrackedEntry<T>
+internal struct LeaseAttachment<T>
     where T : class
 {
     /// <summary>The <c>Action&lt;T, THandler&gt;</c> remove accessor; <see langword="null"/> for a registration.</summary>
@@ -27,7 +26,7 @@ internal struct TrackedEntry<T>
     /// <summary>The event key for the per-lease limit; <see langword="null"/> for a registration.</summary>
     public string? EventKey;
 
-    /// <summary>Undoes what the entry tracked on <paramref name="value"/>.</summary>
+    /// <summary>Undoes what the attachment did to <paramref name="value"/>.</summary>
     /// <param name="value">The pooled object.</param>
     public readonly void Detach(T value)
     {

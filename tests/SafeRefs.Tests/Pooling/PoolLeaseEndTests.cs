@@ -1,0 +1,265 @@
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.ObjectPool;
+using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Pooling;
+using SafeRefs.Tests.Infrastructure;
+using SafeRefs.Timers;
+
+namespace SafeRefs.Tests.Pooling;
+
+/// <summary>A lease is over only when nothing of it runs: its object goes back after its running callbacks return.</summary>
+[Collection(TimerHookCollection.Name)]
+public sealed class PoolLeaseEndTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    private static GuardedObjectPool<Widget> PoolOfOne(FakeTimeProvider clock, ListenerGuardOptions<Widget>? options = null)
+    {
+        options ??= new ListenerGuardOptions<Widget>();
+        options.TimeProvider = clock;
+        return new(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1), options);
+    }
+
+    [Fact]
+    public async Task Dispose_WhileALeaseTimerCallbackRuns_TheObjectGoesBackOnlyAfterTheCallbackReturned()
+    {
+        var clock = new FakeTimeProvider();
+        var pool = PoolOfOne(clock);
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        lease.Timers.After(TimeSpan.FromSeconds(1), () =>
+        {
+            entered.Set();
+            release.Wait(Bound);
+            widget.RaiseChanged(); // still using the object after its lease was disposed
+        });
+        var advance = Task.Run(() => clock.Advance(TimeSpan.FromSeconds(1)));
+        Assert.True(entered.Wait(Bound));
+
+        lease.Dispose(); // returns at once: the callback is still running
+        using (var next = pool.Rent())
+        {
+            // The object is not back yet, so the next renter gets another one.
+            Assert.NotSame(widget, next.Value);
+        }
+
+        Assert.Equal(0L, pool.Statistics.Returned - 1); // only the other object came back so far
+        release.Set();
+        await advance.WaitAsync(Bound);
+        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 2, Bound));
+    }
+
+    [Fact]
+    public async Task DisposeAsync_WhileALeaseTimerCallbackRuns_CompletesOnlyAfterTheObjectWentBack()
+    {
+        var clock = new FakeTimeProvider();
+        var pool = PoolOfOne(clock);
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        lease.Timers.Every(TimeSpan.FromSeconds(1), () =>
+        {
+            entered.Set();
+            release.Wait(Bound);
+        });
+        var advance = Task.Run(() => clock.Advance(TimeSpan.FromSeconds(1)));
+        Assert.True(entered.Wait(Bound));
+
+        var disposed = lease.DisposeAsync().AsTask();
+        Assert.False(disposed.IsCompleted);
+        Assert.Equal(0L, pool.Statistics.Returned);
+
+        release.Set();
+        await disposed.WaitAsync(Bound);
+        Assert.Equal(1L, pool.Statistics.Returned);
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+        await advance.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public void Dispose_FromInsideTheLeasesOwnTimerCallback_DoesNotBlock_AndTheObjectGoesBackAfterTheCallback()
+    {
+        var clock = new FakeTimeProvider();
+        var pool = PoolOfOne(clock);
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        long returnedInsideCallback = -1;
+        lease.Timers.After(TimeSpan.FromSeconds(1), () =>
+        {
+            lease.Dispose();
+            returnedInsideCallback = pool.Statistics.Returned;
+        });
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(0L, returnedInsideCallback);
+        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
+    public async Task Dispose_WhileALeaseLoopBodyRuns_TheObjectGoesBackOnlyAfterTheBodyReturned()
+    {
+        var clock = new FakeTimeProvider();
+        var pool = PoolOfOne(clock);
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var bodyRelease = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var bodies = 0;
+        var loop = lease.Timers.Loop(widget, TimeSpan.FromSeconds(1), async (w, _) =>
+        {
+            Interlocked.Increment(ref bodies);
+            await bodyRelease.Task.ConfigureAwait(false); // ignores the token: cancellation is only a request
+            w.RaiseChanged();
+        });
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, bodies);
+
+        var disposed = lease.DisposeAsync().AsTask();
+        using (var next = pool.Rent())
+        {
+            Assert.NotSame(widget, next.Value);
+        }
+
+        Assert.False(disposed.IsCompleted);
+        bodyRelease.SetResult();
+        await disposed.WaitAsync(Bound);
+        Assert.True(loop.Completion.IsCompleted);
+        clock.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(1, bodies);
+    }
+
+    [Fact]
+    public void Dispose_InTheWindowBeforeALeaseTimerCallbackStarts_TheCallbackNeverRuns()
+    {
+        var clock = new FakeTimeProvider();
+        var pool = PoolOfOne(clock);
+        var lease = pool.Rent();
+        var ran = 0;
+        var timer = lease.Timers.After(TimeSpan.FromSeconds(1), () => ran++);
+        ScopedTimer.BeforeEnterHook = t =>
+        {
+            if (ReferenceEquals(t, timer))
+            {
+                lease.Dispose();
+            }
+        };
+        try
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+        finally
+        {
+            ScopedTimer.BeforeEnterHook = null;
+        }
+
+        Assert.Equal(0, ran);
+        Assert.Equal(1L, pool.Statistics.Returned);
+    }
+
+    [Fact]
+    public void DisposeAsync_InsideTheLeasesOwnTimerCallback_FaultsWithInvalidOperation_AndTheObjectStillGoesBack()
+    {
+        var clock = new FakeTimeProvider();
+        var pool = PoolOfOne(clock);
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        Task? ownDispose = null;
+        lease.Timers.After(TimeSpan.FromSeconds(1), () => ownDispose = lease.DisposeAsync().AsTask());
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.IsType<InvalidOperationException>(ownDispose!.Exception?.InnerException);
+        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
+    public void LeaseTimerThrows_ReportedToTimerErrorAndLogged_AndTheTimerKeepsItsSchedule()
+    {
+        var clock = new FakeTimeProvider();
+        var logger = new FakeLogger();
+        var pool = PoolOfOne(clock, new ListenerGuardOptions<Widget> { Logger = logger });
+        var seen = new List<Exception>();
+        pool.TimerError += (_, e) => seen.Add(e.Exception);
+        using var lease = pool.Rent();
+        var boom = new InvalidOperationException("boom");
+        var ticks = 0;
+        lease.Timers.Every(TimeSpan.FromSeconds(1), () =>
+        {
+            ticks++;
+            throw boom;
+        });
+
+        clock.Advance(TimeSpan.FromSeconds(2));
+
+        Assert.Equal(2, ticks);
+        Assert.Equal([boom, boom], seen);
+        Assert.All(logger.Collector.GetSnapshot(), r => Assert.Equal(1200, r.Id.Id));
+        Assert.Equal(2, logger.Collector.Count);
+    }
+
+    [Fact]
+    public void LeaseTimerThrows_TimerErrorHandlerThrowsToo_NotPropagated()
+    {
+        var clock = new FakeTimeProvider();
+        var pool = PoolOfOne(clock);
+        pool.TimerError += (_, _) => throw new InvalidOperationException("handler");
+        using var lease = pool.Rent();
+        lease.Timers.After(TimeSpan.FromSeconds(1), () => throw new InvalidOperationException("callback"));
+
+        clock.Advance(TimeSpan.FromSeconds(1)); // would throw out of Advance if the failure were rethrown
+    }
+
+    [Fact]
+    public void LeaseTimerAndLoopThrow_WithoutAnyHandler_TheProcessSurvives()
+    {
+        var (exitCode, output) = ChildProcess.Run("pool-lease-callbacks-throw-without-handler", TimeSpan.FromSeconds(60));
+        Assert.True(exitCode == 0, $"the child exited with {exitCode}: {output}");
+        Assert.Contains("survived", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Dispose_TokenCallbackThrows_SurfacesToTheDisposer_AfterEverythingWasUndone()
+    {
+        var clock = new FakeTimeProvider();
+        var pool = PoolOfOne(clock);
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
+        using var scopeToken = lease.Timers.Token.Register(static () => throw new InvalidOperationException("scope token"));
+        using var leaseToken = lease.Token.Register(static () => throw new InvalidOperationException("lease token"));
+
+        var failure = Assert.Throws<AggregateException>(lease.Dispose);
+
+        Assert.Equal(["lease token", "scope token"], failure.InnerExceptions.Select(e => e.Message).Order());
+        Assert.Equal(0, widget.ListenerCount);
+        Assert.Equal(1L, pool.Statistics.Returned);
+    }
+
+    /// <summary>Child-process scenario: a lease timer callback and a loop body throw with no handler and no logger.</summary>
+    internal static int LeaseCallbacksThrowWithoutHandler()
+    {
+        var clock = new FakeTimeProvider();
+        var pool = PoolOfOne(clock);
+        var lease = pool.Rent();
+        lease.Timers.After(TimeSpan.FromSeconds(1), static () => throw new InvalidOperationException("timer"));
+        lease.Timers.Loop(lease, TimeSpan.FromSeconds(1), static (_, _) => throw new InvalidOperationException("loop"));
+        clock.Advance(TimeSpan.FromSeconds(1));
+
+        // A failure rethrown as unhandled is queued to the thread pool: give it a bounded chance to end the process.
+        using var drained = new ManualResetEventSlim();
+        ThreadPool.QueueUserWorkItem(_ => drained.Set());
+        drained.Wait(Bound);
+        Thread.Sleep(300);
+        lease.Dispose();
+        Console.WriteLine("survived");
+        return 0;
+    }
+}

@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Time.Testing;
+
+namespace SafeRefs.Tests.Timers;
+
+/// <summary>
+/// A fake clock whose timers report every <see cref="ITimer.Change"/> to <see cref="OnChange"/> and can be fired on
+/// demand: a test reproduces "the timer fired right after it was re-armed, before the re-arming thread went on".
+/// </summary>
+internal sealed class HookedTimeProvider(FakeTimeProvider inner) : TimeProvider
+{
+    public FakeTimeProvider Inner { get; } = inner;
+
+    /// <summary>Called after each <see cref="ITimer.Change"/> of a timer of this clock, with the timer and its new due time.</summary>
+    public Action<HookedTimer, TimeSpan>? OnChange { get; set; }
+
+    public override DateTimeOffset GetUtcNow() => Inner.GetUtcNow();
+
+    public override long GetTimestamp() => Inner.GetTimestamp();
+
+    public override long TimestampFrequency => Inner.TimestampFrequency;
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+        new HookedTimer(this, Inner.CreateTimer(callback, state, dueTime, period), callback, state);
+
+    internal sealed class HookedTimer(HookedTimeProvider clock, ITimer inner, TimerCallback callback, object? state) : ITimer
+    {
+        /// <summary>Runs the timer's callback now, on this thread.</summary>
+        public void Fire() => callback(state);
+
+        public bool Change(TimeSpan dueTime, TimeSpan period)
+        {
+            var changed = inner.Change(dueTime, period);
+            clock.OnChange?.Invoke(this, dueTime);
+            return changed;
+        }
+
+        public void Dispose() => inner.Dispose();
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+}

@@ -1,0 +1,172 @@
+using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Timers;
+
+namespace SafeRefs.Tests.Timers;
+
+/// <summary>The disposal promises of scopes and loops, each at the window that used to break it.</summary>
+public sealed class TimerScopePromiseTests
+{
+    private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task LoopDisposeAsync_NextIntervalFiresBeforeTheFinishedBodyIsMarkedDone_WaitsForTheNextBody()
+    {
+        var clock = new HookedTimeProvider(new FakeTimeProvider());
+        using var scope = new TimerScope(clock);
+        var secondBody = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var owner = new object();
+        var bodies = 0;
+        var fired = false;
+        var loop = scope.Loop(owner, Second, async (_, _) =>
+        {
+            if (Interlocked.Increment(ref bodies) == 2)
+            {
+                await secondBody.Task.ConfigureAwait(false);
+            }
+        });
+
+        // The first body's re-arm is followed at once by the next tick (the interval elapsed before the thread that
+        // finished the first body went on): the second body starts and stays running.
+        clock.OnChange = (timer, due) =>
+        {
+            if (Volatile.Read(ref bodies) == 1 && !fired && due == Second)
+            {
+                fired = true;
+                timer.Fire();
+            }
+        };
+        clock.Inner.Advance(Second);
+        Assert.Equal(2, bodies);
+
+        var disposed = loop.DisposeAsync().AsTask();
+        var scopeDisposed = scope.DisposeAsync().AsTask();
+        Assert.False(disposed.IsCompleted, "DisposeAsync completed while the second body ran");
+        Assert.False(loop.Completion.IsCompleted);
+        Assert.False(scopeDisposed.IsCompleted);
+
+        secondBody.SetResult();
+        await Task.WhenAll(disposed, scopeDisposed).WaitAsync(Bound);
+        Assert.Equal(2, bodies);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_CalledTwice_BothWaitForTheRunningCallback()
+    {
+        var clock = new FakeTimeProvider();
+        var scope = new TimerScope(clock);
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        scope.Every(Second, () =>
+        {
+            entered.Set();
+            release.Wait(Bound);
+        });
+        var advance = Task.Run(() => clock.Advance(Second));
+        Assert.True(entered.Wait(Bound));
+
+        var first = scope.DisposeAsync().AsTask();
+        var second = scope.DisposeAsync().AsTask();
+        var third = ((IAsyncDisposable)scope).DisposeAsync().AsTask();
+
+        Assert.False(first.IsCompleted);
+        Assert.False(second.IsCompleted, "the second DisposeAsync completed while the callback ran");
+        Assert.False(third.IsCompleted);
+        release.Set();
+        await Task.WhenAll(first, second, third, advance).WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_AfterASynchronousDispose_WaitsForTheCallbackThatRanAtTheDispose()
+    {
+        var clock = new FakeTimeProvider();
+        var scope = new TimerScope(clock);
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        scope.After(Second, () =>
+        {
+            entered.Set();
+            release.Wait(Bound);
+        });
+        var advance = Task.Run(() => clock.Advance(Second));
+        Assert.True(entered.Wait(Bound));
+
+        var first = scope.DisposeAsync().AsTask();
+        scope.Dispose();
+        var second = scope.DisposeAsync().AsTask();
+
+        Assert.False(second.IsCompleted);
+        release.Set();
+        await Task.WhenAll(first, second, advance).WaitAsync(Bound);
+    }
+
+    [Fact]
+    public void Dispose_ScopeTokenCallbackThrows_ThrowsToTheDisposerAfterStoppingEverything()
+    {
+        var clock = new FakeTimeProvider();
+        var unhandled = new List<Exception>();
+        var scope = new TimerScope(clock) { UnhandledExceptionHook = unhandled.Add };
+        var ticks = 0;
+        scope.Every(Second, () => ticks++);
+        using var registration = scope.Token.Register(static () => throw new InvalidOperationException("token"));
+
+        var failure = Assert.Throws<AggregateException>(scope.Dispose);
+
+        Assert.Equal("token", Assert.Single(failure.InnerExceptions).Message);
+        Assert.Empty(unhandled);
+        Assert.True(scope.IsDisposed);
+        Assert.Equal(0, scope.ActiveCount);
+        clock.Advance(10 * Second);
+        Assert.Equal(0, ticks);
+        scope.Dispose(); // the second does nothing
+    }
+
+    [Fact]
+    public void Dispose_LoopTokenCallbackThrows_ThrowsToTheDisposer()
+    {
+        var clock = new FakeTimeProvider();
+        var unhandled = new List<Exception>();
+        var scope = new TimerScope(clock) { UnhandledExceptionHook = unhandled.Add };
+        var owner = new object();
+        CancellationTokenRegistration registration = default;
+        scope.Loop(owner, Second, (_, token) =>
+        {
+            registration = token.Register(static () => throw new InvalidOperationException("loop token"));
+            return default;
+        });
+        clock.Advance(Second);
+
+        var failure = Assert.Throws<AggregateException>(scope.Dispose);
+
+        Assert.Equal("loop token", Assert.Single(failure.InnerExceptions).Message);
+        Assert.Empty(unhandled);
+        registration.Dispose();
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5_000)]
+    [InlineData(9_999)]
+    public void Periods_UnderOneMillisecond_AreRejected(long ticks)
+    {
+        using var scope = new TimerScope(new FakeTimeProvider());
+        var period = TimeSpan.FromTicks(ticks);
+        var owner = new object();
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => scope.Every(period, static () => { }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => scope.Every(owner, period, static _ => { }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => scope.Loop(owner, period, static (_, _) => default));
+        var timer = scope.After(Second, static () => { });
+        Assert.Throws<ArgumentOutOfRangeException>(() => timer.Change(Second, period));
+        Assert.Equal(1, scope.ActiveCount);
+    }
+
+    [Fact]
+    public void Periods_OfOneMillisecond_AreAccepted()
+    {
+        using var scope = new TimerScope(new FakeTimeProvider());
+        scope.Every(TimeSpan.FromMilliseconds(1), static () => { });
+        scope.After(Second, static () => { }).Change(Second, TimeSpan.FromMilliseconds(1));
+        Assert.Equal(2, scope.ActiveCount);
+    }
+}
