@@ -2,7 +2,7 @@ using Microsoft.CodeAnalysis;
 
 namespace SafeRefs.Analyzers;
 
-/// <summary>The diagnostic descriptors of SafeRefs' analyzers (SR1001-SR1009).</summary>
+/// <summary>The diagnostic descriptors of SafeRefs' analyzers (SR1001-SR1009) and of the [WeakEvent] generator (SR2001-SR2004).</summary>
 public static class Descriptors
 {
     private const string Category = "Reliability";
@@ -72,6 +72,37 @@ public static class Descriptors
         "'-=' with a new lambda never matches the handler that was added: '{0}' keeps its subscriber",
         "Each lambda expression creates a new delegate, and delegate removal compares target and method, so '-= (s, e) => ...' removes nothing. Keep the handler in a field or local, use a method group, or keep the Subscription.");
 
+    /// <summary>SR2001: <c>[WeakEvent]</c> on an event that is not a <c>partial event</c> declaration.</summary>
+    public static readonly DiagnosticDescriptor SR2001 = CreateError(
+        DiagnosticIds.WeakEventNotPartial,
+        "[WeakEvent] needs a partial event",
+        "'{0}' must be declared 'partial event' without accessors for [WeakEvent] to implement it",
+        "The generator writes the implementing declaration of a C# 14 partial event. Declare the event as 'public partial event EventHandler<T>? Name;' (no accessors, no initializer).");
+
+    /// <summary>SR2002: <c>[WeakEvent]</c> in a type (or a containing type) that is not partial.</summary>
+    public static readonly DiagnosticDescriptor SR2002 = CreateError(
+        DiagnosticIds.WeakEventTypeNotPartial,
+        "[WeakEvent] needs a partial type",
+        "Type '{0}' must be declared 'partial' for [WeakEvent] to add the implementation of '{1}'",
+        "The generated accessors, backing field and raise method go into another part of the type: the type and every type containing it must be partial.");
+
+    /// <summary>SR2003: <c>[WeakEvent]</c> on an event whose delegate type cannot be raised weakly.</summary>
+    public static readonly DiagnosticDescriptor SR2003 = CreateError(
+        DiagnosticIds.WeakEventUnsupportedDelegate,
+        "[WeakEvent] does not support this delegate type",
+        "'{0}' cannot be a weak event: {1}",
+        "A weak event can have any delegate type that returns void and takes its parameters by value (no ref, out or in parameters, no ref structs or pointers): each handler is called in turn and nothing is returned.");
+
+    /// <summary>SR2004: <c>[WeakEvent]</c> where a weak backing makes no sense.</summary>
+    public static readonly DiagnosticDescriptor SR2004 = CreateError(
+        DiagnosticIds.WeakEventUnsupportedDeclaration,
+        "[WeakEvent] cannot be used here",
+        "'{0}' cannot be a weak event: {1}",
+        "[WeakEvent] implements an event of a class with a backing weak event. Interfaces, structs, and abstract, virtual or override events have no place for it (a struct's copies would each hold their own handlers).");
+
     private static DiagnosticDescriptor Create(string id, string title, string message, string description, params string[] customTags) =>
         new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, description, HelpRoot + id + ".md", customTags);
+
+    private static DiagnosticDescriptor CreateError(string id, string title, string message, string description) =>
+        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, description, HelpRoot + id + ".md");
 }

@@ -29,4 +29,16 @@ public static class DiagnosticIds
 
     /// <summary>SR1009.</summary>
     public const string RemoveWithNewLambda = "SR1009";
+
+    /// <summary>SR2001.</summary>
+    public const string WeakEventNotPartial = "SR2001";
+
+    /// <summary>SR2002.</summary>
+    public const string WeakEventTypeNotPartial = "SR2002";
+
+    /// <summary>SR2003.</summary>
+    public const string WeakEventUnsupportedDelegate = "SR2003";
+
+    /// <summary>SR2004.</summary>
+    public const string WeakEventUnsupportedDeclaration = "SR2004";
 }

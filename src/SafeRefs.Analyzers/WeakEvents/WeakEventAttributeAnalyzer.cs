@@ -1,0 +1,48 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace SafeRefs.Analyzers.WeakEvents;
+
+/// <summary>
+/// SR2001-SR2004: <c>[WeakEvent]</c> on an event the generator cannot implement (not partial, in a type that is not
+/// partial, of an unsupported delegate type, or where a weak backing makes no sense).
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class WeakEventAttributeAnalyzer : DiagnosticAnalyzer
+{
+    /// <inheritdoc/>
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
+        ImmutableArray.Create(Descriptors.SR2001, Descriptors.SR2002, Descriptors.SR2003, Descriptors.SR2004);
+
+    /// <inheritdoc/>
+    public override void Initialize(AnalysisContext context)
+    {
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.EnableConcurrentExecution();
+        context.RegisterCompilationStartAction(start =>
+        {
+            if (start.Compilation.GetTypeByMetadataName(WeakEventDeclaration.AttributeName) is null)
+            {
+                return;
+            }
+
+            start.RegisterSymbolAction(Analyze, SymbolKind.Event);
+        });
+    }
+
+    private static void Analyze(SymbolAnalysisContext context)
+    {
+        var symbol = (IEventSymbol)context.Symbol;
+        if (symbol.PartialDefinitionPart is not null || WeakEventDeclaration.FindAttribute(symbol) is null)
+        {
+            // An implementation part is checked through its definition; events without the attribute are not ours.
+            return;
+        }
+
+        if (WeakEventDeclaration.Check(symbol, context.CancellationToken, out var problem) is null && problem is not null)
+        {
+            context.ReportDiagnostic(problem);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace SafeRefs.Analyzers.WeakEvents;
+
+/// <summary>
+/// What the <c>[WeakEvent]</c> generator and its analyzer know of one annotated event: whether it can be implemented
+/// and, if so, which shape of raise it gets. Both use this one check, so the generator never writes code for an event
+/// the analyzer reports.
+/// </summary>
+internal sealed class WeakEventDeclaration
+{
+    /// <summary>The attribute's metadata name.</summary>
+    public const string AttributeName = "SafeRefs.Events.WeakEventAttribute";
+
+    private WeakEventDeclaration(IEventSymbol symbol, INamedTypeSymbol delegateType, WeakEventShape shape)
+    {
+        Symbol = symbol;
+        DelegateType = delegateType;
+        Shape = shape;
+    }
+
+    /// <summary>Gets the event (its defining declaration).</summary>
+    public IEventSymbol Symbol { get; }
+
+    /// <summary>Gets the event's delegate type.</summary>
+    public INamedTypeSymbol DelegateType { get; }
+
+    /// <summary>Gets the kind of delegate, which decides the backing type and the raise method.</summary>
+    public WeakEventShape Shape { get; }
+
+    /// <summary>Checks <paramref name="symbol"/>; returns the declaration, or <see langword="null"/> and the problem.</summary>
+    public static WeakEventDeclaration? Check(IEventSymbol symbol, CancellationToken cancellationToken, out Diagnostic? problem)
+    {
+        problem = null;
+        var location = symbol.Locations.FirstOrDefault() ?? Location.None;
+        var definition = symbol.PartialDefinitionPart ?? symbol;
+
+        var container = definition.ContainingType;
+        if (container.TypeKind != TypeKind.Class)
+        {
+            var what = container.TypeKind == TypeKind.Interface ? "an interface has no place for its handlers" : "a struct's copies would each hold their own handlers";
+            problem = Diagnostic.Create(Descriptors.SR2004, location, definition.Name, what);
+            return null;
+        }
+
+        if (definition.IsAbstract || definition.IsVirtual || definition.IsOverride || !definition.ExplicitInterfaceImplementations.IsEmpty)
+        {
+            problem = Diagnostic.Create(Descriptors.SR2004, location, definition.Name, "an abstract, virtual, override or explicit interface event has no single implementation to generate");
+            return null;
+        }
+
+        if (!definition.IsPartialDefinition || !IsFieldLike(definition, cancellationToken))
+        {
+            problem = Diagnostic.Create(Descriptors.SR2001, location, definition.Name);
+            return null;
+        }
+
+        for (var type = container; type is not null; type = type.ContainingType)
+        {
+            if (!IsPartial(type, cancellationToken))
+            {
+                problem = Diagnostic.Create(Descriptors.SR2002, location, type.Name, definition.Name);
+                return null;
+            }
+        }
+
+        if (definition.Type is not INamedTypeSymbol { DelegateInvokeMethod: { } invoke } delegateType)
+        {
+            problem = Diagnostic.Create(Descriptors.SR2003, location, definition.Name, "its type is not a delegate type");
+            return null;
+        }
+
+        if (!invoke.ReturnsVoid)
+        {
+            problem = Diagnostic.Create(Descriptors.SR2003, location, definition.Name, $"its delegate returns '{invoke.ReturnType.ToDisplayString()}' and a weak event has no single result to return");
+            return null;
+        }
+
+        foreach (var parameter in invoke.Parameters)
+        {
+            if (parameter.RefKind != RefKind.None || parameter.Type.IsRefLikeType || parameter.Type.TypeKind is TypeKind.Pointer or TypeKind.FunctionPointer)
+            {
+                problem = Diagnostic.Create(Descriptors.SR2003, location, definition.Name, $"parameter '{parameter.Name}' is not passed by value (ref, out, in, a ref struct or a pointer)");
+                return null;
+            }
+        }
+
+        return new WeakEventDeclaration(definition, delegateType, ShapeOf(delegateType));
+    }
+
+    /// <summary>Gets whether <paramref name="symbol"/> carries <c>[WeakEvent]</c>.</summary>
+    public static AttributeData? FindAttribute(IEventSymbol symbol)
+    {
+        foreach (var attribute in symbol.GetAttributes())
+        {
+            if (attribute.AttributeClass?.ToDisplayString() == AttributeName)
+            {
+                return attribute;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Gets the defining declaration's syntax (the <c>partial event T Name;</c> line).</summary>
+    public EventFieldDeclarationSyntax? DefiningSyntax(CancellationToken cancellationToken)
+    {
+        foreach (var reference in Symbol.DeclaringSyntaxReferences)
+        {
+            if (reference.GetSyntax(cancellationToken) is VariableDeclaratorSyntax { Parent.Parent: EventFieldDeclarationSyntax field })
+            {
+                return field;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsFieldLike(IEventSymbol definition, CancellationToken cancellationToken)
+    {
+        foreach (var reference in definition.DeclaringSyntaxReferences)
+        {
+            if (reference.GetSyntax(cancellationToken) is VariableDeclaratorSyntax { Initializer: null, Parent.Parent: EventFieldDeclarationSyntax field }
+                && field.Modifiers.Any(SyntaxKind.PartialKeyword)
+                && field.Declaration.Variables.Count == 1)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsPartial(INamedTypeSymbol type, CancellationToken cancellationToken)
+    {
+        var references = type.DeclaringSyntaxReferences;
+        if (references.IsEmpty)
+        {
+            return false;
+        }
+
+        foreach (var reference in references)
+        {
+            if (reference.GetSyntax(cancellationToken) is not TypeDeclarationSyntax declaration || !declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static WeakEventShape ShapeOf(INamedTypeSymbol delegateType)
+    {
+        var name = delegateType.ConstructedFrom.ToDisplayString();
+        return name switch
+        {
+            "System.EventHandler" => WeakEventShape.EventHandler,
+            "System.EventHandler<TEventArgs>" => WeakEventShape.GenericEventHandler,
+            "System.ComponentModel.PropertyChangedEventHandler" => WeakEventShape.PropertyChanged,
+            "System.Collections.Specialized.NotifyCollectionChangedEventHandler" => WeakEventShape.CollectionChanged,
+            _ => WeakEventShape.Custom,
+        };
+    }
+}

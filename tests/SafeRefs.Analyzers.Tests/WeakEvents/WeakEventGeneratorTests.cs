@@ -1,0 +1,106 @@
+namespace SafeRefs.Analyzers.Tests.WeakEvents;
+
+/// <summary>
+/// Snapshot tests: the generated text for each delegate shape, compared with <c>Snapshots/*.g.cs</c>, and the
+/// compilation with the generated code has no errors or warnings. Set SAFEREFS_UPDATE_SNAPSHOTS=1 to rewrite them.
+/// The test compiler is Roslyn 4.14, whose preview partial events overflow the stack when the type also implements an
+/// interface event: these sources leave the interfaces out (tests/SafeRefs.Tests compiles them with the SDK's compiler).
+/// </summary>
+public sealed class WeakEventGeneratorTests
+{
+    private const string Header = """
+        using System;
+        using System.Collections.Specialized;
+        using System.ComponentModel;
+        using SafeRefs.Events;
+
+        namespace Demo;
+
+        """;
+
+    [Fact]
+    public void GenericEventHandler_SealedClass_WeakEventAndPrivateRaise() => Check("GenericEventHandler", Header + """
+        public sealed partial class Thermometer
+        {
+            /// <summary>Raised when the temperature changes.</summary>
+            [WeakEvent]
+            public partial event EventHandler<double>? Changed;
+        }
+        """);
+
+    [Fact]
+    public void EventHandler_OpenClass_ProtectedRaiseWithOptions() => Check("EventHandler", Header + """
+        public partial class Clock
+        {
+            [WeakEvent(CapturingLambdaWithoutOwner = ClosurePolicy.Allow, ExceptionMode = HandlerExceptionMode.ContinueAndAggregate)]
+            public partial event EventHandler? Ticked;
+        }
+        """);
+
+    [Fact]
+    public void PropertyChanged_CallerMemberNameHelper() => Check("PropertyChanged", Header + """
+        public partial class Model
+        {
+            [WeakEvent]
+            public partial event PropertyChangedEventHandler? PropertyChanged;
+        }
+        """);
+
+    [Fact]
+    public void CollectionChanged_RaiseWithArgs() => Check("CollectionChanged", Header + """
+        public sealed partial class Items
+        {
+            [WeakEvent(RaiseMethodAccessibility = RaiseMethodAccessibility.Internal)]
+            public partial event NotifyCollectionChangedEventHandler? CollectionChanged;
+        }
+        """);
+
+    [Fact]
+    public void CustomDelegate_StaticEventInNestedGenericType_RaiseWithTheDelegatesParameters() => Check("CustomDelegate", Header + """
+        public delegate void PriceHandler(string symbol, decimal price);
+
+        public static partial class Markets
+        {
+            internal sealed partial class Feed<T>
+            {
+                [WeakEvent(RaiseMethodName = "Publish")]
+                public partial event PriceHandler? PriceChanged;
+
+                [WeakEvent]
+                internal static partial event Action? Opened;
+
+                [WeakEvent]
+                public partial event Action<T>? Received;
+            }
+        }
+        """);
+
+    private static void Check(string name, string source)
+    {
+        var (files, diagnostics) = GeneratorHarness.Run(source);
+        Assert.Empty(diagnostics);
+        Assert.NotEmpty(files);
+        var actual = string.Join("\n", files.OrderBy(f => f.HintName, StringComparer.Ordinal).Select(f => $"// ==== {f.HintName}\n{f.Source.Replace("\r\n", "\n", StringComparison.Ordinal)}"));
+        var path = Path.Combine(RepositoryRoot(), "tests", "SafeRefs.Analyzers.Tests", "WeakEvents", "Snapshots", name + ".g.cs.txt");
+        if (Environment.GetEnvironmentVariable("SAFEREFS_UPDATE_SNAPSHOTS") == "1")
+        {
+            File.WriteAllText(path, actual);
+        }
+
+        Assert.True(File.Exists(path), $"No snapshot {path}: run with SAFEREFS_UPDATE_SNAPSHOTS=1 and review it.");
+        Assert.Equal(File.ReadAllText(path).Replace("\r\n", "\n", StringComparison.Ordinal), actual);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "SafeRefs.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("SafeRefs.sln not found above " + AppContext.BaseDirectory);
+    }
+}
