@@ -67,28 +67,39 @@ internal sealed class WeakEventDeclaration
             }
         }
 
-        if (definition.Type is not INamedTypeSymbol { DelegateInvokeMethod: { } invoke } delegateType)
+        if (DelegateProblem(definition.Type) is { } reason)
         {
-            problem = Diagnostic.Create(Descriptors.SR2003, location, definition.Name, "its type is not a delegate type");
+            problem = Diagnostic.Create(Descriptors.SR2003, location, definition.Name, reason);
             return null;
         }
 
-        if (!invoke.ReturnsVoid)
+        var delegateType = (INamedTypeSymbol)definition.Type;
+        return new WeakEventDeclaration(definition, delegateType, ShapeOf(delegateType));
+    }
+
+    /// <summary>
+    /// Gets whether a plain field-like event (<c>public event EventHandler? X;</c>) declared in source can become a
+    /// <c>[WeakEvent]</c> partial event: an instance or static event of a class, not virtual, of a supported delegate.
+    /// </summary>
+    public static bool CanConvert(IEventSymbol symbol, CancellationToken cancellationToken)
+    {
+        if (symbol.ContainingType is not { TypeKind: TypeKind.Class } || symbol.IsAbstract || symbol.IsVirtual || symbol.IsOverride
+            || symbol.IsPartialDefinition || symbol.PartialDefinitionPart is not null || !symbol.ExplicitInterfaceImplementations.IsEmpty
+            || DelegateProblem(symbol.Type) is not null || FindAttribute(symbol) is not null)
         {
-            problem = Diagnostic.Create(Descriptors.SR2003, location, definition.Name, $"its delegate returns '{invoke.ReturnType.ToDisplayString()}' and a weak event has no single result to return");
-            return null;
+            return false;
         }
 
-        foreach (var parameter in invoke.Parameters)
+        foreach (var reference in symbol.DeclaringSyntaxReferences)
         {
-            if (parameter.RefKind != RefKind.None || parameter.Type.IsRefLikeType || parameter.Type.TypeKind is TypeKind.Pointer or TypeKind.FunctionPointer)
+            if (reference.GetSyntax(cancellationToken) is VariableDeclaratorSyntax { Initializer: null, Parent.Parent: EventFieldDeclarationSyntax field }
+                && field.Declaration.Variables.Count == 1)
             {
-                problem = Diagnostic.Create(Descriptors.SR2003, location, definition.Name, $"parameter '{parameter.Name}' is not passed by value (ref, out, in, a ref struct or a pointer)");
-                return null;
+                return true;
             }
         }
 
-        return new WeakEventDeclaration(definition, delegateType, ShapeOf(delegateType));
+        return false;
     }
 
     /// <summary>Gets whether <paramref name="symbol"/> carries <c>[WeakEvent]</c>.</summary>
@@ -113,6 +124,29 @@ internal sealed class WeakEventDeclaration
             if (reference.GetSyntax(cancellationToken) is VariableDeclaratorSyntax { Parent.Parent: EventFieldDeclarationSyntax field })
             {
                 return field;
+            }
+        }
+
+        return null;
+    }
+
+    private static string? DelegateProblem(ITypeSymbol type)
+    {
+        if (type is not INamedTypeSymbol { DelegateInvokeMethod: { } invoke })
+        {
+            return "its type is not a delegate type";
+        }
+
+        if (!invoke.ReturnsVoid)
+        {
+            return $"its delegate returns '{invoke.ReturnType.ToDisplayString()}' and a weak event has no single result to return";
+        }
+
+        foreach (var parameter in invoke.Parameters)
+        {
+            if (parameter.RefKind != RefKind.None || parameter.Type.IsRefLikeType || parameter.Type.TypeKind is TypeKind.Pointer or TypeKind.FunctionPointer)
+            {
+                return $"parameter '{parameter.Name}' is not passed by value (ref, out, in, a ref struct or a pointer)";
             }
         }
 

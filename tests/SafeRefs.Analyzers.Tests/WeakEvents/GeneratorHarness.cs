@@ -20,6 +20,9 @@ internal static class GeneratorHarness
         return [.. paths.Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))];
     });
 
+    /// <summary>Gets the references the harness compiles against.</summary>
+    public static ImmutableArray<MetadataReference> MetadataReferences => References.Value;
+
     /// <summary>
     /// Runs the generator, then <see cref="WeakEventAttributeAnalyzer"/> on the result; returns the analyzer's
     /// diagnostics as (id, the source line they point at, trimmed).

@@ -1,0 +1,144 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
+using SafeRefs.Analyzers.CodeFixes;
+
+namespace SafeRefs.Analyzers.Tests.WeakEvents;
+
+/// <summary>
+/// The SR1001 fix that turns the subscribed plain event into a [WeakEvent] partial event, run in a workspace with
+/// C# 14 parsing (the test compiler is Roslyn 4.14, where partial events are a preview feature).
+/// </summary>
+public sealed class WeakEventAttributeCodeFixTests
+{
+    private const string Before = """
+        using System;
+
+        namespace Demo;
+
+        public static class Settings
+        {
+            public static readonly Store Default = new();
+        }
+
+        public sealed class Store
+        {
+            public event EventHandler<int>? Saved;
+
+            public void Save(int version) => Saved?.Invoke(this, version);
+        }
+
+        public sealed class Editor
+        {
+            private int _saves;
+
+            public Editor() => Settings.Default.Saved += OnSaved;
+
+            private void OnSaved(object? sender, int version) => _saves++;
+        }
+        """;
+
+    private const string After = """
+        using System;
+        using SafeRefs.Events;
+
+        namespace Demo;
+
+        public static class Settings
+        {
+            public static readonly Store Default = new();
+        }
+
+        public sealed partial class Store
+        {
+            [WeakEvent]
+            public partial event EventHandler<int>? Saved;
+
+            public void Save(int version) => OnSaved(version);
+        }
+
+        public sealed class Editor
+        {
+            private int _saves;
+
+            public Editor() => Settings.Default.Saved += OnSaved;
+
+            private void OnSaved(object? sender, int version) => _saves++;
+        }
+        """;
+
+    [Fact]
+    public async Task SR1001_OnPlainEventInSolution_MakesItAWeakEvent()
+    {
+        var document = CreateDocument(Before);
+        var diagnostic = Assert.Single(await AnalyzeAsync(document), d => d.Id == "SR1001");
+
+        var actions = new List<CodeAction>();
+        var provider = new WeakEventAttributeCodeFixProvider();
+        await provider.RegisterCodeFixesAsync(new CodeFixContext(document, diagnostic, (a, _) => actions.Add(a), CancellationToken.None));
+        var action = Assert.Single(actions);
+        Assert.Equal(WeakEventAttributeCodeFixProvider.EquivalenceKey, action.EquivalenceKey);
+
+        var operation = Assert.Single((await action.GetOperationsAsync(CancellationToken.None)).OfType<ApplyChangesOperation>());
+        var changed = operation.ChangedSolution.GetDocument(document.Id)!;
+        var text = (await changed.GetTextAsync()).ToString();
+        Assert.Equal(After.ReplaceLineEndings("\n"), text.ReplaceLineEndings("\n"));
+
+        // With the generator, the fixed code compiles and the subscription is no longer reported.
+        var (_, errors) = GeneratorHarness.Run(text);
+        Assert.Empty(errors.Where(d => d.Severity == DiagnosticSeverity.Error));
+    }
+
+    [Fact]
+    public async Task SR1001_EventPassedAroundInItsType_IsNotOffered()
+    {
+        var source = Before.Replace("Saved?.Invoke(this, version)", "Raise(Saved, version)", StringComparison.Ordinal)
+            .Replace("public void Save(int version)", "private static void Raise(EventHandler<int>? handler, int version) => handler?.Invoke(null, version);\n\n    public void Save(int version)", StringComparison.Ordinal);
+        var document = CreateDocument(source);
+        var diagnostic = Assert.Single(await AnalyzeAsync(document), d => d.Id == "SR1001");
+
+        var actions = new List<CodeAction>();
+        await new WeakEventAttributeCodeFixProvider().RegisterCodeFixesAsync(new CodeFixContext(document, diagnostic, (a, _) => actions.Add(a), CancellationToken.None));
+        Assert.Empty(actions);
+    }
+
+    [Fact]
+    public async Task SR1001_OnEventWithAccessors_IsNotOffered()
+    {
+        var source = Before.Replace(
+            "public event EventHandler<int>? Saved;",
+            "public event EventHandler<int>? Saved { add { } remove { } }",
+            StringComparison.Ordinal).Replace("Saved?.Invoke(this, version)", "_ = version", StringComparison.Ordinal);
+        var document = CreateDocument(source);
+        var diagnostic = Assert.Single(await AnalyzeAsync(document), d => d.Id == "SR1001");
+
+        var actions = new List<CodeAction>();
+        await new WeakEventAttributeCodeFixProvider().RegisterCodeFixesAsync(new CodeFixContext(document, diagnostic, (a, _) => actions.Add(a), CancellationToken.None));
+        Assert.Empty(actions);
+    }
+
+    private static Document CreateDocument(string source)
+    {
+        var workspace = new AdhocWorkspace();
+        var project = workspace.AddProject(ProjectInfo.Create(
+            ProjectId.CreateNewId(),
+            VersionStamp.Create(),
+            "Demo",
+            "Demo",
+            LanguageNames.CSharp,
+            compilationOptions: new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable),
+            parseOptions: new CSharpParseOptions(LanguageVersion.Preview),
+            metadataReferences: GeneratorHarness.MetadataReferences));
+        return workspace.AddDocument(project.Id, "Source.cs", SourceText.From(source));
+    }
+
+    private static async Task<ImmutableArray<Diagnostic>> AnalyzeAsync(Document document)
+    {
+        var compilation = (await document.Project.GetCompilationAsync())!;
+        return await compilation.WithAnalyzers([new EventSubscriptionAnalyzer()]).GetAnalyzerDiagnosticsAsync();
+    }
+}
