@@ -42,6 +42,7 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
     private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Meter? _meter;
     private readonly Lock _lock = new();
+    private readonly ReadTracker _reads = new();
     private IConnectionMultiplexer? _connection;
     private ChannelMessageQueue? _queue;
     private bool _ownsConnection;
@@ -209,6 +210,12 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
         _meter?.Dispose();
         _stopping.Dispose();
     }
+
+    /// <summary>Registers a distributed-cache read of <paramref name="key"/>; see <see cref="ReadTracker"/>.</summary>
+    internal ReadTracker.Read BeginRead(string key) => _reads.Begin(key);
+
+    /// <summary>Ends a read; <see langword="true"/> when an invalidation of its key was applied meanwhile.</summary>
+    internal bool EndRead(ReadTracker.Read read) => _reads.End(read);
 
     /// <summary>Announces a change of <paramref name="payload"/>; never throws and never waits for a reconnect.</summary>
     internal async ValueTask PublishAsync(InvalidationKind kind, string payload)
@@ -442,15 +449,19 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
                 await hook(kind, payload).ConfigureAwait(false);
             }
 
+            // Reads in flight are marked before the L1 changes, so none of them can store the old value after it.
             switch (kind)
             {
                 case InvalidationKind.Key:
+                    _reads.Invalidate(payload);
                     _localCache.Remove(payload);
                     break;
                 case InvalidationKind.Tag:
+                    _reads.InvalidateAll();
                     await ApplyTagAsync(payload).ConfigureAwait(false);
                     break;
                 default:
+                    _reads.InvalidateAll();
                     _localCache.Clear();
                     break;
             }
@@ -506,6 +517,7 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
             while (Interlocked.CompareExchange(ref _lostConnections, lost & ~bit, lost) != lost);
 
             // Messages sent while this connection was down are gone: forget everything they could have invalidated.
+            _reads.InvalidateAll();
             var count = _localCache.Count;
             _localCache.Clear();
             Interlocked.Increment(ref _resyncs);

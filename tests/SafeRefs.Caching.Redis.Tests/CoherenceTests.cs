@@ -122,6 +122,38 @@ public sealed class CoherenceTests(RedisServerFixture redis) : IClassFixture<Red
     }
 
     [RedisFact]
+    public async Task ReadInFlightWhenTheInvalidationArrives_DoesNotStoreTheOldValue()
+    {
+        var scope = Scope();
+        var gate = new GatedDistributedCache[1];
+        await using var a = await CacheInstance.StartAsync(redis, scope);
+        await using var b = await CacheInstance.StartAsync(redis, scope, gate: gate);
+        await a.Hybrid.SetAsync("stock:9", "old");
+        var redisAnswered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        gate[0].AfterRead = async key =>
+        {
+            if (key.EndsWith("stock:9", StringComparison.Ordinal))
+            {
+                redisAnswered.TrySetResult();
+                await release.Task;
+            }
+        };
+
+        // B's read has the old bytes from Redis but has not stored them yet when A's write is applied on B.
+        var read = b.Hybrid.GetOrCreateAsync("stock:9", static _ => ValueTask.FromResult("from the factory")).AsTask();
+        await redisAnswered.Task.WaitAsync(Eventually.Bound);
+        await a.Hybrid.SetAsync("stock:9", "new");
+        Assert.True(await Eventually.TrueAsync(() => b.Channel!.Statistics.Applied >= 1));
+        gate[0].AfterRead = null;
+        release.SetResult();
+
+        // The overlapped read is made again, so B returns and caches the new value, not the old one.
+        Assert.Equal("new", await read.WaitAsync(Eventually.Bound));
+        Assert.Equal("new", await b.GetOrCreateAsync("stock:9", "factory"));
+    }
+
+    [RedisFact]
     public async Task InvalidateAsync_Directly_DropsKeyEverywhere()
     {
         var scope = Scope();

@@ -4,13 +4,20 @@ namespace SafeRefs.Caching.Redis.Internal;
 
 /// <summary>
 /// Wraps the container's <see cref="IDistributedCache"/>: after each write or removal returns, the key (or, for
-/// HybridCache's tag-invalidation records, the tag) is announced on the invalidation channel. Reads and refreshes
-/// pass straight through. A failed write announces nothing: the shared value did not change.
+/// HybridCache's tag-invalidation records, the tag) is announced on the invalidation channel. A read during which
+/// another instance's invalidation of its key was applied here is made again (see <see cref="ReadTracker"/>).
+/// Refreshes pass straight through. A failed write announces nothing: the shared value did not change.
+/// The wrapper deliberately does not offer <see cref="IBufferDistributedCache"/>: a read into a caller's buffer
+/// could not be taken back when it must be made again, so HybridCache uses the <c>byte[]</c> reads.
 /// </summary>
-internal class InvalidatingDistributedCache : IDistributedCache, IDisposable
+internal sealed class InvalidatingDistributedCache : IDistributedCache, IDisposable
 {
     // HybridCache stores "tag invalidated at" records under this prefix (Microsoft.Extensions.Caching.Hybrid 9-10).
     private const string HybridCacheTagKeyPrefix = "__MSFT_HCT__";
+
+    // A read overlapped by an invalidation of its key is read again (that read starts after the writer's write,
+    // which the writer made before announcing it); after this many overlapped reads it reports a miss.
+    private const int MaxReadAttempts = 3;
 
     private readonly IDistributedCache _inner;
     private readonly bool _ownsInner;
@@ -27,13 +34,63 @@ internal class InvalidatingDistributedCache : IDistributedCache, IDisposable
     internal IDistributedCache Inner => _inner;
 
     public static InvalidatingDistributedCache Create(IDistributedCache inner, bool ownsInner, RedisInvalidationChannel channel)
-        => inner is IBufferDistributedCache
-            ? new InvalidatingBufferDistributedCache(inner, ownsInner, channel)
-            : new InvalidatingDistributedCache(inner, ownsInner, channel);
+        => new(inner, ownsInner, channel);
 
-    public byte[]? Get(string key) => _inner.Get(key);
+    public byte[]? Get(string key)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var read = Channel.BeginRead(key);
+            byte[]? value;
+            try
+            {
+                value = _inner.Get(key);
+            }
+            catch
+            {
+                Channel.EndRead(read);
+                throw;
+            }
 
-    public Task<byte[]?> GetAsync(string key, CancellationToken token = default) => _inner.GetAsync(key, token);
+            if (!Channel.EndRead(read))
+            {
+                return value;
+            }
+
+            if (attempt == MaxReadAttempts)
+            {
+                return null;
+            }
+        }
+    }
+
+    public async Task<byte[]?> GetAsync(string key, CancellationToken token = default)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var read = Channel.BeginRead(key);
+            byte[]? value;
+            try
+            {
+                value = await _inner.GetAsync(key, token).ConfigureAwait(false);
+            }
+            catch
+            {
+                Channel.EndRead(read);
+                throw;
+            }
+
+            if (!Channel.EndRead(read))
+            {
+                return value;
+            }
+
+            if (attempt == MaxReadAttempts)
+            {
+                return null;
+            }
+        }
+    }
 
     public void Refresh(string key) => _inner.Refresh(key);
 
@@ -71,13 +128,13 @@ internal class InvalidatingDistributedCache : IDistributedCache, IDisposable
         }
     }
 
-    protected void Announce(string key)
+    private void Announce(string key)
     {
         var (kind, payload) = Classify(key);
         Channel.Publish(kind, payload);
     }
 
-    protected ValueTask AnnounceAsync(string key)
+    private ValueTask AnnounceAsync(string key)
     {
         var (kind, payload) = Classify(key);
         return Channel.PublishAsync(kind, payload);

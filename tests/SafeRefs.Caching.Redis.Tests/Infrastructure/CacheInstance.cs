@@ -37,7 +37,8 @@ internal sealed class CacheInstance : IAsyncDisposable
         string scope,
         int capacity = 1_000,
         long? sizeLimit = null,
-        bool invalidation = true)
+        bool invalidation = true,
+        GatedDistributedCache[]? gate = null)
     {
         var services = new ServiceCollection();
         services.AddFakeLogging();
@@ -46,6 +47,15 @@ internal sealed class CacheInstance : IAsyncDisposable
             options.ConfigurationOptions = redis.ClientOptions();
             options.InstanceName = scope + ":";
         });
+        if (gate is not null)
+        {
+            // Put a gate between the instance and RedisCache (under the invalidation wrapper).
+            var redisCache = services.Last(d => d.ServiceType == typeof(IDistributedCache));
+            services.Remove(redisCache);
+            services.AddSingleton<IDistributedCache>(provider => gate[0] = new GatedDistributedCache(
+                (IDistributedCache)ActivatorUtilities.CreateInstance(provider, redisCache.ImplementationType!)));
+        }
+
         services.AddBoundedMemoryCache(options =>
         {
             options.Capacity = capacity;
