@@ -31,6 +31,15 @@ using (weak.Subscribe(owner, static (o, _, n) => o.Add(n)))
 weak.Raise(null, 7);
 Check(owner.Total == 5, "WeakEvent delivered while subscribed only");
 
+// [WeakEvent]: the generator shipped in the package implements the partial event (this file would not compile
+// without it), and the generated event holds its listener's target weakly.
+var thermometer = new Thermometer();
+var display = new Counter();
+thermometer.Changed += display.OnChanged;
+thermometer.Report(3);
+Check(display.Total == 3, "[WeakEvent] generated event delivered");
+GC.KeepAlive(display);
+
 // Timers: a scope that owns its timers.
 await using (var scope = new TimerScope())
 {
@@ -92,4 +101,14 @@ internal sealed class Counter
     public int Total { get; private set; }
 
     public void Add(int n) => Total += n;
+
+    public void OnChanged(object? sender, int n) => Total += n;
+}
+
+internal sealed partial class Thermometer
+{
+    [WeakEvent]
+    public partial event EventHandler<int>? Changed;
+
+    public void Report(int value) => OnChanged(value);
 }
