@@ -10,7 +10,8 @@ namespace SafeRefs.Analyzers;
 
 /// <summary>
 /// SR1007: an endless loop (<c>while (true)</c>, <c>for (;;)</c>, <c>do … while (true)</c>) around
-/// <c>await Task.Delay(...)</c> without a cancellation token, inside an instance member that uses <c>this</c>.
+/// <c>await Task.Delay(...)</c> without a cancellation token that uses <c>this</c> or a local, parameter or closure
+/// variable declared outside the loop (the timer queue roots them through the state machine or closure).
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class DelayLoopAnalyzer : DiagnosticAnalyzer
@@ -36,13 +37,14 @@ public sealed class DelayLoopAnalyzer : DiagnosticAnalyzer
     private static void Analyze(OperationAnalysisContext context, INamedTypeSymbol task)
     {
         var loop = (ILoopOperation)context.Operation;
-        if (context.ContainingSymbol.IsStatic || !IsEndless(loop))
+        if (!IsEndless(loop) || RunsForTheProcess(context.ContainingSymbol, context.Compilation, context.CancellationToken))
         {
             return;
         }
 
         var awaitsDelay = false;
         var usesThis = false;
+        ISymbol? captured = null;
         foreach (var operation in loop.Body.DescendantsAndSelf())
         {
             switch (operation)
@@ -52,6 +54,12 @@ public sealed class DelayLoopAnalyzer : DiagnosticAnalyzer
                     break;
                 case IParameterReferenceOperation parameter when IsPrimaryConstructorParameter(parameter.Parameter, context.ContainingSymbol):
                     usesThis = true; // a captured primary-constructor parameter is state of `this`
+                    break;
+                case ILocalReferenceOperation local when captured is null && IsRootedState(local.Local, local.Local.Type, loop):
+                    captured = local.Local;
+                    break;
+                case IParameterReferenceOperation parameter when captured is null && IsRootedState(parameter.Parameter, parameter.Parameter.Type, loop):
+                    captured = parameter.Parameter;
                     break;
                 case IAwaitOperation awaitOperation when IsUncancellableDelay(awaitOperation.Operation, task)
                     && !IsInNestedFunction(awaitOperation, loop):
@@ -66,11 +74,38 @@ public sealed class DelayLoopAnalyzer : DiagnosticAnalyzer
             }
         }
 
-        if (awaitsDelay && usesThis)
+        if (!awaitsDelay || (!usesThis && captured is null))
         {
-            context.ReportDiagnostic(Diagnostic.Create(
-                Descriptors.SR1007, HeaderLocation(loop.Syntax), context.ContainingSymbol.ContainingType.Name));
+            return;
         }
+
+        var what = usesThis
+            ? "'this' ('" + context.ContainingSymbol.ContainingType.Name + "')"
+            : "'" + captured!.Name + "' (and what it references)";
+        context.ReportDiagnostic(Diagnostic.Create(Descriptors.SR1007, HeaderLocation(loop.Syntax), what));
+    }
+
+    // The loop of the entry point (Main, top-level statements) is the process itself: nothing outlives it.
+    private static bool RunsForTheProcess(ISymbol member, Compilation compilation, CancellationToken cancellationToken) =>
+        member is IMethodSymbol { IsStatic: true, Name: "Main" or "<Main>$" } method
+        || SymbolEqualityComparer.Default.Equals(member, compilation.GetEntryPoint(cancellationToken));
+
+    // A local, parameter or closure variable declared outside the loop: the async state machine (or the closure) the
+    // timer queue holds keeps it for as long as the loop runs. Value types, strings and weak references root nothing
+    // worth reporting.
+    private static bool IsRootedState(ISymbol variable, ITypeSymbol type, ILoopOperation loop)
+    {
+        if (!type.IsReferenceType || type.SpecialType == SpecialType.System_String
+            || type.OriginalDefinition is { Name: "WeakReference", ContainingNamespace.Name: "System" }
+            || variable is ILocalSymbol { IsConst: true })
+        {
+            return false;
+        }
+
+        var declarations = variable.DeclaringSyntaxReferences;
+        return !declarations.IsEmpty
+            && declarations[0].SyntaxTree == loop.Syntax.SyntaxTree
+            && !loop.Syntax.Span.Contains(declarations[0].Span);
     }
 
     private static bool IsEndless(ILoopOperation loop)

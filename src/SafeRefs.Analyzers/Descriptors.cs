@@ -2,7 +2,7 @@ using Microsoft.CodeAnalysis;
 
 namespace SafeRefs.Analyzers;
 
-/// <summary>The diagnostic descriptors of SafeRefs' analyzers (SR1001-SR1009) and of the [WeakEvent] generator (SR2001-SR2004).</summary>
+/// <summary>The diagnostic descriptors of SafeRefs' analyzers (SR1001-SR1010) and of the [WeakEvent] generator (SR2001-SR2004).</summary>
 public static class Descriptors
 {
     private const string Category = "Reliability";
@@ -51,12 +51,12 @@ public static class Descriptors
         "The result of '{0}' is discarded: the consumer stays registered (and rooted) for the producer's lifetime",
         "ChangeToken.OnChange and IOptionsMonitor<T>.OnChange return an IDisposable that is the only way to stop the listener. Keep it and dispose it with its owner, or DisposeWith(bag).");
 
-    /// <summary>SR1007: an endless loop around <c>await Task.Delay</c> in an instance member that uses <c>this</c>.</summary>
+    /// <summary>SR1007: an endless loop around <c>await Task.Delay</c> that uses <c>this</c> or captured state.</summary>
     public static readonly DiagnosticDescriptor SR1007 = Create(
         DiagnosticIds.EndlessDelayLoop,
         "Endless delay loop roots its owner",
-        "This endless loop awaits Task.Delay and uses 'this': the timer queue keeps '{0}' alive forever",
-        "A 'while (true) { await Task.Delay(...); ... }' loop with no exit, no cancellation and no break keeps its owner reachable from the timer queue. Use TimerScope.Loop(owner, ...), which holds the owner weakly.");
+        "This endless loop awaits Task.Delay and uses {0}: the timer queue keeps it alive forever",
+        "A 'while (true) { await Task.Delay(...); ... }' loop with no exit, no cancellation and no break keeps what it uses (its owner 'this', or the locals, parameters and closure variables it reads) reachable from the timer queue. Use TimerScope.Loop(owner, ...), which holds the owner weakly, or pass a cancellation token.");
 
     /// <summary>SR1008: <c>+=</c> on a pooled object without a matching <c>-=</c> before it is returned.</summary>
     public static readonly DiagnosticDescriptor SR1008 = Create(
@@ -71,6 +71,13 @@ public static class Descriptors
         "Removing a handler with a new lambda does nothing",
         "'-=' with a new lambda never matches the handler that was added: '{0}' keeps its subscriber",
         "Each lambda expression creates a new delegate, and delegate removal compares target and method, so '-= (s, e) => ...' removes nothing. Keep the handler in a field or local, use a method group, or keep the Subscription.");
+
+    /// <summary>SR1010: an <c>add</c>/<c>remove</c> lambda passed to <c>Subscribe.WeakEvent</c> that captures the owner.</summary>
+    public static readonly DiagnosticDescriptor SR1010 = Create(
+        DiagnosticIds.CapturingWeakEventAccessor,
+        "Capturing add/remove lambda roots the weak subscription's owner",
+        "This '{0}' lambda captures {1}, the subscription's owner: the subscription keeps the lambda for as long as the source lives, so the owner is never collected; use 'static (source, handler) => source.Event {2} handler'",
+        "Subscribe.WeakEvent holds its owner weakly, but keeps the add and remove delegates strongly until the subscription ends. A lambda that captures the owner ('this' when the owner is 'this', e.g. '(f, h) => _feed.Changed -= h' written inside the owner, or the owner's variable) roots it through the source. Use the source parameter in a static lambda.");
 
     /// <summary>SR2001: <c>[WeakEvent]</c> on an event that is not a <c>partial event</c> declaration.</summary>
     public static readonly DiagnosticDescriptor SR2001 = CreateError(

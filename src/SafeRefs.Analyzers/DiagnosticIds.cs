@@ -30,6 +30,9 @@ public static class DiagnosticIds
     /// <summary>SR1009.</summary>
     public const string RemoveWithNewLambda = "SR1009";
 
+    /// <summary>SR1010.</summary>
+    public const string CapturingWeakEventAccessor = "SR1010";
+
     /// <summary>SR2001.</summary>
     public const string WeakEventNotPartial = "SR2001";
 

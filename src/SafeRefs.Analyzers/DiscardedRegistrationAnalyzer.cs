@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 using SafeRefs.Analyzers.Internal;
@@ -13,6 +14,15 @@ namespace SafeRefs.Analyzers;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class DiscardedRegistrationAnalyzer : DiagnosticAnalyzer
 {
+    private static readonly ImmutableHashSet<string> CompletionMethods = ImmutableHashSet.Create(
+        "SetCanceled", "TrySetCanceled", "SetResult", "TrySetResult", "SetException", "TrySetException");
+
+    private static readonly ImmutableHashSet<string> HostedStartMethods = ImmutableHashSet.Create(
+        "StartAsync", "StopAsync", "StartingAsync", "StartedAsync", "StoppingAsync", "StoppedAsync");
+
+    private static readonly ImmutableHashSet<string> SingletonMethods = ImmutableHashSet.Create(
+        "AddSingleton", "TryAddSingleton", "AddKeyedSingleton", "TryAddKeyedSingleton", "AddHostedService", "Singleton", "KeyedSingleton");
+
     /// <inheritdoc/>
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         ImmutableArray.Create(Descriptors.SR1005, Descriptors.SR1006);
@@ -30,11 +40,12 @@ public sealed class DiscardedRegistrationAnalyzer : DiagnosticAnalyzer
                 return;
             }
 
-            start.RegisterOperationAction(c => Analyze(c, known), OperationKind.Invocation);
+            var singletons = new SingletonRegistrations(start.Compilation);
+            start.RegisterOperationAction(c => Analyze(c, known, singletons), OperationKind.Invocation);
         });
     }
 
-    private static void Analyze(OperationAnalysisContext context, KnownTypes known)
+    private static void Analyze(OperationAnalysisContext context, KnownTypes known, SingletonRegistrations singletons)
     {
         var invocation = (IInvocationOperation)context.Operation;
         var method = invocation.TargetMethod;
@@ -47,6 +58,16 @@ public sealed class DiscardedRegistrationAnalyzer : DiagnosticAnalyzer
         if (method.Name == "OnChange")
         {
             if (!known.IsChangeRegistration(containing) || !invocation.IsDiscarded(out var changeStatement))
+            {
+                return;
+            }
+
+            // In the constructor of a DI singleton (or a hosted service) the listener lives exactly as long as the
+            // container: a guess (the registration is found by name), so strict mode reports it.
+            if (context.ContainingSymbol is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor
+                && !InLoopOrFunction(invocation)
+                && (known.IsHostedService(constructor.ContainingType) || singletons.Contains(constructor.ContainingType))
+                && !RuleMode.IsStrict(context.Options, invocation.Syntax.SyntaxTree, DiagnosticIds.DiscardedChangeRegistration))
             {
                 return;
             }
@@ -64,8 +85,157 @@ public sealed class DiscardedRegistrationAnalyzer : DiagnosticAnalyzer
             return;
         }
 
+        // Guesses that keep the rule quiet unless `saferefs.SR1005.mode = strict`: code that runs once per process, a
+        // token-to-Task adapter, a token of this object's own.
+        if ((RunsOnce(invocation, context.ContainingSymbol, context.Compilation, known, context.CancellationToken)
+                || IsTaskAdapter(invocation, known)
+                || IsOwnTokenProperty(token))
+            && !RuleMode.IsStrict(context.Options, invocation.Syntax.SyntaxTree, DiagnosticIds.DiscardedCancellationRegistration))
+        {
+            return;
+        }
+
         context.ReportDiagnostic(Diagnostic.Create(
             Descriptors.SR1005, statement.Syntax.GetLocation(), "CancellationToken." + method.Name));
+    }
+
+    // Code that runs once per process or per host: static constructors and initializers, the entry point, a hosted
+    // service's constructor and start/stop methods, BackgroundService.ExecuteAsync, a start-up filter or
+    // Startup.Configure. Not inside a loop or a lambda there (a middleware lambda runs per request).
+    private static bool RunsOnce(IOperation operation, ISymbol member, Compilation compilation, KnownTypes known, CancellationToken cancellationToken)
+    {
+        if (InLoopOrFunction(operation))
+        {
+            return false;
+        }
+
+        switch (member)
+        {
+            case IFieldSymbol { IsStatic: true }:
+            case IPropertySymbol { IsStatic: true }:
+            case IMethodSymbol { MethodKind: MethodKind.StaticConstructor }:
+            case IMethodSymbol { IsStatic: true, Name: "Main" }:
+                return true;
+            case IMethodSymbol method:
+                if (SymbolEqualityComparer.Default.Equals(method, compilation.GetEntryPoint(cancellationToken)))
+                {
+                    return true;
+                }
+
+                var type = method.ContainingType;
+                if (known.IsHostedService(type) && (method.MethodKind == MethodKind.Constructor || HostedStartMethods.Contains(method.Name)))
+                {
+                    return true;
+                }
+
+                if (method is { Name: "ExecuteAsync", IsOverride: true } && known.IsBackgroundService(type))
+                {
+                    return true;
+                }
+
+                return method.Name == "Configure" && (known.IsStartupFilter(type) || method.Parameters.Any(p => known.IsApplicationBuilder(p.Type)));
+            default:
+                return false;
+        }
+    }
+
+    private static bool InLoopOrFunction(IOperation operation)
+    {
+        for (var current = operation.Parent; current is not null; current = current.Parent)
+        {
+            if (current is ILoopOperation or IAnonymousFunctionOperation or ILocalFunctionOperation)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // `token.Register(() => tcs.TrySetCanceled())` (or the static form with the source as state) where the method
+    // returns or awaits `tcs.Task`: the registration holds only the completion source and ends when the token fires;
+    // the shape of an adapter, not of a listener. A completion source field of this instance is the type's own business.
+    private static bool IsTaskAdapter(IInvocationOperation register, KnownTypes known)
+    {
+        if (register.Arguments.Length == 0)
+        {
+            return false;
+        }
+
+        IOperation? source = null;
+        switch (register.Arguments[0].Value.WalkDownConversionsAndDelegates())
+        {
+            case IMethodReferenceOperation { Instance: { } instance } reference when CompletionMethods.Contains(reference.Method.Name):
+                source = instance;
+                break;
+            case IAnonymousFunctionOperation function:
+                foreach (var operation in function.Body.Descendants())
+                {
+                    if (operation is IInvocationOperation { Instance: { } instance } completion
+                        && CompletionMethods.Contains(completion.TargetMethod.Name)
+                        && known.IsCompletionSource(completion.TargetMethod.ContainingType))
+                    {
+                        source = instance;
+                        break;
+                    }
+                }
+
+                break;
+        }
+
+        source = source?.WalkDownConversions();
+        if (source is IParameterReferenceOperation { Parameter: var stateParameter } && stateParameter.ContainingSymbol is IMethodSymbol { MethodKind: MethodKind.AnonymousFunction })
+        {
+            // The static form: the source is the state argument.
+            source = register.Arguments.Length > 1 ? register.Arguments[1].Value.WalkDownConversions() : null;
+        }
+
+        var symbol = source switch
+        {
+            ILocalReferenceOperation local => (ISymbol)local.Local,
+            IParameterReferenceOperation parameter => parameter.Parameter,
+            IFieldReferenceOperation { Instance: IInstanceReferenceOperation } field => field.Field,
+            _ => null,
+        };
+        if (symbol is null || !known.IsCompletionSource(source!.Type))
+        {
+            return false;
+        }
+
+        if (symbol is IFieldSymbol)
+        {
+            return true;
+        }
+
+        foreach (var operation in register.Root().Descendants())
+        {
+            if (operation is IPropertyReferenceOperation { Property.Name: "Task", Instance: { } taskOwner }
+                && taskOwner.WalkDownConversions() switch
+                {
+                    ILocalReferenceOperation local => SymbolEqualityComparer.Default.Equals(local.Local, symbol),
+                    IParameterReferenceOperation parameter => SymbolEqualityComparer.Default.Equals(parameter.Parameter, symbol),
+                    _ => false,
+                })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // `ConnectionClosed.Register(...)`: a token property of this very object (a connection's own Closed token). Its
+    // source lives and dies with the object, and so does the registration.
+    private static bool IsOwnTokenProperty(IOperation token)
+    {
+        token = token.WalkDownConversions();
+        if (token is ILocalReferenceOperation local && FindInitializer(local.Local, token.Root()) is { } value)
+        {
+            token = value.WalkDownConversions();
+        }
+
+        return token is IPropertyReferenceOperation { Instance: IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }, Property: { IsStatic: false } property }
+            && !property.DeclaringSyntaxReferences.IsEmpty;
     }
 
     // `cts.Token` (or a local copied from it) where `cts` is created in this method and disposed there (using or
@@ -134,6 +304,86 @@ public sealed class DiscardedRegistrationAnalyzer : DiagnosticAnalyzer
         return null;
     }
 
+    /// <summary>
+    /// The simple names of the types the compilation registers as DI singletons (<c>AddSingleton&lt;IService, Impl&gt;()</c>,
+    /// <c>AddSingleton(typeof(Impl))</c>, <c>AddSingleton(sp =&gt; new Impl(...))</c>, <c>AddHostedService&lt;Impl&gt;()</c>,
+    /// <c>ServiceDescriptor.Singleton&lt;IService, Impl&gt;()</c>). Found by one syntax pass over the compilation, made
+    /// the first time an <c>OnChange</c> in a constructor asks, so a compilation without one pays nothing.
+    /// </summary>
+    private sealed class SingletonRegistrations
+    {
+        private readonly Lazy<HashSet<string>> _names;
+
+        public SingletonRegistrations(Compilation compilation) =>
+            _names = new Lazy<HashSet<string>>(() => Collect(compilation), LazyThreadSafetyMode.ExecutionAndPublication);
+
+        public bool Contains(INamedTypeSymbol type) => _names.Value.Contains(type.Name);
+
+        private static HashSet<string> Collect(Compilation compilation)
+        {
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var tree in compilation.SyntaxTrees)
+            {
+                foreach (var node in tree.GetRoot().DescendantNodes())
+                {
+                    if (node is not InvocationExpressionSyntax invocation)
+                    {
+                        continue;
+                    }
+
+                    var name = invocation.Expression switch
+                    {
+                        MemberAccessExpressionSyntax member => member.Name,
+                        SimpleNameSyntax simple => simple,
+                        _ => null,
+                    };
+                    if (name is null || !SingletonMethods.Contains(name.Identifier.ValueText))
+                    {
+                        continue;
+                    }
+
+                    if (name is GenericNameSyntax generic)
+                    {
+                        foreach (var argument in generic.TypeArgumentList.Arguments)
+                        {
+                            AddName(names, argument);
+                        }
+                    }
+
+                    foreach (var inner in invocation.ArgumentList.DescendantNodes())
+                    {
+                        switch (inner)
+                        {
+                            case TypeOfExpressionSyntax typeOf:
+                                AddName(names, typeOf.Type);
+                                break;
+                            case ObjectCreationExpressionSyntax creation:
+                                AddName(names, creation.Type);
+                                break;
+                        }
+                    }
+                }
+            }
+
+            return names;
+        }
+
+        private static void AddName(HashSet<string> names, TypeSyntax type)
+        {
+            var simple = type switch
+            {
+                QualifiedNameSyntax qualified => qualified.Right,
+                AliasQualifiedNameSyntax alias => alias.Name,
+                SimpleNameSyntax name => name,
+                _ => null,
+            };
+            if (simple is not null)
+            {
+                names.Add(simple.Identifier.ValueText);
+            }
+        }
+    }
+
     private sealed class KnownTypes
     {
         public KnownTypes(Compilation compilation)
@@ -143,6 +393,12 @@ public sealed class DiscardedRegistrationAnalyzer : DiagnosticAnalyzer
             ChangeToken = compilation.GetTypeByMetadataName("Microsoft.Extensions.Primitives.ChangeToken");
             OptionsMonitor = compilation.GetTypeByMetadataName("Microsoft.Extensions.Options.IOptionsMonitor`1");
             OptionsMonitorExtensions = compilation.GetTypeByMetadataName("Microsoft.Extensions.Options.OptionsMonitorExtensions");
+            CompletionSource = compilation.GetTypeByMetadataName("System.Threading.Tasks.TaskCompletionSource");
+            GenericCompletionSource = compilation.GetTypeByMetadataName("System.Threading.Tasks.TaskCompletionSource`1");
+            HostedService = compilation.GetTypeByMetadataName("Microsoft.Extensions.Hosting.IHostedService");
+            BackgroundService = compilation.GetTypeByMetadataName("Microsoft.Extensions.Hosting.BackgroundService");
+            StartupFilter = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Hosting.IStartupFilter");
+            ApplicationBuilder = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Builder.IApplicationBuilder");
         }
 
         public INamedTypeSymbol? CancellationToken { get; }
@@ -156,6 +412,36 @@ public sealed class DiscardedRegistrationAnalyzer : DiagnosticAnalyzer
         private INamedTypeSymbol? OptionsMonitor { get; }
 
         private INamedTypeSymbol? OptionsMonitorExtensions { get; }
+
+        private INamedTypeSymbol? CompletionSource { get; }
+
+        private INamedTypeSymbol? GenericCompletionSource { get; }
+
+        private INamedTypeSymbol? HostedService { get; }
+
+        private INamedTypeSymbol? BackgroundService { get; }
+
+        private INamedTypeSymbol? StartupFilter { get; }
+
+        private INamedTypeSymbol? ApplicationBuilder { get; }
+
+        public bool IsCompletionSource(ITypeSymbol? type) =>
+            type is not null
+            && (SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, CompletionSource)
+                || SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, GenericCompletionSource));
+
+        public bool IsHostedService(INamedTypeSymbol type) => Implements(type, HostedService);
+
+        public bool IsBackgroundService(INamedTypeSymbol type) => BackgroundService is not null && type.InheritsFromOrEquals(BackgroundService);
+
+        public bool IsStartupFilter(INamedTypeSymbol type) => Implements(type, StartupFilter);
+
+        public bool IsApplicationBuilder(ITypeSymbol type) =>
+            ApplicationBuilder is not null
+            && (SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, ApplicationBuilder) || Implements(type, ApplicationBuilder));
+
+        private static bool Implements(ITypeSymbol type, INamedTypeSymbol? @interface) =>
+            @interface is not null && type.AllInterfaces.Contains(@interface, SymbolEqualityComparer.Default);
 
         public bool IsChangeRegistration(INamedTypeSymbol type) =>
             SymbolEqualityComparer.Default.Equals(type, ChangeToken)

@@ -94,17 +94,67 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
                     return;
                 }
 
-                state.Add(assignment, roots == Rooted.Instance && !member.IsStatic ? KeepsInstancesAlive : KeepsCapturesAlive);
+                // In a singleton, a handler rooting `this` roots the one instance that lives for the process anyway,
+                // and its constructor runs once.
+                var onceWhenSingleton = !member.IsStatic
+                    && (roots == Rooted.Instance || member is IMethodSymbol { MethodKind: MethodKind.Constructor });
+                state.Add(assignment, roots == Rooted.Instance && !member.IsStatic ? KeepsInstancesAlive : KeepsCapturesAlive, onceWhenSingleton);
             },
             OperationKind.EventAssignment);
+
+        // A private-constructor singleton: every `new` of the type sits in a static initializer or static constructor
+        // (`static readonly T Instance = new()`, `s_instance ??= new T()`, `new Lazy<T>(() => new T())`).
+        if (HasOnlyPrivateConstructors(type))
+        {
+            context.RegisterOperationAction(
+                creationContext =>
+                {
+                    var creation = (IObjectCreationOperation)creationContext.Operation;
+                    if (SymbolEqualityComparer.Default.Equals(creation.Type?.OriginalDefinition, type))
+                    {
+                        state.Created(IsStaticInitialization(creation, creationContext.ContainingSymbol));
+                    }
+                },
+                OperationKind.ObjectCreation);
+        }
+
         context.RegisterSymbolEndAction(end =>
         {
-            foreach (var (assignment, consequence) in state.Unmatched())
+            var unmatched = state.Unmatched();
+            if (unmatched.Count == 0)
             {
+                return;
+            }
+
+            var singleton = state.IsSingleton
+                && !RuleMode.IsStrict(end.Options, unmatched[0].Assignment.Syntax.SyntaxTree, DiagnosticIds.LongLivedSubscription);
+            foreach (var (assignment, consequence, onceWhenSingleton) in unmatched)
+            {
+                if (singleton && onceWhenSingleton)
+                {
+                    continue;
+                }
+
                 end.ReportDiagnostic(Diagnostic.Create(
                     Descriptors.SR1001, assignment.StatementOrSelf().GetLocation(), EventName(assignment), type.Name, consequence));
             }
         });
+    }
+
+    private static bool HasOnlyPrivateConstructors(INamedTypeSymbol type) =>
+        type.TypeKind == TypeKind.Class
+        && !type.IsStatic
+        && type.InstanceConstructors.Length > 0
+        && type.InstanceConstructors.All(c => c.DeclaredAccessibility == Accessibility.Private && !c.IsImplicitlyDeclared);
+
+    private static bool IsStaticInitialization(IOperation creation, ISymbol member)
+    {
+        if (member is IFieldSymbol { IsStatic: true } or IPropertySymbol { IsStatic: true } or IMethodSymbol { MethodKind: MethodKind.StaticConstructor })
+        {
+            return true;
+        }
+
+        return creation.ParentSkippingConversions() is ICoalesceAssignmentOperation { Target: IMemberReferenceOperation { Member.IsStatic: true } };
     }
 
     // A static event, or an event of an object reached through static fields/properties (Settings.Default.Changed).
@@ -172,9 +222,10 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
     }
 
     // Static constructors, static field/property initializers (their containing symbol is the field or property),
-    // module initializers and the entry point (Main, top-level statements) run once.
+    // module initializers and the entry point (any static Main, top-level statements) run once.
     private static bool RunsRepeatedly(ISymbol member, Compilation compilation, CancellationToken cancellationToken) =>
         member is IMethodSymbol { MethodKind: not MethodKind.StaticConstructor } method
+        && method is not { Name: "Main", MethodKind: MethodKind.Ordinary }
         && !method.GetAttributes().Any(a => a.AttributeClass is { Name: "ModuleInitializerAttribute", ContainingNamespace.Name: "CompilerServices" })
         && !SymbolEqualityComparer.Default.Equals(method, compilation.GetEntryPoint(cancellationToken));
 
@@ -271,14 +322,37 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
     private sealed class TypeState
     {
         private readonly object _gate = new();
-        private List<(IEventAssignmentOperation Assignment, string Consequence)>? _added;
+        private List<(IEventAssignmentOperation Assignment, string Consequence, bool OnceWhenSingleton)>? _added;
         private HashSet<IEventSymbol>? _removed;
+        private bool _createdStatically;
+        private bool _createdElsewhere;
 
-        public void Add(IEventAssignmentOperation assignment, string consequence)
+        /// <summary>Gets a value indicating whether the type is only ever created by static initialization.</summary>
+        public bool IsSingleton
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _createdStatically && !_createdElsewhere;
+                }
+            }
+        }
+
+        public void Add(IEventAssignmentOperation assignment, string consequence, bool onceWhenSingleton)
         {
             lock (_gate)
             {
-                (_added ??= new List<(IEventAssignmentOperation, string)>()).Add((assignment, consequence));
+                (_added ??= new List<(IEventAssignmentOperation, string, bool)>()).Add((assignment, consequence, onceWhenSingleton));
+            }
+        }
+
+        public void Created(bool statically)
+        {
+            lock (_gate)
+            {
+                _createdStatically |= statically;
+                _createdElsewhere |= !statically;
             }
         }
 
@@ -290,13 +364,13 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
             }
         }
 
-        public IEnumerable<(IEventAssignmentOperation Assignment, string Consequence)> Unmatched()
+        public List<(IEventAssignmentOperation Assignment, string Consequence, bool OnceWhenSingleton)> Unmatched()
         {
             lock (_gate)
             {
                 if (_added is null)
                 {
-                    return Array.Empty<(IEventAssignmentOperation, string)>();
+                    return new List<(IEventAssignmentOperation, string, bool)>();
                 }
 
                 var removed = _removed;

@@ -6,21 +6,32 @@ using SafeRefs.Analyzers.Internal;
 
 namespace SafeRefs.Analyzers;
 
-/// <summary>SR1002: a capturing lambda (or local function) passed to <c>SafeRefs.Events.WeakEvent&lt;T&gt;.Add</c>; captures
-/// through the local functions it calls count.</summary>
+/// <summary>
+/// SR1002: a capturing lambda (or local function) passed to <c>SafeRefs.Events.WeakEvent&lt;T&gt;.Add</c>; captures
+/// through the local functions it calls count. SR1010: a capturing <c>add</c>/<c>remove</c> lambda passed to
+/// <c>Subscribe.WeakEvent</c>, which keeps those delegates strongly for the subscription's life.
+/// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class WeakEventCapturingLambdaAnalyzer : DiagnosticAnalyzer
 {
     /// <summary>The diagnostic property set when the lambda captures only <c>this</c> (the code fix applies).</summary>
     public const string CapturesOnlyThisProperty = "CapturesOnlyThis";
 
+    /// <summary>The SR1010 diagnostic property set when the lambda is <c>(s, h) =&gt; x.E op h</c> and <c>s.E</c> is valid: the code
+    /// fix rewrites it to <c>static (s, h) =&gt; s.E op h</c>.</summary>
+    public const string UseSourceParameterProperty = "UseSourceParameter";
+
     private const string WeakEventMetadataName = "SafeRefs.Events.WeakEvent`1";
+    private const string SubscribeMetadataName = "SafeRefs.Subscriptions.Subscribe";
+
+    private static readonly ImmutableDictionary<string, string?> UseSourceParameter =
+        ImmutableDictionary<string, string?>.Empty.Add(UseSourceParameterProperty, "true");
 
     private static readonly ImmutableDictionary<string, string?> OnlyThis =
         ImmutableDictionary<string, string?>.Empty.Add(CapturesOnlyThisProperty, "true");
 
     /// <inheritdoc/>
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.SR1002);
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.SR1002, Descriptors.SR1010);
 
     /// <inheritdoc/>
     public override void Initialize(AnalysisContext context)
@@ -33,6 +44,12 @@ public sealed class WeakEventCapturingLambdaAnalyzer : DiagnosticAnalyzer
             if (weakEvent is not null)
             {
                 start.RegisterOperationAction(operationContext => Analyze(operationContext, weakEvent), OperationKind.Invocation);
+            }
+
+            var subscribe = start.Compilation.GetTypeByMetadataName(SubscribeMetadataName);
+            if (subscribe is not null)
+            {
+                start.RegisterOperationAction(operationContext => AnalyzeAccessors(operationContext, subscribe), OperationKind.Invocation);
             }
         });
     }
@@ -81,4 +98,128 @@ public sealed class WeakEventCapturingLambdaAnalyzer : DiagnosticAnalyzer
         var what = captures.FirstCapturedVariable is { } variable ? $"'{variable.Name}'" : "'this'";
         context.ReportDiagnostic(Diagnostic.Create(Descriptors.SR1002, invocation.Arguments[0].Value.Syntax.GetLocation(), properties, what));
     }
+
+    // SR1010: Subscribe.WeakEvent(source, add, remove, owner, handler) keeps `add` and `remove` strongly (the source
+    // roots the subscription through the forwarding handler), so capturing the owner there roots what the call holds
+    // weakly.
+    private static void AnalyzeAccessors(OperationAnalysisContext context, INamedTypeSymbol subscribe)
+    {
+        var invocation = (IInvocationOperation)context.Operation;
+        if (invocation.TargetMethod.Name != "WeakEvent"
+            || !SymbolEqualityComparer.Default.Equals(invocation.TargetMethod.ContainingType, subscribe))
+        {
+            return;
+        }
+
+        // What roots the owner: `this` when the owner is `this` (or a member of it), or the owner's own variable. Other
+        // captures (a counter local) root only themselves and stay quiet.
+        var owner = invocation.Arguments.FirstOrDefault(a => a.Parameter?.Name == "owner")?.Value.WalkDownConversions();
+        var ownerThroughThis = owner is IInstanceReferenceOperation or IMemberReferenceOperation { Instance: IInstanceReferenceOperation };
+        var ownerVariable = owner switch
+        {
+            ILocalReferenceOperation local => (ISymbol)local.Local,
+            IParameterReferenceOperation parameter => parameter.Parameter,
+            _ => null,
+        };
+
+        foreach (var argument in invocation.Arguments)
+        {
+            if (argument.Parameter?.Name is not ("add" or "remove") || argument.Value.WalkDownConversionsAndDelegates() is not IAnonymousFunctionOperation function)
+            {
+                continue;
+            }
+
+            var captures = LambdaCaptures.WithLocalFunctions(function, function.Symbol, function.Body);
+            string what;
+            if (ownerThroughThis && captures.CapturesThis)
+            {
+                what = "'this'";
+            }
+            else if (ownerVariable is not null && !function.Symbol.IsStatic && References(function.Body, ownerVariable))
+            {
+                what = $"'{ownerVariable.Name}'";
+            }
+            else
+            {
+                continue;
+            }
+
+            var assignment = SingleEventAssignment(function);
+            var properties = assignment is not null && !captures.UsesLocalFunctions && CanUseSourceParameter(assignment, function, invocation)
+                ? UseSourceParameter
+                : ImmutableDictionary<string, string?>.Empty;
+            context.ReportDiagnostic(Diagnostic.Create(
+                Descriptors.SR1010,
+                argument.Value.Syntax.GetLocation(),
+                properties,
+                argument.Parameter.Name,
+                what,
+                argument.Parameter.Name == "add" ? "+=" : "-="));
+        }
+    }
+
+    // The body `x.E += h` / `x.E -= h` (expression or single statement), with `h` the lambda's handler parameter.
+    private static IEventAssignmentOperation? SingleEventAssignment(IAnonymousFunctionOperation function)
+    {
+        if (function.Symbol.Parameters.Length != 2)
+        {
+            return null;
+        }
+
+        var statements = function.Body.Operations.Where(o => !o.IsImplicit || o is not IReturnOperation { ReturnedValue: null }).ToList();
+        var expression = statements.Count == 1
+            ? statements[0] switch
+            {
+                IExpressionStatementOperation statement => statement.Operation,
+                IReturnOperation { ReturnedValue: { } value } => value,
+                _ => null,
+            }
+            : null;
+        return expression is IEventAssignmentOperation assignment
+            && assignment.HandlerValue.WalkDownConversions() is IParameterReferenceOperation handler
+            && SymbolEqualityComparer.Default.Equals(handler.Parameter, function.Symbol.Parameters[1])
+            ? assignment
+            : null;
+    }
+
+    // The receiver names the same variable or member as the source argument (`Subscribe.WeakEvent(_feed, (f, h) =>
+    // _feed.X -= h, ...)`), so the source parameter is the same object; the body's only captures sit in that receiver.
+    private static bool CanUseSourceParameter(IEventAssignmentOperation assignment, IAnonymousFunctionOperation function, IInvocationOperation subscribe)
+    {
+        if (assignment.EventReference is not IEventReferenceOperation { Instance: { } receiver } eventReference
+            || function.Symbol.Parameters[0].IsDiscard
+            || subscribe.TargetMethod.TypeArguments.Length == 0)
+        {
+            return false;
+        }
+
+        if (subscribe.Arguments.FirstOrDefault(a => a.Parameter?.Ordinal == 0) is not { } sourceArgument
+            || ReferencedSymbol(receiver) is not { } receiverSymbol
+            || !SymbolEqualityComparer.Default.Equals(receiverSymbol, ReferencedSymbol(sourceArgument.Value)))
+        {
+            return false;
+        }
+
+        var source = subscribe.TargetMethod.TypeArguments[0];
+        var declaring = eventReference.Event.ContainingType.OriginalDefinition;
+        return (source.InheritsFromOrEquals(declaring) || source.AllInterfaces.Any(i => SymbolEqualityComparer.Default.Equals(i.OriginalDefinition, declaring)))
+            && !function.Symbol.IsStatic;
+    }
+
+    private static ISymbol? ReferencedSymbol(IOperation operation) => operation.WalkDownConversions() switch
+    {
+        ILocalReferenceOperation local => local.Local,
+        IParameterReferenceOperation parameter => parameter.Parameter,
+        IFieldReferenceOperation { Instance: null or IInstanceReferenceOperation } field => field.Field,
+        IPropertyReferenceOperation { Instance: null or IInstanceReferenceOperation, Arguments.Length: 0 } property => property.Property,
+        _ => null,
+    };
+
+    private static bool References(IOperation body, ISymbol variable) =>
+        body.Descendants().Any(o => o switch
+        {
+            ILocalReferenceOperation local => SymbolEqualityComparer.Default.Equals(local.Local, variable),
+            IParameterReferenceOperation parameter => SymbolEqualityComparer.Default.Equals(parameter.Parameter, variable),
+            _ => false,
+        });
 }

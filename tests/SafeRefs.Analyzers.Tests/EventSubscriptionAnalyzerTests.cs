@@ -391,6 +391,114 @@ public sealed class EventSubscriptionAnalyzerTests
         }
     }
 
+    // Pattern 5: code that runs once per process. A static Main in a library (tools, samples that are not the entry
+    // point of this compilation) and a private-constructor singleton created by a static initializer (eager, lazy
+    // through Lazy<T> or `??=`, or through a nested holder class).
+    private const string RunOnceSubscribers = """
+        public static class Tool
+        {
+            public static void Main(string[] args)
+            {
+                var name = args.Length > 0 ? args[0] : "tool";
+                AppDomain.CurrentDomain.ProcessExit += (s, e) => Console.WriteLine(name);
+            }
+        }
+
+        public sealed class Theme
+        {
+            public static readonly Theme Current = new();
+            private int _changes;
+
+            private Theme()
+            {
+                AppEvents.Changed += OnChanged;
+            }
+
+            public void Follow(Settings settings) => Settings.Default.Saved += (s, e) => _changes++;
+
+            private void OnChanged(object? sender, EventArgs e) => _changes++;
+        }
+
+        public sealed class Clock
+        {
+            private static readonly Lazy<Clock> Lazy = new(() => new Clock());
+            private int _ticks;
+
+            private Clock(string zone = "utc")
+            {
+                AppEvents.Changed += (s, e) => Console.WriteLine(zone);
+            }
+
+            public static Clock Instance => Lazy.Value;
+
+            public void Start() => Settings.Shared.Saved += Tick;
+
+            private void Tick(object? sender, EventArgs e) => _ticks++;
+        }
+
+        public sealed class Registry
+        {
+            private static Registry? s_instance;
+            private int _saves;
+
+            private Registry() => Settings.Default.Saved += (s, e) => _saves++;
+
+            public static Registry Instance => s_instance ??= new Registry();
+        }
+        """;
+
+    [Fact]
+    public Task SR1001_RunOncePerProcessCode_DoesNotReport() =>
+        Verify.AnalyzerAsync<EventSubscriptionAnalyzer>(Sources + RunOnceSubscribers);
+
+    [Fact]
+    public Task SR1001_SingletonsInStrictMode_Report() =>
+        Verify.AnalyzerWithConfigAsync<EventSubscriptionAnalyzer>(
+            Sources + RunOnceSubscribers
+                .Replace("AppEvents.Changed += OnChanged;", "{|SR1001:AppEvents.Changed += OnChanged;|}", StringComparison.Ordinal)
+                .Replace("=> Settings.Default.Saved += (s, e) => _changes++;", "=> {|SR1001:Settings.Default.Saved += (s, e) => _changes++|};", StringComparison.Ordinal)
+                .Replace("AppEvents.Changed += (s, e) => Console.WriteLine(zone);", "{|SR1001:AppEvents.Changed += (s, e) => Console.WriteLine(zone);|}", StringComparison.Ordinal)
+                .Replace("=> Settings.Shared.Saved += Tick;", "=> {|SR1001:Settings.Shared.Saved += Tick|};", StringComparison.Ordinal)
+                .Replace("=> Settings.Default.Saved += (s, e) => _saves++;", "=> {|SR1001:Settings.Default.Saved += (s, e) => _saves++|};", StringComparison.Ordinal),
+            "saferefs.SR1001.mode = strict");
+
+    // The leaky neighbours of pattern 5: a private constructor behind a factory (a new instance per call), a type also
+    // created outside its static initializer, and a singleton's method whose handler captures a parameter (every call
+    // adds one more handler).
+    [Fact]
+    public Task SR1001_SingletonLookAlikes_Report() =>
+        Verify.AnalyzerAsync<EventSubscriptionAnalyzer>(Sources + """
+            public sealed class Session
+            {
+                private int _saves;
+
+                private Session() => {|SR1001:Settings.Default.Saved += (s, e) => _saves++|};
+
+                public static Session Create() => new();
+            }
+
+            public sealed class Palette
+            {
+                public static readonly Palette Default = new();
+                private int _changes;
+
+                private Palette() => {|SR1001:AppEvents.Changed += (s, e) => _changes++|};
+
+                public static Palette Copy() => new();
+            }
+
+            public sealed class Journal
+            {
+                public static readonly Journal Instance = new();
+
+                private Journal()
+                {
+                }
+
+                public void Track(string name) => {|SR1001:AppEvents.Changed += (s, e) => Console.WriteLine(name)|};
+            }
+            """);
+
     // SR1008 ------------------------------------------------------------------------------------------------------
 
     private const string PoolSources = """

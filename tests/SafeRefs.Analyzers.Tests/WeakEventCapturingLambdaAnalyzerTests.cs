@@ -147,4 +147,154 @@ public sealed class WeakEventCapturingLambdaAnalyzerTests
                 private void Handle(EventArgs e) => Console.WriteLine(e);
             }
             """);
+
+    // SR1010 ------------------------------------------------------------------------------------------------------
+
+    private const string FeedHeader = """
+        using System;
+        using SafeRefs.Subscriptions;
+
+        public sealed class PriceFeed
+        {
+            public event EventHandler<EventArgs>? PriceChanged;
+
+            public void Publish() => PriceChanged?.Invoke(this, EventArgs.Empty);
+        }
+
+        """;
+
+    // The mistake the weak-core review found: writing the owner's field instead of the source parameter in the add or
+    // remove lambda captures `this` (the owner), which the subscription then roots through the source. Capturing the
+    // owner's local does the same.
+    [Fact]
+    public Task SR1010_AddOrRemoveLambdaCapturingTheOwner_Reports() =>
+        Verify.AnalyzerAsync<WeakEventCapturingLambdaAnalyzer>(FeedHeader + """
+            public sealed class Ticker
+            {
+                private readonly PriceFeed _feed;
+                private int _ticks;
+
+                public Ticker(PriceFeed feed)
+                {
+                    _feed = feed;
+                    Subscribe.WeakEvent<PriceFeed, Ticker, EventArgs>(
+                        _feed,
+                        static (f, h) => f.PriceChanged += h,
+                        {|SR1010:(f, h) => _feed.PriceChanged -= h|},
+                        this,
+                        static (owner, s, e) => owner._ticks++);
+                }
+
+                public int Ticks => _ticks;
+
+                public static Ticker Watch(PriceFeed feed)
+                {
+                    var ticker = new Ticker(feed);
+                    Subscribe.WeakEvent<PriceFeed, Ticker, EventArgs>(
+                        feed,
+                        {|SR1010:(f, h) => { GC.KeepAlive(ticker); f.PriceChanged += h; }|},
+                        static (f, h) => f.PriceChanged -= h,
+                        ticker,
+                        static (owner, s, e) => owner._ticks++);
+                    return ticker;
+                }
+            }
+            """);
+
+    // Captures that do not reach the owner (a counter local, another object's field while the owner is someone
+    // else) root only themselves: quiet, as the test suites of weak-event libraries write them.
+    [Fact]
+    public Task SR1010_CapturesThatDoNotReachTheOwner_DoNotReport() =>
+        Verify.AnalyzerAsync<WeakEventCapturingLambdaAnalyzer>(FeedHeader + """
+            public sealed class Listener
+            {
+                public int Seen { get; set; }
+            }
+
+            public sealed class Hub
+            {
+                private int _removes;
+
+                public void Attach(PriceFeed feed, Listener listener)
+                {
+                    var adds = 0;
+                    Subscribe.WeakEvent<PriceFeed, Listener, EventArgs>(
+                        feed,
+                        (f, h) => { adds++; f.PriceChanged += h; },
+                        (f, h) => { _removes++; f.PriceChanged -= h; },
+                        listener,
+                        static (owner, s, e) => owner.Seen++);
+                }
+            }
+            """);
+
+    [Fact]
+    public Task SR1010_StaticOrNonCapturingAccessors_DoNotReport() =>
+        Verify.AnalyzerAsync<WeakEventCapturingLambdaAnalyzer>(FeedHeader + """
+            public sealed class Ticker
+            {
+                private int _ticks;
+
+                public Ticker(PriceFeed feed)
+                {
+                    Subscribe.WeakEvent<PriceFeed, Ticker, EventArgs>(feed, static (f, h) => f.PriceChanged += h, static (f, h) => f.PriceChanged -= h, this, static (owner, s, e) => owner._ticks++);
+                    Subscribe.WeakEvent<PriceFeed, Ticker, EventArgs>(feed, (f, h) => f.PriceChanged += h, (f, h) => { f.PriceChanged -= h; }, this, static (owner, s, e) => owner._ticks++);
+                    Subscribe.WeakEvent<PriceFeed, Ticker, EventArgs>(feed, Add, Remove, this, static (owner, s, e) => owner._ticks++);
+                }
+
+                private static void Add(PriceFeed feed, EventHandler<EventArgs> handler) => feed.PriceChanged += handler;
+
+                private static void Remove(PriceFeed feed, EventHandler<EventArgs> handler) => feed.PriceChanged -= handler;
+            }
+            """);
+
+    [Fact]
+    public Task SR1010_CodeFix_UsesSourceParameterInStaticLambda() =>
+        Verify.CodeFixAsync<WeakEventCapturingLambdaAnalyzer, WeakEventAccessorCodeFixProvider>(
+            FeedHeader + """
+            public sealed class Ticker
+            {
+                private readonly PriceFeed _feed;
+                private int _ticks;
+
+                public Ticker(PriceFeed feed)
+                {
+                    _feed = feed;
+                    Subscribe.WeakEvent<PriceFeed, Ticker, EventArgs>(_feed, static (f, h) => f.PriceChanged += h, {|SR1010:(f, h) => _feed.PriceChanged -= h|}, this, static (owner, s, e) => owner._ticks++);
+                }
+            }
+            """,
+            FeedHeader + """
+            public sealed class Ticker
+            {
+                private readonly PriceFeed _feed;
+                private int _ticks;
+
+                public Ticker(PriceFeed feed)
+                {
+                    _feed = feed;
+                    Subscribe.WeakEvent<PriceFeed, Ticker, EventArgs>(_feed, static (f, h) => f.PriceChanged += h, static (f, h) => f.PriceChanged -= h, this, static (owner, s, e) => owner._ticks++);
+                }
+            }
+            """);
+
+    // Another object's event: rewriting the receiver would subscribe to a different source, so no fix is offered.
+    [Fact]
+    public Task SR1010_CodeFixForAnotherObjectsEvent_NotOffered()
+    {
+        const string source = FeedHeader + """
+            public sealed class Ticker
+            {
+                private readonly PriceFeed _other;
+                private int _ticks;
+
+                public Ticker(PriceFeed feed, PriceFeed other)
+                {
+                    _other = other;
+                    Subscribe.WeakEvent<PriceFeed, Ticker, EventArgs>(feed, static (f, h) => f.PriceChanged += h, {|SR1010:(f, h) => _other.PriceChanged -= h|}, this, static (owner, s, e) => owner._ticks++);
+                }
+            }
+            """;
+        return Verify.CodeFixAsync<WeakEventCapturingLambdaAnalyzer, WeakEventAccessorCodeFixProvider>(source, source, iterations: 0);
+    }
 }

@@ -444,4 +444,230 @@ public sealed class AnalyzerDocsTests
             }
             #endregion
             """));
+
+    [Fact]
+    public Task SR1001_NotReportedExamples_Clean() => Task.WhenAll(
+        Verify.DocExampleAsync<EventSubscriptionAnalyzer>(
+            """
+            #region docs-sr1001-singleton
+            public sealed class ThemeWatcher
+            {
+                public static readonly ThemeWatcher Instance = new();
+                private int _changes;
+
+                private ThemeWatcher() => Settings.Default.Saved += OnSaved;
+
+                public int Changes => _changes;
+
+                private void OnSaved(object? sender, EventArgs e) => _changes++;
+            }
+            #endregion
+            """));
+
+    [Fact]
+    public Task SR1004_NotReportedExamples_Clean() => Task.WhenAll(
+        Verify.DocExampleAsync<AddOnlyStaticCollectionAnalyzer>(
+            """
+            #region docs-sr1004-metadata
+            using System.Collections.Concurrent;
+            using System.Reflection;
+
+            public static class PropertyCache
+            {
+                private static readonly ConcurrentDictionary<Type, PropertyInfo[]> Properties = new();
+
+                public static PropertyInfo[] Of(Type type) => Properties.GetOrAdd(type, static t => t.GetProperties());
+            }
+            #endregion
+            """),
+        Verify.DocExampleAsync<AddOnlyStaticCollectionAnalyzer>(
+            """
+            #region docs-sr1004-registry
+            public static class Encoders
+            {
+                private static readonly Dictionary<string, Func<string, byte[]>> ByName = new(StringComparer.OrdinalIgnoreCase);
+
+                static Encoders() => Register("utf-8", static s => System.Text.Encoding.UTF8.GetBytes(s));
+
+                public static void Add(string name, Func<string, byte[]> encoder) => ByName.Add(name, encoder);
+
+                public static byte[] Encode(string name, string text) => ByName[name](text);
+
+                private static void Register(string name, Func<string, byte[]> encoder) => ByName[name] = encoder;
+            }
+            #endregion
+            """));
+
+    [Fact]
+    public Task SR1005_NotReportedAndPerRequestExamples() => Task.WhenAll(
+        Verify.DocExampleAsync<DiscardedRegistrationAnalyzer>(
+            """
+            #region docs-sr1005-run-once
+            using Microsoft.Extensions.Hosting;
+
+            public sealed class ShutdownLogger(IHostApplicationLifetime lifetime) : IHostedService
+            {
+                public Task StartAsync(CancellationToken cancellationToken)
+                {
+                    lifetime.ApplicationStopping.Register(static () => Console.WriteLine("stopping"));
+                    return Task.CompletedTask;
+                }
+
+                public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+            }
+
+            public static class CancellationTokenTasks
+            {
+                public static Task WhenCancelled(this CancellationToken token)
+                {
+                    var cancelled = new TaskCompletionSource();
+                    token.Register(static state => ((TaskCompletionSource)state!).TrySetResult(), cancelled);
+                    return cancelled.Task;
+                }
+            }
+            #endregion
+            """),
+        Verify.DocExampleAsync<DiscardedRegistrationAnalyzer>(
+            """
+            #region docs-sr1005-per-request
+            using Microsoft.Extensions.Hosting;
+
+            public sealed class ReportHandler(IHostApplicationLifetime lifetime)
+            {
+                public Task HandleAsync(string reportId)
+                {
+                    lifetime.ApplicationStopping.Register(() => Console.WriteLine($"abandoning {reportId}"));
+                    return Task.CompletedTask;
+                }
+            }
+            #endregion
+            """,
+            ("SR1005", "lifetime.ApplicationStopping.Register(() => Console.WriteLine($\"abandoning {reportId}\"));")));
+
+    [Fact]
+    public Task SR1006_NotReportedExamples_Clean() => Task.WhenAll(
+        Verify.DocExampleAsync<DiscardedRegistrationAnalyzer>(
+            """
+            #region docs-sr1006-singleton
+            using Microsoft.Extensions.DependencyInjection;
+            using Microsoft.Extensions.Options;
+
+            public sealed class RetryOptions
+            {
+                public int Attempts { get; set; } = 3;
+            }
+
+            public sealed class RetryPolicy
+            {
+                public RetryPolicy(IOptionsMonitor<RetryOptions> options)
+                {
+                    Attempts = options.CurrentValue.Attempts;
+                    options.OnChange(o => Attempts = o.Attempts);
+                }
+
+                public int Attempts { get; private set; }
+            }
+
+            public static class RetryRegistration
+            {
+                public static IServiceCollection AddRetry(this IServiceCollection services) => services.AddSingleton<RetryPolicy>();
+            }
+            #endregion
+            """));
+
+    [Fact]
+    public Task SR1007_CapturedStateExample_Flagged() => Task.WhenAll(
+        Verify.DocExampleAsync<DelayLoopAnalyzer>(
+            """
+            #region docs-sr1007-captured
+            public sealed class SessionStore
+            {
+                public void Trim() { }
+            }
+
+            public static class Maintenance
+            {
+                public static void Start(SessionStore store)
+                {
+                    _ = Task.Run(async () =>
+                    {
+                        while (true)
+                        {
+                            await Task.Delay(TimeSpan.FromMinutes(5));
+                            store.Trim();
+                        }
+                    });
+                }
+            }
+            #endregion
+            """,
+            ("SR1007", "while (true)")));
+
+    [Fact]
+    public Task SR1010_Examples_FlaggedAndFixed() => Task.WhenAll(
+        Verify.DocExampleAsync<WeakEventCapturingLambdaAnalyzer>(
+            """
+            #region docs-sr1010-flagged
+            using SafeRefs.Subscriptions;
+
+            public sealed class PriceFeed
+            {
+                public event EventHandler<EventArgs>? PriceChanged;
+
+                public void Publish() => PriceChanged?.Invoke(this, EventArgs.Empty);
+            }
+
+            public sealed class Ticker : IDisposable
+            {
+                private readonly PriceFeed _feed;
+                private readonly Subscription _subscription;
+                private int _ticks;
+
+                public Ticker(PriceFeed feed)
+                {
+                    _feed = feed;
+                    _subscription = Subscribe.WeakEvent<PriceFeed, Ticker, EventArgs>(
+                        _feed,
+                        static (f, h) => f.PriceChanged += h,
+                        (f, h) => _feed.PriceChanged -= h,
+                        this,
+                        static (owner, sender, e) => owner._ticks++);
+                }
+
+                public void Dispose() => _subscription.Dispose();
+            }
+            #endregion
+            """,
+            ("SR1010", "(f, h) => _feed.PriceChanged -= h")),
+        Verify.DocExampleAsync<WeakEventCapturingLambdaAnalyzer>(
+            """
+            #region docs-sr1010-fixed
+            using SafeRefs.Subscriptions;
+
+            public sealed class PriceFeed
+            {
+                public event EventHandler<EventArgs>? PriceChanged;
+
+                public void Publish() => PriceChanged?.Invoke(this, EventArgs.Empty);
+            }
+
+            public sealed class Ticker : IDisposable
+            {
+                private readonly Subscription _subscription;
+                private int _ticks;
+
+                public Ticker(PriceFeed feed)
+                {
+                    _subscription = Subscribe.WeakEvent<PriceFeed, Ticker, EventArgs>(
+                        feed,
+                        static (f, h) => f.PriceChanged += h,
+                        static (f, h) => f.PriceChanged -= h,
+                        this,
+                        static (owner, sender, e) => owner._ticks++);
+                }
+
+                public void Dispose() => _subscription.Dispose();
+            }
+            #endregion
+            """));
 }

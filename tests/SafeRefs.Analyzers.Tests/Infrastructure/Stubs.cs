@@ -20,6 +20,18 @@ internal static class Stubs
                 public T Add<T>(T item) where T : System.IDisposable => item;
                 public void Dispose() { }
             }
+
+            public static class Subscribe
+            {
+                public static Subscription WeakEvent<TSource, TOwner, TArgs>(
+                    TSource source,
+                    System.Action<TSource, System.EventHandler<TArgs>> add,
+                    System.Action<TSource, System.EventHandler<TArgs>> remove,
+                    TOwner owner,
+                    System.Action<TOwner, object?, TArgs> handler)
+                    where TSource : class
+                    where TOwner : class => new Subscription();
+            }
         }
 
         namespace SafeRefs.Events
@@ -73,6 +85,62 @@ internal static class Stubs
             public static class OptionsMonitorExtensions
             {
                 public static System.IDisposable? OnChange<TOptions>(this IOptionsMonitor<TOptions> monitor, System.Action<TOptions> listener) => null;
+            }
+        }
+
+        namespace Microsoft.Extensions.Hosting
+        {
+            public interface IHostedService
+            {
+                System.Threading.Tasks.Task StartAsync(System.Threading.CancellationToken cancellationToken);
+                System.Threading.Tasks.Task StopAsync(System.Threading.CancellationToken cancellationToken);
+            }
+
+            public abstract class BackgroundService : IHostedService, System.IDisposable
+            {
+                protected abstract System.Threading.Tasks.Task ExecuteAsync(System.Threading.CancellationToken stoppingToken);
+                public virtual System.Threading.Tasks.Task StartAsync(System.Threading.CancellationToken cancellationToken) => ExecuteAsync(cancellationToken);
+                public virtual System.Threading.Tasks.Task StopAsync(System.Threading.CancellationToken cancellationToken) => System.Threading.Tasks.Task.CompletedTask;
+                public virtual void Dispose() { }
+            }
+
+            public interface IHostApplicationLifetime
+            {
+                System.Threading.CancellationToken ApplicationStarted { get; }
+                System.Threading.CancellationToken ApplicationStopping { get; }
+                System.Threading.CancellationToken ApplicationStopped { get; }
+                void StopApplication();
+            }
+        }
+
+        namespace Microsoft.Extensions.DependencyInjection
+        {
+            public interface IServiceCollection
+            {
+            }
+
+            public static class ServiceCollectionServiceExtensions
+            {
+                public static IServiceCollection AddSingleton<TService>(this IServiceCollection services) where TService : class => services;
+                public static IServiceCollection AddSingleton<TService, TImplementation>(this IServiceCollection services)
+                    where TService : class where TImplementation : class, TService => services;
+                public static IServiceCollection AddSingleton<TService>(this IServiceCollection services, System.Func<System.IServiceProvider, TService> factory)
+                    where TService : class => services;
+                public static IServiceCollection AddScoped<TService>(this IServiceCollection services) where TService : class => services;
+            }
+
+            public static class ServiceCollectionHostedServiceExtensions
+            {
+                public static IServiceCollection AddHostedService<THostedService>(this IServiceCollection services)
+                    where THostedService : class, Microsoft.Extensions.Hosting.IHostedService => services;
+            }
+        }
+
+        namespace Microsoft.AspNetCore.Builder
+        {
+            public interface IApplicationBuilder
+            {
+                IApplicationBuilder Use(System.Func<System.Func<System.Threading.Tasks.Task>, System.Func<System.Threading.Tasks.Task>> middleware);
             }
         }
 

@@ -38,6 +38,20 @@ internal static class Verify
     }
 
     /// <summary>
+    /// Checks that <typeparamref name="TAnalyzer"/> reports exactly the markup spans of <paramref name="source"/> with
+    /// <paramref name="editorConfig"/> (lines of a <c>[*.cs]</c> section, e.g. <c>saferefs.SR1004.mode = strict</c>).
+    /// </summary>
+    public static Task AnalyzerWithConfigAsync<TAnalyzer>(string source, string editorConfig, OutputKind outputKind = OutputKind.DynamicallyLinkedLibrary)
+        where TAnalyzer : DiagnosticAnalyzer, new()
+    {
+        var test = new CSharpAnalyzerTest<TAnalyzer, DefaultVerifier> { TestCode = source };
+        test.TestState.OutputKind = outputKind;
+        test.TestState.AnalyzerConfigFiles.Add(("/.editorconfig", "root = true\n\n[*.cs]\n" + editorConfig + "\n"));
+        Configure(test);
+        return test.RunAsync();
+    }
+
+    /// <summary>
     /// Checks the diagnostics of <paramref name="source"/>, applies code action <paramref name="equivalenceKey"/>
     /// <paramref name="iterations"/> times (0: it must not be offered) and checks the result equals
     /// <paramref name="fixedSource"/> and compiles without errors.
