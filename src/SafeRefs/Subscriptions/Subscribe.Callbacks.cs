@@ -15,8 +15,9 @@ public static partial class Subscribe
     /// <param name="state">Passed to <paramref name="callback"/>.</param>
     /// <returns>
     /// A token that unregisters the callback when disposed, so the token source no longer roots
-    /// <paramref name="callback"/> and <paramref name="state"/>. <see cref="Subscription.Dispose"/> never waits for a
-    /// running callback; <see cref="Subscription.DisposeAsync"/> does. <see cref="Subscription.Empty"/> when the token
+    /// <paramref name="callback"/> and <paramref name="state"/>. After <see cref="Subscription.Dispose"/> returns, the
+    /// callback does not start, even if another thread is cancelling the token; <see cref="Subscription.Dispose"/> never
+    /// waits for a running callback; <see cref="Subscription.DisposeAsync"/> does. <see cref="Subscription.Empty"/> when the token
     /// can never be cancelled. If the token is already cancelled, the callback runs synchronously before this returns.
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="callback"/> is <see langword="null"/>.</exception>
@@ -29,9 +30,21 @@ public static partial class Subscribe
             return Subscription.Empty;
         }
 
-        var registration = token.UnsafeRegister(callback, state);
-        var detacher = Metrics.SubscriptionInstruments.TryAttach() ? CancellationDetacher.Counted : CancellationDetacher.Uncounted;
-        return new Subscription(detacher, registration, null, null);
+        var counted = Metrics.SubscriptionInstruments.TryAttach();
+        try
+        {
+            return CancellationSubscription.Register(callback, state, counted, token);
+        }
+        catch
+        {
+            // Only an already-cancelled token runs the callback here; it threw, and nothing stays registered.
+            if (counted)
+            {
+                Metrics.SubscriptionInstruments.Detached();
+            }
+
+            throw;
+        }
     }
 
     /// <summary>
@@ -83,19 +96,30 @@ public static partial class Subscribe
     /// <typeparam name="T">The element type.</typeparam>
     /// <param name="source">The observable.</param>
     /// <param name="observer">The observer.</param>
-    /// <returns>A token holding the observable's subscription strongly until disposed.</returns>
+    /// <returns>
+    /// A token holding the observable's subscription and <paramref name="observer"/> strongly until disposed. The observable
+    /// holds the token as its observer, which forwards to <paramref name="observer"/>: after
+    /// <see cref="Subscription.Dispose"/> returns, no notification starts on <paramref name="observer"/>;
+    /// <see cref="Subscription.Dispose"/> never waits for a running one, <see cref="Subscription.DisposeAsync"/> does.
+    /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="source"/> or <paramref name="observer"/> is <see langword="null"/>.</exception>
     public static Subscription Observe<T>(IObservable<T> source, IObserver<T> observer)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(observer);
-        var inner = source.Subscribe(observer);
-        if (inner is null)
+        var counted = Metrics.SubscriptionInstruments.TryAttach();
+        try
         {
-            return Subscription.Empty;
+            return ObserverSubscription<T>.Subscribe(source, observer, counted);
         }
+        catch
+        {
+            if (counted)
+            {
+                Metrics.SubscriptionInstruments.Detached();
+            }
 
-        var detacher = Metrics.SubscriptionInstruments.TryAttach() ? DisposableDetacher.Counted : DisposableDetacher.Uncounted;
-        return new Subscription(detacher, inner, null, null);
+            throw;
+        }
     }
 }

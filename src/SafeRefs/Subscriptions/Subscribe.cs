@@ -27,17 +27,27 @@ public static partial class Subscribe
     /// <param name="handler">The handler.</param>
     /// <param name="budget">Counts the listener per (source, event name) and reports a possible leak; <see langword="null"/> for none.</param>
     /// <param name="eventName">The event's name for the budget; by default the text of <paramref name="add"/>, reduced to the member name.</param>
-    /// <returns>
-    /// A token holding <paramref name="source"/>, <paramref name="remove"/> and <paramref name="handler"/> strongly until
-    /// disposed (one 48-byte allocation).
-    /// </returns>
+    /// <returns>A token holding <paramref name="source"/>, <paramref name="remove"/> and <paramref name="handler"/> strongly until disposed.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="source"/>, <paramref name="add"/>, <paramref name="remove"/> or <paramref name="handler"/> is <see langword="null"/>.</exception>
     /// <exception cref="ListenerLimitExceededException">The budget's action is <see cref="ListenerBudgetAction.Throw"/> and its limit is reached; nothing was attached.</exception>
     /// <remarks>
-    /// After <see cref="Subscription.Dispose"/> returns, no raise that starts later invokes the handler; a raise on
-    /// another thread that had already read the event's delegate may still call it once (plain .NET event semantics).
-    /// If <paramref name="add"/> throws, nothing is counted and the exception propagates.
+    /// <para>For <see cref="EventHandler"/>, <see cref="EventHandler{TEventArgs}"/>,
+    /// <see cref="System.ComponentModel.PropertyChangedEventHandler"/>,
+    /// <see cref="System.ComponentModel.PropertyChangingEventHandler"/>,
+    /// <see cref="System.Collections.Specialized.NotifyCollectionChangedEventHandler"/> and <see cref="Action"/> events,
+    /// the event holds a forwarder, not <paramref name="handler"/> itself (so <c>-= handler</c> does not remove it: dispose
+    /// the token). After <see cref="Subscription.Dispose"/> returns, no invocation of the handler starts, even from a raise
+    /// running on another thread; <see cref="Subscription.Dispose"/> never waits for a handler that is running (it may wait
+    /// for the few instructions between a raiser's check and its call), and <see cref="Subscription.DisposeAsync"/> waits
+    /// for it, also after an earlier <see cref="Subscription.Dispose"/>.</para>
+    /// <para>For any other delegate type the handler itself is added, with plain .NET event semantics: a raise on another
+    /// thread that had already read the event's delegate may still call it once after <see cref="Subscription.Dispose"/>
+    /// returns, and <see cref="Subscription.DisposeAsync"/> cannot wait for it.</para>
+    /// <para>If <paramref name="add"/> throws, nothing is counted and the exception propagates; if
+    /// <paramref name="remove"/> throws, the exception propagates from <see cref="Subscription.Dispose"/>, and the handler
+    /// is not started again through this token.</para>
     /// </remarks>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Nothing has shipped; the EventHandler<TArgs> overload exists so the compiler picks the gated forwarder for that shape, with the same optional parameters.")]
     public static Subscription Event<TSource, THandler>(
         TSource source,
         Action<TSource, THandler> add,
@@ -54,36 +64,84 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(handler);
         if (budget is null)
         {
-            add(source, handler);
-            var detacher = Metrics.SubscriptionInstruments.TryAttach() ? EventDetacher<TSource, THandler>.Counted : EventDetacher<TSource, THandler>.Uncounted;
-            return new Subscription(detacher, source, remove, handler);
+            var counted = Metrics.SubscriptionInstruments.TryAttach();
+            var token = EventSubscription.Create(counted ? EventDetacher<TSource, THandler>.Counted : EventDetacher<TSource, THandler>.Uncounted, source, remove, handler);
+            return Attach(token, source, add, counted, counter: null);
         }
 
-        return EventWithBudget(source, add, remove, handler, budget, eventName);
+        var counter = budget.Acquire(source, eventName);
+        var countedWithBudget = Metrics.SubscriptionInstruments.TryAttach();
+        return Attach(
+            EventSubscription.Create(BudgetedEventDetacher<TSource, THandler>.For(counter, countedWithBudget), source, remove, handler),
+            source,
+            add,
+            countedWithBudget,
+            counter);
     }
 
-    private static Subscription EventWithBudget<TSource, THandler>(
+    /// <summary>
+    /// Attaches <paramref name="handler"/> to an <see cref="EventHandler{TEventArgs}"/> event through
+    /// <paramref name="add"/> and returns a token whose <see cref="Subscription.Dispose"/> calls <paramref name="remove"/>;
+    /// the overload the compiler picks for such events (see
+    /// <see cref="Event{TSource, THandler}(TSource, Action{TSource, THandler}, Action{TSource, THandler}, THandler, ListenerBudget?, string?)"/>
+    /// for the contract).
+    /// </summary>
+    /// <typeparam name="TSource">The type of the object that declares the event.</typeparam>
+    /// <typeparam name="TArgs">The event's argument type.</typeparam>
+    /// <param name="source">The object whose event is subscribed.</param>
+    /// <param name="add">Adds a handler to the event.</param>
+    /// <param name="remove">Removes a handler from the event.</param>
+    /// <param name="handler">The handler.</param>
+    /// <param name="budget">Counts the listener per (source, event name) and reports a possible leak; <see langword="null"/> for none.</param>
+    /// <param name="eventName">The event's name for the budget; by default the text of <paramref name="add"/>, reduced to the member name.</param>
+    /// <returns>A token holding <paramref name="source"/>, <paramref name="remove"/> and <paramref name="handler"/> strongly until disposed.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="source"/>, <paramref name="add"/>, <paramref name="remove"/> or <paramref name="handler"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ListenerLimitExceededException">The budget's action is <see cref="ListenerBudgetAction.Throw"/> and its limit is reached; nothing was attached.</exception>
+    /// <remarks>
+    /// The event holds a forwarder: after <see cref="Subscription.Dispose"/> returns, no invocation of the handler starts;
+    /// <see cref="Subscription.Dispose"/> never waits for a running handler and <see cref="Subscription.DisposeAsync"/> does.
+    /// </remarks>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Nothing has shipped; the EventHandler<TArgs> overload exists so the compiler picks the gated forwarder for that shape, with the same optional parameters.")]
+    public static Subscription Event<TSource, TArgs>(
         TSource source,
-        Action<TSource, THandler> add,
-        Action<TSource, THandler> remove,
-        THandler handler,
-        ListenerBudget budget,
-        string? eventName)
+        Action<TSource, EventHandler<TArgs>> add,
+        Action<TSource, EventHandler<TArgs>> remove,
+        EventHandler<TArgs> handler,
+        ListenerBudget? budget = null,
+        [CallerArgumentExpression(nameof(add))] string? eventName = null)
         where TSource : class
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(add);
+        ArgumentNullException.ThrowIfNull(remove);
+        ArgumentNullException.ThrowIfNull(handler);
+        var counter = budget?.Acquire(source, eventName);
+        var counted = Metrics.SubscriptionInstruments.TryAttach();
+        Detacher detacher = counter is null
+            ? counted ? EventDetacher<TSource, EventHandler<TArgs>>.Counted : EventDetacher<TSource, EventHandler<TArgs>>.Uncounted
+            : BudgetedEventDetacher<TSource, EventHandler<TArgs>>.For(counter, counted);
+        return Attach(EventSubscription<TArgs>.Create(detacher, source, remove, handler), source, add, counted, counter);
+    }
+
+    private static EventSubscription Attach<TSource, THandler>(
+        EventSubscription token, TSource source, Action<TSource, THandler> add, bool counted, ListenerCount? counter)
         where THandler : Delegate
     {
-        var counter = budget.Acquire(source, eventName);
         try
         {
-            add(source, handler);
+            add(source, Unsafe.As<THandler>(token.Attached));
         }
         catch
         {
-            counter.Decrement();
+            if (counted)
+            {
+                Metrics.SubscriptionInstruments.Detached();
+            }
+
+            counter?.Decrement();
             throw;
         }
 
-        var counted = Metrics.SubscriptionInstruments.TryAttach();
-        return new Subscription(BudgetedEventDetacher<TSource, THandler>.For(counter, counted), source, remove, handler);
+        return token;
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Diagnostics.Metrics;
 using SafeRefs.Internal;
 using SafeRefs.Subscriptions.WeakLinks;
@@ -125,9 +126,277 @@ public sealed class SubscribeSoakTests
     }
 
     [Fact]
+    public void Event_RaiseRacingDispose_NoHandlerStartsAfterDisposeReturned()
+    {
+        var source = new GapSource();
+        var violations = RaceRounds(
+            round => Subscribe.Event(source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, (EventHandler)((_, _) => round.Started())),
+            source.RaiseChanged);
+
+        Assert.Equal(0, violations);
+    }
+
+    [Fact]
+    public void EventOfT_RaiseRacingDispose_NoHandlerStartsAfterDisposeReturned()
+    {
+        var source = new GapSource();
+        var violations = RaceRounds(
+            round => Subscribe.Event(source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, (EventHandler<int>)((_, _) => round.Started())),
+            source.RaiseValued);
+
+        Assert.Equal(0, violations);
+    }
+
+    [Fact]
+    public void OnCancel_CancelRacingDispose_NoCallbackStartsAfterDisposeReturned()
+    {
+        var violations = RaceRounds(
+            round =>
+            {
+                round.Source = new CancellationTokenSource();
+                return Subscribe.OnCancel(round.Source.Token, static r => ((Round)r!).Started(), round);
+            },
+            static round =>
+            {
+                round.MarkRead();
+                round.MarkCall();
+                round.Source!.Cancel();
+            });
+
+        Assert.Equal(0, violations);
+    }
+
+    [Fact]
+    public void Observe_PublishRacingDispose_NoOnNextStartsAfterDisposeReturned()
+    {
+        var observable = new ConcurrentObservable();
+        var violations = RaceRounds(
+            round => Subscribe.Observe(observable, new StartedObserver(round)),
+            observable.Publish);
+
+        Assert.Equal(0, violations);
+    }
+
+    [Fact]
+    public void OnChange_ChangeRacingDispose_NoConsumerStartsAfterDisposeReturned()
+    {
+        var violations = RaceRounds(
+            round =>
+            {
+                round.Source = new CancellationTokenSource();
+                return Subscribe.OnChange(() => new Microsoft.Extensions.Primitives.CancellationChangeToken(round.Source!.Token), round.Started);
+            },
+            static round =>
+            {
+                // A fresh source first: the consumer's chain registers on it (as a reload token would).
+                var fired = round.Source!;
+                round.Source = new CancellationTokenSource();
+                round.MarkRead();
+                round.MarkCall();
+                fired.Cancel();
+                fired.Dispose();
+            });
+
+        Assert.Equal(0, violations);
+    }
+
+    /// <summary>
+    /// Rounds of: subscribe; then, at once, one thread raises (a few times) while the other disposes and records that
+    /// Dispose returned. The raiser notes, just before it calls what it read, whether Dispose had returned: a handler
+    /// reached by such a call is a violation (a call made before that may still be running, which the contract allows).
+    /// Bounded by rounds and by time.
+    /// </summary>
+    private static int RaceRounds(Func<Round, IDisposable> subscribe, Action<Round> raise, int rounds = 3_000)
+    {
+        var violations = 0;
+        var completed = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var barrier = new Barrier(2);
+        Round? current = null;
+        var stop = false;
+        Exception? raiserFailure = null;
+        var raiser = new Thread(() =>
+        {
+            try
+            {
+                while (true)
+                {
+                    barrier.SignalAndWait();
+                    if (Volatile.Read(ref stop))
+                    {
+                        return;
+                    }
+
+                    var round = Volatile.Read(ref current)!;
+                    for (var i = 0; i < 3 && !round.Returned; i++)
+                    {
+                        raise(round);
+                    }
+
+                    barrier.SignalAndWait();
+                }
+            }
+            catch (Exception ex)
+            {
+                raiserFailure = ex;
+                barrier.RemoveParticipant();
+            }
+        });
+        raiser.Start();
+        try
+        {
+            var random = new Random(42);
+            for (var r = 0; r < rounds && clock.Elapsed < TimeSpan.FromSeconds(15) && Volatile.Read(ref raiserFailure) is null; r++)
+            {
+                var round = new Round();
+                var token = subscribe(round);
+                Volatile.Write(ref current, round);
+                barrier.SignalAndWait();
+                SpinWait.SpinUntil(() => round.Read, 20);
+                Thread.SpinWait(random.Next(200));
+                token.Dispose();
+                round.Returned = true;
+                barrier.SignalAndWait();
+                violations += round.Violations;
+                round.Source?.Dispose();
+                completed++;
+            }
+        }
+        finally
+        {
+            // Leaving lets the raiser's next SignalAndWait complete alone; it then sees stop.
+            Volatile.Write(ref stop, true);
+            if (Volatile.Read(ref raiserFailure) is null)
+            {
+                barrier.RemoveParticipant();
+            }
+
+            raiser.Join();
+        }
+
+        Assert.Null(raiserFailure);
+        Assert.True(completed >= 100, $"only {completed} rounds ran");
+        return violations;
+    }
+
+    private sealed class Round
+    {
+        private volatile bool _returned;
+        private volatile bool _read;
+
+        // Raising thread, just before it calls what it read: had Dispose already returned?
+        private bool _lateAtCall;
+
+        public bool Returned
+        {
+            get => _returned;
+            set => _returned = value;
+        }
+
+        public int Violations { get; private set; }
+
+        public CancellationTokenSource? Source { get; set; }
+
+        public bool Read => _read;
+
+        /// <summary>Raising thread: it has read what it will call (the main thread then disposes in its window).</summary>
+        public void MarkRead() => _read = true;
+
+        public void MarkCall() => _lateAtCall = _returned;
+
+        /// <summary>In the handler (on the raising thread): a call made after Dispose returned must not reach it.</summary>
+        public void Started()
+        {
+            if (_lateAtCall)
+            {
+                Violations++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// An event source whose raise reads the delegate, waits a random moment (so Dispose can complete in between), notes
+    /// whether Dispose had returned, then calls what it read.
+    /// </summary>
+    private sealed class GapSource
+    {
+        private readonly Random _random = new(7);
+
+        public event EventHandler? Changed;
+
+        public event EventHandler<int>? Valued;
+
+        public void RaiseChanged(Round round)
+        {
+            var handler = Changed;
+            round.MarkRead();
+            Thread.SpinWait(_random.Next(300));
+            round.MarkCall();
+            handler?.Invoke(this, EventArgs.Empty);
+        }
+
+        public void RaiseValued(Round round)
+        {
+            var handler = Valued;
+            round.MarkRead();
+            Thread.SpinWait(_random.Next(300));
+            round.MarkCall();
+            handler?.Invoke(this, 1);
+        }
+    }
+
+    private sealed class StartedObserver(Round round) : IObserver<int>
+    {
+        public void OnCompleted()
+        {
+        }
+
+        public void OnError(Exception error)
+        {
+        }
+
+        public void OnNext(int value) => round.Started();
+    }
+
+    /// <summary>Copy-on-write observer list: publish reads a snapshot, as events do.</summary>
+    private sealed class ConcurrentObservable : IObservable<int>
+    {
+        private IObserver<int>[] _observers = [];
+
+        private readonly Random _random = new(11);
+
+        public void Publish(Round round)
+        {
+            var observers = Volatile.Read(ref _observers);
+            round.MarkRead();
+            Thread.SpinWait(_random.Next(300));
+            round.MarkCall();
+            foreach (var observer in observers)
+            {
+                observer.OnNext(1);
+            }
+        }
+
+        public IDisposable Subscribe(IObserver<int> observer)
+        {
+            ImmutableInterlocked.Update(ref _observers, static (list, o) => [.. list, o], observer);
+            return new Unsubscriber(this, observer);
+        }
+
+        private sealed class Unsubscriber(ConcurrentObservable owner, IObserver<int> observer) : IDisposable
+        {
+            public void Dispose() => ImmutableInterlocked.Update(ref owner._observers, static (list, o) => Array.FindAll(list, x => !ReferenceEquals(x, o)), observer);
+        }
+    }
+
+    [Fact]
     public void ActiveMetric_TracksAttachAndDetach()
     {
         long observed = 0;
+
+        // Initialized before the listener: its InstrumentPublished reads Metrics.Shared, which would re-enter the
+        // static constructor if this test were the first to touch the meter.
+        _ = Metrics.Shared;
         using var listener = new MeterListener();
         listener.InstrumentPublished = static (instrument, l) =>
         {

@@ -41,6 +41,8 @@ internal sealed class BudgetedEventDetacher<TSource, THandler> : Detacher
 
     public override void Detach(object? slot0, object? slot1, object? slot2)
     {
+        var token = Unsafe.As<EventSubscription>(slot0!);
+        token.CloseGate();
         if (_counted)
         {
             Metrics.SubscriptionInstruments.Detached();
@@ -48,11 +50,14 @@ internal sealed class BudgetedEventDetacher<TSource, THandler> : Detacher
 
         try
         {
-            Unsafe.As<Action<TSource, THandler>>(slot1!)(Unsafe.As<TSource>(slot0!), Unsafe.As<THandler>(slot2!));
+            Unsafe.As<Action<TSource, THandler>>(slot2!)(Unsafe.As<TSource>(slot1!), Unsafe.As<THandler>(token.Attached));
         }
         finally
         {
             _counter.Decrement();
         }
     }
+
+    public override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) =>
+        Unsafe.As<EventSubscription>(slot0!).WhenIdleAsync();
 }

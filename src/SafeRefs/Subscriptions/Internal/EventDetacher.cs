@@ -3,7 +3,7 @@ using SafeRefs.Internal;
 
 namespace SafeRefs.Subscriptions.Internal;
 
-/// <summary>Detaches a plain .NET event handler: slot0 = source, slot1 = remove accessor, slot2 = handler.</summary>
+/// <summary>Detaches a plain .NET event handler: slot0 = the <see cref="EventSubscription"/>, slot1 = source, slot2 = remove accessor.</summary>
 /// <typeparam name="TSource">The source type.</typeparam>
 /// <typeparam name="THandler">The handler type.</typeparam>
 internal sealed class EventDetacher<TSource, THandler> : Detacher
@@ -23,11 +23,16 @@ internal sealed class EventDetacher<TSource, THandler> : Detacher
 
     public override void Detach(object? slot0, object? slot1, object? slot2)
     {
+        var token = Unsafe.As<EventSubscription>(slot0!);
+        token.CloseGate();
         if (_counted)
         {
             Metrics.SubscriptionInstruments.Detached();
         }
 
-        Unsafe.As<Action<TSource, THandler>>(slot1!)(Unsafe.As<TSource>(slot0!), Unsafe.As<THandler>(slot2!));
+        Unsafe.As<Action<TSource, THandler>>(slot2!)(Unsafe.As<TSource>(slot1!), Unsafe.As<THandler>(token.Attached));
     }
+
+    public override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) =>
+        Unsafe.As<EventSubscription>(slot0!).WhenIdleAsync();
 }

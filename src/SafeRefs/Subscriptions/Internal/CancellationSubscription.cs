@@ -1,0 +1,46 @@
+namespace SafeRefs.Subscriptions.Internal;
+
+/// <summary>The token of <c>Subscribe.OnCancel</c>: the registration calls back through it, so a disposed token starts nothing.</summary>
+internal sealed class CancellationSubscription : GatedSubscription
+{
+    private static readonly Action<object?> OnCancelledCallback = static token => ((CancellationSubscription)token!).OnCancelled();
+
+    private readonly Action<object?> _callback;
+    private readonly object? _state;
+    private CancellationTokenRegistration _registration;
+
+    private CancellationSubscription(Detacher detacher, Action<object?> callback, object? state)
+        : base(detacher, null, null)
+    {
+        _callback = callback;
+        _state = state;
+    }
+
+    /// <summary>Registers on <paramref name="token"/> without flowing the ExecutionContext (runs the callback now if it is cancelled).</summary>
+    internal static CancellationSubscription Register(Action<object?> callback, object? state, bool counted, CancellationToken token)
+    {
+        var subscription = new CancellationSubscription(GatedDetacher.For(counted), callback, state);
+        subscription._registration = token.UnsafeRegister(OnCancelledCallback, subscription);
+        return subscription;
+    }
+
+    /// <summary>Unregisters without waiting: a callback that is running is left to finish (the gate stops new ones).</summary>
+    internal override void DetachSource() => _registration.Unregister();
+
+    private void OnCancelled()
+    {
+        if (!TryEnter())
+        {
+            return;
+        }
+
+        try
+        {
+            _callback(_state);
+        }
+        finally
+        {
+            Leave();
+        }
+    }
+}

@@ -1,0 +1,141 @@
+using System.Collections.Specialized;
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+
+namespace SafeRefs.Subscriptions.Internal;
+
+/// <summary>
+/// The token of <c>Subscribe.Event</c>. For the delegate types it knows, the source holds a forwarder bound to this
+/// token rather than the user's handler, and the forwarder starts the handler only through the token's gate:
+/// after <see cref="Subscription.Dispose"/> returns, no invocation starts, even from a raise that had already read the
+/// event's delegate. For other delegate types the handler itself is attached (plain .NET event semantics).
+/// </summary>
+/// <remarks>Slots: the token itself, the source, the remove accessor; <see cref="Attached"/> is what was added.</remarks>
+internal class EventSubscription : GatedSubscription
+{
+    private readonly Delegate _handler;
+    private Delegate _attached;
+
+    private protected EventSubscription(Detacher detacher, object source, object remove, Delegate handler)
+        : base(detacher, source, remove)
+    {
+        _handler = handler;
+        _attached = handler;
+    }
+
+    /// <summary>Gets the delegate added to the event: a forwarder, or the handler for a delegate type without one.</summary>
+    internal Delegate Attached => _attached;
+
+    /// <summary>Creates the token and, for a known delegate type, its forwarder.</summary>
+    internal static EventSubscription Create<THandler>(Detacher detacher, object source, object remove, THandler handler)
+        where THandler : Delegate
+    {
+        var token = new EventSubscription(detacher, source, remove, handler);
+        if (typeof(THandler) == typeof(EventHandler))
+        {
+            token._attached = new EventHandler(token.OnEventHandler);
+        }
+        else if (typeof(THandler) == typeof(PropertyChangedEventHandler))
+        {
+            token._attached = new PropertyChangedEventHandler(token.OnPropertyChanged);
+        }
+        else if (typeof(THandler) == typeof(PropertyChangingEventHandler))
+        {
+            token._attached = new PropertyChangingEventHandler(token.OnPropertyChanging);
+        }
+        else if (typeof(THandler) == typeof(NotifyCollectionChangedEventHandler))
+        {
+            token._attached = new NotifyCollectionChangedEventHandler(token.OnCollectionChanged);
+        }
+        else if (typeof(THandler) == typeof(Action))
+        {
+            token._attached = new Action(token.OnAction);
+        }
+
+        return token;
+    }
+
+    /// <summary>Sets the forwarder of a derived token (its method lives on the derived type).</summary>
+    private protected void SetForwarder(Delegate forwarder) => _attached = forwarder;
+
+    /// <summary>Admits one invocation of the handler, or returns <see langword="null"/> once disposed; pair with <c>Leave</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private protected THandler? Enter<THandler>()
+        where THandler : Delegate =>
+        TryEnter() ? Unsafe.As<THandler>(_handler) : null;
+
+    private void OnEventHandler(object? sender, EventArgs e)
+    {
+        if (Enter<EventHandler>() is { } handler)
+        {
+            try
+            {
+                handler(sender, e);
+            }
+            finally
+            {
+                Leave();
+            }
+        }
+    }
+
+    private void OnPropertyChanged(object? sender, PropertyChangedEventArgs e)
+    {
+        if (Enter<PropertyChangedEventHandler>() is { } handler)
+        {
+            try
+            {
+                handler(sender, e);
+            }
+            finally
+            {
+                Leave();
+            }
+        }
+    }
+
+    private void OnPropertyChanging(object? sender, PropertyChangingEventArgs e)
+    {
+        if (Enter<PropertyChangingEventHandler>() is { } handler)
+        {
+            try
+            {
+                handler(sender, e);
+            }
+            finally
+            {
+                Leave();
+            }
+        }
+    }
+
+    private void OnCollectionChanged(object? sender, NotifyCollectionChangedEventArgs e)
+    {
+        if (Enter<NotifyCollectionChangedEventHandler>() is { } handler)
+        {
+            try
+            {
+                handler(sender, e);
+            }
+            finally
+            {
+                Leave();
+            }
+        }
+    }
+
+    private void OnAction()
+    {
+        if (Enter<Action>() is { } handler)
+        {
+            try
+            {
+                handler();
+            }
+            finally
+            {
+                Leave();
+            }
+        }
+    }
+}
