@@ -80,7 +80,7 @@ internal sealed class CacheInstance : IAsyncDisposable
         var instance = new CacheInstance(services.BuildServiceProvider(), invalidation);
         if (instance.Channel is { } channel)
         {
-            await channel.WhenSubscribedAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            await channel.WhenSubscribedAsync().WaitAsync(TimeSpan.FromSeconds(60));
         }
 
         return instance;

@@ -6,7 +6,7 @@ namespace SafeRefs.Caching.Redis.Tests.Infrastructure;
 /// machine may be loaded); the tests assert the bound, not a timing.</summary>
 internal static class Eventually
 {
-    public static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
     public static async Task<bool> TrueAsync(Func<bool> condition, TimeSpan? within = null)
     {

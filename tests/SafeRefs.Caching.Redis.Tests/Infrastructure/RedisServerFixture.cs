@@ -48,9 +48,9 @@ public sealed class RedisServerFixture : IAsyncLifetime
     {
         var options = ConfigurationOptions.Parse(Endpoint);
         options.AbortOnConnectFail = false;
-        options.ConnectTimeout = 2_000;
-        options.SyncTimeout = 2_000;
-        options.AsyncTimeout = 2_000;
+        options.ConnectTimeout = 10_000;
+        options.SyncTimeout = 10_000;
+        options.AsyncTimeout = 10_000;
         options.ConnectRetry = 1;
         options.ReconnectRetryPolicy = new LinearRetry(100);
         options.HeartbeatInterval = TimeSpan.FromMilliseconds(100);
