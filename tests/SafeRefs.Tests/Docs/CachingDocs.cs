@@ -34,6 +34,39 @@ public sealed class CachingDocs
     }
 
     [Fact]
+    public void Caching_ScopedValues_Runs()
+    {
+        #region docs-caching-scoped
+        using var connections = new BoundedLruCache<string, Scoped<Connection>>(new BoundedLruCacheOptions<string, Scoped<Connection>>
+        {
+            Capacity = 100,
+            DisposeEvictedValues = true, // leaving the cache releases the cache's reference
+        });
+        connections.Set("db-1", new Scoped<Connection>(new Connection("db-1")));
+        if (connections.TryGetLease("db-1", out var lease))
+        {
+            using (lease)
+            {
+                lease.Value.Send("ping"); // not disposed until this lease ends, even if evicted meanwhile
+            }
+        }
+        #endregion
+        Assert.True(connections.TryRemove("db-1", out var removed));
+        removed.Dispose();
+    }
+
+    private sealed class Connection(string name) : IDisposable
+    {
+        public string Name { get; } = name;
+
+        public void Send(string message) => Assert.NotEmpty(message + Name);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Fact]
     public void Caching_SharedMemoryCache_OneLine()
     {
         var services = new ServiceCollection();

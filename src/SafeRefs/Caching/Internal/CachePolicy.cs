@@ -23,7 +23,9 @@ internal sealed class CachePolicy<TKey, TValue>
     /// <summary>The most entries one eviction moves instead of evicting (second chances of the CLOCK).</summary>
     public const int MaxSecondChances = 64;
 
-    private int ProbationTarget => Math.Max(1, Count / 10);
+    // At least two: with one probation place, a key written and read back after one more write was always gone
+    // (the next write evicted it) in caches below 20 entries, where any LRU keeps it.
+    private int ProbationTarget => Math.Max(2, Count / 10);
 
     private static bool IsExpired(CacheNode<TKey, TValue> node, long? now)
         => now is { } at && node is RichCacheNode<TKey, TValue> { HasExpiry: true } rich && rich.IsExpired(at);
