@@ -16,7 +16,8 @@ namespace SafeRefs.Events;
 /// dropped as in <see cref="WeakEvent{TArgs}"/>.</para>
 /// <para><b>Thread safety:</b> every member is thread-safe. A raise works on the snapshot taken when it started; a
 /// handler whose <see cref="Subscription"/> was disposed does not start after <see cref="Subscription.Dispose"/>
-/// returned, even within a raise already running.</para>
+/// returned, even within a raise already running; <see cref="Subscription.DisposeAsync"/> also waits until a running
+/// handler's task has completed.</para>
 /// <para><b>Dispose:</b> the event is not disposable; a second <see cref="Subscription.Dispose"/> does nothing.</para>
 /// </remarks>
 public sealed class AsyncWeakEvent<TArgs>
@@ -93,7 +94,7 @@ public sealed class AsyncWeakEvent<TArgs>
         foreach (var slot in snapshot)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!slot.Entry.TryGet(out var owner, out var handler))
+            if (!slot.Entry.TryBeginInvoke(out var owner, out var handler))
             {
                 dead++;
                 continue;
@@ -101,7 +102,15 @@ public sealed class AsyncWeakEvent<TArgs>
 
             if (_exceptionMode == HandlerExceptionMode.Propagate)
             {
-                await Invoke(owner!, handler, sender, args, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await Invoke(owner!, handler, sender, args, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    slot.Entry.EndInvoke();
+                }
+
                 continue;
             }
 
@@ -118,6 +127,10 @@ public sealed class AsyncWeakEvent<TArgs>
 #pragma warning restore CA1031
             {
                 (errors ??= []).Add(ex);
+            }
+            finally
+            {
+                slot.Entry.EndInvoke();
             }
         }
 

@@ -30,7 +30,9 @@ namespace SafeRefs.Events;
 /// <para><b>Thread safety:</b> every member is thread-safe. A raise invokes the handlers of the snapshot taken when
 /// it started, in subscription order: a handler added during a raise runs from the next raise on; a handler removed
 /// with <see cref="Remove"/> during a raise may still run in that raise, as with a multicast delegate; a handler whose
-/// <see cref="Subscription"/> was disposed never starts after <see cref="Subscription.Dispose"/> returned.</para>
+/// <see cref="Subscription"/> was disposed never starts after <see cref="Subscription.Dispose"/> returned, even in a raise
+/// already running on another thread (<c>Dispose</c> never waits for a running invocation;
+/// <see cref="Subscription.DisposeAsync"/> does).</para>
 /// <para><b>Dispose:</b> the event is not disposable; a second <see cref="Subscription.Dispose"/> does nothing.</para>
 /// </remarks>
 public sealed class WeakDelegateEvent<TDelegate>
@@ -178,9 +180,16 @@ public sealed class WeakDelegateEvent<TDelegate>
                 // Add mode with a weak target: one weak-handle read, then the original delegate.
                 invoker.Invoke(Unsafe.As<TDelegate>(weakHandler));
             }
-            else if (slot.Entry.TryGet(out _, out var handler))
+            else if (slot.Entry.TryBeginInvoke(out _, out var handler))
             {
-                invoker.Invoke(Unsafe.As<TDelegate>(handler));
+                try
+                {
+                    invoker.Invoke(Unsafe.As<TDelegate>(handler));
+                }
+                finally
+                {
+                    slot.Entry.EndInvoke();
+                }
             }
             else
             {
@@ -217,7 +226,7 @@ public sealed class WeakDelegateEvent<TDelegate>
         List<Exception>? errors = null;
         foreach (var slot in snapshot)
         {
-            if (!slot.Entry.TryGet(out _, out var handler))
+            if (!slot.Entry.TryBeginInvoke(out _, out var handler))
             {
                 dead++;
                 continue;
@@ -232,6 +241,10 @@ public sealed class WeakDelegateEvent<TDelegate>
 #pragma warning restore CA1031
             {
                 (errors ??= []).Add(ex);
+            }
+            finally
+            {
+                slot.Entry.EndInvoke();
             }
         }
 

@@ -26,11 +26,13 @@ namespace SafeRefs.Events;
 /// targets and <c>Subscribe</c> owners (and, through them, owner-bound handlers). Dead entries are dropped on the
 /// next add, on a raise that meets more than max(4, 25 %) of them, and after each gen-2 GC even if the event is
 /// never raised.</para>
-/// <para><b>Thread safety:</b> every member is thread-safe and <see cref="Raise"/> is lock-free. A raise invokes
+/// <para><b>Thread safety:</b> every member is thread-safe; <see cref="Raise"/> takes no lock unless it meets many dead
+/// entries (then it compacts them). A raise invokes
 /// the handlers of the snapshot taken when it started, in subscription order: a handler added during a raise runs
 /// from the next raise on; a handler removed with <see cref="Remove"/> during a raise may still run in that raise,
 /// as with a multicast delegate; a handler whose <see cref="Subscription"/> was disposed never starts after
-/// <see cref="Subscription.Dispose"/> returned.</para>
+/// <see cref="Subscription.Dispose"/> returned, even in a raise already running on another thread (<c>Dispose</c> never
+/// waits for a running invocation; <see cref="Subscription.DisposeAsync"/> does).</para>
 /// <para><b>Dispose:</b> the event is not disposable; a second <see cref="Subscription.Dispose"/> does nothing.</para>
 /// </remarks>
 public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
@@ -134,7 +136,7 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
     }
 
     /// <summary>
-    /// Invokes every live handler, in subscription order, on the calling thread. Lock-free and allocation-free.
+    /// Invokes every live handler, in subscription order, on the calling thread. Allocation-free.
     /// </summary>
     /// <param name="sender">The sender passed to the handlers.</param>
     /// <param name="args">The event data.</param>
@@ -197,12 +199,20 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
     /// <summary>Every kind but a live weak-target one: strong handlers and owner-bound handlers; false when dead or removed.</summary>
     private static bool TryInvokeThroughEntry(WeakHandlerEntry entry, object? sender, TArgs args)
     {
-        if (!entry.TryGet(out var owner, out var handler))
+        if (!entry.TryBeginInvoke(out var owner, out var handler))
         {
             return false;
         }
 
-        Invoke(owner, handler, sender, args);
+        try
+        {
+            Invoke(owner, handler, sender, args);
+        }
+        finally
+        {
+            entry.EndInvoke();
+        }
+
         return true;
     }
 
@@ -226,7 +236,7 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
         List<Exception>? errors = null;
         foreach (var slot in snapshot)
         {
-            if (slot.Entry.TryGet(out var owner, out var handler))
+            if (slot.Entry.TryBeginInvoke(out var owner, out var handler))
             {
                 try
                 {
@@ -237,6 +247,10 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
 #pragma warning restore CA1031
                 {
                     (errors ??= []).Add(ex);
+                }
+                finally
+                {
+                    slot.Entry.EndInvoke();
                 }
             }
             else

@@ -8,7 +8,7 @@ namespace SafeRefs.Internal;
 /// </summary>
 /// <remarks>
 /// Copied by value into every new snapshot. The handle stays valid while the snapshot is reachable: the snapshot
-/// references the entry, the entry its <see cref="GcHandleBlock"/>, and only the block frees the handle.
+/// references the entry, and only the entry's own (two-pass) finalizer frees the handle.
 /// </remarks>
 internal readonly struct HandlerSlot
 {
@@ -24,7 +24,6 @@ internal readonly struct HandlerSlot
 
     private readonly WeakGCHandle<object> _weak;
     private readonly WeakHandlerEntry _entry;
-
 
     /// <summary>The weak handle to the delegate of a <see cref="WeakHandlerEntry.EntryKind.WeakTarget"/> entry; otherwise unallocated.</summary>
     internal WeakGCHandle<object> Weak => _weak;

@@ -2,7 +2,10 @@ using SafeRefs.Subscriptions.Internal;
 
 namespace SafeRefs.Internal;
 
-/// <summary>Detaches an owner-bound entry of a weak event: slot0 is the <see cref="WeakHandlerList"/>, slot1 the entry.</summary>
+/// <summary>
+/// Detaches an owner-bound entry of a weak event: slot0 is the <see cref="WeakHandlerList"/>, slot1 the entry.
+/// <c>DisposeAsync</c> waits for the entry's running invocations (an async handler until its task completes).
+/// </summary>
 internal sealed class WeakHandlerDetacher : Detacher
 {
     internal static readonly WeakHandlerDetacher Instance = new();
@@ -15,4 +18,6 @@ internal sealed class WeakHandlerDetacher : Detacher
     {
         ((WeakHandlerList)slot0!).Dispose((WeakHandlerEntry)slot1!);
     }
+
+    public override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) => ((WeakHandlerEntry)slot1!).WhenIdleAsync();
 }

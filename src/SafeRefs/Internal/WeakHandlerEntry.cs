@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime;
 using System.Runtime.CompilerServices;
@@ -8,38 +9,67 @@ namespace SafeRefs.Internal;
 
 /// <summary>
 /// One registered handler of a weak event: how its target or owner is held and how to reach its delegate.
-/// Immutable after construction except for <see cref="IsRemoved"/>; shared by every snapshot that contains it.
+/// Immutable after construction except for its gate; shared by every snapshot that contains it.
 /// </summary>
 /// <remarks>
 /// <para>Kinds: <see cref="EntryKind.Strong"/> holds a delegate whose target is rooted anyway (static method or
 /// the compiler's non-capturing-lambda singleton). <see cref="EntryKind.WeakTarget"/> (<c>Add</c>) holds a
 /// <see cref="DependentHandle"/> target → delegate, so the delegate lives exactly as long as its target, plus a
-/// short weak handle to the delegate: a raise reads one handle (a plain memory read) and invokes the original
-/// delegate; no reflection. <see cref="EntryKind.OwnerStrongHandler"/> (<c>Subscribe</c> with a handler that
-/// captures nothing) holds the owner weakly and the handler strongly. <see cref="EntryKind.OwnerBoundHandler"/>
-/// (<c>Subscribe</c> with a capturing handler) holds a <see cref="DependentHandle"/> owner → handler (an
-/// ephemeron) plus a short weak handle to the handler.</para>
-/// <para>GC handles have no finalizer of their own: the <see cref="GcHandleBlock"/> this entry references owns and
-/// frees them once no entry of the block is reachable, so a raise iterating an old snapshot can never read a freed
-/// handle.</para>
+/// weak handle to the delegate: a raise reads one handle and invokes the original delegate; no reflection.
+/// <see cref="EntryKind.OwnerStrongHandler"/> (<c>Subscribe</c> with a handler that captures nothing) holds the owner
+/// weakly and the handler strongly. <see cref="EntryKind.OwnerBoundHandler"/> (<c>Subscribe</c> with a capturing
+/// handler) holds a <see cref="DependentHandle"/> owner → handler plus a weak handle to the handler.</para>
+/// <para><b>Handles.</b> The entry owns its GC handles; a raise may read them lock-free from any snapshot that still
+/// holds the entry, so they are freed only by the entry's finalizer, in two passes as the BCL's
+/// <see cref="ConditionalWeakTable{TKey, TValue}"/> container does: a finalizable object that dies together with the
+/// event (and may raise it from its own finalizer) runs in the first pass, when the entry only re-registers itself.</para>
+/// <para><b>Subscribe tokens.</b> Owner-bound entries invoke through an <see cref="InvocationGate"/>: after the token's
+/// <c>Dispose</c> returns no invocation starts, and <c>DisposeAsync</c> waits for running ones. <c>Add</c>-mode entries
+/// follow multicast-delegate rules instead (a raise already iterating may still call a removed handler).</para>
 /// </remarks>
 internal sealed class WeakHandlerEntry
 {
     private readonly Delegate? _strongHandler;
-    private readonly GcHandleBlock? _handles; // keeps the block, and so this entry's handles, alive while the entry is reachable
     private DependentHandle _dependent;
     private WeakGCHandle<object> _weak;
-    private int _removed;
+    private InvocationGate _gate;
     private ListenerCount? _budgetCount;
     private byte _counted;
+    private bool _finalizing;
+    private bool _freed;
 
-    private WeakHandlerEntry(EntryKind kind, Delegate? strongHandler, GcHandleBlock? handles, DependentHandle dependent, WeakGCHandle<object> weak)
+    private WeakHandlerEntry(EntryKind kind, Delegate? strongHandler, DependentHandle dependent, WeakGCHandle<object> weak)
     {
         Kind = kind;
         _strongHandler = strongHandler;
-        _handles = handles;
         _dependent = dependent;
         _weak = weak;
+        if (kind == EntryKind.Strong)
+        {
+            GC.SuppressFinalize(this);
+        }
+    }
+
+    /// <summary>Frees the entry's handles once nothing can read them (second finalization; see the remarks).</summary>
+    ~WeakHandlerEntry()
+    {
+        if (!_finalizing)
+        {
+            _finalizing = true;
+            GC.ReRegisterForFinalize(this);
+            return;
+        }
+
+        _freed = true;
+        if (_dependent.IsAllocated)
+        {
+            _dependent.Dispose();
+        }
+
+        if (_weak.IsAllocated)
+        {
+            _weak.Dispose();
+        }
     }
 
     /// <summary>Gets the weak handle (to the delegate for <see cref="EntryKind.WeakTarget"/>, to the owner or handler otherwise).</summary>
@@ -48,21 +78,29 @@ internal sealed class WeakHandlerEntry
     /// <summary>Gets how the entry holds its handler.</summary>
     internal EntryKind Kind { get; }
 
-    /// <summary>Gets a value indicating whether the entry was unsubscribed (disposed token or <c>Remove</c>).</summary>
-    internal bool IsRemoved => Volatile.Read(ref _removed) != 0;
+    /// <summary>Gets a value indicating whether the entry was unsubscribed (disposed token).</summary>
+    internal bool IsRemoved => _gate.IsClosed;
 
     /// <summary>Gets a value indicating whether the entry holds something weakly (needs purging when it dies).</summary>
     internal bool IsWeak => Kind != EntryKind.Strong;
 
-    internal static WeakHandlerEntry ForStrong(Delegate handler) =>
-        new(EntryKind.Strong, handler, null, default, default);
+    /// <summary>Gets the number of invocations in progress (tests).</summary>
+    internal long RunningCount => _gate.RunningCount;
 
-    internal static WeakHandlerEntry ForWeakTarget(object target, Delegate handler)
-    {
-        var block = GcHandleBlock.Claim(out var slot);
-        var dependent = block.AllocDependent(slot, target, handler);
-        return new(EntryKind.WeakTarget, null, block, dependent, block.AllocWeak(slot, handler));
-    }
+    /// <summary>Gets a value indicating whether the handler can still run (not removed, target or owner alive).</summary>
+    internal bool IsAlive => TryGet(out _, out _);
+
+    /// <summary>Gets a value indicating whether the entry can be dropped from the list (removed or dead).</summary>
+    internal bool IsDead => !IsAlive;
+
+    /// <summary>Gets the handler if alive (for <c>Remove</c> matching), without the owner.</summary>
+    internal Delegate? HandlerOrNull => TryGet(out _, out var handler) ? handler : null;
+
+    internal static WeakHandlerEntry ForStrong(Delegate handler) =>
+        new(EntryKind.Strong, handler, default, default);
+
+    internal static WeakHandlerEntry ForWeakTarget(object target, Delegate handler) =>
+        new(EntryKind.WeakTarget, null, new DependentHandle(target, handler), new WeakGCHandle<object>(handler));
 
     /// <summary>
     /// The entry of an <c>Add</c>: strong when the target is rooted anyway, otherwise weak through the target;
@@ -91,32 +129,21 @@ internal sealed class WeakHandlerEntry
         return ForWeakTarget(target!, handler);
     }
 
-    internal static WeakHandlerEntry ForOwner(object owner, Delegate handler)
-    {
-        var block = GcHandleBlock.Claim(out var slot);
-        if (!HandlerTargets.CanCapture(handler))
-        {
-            return new(EntryKind.OwnerStrongHandler, handler, block, default, block.AllocWeak(slot, owner));
-        }
-
-        var dependent = block.AllocDependent(slot, owner, handler);
-        return new(EntryKind.OwnerBoundHandler, null, block, dependent, block.AllocWeak(slot, handler));
-    }
+    internal static WeakHandlerEntry ForOwner(object owner, Delegate handler) =>
+        HandlerTargets.CanCapture(handler)
+            ? new(EntryKind.OwnerBoundHandler, null, new DependentHandle(owner, handler), new WeakGCHandle<object>(handler))
+            : new(EntryKind.OwnerStrongHandler, handler, default, new WeakGCHandle<object>(owner));
 
     /// <summary>
-    /// Reads the handler and, for owner-bound kinds, the owner. Returns <see langword="false"/> when the entry was
-    /// removed or its target/owner was collected.
+    /// Reads the handler and, for owner-bound kinds, the owner, without entering the gate (counts, matching, purging).
+    /// Returns <see langword="false"/> when the entry was removed or its target/owner was collected.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryGet(out object? owner, [NotNullWhen(true)] out Delegate? handler)
     {
+        Debug.Assert(!_freed, "an entry's handles are freed only once nothing can reach the entry");
         owner = null;
         handler = null;
-        if (Volatile.Read(ref _removed) != 0)
-        {
-            return false;
-        }
-
         switch (Kind)
         {
             case EntryKind.Strong:
@@ -131,16 +158,17 @@ internal sealed class WeakHandlerEntry
 
                 return false;
             case EntryKind.OwnerStrongHandler:
-                if (_weak.TryGetTarget(out owner))
+                if (!_gate.IsClosed && _weak.TryGetTarget(out owner))
                 {
                     handler = _strongHandler!;
                     return true;
                 }
 
+                owner = null;
                 return false;
             default:
                 // Read the owner first: once it is in a local, the ephemeron keeps the handler alive.
-                owner = _dependent.Target;
+                owner = _gate.IsClosed ? null : _dependent.Target;
                 if (owner is not null && _weak.TryGetTarget(out var boundHandler))
                 {
                     handler = Unsafe.As<Delegate>(boundHandler);
@@ -152,35 +180,68 @@ internal sealed class WeakHandlerEntry
         }
     }
 
-    /// <summary>Gets a value indicating whether the handler can still run (not removed, target or owner alive).</summary>
-    internal bool IsAlive => TryGet(out _, out _);
+    /// <summary>
+    /// For a raise: reads the handler (and owner) and, for a <c>Subscribe</c> entry, counts the invocation as running;
+    /// call <see cref="EndInvoke"/> after the handler returns. <see langword="false"/> when removed or dead.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryBeginInvoke(out object? owner, [NotNullWhen(true)] out Delegate? handler)
+    {
+        if (Kind <= EntryKind.WeakTarget)
+        {
+            return TryGet(out owner, out handler);
+        }
 
-    /// <summary>Gets a value indicating whether the entry can be dropped from the list (removed or dead).</summary>
-    internal bool IsDead => !IsAlive;
+        if (!_gate.TryEnter())
+        {
+            owner = null;
+            handler = null;
+            return false;
+        }
 
-    /// <summary>Gets the handler if alive (for <c>Remove</c> matching), without the owner.</summary>
-    internal Delegate? HandlerOrNull => TryGet(out _, out var handler) ? handler : null;
+        if (TryGet(out owner, out handler))
+        {
+            _gate.BeginRun();
+            return true;
+        }
+
+        _gate.Exit();
+        return false;
+    }
+
+    /// <summary>Ends an invocation begun by <see cref="TryBeginInvoke"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void EndInvoke()
+    {
+        if (Kind > EntryKind.WeakTarget)
+        {
+            _gate.EndRun();
+        }
+    }
 
     /// <summary>
-    /// Marks the entry removed: no raise invokes it from now on, even one iterating an older snapshot. Releases the
-    /// owner-bound handler at once so its captures do not wait for the entry's finalizer.
+    /// Marks a <c>Subscribe</c> entry removed: once this returns no invocation starts, even from a raise iterating an
+    /// older snapshot (a raise between its check and its call is waited for). Releases an owner-bound handler at once
+    /// so its captures do not wait for the entry's finalizer.
     /// </summary>
     /// <returns><see langword="true"/> for the call that removed it.</returns>
     internal bool MarkRemoved()
     {
-        if (Interlocked.Exchange(ref _removed, 1) != 0)
+        if (!_gate.Close())
         {
             return false;
         }
 
-        // Only the single winner of the exchange gets here, and the entry is reachable (not finalized).
-        if (Kind is EntryKind.OwnerBoundHandler or EntryKind.WeakTarget)
+        if (Kind == EntryKind.OwnerBoundHandler)
         {
             _dependent.Dependent = null;
         }
 
         return true;
     }
+
+    /// <summary>Completes when no invocation of a removed entry is running.</summary>
+    internal ValueTask WhenIdleAsync() => _gate.WhenIdleAsync();
 
     /// <summary>Remembers the budget counter this entry was counted in (set once, before publication).</summary>
     internal void SetBudgetCount(ListenerCount count) => _budgetCount = count;

@@ -43,6 +43,9 @@ internal sealed class WeakHandlerList
         _name = name;
     }
 
+    /// <summary>Gets the event name (logs of failed sweeps).</summary>
+    internal string? Name => _name;
+
     /// <summary>Gets the current immutable snapshot (never modified after publication).</summary>
     internal HandlerSlot[] Snapshot => Volatile.Read(ref _entries);
 

@@ -42,10 +42,9 @@ public sealed class LiveCountTrackerTests
         // any new finalizer needs the same audit before it joins the list.
         string[] audited =
         [
-            "SafeRefs.Internal.GcHandleBlock",
             "SafeRefs.Internal.Gen2Callback",
             "SafeRefs.Internal.OwnerHandleBlock",
-            "SafeRefs.Internal.WeakHandlerPurger+Sentinel",
+            "SafeRefs.Internal.WeakHandlerEntry",
         ];
 
         var declaring = typeof(LiveCountTracker).Assembly.GetTypes()

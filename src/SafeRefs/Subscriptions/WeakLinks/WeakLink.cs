@@ -17,11 +17,10 @@ namespace SafeRefs.Subscriptions.WeakLinks;
 /// <remarks>
 /// <para><b>Handles.</b> The link owns two GC handles: a <see cref="DependentHandle"/> owner → handler and a weak
 /// handle to the source. They are allocated for this link only and freed exactly once, by whoever detaches it.</para>
-/// <para><b>Gate.</b> <see cref="_state"/> counts the callers between "checked the link is attached" and "done reading
-/// its handles" (starting), and the handler invocations in progress (running); its sign bit says detached. A raise or a
-/// purge reads the handles only while counted as starting. Detaching sets the bit, then waits for the starting count to
-/// drain (a few instructions, never a running handler): after that nobody reads the handles and no invocation starts,
-/// so the winner frees them. Every step is one interlocked operation; no lock is held while user code runs.</para>
+/// <para><b>Gate.</b> An <see cref="InvocationGate"/>: a raise or a purge reads the handles only between its
+/// <c>TryEnter</c> and its <c>BeginRun</c>/<c>Exit</c>. Detaching closes the gate, which waits for those few
+/// instructions (never for a running handler): after that nobody reads the handles and no invocation starts, so the
+/// winner frees them. No lock is held while user code runs.</para>
 /// <para><b>Detaching</b> is claimed by the first caller that sets the bit: an explicit <c>Dispose</c> (whose
 /// <c>remove</c> exception is rethrown to it), a raise that finds the owner collected, or a purge that finds the owner
 /// or the source collected (their <c>remove</c> exceptions are logged and counted). The winner removes the forwarder
@@ -30,20 +29,14 @@ namespace SafeRefs.Subscriptions.WeakLinks;
 /// </remarks>
 internal abstract class WeakLink : Subscription
 {
-    private const long Detached = long.MinValue;
-    private const long RunningOne = 1L << 32;
-    private const long StartingMask = (1L << 32) - 1;
-    private const long RunningMask = ~Detached & ~StartingMask;
-
     private readonly int _threadId;
     private readonly SynchronizationContext? _context;
     private readonly string? _eventName;
     private DependentHandle _ownerToHandler;
     private WeakGCHandle<object> _source;
-    private long _state;
+    private InvocationGate _gate;
     private int _posted;
     private bool _freed;
-    private TaskCompletionSource? _idle;
 
     /// <summary>Initializes a new instance of the <see cref="WeakLink"/> class (its own token).</summary>
     /// <param name="source">The event source; held weakly.</param>
@@ -78,10 +71,10 @@ internal abstract class WeakLink : Subscription
     internal bool IsThreadAffine { get; }
 
     /// <summary>Gets a value indicating whether the link is detached (claimed by a dispose, raise or purge).</summary>
-    internal bool IsDetached => Volatile.Read(ref _state) < 0;
+    internal bool IsDetached => _gate.IsClosed;
 
     /// <summary>Gets the number of invocations of the handler in progress (tests).</summary>
-    internal long RunningCount => (Volatile.Read(ref _state) & RunningMask) / RunningOne;
+    internal long RunningCount => _gate.RunningCount;
 
     /// <summary>Gets a value indicating whether the link's handles are freed (tests).</summary>
     internal bool IsFreed => Volatile.Read(ref _freed);
@@ -152,26 +145,7 @@ internal abstract class WeakLink : Subscription
     }
 
     /// <summary>Completes when the link is detached and no invocation of its handler is running.</summary>
-    internal ValueTask WhenIdleAsync()
-    {
-        if ((Volatile.Read(ref _state) & RunningMask) == 0)
-        {
-            return default;
-        }
-
-        var idle = Volatile.Read(ref _idle)
-            ?? Interlocked.CompareExchange(ref _idle, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null)
-            ?? _idle;
-
-        // The exchange above is a full fence: an invocation that ends after it sees the source and completes it; one that
-        // ended before is seen here.
-        if ((Volatile.Read(ref _state) & RunningMask) == 0)
-        {
-            idle.TrySetResult();
-        }
-
-        return new ValueTask(idle.Task);
-    }
+    internal ValueTask WhenIdleAsync() => _gate.WhenIdleAsync();
 
     /// <summary>Adds the forwarder to the source's event.</summary>
     protected abstract void AddToSource(object source);
@@ -192,7 +166,7 @@ internal abstract class WeakLink : Subscription
             if (target is not null)
             {
                 // From "starting" to "running": Dispose no longer waits for this invocation, and it starts now.
-                _ = Interlocked.Add(ref _state, RunningOne - 1);
+                _gate.BeginRun();
                 owner = target;
                 handler = (Delegate)dependent!;
                 return true;
@@ -208,14 +182,7 @@ internal abstract class WeakLink : Subscription
     }
 
     /// <summary>Ends an invocation started by <see cref="TryBeginInvoke"/>.</summary>
-    protected void EndInvoke()
-    {
-        var state = Interlocked.Add(ref _state, -RunningOne);
-        if (state < 0 && (state & RunningMask) == 0)
-        {
-            Volatile.Read(ref _idle)?.TrySetResult();
-        }
-    }
+    protected void EndInvoke() => _gate.EndRun();
 
     /// <summary>A raise found the owner collected: the raise runs on the source's thread, so it may detach.</summary>
     private void DetachFromRaise()
@@ -266,17 +233,7 @@ internal abstract class WeakLink : Subscription
     /// Marks the link detached and waits for the callers reading its handles (never for a running handler).
     /// </summary>
     /// <returns><see langword="true"/> for the one call that detached it.</returns>
-    private bool Claim()
-    {
-        var before = Interlocked.Or(ref _state, Detached);
-        var spin = default(SpinWait);
-        while ((Volatile.Read(ref _state) & StartingMask) != 0)
-        {
-            spin.SpinOnce();
-        }
-
-        return before >= 0;
-    }
+    private bool Claim() => _gate.Close();
 
     /// <summary>Frees the handles; called once, by the winner of <see cref="Claim"/>, after the readers drained.</summary>
     private void Free()
@@ -286,18 +243,9 @@ internal abstract class WeakLink : Subscription
         _source.Dispose();
     }
 
-    private bool TryEnter()
-    {
-        if (Interlocked.Increment(ref _state) < 0)
-        {
-            Exit();
-            return false;
-        }
+    private bool TryEnter() => _gate.TryEnter();
 
-        return true;
-    }
-
-    private void Exit() => Interlocked.Decrement(ref _state);
+    private void Exit() => _gate.Exit();
 
     /// <summary>A thread-affine link found dead off its thread: detach it through its context, once, if it has one.</summary>
     private void PostPurge()
