@@ -45,6 +45,7 @@ public sealed class LiveCountTrackerTests
             "SafeRefs.Internal.Gen2Callback",
             "SafeRefs.Internal.OwnerHandleBlock",
             "SafeRefs.Internal.WeakHandlerEntry",
+            "SafeRefs.Timers.Internal.LifetimeRegistration",
         ];
 
         var declaring = typeof(LiveCountTracker).Assembly.GetTypes()
