@@ -10,7 +10,8 @@ namespace SafeRefs.Subscriptions;
 /// a long-lived token. Its own <see cref="Lifetime"/> source is created on first use.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe. <see cref="Add{T}(T)"/> and <see cref="Remove(IDisposable)"/>
 /// are O(1) (amortized; the index that makes <see cref="Remove(IDisposable)"/> O(1) is built on the first removal). An
-/// item added twice is held twice; <see cref="Remove(IDisposable)"/> takes out its most recent addition.</para>
+/// item added twice is held twice; <see cref="Remove(IDisposable)"/> takes out its most recent addition and does not
+/// dispose it.</para>
 /// <para><b>Dispose:</b> cancels <see cref="Lifetime"/>, then disposes every item in reverse order of addition, even if
 /// some throw, then throws one <see cref="AggregateException"/> with every failure. A second or concurrent
 /// <see cref="Dispose"/> does nothing. When the lifetime token given to the constructor is cancelled, the bag is
@@ -21,7 +22,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly CancellationTokenRegistration _lifetimeRegistration;
     private IDisposable?[] _items = [];
-    private Dictionary<IDisposable, int>? _index;
+    private Dictionary<IDisposable, List<int>>? _index;
     private int _end;
     private int _count;
     private bool _disposed;
@@ -103,7 +104,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
 
                 if (_index is not null)
                 {
-                    _index[disposable] = _end;
+                    SlotsOf(_index, disposable).Add(_end);
                 }
 
                 _items[_end++] = disposable;
@@ -116,7 +117,12 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
         return item;
     }
 
-    /// <summary>Removes <paramref name="item"/> without disposing it. O(1).</summary>
+    /// <summary>
+    /// Removes the most recent addition of <paramref name="item"/> without disposing it (unlike Rx's
+    /// <c>CompositeDisposable.Remove</c>, which disposes it). An item added twice needs two removals. A value-type item
+    /// (a boxed <see cref="CancellationTokenRegistration"/>, say) is found by value equality, a reference type by identity.
+    /// O(1) amortized.
+    /// </summary>
     /// <param name="item">The item.</param>
     /// <returns><see langword="true"/> if the bag held it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="item"/> is <see langword="null"/>.</exception>
@@ -126,9 +132,16 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
         lock (_lock)
         {
             _index ??= BuildIndex();
-            if (!_index.Remove(item, out var slot))
+            if (!_index.TryGetValue(item, out var slots))
             {
                 return false;
+            }
+
+            var slot = slots[^1];
+            slots.RemoveAt(slots.Count - 1);
+            if (slots.Count == 0)
+            {
+                _index.Remove(item);
             }
 
             _items[slot] = null;
@@ -143,6 +156,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
             else if (_end - _count > 32 && _end - _count > _count)
             {
                 Compact();
+                _index = null; // slots moved: rebuilt on the next removal
             }
 
             return true;
@@ -279,14 +293,25 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
         return true;
     }
 
-    private Dictionary<IDisposable, int> BuildIndex()
+    private static List<int> SlotsOf(Dictionary<IDisposable, List<int>> index, IDisposable item)
     {
-        var index = new Dictionary<IDisposable, int>(_count, ReferenceEqualityComparer.Instance);
+        if (!index.TryGetValue(item, out var slots))
+        {
+            slots = [];
+            index[item] = slots;
+        }
+
+        return slots;
+    }
+
+    private Dictionary<IDisposable, List<int>> BuildIndex()
+    {
+        var index = new Dictionary<IDisposable, List<int>>(_count, ItemComparer.Instance);
         for (var i = 0; i < _end; i++)
         {
             if (_items[i] is { } item)
             {
-                index[item] = i;
+                SlotsOf(index, item).Add(i);
             }
         }
 
@@ -308,16 +333,23 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
             if (_items[read] is { } item)
             {
                 _items[write] = item;
-                if (_index!.TryGetValue(item, out var slot) && slot == read)
-                {
-                    _index[item] = write;
-                }
-
                 write++;
             }
         }
 
         Array.Clear(_items, write, _end - write);
         _end = write;
+    }
+
+    /// <summary>Identity for reference types; value equality for boxed value types (each box is a new object).</summary>
+    private sealed class ItemComparer : IEqualityComparer<IDisposable>
+    {
+        public static readonly ItemComparer Instance = new();
+
+        public bool Equals(IDisposable? x, IDisposable? y) =>
+            ReferenceEquals(x, y) || (x is not null && y is not null && x.GetType().IsValueType && x.Equals(y));
+
+        public int GetHashCode(IDisposable obj) =>
+            obj.GetType().IsValueType ? obj.GetHashCode() : System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
     }
 }

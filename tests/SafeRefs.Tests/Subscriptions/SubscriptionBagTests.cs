@@ -89,6 +89,37 @@ public sealed class SubscriptionBagTests
     }
 
     [Fact]
+    public void Add_SameItemTwice_RemoveTwice_BothAdditionsGone()
+    {
+        var order = new List<int>();
+        var bag = new SubscriptionBag();
+        var probe = new Probe(order, 1);
+        bag.Add(probe);
+        bag.Add(probe);
+
+        Assert.True(bag.Remove(probe));
+        Assert.True(bag.Remove(probe));
+        Assert.False(bag.Remove(probe));
+        Assert.Equal(0, bag.Count);
+        bag.Dispose();
+        Assert.Equal(0, probe.Disposals);
+    }
+
+    [Fact]
+    public void Remove_ValueTypeItem_Removed()
+    {
+        using var cts = new CancellationTokenSource();
+        var bag = new SubscriptionBag();
+        var registration = cts.Token.Register(static () => { });
+        bag.Add(registration);
+
+        Assert.True(bag.Remove(registration));
+        Assert.Equal(0, bag.Count);
+        registration.Dispose();
+        bag.Dispose();
+    }
+
+    [Fact]
     public void RemoveMany_ThenAdd_KeepsOrderOfRemaining()
     {
         var order = new List<int>();
