@@ -14,8 +14,9 @@ namespace SafeRefs.Timers;
 /// tests can drive it with a fake clock.
 /// </summary>
 /// <remarks>
-/// <para><b>Holds</b> strongly the timers, loops, pending delays, <see cref="CancelAfter(TimeSpan)"/> sources and
-/// child scopes it owns (and through them their callbacks), until each ends or the scope is disposed. An ended timer
+/// <para><b>Holds</b> strongly the timers, loops, pending delays and <see cref="CancelAfter(TimeSpan)"/> sources it
+/// owns (and through them their callbacks), until each ends or the scope is disposed; child scopes only weakly (a
+/// child holds its parent strongly), so a child dropped undisposed is collected like any scope. An ended timer
 /// releases its callback at once; its small shell keeps a slot in the scope's table until the table next needs room. Nothing it
 /// creates holds the scope strongly: the runtime's timer queue reaches only the individual timers, which refer to
 /// their scope weakly, so a scope dropped without <see cref="Dispose"/> is collectable and its timers retire at their
@@ -39,6 +40,7 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 
     private readonly WeakReference<TimerScope> _self;
     private readonly TimerScope? _parent;
+    private ChildScopeLink? _linkInParent; // this scope's entry in its parent's table, which holds it only weakly
 #pragma warning disable CA2213 // Disposed by DisposeCore; finalized with the scope when it is dropped undisposed.
     private readonly LifetimeRegistration? _lifetime;
 #pragma warning restore CA2213
@@ -373,13 +375,15 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
         return cancellation.Token;
     }
 
-    /// <summary>Creates a scope on the same clock that is disposed when this one is.</summary>
-    /// <returns>The child scope; its failures go to its own <see cref="Error"/> handler, else to this scope's.</returns>
+    /// <summary>Creates a scope on the same clock that is disposed when this one is (if it is still referenced then).</summary>
+    /// <returns>The child scope; its failures go to its own <see cref="Error"/> handler, else to this scope's. This scope
+    /// holds it only weakly: keep it referenced for as long as its timers should run.</returns>
     /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
     public TimerScope CreateChild()
     {
         var child = new TimerScope(TimeProvider, this) { Logger = Logger, Name = _name, MeterFactory = _meterFactory };
-        Add(child);
+        child._linkInParent = new ChildScopeLink(child._self);
+        Add(child._linkInParent);
         return child;
     }
 
@@ -808,7 +812,10 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 
         if (!fromParent)
         {
-            _parent?.Remove(this);
+            if (_linkInParent is { } link)
+            {
+                _parent?.Remove(link);
+            }
         }
 
         if (errors is not null)

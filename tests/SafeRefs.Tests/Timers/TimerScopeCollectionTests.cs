@@ -16,6 +16,48 @@ public sealed class TimerScopeCollectionTests
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
     [Fact]
+    public void CreateChild_DroppedUndisposed_IsCollectedAndItsTimersRetire()
+    {
+        var clock = new FakeTimeProvider();
+        using var parent = new TimerScope(clock);
+        var child = CreateChildWithTimer(parent, keep: null, out var ticks);
+
+        GcAssert.Collected(child, "the parent holds its children only weakly");
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(0, ticks.Value);
+        parent.Dispose();
+    }
+
+    [Fact]
+    public void CreateChild_StillReferenced_StaysAliveAndIsDisposedWithTheParent()
+    {
+        var clock = new FakeTimeProvider();
+        var parent = new TimerScope(clock);
+        var keep = new List<TimerScope>();
+        var child = CreateChildWithTimer(parent, keep, out var ticks);
+
+        GcAssert.NotCollected(child, "the test holds the child");
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, ticks.Value);
+        parent.Dispose();
+        Assert.True(keep[0].IsDisposed);
+        clock.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(1, ticks.Value);
+        GC.KeepAlive(keep);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference CreateChildWithTimer(TimerScope parent, List<TimerScope>? keep, out StrongBox<int> ticks)
+    {
+        var child = parent.CreateChild();
+        keep?.Add(child);
+        var box = new StrongBox<int>();
+        ticks = box;
+        child.Every(TimeSpan.FromSeconds(1), () => box.Value++);
+        return new WeakReference(child);
+    }
+
+    [Fact]
     public void Lifetime_ScopeDroppedUndisposed_ItsRegistrationLeavesTheLongLivedToken()
     {
         using var lifetime = new CancellationTokenSource();
