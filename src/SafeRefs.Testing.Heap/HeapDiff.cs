@@ -33,7 +33,7 @@ public sealed class HeapDiff
         var changes = new List<TypeDelta>();
         foreach (string name in names)
         {
-            var delta = new TypeDelta(name, before[name], after[name]);
+            var delta = new TypeDelta(name, before.Lookup(name), after.Lookup(name));
             _byName[name] = delta;
             if (delta.CountDelta != 0 || delta.BytesDelta != 0)
             {
@@ -75,7 +75,7 @@ public sealed class HeapDiff
         {
             ArgumentNullException.ThrowIfNull(typeName);
             string name = TypeNames.Normalize(typeName);
-            return _byName.TryGetValue(name, out TypeDelta? delta) ? delta : new TypeDelta(name, Before[name], After[name]);
+            return _byName.TryGetValue(name, out TypeDelta? delta) ? delta : new TypeDelta(name, Before.Lookup(name), After.Lookup(name));
         }
     }
 

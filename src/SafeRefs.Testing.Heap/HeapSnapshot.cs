@@ -32,10 +32,11 @@ public sealed class HeapSnapshot
     private readonly string _text;
     private readonly long[] _numbers;
     private IReadOnlyList<TypeStatistics>? _types;
-    private Dictionary<string, (long Count, long Bytes)>? _byName;
+    private Dictionary<string, TypeStatistics>? _byName;
 
-    internal HeapSnapshot(DateTimeOffset takenAt, int processId, IEnumerable<TypeStatistics> types)
+    internal HeapSnapshot(DateTimeOffset takenAt, int processId, IEnumerable<TypeStatistics> types, HeapGraph? graph = null)
     {
+        Graph = graph;
         TakenAt = takenAt;
         ProcessId = processId;
         var list = new List<TypeStatistics>(types);
@@ -67,6 +68,9 @@ public sealed class HeapSnapshot
     internal static string[] RetainedTypeNames { get; } = [TypeNames.Of(typeof(HeapSnapshot)), TypeNames.Of(typeof(string)), TypeNames.Of(typeof(long[]))];
 
     private int TypeCount => _numbers.Length / Stride;
+
+    /// <summary>Gets the reference graph, when <see cref="HeapSnapshotOptions.RecordReferenceGraph"/> asked for it.</summary>
+    internal HeapGraph? Graph { get; }
 
     /// <summary>Gets when the snapshot was taken.</summary>
     /// <value>The time at which the heap walk finished.</value>
@@ -100,13 +104,18 @@ public sealed class HeapSnapshot
         get
         {
             ArgumentNullException.ThrowIfNull(typeName);
-            string name = TypeNames.Normalize(typeName);
-            Dictionary<string, (long Count, long Bytes)> byName =
-                _byName ?? Interlocked.CompareExchange(ref _byName, CreateLookup(), null) ?? _byName!;
-            (long count, long bytes) = byName.TryGetValue(name, out (long Count, long Bytes) found) ? found : default;
-            string assembly = count > 0 ? AssemblyOf(name) : string.Empty;
-            return new TypeStatistics(name, assembly, count, bytes);
+            return Lookup(TypeNames.Normalize(typeName));
         }
+    }
+
+    /// <summary>
+    /// The statistics under a name already in the runtime's form (as <see cref="Types"/> lists it): one dictionary
+    /// lookup, no parsing, so the growth rule and diffs stay linear in the number of types.
+    /// </summary>
+    internal TypeStatistics Lookup(string runtimeName)
+    {
+        Dictionary<string, TypeStatistics> byName = _byName ?? Interlocked.CompareExchange(ref _byName, CreateLookup(), null) ?? _byName!;
+        return byName.TryGetValue(runtimeName, out TypeStatistics? found) ? found : new TypeStatistics(runtimeName, string.Empty, 0, 0);
     }
 
     /// <summary>Takes a snapshot of the current process.</summary>
@@ -144,8 +153,8 @@ public sealed class HeapSnapshot
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         }
 
-        IReadOnlyList<TypeStatistics> types = EventPipeHeapWalker.Walk(processId, options.Timeout);
-        return new HeapSnapshot(DateTimeOffset.UtcNow, processId, Filter(types, options));
+        WalkResult walk = EventPipeHeapWalker.Walk(processId, options.Timeout, options.RecordReferenceGraph);
+        return new HeapSnapshot(DateTimeOffset.UtcNow, processId, Filter(walk.Types, options), walk.Graph);
     }
 
     /// <summary>Compares two snapshots type by type.</summary>
@@ -161,11 +170,12 @@ public sealed class HeapSnapshot
     }
 
     /// <summary>
-    /// The name under which the instances of <paramref name="type"/> appear in a snapshot: the runtime's form, with
-    /// generic arguments in brackets and without assembly names; a nested type by its own name only.
+    /// The name under which the instances of <paramref name="type"/> appear in a snapshot: the form of
+    /// <see cref="Type.ToString"/>, with generic arguments in brackets, without assembly names, and a nested type
+    /// after its declaring types.
     /// </summary>
     /// <param name="type">The type.</param>
-    /// <returns>For example <c>System.Collections.Generic.List`1[MyApp.Order]</c>, or <c>Inner</c> for <c>Outer.Inner</c>.</returns>
+    /// <returns>For example <c>System.Collections.Generic.List`1[MyApp.Order]</c>, or <c>MyApp.Outer+Inner</c> for <c>Outer.Inner</c>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="type"/> is <see langword="null"/>.</exception>
     public static string NameOf(Type type) => TypeNames.Of(type);
 
@@ -256,14 +266,25 @@ public sealed class HeapSnapshot
         return types.AsReadOnly();
     }
 
-    private Dictionary<string, (long Count, long Bytes)> CreateLookup()
+    // One entry per name, all assemblies together; the assembly is kept when only one assembly has instances under
+    // the name, and empty when several do.
+    private Dictionary<string, TypeStatistics> CreateLookup()
     {
-        var byName = new Dictionary<string, (long Count, long Bytes)>(TypeCount, StringComparer.Ordinal);
+        var byName = new Dictionary<string, TypeStatistics>(TypeCount, StringComparer.Ordinal);
         for (int i = 0; i < TypeCount; i++)
         {
             string name = NameAt(i);
-            byName.TryGetValue(name, out (long Count, long Bytes) total);
-            byName[name] = (total.Count + _numbers[Stride * i], total.Bytes + _numbers[(Stride * i) + 1]);
+            string assembly = AssemblyAt(i);
+            long count = _numbers[Stride * i];
+            long bytes = _numbers[(Stride * i) + 1];
+            if (byName.TryGetValue(name, out TypeStatistics? seen))
+            {
+                assembly = string.Equals(seen.Assembly, assembly, StringComparison.Ordinal) ? assembly : string.Empty;
+                count += seen.Count;
+                bytes += seen.Bytes;
+            }
+
+            byName[name] = new TypeStatistics(name, assembly, count, bytes);
         }
 
         return byName;
@@ -274,27 +295,6 @@ public sealed class HeapSnapshot
     private string AssemblyAt(int i) => Slice(_numbers[(Stride * i) + 3]);
 
     private string Slice(long packed) => _text.Substring((int)(packed >> 32), (int)(packed & 0xFFFF_FFFF));
-
-    // The defining assembly when one assembly alone has instances under this name; empty when several do.
-    private string AssemblyOf(string name)
-    {
-        string? assembly = null;
-        for (int i = 0; i < TypeCount; i++)
-        {
-            if (string.Equals(NameAt(i), name, StringComparison.Ordinal))
-            {
-                string candidate = AssemblyAt(i);
-                if (assembly is not null && !string.Equals(assembly, candidate, StringComparison.Ordinal))
-                {
-                    return string.Empty;
-                }
-
-                assembly = candidate;
-            }
-        }
-
-        return assembly ?? string.Empty;
-    }
 
     private static void EnsureRunning(int processId)
     {

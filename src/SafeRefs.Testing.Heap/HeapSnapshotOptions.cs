@@ -16,9 +16,8 @@ public sealed class HeapSnapshotOptions
     /// (<c>MyApp.</c>, <c>System.Collections.Generic.List`1</c>). Empty keeps every type.
     /// </summary>
     /// <remarks>
-    /// The runtime names a nested type by its own name only (<c>Inner</c> for <c>MyApp.Outer.Inner</c>), so a namespace
-    /// prefix does not select nested types, closures' display classes or compiler-generated state machines: filter by
-    /// <see cref="Assemblies"/> to keep everything your code defines.
+    /// Nested types, closures' display classes and compiler-generated state machines are named after their declaring
+    /// types (<c>MyApp.Outer+&lt;&gt;c__DisplayClass5_0</c>), so a namespace prefix selects them too.
     /// </remarks>
     /// <value>An empty list by default.</value>
     public IList<string> TypeNamePrefixes { get; } = new List<string>();
@@ -34,6 +33,18 @@ public sealed class HeapSnapshotOptions
     /// </summary>
     /// <value><see langword="true"/> by default.</value>
     public bool IncludeFrameworkTypes { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether the snapshot also records the reference graph (every object, its
+    /// references and the GC roots), from which <see cref="LeakHunt"/> and <c>dotnet-saferefs</c> print retention paths.
+    /// </summary>
+    /// <remarks>
+    /// The graph costs the capturing process about 70 bytes per live object of the target while it is built and about
+    /// 20 bytes per object plus 4 per reference while the snapshot is kept; it is not saved by
+    /// <see cref="HeapSnapshot.Save(Stream)"/>.
+    /// </remarks>
+    /// <value><see langword="false"/> by default.</value>
+    public bool RecordReferenceGraph { get; set; }
 
     /// <summary>Gets or sets the time limit for one snapshot; past it the capture throws <see cref="HeapSnapshotException"/>.</summary>
     /// <value>30 seconds by default.</value>

@@ -19,10 +19,11 @@ public sealed class TypeStatistics
 
     /// <summary>Gets the type's name as the runtime's heap walk reports it.</summary>
     /// <value>
-    /// Namespace-qualified with generic arguments in brackets (<c>System.Collections.Generic.List`1[MyApp.Order]</c>);
-    /// a nested type is named by its own name at the top level (<c>Inner</c>, not <c>Outer+Inner</c>), with
-    /// <c>+</c> inside generic arguments. <see cref="HeapSnapshot.NameOf(Type)"/> gives the same form for a
-    /// <see cref="Type"/>.
+    /// The form of <see cref="Type.ToString"/>: namespace-qualified with generic arguments in brackets
+    /// (<c>System.Collections.Generic.List`1[MyApp.Order]</c>), nested types after their declaring types
+    /// (<c>MyApp.Outer+Inner</c>, <c>MyApp.Owner+&lt;&gt;c__DisplayClass5_0</c>). Distinct types never share a name
+    /// in one snapshot: if two would (the same type loaded twice), the later ones end in <c> (#2)</c>, <c> (#3)</c>.
+    /// <see cref="HeapSnapshot.NameOf(Type)"/> gives the same form for a <see cref="Type"/>.
     /// </value>
     public string Name { get; }
 

@@ -3,10 +3,13 @@ using System.Globalization;
 namespace SafeRefs.Testing.Heap.LeakyTarget;
 
 /// <summary>
-/// Leaks <c>perCollection</c> <see cref="LeakedItem"/>s into a static list after every gen-2 collection it observes,
-/// so that each heap snapshot (which induces one) is followed by exactly one batch, whatever the timing. Prints
-/// "ready" at start and "leaked &lt;total&gt;" after each batch; exits after <c>lifetimeSeconds</c> (default 60) or as
-/// soon as its standard input closes, so a crashed test never leaves it running.
+/// Arguments: <c>perCollection lifetimeSeconds [mode]</c>. Mode <c>leak</c> (the default) leaks
+/// <c>perCollection</c> <see cref="LeakedItem"/>s into a static list after every gen-2 collection it observes, so that
+/// each heap snapshot (which induces one) is followed by exactly one batch, whatever the timing; it prints
+/// "leaked &lt;total&gt;" after each batch. Mode <c>collect</c> keeps <c>perCollection</c> items and calls
+/// <see cref="GC.Collect()"/> in a loop, so a heap walk competes with the app's own induced collections. Prints "ready"
+/// at start; exits after <c>lifetimeSeconds</c> (default 60) or as soon as its standard input closes, so a crashed
+/// test never leaves it running.
 /// </summary>
 internal static class Program
 {
@@ -20,6 +23,7 @@ internal static class Program
     {
         int perCollection = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100;
         int lifetimeSeconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 60;
+        string mode = args.Length > 2 ? args[2] : "leak";
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(lifetimeSeconds));
         var stdinWatcher = new Thread(() =>
         {
@@ -28,6 +32,11 @@ internal static class Program
         })
         { IsBackground = true };
         stdinWatcher.Start();
+
+        if (mode == "collect")
+        {
+            return Collect(perCollection, stop.Token);
+        }
 
         int seen = GC.CollectionCount(2);
         Console.Out.WriteLine("ready");
@@ -48,6 +57,24 @@ internal static class Program
 
             Console.Out.WriteLine($"leaked {Leaked.Count}");
             Console.Out.Flush();
+        }
+
+        return 0;
+    }
+
+    private static int Collect(int keep, CancellationToken stop)
+    {
+        for (int i = 0; i < keep; i++)
+        {
+            Leaked.Add(new LeakedItem(i));
+        }
+
+        Console.Out.WriteLine("ready");
+        Console.Out.Flush();
+        while (!stop.IsCancellationRequested)
+        {
+            GC.Collect();
+            Thread.Sleep(1); // a busy app's pace, not a synchronisation: hundreds of induced collections a second
         }
 
         return 0;

@@ -8,6 +8,9 @@ public sealed class HeapSnapshotTests
 {
     private static Marker[]? _markers;
     private static Box<Marker>[]? _boxes;
+    private static First.Item[]? _firstItems;
+    private static Second.Item[]? _secondItems;
+    private static Func<int>[]? _closures;
 
     [Fact]
     public void Capture_CurrentProcess_CountsExactlyTheLiveInstances()
@@ -36,7 +39,36 @@ public sealed class HeapSnapshotTests
         Assert.Equal(40, snapshot[typeof(Box<Marker>).FullName!].Count);    // assembly-qualified arguments
         Assert.Equal(40, snapshot[typeof(Box<Marker>).ToString()].Count);   // reflection ToString form
         Assert.Equal(40, snapshot[HeapSnapshot.NameOf(typeof(Box<Marker>))].Count);
-        Assert.Contains(snapshot.Types, t => t.Name == "Box`1[SafeRefs.Testing.Heap.Tests.HeapSnapshotTests+Marker]");
+        Assert.Contains(snapshot.Types, t => t.Name == "SafeRefs.Testing.Heap.Tests.HeapSnapshotTests+Box`1[SafeRefs.Testing.Heap.Tests.HeapSnapshotTests+Marker]");
+    }
+
+    [Fact]
+    public void Capture_NestedTypesWithTheSameName_AreNotMerged()
+    {
+        FillItems(3, 5);
+        HeapSnapshot snapshot = HeapSnapshot.Capture();
+        Release();
+
+        // The runtime calls both "Item": the snapshot names each after its declaring type.
+        Assert.Equal(3, snapshot.CountOf<First.Item>());
+        Assert.Equal(5, snapshot.CountOf<Second.Item>());
+        Assert.Equal(3, snapshot["SafeRefs.Testing.Heap.Tests.HeapSnapshotTests+First+Item"].Count);
+        Assert.Equal(1, snapshot.CountOf<Second.Item[]>());
+        Assert.Equal(0, snapshot["Item"].Count);
+        Assert.DoesNotContain(snapshot.Types, t => t.Name is "Item" or "Item[]");
+    }
+
+    [Fact]
+    public void Capture_ClosuresOfTwoTypes_AreNamedAfterTheirDeclaringTypes()
+    {
+        FillClosures(4, 6);
+        HeapSnapshot snapshot = HeapSnapshot.Capture();
+        Release();
+
+        TypeStatistics[] closures = [.. snapshot.Types.Where(t => t.Name.Contains("<>c__DisplayClass", StringComparison.Ordinal) && t.Name.Contains("+Closures", StringComparison.Ordinal))];
+        Assert.Equal(2, closures.Length);
+        Assert.Equal(4, Assert.Single(closures, c => c.Name.StartsWith(typeof(First.Closures).FullName! + "+", StringComparison.Ordinal)).Count);
+        Assert.Equal(6, Assert.Single(closures, c => c.Name.StartsWith(typeof(Second.Closures).FullName! + "+", StringComparison.Ordinal)).Count);
     }
 
     [Fact]
@@ -190,10 +222,46 @@ public sealed class HeapSnapshotTests
         }
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FillItems(int first, int second)
+    {
+        _firstItems = [.. Enumerable.Range(0, first).Select(_ => new First.Item())];
+        _secondItems = [.. Enumerable.Range(0, second).Select(_ => new Second.Item())];
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FillClosures(int first, int second)
+    {
+        _closures = [.. Enumerable.Range(0, first).Select(First.Closures.Make), .. Enumerable.Range(0, second).Select(Second.Closures.Make)];
+    }
+
     private static void Release()
     {
         _markers = null;
         _boxes = null;
+        _firstItems = null;
+        _secondItems = null;
+        _closures = null;
+    }
+
+    private static class First
+    {
+        public sealed class Item;
+
+        public static class Closures
+        {
+            public static Func<int> Make(int value) => () => value;
+        }
+    }
+
+    private static class Second
+    {
+        public sealed class Item;
+
+        public static class Closures
+        {
+            public static Func<int> Make(int value) => () => value + 1;
+        }
     }
 
     private sealed class Marker(int id)

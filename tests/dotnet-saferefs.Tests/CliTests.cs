@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SafeRefs.Cli.Tests.Infrastructure;
+using SafeRefs.Testing;
 
 namespace SafeRefs.Cli.Tests;
 
@@ -63,6 +64,22 @@ public sealed class CliTests : IDisposable
         Assert.Contains("| SafeRefs.Testing.Heap.LeakyTarget.LeakedItem |", threeOutput, StringComparison.Ordinal);
         Assert.Contains("| SafeRefs.Testing.Heap.LeakyTarget.LeakedItem | 100 | 200 | 300 | +100 |", threeOutput, StringComparison.Ordinal);
         Assert.Contains("per snapshot", threeOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Capture_ChildThatCallsGCCollectInALoop_CountsEveryObject()
+    {
+        // The app's own GC.Collect() looks like the walk's induced collection (blocking, gen 2, induced). A walk that
+        // latched onto one of those would end with no objects; each snapshot must count all 1,000 kept items.
+        using LeakyChild child = LeakyChild.Start(perCollection: 1_000, mode: "collect");
+
+        for (int i = 0; i < 3; i++)
+        {
+            HeapSnapshot snapshot = HeapSnapshot.Capture(child.Id);
+
+            Assert.Equal(1_000, snapshot["SafeRefs.Testing.Heap.LeakyTarget.LeakedItem"].Count);
+            Assert.True(snapshot.ObjectCount > 1_000);
+        }
     }
 
     [Theory]

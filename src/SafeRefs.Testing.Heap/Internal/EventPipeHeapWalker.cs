@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Diagnostics.Tracing;
+using System.Globalization;
 using Microsoft.Diagnostics.NETCore.Client;
 using Microsoft.Diagnostics.Tracing;
 using Microsoft.Diagnostics.Tracing.Parsers;
@@ -36,11 +37,14 @@ internal static class EventPipeHeapWalker
         Justification = "One int per inspected process id; a leak hunt inspects a handful of processes in its lifetime.")]
     private static readonly HashSet<int> WarmedUp = [];
 
-    public static IReadOnlyList<TypeStatistics> Walk(int processId, TimeSpan timeout)
+    // A walk that lost events is retried this many times before the capture fails.
+    private const int LossRetries = 2;
+
+    public static WalkResult Walk(int processId, TimeSpan timeout, bool recordGraph = false)
     {
         EnsureSupported();
         WarmUpOnce(processId, timeout);
-        return WalkOnce(processId, timeout);
+        return WalkOnce(processId, timeout, recordGraph);
     }
 
     private static void EnsureSupported()
@@ -66,21 +70,25 @@ internal static class EventPipeHeapWalker
             }
         }
 
-        _ = WalkOnce(processId, timeout);
+        _ = WalkOnce(processId, timeout, recordGraph: false);
         lock (WarmedUpLock)
         {
             WarmedUp.Add(processId);
         }
     }
 
-    private static List<TypeStatistics> WalkOnce(int processId, TimeSpan timeout)
+    private static WalkResult WalkOnce(int processId, TimeSpan timeout, bool recordGraph)
     {
         // The runtime hands over a session's last, partly filled buffer only when more events follow or the session
         // stops, so an idle target can hold back the end of the heap walk indefinitely. Stop the session once the
         // stream has been quiet for a while (stopping flushes everything) and check that the walk was complete; if it
-        // was not (the collection had not even started), try again with a longer quiet period.
+        // was not (the collection had not even started), try again with a longer quiet period. A walk that lost
+        // events is never used: it is tried again, and reported if it keeps losing them.
         var clock = Stopwatch.StartNew();
-        foreach (TimeSpan quiet in QuietPeriods)
+        int losses = 0;
+        string? loss = null;
+        int quietIndex = 0;
+        while (quietIndex < QuietPeriods.Length)
         {
             TimeSpan left = timeout - clock.Elapsed;
             if (left <= TimeSpan.Zero)
@@ -88,20 +96,36 @@ internal static class EventPipeHeapWalker
                 break;
             }
 
-            List<TypeStatistics>? types = WalkOnce(processId, left, quiet < left ? quiet : left);
-            if (types is not null)
+            TimeSpan quiet = QuietPeriods[quietIndex];
+            Attempt attempt = WalkOnce(processId, left, quiet < left ? quiet : left, recordGraph);
+            if (attempt.Loss is not null)
             {
-                return types;
+                loss = attempt.Loss;
+                if (++losses > LossRetries)
+                {
+                    break;
+                }
+
+                continue;
             }
+
+            if (attempt.Result is not null)
+            {
+                return attempt.Result;
+            }
+
+            quietIndex++;
         }
 
-        throw new HeapSnapshotException(
-            $"No complete heap walk arrived from process {processId} within {timeout.TotalSeconds:0.#} s. Raise HeapSnapshotOptions.Timeout, or check that the process is not suspended.");
+        throw new HeapSnapshotException(loss is not null
+            ? $"The heap walk of process {processId} was incomplete {losses} time(s) in a row ({loss}); a snapshot would undercount, so none was taken. Retry when the process is less busy, or raise HeapSnapshotOptions.Timeout."
+            : $"No complete heap walk arrived from process {processId} within {timeout.TotalSeconds:0.#} s. Raise HeapSnapshotOptions.Timeout, or check that the process is not suspended.");
     }
 
-    private static List<TypeStatistics>? WalkOnce(int processId, TimeSpan timeout, TimeSpan quiet)
+    private static Attempt WalkOnce(int processId, TimeSpan timeout, TimeSpan quiet, bool recordGraph)
     {
         DiagnosticsClient client = new(processId);
+        FlushTypeTable(client, processId);
         EventPipeProvider[] providers =
         [
             new("Microsoft-Windows-DotNETRuntime", EventLevel.Verbose, HeapSnapshotKeywords),
@@ -136,18 +160,71 @@ internal static class EventPipeHeapWalker
 
         using (session)
         {
-            return Collect(session, processId, timeout, quiet);
+            return Collect(session, processId, timeout, quiet, recordGraph);
         }
     }
 
-    private static List<TypeStatistics>? Collect(EventPipeSession session, int processId, TimeSpan timeout, TimeSpan quiet)
+    // As dotnet-gcdump does: a short session that starts and stops makes the runtime forget which types it has already
+    // described, so the walk's session describes every type again even when another session (an APM agent, an
+    // in-process EventListener) keeps type events on. Without it those types would show as "<unknown type 0x…>".
+    private static void FlushTypeTable(DiagnosticsClient client, int processId)
     {
-        var typeNames = new Dictionary<ulong, string>();
-        var typeModules = new Dictionary<ulong, ulong>();
+        EventPipeSession flush;
+        try
+        {
+            flush = client.StartEventPipeSession(
+                new EventPipeProvider("Microsoft-DotNETCore-SampleProfiler", EventLevel.Informational),
+                requestRundown: false,
+                circularBufferMB: 16);
+        }
+        catch (ServerNotAvailableException ex)
+        {
+            throw Unreachable(processId, ex);
+        }
+        catch (Win32Exception ex)
+        {
+            throw Unreachable(processId, ex);
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or ServerErrorException)
+        {
+            // The walk's own session reports these with the right message.
+            return;
+        }
+
+        using (flush)
+        {
+            Task drain = flush.EventStream.CopyToAsync(Stream.Null);
+            try
+            {
+                flush.Stop();
+                _ = drain.Wait(TimeSpan.FromSeconds(5));
+            }
+            catch (Exception ex) when (ex is ServerNotAvailableException or TimeoutException or IOException or ObjectDisposedException or AggregateException)
+            {
+                // The target exited or the pipe closed: the walk's session reports it.
+            }
+        }
+    }
+
+    private static Attempt Collect(EventPipeSession session, int processId, TimeSpan timeout, TimeSpan quiet, bool recordGraph)
+    {
+        var types = new TypeTable();
         var modulePaths = new Dictionary<ulong, string>();
         var nodes = new Dictionary<ulong, (long Count, long Bytes)>();
+        GraphBuilder? graph = recordGraph ? new GraphBuilder() : null;
 
+        // The walk is the collection the session induced: a blocking gen-2 collection whose reason is "induced". An
+        // app's own GC.Collect() looks the same, so a latched collection that ended without streaming any object is
+        // let go, and the next one is awaited. Bulk events carry a sequence number per collection: a gap means the
+        // runtime dropped a buffer.
         int heapWalkGc = -1;
+        bool inWalk = false;
+        long nodesInWalk = 0;
+        int nextNodeIndex = 0;
+        int nextEdgeIndex = 0;
+        int lostBeforeWalk = 0;
+        int lostInWalk = 0;
+        string? gap = null;
         var clock = Stopwatch.StartNew();
         long lastEventTicks = 0;
         int stopRequested = 0;
@@ -184,44 +261,144 @@ internal static class EventPipeHeapWalker
             }
         }
 
+        void Touch() => Volatile.Write(ref lastEventTicks, clock.Elapsed.Ticks);
+
         using var source = new EventPipeEventSource(session.EventStream);
+
+        // Events lost outside the walk (a busy app's other GC events) do not matter; losses while it streams do.
         source.Clr.GCStart += data =>
         {
-            Volatile.Write(ref lastEventTicks, clock.Elapsed.Ticks);
+            Touch();
             if (heapWalkGc < 0 && data.Depth == 2 && data.Reason == GCReason.Induced)
             {
                 heapWalkGc = data.Count;
+                lostBeforeWalk = source.EventsLost;
+                inWalk = true;
+                nodesInWalk = 0;
+                nextNodeIndex = 0;
+                nextEdgeIndex = 0;
             }
         };
         source.Clr.GCStop += data =>
         {
-            Volatile.Write(ref lastEventTicks, clock.Elapsed.Ticks);
-            if (data.Count == heapWalkGc)
+            Touch();
+            if (data.Count != heapWalkGc)
             {
-                completed = true;
-                Stop();
+                return;
             }
+
+            inWalk = false;
+            lostInWalk = source.EventsLost - lostBeforeWalk;
+            if (nodesInWalk == 0)
+            {
+                // Another induced collection (the app's): not the walk. Wait for the next one.
+                heapWalkGc = -1;
+                graph?.Clear();
+                return;
+            }
+
+            completed = true;
+            Stop();
         };
         source.Clr.TypeBulkType += data =>
         {
-            Volatile.Write(ref lastEventTicks, clock.Elapsed.Ticks);
+            Touch();
             for (int i = 0; i < data.Count; i++)
             {
                 GCBulkTypeValues value = data.Values(i);
-                typeNames[value.TypeID] = value.TypeName;
-                typeModules[value.TypeID] = value.ModuleID;
+                types.Add(value.TypeID, value.TypeName, value.ModuleID, value.TypeNameID,
+                    (value.Flags & TypeFlags.Array) != 0 && value.TypeParameterCount == 1 ? value.TypeParameterID(0) : 0);
             }
         };
         source.Clr.GCBulkNode += data =>
         {
-            Volatile.Write(ref lastEventTicks, clock.Elapsed.Ticks);
+            Touch();
+            if (!inWalk)
+            {
+                return;
+            }
+
+            if (data.Index != nextNodeIndex)
+            {
+                gap ??= $"object batch {nextNodeIndex} of the walk never arrived (got batch {data.Index})";
+            }
+
+            nextNodeIndex = data.Index + 1;
             for (int i = 0; i < data.Count; i++)
             {
                 GCBulkNodeValues value = data.Values(i);
                 nodes.TryGetValue(value.TypeID, out (long Count, long Bytes) total);
                 nodes[value.TypeID] = (total.Count + 1, total.Bytes + (long)value.Size);
+                graph?.AddNode(value.Address, value.TypeID, (long)value.Size, (int)value.EdgeCount);
             }
+
+            nodesInWalk += data.Count;
         };
+        if (graph is not null)
+        {
+            source.Clr.GCBulkEdge += data =>
+            {
+                Touch();
+                if (!inWalk)
+                {
+                    return;
+                }
+
+                if (data.Index != nextEdgeIndex)
+                {
+                    gap ??= $"reference batch {nextEdgeIndex} of the walk never arrived (got batch {data.Index})";
+                }
+
+                nextEdgeIndex = data.Index + 1;
+                for (int i = 0; i < data.Count; i++)
+                {
+                    graph.AddEdge(data.Values(i).Target);
+                }
+            };
+            source.Clr.GCBulkRootEdge += data =>
+            {
+                Touch();
+                if (!inWalk)
+                {
+                    return;
+                }
+
+                for (int i = 0; i < data.Count; i++)
+                {
+                    GCBulkRootEdgeValues value = data.Values(i);
+                    graph.AddRoot(value.RootedNodeAddress, value.GCRootKind, value.GCRootFlag);
+                }
+            };
+            source.Clr.GCBulkRootStaticVar += data =>
+            {
+                Touch();
+                if (!inWalk)
+                {
+                    return;
+                }
+
+                for (int i = 0; i < data.Count; i++)
+                {
+                    GCBulkRootStaticVarValues value = data.Values(i);
+                    graph.AddStatic(value.ObjectID, value.TypeID, value.FieldName);
+                }
+            };
+            source.Clr.GCBulkRootConditionalWeakTableElementEdge += data =>
+            {
+                Touch();
+                if (!inWalk)
+                {
+                    return;
+                }
+
+                for (int i = 0; i < data.Count; i++)
+                {
+                    GCBulkRootConditionalWeakTableElementEdgeValues value = data.Values(i);
+                    graph.AddDependent(value.GCKeyNodeID, value.GCValueNodeID);
+                }
+            };
+        }
+
         var rundown = new ClrRundownTraceEventParser(source);
         rundown.LoaderModuleDCStop += data => modulePaths[(ulong)data.ModuleID] = data.ModuleILPath;
 
@@ -246,43 +423,53 @@ internal static class EventPipeHeapWalker
             throw new HeapSnapshotException($"The EventPipe stream from process {processId} broke off during the heap walk ({ex.Message}).", ex);
         }
 
-        if (!completed)
+        if (lostInWalk > 0 || gap is not null)
         {
-            return null;
+            return new Attempt(null, gap ?? $"{lostInWalk:N0} events were lost while the heap was streamed");
         }
 
-        return Aggregate(typeNames, typeModules, modulePaths, nodes);
+        if (!completed)
+        {
+            return new Attempt(null, null);
+        }
+
+        using var metadata = new ModuleMetadata([.. modulePaths.Values.Distinct(StringComparer.Ordinal)]);
+        Dictionary<ulong, string> names = types.ResolveNames(modulePaths, metadata);
+        List<TypeStatistics> statistics = Aggregate(names, types, modulePaths, nodes);
+        return new Attempt(new WalkResult(statistics, graph?.Build(names, metadata)), null);
     }
 
     private static List<TypeStatistics> Aggregate(
-        Dictionary<ulong, string> typeNames,
-        Dictionary<ulong, ulong> typeModules,
+        Dictionary<ulong, string> names,
+        TypeTable types,
         Dictionary<ulong, string> modulePaths,
         Dictionary<ulong, (long Count, long Bytes)> nodes)
     {
-        var byName = new Dictionary<(string Name, string Assembly), (long Count, long Bytes)>();
-        foreach (KeyValuePair<ulong, (long Count, long Bytes)> node in nodes)
+        // One row per type: distinct types never share a row, even if their names coincide (the same type loaded
+        // twice, or a module whose metadata could not be read): the later ones get " (#2)", " (#3)" in TypeID order.
+        var byName = new Dictionary<(string Name, string Assembly), (long Count, long Bytes, ulong TypeId)>();
+        var result = new List<TypeStatistics>(nodes.Count);
+        foreach (KeyValuePair<ulong, (long Count, long Bytes)> node in nodes.OrderBy(n => n.Key))
         {
-            string name = typeNames.TryGetValue(node.Key, out string? typeName) && typeName.Length > 0
-                ? typeName
-                : $"<unknown type 0x{node.Key:x}>";
-            string assembly = typeModules.TryGetValue(node.Key, out ulong module) && modulePaths.TryGetValue(module, out string? path)
+            string name = names.TryGetValue(node.Key, out string? typeName) ? typeName : TypeTable.Unknown(node.Key);
+            string assembly = types.ModuleOf(node.Key) is ulong module && modulePaths.TryGetValue(module, out string? path)
                 ? AssemblyNameOf(path)
                 : string.Empty;
-            byName.TryGetValue((name, assembly), out (long Count, long Bytes) total);
-            byName[(name, assembly)] = (total.Count + node.Value.Count, total.Bytes + node.Value.Bytes);
-        }
+            string unique = name;
+            for (int n = 2; byName.ContainsKey((unique, assembly)); n++)
+            {
+                unique = string.Create(CultureInfo.InvariantCulture, $"{name} (#{n})");
+            }
 
-        var result = new List<TypeStatistics>(byName.Count);
-        foreach (KeyValuePair<(string Name, string Assembly), (long Count, long Bytes)> entry in byName)
-        {
-            result.Add(new TypeStatistics(entry.Key.Name, entry.Key.Assembly, entry.Value.Count, entry.Value.Bytes));
+            byName[(unique, assembly)] = (node.Value.Count, node.Value.Bytes, node.Key);
+            names[node.Key] = unique;
+            result.Add(new TypeStatistics(unique, assembly, node.Value.Count, node.Value.Bytes));
         }
 
         return result;
     }
 
-    private static string AssemblyNameOf(string path)
+    internal static string AssemblyNameOf(string path)
     {
         int slash = Math.Max(path.LastIndexOf('/'), path.LastIndexOf('\\'));
         string file = path[(slash + 1)..];
@@ -290,6 +477,8 @@ internal static class EventPipeHeapWalker
             ? file[..^4]
             : file;
     }
+
+    private sealed record Attempt(WalkResult? Result, string? Loss);
 
     private static HeapSnapshotException Unreachable(int processId, Exception inner) =>
         new(

@@ -35,7 +35,7 @@ internal static class GrowthRule
             long[] bytes = new long[snapshots.Count];
             for (int i = 0; i < snapshots.Count; i++)
             {
-                TypeStatistics statistics = snapshots[i][name];
+                TypeStatistics statistics = snapshots[i].Lookup(name);
                 counts[i] = heldByCaller && HeapSnapshot.RetainedTypeNames.Contains(name) ? Math.Max(0, statistics.Count - i) : statistics.Count;
                 bytes[i] = statistics.Bytes;
             }

@@ -8,21 +8,22 @@ namespace SafeRefs.Testing.Internal;
 /// runtime's own form) finds the same entry.
 /// </summary>
 /// <remarks>
-/// The runtime's form, measured on .NET 10: namespace-qualified reflection-style names with generic arguments in
-/// brackets (<c>System.Collections.Generic.List`1[Foo]</c>), arguments without assembly names, nested types
-/// written with <c>+</c> inside arguments (<c>List`1[Outer+Inner]</c>) but by their own name alone at the top
-/// level (<c>Inner</c>, <c>Entry[System.String,System.Int32]</c>, <c>Inner[]</c>).
+/// The form of <see cref="Type.ToString"/>: namespace-qualified names with generic arguments in brackets
+/// (<c>System.Collections.Generic.List`1[Foo]</c>), arguments without assembly names, nested types with their
+/// declaring types (<c>Ns.Outer+Inner</c>, <c>System.Collections.Generic.Dictionary`2+Entry[System.String,System.Int32]</c>).
+/// The runtime's heap-walk events name a nested type by its own name only at the top level; the walker restores the
+/// declaring types from the module's metadata (see <see cref="EventPipeHeapWalker"/>), so that distinct types are never merged.
 /// </remarks>
 internal static class TypeNames
 {
-    /// <summary>The runtime heap-walk name of <paramref name="type"/>.</summary>
+    /// <summary>The snapshot name of <paramref name="type"/>.</summary>
     public static string Of(Type type)
     {
         ArgumentNullException.ThrowIfNull(type);
-        return StripTopLevelNesting(type.ToString());
+        return type.ToString();
     }
 
-    /// <summary>Normalises a user-supplied or runtime type name to the runtime heap-walk form.</summary>
+    /// <summary>Normalises a user-supplied or snapshot type name to the snapshot form.</summary>
     public static string Normalize(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -43,7 +44,7 @@ internal static class TypeNames
             return trimmed;
         }
 
-        return StripTopLevelNesting(output.ToString());
+        return output.ToString();
     }
 
     /// <summary>
@@ -52,16 +53,6 @@ internal static class TypeNames
     /// </summary>
     public static bool Matches(string name, string normalizedPattern) =>
         name.StartsWith(normalizedPattern, StringComparison.Ordinal);
-
-    private static string StripTopLevelNesting(string name)
-    {
-        int bracket = name.IndexOf('[', StringComparison.Ordinal);
-        int headEnd = bracket < 0 ? name.Length : bracket;
-        int plus = name.LastIndexOf('+', headEnd - 1, headEnd);
-
-        // "Outer+" (a prefix ending at the nesting mark) has nothing after it: keep it, so it matches nothing rather than everything.
-        return plus < 0 || plus == name.Length - 1 ? name : name[(plus + 1)..];
-    }
 
     // Grammar: type := simple-name ( '[' arg (',' arg)* ']' )? suffix*
     //          arg := '[' type (',' assembly-part)* ']' | type

@@ -11,11 +11,11 @@ public sealed class TypeNamesTests
     }
 
     [Fact]
-    public void Of_NestedType_UsesOwnNameAtTopLevelAndPlusInsideArguments()
+    public void Of_NestedType_KeepsDeclaringTypeEverywhere()
     {
-        Assert.Equal("Nested", TypeNames.Of(typeof(Nested)));
-        Assert.Equal("Nested[]", TypeNames.Of(typeof(Nested[])));
-        Assert.Equal("GenericNested`1[System.Int32]", TypeNames.Of(typeof(GenericNested<int>)));
+        Assert.Equal("SafeRefs.Testing.Heap.Tests.Internal.TypeNamesTests+Nested", TypeNames.Of(typeof(Nested)));
+        Assert.Equal("SafeRefs.Testing.Heap.Tests.Internal.TypeNamesTests+Nested[]", TypeNames.Of(typeof(Nested[])));
+        Assert.Equal("SafeRefs.Testing.Heap.Tests.Internal.TypeNamesTests+GenericNested`1[System.Int32]", TypeNames.Of(typeof(GenericNested<int>)));
         Assert.Equal(
             "System.Collections.Generic.List`1[SafeRefs.Testing.Heap.Tests.Internal.TypeNamesTests+Nested]",
             TypeNames.Of(typeof(List<Nested>)));
@@ -36,9 +36,9 @@ public sealed class TypeNamesTests
     [InlineData(
         "System.Collections.Generic.Dictionary`2[[System.String, System.Private.CoreLib],[Outer+Inner, App]]",
         "System.Collections.Generic.Dictionary`2[System.String,Outer+Inner]")]
-    [InlineData("Outer+Inner", "Inner")]
-    [InlineData("Outer+Inner[]", "Inner[]")]
-    [InlineData("Gen`1+In[Bar]", "In[Bar]")]
+    [InlineData("Outer+Inner", "Outer+Inner")]
+    [InlineData("Outer+Inner[]", "Outer+Inner[]")]
+    [InlineData("Gen`1+In[Bar]", "Gen`1+In[Bar]")]
     [InlineData("Foo`1[Bar][]", "Foo`1[Bar][]")]
     [InlineData("Foo`1[Bar]", "Foo`1[Bar]")]
     [InlineData("List<int>", "List<int>")]

@@ -16,7 +16,7 @@ internal sealed class LeakyChild : IDisposable
 
     public int Id => _process.Id;
 
-    public static LeakyChild Start(int perCollection, int lifetimeSeconds = 60)
+    public static LeakyChild Start(int perCollection, int lifetimeSeconds = 60, string mode = "leak")
     {
         string target = Path.Combine(AppContext.BaseDirectory, "SafeRefs.Testing.Heap.LeakyTarget.dll");
         var info = new ProcessStartInfo(DotnetHost())
@@ -28,6 +28,7 @@ internal sealed class LeakyChild : IDisposable
         info.ArgumentList.Add(target);
         info.ArgumentList.Add(perCollection.ToString(System.Globalization.CultureInfo.InvariantCulture));
         info.ArgumentList.Add(lifetimeSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        info.ArgumentList.Add(mode);
         Process process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + target);
         var child = new LeakyChild(process);
         Task<string?> firstLine = process.StandardOutput.ReadLineAsync();
