@@ -2,16 +2,20 @@ using System.Globalization;
 
 namespace SafeRefs.Testing;
 
-/// <summary>A type whose live instances grew in proportion to the number of operations: a leak suspect in a <see cref="LeakReport"/>.</summary>
+/// <summary>
+/// A type whose live instances, or their bytes, grew in proportion to the number of operations: a leak suspect in a
+/// <see cref="LeakReport"/>.
+/// </summary>
 /// <remarks>
 /// <para><b>Holds</b> only the name and numbers.</para>
 /// <para><b>Thread safety:</b> immutable.</para>
 /// </remarks>
 public sealed class GrowingType
 {
-    internal GrowingType(string typeName, IReadOnlyList<long> operations, IReadOnlyList<long> counts, IReadOnlyList<long> bytes)
+    internal GrowingType(string typeName, IReadOnlyList<long> operations, IReadOnlyList<long> counts, IReadOnlyList<long> bytes, LeakRule rule)
     {
         TypeName = typeName;
+        Rule = rule;
         Operations = operations;
         Counts = counts;
         Bytes = bytes;
@@ -23,6 +27,26 @@ public sealed class GrowingType
     /// <summary>Gets the type's name in the runtime's form (see <see cref="TypeStatistics.Name"/>).</summary>
     /// <value>The name.</value>
     public string TypeName { get; }
+
+    /// <summary>
+    /// Gets the shortest paths from a GC root to the suspect's instances in the last snapshot, the path whose instances
+    /// hold the most bytes first (for the bytes rule: the largest instances, which need not be the one that grew); empty
+    /// when the last snapshot did not record the reference graph
+    /// (<see cref="HeapSnapshotOptions.RetentionPathCount"/>).
+    /// </summary>
+    /// <value>At most <see cref="HeapSnapshotOptions.RetentionPathCount"/> paths.</value>
+    public IReadOnlyList<RetentionPath> RetentionPaths { get; private set; } = [];
+
+    /// <summary>
+    /// Gets the bytes the suspect's instances keep alive in the last snapshot: what a collection would free if nothing
+    /// referenced them any more (the instances included).
+    /// </summary>
+    /// <value>Bytes; <see langword="null"/> when the last snapshot did not record the reference graph.</value>
+    public long? RetainedBytes { get; private set; }
+
+    /// <summary>Gets the rule that made the type a suspect.</summary>
+    /// <value><see cref="LeakRule.InstanceCount"/> when its instances multiplied; <see cref="LeakRule.Bytes"/> when their count stayed steady and their bytes grew.</value>
+    public LeakRule Rule { get; }
 
     /// <summary>Gets the number of operations run before each snapshot (for the CLI: the snapshot's index).</summary>
     /// <value>For <see cref="LeakHunt"/>: 0, few, few + many.</value>
@@ -56,8 +80,15 @@ public sealed class GrowingType
     /// <value>Shallow bytes per operation.</value>
     public double BytesPerOperation { get; }
 
-    /// <summary>Returns <c>name: c0 -&gt; c1 -&gt; c2 (+g/op)</c>.</summary>
+    // Set once, before the report is handed out.
+    internal void SetRetention(IReadOnlyList<RetentionPath> paths, long retainedBytes)
+    {
+        RetentionPaths = paths;
+        RetainedBytes = retainedBytes;
+    }
+
+    /// <summary>Returns <c>name: c0 -&gt; c1 -&gt; c2 (+g/op, +b B/op, rule)</c>.</summary>
     /// <returns>A one-line description.</returns>
     public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"{TypeName}: {string.Join(" -> ", Counts)} ({GrowthPerOperation:+0.##;-0.##}/op, {BytesPerOperation:+#,0;-#,0;0} B/op)");
+        string.Create(CultureInfo.InvariantCulture, $"{TypeName}: {string.Join(" -> ", Counts)} ({GrowthPerOperation:+0.##;-0.##;0}/op, {BytesPerOperation:+#,0;-#,0;0} B/op, {(Rule == LeakRule.Bytes ? "bytes" : "count")} rule)");
 }

@@ -10,6 +10,8 @@ public sealed class HeapSnapshotOptions
 {
     private TimeSpan _timeout = TimeSpan.FromSeconds(30);
     private double _minimumGrowthPerOperation = 0.5;
+    private double _minimumBytesPerOperation = 4;
+    private int _retentionPathCount = 3;
 
     /// <summary>
     /// Gets the type-name prefixes to keep, in any form <see cref="HeapSnapshot"/>'s indexer accepts
@@ -39,12 +41,30 @@ public sealed class HeapSnapshotOptions
     /// references and the GC roots), from which <see cref="LeakHunt"/> and <c>dotnet-saferefs</c> print retention paths.
     /// </summary>
     /// <remarks>
-    /// The graph costs the capturing process about 70 bytes per live object of the target while it is built and about
-    /// 20 bytes per object plus 4 per reference while the snapshot is kept; it is not saved by
+    /// The graph costs the capturing process (estimated from its data structures) about 100–150 bytes per live object
+    /// of the target and 20 per reference while it is built, and about 16 bytes per object plus 4 per reference while
+    /// the snapshot is kept; it is not saved by
     /// <see cref="HeapSnapshot.Save(Stream)"/>.
     /// </remarks>
     /// <value><see langword="false"/> by default.</value>
     public bool RecordReferenceGraph { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many retention paths <see cref="LeakHunt"/> finds per suspect (<see cref="GrowingType.RetentionPaths"/>).
+    /// When above zero, the hunt's last snapshot records the reference graph (see <see cref="RecordReferenceGraph"/>
+    /// for the cost); zero turns paths off.
+    /// </summary>
+    /// <value>3 by default.</value>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public int RetentionPathCount
+    {
+        get => _retentionPathCount;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _retentionPathCount = value;
+        }
+    }
 
     /// <summary>Gets or sets the time limit for one snapshot; past it the capture throws <see cref="HeapSnapshotException"/>.</summary>
     /// <value>30 seconds by default.</value>
@@ -77,5 +97,47 @@ public sealed class HeapSnapshotOptions
 
             _minimumGrowthPerOperation = value;
         }
+    }
+
+    /// <summary>
+    /// Gets or sets the least byte growth per operation over the last phase for <see cref="LeakHunt"/> to report a
+    /// type whose instance count stays steady (the bytes rule, see <see cref="LeakReport"/>).
+    /// </summary>
+    /// <value>4 by default: one <see cref="int"/> per operation, what a leaking <c>List&lt;int&gt;</c> gains.</value>
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero, negative or not a number.</exception>
+    public double MinimumBytesPerOperation
+    {
+        get => _minimumBytesPerOperation;
+        set
+        {
+            if (double.IsNaN(value) || value <= 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The growth threshold must be a positive number.");
+            }
+
+            _minimumBytesPerOperation = value;
+        }
+    }
+
+    /// <summary>A copy for the last snapshot of a hunt: the reference graph is recorded when paths are wanted.</summary>
+    internal HeapSnapshotOptions ForLastSnapshot()
+    {
+        var copy = new HeapSnapshotOptions
+        {
+            IncludeFrameworkTypes = IncludeFrameworkTypes,
+            Timeout = Timeout,
+            RecordReferenceGraph = RecordReferenceGraph || RetentionPathCount > 0,
+        };
+        foreach (string prefix in TypeNamePrefixes)
+        {
+            copy.TypeNamePrefixes.Add(prefix);
+        }
+
+        foreach (string assembly in Assemblies)
+        {
+            copy.Assemblies.Add(assembly);
+        }
+
+        return copy;
     }
 }

@@ -9,7 +9,9 @@ namespace SafeRefs.Testing;
 /// <remarks>
 /// <para>Sequence: the operation runs once as a warm-up (JIT, lazy statics, first-use caches), then a baseline
 /// snapshot, <c>few</c> runs, a snapshot, <c>many</c> more runs, a last snapshot. The rule that turns the three
-/// counts into suspects is described on <see cref="LeakReport"/>.</para>
+/// counts into suspects is described on <see cref="LeakReport"/>. The last snapshot also records the reference graph
+/// (unless <see cref="HeapSnapshotOptions.RetentionPathCount"/> is 0), from which each suspect gets its retention
+/// paths.</para>
 /// <para><b>Holds</b> nothing after it returns; during the run it holds <c>operation</c>.</para>
 /// <para><b>Thread safety:</b> each snapshot forces full blocking collections of the whole process and counts every
 /// object in it: run leak hunts in a non-parallel test collection, or other tests' objects show up as growth.</para>
@@ -36,7 +38,7 @@ public static class LeakHunt
         Repeat(operation, fewIterations);
         HeapSnapshot afterFew = HeapSnapshot.Capture(options);
         Repeat(operation, manyIterations);
-        HeapSnapshot afterMany = HeapSnapshot.Capture(options);
+        HeapSnapshot afterMany = HeapSnapshot.Capture(options.ForLastSnapshot());
         return Report(baseline, afterFew, afterMany, fewIterations, manyIterations, options);
     }
 
@@ -60,7 +62,7 @@ public static class LeakHunt
         await RepeatAsync(operation, fewIterations).ConfigureAwait(false);
         HeapSnapshot afterFew = HeapSnapshot.Capture(options);
         await RepeatAsync(operation, manyIterations).ConfigureAwait(false);
-        HeapSnapshot afterMany = HeapSnapshot.Capture(options);
+        HeapSnapshot afterMany = HeapSnapshot.Capture(options.ForLastSnapshot());
         return Report(baseline, afterFew, afterMany, fewIterations, manyIterations, options);
     }
 
@@ -89,9 +91,8 @@ public static class LeakHunt
     private static LeakReport Report(HeapSnapshot baseline, HeapSnapshot afterFew, HeapSnapshot afterMany, int few, int many, HeapSnapshotOptions options)
     {
         long[] operations = [0, few, few + (long)many];
-        return new LeakReport(
-            GrowthRule.Suspects([baseline, afterFew, afterMany], operations, options.MinimumGrowthPerOperation, heldByCaller: true),
-            operations,
-            "operation");
+        List<GrowingType> suspects = GrowthRule.Suspects([baseline, afterFew, afterMany], operations, options.MinimumGrowthPerOperation, options.MinimumBytesPerOperation, heldByCaller: true);
+        RetentionAnalysis.Attach(suspects, afterMany.Graph, options.RetentionPathCount);
+        return new LeakReport(suspects, operations, "operation");
     }
 }

@@ -7,7 +7,11 @@ namespace SafeRefs.Testing.Heap.LeakyTarget;
 /// <c>perCollection</c> <see cref="LeakedItem"/>s into a static list after every gen-2 collection it observes, so that
 /// each heap snapshot (which induces one) is followed by exactly one batch, whatever the timing; it prints
 /// "leaked &lt;total&gt;" after each batch. Mode <c>collect</c> keeps <c>perCollection</c> items and calls
-/// <see cref="GC.Collect()"/> in a loop, so a heap walk competes with the app's own induced collections. Prints "ready"
+/// <see cref="GC.Collect()"/> in a loop, so a heap walk competes with the app's own induced collections. Mode
+/// <c>noisy</c> keeps the live counts of several types fluctuating at random, without any leak. Mode <c>list</c> adds
+/// <c>perCollection</c> ints to one static <c>List&lt;int&gt;</c> after every gen-2 collection (a leak of bytes, not of
+/// objects). Mode <c>paths</c> adds <c>perCollection</c> instances to each of
+/// <see cref="Fixtures"/>' four leaks after every gen-2 collection. Prints "ready"
 /// at start; exits after <c>lifetimeSeconds</c> (default 60) or as soon as its standard input closes, so a crashed
 /// test never leaves it running.
 /// </summary>
@@ -18,6 +22,12 @@ internal static class Program
         "SR1004:Static collection only grows",
         Justification = "Deliberate: this process leaks on purpose so that dotnet-saferefs has something to find.")]
     private static readonly List<LeakedItem> Leaked = [];
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage(
+        "Reliability",
+        "SR1004:Static collection only grows",
+        Justification = "Deliberate: mode 'list' leaks bytes in one list on purpose.")]
+    private static readonly List<int> Numbers = [];
 
     private static int Main(string[] args)
     {
@@ -33,9 +43,14 @@ internal static class Program
         { IsBackground = true };
         stdinWatcher.Start();
 
-        if (mode == "collect")
+        switch (mode)
         {
-            return Collect(perCollection, stop.Token);
+            case "collect":
+                return Collect(perCollection, stop.Token);
+            case "noisy":
+                return Noisy(stop.Token);
+            default:
+                break;
         }
 
         int seen = GC.CollectionCount(2);
@@ -50,6 +65,26 @@ internal static class Program
             }
 
             seen = now;
+            if (mode == "paths")
+            {
+                Fixtures.Leak(perCollection);
+                Console.Out.WriteLine("leaked");
+                Console.Out.Flush();
+                continue;
+            }
+
+            if (mode == "list")
+            {
+                for (int i = 0; i < perCollection; i++)
+                {
+                    Numbers.Add(i);
+                }
+
+                Console.Out.WriteLine($"leaked {Numbers.Count}");
+                Console.Out.Flush();
+                continue;
+            }
+
             for (int i = 0; i < perCollection; i++)
             {
                 Leaked.Add(new LeakedItem(Leaked.Count));
@@ -57,6 +92,32 @@ internal static class Program
 
             Console.Out.WriteLine($"leaked {Leaked.Count}");
             Console.Out.Flush();
+        }
+
+        return 0;
+    }
+
+    // Live counts that wander: each type has 1,000 places, refilled to a random level in [200, 1,000] every few
+    // milliseconds; byte arrays of random lengths too. Nothing accumulates.
+    private static int Noisy(CancellationToken stop)
+    {
+        var random = new Random(Environment.ProcessId);
+        object?[][] places = [.. Enumerable.Range(0, 6).Select(_ => new object?[1_000])];
+        Func<object>[] factories = [() => new Noise<int>(), () => new Noise<long>(), () => new Noise<string>(), () => new Noise<byte>(), () => new Noise<char>(), () => new byte[random.Next(16, 4_096)]];
+        Console.Out.WriteLine("ready");
+        Console.Out.Flush();
+        while (!stop.IsCancellationRequested)
+        {
+            for (int t = 0; t < places.Length; t++)
+            {
+                int level = random.Next(200, 1_001);
+                for (int i = 0; i < places[t].Length; i++)
+                {
+                    places[t][i] = i < level ? factories[t]() : null;
+                }
+            }
+
+            Thread.Sleep(2); // a service's pace, not a synchronisation
         }
 
         return 0;

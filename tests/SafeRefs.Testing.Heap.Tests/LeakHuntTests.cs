@@ -211,6 +211,39 @@ public sealed class LeakHuntTests
     }
 
     [Fact]
+    public void Run_OneListGrowsByOneItemPerOperation_ReportedByTheBytesRule()
+    {
+        // Guid[]: a type the test host does not otherwise allocate, so its count stays exactly one.
+        var ids = new List<Guid>();
+
+        LeakReport report = LeakHunt.Run(() => ids.Add(Guid.NewGuid()));
+
+        GrowingType array = Assert.Single(report.Suspects, s => s.TypeName == "System.Guid[]");
+        Assert.Equal(LeakRule.Bytes, array.Rule);
+        Assert.Contains("| bytes |", report.ToString(), StringComparison.Ordinal);
+        Assert.NotEmpty(array.RetentionPaths); // the largest Int32[] instances' paths: from one snapshot, the grown one is not known
+        GC.KeepAlive(ids);
+    }
+
+    [Fact]
+    public void AssertNoGrowth_SuspectHasAPath_MessageNamesWhatKeepsItAlive()
+    {
+        var publisher = new Publisher();
+        LeakReport report = LeakHunt.Run(() => publisher.Changed += new Subscriber().OnChanged);
+
+        ObjectNotCollectedException ex = Assert.Throws<ObjectNotCollectedException>(() => report.AssertNoGrowth(typeof(Subscriber).FullName!));
+
+        GrowingType subscribers = Assert.Single(report.Suspects, s => s.TypeName == HeapSnapshot.NameOf(typeof(Subscriber)));
+        RetentionPath top = subscribers.RetentionPaths[0];
+        Assert.Equal(["System.EventHandler", "System.Object[]", "System.EventHandler", HeapSnapshot.NameOf(typeof(Publisher))], top.Hops.Skip(1).Take(4));
+        Assert.True(top.Count >= 110, top.ToString());
+        Assert.True(subscribers.RetainedBytes >= top.Bytes);
+        Assert.Contains("kept alive by:", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("← " + HeapSnapshot.NameOf(typeof(Publisher)), ex.Message, StringComparison.Ordinal);
+        GC.KeepAlive(publisher);
+    }
+
+    [Fact]
     public void AssertNoGrowth_NamedTypeGrew_ThrowsWithTable()
     {
         var publisher = new Publisher();

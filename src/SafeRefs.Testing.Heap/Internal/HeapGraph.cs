@@ -2,8 +2,7 @@ namespace SafeRefs.Testing.Internal;
 
 /// <summary>
 /// The reference graph of one heap walk, in compact arrays: per object its type and size, its outgoing references
-/// (compressed rows), and the GC roots with a description of each. About 40 bytes per object plus 4 per reference
-/// once built (the walker needs about 30 bytes more per object while it resolves addresses).
+/// (compressed rows), and the GC roots with a description of each: about 16 bytes per object plus 4 per reference.
 /// </summary>
 internal sealed class HeapGraph
 {

@@ -67,4 +67,62 @@ public sealed class GrowthRuleTests
                 return GrowthRule.IsSuspect(counts, Operations, 0.5) == (secondRate >= 0.5);
             });
     }
+
+    private static readonly long[] Six = [0, 1, 2, 3, 4, 5];
+
+    [Theory]
+    [InlineData(new long[] { 100, 220, 190, 330, 420, 500 }, true)]      // a leak with noise: one interval went down
+    [InlineData(new long[] { 100, 200, 300, 400, 500, 600 }, true)]      // exact
+    [InlineData(new long[] { 1_000, 1_001, 1_002, 1_003, 1_004, 1_005 }, false)] // up in every interval, but 0.5 % of the baseline
+    [InlineData(new long[] { 500, 300, 800, 450, 600, 700 }, false)]     // fluctuates
+    [InlineData(new long[] { 100, 200, 300, 400, 400, 400 }, false)]     // levelled off
+    [InlineData(new long[] { 600, 500, 400, 300, 200, 100 }, false)]     // shrinks
+    [InlineData(new long[] { 0, 0, 0, 0, 0, 3 }, false)]                 // one late step is not a trend
+    public void IsSuspect_SixSnapshots_IsATrendTest(long[] counts, bool expected)
+    {
+        Assert.Equal(expected, GrowthRule.IsSuspect(counts, Six, 1.0));
+    }
+
+    [Property(MaxTest = 300)]
+    public Property IsSuspect_SixSnapshotsWithinTenPercentOfBaseline_NeverReported()
+    {
+        // Whatever the order, wandering within 10 % of the baseline is not growth.
+        return Prop.ForAll(
+            Gen.Choose(1_000, 100_000).ToArbitrary(),
+            Gen.ArrayOf(Gen.Choose(0, 99), 5).ToArbitrary(),
+            (baseline, offsets) =>
+                !GrowthRule.IsSuspect([baseline, .. offsets.Select(o => baseline + (baseline * (long)o / 1_000))], Six, 1.0));
+    }
+
+    [Property(MaxTest = 200)]
+    public Property IsSuspect_SixSnapshotsOfLinearGrowth_AlwaysReported()
+    {
+        return Prop.ForAll(
+            Gen.Choose(1, 1_000).ToArbitrary(),
+            Gen.Choose(0, 10_000).ToArbitrary(),
+            (perInterval, baseline) =>
+                baseline > 10 * perInterval || GrowthRule.IsSuspect([.. Six.Select(i => baseline + (i * perInterval))], Six, 1.0));
+    }
+
+    [Theory]
+    [InlineData(new long[] { 40, 88, 536 }, new long[] { 1, 1, 1 }, true)]     // a List<int> growing by one int per operation
+    [InlineData(new long[] { 56, 152, 536 }, new long[] { 1, 1, 1 }, false)]   // a queue bounded at 50: its rate fell from 9.6 to 3.8 B/op
+    [InlineData(new long[] { 40, 88, 536 }, new long[] { 1, 2, 12 }, false)]   // the count grew too: the count rule's business
+    [InlineData(new long[] { 400_000, 420_000, 560_000 }, new long[] { 576, 580, 581 }, false)] // pooled buffers coming and going
+    [InlineData(new long[] { 400, 88, 536 }, new long[] { 1, 1, 1 }, false)]   // fell below its earlier maximum
+    [InlineData(new long[] { 4_000, 4_100, 4_300 }, new long[] { 1, 1, 1 }, false)] // under 4 B/op in the last phase
+    [InlineData(new long[] { 4_000, 4_000, 4_600 }, new long[] { 1, 1, 1 }, false)] // one resize in the last phase only
+    public void IsBytesSuspect_ThreeSnapshots_FollowsDocumentedRule(long[] bytes, long[] counts, bool expected)
+    {
+        Assert.Equal(expected, GrowthRule.IsBytesSuspect(counts, bytes, Operations, 4));
+    }
+
+    [Theory]
+    [InlineData(new long[] { 524_312, 1_048_600, 1_048_600, 2_097_176, 2_097_176, 4_194_328 }, true)]  // doubling array of a growing list
+    [InlineData(new long[] { 524_312, 1_048_600, 2_097_176, 2_097_176, 2_097_176, 2_097_176 }, false)] // grew early, then stopped
+    [InlineData(new long[] { 80_000, 20_000, 95_000, 40_000, 90_000, 100_000 }, false)]              // fluctuating buffers
+    public void IsBytesSuspect_SixSnapshots_LooksAtCumulativeGrowth(long[] bytes, bool expected)
+    {
+        Assert.Equal(expected, GrowthRule.IsBytesSuspect([1, 1, 1, 1, 1, 1], bytes, Six, 1_024));
+    }
 }

@@ -31,7 +31,7 @@ public sealed class LookupTests
         long[] steps = [0, 1, 2, 3, 4];
 
         long before = GC.GetAllocatedBytesForCurrentThread();
-        List<GrowingType> suspects = GrowthRule.Suspects(snapshots, steps, 1.0, heldByCaller: false);
+        List<GrowingType> suspects = GrowthRule.Suspects(snapshots, steps, 1.0, 1024.0, heldByCaller: false);
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.Equal("Generated.Type7", Assert.Single(suspects).TypeName);
@@ -50,7 +50,7 @@ public sealed class LookupTests
                 [new TypeStatistics("Demo.Outer+Inner", "Demo", 100 + (100 * s), 2_400 + (2_400 * s)), new TypeStatistics("Inner", "Other", 5, 120)])),
         ];
 
-        List<GrowingType> suspects = GrowthRule.Suspects(snapshots, [0, 1, 2], 1.0, heldByCaller: false);
+        List<GrowingType> suspects = GrowthRule.Suspects(snapshots, [0, 1, 2], 1.0, 1024.0, heldByCaller: false);
 
         Assert.Equal("Demo.Outer+Inner", Assert.Single(suspects).TypeName);
     }
