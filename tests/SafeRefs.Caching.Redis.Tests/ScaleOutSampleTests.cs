@@ -13,8 +13,10 @@ public sealed class ScaleOutSampleTests(RedisServerFixture redis) : IClassFixtur
 
         var result = await ScaleOutDemo.RunAsync(redis.Endpoint, output, keys: 300);
 
-        Assert.Equal(ScaleOutDemo.Capacity, result.MaxL1CountA);
-        Assert.Equal(ScaleOutDemo.Capacity, result.MaxL1CountB);
+        // The bound holds, and each L1 was filled up to it (less the few keys the other instance's writes
+        // invalidated at the moment the count was read, so not always exactly the capacity).
+        Assert.InRange(result.MaxL1CountA, ScaleOutDemo.Capacity * 9 / 10, ScaleOutDemo.Capacity);
+        Assert.InRange(result.MaxL1CountB, ScaleOutDemo.Capacity * 9 / 10, ScaleOutDemo.Capacity);
         Assert.True(result.RemovalReachedB, output.ToString());
         Assert.Contains("left B's L1", output.ToString(), StringComparison.Ordinal);
     }
