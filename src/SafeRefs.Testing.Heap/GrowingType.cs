@@ -29,8 +29,9 @@ public sealed class GrowingType
     public string TypeName { get; }
 
     /// <summary>
-    /// Gets the shortest paths from a GC root to the suspect's instances in the last snapshot, the path whose instances
-    /// hold the most bytes first (for the bytes rule: the largest instances, which need not be the one that grew); empty
+    /// Gets the shortest paths from a GC root to the suspect's instances in the last snapshot (from a static field or a
+    /// GC handle whenever one reaches them, even if a thread's stack or the finalizer queue reaches them in fewer hops:
+    /// those hold objects only for a while), the path whose instances hold the most bytes first (for the bytes rule: the largest instances, which need not be the one that grew); empty
     /// when the last snapshot did not record the reference graph
     /// (<see cref="HeapSnapshotOptions.RetentionPathCount"/>).
     /// </summary>

@@ -39,7 +39,8 @@ public sealed class RetentionPath
     /// <summary>
     /// Gets the root, as precisely as the runtime names it: <c>static field Namespace.Type.Field</c>, a strong or pinned
     /// GC handle, a local variable on a thread's stack, the finalizer queue; or <c>no root found</c> when the walk
-    /// reported none for these instances.
+    /// reported none for these instances. A stack or the finalizer queue is named only when no static field or GC
+    /// handle reaches the instances.
     /// </summary>
     /// <value>A description.</value>
     public string Root { get; }

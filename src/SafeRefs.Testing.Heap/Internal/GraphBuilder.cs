@@ -8,11 +8,18 @@ namespace SafeRefs.Testing.Internal;
 /// </summary>
 internal sealed class GraphBuilder
 {
-    // Root precedence when several roots reach an object at the same depth: the most telling name first.
+    /// <summary>
+    /// The last rank of the durable roots: static fields and GC handles keep an object for as long as the program
+    /// wants. The ranks after it (a thread's stack, the finalizer queue) hold an object only for a while.
+    /// </summary>
+    public const int LastDurableRank = OtherHandleRank;
+
+    // Root precedence: durable roots before transient ones, and within each, the most telling name first when several
+    // roots reach an object at the same depth.
     private const int StaticRank = 0;
-    private const int StackRank = 1;
-    private const int StrongHandleRank = 2;
-    private const int OtherHandleRank = 3;
+    private const int StrongHandleRank = 1;
+    private const int OtherHandleRank = 2;
+    private const int StackRank = 3;
     private const int FinalizerRank = 4;
     private const int OtherRank = 5;
 

@@ -1,9 +1,10 @@
 namespace SafeRefs.Testing.Internal;
 
 /// <summary>
-/// Retention paths and retained bytes over a <see cref="HeapGraph"/>: one breadth-first search from every root (the
-/// most telling roots first) gives each object a shortest path from a root; a second search that may not enter a
-/// suspect's instances tells what only they keep alive.
+/// Retention paths and retained bytes over a <see cref="HeapGraph"/>: a breadth-first search from the durable roots
+/// (static fields, GC handles; the most telling first), continued from the transient ones (stacks, the finalizer
+/// queue), gives each object a shortest path from the most durable kind of root that reaches it; a second search that
+/// may not enter a suspect's instances tells what only they keep alive.
 /// </summary>
 internal sealed class RetentionAnalysis
 {
@@ -30,10 +31,23 @@ internal sealed class RetentionAnalysis
         _rootOf = new int[n];
         Array.Fill(_parent, Unvisited);
         int[] queue = new int[n];
-        int tail = 0;
-        foreach (int root in RootsByRank(graph))
+
+        // Durable roots first: an object that a static field or a GC handle reaches gets its shortest path from one of
+        // those, however short a path from a thread's stack is. A thread that happens to hold the leaking list (or
+        // the event's invocation list) while the heap is walked must not hide the field that keeps it for good.
+        // What no durable root reaches then gets its shortest path from the stacks and the finalizer queue.
+        int[] roots = [.. Enumerable.Range(0, graph.RootNodes.Length).OrderBy(r => graph.RootRanks[r])];
+        int durable = roots.Count(r => graph.RootRanks[r] <= GraphBuilder.LastDurableRank);
+        int tail = Search(roots.AsSpan(0, durable), queue, head: 0, tail: 0);
+        _ = Search(roots.AsSpan(durable), queue, head: tail, tail: tail);
+    }
+
+    // Breadth-first from the given roots over the objects not reached yet; returns the new end of the queue.
+    private int Search(ReadOnlySpan<int> roots, int[] queue, int head, int tail)
+    {
+        foreach (int root in roots)
         {
-            int node = graph.RootNodes[root];
+            int node = _graph.RootNodes[root];
             if (_parent[node] == Unvisited)
             {
                 _parent[node] = IsRoot;
@@ -42,12 +56,12 @@ internal sealed class RetentionAnalysis
             }
         }
 
-        for (int head = 0; head < tail; head++)
+        for (; head < tail; head++)
         {
             int u = queue[head];
-            for (int e = graph.EdgeStarts[u]; e < graph.EdgeStarts[u + 1]; e++)
+            for (int e = _graph.EdgeStarts[u]; e < _graph.EdgeStarts[u + 1]; e++)
             {
-                int v = graph.EdgeTargets[e];
+                int v = _graph.EdgeTargets[e];
                 if (_parent[v] == Unvisited)
                 {
                     _parent[v] = u;
@@ -55,6 +69,8 @@ internal sealed class RetentionAnalysis
                 }
             }
         }
+
+        return tail;
     }
 
     /// <summary>Gives each suspect its top <paramref name="maxPaths"/> retention paths and its retained bytes.</summary>
