@@ -4,6 +4,7 @@ using SafeRefs.Caching;
 using SafeRefs.Events;
 using SafeRefs.Pooling;
 using SafeRefs.Subscriptions;
+using SafeRefs.Testing;
 using SafeRefs.Timers;
 
 // A small app that takes SafeRefs as a package and uses one primitive from each area.
@@ -39,6 +40,32 @@ thermometer.Changed += display.OnChanged;
 thermometer.Report(3);
 Check(display.Total == 3, "[WeakEvent] generated event delivered");
 GC.KeepAlive(display);
+
+// SafeRefs.Testing: the generated weak event does not keep a subscriber alive.
+try
+{
+    GcAssert.Collected(() =>
+    {
+        var subscriber = new Counter();
+        thermometer.Changed += subscriber.OnChanged;
+        return subscriber;
+    });
+}
+catch (ObjectNotCollectedException e)
+{
+    Check(false, "[WeakEvent] subscriber collected: " + e.Message);
+}
+
+GC.KeepAlive(thermometer);
+
+// SafeRefs.Testing.Heap: a heap snapshot of this process sees the thermometer (only when asked: the trimmed run skips
+// it, the diagnostics client it uses is not trim-safe).
+if (args.Contains("--heap"))
+{
+    var snapshot = HeapSnapshot.Capture();
+    Check(snapshot.CountOf<Thermometer>() == 1, "heap snapshot counted the thermometer");
+    GC.KeepAlive(thermometer);
+}
 
 // Timers: a scope that owns its timers.
 await using (var scope = new TimerScope())
