@@ -88,7 +88,7 @@ public sealed partial class BoundedLruCache<TKey, TValue>
     private TValue AddIfAbsent(TKey key, TValue value)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return Write(key, value, Weigh(key, value), 0, long.MaxValue, 0, AddIfAbsentMode);
+        return Write(key, value, Weigh(key, value), 0, long.MaxValue, 0, AddIfAbsentMode, out _);
     }
 
     private TValue GetOrAddSlow<TArg>(TKey key, Func<TKey, TArg, TValue> factory, TArg factoryArgument)

@@ -23,7 +23,9 @@ namespace SafeRefs.Caching;
 /// <para><b>Thread safety:</b> all members are thread-safe. Lookups (<see cref="TryGet"/> and the hit path of
 /// <see cref="GetOrAdd(TKey, Func{TKey, TValue})"/>) are lock-free and allocate nothing; writes are serialised under
 /// one lock, which is what makes <see cref="Count"/> ≤ <see cref="Capacity"/> hold at every instant for every
-/// observer. <see cref="Evicted"/> handlers and value disposal run on the writing thread after the lock is released.</para>
+/// observer. <see cref="Evicted"/> and <see cref="Updated"/> handlers and value disposal run on the writing thread
+/// after the lock is released. <see cref="Keys"/> and enumeration return a snapshot taken under the write lock, so
+/// they are exact at one instant (and delay writers while they copy).</para>
 /// <para><b>Policy:</b> scan-resistant S3-FIFO family: new keys go on probation; only keys read again are
 /// promoted to the protected queue, so a burst of one-time keys cannot flush the hot set.</para>
 /// <para><b>Second <see cref="Dispose"/>:</b> does nothing. The first one stops the sweep timer and clears the
@@ -31,11 +33,12 @@ namespace SafeRefs.Caching;
 /// <see cref="BoundedLruCacheOptions{TKey, TValue}.DisposeEvictedValues"/> is set); later calls of other members
 /// throw <see cref="ObjectDisposedException"/>.</para>
 /// </remarks>
-public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpirySweepable
+public sealed partial class BoundedLruCache<TKey, TValue> : IEnumerable<KeyValuePair<TKey, TValue>>, IDisposable, IExpirySweepable
     where TKey : notnull
 {
     private const byte WriteMode = 0;
     private const byte AddIfAbsentMode = 1;
+    private const byte UpdateMode = 2;
 
     // Values whose writes are single atomic stores can be overwritten in place while readers read them.
     private static readonly bool AtomicValueWrites = !typeof(TValue).IsValueType
@@ -150,9 +153,31 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     /// <c>saferefs.cache.callback.failures</c> metric.</remarks>
     public event EventHandler<CacheEvictedEventArgs<TKey, TValue>>? Evicted;
 
+    /// <summary>Raised after a write replaced the value of a live entry (<see cref="Set"/>, <see cref="AddOrUpdate"/>,
+    /// <see cref="TryUpdate"/>), with the old and the new value, on the writing thread, outside the cache's lock.</summary>
+    /// <remarks>The old value is also reported by <see cref="Evicted"/> with <see cref="CacheEvictionReason.Replaced"/>;
+    /// this event is raised after those handlers and before the old value is disposed (with
+    /// <see cref="BoundedLruCacheOptions{TKey, TValue}.DisposeEvictedValues"/>). Writing over an expired entry is not
+    /// an update (the old entry is reported as <see cref="CacheEvictionReason.Expired"/>). A handler that throws never
+    /// fails the write and does not stop other handlers: the exception is logged through
+    /// <see cref="BoundedLruCacheOptions{TKey, TValue}.Logger"/> (event id 1407) and counted by the
+    /// <c>saferefs.cache.callback.failures</c> metric (tag <c>callback</c> = <c>updated</c>).</remarks>
+    public event EventHandler<CacheUpdatedEventArgs<TKey, TValue>>? Updated;
+
     /// <summary>Gets the maximum number of entries.</summary>
     /// <value>The capacity given at construction.</value>
     public int Capacity => _capacity;
+
+    /// <summary>Gets the comparer that decides whether two keys are equal.</summary>
+    /// <value>The comparer given in the options, or <see cref="EqualityComparer{T}.Default"/>.</value>
+    public IEqualityComparer<TKey> Comparer => _comparer;
+
+    /// <summary>Gets a snapshot of the keys of the live entries.</summary>
+    /// <value>A new collection on each read, taken at one instant (under the cache's write lock, so it costs
+    /// O(<see cref="Count"/>) and delays concurrent writes while it copies); later writes do not change it. Entries
+    /// that have expired but were not removed yet are left out. The order is unspecified.</value>
+    /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
+    public IReadOnlyCollection<TKey> Keys => Snapshot(static node => node.Key);
 
     /// <summary>Gets the exact number of resident entries (O(1)); never more than <see cref="Capacity"/>.</summary>
     /// <value>The entry count.</value>
@@ -184,29 +209,10 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         ArgumentNullException.ThrowIfNull(key);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var node = _table.Find(key, _table.Hash(key));
-        if (node is not null && (!node.CheckOnRead || IsLive(node)))
+        if (CountLookup(node))
         {
-            if (node.Frequency < 3)
-            {
-                node.Frequency++;
-            }
-
-            _lookups.Hit();
-
-            if (_hitsMetric.Enabled)
-            {
-                _hitsMetric.Add(1, _metrics.NameTag);
-            }
-
             value = node.Value;
             return true;
-        }
-
-        _lookups.Miss();
-
-        if (_missesMetric.Enabled)
-        {
-            _missesMetric.Add(1, _metrics.NameTag);
         }
 
         value = default;
@@ -224,7 +230,38 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     {
         ArgumentNullException.ThrowIfNull(key);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        Write(key, value, Weigh(key, value), 0, long.MaxValue, 0, WriteMode);
+        Write(key, value, Weigh(key, value), 0, long.MaxValue, 0, WriteMode, out _);
+    }
+
+    /// <summary>Writes a value, replacing any value for the key (the same as <see cref="Set"/>, under the name
+    /// BitFaster.Caching and <c>ConcurrentDictionary</c> users look for).</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The weigher returned a negative weight.</exception>
+    /// <exception cref="ArgumentException">The weigher returned a weight above the weight bound; nothing is stored.</exception>
+    /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
+    public void AddOrUpdate(TKey key, TValue value) => Set(key, value);
+
+    /// <summary>Replaces the value of a live entry; does nothing when the key is absent or its entry has expired.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The new value.</param>
+    /// <returns><see langword="true"/> if a live entry was updated; <see langword="false"/> if nothing was stored
+    /// (the caller keeps <paramref name="value"/>: it is not disposed).</returns>
+    /// <remarks>Atomic with respect to every other write: the value is stored only if the entry is live at the
+    /// instant of the write. The old value is reported by <see cref="Evicted"/> (<see cref="CacheEvictionReason.Replaced"/>)
+    /// and <see cref="Updated"/>, and disposed with <see cref="BoundedLruCacheOptions{TKey, TValue}.DisposeEvictedValues"/>
+    /// unless it is the same instance.</remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The weigher returned a negative weight.</exception>
+    /// <exception cref="ArgumentException">The weigher returned a weight above the weight bound; nothing is stored.</exception>
+    /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
+    public bool TryUpdate(TKey key, TValue value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Write(key, value, Weigh(key, value), 0, long.MaxValue, 0, UpdateMode, out var stored);
+        return stored;
     }
 
     /// <summary>Removes an entry and hands its value to the caller.</summary>
@@ -262,6 +299,74 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         ObjectDisposedException.ThrowIf(_disposed, this);
         return RemoveKey(key, CacheEvictionReason.Removed, disposeValue: true) is not null;
     }
+
+    /// <summary>Removes an entry only if it holds the given value (compared with <see cref="EqualityComparer{T}.Default"/>),
+    /// atomically with respect to every other write.</summary>
+    /// <param name="item">The key and the value the entry must hold.</param>
+    /// <returns><see langword="true"/> if the entry was removed.</returns>
+    /// <remarks>The entry is reported with <see cref="CacheEvictionReason.Removed"/>; with
+    /// <see cref="BoundedLruCacheOptions{TKey, TValue}.DisposeEvictedValues"/> its value is disposed, as with
+    /// <see cref="TryRemove(TKey)"/> (use <see cref="TryRemove(TKey, out TValue)"/> to take a value over).</remarks>
+    /// <exception cref="ArgumentNullException">The key of <paramref name="item"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
+    public bool TryRemove(KeyValuePair<TKey, TValue> item)
+    {
+        if (item.Key is null)
+        {
+            throw new ArgumentNullException(nameof(item), "The key is null.");
+        }
+
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return TryRemoveExact(item.Key, item.Value, CacheEvictionReason.Removed);
+    }
+
+    /// <summary>Removes up to <paramref name="count"/> entries, the least valuable first (in eviction order; an expired
+    /// entry met on the way leaves first).</summary>
+    /// <param name="count">How many entries to remove; more than <see cref="Count"/> empties the cache.</param>
+    /// <returns>The number of entries removed: <c>Math.Min(count, Count)</c> at the instant of the call.</returns>
+    /// <remarks>Atomic with respect to every other write. Each entry is reported by <see cref="Evicted"/> with
+    /// <see cref="CacheEvictionReason.Trimmed"/> (or <see cref="CacheEvictionReason.Expired"/>) and its value is disposed
+    /// with <see cref="BoundedLruCacheOptions{TKey, TValue}.DisposeEvictedValues"/>. Trimmed entries are not counted as
+    /// evictions in <see cref="Statistics"/>; expired ones are. Unlike BitFaster's <c>Trim</c>, a count above the
+    /// capacity is not an error.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative.</exception>
+    /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
+    public int Trim(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var victims = default(Victims);
+        var removed = 0;
+        lock (_writeLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var now = ExpiryClock();
+            while (removed < count && EvictNext(_levels.Length, now, out var expired) is { } victim)
+            {
+                if (expired)
+                {
+                    _counters.Evictions++;
+                }
+
+                victims.Add(victim, expired ? CacheEvictionReason.Expired : CacheEvictionReason.Trimmed);
+                removed++;
+            }
+        }
+
+        Notify(ref victims);
+        return removed;
+    }
+
+    /// <summary>Returns an enumerator over a snapshot of the live entries.</summary>
+    /// <returns>An enumerator of key/value pairs taken at one instant, like <see cref="Keys"/> (O(<see cref="Count"/>)
+    /// under the write lock); later writes do not change what it returns. Enumerating is not a lookup: it neither
+    /// counts hits nor changes what is evicted next.</returns>
+    /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
+    public IEnumerator<KeyValuePair<TKey, TValue>> GetEnumerator()
+        => ((IEnumerable<KeyValuePair<TKey, TValue>>)Snapshot(static node => new KeyValuePair<TKey, TValue>(node.Key, node.Value))).GetEnumerator();
+
+    /// <inheritdoc cref="GetEnumerator"/>
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <summary>Removes every entry (each reported with <see cref="CacheEvictionReason.Cleared"/>).</summary>
     /// <remarks>With <see cref="BoundedLruCacheOptions{TKey, TValue}.DisposeEvictedValues"/>, every value is disposed
@@ -363,22 +468,11 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         lock (_writeLock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            for (var i = 0; i < levelLimit && i < _levels.Length && removed < target; i++)
+            while (removed < target && EvictNext(levelLimit, now: null, out _) is { } victim)
             {
-                while (removed < target && _levels[i].Count > 0)
-                {
-                    var (victim, _) = _levels[i].Evict(_ghost, _counters.Count, now: null);
-                    _table.Remove(victim);
-                    _counters.Count--;
-                    if (_weighted)
-                    {
-                        _counters.Weight -= ((RichCacheNode<TKey, TValue>)victim).Weight;
-                    }
-
-                    _counters.Evictions++;
-                    removed++;
-                    victims.Add(victim, CacheEvictionReason.Capacity);
-                }
+                _counters.Evictions++;
+                removed++;
+                victims.Add(victim, CacheEvictionReason.Capacity);
             }
         }
 
@@ -406,7 +500,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             throw new ArgumentException($"The entry weighs {weight}, more than the cache's whole weight bound ({_maxWeight}); it was not stored.", nameof(weight));
         }
 
-        return Write(key, value, weight, level, absoluteExpiry, sliding, WriteMode, mayBecomeStale);
+        return Write(key, value, weight, level, absoluteExpiry, sliding, WriteMode, out _, mayBecomeStale);
     }
 
     /// <summary>Removes the entry for <paramref name="key"/> only if it still holds <paramref name="value"/>.</summary>
@@ -583,10 +677,15 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         return node;
     }
 
-    private TValue Write(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding, byte mode, bool mayBecomeStale = true)
+    /// <summary>Stores <paramref name="value"/> as <paramref name="mode"/> says: always (<see cref="WriteMode"/>),
+    /// unless a live entry exists (<see cref="AddIfAbsentMode"/>: returns that entry's value), or only over a live
+    /// entry (<see cref="UpdateMode"/>).</summary>
+    /// <returns>The value the key maps to after the call (the live entry's, when the write was declined).</returns>
+    private TValue Write(TKey key, TValue value, long weight, int level, long absoluteExpiry, long sliding, byte mode, out bool stored, bool mayBecomeStale = true)
     {
         var hash = _table.Hash(key);
-        if (mode == WriteMode && AtomicValueWrites && !_weighted && !_expires && absoluteExpiry == long.MaxValue && sliding == 0
+        stored = true;
+        if (mode != AddIfAbsentMode && AtomicValueWrites && !_weighted && !_expires && absoluteExpiry == long.MaxValue && sliding == 0
             && !(mayBecomeStale && _isStale is not null)
             && _table.Find(key, hash) is { } existing && !existing.CheckOnRead && existing.Level == level
             && existing is not RichCacheNode<TKey, TValue> && TryUpdateInPlace(existing, value))
@@ -610,6 +709,10 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                     result = old.Value;
                     discarded = true;
                 }
+                else if (mode == UpdateMode && oldExpired)
+                {
+                    stored = false; // an update needs a live entry; the expired one is left to the sweep
+                }
                 else
                 {
                     var (queue, frequency) = (old.Queue, old.Frequency);
@@ -626,6 +729,10 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                     victims.Add(old, oldExpired ? CacheEvictionReason.Expired : CacheEvictionReason.Replaced);
                 }
             }
+            else if (mode == UpdateMode)
+            {
+                stored = false;
+            }
             else
             {
                 EvictUntilFits(weight, ref victims);
@@ -635,13 +742,17 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             }
         }
 
-        if (discarded && _disposeValues && !ReferenceEquals(result, value) && value is IDisposable disposable)
+        if (discarded)
         {
-            // The factory's value lost the race to a concurrent write and never entered the cache.
-            DisposeValue(disposable, CacheEvictionReason.Replaced, ref victims);
+            stored = false;
+            if (_disposeValues && !ReferenceEquals(result, value) && value is IDisposable disposable)
+            {
+                // The factory's value lost the race to a concurrent write and never entered the cache.
+                DisposeValue(disposable, CacheEvictionReason.Replaced, ref victims);
+            }
         }
 
-        Notify(ref victims, value);
+        Notify(ref victims, value, updated: true);
         return result;
     }
 
@@ -656,7 +767,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             // fence. If a removal races with the store, the store linearizes before it (the removed value is never
             // read); a removal that completed before this call took the node out of the map first, so the lookup
             // that found the node preceded it. An unlinked node seen here means "insert a fresh node".
-            if (Evicted is not null || _disposeValues || !_removalIsSilent(value) || !_removalIsSilent(node.Value))
+            if (Evicted is not null || Updated is not null || _disposeValues || !_removalIsSilent(value) || !_removalIsSilent(node.Value))
             {
                 return false;
             }
@@ -675,7 +786,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             return true;
         }
 
-        if (Evicted is null && _onRemoved is null && !_disposeValues)
+        if (Evicted is null && Updated is null && _onRemoved is null && !_disposeValues)
         {
             // Nobody observes the previous value, so no lock is needed: store, then check that the node was still
             // linked after the store (nodes are unlinked before they leave the map). If it was, this write is ordered
@@ -712,11 +823,11 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             }
         }
 
-        if (Evicted is not null || _onRemoved is not null || _disposeValues)
+        if (Evicted is not null || Updated is not null || _onRemoved is not null || _disposeValues)
         {
             // Reported through a detached stand-in node, so the resident node keeps its new value.
             var victims = new Victims(new CacheNode<TKey, TValue>(node.Key, node.Hash, previous), CacheEvictionReason.Replaced);
-            Notify(ref victims, value);
+            Notify(ref victims, value, updated: true);
         }
 
         return true;
@@ -749,36 +860,103 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         while (_counters.Count >= _capacity || (_weighted && _counters.Weight + weight > _maxWeight))
         {
             var reason = _counters.Count >= _capacity ? CacheEvictionReason.Capacity : CacheEvictionReason.Weight;
-            CacheNode<TKey, TValue>? victim = null;
-            foreach (var level in _levels)
-            {
-                if (level.Count > 0)
-                {
-                    (victim, var expired) = level.Evict(_ghost, _counters.Count, ExpiryClock());
-                    if (expired)
-                    {
-                        reason = CacheEvictionReason.Expired;
-                    }
-
-                    break;
-                }
-            }
-
-            if (victim is null)
+            if (EvictNext(_levels.Length, ExpiryClock(), out var expired) is not { } victim)
             {
                 return;
             }
 
-            _table.Remove(victim);
-            _counters.Count--;
-            if (_weighted)
+            _counters.Evictions++;
+            victims.Add(victim, expired ? CacheEvictionReason.Expired : reason);
+        }
+    }
+
+    /// <summary>Takes the next victim of the lowest non-empty level below <paramref name="levelLimit"/> out of the
+    /// cache (queues, index and counters, not the eviction count). Caller holds the write lock.</summary>
+    /// <returns>The victim, or <see langword="null"/> when those levels are empty.</returns>
+    private CacheNode<TKey, TValue>? EvictNext(int levelLimit, long? now, out bool expired)
+    {
+        for (var i = 0; i < levelLimit && i < _levels.Length; i++)
+        {
+            if (_levels[i].Count > 0)
             {
-                _counters.Weight -= ((RichCacheNode<TKey, TValue>)victim).Weight;
+                (var victim, expired) = _levels[i].Evict(_ghost, _counters.Count, now);
+                _table.Remove(victim);
+                _counters.Count--;
+                if (_weighted)
+                {
+                    _counters.Weight -= ((RichCacheNode<TKey, TValue>)victim).Weight;
+                }
+
+                return victim;
+            }
+        }
+
+        expired = false;
+        return null;
+    }
+
+    /// <summary>Copies the live entries, projected by <paramref name="select"/>, at one instant (under the write lock).</summary>
+    private T[] Snapshot<T>(Func<CacheNode<TKey, TValue>, T> select)
+    {
+        var nodes = new List<CacheNode<TKey, TValue>>(Count); // allocated outside the lock; grows only if writes raced
+        lock (_writeLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            foreach (var level in _levels)
+            {
+                level.AppendTo(nodes);
+            }
+        }
+
+        var now = _mayExpire ? _timeProvider.GetTimestamp() : 0;
+        var result = new T[nodes.Count];
+        var count = 0;
+        foreach (var node in nodes)
+        {
+            if (!(_mayExpire && node is RichCacheNode<TKey, TValue> { HasExpiry: true } rich && rich.IsExpired(now)))
+            {
+                result[count++] = select(node);
+            }
+        }
+
+        if (count < result.Length)
+        {
+            Array.Resize(ref result, count);
+        }
+
+        return result;
+    }
+
+    /// <summary>Counts a lookup that found <paramref name="node"/> (or nothing) and tells whether it is a hit; a
+    /// hit raises the node's access counter.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool CountLookup([NotNullWhen(true)] CacheNode<TKey, TValue>? node)
+    {
+        if (node is not null && (!node.CheckOnRead || IsLive(node)))
+        {
+            if (node.Frequency < 3)
+            {
+                node.Frequency++;
             }
 
-            _counters.Evictions++;
-            victims.Add(victim, reason);
+            _lookups.Hit();
+
+            if (_hitsMetric.Enabled)
+            {
+                _hitsMetric.Add(1, _metrics.NameTag);
+            }
+
+            return true;
         }
+
+        _lookups.Miss();
+
+        if (_missesMetric.Enabled)
+        {
+            _missesMetric.Add(1, _metrics.NameTag);
+        }
+
+        return false;
     }
 
     private void ClearCore(bool rethrow)
@@ -815,7 +993,9 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
     /// <param name="keptValue">A value that replaced a victim and must not be disposed with it.</param>
     /// <param name="rethrowDisposal">Whether value disposal failures are thrown to the caller at the end.</param>
     /// <param name="disposeValues">Whether victims' values are disposed (not when the caller takes them over).</param>
-    private void Notify(ref Victims victims, TValue? keptValue = default, bool rethrowDisposal = false, bool disposeValues = true)
+    /// <param name="updated">Whether a <see cref="CacheEvictionReason.Replaced"/> victim was replaced by
+    /// <paramref name="keptValue"/> in a live entry (raises <see cref="Updated"/>).</param>
+    private void Notify(ref Victims victims, TValue? keptValue = default, bool rethrowDisposal = false, bool disposeValues = true, bool updated = false)
     {
         if (victims.Count == 0)
         {
@@ -845,6 +1025,11 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
             if (Evicted is { } handler)
             {
                 RaiseEvicted(handler, new CacheEvictedEventArgs<TKey, TValue>(node.Key, node.Value, reason));
+            }
+
+            if (updated && reason == CacheEvictionReason.Replaced && Updated is { } updatedHandler)
+            {
+                RaiseUpdated(updatedHandler, new CacheUpdatedEventArgs<TKey, TValue>(node.Key, node.Value, keptValue!));
             }
 
             if (disposeValues && _disposeValues && node.Value is IDisposable disposable
@@ -891,6 +1076,22 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
         }
     }
 
+    /// <summary>Runs every <see cref="Updated"/> handler, each on its own (as <see cref="RaiseEvicted"/>).</summary>
+    private void RaiseUpdated(EventHandler<CacheUpdatedEventArgs<TKey, TValue>> handler, CacheUpdatedEventArgs<TKey, TValue> args)
+    {
+        foreach (var single in Delegate.EnumerateInvocationList(handler))
+        {
+            try
+            {
+                single(this, args);
+            }
+            catch (Exception ex)
+            {
+                ReportCallbackFailure(ex, CacheCallback.Updated, CacheEvictionReason.Replaced);
+            }
+        }
+    }
+
     /// <summary>Logs (through the cache's logger) and counts a failure of user code the cache called as an observer.</summary>
     internal void ReportCallbackFailure(Exception exception, CacheCallback callback, CacheEvictionReason reason)
         => ReportCallbackFailure(exception, callback, reason.ToString());
@@ -914,6 +1115,9 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IDisposable, IExpiry
                 break;
             case CacheCallback.TokenRegistration:
                 Log.CacheTokenRegistrationDisposeFailed(_logger, exception);
+                break;
+            case CacheCallback.Updated:
+                Log.CacheUpdateHandlerFailed(_logger, exception);
                 break;
             default:
                 Log.CacheEvictionHandlerFailed(_logger, exception, reason);

@@ -22,4 +22,7 @@ public enum CacheEvictionReason
 
     /// <summary>The cache was cleared or disposed.</summary>
     Cleared = 6,
+
+    /// <summary>The entry was removed by <see cref="BoundedLruCache{TKey, TValue}.Trim(int)"/>.</summary>
+    Trimmed = 7,
 }

@@ -25,4 +25,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1406, Level = LogLevel.Error, Message = "Disposing an expiration token's change-callback registration of a bounded memory cache entry threw.")]
     internal static partial void CacheTokenRegistrationDisposeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1407, Level = LogLevel.Error, Message = "A cache update handler threw.")]
+    internal static partial void CacheUpdateHandlerFailed(ILogger logger, Exception exception);
 }

@@ -17,7 +17,7 @@ internal sealed partial class Metrics
     internal sealed class CacheInstruments
     {
         private static readonly string[] Reasons = ["none", "capacity", "weight", "expired"];
-        private static readonly string[] Callbacks = ["evicted", "removal", "value_dispose", "post_eviction", "token_registration"];
+        private static readonly string[] Callbacks = ["evicted", "removal", "value_dispose", "post_eviction", "token_registration", "updated"];
 
         // Keyed by the cache object, so a cache that is dropped without Dispose leaves the table when it is collected.
         private readonly LiveCountSet _caches = new();

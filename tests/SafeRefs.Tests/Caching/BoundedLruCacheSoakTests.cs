@@ -117,4 +117,105 @@ public sealed class BoundedLruCacheSoakTests
         Assert.Equal(0, failures);
         Assert.True(cache.Count <= Capacity);
     }
+
+    [Fact]
+    public void ParityMembers_ConcurrentWithWrites_SnapshotsAreExactAndEventsBalance()
+    {
+        // Writers use every parity member; a reader takes snapshots. Each snapshot is one instant: distinct keys,
+        // at most Capacity of them, each with a value its key can hold. Every update was reported once by Updated,
+        // with both values of its key, and once by Evicted as Replaced.
+        const int Capacity = 64;
+        const int Threads = 2;
+        const int Steps = 40_000;
+        using var cache = new BoundedLruCache<string, int>(Capacity);
+        long left = 0;
+        long replaced = 0;
+        long updated = 0;
+        long badUpdates = 0;
+        cache.Evicted += (_, e) => Interlocked.Increment(ref e.Reason == CacheEvictionReason.Replaced ? ref replaced : ref left);
+        cache.Updated += (_, e) =>
+        {
+            Interlocked.Increment(ref updated);
+            if (e.OldValue % 1_000 != int.Parse(e.Key.AsSpan(1), provider: null) || e.NewValue % 1_000 != int.Parse(e.Key.AsSpan(1), provider: null))
+            {
+                Interlocked.Increment(ref badUpdates);
+            }
+        };
+        using var start = new Barrier(Threads + 1);
+        var done = 0;
+        var snapshotFailures = 0;
+        var snapshots = 0;
+        var reader = new Thread(() =>
+        {
+            start.SignalAndWait();
+            while (Volatile.Read(ref done) < Threads)
+            {
+                var pairs = cache.ToList();
+                var keys = cache.Keys;
+                if (pairs.Count > Capacity || keys.Count > Capacity || pairs.Select(p => p.Key).Distinct().Count() != pairs.Count
+                    || keys.Distinct().Count() != keys.Count || pairs.Any(p => p.Value % 1_000 != int.Parse(p.Key.AsSpan(1), provider: null)))
+                {
+                    Interlocked.Increment(ref snapshotFailures);
+                }
+
+                snapshots++;
+            }
+        });
+        var writers = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        {
+            var random = new Random(t);
+            var alternate = cache.GetAlternateLookup<ReadOnlySpan<char>>();
+            start.SignalAndWait();
+            for (var i = 0; i < Steps; i++)
+            {
+                var n = random.Next(200);
+                var key = "k" + n;
+                var value = (i * 1_000) + n; // value % 1000 identifies the key
+                switch (random.Next(8))
+                {
+                    case 0:
+                        cache.AddOrUpdate(key, value);
+                        break;
+                    case 1:
+                        cache.TryUpdate(key, value);
+                        break;
+                    case 2:
+                        cache.TryRemove(new KeyValuePair<string, int>(key, cache.TryGet(key, out var current) ? current : -1));
+                        break;
+                    case 3:
+                        if (i % 64 == 0)
+                        {
+                            cache.Trim(random.Next(4));
+                        }
+
+                        break;
+                    case 4:
+                        alternate.AddOrUpdate(key.AsSpan(), value);
+                        break;
+                    case 5:
+                        alternate.TryRemove(key.AsSpan(), out _, out _);
+                        break;
+                    case 6:
+                        alternate.GetOrAdd(key.AsSpan(), static (k, v) => v, value);
+                        break;
+                    default:
+                        cache.Set(key, value);
+                        break;
+                }
+            }
+
+            Interlocked.Increment(ref done);
+        })).ToList();
+        reader.Start();
+        writers.ForEach(t => t.Start());
+        writers.ForEach(t => t.Join());
+        reader.Join();
+
+        Assert.True(snapshots > 0);
+        Assert.Equal(0, snapshotFailures);
+        Assert.Equal(0, badUpdates);
+        Assert.Equal(replaced, updated);
+        Assert.Equal(cache.Count, cache.Keys.Count);
+        Assert.True(cache.Count <= Capacity);
+    }
 }

@@ -34,6 +34,28 @@ public sealed class CachingDocs
     }
 
     [Fact]
+    public void Caching_BitFasterMembers_Run()
+    {
+        #region docs-caching-bitfaster
+        using var stock = new BoundedLruCache<string, int>(capacity: 1_000);
+        stock.Updated += (_, e) => Console.WriteLine($"{e.Key}: {e.OldValue} -> {e.NewValue}");
+        stock.AddOrUpdate("apples", 3);
+        stock.TryUpdate("apples", 4);                              // only over a live entry
+        stock.TryUpdate("pears", 1);                               // false: nothing stored
+        var bySpan = stock.GetAlternateLookup<ReadOnlySpan<char>>();
+        bySpan.TryGet("apples,pears".AsSpan(0, 6), out var apples); // finds "apples" without allocating a string
+        stock.TryRemove(new KeyValuePair<string, int>("apples", 3)); // false: it holds 4 now
+        stock.Trim(stock.Count / 2);                               // drop the least valuable half
+        foreach (var (name, count) in stock)                       // a snapshot: later writes do not change it
+        {
+            Console.WriteLine($"{name} = {count}");
+        }
+        #endregion
+        Assert.Equal(4, apples);
+        Assert.Equal([new KeyValuePair<string, int>("apples", 4)], stock);
+    }
+
+    [Fact]
     public void Caching_ScopedValues_Runs()
     {
         #region docs-caching-scoped

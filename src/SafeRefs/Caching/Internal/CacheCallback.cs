@@ -17,4 +17,7 @@ internal enum CacheCallback
 
     /// <summary>Disposing an expiration token's change-callback registration.</summary>
     TokenRegistration,
+
+    /// <summary>An <c>Updated</c> event handler.</summary>
+    Updated,
 }

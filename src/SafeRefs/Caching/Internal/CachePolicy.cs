@@ -121,8 +121,8 @@ internal sealed class CachePolicy<TKey, TValue>
         }
     }
 
-    /// <summary>Unlinks every node and adds it to <paramref name="sink"/>.</summary>
-    public void DrainTo(List<CacheNode<TKey, TValue>> sink)
+    /// <summary>Adds every node (probation first, each queue from its head) to <paramref name="sink"/>.</summary>
+    public void AppendTo(List<CacheNode<TKey, TValue>> sink)
     {
         for (var node = _probation.Head; node is not null; node = node.Next)
         {
@@ -133,7 +133,12 @@ internal sealed class CachePolicy<TKey, TValue>
         {
             sink.Add(node);
         }
+    }
 
+    /// <summary>Unlinks every node and adds it to <paramref name="sink"/>.</summary>
+    public void DrainTo(List<CacheNode<TKey, TValue>> sink)
+    {
+        AppendTo(sink);
         foreach (var node in sink)
         {
             node.Previous = null;

@@ -63,6 +63,39 @@ internal struct CacheTable<TKey, TValue>
             ?? ((version & 1) == 0 && version == Volatile.Read(ref Unsafe.AsRef(in _version)) ? null : FindSlow(key, hash));
     }
 
+    /// <summary>Finds the resident node whose key equals <paramref name="key"/> by <paramref name="comparer"/>,
+    /// lock-free, with the same resize-retry rule as <see cref="Find"/>.</summary>
+    /// <param name="key">The alternate key (such as a <see cref="ReadOnlySpan{T}"/> of <see cref="char"/> for a string key).</param>
+    /// <param name="comparer">The table's comparer, seen as an alternate comparer: its hash codes match the keys'.</param>
+    public readonly CacheNode<TKey, TValue>? FindAlternate<TAlternateKey>(TAlternateKey key, IAlternateEqualityComparer<TAlternateKey, TKey> comparer)
+        where TAlternateKey : notnull, allows ref struct
+    {
+        var hash = comparer.GetHashCode(key);
+        var spinner = default(SpinWait);
+        while (true)
+        {
+            var version = Volatile.Read(ref Unsafe.AsRef(in _version));
+            if ((version & 1) == 0)
+            {
+                var buckets = Volatile.Read(ref Unsafe.AsRef(in _buckets));
+                for (var node = Volatile.Read(ref buckets[Index(hash, buckets.Length)]); node is not null; node = node.HashNext)
+                {
+                    if (node.Hash == hash && comparer.Equals(key, node.Key))
+                    {
+                        return node;
+                    }
+                }
+
+                if (version == Volatile.Read(ref Unsafe.AsRef(in _version)))
+                {
+                    return null;
+                }
+            }
+
+            spinner.SpinOnce();
+        }
+    }
+
     /// <summary>Links a node whose key is not resident. Caller holds the write lock; <paramref name="count"/> is
     /// the number of resident nodes after this one is added.</summary>
     public void Add(CacheNode<TKey, TValue> node, int count)
