@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
-using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
@@ -66,8 +65,6 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IEnumerable<KeyValue
     private readonly Func<TValue, bool>? _removalIsSilent;
     private readonly ExpirySweeper? _sweeper;
     private readonly Metrics.CacheMetrics _metrics;
-    private readonly Counter<long> _hitsMetric;   // = _metrics.Hits, one load closer for the hit path
-    private readonly Counter<long> _missesMetric;
     private ConcurrentDictionary<TKey, PendingValue<TValue>>? _inflight;
     private CacheWriteCounters _counters;
     private bool _disposed;
@@ -132,8 +129,6 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IEnumerable<KeyValue
         _removalIsSilent = typeof(TValue).IsValueType ? null : removalIsSilent;
         var expires = _expireAfterWrite != 0 || _expireAfterAccess != 0;
         _metrics = Metrics.For(options.MeterFactory).Cache.Track(this, options.Name);
-        _hitsMetric = _metrics.Hits;
-        _missesMetric = _metrics.Misses;
         _weighted = options.MaxWeight is not null;
         _expires = expires;
         _mayExpire = expires || sweepAlways;
@@ -194,9 +189,17 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IEnumerable<KeyValue
         get
         {
             var (hits, misses) = _lookups.Read();
-            return new(hits, misses, Volatile.Read(ref _counters.Evictions));
+            return new(hits, misses, _counters.Evictions);
         }
     }
+
+    /// <summary>Gets the hit and miss totals (read when <c>saferefs.cache.hits</c>/<c>misses</c> are collected).</summary>
+    internal (long Hits, long Misses) LookupTotals => _lookups.Read();
+
+    /// <summary>Gets the evictions for one reason (<see cref="CacheEvictionReason.Capacity"/>,
+    /// <see cref="CacheEvictionReason.Weight"/> or <see cref="CacheEvictionReason.Expired"/>), read when
+    /// <c>saferefs.cache.evictions</c> is collected.</summary>
+    internal long EvictionsFor(CacheEvictionReason reason) => _counters.EvictionsFor(reason);
 
     /// <summary>Looks a key up without locking or allocating.</summary>
     /// <param name="key">The key.</param>
@@ -345,7 +348,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IEnumerable<KeyValue
             {
                 if (expired)
                 {
-                    _counters.Evictions++;
+                    _counters.CountEviction(CacheEvictionReason.Expired);
                 }
 
                 victims.Add(victim, expired ? CacheEvictionReason.Expired : CacheEvictionReason.Trimmed);
@@ -442,7 +445,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IEnumerable<KeyValue
                 if (_table.Remove(node))
                 {
                     Unlink(node);
-                    _counters.Evictions++;
+                    _counters.CountEviction(CacheEvictionReason.Expired);
                     victims.Add(node, CacheEvictionReason.Expired);
                 }
             }
@@ -470,7 +473,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IEnumerable<KeyValue
             ObjectDisposedException.ThrowIf(_disposed, this);
             while (removed < target && EvictNext(levelLimit, now: null, out _) is { } victim)
             {
-                _counters.Evictions++;
+                _counters.CountEviction(CacheEvictionReason.Capacity);
                 removed++;
                 victims.Add(victim, CacheEvictionReason.Capacity);
             }
@@ -519,7 +522,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IEnumerable<KeyValue
             Unlink(node);
             if (reason == CacheEvictionReason.Expired)
             {
-                _counters.Evictions++;
+                _counters.CountEviction(reason);
             }
         }
 
@@ -617,7 +620,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IEnumerable<KeyValue
             }
 
             Unlink(node);
-            _counters.Evictions++;
+            _counters.CountEviction(reason);
         }
 
         var victims = new Victims(node, reason);
@@ -723,7 +726,7 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IEnumerable<KeyValue
                     Link(node, weight);
                     if (oldExpired)
                     {
-                        _counters.Evictions++;
+                        _counters.CountEviction(CacheEvictionReason.Expired);
                     }
 
                     victims.Add(old, oldExpired ? CacheEvictionReason.Expired : CacheEvictionReason.Replaced);
@@ -865,8 +868,9 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IEnumerable<KeyValue
                 return;
             }
 
-            _counters.Evictions++;
-            victims.Add(victim, expired ? CacheEvictionReason.Expired : reason);
+            reason = expired ? CacheEvictionReason.Expired : reason;
+            _counters.CountEviction(reason);
+            victims.Add(victim, reason);
         }
     }
 
@@ -940,22 +944,10 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IEnumerable<KeyValue
             }
 
             _lookups.Hit();
-
-            if (_hitsMetric.Enabled)
-            {
-                _hitsMetric.Add(1, _metrics.NameTag);
-            }
-
             return true;
         }
 
         _lookups.Miss();
-
-        if (_missesMetric.Enabled)
-        {
-            _missesMetric.Add(1, _metrics.NameTag);
-        }
-
         return false;
     }
 
@@ -1005,11 +997,6 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IEnumerable<KeyValue
         for (var i = 0; i < victims.Count; i++)
         {
             var (node, reason) = victims[i];
-            if (reason is CacheEvictionReason.Capacity or CacheEvictionReason.Weight or CacheEvictionReason.Expired)
-            {
-                _metrics.Evicted((int)reason);
-            }
-
             if (_onRemoved is not null)
             {
                 try

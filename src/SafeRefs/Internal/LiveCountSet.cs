@@ -19,6 +19,15 @@ internal sealed class LiveCountSet
     /// <param name="count">Its count.</param>
     internal void Register(object owner, ObservedCount count) => _counts.AddOrUpdate(owner, count);
 
+    /// <summary>Enumerates the counts of the primitives still alive (for instruments that read more than the count).</summary>
+    internal IEnumerable<ObservedCount> Counts()
+    {
+        foreach (var (_, count) in _counts)
+        {
+            yield return count;
+        }
+    }
+
     /// <summary>The instrument's callback: one measurement per tag value, the sum over the live primitives.</summary>
     internal List<Measurement<long>> Observe()
     {

@@ -9,15 +9,24 @@ internal sealed partial class Metrics
     internal CacheInstruments Cache { get; }
 
     /// <summary>
-    /// Caching instruments. <c>saferefs.cache.entries</c> is observed: when a listener collects it, it reads the exact
-    /// <c>Count</c> of every live cache of this set, summed per cache name, so writes pay nothing for it and the value
-    /// never drifts. Hits, misses and evictions are recorded as they happen, only while listened to. Tag:
-    /// <c>cache.name</c> (and <c>reason</c> on evictions).
+    /// Caching instruments. Entries, hits, misses and evictions are all observed: when a listener collects them, they
+    /// read the exact counters every live cache of this set keeps anyway (its <c>Count</c>, its striped lookup counters,
+    /// its per-reason eviction counters kept under its write lock), summed per cache name, so lookups and writes pay
+    /// nothing for them whether or not anyone listens, and the values never drift. A cache that is collected stops
+    /// contributing, so the sum of a name can go down then (read as a reset by cumulative back-ends). Observer
+    /// failures are recorded as they happen (rare), only while listened to. Tag: <c>cache.name</c> (and
+    /// <c>reason</c> on evictions, <c>callback</c> on failures).
     /// </summary>
     internal sealed class CacheInstruments
     {
-        private static readonly string[] Reasons = ["none", "capacity", "weight", "expired"];
         private static readonly string[] Callbacks = ["evicted", "removal", "value_dispose", "post_eviction", "token_registration", "updated"];
+
+        private static readonly (Caching.CacheEvictionReason Reason, string Tag)[] EvictionReasons =
+        [
+            (Caching.CacheEvictionReason.Capacity, "capacity"),
+            (Caching.CacheEvictionReason.Weight, "weight"),
+            (Caching.CacheEvictionReason.Expired, "expired"),
+        ];
 
         // Keyed by the cache object, so a cache that is dropped without Dispose leaves the table when it is collected.
         private readonly LiveCountSet _caches = new();
@@ -29,39 +38,40 @@ internal sealed partial class Metrics
                 _caches.Observe,
                 unit: "{entry}",
                 description: "Entries resident in SafeRefs bounded caches.");
-            Evictions = meter.CreateCounter<long>(
+            Evictions = meter.CreateObservableCounter(
                 "saferefs.cache.evictions",
+                ObserveEvictions,
                 unit: "{entry}",
                 description: "Entries evicted from SafeRefs bounded caches because of their bound or expiry.");
             CallbackFailures = meter.CreateCounter<long>(
                 "saferefs.cache.callback.failures",
                 unit: "{failure}",
-                description: "Observer calls (eviction handlers, post-eviction callbacks, value disposal) of SafeRefs bounded caches that threw; logged and swallowed.");
-            Hits = meter.CreateCounter<long>(
+                description: "Observer calls (eviction and update handlers, post-eviction callbacks, value disposal) of SafeRefs bounded caches that threw; logged and swallowed.");
+            Hits = meter.CreateObservableCounter(
                 "saferefs.cache.hits",
+                () => Observe(static cache => cache.Lookups.Hits, reasonTag: null),
                 unit: "{lookup}",
                 description: "Lookups that found a live entry in a SafeRefs bounded cache.");
-            Misses = meter.CreateCounter<long>(
+            Misses = meter.CreateObservableCounter(
                 "saferefs.cache.misses",
+                () => Observe(static cache => cache.Lookups.Misses, reasonTag: null),
                 unit: "{lookup}",
                 description: "Lookups that found no live entry in a SafeRefs bounded cache.");
         }
 
         internal ObservableUpDownCounter<long> Entries { get; }
 
-        internal Counter<long> Evictions { get; }
+        internal ObservableCounter<long> Evictions { get; }
 
-        internal Counter<long> Hits { get; }
+        internal ObservableCounter<long> Hits { get; }
 
-        internal Counter<long> Misses { get; }
+        internal ObservableCounter<long> Misses { get; }
 
         internal Counter<long> CallbackFailures { get; }
 
         internal static KeyValuePair<string, object?> CallbackTag(Caching.Internal.CacheCallback callback) => new("callback", Callbacks[(int)callback]);
 
-        internal static KeyValuePair<string, object?> ReasonTag(int reason) => new("reason", Reasons[reason is >= 0 and <= 3 ? reason : 0]);
-
-        /// <summary>Registers <paramref name="cache"/> for <c>saferefs.cache.entries</c> and returns its recorder.</summary>
+        /// <summary>Registers <paramref name="cache"/> for the observed instruments and returns its recorder.</summary>
         internal CacheMetrics Track<TKey, TValue>(Caching.BoundedLruCache<TKey, TValue> cache, string? name)
             where TKey : notnull
         {
@@ -69,39 +79,58 @@ internal sealed partial class Metrics
             _caches.Register(cache, metrics);
             return metrics;
         }
+
+        private List<Measurement<long>> ObserveEvictions()
+        {
+            var measurements = new List<Measurement<long>>();
+            foreach (var (reason, tag) in EvictionReasons)
+            {
+                measurements.AddRange(Observe(cache => cache.EvictionsFor(reason), new KeyValuePair<string, object?>("reason", tag)));
+            }
+
+            return measurements;
+        }
+
+        /// <summary>One measurement per cache name: the sum of <paramref name="read"/> over the live caches.</summary>
+        private List<Measurement<long>> Observe(Func<CacheMetrics, long> read, KeyValuePair<string, object?>? reasonTag)
+        {
+            var sums = new Dictionary<object, long>();
+            foreach (var count in _caches.Counts())
+            {
+                var name = count.Tag.Value ?? "(unnamed)";
+                sums[name] = sums.GetValueOrDefault(name) + read((CacheMetrics)count);
+            }
+
+            var measurements = new List<Measurement<long>>(sums.Count);
+            foreach (var (name, sum) in sums)
+            {
+                var nameTag = new KeyValuePair<string, object?>("cache.name", name);
+                measurements.Add(reasonTag is { } reason ? new Measurement<long>(sum, nameTag, reason) : new Measurement<long>(sum, nameTag));
+            }
+
+            return measurements;
+        }
     }
 
-    /// <summary>The instruments and name tag of one cache; the cache keeps it in a field.</summary>
+    /// <summary>The name tag of one cache and what the observed instruments read from it; the cache keeps it in a field.</summary>
     internal abstract class CacheMetrics : ObservedCount
     {
         private protected CacheMetrics(CacheInstruments instruments, string? name)
             : base(new KeyValuePair<string, object?>("cache.name", name ?? "(unnamed)"))
         {
-            Hits = instruments.Hits;
-            Misses = instruments.Misses;
-            Evictions = instruments.Evictions;
             CallbackFailures = instruments.CallbackFailures;
         }
 
         internal Counter<long> CallbackFailures { get; }
 
-        internal Counter<long> Hits { get; }
-
-        internal Counter<long> Misses { get; }
-
-        internal Counter<long> Evictions { get; }
+        /// <summary>Gets the cache's hit and miss totals.</summary>
+        internal abstract (long Hits, long Misses) Lookups { get; }
 
         /// <summary>Gets the <c>cache.name</c> tag.</summary>
         internal KeyValuePair<string, object?> NameTag => Tag;
 
-        /// <summary>Records one eviction (capacity, weight or expiry), if someone listens.</summary>
-        internal void Evicted(int reason)
-        {
-            if (Evictions.Enabled)
-            {
-                Evictions.Add(1, NameTag, CacheInstruments.ReasonTag(reason));
-            }
-        }
+        /// <summary>Gets the cache's evictions for one reason.</summary>
+        internal abstract long EvictionsFor(Caching.CacheEvictionReason reason);
 
         /// <summary>Records one observer call that threw, if someone listens.</summary>
         internal void CallbackFailed(Caching.Internal.CacheCallback callback)
@@ -120,5 +149,9 @@ internal sealed partial class Metrics
     {
         /// <summary>Gets the cache's exact entry count (read when <c>saferefs.cache.entries</c> is collected).</summary>
         internal override long Count => cache.Count;
+
+        internal override (long Hits, long Misses) Lookups => cache.LookupTotals;
+
+        internal override long EvictionsFor(Caching.CacheEvictionReason reason) => cache.EvictionsFor(reason);
     }
 }

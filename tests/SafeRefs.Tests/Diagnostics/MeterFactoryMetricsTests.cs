@@ -47,7 +47,9 @@ public sealed class MeterFactoryMetricsTests
 
         Assert.Equal(1, MetricTotals.Sum(hits, "cache.name", name));
         Assert.Equal(1, MetricTotals.Sum(misses, "cache.name", name));
-        var eviction = Assert.Single(evictions.GetMeasurementSnapshot());
+        evictions.RecordObservableInstruments();
+        var eviction = Assert.Single(evictions.GetMeasurementSnapshot(), m => m.Value != 0);
+        Assert.Equal(1, eviction.Value);
         Assert.Equal("capacity", eviction.Tags["reason"]);
         Assert.Equal(name, eviction.Tags["cache.name"]);
         Assert.Equal(2, entries.LastMeasurement?.Value);
@@ -67,6 +69,7 @@ public sealed class MeterFactoryMetricsTests
         using var misses = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.cache.misses");
 
         Assert.False(provider.GetRequiredService<IMemoryCache>().TryGetValue("x", out _));
+        misses.RecordObservableInstruments();
 
         Assert.Equal("IMemoryCache", misses.LastMeasurement?.Tags["cache.name"]);
     }

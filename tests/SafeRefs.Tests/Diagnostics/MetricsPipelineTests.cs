@@ -46,12 +46,11 @@ public sealed class MetricsPipelineTests
     private sealed class RecordingListener : IMetricsListener
     {
         private readonly List<(string Instrument, string? CacheName, bool FromContainer)> _measurements = [];
+        private IObservableInstrumentsSource? _source;
 
         public string Name => "recording";
 
-        public void Initialize(IObservableInstrumentsSource source)
-        {
-        }
+        public void Initialize(IObservableInstrumentsSource source) => _source = source;
 
         public bool InstrumentPublished(Instrument instrument, out object? userState)
         {
@@ -83,8 +82,10 @@ public sealed class MetricsPipelineTests
             },
         };
 
+        /// <summary>Collects the observed instruments (cache lookups are observed), then returns what was recorded.</summary>
         public List<(string Instrument, string? CacheName, bool FromContainer)> Snapshot()
         {
+            _source?.RecordObservableInstruments();
             lock (_measurements)
             {
                 return [.. _measurements];

@@ -27,6 +27,7 @@ public sealed class DiagnosticsDocs
         Assert.Contains(provider.GetRequiredService<IOptions<MetricsOptions>>().Value.Rules, r => r.MeterName == SafeRefsMeter.Name);
         using var misses = new MetricCollector<long>(provider.GetRequiredService<IMeterFactory>(), SafeRefsMeter.Name, "saferefs.cache.misses");
         Assert.False(provider.GetRequiredService<IMemoryCache>().TryGetValue("x", out _));
+        misses.RecordObservableInstruments();
         Assert.Equal("products", misses.LastMeasurement?.Tags["cache.name"]);
     }
 
@@ -48,6 +49,7 @@ public sealed class DiagnosticsDocs
         #endregion
         prices.Set("a", 1m);
         Assert.True(prices.TryGet("a", out _));
+        hits.RecordObservableInstruments();
         Assert.Equal("prices", hits.LastMeasurement?.Tags["cache.name"]);
         Assert.Same(meterFactory, jobs.MeterFactory);
         Assert.Equal(0, ordersChanged.Count);
@@ -65,7 +67,9 @@ public sealed class DiagnosticsDocs
         using var misses = new MetricCollector<long>(meterFactory, "SafeRefs", "saferefs.cache.misses");
 
         provider.GetRequiredService<IMemoryCache>().TryGetValue("missing", out _);
+        misses.RecordObservableInstruments(); // cache lookups are observed: collect them now
 
+        Assert.Equal(1, misses.LastMeasurement?.Value);
         Assert.Equal("products", misses.LastMeasurement?.Tags["cache.name"]);
         #endregion
     }
