@@ -8,8 +8,9 @@ namespace SafeRefs.Benchmarks.Caching;
 
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/SafeRefs.Benchmarks -- cache-footprint [entries]</c>: measures
-/// the managed bytes per resident entry (int keys, one shared value) of each cache filled to capacity, and the
-/// share of writes stored under an insert flood of distinct keys (10× the capacity of 10 000).
+/// the managed bytes per resident entry (int keys, one shared value) of each cache filled to capacity, the fixed bytes
+/// of an empty cache of capacity 10 000 000, and the share of writes stored under an insert flood of distinct keys
+/// (10× the capacity of 10 000).
 /// </summary>
 public static class CacheFootprintCommand
 {
@@ -23,6 +24,14 @@ public static class CacheFootprintCommand
         Measure("BitFaster ConcurrentLru", entries, static n => { var c = new ConcurrentLru<int, object>(n); for (var i = 0; i < n; i++) { c.AddOrUpdate(i, Value); } return c; });
         Measure("SafeRefs BoundedMemoryCache", entries, static n => { var c = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = n }); for (var i = 0; i < n; i++) { c.Set(i, Value); } return c; });
         Measure("MemoryCache (SizeLimit, Size=1)", entries, static n => { var c = new MemoryCache(new MemoryCacheOptions { SizeLimit = n }); var o = new MemoryCacheEntryOptions { Size = 1 }; for (var i = 0; i < n; i++) { c.Set(i, Value, o); } return c; });
+
+        const int Huge = 10_000_000;
+        Console.WriteLine();
+        Console.WriteLine($"Fixed bytes of an empty cache of capacity {Huge:N0}:");
+        MeasureFixed("SafeRefs BoundedLruCache", static () => new BoundedLruCache<int, object>(Huge));
+        MeasureFixed("BitFaster ConcurrentLru", static () => new ConcurrentLru<int, object>(Huge));
+        MeasureFixed("SafeRefs BoundedMemoryCache", static () => new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = Huge }));
+        MeasureFixed("MemoryCache (SizeLimit, Size=1)", static () => new MemoryCache(new MemoryCacheOptions { SizeLimit = Huge }));
 
         const int Capacity = 10_000;
         const int Writes = 100_000;
@@ -43,6 +52,17 @@ public static class CacheFootprintCommand
         var cache = fill(entries);
         var after = GC.GetTotalMemory(forceFullCollection: true);
         Console.WriteLine($"  {name,-34} {(after - before) / (double)entries,8:F1} B");
+        GC.KeepAlive(cache);
+        (cache as IDisposable)?.Dispose();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void MeasureFixed(string name, Func<object> create)
+    {
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        var cache = create();
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        Console.WriteLine($"  {name,-34} {after - before,12:N0} B");
         GC.KeepAlive(cache);
         (cache as IDisposable)?.Dispose();
     }

@@ -1,5 +1,7 @@
 using System.Globalization;
+using BitFaster.Caching.Lfu;
 using BitFaster.Caching.Lru;
+using BitFaster.Caching.Scheduler;
 using Microsoft.Extensions.Caching.Memory;
 using SafeRefs.Caching;
 
@@ -7,9 +9,10 @@ namespace SafeRefs.Benchmarks.Caching;
 
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/SafeRefs.Benchmarks -- hit-ratio [requests] [keys] [capacity]</c>:
-/// replays a Zipf(0.9) trace (default 1 000 000 requests over 100 000 keys, capacity 10 000), then the same trace
-/// with ten bursts of one-time keys (twice the capacity each), through each cache (read; on a miss, write) and
-/// prints the hit ratios.
+/// replays four deterministic traces (default 1 000 000 requests over 100 000 keys, capacity 10 000) through each
+/// cache (read; on a miss, write) and prints the hit ratios: Zipf(0.9), Zipf(0.7), Zipf(0.9) with ten bursts of
+/// one-time keys (twice the capacity each), and a loop (keys 0 … 1.5 × capacity − 1 requested in order, over and
+/// over, where an LRU scores 0). A count, not a timing: the figures do not depend on the machine.
 /// </summary>
 public static class HitRatioCommand
 {
@@ -19,38 +22,53 @@ public static class HitRatioCommand
         var keys = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000;
         var capacity = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 10_000;
         var zipf = ZipfTrace.Create(requests, keys, 0.9, seed: 42);
-        var scan = ZipfTrace.WithScans(zipf, bursts: 10, burstLength: 2 * capacity, firstOneTimeKey: keys + 1);
+        int[][] traces =
+        [
+            zipf,
+            ZipfTrace.Create(requests, keys, 0.7, seed: 42),
+            ZipfTrace.WithScans(zipf, bursts: 10, burstLength: 2 * capacity, firstOneTimeKey: keys + 1),
+            Loop(requests, capacity + (capacity / 2)),
+        ];
 
-        Console.WriteLine($"Zipf(0.9), {requests:N0} requests over {keys:N0} keys, capacity {capacity:N0}; scan trace adds 10 bursts of {2 * capacity:N0} one-time keys");
-        Console.WriteLine($"{"cache",-34} {"zipf",8} {"zipf+scan",10} {"zipf keys only (scan trace)",28}");
-        Report("SafeRefs BoundedLruCache", capacity, zipf, scan, keys, static c => new BoundedLruAdapter(c));
-        Report("BitFaster ConcurrentLru", capacity, zipf, scan, keys, static c => new ConcurrentLruAdapter(c));
-        Report("SafeRefs BoundedMemoryCache", capacity, zipf, scan, keys, static c => new MemoryCacheAdapter(new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = c })));
-        Report("MemoryCache (SizeLimit, Size=1)", capacity, zipf, scan, keys, static c => new MemoryCacheAdapter(new MemoryCache(new MemoryCacheOptions { SizeLimit = c })));
-        Report("exact LRU (reference)", capacity, zipf, scan, keys, static c => new ExactLru(c));
+        Console.WriteLine($"{requests:N0} requests over {keys:N0} keys, capacity {capacity:N0}; scans: 10 bursts of {2 * capacity:N0} one-time keys; loop over {capacity + (capacity / 2):N0} keys");
+        Console.WriteLine();
+        Console.WriteLine("| cache | Zipf 0.9 | Zipf 0.7 | Zipf 0.9 + scans | loop (1.5 × capacity) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        Report("SafeRefs `BoundedLruCache`", capacity, traces, static c => new BoundedLruAdapter(c));
+        Report("BitFaster `ConcurrentLfu` (W-TinyLFU)", capacity, traces, static c => new ConcurrentLfuAdapter(c));
+        Report("BitFaster `ConcurrentLru`", capacity, traces, static c => new ConcurrentLruAdapter(c));
+        Report("SafeRefs `BoundedMemoryCache`", capacity, traces, static c => new MemoryCacheAdapter(new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = c })));
+        Report("`MemoryCache` (SizeLimit, Size = 1)", capacity, traces, static c => new MemoryCacheAdapter(new MemoryCache(new MemoryCacheOptions { SizeLimit = c })));
+        Report("exact LRU (reference)", capacity, traces, static c => new ExactLru(c));
         return 0;
     }
 
-    private static void Report(string name, int capacity, int[] zipf, int[] scan, int keys, Func<int, ICacheAdapter> create)
+    /// <summary>Keys 0 … <paramref name="keys"/> − 1 in order, repeated.</summary>
+    private static int[] Loop(int requests, int keys)
     {
-        var plain = Replay(create(capacity), zipf, keys);
-        var scanned = Replay(create(capacity), scan, keys);
-        Console.WriteLine($"{name,-34} {plain.All,8:P2} {scanned.All,10:P2} {scanned.ZipfOnly,28:P2}");
+        var trace = new int[requests];
+        for (var i = 0; i < requests; i++)
+        {
+            trace[i] = i % keys;
+        }
+
+        return trace;
     }
 
-    private static (double All, double ZipfOnly) Replay(ICacheAdapter cache, int[] trace, int keys)
+    private static void Report(string name, int capacity, int[][] traces, Func<int, ICacheAdapter> create)
+    {
+        var cells = traces.Select(trace => Replay(create(capacity), trace).ToString("P2", CultureInfo.InvariantCulture));
+        Console.WriteLine($"| {name} | {string.Join(" | ", cells)} |");
+    }
+
+    private static double Replay(ICacheAdapter cache, int[] trace)
     {
         long hits = 0;
-        long zipfHits = 0;
-        long zipfRequests = 0;
         foreach (var key in trace)
         {
-            var isZipf = key < keys;
-            zipfRequests += isZipf ? 1 : 0;
             if (cache.TryGet(key))
             {
                 hits++;
-                zipfHits += isZipf ? 1 : 0;
             }
             else
             {
@@ -59,7 +77,7 @@ public static class HitRatioCommand
         }
 
         cache.Dispose();
-        return ((double)hits / trace.Length, (double)zipfHits / zipfRequests);
+        return (double)hits / trace.Length;
     }
 
     private interface ICacheAdapter : IDisposable
@@ -89,6 +107,30 @@ public static class HitRatioCommand
         public bool TryGet(int key) => _cache.TryGet(key, out _);
 
         public void Set(int key) => _cache.AddOrUpdate(key, Value);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class ConcurrentLfuAdapter(int capacity) : ICacheAdapter
+    {
+        // Maintenance in the foreground after every request: the policy sees every read and write, in order (its best
+        // case; by default reads are buffered, lossily, and replayed on the thread pool).
+        private readonly ConcurrentLfu<int, object> _cache = new(1, capacity, new ForegroundScheduler(), EqualityComparer<int>.Default);
+
+        public bool TryGet(int key)
+        {
+            var hit = _cache.TryGet(key, out _);
+            _cache.DoMaintenance();
+            return hit;
+        }
+
+        public void Set(int key)
+        {
+            _cache.AddOrUpdate(key, Value);
+            _cache.DoMaintenance();
+        }
 
         public void Dispose()
         {
