@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packs every shipped package into a local folder feed, then builds and runs samples/SafeRefs.PackageConsumer against
 # the packages (not project references): the app must run, the packaged analyzers must report SR1005, and a trimmed
-# publish must produce no trim/AOT warnings from SafeRefs. The dotnet-saferefs tool must install from the feed and run.
+# publish must produce no trim/AOT warnings from SafeRefs. (saferefs-tool.sh installs the packed tool and hunts a leak
+# with it.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -30,12 +31,6 @@ fi
 echo "analyzers loaded from the package: SR1005 reported"
 dotnet run --project "$consumer" -c Release --no-build "${props[@]}" -- --heap
 
-# The leak-hunting tool installs from the same feed and runs.
-tools=.ci/out/tools
-rm -rf "$tools"
-dotnet tool install dotnet-saferefs --tool-path "$tools" --version "$version" --add-source "$feed" > /dev/null
-"$tools/dotnet-saferefs" --help > .ci/out/saferefs-tool-help.txt
-echo "dotnet-saferefs installed from the feed and ran"
 
 # Trim check: a trimmed self-contained publish must not warn about SafeRefs.
 publish_log=.ci/out/consumer-publish.log
