@@ -10,9 +10,10 @@ internal sealed partial class Metrics
 
     /// <summary>
     /// Weak-event instruments. Raising an event records nothing; adding, removing and purging handlers check
-    /// <see cref="Instrument.Enabled"/> first. <c>saferefs.weak_events.handlers</c> is observed: each event counts
-    /// the handlers added while it is listened to in its own tracker, and a collection sums the trackers of the events
-    /// still alive. Tag: <c>event.name</c>.
+    /// <see cref="Instrument.Enabled"/> first, except the handler count: <c>saferefs.weak_events.handlers</c> is
+    /// observed, each event counts every handler it holds in its own tracker (listened to or not, so that a listener
+    /// attaching late reads the exact number), and a collection sums the trackers of the events still alive. Tag:
+    /// <c>event.name</c>.
     /// </summary>
     internal sealed class WeakEventInstruments
     {
@@ -24,7 +25,7 @@ internal sealed partial class Metrics
                 "saferefs.weak_events.handlers",
                 _handlerCounts.Observe,
                 unit: "{handler}",
-                description: "Handlers attached to SafeRefs weak events, while this instrument was listened to, and not yet removed, disposed or purged.");
+                description: "Handlers attached to SafeRefs weak events and not yet removed, disposed or purged.");
             Purged = meter.CreateCounter<long>(
                 "saferefs.weak_events.purged",
                 unit: "{handler}",

@@ -8,15 +8,21 @@ internal sealed partial class Metrics
     /// <summary>Gets the guarded-pool instruments of this set.</summary>
     internal PoolInstruments Pool { get; }
 
-    /// <summary>Guarded-pool instruments. Tag: <c>pool.object.type</c>.</summary>
+    /// <summary>
+    /// Guarded-pool instruments. <c>saferefs.pool.leases.outstanding</c> is observed: a collection reads the rented and
+    /// returned counters of every live pool, so it is exact whenever a listener attaches. Tag: <c>pool.object.type</c>.
+    /// </summary>
     internal sealed class PoolInstruments
     {
+        private readonly LiveCountSet _outstanding = new();
+
         internal PoolInstruments(Meter meter)
         {
-            LeasesOutstanding = meter.CreateUpDownCounter<long>(
+            LeasesOutstanding = meter.CreateObservableUpDownCounter(
                 "saferefs.pool.leases.outstanding",
+                _outstanding.Observe,
                 unit: "{lease}",
-                description: "Objects rented from SafeRefs guarded pools, while this instrument was listened to, and not yet returned.");
+                description: "Objects rented from SafeRefs guarded pools and not yet returned.");
             ListenersDetached = meter.CreateCounter<long>(
                 "saferefs.pool.listeners.detached",
                 unit: "{listener}",
@@ -27,12 +33,15 @@ internal sealed partial class Metrics
                 description: "Pooled objects that came back with more listeners than they had when rented (something attached behind the lease).");
         }
 
-        internal UpDownCounter<long> LeasesOutstanding { get; }
+        internal ObservableUpDownCounter<long> LeasesOutstanding { get; }
 
         internal Counter<long> ListenersDetached { get; }
 
         internal Counter<long> LeaksSuspected { get; }
 
         internal static KeyValuePair<string, object?> TypeTag(Type objectType) => new("pool.object.type", TypeNames.Display(objectType));
+
+        /// <summary>Registers the outstanding-lease count of one pool, observed while the pool lives (once per pool).</summary>
+        internal void RegisterOutstanding(object pool, ObservedCount count) => _outstanding.Register(pool, count);
     }
 }

@@ -36,25 +36,20 @@ internal sealed partial class Metrics
             "saferefs.subscriptions.active",
             static () => Volatile.Read(ref _active),
             unit: "{subscription}",
-            description: "Subscriptions created by SafeRefs.Subscriptions.Subscribe, while this instrument was listened to, that are not yet disposed.");
+            description: "Subscriptions created by SafeRefs.Subscriptions.Subscribe that are not yet disposed.");
 
         private static long _active;
 
         /// <summary>
-        /// Counts one attachment if someone listens to <see cref="Active"/>; the caller keeps the result and calls
-        /// <see cref="Detached"/> only for counted ones, so the hot path costs one flag read when nobody listens.
+        /// Counts one attachment and returns <see langword="true"/>; the caller keeps the result and calls
+        /// <see cref="Detached"/> only for counted ones. Every attachment is counted, listened to or not, so that a
+        /// listener that attaches to a running process (<c>dotnet-counters</c>) reads the exact number at once: one
+        /// interlocked increment per subscription.
         /// </summary>
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public static bool TryAttach()
         {
-            return Active.Enabled && Count();
-
-            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-            static bool Count()
-            {
-                Interlocked.Increment(ref _active);
-                return true;
-            }
+            Interlocked.Increment(ref _active);
+            return true;
         }
 
         public static void Detached() => Interlocked.Decrement(ref _active);

@@ -11,8 +11,8 @@ internal sealed partial class Metrics
 
     /// <summary>
     /// Counts one timer, loop, pending delay or <c>CancelAfter</c> source created through the scope behind
-    /// <paramref name="scope"/>, if its instrument is listened to. The item keeps the result and calls
-    /// <see cref="TimerEnded"/> only when it was counted, so the sum never drifts.
+    /// <paramref name="scope"/> (listened to or not, so that a listener attaching late reads the exact number). The
+    /// item keeps the result and calls <see cref="TimerEnded"/> only when it was counted, so the sum never drifts.
     /// </summary>
     internal static bool TimerStarted(WeakReference<TimerScope> scope) => scope.TryGetTarget(out var target) && target.CountTimerStarted();
 
@@ -29,9 +29,8 @@ internal sealed partial class Metrics
     }
 
     /// <summary>
-    /// Timer-scope instruments. <c>saferefs.timers.active</c> is observed: each scope counts the items started while it
-    /// is listened to in its own tracker, and a collection sums the trackers of the scopes still alive. Tag:
-    /// <c>scope.name</c>.
+    /// Timer-scope instruments. <c>saferefs.timers.active</c> is observed: each scope counts every item it starts in its
+    /// own tracker, and a collection sums the trackers of the scopes still alive. Tag: <c>scope.name</c>.
     /// </summary>
     internal sealed class TimerInstruments
     {

@@ -86,11 +86,9 @@ internal sealed class WeakHandlerList
         var purged = 0;
         lock (_lock)
         {
-            if (_metrics.Handlers.Enabled)
-            {
-                entry.MarkCounted();
-                (_tracker ??= _metrics.TrackHandlers(this, _name)).Increment();
-            }
+            // Counted whether or not anyone listens, so that a listener attaching late reads the exact number.
+            entry.MarkCounted();
+            (_tracker ??= _metrics.TrackHandlers(this, _name)).Increment();
 
             var old = _entries;
 

@@ -67,6 +67,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         _logger = options.Logger ?? NullLogger.Instance;
         _meterFactory = options.MeterFactory;
         _metrics = Metrics.For(options.MeterFactory);
+        _metrics.Pool.RegisterOutstanding(this, new OutstandingLeaseCount<T>(this));
         TimeProvider = options.TimeProvider ?? TimeProvider.System;
         _onLeaseTimerError = OnLeaseTimerError;
     }
@@ -84,6 +85,17 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     /// logged (event id 1200 or 1201) and the timer keeps its schedule. Whether or not anything handles it, a lease
     /// timer's exception never becomes an unhandled exception; a throwing handler is logged, not propagated.</remarks>
     public event EventHandler<TimerErrorEventArgs>? TimerError;
+
+    /// <summary>Gets the objects rented and not yet returned (<c>saferefs.pool.leases.outstanding</c>).</summary>
+    internal long Outstanding
+    {
+        get
+        {
+            // Returned before rented, as in Statistics: never fewer objects out than there are.
+            var returned = Interlocked.Read(ref _returned);
+            return Interlocked.Read(ref _rented) - returned;
+        }
+    }
 
     /// <summary>Gets a snapshot of the pool's counters.</summary>
     /// <value>A new snapshot on each read.</value>
@@ -210,7 +222,6 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
         int count;
         CancellationTokenSource? cts;
         TimerScope? timers;
-        bool counted;
         lock (state.Lock)
         {
             if (state.Version != version)
@@ -226,18 +237,12 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
             state.Cts = null;
             timers = state.Timers;
             state.Timers = null;
-            counted = state.Counted;
-            state.Counted = false;
         }
 
         // User code from here on (remove accessors, registrations, token callbacks, the probe, event handlers): nothing
         // of it runs under the lock, and no failure stops the rest.
         var value = state.Value;
         var errors = count == 0 ? null : DetachAll(value, attachments, count);
-        if (counted)
-        {
-            _metrics.Pool.LeasesOutstanding.Add(-1, TypeTag);
-        }
 
         var detached = count - (errors?.Count ?? 0);
         if (detached > 0)
@@ -422,12 +427,6 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
                 _inner.Return(value);
                 throw;
             }
-        }
-
-        if (_metrics.Pool.LeasesOutstanding.Enabled)
-        {
-            state.Counted = true;
-            _metrics.Pool.LeasesOutstanding.Add(1, TypeTag);
         }
 
         Interlocked.Increment(ref _rented);

@@ -443,13 +443,11 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 
     ValueTask IScopeMember.WhenIdleAsync() => WhenIdleAsync();
 
-    /// <summary>Counts one new item in <c>saferefs.timers.active</c> if it is listened to (see <see cref="Metrics.TimerStarted"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool CountTimerStarted() => _metrics.Timers.Active.Enabled && CountTimerStartedListened();
-
-    // Only while the metric is listened to: kept out of line so the unlistened start stays small.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool CountTimerStartedListened()
+    /// <summary>
+    /// Counts one new item in <c>saferefs.timers.active</c>, listened to or not, so that a listener attaching late reads
+    /// the exact number (see <see cref="Metrics.TimerStarted"/>); returns <see langword="true"/>.
+    /// </summary>
+    internal bool CountTimerStarted()
     {
         var tracker = Volatile.Read(ref _activeMetrics);
         if (tracker is null)

@@ -71,7 +71,7 @@ public sealed class WeakEventMetricsTests
     }
 
     [Fact]
-    public void Handlers_NobodyListening_NotCountedLater()
+    public void Handlers_AttachedBeforeAnyoneListened_CountedThenCountedDown()
     {
         var name = "metrics-unlistened-" + Guid.NewGuid().ToString("N");
         var ev = new WeakEvent<int>(new WeakEventOptions { Name = name });
@@ -79,12 +79,14 @@ public sealed class WeakEventMetricsTests
         var before = ev.Subscribe(owner, static (_, _, _) => { });
 
         using var handlers = MetricTotals.Collect("saferefs.weak_events.handlers");
-        before.Dispose();   // attached while nobody listened: its removal records nothing either
+        Assert.Equal(1, MetricTotals.Sum(handlers, "event.name", name));   // attached while nobody listened: counted
+        before.Dispose();
         var after = ev.Subscribe(owner, static (_, _, _) => { });
 
         Assert.Equal(1, MetricTotals.Sum(handlers, "event.name", name));
         after.Dispose();
         Assert.Equal(0, MetricTotals.Sum(handlers, "event.name", name));
+        GC.KeepAlive(owner);
     }
 
     [Fact]

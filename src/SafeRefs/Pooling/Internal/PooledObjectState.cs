@@ -34,9 +34,6 @@ internal sealed class PooledObjectState<T>
     /// <summary>The probe's count when the object was rented; written only when a probe is configured.</summary>
     public int CountAtRent;
 
-    /// <summary>True while this rental is counted in <c>saferefs.pool.leases.outstanding</c>.</summary>
-    public bool Counted;
-
     public CancellationTokenSource? Cts;
 
     public TimerScope? Timers;
