@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SafeRefs.Events.Internal;
 using SafeRefs.Internal;
 using SafeRefs.Subscriptions;
 
@@ -6,16 +7,18 @@ namespace SafeRefs.Events;
 
 /// <summary>
 /// A weak event whose handlers are asynchronous: <see cref="RaiseAsync"/> awaits them one after another, in
-/// subscription order. Handlers are bound to an owner, as with
-/// <see cref="WeakEvent{TArgs}.Subscribe{TOwner}(TOwner, Action{TOwner, object?, TArgs})"/>.
+/// subscription order. It can back an <c>event</c> of type <c>Func&lt;object?, TArgs, CancellationToken, ValueTask&gt;</c>
+/// (<see cref="Add"/>, <see cref="Remove"/>) and bind handlers to an owner (<see cref="Subscribe{TOwner}"/>).
 /// </summary>
 /// <typeparam name="TArgs">The event data type.</typeparam>
 /// <remarks>
-/// <para><b>Holds</b> each owner weakly and each handler, with everything it captures, exactly as long as its owner
-/// (an ephemeron); handlers that capture nothing are held strongly (they are rooted anyway). Dead entries are
-/// dropped as in <see cref="WeakEvent{TArgs}"/>.</para>
+/// <para><b>Holds</b>, as <see cref="WeakEvent{TArgs}"/> does: <see cref="Add"/> targets weakly (a capturing lambda is
+/// refused by default, <see cref="ClosurePolicy"/>); each <see cref="Subscribe{TOwner}"/> owner weakly and its handler,
+/// with everything it captures, exactly as long as the owner (an ephemeron); handlers that capture nothing strongly
+/// (they are rooted anyway). Dead entries are dropped as in <see cref="WeakEvent{TArgs}"/>.</para>
 /// <para><b>Thread safety:</b> every member is thread-safe. A raise works on the snapshot taken when it started; a
-/// handler whose <see cref="Subscription"/> was disposed does not start after <see cref="Subscription.Dispose"/>
+/// handler removed with <see cref="Remove"/> during a raise may still run in that raise, as with a multicast delegate;
+/// a handler whose <see cref="Subscription"/> was disposed does not start after <see cref="Subscription.Dispose"/>
 /// returned, even within a raise already running; <see cref="Subscription.DisposeAsync"/> also waits until a running
 /// handler's task has completed.</para>
 /// <para><b>Dispose:</b> the event is not disposable; a second <see cref="Subscription.Dispose"/> does nothing.</para>
@@ -23,15 +26,16 @@ namespace SafeRefs.Events;
 public sealed class AsyncWeakEvent<TArgs>
 {
     private readonly WeakHandlerList _list;
-    private readonly HandlerExceptionMode _exceptionMode;
+    private readonly ClosurePolicy _closurePolicy;
+    private readonly RaiseExceptionPolicy _exceptionPolicy;
 
     /// <summary>Initializes a new instance of the <see cref="AsyncWeakEvent{TArgs}"/> class.</summary>
-    /// <param name="options">The options, copied now; <see langword="null"/> for the defaults.
-    /// <see cref="WeakEventOptions.CapturingLambdaWithoutOwner"/> does not apply: every handler has an owner.</param>
+    /// <param name="options">The options, copied now; <see langword="null"/> for the defaults.</param>
     public AsyncWeakEvent(WeakEventOptions? options = null)
     {
-        _exceptionMode = options?.ExceptionMode ?? HandlerExceptionMode.Propagate;
-        _list = new WeakHandlerList(this, options?.Budget, options?.Name, Metrics.For(options?.MeterFactory).WeakEvents);
+        _closurePolicy = options?.CapturingLambdaWithoutOwner ?? ClosurePolicy.Throw;
+        _exceptionPolicy = new RaiseExceptionPolicy(options);
+        _list = new WeakHandlerList(this, options, Metrics.For(options?.MeterFactory).WeakEvents);
     }
 
     /// <summary>Gets the number of subscribed handlers whose owner is alive; exact after a raise or a full GC.</summary>
@@ -40,6 +44,67 @@ public sealed class AsyncWeakEvent<TArgs>
 
     /// <summary>Gets the number of stored entries, live or not (tests of the dead-entry bound).</summary>
     internal int StoredCount => _list.StoredCount;
+
+    /// <summary>
+    /// Adds an asynchronous handler, holding its target weakly: the handler runs while its target is alive. For
+    /// <c>event</c> accessors (<c>add =&gt; _saved.Add(value);</c>). A multicast delegate adds each of its handlers in
+    /// order; <see langword="null"/> adds nothing, as <c>+=</c> on a field-like event.
+    /// </summary>
+    /// <param name="handler">The handler; receives the sender, the event data and the raise's token. Static methods
+    /// and non-capturing lambdas are held strongly.</param>
+    /// <exception cref="ArgumentException">A handler's target is a compiler-generated closure (a capturing lambda) or
+    /// a boxed value type, which nothing else references, and the policy is <see cref="ClosurePolicy.Throw"/>: use
+    /// <see cref="Subscribe{TOwner}"/> instead. Nothing was added.</exception>
+    /// <exception cref="ListenerLimitExceededException">The options' <see cref="WeakEventOptions.Budget"/> refuses
+    /// another listener (<see cref="ListenerBudgetAction.Throw"/>).</exception>
+    public void Add(Func<object?, TArgs, CancellationToken, ValueTask>? handler)
+    {
+        if (handler is null)
+        {
+            return;
+        }
+
+        if (handler.HasSingleTarget)
+        {
+            _list.Add(WeakHandlerEntry.ForAdd(handler, _closurePolicy, nameof(handler)));
+            return;
+        }
+
+        // Every part is checked before any is added: a refused closure adds nothing.
+        var entries = new List<WeakHandlerEntry>();
+        foreach (var single in Delegate.EnumerateInvocationList(handler))
+        {
+            entries.Add(WeakHandlerEntry.ForAdd(single, _closurePolicy, nameof(handler)));
+        }
+
+        foreach (var entry in entries)
+        {
+            _list.Add(entry);
+        }
+    }
+
+    /// <summary>
+    /// Removes a handler added with <see cref="Add"/>, with <see cref="Delegate.Remove"/> semantics: the last
+    /// occurrence (for a multicast delegate, the last contiguous run of its handlers); nothing if absent or
+    /// <see langword="null"/>.
+    /// </summary>
+    /// <param name="handler">The handler to remove.</param>
+    public void Remove(Func<object?, TArgs, CancellationToken, ValueTask>? handler)
+    {
+        if (handler is null)
+        {
+            return;
+        }
+
+        if (handler.HasSingleTarget)
+        {
+            _list.RemoveLast((Delegate)handler);
+        }
+        else
+        {
+            _list.RemoveLast(handler.GetInvocationList());
+        }
+    }
 
     /// <summary>
     /// Subscribes an asynchronous handler bound to <paramref name="owner"/>: the owner is held weakly; the handler and
@@ -73,8 +138,11 @@ public sealed class AsyncWeakEvent<TArgs>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before a handler
     /// started; later handlers do not run.</exception>
     /// <exception cref="AggregateException">With <see cref="HandlerExceptionMode.ContinueAndAggregate"/>: one or more
-    /// handlers failed; every handler ran.</exception>
-    /// <remarks>With <see cref="HandlerExceptionMode.Propagate"/> the first failure propagates unwrapped and later
+    /// handlers failed with an exception that <see cref="WeakEventOptions.ExceptionHandler"/> did not mark handled;
+    /// every handler ran.</exception>
+    /// <remarks>A failure that the options' <see cref="WeakEventOptions.ExceptionHandler"/> marks handled is swallowed
+    /// and the raise goes on (the raise's own cancellation is not a handler failure and is not offered to it).
+    /// Otherwise, with <see cref="HandlerExceptionMode.Propagate"/>, the first failure propagates unwrapped and later
     /// handlers do not run.</remarks>
     public ValueTask RaiseAsync(object? sender, TArgs args, CancellationToken cancellationToken = default)
     {
@@ -100,33 +168,22 @@ public sealed class AsyncWeakEvent<TArgs>
                 continue;
             }
 
-            if (_exceptionMode == HandlerExceptionMode.Propagate)
-            {
-                try
-                {
-                    await Invoke(owner!, handler, sender, args, cancellationToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    slot.Entry.EndInvoke();
-                }
-
-                continue;
-            }
-
             try
             {
-                await Invoke(owner!, handler, sender, args, cancellationToken).ConfigureAwait(false);
+                await Invoke(owner, handler, sender, args, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 throw;
             }
-#pragma warning disable CA1031 // Collected and rethrown as one AggregateException below.
+#pragma warning disable CA1031 // Handled, collected for the aggregate, or rethrown: the policy decides.
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                (errors ??= []).Add(ex);
+                if (!_exceptionPolicy.TryAbsorb(ex, ref errors))
+                {
+                    throw;
+                }
             }
             finally
             {
@@ -134,19 +191,13 @@ public sealed class AsyncWeakEvent<TArgs>
             }
         }
 
-        if (dead != 0)
-        {
-            _list.OnDeadSeen(dead, snapshot.Length);
-        }
-
-        if (errors is not null)
-        {
-            throw new AggregateException(errors);
-        }
+        GuardedRaise.Finish(_list, dead, snapshot.Length, errors);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ValueTask Invoke(object owner, Delegate handler, object? sender, TArgs args, CancellationToken cancellationToken) =>
-        // The handler is a Func<TOwner, …> and owner is a TOwner (reference type): same call shape.
-        Unsafe.As<Func<object, object?, TArgs, CancellationToken, ValueTask>>(handler)(owner, sender, args, cancellationToken);
+    private static ValueTask Invoke(object? owner, Delegate handler, object? sender, TArgs args, CancellationToken cancellationToken) =>
+        owner is null
+            ? Unsafe.As<Func<object?, TArgs, CancellationToken, ValueTask>>(handler)(sender, args, cancellationToken)
+            // The handler is a Func<TOwner, …> and owner is a TOwner (reference type): same call shape.
+            : Unsafe.As<Func<object, object?, TArgs, CancellationToken, ValueTask>>(handler)(owner, sender, args, cancellationToken);
 }

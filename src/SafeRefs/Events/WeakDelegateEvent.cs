@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SafeRefs.Events.Internal;
 using SafeRefs.Internal;
 using SafeRefs.Subscriptions;
 
@@ -40,15 +41,15 @@ public sealed class WeakDelegateEvent<TDelegate>
 {
     private readonly WeakHandlerList _list;
     private readonly ClosurePolicy _closurePolicy;
-    private readonly HandlerExceptionMode _exceptionMode;
+    private readonly RaiseExceptionPolicy _exceptionPolicy;
 
     /// <summary>Initializes a new instance of the <see cref="WeakDelegateEvent{TDelegate}"/> class.</summary>
     /// <param name="options">The options, copied now; <see langword="null"/> for the defaults.</param>
     public WeakDelegateEvent(WeakEventOptions? options = null)
     {
         _closurePolicy = options?.CapturingLambdaWithoutOwner ?? ClosurePolicy.Throw;
-        _exceptionMode = options?.ExceptionMode ?? HandlerExceptionMode.Propagate;
-        _list = new WeakHandlerList(this, options?.Budget, options?.Name, Metrics.For(options?.MeterFactory).WeakEvents);
+        _exceptionPolicy = new RaiseExceptionPolicy(options);
+        _list = new WeakHandlerList(this, options, Metrics.For(options?.MeterFactory).WeakEvents);
     }
 
     /// <summary>
@@ -153,9 +154,12 @@ public sealed class WeakDelegateEvent<TDelegate>
     /// <typeparam name="TInvoker">A struct that holds the raise's arguments and calls a handler with them.</typeparam>
     /// <param name="invoker">The invoker.</param>
     /// <exception cref="AggregateException">With <see cref="HandlerExceptionMode.ContinueAndAggregate"/>: one or more
-    /// handlers threw; every handler ran.</exception>
-    /// <remarks>With <see cref="HandlerExceptionMode.Propagate"/> the first handler's exception propagates unwrapped and
-    /// later handlers do not run. A throwing handler never corrupts the event.</remarks>
+    /// handlers threw an exception that <see cref="WeakEventOptions.ExceptionHandler"/> did not mark handled; every
+    /// handler ran.</exception>
+    /// <remarks>An exception that the options' <see cref="WeakEventOptions.ExceptionHandler"/> marks handled is
+    /// swallowed and the raise goes on. Otherwise, with <see cref="HandlerExceptionMode.Propagate"/>, the first
+    /// handler's exception propagates unwrapped and later handlers do not run. A throwing handler never corrupts the
+    /// event.</remarks>
     public void Raise<TInvoker>(TInvoker invoker)
         where TInvoker : struct, IWeakEventInvoker<TDelegate>
     {
@@ -165,9 +169,10 @@ public sealed class WeakDelegateEvent<TDelegate>
             return;
         }
 
-        if (_exceptionMode != HandlerExceptionMode.Propagate)
+        if (!_exceptionPolicy.IsPlainPropagate)
         {
-            RaiseAggregating(snapshot, ref invoker);
+            var guarded = new EntryInvoker<TInvoker>(invoker);
+            GuardedRaise.Run(_list, snapshot, _exceptionPolicy, ref guarded);
             return;
         }
 
@@ -212,55 +217,27 @@ public sealed class WeakDelegateEvent<TDelegate>
     /// <param name="invoke">Calls one handler with the state, e.g. <c>static (h, s) =&gt; h(s.Symbol, s.Price)</c>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="invoke"/> is <see langword="null"/>.</exception>
     /// <exception cref="AggregateException">With <see cref="HandlerExceptionMode.ContinueAndAggregate"/>: one or more
-    /// handlers threw; every handler ran.</exception>
+    /// handlers threw an exception that <see cref="WeakEventOptions.ExceptionHandler"/> did not mark handled; every
+    /// handler ran.</exception>
     public void Raise<TState>(TState state, Action<TDelegate, TState> invoke)
     {
         ArgumentNullException.ThrowIfNull(invoke);
         Raise(new ActionInvoker<TState>(invoke, state));
     }
 
-    private void RaiseAggregating<TInvoker>(HandlerSlot[] snapshot, ref TInvoker invoker)
-        where TInvoker : struct, IWeakEventInvoker<TDelegate>
-    {
-        var dead = 0;
-        List<Exception>? errors = null;
-        foreach (var slot in snapshot)
-        {
-            if (!slot.Entry.TryBeginInvoke(out _, out var handler))
-            {
-                dead++;
-                continue;
-            }
-
-            try
-            {
-                invoker.Invoke(Unsafe.As<TDelegate>(handler));
-            }
-#pragma warning disable CA1031 // Collected and rethrown as one AggregateException below.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                (errors ??= []).Add(ex);
-            }
-            finally
-            {
-                slot.Entry.EndInvoke();
-            }
-        }
-
-        if (dead != 0)
-        {
-            _list.OnDeadSeen(dead, snapshot.Length);
-        }
-
-        if (errors is not null)
-        {
-            throw new AggregateException(errors);
-        }
-    }
-
     private readonly struct ActionInvoker<TState>(Action<TDelegate, TState> invoke, TState state) : IWeakEventInvoker<TDelegate>
     {
         public void Invoke(TDelegate handler) => invoke(handler, state);
+    }
+
+    /// <summary>Adapts the caller's invoker to the guarded loop; a mutable field so a stateful invoker keeps its changes.</summary>
+    private struct EntryInvoker<TInvoker>(TInvoker invoker) : IEntryInvoker
+        where TInvoker : struct, IWeakEventInvoker<TDelegate>
+    {
+#pragma warning disable IDE0044 // Not readonly: a stateful invoker keeps its changes from one handler to the next.
+        private TInvoker _invoker = invoker;
+#pragma warning restore IDE0044
+
+        public void Invoke(object? owner, Delegate handler) => _invoker.Invoke(Unsafe.As<TDelegate>(handler));
     }
 }

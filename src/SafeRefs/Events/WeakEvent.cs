@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SafeRefs.Events.Internal;
 using SafeRefs.Internal;
 using SafeRefs.Subscriptions;
 
@@ -39,7 +40,7 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
 {
     private readonly WeakHandlerList _list;
     private readonly ClosurePolicy _closurePolicy;
-    private readonly HandlerExceptionMode _exceptionMode;
+    private readonly RaiseExceptionPolicy _exceptionPolicy;
     private HandlerSlot[] _snapshot = [];
 
     /// <summary>Initializes a new instance of the <see cref="WeakEvent{TArgs}"/> class.</summary>
@@ -47,8 +48,8 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
     public WeakEvent(WeakEventOptions? options = null)
     {
         _closurePolicy = options?.CapturingLambdaWithoutOwner ?? ClosurePolicy.Throw;
-        _exceptionMode = options?.ExceptionMode ?? HandlerExceptionMode.Propagate;
-        _list = new WeakHandlerList(this, options?.Budget, options?.Name, Metrics.For(options?.MeterFactory).WeakEvents, this);
+        _exceptionPolicy = new RaiseExceptionPolicy(options);
+        _list = new WeakHandlerList(this, options, Metrics.For(options?.MeterFactory).WeakEvents, this);
     }
 
     /// <summary>
@@ -141,14 +142,17 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
     /// <param name="sender">The sender passed to the handlers.</param>
     /// <param name="args">The event data.</param>
     /// <exception cref="AggregateException">With <see cref="HandlerExceptionMode.ContinueAndAggregate"/>: one or more
-    /// handlers threw; every handler ran.</exception>
-    /// <remarks>With <see cref="HandlerExceptionMode.Propagate"/> the first handler's exception propagates unwrapped and
-    /// later handlers do not run. A throwing handler never corrupts the source.</remarks>
+    /// handlers threw an exception that <see cref="WeakEventOptions.ExceptionHandler"/> did not mark handled; every
+    /// handler ran.</exception>
+    /// <remarks>An exception that the options' <see cref="WeakEventOptions.ExceptionHandler"/> marks handled is
+    /// swallowed and the raise goes on. Otherwise, with <see cref="HandlerExceptionMode.Propagate"/>, the first
+    /// handler's exception propagates unwrapped and later handlers do not run. A throwing handler never corrupts the
+    /// source.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Raise(object? sender, TArgs args)
     {
         var snapshot = Volatile.Read(ref _snapshot);
-        if (snapshot.Length == 1 && _exceptionMode == HandlerExceptionMode.Propagate)
+        if (snapshot.Length == 1 && _exceptionPolicy.IsPlainPropagate)
         {
             // The commonest event has one handler: no loop, no frame; a live Add-mode weak target is one handle read.
             ref readonly var single = ref snapshot[0];
@@ -166,9 +170,10 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
 
     private void RaiseAll(HandlerSlot[] snapshot, object? sender, TArgs args)
     {
-        if (_exceptionMode != HandlerExceptionMode.Propagate)
+        if (!_exceptionPolicy.IsPlainPropagate)
         {
-            RaiseAggregating(snapshot, sender, args);
+            var invoker = new ArgsInvoker(sender, args);
+            GuardedRaise.Run(_list, snapshot, _exceptionPolicy, ref invoker);
             return;
         }
 
@@ -230,45 +235,10 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
         }
     }
 
-    private void RaiseAggregating(HandlerSlot[] snapshot, object? sender, TArgs args)
-    {
-        var dead = 0;
-        List<Exception>? errors = null;
-        foreach (var slot in snapshot)
-        {
-            if (slot.Entry.TryBeginInvoke(out var owner, out var handler))
-            {
-                try
-                {
-                    Invoke(owner, handler, sender, args);
-                }
-#pragma warning disable CA1031 // Collected and rethrown as one AggregateException below.
-                catch (Exception ex)
-#pragma warning restore CA1031
-                {
-                    (errors ??= []).Add(ex);
-                }
-                finally
-                {
-                    slot.Entry.EndInvoke();
-                }
-            }
-            else
-            {
-                dead++;
-            }
-        }
-
-        if (dead != 0)
-        {
-            _list.OnDeadSeen(dead, snapshot.Length);
-        }
-
-        if (errors is not null)
-        {
-            throw new AggregateException(errors);
-        }
-    }
-
     private WeakHandlerEntry CreateEntry(Delegate handler) => WeakHandlerEntry.ForAdd(handler, _closurePolicy, nameof(handler));
+
+    private readonly struct ArgsInvoker(object? sender, TArgs args) : IEntryInvoker
+    {
+        public void Invoke(object? owner, Delegate handler) => WeakEvent<TArgs>.Invoke(owner, handler, sender, args);
+    }
 }

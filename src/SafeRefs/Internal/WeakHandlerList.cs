@@ -1,3 +1,4 @@
+using SafeRefs.Events;
 using SafeRefs.Subscriptions;
 
 namespace SafeRefs.Internal;
@@ -20,6 +21,7 @@ internal sealed class WeakHandlerList
     private readonly object? _source;
     private readonly ListenerBudget? _budget;
     private readonly string? _name;
+    private readonly Type? _declaringType;
     private readonly Metrics.WeakEventInstruments _metrics;
     private readonly IHandlerSnapshotSink? _sink;
     private HandlerSlot[] _entries = Empty;
@@ -28,19 +30,20 @@ internal sealed class WeakHandlerList
     private LiveCountTracker? _tracker;
 
     /// <summary>Initializes a new instance of the <see cref="WeakHandlerList"/> class.</summary>
-    /// <param name="source">The event object, the source counted in <paramref name="budget"/>.</param>
-    /// <param name="budget">Counts live entries; <see langword="null"/> for none.</param>
-    /// <param name="name">The event name reported by the budget and the metrics.</param>
+    /// <param name="source">The event object, the source counted in the options' budget.</param>
+    /// <param name="options">The event's options: budget (counts live entries), name and declaring type (reported by
+    /// the budget and the metrics).</param>
     /// <param name="metrics">The instruments that count the handlers.</param>
     /// <param name="sink">Receives every new snapshot, under the list's lock, so that a raise reads it with one field load.</param>
-    internal WeakHandlerList(object source, ListenerBudget? budget, string? name, Metrics.WeakEventInstruments metrics, IHandlerSnapshotSink? sink = null)
+    internal WeakHandlerList(object source, WeakEventOptions? options, Metrics.WeakEventInstruments metrics, IHandlerSnapshotSink? sink = null)
     {
         _metrics = metrics;
         _sink = sink;
+        _budget = options?.Budget;
         // Kept only for the budget: a subscription token references the list and must not keep more alive than needed.
-        _source = budget is null ? null : source;
-        _budget = budget;
-        _name = name;
+        _source = _budget is null ? null : source;
+        _name = options?.Name;
+        _declaringType = options?.DeclaringType;
     }
 
     /// <summary>Gets the event name (logs of failed sweeps).</summary>
@@ -79,7 +82,7 @@ internal sealed class WeakHandlerList
         if (_budget is not null)
         {
             // Throws ListenerLimitExceededException (count unchanged) when the budget refuses: nothing is attached.
-            entry.SetBudgetCount(_budget.Acquire(_source!, _name));
+            entry.SetBudgetCount(_budget.Acquire(_source!, _name, _declaringType));
         }
 
         var register = false;

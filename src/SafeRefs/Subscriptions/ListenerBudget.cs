@@ -111,15 +111,18 @@ public sealed class ListenerBudget
     }
 
     /// <summary>Adds one listener to (source, event): reports or refuses as configured, and returns the counter.</summary>
+    /// <param name="source">The counted source.</param>
+    /// <param name="eventName">The event name.</param>
+    /// <param name="reportedType">The type named in reports (a weak event's declaring class); <see langword="null"/>: the source's type.</param>
     /// <exception cref="ListenerLimitExceededException">Refused; the count is unchanged.</exception>
-    internal ListenerCount Acquire(object source, string? eventName)
+    internal ListenerCount Acquire(object source, string? eventName, Type? reportedType = null)
     {
         var counter = CounterFor(source, eventName);
         var count = counter.Increment();
         var max = Volatile.Read(ref _maxListeners);
         if (max > 0 && count > max)
         {
-            OnAboveLimit(source, counter, count, max);
+            OnAboveLimit(source, counter, count, max, reportedType);
         }
 
         return counter;
@@ -147,23 +150,29 @@ public sealed class ListenerBudget
     /// Judges a count that is above <paramref name="max"/>: warns once per counter, or (for Throw) gives the
     /// place back and throws. Also used by callers that count per use rather than per source (the pool guard).
     /// </summary>
-    internal void OnAboveLimit(object source, ListenerCount counter, int count, int max)
+    /// <param name="source">The counted source.</param>
+    /// <param name="counter">Its counter.</param>
+    /// <param name="count">The count, above <paramref name="max"/>.</param>
+    /// <param name="max">The limit.</param>
+    /// <param name="reportedType">The type named in reports; <see langword="null"/>: the source's type.</param>
+    internal void OnAboveLimit(object source, ListenerCount counter, int count, int max, Type? reportedType = null)
     {
+        var sourceType = reportedType ?? source.GetType();
         switch (OnExceeded)
         {
             case ListenerBudgetAction.Throw:
                 counter.Decrement();
-                _metrics.Exceeded(source.GetType(), counter.EventName, "throw");
+                _metrics.Exceeded(sourceType, counter.EventName, "throw");
                 if (_logger.IsEnabled(LogLevel.Error))
                 {
-                    Log.ListenerRefused(_logger, TypeNames.Display(source.GetType()), counter.EventName, count, max);
+                    Log.ListenerRefused(_logger, TypeNames.Display(sourceType), counter.EventName, count, max);
                 }
 
-                throw new ListenerLimitExceededException(source.GetType(), counter.EventName, count, max);
+                throw new ListenerLimitExceededException(sourceType, counter.EventName, count, max);
             case ListenerBudgetAction.Warn:
                 if (counter.TryMarkWarned())
                 {
-                    Warn(source, counter.EventName, count, max);
+                    Warn(source, sourceType, counter.EventName, count, max);
                 }
 
                 break;
@@ -172,11 +181,12 @@ public sealed class ListenerBudget
         }
     }
 
-    private void Warn(object source, string eventName, int count, int max)
+    private void Warn(object source, Type sourceType, string eventName, int count, int max)
     {
-        var typeName = TypeNames.Display(source.GetType());
-        _metrics.Exceeded(source.GetType(), eventName, "warn");
+        var typeName = TypeNames.Display(sourceType);
+        _metrics.Exceeded(sourceType, eventName, "warn");
         Log.ListenerLeakSuspected(_logger, typeName, eventName, count, max);
+
         var handlers = Exceeded;
         if (handlers is null)
         {
@@ -185,7 +195,7 @@ public sealed class ListenerBudget
 
         try
         {
-            handlers(this, new ListenerLeakEventArgs(source, eventName, count, max));
+            handlers(this, new ListenerLeakEventArgs(source, sourceType, eventName, count, max));
         }
 #pragma warning disable CA1031 // Warn never throws: a failing Exceeded handler is logged, not propagated.
         catch (Exception ex)

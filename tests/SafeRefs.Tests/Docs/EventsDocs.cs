@@ -124,6 +124,42 @@ public sealed class EventsDocs
     }
 
     [Fact]
+    public void ExceptionHandlerAndDeclaringType_Run()
+    {
+        var logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        #region docs-events-exception-handler
+        var ticked = new WeakEvent<EventArgs>(new WeakEventOptions
+        {
+            ExceptionHandler = static ex => ex is TimeoutException,   // handled: the raise goes on; other exceptions propagate
+            Budget = new ListenerBudget(maxListeners: 50, logger),
+            DeclaringType = typeof(Clock),                             // warnings name Clock.Ticked, not WeakEvent<EventArgs>
+            Name = "Ticked",
+        });
+        #endregion
+        var clock = new Clock();
+        ticked.Add(Clock.TimesOut);
+        ticked.Add(clock.OnTicked);
+        ticked.Raise(null, EventArgs.Empty);
+        Assert.Equal(1, clock.Ticks);
+        ticked.Add(Clock.Fails);
+        Assert.Throws<InvalidOperationException>(() => ticked.Raise(null, EventArgs.Empty));
+        GC.KeepAlive(clock);
+    }
+
+    [Fact]
+    public async Task AsyncEvent_AddRemove_Runs()
+    {
+        var repository = new Repository();
+        var cache = new Cache();
+        repository.Saved += cache.OnSavedAsync;
+        await repository.SaveAsync("user:42");
+        repository.Saved -= cache.OnSavedAsync;
+        await repository.SaveAsync("user:43");
+        Assert.Equal(["user:42"], cache.Invalidated);
+        GC.KeepAlive(cache);
+    }
+
+    [Fact]
     public void AnyShape_Runs()
     {
         var view = new PersonView();
@@ -153,6 +189,32 @@ public sealed class EventsDocs
         thermometer.Changed += display.OnChanged;
         thermometer.Report(1);
         return display;
+    }
+
+    #region docs-events-async-event
+    public sealed class Repository
+    {
+        private readonly AsyncWeakEvent<string> _saved = new();
+
+        public event Func<object?, string, CancellationToken, ValueTask>? Saved
+        {
+            add => _saved.Add(value);
+            remove => _saved.Remove(value);
+        }
+
+        public ValueTask SaveAsync(string key) => _saved.RaiseAsync(this, key);
+    }
+    #endregion
+
+    public sealed class Clock
+    {
+        public int Ticks { get; private set; }
+
+        public static void TimesOut(object? sender, EventArgs e) => throw new TimeoutException();
+
+        public static void Fails(object? sender, EventArgs e) => throw new InvalidOperationException();
+
+        public void OnTicked(object? sender, EventArgs e) => Ticks++;
     }
 
     #region docs-events-source
@@ -236,6 +298,12 @@ public sealed class EventsDocs
         public List<string> Invalidated { get; } = [];
 
         public void Invalidate(string key) => Invalidated.Add(key);
+
+        public ValueTask OnSavedAsync(object? sender, string key, CancellationToken cancellationToken)
+        {
+            Invalidate(key);
+            return default;
+        }
     }
 
     public sealed class PersonView

@@ -26,6 +26,31 @@ public sealed class AsyncWeakEventCollectionTests
         GC.KeepAlive(source);
     }
 
+    [Fact]
+    public async Task Add_TargetDropped_IsCollected_ControlTwinRuns()
+    {
+        var source = new AsyncWeakEvent<int>();
+        var root = new List<object>();
+        var dropped = Add(source, null);
+        var kept = Add(source, root);
+        GcAssert.Collected(dropped, "Add holds the handler's target weakly");
+        GcAssert.NotCollected(kept, "the test roots this target");
+        await source.RaiseAsync(null, 1);
+        Assert.Equal(1, ((Owner)root[0]).Calls);
+        Assert.Equal(1, source.Count);
+        GC.KeepAlive(root);
+        GC.KeepAlive(source);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference Add(AsyncWeakEvent<int> source, List<object>? root)
+    {
+        var owner = new Owner();
+        source.Add(owner.OnAsync);
+        root?.Add(owner);
+        return new WeakReference(owner);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static (WeakReference Owner, WeakReference Capture) Subscribe(AsyncWeakEvent<int> source, List<object>? root)
     {
@@ -44,5 +69,11 @@ public sealed class AsyncWeakEventCollectionTests
     private sealed class Owner
     {
         public int Calls { get; set; }
+
+        public ValueTask OnAsync(object? sender, int e, CancellationToken cancellationToken)
+        {
+            Calls++;
+            return default;
+        }
     }
 }

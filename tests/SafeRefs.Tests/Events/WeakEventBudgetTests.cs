@@ -1,5 +1,9 @@
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging.Testing;
+using SafeRefs.Diagnostics;
 using SafeRefs.Events;
 using SafeRefs.Subscriptions;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Events;
 
@@ -53,7 +57,64 @@ public sealed class WeakEventBudgetTests
         Assert.Equal(1, budget.Count(source, "(unnamed)"));
     }
 
+    // M10: a hand-written weak event names the class that declares it, not WeakEvent<T>, in the log, the metric and the args.
+    [Fact]
+    public void Warn_DeclaringType_NamedInLogMetricAndArgs()
+    {
+        using var factory = new TestMeterFactory();
+        using var exceeded = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.listeners.exceeded");
+        var logger = new FakeLogger();
+        var budget = new ListenerBudget(maxListeners: 1, logger) { MeterFactory = factory };
+        var warnings = new List<ListenerLeakEventArgs>();
+        budget.Exceeded += (_, e) => warnings.Add(e);
+        var source = new WeakEvent<double>(new WeakEventOptions { Budget = budget, Name = "Changed", DeclaringType = typeof(Thermometer) });
+        var owner = new object();
+        source.Subscribe(owner, static (_, _, _) => { });
+        source.Subscribe(owner, static (_, _, _) => { });
+
+        var record = Assert.Single(logger.Collector.GetSnapshot());
+        Assert.Equal(1000, record.Id.Id);
+        Assert.Contains(typeof(Thermometer).FullName + ".Changed", record.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("WeakEvent<", record.Message, StringComparison.Ordinal);
+        var warning = Assert.Single(warnings);
+        Assert.Equal(typeof(Thermometer), warning.SourceType);
+        Assert.Same(source, warning.Source);
+        var measurement = Assert.Single(exceeded.GetMeasurementSnapshot());
+        Assert.Equal(typeof(Thermometer).FullName, measurement.Tags["source.type"]);
+    }
+
+    [Fact]
+    public void Throw_DeclaringType_NamedInTheException()
+    {
+        var budget = new ListenerBudget(maxListeners: 1) { OnExceeded = ListenerBudgetAction.Throw };
+        var source = new WeakDelegateEvent<EventHandler>(new WeakEventOptions { Budget = budget, Name = "Ticked", DeclaringType = typeof(Thermometer) });
+        source.Add(Thermometer.OnTick);
+        var thrown = Assert.Throws<ListenerLimitExceededException>(() => source.Add(Thermometer.OnTick));
+        Assert.Equal(typeof(Thermometer), thrown.SourceType);
+        Assert.Contains("Thermometer.Ticked", thrown.Message, StringComparison.Ordinal);
+    }
+
+    // Without a declaring type the report still names the event object's type (control for the two tests above).
+    [Fact]
+    public void Warn_NoDeclaringType_NamesTheWeakEventType()
+    {
+        var budget = new ListenerBudget(maxListeners: 1);
+        var warnings = new List<ListenerLeakEventArgs>();
+        budget.Exceeded += (_, e) => warnings.Add(e);
+        var source = new AsyncWeakEvent<int>(new WeakEventOptions { Budget = budget, Name = "Saved" });
+        source.Subscribe(budget, static (_, _, _, _) => default);
+        source.Subscribe(budget, static (_, _, _, _) => default);
+        Assert.Equal(typeof(AsyncWeakEvent<int>), Assert.Single(warnings).SourceType);
+    }
+
     private static void Handler(object? sender, int e)
     {
+    }
+
+    private sealed class Thermometer
+    {
+        public static void OnTick(object? sender, EventArgs e)
+        {
+        }
     }
 }
