@@ -38,6 +38,11 @@ internal sealed partial class Metrics
             unit: "{subscription}",
             description: "Subscriptions created by SafeRefs.Subscriptions.Subscribe that are not yet disposed.");
 
+        private static readonly Counter<long> CallbackFailures = Shared.Meter.CreateCounter<long>(
+            "saferefs.subscriptions.callback_failed",
+            unit: "{failure}",
+            description: "User code that SafeRefs called on its own initiative for subscriptions and threw (tag callback: budget report, bag lifetime); logged and dropped.");
+
         private static long _active;
 
         /// <summary>
@@ -53,5 +58,49 @@ internal sealed partial class Metrics
         }
 
         public static void Detached() => Interlocked.Decrement(ref _active);
+
+        /// <summary>
+        /// Logs (through <see cref="Diagnostics.SafeRefsLog"/>, event 1003) and counts a failure of a budget's own
+        /// reporting: its logger or a metric listener threw. Never throws.
+        /// </summary>
+        public static void ReportFailed(Exception exception, string sourceType, string eventName)
+        {
+            try
+            {
+                Log.ListenerReportFailed(Diagnostics.SafeRefsLog.Logger, exception, sourceType, eventName);
+                CountCallbackFailure("budget report");
+            }
+#pragma warning disable CA1031 // The fallback logger and metric listeners are user code too.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+
+        /// <summary>
+        /// Logs (through <see cref="Diagnostics.SafeRefsLog"/>, event 1004) and counts the failures of a bag disposed
+        /// because its lifetime token was cancelled. Never throws.
+        /// </summary>
+        public static void BagDisposeFailed(AggregateException exception)
+        {
+            try
+            {
+                Log.SubscriptionBagDisposeFailed(Diagnostics.SafeRefsLog.Logger, exception, exception.InnerExceptions.Count);
+                CountCallbackFailure("bag lifetime");
+            }
+#pragma warning disable CA1031 // The fallback logger and metric listeners are user code too.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+
+        private static void CountCallbackFailure(string callback)
+        {
+            if (CallbackFailures.Enabled)
+            {
+                CallbackFailures.Add(1, new KeyValuePair<string, object?>("callback", callback));
+            }
+        }
     }
 }

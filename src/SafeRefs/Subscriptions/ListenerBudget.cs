@@ -162,10 +162,19 @@ public sealed class ListenerBudget
         {
             case ListenerBudgetAction.Throw:
                 counter.Decrement();
-                _metrics.Exceeded(sourceType, counter.EventName, "throw");
-                if (_logger.IsEnabled(LogLevel.Error))
+                try
                 {
-                    Log.ListenerRefused(_logger, TypeNames.Display(sourceType), counter.EventName, count, max);
+                    _metrics.Exceeded(sourceType, counter.EventName, "throw");
+                    if (_logger.IsEnabled(LogLevel.Error))
+                    {
+                        Log.ListenerRefused(_logger, TypeNames.Display(sourceType), counter.EventName, count, max);
+                    }
+                }
+#pragma warning disable CA1031 // The subscriber gets the refusal, not the logger's failure.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    Metrics.SubscriptionInstruments.ReportFailed(ex, TypeNames.Display(sourceType), counter.EventName);
                 }
 
                 throw new ListenerLimitExceededException(sourceType, counter.EventName, count, max);
@@ -184,8 +193,19 @@ public sealed class ListenerBudget
     private void Warn(object source, Type sourceType, string eventName, int count, int max)
     {
         var typeName = TypeNames.Display(sourceType);
-        _metrics.Exceeded(sourceType, eventName, "warn");
-        Log.ListenerLeakSuspected(_logger, typeName, eventName, count, max);
+
+        // The logger and metric listeners are user code: a warning never fails the subscription it reports.
+        try
+        {
+            _metrics.Exceeded(sourceType, eventName, "warn");
+            Log.ListenerLeakSuspected(_logger, typeName, eventName, count, max);
+        }
+#pragma warning disable CA1031 // Warn never throws (see the class remarks).
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Metrics.SubscriptionInstruments.ReportFailed(ex, typeName, eventName);
+        }
 
         var handlers = Exceeded;
         if (handlers is null)
@@ -201,7 +221,16 @@ public sealed class ListenerBudget
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Log.ExceededHandlerFailed(_logger, ex, typeName, eventName);
+            try
+            {
+                Log.ExceededHandlerFailed(_logger, ex, typeName, eventName);
+            }
+#pragma warning disable CA1031 // Warn never throws, even when its logger does.
+            catch (Exception logFailure)
+#pragma warning restore CA1031
+            {
+                Metrics.SubscriptionInstruments.ReportFailed(logFailure, typeName, eventName);
+            }
         }
     }
 }

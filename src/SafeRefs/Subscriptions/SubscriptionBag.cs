@@ -1,3 +1,5 @@
+using SafeRefs.Internal;
+
 namespace SafeRefs.Subscriptions;
 
 /// <summary>
@@ -15,7 +17,8 @@ namespace SafeRefs.Subscriptions;
 /// <para><b>Dispose:</b> cancels <see cref="Lifetime"/>, then disposes every item in reverse order of addition, even if
 /// some throw, then throws one <see cref="AggregateException"/> with every failure. A second or concurrent
 /// <see cref="Dispose"/> does nothing. When the lifetime token given to the constructor is cancelled, the bag is
-/// disposed on the cancelling thread and failures surface from that <c>Cancel</c> call.</para>
+/// disposed on the cancelling thread; item failures are then logged through <see cref="Diagnostics.SafeRefsLog"/>
+/// (event 1004) and counted (<c>saferefs.subscriptions.callback_failed</c>), never thrown into the canceller.</para>
 /// </remarks>
 public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
 {
@@ -34,7 +37,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
     {
         if (lifetime.CanBeCanceled)
         {
-            _lifetimeRegistration = lifetime.UnsafeRegister(static state => ((SubscriptionBag)state!).Dispose(), this);
+            _lifetimeRegistration = lifetime.UnsafeRegister(static state => ((SubscriptionBag)state!).DisposeOnLifetimeEnd(), this);
         }
     }
 
@@ -234,6 +237,22 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
         }
 
         ThrowIfAny(errors);
+    }
+
+    /// <summary>
+    /// The lifetime token's callback: whoever cancelled it (a <c>CancelAfter</c> timer, a host shutting down) did not
+    /// dispose these items, so their failures are logged and counted instead of thrown into that thread.
+    /// </summary>
+    private void DisposeOnLifetimeEnd()
+    {
+        try
+        {
+            Dispose();
+        }
+        catch (AggregateException ex)
+        {
+            Metrics.SubscriptionInstruments.BagDisposeFailed(ex);
+        }
     }
 
     private static void Cancel(CancellationTokenSource? lifetime, ref List<Exception>? errors)
