@@ -6,7 +6,8 @@ namespace SafeRefs.Internal;
 /// The "no invocation starts after Dispose returns" guarantee of one subscription, for a raise that runs without a
 /// lock: counts the callers between "checked the subscription is open" and "called its handler" (starting), and the
 /// handler invocations in progress (running). Closing waits only for the starting ones: a few instructions, never a
-/// running handler. Shared by weak links (<c>Subscribe.WeakEvent</c>, <c>WeakSubscriptions</c>) and weak events.
+/// running handler. Shared by weak links (<c>Subscribe.WeakEvent</c>, <c>WeakSubscriptions</c>), weak events and the
+/// strong tokens (<c>Subscribe.Event</c> forwarders, <c>OnCancel</c>, <c>OnChange</c>, <c>Observe</c>).
 /// </summary>
 /// <remarks>
 /// <para>One <see cref="long"/>: bits 0–31 count starting callers, bits 32–62 running invocations, the sign bit says
@@ -38,6 +39,22 @@ internal struct InvocationGate
         if (Interlocked.Increment(ref _state) < 0)
         {
             Exit();
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// For a caller that reads nothing the close frees (a strong token): counts it as running in one operation, or
+    /// returns <see langword="false"/> (not counted) once the gate is closed. Pair with <see cref="EndRun"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryBeginRun()
+    {
+        if (Interlocked.Add(ref _state, RunningOne) < 0)
+        {
+            EndRun();
             return false;
         }
 

@@ -27,7 +27,7 @@ internal sealed class ChangeTokenDetacher : Detacher
 
     private readonly Func<IChangeToken?> _producer;
     private readonly Action _consumer;
-    private CallbackGate _gate;
+    private InvocationGate _gate;
     private Registration? _current;
 
     public ChangeTokenDetacher(Func<IChangeToken?> producer, Action consumer)
@@ -44,7 +44,7 @@ internal sealed class ChangeTokenDetacher : Detacher
 
     public override void Detach(object? slot0, object? slot1, object? slot2)
     {
-        _gate.Close();
+        _ = _gate.Close();
         if (Counted)
         {
             Metrics.SubscriptionInstruments.Detached();
@@ -60,7 +60,7 @@ internal sealed class ChangeTokenDetacher : Detacher
     /// <summary>A registration fired on another thread or later: one BCL <c>OnChangeTokenFired</c>, as a loop.</summary>
     private void OnFired()
     {
-        if (!_gate.TryEnter())
+        if (!_gate.TryBeginRun())
         {
             return;
         }
@@ -72,7 +72,7 @@ internal sealed class ChangeTokenDetacher : Detacher
         }
         catch
         {
-            _gate.Exit();
+            _gate.EndRun();
             throw;
         }
 
@@ -87,7 +87,7 @@ internal sealed class ChangeTokenDetacher : Detacher
         }
         finally
         {
-            _gate.Exit();
+            _gate.EndRun();
         }
 
         try
@@ -119,7 +119,7 @@ internal sealed class ChangeTokenDetacher : Detacher
                     $"The change-token producer returned {MaxInlineChanges} tokens in a row that had already changed; the chain was stopped instead of looping forever.");
             }
 
-            if (!_gate.TryEnter())
+            if (!_gate.TryBeginRun())
             {
                 break;
             }
@@ -130,7 +130,7 @@ internal sealed class ChangeTokenDetacher : Detacher
             }
             catch
             {
-                _gate.Exit();
+                _gate.EndRun();
                 throw;
             }
 
@@ -144,7 +144,7 @@ internal sealed class ChangeTokenDetacher : Detacher
             }
             finally
             {
-                _gate.Exit();
+                _gate.EndRun();
             }
         }
 
