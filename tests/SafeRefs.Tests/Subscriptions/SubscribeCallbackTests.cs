@@ -190,6 +190,23 @@ public sealed class SubscribeCallbackTests
         Assert.Equal(0, source.ObserverCount);
     }
 
+    // Documented behaviour change (docs/subscriptions.md): a null from the observable's Subscribe gives a live token.
+    [Fact]
+    public void Observe_ObservableReturnsNull_LiveTokenThatStopsNotifications()
+    {
+        var source = new NullReturningObservable();
+        var observer = new TestObserver();
+        var subscription = Subscribe.Observe(source, observer);
+        Assert.True(subscription.IsActive);
+
+        source.Observer!.OnNext(1);
+        subscription.Dispose();
+        source.Observer!.OnNext(2);
+
+        Assert.False(subscription.IsActive);
+        Assert.Equal([1], observer.Values);
+    }
+
     [Fact]
     public void Observe_NullArguments_Throw()
     {
@@ -269,6 +286,17 @@ public sealed class SubscribeCallbackTests
         private sealed class Unsubscriber(Action action) : IDisposable
         {
             public void Dispose() => action();
+        }
+    }
+
+    internal sealed class NullReturningObservable : IObservable<int>
+    {
+        public IObserver<int>? Observer { get; private set; }
+
+        public IDisposable Subscribe(IObserver<int> observer)
+        {
+            Observer = observer;
+            return null!;
         }
     }
 
