@@ -12,5 +12,6 @@ public static class CommandTable
         Commands.Register("subscribe-interleaved", Subscriptions.SubscribeInterleavedCommand.Run);
         Commands.Register("pool-interleaved", Pooling.GuardedPoolInterleavedCommand.Run);
         Commands.Register("timer-interleaved", Timers.TimerInterleavedCommand.Run);
+        Commands.Register("graph-memory", Diagnostics.GraphMemoryCommand.Run);
     }
 }

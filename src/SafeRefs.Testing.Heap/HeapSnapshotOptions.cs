@@ -41,10 +41,10 @@ public sealed class HeapSnapshotOptions
     /// references and the GC roots), from which <see cref="LeakHunt"/> and <c>dotnet-saferefs</c> print retention paths.
     /// </summary>
     /// <remarks>
-    /// The graph costs the capturing process (estimated from its data structures) about 100–150 bytes per live object
-    /// of the target and 20 per reference while it is built, and about 16 bytes per object plus 4 per reference while
-    /// the snapshot is kept; it is not saved by
-    /// <see cref="HeapSnapshot.Save(Stream)"/>.
+    /// The graph costs the capturing process memory in proportion to the target's heap: measured on a target holding a
+    /// million objects with one reference each, about 95 MB more peak working set while it is built, and about 20 MB
+    /// (16 bytes per object plus 4 per reference) while the snapshot is kept; more references per object cost more.
+    /// It is not saved by <see cref="HeapSnapshot.Save(Stream)"/>.
     /// </remarks>
     /// <value><see langword="false"/> by default.</value>
     public bool RecordReferenceGraph { get; set; }
