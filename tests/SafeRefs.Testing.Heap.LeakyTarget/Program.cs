@@ -11,7 +11,8 @@ namespace SafeRefs.Testing.Heap.LeakyTarget;
 /// <c>noisy</c> keeps the live counts of several types fluctuating at random, without any leak. Mode <c>list</c> adds
 /// <c>perCollection</c> ints to one static <c>List&lt;int&gt;</c> after every gen-2 collection (a leak of bytes, not of
 /// objects). Mode <c>paths</c> adds <c>perCollection</c> instances to each of
-/// <see cref="Fixtures"/>' four leaks after every gen-2 collection. Prints "ready"
+/// <see cref="Fixtures"/>' four leaks after every gen-2 collection. Mode <c>steady</c> builds a heap of about
+/// <c>perCollection</c> × 1.35 objects of several types once and then allocates nothing (for comparing snapshot tools). Prints "ready"
 /// at start; exits after <c>lifetimeSeconds</c> (default 60) or as soon as its standard input closes, so a crashed
 /// test never leaves it running.
 /// </summary>
@@ -49,6 +50,8 @@ internal static class Program
                 return Collect(perCollection, stop.Token);
             case "noisy":
                 return Noisy(stop.Token);
+            case "steady":
+                return Steady(perCollection, stop.Token);
             default:
                 break;
         }
@@ -120,6 +123,34 @@ internal static class Program
             Thread.Sleep(2); // a service's pace, not a synchronisation
         }
 
+        return 0;
+    }
+
+    // A heap that does not change: perCollection items, a quarter as many dictionary entries with their strings, a tenth
+    // as many byte arrays; then nothing allocates until the end. For comparing snapshot tools on one heap.
+    private static int Steady(int items, CancellationToken stop)
+    {
+        var names = new Dictionary<int, string>();
+        var buffers = new List<byte[]>();
+        for (int i = 0; i < items; i++)
+        {
+            Leaked.Add(new LeakedItem(i));
+            if (i % 4 == 0)
+            {
+                names[i] = i.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (i % 10 == 0)
+            {
+                buffers.Add(new byte[16 + (i % 256)]);
+            }
+        }
+
+        Console.Out.WriteLine("ready");
+        Console.Out.Flush();
+        _ = stop.WaitHandle.WaitOne();
+        GC.KeepAlive(names);
+        GC.KeepAlive(buffers);
         return 0;
     }
 
