@@ -29,7 +29,7 @@ public sealed partial class BoundedLruCache<TKey, TValue>
     public bool TryGetAlternateLookup<TAlternateKey>(out AlternateLookup<TAlternateKey> lookup)
         where TAlternateKey : notnull, allows ref struct
     {
-        if (_comparer is IAlternateEqualityComparer<TAlternateKey, TKey> alternate)
+        if (_engine.Comparer is IAlternateEqualityComparer<TAlternateKey, TKey> alternate)
         {
             lookup = new AlternateLookup<TAlternateKey>(this, alternate);
             return true;
@@ -81,9 +81,9 @@ public sealed partial class BoundedLruCache<TKey, TValue>
         /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
         public bool TryGet(TAlternateKey key, [MaybeNullWhen(false)] out TKey actualKey, [MaybeNullWhen(false)] out TValue value)
         {
-            var cache = Cache;
-            var node = cache.FindAlternate(key, _comparer);
-            if (cache.CountLookup(node))
+            var engine = Cache._engine;
+            var node = engine.FindAlternate(key, _comparer);
+            if (engine.CountLookup(node))
             {
                 actualKey = node.Key;
                 value = node.Value;
@@ -105,7 +105,7 @@ public sealed partial class BoundedLruCache<TKey, TValue>
         /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
         public bool TryRemove(TAlternateKey key, [MaybeNullWhen(false)] out TKey actualKey, [MaybeNullWhen(false)] out TValue value)
         {
-            if (Cache.FindAlternate(key, _comparer) is { } node && Cache.TryRemove(node.Key, out value))
+            if (Cache._engine.FindAlternate(key, _comparer) is { } node && Cache.TryRemove(node.Key, out value))
             {
                 actualKey = node.Key;
                 return true;
@@ -123,7 +123,7 @@ public sealed partial class BoundedLruCache<TKey, TValue>
         /// <exception cref="ArgumentNullException"><paramref name="key"/> is <see langword="null"/>.</exception>
         /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>
         public bool TryUpdate(TAlternateKey key, TValue value)
-            => Cache.FindAlternate(key, _comparer) is { } node && Cache.TryUpdate(node.Key, value);
+            => Cache._engine.FindAlternate(key, _comparer) is { } node && Cache.TryUpdate(node.Key, value);
 
         /// <summary>Writes a value (see <see cref="BoundedLruCache{TKey, TValue}.Set"/>); the key is created from
         /// <paramref name="key"/> by the comparer only when no entry has it.</summary>
@@ -144,7 +144,7 @@ public sealed partial class BoundedLruCache<TKey, TValue>
         public TValue GetOrAdd(TAlternateKey key, Func<TKey, TValue> factory)
         {
             ArgumentNullException.ThrowIfNull(factory);
-            return TryGet(key, out var value) ? value : Cache.GetOrAddSlow(ResidentOrNewKey(key), static (k, f) => f(k), factory);
+            return TryGet(key, out var value) ? value : Cache._engine.GetOrAddSlow(ResidentOrNewKey(key), static (k, f) => f(k), factory);
         }
 
         /// <summary>Returns the cached value, or creates, stores and returns it, passing an argument to the factory.</summary>
@@ -158,23 +158,10 @@ public sealed partial class BoundedLruCache<TKey, TValue>
         public TValue GetOrAdd<TArg>(TAlternateKey key, Func<TKey, TArg, TValue> factory, TArg factoryArgument)
         {
             ArgumentNullException.ThrowIfNull(factory);
-            return TryGet(key, out var value) ? value : Cache.GetOrAddSlow(ResidentOrNewKey(key), factory, factoryArgument);
+            return TryGet(key, out var value) ? value : Cache._engine.GetOrAddSlow(ResidentOrNewKey(key), factory, factoryArgument);
         }
 
         private TKey ResidentOrNewKey(TAlternateKey key)
-            => Cache.FindAlternate(key, _comparer) is { } node ? node.Key : _comparer.Create(key);
-    }
-
-    /// <summary>Finds the node for an alternate key, after the same argument and disposal checks as a lookup.</summary>
-    private CacheNode<TKey, TValue>? FindAlternate<TAlternateKey>(TAlternateKey key, IAlternateEqualityComparer<TAlternateKey, TKey> comparer)
-        where TAlternateKey : notnull, allows ref struct
-    {
-        if (key is null)
-        {
-            throw new ArgumentNullException(nameof(key));
-        }
-
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return _table.FindAlternate(key, comparer);
+            => Cache._engine.FindAlternate(key, _comparer) is { } node ? node.Key : _comparer.Create(key);
     }
 }

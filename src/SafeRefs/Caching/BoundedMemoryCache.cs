@@ -50,7 +50,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
 
     // Values are stored bare (no per-entry object kept) unless the entry needs itself after the commit: then the
     // BoundedCacheEntry is the stored value, and a stored BoundedCacheEntry always means "the entry, not a value".
-    private readonly BoundedLruCache<object, object?> _core;
+    private readonly CacheEngine<object, object?> _core;
     private readonly TimeProvider _timeProvider;
     private readonly bool _trackLinkedEntries;
     private readonly long? _sizeLimit;
@@ -78,8 +78,9 @@ public sealed class BoundedMemoryCache : IMemoryCache
         _sizeLimit = options.SizeLimit;
         _logger = options.LoggerFactory?.CreateLogger<BoundedMemoryCache>();
         _trackLinkedEntries = options.TrackLinkedCacheEntries;
-        var coreOptions = new BoundedLruCacheOptions<object, object?>
+        _core = new CacheEngine<object, object?>(new CacheEngineSettings<object, object?>
         {
+            Owner = this,
             Capacity = options.Capacity,
             MaxWeight = options.SizeLimit,
             TimeProvider = options.TimeProvider,
@@ -87,14 +88,12 @@ public sealed class BoundedMemoryCache : IMemoryCache
             Logger = _logger,
             Name = options.Name,
             MeterFactory = options.MeterFactory,
-        };
-        _core = new BoundedLruCache<object, object?>(
-            coreOptions,
-            levels: 4,
-            sweepAlways: true,
-            isStale: static stored => stored is BoundedCacheEntry entry && entry.IsStale(),
-            onRemoved: OnRemoved,
-            removalIsSilent: static stored => stored is not BoundedCacheEntry);
+            Levels = 4,
+            SweepAlways = true,
+            IsStale = static stored => stored is BoundedCacheEntry entry && entry.IsStale(),
+            OnRemoved = OnRemoved,
+            RemovalIsSilent = static stored => stored is not BoundedCacheEntry,
+        });
     }
 
     /// <summary>Gets the exact number of resident entries; never more than the capacity.</summary>

@@ -72,7 +72,7 @@ internal sealed partial class Metrics
         internal static KeyValuePair<string, object?> CallbackTag(Caching.Internal.CacheCallback callback) => new("callback", Callbacks[(int)callback]);
 
         /// <summary>Registers <paramref name="cache"/> for the observed instruments and returns its recorder.</summary>
-        internal CacheMetrics Track<TKey, TValue>(Caching.BoundedLruCache<TKey, TValue> cache, string? name)
+        internal CacheMetrics Track<TKey, TValue>(Caching.Internal.CacheEngine<TKey, TValue> cache, string? name)
             where TKey : notnull
         {
             var metrics = new CacheMetrics<TKey, TValue>(this, name, cache);
@@ -142,8 +142,8 @@ internal sealed partial class Metrics
         }
     }
 
-    /// <summary>The <see cref="CacheMetrics"/> of one <see cref="Caching.BoundedLruCache{TKey, TValue}"/> (no delegate, no closure).</summary>
-    private sealed class CacheMetrics<TKey, TValue>(CacheInstruments instruments, string? name, Caching.BoundedLruCache<TKey, TValue> cache)
+    /// <summary>The <see cref="CacheMetrics"/> of one cache engine (no delegate, no closure).</summary>
+    private sealed class CacheMetrics<TKey, TValue>(CacheInstruments instruments, string? name, Caching.Internal.CacheEngine<TKey, TValue> cache)
         : CacheMetrics(instruments, name)
         where TKey : notnull
     {

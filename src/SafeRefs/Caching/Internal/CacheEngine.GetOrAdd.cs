@@ -1,10 +1,9 @@
 using System.Collections.Concurrent;
-using SafeRefs.Caching.Internal;
 
-namespace SafeRefs.Caching;
+namespace SafeRefs.Caching.Internal;
 
 /// <content>Stampede-safe <c>GetOrAdd</c>: one factory call per key at a time, shared by every concurrent caller.</content>
-public sealed partial class BoundedLruCache<TKey, TValue>
+internal sealed partial class CacheEngine<TKey, TValue>
 {
     /// <summary>Returns the cached value for <paramref name="key"/>, or creates, stores and returns it.</summary>
     /// <param name="key">The key.</param>
@@ -87,11 +86,11 @@ public sealed partial class BoundedLruCache<TKey, TValue>
 
     private TValue AddIfAbsent(TKey key, TValue value)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(_disposed, _owner);
         return Write(key, value, Weigh(key, value), 0, long.MaxValue, 0, AddIfAbsentMode, out _);
     }
 
-    private TValue GetOrAddSlow<TArg>(TKey key, Func<TKey, TArg, TValue> factory, TArg factoryArgument)
+    internal TValue GetOrAddSlow<TArg>(TKey key, Func<TKey, TArg, TValue> factory, TArg factoryArgument)
     {
         var inflight = Inflight;
         var spinner = default(SpinWait);
