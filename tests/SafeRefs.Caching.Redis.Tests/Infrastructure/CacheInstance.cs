@@ -1,6 +1,9 @@
+using System.Globalization;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 
 namespace SafeRefs.Caching.Redis.Tests.Infrastructure;
@@ -42,33 +45,25 @@ internal sealed class CacheInstance : IAsyncDisposable
     {
         var services = new ServiceCollection();
         services.AddFakeLogging();
-        services.AddStackExchangeRedisCache(options =>
-        {
-            options.ConfigurationOptions = redis.ClientOptions();
-            options.InstanceName = scope + ":";
-        });
-        if (gate is not null)
-        {
-            // Put a gate between the instance and RedisCache (under the invalidation wrapper).
-            var redisCache = services.Last(d => d.ServiceType == typeof(IDistributedCache));
-            services.Remove(redisCache);
-            services.AddSingleton<IDistributedCache>(provider => gate[0] = new GatedDistributedCache(
-                (IDistributedCache)ActivatorUtilities.CreateInstance(provider, redisCache.ImplementationType!)));
-        }
-
         services.AddBoundedMemoryCache(options =>
         {
             options.Capacity = capacity;
             options.SizeLimit = sizeLimit;
         });
+        services.AddStackExchangeRedisCache(options => options.InstanceName = scope + ":");
+        services.AddOptions<RedisCacheOptions>().Configure<ILoggerFactory>((options, logs) => options.ConfigurationOptions = redis.ClientOptions(logs));
+        if (gate is not null)
+        {
+            // Put a gate between the instance and RedisCache (under the invalidation wrapper).
+            var redisCache = services.Last(d => d.ServiceType == typeof(IDistributedCache) && !d.IsKeyedService);
+            services.Remove(redisCache);
+            services.AddSingleton<IDistributedCache>(provider => gate[0] = new GatedDistributedCache(
+                (IDistributedCache)ActivatorUtilities.CreateInstance(provider, redisCache.ImplementationType!)));
+        }
+
         if (invalidation)
         {
-            services.AddRedisInvalidation(options =>
-            {
-                options.ConfigurationOptions = redis.ClientOptions();
-                options.ChannelName = "invalidation:" + scope;
-                options.SubscribeRetryInterval = TimeSpan.FromMilliseconds(100);
-            });
+            AddInvalidation(services, redis, scope);
         }
 
         services.AddHybridCache(options => options.DefaultEntryOptions = new HybridCacheEntryOptions
@@ -91,5 +86,28 @@ internal sealed class CacheInstance : IAsyncDisposable
 
     public bool HasLocal(string key) => L1.TryGetValue(key, out _);
 
+    /// <summary>The instance's log so far (the channel's and the clients' warnings), for failure messages.</summary>
+    public string Describe(string name)
+        => $"{name}: L1 count {L1.Count}, {Counters()}{Environment.NewLine}"
+            + string.Join(Environment.NewLine, Logs.GetSnapshot().Select(r => string.Create(
+            CultureInfo.InvariantCulture,
+            $"{name} {r.Timestamp:HH:mm:ss.fff} {r.Level} {r.Id.Id} {r.Category}: {r.Message}{(r.Exception is null ? string.Empty : " | " + r.Exception.GetType().Name + ": " + r.Exception.Message)}")));
+
     public async ValueTask DisposeAsync() => await Provider.DisposeAsync();
+
+    private string Counters() => Channel?.Statistics is not { } s
+        ? "no channel"
+        : string.Create(
+            CultureInfo.InvariantCulture,
+            $"subscribed {Channel.IsSubscribed}, published {s.Published}, publish failures {s.PublishFailures}, received {s.Received}, ignored own {s.IgnoredOwn}, applied {s.Applied}, apply failures {s.ApplyFailures}, resyncs {s.Resyncs}");
+
+    private static void AddInvalidation(ServiceCollection services, RedisServerFixture redis, string scope)
+    {
+        services.AddRedisInvalidation(options =>
+        {
+            options.ChannelName = "invalidation:" + scope;
+            options.SubscribeRetryInterval = TimeSpan.FromMilliseconds(100);
+        });
+        services.AddOptions<RedisInvalidationOptions>().Configure<ILoggerFactory>((options, logs) => options.ConfigurationOptions = redis.ClientOptions(logs));
+    }
 }
