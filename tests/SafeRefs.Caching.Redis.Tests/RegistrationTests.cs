@@ -1,12 +1,18 @@
+using System.Buffers;
 using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using SafeRefs.Caching.Redis.Internal;
+using SafeRefs.Caching.Redis.Tests.Infrastructure;
 
 namespace SafeRefs.Caching.Redis.Tests;
 
 public sealed class RegistrationTests
 {
+    private const string Unreachable = "127.0.0.1:1,connectTimeout=100";
+
     [Fact]
     public void AddRedisInvalidation_NullArguments_Throw()
     {
@@ -22,16 +28,6 @@ public sealed class RegistrationTests
 
         var ex = Assert.Throws<InvalidOperationException>(() => services.AddRedisInvalidation(o => o.Configuration = "localhost"));
         Assert.Contains("AddBoundedMemoryCache", ex.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void AddRedisInvalidation_WithoutDistributedCache_Throws()
-    {
-        var services = new ServiceCollection();
-        services.AddBoundedMemoryCache(_ => { });
-
-        var ex = Assert.Throws<InvalidOperationException>(() => services.AddRedisInvalidation(o => o.Configuration = "localhost"));
-        Assert.Contains("AddStackExchangeRedisCache", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -51,7 +47,7 @@ public sealed class RegistrationTests
         var options = provider.GetRequiredService<IOptions<RedisInvalidationOptions>>().Value;
         Assert.Equal("custom", options.ChannelName);
         Assert.Equal(TimeSpan.FromMinutes(1), options.SubscribeRetryInterval);
-        Assert.Single(services, d => d.ServiceType == typeof(IDistributedCache));
+        Assert.Single(services, d => d.ServiceType == typeof(IDistributedCache) && !d.IsKeyedService);
     }
 
     [Fact]
@@ -99,5 +95,192 @@ public sealed class RegistrationTests
         using var provider = services.BuildServiceProvider();
 
         Assert.Throws<ArgumentException>(() => provider.GetRequiredService<RedisInvalidationChannel>());
+    }
+
+    [Theory]
+    [InlineData(true, false)] // the documented order
+    [InlineData(false, false)] // AddRedisInvalidation first, then an Add-style registration (AddStackExchangeRedisCache)
+    [InlineData(false, true)] // AddRedisInvalidation first, then a TryAdd-style one (AddDistributedMemoryCache)
+    public async Task HybridCacheWrites_AreAnnounced_WhateverTheRegistrationOrder(bool distributedFirst, bool tryAdd)
+    {
+        var services = new ServiceCollection();
+        var inner = new RecordingDistributedCache();
+        void AddDistributed()
+        {
+            if (tryAdd)
+            {
+                services.TryAddSingleton<IDistributedCache>(inner);
+            }
+            else
+            {
+                services.AddSingleton<IDistributedCache>(inner);
+            }
+        }
+
+        if (distributedFirst)
+        {
+            AddDistributed();
+        }
+
+        services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = Unreachable);
+        services.AddHybridCache();
+        if (!distributedFirst)
+        {
+            AddDistributed();
+        }
+
+        await using var provider = services.BuildServiceProvider();
+        var channel = provider.GetRequiredService<RedisInvalidationChannel>();
+
+        await provider.GetRequiredService<HybridCache>().SetAsync("k", "v");
+
+        Assert.True(inner.Contains("k"));
+        Assert.Equal(1, channel.Statistics.PublishFailures); // announced (Redis is unreachable here)
+    }
+
+    [Fact]
+    public async Task DistributedCacheRegisteredAfter_InjectedCacheIsNotWrapped_AndWarning1489SaysSo()
+    {
+        var services = new ServiceCollection();
+        services.AddFakeLogging();
+        services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = Unreachable);
+        services.AddHybridCache();
+        var inner = new RecordingDistributedCache();
+        services.AddSingleton<IDistributedCache>(inner);
+        await using var provider = services.BuildServiceProvider();
+
+        _ = provider.GetRequiredService<HybridCache>();
+
+        Assert.Same(inner, provider.GetRequiredService<IDistributedCache>());
+        var warning = Assert.Single(provider.GetFakeLogCollector().GetSnapshot(), r => r.Id.Id == 1489);
+        Assert.Contains(typeof(RecordingDistributedCache).FullName!, warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DistributedCacheRegisteredFirst_InjectedCacheAndHybridCacheShareOneWrapper_NoWarning()
+    {
+        var services = new ServiceCollection();
+        services.AddFakeLogging();
+        services.AddSingleton<IDistributedCache>(new RecordingDistributedCache());
+        services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = Unreachable);
+        services.AddHybridCache();
+        await using var provider = services.BuildServiceProvider();
+
+        var injected = provider.GetRequiredService<IDistributedCache>();
+
+        Assert.Same(injected, provider.GetRequiredKeyedService<IDistributedCache>(RedisInvalidationServiceCollectionExtensions.ServiceKey));
+        _ = provider.GetRequiredService<HybridCache>();
+        Assert.DoesNotContain(provider.GetFakeLogCollector().GetSnapshot(), r => r.Id.Id == 1489);
+    }
+
+    [Fact]
+    public async Task DistributedCacheReplacedAfter_HybridCacheWritesGoToTheLastOne_Announced()
+    {
+        var services = new ServiceCollection();
+        services.AddDistributedMemoryCache();
+        services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = Unreachable);
+        services.AddHybridCache();
+        var last = new RecordingDistributedCache();
+        services.AddSingleton<IDistributedCache>(last);
+        await using var provider = services.BuildServiceProvider();
+
+        await provider.GetRequiredService<HybridCache>().SetAsync("k", "v");
+
+        Assert.True(last.Contains("k"));
+        Assert.Equal(1, provider.GetRequiredService<RedisInvalidationChannel>().Statistics.PublishFailures);
+    }
+
+    [Fact]
+    public async Task HybridCacheOnAKeyedDistributedCache_WritesGoToIt_Announced()
+    {
+        var services = new ServiceCollection();
+        var keyed = new RecordingDistributedCache();
+        services.AddKeyedSingleton<IDistributedCache>("mine", keyed);
+        services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = Unreachable);
+        services.AddHybridCache(o => o.DistributedCacheServiceKey = "mine");
+        await using var provider = services.BuildServiceProvider();
+
+        await provider.GetRequiredService<HybridCache>().SetAsync("k", "v");
+
+        Assert.True(keyed.Contains("k"));
+        Assert.Equal(1, provider.GetRequiredService<RedisInvalidationChannel>().Statistics.PublishFailures);
+    }
+
+    [Fact]
+    public async Task NoDistributedCacheAtAll_ResolvingHybridCache_ThrowsAClearException()
+    {
+        var services = new ServiceCollection();
+        services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = Unreachable);
+        services.AddHybridCache();
+        await using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<HybridCache>());
+        Assert.Contains("AddStackExchangeRedisCache", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Wrapper_OffersIBufferDistributedCache_ExactlyWhenTheInnerCacheDoes(bool distributedFirst)
+    {
+        foreach (var (inner, buffered) in new (RecordingDistributedCache, bool)[] { (new RecordingBufferDistributedCache(), true), (new RecordingDistributedCache(), false) })
+        {
+            var services = new ServiceCollection();
+            if (distributedFirst)
+            {
+                services.AddSingleton<IDistributedCache>(inner);
+            }
+
+            services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = Unreachable);
+            if (!distributedFirst)
+            {
+                services.AddSingleton<IDistributedCache>(inner);
+            }
+
+            await using var provider = services.BuildServiceProvider();
+            var wrapper = provider.GetRequiredKeyedService<IDistributedCache>(RedisInvalidationServiceCollectionExtensions.ServiceKey);
+
+            Assert.IsType<InvalidatingDistributedCache>(wrapper, exactMatch: false);
+            Assert.Equal(buffered, wrapper is IBufferDistributedCache);
+        }
+    }
+
+    [Fact]
+    public async Task HybridCache_ReadsAndWritesThroughTheBufferPath_OfTheWrapper()
+    {
+        var services = new ServiceCollection();
+        var inner = new RecordingBufferDistributedCache();
+        services.AddSingleton<IDistributedCache>(inner);
+        services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = Unreachable);
+        services.AddHybridCache();
+        await using var provider = services.BuildServiceProvider();
+        var hybrid = provider.GetRequiredService<HybridCache>();
+
+        Assert.Equal("created", await hybrid.GetOrCreateAsync("k", static _ => ValueTask.FromResult("created")));
+        await hybrid.SetAsync("k2", "v");
+
+        Assert.True(inner.Calls("TryGetAsync") >= 1); // HybridCache may look twice (before and after taking its stampede lock)
+        Assert.Equal(0, inner.Calls("GetAsync"));
+        Assert.Equal(2, inner.Calls("SetAsync(sequence)"));
+        Assert.Equal(0, inner.Calls("SetAsync"));
+        Assert.Equal(2, provider.GetRequiredService<RedisInvalidationChannel>().Statistics.PublishFailures); // both announced
+    }
+
+    [Fact]
+    public void BufferReads_ReachTheCallersWriter_OnlyWhenFound()
+    {
+        var services = new ServiceCollection();
+        var inner = new RecordingBufferDistributedCache();
+        inner.Set("k", new ReadOnlySequence<byte>([1, 2, 3]), new DistributedCacheEntryOptions());
+        services.AddSingleton<IDistributedCache>(inner);
+        services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = Unreachable);
+        using var provider = services.BuildServiceProvider();
+        var wrapper = (IBufferDistributedCache)provider.GetRequiredService<IDistributedCache>();
+        var destination = new ArrayBufferWriter<byte>();
+
+        Assert.True(wrapper.TryGet("k", destination));
+        Assert.False(wrapper.TryGet("missing", destination));
+
+        Assert.Equal([1, 2, 3], destination.WrittenSpan.ToArray());
     }
 }

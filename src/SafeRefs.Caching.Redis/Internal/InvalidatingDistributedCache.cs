@@ -7,20 +7,21 @@ namespace SafeRefs.Caching.Redis.Internal;
 /// HybridCache's tag-invalidation records, the tag) is announced on the invalidation channel. A read during which
 /// another instance's invalidation of its key was applied here is made again (see <see cref="ReadTracker"/>).
 /// Refreshes pass straight through. A failed write announces nothing: the shared value did not change.
-/// The wrapper deliberately does not offer <see cref="IBufferDistributedCache"/>: a read into a caller's buffer
-/// could not be taken back when it must be made again, so HybridCache uses the <c>byte[]</c> reads.
+/// <see cref="Create"/> returns an <see cref="InvalidatingBufferDistributedCache"/> when the inner cache offers
+/// <see cref="IBufferDistributedCache"/> (RedisCache does; HybridCache then reads and writes without copies to arrays).
 /// </summary>
-internal sealed class InvalidatingDistributedCache : IDistributedCache, IDisposable
+internal class InvalidatingDistributedCache : IDistributedCache, IDisposable
 {
     // HybridCache stores "tag invalidated at" records under this prefix (Microsoft.Extensions.Caching.Hybrid 9-10).
     private const string HybridCacheTagKeyPrefix = "__MSFT_HCT__";
 
     // A read overlapped by an invalidation of its key is read again (that read starts after the writer's write,
     // which the writer made before announcing it); after this many overlapped reads it reports a miss.
-    private const int MaxReadAttempts = 3;
+    protected const int MaxReadAttempts = 3;
 
     private readonly IDistributedCache _inner;
     private readonly bool _ownsInner;
+    private int _disposed;
 
     internal InvalidatingDistributedCache(IDistributedCache inner, bool ownsInner, RedisInvalidationChannel channel)
     {
@@ -34,7 +35,9 @@ internal sealed class InvalidatingDistributedCache : IDistributedCache, IDisposa
     internal IDistributedCache Inner => _inner;
 
     public static InvalidatingDistributedCache Create(IDistributedCache inner, bool ownsInner, RedisInvalidationChannel channel)
-        => new(inner, ownsInner, channel);
+        => inner is IBufferDistributedCache buffered
+            ? new InvalidatingBufferDistributedCache(buffered, ownsInner, channel)
+            : new InvalidatingDistributedCache(inner, ownsInner, channel);
 
     public byte[]? Get(string key)
     {
@@ -122,19 +125,20 @@ internal sealed class InvalidatingDistributedCache : IDistributedCache, IDisposa
 
     public void Dispose()
     {
-        if (_ownsInner && _inner is IDisposable disposable)
+        // HybridCache's registration may hand out this same instance, so the container can dispose it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _ownsInner && _inner is IDisposable disposable)
         {
             disposable.Dispose();
         }
     }
 
-    private void Announce(string key)
+    protected void Announce(string key)
     {
         var (kind, payload) = Classify(key);
         Channel.Publish(kind, payload);
     }
 
-    private ValueTask AnnounceAsync(string key)
+    protected ValueTask AnnounceAsync(string key)
     {
         var (kind, payload) = Classify(key);
         return Channel.PublishAsync(kind, payload);

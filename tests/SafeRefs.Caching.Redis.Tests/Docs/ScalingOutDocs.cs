@@ -19,7 +19,7 @@ public sealed class ScalingOutDocs
         services.AddHybridCache();
         #endregion
 
-        var distributed = Assert.Single(services, d => d.ServiceType == typeof(IDistributedCache));
+        var distributed = Assert.Single(services, d => d.ServiceType == typeof(IDistributedCache) && !d.IsKeyedService);
         Assert.NotNull(distributed.ImplementationFactory); // the invalidating wrapper around RedisCache
         Assert.Contains(services, d => d.ServiceType == typeof(RedisInvalidationChannel));
         Assert.Contains(services, d => d.ServiceType == typeof(HybridCache));
