@@ -11,7 +11,8 @@ namespace SafeRefs.Diagnostics;
 /// </summary>
 /// <remarks>
 /// <para><b>Holds</b> the logger strongly. <b>Thread safety:</b> reads and writes are atomic; set it once at startup.
-/// Primitives that take a logger in their options (caches, pools, timer scopes, budgets) log there instead.</para>
+/// Primitives that take a logger in their options (caches, pools, timer scopes, budgets) log there instead; a timer
+/// scope with no <c>Logger</c> logs its failed callbacks here.</para>
 /// </remarks>
 public static class SafeRefsLog
 {

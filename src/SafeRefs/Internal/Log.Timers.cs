@@ -15,4 +15,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1202, EventName = "TimerScopeCancellationFailed", Level = LogLevel.Error,
         Message = "A cancellation callback registered on a timer scope token failed while the scope was disposed.")]
     internal static partial void TimerScopeCancellationFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1203, EventName = "TimerErrorHandlerFailed", Level = LogLevel.Error,
+        Message = "A handler of a timer scope's Error event threw; the failure it reported was logged before it.")]
+    internal static partial void TimerErrorHandlerFailed(ILogger logger, Exception exception);
 }

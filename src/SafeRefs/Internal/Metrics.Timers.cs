@@ -43,9 +43,24 @@ internal sealed partial class Metrics
                 _activeCounts.Observe,
                 unit: "{timer}",
                 description: "Timers, loops, pending delays and CancelAfter sources owned by SafeRefs timer scopes.");
+            CallbackFailures = meter.CreateCounter<long>(
+                "saferefs.timers.callback.failures",
+                unit: "{failure}",
+                description: "Timer callbacks and loop bodies of SafeRefs timer scopes that threw; each was logged and the timer kept its schedule.");
         }
 
         internal ObservableUpDownCounter<long> Active { get; }
+
+        internal Counter<long> CallbackFailures { get; }
+
+        /// <summary>Counts one failed callback (<paramref name="kind"/>: <c>timer</c> or <c>loop</c>) of the scope named <paramref name="scopeName"/>.</summary>
+        internal void CallbackFailed(string? scopeName, string kind)
+        {
+            if (CallbackFailures.Enabled)
+            {
+                CallbackFailures.Add(1, new("scope.name", scopeName ?? "(unnamed)"), new("callback", kind));
+            }
+        }
 
         /// <summary>Registers the tracker of one scope (call once per scope, with the tracker it keeps).</summary>
         internal void Register(TimerScope scope, LiveCountTracker tracker) => _activeCounts.Register(scope, tracker);

@@ -13,8 +13,8 @@ namespace SafeRefs.Timers;
 /// nothing but weak references (it is one re-armed timer, not an <see langword="async"/> method whose state machine
 /// would hoist the owner), so a loop never keeps its owner alive. The owner is resolved only to start each body
 /// run. Once the owner is collected (or the scope is collected undisposed) the loop ends at its next tick.</para>
-/// <para>Iterations never overlap. A body that throws is reported to the scope's <see cref="TimerScope.Error"/>
-/// event and the loop continues. <see cref="Completion"/> completes successfully when the loop ends for any reason.
+/// <para>Iterations never overlap. A body that throws is logged, counted and reported to the scope's
+/// <see cref="TimerScope.Error"/> event, and the loop continues; it never ends the process. <see cref="Completion"/> completes successfully when the loop ends for any reason.
 /// Bodies run without the creator's <see cref="ExecutionContext"/>.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe.</para>
 /// <para><b>Second <see cref="Dispose"/>:</b> does nothing. <see cref="Dispose"/> cancels the token passed to the
@@ -176,7 +176,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         {
             // The loop was stopped while the body ran.
         }
-#pragma warning disable CA1031 // Reported to the scope's Error event or rethrown as unhandled.
+#pragma warning disable CA1031 // Reported below (log, metric, Error event).
         catch (Exception ex)
 #pragma warning restore CA1031
         {
@@ -214,12 +214,8 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
 
     private void Report(Exception exception)
     {
-        if (_scope.TryGetTarget(out var scope) && scope.ReportFailure(exception, null, this))
-        {
-            return;
-        }
-
-        TimerScope.RaiseUnhandled(exception, scope);
+        _scope.TryGetTarget(out var scope);
+        TimerScope.ReportFailure(scope, exception, null, this);
     }
 
     private void Close(bool fromScope)

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.ExceptionServices;
 using SafeRefs.Internal;
 
 namespace SafeRefs.Timers;
@@ -289,7 +288,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
                 ownerAlive = ((OwnerCallback)callback).TryInvoke();
             }
         }
-#pragma warning disable CA1031 // A callback's exception is reported to the scope's Error event or rethrown below.
+#pragma warning disable CA1031 // A callback's exception is reported below (log, metric, Error event).
         catch (Exception ex)
 #pragma warning restore CA1031
         {
@@ -305,10 +304,10 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             Close();
         }
 
-        if (failure is not null && !scope.ReportFailure(failure, this, null))
+        if (failure is not null)
         {
-            // No Error handler: behave like System.Threading.Timer, whose callback exceptions are unhandled.
-            ExceptionDispatchInfo.Throw(failure);
+            // Logged, counted and raised on Error; never rethrown: no user callback may end the process.
+            TimerScope.ReportFailure(scope, failure, this, null);
         }
     }
 

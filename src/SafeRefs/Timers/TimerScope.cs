@@ -1,7 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
-using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using SafeRefs.Internal;
 using SafeRefs.Timers.Internal;
@@ -24,17 +23,17 @@ namespace SafeRefs.Timers;
 /// <c>lifetime</c> token holds the scope only weakly.</para>
 /// <para>No timer captures the creating thread's <see cref="ExecutionContext"/>: <see cref="AsyncLocal{T}"/> values
 /// are not kept alive by, nor visible in, callbacks.</para>
-/// <para>A callback or loop body that throws is logged (when <see cref="Logger"/> is set) and reported to
-/// <see cref="Error"/> (or, without a handler, to the nearest parent scope's handler); the timer keeps its schedule.
-/// With no handler at all the exception is rethrown as an unhandled exception, as
-/// <see cref="System.Threading.Timer"/>'s would be, which by default terminates the process.</para>
+/// <para>A callback or loop body that throws never ends the process: it is logged (to <see cref="Logger"/>, or to
+/// <see cref="Diagnostics.SafeRefsLog.Logger"/> when none is set), counted in <c>saferefs.timers.callback.failures</c>
+/// and reported to <see cref="Error"/> (or, without a handler, to the nearest parent scope's handler); the timer keeps
+/// its schedule.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe; items can be created and disposed concurrently with
 /// <see cref="Dispose"/>.</para>
 /// <para><b>Second <see cref="Dispose"/>:</b> does nothing; every <see cref="DisposeAsync"/> (concurrent or later)
 /// completes when what was running at the first disposal has returned.
 /// Creating anything through a disposed scope throws <see cref="ObjectDisposedException"/>.</para>
 /// </remarks>
-public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
+public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
 {
     private static long _retiredWithCollectedScope;
 
@@ -87,8 +86,8 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     }
 
     /// <summary>Raised when a callback or loop body of this scope (or of a child scope without a handler) throws.</summary>
-    /// <remarks>Raised on the thread that ran the failing callback. Without any handler the exception is rethrown as
-    /// an unhandled exception.</remarks>
+    /// <remarks>Raised on the thread that ran the failing callback. Without any handler the failure is only logged and
+    /// counted; a handler that throws is logged (event id 1203), never propagated.</remarks>
     public event EventHandler<TimerErrorEventArgs>? Error;
 
     /// <summary>Gets the clock used by every timer, loop, delay and timeout of the scope.</summary>
@@ -148,8 +147,9 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
         }
     }
 
-    /// <summary>Gets or sets the logger that records failed callbacks (event id 1200, 1201).</summary>
-    /// <value><see langword="null"/> by default (nothing is logged). Child scopes start with their parent's logger.</value>
+    /// <summary>Gets or sets the logger that records failed callbacks (event id 1200, 1201, 1203).</summary>
+    /// <value><see langword="null"/> by default: failures go to <see cref="Diagnostics.SafeRefsLog.Logger"/>. Child
+    /// scopes start with their parent's logger.</value>
     public ILogger? Logger { get; set; }
 
     /// <summary>Gets the scope's name, reported as the <c>scope.name</c> tag of <c>saferefs.timers.active</c>.</summary>
@@ -193,12 +193,6 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     bool IScopeMember.IsBusy => Volatile.Read(ref _idle) is { Task.IsCompleted: false };
 
     bool IScopeMember.RunsOnCurrentThread => IsCallingFromOwnCallback();
-
-    /// <summary>
-    /// Receives exceptions that no <see cref="Error"/> handler took, instead of rethrowing them as unhandled; for
-    /// tests only.
-    /// </summary>
-    internal Action<Exception>? UnhandledExceptionHook { get; set; }
 
     /// <summary>Gets the number of slots in the scope's table (for tests of slot reuse).</summary>
     internal int TableCapacity
@@ -469,60 +463,6 @@ public sealed class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
     internal void CountTimerEnded() => Volatile.Read(ref _activeMetrics)?.Decrement();
 
     internal static void NoteRetiredWithCollectedScope() => Interlocked.Increment(ref _retiredWithCollectedScope);
-
-    /// <summary>Rethrows <paramref name="exception"/> as an unhandled exception on a thread-pool thread, unless a
-    /// test hook takes it.</summary>
-    internal static void RaiseUnhandled(Exception exception, TimerScope? scope)
-    {
-        for (var current = scope; current is not null; current = current._parent)
-        {
-            if (current.UnhandledExceptionHook is { } hook)
-            {
-                hook(exception);
-                return;
-            }
-        }
-
-        var captured = ExceptionDispatchInfo.Capture(exception);
-        ThreadPool.UnsafeQueueUserWorkItem(static state => ((ExceptionDispatchInfo)state!).Throw(), captured);
-    }
-
-    /// <summary>Logs and reports a failed callback; returns <see langword="false"/> if nobody handled it (the caller
-    /// then rethrows it as unhandled).</summary>
-    internal bool ReportFailure(Exception exception, ScopedTimer? timer, ScopedLoop? loop)
-    {
-        if (Logger is { } logger)
-        {
-            if (loop is null)
-            {
-                Log.TimerCallbackFailed(logger, exception);
-            }
-            else
-            {
-                Log.TimerLoopBodyFailed(logger, exception);
-            }
-        }
-
-        for (var current = this; current is not null; current = current._parent)
-        {
-            if (current.Error is { } handler)
-            {
-                handler(current, new TimerErrorEventArgs(exception, timer, loop));
-                return true;
-            }
-        }
-
-        for (var current = this; current is not null; current = current._parent)
-        {
-            if (current.UnhandledExceptionHook is { } hook)
-            {
-                hook(exception);
-                return true;
-            }
-        }
-
-        return false;
-    }
 
     internal void Remove(IScopeMember member)
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using SafeRefs.Tests.Pooling;
 using SafeRefs.Tests.Subscriptions.WeakLinks;
+using SafeRefs.Tests.Timers;
 
 namespace SafeRefs.Tests.Infrastructure;
 
@@ -16,6 +17,7 @@ public static class ChildProcess
     {
         ["weak-link-throwing-remove-background-purge"] = WeakLinkCrashScenarios.ThrowingRemoveDuringBackgroundPurge,
         ["pool-lease-callbacks-throw-without-handler"] = PoolLeaseEndTests.LeaseCallbacksThrowWithoutHandler,
+        ["timer-scope-callbacks-throw-without-handler"] = TimerScopeCrashScenarios.CallbacksThrowWithoutHandler,
     };
 
     /// <summary>Runs <paramref name="scenario"/> in a child process and returns its exit code and output.</summary>

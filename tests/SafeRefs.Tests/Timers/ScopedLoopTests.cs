@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Timers;
 
@@ -127,16 +128,17 @@ public sealed class ScopedLoopTests
     }
 
     [Fact]
-    public void BodyThrows_NoHandler_GoesToUnhandledHook()
+    public void BodyThrows_NoHandler_LoggedAs1201_AndTheLoopContinues()
     {
         var clock = new FakeTimeProvider();
-        var seen = new List<Exception>();
-        using var scope = new TimerScope(clock) { UnhandledExceptionHook = seen.Add };
+        var logger = new FakeLogger();
+        using var scope = new TimerScope(clock) { Logger = logger };
         var owner = new Owner();
-        scope.Loop(owner, 10 * Ms, static (_, _) => ValueTask.FromException(new InvalidOperationException("async")));
+        var loop = scope.Loop(owner, 10 * Ms, static (_, _) => ValueTask.FromException(new InvalidOperationException("async")));
         clock.Advance(10 * Ms);
         clock.Advance(10 * Ms);
-        Assert.Equal(2, seen.Count);
+        Assert.Equal([1201, 1201], logger.Collector.GetSnapshot().Select(r => r.Id.Id));
+        Assert.True(loop.IsActive);
         GC.KeepAlive(owner);
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Timers;
 
@@ -104,8 +105,8 @@ public sealed class TimerScopePromiseTests
     public void Dispose_ScopeTokenCallbackThrows_ThrowsToTheDisposerAfterStoppingEverything()
     {
         var clock = new FakeTimeProvider();
-        var unhandled = new List<Exception>();
-        var scope = new TimerScope(clock) { UnhandledExceptionHook = unhandled.Add };
+        var logger = new FakeLogger();
+        var scope = new TimerScope(clock) { Logger = logger };
         var ticks = 0;
         scope.Every(Second, () => ticks++);
         using var registration = scope.Token.Register(static () => throw new InvalidOperationException("token"));
@@ -113,7 +114,7 @@ public sealed class TimerScopePromiseTests
         var failure = Assert.Throws<AggregateException>(scope.Dispose);
 
         Assert.Equal("token", Assert.Single(failure.InnerExceptions).Message);
-        Assert.Empty(unhandled);
+        Assert.DoesNotContain(logger.Collector.GetSnapshot(), r => r.Id.Id is 1200 or 1201);
         Assert.True(scope.IsDisposed);
         Assert.Equal(0, scope.ActiveCount);
         clock.Advance(10 * Second);
@@ -125,8 +126,8 @@ public sealed class TimerScopePromiseTests
     public void Dispose_LoopTokenCallbackThrows_ThrowsToTheDisposer()
     {
         var clock = new FakeTimeProvider();
-        var unhandled = new List<Exception>();
-        var scope = new TimerScope(clock) { UnhandledExceptionHook = unhandled.Add };
+        var logger = new FakeLogger();
+        var scope = new TimerScope(clock) { Logger = logger };
         var owner = new object();
         CancellationTokenRegistration registration = default;
         scope.Loop(owner, Second, (_, token) =>
@@ -139,7 +140,7 @@ public sealed class TimerScopePromiseTests
         var failure = Assert.Throws<AggregateException>(scope.Dispose);
 
         Assert.Equal("loop token", Assert.Single(failure.InnerExceptions).Message);
-        Assert.Empty(unhandled);
+        Assert.DoesNotContain(logger.Collector.GetSnapshot(), r => r.Id.Id is 1200 or 1201);
         registration.Dispose();
     }
 

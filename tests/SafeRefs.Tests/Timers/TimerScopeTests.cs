@@ -1,4 +1,7 @@
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Timers;
@@ -305,29 +308,67 @@ public sealed class TimerScopeTests
     }
 
     [Fact]
-    public void Error_NoHandler_GoesToUnhandledHook()
+    public void Error_NoHandler_LoggedAndCounted_TimerKeepsItsSchedule()
     {
         var clock = new FakeTimeProvider();
-        var seen = new List<Exception>();
-        using var scope = new TimerScope(clock) { UnhandledExceptionHook = seen.Add };
-        scope.Every(Ms, static () => throw new InvalidOperationException("unhandled"));
-        clock.Advance(2 * Ms);
-        Assert.Equal(2, seen.Count);
-        Assert.Equal("unhandled", seen[0].Message);
+        var logger = new FakeLogger();
+        using var meterFactory = new TestMeterFactory();
+        using var failures = new MetricCollector<long>(meterFactory, "SafeRefs", "saferefs.timers.callback.failures");
+        using var scope = new TimerScope(clock) { Logger = logger, Name = "jobs", MeterFactory = meterFactory };
+        var ticks = 0;
+        scope.Every(Ms, () =>
+        {
+            ticks++;
+            throw new InvalidOperationException("unhandled");
+        });
+
+        clock.Advance(2 * Ms); // threw out of Advance when a failure without a handler was rethrown
+
+        Assert.Equal(2, ticks);
+        Assert.Equal(1, scope.ActiveCount);
+        Assert.Equal([1200, 1200], logger.Collector.GetSnapshot().Select(r => r.Id.Id));
+        Assert.Equal("unhandled", logger.Collector.LatestRecord.Exception?.Message);
+        Assert.Equal(2, failures.GetMeasurementSnapshot().EvaluateAsCounter());
+        Assert.Equal("jobs", failures.LastMeasurement?.Tags["scope.name"]);
+        Assert.Equal("timer", failures.LastMeasurement?.Tags["callback"]);
     }
 
     [Fact]
-    public void Error_NoHandlerNoHook_RethrownFromCallback()
+    public void Error_NoHandlerNoLogger_OneShotNotRethrown_LeavesTheScope()
     {
-        // Like System.Threading.Timer: the exception escapes the timer callback. Under FakeTimeProvider the callback
-        // runs inside Advance, so the exception surfaces there instead of terminating the process.
         var clock = new FakeTimeProvider();
         using var scope = new TimerScope(clock);
         var timer = scope.After(Ms, static () => throw new InvalidOperationException("escaped"));
-        var ex = Assert.Throws<InvalidOperationException>(() => clock.Advance(Ms));
-        Assert.Equal("escaped", ex.Message);
+
+        clock.Advance(Ms); // threw out of Advance when a failure without a handler was rethrown
+
         Assert.False(timer.IsActive);
         Assert.Equal(0, scope.ActiveCount);
+    }
+
+    [Fact]
+    public void Error_HandlerThrows_LoggedAs1203_NotPropagated()
+    {
+        var clock = new FakeTimeProvider();
+        var logger = new FakeLogger();
+        using var scope = new TimerScope(clock) { Logger = logger };
+        scope.Error += static (_, _) => throw new InvalidOperationException("handler");
+        scope.Every(Ms, static () => throw new InvalidOperationException("callback"));
+
+        clock.Advance(2 * Ms);
+
+        Assert.Equal([1200, 1203, 1200, 1203], logger.Collector.GetSnapshot().Select(r => r.Id.Id));
+        Assert.Equal(1, scope.ActiveCount);
+    }
+
+    [Fact]
+    public void Error_NoHandlerAnywhere_TheProcessSurvives()
+    {
+        var (exitCode, output) = ChildProcess.Run("timer-scope-callbacks-throw-without-handler", TimeSpan.FromSeconds(60));
+        Assert.True(exitCode == 0, $"the child exited with {exitCode}: {output}");
+        Assert.Contains("event 1200 InvalidOperationException", output, StringComparison.Ordinal);
+        Assert.Contains("event 1201 InvalidOperationException", output, StringComparison.Ordinal);
+        Assert.Contains("survived", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,0 +1,68 @@
+using SafeRefs.Diagnostics;
+using SafeRefs.Internal;
+
+namespace SafeRefs.Timers;
+
+/// <content>Where a failed callback, loop body or <see cref="Error"/> handler goes: never out of the timer thread.</content>
+public sealed partial class TimerScope
+{
+    /// <summary>
+    /// Logs, counts and reports a failed callback or loop body of <paramref name="scope"/> (or of a scope already
+    /// collected, when <paramref name="scope"/> is <see langword="null"/>); never throws, so a user callback's
+    /// exception never becomes an unhandled exception.
+    /// </summary>
+    internal static void ReportFailure(TimerScope? scope, Exception exception, ScopedTimer? timer, ScopedLoop? loop)
+    {
+        var logger = scope?.Logger ?? SafeRefsLog.Logger;
+        try
+        {
+            if (loop is null)
+            {
+                Log.TimerCallbackFailed(logger, exception);
+            }
+            else
+            {
+                Log.TimerLoopBodyFailed(logger, exception);
+            }
+
+            (scope?._metrics ?? Metrics.Shared).Timers.CallbackFailed(scope?._name, loop is null ? "timer" : "loop");
+        }
+#pragma warning disable CA1031 // A logger or metric listener is user code too: reporting must not end the process.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
+        for (var current = scope; current is not null; current = current._parent)
+        {
+            if (current.Error is { } handler)
+            {
+                try
+                {
+                    handler(current, new TimerErrorEventArgs(exception, timer, loop));
+                }
+#pragma warning disable CA1031 // A throwing Error handler is logged, never propagated to the timer thread.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    ReportHandlerFailed(current.Logger ?? SafeRefsLog.Logger, ex);
+                }
+
+                return;
+            }
+        }
+    }
+
+    private static void ReportHandlerFailed(Microsoft.Extensions.Logging.ILogger logger, Exception exception)
+    {
+        try
+        {
+            Log.TimerErrorHandlerFailed(logger, exception);
+        }
+#pragma warning disable CA1031 // A logger is user code too.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+}
