@@ -5,14 +5,16 @@ namespace SafeRefs.Timers;
 
 /// <summary>
 /// A delay loop owned by a <see cref="TimerScope"/>, created by
-/// <see cref="TimerScope.Loop{TOwner}(TOwner, TimeSpan, Func{TOwner, CancellationToken, ValueTask})"/>: wait the
-/// interval, run the body, repeat; the next interval starts after the body finishes.
+/// <see cref="TimerScope.Loop{TOwner}(TOwner, TimeSpan, Func{TOwner, CancellationToken, ValueTask})"/> or
+/// <see cref="TimerScope.Loop(TimeSpan, Func{CancellationToken, ValueTask})"/>: wait the interval, run the body,
+/// repeat; the next interval starts after the body finishes.
 /// </summary>
 /// <remarks>
 /// <para><b>Holds</b> its body delegate strongly, its owner and its scope only weakly: while it waits the loop keeps
 /// nothing but weak references (it is one re-armed timer, not an <see langword="async"/> method whose state machine
 /// would hoist the owner), so a loop never keeps its owner alive. The owner is resolved only to start each body
-/// run. Once the owner is collected (or the scope is collected undisposed) the loop ends at its next tick.</para>
+/// run. Once the owner is collected (or the scope is collected undisposed) the loop ends at its next tick. A loop
+/// created without an owner holds its body (and what it captures) until it ends.</para>
 /// <para>Iterations never overlap. A body that throws is logged, counted and reported to the scope's
 /// <see cref="TimerScope.Error"/> event, and the loop continues; it never ends the process. <see cref="Completion"/> completes successfully when the loop ends for any reason.
 /// Bodies run without the creator's <see cref="ExecutionContext"/>.</para>

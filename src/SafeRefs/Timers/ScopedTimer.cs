@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using SafeRefs.Internal;
+using SafeRefs.Timers.Internal;
 
 namespace SafeRefs.Timers;
 
@@ -15,8 +16,13 @@ namespace SafeRefs.Timers;
 /// <para>A one-shot timer leaves its scope after its callback runs (unless the callback re-arms it with
 /// <see cref="Change(TimeSpan, TimeSpan)"/>); an owner timer retires itself at the first tick after its owner is
 /// collected. Callbacks run without the creator's <see cref="ExecutionContext"/>.</para>
+/// <para>An asynchronous callback (the <c>Func&lt;CancellationToken, ValueTask&gt;</c> and <c>Func&lt;ValueTask&gt;</c>
+/// overloads) counts as running until its whole body has returned: its exceptions, also those after an
+/// <see langword="await"/>, are reported like a synchronous callback's, and <see cref="DisposeAsync"/> waits for it.
+/// Its token is cancelled when the timer ends.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe. Callbacks of a repeating timer may overlap when a
-/// callback runs longer than the period, as with <see cref="System.Threading.Timer"/>.</para>
+/// callback runs longer than the period, as with <see cref="System.Threading.Timer"/> (use
+/// <see cref="TimerScope.Loop(TimeSpan, Func{CancellationToken, ValueTask})"/> for runs that never overlap).</para>
 /// <para><b>Second <see cref="Dispose"/>:</b> does nothing. <see cref="Dispose"/> does not wait for a running
 /// callback; <see cref="DisposeAsync"/> does (do not await it inside the timer's own callback).</para>
 /// </remarks>
@@ -185,7 +191,10 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         return true;
     }
 
-    /// <summary>Stops the timer and removes it from its scope. After it returns no new callback starts.</summary>
+    /// <summary>Stops the timer and removes it from its scope. After it returns no new callback starts; the token of
+    /// an asynchronous callback is cancelled.</summary>
+    /// <exception cref="AggregateException">Callbacks registered on an asynchronous callback's token threw; the timer
+    /// was still stopped, as <see cref="CancellationTokenSource.Cancel()"/> would report it.</exception>
     public void Dispose() => Close();
 
     /// <summary>Stops the timer, removes it from its scope and completes when no callback of it is running.</summary>
@@ -194,7 +203,15 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     /// for forever.</returns>
     public ValueTask DisposeAsync()
     {
-        Close();
+        try
+        {
+            Close();
+        }
+        catch (AggregateException ex)
+        {
+            return ThrowWhenIdleAsync(ex);
+        }
+
         if (IsRunning && RunsOnCurrentThread)
         {
             return ValueTask.FromException(new InvalidOperationException(
@@ -228,9 +245,16 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         if (!_scope.TryGetTarget(out var scope))
         {
             // The scope was dropped without Dispose and collected: retire so the timer stops firing.
-            if (Close())
+            try
             {
-                TimerScope.NoteRetiredWithCollectedScope();
+                if (Close())
+                {
+                    TimerScope.NoteRetiredWithCollectedScope();
+                }
+            }
+            catch (AggregateException ex)
+            {
+                TimerScope.ReportFailure(null, ex, this, null);
             }
 
             return;
@@ -277,18 +301,23 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         Volatile.Write(ref _callbackThread, self);
         var ownerAlive = true;
         Exception? failure = null;
+        var run = default(ValueTask);
         try
         {
             if (callback is Action action)
             {
                 action();
             }
+            else if (callback is AsyncTimerCallback asyncCallback)
+            {
+                run = asyncCallback.Start();
+            }
             else
             {
                 ownerAlive = ((OwnerCallback)callback).TryInvoke();
             }
         }
-#pragma warning disable CA1031 // A callback's exception is reported below (log, metric, Error event).
+#pragma warning disable CA1031 // A callback's exception is reported in Exit (log, metric, Error event).
         catch (Exception ex)
 #pragma warning restore CA1031
         {
@@ -296,12 +325,81 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
 
         Interlocked.CompareExchange(ref _callbackThread, 0, self);
+        if (!run.IsCompleted)
+        {
+            // An asynchronous body runs on: the timer counts as running (DisposeAsync waits, errors are reported)
+            // until the whole body has returned.
+            _ = ExitWhenRunEndsAsync(run, (AsyncTimerCallback)callback, arming);
+            return;
+        }
+
+        if (callback is AsyncTimerCallback completed && failure is null)
+        {
+            failure = RunFailure(run, completed);
+        }
+
+        Exit(callback, arming, ownerAlive, failure, scope);
+    }
+
+    // The failure of a completed run, or null (also for a run cancelled because the timer ended).
+    private static Exception? RunFailure(ValueTask run, AsyncTimerCallback callback)
+    {
+        try
+        {
+            run.GetAwaiter().GetResult();
+            return null;
+        }
+        catch (OperationCanceledException) when (callback.IsCancellationRequested)
+        {
+            return null;
+        }
+#pragma warning disable CA1031 // Reported in Exit.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return ex;
+        }
+    }
+
+    private async Task ExitWhenRunEndsAsync(ValueTask run, AsyncTimerCallback callback, int arming)
+    {
+        Exception? failure = null;
+        try
+        {
+            await run.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (callback.IsCancellationRequested)
+        {
+            // The timer ended while the body ran.
+        }
+#pragma warning disable CA1031 // Reported in Exit.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            failure = ex;
+        }
+
+        _scope.TryGetTarget(out var scope);
+        Exit(callback, arming, ownerAlive: true, failure, scope);
+    }
+
+    // The end of a run: leave, end a one-shot timer, report a failure. Never throws.
+    private void Exit(object callback, int arming, bool ownerAlive, Exception? failure, TimerScope? scope)
+    {
         var after = Leave(callback);
 
         // A one-shot firing ends the timer unless a Change re-armed it since that firing's arming.
         if (!ownerAlive || ((after & PeriodicBit) == 0 && Interlocked.CompareExchange(ref _arming, Fired, arming) == arming))
         {
-            Close();
+            try
+            {
+                Close();
+            }
+            catch (AggregateException ex)
+            {
+                // A callback on the token of an asynchronous timer threw as the timer ended.
+                TimerScope.ReportFailure(scope, ex, this, null);
+            }
         }
 
         if (failure is not null)
@@ -338,12 +436,14 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         {
             // A plain timer: clearing the callback (a full fence, so the ITimer read below cannot move above it) is the
             // whole close.
-            if (Interlocked.Exchange(ref _callback, null) is null)
+            var ended = Interlocked.Exchange(ref _callback, null);
+            if (ended is null)
             {
                 return false;
             }
 
             Volatile.Read(ref _timer)?.Dispose();
+            (ended as AsyncTimerCallback)?.Cancel();
             return true;
         }
 
@@ -400,7 +500,14 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             Metrics.TimerEnded(_scope);
         }
 
+        (callback as AsyncTimerCallback)?.Cancel();
         return true;
+    }
+
+    private async ValueTask ThrowWhenIdleAsync(AggregateException failure)
+    {
+        await WhenIdleAsync().ConfigureAwait(false);
+        throw failure;
     }
 
     private ValueTask WhenIdleAsync()

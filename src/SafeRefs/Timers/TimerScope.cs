@@ -240,6 +240,71 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         return StartTimer(callback, owner: false, period, period);
     }
 
+    /// <summary>Runs the asynchronous <paramref name="callback"/> once after <paramref name="due"/>; the timer counts as
+    /// running until the whole body has returned (so failures after an <see langword="await"/> are reported and
+    /// <see cref="DisposeAsync"/> waits for it).</summary>
+    /// <param name="due">The delay; <see cref="Timeout.InfiniteTimeSpan"/> creates the timer paused.</param>
+    /// <param name="callback">The body; receives a token cancelled when the timer or the scope ends.</param>
+    /// <returns>The timer; it leaves the scope after its body has returned.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="callback"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="due"/> is negative or too large.</exception>
+    /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
+    public ScopedTimer After(TimeSpan due, Func<CancellationToken, ValueTask> callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        TimerGuard.Due(due, allowInfinite: true, nameof(due));
+        return StartTimer(new AsyncTimerCallback(callback), owner: false, due, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Runs the asynchronous <paramref name="callback"/> once after <paramref name="due"/>, as
+    /// <see cref="After(TimeSpan, Func{CancellationToken, ValueTask})"/>; an <c>async () =&gt; …</c> lambda binds here,
+    /// not to <see cref="After(TimeSpan, Action)"/> as an <see langword="async"/> <see langword="void"/> method.</summary>
+    /// <param name="due">The delay; <see cref="Timeout.InfiniteTimeSpan"/> creates the timer paused.</param>
+    /// <param name="callback">The body.</param>
+    /// <returns>The timer; it leaves the scope after its body has returned.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="callback"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="due"/> is negative or too large.</exception>
+    /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
+    public ScopedTimer After(TimeSpan due, Func<ValueTask> callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        TimerGuard.Due(due, allowInfinite: true, nameof(due));
+        return StartTimer(new AsyncTimerCallback(callback), owner: false, due, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Runs the asynchronous <paramref name="callback"/> every <paramref name="period"/>; each run counts as
+    /// running until its whole body has returned (failures after an <see langword="await"/> are reported and
+    /// <see cref="DisposeAsync"/> waits for it). Runs overlap when one takes longer than the period; use
+    /// <see cref="Loop(TimeSpan, Func{CancellationToken, ValueTask})"/> for runs that never overlap.</summary>
+    /// <param name="period">The interval between runs; also the delay before the first one.</param>
+    /// <param name="callback">The body; receives a token cancelled when the timer or the scope ends.</param>
+    /// <returns>The timer.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="callback"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="period"/> is under 1 millisecond or too large (system timers truncate to whole milliseconds).</exception>
+    /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
+    public ScopedTimer Every(TimeSpan period, Func<CancellationToken, ValueTask> callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        TimerGuard.Period(period, nameof(period));
+        return StartTimer(new AsyncTimerCallback(callback), owner: false, period, period);
+    }
+
+    /// <summary>Runs the asynchronous <paramref name="callback"/> every <paramref name="period"/>, as
+    /// <see cref="Every(TimeSpan, Func{CancellationToken, ValueTask})"/>; an <c>async () =&gt; …</c> lambda binds here,
+    /// not to <see cref="Every(TimeSpan, Action)"/> as an <see langword="async"/> <see langword="void"/> method.</summary>
+    /// <param name="period">The interval between runs; also the delay before the first one.</param>
+    /// <param name="callback">The body.</param>
+    /// <returns>The timer.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="callback"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="period"/> is under 1 millisecond or too large (system timers truncate to whole milliseconds).</exception>
+    /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
+    public ScopedTimer Every(TimeSpan period, Func<ValueTask> callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        TimerGuard.Period(period, nameof(period));
+        return StartTimer(new AsyncTimerCallback(callback), owner: false, period, period);
+    }
+
     /// <summary>Runs <paramref name="callback"/> once after <paramref name="due"/> with <paramref name="owner"/>, which
     /// the timer holds only weakly; if the owner is collected first, the timer retires without calling back.</summary>
     /// <typeparam name="TOwner">The owner's type.</typeparam>
@@ -301,7 +366,12 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     {
         CheckOwnerCallback(owner, body);
         TimerGuard.Period(interval, nameof(interval));
-        var loop = new ScopedLoop(_self, new LoopBody<TOwner>(owner, body), interval);
+        return StartLoop(new LoopBody<TOwner>(owner, body), interval);
+    }
+
+    private ScopedLoop StartLoop(LoopBody body, TimeSpan interval)
+    {
+        var loop = new ScopedLoop(_self, body, interval);
         try
         {
             Add(loop);
@@ -314,6 +384,25 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
         loop.Start(TimeProvider);
         return loop;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> every <paramref name="interval"/>, waiting for each body to finish before the next
+    /// interval starts (a fixed delay between runs, not a fixed rate), until the loop or the scope is disposed.
+    /// </summary>
+    /// <param name="interval">The wait before each body call.</param>
+    /// <param name="body">The body; receives a token cancelled when the loop or the scope ends. The loop holds it
+    /// (and what it captures) strongly until then: use the owner overload for a body that works on an object that
+    /// should stay collectable.</param>
+    /// <returns>The loop.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="interval"/> is under 1 millisecond or too large (system timers truncate to whole milliseconds).</exception>
+    /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
+    public ScopedLoop Loop(TimeSpan interval, Func<CancellationToken, ValueTask> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        TimerGuard.Period(interval, nameof(interval));
+        return StartLoop(new OwnerlessLoopBody(body), interval);
     }
 
     /// <summary>Waits <paramref name="due"/> on the scope's clock; the task ends cancelled if the scope is disposed or
@@ -505,7 +594,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         }
     }
 
-    // callback: an Action, or an OwnerCallback when owner is true.
+    // callback: an Action or an AsyncTimerCallback, or an OwnerCallback when owner is true.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ScopedTimer StartTimer(object callback, bool owner, TimeSpan due, TimeSpan period)
     {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Timers;
 
@@ -105,7 +106,107 @@ public sealed class TimersDocs
         #endregion
     }
 
+    [Fact]
+    public async Task AsyncCallbacks_Run()
+    {
+        var clock = new FakeTimeProvider();
+        using var timers = new TimerScope(clock);
+        var feed = new Feed();
+        var pinger = new Pinger();
+        #region docs-timers-async
+        timers.Every(TimeSpan.FromMinutes(1), async ct => await feed.PollAsync(ct));   // failures after the await are reported
+        timers.Loop(TimeSpan.FromSeconds(30), ct => pinger.PingAsync(ct));            // no owner: runs until disposed
+        #endregion
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await timers.DisposeAsync();
+        Assert.Equal(1, feed.Polls);
+        Assert.Equal(2, pinger.Pings);
+    }
+
+    [Fact]
+    public async Task WaitAsync_TimesOut()
+    {
+        var clock = new FakeTimeProvider();
+        var work = new TaskCompletionSource<int>().Task;
+        var cancellationToken = CancellationToken.None;
+        #region docs-timers-wait-async
+        var call = work.WaitAsync(TimeSpan.FromSeconds(10), clock, cancellationToken);   // its timer goes when the wait ends
+        #endregion
+        clock.Advance(TimeSpan.FromSeconds(10));
+        await Assert.ThrowsAsync<TimeoutException>(() => call);
+    }
+
+    [Fact]
+    public async Task CancellationTokenSource_WithTimeout_Runs()
+    {
+        var clock = new FakeTimeProvider();
+        #region docs-timers-cts
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10), clock);
+        await CallAsync(cts.Token);   // leaving the block disposes the source and its timer
+        #endregion
+        Assert.False(cts.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task BackgroundService_WithPeriodicTimer_Beats()
+    {
+        var clock = new FakeTimeProvider();
+        using var heartbeat = new Heartbeat(clock);
+        await heartbeat.StartAsync(CancellationToken.None);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+
+        // ExecuteAsync may create its PeriodicTimer on another thread after StartAsync returned: advance until it beats.
+        while (heartbeat.Beats == 0 && DateTime.UtcNow < deadline)
+        {
+            clock.Advance(TimeSpan.FromSeconds(30));
+            await Task.Delay(1);
+        }
+
+        await heartbeat.StopAsync(CancellationToken.None);
+        Assert.True(heartbeat.Beats > 0);
+    }
+
+    private static Task CallAsync(CancellationToken token) => Task.CompletedTask;
+
     private static Task SlowCallAsync(CancellationToken token) => Task.Delay(Timeout.Infinite, token);
+
+    #region docs-timers-background-service
+    public sealed class Heartbeat(TimeProvider clock) : BackgroundService
+    {
+        public int Beats { get; private set; }
+
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(30), clock);
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                Beats++;
+            }
+        }
+    }
+    #endregion
+
+    private sealed class Feed
+    {
+        public int Polls { get; private set; }
+
+        public async Task PollAsync(CancellationToken cancellationToken)
+        {
+            await Task.Yield();
+            Polls++;
+        }
+    }
+
+    private sealed class Pinger
+    {
+        public int Pings { get; private set; }
+
+        public ValueTask PingAsync(CancellationToken cancellationToken)
+        {
+            Pings++;
+            return ValueTask.CompletedTask;
+        }
+    }
 
     #region docs-timers-delay-risky
     private static async Task RiskyRaceAsync(Task work)

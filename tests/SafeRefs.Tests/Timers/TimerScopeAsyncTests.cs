@@ -1,0 +1,201 @@
+using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Timers;
+
+namespace SafeRefs.Tests.Timers;
+
+/// <summary>The asynchronous overloads of After and Every, and the ownerless Loop.</summary>
+public sealed class TimerScopeAsyncTests
+{
+    private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Every_AsyncLambdaWithoutToken_BindsToTheAsyncOverload_DisposeAsyncWaitsForTheWholeBody()
+    {
+        var clock = new FakeTimeProvider();
+        var scope = new TimerScope(clock);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finished = 0;
+
+        // Bound to Every(TimeSpan, Action) this would be an async void method: the timer would count as idle at the
+        // body's first await, and DisposeAsync would complete at once.
+        scope.Every(Second, async () =>
+        {
+            await release.Task;
+            Interlocked.Increment(ref finished);
+        });
+        clock.Advance(Second);
+        var disposed = scope.DisposeAsync().AsTask();
+
+        Assert.False(disposed.IsCompleted);
+        release.SetResult();
+        await disposed.WaitAsync(Bound);
+        Assert.Equal(1, Volatile.Read(ref finished));
+    }
+
+    [Fact]
+    public async Task After_AsyncLambdaWithoutToken_BindsToTheAsyncOverload_TimerDisposeAsyncWaits()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var timer = scope.After(Second, async () => await release.Task);
+        clock.Advance(Second);
+
+        var disposed = timer.DisposeAsync().AsTask();
+
+        Assert.False(disposed.IsCompleted);
+        release.SetResult();
+        await disposed.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task After_AsyncBodyThrowsAfterAnAwait_ReportedToErrorWithTheTimer()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var reported = new TaskCompletionSource<TimerErrorEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        scope.Error += (_, e) => reported.TrySetResult(e);
+        var timer = scope.After(Second, async _ =>
+        {
+            await Task.Yield();
+            throw new InvalidOperationException("late");
+        });
+
+        clock.Advance(Second);
+
+        var error = await reported.Task.WaitAsync(Bound);
+        Assert.Equal("late", error.Exception.Message);
+        Assert.Same(timer, error.Timer);
+    }
+
+    [Fact]
+    public void Every_AsyncBodyThrowsBeforeItsFirstAwait_ReportedAndKeepsItsSchedule()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var errors = new List<Exception>();
+        scope.Error += (_, e) => errors.Add(e.Exception);
+        scope.Every(Second, static _ => throw new InvalidOperationException("sync part"));
+
+        clock.Advance(2 * Second);
+
+        Assert.Equal(2, errors.Count);
+        Assert.Equal(1, scope.ActiveCount);
+    }
+
+    [Fact]
+    public async Task After_AsyncOneShot_StaysActiveWhileItsBodyRuns_ThenLeavesTheScope()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var timer = scope.After(Second, async _ => await release.Task);
+        clock.Advance(Second);
+
+        Assert.True(timer.IsActive);
+        Assert.Equal(1, scope.ActiveCount);
+        release.SetResult();
+        await WaitUntilAsync(() => !timer.IsActive);
+        Assert.Equal(0, scope.ActiveCount);
+    }
+
+    [Fact]
+    public async Task Every_AsyncToken_CancelledWhenTheTimerIsDisposed_CancellationIsNoFailure()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var errors = new List<Exception>();
+        scope.Error += (_, e) => errors.Add(e.Exception);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var timer = scope.Every(Second, async ct =>
+        {
+            started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, ct);
+        });
+        clock.Advance(Second);
+        await started.Task.WaitAsync(Bound);
+
+        await timer.DisposeAsync().AsTask().WaitAsync(Bound);
+
+        Assert.Empty(errors);
+        Assert.False(timer.IsActive);
+    }
+
+    [Fact]
+    public async Task Every_AsyncToken_CancelledWhenTheScopeIsDisposed()
+    {
+        var clock = new FakeTimeProvider();
+        var scope = new TimerScope(clock);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cancelled = 0;
+        scope.Every(Second, async ct =>
+        {
+            started.TrySetResult();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                Interlocked.Increment(ref cancelled);
+            }
+        });
+        clock.Advance(Second);
+        await started.Task.WaitAsync(Bound);
+
+        await scope.DisposeAsync().AsTask().WaitAsync(Bound);
+
+        Assert.Equal(1, Volatile.Read(ref cancelled));
+    }
+
+    [Fact]
+    public async Task Loop_Ownerless_RunsUntilDisposed_NotEndedByCollections()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var runs = 0;
+        var loop = scope.Loop(Second, _ =>
+        {
+            runs++;
+            return ValueTask.CompletedTask;
+        });
+
+        clock.Advance(Second);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        clock.Advance(Second);
+
+        Assert.Equal(2, runs);
+        Assert.True(loop.IsActive);
+        Assert.Equal(1, scope.ActiveCount);
+        await loop.DisposeAsync().AsTask().WaitAsync(Bound);
+        Assert.True(loop.Completion.IsCompletedSuccessfully);
+        clock.Advance(Second);
+        Assert.Equal(2, runs);
+    }
+
+    [Fact]
+    public void AsyncOverloads_BadArguments_Throw()
+    {
+        using var scope = new TimerScope(new FakeTimeProvider());
+        Assert.Throws<ArgumentNullException>(() => scope.After(Second, (Func<CancellationToken, ValueTask>)null!));
+        Assert.Throws<ArgumentNullException>(() => scope.Every(Second, (Func<ValueTask>)null!));
+        Assert.Throws<ArgumentNullException>(() => scope.Loop(Second, null!));
+        Assert.Throws<ArgumentOutOfRangeException>(() => scope.Every(TimeSpan.FromTicks(5_000), static _ => default));
+        Assert.Throws<ArgumentOutOfRangeException>(() => scope.Loop(TimeSpan.Zero, static _ => default));
+        scope.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => scope.Loop(Second, static _ => default));
+        Assert.Throws<ObjectDisposedException>(() => scope.After(Second, static () => default));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Bound;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold in time");
+            await Task.Delay(1);
+        }
+    }
+}
