@@ -1,0 +1,291 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.ObjectPool;
+using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Pooling;
+using SafeRefs.Subscriptions;
+using SafeRefs.Testing;
+using SafeRefs.Tests.Infrastructure;
+using SafeRefs.Timers;
+
+namespace SafeRefs.Tests.Pooling.KeepAlive;
+
+/// <summary>
+/// nodejs/node#9268 with its own shape, on real loopback sockets: an HTTP/1.1 keep-alive client whose connections
+/// come from a pool; every request attaches a data and a close listener and a per-request timeout timer to its
+/// connection, awaits the response (continuations run on other threads) and ends its lease. Guarded: nothing of a
+/// request outlives its lease or touches a connection another request holds. Risky (plain pool, <c>+=</c>, a dropped
+/// timer): one listener and one timer more per request, and the Node-style warning at the 11th.
+/// </summary>
+[Collection(SoakCollection.Name)]
+public sealed class HttpKeepAliveTests
+{
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task Guarded_1000RequestsOverFewConnections_NothingOfARequestOutlivesItsLease()
+    {
+        const int workers = 4;
+        const int requestsPerWorker = 250;
+        var fake = new FakeTimeProvider();
+        var clock = new CountingTimeProvider(fake);
+        await using var server = new HttpKeepAliveServer();
+        var policy = new HttpConnectionPolicy(server.Port);
+        var pool = new GuardedObjectPool<HttpConnection>(
+            new DefaultObjectPool<HttpConnection>(policy, maximumRetained: workers),
+            new ListenerGuardOptions<HttpConnection> { TimeProvider = clock });
+        var stats = new RequestStats();
+        using var stop = new CancellationTokenSource();
+
+        // Time runs on while requests are in flight, so timeout callbacks race responses and lease ends.
+        var driver = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                fake.Advance(TimeSpan.FromSeconds(1));
+                await Task.Delay(1);
+            }
+        });
+        var requests = Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
+        {
+            for (var i = 1; i <= requestsPerWorker; i++)
+            {
+                await GuardedRequestAsync(pool, (w * requestsPerWorker) + i, stats).ConfigureAwait(false);
+            }
+        }));
+        try
+        {
+            await Task.WhenAll(requests).WaitAsync(Bound);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await driver;
+        }
+
+        Assert.Equal(workers * requestsPerWorker, server.Requests);
+        Assert.Equal(0, stats.ForeignTouches);
+        Assert.Equal(0, stats.InTwoPlaces);
+        Assert.Equal(0, stats.WrongBodies);
+        Assert.Equal(0, stats.TimersLeft);
+        Assert.Equal(workers * requestsPerWorker, stats.DataEvents);
+        Assert.Equal(0, policy.ListenersAtReturn);
+        Assert.Equal(0, clock.LiveTimers);
+        Assert.All(policy.Connections, c => Assert.Equal((0, 0), (c.ListenerCount, c.Owner)));
+        Assert.InRange(policy.Created, 1, 2 * workers);
+        Assert.Equal(policy.Created, server.Accepted);
+        var statistics = pool.Statistics;
+        Assert.Equal((workers * requestsPerWorker, 0L, 2L * workers * requestsPerWorker), (statistics.Rented, statistics.Outstanding, statistics.Detached));
+        policy.DisposeAll();
+    }
+
+    [Fact]
+    public async Task Guarded_TimeoutCallbackStillRunningWhenTheResponseArrives_NextRequestGetsAnotherConnection()
+    {
+        var fake = new FakeTimeProvider();
+        var clock = new CountingTimeProvider(fake);
+        await using var server = new HttpKeepAliveServer();
+        var policy = new HttpConnectionPolicy(server.Port);
+        var pool = new GuardedObjectPool<HttpConnection>(
+            new DefaultObjectPool<HttpConnection>(policy, maximumRetained: 2),
+            new ListenerGuardOptions<HttpConnection> { TimeProvider = clock });
+        var stats = new RequestStats();
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+
+        var lease = pool.Rent();
+        var connection = lease.Value;
+        Assert.True(connection.TryClaim(1));
+        var request = new RequestState(1, connection, stats);
+        request.Attach(lease);
+        lease.Timers.After(RequestTimeout, () =>
+        {
+            entered.Set();
+            release.Wait(Bound);
+            request.OnTimeout();
+        });
+        var response = connection.GetAsync("/held/1");
+        var advance = Task.Run(() => fake.Advance(RequestTimeout)); // the timeout fires, and is held, on this thread
+        Assert.True(entered.Wait(Bound));
+        server.ReleaseHeld();
+        Assert.Equal("/held/1", await response.WaitAsync(Bound));
+
+        var returned = lease.DisposeAsync().AsTask();
+
+        Assert.False(returned.IsCompleted);
+        Assert.Equal(0, connection.ListenerCount);
+        using (var next = pool.Rent())
+        {
+            Assert.NotSame(connection, next.Value); // the connection is not back while its timeout callback runs
+        }
+
+        release.Set();
+        await returned.WaitAsync(Bound);
+        await advance.WaitAsync(Bound);
+        Assert.Equal((0, 1), (stats.ForeignTouches, stats.TimedOut));
+        Assert.Equal(0, connection.Owner);
+        Assert.Equal(0, clock.LiveTimers);
+        Assert.Equal(2, policy.Created);
+        policy.DisposeAll();
+    }
+
+    [Fact]
+    public async Task Risky_PlainPoolPlusEqualsAndADroppedTimer_GrowOnePerRequest_WarnAtTheEleventh()
+    {
+        var clock = new CountingTimeProvider(new FakeTimeProvider());
+        await using var server = new HttpKeepAliveServer();
+        var policy = new RiskyPolicy(server.Port);
+        var pool = new DefaultObjectPool<HttpConnection>(policy, maximumRetained: 1);
+        var budget = new ListenerBudget(maxListeners: 10);
+        var warnings = new List<ListenerLeakEventArgs>();
+        budget.Exceeded += (_, e) => warnings.Add(e);
+        HttpConnection? connection = null;
+
+        for (var i = 1; i <= 12; i++)
+        {
+            connection = await RiskyRequestAsync(pool, budget, clock, i);
+            Assert.Equal(i, connection.DataReceivedCount);
+            Assert.Equal(i, clock.LiveTimers);
+            Assert.Equal(i <= 10 ? 0 : 1, warnings.Count);
+        }
+
+        var warning = Assert.Single(warnings);
+        Assert.Equal(11, warning.Count);
+        Assert.Equal("DataReceived", warning.EventName);
+        Assert.Same(connection, warning.Source);
+        Assert.Equal(1, server.Accepted);
+        connection!.Dispose();
+    }
+
+    [Fact]
+    public async Task Guarded_SequentialRequests_OneConnection_RequestsAreCollected()
+    {
+        var clock = new CountingTimeProvider(new FakeTimeProvider());
+        await using var server = new HttpKeepAliveServer();
+        var policy = new HttpConnectionPolicy(server.Port);
+        var pool = new GuardedObjectPool<HttpConnection>(
+            new DefaultObjectPool<HttpConnection>(policy, maximumRetained: 1),
+            new ListenerGuardOptions<HttpConnection> { TimeProvider = clock });
+        var stats = new RequestStats();
+        var tracker = new LeakTracker();
+
+        for (var i = 1; i <= 12; i++)
+        {
+            await GuardedRequestAsync(pool, i, stats, tracker);
+            Assert.Equal(0, clock.LiveTimers);
+            Assert.Equal(0, policy.Connections[0].ListenerCount);
+        }
+
+        Assert.Equal(1, policy.Created);
+        Assert.Equal(0, stats.ForeignTouches);
+        tracker.AssertAllCollected();
+        GC.KeepAlive(pool);
+        policy.DisposeAll();
+    }
+
+    private static async Task GuardedRequestAsync(GuardedObjectPool<HttpConnection> pool, int id, RequestStats stats, LeakTracker? tracker = null)
+    {
+        var lease = pool.Rent();
+        TimerScope timers;
+        try
+        {
+            var connection = lease.Value;
+            if (!connection.TryClaim(id))
+            {
+                Interlocked.Increment(ref stats.InTwoPlaces);
+            }
+
+            timers = Begin(lease, id, stats, tracker);
+            var body = await connection.GetAsync($"/r{id}").ConfigureAwait(false);
+            if (body != $"/r{id}")
+            {
+                Interlocked.Increment(ref stats.WrongBodies);
+            }
+        }
+        finally
+        {
+            await lease.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (!timers.IsDisposed || timers.ActiveCount != 0)
+        {
+            Interlocked.Increment(ref stats.TimersLeft);
+        }
+    }
+
+    // The request's state is built here, so only its listeners and its timer reach it.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static TimerScope Begin(PoolLease<HttpConnection> lease, int id, RequestStats stats, LeakTracker? tracker)
+    {
+        var request = new RequestState(id, lease.Value, stats);
+        tracker?.Track(request, $"request {id}");
+        request.Attach(lease);
+        var timers = lease.Timers;
+        timers.After(RequestTimeout, request.OnTimeout);
+        return timers;
+    }
+
+    private static async Task<HttpConnection> RiskyRequestAsync(DefaultObjectPool<HttpConnection> pool, ListenerBudget budget, TimeProvider clock, int id)
+    {
+        var connection = pool.Get();
+        var request = new RequestState(id, connection, new RequestStats());
+
+        // The bug: the listener is never removed and the timeout timer never disposed before the connection goes back.
+        _ = Subscribe.Event(connection, static (c, h) => c.DataReceived += h, static (c, h) => c.DataReceived -= h,
+            (EventHandler<string>)request.OnData, budget);
+        _ = clock.CreateTimer(static state => ((RequestState)state!).OnTimeout(), request, RequestTimeout, Timeout.InfiniteTimeSpan);
+        await connection.GetAsync($"/r{id}").ConfigureAwait(false);
+        pool.Return(connection);
+        return connection;
+    }
+
+    private sealed class RequestStats
+    {
+        public int ForeignTouches;
+        public int InTwoPlaces;
+        public int WrongBodies;
+        public int TimersLeft;
+        public int TimedOut;
+        public int DataEvents;
+    }
+
+    /// <summary>One request's callbacks: each checks that the connection is still held by this request.</summary>
+    private sealed class RequestState(int id, HttpConnection connection, RequestStats stats)
+    {
+        public void Attach(PoolLease<HttpConnection> lease) =>
+            lease.On(static (c, h) => c.DataReceived += h, static (c, h) => c.DataReceived -= h, (EventHandler<string>)OnData)
+                .On(static (c, h) => c.Closed += h, static (c, h) => c.Closed -= h, (EventHandler)OnClosed);
+
+        public void OnData(object? sender, string body)
+        {
+            Touch();
+            Interlocked.Increment(ref stats.DataEvents);
+        }
+
+        public void OnTimeout()
+        {
+            Touch();
+            Interlocked.Increment(ref stats.TimedOut);
+            Thread.SpinWait(50); // a callback that does some work on the connection: it must still be ours after it
+            Touch();
+        }
+
+        private void OnClosed(object? sender, EventArgs e) => Touch();
+
+        private void Touch()
+        {
+            if (connection.Owner != id)
+            {
+                Interlocked.Increment(ref stats.ForeignTouches);
+            }
+        }
+    }
+
+    /// <summary>The plain pool's policy: connections are reused as they are.</summary>
+    private sealed class RiskyPolicy(int port) : PooledObjectPolicy<HttpConnection>
+    {
+        public override HttpConnection Create() => new(port);
+
+        public override bool Return(HttpConnection obj) => true;
+    }
+}
