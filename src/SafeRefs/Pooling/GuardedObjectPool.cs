@@ -25,7 +25,7 @@ namespace SafeRefs.Pooling;
 /// loops and cancels its token at once, and hands the object back to the inner pool only after the last of its timer
 /// callbacks and loop bodies that were running has returned.</para>
 /// <para><b>Limits:</b> listener counts per (object, event) are judged per lease, so reuse alone never crosses
-/// <see cref="ListenerGuardOptions{T}.MaxListenersPerEvent"/>; crossing it warns once per (object, event) with
+/// <see cref="GuardedObjectPoolOptions{T}.MaxListenersPerEvent"/>; crossing it warns once per (object, event) with
 /// <see cref="MaxListenersExceeded"/> and a log, or refuses the listener.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe. Not disposable (the inner pool is the caller's).</para>
 /// </remarks>
@@ -54,10 +54,10 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     /// <param name="inner">The pool that stores the objects.</param>
     /// <param name="options">The guard's settings; <see langword="null"/> for the defaults. Read once, here.</param>
     /// <exception cref="ArgumentNullException"><paramref name="inner"/> is <see langword="null"/>.</exception>
-    public GuardedObjectPool(ObjectPool<T> inner, ListenerGuardOptions<T>? options = null)
+    public GuardedObjectPool(ObjectPool<T> inner, GuardedObjectPoolOptions<T>? options = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
-        options ??= new ListenerGuardOptions<T>();
+        options ??= new GuardedObjectPoolOptions<T>();
         _inner = inner;
         _maxListeners = options.MaxListenersPerEvent;
         _onExceeded = options.OnExceeded;

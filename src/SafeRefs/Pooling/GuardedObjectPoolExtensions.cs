@@ -17,7 +17,7 @@ public static class GuardedObjectPoolExtensions
     /// <param name="options">The guard's settings.</param>
     /// <returns>The guarded pool.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="provider"/> or <paramref name="policy"/> is <see langword="null"/>.</exception>
-    public static GuardedObjectPool<T> CreateGuarded<T>(this ObjectPoolProvider provider, IPooledObjectPolicy<T> policy, ListenerGuardOptions<T>? options = null)
+    public static GuardedObjectPool<T> CreateGuarded<T>(this ObjectPoolProvider provider, IPooledObjectPolicy<T> policy, GuardedObjectPoolOptions<T>? options = null)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(provider);
@@ -29,7 +29,7 @@ public static class GuardedObjectPoolExtensions
     /// Registers a singleton <see cref="GuardedObjectPool{T}"/> (also resolvable as <see cref="ObjectPool{T}"/>) over a
     /// pool from the registered <see cref="ObjectPoolProvider"/> (a <see cref="DefaultObjectPoolProvider"/> if none).
     /// Without a configured logger, the pool logs through the container's <see cref="ILoggerFactory"/> when there is one;
-    /// without a configured <see cref="ListenerGuardOptions{T}.MeterFactory"/>, it records its metrics through the
+    /// without a configured <see cref="GuardedObjectPoolOptions{T}.MeterFactory"/>, it records its metrics through the
     /// container's <see cref="IMeterFactory"/> when there is one (the static <c>SafeRefs</c> meter otherwise).
     /// </summary>
     /// <typeparam name="T">The pooled type, created with its parameterless constructor.</typeparam>
@@ -37,14 +37,14 @@ public static class GuardedObjectPoolExtensions
     /// <param name="configure">Adjusts the guard's settings.</param>
     /// <returns><paramref name="services"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> is <see langword="null"/>.</exception>
-    public static IServiceCollection AddGuardedObjectPool<T>(this IServiceCollection services, Action<ListenerGuardOptions<T>>? configure = null)
+    public static IServiceCollection AddGuardedObjectPool<T>(this IServiceCollection services, Action<GuardedObjectPoolOptions<T>>? configure = null)
         where T : class, new()
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton<ObjectPoolProvider, DefaultObjectPoolProvider>();
         services.TryAddSingleton(sp =>
         {
-            var options = new ListenerGuardOptions<T>();
+            var options = new GuardedObjectPoolOptions<T>();
             configure?.Invoke(options);
             options.Logger ??= sp.GetService<ILoggerFactory>()?.CreateLogger("SafeRefs.Pooling.GuardedObjectPool");
             options.MeterFactory ??= sp.GetService<IMeterFactory>();

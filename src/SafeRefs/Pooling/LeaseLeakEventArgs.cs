@@ -26,7 +26,7 @@ public sealed class LeaseLeakEventArgs<T> : EventArgs
     public T Value { get; }
 
     /// <summary>Gets the listener count when the object was rented.</summary>
-    /// <value>From <see cref="ListenerGuardOptions{T}.ListenerCountProbe"/>.</value>
+    /// <value>From <see cref="GuardedObjectPoolOptions{T}.ListenerCountProbe"/>.</value>
     public int CountAtRent { get; }
 
     /// <summary>Gets the listener count at return, after the lease's tracked listeners were detached.</summary>
@@ -34,6 +34,6 @@ public sealed class LeaseLeakEventArgs<T> : EventArgs
     public int CountAtReturn { get; }
 
     /// <summary>Gets a value indicating whether the object is discarded instead of going back to the pool.</summary>
-    /// <value><see langword="true"/> unless <see cref="ListenerGuardOptions{T}.OnLeakSuspected"/> is <see cref="LeakAction.Warn"/>.</value>
+    /// <value><see langword="true"/> unless <see cref="GuardedObjectPoolOptions{T}.OnLeakSuspected"/> is <see cref="LeakAction.Warn"/>.</value>
     public bool Discarded { get; }
 }

@@ -2,7 +2,7 @@ namespace SafeRefs.Pooling;
 
 /// <summary>
 /// Thrown when a pooled object comes back with more listeners than it had when rented and
-/// <see cref="ListenerGuardOptions{T}.OnLeakSuspected"/> is <see cref="LeakAction.Throw"/>; the object was discarded.
+/// <see cref="GuardedObjectPoolOptions{T}.OnLeakSuspected"/> is <see cref="LeakAction.Throw"/>; the object was discarded.
 /// </summary>
 /// <remarks><b>Holds</b> the object's type and the counts, never the object. <b>Thread safety:</b> immutable once thrown.</remarks>
 public sealed class LeaseLeakException : InvalidOperationException

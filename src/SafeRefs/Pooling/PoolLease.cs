@@ -82,10 +82,10 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
 
     /// <summary>Gets a timer scope for per-use timers and loops; it is disposed when the lease ends, and the object goes
     /// back to the pool only after its running callbacks and bodies have returned.</summary>
-    /// <value>Created on first use, on the pool's <see cref="ListenerGuardOptions{T}.TimeProvider"/>, logging to the
-    /// pool's <see cref="ListenerGuardOptions{T}.Logger"/>, reporting failures to
+    /// <value>Created on first use, on the pool's <see cref="GuardedObjectPoolOptions{T}.TimeProvider"/>, logging to the
+    /// pool's <see cref="GuardedObjectPoolOptions{T}.Logger"/>, reporting failures to
     /// <see cref="GuardedObjectPool{T}.TimerError"/> (never as unhandled exceptions), and recording to the pool's
-    /// <see cref="ListenerGuardOptions{T}.MeterFactory"/> meter with the pooled type's name as its
+    /// <see cref="GuardedObjectPoolOptions{T}.MeterFactory"/> meter with the pooled type's name as its
     /// <see cref="TimerScope.Name"/>.</value>
     /// <exception cref="ObjectDisposedException">The lease has ended.</exception>
     public TimerScope Timers

@@ -39,7 +39,7 @@ public sealed class LogEventTests
         var logger = new FakeLogger();
         var pool = new GuardedObjectPool<LeakyWidget>(
             new DefaultObjectPool<LeakyWidget>(new DefaultPooledObjectPolicy<LeakyWidget>()),
-            new ListenerGuardOptions<LeakyWidget>
+            new GuardedObjectPoolOptions<LeakyWidget>
             {
                 ListenerCountProbe = static w => w.ListenerCount,
                 OnLeakSuspected = LeakAction.Warn,

@@ -235,7 +235,7 @@ public sealed class MetricsPropertyTests
         using var detached = MetricTotals.Collect("saferefs.pool.listeners.detached");
         var pool = new GuardedObjectPool<PropertyWidget>(
             new DefaultObjectPool<PropertyWidget>(new DefaultPooledObjectPolicy<PropertyWidget>()),
-            new ListenerGuardOptions<PropertyWidget> { MaxListenersPerEvent = 0 });
+            new GuardedObjectPoolOptions<PropertyWidget> { MaxListenersPerEvent = 0 });
         var tag = typeof(PropertyWidget).FullName!;
         var leases = new List<(PoolLease<PropertyWidget> Lease, int Listeners)>();
         long detachedModel = 0;

@@ -9,7 +9,7 @@ namespace SafeRefs.Tests.Pooling;
 
 public sealed class GuardedObjectPoolTests
 {
-    private static GuardedObjectPool<Widget> PoolOfOne(ListenerGuardOptions<Widget>? options = null) =>
+    private static GuardedObjectPool<Widget> PoolOfOne(GuardedObjectPoolOptions<Widget>? options = null) =>
         new(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1), options);
 
     [Fact]
@@ -21,7 +21,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Options_InvalidValues_Throw()
     {
-        var options = new ListenerGuardOptions<Widget>();
+        var options = new GuardedObjectPoolOptions<Widget>();
         Assert.Throws<ArgumentOutOfRangeException>(() => options.MaxListenersPerEvent = -1);
         Assert.Throws<ArgumentOutOfRangeException>(() => options.OnExceeded = (ListenerBudgetAction)9);
         Assert.Throws<ArgumentOutOfRangeException>(() => options.OnLeakSuspected = (LeakAction)9);
@@ -317,7 +317,7 @@ public sealed class GuardedObjectPoolTests
     public void Timers_StoppedWhenLeaseEnds()
     {
         var clock = new FakeTimeProvider();
-        var pool = PoolOfOne(new ListenerGuardOptions<Widget> { TimeProvider = clock });
+        var pool = PoolOfOne(new GuardedObjectPoolOptions<Widget> { TimeProvider = clock });
         var ticks = 0;
         var lease = pool.Rent();
         var timers = lease.Timers;
@@ -358,7 +358,7 @@ public sealed class GuardedObjectPoolTests
     public void Warn_AboveLimit_OncePerObjectAndEvent_WithLog()
     {
         var logger = new FakeLogger();
-        var pool = PoolOfOne(new ListenerGuardOptions<Widget> { MaxListenersPerEvent = 2, Logger = logger });
+        var pool = PoolOfOne(new GuardedObjectPoolOptions<Widget> { MaxListenersPerEvent = 2, Logger = logger });
         var raised = new List<ListenerLeakEventArgs>();
         pool.MaxListenersExceeded += (sender, e) =>
         {
@@ -391,7 +391,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Throw_AboveLimit_RefusesAndAttachesNothing()
     {
-        var pool = PoolOfOne(new ListenerGuardOptions<Widget> { MaxListenersPerEvent = 1, OnExceeded = ListenerBudgetAction.Throw });
+        var pool = PoolOfOne(new GuardedObjectPoolOptions<Widget> { MaxListenersPerEvent = 1, OnExceeded = ListenerBudgetAction.Throw });
         using var lease = pool.Rent();
         lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
 
@@ -406,7 +406,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Probe_AttachmentBehindLease_DetectedAndDiscardedByDefault()
     {
-        var pool = PoolOfOne(new ListenerGuardOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount });
+        var pool = PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount });
         var leaks = new List<LeaseLeakEventArgs<Widget>>();
         pool.LeakSuspected += (_, e) => leaks.Add(e);
         var lease = pool.Rent();
@@ -430,7 +430,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Probe_Warn_ReturnsObjectAnyway()
     {
-        var pool = PoolOfOne(new ListenerGuardOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount, OnLeakSuspected = LeakAction.Warn });
+        var pool = PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount, OnLeakSuspected = LeakAction.Warn });
         var lease = pool.Rent();
         var widget = lease.Value;
         widget.Ticked += static (_, _) => { };
@@ -446,7 +446,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Probe_Throw_ThrowsAfterDiscarding()
     {
-        var pool = PoolOfOne(new ListenerGuardOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount, OnLeakSuspected = LeakAction.Throw });
+        var pool = PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount, OnLeakSuspected = LeakAction.Throw });
         var lease = pool.Rent();
         var widget = lease.Value;
         widget.Changed += static (_, _) => { };
@@ -461,7 +461,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Probe_NoBehindAttachment_NoLeak()
     {
-        var pool = PoolOfOne(new ListenerGuardOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount });
+        var pool = PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount });
         var lease = pool.Rent();
         var widget = lease.Value;
         lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
@@ -562,7 +562,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void CreateGuarded_UsesProviderAndPolicy()
     {
-        var pool = new DefaultObjectPoolProvider().CreateGuarded(new DefaultPooledObjectPolicy<Widget>(), new ListenerGuardOptions<Widget> { MaxListenersPerEvent = 1 });
+        var pool = new DefaultObjectPoolProvider().CreateGuarded(new DefaultPooledObjectPolicy<Widget>(), new GuardedObjectPoolOptions<Widget> { MaxListenersPerEvent = 1 });
         using var lease = pool.Rent();
         Assert.NotNull(lease.Value);
         Assert.Throws<ArgumentNullException>(() => ((ObjectPoolProvider)null!).CreateGuarded(new DefaultPooledObjectPolicy<Widget>()));

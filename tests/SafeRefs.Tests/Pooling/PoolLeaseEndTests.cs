@@ -13,9 +13,9 @@ public sealed class PoolLeaseEndTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
-    private static GuardedObjectPool<Widget> PoolOfOne(FakeTimeProvider clock, ListenerGuardOptions<Widget>? options = null)
+    private static GuardedObjectPool<Widget> PoolOfOne(FakeTimeProvider clock, GuardedObjectPoolOptions<Widget>? options = null)
     {
-        options ??= new ListenerGuardOptions<Widget>();
+        options ??= new GuardedObjectPoolOptions<Widget>();
         options.TimeProvider = clock;
         return new(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1), options);
     }
@@ -185,7 +185,7 @@ public sealed class PoolLeaseEndTests
     {
         var clock = new FakeTimeProvider();
         var logger = new FakeLogger();
-        var pool = PoolOfOne(clock, new ListenerGuardOptions<Widget> { Logger = logger });
+        var pool = PoolOfOne(clock, new GuardedObjectPoolOptions<Widget> { Logger = logger });
         var seen = new List<Exception>();
         pool.TimerError += (_, e) => seen.Add(e.Exception);
         using var lease = pool.Rent();

@@ -33,7 +33,7 @@ public sealed class HttpKeepAliveTests
         var policy = new HttpConnectionPolicy(server.Port);
         var pool = new GuardedObjectPool<HttpConnection>(
             new DefaultObjectPool<HttpConnection>(policy, maximumRetained: workers),
-            new ListenerGuardOptions<HttpConnection> { TimeProvider = clock });
+            new GuardedObjectPoolOptions<HttpConnection> { TimeProvider = clock });
         var stats = new RequestStats();
         using var stop = new CancellationTokenSource();
 
@@ -88,7 +88,7 @@ public sealed class HttpKeepAliveTests
         var policy = new HttpConnectionPolicy(server.Port);
         var pool = new GuardedObjectPool<HttpConnection>(
             new DefaultObjectPool<HttpConnection>(policy, maximumRetained: 2),
-            new ListenerGuardOptions<HttpConnection> { TimeProvider = clock });
+            new GuardedObjectPoolOptions<HttpConnection> { TimeProvider = clock });
         var stats = new RequestStats();
         using var entered = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
@@ -165,7 +165,7 @@ public sealed class HttpKeepAliveTests
         var policy = new HttpConnectionPolicy(server.Port);
         var pool = new GuardedObjectPool<HttpConnection>(
             new DefaultObjectPool<HttpConnection>(policy, maximumRetained: 1),
-            new ListenerGuardOptions<HttpConnection> { TimeProvider = clock });
+            new GuardedObjectPoolOptions<HttpConnection> { TimeProvider = clock });
         var stats = new RequestStats();
         var tracker = new LeakTracker();
 

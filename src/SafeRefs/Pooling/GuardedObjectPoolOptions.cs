@@ -10,7 +10,7 @@ namespace SafeRefs.Pooling;
 /// <b>Holds</b> the probe, logger and clock strongly. <b>Thread safety:</b> read by the pool when it is created (and
 /// the probe on each rent and return); do not change it while the pool is in use.
 /// </remarks>
-public sealed class ListenerGuardOptions<T>
+public sealed class GuardedObjectPoolOptions<T>
     where T : class
 {
     private int _maxListenersPerEvent = 10;
