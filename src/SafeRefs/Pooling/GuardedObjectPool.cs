@@ -27,9 +27,15 @@ namespace SafeRefs.Pooling;
 /// <para><b>Limits:</b> listener counts per (object, event) are judged per lease, so reuse alone never crosses
 /// <see cref="GuardedObjectPoolOptions{T}.MaxListenersPerEvent"/>; crossing it warns once per (object, event) with
 /// <see cref="MaxListenersExceeded"/> and a log, or refuses the listener.</para>
-/// <para><b>Thread safety:</b> all members are thread-safe. Not disposable (the inner pool is the caller's).</para>
+/// <para><b>Thread safety:</b> all members are thread-safe.</para>
+/// <para><b>Dispose:</b> a pool built from a provider (<see cref="GuardedObjectPoolExtensions.CreateGuarded{T}"/>,
+/// <c>AddGuardedObjectPool</c>) owns its inner pool and disposes it, which disposes the <see cref="IDisposable"/>
+/// objects it retains (a <see cref="DisposableObjectPool{T}"/>); an object whose lease ends later goes to the
+/// disposed inner pool, which disposes it. A pool built over the caller's inner pool leaves it alone. After
+/// <see cref="Dispose"/>, <see cref="Rent"/> and <see cref="Get"/> throw <see cref="ObjectDisposedException"/>; a second
+/// <see cref="Dispose"/> does nothing.</para>
 /// </remarks>
-public sealed class GuardedObjectPool<T> : ObjectPool<T>
+public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     where T : class
 {
     private static readonly KeyValuePair<string, object?> TypeTag = Metrics.PoolInstruments.TypeTag(typeof(T));
@@ -45,6 +51,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     private readonly Metrics _metrics;
     private readonly IMeterFactory? _meterFactory;
     private readonly EventHandler<TimerErrorEventArgs> _onLeaseTimerError;
+    private readonly bool _ownsInner;
+    private int _disposed;
     private long _rented;
     private long _returned;
     private long _detached;
@@ -55,8 +63,16 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
     /// <param name="options">The guard's settings; <see langword="null"/> for the defaults. Read once, here.</param>
     /// <exception cref="ArgumentNullException"><paramref name="inner"/> is <see langword="null"/>.</exception>
     public GuardedObjectPool(ObjectPool<T> inner, GuardedObjectPoolOptions<T>? options = null)
+        : this(inner, options, ownsInner: false)
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="GuardedObjectPool{T}"/> class that disposes
+    /// <paramref name="inner"/> with itself when <paramref name="ownsInner"/> is set (it created the inner pool).</summary>
+    internal GuardedObjectPool(ObjectPool<T> inner, GuardedObjectPoolOptions<T>? options, bool ownsInner)
     {
         ArgumentNullException.ThrowIfNull(inner);
+        _ownsInner = ownsInner;
         options ??= new GuardedObjectPoolOptions<T>();
         _inner = inner;
         _maxListeners = options.MaxListenersPerEvent;
@@ -114,15 +130,31 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>
 
     /// <summary>Rents an object under a lease that tracks what this use attaches to it.</summary>
     /// <returns>The lease; dispose it to undo its attachments and return the object.</returns>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
     public PoolLease<T> Rent()
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var state = Begin(_inner.Get());
         return new PoolLease<T>(this, state, state.Version);
     }
 
     /// <summary>Gets an object without a lease (counted in <see cref="Statistics"/>; the probe still checks it at return).</summary>
     /// <returns>The object.</returns>
-    public override T Get() => Begin(_inner.Get()).Value;
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
+    public override T Get()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return Begin(_inner.Get()).Value;
+    }
+
+    /// <summary>Disposes the inner pool if this pool created it (see the remarks); a second call does nothing.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _ownsInner)
+        {
+            (_inner as IDisposable)?.Dispose();
+        }
+    }
 
     /// <summary>
     /// Returns an object: ends the lease it is out under (detaching what that lease tracked), checks the probe, then

@@ -590,6 +590,107 @@ public sealed class GuardedObjectPoolTests
         Assert.Throws<ArgumentNullException>(() => ((IServiceCollection)null!).AddGuardedObjectPool<Widget>());
     }
 
+    [Fact]
+    public void AddGuardedObjectPool_ContainerDisposed_DisposesTheRetainedObjects()
+    {
+        Widget retained;
+        Widget outstanding;
+        PoolLease<Widget> stillOut;
+        using (var provider = new ServiceCollection().AddGuardedObjectPool<Widget>().BuildServiceProvider())
+        {
+            var pool = provider.GetRequiredService<GuardedObjectPool<Widget>>();
+            stillOut = pool.Rent();
+            outstanding = stillOut.Value;
+            using (var lease = pool.Rent())
+            {
+                retained = lease.Value;
+            }
+
+            Assert.False(retained.IsDisposed);
+        }
+
+        Assert.True(retained.IsDisposed); // was never disposed: the guard hid the inner DisposableObjectPool
+        Assert.False(outstanding.IsDisposed);
+        stillOut.Dispose();
+        Assert.True(outstanding.IsDisposed); // comes back to a disposed pool
+    }
+
+    [Fact]
+    public void AddGuardedObjectPool_WithAPolicy_CreatesThroughIt()
+    {
+        var policy = new CountingPolicy();
+        using var provider = new ServiceCollection()
+            .AddGuardedObjectPool(policy, o => o.MaxListenersPerEvent = 3)
+            .BuildServiceProvider();
+        var pool = provider.GetRequiredService<GuardedObjectPool<Widget>>();
+
+        using (var lease = pool.Rent())
+        {
+            Assert.Same(policy.Last, lease.Value);
+        }
+
+        Assert.Same(pool, provider.GetRequiredService<ObjectPool<Widget>>());
+        Assert.Equal((1, 1), (policy.Created, policy.Returned));
+        Assert.Throws<ArgumentNullException>(() => new ServiceCollection().AddGuardedObjectPool<Widget>((IPooledObjectPolicy<Widget>)null!));
+    }
+
+    [Fact]
+    public void Dispose_OverTheCallersInnerPool_LeavesItAlone_RentThrows()
+    {
+        var inner = new DisposableObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>());
+        var pool = new GuardedObjectPool<Widget>(inner);
+        Widget widget;
+        using (var lease = pool.Rent())
+        {
+            widget = lease.Value;
+        }
+
+        pool.Dispose();
+        pool.Dispose(); // the second does nothing
+
+        Assert.False(widget.IsDisposed);
+        Assert.Same(widget, inner.Get());
+        Assert.Throws<ObjectDisposedException>(() => pool.Rent());
+        Assert.Throws<ObjectDisposedException>(() => pool.Get());
+        inner.Dispose();
+    }
+
+    [Fact]
+    public void CreateGuarded_Dispose_DisposesTheInnerPoolItCreated()
+    {
+        var pool = new DefaultObjectPoolProvider().CreateGuarded(new DefaultPooledObjectPolicy<Widget>());
+        Widget widget;
+        using (var lease = pool.Rent())
+        {
+            widget = lease.Value;
+        }
+
+        pool.Dispose();
+
+        Assert.True(widget.IsDisposed);
+    }
+
+    private sealed class CountingPolicy : PooledObjectPolicy<Widget>
+    {
+        public int Created { get; private set; }
+
+        public int Returned { get; private set; }
+
+        public Widget? Last { get; private set; }
+
+        public override Widget Create()
+        {
+            Created++;
+            return Last = new Widget();
+        }
+
+        public override bool Return(Widget obj)
+        {
+            Returned++;
+            return true;
+        }
+    }
+
     private sealed class ActionDisposable(Action action) : IDisposable
     {
         public void Dispose() => action();
