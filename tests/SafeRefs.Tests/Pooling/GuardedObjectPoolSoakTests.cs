@@ -1,4 +1,8 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.ObjectPool;
+using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Pooling;
 using SafeRefs.Tests.Infrastructure;
 
@@ -63,6 +67,117 @@ public sealed class GuardedObjectPoolSoakTests
         {
             Assert.Equal(0, pool.Get().TickedCount);
         }
+    }
+
+    [Fact]
+    public void ManyThreads_RentAttachStartTimersEnd_NoListenerTimerOrObjectInTwoPlacesAtOnce()
+    {
+        const int threads = 4;
+        const int leasesPerThread = 1_500;
+        var timeBound = Stopwatch.StartNew();
+        var fake = new FakeTimeProvider();
+        var clock = new CountingTimeProvider(fake);
+        var policy = new OwnedWidgetPolicy();
+        var pool = new GuardedObjectPool<Widget>(
+            new DefaultObjectPool<Widget>(policy, maximumRetained: 3),
+            new GuardedObjectPoolOptions<Widget> { TimeProvider = clock });
+        var foreign = 0;
+        var twoPlaces = 0;
+        var performed = 0;
+        var nextLeaseId = 0;
+        var handOver = new ConcurrentQueue<PoolLease<Widget>>();
+        using var stop = new CancellationTokenSource();
+
+        // Time runs on a thread of its own, so lease timers fire while leases are attached to and ended elsewhere.
+        var driver = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                fake.Advance(TimeSpan.FromMilliseconds(1));
+                Thread.Yield();
+            }
+        });
+        driver.Start();
+        using var barrier = new Barrier(threads);
+        var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
+        {
+            barrier.SignalAndWait();
+            for (var i = 0; i < leasesPerThread && timeBound.Elapsed < TimeSpan.FromSeconds(20); i++)
+            {
+                // Some leases are ended by another thread than the one that rented them.
+                if (handOver.TryDequeue(out var foreignLease))
+                {
+                    foreignLease.Dispose();
+                }
+
+                var leaseId = Interlocked.Increment(ref nextLeaseId);
+                var lease = pool.Rent();
+                Interlocked.Increment(ref performed);
+                var widget = lease.Value;
+                var owner = policy.OwnerOf(widget);
+                if (Interlocked.CompareExchange(ref owner.Value, leaseId, 0) != 0)
+                {
+                    Interlocked.Increment(ref twoPlaces);
+                }
+
+                void Check()
+                {
+                    if (Volatile.Read(ref owner.Value) != leaseId)
+                    {
+                        Interlocked.Increment(ref foreign);
+                    }
+                }
+
+                lease.On(static (w, h) => w.Ticked += h, static (w, h) => w.Ticked -= h, (EventHandler<int>)((_, _) => Check()));
+                if (i % 2 == 0)
+                {
+                    lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => Check()));
+                }
+
+                lease.Timers.After(TimeSpan.FromMilliseconds(1 + (i % 3)), () =>
+                {
+                    Check();
+                    widget.RaiseChanged();
+                    Check();
+                });
+                if (i % 5 == 0)
+                {
+                    lease.Timers.Every(TimeSpan.FromMilliseconds(1), Check);
+                }
+
+                widget.RaiseTicked(leaseId);
+                switch (i % 4)
+                {
+                    case 0:
+                        handOver.Enqueue(lease);
+                        break;
+                    case 1:
+                        lease.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                        break;
+                    default:
+                        lease.Dispose();
+                        break;
+                }
+            }
+        })).ToList();
+        workers.ForEach(t => t.Start());
+        workers.ForEach(t => t.Join());
+        while (handOver.TryDequeue(out var left))
+        {
+            left.Dispose();
+        }
+
+        // A lease ended while one of its callbacks ran returns its object when that callback does.
+        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Outstanding == 0, TimeSpan.FromSeconds(30)), "objects still out");
+        stop.Cancel();
+        driver.Join();
+
+        Assert.Equal(0, Volatile.Read(ref foreign));
+        Assert.Equal(0, Volatile.Read(ref twoPlaces));
+        Assert.Equal(0, policy.ListenersAtReturn);
+        Assert.Equal(0, clock.LiveTimers);
+        Assert.Equal(performed, pool.Statistics.Rented);
+        Assert.All(policy.Created, w => Assert.Equal((0, 0), (w.ListenerCount, policy.OwnerOf(w).Value)));
     }
 
     [Fact]
@@ -190,5 +305,37 @@ public sealed class GuardedObjectPoolSoakTests
         var stats = pool.Statistics;
         Assert.Equal(rounds * 3, attached + refused);
         Assert.Equal((rounds, (long)attached, 0L), (stats.Returned, stats.Detached, stats.Outstanding));
+    }
+
+    /// <summary>Creates widgets, each with an owner cell that a lease claims at rent; the cell is cleared (and the
+    /// widget checked for listeners) when the widget goes back into the inner pool.</summary>
+    private sealed class OwnedWidgetPolicy : PooledObjectPolicy<Widget>
+    {
+        private readonly ConcurrentDictionary<Widget, StrongBox<int>> _owners = new(ReferenceEqualityComparer.Instance);
+        private int _listenersAtReturn;
+
+        public int ListenersAtReturn => Volatile.Read(ref _listenersAtReturn);
+
+        public ICollection<Widget> Created => _owners.Keys;
+
+        public StrongBox<int> OwnerOf(Widget widget) => _owners[widget];
+
+        public override Widget Create()
+        {
+            var widget = new Widget();
+            _owners[widget] = new StrongBox<int>();
+            return widget;
+        }
+
+        public override bool Return(Widget obj)
+        {
+            if (obj.ListenerCount != 0)
+            {
+                Interlocked.Increment(ref _listenersAtReturn);
+            }
+
+            Volatile.Write(ref _owners[obj].Value, 0);
+            return true;
+        }
     }
 }

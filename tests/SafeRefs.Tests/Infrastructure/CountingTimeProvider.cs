@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 
-namespace SafeRefs.Tests.Pooling.KeepAlive;
+namespace SafeRefs.Tests.Infrastructure;
 
 /// <summary>A fake clock that counts its timers that are created and not yet disposed.</summary>
 internal sealed class CountingTimeProvider(FakeTimeProvider inner) : TimeProvider
