@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using SafeRefs.Internal;
+using SafeRefs.Timers.Internal;
 
 namespace SafeRefs.Timers;
 
@@ -41,7 +42,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
     private int _closed;
     private int _running;
     private int _bodyThread; // the managed thread id running a body's synchronous part, or 0
-    private int _slot = -1;
+    private int _index = -1;
 
     internal ScopedLoop(WeakReference<TimerScope> scope, LoopBody body, TimeSpan interval)
     {
@@ -60,10 +61,10 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
     /// <value><see langword="false"/> once it is disposed or has ended.</value>
     public bool IsActive => Volatile.Read(ref _closed) == 0;
 
-    int IScopeMember.Slot
+    int IScopeMember.Index
     {
-        get => _slot;
-        set => _slot = value;
+        get => _index;
+        set => _index = value;
     }
 
     bool IScopeMember.CountsAsActive => true;
@@ -103,7 +104,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
     internal void Start(TimeProvider timeProvider)
     {
         // Created paused and stored before arming, so a tick always finds the handle it re-arms.
-        var timer = TimerGuard.Create(timeProvider, TickCallback, this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        var timer = TimerArguments.Create(timeProvider, TickCallback, this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         Interlocked.Exchange(ref _timer, timer);
         if (Volatile.Read(ref _closed) != 0)
         {

@@ -10,7 +10,7 @@ namespace SafeRefs.Timers;
 /// </summary>
 /// <remarks>
 /// <para><b>Holds</b> its callback strongly and its scope weakly; an owner passed to an owner overload is held only
-/// weakly (through a weak GC handle that the timer frees when it ends). The underlying <see cref="ITimer"/> (which the runtime's timer queue roots while it is scheduled) reaches
+/// weakly (a <see cref="WeakReference{T}"/>). The underlying <see cref="ITimer"/> (which the runtime's timer queue roots while it is scheduled) reaches
 /// only this object, so a dropped, undisposed scope is collectable and its timers retire at their next tick. Keep
 /// the scope referenced for as long as its timers should run.</para>
 /// <para>A one-shot timer leaves its scope after its callback runs (unless the callback re-arms it with
@@ -29,10 +29,8 @@ namespace SafeRefs.Timers;
 public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 {
     private const int RunningMask = (1 << 24) - 1;
-    private const int OwnerBit = 1 << 26;
     private const int CountedBit = 1 << 27;
     private const int PeriodicBit = 1 << 29;
-    private const int DisposedBit = 1 << 30;
 
     // _arming once a one-shot firing has ended the timer: no Change can re-arm it after that.
     private const int Fired = -1;
@@ -75,17 +73,12 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     private int _callbackThread;
 
     // Created by its scope, which passes itself (no weak-reference read to check the metric) and its weak self.
-    internal ScopedTimer(TimerScope scope, WeakReference<TimerScope> weakScope, object callback, bool owner, TimeSpan due, TimeSpan period)
+    internal ScopedTimer(TimerScope scope, WeakReference<TimerScope> weakScope, object callback, TimeSpan period)
     {
         _scope = weakScope;
         _timeProvider = scope.TimeProvider;
         _callback = callback;
         var state = IsPeriodic(period) ? PeriodicBit : 0;
-        if (owner)
-        {
-            state |= OwnerBit;
-        }
-
         if (scope.CountTimerStarted())
         {
             state |= CountedBit;
@@ -99,9 +92,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     /// owner was collected.</value>
     public bool IsActive => Volatile.Read(ref _callback) is not null;
 
-    // A timer's slot is reclaimed only by its scope's own scans (never through TimerScope.Remove), so it keeps no
-    // slot number.
-    int IScopeMember.Slot
+    // A timer's cell is reclaimed only by its table's own scans (never through TimerScope.Remove), so it keeps no
+    // index.
+    int IScopeMember.Index
     {
         get => -1;
         set
@@ -117,7 +110,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 
     bool IScopeMember.RunsOnCurrentThread => RunsOnCurrentThread;
 
-    /// <summary>Gets a value indicating whether a callback may be running (checked by the scope before it reuses the slot).</summary>
+    /// <summary>Gets a value indicating whether a callback may be running (checked by the scope before it reuses the cell).</summary>
     internal bool IsRunning => (Volatile.Read(ref _state) & RunningMask) != 0;
 
     private bool RunsOnCurrentThread => Volatile.Read(ref _callbackThread) == Environment.CurrentManagedThreadId;
@@ -134,8 +127,8 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     /// <see cref="Timeout.InfiniteTimeSpan"/> and under 1 millisecond or too large.</exception>
     public bool Change(TimeSpan due, TimeSpan period)
     {
-        TimerGuard.Due(due, allowInfinite: true, nameof(due));
-        TimerGuard.ChangePeriod(period, nameof(period));
+        TimerArguments.Due(due, allowInfinite: true, nameof(due));
+        TimerArguments.ChangePeriod(period, nameof(period));
 
         // Take a new arming number first: a one-shot firing that has not ended the timer yet then no longer can.
         var arming = Volatile.Read(ref _arming);
@@ -179,7 +172,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 
         // A one-shot arming gets an ITimer of its own, so a firing of the previous one that is already on its way
         // (it cannot be recalled) is recognised as stale: it still runs the callback, but does not end the timer.
-        var timer = TimerGuard.Create(_timeProvider, TickCallback, new Arming(this, arming), due, Timeout.InfiniteTimeSpan);
+        var timer = TimerArguments.Create(_timeProvider, TickCallback, new Arming(this, arming), due, Timeout.InfiniteTimeSpan);
         Interlocked.Exchange(ref _timer, timer)?.Dispose();
         if (Volatile.Read(ref _callback) is null)
         {
@@ -230,7 +223,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         // The timer may fire (even synchronously, under a fake clock) before it is stored: the callback never needs
         // the handle except to dispose it. Stored with a full fence, and the close reads it after its own full fence:
         // either the close sees the handle and disposes it, or this sees the close and disposes it here.
-        var timer = TimerGuard.Create(_timeProvider, TickCallback, this, due, period);
+        var timer = TimerArguments.Create(_timeProvider, TickCallback, this, due, period);
         Interlocked.Exchange(ref _timer, timer);
         if (Volatile.Read(ref _callback) is null)
         {
@@ -271,28 +264,11 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
 
         BeforeEnterHook?.Invoke(this);
-        var state = Volatile.Read(ref _state);
-        while (true)
-        {
-            if ((state & DisposedBit) != 0)
-            {
-                Volatile.Read(ref _timer)?.Dispose();
-                return;
-            }
-
-            var seen = Interlocked.CompareExchange(ref _state, state + 1, state);
-            if (seen == state)
-            {
-                break;
-            }
-
-            state = seen;
-        }
-
+        Interlocked.Increment(ref _state);
         if (Volatile.Read(ref _callback) is null)
         {
             // Closed between the first read and the entry: leave without calling back.
-            Leave(callback);
+            Leave();
             Volatile.Read(ref _timer)?.Dispose();
             return;
         }
@@ -338,7 +314,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             failure = RunFailure(run, completed);
         }
 
-        Exit(callback, arming, ownerAlive, failure, scope);
+        Exit(arming, ownerAlive, failure, scope);
     }
 
     // The failure of a completed run, or null (also for a run cancelled because the timer ended).
@@ -380,13 +356,13 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
 
         _scope.TryGetTarget(out var scope);
-        Exit(callback, arming, ownerAlive: true, failure, scope);
+        Exit(arming, ownerAlive: true, failure, scope);
     }
 
     // The end of a run: leave, end a one-shot timer, report a failure. Never throws.
-    private void Exit(object callback, int arming, bool ownerAlive, Exception? failure, TimerScope? scope)
+    private void Exit(int arming, bool ownerAlive, Exception? failure, TimerScope? scope)
     {
-        var after = Leave(callback);
+        var after = Leave();
 
         // A one-shot firing ends the timer unless a Change re-armed it since that firing's arming.
         if (!ownerAlive || ((after & PeriodicBit) == 0 && Interlocked.CompareExchange(ref _arming, Fired, arming) == arming))
@@ -409,98 +385,36 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
     }
 
-    // Lowers the running count (a full fence); the last callback out of an ended timer completes DisposeAsync's wait
-    // and, for an owner timer, frees the owner's handle (exactly once: the closing compare-and-swap and this decrement
-    // change the same word, so only one of them sees "ended and none running").
-    private int Leave(object callback)
+    // Lowers the running count (a full fence); the last callback out of an ended timer completes DisposeAsync's wait.
+    private int Leave()
     {
         var after = Interlocked.Decrement(ref _state);
         if ((after & RunningMask) == 0)
         {
             // An idle source exists only once the timer has ended (DisposeAsync closes before it waits).
             Volatile.Read(ref _idle)?.TrySetResult();
-            if ((after & DisposedBit) != 0)
-            {
-                ((OwnerCallback)callback).Release();
-            }
         }
 
         return after;
     }
 
-    // Ends the timer. Returns true if this call ended it.
+    // Ends the timer. Returns true if this call ended it. Clearing the callback (a full fence, so the ITimer read
+    // below cannot move above it) is what a tick checks after raising the running count.
     private bool Close()
     {
-        var state = Volatile.Read(ref _state);
-        if ((state & (OwnerBit | CountedBit)) == 0)
+        var ended = Interlocked.Exchange(ref _callback, null);
+        if (ended is null)
         {
-            // A plain timer: clearing the callback (a full fence, so the ITimer read below cannot move above it) is the
-            // whole close.
-            var ended = Interlocked.Exchange(ref _callback, null);
-            if (ended is null)
-            {
-                return false;
-            }
-
-            Volatile.Read(ref _timer)?.Dispose();
-            (ended as AsyncTimerCallback)?.Cancel();
-            return true;
-        }
-
-        return CloseExactlyOnce(state);
-    }
-
-    // An owner timer (its handle is freed exactly once, after the last callback) or one counted in the metric (it is
-    // uncounted exactly once).
-    private bool CloseExactlyOnce(int state)
-    {
-        object? callback;
-        if ((state & OwnerBit) != 0)
-        {
-            while (true)
-            {
-                if ((state & DisposedBit) != 0)
-                {
-                    return false;
-                }
-
-                var seen = Interlocked.CompareExchange(ref _state, state | DisposedBit, state);
-                if (seen == state)
-                {
-                    break;
-                }
-
-                state = seen;
-            }
-
-            // Only the call that set the bit clears the callback, so it still reads it here (a full fence: the ITimer
-            // read below cannot move above it).
-            callback = Interlocked.Exchange(ref _callback, null);
-        }
-        else
-        {
-            callback = Interlocked.Exchange(ref _callback, null);
-            if (callback is null)
-            {
-                return false;
-            }
+            return false;
         }
 
         Volatile.Read(ref _timer)?.Dispose();
-
-        if ((state & (OwnerBit | RunningMask)) == OwnerBit)
-        {
-            // No callback is running and none can start: free the owner's handle now (else the last running
-            // callback frees it as it leaves).
-            ((OwnerCallback)callback!).Release();
-        }
-
-        if ((state & CountedBit) != 0)
+        if ((_state & CountedBit) != 0)
         {
             Metrics.TimerEnded(_scope);
         }
 
-        (callback as AsyncTimerCallback)?.Cancel();
+        (ended as AsyncTimerCallback)?.Cancel();
         return true;
     }
 

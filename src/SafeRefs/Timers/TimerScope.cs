@@ -16,7 +16,7 @@ namespace SafeRefs.Timers;
 /// <para><b>Holds</b> strongly the timers, loops, pending delays and <see cref="CancelAfter(TimeSpan)"/> sources it
 /// owns (and through them their callbacks), until each ends or the scope is disposed; child scopes only weakly (a
 /// child holds its parent strongly), so a child dropped undisposed is collected like any scope. An ended timer
-/// releases its callback at once; its small shell keeps a slot in the scope's table until the table next needs room. Nothing it
+/// releases its callback at once; its small shell keeps a cell in the scope's table until the table next needs room. Nothing it
 /// creates holds the scope strongly: the runtime's timer queue reaches only the individual timers, which refer to
 /// their scope weakly, so a scope dropped without <see cref="Dispose"/> is collectable and its timers retire at their
 /// next tick instead of firing forever. Owners passed to the owner overloads are held only weakly. The
@@ -39,27 +39,21 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
     private readonly WeakReference<TimerScope> _self;
     private readonly TimerScope? _parent;
-    private ChildScopeLink? _linkInParent; // this scope's entry in its parent's table, which holds it only weakly
+    private ChildScopeMember? _linkInParent; // this scope's entry in its parent's table, which holds it only weakly
 #pragma warning disable CA2213 // Disposed by DisposeCore; finalized with the scope when it is dropped undisposed.
     private readonly LifetimeRegistration? _lifetime;
 #pragma warning restore CA2213
 
-    // Guards the table below: a spin gate (one atomic exchange to enter, a plain release store to leave), since every
-    // timer creation takes it once and the sections it guards are short (a slot claim, an amortised sweep, the swap
-    // at dispose). Nothing under it calls user code.
-    private int _gate;
-    private Entry[] _members = [];
-    private int[] _freeSlots = [];
-    private int _freeCount;
-    private int _used;
-    private int _recent; // the slot of the member added last
+    // Guards the table, _cts and the disposal's start. Every creation takes it once; nothing under it calls user code.
+    private readonly Lock _lock = new();
+    private readonly ScopeMemberTable _table = new();
     private CancellationTokenSource? _cts;
     // Created by the first disposal (under the gate) and completed once no callback, loop body or child callback that
     // was running at that disposal still runs: every DisposeAsync awaits this one task.
     private TaskCompletionSource? _idle;
     private List<IScopeMember>? _busyAtDispose; // what _idle waits for (read only by the self-wait check)
     private volatile bool _disposed;
-    private int _slot = -1;
+    private int _index = -1;
     private string? _name;
     private IMeterFactory? _meterFactory;
     private Metrics _metrics = Metrics.Shared;
@@ -100,8 +94,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     {
         get
         {
-            EnterGate();
-            try
+            lock (_lock)
             {
                 if (_disposed)
                 {
@@ -110,10 +103,6 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
                 _cts ??= new CancellationTokenSource();
                 return _cts.Token;
-            }
-            finally
-            {
-                ExitGate();
             }
         }
     }
@@ -126,23 +115,9 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     {
         get
         {
-            EnterGate();
-            try
+            lock (_lock)
             {
-                var count = 0;
-                for (var i = 0; i < _used; i++)
-                {
-                    if (_members[i].Member is { CountsAsActive: true, IsClosed: false })
-                    {
-                        count++;
-                    }
-                }
-
-                return count;
-            }
-            finally
-            {
-                ExitGate();
+                return _table.CountActive();
             }
         }
     }
@@ -180,10 +155,10 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// cancellation or the parent's disposal.</value>
     public bool IsDisposed => _disposed;
 
-    int IScopeMember.Slot
+    int IScopeMember.Index
     {
-        get => _slot;
-        set => _slot = value;
+        get => _index;
+        set => _index = value;
     }
 
     bool IScopeMember.CountsAsActive => false;
@@ -194,15 +169,15 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
     bool IScopeMember.RunsOnCurrentThread => IsCallingFromOwnCallback();
 
-    /// <summary>Gets the number of slots in the scope's table (for tests of slot reuse).</summary>
+    /// <summary>Gets the number of cells in the scope's table (for tests of cell reuse).</summary>
     internal int TableCapacity
     {
         get
         {
-            EnterGate();
-            var capacity = _members.Length;
-            ExitGate();
-            return capacity;
+            lock (_lock)
+            {
+                return _table.Capacity;
+            }
         }
     }
 
@@ -222,8 +197,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     public ScopedTimer After(TimeSpan due, Action callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        TimerGuard.Due(due, allowInfinite: true, nameof(due));
-        return StartTimer(callback, owner: false, due, Timeout.InfiniteTimeSpan);
+        TimerArguments.Due(due, allowInfinite: true, nameof(due));
+        return StartTimer(callback, due, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Runs <paramref name="callback"/> every <paramref name="period"/> (the <c>setInterval</c> of the scope).</summary>
@@ -236,8 +211,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     public ScopedTimer Every(TimeSpan period, Action callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        TimerGuard.Period(period, nameof(period));
-        return StartTimer(callback, owner: false, period, period);
+        TimerArguments.Period(period, nameof(period));
+        return StartTimer(callback, period, period);
     }
 
     /// <summary>Runs the asynchronous <paramref name="callback"/> once after <paramref name="due"/>; the timer counts as
@@ -252,8 +227,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     public ScopedTimer After(TimeSpan due, Func<CancellationToken, ValueTask> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        TimerGuard.Due(due, allowInfinite: true, nameof(due));
-        return StartTimer(new AsyncTimerCallback(callback), owner: false, due, Timeout.InfiniteTimeSpan);
+        TimerArguments.Due(due, allowInfinite: true, nameof(due));
+        return StartTimer(new AsyncTimerCallback(callback), due, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Runs the asynchronous <paramref name="callback"/> once after <paramref name="due"/>, as
@@ -268,8 +243,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     public ScopedTimer After(TimeSpan due, Func<ValueTask> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        TimerGuard.Due(due, allowInfinite: true, nameof(due));
-        return StartTimer(new AsyncTimerCallback(callback), owner: false, due, Timeout.InfiniteTimeSpan);
+        TimerArguments.Due(due, allowInfinite: true, nameof(due));
+        return StartTimer(new AsyncTimerCallback(callback), due, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Runs the asynchronous <paramref name="callback"/> every <paramref name="period"/>; each run counts as
@@ -285,8 +260,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     public ScopedTimer Every(TimeSpan period, Func<CancellationToken, ValueTask> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        TimerGuard.Period(period, nameof(period));
-        return StartTimer(new AsyncTimerCallback(callback), owner: false, period, period);
+        TimerArguments.Period(period, nameof(period));
+        return StartTimer(new AsyncTimerCallback(callback), period, period);
     }
 
     /// <summary>Runs the asynchronous <paramref name="callback"/> every <paramref name="period"/>, as
@@ -301,8 +276,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     public ScopedTimer Every(TimeSpan period, Func<ValueTask> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        TimerGuard.Period(period, nameof(period));
-        return StartTimer(new AsyncTimerCallback(callback), owner: false, period, period);
+        TimerArguments.Period(period, nameof(period));
+        return StartTimer(new AsyncTimerCallback(callback), period, period);
     }
 
     /// <summary>Runs <paramref name="callback"/> once after <paramref name="due"/> with <paramref name="owner"/>, which
@@ -322,8 +297,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         where TOwner : class
     {
         CheckOwnerCallback(owner, callback);
-        TimerGuard.Due(due, allowInfinite: true, nameof(due));
-        return StartTimer(new OwnerCallback<TOwner>(owner, callback), owner: true, due, Timeout.InfiniteTimeSpan);
+        TimerArguments.Due(due, allowInfinite: true, nameof(due));
+        return StartTimer(new OwnerCallback<TOwner>(owner, callback), due, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Runs <paramref name="callback"/> every <paramref name="period"/> with <paramref name="owner"/>, which
@@ -342,8 +317,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         where TOwner : class
     {
         CheckOwnerCallback(owner, callback);
-        TimerGuard.Period(period, nameof(period));
-        return StartTimer(new OwnerCallback<TOwner>(owner, callback), owner: true, period, period);
+        TimerArguments.Period(period, nameof(period));
+        return StartTimer(new OwnerCallback<TOwner>(owner, callback), period, period);
     }
 
     /// <summary>
@@ -365,7 +340,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         where TOwner : class
     {
         CheckOwnerCallback(owner, body);
-        TimerGuard.Period(interval, nameof(interval));
+        TimerArguments.Period(interval, nameof(interval));
         return StartLoop(new LoopBody<TOwner>(owner, body), interval);
     }
 
@@ -401,7 +376,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     public ScopedLoop Loop(TimeSpan interval, Func<CancellationToken, ValueTask> body)
     {
         ArgumentNullException.ThrowIfNull(body);
-        TimerGuard.Period(interval, nameof(interval));
+        TimerArguments.Period(interval, nameof(interval));
         return StartLoop(new OwnerlessLoopBody(body), interval);
     }
 
@@ -415,7 +390,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
     public Task Delay(TimeSpan due, CancellationToken cancellationToken = default)
     {
-        TimerGuard.Due(due, allowInfinite: true, nameof(due));
+        TimerArguments.Due(due, allowInfinite: true, nameof(due));
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (cancellationToken.IsCancellationRequested)
         {
@@ -441,7 +416,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
     public CancellationToken CancelAfter(TimeSpan delay)
     {
-        TimerGuard.Due(delay, allowInfinite: true, nameof(delay));
+        TimerArguments.Due(delay, allowInfinite: true, nameof(delay));
         ObjectDisposedException.ThrowIf(_disposed, this);
         var cancellation = new ScopedCancellation(_self, delay, TimeProvider);
         try
@@ -465,7 +440,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     public TimerScope CreateChild()
     {
         var child = new TimerScope(TimeProvider, this) { Logger = Logger, Name = _name, MeterFactory = _meterFactory };
-        child._linkInParent = new ChildScopeLink(child._self);
+        child._linkInParent = new ChildScopeMember(child._self);
         Add(child._linkInParent);
         return child;
     }
@@ -555,29 +530,12 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
     internal void Remove(IScopeMember member)
     {
-        EnterGate();
-        try
+        lock (_lock)
         {
-            var slot = member.Slot;
-            if (_disposed || slot < 0 || !ReferenceEquals(_members[slot].Member, member))
+            if (!_disposed)
             {
-                return;
+                _table.Remove(member);
             }
-
-            if (member.IsBusy)
-            {
-                // A loop whose body or a child scope whose callback still runs stays until a sweep finds it idle, so
-                // the scope's DisposeAsync still waits for it.
-                return;
-            }
-
-            _members[slot].Member = null;
-            member.Slot = -1;
-            _freeSlots[_freeCount++] = slot;
-        }
-        finally
-        {
-            ExitGate();
         }
     }
 
@@ -594,11 +552,11 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         }
     }
 
-    // callback: an Action or an AsyncTimerCallback, or an OwnerCallback when owner is true.
+    // callback: an Action, an AsyncTimerCallback or an OwnerCallback.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ScopedTimer StartTimer(object callback, bool owner, TimeSpan due, TimeSpan period)
+    private ScopedTimer StartTimer(object callback, TimeSpan due, TimeSpan period)
     {
-        var timer = new ScopedTimer(this, _self, callback, owner, due, period);
+        var timer = new ScopedTimer(this, _self, callback, period);
         if (!TryAddTimer(timer))
         {
             timer.Dispose();
@@ -620,143 +578,42 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     [DoesNotReturn]
     private void ThrowDisposed() => throw new ObjectDisposedException(GetType().FullName);
 
-    // Claims a slot for the member; false if the scope is disposed.
+    // Adds the member to the table; false if the scope is disposed.
     private bool TryAdd(IScopeMember member)
     {
-        EnterGate();
-        return TryAddSlow(member);
-    }
-
-    // TryAdd for a timer, which needs no slot number: its slot is reclaimed only by the scope (ClaimSlot, SweepOrGrow),
-    // never through Remove. The churn case (the timer added last has ended and runs no callback: take its slot) is
-    // inline and cannot throw, so it needs no try/finally; the rest is TryAddSlow's.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryAddTimer(ScopedTimer timer)
-    {
-        EnterGate();
-        var members = _members;
-        var recent = _recent;
-        if (!_disposed && (uint)recent < (uint)members.Length && members[recent].Member is ScopedTimer { IsActive: false } ended && !ended.IsRunning)
+        lock (_lock)
         {
-            members[recent].Member = timer;
-            ExitGate();
-            return true;
-        }
-
-        return TryAddSlow(timer);
-    }
-
-    // TryAdd's body, for a gate already entered.
-    private bool TryAddSlow(IScopeMember member)
-    {
-        try
-        {
-            var slot = ClaimSlot();
-            if (slot < 0)
+            if (_disposed)
             {
                 return false;
             }
 
-            _members[slot].Member = member;
-            if (member is not ScopedTimer)
-            {
-                member.Slot = slot;
-            }
-
+            _table.Add(member);
             return true;
         }
-        finally
-        {
-            ExitGate();
-        }
     }
 
-    // Under the gate: a free slot for a new member (which the caller stores there), or -1 if the scope is disposed.
-    private int ClaimSlot()
+    private bool TryAddTimer(ScopedTimer timer)
     {
-        if (_disposed)
+        lock (_lock)
         {
-            return -1;
-        }
-
-        int slot;
-        if (_members.Length > 0 && _members[_recent].Member is ScopedTimer { IsActive: false } ended && !ended.IsRunning)
-        {
-            // The most recent member was a timer that has already ended and runs no callback (create/dispose
-            // churn): take its slot without a sweep.
-            slot = _recent;
-        }
-        else if (_freeCount > 0)
-        {
-            slot = _freeSlots[--_freeCount];
-        }
-        else
-        {
-            if (_used == _members.Length)
+            if (_disposed)
             {
-                SweepOrGrow();
+                return false;
             }
 
-            slot = _freeCount > 0 ? _freeSlots[--_freeCount] : _used++;
-        }
-
-        _recent = slot;
-        return slot;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void EnterGate()
-    {
-        if (Interlocked.Exchange(ref _gate, 1) != 0)
-        {
-            EnterGateContended();
-        }
-    }
-
-    private void EnterGateContended()
-    {
-        var spinner = default(SpinWait);
-        do
-        {
-            spinner.SpinOnce();
-        }
-        while (Volatile.Read(ref _gate) != 0 || Interlocked.Exchange(ref _gate, 1) != 0);
-    }
-
-    private void ExitGate() => Volatile.Write(ref _gate, 0);
-
-    // Under the gate, with the table full: reclaim the slots of members that ended (closed timers keep their slot until
-    // now, and until their running callbacks return), and grow unless at least a quarter of the table came free, so
-    // the sweeps cost O(1) per add amortised.
-    private void SweepOrGrow()
-    {
-        for (var i = 0; i < _used; i++)
-        {
-            // An ended timer or loop whose callback or body still runs stays, so DisposeAsync still waits for it.
-            if (_members[i].Member is { IsClosed: true } closed && (closed is TimerScope || !closed.IsBusy))
-            {
-                _members[i].Member = null;
-                closed.Slot = -1;
-                _freeSlots[_freeCount++] = i;
-            }
-        }
-
-        if (_freeCount == 0 || _freeCount < _members.Length / 4)
-        {
-            var capacity = Math.Max(4, _members.Length * 2);
-            Array.Resize(ref _members, capacity);
-            Array.Resize(ref _freeSlots, capacity);
+            _table.AddTimer(timer);
+            return true;
         }
     }
 
     private void DisposeCore(bool fromParent)
     {
-        Entry[] members;
+        ScopeMemberTable.Cell[] members;
         int used;
         CancellationTokenSource? cts;
         TaskCompletionSource idle;
-        EnterGate();
-        try
+        lock (_lock)
         {
             if (_disposed)
             {
@@ -766,18 +623,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
             _disposed = true;
             idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _idle = idle;
-            members = _members;
-            used = _used;
+            members = _table.TakeAll(out used);
             cts = _cts;
-            _members = [];
-            _freeSlots = [];
-            _used = 0;
-            _freeCount = 0;
-            _recent = 0;
-        }
-        finally
-        {
-            ExitGate();
         }
 
         _lifetime?.Dispose();
@@ -786,7 +633,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         {
             if (members[i].Member is { } member)
             {
-                member.Slot = -1;
+                member.Index = -1;
                 try
                 {
                     member.CloseFromScope();
@@ -799,9 +646,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
             }
         }
 
-        // A timer's close can be a plain store (see ScopedTimer.Close): fence the closes against the reads of the
-        // running counts, so a callback either is seen running here or sees its timer closed and does not start.
-        Interlocked.MemoryBarrier();
+        // Every close above is a full-fence exchange, and a callback raises its running count (a full fence) before
+        // it reads its close: either it is seen running here, or it sees its close and does not start.
         List<IScopeMember>? busy = null;
         for (var i = 0; i < used; i++)
         {
@@ -877,12 +723,4 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
     /// <summary>Completes when nothing that ran at the first disposal still runs; completed if not disposed.</summary>
     internal ValueTask WhenIdleAsync() => Volatile.Read(ref _idle) is { } idle ? new ValueTask(idle.Task) : default;
-
-    // A table entry: a struct, so storing a member needs no covariant array-store check.
-    private struct Entry
-    {
-#pragma warning disable IDE1006 // a public field of a private struct, written by ref in the table
-        public IScopeMember? Member;
-#pragma warning restore IDE1006
-    }
 }

@@ -43,7 +43,6 @@ public sealed class LiveCountTrackerTests
         string[] audited =
         [
             "SafeRefs.Internal.Gen2Callback",
-            "SafeRefs.Internal.OwnerHandleBlock",
             "SafeRefs.Internal.WeakHandlerEntry",
             "SafeRefs.Timers.Internal.LifetimeRegistration",
         ];

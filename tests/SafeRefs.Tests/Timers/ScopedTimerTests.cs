@@ -1,14 +1,11 @@
 using Microsoft.Extensions.Time.Testing;
-using SafeRefs.Internal;
 using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Timers;
 
-/// <summary>
-/// The owner timers' weak handle: released exactly when the timer has ended and no callback of it runs, and reused
-/// without handing one timer's owner to another timer.
-/// </summary>
+/// <summary>The tick protocol (no callback starts after a close), owner timers, <c>Change</c> racing a firing and the
+/// self-wait checks.</summary>
 [Collection(TimerHookCollection.Name)]
 public sealed class ScopedTimerTests
 {
@@ -16,24 +13,21 @@ public sealed class ScopedTimerTests
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
     [Fact]
-    public void OwnerTimer_Dispose_ReleasesOwnerHandleAndStopsCallbacks()
+    public void OwnerTimer_Dispose_StopsCallbacks()
     {
         var clock = new FakeTimeProvider();
         using var scope = new TimerScope(clock);
         var owner = new Owner();
-        var (timer, block) = OnFreshThread(() => scope.Every(owner, Ms, static o => o.Tick()));
-        Assert.Equal(1, block.Claimed);
-        Assert.Equal(0, block.CountReleased());
+        var timer = scope.Every(owner, Ms, static o => o.Tick());
 
         clock.Advance(Ms);
         Assert.Equal(1, owner.Count);
         timer.Dispose();
-        Assert.Equal(1, block.CountReleased());
         timer.Dispose();
-        Assert.Equal(1, block.CountReleased());
 
         clock.Advance(10 * Ms);
         Assert.Equal(1, owner.Count);
+        Assert.False(timer.IsActive);
     }
 
     [Theory]
@@ -95,172 +89,35 @@ public sealed class ScopedTimerTests
     }
 
     [Fact]
-    public void OwnerTimer_Active_KeepsOwnerHandle_Control()
-    {
-        var clock = new FakeTimeProvider();
-        using var scope = new TimerScope(clock);
-        var owner = new Owner();
-        var (_, block) = OnFreshThread(() => scope.Every(owner, Ms, static o => o.Tick()));
-        clock.Advance(3 * Ms);
-        Assert.Equal(3, owner.Count);
-        Assert.Equal(0, block.CountReleased());
-    }
-
-    [Fact]
-    public void OwnerTimers_ScopeDispose_ReleasesEveryOwnerHandle()
-    {
-        var clock = new FakeTimeProvider();
-        var scope = new TimerScope(clock);
-        var owners = new[] { new Owner(), new Owner(), new Owner() };
-        var (_, block) = OnFreshThread(() =>
-        {
-            scope.Every(owners[0], Ms, static o => o.Tick());
-            scope.After(owners[1], 5 * Ms, static o => o.Tick());
-            return scope.After(owners[2], Timeout.InfiniteTimeSpan, static o => o.Tick());
-        });
-        Assert.Equal(3, block.Claimed);
-
-        scope.Dispose();
-        Assert.Equal(3, block.CountReleased());
-        clock.Advance(10 * Ms);
-        Assert.All(owners, o => Assert.Equal(0, o.Count));
-    }
-
-    [Fact]
-    public void OneShotOwnerTimer_Fires_ReleasesOwnerHandle()
-    {
-        var clock = new FakeTimeProvider();
-        using var scope = new TimerScope(clock);
-        var owner = new Owner();
-        var (timer, block) = OnFreshThread(() => scope.After(owner, Ms, static o => o.Tick()));
-        clock.Advance(Ms);
-        Assert.Equal(1, owner.Count);
-        Assert.False(timer.IsActive);
-        Assert.Equal(1, block.CountReleased());
-    }
-
-    [Fact]
-    public async Task OwnerTimer_DisposedWhileCallbackRuns_HandleReleasedWhenCallbackReturns()
+    public async Task OwnerTimer_DisposedWhileCallbackRuns_DisposeAsyncWaitsForIt()
     {
         var clock = new FakeTimeProvider();
         using var scope = new TimerScope(clock);
         var owner = new Owner { Entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
         using var gate = new SemaphoreSlim(0);
         owner.Gate = gate;
-        var (timer, block) = OnFreshThread(() => scope.Every(owner, Ms, static o => o.Tick()));
+        var timer = scope.Every(owner, Ms, static o => o.Tick());
 
         var advancing = Task.Run(() => clock.Advance(Ms));
         await owner.Entered.Task.WaitAsync(Wait);
         timer.Dispose();
         Assert.False(timer.IsActive);
-        Assert.Equal(0, block.CountReleased()); // the running callback still reads the handle
 
         var idle = timer.DisposeAsync().AsTask();
         Assert.False(idle.IsCompleted);
         gate.Release();
         await advancing.WaitAsync(Wait);
         await idle.WaitAsync(Wait);
-        Assert.Equal(1, block.CountReleased());
         Assert.Equal(1, owner.Count);
     }
 
     [Fact]
-    public void OwnerHandles_AllReleased_BlockReusedAndEachCallbackGetsItsOwnOwner()
-    {
-        var clock = new FakeTimeProvider();
-        using var scope = new TimerScope(clock);
-        var first = Enumerable.Range(0, OwnerHandleBlock.Capacity).Select(_ => new Owner()).ToArray();
-        var second = Enumerable.Range(0, OwnerHandleBlock.Capacity).Select(_ => new Owner()).ToArray();
-        var third = new Owner();
-        var blocks = OnFreshThread(() =>
-        {
-            foreach (var owner in first)
-            {
-                scope.Every(owner, Ms, static o => o.Tick()).Dispose();
-            }
-
-            var firstBlock = OwnerHandleBlock.CurrentForThread!;
-            foreach (var owner in second)
-            {
-                scope.After(owner, Ms, static o => o.Tick());
-            }
-
-            var secondBlock = OwnerHandleBlock.CurrentForThread!;
-
-            // No slot of the reused block is released now: the next claim takes a new block.
-            scope.After(third, Ms, static o => o.Tick());
-            return (firstBlock, secondBlock, OwnerHandleBlock.CurrentForThread!);
-        }).Result;
-
-        Assert.Same(blocks.Item1, blocks.Item2);
-        Assert.NotSame(blocks.Item2, blocks.Item3);
-        clock.Advance(Ms);
-        Assert.All(first, o => Assert.Equal(0, o.Count));
-        Assert.All(second, o => Assert.Equal(1, o.Count));
-        Assert.Equal(1, third.Count);
-        Assert.Equal(OwnerHandleBlock.Capacity, blocks.Item2.CountReleased());
-        Assert.Equal(0, scope.ActiveCount);
-    }
-
-    [Theory]
-    [InlineData(1, true)]
-    [InlineData(OwnerHandleBlock.Capacity - (OwnerHandleBlock.Capacity / 4), true)]
-    [InlineData(OwnerHandleBlock.Capacity - (OwnerHandleBlock.Capacity / 4) + 1, false)]
-    public void OwnerHandles_SomeStillHeld_BlockReusedOnlyIfAQuarterCameFree(int held, bool reused)
-    {
-        var clock = new FakeTimeProvider();
-        using var scope = new TimerScope(clock);
-        var owners = Enumerable.Range(0, OwnerHandleBlock.Capacity + 1).Select(_ => new Owner()).ToArray();
-        var blocks = OnFreshThread(() =>
-        {
-            for (var i = 0; i < OwnerHandleBlock.Capacity; i++)
-            {
-                var timer = scope.Every(owners[i], Ms, static o => o.Tick());
-                if (i >= held)
-                {
-                    timer.Dispose();
-                }
-            }
-
-            var firstBlock = OwnerHandleBlock.CurrentForThread!;
-            scope.Every(owners[^1], Ms, static o => o.Tick());
-            return (firstBlock, OwnerHandleBlock.CurrentForThread!);
-        }).Result;
-
-        Assert.Equal(reused, ReferenceEquals(blocks.Item1, blocks.Item2));
-        clock.Advance(Ms);
-        Assert.All(owners[..held], o => Assert.Equal(1, o.Count));
-        Assert.All(owners[held..^1], o => Assert.Equal(0, o.Count));
-        Assert.Equal(1, owners[^1].Count);
-        Assert.Equal(held + 1, scope.ActiveCount);
-    }
-
-    [Fact]
-    public void OwnerTimer_CreatedThroughDisposedScope_ReleasesHandleAndThrows()
+    public void OwnerTimer_CreatedThroughDisposedScope_Throws()
     {
         var scope = new TimerScope(new FakeTimeProvider());
         scope.Dispose();
         var owner = new Owner();
-        var (error, block) = OnFreshThread(() =>
-            Record.Exception(() => scope.Every(owner, Ms, static o => o.Tick())));
-        Assert.IsType<ObjectDisposedException>(error);
-        Assert.Equal(1, block.Claimed);
-        Assert.Equal(1, block.CountReleased());
-    }
-
-    // Runs the creation on a thread of its own, so the owner handles land in a block no other test shares.
-    private static (T Result, OwnerHandleBlock Block) OnFreshThread<T>(Func<T> create)
-    {
-        T result = default!;
-        OwnerHandleBlock? block = null;
-        var thread = new Thread(() =>
-        {
-            result = create();
-            block = OwnerHandleBlock.CurrentForThread;
-        });
-        thread.Start();
-        thread.Join();
-        return (result, block!);
+        Assert.Throws<ObjectDisposedException>(() => scope.Every(owner, Ms, static o => o.Tick()));
     }
 
     private sealed class Owner

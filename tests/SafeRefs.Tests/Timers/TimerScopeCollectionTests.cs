@@ -237,47 +237,45 @@ public sealed class TimerScopeCollectionTests
     }
 
     [Fact]
-    public void DroppedScope_PausedOwnerTimer_OwnerHandleBlockFinalized()
+    public void DroppedScope_PausedOwnerTimer_OwnerCollected()
     {
-        var block = StartPausedOwnerTimerOnFreshThread(keep: null);
-        GcAssert.Collected(block, "a paused timer of a dropped scope never ticks: the handle block's finalizer frees its handle");
+        var owner = StartPausedOwnerTimerOnFreshThread(keep: null);
+        GcAssert.Collected(owner, "a paused timer never ticks, and holds its owner only weakly");
     }
 
     [Fact]
-    public void KeptScope_PausedOwnerTimer_OwnerHandleBlockKept_Control()
+    public void KeptScope_PausedOwnerTimer_KeptOwnerStaysAlive_Control()
     {
         var keep = new List<object>();
-        var block = StartPausedOwnerTimerOnFreshThread(keep);
-        GcAssert.NotCollected(block, "the kept scope owns the timer, which holds the block");
+        var owner = StartPausedOwnerTimerOnFreshThread(keep);
+        GcAssert.NotCollected(owner, "the owner is kept by the test");
         GC.KeepAlive(keep);
     }
 
     [Fact]
-    public void Every_DroppedOwner_FakeClock_RetiringTickReleasesOwnerHandle()
+    public void Every_DroppedOwner_FakeClock_RetiresAtTheNextTick()
     {
         var clock = new FakeTimeProvider();
         using var scope = new TimerScope(clock);
-        var (owner, block) = StartEveryOwnerOnFreshThread(scope);
+        var owner = StartEveryOwnerOnFreshThread(scope);
         clock.Advance(10 * Ms);
-        Assert.Equal(0, block.CountReleased());
+        Assert.Equal(1, scope.ActiveCount);
 
         GcAssert.Collected(owner);
         clock.Advance(10 * Ms);
-        Assert.Equal(1, block.CountReleased());
         Assert.Equal(0, scope.ActiveCount);
     }
 
     [Fact]
-    public void Every_KeptOwner_FakeClock_OwnerHandleKept_Control()
+    public void Every_KeptOwner_FakeClock_KeepsTicking_Control()
     {
         var clock = new FakeTimeProvider();
         using var scope = new TimerScope(clock);
         var keep = new TickOwner();
-        var block = StartEveryOwnerOnFreshThread(scope, keep).Block;
+        StartEveryOwnerOnFreshThread(scope, keep);
         GcAssert.FullCollect();
         clock.Advance(20 * Ms);
         Assert.Equal(2, keep.Ticks);
-        Assert.Equal(0, block.CountReleased());
         Assert.Equal(1, scope.ActiveCount);
         GC.KeepAlive(keep);
     }
@@ -383,36 +381,34 @@ public sealed class TimerScopeCollectionTests
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference StartPausedOwnerTimerOnFreshThread(List<object>? keep)
     {
-        WeakReference? block = null;
+        WeakReference? weak = null;
         var thread = new Thread(() =>
         {
             var scope = new TimerScope(new FakeTimeProvider());
             var owner = new TickOwner();
             scope.After(owner, Timeout.InfiniteTimeSpan, static o => o.Tick());
-            block = new WeakReference(OwnerHandleBlock.CurrentForThread);
+            weak = new WeakReference(owner);
             keep?.Add(scope);
             keep?.Add(owner);
         });
         thread.Start();
         thread.Join();
-        return block!;
+        return weak!;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (WeakReference Owner, OwnerHandleBlock Block) StartEveryOwnerOnFreshThread(TimerScope scope, TickOwner? kept = null)
+    private static WeakReference StartEveryOwnerOnFreshThread(TimerScope scope, TickOwner? kept = null)
     {
         WeakReference? owner = null;
-        OwnerHandleBlock? block = null;
         var thread = new Thread(() =>
         {
             var created = kept ?? new TickOwner();
             scope.Every(created, 10 * Ms, static o => o.Tick());
             owner = new WeakReference(created);
-            block = OwnerHandleBlock.CurrentForThread;
         });
         thread.Start();
         thread.Join();
-        return (owner!, block!);
+        return owner!;
     }
 
     [Fact]

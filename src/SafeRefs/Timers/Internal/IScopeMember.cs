@@ -1,16 +1,17 @@
-namespace SafeRefs.Internal;
+namespace SafeRefs.Timers.Internal;
 
 /// <summary>An item owned by a <see cref="Timers.TimerScope"/>: a timer, a loop, a delay, a cancellation source or a child scope.</summary>
 internal interface IScopeMember
 {
-    /// <summary>Gets or sets the member's index in its scope's table (-1 when not in a table); guarded by the scope's gate.
-    /// A timer keeps none (always -1): its slot is reclaimed by the scope's own scans, never through <c>Remove</c>.</summary>
-    int Slot { get; set; }
+    /// <summary>Gets or sets the member's index in its scope's <see cref="ScopeMemberTable"/> (-1 when not in a table);
+    /// guarded by the scope's lock. A timer keeps none (always -1): its cell is reclaimed by the table's own scans,
+    /// never through <see cref="ScopeMemberTable.Remove"/>.</summary>
+    int Index { get; set; }
 
     /// <summary>Gets a value indicating whether the member counts in <see cref="Timers.TimerScope.ActiveCount"/>.</summary>
     bool CountsAsActive { get; }
 
-    /// <summary>Gets a value indicating whether the member has ended; the scope may then reuse its slot.</summary>
+    /// <summary>Gets a value indicating whether the member has ended; the table may then reuse its cell.</summary>
     bool IsClosed { get; }
 
     /// <summary>Gets a value indicating whether a callback or body of the member may still be running.</summary>

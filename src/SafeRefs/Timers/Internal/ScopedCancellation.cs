@@ -1,6 +1,6 @@
-using SafeRefs.Timers;
+using SafeRefs.Internal;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Timers.Internal;
 
 /// <summary>A <see cref="TimerScope.CancelAfter(TimeSpan)"/> source: cancelled when due or when its scope ends, then disposed.</summary>
 #pragma warning disable CA1001 // The source is disposed by the owning scope or once it has fired, never by a caller.
@@ -11,7 +11,7 @@ internal sealed class ScopedCancellation : IScopeMember
     private readonly CancellationTokenSource _source;
     private readonly bool _counted;
     private int _done;
-    private int _slot = -1;
+    private int _index = -1;
 
     public ScopedCancellation(WeakReference<TimerScope> scope, TimeSpan delay, TimeProvider timeProvider)
     {
@@ -38,10 +38,10 @@ internal sealed class ScopedCancellation : IScopeMember
 
     public CancellationToken Token { get; }
 
-    int IScopeMember.Slot
+    int IScopeMember.Index
     {
-        get => _slot;
-        set => _slot = value;
+        get => _index;
+        set => _index = value;
     }
 
     bool IScopeMember.CountsAsActive => true;

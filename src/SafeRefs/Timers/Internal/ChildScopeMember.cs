@@ -1,4 +1,3 @@
-using SafeRefs.Internal;
 
 namespace SafeRefs.Timers.Internal;
 
@@ -7,9 +6,9 @@ namespace SafeRefs.Timers.Internal;
 /// <c>Dispose</c> is collected (and its timers retire) like any other scope; while the child lives, disposing the
 /// parent disposes it and waits for it.
 /// </summary>
-internal sealed class ChildScopeLink(WeakReference<TimerScope> child) : IScopeMember
+internal sealed class ChildScopeMember(WeakReference<TimerScope> child) : IScopeMember
 {
-    public int Slot { get; set; } = -1;
+    public int Index { get; set; } = -1;
 
     public bool CountsAsActive => false;
 

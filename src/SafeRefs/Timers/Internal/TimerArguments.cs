@@ -1,10 +1,10 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Timers.Internal;
 
 /// <summary>Argument checks and flow-suppressed timer creation shared by the timer scope types.</summary>
-internal static class TimerGuard
+internal static class TimerArguments
 {
     // ITimer implementations accept at most uint.MaxValue - 1 milliseconds.
     private const long MaxTicks = (uint.MaxValue - 1L) * TimeSpan.TicksPerMillisecond;

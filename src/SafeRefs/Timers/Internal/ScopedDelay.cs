@@ -1,6 +1,6 @@
-using SafeRefs.Timers;
+using SafeRefs.Internal;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Timers.Internal;
 
 /// <summary>A pending <see cref="TimerScope.Delay(TimeSpan, CancellationToken)"/>: completes when due, is cancelled with its token or its scope.</summary>
 internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
@@ -13,7 +13,7 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
     private CancellationTokenRegistration _registration;
     private int _done;
     private int _started;
-    private int _slot = -1;
+    private int _index = -1;
 
     public ScopedDelay(WeakReference<TimerScope> scope)
         : base(TaskCreationOptions.RunContinuationsAsynchronously)
@@ -22,10 +22,10 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
         _counted = Metrics.TimerStarted(scope);
     }
 
-    int IScopeMember.Slot
+    int IScopeMember.Index
     {
-        get => _slot;
-        set => _slot = value;
+        get => _index;
+        set => _index = value;
     }
 
     bool IScopeMember.CountsAsActive => true;
@@ -50,7 +50,7 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
 
         if (due != Timeout.InfiniteTimeSpan)
         {
-            _timer = TimerGuard.Create(timeProvider, FireCallback, this, due, Timeout.InfiniteTimeSpan);
+            _timer = TimerArguments.Create(timeProvider, FireCallback, this, due, Timeout.InfiniteTimeSpan);
         }
 
         Interlocked.Exchange(ref _started, 1);
