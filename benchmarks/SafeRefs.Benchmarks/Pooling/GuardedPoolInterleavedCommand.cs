@@ -5,8 +5,7 @@ namespace SafeRefs.Benchmarks.Pooling;
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/SafeRefs.Benchmarks -- pool-interleaved [rounds]</c>: the
 /// <see cref="GuardedPoolBenchmarks"/> methods taken in turns (see <see cref="Interleaved"/>), each bar's pair against
-/// its own baseline. The <c>AfterCrossThreadUse</c> rows are left out: in one process their handlers would make the
-/// pool's shared detach loop see four remove accessors instead of two, which changes what the JIT makes of it.
+/// its own baseline.
 /// </summary>
 public static class GuardedPoolInterleavedCommand
 {
