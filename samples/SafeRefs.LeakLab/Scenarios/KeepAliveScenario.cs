@@ -9,7 +9,7 @@ namespace SafeRefs.LeakLab.Scenarios;
 
 /// <summary>
 /// Node's keep-alive agent leak in .NET: one pooled connection (a real loopback socket) serves every request, each
-/// request adds a listener to it, and nothing removes them.
+/// request adds a listener and starts a timeout timer for it, and nothing removes or stops them.
 /// </summary>
 internal sealed class KeepAliveScenario : StepScenario
 {
@@ -17,9 +17,9 @@ internal sealed class KeepAliveScenario : StepScenario
 
     public override string Title => "Per-request listeners on a reused keep-alive connection";
 
-    public override string RiskyPattern => "conn = pool.Get(); conn.DataReceived += handler; pool.Return(conn);";
+    public override string RiskyPattern => "conn = pool.Get(); conn.DataReceived += handler; clock.CreateTimer(timeout); pool.Return(conn);";
 
-    public override string SafePattern => "using var lease = pool.Rent(); lease.On(add, remove, handler);";
+    public override string SafePattern => "using var lease = pool.Rent(); lease.On(add, remove, handler); lease.Timers.After(timeout, ...);";
 
     public override int DefaultIterations => 1_000;
 
@@ -27,6 +27,8 @@ internal sealed class KeepAliveScenario : StepScenario
 
     private sealed class Run : IScenarioRun
     {
+        private static readonly TimeSpan RequestTimeout = TimeSpan.FromMinutes(2);
+
         private readonly Variant _variant;
         private readonly LoopbackServer _server = new();
         private readonly ConnectionPolicy _policy;
@@ -73,6 +75,9 @@ internal sealed class KeepAliveScenario : StepScenario
         {
             var request = new RequestState(iteration);
             connection.DataReceived += (s, line) => request.Hit();
+
+            // The per-request timeout (Node's socket.setTimeout): never disposed, it holds the request until it is due.
+            _ = TimeProvider.System.CreateTimer(static state => ((RequestState)state!).Hit(), request, RequestTimeout, Timeout.InfiniteTimeSpan);
             tracker.Track(request);
         }
 
@@ -81,6 +86,7 @@ internal sealed class KeepAliveScenario : StepScenario
         {
             var request = new RequestState(iteration);
             lease.On<EventHandler<string>>(static (c, h) => c.DataReceived += h, static (c, h) => c.DataReceived -= h, (s, line) => request.Hit());
+            lease.Timers.After(RequestTimeout, request.Hit); // stopped when the lease ends
             tracker.Track(request);
         }
     }
