@@ -39,7 +39,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
     private readonly WeakReference<TimerScope> _self;
     private readonly TimerScope? _parent;
-    private ChildScopeMember? _linkInParent; // this scope's entry in its parent's table, which holds it only weakly
+    private ChildScopeMember? _memberInParent; // this scope's member in its parent's table, which holds it only weakly
 #pragma warning disable CA2213 // Disposed by DisposeCore; finalized with the scope when it is dropped undisposed.
     private readonly LifetimeRegistration? _lifetime;
 #pragma warning restore CA2213
@@ -440,8 +440,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     public TimerScope CreateChild()
     {
         var child = new TimerScope(TimeProvider, this) { Logger = Logger, Name = _name, MeterFactory = _meterFactory };
-        child._linkInParent = new ChildScopeMember(child._self);
-        Add(child._linkInParent);
+        child._memberInParent = new ChildScopeMember(child._self);
+        Add(child._memberInParent);
         return child;
     }
 
@@ -685,9 +685,9 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
         if (!fromParent)
         {
-            if (_linkInParent is { } link)
+            if (_memberInParent is { } member)
             {
-                _parent?.Remove(link);
+                _parent?.Remove(member);
             }
         }
 
