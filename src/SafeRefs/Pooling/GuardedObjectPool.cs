@@ -30,7 +30,8 @@ namespace SafeRefs.Pooling;
 /// <para><b>Thread safety:</b> all members are thread-safe.</para>
 /// <para><b>Dispose:</b> a pool built from a provider (<see cref="GuardedObjectPoolExtensions.CreateGuarded{T}"/>,
 /// <c>AddGuardedObjectPool</c>) owns its inner pool and disposes it, which disposes the <see cref="IDisposable"/>
-/// objects it retains (a <see cref="DisposableObjectPool{T}"/>); an object whose lease ends later goes to the
+/// objects it retains (the default provider's pool does for an <see cref="IDisposable"/> <typeparamref name="T"/>); an
+/// object whose lease ends later goes to the
 /// disposed inner pool, which disposes it. A pool built over the caller's inner pool leaves it alone. After
 /// <see cref="Dispose"/>, <see cref="Rent"/> and <see cref="Get"/> throw <see cref="ObjectDisposedException"/>; a second
 /// <see cref="Dispose"/> does nothing.</para>

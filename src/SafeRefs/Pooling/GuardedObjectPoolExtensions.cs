@@ -30,19 +30,42 @@ public static class GuardedObjectPoolExtensions
     /// Registers a singleton <see cref="GuardedObjectPool{T}"/> (also resolvable as <see cref="ObjectPool{T}"/>) over a
     /// pool from the registered <see cref="ObjectPoolProvider"/> (a <see cref="DefaultObjectPoolProvider"/> if none),
     /// creating objects with their parameterless constructor. See
-    /// <see cref="AddGuardedObjectPool{T}(IServiceCollection, IPooledObjectPolicy{T}, Action{GuardedObjectPoolOptions{T}}?)"/>.
+    /// <see cref="AddGuardedObjectPool{T}(IServiceCollection, IPooledObjectPolicy{T}, Action{GuardedObjectPoolOptions{T}})"/>.
     /// </summary>
     /// <typeparam name="T">The pooled type, created with its parameterless constructor.</typeparam>
     /// <param name="services">The service collection.</param>
-    /// <param name="configure">Adjusts the guard's settings.</param>
     /// <returns><paramref name="services"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> is <see langword="null"/>.</exception>
-    public static IServiceCollection AddGuardedObjectPool<T>(this IServiceCollection services, Action<GuardedObjectPoolOptions<T>>? configure = null)
+    public static IServiceCollection AddGuardedObjectPool<T>(this IServiceCollection services)
+        where T : class, new() => services.AddGuardedObjectPool<T>(configure: null);
+
+    /// <summary>
+    /// Registers a singleton <see cref="GuardedObjectPool{T}"/> (also resolvable as <see cref="ObjectPool{T}"/>) over a
+    /// pool from the registered <see cref="ObjectPoolProvider"/> (a <see cref="DefaultObjectPoolProvider"/> if none),
+    /// creating objects with their parameterless constructor. See
+    /// <see cref="AddGuardedObjectPool{T}(IServiceCollection, IPooledObjectPolicy{T}, Action{GuardedObjectPoolOptions{T}})"/>.
+    /// </summary>
+    /// <typeparam name="T">The pooled type, created with its parameterless constructor.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Adjusts the guard's settings; <see langword="null"/> for the defaults.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> is <see langword="null"/>.</exception>
+    public static IServiceCollection AddGuardedObjectPool<T>(this IServiceCollection services, Action<GuardedObjectPoolOptions<T>>? configure)
         where T : class, new()
     {
         ArgumentNullException.ThrowIfNull(services);
         return services.AddGuardedObjectPool(new DefaultPooledObjectPolicy<T>(), configure);
     }
+
+    /// <summary>Registers a guarded pool whose objects <paramref name="policy"/> creates and resets, with the default
+    /// settings; see <see cref="AddGuardedObjectPool{T}(IServiceCollection, IPooledObjectPolicy{T}, Action{GuardedObjectPoolOptions{T}})"/>.</summary>
+    /// <typeparam name="T">The pooled type.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="policy">Creates and resets the pooled objects.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="policy"/> is <see langword="null"/>.</exception>
+    public static IServiceCollection AddGuardedObjectPool<T>(this IServiceCollection services, IPooledObjectPolicy<T> policy)
+        where T : class => services.AddGuardedObjectPool(policy, configure: null);
 
     /// <summary>
     /// Registers a singleton <see cref="GuardedObjectPool{T}"/> (also resolvable as <see cref="ObjectPool{T}"/>) over a
@@ -59,7 +82,7 @@ public static class GuardedObjectPoolExtensions
     /// <param name="configure">Adjusts the guard's settings.</param>
     /// <returns><paramref name="services"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="policy"/> is <see langword="null"/>.</exception>
-    public static IServiceCollection AddGuardedObjectPool<T>(this IServiceCollection services, IPooledObjectPolicy<T> policy, Action<GuardedObjectPoolOptions<T>>? configure = null)
+    public static IServiceCollection AddGuardedObjectPool<T>(this IServiceCollection services, IPooledObjectPolicy<T> policy, Action<GuardedObjectPoolOptions<T>>? configure)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(services);

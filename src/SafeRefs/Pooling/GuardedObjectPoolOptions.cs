@@ -78,7 +78,7 @@ public sealed class GuardedObjectPoolOptions<T>
     /// <summary>Gets or sets the factory whose <c>SafeRefs</c> meter records the pool's metrics
     /// (<c>saferefs.pool.*</c> and <c>saferefs.listeners.exceeded</c>).</summary>
     /// <value><see langword="null"/> by default: the process-wide static <c>SafeRefs</c> meter.
-    /// <see cref="GuardedObjectPoolExtensions.AddGuardedObjectPool{T}"/> fills it from the container.</value>
+    /// <c>AddGuardedObjectPool</c> fills it from the container.</value>
     public IMeterFactory? MeterFactory { get; set; }
 
     /// <summary>Gets or sets the clock of each lease's <see cref="PoolLease{T}.Timers"/>.</summary>

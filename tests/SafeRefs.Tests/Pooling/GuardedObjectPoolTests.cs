@@ -637,7 +637,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Dispose_OverTheCallersInnerPool_LeavesItAlone_RentThrows()
     {
-        var inner = new DisposableObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>());
+        var inner = new DefaultObjectPoolProvider().Create(new DefaultPooledObjectPolicy<Widget>()); // disposable for IDisposable T
         var pool = new GuardedObjectPool<Widget>(inner);
         Widget widget;
         using (var lease = pool.Rent())
@@ -652,7 +652,7 @@ public sealed class GuardedObjectPoolTests
         Assert.Same(widget, inner.Get());
         Assert.Throws<ObjectDisposedException>(() => pool.Rent());
         Assert.Throws<ObjectDisposedException>(() => pool.Get());
-        inner.Dispose();
+        ((IDisposable)inner).Dispose();
     }
 
     [Fact]
