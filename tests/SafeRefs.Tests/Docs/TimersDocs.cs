@@ -117,7 +117,8 @@ public sealed class TimersDocs
         timers.Every(TimeSpan.FromMinutes(1), async ct => await feed.PollAsync(ct));   // failures after the await are reported
         timers.Loop(TimeSpan.FromSeconds(30), ct => pinger.PingAsync(ct));            // no owner: runs until disposed
         #endregion
-        clock.Advance(TimeSpan.FromMinutes(1));
+        clock.Advance(TimeSpan.FromSeconds(30));
+        clock.Advance(TimeSpan.FromSeconds(30));
         await timers.DisposeAsync();
         Assert.Equal(1, feed.Polls);
         Assert.Equal(2, pinger.Pings);

@@ -138,6 +138,7 @@ public sealed class GuardedObjectPoolSoakTests
                 {
                     Check();
                     widget.RaiseChanged();
+                    Thread.SpinWait(2_000); // long enough to be running when the lease ends
                     Check();
                 });
                 if (i % 5 == 0)
@@ -145,7 +146,29 @@ public sealed class GuardedObjectPoolSoakTests
                     lease.Timers.Every(TimeSpan.FromMilliseconds(1), Check);
                 }
 
+                // Every eighth lease ends while a callback of it is known to run: the callback holds on (bounded) until
+                // the lease has ended, then touches the object once more.
+                var held = i % 8 == 3 ? new HeldCallback() : null;
+                if (held is not null)
+                {
+                    lease.Timers.After(TimeSpan.FromMilliseconds(1), () =>
+                    {
+                        Volatile.Write(ref held.Entered, 1);
+                        SpinWait.SpinUntil(() => Volatile.Read(ref held.LeaseEnded) != 0, TimeSpan.FromMilliseconds(200));
+                        Check();
+                    });
+                }
+
                 widget.RaiseTicked(leaseId);
+                Thread.SpinWait(i % 7 * 300); // the clock moves on meanwhile, so some timers fire before the lease ends
+                if (held is not null)
+                {
+                    SpinWait.SpinUntil(() => Volatile.Read(ref held.Entered) != 0, TimeSpan.FromMilliseconds(200));
+                    lease.Dispose();
+                    Volatile.Write(ref held.LeaseEnded, 1);
+                    continue;
+                }
+
                 switch (i % 4)
                 {
                     case 0:
@@ -305,6 +328,12 @@ public sealed class GuardedObjectPoolSoakTests
         var stats = pool.Statistics;
         Assert.Equal(rounds * 3, attached + refused);
         Assert.Equal((rounds, (long)attached, 0L), (stats.Returned, stats.Detached, stats.Outstanding));
+    }
+
+    private sealed class HeldCallback
+    {
+        public int Entered;
+        public int LeaseEnded;
     }
 
     /// <summary>Creates widgets, each with an owner cell that a lease claims at rent; the cell is cleared (and the

@@ -151,8 +151,8 @@ public sealed class TimerScopeTests
     public void BadInput_Throws()
     {
         using var scope = new TimerScope(new FakeTimeProvider());
-        Assert.Throws<ArgumentNullException>(() => scope.After(Ms, null!));
-        Assert.Throws<ArgumentNullException>(() => scope.Every(Ms, null!));
+        Assert.Throws<ArgumentNullException>(() => scope.After(Ms, (Action)null!));
+        Assert.Throws<ArgumentNullException>(() => scope.Every(Ms, (Action)null!));
         Assert.Throws<ArgumentNullException>(() => scope.Every<object>(null!, Ms, static _ => { }));
         Assert.Throws<ArgumentNullException>(() => scope.Every<object>(new object(), Ms, null!));
         Assert.Throws<ArgumentNullException>(() => scope.After<object>(null!, Ms, static _ => { }));

@@ -7,7 +7,7 @@ namespace SafeRefs.Tests.Pooling.KeepAlive;
 /// <summary>
 /// A minimal HTTP/1.1 keep-alive server on 127.0.0.1 and an ephemeral port: each <c>GET /path</c> on a connection is
 /// answered with <c>200 OK</c> and the path as the body, and the connection stays open for the next request. A path
-/// under <c>/held/</c> is answered only once <see cref="ReleaseHeld"/> is called. Stops (and closes every connection)
+/// under <c>/held/</c> is answered only once <see cref="ReleaseHeld"/> has been called. Stops (and closes every connection)
 /// when disposed.
 /// </summary>
 internal sealed class HttpKeepAliveServer : IAsyncDisposable
@@ -16,7 +16,7 @@ internal sealed class HttpKeepAliveServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _connections = [];
     private readonly Task _accepting;
-    private TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _accepted;
     private int _requests;
 
@@ -35,8 +35,9 @@ internal sealed class HttpKeepAliveServer : IAsyncDisposable
     /// <summary>Gets how many requests the server answered.</summary>
     public int Requests => Volatile.Read(ref _requests);
 
-    /// <summary>Answers the requests held so far.</summary>
-    public void ReleaseHeld() => Interlocked.Exchange(ref _held, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    /// <summary>Answers the held requests, those received so far and any later one (a latch: a request that reaches
+    /// the server after the release is not held).</summary>
+    public void ReleaseHeld() => _held.TrySetResult();
 
     public async ValueTask DisposeAsync()
     {
@@ -94,7 +95,7 @@ internal sealed class HttpKeepAliveServer : IAsyncDisposable
                     var path = requestLine.Split(' ')[1];
                     if (path.StartsWith("/held/", StringComparison.Ordinal))
                     {
-                        await Volatile.Read(ref _held).Task.WaitAsync(_stop.Token);
+                        await _held.Task.WaitAsync(_stop.Token);
                     }
 
                     await writer.WriteAsync($"HTTP/1.1 200 OK\r\nContent-Length: {path.Length}\r\nConnection: keep-alive\r\n\r\n{path}");
