@@ -83,8 +83,10 @@ public class GuardedPoolCrossThreadBenchmarks
             }
 
             var next = _raw.Get();
+#pragma warning disable SR1008 // the other thread removes them (above, in its next invocation) before it returns the item
             next.Changed += _changed;
             next.Ticked += _ticked;
+#pragma warning restore SR1008
             mine[i] = null;
             theirs[i] = next;
         }

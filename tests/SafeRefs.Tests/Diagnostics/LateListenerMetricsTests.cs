@@ -63,7 +63,7 @@ public sealed class LateListenerMetricsTests
         var factory = provider.GetRequiredService<IMeterFactory>();
         var pool = new GuardedObjectPool<LateWidget>(
             new DefaultObjectPool<LateWidget>(new DefaultPooledObjectPolicy<LateWidget>()),
-            new ListenerGuardOptions<LateWidget> { MeterFactory = factory, TimeProvider = new FakeTimeProvider() });
+            new GuardedObjectPoolOptions<LateWidget> { MeterFactory = factory, TimeProvider = new FakeTimeProvider() });
         var first = pool.Rent();
         var second = pool.Rent();
 
