@@ -725,51 +725,12 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
     /// <summary>Overwrites the value of a resident plain node: no allocation, same queue position, counts as an access.</summary>
     private bool TryUpdateInPlace(CacheNode<TKey, TValue> node, TValue value)
     {
-        if (_removalIsSilent is not null)
+        // BoundedMemoryCache: a value whose removal must be reported always gets a fresh node (the normal path), so a
+        // node's value is replaced in place only from one unobservable value to another.
+        if (_removalIsSilent is not null
+            && (Evicted is not null || Updated is not null || _disposeValues || !_removalIsSilent(value) || !_removalIsSilent(node.Value)))
         {
-            // The owner (BoundedMemoryCache) never reads a "silent" value that left: its removal is unobservable.
-            // A node's value is replaced in place only from one silent value to another; a value that must be
-            // reported always gets a fresh node under the lock. So a plain store is enough: no lock, no CAS, no
-            // fence. If a removal races with the store, the store linearizes before it (the removed value is never
-            // read); a removal that completed before this call took the node out of the map first, so the lookup
-            // that found the node preceded it. An unlinked node seen here means "insert a fresh node".
-            if (Evicted is not null || Updated is not null || _disposeValues || !_removalIsSilent(value) || !_removalIsSilent(node.Value))
-            {
-                return false;
-            }
-
-            node.Value = value;
-            if (!node.IsLinkedVolatile)
-            {
-                return false;
-            }
-
-            if (node.Frequency < 3)
-            {
-                node.Frequency++;
-            }
-
-            return true;
-        }
-
-        if (Evicted is null && Updated is null && _onRemoved is null && !_disposeValues)
-        {
-            // Nobody observes the previous value, so no lock is needed: store, then check that the node was still
-            // linked after the store (nodes are unlinked before they leave the map). If it was, this write is ordered
-            // before that removal; if not, take the normal path, which inserts a fresh node.
-            node.Value = value;
-            Interlocked.MemoryBarrier();
-            if (!node.IsLinkedVolatile)
-            {
-                return false;
-            }
-
-            if (node.Frequency < 3)
-            {
-                node.Frequency++;
-            }
-
-            return true;
+            return false;
         }
 
         TValue previous;
@@ -789,7 +750,7 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
             }
         }
 
-        if (Evicted is not null || Updated is not null || _onRemoved is not null || _disposeValues)
+        if (_removalIsSilent is null && (Evicted is not null || Updated is not null || _onRemoved is not null || _disposeValues))
         {
             // Reported through a detached stand-in node, so the resident node keeps its new value.
             var victims = new Victims(new CacheNode<TKey, TValue>(node.Key, node.Hash, previous), CacheEvictionReason.Replaced);
