@@ -25,8 +25,9 @@ public static class ScaleOutDemo
         var hybridB = b.GetRequiredService<HybridCache>();
         var l1A = a.GetRequiredService<BoundedMemoryCache>();
         var l1B = b.GetRequiredService<BoundedMemoryCache>();
+        var channelB = b.GetRequiredService<RedisInvalidationChannel>();
         await a.GetRequiredService<RedisInvalidationChannel>().WhenSubscribedAsync();
-        await b.GetRequiredService<RedisInvalidationChannel>().WhenSubscribedAsync();
+        await channelB.WhenSubscribedAsync();
 
         output.WriteLine($"Two instances, L1 capacity {Capacity} each, sharing Redis at {redis}.");
         output.WriteLine($"{"keys written",12} {"L1 of A",8} {"L1 of B",8}");
@@ -34,7 +35,9 @@ public static class ScaleOutDemo
         var maxB = 0;
         for (var i = 1; i <= keys; i++)
         {
+            var applied = channelB.Statistics.Applied;
             await hybridA.SetAsync($"product:{i}", $"product {i}");
+            await ReachedAsync(channelB, applied);
             await hybridB.GetOrCreateAsync($"product:{i}", static _ => ValueTask.FromResult("missing"));
             maxA = Math.Max(maxA, l1A.Count);
             maxB = Math.Max(maxB, l1B.Count);
@@ -44,7 +47,9 @@ public static class ScaleOutDemo
             }
         }
 
+        var before = channelB.Statistics.Applied;
         await hybridA.SetAsync("price:42", "9.99");
+        await ReachedAsync(channelB, before);
         var seenByB = await hybridB.GetOrCreateAsync("price:42", static _ => ValueTask.FromResult("missing"));
         output.WriteLine($"B reads price:42 = {seenByB} (its L1 holds it: {l1B.TryGetValue("price:42", out _)}).");
 
@@ -60,6 +65,17 @@ public static class ScaleOutDemo
             ? $"A removed price:42; it left B's L1 after {clock.Elapsed.TotalMilliseconds.ToString("F1", CultureInfo.InvariantCulture)} ms."
             : "A removed price:42, but B still holds it after 10 s.");
         return new DemoResult(maxA, maxB, gone);
+    }
+
+    // B reads a key once A's announcement of its write has reached B: read earlier, the announcement arriving after
+    // the read would drop B's fresh copy (a harmless re-read later, but it would blur the counts shown here).
+    private static async Task ReachedAsync(RedisInvalidationChannel channel, long appliedBefore)
+    {
+        var wait = Stopwatch.StartNew();
+        while (channel.Statistics.Applied == appliedBefore && wait.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(1);
+        }
     }
 
     private static ServiceProvider Start(string redis, string scope)
