@@ -85,6 +85,9 @@ internal static class WeakEventEmitter
         text.Append(indent).AppendLine($"private static readonly {Events}WeakEventOptions {options} = new()");
         text.Append(indent).AppendLine("{");
         text.Append(indent).AppendLine($"    Name = \"{typeName}.{name}\",");
+        // Budget reports name the declaring class, not WeakEvent<T>. Inside the type, its own type parameters are in
+        // scope (static initializers included), so a generic type names its constructed form, such as Feed<int>.
+        text.Append(indent).AppendLine($"    DeclaringType = typeof({symbol.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}),");
         text.Append(indent).AppendLine($"    CapturingLambdaWithoutOwner = {EnumValue(attribute, "CapturingLambdaWithoutOwner", "ClosurePolicy", "Throw", "Allow")},");
         text.Append(indent).AppendLine($"    ExceptionMode = {EnumValue(attribute, "ExceptionMode", "HandlerExceptionMode", "Propagate", "ContinueAndAggregate")},");
         text.Append(indent).AppendLine("};");

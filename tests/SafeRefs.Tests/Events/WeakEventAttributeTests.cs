@@ -1,6 +1,7 @@
 using System.Collections.Specialized;
 using System.ComponentModel;
 using SafeRefs.Events;
+using SafeRefs.Subscriptions;
 
 namespace SafeRefs.Tests.Events;
 
@@ -128,6 +129,31 @@ public sealed partial class WeakEventAttributeTests
         Assert.Equal([7], listener.Ints);
     }
 
+    // M10: a budget report about a generated event names the class that declares it (here the constructed generic
+    // type), not WeakEvent<T>.
+    [Fact]
+    public void Budget_Warning_NamesTheDeclaringClass()
+    {
+        var budget = new ListenerBudget(maxListeners: 1);
+        var warnings = new List<ListenerLeakEventArgs>();
+        budget.Exceeded += (_, e) => warnings.Add(e);
+        Budgeted<double>.UseBudget(budget);
+        var source = new Budgeted<double>();
+        var listener = new Listener();
+        source.Changed += listener.OnCelsius;
+        source.Changed += listener.OnCelsius;
+
+        var warning = Assert.Single(warnings);
+        Assert.Equal(typeof(Budgeted<double>), warning.SourceType);
+        Assert.Equal("WeakEventAttributeTests.Budgeted.Changed", warning.EventName);
+    }
+
+    // A static event's weak event is built with its type's static fields, so no budget can be set on it afterwards:
+    // check that the generated options name the declaring (constructed generic) type.
+    [Fact]
+    public void StaticEventInAGenericType_OptionsNameTheDeclaringClass() =>
+        Assert.Equal(typeof(Budgeted<int>), Budgeted<int>.OpenedDeclaringType);
+
     /// <summary>A price, delivered to weak listeners.</summary>
     /// <param name="symbol">The symbol.</param>
     /// <param name="price">The price.</param>
@@ -200,6 +226,20 @@ public sealed partial class WeakEventAttributeTests
         public static void Open(double value) => OnOpened(value);
 
         public void Publish(string symbol, decimal price) => RaisePriceChanged(symbol, price);
+    }
+
+    private sealed partial class Budgeted<T>
+    {
+        [WeakEvent]
+        public partial event EventHandler<T>? Changed;
+
+        [WeakEvent]
+        public static partial event EventHandler<T>? Opened;
+
+        public static Type? OpenedDeclaringType => s_openedWeakEventOptions.DeclaringType;
+
+        // Each instance's weak event copies the generated options when it is built: set the budget before the first one.
+        public static void UseBudget(ListenerBudget budget) => s_changedWeakEventOptions.Budget = budget;
     }
 
     private static partial class Outer
