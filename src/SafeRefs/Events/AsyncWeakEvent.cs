@@ -136,10 +136,12 @@ public sealed class AsyncWeakEvent<TArgs>
     /// <param name="cancellationToken">Passed to every handler; checked before each handler starts.</param>
     /// <returns>A task that completes when every handler has completed.</returns>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before a handler
-    /// started; later handlers do not run.</exception>
+    /// started, or a handler threw it once the token was cancelled; later handlers do not run. No earlier handler of
+    /// this raise had failed (otherwise see <see cref="AggregateException"/>).</exception>
     /// <exception cref="AggregateException">With <see cref="HandlerExceptionMode.ContinueAndAggregate"/>: one or more
     /// handlers failed with an exception that <see cref="WeakEventOptions.ExceptionHandler"/> did not mark handled;
-    /// every handler ran.</exception>
+    /// every handler ran. If the raise was cancelled after such a failure, the failures are not dropped: the aggregate
+    /// holds them, in order, and the <see cref="OperationCanceledException"/> last; later handlers did not run.</exception>
     /// <remarks>A failure that the options' <see cref="WeakEventOptions.ExceptionHandler"/> marks handled is swallowed
     /// and the raise goes on (the raise's own cancellation is not a handler failure and is not offered to it).
     /// Otherwise, with <see cref="HandlerExceptionMode.Propagate"/>, the first failure propagates unwrapped and later
@@ -159,36 +161,46 @@ public sealed class AsyncWeakEvent<TArgs>
     {
         var dead = 0;
         List<Exception>? errors = null;
-        foreach (var slot in snapshot)
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (!slot.Entry.TryBeginInvoke(out var owner, out var handler))
+            foreach (var slot in snapshot)
             {
-                dead++;
-                continue;
-            }
+                cancellationToken.ThrowIfCancellationRequested();
+                if (!slot.Entry.TryBeginInvoke(out var owner, out var handler))
+                {
+                    dead++;
+                    continue;
+                }
 
-            try
-            {
-                await Invoke(owner, handler, sender, args, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-#pragma warning disable CA1031 // Handled, collected for the aggregate, or rethrown: the policy decides.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                if (!_exceptionPolicy.TryAbsorb(ex, ref errors))
+                try
+                {
+                    await Invoke(owner, handler, sender, args, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
                     throw;
                 }
+#pragma warning disable CA1031 // Handled, collected for the aggregate, or rethrown: the policy decides.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    if (!_exceptionPolicy.TryAbsorb(ex, ref errors))
+                    {
+                        throw;
+                    }
+                }
+                finally
+                {
+                    slot.Entry.EndInvoke();
+                }
             }
-            finally
-            {
-                slot.Entry.EndInvoke();
-            }
+        }
+        catch (OperationCanceledException cancelled) when (errors is not null && cancellationToken.IsCancellationRequested)
+        {
+            // Review L10: the failures collected before the cancellation reach the caller, who ran those handlers. As
+            // with Task.WhenAll, failures win over cancellation: one aggregate, the cancellation last.
+            errors.Add(cancelled);
+            throw new AggregateException(errors);
         }
 
         GuardedRaise.Finish(_list, dead, snapshot.Length, errors);

@@ -116,6 +116,65 @@ public sealed class AsyncWeakEventTests
         Assert.Equal(["b"], owner.Entries);
     }
 
+    // L10: a cancellation after a handler failed does not drop the failure: it is aggregated with the cancellation.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RaiseAsync_ContinueAndAggregate_CancelledAfterAFailure_AggregatesBoth(bool cancellingHandlerThrows)
+    {
+        var source = new AsyncWeakEvent<int>(new WeakEventOptions { ExceptionMode = HandlerExceptionMode.ContinueAndAggregate });
+        var owner = new Log();
+        using var cts = new CancellationTokenSource();
+        using var a = source.Subscribe(owner, static (_, _, _, _) => throw new InvalidOperationException("failed"));
+        using var b = source.Subscribe(owner, (o, _, _, ct) =>
+        {
+            o.Add("b");
+            cts.Cancel();
+            if (cancellingHandlerThrows)
+            {
+                ct.ThrowIfCancellationRequested();
+            }
+
+            return default;
+        });
+        using var c = source.Subscribe(owner, static (o, _, _, _) =>
+        {
+            o.Add("c");
+            return default;
+        });
+
+        var ex = await Assert.ThrowsAsync<AggregateException>(() => source.RaiseAsync(null, 1, cts.Token).AsTask());
+        Assert.Equal(2, ex.InnerExceptions.Count);
+        Assert.Equal("failed", Assert.IsType<InvalidOperationException>(ex.InnerExceptions[0]).Message);
+        Assert.Equal(cts.Token, Assert.IsAssignableFrom<OperationCanceledException>(ex.InnerExceptions[1]).CancellationToken);
+        Assert.Equal(["b"], owner.Entries);
+    }
+
+    // Control for the test above: without an earlier failure, a cancelled raise is still plainly cancelled.
+    [Fact]
+    public async Task RaiseAsync_ContinueAndAggregate_CancelledWithoutAFailure_ThrowsCancellation()
+    {
+        var source = new AsyncWeakEvent<int>(new WeakEventOptions { ExceptionMode = HandlerExceptionMode.ContinueAndAggregate });
+        var owner = new Log();
+        using var cts = new CancellationTokenSource();
+        using var a = source.Subscribe(owner, (o, _, _, _) =>
+        {
+            o.Add("a");
+            cts.Cancel();
+            return default;
+        });
+        using var b = source.Subscribe(owner, static (o, _, _, _) =>
+        {
+            o.Add("b");
+            return default;
+        });
+
+        var task = source.RaiseAsync(null, 1, cts.Token).AsTask();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task);
+        Assert.True(task.IsCanceled);
+        Assert.Equal(["a"], owner.Entries);
+    }
+
     [Fact]
     public async Task Dispose_StopsHandler_CountFollows()
     {
