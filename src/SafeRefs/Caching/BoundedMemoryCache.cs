@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
 using SafeRefs.Caching.Internal;
-using SafeRefs.Internal;
+using SafeRefs.Diagnostics.Internal;
 
 namespace SafeRefs.Caching;
 

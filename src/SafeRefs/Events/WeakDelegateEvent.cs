@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Events.Internal;
-using SafeRefs.Internal;
 using SafeRefs.Subscriptions;
 
 namespace SafeRefs.Events;

@@ -3,10 +3,10 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.ObjectPool;
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Internal;
 using SafeRefs.Pooling.Internal;
 using SafeRefs.Subscriptions;
-using SafeRefs.Subscriptions.Internal;
 using SafeRefs.Timers;
 
 namespace SafeRefs.Pooling;

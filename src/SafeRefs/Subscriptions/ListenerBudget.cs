@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Internal;
 using SafeRefs.Subscriptions.Internal;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Primitives;
-using SafeRefs.Internal;
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Subscriptions.Internal;
 
 namespace SafeRefs.Subscriptions;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Internal;
 using SafeRefs.Subscriptions.WeakLinks;
 

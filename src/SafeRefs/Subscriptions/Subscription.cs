@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using SafeRefs.Internal;
-using SafeRefs.Subscriptions.Internal;
 
 namespace SafeRefs.Subscriptions;
 

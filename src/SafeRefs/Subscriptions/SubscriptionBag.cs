@@ -1,4 +1,4 @@
-using SafeRefs.Internal;
+using SafeRefs.Diagnostics.Internal;
 
 namespace SafeRefs.Subscriptions;
 

@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using SafeRefs.Internal;
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Timers.Internal;
 
 namespace SafeRefs.Timers;
@@ -50,7 +50,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         _body = body;
         _interval = interval;
         _onRunCompleted = OnRunCompleted;
-        _counted = Metrics.TimerStarted(scope);
+        _counted = TimerCount.Started(scope);
     }
 
     /// <summary>Gets a task that completes when the loop has ended and its last body run has finished.</summary>
@@ -246,7 +246,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
 
         if (_counted)
         {
-            Metrics.TimerEnded(_scope);
+            TimerCount.Ended(_scope);
         }
 
         if (Volatile.Read(ref _running) == 0)

@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using SafeRefs.Internal;
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Timers.Internal;
 
 namespace SafeRefs.Timers;
@@ -411,7 +411,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         Volatile.Read(ref _timer)?.Dispose();
         if ((_state & CountedBit) != 0)
         {
-            Metrics.TimerEnded(_scope);
+            TimerCount.Ended(_scope);
         }
 
         (ended as AsyncTimerCallback)?.Cancel();

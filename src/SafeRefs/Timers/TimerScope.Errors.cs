@@ -1,5 +1,5 @@
 using SafeRefs.Diagnostics;
-using SafeRefs.Internal;
+using SafeRefs.Diagnostics.Internal;
 
 namespace SafeRefs.Timers;
 

@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
-using SafeRefs.Internal;
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Timers.Internal;
 
 namespace SafeRefs.Timers;
@@ -503,7 +503,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
     /// <summary>
     /// Counts one new item in <c>saferefs.timers.active</c>, listened to or not, so that a listener attaching late reads
-    /// the exact number (see <see cref="Metrics.TimerStarted"/>); returns <see langword="true"/>.
+    /// the exact number (see <see cref="TimerCount.Started"/>); returns <see langword="true"/>.
     /// </summary>
     internal bool CountTimerStarted()
     {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Events;
+using SafeRefs.Internal;
 using SafeRefs.Pooling;
 using SafeRefs.Subscriptions;
 using SafeRefs.Timers;

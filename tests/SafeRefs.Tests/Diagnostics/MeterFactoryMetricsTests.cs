@@ -9,6 +9,7 @@ using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Caching;
 using SafeRefs.Diagnostics;
 using SafeRefs.Events;
+using SafeRefs.Internal;
 using SafeRefs.Pooling;
 using SafeRefs.Subscriptions;
 using SafeRefs.Timers;

@@ -1,4 +1,5 @@
 using SafeRefs.Events;
+using SafeRefs.Internal;
 
 namespace SafeRefs.Tests.Events;
 

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using SafeRefs.Events;
+using SafeRefs.Internal;
 using SafeRefs.Testing;
 using SafeRefs.Tests.Infrastructure;
 

@@ -1,6 +1,7 @@
 using System.Collections.Specialized;
 using System.ComponentModel;
 using SafeRefs.Events;
+using SafeRefs.Internal;
 
 namespace SafeRefs.Tests.Events;
 

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using SafeRefs.Events;
-using SafeRefs.Internal;
+using SafeRefs.Events.Internal;
 using SafeRefs.Testing;
 using SafeRefs.Tests.Infrastructure;
 

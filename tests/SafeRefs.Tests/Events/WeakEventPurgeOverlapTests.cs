@@ -1,7 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Events;
-using SafeRefs.Internal;
+using SafeRefs.Events.Internal;
 using SafeRefs.Subscriptions;
 using SafeRefs.Testing;
 using SafeRefs.Tests.Infrastructure;

@@ -1,5 +1,5 @@
 using SafeRefs.Events;
-using SafeRefs.Internal;
+using SafeRefs.Events.Internal;
 using SafeRefs.Subscriptions;
 using SafeRefs.Tests.Infrastructure;
 

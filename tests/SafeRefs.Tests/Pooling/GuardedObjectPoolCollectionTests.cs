@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.ObjectPool;
+using SafeRefs.Internal;
 using SafeRefs.Pooling;
 using SafeRefs.Testing;
 using SafeRefs.Tests.Infrastructure;

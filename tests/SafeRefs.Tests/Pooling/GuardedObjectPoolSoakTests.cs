@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Internal;
 using SafeRefs.Pooling;
 using SafeRefs.Tests.Infrastructure;
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Internal;
 using SafeRefs.Pooling;
 using SafeRefs.Subscriptions;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Internal;
 using SafeRefs.Pooling;
 using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;

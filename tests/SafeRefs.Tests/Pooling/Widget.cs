@@ -1,3 +1,4 @@
+using SafeRefs.Internal;
 namespace SafeRefs.Tests.Pooling;
 
 /// <summary>A pooled object with events whose listener counts can be read.</summary>

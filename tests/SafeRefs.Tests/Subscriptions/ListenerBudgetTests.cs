@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Internal;
 using SafeRefs.Subscriptions;
-using SafeRefs.Subscriptions.Internal;
 
 namespace SafeRefs.Tests.Subscriptions;
 

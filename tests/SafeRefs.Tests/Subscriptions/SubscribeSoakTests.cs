@@ -1,10 +1,10 @@
 using System.Collections.Immutable;
 using System.Diagnostics.Metrics;
-using SafeRefs.Internal;
 using SafeRefs.Subscriptions.WeakLinks;
 using SafeRefs.Subscriptions;
 using SafeRefs.Tests.Infrastructure;
 using Listener = SafeRefs.Tests.Subscriptions.SubscribeWeakEventTests.Listener;
+using SafeRefs.Diagnostics.Internal;
 
 namespace SafeRefs.Tests.Subscriptions;
 

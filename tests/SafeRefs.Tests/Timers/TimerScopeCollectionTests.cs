@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Time.Testing;
-using SafeRefs.Internal;
 using SafeRefs.Testing;
 using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;

@@ -1,4 +1,3 @@
-using SafeRefs.Internal;
 using SafeRefs.Tests.Diagnostics;
 using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;

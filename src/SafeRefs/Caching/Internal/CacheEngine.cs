@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
-using SafeRefs.Internal;
+using SafeRefs.Diagnostics.Internal;
 
 namespace SafeRefs.Caching.Internal;
 

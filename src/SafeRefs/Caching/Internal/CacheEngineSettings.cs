@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
+using SafeRefs.Diagnostics.Internal;
 
 namespace SafeRefs.Caching.Internal;
 

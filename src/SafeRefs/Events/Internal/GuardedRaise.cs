@@ -1,4 +1,3 @@
-using SafeRefs.Internal;
 
 namespace SafeRefs.Events.Internal;
 

@@ -1,3 +1,4 @@
+using SafeRefs.Internal;
 namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>The token of <c>Subscribe.OnCancel</c>: the registration calls back through it, so a disposed token starts nothing.</summary>

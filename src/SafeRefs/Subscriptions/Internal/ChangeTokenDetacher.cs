@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Primitives;
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Internal;
 
 namespace SafeRefs.Subscriptions.Internal;

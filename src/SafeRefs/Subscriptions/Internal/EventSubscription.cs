@@ -1,6 +1,7 @@
 using System.Collections.Specialized;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
+using SafeRefs.Internal;
 
 namespace SafeRefs.Subscriptions.Internal;
 

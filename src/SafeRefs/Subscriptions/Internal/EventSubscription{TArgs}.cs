@@ -1,3 +1,4 @@
+using SafeRefs.Internal;
 namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>The token of <c>Subscribe.Event</c> for an <see cref="EventHandler{TEventArgs}"/> event: a gated forwarder.</summary>

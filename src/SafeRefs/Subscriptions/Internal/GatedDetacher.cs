@@ -1,3 +1,4 @@
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Internal;
 
 namespace SafeRefs.Subscriptions.Internal;

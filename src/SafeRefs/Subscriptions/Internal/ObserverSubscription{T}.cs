@@ -1,3 +1,4 @@
+using SafeRefs.Internal;
 namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>

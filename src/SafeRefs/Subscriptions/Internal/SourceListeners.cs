@@ -1,3 +1,4 @@
+using SafeRefs.Internal;
 namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>The listener counts of one source, per event name (the value of a budget's weak table).</summary>

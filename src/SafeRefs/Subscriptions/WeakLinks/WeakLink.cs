@@ -4,8 +4,8 @@ using System.Diagnostics;
 using System.Runtime;
 using System.Runtime.InteropServices;
 using System.Windows.Input;
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Internal;
-using SafeRefs.Subscriptions.Internal;
 
 namespace SafeRefs.Subscriptions.WeakLinks;
 

@@ -1,4 +1,4 @@
-using SafeRefs.Internal;
+using SafeRefs.Diagnostics.Internal;
 
 namespace SafeRefs.Timers.Internal;
 
@@ -33,7 +33,7 @@ internal sealed class ScopedCancellation : IScopeMember
         }
 
         Token = _source.Token;
-        _counted = Metrics.TimerStarted(scope);
+        _counted = TimerCount.Started(scope);
     }
 
     public CancellationToken Token { get; }
@@ -103,7 +103,7 @@ internal sealed class ScopedCancellation : IScopeMember
         _source.Dispose();
         if (_counted)
         {
-            Metrics.TimerEnded(_scope);
+            TimerCount.Ended(_scope);
         }
     }
 }

@@ -1,4 +1,4 @@
-using SafeRefs.Internal;
+using SafeRefs.Diagnostics.Internal;
 
 namespace SafeRefs.Timers.Internal;
 
@@ -19,7 +19,7 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
         : base(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         _scope = scope;
-        _counted = Metrics.TimerStarted(scope);
+        _counted = TimerCount.Started(scope);
     }
 
     int IScopeMember.Index
@@ -80,7 +80,7 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
 
         if (_counted)
         {
-            Metrics.TimerEnded(_scope);
+            TimerCount.Ended(_scope);
         }
 
         if (canceledBy is { } token)

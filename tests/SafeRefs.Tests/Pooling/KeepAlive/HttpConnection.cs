@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using SafeRefs.Internal;
 
 namespace SafeRefs.Tests.Pooling.KeepAlive;
 

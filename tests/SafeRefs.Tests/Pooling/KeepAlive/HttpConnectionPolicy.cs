@@ -1,4 +1,5 @@
 using Microsoft.Extensions.ObjectPool;
+using SafeRefs.Internal;
 
 namespace SafeRefs.Tests.Pooling.KeepAlive;
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Internal;
 using SafeRefs.Pooling;
 using SafeRefs.Subscriptions;
 using SafeRefs.Testing;

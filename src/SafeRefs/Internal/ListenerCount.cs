@@ -1,6 +1,6 @@
-namespace SafeRefs.Subscriptions.Internal;
+namespace SafeRefs.Internal;
 
-/// <summary>The live listener count of one (source, event name) in one <see cref="Subscriptions.ListenerBudget"/>.</summary>
+/// <summary>The live listener count of one (source, event name) in one <see cref="SafeRefs.Subscriptions.ListenerBudget"/>.</summary>
 /// <remarks>Holds no reference to the source: it lives in a <c>ConditionalWeakTable</c> keyed by the source.</remarks>
 internal sealed class ListenerCount
 {

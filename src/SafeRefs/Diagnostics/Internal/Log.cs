@@ -1,4 +1,4 @@
-namespace SafeRefs.Internal;
+namespace SafeRefs.Diagnostics.Internal;
 
 /// <summary>
 /// Source-generated log messages. Each area adds its methods in a partial file <c>Log.&lt;Area&gt;.cs</c> with

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
+using SafeRefs.Internal;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Diagnostics.Internal;
 
 /// <content>Subscription and listener-budget instruments.</content>
 internal sealed partial class Metrics

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Diagnostics.Internal;
 
 /// <content>Caching instruments.</content>
 internal sealed partial class Metrics

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
+using SafeRefs.Diagnostics.Internal;
+using SafeRefs.Internal;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Events.Internal;
 
 /// <summary>
 /// Bounds dead entries of weak handler lists that are never raised nor added to: after each gen-2 collection (through

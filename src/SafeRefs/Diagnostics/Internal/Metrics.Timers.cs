@@ -1,32 +1,12 @@
 using System.Diagnostics.Metrics;
-using SafeRefs.Timers;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Diagnostics.Internal;
 
 /// <content>Timer-scope instruments.</content>
 internal sealed partial class Metrics
 {
     /// <summary>Gets the timer-scope instruments of this set.</summary>
     internal TimerInstruments Timers { get; }
-
-    /// <summary>
-    /// Counts one timer, loop, pending delay or <c>CancelAfter</c> source created through the scope behind
-    /// <paramref name="scope"/> (listened to or not, so that a listener attaching late reads the exact number). The
-    /// item keeps the result and calls <see cref="TimerEnded"/> only when it was counted, so the sum never drifts.
-    /// </summary>
-    internal static bool TimerStarted(WeakReference<TimerScope> scope) => scope.TryGetTarget(out var target) && target.CountTimerStarted();
-
-    /// <summary>
-    /// Uncounts one counted item. If its scope was collected meanwhile, there is nothing to do: a collected scope's
-    /// tracker is no longer observed.
-    /// </summary>
-    internal static void TimerEnded(WeakReference<TimerScope> scope)
-    {
-        if (scope.TryGetTarget(out var target))
-        {
-            target.CountTimerEnded();
-        }
-    }
 
     /// <summary>
     /// Timer-scope instruments. <c>saferefs.timers.active</c> is observed: each scope counts every item it starts in its
@@ -63,6 +43,6 @@ internal sealed partial class Metrics
         }
 
         /// <summary>Registers the tracker of one scope (call once per scope, with the tracker it keeps).</summary>
-        internal void Register(TimerScope scope, LiveCountTracker tracker) => _activeCounts.Register(scope, tracker);
+        internal void Register(object scope, LiveCountTracker tracker) => _activeCounts.Register(scope, tracker);
     }
 }

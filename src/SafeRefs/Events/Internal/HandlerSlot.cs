@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Events.Internal;
 
 /// <summary>
 /// One element of a weak event's snapshot: the entry plus, for <c>Add</c>-mode entries with a weak target, the weak

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Diagnostics.Internal;
 
 internal static partial class Log
 {

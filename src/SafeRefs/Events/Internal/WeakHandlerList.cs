@@ -1,7 +1,8 @@
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Events;
 using SafeRefs.Subscriptions;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Events.Internal;
 
 /// <summary>
 /// The copy-on-write entry array behind <see cref="Events.WeakEvent{TArgs}"/> and

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
+using SafeRefs.Internal;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Diagnostics.Internal;
 
 /// <content>Failures of the work SafeRefs does on its own initiative for weak subscriptions and weak events.</content>
 internal sealed partial class Metrics

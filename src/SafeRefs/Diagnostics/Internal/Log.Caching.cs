@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Diagnostics.Internal;
 
 /// <content>Caching messages (event ids 1400–1499).</content>
 internal static partial class Log

@@ -1,7 +1,7 @@
 using System.Reflection;
-using SafeRefs.Internal;
+using SafeRefs.Diagnostics.Internal;
 
-namespace SafeRefs.Tests.Internal;
+namespace SafeRefs.Tests.Diagnostics.Internal;
 
 /// <summary>
 /// <see cref="LiveCountTracker"/> and <see cref="LiveCountSet"/>: counts are observed from live primitives only, and
@@ -42,8 +42,8 @@ public sealed class LiveCountTrackerTests
         // any new finalizer needs the same audit before it joins the list.
         string[] audited =
         [
+            "SafeRefs.Events.Internal.WeakHandlerEntry",
             "SafeRefs.Internal.Gen2Callback",
-            "SafeRefs.Internal.WeakHandlerEntry",
             "SafeRefs.Timers.Internal.LifetimeRegistration",
         ];
 

@@ -2,9 +2,10 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Caching;
 using SafeRefs.Diagnostics;
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Tests.Infrastructure;
 
-namespace SafeRefs.Tests.Internal;
+namespace SafeRefs.Tests.Diagnostics.Internal;
 
 /// <summary>Hits, misses and evictions are observed instruments over the caches' own exact counters (review A-M5).</summary>
 public sealed class MetricsCachingTests

@@ -1,6 +1,6 @@
-using SafeRefs.Subscriptions.Internal;
+using SafeRefs.Internal;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Events.Internal;
 
 /// <summary>
 /// Detaches an owner-bound entry of a weak event: slot0 is the <see cref="WeakHandlerList"/>, slot1 the entry.

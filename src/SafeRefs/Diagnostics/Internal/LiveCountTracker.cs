@@ -1,4 +1,4 @@
-namespace SafeRefs.Internal;
+namespace SafeRefs.Diagnostics.Internal;
 
 /// <summary>
 /// The part of an observed up-down counter (<c>saferefs.weak_events.handlers</c>, <c>saferefs.timers.active</c>)

@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using SafeRefs.Diagnostics;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Diagnostics.Internal;
 
 /// <summary>
 /// One set of SafeRefs instruments on one <see cref="System.Diagnostics.Metrics.Meter"/> named

@@ -1,4 +1,4 @@
-namespace SafeRefs.Internal;
+namespace SafeRefs.Events.Internal;
 
 /// <summary>Receives a <see cref="WeakHandlerList"/>'s snapshots (the event object, so that a raise reads one field).</summary>
 internal interface IHandlerSnapshotSink

@@ -1,4 +1,4 @@
-namespace SafeRefs.Internal;
+namespace SafeRefs.Diagnostics.Internal;
 
 /// <summary>
 /// One primitive's part of an observed up-down counter: the tag it is reported under and its current count, read by

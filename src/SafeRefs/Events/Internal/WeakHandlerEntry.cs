@@ -3,9 +3,9 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using SafeRefs.Subscriptions.Internal;
+using SafeRefs.Internal;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Events.Internal;
 
 /// <summary>
 /// One registered handler of a weak event: how its target or owner is held and how to reach its delegate.

@@ -1,7 +1,7 @@
-namespace SafeRefs.Subscriptions.Internal;
+namespace SafeRefs.Internal;
 
 /// <summary>
-/// Undoes one attachment on behalf of a <see cref="Subscriptions.Subscription"/>. Each mechanism
+/// Undoes one attachment on behalf of a <see cref="SafeRefs.Subscriptions.Subscription"/>. Each mechanism
 /// (plain event, weak event, cancellation, change token, timer…) supplies one; stateless mechanisms
 /// share a singleton so that a subscription costs one allocation.
 /// </summary>

@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 
-namespace SafeRefs.Internal;
+namespace SafeRefs.Diagnostics.Internal;
 
 /// <summary>
 /// The counts behind one observed up-down counter (live-count trackers, caches' entry counts): each is registered

@@ -1,4 +1,4 @@
-namespace SafeRefs.Subscriptions.Internal;
+namespace SafeRefs.Internal;
 
 /// <summary>Turns the text of an <c>add</c> expression (from <c>CallerArgumentExpression</c>) into an event name.</summary>
 internal static class EventNames
