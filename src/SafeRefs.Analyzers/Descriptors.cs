@@ -72,12 +72,12 @@ public static class Descriptors
         "'-=' with a new lambda never matches the handler that was added: '{0}' keeps its subscriber",
         "Each lambda expression creates a new delegate, and delegate removal compares target and method, so '-= (s, e) => ...' removes nothing. Keep the handler in a field or local, use a method group, or keep the Subscription.");
 
-    /// <summary>SR1010: an <c>add</c>/<c>remove</c> lambda passed to <c>Subscribe.WeakEvent</c> that captures the owner.</summary>
+    /// <summary>SR1010: an <c>add</c>/<c>remove</c> accessor passed to <c>Subscribe.WeakEvent</c> that captures (or is bound to an object).</summary>
     public static readonly DiagnosticDescriptor SR1010 = Create(
         DiagnosticIds.CapturingWeakEventAccessor,
-        "Capturing add/remove lambda roots the weak subscription's owner",
-        "This '{0}' lambda captures {1}, the subscription's owner: the subscription keeps the lambda for as long as the source lives, so the owner is never collected; use 'static (source, handler) => source.Event {2} handler'",
-        "Subscribe.WeakEvent holds its owner weakly, but keeps the add and remove delegates strongly until the subscription ends. A lambda that captures the owner ('this' when the owner is 'this', e.g. '(f, h) => _feed.Changed -= h' written inside the owner, or the owner's variable) roots it through the source. Use the source parameter in a static lambda.");
+        "Capturing add/remove accessor passed to Subscribe.WeakEvent",
+        "The '{0}' accessor captures {1}: Subscribe.WeakEvent keeps it for as long as the source lives and refuses it at run time (ArgumentException); use 'static (source, handler) => source.Event {2} handler'",
+        "Subscribe.WeakEvent holds its owner weakly, but keeps the add and remove delegates strongly until the subscription ends, so it refuses, with an ArgumentException, any accessor that captures variables or 'this' or is an instance method group: written inside the owner, '(f, h) => _feed.Changed -= h' would root the owner through the source. Use the source parameter in a static lambda (or a static method).");
 
     /// <summary>SR2001: <c>[WeakEvent]</c> on an event that is not a <c>partial event</c> declaration.</summary>
     public static readonly DiagnosticDescriptor SR2001 = CreateError(

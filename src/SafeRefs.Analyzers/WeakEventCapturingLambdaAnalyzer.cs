@@ -8,8 +8,9 @@ namespace SafeRefs.Analyzers;
 
 /// <summary>
 /// SR1002: a capturing lambda (or local function) passed to <c>SafeRefs.Events.WeakEvent&lt;T&gt;.Add</c>; captures
-/// through the local functions it calls count. SR1010: a capturing <c>add</c>/<c>remove</c> lambda passed to
-/// <c>Subscribe.WeakEvent</c>, which keeps those delegates strongly for the subscription's life.
+/// through the local functions it calls count. SR1010: a capturing <c>add</c>/<c>remove</c> lambda (or an instance
+/// method group) passed to <c>Subscribe.WeakEvent</c>, which keeps those delegates strongly for the subscription's
+/// life and therefore refuses them at run time.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class WeakEventCapturingLambdaAnalyzer : DiagnosticAnalyzer
@@ -100,8 +101,9 @@ public sealed class WeakEventCapturingLambdaAnalyzer : DiagnosticAnalyzer
     }
 
     // SR1010: Subscribe.WeakEvent(source, add, remove, owner, handler) keeps `add` and `remove` strongly (the source
-    // roots the subscription through the forwarding handler), so capturing the owner there roots what the call holds
-    // weakly.
+    // roots the subscription through the forwarding handler), so it refuses at run time (ArgumentException) any
+    // accessor whose delegate has a target other than the compiler's cached singleton: a lambda or local function that
+    // captures anything, or an instance method group. This rule reports the same set at build time.
     private static void AnalyzeAccessors(OperationAnalysisContext context, INamedTypeSymbol subscribe)
     {
         var invocation = (IInvocationOperation)context.Operation;
@@ -111,43 +113,53 @@ public sealed class WeakEventCapturingLambdaAnalyzer : DiagnosticAnalyzer
             return;
         }
 
-        // What roots the owner: `this` when the owner is `this` (or a member of it), or the owner's own variable. Other
-        // captures (a counter local) root only themselves and stay quiet.
-        var owner = invocation.Arguments.FirstOrDefault(a => a.Parameter?.Name == "owner")?.Value.WalkDownConversions();
-        var ownerThroughThis = owner is IInstanceReferenceOperation or IMemberReferenceOperation { Instance: IInstanceReferenceOperation };
-        var ownerVariable = owner switch
-        {
-            ILocalReferenceOperation local => (ISymbol)local.Local,
-            IParameterReferenceOperation parameter => parameter.Parameter,
-            _ => null,
-        };
-
         foreach (var argument in invocation.Arguments)
         {
-            if (argument.Parameter?.Name is not ("add" or "remove") || argument.Value.WalkDownConversionsAndDelegates() is not IAnonymousFunctionOperation function)
+            if (argument.Parameter?.Name is not ("add" or "remove"))
             {
                 continue;
             }
 
-            var captures = LambdaCaptures.WithLocalFunctions(function, function.Symbol, function.Body);
+            var properties = ImmutableDictionary<string, string?>.Empty;
             string what;
-            if (ownerThroughThis && captures.CapturesThis)
+            switch (argument.Value.WalkDownConversionsAndDelegates())
             {
-                what = "'this'";
-            }
-            else if (ownerVariable is not null && !function.Symbol.IsStatic && References(function.Body, ownerVariable))
-            {
-                what = $"'{ownerVariable.Name}'";
-            }
-            else
-            {
-                continue;
+                case IAnonymousFunctionOperation function:
+                    var captures = LambdaCaptures.WithLocalFunctions(function, function.Symbol, function.Body);
+                    if (!captures.CapturesAnything)
+                    {
+                        continue;
+                    }
+
+                    what = captures.FirstCapturedVariable is { } variable ? $"'{variable.Name}'" : "'this'";
+                    if (SingleEventAssignment(function) is { } assignment && !captures.UsesLocalFunctions && CanUseSourceParameter(assignment, function, invocation))
+                    {
+                        properties = UseSourceParameter;
+                    }
+
+                    break;
+
+                // A local function's delegate targets its closure when it captures (the compiler's singleton when not).
+                case IMethodReferenceOperation { Method: { MethodKind: MethodKind.LocalFunction, IsStatic: false } method } reference:
+                    var localCaptures = LambdaCaptures.FindDeclaration(reference, method) is { } declaration
+                        ? LambdaCaptures.WithLocalFunctions(reference, declaration.Symbol, declaration.Body)
+                        : default;
+                    if (!localCaptures.CapturesAnything)
+                    {
+                        continue;
+                    }
+
+                    what = localCaptures.FirstCapturedVariable is { } captured ? $"'{captured.Name}'" : "'this'";
+                    break;
+
+                // An instance method group (or an extension method bound to a receiver) targets that object.
+                case IMethodReferenceOperation { Instance: { } receiver } when receiver.Syntax is { } receiverSyntax:
+                    what = receiver is IInstanceReferenceOperation ? "'this'" : $"'{receiverSyntax}'";
+                    break;
+                default:
+                    continue;
             }
 
-            var assignment = SingleEventAssignment(function);
-            var properties = assignment is not null && !captures.UsesLocalFunctions && CanUseSourceParameter(assignment, function, invocation)
-                ? UseSourceParameter
-                : ImmutableDictionary<string, string?>.Empty;
             context.ReportDiagnostic(Diagnostic.Create(
                 Descriptors.SR1010,
                 argument.Value.Syntax.GetLocation(),
@@ -214,12 +226,4 @@ public sealed class WeakEventCapturingLambdaAnalyzer : DiagnosticAnalyzer
         IPropertyReferenceOperation { Instance: null or IInstanceReferenceOperation, Arguments.Length: 0 } property => property.Property,
         _ => null,
     };
-
-    private static bool References(IOperation body, ISymbol variable) =>
-        body.Descendants().Any(o => o switch
-        {
-            ILocalReferenceOperation local => SymbolEqualityComparer.Default.Equals(local.Local, variable),
-            IParameterReferenceOperation parameter => SymbolEqualityComparer.Default.Equals(parameter.Parameter, variable),
-            _ => false,
-        });
 }

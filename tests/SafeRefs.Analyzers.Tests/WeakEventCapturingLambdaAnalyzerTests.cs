@@ -201,10 +201,10 @@ public sealed class WeakEventCapturingLambdaAnalyzerTests
             }
             """);
 
-    // Captures that do not reach the owner (a counter local, another object's field while the owner is someone
-    // else) root only themselves: quiet, as the test suites of weak-event libraries write them.
+    // Any capture, not only the owner's: Subscribe.WeakEvent refuses every accessor whose delegate has a target (a
+    // closure, 'this', an instance method group's receiver) with an ArgumentException, so each would fail at run time.
     [Fact]
-    public Task SR1010_CapturesThatDoNotReachTheOwner_DoNotReport() =>
+    public Task SR1010_AnyCaptureOrInstanceMethodGroup_Reports_AsTheRunTimeCheckRefusesIt() =>
         Verify.AnalyzerAsync<WeakEventCapturingLambdaAnalyzer>(FeedHeader + """
             public sealed class Listener
             {
@@ -220,11 +220,25 @@ public sealed class WeakEventCapturingLambdaAnalyzerTests
                     var adds = 0;
                     Subscribe.WeakEvent<PriceFeed, Listener, EventArgs>(
                         feed,
-                        (f, h) => { adds++; f.PriceChanged += h; },
-                        (f, h) => { _removes++; f.PriceChanged -= h; },
+                        {|SR1010:(f, h) => { adds++; f.PriceChanged += h; }|},
+                        {|SR1010:(f, h) => { _removes++; f.PriceChanged -= h; }|},
                         listener,
                         static (owner, s, e) => owner.Seen++);
+                    Subscribe.WeakEvent<PriceFeed, Listener, EventArgs>(
+                        feed,
+                        {|SR1010:AddCounted|},
+                        {|SR1010:Remove|},
+                        listener,
+                        static (owner, s, e) => owner.Seen++);
+
+                    void AddCounted(PriceFeed f, EventHandler<EventArgs> h)
+                    {
+                        adds++;
+                        f.PriceChanged += h;
+                    }
                 }
+
+                private void Remove(PriceFeed feed, EventHandler<EventArgs> handler) => feed.PriceChanged -= handler;
             }
             """);
 
@@ -275,6 +289,29 @@ public sealed class WeakEventCapturingLambdaAnalyzerTests
                     _feed = feed;
                     Subscribe.WeakEvent<PriceFeed, Ticker, EventArgs>(_feed, static (f, h) => f.PriceChanged += h, static (f, h) => f.PriceChanged -= h, this, static (owner, s, e) => owner._ticks++);
                 }
+            }
+            """);
+
+    // A capture of the source's own variable (not the owner) is refused at run time too; the same fix applies.
+    [Fact]
+    public Task SR1010_CodeFix_AppliesToACaptureOfTheSourceVariable() =>
+        Verify.CodeFixAsync<WeakEventCapturingLambdaAnalyzer, WeakEventAccessorCodeFixProvider>(
+            FeedHeader + """
+            public sealed class Listener
+            {
+                public int Seen { get; set; }
+
+                public static void Watch(PriceFeed feed, Listener listener) =>
+                    Subscribe.WeakEvent<PriceFeed, Listener, EventArgs>(feed, {|SR1010:(f, h) => feed.PriceChanged += h|}, static (f, h) => f.PriceChanged -= h, listener, static (owner, s, e) => owner.Seen++);
+            }
+            """,
+            FeedHeader + """
+            public sealed class Listener
+            {
+                public int Seen { get; set; }
+
+                public static void Watch(PriceFeed feed, Listener listener) =>
+                    Subscribe.WeakEvent<PriceFeed, Listener, EventArgs>(feed, static (f, h) => f.PriceChanged += h, static (f, h) => f.PriceChanged -= h, listener, static (owner, s, e) => owner.Seen++);
             }
             """);
 
