@@ -30,9 +30,11 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
         context.EnableConcurrentExecution();
 
         context.RegisterOperationAction(AnalyzeRemoval, OperationKind.EventAssignment);
-        context.RegisterSymbolStartAction(StartType, SymbolKind.NamedType);
         context.RegisterCompilationStartAction(start =>
         {
+            var services = new LongLivedServices(start.Compilation);
+            start.RegisterSymbolStartAction(c => StartType(c, services), SymbolKind.NamedType);
+
             var objectPool = start.Compilation.GetTypeByMetadataName(ObjectPoolMetadataName);
             if (objectPool is not null)
             {
@@ -54,8 +56,10 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
 
     // SR1001: collect `+=` on long-lived sources whose handler can root something, and every `-=` of the type; report
     // at the end. Instance members: a handler that uses `this` keeps every instance alive. Static members that run more
-    // than once (not static constructors, initializers or the entry point): every call adds one more handler.
-    private static void StartType(SymbolStartAnalysisContext context)
+    // than once (not static constructors, initializers or the entry point): every call adds one more handler. A type
+    // with one instance per process (a private-constructor singleton created statically, a DI singleton, a hosted
+    // service) keeps quiet where that one instance subscribes once.
+    private static void StartType(SymbolStartAnalysisContext context, LongLivedServices services)
     {
         var type = (INamedTypeSymbol)context.Symbol;
         // Interfaces too: their static members, and default implementations (where `this` is the implementing instance).
@@ -95,9 +99,11 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
                 }
 
                 // In a singleton, a handler rooting `this` roots the one instance that lives for the process anyway,
-                // and its constructor runs once.
+                // and its constructor (a hosted service's start methods too) runs once.
                 var onceWhenSingleton = !member.IsStatic
-                    && (roots == Rooted.Instance || member is IMethodSymbol { MethodKind: MethodKind.Constructor });
+                    && (roots == Rooted.Instance
+                        || member is IMethodSymbol { MethodKind: MethodKind.Constructor }
+                        || (LongLivedServices.IsHostedStartMethod(member) && services.IsHostedService(type)));
                 state.Add(assignment, roots == Rooted.Instance && !member.IsStatic ? KeepsInstancesAlive : KeepsCapturesAlive, onceWhenSingleton);
             },
             OperationKind.EventAssignment);
@@ -126,7 +132,8 @@ public sealed class EventSubscriptionAnalyzer : DiagnosticAnalyzer
                 return;
             }
 
-            var singleton = state.IsSingleton
+            // A DI singleton is found by the simple name it is registered under: a guess, which strict mode turns off.
+            var singleton = (state.IsSingleton || services.IsHostedService(type) || services.IsRegisteredSingleton(type))
                 && !RuleMode.IsStrict(end.Options, unmatched[0].Assignment.Syntax.SyntaxTree, DiagnosticIds.LongLivedSubscription);
             foreach (var (assignment, consequence, onceWhenSingleton) in unmatched)
             {

@@ -499,6 +499,129 @@ public sealed class EventSubscriptionAnalyzerTests
             }
             """);
 
+    // Pattern 5 in services: a DI singleton (registered in the same compilation) or a hosted service lives as long as
+    // the host; its constructor, and a hosted service's StartAsync/ExecuteAsync, run once. Shapes as hosted apps write
+    // them: a settings watcher registered with AddSingleton, a BackgroundService following a static event.
+    private const string ServiceUsings = """
+        using System.Threading;
+        using System.Threading.Tasks;
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Hosting;
+
+        """;
+
+    private const string ServiceSubscribers = """
+        public interface IThemeSource
+        {
+        }
+
+        public sealed class ThemeWatcher : IThemeSource
+        {
+            private int _changes;
+
+            public ThemeWatcher(string zone)
+            {
+                AppEvents.Changed += OnChanged;
+                Settings.Default.Saved += (s, e) => Console.WriteLine(zone);
+            }
+
+            private void OnChanged(object? sender, EventArgs e) => _changes++;
+        }
+
+        public sealed class SaveCounter
+        {
+            private int _saves;
+
+            public SaveCounter() => Settings.Shared.Saved += (s, e) => _saves++;
+        }
+
+        public sealed class Heartbeat : BackgroundService
+        {
+            private int _beats;
+
+            protected override Task ExecuteAsync(CancellationToken stoppingToken)
+            {
+                var name = "beat";
+                AppEvents.Changed += (s, e) => Console.WriteLine(name + _beats++);
+                return Task.CompletedTask;
+            }
+        }
+
+        public sealed class Warmup : IHostedService
+        {
+            private int _saves;
+
+            public Task StartAsync(CancellationToken cancellationToken)
+            {
+                Settings.Default.Saved += OnSaved;
+                return Task.CompletedTask;
+            }
+
+            public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+            private void OnSaved(object? sender, EventArgs e) => _saves++;
+        }
+
+        public static class Composition
+        {
+            public static void AddServices(IServiceCollection services)
+            {
+                services.AddSingleton<IThemeSource, ThemeWatcher>();
+                services.AddSingleton<SaveCounter>(sp => new SaveCounter());
+                services.AddHostedService<Heartbeat>();
+            }
+        }
+        """;
+
+    [Fact]
+    public Task SR1001_DiSingletonsAndHostedServices_DoNotReport() =>
+        Verify.AnalyzerAsync<EventSubscriptionAnalyzer>(ServiceUsings + Sources + ServiceSubscribers);
+
+    [Fact]
+    public Task SR1001_DiSingletonsAndHostedServicesInStrictMode_Report() =>
+        Verify.AnalyzerWithConfigAsync<EventSubscriptionAnalyzer>(
+            ServiceUsings + Sources + ServiceSubscribers
+                .Replace("AppEvents.Changed += OnChanged;", "{|SR1001:AppEvents.Changed += OnChanged;|}", StringComparison.Ordinal)
+                .Replace("Settings.Default.Saved += (s, e) => Console.WriteLine(zone);", "{|SR1001:Settings.Default.Saved += (s, e) => Console.WriteLine(zone);|}", StringComparison.Ordinal)
+                .Replace("=> Settings.Shared.Saved += (s, e) => _saves++;", "=> {|SR1001:Settings.Shared.Saved += (s, e) => _saves++|};", StringComparison.Ordinal)
+                .Replace("AppEvents.Changed += (s, e) => Console.WriteLine(name + _beats++);", "{|SR1001:AppEvents.Changed += (s, e) => Console.WriteLine(name + _beats++);|}", StringComparison.Ordinal)
+                .Replace("Settings.Default.Saved += OnSaved;", "{|SR1001:Settings.Default.Saved += OnSaved;|}", StringComparison.Ordinal),
+            "saferefs.SR1001.mode = strict");
+
+    // The leaky neighbours: the same watcher registered as scoped (one per request, each rooted by the static event),
+    // a type that is not registered at all, and a singleton's per-call method whose handler captures its argument.
+    [Fact]
+    public Task SR1001_ScopedOrUnregisteredServices_AndPerCallSubscriptionsInASingleton_Report() =>
+        Verify.AnalyzerAsync<EventSubscriptionAnalyzer>("using Microsoft.Extensions.DependencyInjection;\n" + Sources + """
+            public sealed class RequestAudit
+            {
+                private int _changes;
+
+                public RequestAudit() => {|SR1001:AppEvents.Changed += (s, e) => _changes++|};
+            }
+
+            public sealed class Unregistered
+            {
+                private int _saves;
+
+                public Unregistered() => {|SR1001:Settings.Default.Saved += (s, e) => _saves++|};
+            }
+
+            public sealed class PriceBoard
+            {
+                public void Track(string symbol) => {|SR1001:AppEvents.Changed += (s, e) => Console.WriteLine(symbol)|};
+            }
+
+            public static class Composition
+            {
+                public static void AddServices(IServiceCollection services)
+                {
+                    services.AddScoped<RequestAudit>();
+                    services.AddSingleton<PriceBoard>();
+                }
+            }
+            """);
+
     // SR1008 ------------------------------------------------------------------------------------------------------
 
     private const string PoolSources = """
