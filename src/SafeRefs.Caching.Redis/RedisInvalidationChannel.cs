@@ -545,13 +545,36 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
 
     private async Task FlushUnsentAsync(ISubscriber subscriber)
     {
+        // The subscription and interactive connections come back one after the other: a publish started when the first
+        // is back can fail because the second is not, and the second's event may already have passed. Retry a few
+        // times before leaving the request to the next reconnection.
+        Exception? last = null;
         try
         {
-            await PublishClearAsync(subscriber).ConfigureAwait(false);
+            var stopping = _stopping.Token;
+            for (var attempt = 0; attempt < 5; attempt++)
+            {
+                if (attempt > 0)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100 << attempt), stopping).ConfigureAwait(false);
+                }
+
+                try
+                {
+                    await PublishClearAsync(subscriber).ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    last = ex;
+                }
+            }
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
         {
-            MarkUnsent(ex);
+            return; // the channel is stopping
         }
+
+        MarkUnsent(last);
     }
 }
