@@ -355,14 +355,22 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
     private void GiveBack(T value, bool discard)
     {
-        Interlocked.Increment(ref _returned);
         if (discard)
         {
+            Interlocked.Increment(ref _returned);
             (value as IDisposable)?.Dispose();
+            return;
         }
-        else
+
+        try
         {
             _inner.Return(value);
+        }
+        finally
+        {
+            // Counted once it is back (a caller that saw the count can rent this very object); counted even if the
+            // policy's Return threw, since the lease is over either way.
+            Interlocked.Increment(ref _returned);
         }
     }
 

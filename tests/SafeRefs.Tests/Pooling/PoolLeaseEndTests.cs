@@ -22,6 +22,28 @@ public sealed class PoolLeaseEndTests
     }
 
     [Fact]
+    public async Task Returned_IsCountedOnlyOnceTheObjectIsBackInTheInnerPool()
+    {
+        // A caller that waits for Returned and then rents must get this very object (a pool of one): the count may not
+        // run ahead of the inner pool's Return.
+        using var inReturn = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new BlockingReturnPolicy(inReturn, release), maximumRetained: 1));
+        var lease = pool.Rent();
+        var widget = lease.Value;
+
+        var disposing = Task.Run(lease.Dispose);
+        Assert.True(inReturn.Wait(Bound));
+        Assert.Equal(0L, pool.Statistics.Returned);
+
+        release.Set();
+        await disposing.WaitAsync(Bound);
+        Assert.Equal(1L, pool.Statistics.Returned);
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
     public async Task Dispose_WhileALeaseTimerCallbackRuns_TheObjectGoesBackOnlyAfterTheCallbackReturned()
     {
         var clock = new FakeTimeProvider();
