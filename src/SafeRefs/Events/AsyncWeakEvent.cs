@@ -64,23 +64,7 @@ public sealed class AsyncWeakEvent<TArgs>
             return;
         }
 
-        if (handler.HasSingleTarget)
-        {
-            _list.Add(WeakHandlerEntry.ForAdd(handler, _closurePolicy, nameof(handler)));
-            return;
-        }
-
-        // Every part is checked before any is added: a refused closure adds nothing.
-        var entries = new List<WeakHandlerEntry>();
-        foreach (var single in Delegate.EnumerateInvocationList(handler))
-        {
-            entries.Add(WeakHandlerEntry.ForAdd(single, _closurePolicy, nameof(handler)));
-        }
-
-        foreach (var entry in entries)
-        {
-            _list.Add(entry);
-        }
+        _list.AddHandler(handler, _closurePolicy, nameof(handler));
     }
 
     /// <summary>

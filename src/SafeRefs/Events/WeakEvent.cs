@@ -76,22 +76,7 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
     public void Add(EventHandler<TArgs> handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        if (handler.HasSingleTarget)
-        {
-            _list.Add(CreateEntry(handler));
-            return;
-        }
-
-        var entries = new List<WeakHandlerEntry>();
-        foreach (var single in Delegate.EnumerateInvocationList(handler))
-        {
-            entries.Add(CreateEntry(single));
-        }
-
-        foreach (var entry in entries)
-        {
-            _list.Add(entry);
-        }
+        _list.AddHandler(handler, _closurePolicy, nameof(handler));
     }
 
     /// <summary>
@@ -234,8 +219,6 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
             Unsafe.As<Action<object, object?, TArgs>>(handler)(owner, sender, args);
         }
     }
-
-    private WeakHandlerEntry CreateEntry(Delegate handler) => WeakHandlerEntry.ForAdd(handler, _closurePolicy, nameof(handler));
 
     private readonly struct ArgsInvoker(object? sender, TArgs args) : IEntryInvoker
     {

@@ -77,6 +77,31 @@ internal sealed class WeakHandlerList
     /// <summary>The compaction threshold for <paramref name="length"/> stored entries: max(4, 25 %).</summary>
     internal static int Slack(int length) => Math.Max(4, length / 4);
 
+    /// <summary>
+    /// Adds an <c>Add</c>-mode handler, one entry per part of a multicast delegate. Every part is checked before any is
+    /// added: a refused closure adds nothing.
+    /// </summary>
+    /// <exception cref="ArgumentException">A part is an unrooted closure and <paramref name="policy"/> refuses it.</exception>
+    internal void AddHandler(Delegate handler, ClosurePolicy policy, string paramName)
+    {
+        if (handler.HasSingleTarget)
+        {
+            Add(WeakHandlerEntry.ForAdd(handler, policy, paramName));
+            return;
+        }
+
+        var entries = new List<WeakHandlerEntry>();
+        foreach (var single in Delegate.EnumerateInvocationList(handler))
+        {
+            entries.Add(WeakHandlerEntry.ForAdd(single, policy, paramName));
+        }
+
+        foreach (var entry in entries)
+        {
+            Add(entry);
+        }
+    }
+
     /// <summary>Appends an entry, dropping dead and removed entries from the copy.</summary>
     internal void Add(WeakHandlerEntry entry)
     {
