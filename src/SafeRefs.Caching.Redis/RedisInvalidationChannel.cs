@@ -99,10 +99,10 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
         if (meterFactory is not null)
         {
             _meter = meterFactory.Create("SafeRefs");
-            _meter.CreateObservableCounter("saferefs.cache.invalidations.published", () => Volatile.Read(ref _published), "{message}", "Invalidation messages published.");
-            _meter.CreateObservableCounter("saferefs.cache.invalidations.applied", () => Volatile.Read(ref _applied), "{message}", "Invalidation messages from other instances applied to the local cache.");
-            _meter.CreateObservableCounter("saferefs.cache.invalidations.failures", () => Volatile.Read(ref _publishFailures) + Volatile.Read(ref _applyFailures), "{message}", "Invalidation messages that could not be published or applied.");
-            _meter.CreateObservableCounter("saferefs.cache.invalidations.resyncs", () => Volatile.Read(ref _resyncs), "{clear}", "Local cache clears after invalidations may have been missed.");
+            _meter.CreateObservableCounter("saferefs.cache.invalidation.published", () => Volatile.Read(ref _published), "{message}", "Invalidation messages published.");
+            _meter.CreateObservableCounter("saferefs.cache.invalidation.applied", () => Volatile.Read(ref _applied), "{message}", "Invalidation messages from other instances applied to the local cache.");
+            _meter.CreateObservableCounter("saferefs.cache.invalidation.failures", () => Volatile.Read(ref _publishFailures) + Volatile.Read(ref _applyFailures), "{message}", "Invalidation messages that could not be published or applied.");
+            _meter.CreateObservableCounter("saferefs.cache.invalidation.resyncs", () => Volatile.Read(ref _resyncs), "{clear}", "Local cache clears after invalidations may have been missed.");
         }
 
         var stopping = _stopping.Token;

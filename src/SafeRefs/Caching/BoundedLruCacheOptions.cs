@@ -57,7 +57,7 @@ public sealed class BoundedLruCacheOptions<TKey, TValue>
     /// <value><see langword="null"/> by default (nothing is logged).</value>
     public ILogger? Logger { get; set; }
 
-    /// <summary>Gets or sets the cache's name, reported as the <c>cache.name</c> tag of the <c>saferefs.cache.*</c> instruments.</summary>
+    /// <summary>Gets or sets the cache's name, reported as the <c>saferefs.cache.name</c> tag of the <c>saferefs.cache.*</c> instruments.</summary>
     /// <value><see langword="null"/> by default, reported as <c>(unnamed)</c>. Use a fixed name per cache (such as
     /// <c>products</c>), never a per-request value: every distinct name is a separate time series. Caches that share
     /// a name are summed together.</value>

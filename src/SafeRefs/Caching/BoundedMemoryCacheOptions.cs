@@ -41,7 +41,7 @@ public sealed class BoundedMemoryCacheOptions
     /// <value><see langword="null"/> by default; <see cref="BoundedMemoryCacheServiceCollectionExtensions.AddBoundedMemoryCache(Microsoft.Extensions.DependencyInjection.IServiceCollection)"/> fills it from the container.</value>
     public ILoggerFactory? LoggerFactory { get; set; }
 
-    /// <summary>Gets or sets the cache's name, reported as the <c>cache.name</c> tag of the <c>saferefs.cache.*</c> instruments.</summary>
+    /// <summary>Gets or sets the cache's name, reported as the <c>saferefs.cache.name</c> tag of the <c>saferefs.cache.*</c> instruments.</summary>
     /// <value><see langword="null"/> by default, reported as <c>(unnamed)</c>;
     /// <see cref="BoundedMemoryCacheServiceCollectionExtensions.AddBoundedMemoryCache(Microsoft.Extensions.DependencyInjection.IServiceCollection)"/> sets <c>IMemoryCache</c> when
     /// it is not configured. Use a fixed name per cache, never a per-request value.</value>

@@ -41,14 +41,14 @@ public sealed class WeakEventOptions
     /// place back when its entry is dropped (next add, raise or gen-2 sweep).</value>
     public ListenerBudget? Budget { get; set; }
 
-    /// <summary>Gets or sets the event name reported by <see cref="Budget"/> and as the <c>event.name</c> tag of the
+    /// <summary>Gets or sets the event name reported by <see cref="Budget"/> and as the <c>saferefs.event.name</c> tag of the
     /// <c>saferefs.weak_events.*</c> instruments.</summary>
     /// <value><see langword="null"/> by default, reported as <c>(unnamed)</c>. Use a fixed name per event (such as
     /// <c>Orders.Changed</c>), never a per-instance or per-request value: every distinct name is a separate time series.</value>
     public string? Name { get; set; }
 
     /// <summary>Gets or sets the type that declares the event, named by <see cref="Budget"/>'s warnings, its refusals and
-    /// the <c>source.type</c> tag of <c>saferefs.listeners.exceeded</c>, so that an alarm says which class leaks.</summary>
+    /// the <c>saferefs.source.type</c> tag of <c>saferefs.listener.budget.exceeded</c>, so that an alarm says which class leaks.</summary>
     /// <value><see langword="null"/> by default: the weak event's own type (such as <c>WeakEvent&lt;Double&gt;</c>) is
     /// named. Set it with <see cref="Name"/>, for example <c>DeclaringType = typeof(Thermometer), Name = "Changed"</c>.</value>
     public Type? DeclaringType { get; set; }

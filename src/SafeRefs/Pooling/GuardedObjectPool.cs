@@ -103,7 +103,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     /// timer's exception never becomes an unhandled exception; a throwing handler is logged, not propagated.</remarks>
     public event EventHandler<TimerErrorEventArgs>? TimerError;
 
-    /// <summary>Gets the objects rented and not yet returned (<c>saferefs.pool.leases.outstanding</c>).</summary>
+    /// <summary>Gets the objects rented and not yet returned (<c>saferefs.pool.lease.outstanding</c>).</summary>
     internal long Outstanding
     {
         get

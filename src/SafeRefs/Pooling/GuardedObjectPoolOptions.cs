@@ -76,7 +76,7 @@ public sealed class GuardedObjectPoolOptions<T>
     public ILogger? Logger { get; set; }
 
     /// <summary>Gets or sets the factory whose <c>SafeRefs</c> meter records the pool's metrics
-    /// (<c>saferefs.pool.*</c> and <c>saferefs.listeners.exceeded</c>).</summary>
+    /// (<c>saferefs.pool.*</c> and <c>saferefs.listener.budget.exceeded</c>).</summary>
     /// <value><see langword="null"/> by default: the process-wide static <c>SafeRefs</c> meter.
     /// <c>AddGuardedObjectPool</c> fills it from the container.</value>
     public IMeterFactory? MeterFactory { get; set; }

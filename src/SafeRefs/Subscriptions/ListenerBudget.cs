@@ -70,7 +70,7 @@ public sealed class ListenerBudget
         }
     }
 
-    /// <summary>Gets the factory whose <c>SafeRefs</c> meter records <c>saferefs.listeners.exceeded</c> for this budget.</summary>
+    /// <summary>Gets the factory whose <c>SafeRefs</c> meter records <c>saferefs.listener.budget.exceeded</c> for this budget.</summary>
     /// <value><see langword="null"/> by default: the process-wide static <c>SafeRefs</c> meter (see <c>docs/diagnostics.md</c>).</value>
     public IMeterFactory? MeterFactory
     {

@@ -18,7 +18,7 @@ namespace SafeRefs.Subscriptions;
 /// some throw, then throws one <see cref="AggregateException"/> with every failure. A second or concurrent
 /// <see cref="Dispose"/> does nothing. When the lifetime token given to the constructor is cancelled, the bag is
 /// disposed on the cancelling thread; item failures are then logged through <see cref="Diagnostics.SafeRefsLog"/>
-/// (event 1004) and counted (<c>saferefs.subscriptions.callback_failed</c>), never thrown into the canceller.</para>
+/// (event 1004) and counted (<c>saferefs.subscription.callback.failures</c>), never thrown into the canceller.</para>
 /// </remarks>
 public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
 {

@@ -24,7 +24,7 @@ namespace SafeRefs.Timers;
 /// <para>No timer captures the creating thread's <see cref="ExecutionContext"/>: <see cref="AsyncLocal{T}"/> values
 /// are not kept alive by, nor visible in, callbacks.</para>
 /// <para>A callback or loop body that throws never ends the process: it is logged (to <see cref="Logger"/>, or to
-/// <see cref="Diagnostics.SafeRefsLog.Logger"/> when none is set), counted in <c>saferefs.timers.callback.failures</c>
+/// <see cref="Diagnostics.SafeRefsLog.Logger"/> when none is set), counted in <c>saferefs.timer.callback.failures</c>
 /// and reported to <see cref="Error"/> (or, without a handler, to the nearest parent scope's handler); the timer keeps
 /// its schedule.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe; items can be created and disposed concurrently with
@@ -127,7 +127,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// scopes start with their parent's logger.</value>
     public ILogger? Logger { get; set; }
 
-    /// <summary>Gets the scope's name, reported as the <c>scope.name</c> tag of <c>saferefs.timers.active</c>.</summary>
+    /// <summary>Gets the scope's name, reported as the <c>saferefs.timer.scope.name</c> tag of <c>saferefs.timer.active</c>.</summary>
     /// <value><see langword="null"/> by default, reported as <c>(unnamed)</c>. Child scopes start with their parent's
     /// name. Use a fixed name per kind of scope (a component or service name), never a per-request value: every
     /// distinct name is a separate time series.</value>
@@ -502,7 +502,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     ValueTask IScopeMember.WhenIdleAsync() => WhenIdleAsync();
 
     /// <summary>
-    /// Counts one new item in <c>saferefs.timers.active</c>, listened to or not, so that a listener attaching late reads
+    /// Counts one new item in <c>saferefs.timer.active</c>, listened to or not, so that a listener attaching late reads
     /// the exact number (see <see cref="TimerCount.Started"/>); returns <see langword="true"/>.
     /// </summary>
     internal bool CountTimerStarted()
@@ -510,7 +510,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         var tracker = Volatile.Read(ref _activeMetrics);
         if (tracker is null)
         {
-            var created = new LiveCountTracker(new KeyValuePair<string, object?>("scope.name", _name ?? "(unnamed)"));
+            var created = new LiveCountTracker(Metrics.TimerInstruments.ScopeTag(_name));
             tracker = Interlocked.CompareExchange(ref _activeMetrics, created, null);
             if (tracker is null)
             {

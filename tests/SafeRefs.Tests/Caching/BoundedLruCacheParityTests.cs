@@ -155,7 +155,7 @@ public sealed class BoundedLruCacheParityTests
         Assert.Equal("eins", value);
         Assert.All(logger.Collector.GetSnapshot(), r => Assert.Equal(1407, r.Id.Id));
         Assert.Equal(2, logger.Collector.Count);
-        Assert.Equal(2, failures.GetMeasurementSnapshot().Where(m => (string?)m.Tags["callback"] == "updated").Sum(m => m.Value));
+        Assert.Equal(2, failures.GetMeasurementSnapshot().Where(m => (string?)m.Tags["saferefs.callback.kind"] == "updated").Sum(m => m.Value));
     }
 
     [Fact]

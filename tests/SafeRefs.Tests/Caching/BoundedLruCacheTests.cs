@@ -391,7 +391,7 @@ public sealed class BoundedLruCacheTests
         Assert.Equal(0, thrown);
         var evictions = cache.Statistics.Evictions;
         Assert.True(evictions > 100, $"only {evictions} evictions: the test no longer exercises the handler");
-        Assert.Equal(evictions, failures.GetMeasurementSnapshot().Where(m => (string?)m.Tags["callback"] == "evicted").Sum(m => m.Value));
+        Assert.Equal(evictions, failures.GetMeasurementSnapshot().Where(m => (string?)m.Tags["saferefs.callback.kind"] == "evicted").Sum(m => m.Value));
     }
 
     [Fact]

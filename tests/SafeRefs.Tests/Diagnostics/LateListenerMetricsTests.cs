@@ -30,11 +30,11 @@ public sealed class LateListenerMetricsTests
         var owner = new object();
         var subscriptions = Enumerable.Range(0, 3).Select(_ => ev.Subscribe(owner, static (_, _, _) => { })).ToList();
 
-        using var handlers = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.weak_events.handlers");
+        using var handlers = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.weak_event.handler.count");
 
-        Assert.Equal(3, MetricTotals.Sum(handlers, "event.name", name));
+        Assert.Equal(3, MetricTotals.Sum(handlers, "saferefs.event.name", name));
         subscriptions[0].Dispose();
-        Assert.Equal(2, MetricTotals.Sum(handlers, "event.name", name));
+        Assert.Equal(2, MetricTotals.Sum(handlers, "saferefs.event.name", name));
         GC.KeepAlive(owner);
     }
 
@@ -49,11 +49,11 @@ public sealed class LateListenerMetricsTests
         scope.Every(TimeSpan.FromSeconds(1), static () => { });
         scope.After(TimeSpan.FromSeconds(5), static () => { });
 
-        using var active = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.timers.active");
+        using var active = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.timer.active");
 
-        Assert.Equal(2, MetricTotals.Sum(active, "scope.name", name));
+        Assert.Equal(2, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
         time.Advance(TimeSpan.FromSeconds(5));   // the one-shot fired and ended
-        Assert.Equal(1, MetricTotals.Sum(active, "scope.name", name));
+        Assert.Equal(1, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
     }
 
     [Fact]
@@ -67,14 +67,14 @@ public sealed class LateListenerMetricsTests
         var first = pool.Rent();
         var second = pool.Rent();
 
-        using var outstanding = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.pool.leases.outstanding");
+        using var outstanding = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.pool.lease.outstanding");
 
         var type = typeof(LateWidget).FullName!;
-        Assert.Equal(2, MetricTotals.Sum(outstanding, "pool.object.type", type));
+        Assert.Equal(2, MetricTotals.Sum(outstanding, "saferefs.pool.object.type", type));
         first.Dispose();
-        Assert.Equal(1, MetricTotals.Sum(outstanding, "pool.object.type", type));
+        Assert.Equal(1, MetricTotals.Sum(outstanding, "saferefs.pool.object.type", type));
         second.Dispose();
-        Assert.Equal(0, MetricTotals.Sum(outstanding, "pool.object.type", type));
+        Assert.Equal(0, MetricTotals.Sum(outstanding, "saferefs.pool.object.type", type));
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed class LateListenerMetricsTests
             .Select(_ => Subscribe.Event(feed, static (f, h) => f.Changed += h, static (f, h) => f.Changed -= h, (EventHandler)Feed.OnChanged))
             .ToList();
 
-        using var active = MetricTotals.Collect("saferefs.subscriptions.active");
+        using var active = MetricTotals.Collect("saferefs.subscription.active");
         var before = Total(active);
         subscriptions.ForEach(s => s.Dispose());
         var after = Total(active);

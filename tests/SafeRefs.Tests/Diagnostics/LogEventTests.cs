@@ -17,7 +17,7 @@ public sealed class LogEventTests
     public void ListenerLimitExceeded_LogsWarning1000_AndCountsExceeded()
     {
         var name = "metrics-budget-" + Guid.NewGuid().ToString("N");
-        using var exceeded = MetricTotals.Collect("saferefs.listeners.exceeded");
+        using var exceeded = MetricTotals.Collect("saferefs.listener.budget.exceeded");
         var logger = new FakeLogger();
         var ev = new WeakEvent<int>(new WeakEventOptions { Name = name, Budget = new ListenerBudget(1, logger) });
         var owner = new object();
@@ -30,13 +30,13 @@ public sealed class LogEventTests
         Assert.Equal("ListenerLeakSuspected", entry.Id.Name);
         Assert.Equal(LogLevel.Warning, entry.Level);
         Assert.Contains(name, entry.Message, StringComparison.Ordinal);
-        Assert.Equal(1, MetricTotals.Sum(exceeded, "event.name", name));
+        Assert.Equal(1, MetricTotals.Sum(exceeded, "saferefs.event.name", name));
     }
 
     [Fact]
     public void PoolLeakSuspected_LogsWarning1301_AndCountsLeak()
     {
-        using var leaks = MetricTotals.Collect("saferefs.pool.leaks_suspected");
+        using var leaks = MetricTotals.Collect("saferefs.pool.leak.suspected");
         var logger = new FakeLogger();
         var pool = new GuardedObjectPool<LeakyWidget>(
             new DefaultObjectPool<LeakyWidget>(new DefaultPooledObjectPolicy<LeakyWidget>()),
@@ -55,7 +55,7 @@ public sealed class LogEventTests
         Assert.Equal(1301, entry.Id.Id);
         Assert.Equal("LeaseAttachedBehind", entry.Id.Name);
         Assert.Equal(LogLevel.Warning, entry.Level);
-        Assert.Equal(1, MetricTotals.Sum(leaks, "pool.object.type", typeof(LeakyWidget).FullName!));
+        Assert.Equal(1, MetricTotals.Sum(leaks, "saferefs.pool.object.type", typeof(LeakyWidget).FullName!));
     }
 
     [Fact]

@@ -35,7 +35,7 @@ public sealed class MeterFactoryMetricsTests
         using var hits = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.cache.hits");
         using var misses = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.cache.misses");
         using var evictions = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.cache.evictions");
-        using var entries = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.cache.entries");
+        using var entries = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.cache.entry.count");
         using var staticHits = MetricTotals.Collect("saferefs.cache.hits");
         var cache = provider.GetRequiredService<IMemoryCache>();
 
@@ -46,17 +46,17 @@ public sealed class MeterFactoryMetricsTests
         Assert.False(cache.TryGetValue("nope", out _));
         entries.RecordObservableInstruments();
 
-        Assert.Equal(1, MetricTotals.Sum(hits, "cache.name", name));
-        Assert.Equal(1, MetricTotals.Sum(misses, "cache.name", name));
+        Assert.Equal(1, MetricTotals.Sum(hits, "saferefs.cache.name", name));
+        Assert.Equal(1, MetricTotals.Sum(misses, "saferefs.cache.name", name));
         evictions.RecordObservableInstruments();
         var eviction = Assert.Single(evictions.GetMeasurementSnapshot(), m => m.Value != 0);
         Assert.Equal(1, eviction.Value);
-        Assert.Equal("capacity", eviction.Tags["reason"]);
-        Assert.Equal(name, eviction.Tags["cache.name"]);
+        Assert.Equal("capacity", eviction.Tags["saferefs.cache.eviction.reason"]);
+        Assert.Equal(name, eviction.Tags["saferefs.cache.name"]);
         Assert.Equal(2, entries.LastMeasurement?.Value);
-        Assert.Equal(name, entries.LastMeasurement?.Tags["cache.name"]);
+        Assert.Equal(name, entries.LastMeasurement?.Tags["saferefs.cache.name"]);
         Assert.Same(factory, hits.Instrument?.Meter.Scope);
-        Assert.Equal(0, MetricTotals.Sum(staticHits, "cache.name", name));   // not on the static fallback
+        Assert.Equal(0, MetricTotals.Sum(staticHits, "saferefs.cache.name", name));   // not on the static fallback
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class MeterFactoryMetricsTests
         Assert.False(provider.GetRequiredService<IMemoryCache>().TryGetValue("x", out _));
         misses.RecordObservableInstruments();
 
-        Assert.Equal("IMemoryCache", misses.LastMeasurement?.Tags["cache.name"]);
+        Assert.Equal("IMemoryCache", misses.LastMeasurement?.Tags["saferefs.cache.name"]);
     }
 
     [Fact]
@@ -86,7 +86,7 @@ public sealed class MeterFactoryMetricsTests
 
         Assert.False(provider.GetRequiredService<IMemoryCache>().TryGetValue("x", out _));
 
-        Assert.Equal(1, MetricTotals.Sum(misses, "cache.name", name));
+        Assert.Equal(1, MetricTotals.Sum(misses, "saferefs.cache.name", name));
     }
 
     [Fact]
@@ -106,8 +106,8 @@ public sealed class MeterFactoryMetricsTests
         Assert.False(second.GetRequiredService<IMemoryCache>().TryGetValue("x", out _));
 
         Assert.NotSame(firstMisses.Instrument!.Meter, secondMisses.Instrument!.Meter);
-        Assert.Equal(2, MetricTotals.Sum(firstMisses, "cache.name", name));
-        Assert.Equal(1, MetricTotals.Sum(secondMisses, "cache.name", name));
+        Assert.Equal(2, MetricTotals.Sum(firstMisses, "saferefs.cache.name", name));
+        Assert.Equal(1, MetricTotals.Sum(secondMisses, "saferefs.cache.name", name));
     }
 
     [Fact]
@@ -142,7 +142,7 @@ public sealed class MeterFactoryMetricsTests
         lock (completed)
         {
             Assert.Contains("saferefs.cache.hits", completed);
-            Assert.Contains("saferefs.weak_events.handlers", completed);
+            Assert.Contains("saferefs.weak_event.handler.count", completed);
         }
 
         // A primitive that outlives the container keeps working; its instruments are simply off.
@@ -170,19 +170,19 @@ public sealed class MeterFactoryMetricsTests
             .AddGuardedObjectPool<FactoryWidget>(o => o.TimeProvider = new FakeTimeProvider())
             .BuildServiceProvider();
         var factory = provider.GetRequiredService<IMeterFactory>();
-        using var outstanding = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.pool.leases.outstanding");
-        using var timers = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.timers.active");
+        using var outstanding = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.pool.lease.outstanding");
+        using var timers = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.timer.active");
         var pool = provider.GetRequiredService<GuardedObjectPool<FactoryWidget>>();
 
         var lease = pool.Rent();
         lease.Timers.Every(TimeSpan.FromSeconds(1), static () => { });   // the lease's scope reports to the pool's meter
-        Assert.Equal(1, MetricTotals.Sum(outstanding, "pool.object.type", typeof(FactoryWidget).FullName!));
-        Assert.Equal(1, MetricTotals.Sum(timers, "scope.name", typeof(FactoryWidget).FullName!));
+        Assert.Equal(1, MetricTotals.Sum(outstanding, "saferefs.pool.object.type", typeof(FactoryWidget).FullName!));
+        Assert.Equal(1, MetricTotals.Sum(timers, "saferefs.timer.scope.name", typeof(FactoryWidget).FullName!));
         lease.Dispose();
 
-        Assert.Equal(0, MetricTotals.Sum(outstanding, "pool.object.type", typeof(FactoryWidget).FullName!));
-        Assert.Equal(0, MetricTotals.Sum(timers, "scope.name", typeof(FactoryWidget).FullName!));
-        Assert.Equal(typeof(FactoryWidget).FullName, outstanding.LastMeasurement?.Tags["pool.object.type"]);
+        Assert.Equal(0, MetricTotals.Sum(outstanding, "saferefs.pool.object.type", typeof(FactoryWidget).FullName!));
+        Assert.Equal(0, MetricTotals.Sum(timers, "saferefs.timer.scope.name", typeof(FactoryWidget).FullName!));
+        Assert.Equal(typeof(FactoryWidget).FullName, outstanding.LastMeasurement?.Tags["saferefs.pool.object.type"]);
     }
 
     [Fact]
@@ -198,7 +198,7 @@ public sealed class MeterFactoryMetricsTests
             })
             .BuildServiceProvider();
         var factory = provider.GetRequiredService<IMeterFactory>();
-        using var leaks = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.pool.leaks_suspected");
+        using var leaks = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.pool.leak.suspected");
         var pool = provider.GetRequiredService<GuardedObjectPool<LeakyFactoryWidget>>();
 
         var lease = pool.Rent();
@@ -208,7 +208,7 @@ public sealed class MeterFactoryMetricsTests
         var entry = Assert.Single(provider.GetFakeLogCollector().GetSnapshot(), e => e.Id.Id == 1301);
         Assert.Equal(LogLevel.Warning, entry.Level);
         Assert.Equal(1, leaks.GetMeasurementSnapshot().Sum(m => m.Value));
-        Assert.Equal(typeof(LeakyFactoryWidget).FullName, leaks.LastMeasurement?.Tags["pool.object.type"]);
+        Assert.Equal(typeof(LeakyFactoryWidget).FullName, leaks.LastMeasurement?.Tags["saferefs.pool.object.type"]);
     }
 
     [Fact]
@@ -216,11 +216,11 @@ public sealed class MeterFactoryMetricsTests
     {
         using var provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var factory = provider.GetRequiredService<IMeterFactory>();
-        using var handlers = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.weak_events.handlers");
+        using var handlers = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.weak_event.handler.count");
         using var hits = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.cache.hits");
-        using var timers = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.timers.active");
-        using var exceeded = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.listeners.exceeded");
-        using var staticHandlers = MetricTotals.Collect("saferefs.weak_events.handlers");
+        using var timers = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.timer.active");
+        using var exceeded = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.listener.budget.exceeded");
+        using var staticHandlers = MetricTotals.Collect("saferefs.weak_event.handler.count");
         var eventName = Unique("factory-event");
 
         var ev = new WeakEvent<int>(new WeakEventOptions
@@ -238,11 +238,11 @@ public sealed class MeterFactoryMetricsTests
         using var scope = new TimerScope(new FakeTimeProvider()) { Name = "jobs", MeterFactory = factory };
         using var timer = scope.Every(TimeSpan.FromSeconds(1), static () => { });
 
-        Assert.Equal(2, MetricTotals.Sum(handlers, "event.name", eventName));
-        Assert.Equal(0, MetricTotals.Sum(staticHandlers, "event.name", eventName));
-        Assert.Equal(1, MetricTotals.Sum(hits, "cache.name", "lru"));
-        Assert.Equal(1, MetricTotals.Sum(timers, "scope.name", "jobs"));
-        Assert.Equal(1, MetricTotals.Sum(exceeded, "event.name", eventName));
+        Assert.Equal(2, MetricTotals.Sum(handlers, "saferefs.event.name", eventName));
+        Assert.Equal(0, MetricTotals.Sum(staticHandlers, "saferefs.event.name", eventName));
+        Assert.Equal(1, MetricTotals.Sum(hits, "saferefs.cache.name", "lru"));
+        Assert.Equal(1, MetricTotals.Sum(timers, "saferefs.timer.scope.name", "jobs"));
+        Assert.Equal(1, MetricTotals.Sum(exceeded, "saferefs.event.name", eventName));
         GC.KeepAlive(owner);
     }
 
@@ -253,7 +253,7 @@ public sealed class MeterFactoryMetricsTests
         using var hits = MetricTotals.Collect("saferefs.cache.hits");
         using var misses = MetricTotals.Collect("saferefs.cache.misses");
         using var evictions = MetricTotals.Collect("saferefs.cache.evictions");
-        using var entries = MetricTotals.Collect("saferefs.cache.entries");
+        using var entries = MetricTotals.Collect("saferefs.cache.entry.count");
         using var cache = new BoundedLruCache<int, int>(new BoundedLruCacheOptions<int, int> { Capacity = 1, Name = name });
 
         cache.Set(1, 1);
@@ -262,9 +262,9 @@ public sealed class MeterFactoryMetricsTests
         Assert.False(cache.TryGet(1, out _));
         entries.RecordObservableInstruments();
 
-        Assert.Equal(1, MetricTotals.Sum(hits, "cache.name", name));
-        Assert.Equal(1, MetricTotals.Sum(misses, "cache.name", name));
-        Assert.Equal(1, MetricTotals.Sum(evictions, "cache.name", name));
+        Assert.Equal(1, MetricTotals.Sum(hits, "saferefs.cache.name", name));
+        Assert.Equal(1, MetricTotals.Sum(misses, "saferefs.cache.name", name));
+        Assert.Equal(1, MetricTotals.Sum(evictions, "saferefs.cache.name", name));
         Assert.Equal(1, Last(entries, name));
     }
 
@@ -272,7 +272,7 @@ public sealed class MeterFactoryMetricsTests
     public void CacheEntries_CachesSharingANameAreSummed_AndADisposedCacheCountsZero()
     {
         var name = Unique("shared-name");
-        using var entries = MetricTotals.Collect("saferefs.cache.entries");
+        using var entries = MetricTotals.Collect("saferefs.cache.entry.count");
         using var a = new BoundedLruCache<int, int>(new BoundedLruCacheOptions<int, int> { Capacity = 8, Name = name });
         var b = new BoundedLruCache<int, int>(new BoundedLruCacheOptions<int, int> { Capacity = 8, Name = name });
         a.Set(1, 1);
@@ -281,7 +281,7 @@ public sealed class MeterFactoryMetricsTests
 
         entries.RecordObservableInstruments();
         Assert.Equal(3, Last(entries, name));
-        Assert.Single(entries.GetMeasurementSnapshot(), m => Equals(m.Tags["cache.name"], name));   // one series per name
+        Assert.Single(entries.GetMeasurementSnapshot(), m => Equals(m.Tags["saferefs.cache.name"], name));   // one series per name
 
         b.Dispose();
         entries.RecordObservableInstruments();
@@ -297,7 +297,7 @@ public sealed class MeterFactoryMetricsTests
         using var cache = new BoundedLruCache<int, int>(new BoundedLruCacheOptions<int, int> { Capacity = 8, Name = name });
         cache.Set(1, 1);
         cache.Set(2, 2);
-        using var entries = MetricTotals.Collect("saferefs.cache.entries");
+        using var entries = MetricTotals.Collect("saferefs.cache.entry.count");
 
         Assert.True(cache.TryRemove(1, out _));
         entries.RecordObservableInstruments();
@@ -309,7 +309,7 @@ public sealed class MeterFactoryMetricsTests
     public void TimerScopeName_TagsActiveTimers_AndChildScopesInheritIt()
     {
         var name = Unique("scope");
-        using var active = MetricTotals.Collect("saferefs.timers.active");
+        using var active = MetricTotals.Collect("saferefs.timer.active");
         var time = new FakeTimeProvider();
         using var scope = new TimerScope(time) { Name = name };
         var child = scope.CreateChild();
@@ -318,13 +318,13 @@ public sealed class MeterFactoryMetricsTests
         child.After(TimeSpan.FromSeconds(5), static () => { });
         _ = child.CancelAfter(TimeSpan.FromSeconds(2));
         Assert.Equal(name, child.Name);
-        Assert.Equal(3, MetricTotals.Sum(active, "scope.name", name));
+        Assert.Equal(3, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
 
         time.Advance(TimeSpan.FromSeconds(5));   // the one-shot fired, the CancelAfter source ended
-        Assert.Equal(1, MetricTotals.Sum(active, "scope.name", name));
+        Assert.Equal(1, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
 
         scope.Dispose();
-        Assert.Equal(0, MetricTotals.Sum(active, "scope.name", name));
+        Assert.Equal(0, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
     }
 
     [Fact]
@@ -340,7 +340,7 @@ public sealed class MeterFactoryMetricsTests
     }
 
     private static long Last(MetricCollector<long> collector, string name) =>
-        collector.GetMeasurementSnapshot().Last(m => Equals(m.Tags["cache.name"], name)).Value;
+        collector.GetMeasurementSnapshot().Last(m => Equals(m.Tags["saferefs.cache.name"], name)).Value;
 
     private static string Unique(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N");
 

@@ -69,7 +69,7 @@ public sealed class MetricsPipelineTests
                 string? cacheName = null;
                 foreach (var tag in tags)
                 {
-                    if (tag.Key == "cache.name")
+                    if (tag.Key == "saferefs.cache.name")
                     {
                         cacheName = tag.Value as string;
                     }

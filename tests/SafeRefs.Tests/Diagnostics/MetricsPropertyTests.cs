@@ -53,7 +53,7 @@ public sealed class MetricsPropertyTests
         using var hits = MetricTotals.Collect("saferefs.cache.hits");
         using var misses = MetricTotals.Collect("saferefs.cache.misses");
         using var evictions = MetricTotals.Collect("saferefs.cache.evictions");
-        using var entries = MetricTotals.Collect("saferefs.cache.entries");
+        using var entries = MetricTotals.Collect("saferefs.cache.entry.count");
         var time = new FakeTimeProvider();
         using var cache = new BoundedLruCache<int, int>(new BoundedLruCacheOptions<int, int>
         {
@@ -112,10 +112,10 @@ public sealed class MetricsPropertyTests
             }
 
             entries.RecordObservableInstruments();
-            var lastEntries = entries.GetMeasurementSnapshot().Last(m => Equals(m.Tags["cache.name"], name)).Value;
-            if (MetricTotals.Sum(hits, "cache.name", name) != hitModel
-                || MetricTotals.Sum(misses, "cache.name", name) != missModel
-                || MetricTotals.Sum(evictions, "cache.name", name) != expiredModel
+            var lastEntries = entries.GetMeasurementSnapshot().Last(m => Equals(m.Tags["saferefs.cache.name"], name)).Value;
+            if (MetricTotals.Sum(hits, "saferefs.cache.name", name) != hitModel
+                || MetricTotals.Sum(misses, "saferefs.cache.name", name) != missModel
+                || MetricTotals.Sum(evictions, "saferefs.cache.name", name) != expiredModel
                 || lastEntries != written.Count
                 || cache.Count != written.Count)
             {
@@ -124,14 +124,14 @@ public sealed class MetricsPropertyTests
         }
 
         return evictions.GetMeasurementSnapshot()
-            .Where(m => Equals(m.Tags["cache.name"], name) && m.Value != 0)
-            .All(m => Equals(m.Tags["reason"], "expired"));
+            .Where(m => Equals(m.Tags["saferefs.cache.name"], name) && m.Value != 0)
+            .All(m => Equals(m.Tags["saferefs.cache.eviction.reason"], "expired"));
     }
 
     private static bool ReplayTimers((int Op, int Pick)[] operations)
     {
         var name = "metrics-timers-property-" + Guid.NewGuid().ToString("N");
-        using var active = MetricTotals.Collect("saferefs.timers.active");
+        using var active = MetricTotals.Collect("saferefs.timer.active");
         var time = new FakeTimeProvider();
         using var scope = new TimerScope(time) { Name = name };
         var periodic = new List<ScopedTimer>();
@@ -170,20 +170,20 @@ public sealed class MetricsPropertyTests
             }
 
             var model = periodic.Count + oneShotDue.Count;
-            if (MetricTotals.Sum(active, "scope.name", name) != model || scope.ActiveCount != model)
+            if (MetricTotals.Sum(active, "saferefs.timer.scope.name", name) != model || scope.ActiveCount != model)
             {
                 return false;
             }
         }
 
         scope.Dispose();
-        return MetricTotals.Sum(active, "scope.name", name) == 0;
+        return MetricTotals.Sum(active, "saferefs.timer.scope.name", name) == 0;
     }
 
     private static bool ReplayWeakEvent((int Op, int Pick)[] operations)
     {
         var name = "metrics-property-" + Guid.NewGuid().ToString("N");
-        using var handlers = MetricTotals.Collect("saferefs.weak_events.handlers");
+        using var handlers = MetricTotals.Collect("saferefs.weak_event.handler.count");
         var ev = new WeakEvent<int>(new WeakEventOptions { Name = name });
         var owner = new object();
         var subscriptions = new List<Subscription>();
@@ -218,7 +218,7 @@ public sealed class MetricsPropertyTests
                     break;
             }
 
-            if (MetricTotals.Sum(handlers, "event.name", name) != attached || ev.Count != attached)
+            if (MetricTotals.Sum(handlers, "saferefs.event.name", name) != attached || ev.Count != attached)
             {
                 return false;
             }
@@ -231,8 +231,8 @@ public sealed class MetricsPropertyTests
 
     private static bool ReplayPool((int Op, int Pick)[] operations)
     {
-        using var outstanding = MetricTotals.Collect("saferefs.pool.leases.outstanding");
-        using var detached = MetricTotals.Collect("saferefs.pool.listeners.detached");
+        using var outstanding = MetricTotals.Collect("saferefs.pool.lease.outstanding");
+        using var detached = MetricTotals.Collect("saferefs.pool.listener.detached");
         var pool = new GuardedObjectPool<PropertyWidget>(
             new DefaultObjectPool<PropertyWidget>(new DefaultPooledObjectPolicy<PropertyWidget>()),
             new GuardedObjectPoolOptions<PropertyWidget> { MaxListenersPerEvent = 0 });
@@ -265,8 +265,8 @@ public sealed class MetricsPropertyTests
                         break;
                 }
 
-                if (MetricTotals.Sum(outstanding, "pool.object.type", tag) != leases.Count
-                    || MetricTotals.Sum(detached, "pool.object.type", tag) != detachedModel)
+                if (MetricTotals.Sum(outstanding, "saferefs.pool.object.type", tag) != leases.Count
+                    || MetricTotals.Sum(detached, "saferefs.pool.object.type", tag) != detachedModel)
                 {
                     return false;
                 }
@@ -290,7 +290,7 @@ public sealed class MetricsPropertyTests
         public void Handle(object? sender, int args) => Calls++;
     }
 
-    // Only this class rents this type, so its pool.object.type tag isolates these measurements.
+    // Only this class rents this type, so its saferefs.pool.object.type tag isolates these measurements.
     private sealed class PropertyWidget
     {
         public event EventHandler? Changed;

@@ -5,7 +5,7 @@ using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Diagnostics;
 
-/// <summary>saferefs.timers.active for scopes dropped without Dispose: a collected scope drops out of the observed sum,
+/// <summary>saferefs.timer.active for scopes dropped without Dispose: a collected scope drops out of the observed sum,
 /// and items that retire later do not subtract again.</summary>
 [Collection(GcCollection.Name)]
 public sealed class TimerMetricsGcTests
@@ -14,10 +14,10 @@ public sealed class TimerMetricsGcTests
     public void Active_ScopeCollectedWithTimersRunning_SubtractedOnce()
     {
         var name = "metrics-dropped-scope-" + Guid.NewGuid().ToString("N");
-        using var active = MetricTotals.Collect("saferefs.timers.active");
+        using var active = MetricTotals.Collect("saferefs.timer.active");
         var time = new FakeTimeProvider();
         var scope = StartAndDropScope(time, name);
-        Assert.Equal(3, MetricTotals.Sum(active, "scope.name", name));
+        Assert.Equal(3, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
 
         for (var round = 0; round < 5 && IsAlive(scope); round++)
         {
@@ -25,26 +25,26 @@ public sealed class TimerMetricsGcTests
         }
 
         Assert.False(IsAlive(scope));
-        Assert.Equal(0, MetricTotals.Sum(active, "scope.name", name));
+        Assert.Equal(0, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
 
         time.Advance(TimeSpan.FromHours(2));   // the orphaned timers tick, retire and must not subtract again
-        Assert.Equal(0, MetricTotals.Sum(active, "scope.name", name));
+        Assert.Equal(0, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
     }
 
     [Fact]
     public void Active_ScopeKeptAlive_StillCounted()
     {
         var name = "metrics-kept-scope-" + Guid.NewGuid().ToString("N");
-        using var active = MetricTotals.Collect("saferefs.timers.active");
+        using var active = MetricTotals.Collect("saferefs.timer.active");
         var time = new FakeTimeProvider();
         var scope = StartScope(time, name);
 
         Collect();
         Collect();
 
-        Assert.Equal(3, MetricTotals.Sum(active, "scope.name", name));
+        Assert.Equal(3, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
         scope.Dispose();
-        Assert.Equal(0, MetricTotals.Sum(active, "scope.name", name));
+        Assert.Equal(0, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
         GC.KeepAlive(scope);
     }
 

@@ -11,21 +11,21 @@ public sealed class WeakEventMetricsTests
     public void Handlers_AddSubscribeRemoveDispose_UpAndDownByEventName()
     {
         var name = "metrics-handlers-" + Guid.NewGuid().ToString("N");
-        using var handlers = MetricTotals.Collect("saferefs.weak_events.handlers");
+        using var handlers = MetricTotals.Collect("saferefs.weak_event.handler.count");
         var ev = new WeakEvent<int>(new WeakEventOptions { Name = name });
         var target = new Target();
         var owner = new object();
 
         ev.Add(target.Handle);
         var subscription = ev.Subscribe(owner, static (_, _, _) => { });
-        Assert.Equal(2, MetricTotals.Sum(handlers, "event.name", name));
+        Assert.Equal(2, MetricTotals.Sum(handlers, "saferefs.event.name", name));
 
         ev.Remove(target.Handle);
-        Assert.Equal(1, MetricTotals.Sum(handlers, "event.name", name));
+        Assert.Equal(1, MetricTotals.Sum(handlers, "saferefs.event.name", name));
 
         subscription.Dispose();
         subscription.Dispose();
-        Assert.Equal(0, MetricTotals.Sum(handlers, "event.name", name));
+        Assert.Equal(0, MetricTotals.Sum(handlers, "saferefs.event.name", name));
         GC.KeepAlive(owner);
     }
 
@@ -33,8 +33,8 @@ public sealed class WeakEventMetricsTests
     public void Purged_TargetsCollected_CountedOnceWhenSwept()
     {
         var name = "metrics-purged-" + Guid.NewGuid().ToString("N");
-        using var purged = MetricTotals.Collect("saferefs.weak_events.purged");
-        using var handlers = MetricTotals.Collect("saferefs.weak_events.handlers");
+        using var purged = MetricTotals.Collect("saferefs.weak_event.handler.purged");
+        using var handlers = MetricTotals.Collect("saferefs.weak_event.handler.count");
         var ev = new WeakEvent<int>(new WeakEventOptions { Name = name });
         AddDyingHandlers(ev, 3);
         GC.Collect();
@@ -44,8 +44,8 @@ public sealed class WeakEventMetricsTests
         var survivor = new Target();
         ev.Add(survivor.Handle);   // Add sweeps the dead entries out
 
-        Assert.Equal(3, MetricTotals.Sum(purged, "event.name", name));
-        Assert.Equal(1, MetricTotals.Sum(handlers, "event.name", name));
+        Assert.Equal(3, MetricTotals.Sum(purged, "saferefs.event.name", name));
+        Assert.Equal(1, MetricTotals.Sum(handlers, "saferefs.event.name", name));
         GC.KeepAlive(survivor);
     }
 
@@ -53,8 +53,8 @@ public sealed class WeakEventMetricsTests
     public void Purged_TargetsAlive_NothingPurged()
     {
         var name = "metrics-purged-control-" + Guid.NewGuid().ToString("N");
-        using var purged = MetricTotals.Collect("saferefs.weak_events.purged");
-        using var handlers = MetricTotals.Collect("saferefs.weak_events.handlers");
+        using var purged = MetricTotals.Collect("saferefs.weak_event.handler.purged");
+        using var handlers = MetricTotals.Collect("saferefs.weak_event.handler.count");
         var ev = new WeakEvent<int>(new WeakEventOptions { Name = name });
         var roots = AddLiveHandlers(ev, 3);
         GC.Collect();
@@ -64,8 +64,8 @@ public sealed class WeakEventMetricsTests
         var survivor = new Target();
         ev.Add(survivor.Handle);
 
-        Assert.Equal(0, MetricTotals.Sum(purged, "event.name", name));
-        Assert.Equal(4, MetricTotals.Sum(handlers, "event.name", name));
+        Assert.Equal(0, MetricTotals.Sum(purged, "saferefs.event.name", name));
+        Assert.Equal(4, MetricTotals.Sum(handlers, "saferefs.event.name", name));
         GC.KeepAlive(roots);
         GC.KeepAlive(survivor);
     }
@@ -78,14 +78,14 @@ public sealed class WeakEventMetricsTests
         var owner = new object();
         var before = ev.Subscribe(owner, static (_, _, _) => { });
 
-        using var handlers = MetricTotals.Collect("saferefs.weak_events.handlers");
-        Assert.Equal(1, MetricTotals.Sum(handlers, "event.name", name));   // attached while nobody listened: counted
+        using var handlers = MetricTotals.Collect("saferefs.weak_event.handler.count");
+        Assert.Equal(1, MetricTotals.Sum(handlers, "saferefs.event.name", name));   // attached while nobody listened: counted
         before.Dispose();
         var after = ev.Subscribe(owner, static (_, _, _) => { });
 
-        Assert.Equal(1, MetricTotals.Sum(handlers, "event.name", name));
+        Assert.Equal(1, MetricTotals.Sum(handlers, "saferefs.event.name", name));
         after.Dispose();
-        Assert.Equal(0, MetricTotals.Sum(handlers, "event.name", name));
+        Assert.Equal(0, MetricTotals.Sum(handlers, "saferefs.event.name", name));
         GC.KeepAlive(owner);
     }
 
@@ -93,16 +93,16 @@ public sealed class WeakEventMetricsTests
     public void Handlers_EventCollectedWithHandlersAttached_DropsOut()
     {
         var name = "metrics-dropped-event-" + Guid.NewGuid().ToString("N");
-        using var handlers = MetricTotals.Collect("saferefs.weak_events.handlers");
+        using var handlers = MetricTotals.Collect("saferefs.weak_event.handler.count");
         var owner = new object();
         AttachAndDropEvent(name, owner, 3);
-        Assert.Equal(3, MetricTotals.Sum(handlers, "event.name", name));
+        Assert.Equal(3, MetricTotals.Sum(handlers, "saferefs.event.name", name));
 
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
 
-        Assert.Equal(0, MetricTotals.Sum(handlers, "event.name", name));
+        Assert.Equal(0, MetricTotals.Sum(handlers, "saferefs.event.name", name));
         GC.KeepAlive(owner);
     }
 
@@ -110,7 +110,7 @@ public sealed class WeakEventMetricsTests
     public void Handlers_EventKeptWithHandlersAttached_StillCounted()
     {
         var name = "metrics-kept-event-" + Guid.NewGuid().ToString("N");
-        using var handlers = MetricTotals.Collect("saferefs.weak_events.handlers");
+        using var handlers = MetricTotals.Collect("saferefs.weak_event.handler.count");
         var owner = new object();
         var ev = AttachToDroppedEvent(name, owner, 3);
 
@@ -118,7 +118,7 @@ public sealed class WeakEventMetricsTests
         GC.WaitForPendingFinalizers();
         GC.Collect();
 
-        Assert.Equal(3, MetricTotals.Sum(handlers, "event.name", name));
+        Assert.Equal(3, MetricTotals.Sum(handlers, "saferefs.event.name", name));
         GC.KeepAlive(ev);
         GC.KeepAlive(owner);
     }

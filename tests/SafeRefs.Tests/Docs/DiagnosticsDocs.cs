@@ -28,7 +28,7 @@ public sealed class DiagnosticsDocs
         using var misses = new MetricCollector<long>(provider.GetRequiredService<IMeterFactory>(), SafeRefsMeter.Name, "saferefs.cache.misses");
         Assert.False(provider.GetRequiredService<IMemoryCache>().TryGetValue("x", out _));
         misses.RecordObservableInstruments();
-        Assert.Equal("products", misses.LastMeasurement?.Tags["cache.name"]);
+        Assert.Equal("products", misses.LastMeasurement?.Tags["saferefs.cache.name"]);
     }
 
     [Fact]
@@ -50,7 +50,7 @@ public sealed class DiagnosticsDocs
         prices.Set("a", 1m);
         Assert.True(prices.TryGet("a", out _));
         hits.RecordObservableInstruments();
-        Assert.Equal("prices", hits.LastMeasurement?.Tags["cache.name"]);
+        Assert.Equal("prices", hits.LastMeasurement?.Tags["saferefs.cache.name"]);
         Assert.Same(meterFactory, jobs.MeterFactory);
         Assert.Equal(0, ordersChanged.Count);
     }
@@ -70,7 +70,7 @@ public sealed class DiagnosticsDocs
         misses.RecordObservableInstruments(); // cache lookups are observed: collect them now
 
         Assert.Equal(1, misses.LastMeasurement?.Value);
-        Assert.Equal("products", misses.LastMeasurement?.Tags["cache.name"]);
+        Assert.Equal("products", misses.LastMeasurement?.Tags["saferefs.cache.name"]);
         #endregion
     }
 
@@ -92,7 +92,7 @@ public sealed class DiagnosticsDocs
         {
             foreach (var tag in tags)
             {
-                if (instrument.Name == "saferefs.weak_events.handlers" && tag.Key == "event.name" && (string?)tag.Value == eventName)
+                if (instrument.Name == "saferefs.weak_event.handler.count" && tag.Key == "saferefs.event.name" && (string?)tag.Value == eventName)
                 {
                     // An observed instrument: each collection reports the current total, not a change.
                     Interlocked.Exchange(ref handlers, value);

@@ -62,7 +62,7 @@ public sealed class WeakEventBudgetTests
     public void Warn_DeclaringType_NamedInLogMetricAndArgs()
     {
         using var factory = new TestMeterFactory();
-        using var exceeded = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.listeners.exceeded");
+        using var exceeded = new MetricCollector<long>(factory, SafeRefsMeter.Name, "saferefs.listener.budget.exceeded");
         var logger = new FakeLogger();
         var budget = new ListenerBudget(maxListeners: 1, logger) { MeterFactory = factory };
         var warnings = new List<ListenerLeakEventArgs>();
@@ -80,7 +80,7 @@ public sealed class WeakEventBudgetTests
         Assert.Equal(typeof(Thermometer), warning.SourceType);
         Assert.Same(source, warning.Source);
         var measurement = Assert.Single(exceeded.GetMeasurementSnapshot());
-        Assert.Equal(typeof(Thermometer).FullName, measurement.Tags["source.type"]);
+        Assert.Equal(typeof(Thermometer).FullName, measurement.Tags["saferefs.source.type"]);
     }
 
     [Fact]

@@ -64,7 +64,7 @@ public sealed class WeakEventPurgeOverlapTests
         GC.KeepAlive(owner);
     }
 
-    // Inside a purge (the metric listener of saferefs.weak_events.purged runs under the list's lock, after the
+    // Inside a purge (the metric listener of saferefs.weak_event.handler.purged runs under the list's lock, after the
     // compacted array was published): a dispose, a raise and a second sweep run on other threads. The dispose and the
     // raise complete while the first purge still holds the lock; the second sweep is started there and finishes
     // after it.
@@ -82,7 +82,7 @@ public sealed class WeakEventPurgeOverlapTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Name == "saferefs.weak_events.purged")
+            if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Name == "saferefs.weak_event.handler.purged")
             {
                 l.EnableMeasurementEvents(instrument);
             }

@@ -246,28 +246,28 @@ public sealed class ListenerBudgetTests
     [Fact]
     public void Exceeded_RecordsMetric()
     {
-        using var collector = new MetricCollector<long>(Metrics.Shared.Meter, "saferefs.listeners.exceeded");
+        using var collector = new MetricCollector<long>(Metrics.Shared.Meter, "saferefs.listener.budget.exceeded");
         var budget = new ListenerBudget(maxListeners: 1);
         var source = new MetricOnlySource();
         using var one = Subscribe.Event(source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, (EventHandler)((_, _) => { }), budget);
         using var two = Subscribe.Event(source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, (EventHandler)((_, _) => { }), budget);
 
-        var measurement = Assert.Single(collector.GetMeasurementSnapshot(), m => Equals(m.Tags["source.type"], typeof(MetricOnlySource).FullName));
+        var measurement = Assert.Single(collector.GetMeasurementSnapshot(), m => Equals(m.Tags["saferefs.source.type"], typeof(MetricOnlySource).FullName));
         Assert.Equal(1, measurement.Value);
-        Assert.Equal("Changed", measurement.Tags["event.name"]);
+        Assert.Equal("Changed", measurement.Tags["saferefs.event.name"]);
     }
 
     [Fact]
     public void Exceeded_GenericSource_TagReadsAsCSharpWithoutAssemblyNames()
     {
-        using var collector = new MetricCollector<long>(Metrics.Shared.Meter, "saferefs.listeners.exceeded");
+        using var collector = new MetricCollector<long>(Metrics.Shared.Meter, "saferefs.listener.budget.exceeded");
         var budget = new ListenerBudget(maxListeners: 1);
         var source = new GenericMetricSource<Guid>();
         using var one = Subscribe.Event(source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, (EventHandler)((_, _) => { }), budget);
         using var two = Subscribe.Event(source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, (EventHandler)((_, _) => { }), budget);
 
         var expected = typeof(ListenerBudgetTests).FullName + "+GenericMetricSource<System.Guid>";
-        var measurement = Assert.Single(collector.GetMeasurementSnapshot(), m => Equals(m.Tags["source.type"], expected));
+        var measurement = Assert.Single(collector.GetMeasurementSnapshot(), m => Equals(m.Tags["saferefs.source.type"], expected));
         Assert.Equal(1, measurement.Value);
     }
 

@@ -400,7 +400,7 @@ public sealed class SubscribeSoakTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = static (instrument, l) =>
         {
-            if (instrument.Meter == Metrics.Shared.Meter && instrument.Name == "saferefs.subscriptions.active")
+            if (instrument.Meter == Metrics.Shared.Meter && instrument.Name == "saferefs.subscription.active")
             {
                 l.EnableMeasurementEvents(instrument);
             }

@@ -6,7 +6,7 @@ using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Timers;
 
-/// <summary>The saferefs.timers.active metric and the failed-callback log. Non-parallel: the meter is process-wide.</summary>
+/// <summary>The saferefs.timer.active metric and the failed-callback log. Non-parallel: the meter is process-wide.</summary>
 [Collection(SoakCollection.Name)]
 public sealed class TimerScopeDiagnosticsTests
 {
@@ -16,7 +16,7 @@ public sealed class TimerScopeDiagnosticsTests
     public void ActiveMetric_TracksOwnedItemsAndReturnsToZero()
     {
         var name = "diagnostics-" + Guid.NewGuid().ToString("N");
-        using var active = MetricTotals.Collect("saferefs.timers.active");
+        using var active = MetricTotals.Collect("saferefs.timer.active");
 
         var clock = new FakeTimeProvider();
         var scope = new TimerScope(clock) { Name = name };
@@ -26,12 +26,12 @@ public sealed class TimerScopeDiagnosticsTests
         _ = scope.CancelAfter(20 * Ms);
         var owner = new object();
         scope.Loop(owner, 10 * Ms, static (_, _) => default);
-        Assert.Equal(5, MetricTotals.Sum(active, "scope.name", name));
+        Assert.Equal(5, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
         clock.Advance(10 * Ms);
-        Assert.Equal(4, MetricTotals.Sum(active, "scope.name", name));
-        Assert.Equal(scope.ActiveCount, MetricTotals.Sum(active, "scope.name", name));
+        Assert.Equal(4, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
+        Assert.Equal(scope.ActiveCount, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
         scope.Dispose();
-        Assert.Equal(0, MetricTotals.Sum(active, "scope.name", name));
+        Assert.Equal(0, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
         GC.KeepAlive(owner);
     }
 

@@ -213,7 +213,7 @@ public sealed class TimerScopeSoakTests
     {
         const int TimersPerRound = 48;
         var name = "soak-" + Guid.NewGuid().ToString("N");
-        using var active = listened ? MetricTotals.Collect("saferefs.timers.active") : null;
+        using var active = listened ? MetricTotals.Collect("saferefs.timer.active") : null;
 
         var unexpected = new List<Exception>();
         var owner = new SoakOwner();
@@ -283,7 +283,7 @@ public sealed class TimerScopeSoakTests
             Assert.Equal(final, Volatile.Read(ref started));
             if (active is not null)
             {
-                Assert.Equal(0, MetricTotals.Sum(active, "scope.name", name));
+                Assert.Equal(0, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
             }
         }
 

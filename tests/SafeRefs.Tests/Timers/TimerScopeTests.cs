@@ -313,7 +313,7 @@ public sealed class TimerScopeTests
         var clock = new FakeTimeProvider();
         var logger = new FakeLogger();
         using var meterFactory = new TestMeterFactory();
-        using var failures = new MetricCollector<long>(meterFactory, "SafeRefs", "saferefs.timers.callback.failures");
+        using var failures = new MetricCollector<long>(meterFactory, "SafeRefs", "saferefs.timer.callback.failures");
         using var scope = new TimerScope(clock) { Logger = logger, Name = "jobs", MeterFactory = meterFactory };
         var ticks = 0;
         scope.Every(Ms, () =>
@@ -329,8 +329,8 @@ public sealed class TimerScopeTests
         Assert.Equal([1200, 1200], logger.Collector.GetSnapshot().Select(r => r.Id.Id));
         Assert.Equal("unhandled", logger.Collector.LatestRecord.Exception?.Message);
         Assert.Equal(2, failures.GetMeasurementSnapshot().EvaluateAsCounter());
-        Assert.Equal("jobs", failures.LastMeasurement?.Tags["scope.name"]);
-        Assert.Equal("timer", failures.LastMeasurement?.Tags["callback"]);
+        Assert.Equal("jobs", failures.LastMeasurement?.Tags["saferefs.timer.scope.name"]);
+        Assert.Equal("timer", failures.LastMeasurement?.Tags["saferefs.callback.kind"]);
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 namespace SafeRefs.Diagnostics.Internal;
 
 /// <summary>
-/// The part of an observed up-down counter (<c>saferefs.weak_events.handlers</c>, <c>saferefs.timers.active</c>)
+/// The part of an observed up-down counter (<c>saferefs.weak_event.handler.count</c>, <c>saferefs.timer.active</c>)
 /// that one primitive counts. The primitive holds it in a field and a <see cref="LiveCountSet"/> finds it through a weak
 /// table keyed by the primitive, so a primitive dropped without <c>Dispose</c> stops being observed when it is
 /// collected: the sum cannot drift, and no finalizer is involved.

@@ -14,7 +14,7 @@ internal sealed partial class Metrics
     /// its per-reason eviction counters kept under its write lock), summed per cache name, so lookups and writes pay
     /// nothing for them whether or not anyone listens, and the values never drift. A cache that is collected stops
     /// contributing, so the sum of a name can go down then (read as a reset by cumulative back-ends). Observer
-    /// failures are recorded as they happen (rare), only while listened to. Tag: <c>cache.name</c> (and
+    /// failures are recorded as they happen (rare), only while listened to. Tag: <c>saferefs.cache.name</c> (and
     /// <c>reason</c> on evictions, <c>callback</c> on failures).
     /// </summary>
     internal sealed class CacheInstruments
@@ -34,7 +34,7 @@ internal sealed partial class Metrics
         internal CacheInstruments(Meter meter)
         {
             Entries = meter.CreateObservableUpDownCounter(
-                "saferefs.cache.entries",
+                "saferefs.cache.entry.count",
                 _caches.Observe,
                 unit: "{entry}",
                 description: "Entries resident in SafeRefs bounded caches.");
@@ -69,7 +69,7 @@ internal sealed partial class Metrics
 
         internal Counter<long> CallbackFailures { get; }
 
-        internal static KeyValuePair<string, object?> CallbackTag(Caching.Internal.CacheCallback callback) => new("callback", Callbacks[(int)callback]);
+        internal static KeyValuePair<string, object?> CallbackTag(Caching.Internal.CacheCallback callback) => new(MetricTags.CallbackKind, Callbacks[(int)callback]);
 
         /// <summary>Registers <paramref name="cache"/> for the observed instruments and returns its recorder.</summary>
         internal CacheMetrics Track<TKey, TValue>(Caching.Internal.CacheEngine<TKey, TValue> cache, string? name)
@@ -85,7 +85,7 @@ internal sealed partial class Metrics
             var measurements = new List<Measurement<long>>();
             foreach (var (reason, tag) in EvictionReasons)
             {
-                measurements.AddRange(Observe(cache => cache.EvictionsFor(reason), new KeyValuePair<string, object?>("reason", tag)));
+                measurements.AddRange(Observe(cache => cache.EvictionsFor(reason), new KeyValuePair<string, object?>(MetricTags.CacheEvictionReason, tag)));
             }
 
             return measurements;
@@ -104,7 +104,7 @@ internal sealed partial class Metrics
             var measurements = new List<Measurement<long>>(sums.Count);
             foreach (var (name, sum) in sums)
             {
-                var nameTag = new KeyValuePair<string, object?>("cache.name", name);
+                var nameTag = new KeyValuePair<string, object?>(MetricTags.CacheName, name);
                 measurements.Add(reasonTag is { } reason ? new Measurement<long>(sum, nameTag, reason) : new Measurement<long>(sum, nameTag));
             }
 
@@ -116,7 +116,7 @@ internal sealed partial class Metrics
     internal abstract class CacheMetrics : ObservedCount
     {
         private protected CacheMetrics(CacheInstruments instruments, string? name)
-            : base(new KeyValuePair<string, object?>("cache.name", name ?? "(unnamed)"))
+            : base(new KeyValuePair<string, object?>(MetricTags.CacheName, name ?? "(unnamed)"))
         {
             CallbackFailures = instruments.CallbackFailures;
         }
@@ -126,7 +126,7 @@ internal sealed partial class Metrics
         /// <summary>Gets the cache's hit and miss totals.</summary>
         internal abstract (long Hits, long Misses) Lookups { get; }
 
-        /// <summary>Gets the <c>cache.name</c> tag.</summary>
+        /// <summary>Gets the <c>saferefs.cache.name</c> tag.</summary>
         internal KeyValuePair<string, object?> NameTag => Tag;
 
         /// <summary>Gets the cache's evictions for one reason.</summary>
@@ -147,7 +147,7 @@ internal sealed partial class Metrics
         : CacheMetrics(instruments, name)
         where TKey : notnull
     {
-        /// <summary>Gets the cache's exact entry count (read when <c>saferefs.cache.entries</c> is collected).</summary>
+        /// <summary>Gets the cache's exact entry count (read when <c>saferefs.cache.entry.count</c> is collected).</summary>
         internal override long Count => cache.Count;
 
         internal override (long Hits, long Misses) Lookups => cache.LookupTotals;

@@ -10,10 +10,10 @@ internal sealed partial class Metrics
 
     /// <summary>
     /// Weak-event instruments. Raising an event records nothing; adding, removing and purging handlers check
-    /// <see cref="Instrument.Enabled"/> first, except the handler count: <c>saferefs.weak_events.handlers</c> is
+    /// <see cref="Instrument.Enabled"/> first, except the handler count: <c>saferefs.weak_event.handler.count</c> is
     /// observed, each event counts every handler it holds in its own tracker (listened to or not, so that a listener
     /// attaching late reads the exact number), and a collection sums the trackers of the events still alive. Tag:
-    /// <c>event.name</c>.
+    /// <c>saferefs.event.name</c>.
     /// </summary>
     internal sealed class WeakEventInstruments
     {
@@ -22,12 +22,12 @@ internal sealed partial class Metrics
         internal WeakEventInstruments(Meter meter)
         {
             Handlers = meter.CreateObservableUpDownCounter(
-                "saferefs.weak_events.handlers",
+                "saferefs.weak_event.handler.count",
                 _handlerCounts.Observe,
                 unit: "{handler}",
                 description: "Handlers attached to SafeRefs weak events and not yet removed, disposed or purged.");
             Purged = meter.CreateCounter<long>(
-                "saferefs.weak_events.purged",
+                "saferefs.weak_event.handler.purged",
                 unit: "{handler}",
                 description: "Handlers dropped from SafeRefs weak events because their target or owner was collected.");
         }
@@ -36,7 +36,7 @@ internal sealed partial class Metrics
 
         internal Counter<long> Purged { get; }
 
-        internal static KeyValuePair<string, object?> NameTag(string? eventName) => new("event.name", eventName ?? "(unnamed)");
+        internal static KeyValuePair<string, object?> NameTag(string? eventName) => new(MetricTags.EventName, eventName ?? "(unnamed)");
 
         /// <summary>Creates and registers the handler tracker of one event's list (call once per list).</summary>
         internal LiveCountTracker TrackHandlers(object list, string? eventName)

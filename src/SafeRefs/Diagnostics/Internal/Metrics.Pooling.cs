@@ -10,8 +10,8 @@ internal sealed partial class Metrics
     internal PoolInstruments Pool { get; }
 
     /// <summary>
-    /// Guarded-pool instruments. <c>saferefs.pool.leases.outstanding</c> is observed: a collection reads the rented and
-    /// returned counters of every live pool, so it is exact whenever a listener attaches. Tag: <c>pool.object.type</c>.
+    /// Guarded-pool instruments. <c>saferefs.pool.lease.outstanding</c> is observed: a collection reads the rented and
+    /// returned counters of every live pool, so it is exact whenever a listener attaches. Tag: <c>saferefs.pool.object.type</c>.
     /// </summary>
     internal sealed class PoolInstruments
     {
@@ -20,16 +20,16 @@ internal sealed partial class Metrics
         internal PoolInstruments(Meter meter)
         {
             LeasesOutstanding = meter.CreateObservableUpDownCounter(
-                "saferefs.pool.leases.outstanding",
+                "saferefs.pool.lease.outstanding",
                 _outstanding.Observe,
                 unit: "{lease}",
                 description: "Objects rented from SafeRefs guarded pools and not yet returned.");
             ListenersDetached = meter.CreateCounter<long>(
-                "saferefs.pool.listeners.detached",
+                "saferefs.pool.listener.detached",
                 unit: "{listener}",
                 description: "Listeners and registrations that SafeRefs pool leases detached when the lease ended.");
             LeaksSuspected = meter.CreateCounter<long>(
-                "saferefs.pool.leaks_suspected",
+                "saferefs.pool.leak.suspected",
                 unit: "{object}",
                 description: "Pooled objects that came back with more listeners than they had when rented (something attached behind the lease).");
         }
@@ -40,7 +40,7 @@ internal sealed partial class Metrics
 
         internal Counter<long> LeaksSuspected { get; }
 
-        internal static KeyValuePair<string, object?> TypeTag(Type objectType) => new("pool.object.type", TypeNames.Display(objectType));
+        internal static KeyValuePair<string, object?> TypeTag(Type objectType) => new(MetricTags.PoolObjectType, TypeNames.Display(objectType));
 
         /// <summary>Registers the outstanding-lease count of one pool, observed while the pool lives (once per pool).</summary>
         internal void RegisterOutstanding(object pool, ObservedCount count) => _outstanding.Register(pool, count);

@@ -6,7 +6,7 @@ namespace SafeRefs.Diagnostics.Internal;
 /// <content>Subscription and listener-budget instruments.</content>
 internal sealed partial class Metrics
 {
-    /// <summary>Gets <c>saferefs.listeners.exceeded</c> (tags <c>source.type</c>, <c>event.name</c>, <c>action</c>).</summary>
+    /// <summary>Gets <c>saferefs.listener.budget.exceeded</c> (tags <c>saferefs.source.type</c>, <c>saferefs.event.name</c>, <c>action</c>).</summary>
     internal Counter<long> ListenersExceeded { get; }
 
     /// <summary>Records one exceeded listener limit, if someone listens.</summary>
@@ -16,31 +16,31 @@ internal sealed partial class Metrics
         {
             ListenersExceeded.Add(
                 1,
-                new KeyValuePair<string, object?>("source.type", TypeNames.Display(sourceType)),
-                new KeyValuePair<string, object?>("event.name", eventName),
-                new KeyValuePair<string, object?>("action", action));
+                new KeyValuePair<string, object?>(MetricTags.SourceType, TypeNames.Display(sourceType)),
+                new KeyValuePair<string, object?>(MetricTags.EventName, eventName),
+                new KeyValuePair<string, object?>(MetricTags.ListenerBudgetAction, action));
         }
     }
 
     private static Counter<long> CreateListenersExceeded(Meter meter) => meter.CreateCounter<long>(
-        "saferefs.listeners.exceeded",
+        "saferefs.listener.budget.exceeded",
         unit: "{event}",
         description: "Times a listener budget's limit was exceeded (warned once per source and event, or refused).");
 
     /// <summary>
-    /// <c>saferefs.subscriptions.active</c>, on the static fallback meter only: <c>Subscriptions.Subscribe</c> is a
+    /// <c>saferefs.subscription.active</c>, on the static fallback meter only: <c>Subscriptions.Subscribe</c> is a
     /// static API with no options, so its subscriptions cannot belong to a factory's meter.
     /// </summary>
     internal static class SubscriptionInstruments
     {
         internal static readonly ObservableUpDownCounter<long> Active = Shared.Meter.CreateObservableUpDownCounter(
-            "saferefs.subscriptions.active",
+            "saferefs.subscription.active",
             static () => Volatile.Read(ref _active),
             unit: "{subscription}",
             description: "Subscriptions created by SafeRefs.Subscriptions.Subscribe that are not yet disposed.");
 
         private static readonly Counter<long> CallbackFailures = Shared.Meter.CreateCounter<long>(
-            "saferefs.subscriptions.callback_failed",
+            "saferefs.subscription.callback.failures",
             unit: "{failure}",
             description: "User code that SafeRefs called on its own initiative for subscriptions and threw (tag callback: budget report, bag lifetime); logged and dropped.");
 
@@ -100,7 +100,7 @@ internal sealed partial class Metrics
         {
             if (CallbackFailures.Enabled)
             {
-                CallbackFailures.Add(1, new KeyValuePair<string, object?>("callback", callback));
+                CallbackFailures.Add(1, new KeyValuePair<string, object?>(MetricTags.CallbackKind, callback));
             }
         }
     }

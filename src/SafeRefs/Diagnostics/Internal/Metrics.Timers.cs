@@ -9,8 +9,8 @@ internal sealed partial class Metrics
     internal TimerInstruments Timers { get; }
 
     /// <summary>
-    /// Timer-scope instruments. <c>saferefs.timers.active</c> is observed: each scope counts every item it starts in its
-    /// own tracker, and a collection sums the trackers of the scopes still alive. Tag: <c>scope.name</c>.
+    /// Timer-scope instruments. <c>saferefs.timer.active</c> is observed: each scope counts every item it starts in its
+    /// own tracker, and a collection sums the trackers of the scopes still alive. Tag: <c>saferefs.timer.scope.name</c>.
     /// </summary>
     internal sealed class TimerInstruments
     {
@@ -19,12 +19,12 @@ internal sealed partial class Metrics
         internal TimerInstruments(Meter meter)
         {
             Active = meter.CreateObservableUpDownCounter(
-                "saferefs.timers.active",
+                "saferefs.timer.active",
                 _activeCounts.Observe,
                 unit: "{timer}",
                 description: "Timers, loops, pending delays and CancelAfter sources owned by SafeRefs timer scopes.");
             CallbackFailures = meter.CreateCounter<long>(
-                "saferefs.timers.callback.failures",
+                "saferefs.timer.callback.failures",
                 unit: "{failure}",
                 description: "Timer callbacks and loop bodies of SafeRefs timer scopes that threw; each was logged and the timer kept its schedule.");
         }
@@ -33,12 +33,15 @@ internal sealed partial class Metrics
 
         internal Counter<long> CallbackFailures { get; }
 
+        /// <summary>The <c>saferefs.timer.scope.name</c> tag of the scope named <paramref name="scopeName"/>.</summary>
+        internal static KeyValuePair<string, object?> ScopeTag(string? scopeName) => new(MetricTags.TimerScopeName, scopeName ?? "(unnamed)");
+
         /// <summary>Counts one failed callback (<paramref name="kind"/>: <c>timer</c> or <c>loop</c>) of the scope named <paramref name="scopeName"/>.</summary>
         internal void CallbackFailed(string? scopeName, string kind)
         {
             if (CallbackFailures.Enabled)
             {
-                CallbackFailures.Add(1, new("scope.name", scopeName ?? "(unnamed)"), new("callback", kind));
+                CallbackFailures.Add(1, ScopeTag(scopeName), new(MetricTags.CallbackKind, kind));
             }
         }
 

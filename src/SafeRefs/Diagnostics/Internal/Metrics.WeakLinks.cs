@@ -7,18 +7,18 @@ namespace SafeRefs.Diagnostics.Internal;
 internal sealed partial class Metrics
 {
     /// <summary>
-    /// <c>saferefs.subscriptions.detach_failed</c> and <c>saferefs.weak_events.sweep_failed</c>, on the static fallback
+    /// <c>saferefs.subscription.detach.failures</c> and <c>saferefs.weak_event.sweep.failures</c>, on the static fallback
     /// meter only: they count failures of static APIs and process-wide sweeps, which belong to no factory.
     /// </summary>
     internal static class BackgroundFailures
     {
         private static readonly Counter<long> DetachFailed = Shared.Meter.CreateCounter<long>(
-            "saferefs.subscriptions.detach_failed",
+            "saferefs.subscription.detach.failures",
             unit: "{subscription}",
             description: "Weak subscriptions whose detach (a remove accessor or a post to their synchronization context) threw during a purge, a raise or a dispose; they were dropped anyway.");
 
         private static readonly Counter<long> SweepFailed = Shared.Meter.CreateCounter<long>(
-            "saferefs.weak_events.sweep_failed",
+            "saferefs.weak_event.sweep.failures",
             unit: "{event}",
             description: "Weak events whose gen-2 sweep threw; the sweep went on with the next event.");
 
@@ -31,7 +31,7 @@ internal sealed partial class Metrics
                 Log.WeakSubscriptionDetachFailed(Diagnostics.SafeRefsLog.Logger, exception, typeName, eventName, trigger);
                 if (DetachFailed.Enabled)
                 {
-                    DetachFailed.Add(1, new("source.type", typeName), new("event.name", eventName));
+                    DetachFailed.Add(1, new(MetricTags.SourceType, typeName), new(MetricTags.EventName, eventName));
                 }
             }
 #pragma warning disable CA1031 // A logger or metric listener is user code too: reporting must not fail the purge.

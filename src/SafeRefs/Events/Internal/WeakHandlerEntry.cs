@@ -255,7 +255,7 @@ internal sealed class WeakHandlerEntry
         }
     }
 
-    /// <summary>Marks the entry as counted in <c>saferefs.weak_events.handlers</c> (before it is published).</summary>
+    /// <summary>Marks the entry as counted in <c>saferefs.weak_event.handler.count</c> (before it is published).</summary>
     internal void MarkCounted() => _counted = 1;
 
     /// <summary>True exactly once for a counted entry: the caller records the matching -1.</summary>

@@ -3,7 +3,7 @@ using SafeRefs.Diagnostics.Internal;
 namespace SafeRefs.Pooling.Internal;
 
 /// <summary>
-/// One pool's part of <c>saferefs.pool.leases.outstanding</c>: read from the pool's own rented and returned counters when
+/// One pool's part of <c>saferefs.pool.lease.outstanding</c>: read from the pool's own rented and returned counters when
 /// a listener collects, so it is exact however late the listener attached. Registered weakly under the pool.
 /// </summary>
 /// <typeparam name="T">The pooled type.</typeparam>

@@ -2,7 +2,7 @@ namespace SafeRefs.Timers.Internal;
 
 /// <summary>
 /// Counts the timers, loops, pending delays and <c>CancelAfter</c> sources a scope starts, in the scope's own
-/// <c>saferefs.timers.active</c> tracker, through a weak reference (an item must not keep its scope alive).
+/// <c>saferefs.timer.active</c> tracker, through a weak reference (an item must not keep its scope alive).
 /// </summary>
 internal static class TimerCount
 {

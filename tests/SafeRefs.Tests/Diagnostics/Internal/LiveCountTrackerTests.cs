@@ -13,10 +13,10 @@ public sealed class LiveCountTrackerTests
     public void Observe_TwoOwnersSameTag_SummedIntoOneMeasurement()
     {
         var set = new LiveCountSet();
-        var tag = new KeyValuePair<string, object?>("scope.name", "a");
+        var tag = new KeyValuePair<string, object?>("saferefs.timer.scope.name", "a");
         var first = new LiveCountTracker(tag);
         var second = new LiveCountTracker(tag);
-        var other = new LiveCountTracker(new KeyValuePair<string, object?>("scope.name", "b"));
+        var other = new LiveCountTracker(new KeyValuePair<string, object?>("saferefs.timer.scope.name", "b"));
         var owners = new object[] { new(), new(), new() };
         set.Register(owners[0], first);
         set.Register(owners[1], second);

@@ -103,8 +103,8 @@ public sealed class MetricsCachingTests
                 string? reason = null;
                 foreach (var tag in tags)
                 {
-                    name = tag.Key == "cache.name" ? tag.Value as string : name;
-                    reason = tag.Key == "reason" ? tag.Value as string : reason;
+                    name = tag.Key == "saferefs.cache.name" ? tag.Value as string : name;
+                    reason = tag.Key == "saferefs.cache.eviction.reason" ? tag.Value as string : reason;
                 }
 
                 lock (_measurements)
