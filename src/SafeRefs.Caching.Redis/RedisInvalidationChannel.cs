@@ -131,6 +131,9 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
     /// <summary>Gets or sets a test hook that runs before each message from another instance is applied.</summary>
     internal Func<InvalidationKind, string, Task>? BeforeApply { get; set; }
 
+    /// <summary>Gets or sets a test hook that runs before each asynchronous publish; a throw stands for a failed one.</summary>
+    internal Func<InvalidationKind, Task>? BeforePublish { get; set; }
+
     /// <summary>Completes when the channel has subscribed for the first time (use it in a readiness check).</summary>
     /// <param name="cancellationToken">Cancels the wait, not the subscription.</param>
     /// <returns>A task that completes once subscribed.</returns>
@@ -242,6 +245,11 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
                 await PublishClearAsync(subscriber).ConfigureAwait(false);
             }
 
+            if (BeforePublish is { } hook)
+            {
+                await hook(kind).ConfigureAwait(false);
+            }
+
             await subscriber.PublishAsync(_channel, InvalidationMessage.Format(InstanceId, kind, payload)).ConfigureAwait(false);
             Interlocked.Increment(ref _published);
         }
@@ -296,6 +304,11 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
 
     private async Task PublishClearAsync(ISubscriber subscriber)
     {
+        if (BeforePublish is { } hook)
+        {
+            await hook(InvalidationKind.Clear).ConfigureAwait(false);
+        }
+
         await subscriber.PublishAsync(_channel, InvalidationMessage.Format(InstanceId, InvalidationKind.Clear, string.Empty)).ConfigureAwait(false);
         Interlocked.Increment(ref _published);
         Log.ClearRequested(_logger, InstanceId);

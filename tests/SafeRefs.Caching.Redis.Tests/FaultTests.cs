@@ -1,4 +1,9 @@
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using SafeRefs.Caching.Redis.Internal;
 using SafeRefs.Caching.Redis.Tests.Infrastructure;
+using StackExchange.Redis;
 using Xunit.Sdk;
 
 namespace SafeRefs.Caching.Redis.Tests;
@@ -67,6 +72,58 @@ public sealed class FaultTests(RedisServerFixture redis) : IClassFixture<RedisSe
         Assert.Equal("v1", await b.GetOrCreateAsync("k", "x"));
         await a.Hybrid.SetAsync("k", "v2");
         Assert.True(await Eventually.TrueAsync(async () => await b.GetOrCreateAsync("k", "x") == "v2"));
+    });
+
+    [RedisFact]
+    public Task ClearRequestThatFailsAfterAReconnect_IsRetried() => DiagnosedAsync(async instances =>
+    {
+        var (a, b) = await StartTwoAsync(instances);
+        var channelName = a.Provider.GetRequiredService<IOptions<RedisInvalidationOptions>>().Value.ChannelName;
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var clearAttempts = 0;
+        var failKey = true;
+        a.Channel!.BeforePublish = async kind =>
+        {
+            if (kind == InvalidationKind.Key && failKey)
+            {
+                failKey = false;
+                throw new RedisException("test: publish lost");
+            }
+
+            if (kind == InvalidationKind.Clear && Interlocked.Increment(ref clearAttempts) == 1)
+            {
+                // The first request after the reconnection fails, as when the other connection is not back yet.
+                entered.SetResult();
+                await release.Task;
+                throw new RedisException("test: connection not back yet");
+            }
+        };
+
+        // A misses one announcement, so it owes the others a "clear" request once a connection comes back.
+        await a.Channel.InvalidateAsync("lost");
+        Assert.Equal(1, a.Channel.Statistics.PublishFailures);
+
+        // Only the subscription connections drop and come back: one reconnection per instance, hence one request.
+        await redis.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+        await entered.Task.WaitAsync(Eventually.Bound);
+
+        // Before A's request fails, B must be listening again (a message published earlier would be lost) and done
+        // clearing on its own reconnection; a marker in B's L1 is then removed only by A's request.
+        var probe = InvalidationMessage.Format("probe", InvalidationKind.Key, "probe");
+        Assert.True(await Eventually.TrueAsync(async () =>
+        {
+            var applied = b.Channel!.Statistics.Applied;
+            await redis.ExecuteAsync("PUBLISH", channelName, probe);
+            return await Eventually.TrueAsync(() => b.Channel.Statistics.Applied > applied, TimeSpan.FromSeconds(1));
+        }));
+        Assert.True(await Eventually.TrueAsync(() => b.Channel!.Statistics.Resyncs >= 1));
+        b.L1.Set("marker", 1);
+        release.SetResult();
+
+        Assert.True(await Eventually.TrueAsync(() => !b.HasLocal("marker")));
+        Assert.Equal(2, Volatile.Read(ref clearAttempts));
+        Assert.Contains(a.Logs.GetSnapshot(), r => r.Id.Id == 1488);
     });
 
     /// <summary>A writes <paramref name="key"/>; B caches the value once it has applied A's message about that write.
