@@ -14,12 +14,8 @@ public sealed class PoolLeaseEndTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
-    private static GuardedObjectPool<Widget> PoolOfOne(FakeTimeProvider clock, GuardedObjectPoolOptions<Widget>? options = null)
-    {
-        options ??= new GuardedObjectPoolOptions<Widget>();
-        options.TimeProvider = clock;
-        return new(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1), options);
-    }
+    private static GuardedObjectPool<Widget> PoolOfOne(FakeTimeProvider clock, GuardedObjectPoolOptions<Widget>? options = null) =>
+        HeldLeaseCallback.PoolOfOne(clock, options);
 
     [Fact]
     public async Task Returned_IsCountedOnlyOnceTheObjectIsBackInTheInnerPool()
@@ -46,61 +42,39 @@ public sealed class PoolLeaseEndTests
     [Fact]
     public async Task Dispose_WhileALeaseTimerCallbackRuns_TheObjectGoesBackOnlyAfterTheCallbackReturned()
     {
-        var clock = new FakeTimeProvider();
-        var pool = PoolOfOne(clock);
-        var lease = pool.Rent();
-        var widget = lease.Value;
-        using var entered = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        lease.Timers.After(TimeSpan.FromSeconds(1), () =>
-        {
-            entered.Set();
-            release.Wait(Bound);
-            widget.RaiseChanged(); // still using the object after its lease was disposed
-        });
-        var advance = Task.Run(() => clock.Advance(TimeSpan.FromSeconds(1)));
-        Assert.True(entered.Wait(Bound));
+        // The callback still uses the object after its lease was disposed.
+        using var held = HeldLeaseCallback.Start(periodic: false, afterRelease: static widget => widget.RaiseChanged());
+        var pool = held.Pool;
 
-        lease.Dispose(); // returns at once: the callback is still running
+        held.Lease.Dispose(); // returns at once: the callback is still running
         using (var next = pool.Rent())
         {
             // The object is not back yet, so the next renter gets another one.
-            Assert.NotSame(widget, next.Value);
+            Assert.NotSame(held.Widget, next.Value);
         }
 
         Assert.Equal(0L, pool.Statistics.Returned - 1); // only the other object came back so far
-        release.Set();
-        await advance.WaitAsync(Bound);
+        held.Release();
+        await held.Advance.WaitAsync(Bound);
         Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 2, Bound));
     }
 
     [Fact]
     public async Task DisposeAsync_WhileALeaseTimerCallbackRuns_CompletesOnlyAfterTheObjectWentBack()
     {
-        var clock = new FakeTimeProvider();
-        var pool = PoolOfOne(clock);
-        var lease = pool.Rent();
-        var widget = lease.Value;
-        using var entered = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        lease.Timers.Every(TimeSpan.FromSeconds(1), () =>
-        {
-            entered.Set();
-            release.Wait(Bound);
-        });
-        var advance = Task.Run(() => clock.Advance(TimeSpan.FromSeconds(1)));
-        Assert.True(entered.Wait(Bound));
+        using var held = HeldLeaseCallback.Start(periodic: true);
+        var pool = held.Pool;
 
-        var disposed = lease.DisposeAsync().AsTask();
+        var disposed = held.Lease.DisposeAsync().AsTask();
         Assert.False(disposed.IsCompleted);
         Assert.Equal(0L, pool.Statistics.Returned);
 
-        release.Set();
+        held.Release();
         await disposed.WaitAsync(Bound);
         Assert.Equal(1L, pool.Statistics.Returned);
         using var next = pool.Rent();
-        Assert.Same(widget, next.Value);
-        await advance.WaitAsync(Bound);
+        Assert.Same(held.Widget, next.Value);
+        await held.Advance.WaitAsync(Bound);
     }
 
     [Fact]

@@ -17,11 +17,18 @@ namespace SafeRefs.Tests.Pooling.KeepAlive;
 /// request outlives its lease or touches a connection another request holds. Risky (plain pool, <c>+=</c>, a dropped
 /// timer): one listener and one timer more per request, and the Node-style warning at the 11th.
 /// </summary>
+/// <remarks>
+/// In the 1,000-request test every <see cref="HeldEvery"/>th request waits for its timeout to fire and holds the
+/// timeout callback inside its body until the request has called <c>DisposeAsync</c>; the callback then touches the
+/// connection again. A pool that handed the connection back at once (instead of when the callback returned) makes that
+/// touch foreign in every such request, whatever the timing.
+/// </remarks>
 [Collection(SoakCollection.Name)]
 public sealed class HttpKeepAliveTests
 {
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(120);
+    private const int HeldEvery = 50;
 
     [Fact]
     public async Task Guarded_1000RequestsOverFewConnections_NothingOfARequestOutlivesItsLease()
@@ -51,7 +58,8 @@ public sealed class HttpKeepAliveTests
         {
             for (var i = 1; i <= requestsPerWorker; i++)
             {
-                await GuardedRequestAsync(pool, (w * requestsPerWorker) + i, stats).ConfigureAwait(false);
+                var id = (w * requestsPerWorker) + i;
+                await GuardedRequestAsync(pool, id, stats, hold: id % HeldEvery == 0).ConfigureAwait(false);
             }
         }));
         try
@@ -69,6 +77,7 @@ public sealed class HttpKeepAliveTests
         Assert.Equal(0, stats.InTwoPlaces);
         Assert.Equal(0, stats.WrongBodies);
         Assert.Equal(0, stats.TimersLeft);
+        Assert.Equal(workers * requestsPerWorker / HeldEvery, stats.HeldAcrossEnd);
         Assert.Equal(workers * requestsPerWorker, stats.DataEvents);
         Assert.Equal(0, policy.ListenersAtReturn);
         Assert.Equal(0, clock.LiveTimers);
@@ -187,9 +196,10 @@ public sealed class HttpKeepAliveTests
         policy.DisposeAll();
     }
 
-    private static async Task GuardedRequestAsync(GuardedObjectPool<HttpConnection> pool, int id, RequestStats stats, LeakTracker? tracker = null)
+    private static async Task GuardedRequestAsync(GuardedObjectPool<HttpConnection> pool, int id, RequestStats stats, LeakTracker? tracker = null, bool hold = false)
     {
         var lease = pool.Rent();
+        var held = hold ? new HeldTimeout() : null;
         TimerScope timers;
         try
         {
@@ -199,16 +209,24 @@ public sealed class HttpKeepAliveTests
                 Interlocked.Increment(ref stats.InTwoPlaces);
             }
 
-            timers = Begin(lease, id, stats, tracker);
+            timers = Begin(lease, id, stats, tracker, held);
             var body = await connection.GetAsync($"/r{id}").ConfigureAwait(false);
             if (body != $"/r{id}")
             {
                 Interlocked.Increment(ref stats.WrongBodies);
             }
+
+            if (held is not null)
+            {
+                // The clock driver fires the timeout, whose callback then waits inside its body for the lease end.
+                await held.Entered.Task.WaitAsync(Bound).ConfigureAwait(false);
+            }
         }
         finally
         {
-            await lease.DisposeAsync().ConfigureAwait(false);
+            var ending = lease.DisposeAsync();
+            held?.EndCalled.TrySetResult();
+            await ending.ConfigureAwait(false);
         }
 
         if (!timers.IsDisposed || timers.ActiveCount != 0)
@@ -219,9 +237,9 @@ public sealed class HttpKeepAliveTests
 
     // The request's state is built here, so only its listeners and its timer reach it.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static TimerScope Begin(PoolLease<HttpConnection> lease, int id, RequestStats stats, LeakTracker? tracker)
+    private static TimerScope Begin(PoolLease<HttpConnection> lease, int id, RequestStats stats, LeakTracker? tracker, HeldTimeout? held = null)
     {
-        var request = new RequestState(id, lease.Value, stats);
+        var request = new RequestState(id, lease.Value, stats, held);
         tracker?.Track(request, $"request {id}");
         request.Attach(lease);
         var timers = lease.Timers;
@@ -253,10 +271,19 @@ public sealed class HttpKeepAliveTests
         public int TimersLeft;
         public int TimedOut;
         public int DataEvents;
+        public int HeldAcrossEnd;
+    }
+
+    /// <summary>A timeout callback held inside its body from when it fired until its request called <c>DisposeAsync</c>.</summary>
+    private sealed class HeldTimeout
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource EndCalled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>One request's callbacks: each checks that the connection is still held by this request.</summary>
-    private sealed class RequestState(int id, HttpConnection connection, RequestStats stats)
+    private sealed class RequestState(int id, HttpConnection connection, RequestStats stats, HeldTimeout? held = null)
     {
         public void Attach(PoolLease<HttpConnection> lease) =>
             lease.On(static (c, h) => c.DataReceived += h, static (c, h) => c.DataReceived -= h, (EventHandler<string>)OnData)
@@ -272,7 +299,20 @@ public sealed class HttpKeepAliveTests
         {
             Touch();
             Interlocked.Increment(ref stats.TimedOut);
-            Thread.SpinWait(5_000); // a callback that does some work on the connection: it must still be ours after it
+            if (held is not null)
+            {
+                held.Entered.TrySetResult();
+                if (held.EndCalled.Task.Wait(Bound))
+                {
+                    Interlocked.Increment(ref stats.HeldAcrossEnd);
+                }
+            }
+            else
+            {
+                Thread.SpinWait(5_000);
+            }
+
+            // A callback that does some work on the connection: it must still be ours after it.
             Touch();
         }
 
