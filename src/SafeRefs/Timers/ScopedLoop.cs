@@ -67,8 +67,6 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         set => _index = value;
     }
 
-    bool IScopeMember.CountsAsActive => true;
-
     bool IScopeMember.IsClosed => Volatile.Read(ref _closed) != 0;
 
     bool IScopeMember.IsBusy => !_completion.Task.IsCompleted;

@@ -102,8 +102,6 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
     }
 
-    bool IScopeMember.CountsAsActive => true;
-
     bool IScopeMember.IsClosed => !IsActive;
 
     bool IScopeMember.IsBusy => IsRunning;

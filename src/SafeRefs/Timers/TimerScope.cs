@@ -110,17 +110,9 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// <summary>Gets the number of timers, loops, pending delays and <see cref="CancelAfter(TimeSpan)"/> sources the
     /// scope still owns (child scopes are not counted).</summary>
     /// <value>Zero once the scope is disposed.</value>
-    /// <remarks>Counted on demand (a scan of the scope's table), so creating and disposing timers stays cheap.</remarks>
-    public int ActiveCount
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _table.CountActive();
-            }
-        }
-    }
+    /// <remarks>Read in constant time: it is the count the scope keeps for <c>saferefs.timer.active</c>, raised when an
+    /// item is created and lowered when it ends.</remarks>
+    public int ActiveCount => _disposed ? 0 : (int)(Volatile.Read(ref _activeMetrics)?.Count ?? 0);
 
     /// <summary>Gets or sets the logger that records failed callbacks (event id 1200, 1201, 1203).</summary>
     /// <value><see langword="null"/> by default: failures go to <see cref="Diagnostics.SafeRefsLog.Logger"/>. Child
@@ -160,8 +152,6 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         get => _index;
         set => _index = value;
     }
-
-    bool IScopeMember.CountsAsActive => false;
 
     bool IScopeMember.IsClosed => _disposed;
 
@@ -403,7 +393,17 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         }
 
         var delay = new ScopedDelay(_self);
-        Add(delay);
+        try
+        {
+            Add(delay);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed meanwhile: end the delay, which uncounts it.
+            ((IScopeMember)delay).CloseFromScope();
+            throw;
+        }
+
         delay.Start(TimeProvider, due, cancellationToken);
         return delay.Task;
     }
@@ -503,7 +503,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
     /// <summary>
     /// Counts one new item in <c>saferefs.timer.active</c>, listened to or not, so that a listener attaching late reads
-    /// the exact number (see <see cref="TimerCount.Started"/>); returns <see langword="true"/>.
+    /// the exact number (see <see cref="TimerCount.Started"/>) and <see cref="ActiveCount"/> reads it too; returns
+    /// <see langword="true"/>.
     /// </summary>
     internal bool CountTimerStarted()
     {

@@ -10,8 +10,6 @@ internal sealed class ChildScopeMember(WeakReference<TimerScope> child) : IScope
 {
     public int Index { get; set; } = -1;
 
-    public bool CountsAsActive => false;
-
     public bool IsClosed => !child.TryGetTarget(out var scope) || scope.IsDisposed;
 
     public bool IsBusy => child.TryGetTarget(out var scope) && ((IScopeMember)scope).IsBusy;

@@ -8,9 +8,6 @@ internal interface IScopeMember
     /// never through <see cref="ScopeMemberTable.Remove"/>.</summary>
     int Index { get; set; }
 
-    /// <summary>Gets a value indicating whether the member counts in <see cref="Timers.TimerScope.ActiveCount"/>.</summary>
-    bool CountsAsActive { get; }
-
     /// <summary>Gets a value indicating whether the member has ended; the table may then reuse its cell.</summary>
     bool IsClosed { get; }
 

@@ -66,21 +66,6 @@ internal sealed class ScopeMemberTable
         _free[_freeCount++] = index;
     }
 
-    /// <summary>Counts the members that are still scheduled and count as active.</summary>
-    public int CountActive()
-    {
-        var count = 0;
-        for (var i = 0; i < _used; i++)
-        {
-            if (_cells[i].Member is { CountsAsActive: true, IsClosed: false })
-            {
-                count++;
-            }
-        }
-
-        return count;
-    }
-
     /// <summary>Empties the table.</summary>
     /// <param name="used">How many cells of the returned array were in use (some may be empty).</param>
     /// <returns>The cells the table held.</returns>

@@ -44,8 +44,6 @@ internal sealed class ScopedCancellation : IScopeMember
         set => _index = value;
     }
 
-    bool IScopeMember.CountsAsActive => true;
-
     bool IScopeMember.IsClosed => Volatile.Read(ref _done) != 0;
 
     bool IScopeMember.IsBusy => false;

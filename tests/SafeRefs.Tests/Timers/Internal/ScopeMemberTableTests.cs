@@ -20,7 +20,7 @@ public sealed class ScopeMemberTableTests
 
         Assert.Equal(-1, a.Index);
         Assert.Equal(0, c.Index);
-        Assert.Equal(2, table.CountActive());
+        Assert.Equal(1, b.Index);
     }
 
     [Fact]
@@ -53,7 +53,6 @@ public sealed class ScopeMemberTableTests
         members.ForEach(table.Add);
 
         Assert.Equal(16, table.Capacity);
-        Assert.Equal(9, table.CountActive());
         Assert.Equal(Enumerable.Range(0, 9), members.Select(m => m.Index));
     }
 
@@ -68,14 +67,12 @@ public sealed class ScopeMemberTableTests
 
         Assert.Equal(1, used);
         Assert.Same(a, cells[0].Member);
-        Assert.Equal((0, 0), (table.Capacity, table.CountActive()));
+        Assert.Equal(0, table.Capacity);
     }
 
     private sealed class Member : IScopeMember
     {
         public int Index { get; set; } = -1;
-
-        public bool CountsAsActive => true;
 
         public bool IsClosed { get; set; }
 
