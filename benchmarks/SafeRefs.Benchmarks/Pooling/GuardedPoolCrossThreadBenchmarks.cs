@@ -16,7 +16,9 @@ namespace SafeRefs.Benchmarks.Pooling;
 #pragma warning disable CA1001 // BenchmarkDotNet owns the lifetime: the team is disposed in cleanup.
 public class GuardedPoolCrossThreadBenchmarks
 {
-    private const int Batch = 64;
+    /// <summary>The uses each thread starts (and ends) per invocation.</summary>
+    public const int Batch = 64;
+
     private readonly EventHandler _changed = static (_, _) => { };
     private readonly EventHandler<int> _ticked = static (_, _) => { };
     // [parity][thread]: in an invocation of parity p, thread k ends the uses in [p][k] and starts uses into

@@ -4,8 +4,8 @@ namespace SafeRefs.Benchmarks.Pooling;
 
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/SafeRefs.Benchmarks -- pool-interleaved [rounds]</c>: the
-/// <see cref="GuardedPoolBenchmarks"/> methods taken in turns (see <see cref="Interleaved"/>), each bar's pair against
-/// its own baseline.
+/// <see cref="GuardedPoolBenchmarks"/> and <see cref="GuardedPoolCrossThreadBenchmarks"/> methods taken in turns (see
+/// <see cref="Interleaved"/>), each bar's pair against its own baseline; the cross-thread figures are per use.
 /// </summary>
 public static class GuardedPoolInterleavedCommand
 {
@@ -31,6 +31,26 @@ public static class GuardedPoolInterleavedCommand
                 ("RawGetReturnPlusLeaseFloor", b.RawGetReturnPlusLeaseFloor),
             ],
             rounds);
+
+        var across = new GuardedPoolCrossThreadBenchmarks();
+        across.Setup();
+        try
+        {
+            Interleaved.Measure(
+                "GuardedPoolCrossThreadBenchmarks, two handlers, ended on the other thread",
+                [
+                    ("RawGetTwoHandlersReturnAcrossThreads (baseline)", across.RawGetTwoHandlersReturnAcrossThreads),
+                    ("RentTwoOnDisposeAcrossThreads", across.RentTwoOnDisposeAcrossThreads),
+                ],
+                rounds,
+                operationsPerRound: 100_000 / GuardedPoolCrossThreadBenchmarks.Batch,
+                operationsPerCall: GuardedPoolCrossThreadBenchmarks.Batch);
+        }
+        finally
+        {
+            across.Cleanup();
+        }
+
         return 0;
     }
 }

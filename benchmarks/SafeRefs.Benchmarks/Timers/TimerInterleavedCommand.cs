@@ -5,7 +5,9 @@ namespace SafeRefs.Benchmarks.Timers;
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/SafeRefs.Benchmarks -- timer-interleaved [rounds]</c>: the
 /// <see cref="TimerCreateDisposeBenchmarks"/> methods taken in turns (see <see cref="Interleaved"/>), each against the
-/// raw <c>TimeProvider.System.CreateTimer</c> + <c>Dispose</c> baseline.
+/// raw <c>TimeProvider.System.CreateTimer</c> + <c>Dispose</c> baseline; then <see cref="TimerScopeDisposeBenchmarks"/>
+/// (each dispose after an untimed set-up, against disposing as many raw timers) and
+/// <see cref="TimerScopeActiveCountBenchmarks"/> at 1,000 and 10,000 timers, for linearity.
 /// </summary>
 public static class TimerInterleavedCommand
 {
@@ -30,6 +32,47 @@ public static class TimerInterleavedCommand
         finally
         {
             b.Cleanup();
+        }
+
+        foreach (var count in (int[])[1_000, 10_000])
+        {
+            var dispose = new TimerScopeDisposeBenchmarks { Count = count };
+            Interleaved.MeasureEach(
+                string.Create(CultureInfo.InvariantCulture, $"TimerScopeDisposeBenchmarks, {count:N0} timers"),
+                [
+                    ("RawDispose (baseline)", dispose.SetupRaw, dispose.RawDispose),
+                    ("ScopeDispose", dispose.SetupScope, dispose.ScopeDispose),
+                ],
+                rounds,
+                operationsPerRound: 10);
+        }
+
+        var small = new TimerScopeActiveCountBenchmarks { Count = 1_000 };
+        var large = new TimerScopeActiveCountBenchmarks { Count = 10_000 };
+        small.Setup();
+        large.Setup();
+        try
+        {
+            Interleaved.Measure(
+                "TimerScopeActiveCountBenchmarks (ratio: 10,000 timers against 1,000)",
+                [
+                    ("ActiveCount, 1,000 timers (baseline)", () => small.ActiveCount()),
+                    ("ActiveCount, 10,000 timers", () => large.ActiveCount()),
+                ],
+                rounds);
+            Interleaved.Measure(
+                "TimerScopeActiveCountBenchmarks, reference scan (ratio: 10,000 timers against 1,000)",
+                [
+                    ("read each IsActive, 1,000 timers (baseline)", () => small.ScanTimers()),
+                    ("read each IsActive, 10,000 timers", () => large.ScanTimers()),
+                ],
+                rounds,
+                operationsPerRound: 1_000);
+        }
+        finally
+        {
+            small.Cleanup();
+            large.Cleanup();
         }
 
         return 0;
