@@ -19,7 +19,7 @@ namespace SafeRefs.Caching.Redis;
 /// <para><b>Messages</b> carry the sender's <see cref="InstanceId"/> and a key or tag, never a value; an instance
 /// ignores its own messages (it already applied the change locally).</para>
 /// <para><b>Faults never reach a cache caller:</b> a publish that fails (Redis down) or a message that cannot be
-/// applied is logged (event ids 1480–1489) and counted in <see cref="Statistics"/>. When a lost connection comes
+/// applied is logged (event ids 1480–1488) and counted in <see cref="Statistics"/>. When a lost connection comes
 /// back, the instance clears its local cache (it may have missed messages), and an instance that could not publish
 /// asks every other instance to clear theirs.</para>
 /// <para><b>Holds</b> the local cache, the Redis connection (disposed with the channel when the channel created it)
@@ -49,7 +49,6 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
     private int _unsent;
     private int _lostConnections;
     private int _disposed;
-    private int _reportedUnwrapped;
     private long _published;
     private long _publishFailures;
     private long _received;
@@ -213,15 +212,6 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
 
         _meter?.Dispose();
         _stopping.Dispose();
-    }
-
-    /// <summary>Says once that code injecting <c>IDistributedCache</c> bypasses the channel (registered too late).</summary>
-    internal void ReportUnwrappedDistributedCache(Type? cacheType)
-    {
-        if (Interlocked.Exchange(ref _reportedUnwrapped, 1) == 0)
-        {
-            Log.DistributedCacheNotWrapped(_logger, cacheType?.FullName ?? "a factory");
-        }
     }
 
     /// <summary>Registers a distributed-cache read of <paramref name="key"/>; see <see cref="ReadTracker"/>.</summary>

@@ -12,7 +12,8 @@ namespace SafeRefs.Caching.Redis;
 /// coherent across instances.</summary>
 /// <remarks>
 /// <para><b>Holds</b> nothing itself. The container owns (and disposes) the channel and the wrapped distributed cache;
-/// its registrations hold the service collection strongly, to find the distributed cache when HybridCache is resolved.</para>
+/// its registrations hold the service collection strongly, to check when the channel is resolved that no distributed
+/// cache was registered after it.</para>
 /// <para><b>Thread safety:</b> registration is not thread-safe, like any <see cref="IServiceCollection"/> change.</para>
 /// </remarks>
 public static class RedisInvalidationServiceCollectionExtensions
@@ -23,20 +24,20 @@ public static class RedisInvalidationServiceCollectionExtensions
     /// <summary>
     /// Adds a <see cref="RedisInvalidationChannel"/> and wraps the app's <see cref="IDistributedCache"/> so that each
     /// write or removal through it (including every HybridCache write, removal and tag invalidation) is announced to
-    /// the other instances, which drop their local copy. Call it after <c>AddBoundedMemoryCache</c>. The distributed
-    /// cache (for example <c>AddStackExchangeRedisCache</c>) and <c>AddHybridCache()</c> may be registered before or
-    /// after: HybridCache is always given the wrapper. Code that injects <see cref="IDistributedCache"/> itself gets
-    /// the wrapper when the distributed cache was registered before this call; when it is registered later, its
-    /// direct writes are not announced and the channel logs warning 1489 when it starts. The channel starts with the
-    /// first resolution of the wrapper (HybridCache resolves it when it is created). Options are bound through the
-    /// Options pattern (<c>Configure&lt;RedisInvalidationOptions&gt;</c> works too).
+    /// the other instances, which drop their local copy. Call it after <c>AddBoundedMemoryCache</c> and after the
+    /// distributed cache (for example <c>AddStackExchangeRedisCache</c>), so that HybridCache and code that injects
+    /// <see cref="IDistributedCache"/> itself share the wrapper; <c>AddHybridCache()</c> may come before or after. The
+    /// channel starts with the first resolution of the wrapper (HybridCache resolves it when it is created). Options
+    /// are bound through the Options pattern (<c>Configure&lt;RedisInvalidationOptions&gt;</c> works too).
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options (the Redis connection at least).</param>
     /// <returns>A builder for further configuration.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configure"/> is <see langword="null"/>.</exception>
     /// <exception cref="InvalidOperationException"><see cref="BoundedMemoryCache"/> is not registered yet. Resolving
-    /// HybridCache (or the channel) throws it too when no <see cref="IDistributedCache"/> is registered at all, or when
+    /// HybridCache, the wrapped <see cref="IDistributedCache"/> or the channel throws it too when an unkeyed
+    /// <see cref="IDistributedCache"/> was registered after this call (its direct writes would not be announced), and
+    /// resolving HybridCache throws it when no <see cref="IDistributedCache"/> is registered at all, or when
     /// <c>HybridCacheOptions.DistributedCacheServiceKey</c> names another distributed cache.</exception>
     public static RedisInvalidationBuilder AddRedisInvalidation(this IServiceCollection services, Action<RedisInvalidationOptions> configure)
     {
@@ -55,15 +56,19 @@ public static class RedisInvalidationServiceCollectionExtensions
         }
 
         var registration = new Registration(services);
-        services.AddSingleton(static provider => new RedisInvalidationChannel(
-            provider.GetRequiredService<IOptions<RedisInvalidationOptions>>().Value,
-            provider.GetRequiredService<BoundedMemoryCache>(),
-            provider,
-            provider.GetService<ILoggerFactory>(),
-            provider.GetService<IMeterFactory>()));
+        services.AddSingleton(provider =>
+        {
+            registration.ThrowIfDistributedCacheRegisteredLater();
+            return new RedisInvalidationChannel(
+                provider.GetRequiredService<IOptions<RedisInvalidationOptions>>().Value,
+                provider.GetRequiredService<BoundedMemoryCache>(),
+                provider,
+                provider.GetService<ILoggerFactory>(),
+                provider.GetService<IMeterFactory>());
+        });
 
-        // HybridCache takes its distributed cache by this key, so it gets the wrapper whatever the order in which the
-        // distributed cache and this channel were registered; the wrapper finds the distributed cache when resolved.
+        // HybridCache takes its distributed cache by this key, so it gets the wrapper whatever the order of
+        // AddHybridCache and this call, and a keyed distributed cache of its own is wrapped too.
         services.AddKeyedSingleton<IDistributedCache>(ServiceKey, (provider, _) => registration.ForHybridCache(provider));
         services.AddOptions<HybridCacheOptions>().PostConfigure(options =>
         {
@@ -75,7 +80,8 @@ public static class RedisInvalidationServiceCollectionExtensions
             options.DistributedCacheServiceKey = ServiceKey;
         });
 
-        // Code that injects IDistributedCache itself gets the wrapper too, when the distributed cache is known now.
+        // Code that injects IDistributedCache itself gets the wrapper too. One registered later would win over it, and
+        // nothing can redirect it once the container is built: the channel refuses to start then.
         if (services.LastOrDefault(static d => d.ServiceType == typeof(IDistributedCache) && !d.IsKeyedService) is { } distributed)
         {
             registration.Decorated = ServiceDescriptor.Describe(typeof(IDistributedCache), provider => Wrap(provider, distributed), distributed.Lifetime);
@@ -112,25 +118,30 @@ public static class RedisInvalidationServiceCollectionExtensions
 
         internal IDistributedCache ForHybridCache(IServiceProvider provider)
         {
+            var channel = provider.GetRequiredService<RedisInvalidationChannel>();
             if (HybridCacheKey is { } key)
             {
-                return InvalidatingDistributedCache.Create(
-                    provider.GetRequiredKeyedService<IDistributedCache>(key), ownsInner: false, provider.GetRequiredService<RedisInvalidationChannel>());
+                return InvalidatingDistributedCache.Create(provider.GetRequiredKeyedService<IDistributedCache>(key), ownsInner: false, channel);
             }
 
-            var current = services.LastOrDefault(static d => d.ServiceType == typeof(IDistributedCache) && !d.IsKeyedService)
-                ?? throw new InvalidOperationException(
-                    "AddRedisInvalidation found no IDistributedCache to wrap: register one (for example AddStackExchangeRedisCache), before or after AddRedisInvalidation.");
-            if (ReferenceEquals(current, Decorated))
+            return Decorated is null
+                ? throw new InvalidOperationException(
+                    "AddRedisInvalidation found no IDistributedCache to wrap: register one (for example AddStackExchangeRedisCache) before AddRedisInvalidation.")
+                : provider.GetRequiredService<IDistributedCache>(); // the same wrapper as everyone else's
+        }
+
+        /// <summary>Throws when an unkeyed <see cref="IDistributedCache"/> was registered after the wrapper: it is
+        /// the one the container hands out, and its writes would not be announced.</summary>
+        internal void ThrowIfDistributedCacheRegisteredLater()
+        {
+            if (services.LastOrDefault(static d => d.ServiceType == typeof(IDistributedCache) && !d.IsKeyedService) is { } current
+                && !ReferenceEquals(current, Decorated))
             {
-                return provider.GetRequiredService<IDistributedCache>(); // the same wrapper as everyone else's
+                var type = current.ImplementationType ?? current.ImplementationInstance?.GetType();
+                throw new InvalidOperationException(
+                    $"An IDistributedCache ({type?.FullName ?? "a factory"}) was registered after AddRedisInvalidation, so its writes would not be "
+                    + "announced to the other instances. Register the distributed cache (for example AddStackExchangeRedisCache) before AddRedisInvalidation.");
             }
-
-            // Registered after AddRedisInvalidation: wrap the container's instance for HybridCache (the container
-            // owns it), and say that code injecting IDistributedCache itself bypasses the channel.
-            var channel = provider.GetRequiredService<RedisInvalidationChannel>();
-            channel.ReportUnwrappedDistributedCache(current.ImplementationType ?? current.ImplementationInstance?.GetType());
-            return InvalidatingDistributedCache.Create(provider.GetRequiredService<IDistributedCache>(), ownsInner: false, channel);
         }
     }
 }

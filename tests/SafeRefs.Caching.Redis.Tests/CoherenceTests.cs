@@ -23,20 +23,6 @@ public sealed class CoherenceTests(RedisServerFixture redis) : IClassFixture<Red
     }
 
     [RedisFact]
-    public async Task SetAsync_ChannelRegisteredBeforeTheRedisCache_OtherInstanceStopsServingOldValue()
-    {
-        var scope = Scope();
-        await using var a = await CacheInstance.StartAsync(redis, scope, invalidationFirst: true);
-        await using var b = await CacheInstance.StartAsync(redis, scope, invalidationFirst: true);
-        await a.Hybrid.SetAsync("price:1", "v1");
-        Assert.Equal("v1", await b.GetOrCreateAsync("price:1", "ignored"));
-
-        await a.Hybrid.SetAsync("price:1", "v2");
-
-        Assert.True(await Eventually.TrueAsync(async () => await b.GetOrCreateAsync("price:1", "factory") == "v2"));
-    }
-
-    [RedisFact]
     public async Task SetAsync_WithoutTheChannel_OtherInstanceKeepsServingOldValue()
     {
         // Control twin of the test above: what HybridCache does on its own.

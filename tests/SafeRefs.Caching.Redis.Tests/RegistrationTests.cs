@@ -98,35 +98,22 @@ public sealed class RegistrationTests
     }
 
     [Theory]
-    [InlineData(true, false)] // the documented order
-    [InlineData(false, false)] // AddRedisInvalidation first, then an Add-style registration (AddStackExchangeRedisCache)
-    [InlineData(false, true)] // AddRedisInvalidation first, then a TryAdd-style one (AddDistributedMemoryCache)
-    public async Task HybridCacheWrites_AreAnnounced_WhateverTheRegistrationOrder(bool distributedFirst, bool tryAdd)
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task HybridCacheWrites_AreAnnounced_AddHybridCacheBeforeOrAfter(bool hybridFirst)
     {
         var services = new ServiceCollection();
         var inner = new RecordingDistributedCache();
-        void AddDistributed()
+        if (hybridFirst)
         {
-            if (tryAdd)
-            {
-                services.TryAddSingleton<IDistributedCache>(inner);
-            }
-            else
-            {
-                services.AddSingleton<IDistributedCache>(inner);
-            }
+            services.AddHybridCache();
         }
 
-        if (distributedFirst)
-        {
-            AddDistributed();
-        }
-
+        services.TryAddSingleton<IDistributedCache>(inner);
         services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = Unreachable);
-        services.AddHybridCache();
-        if (!distributedFirst)
+        if (!hybridFirst)
         {
-            AddDistributed();
+            services.AddHybridCache();
         }
 
         await using var provider = services.BuildServiceProvider();
@@ -138,30 +125,61 @@ public sealed class RegistrationTests
         Assert.Equal(1, channel.Statistics.PublishFailures); // announced (Redis is unreachable here)
     }
 
-    [Fact]
-    public async Task DistributedCacheRegisteredAfter_InjectedCacheIsNotWrapped_AndWarning1489SaysSo()
+    [Theory]
+    [InlineData("Add")] // AddStackExchangeRedisCache and the like
+    [InlineData("TryAdd")] // AddDistributedMemoryCache and the like, with none registered before
+    [InlineData("Replace")] // a second registration that replaces one AddRedisInvalidation wrapped
+    public async Task DistributedCacheRegisteredAfter_ResolvingHybridCacheOrTheChannel_ThrowsSayingWhatToDo(string registration)
     {
         var services = new ServiceCollection();
-        services.AddFakeLogging();
+        if (registration == "Replace")
+        {
+            services.AddDistributedMemoryCache();
+        }
+
         services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = Unreachable);
         services.AddHybridCache();
-        var inner = new RecordingDistributedCache();
-        services.AddSingleton<IDistributedCache>(inner);
+        var late = new RecordingDistributedCache();
+        if (registration == "TryAdd")
+        {
+            services.TryAddSingleton<IDistributedCache>(late);
+        }
+        else
+        {
+            services.AddSingleton<IDistributedCache>(late);
+        }
+
         await using var provider = services.BuildServiceProvider();
 
-        _ = provider.GetRequiredService<HybridCache>();
-
-        Assert.Same(inner, provider.GetRequiredService<IDistributedCache>());
-        var warning = Assert.Single(provider.GetFakeLogCollector().GetSnapshot(), r => r.Id.Id == 1489);
-        Assert.Contains(typeof(RecordingDistributedCache).FullName!, warning.Message, StringComparison.Ordinal);
+        // Code injecting IDistributedCache gets the late registration, which nothing can wrap once the container is
+        // built: rather than let its writes go unannounced, the channel refuses to start.
+        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<HybridCache>());
+        Assert.Contains(typeof(RecordingDistributedCache).FullName!, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("before AddRedisInvalidation", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<RedisInvalidationChannel>());
+        Assert.Same(late, provider.GetRequiredService<IDistributedCache>());
     }
 
     [Fact]
-    public async Task DistributedCacheRegisteredFirst_InjectedCacheAndHybridCacheShareOneWrapper_NoWarning()
+    public async Task RedisCacheRegisteredAfter_ResolvingHybridCache_ThrowsNamingIt()
     {
         var services = new ServiceCollection();
-        services.AddFakeLogging();
-        services.AddSingleton<IDistributedCache>(new RecordingDistributedCache());
+        services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = Unreachable);
+        services.AddHybridCache();
+        services.AddStackExchangeRedisCache(o => o.Configuration = Unreachable);
+        await using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<HybridCache>());
+        Assert.Contains("Caching.StackExchangeRedis.", ex.Message, StringComparison.Ordinal); // the type it registered
+        Assert.Contains("registered after AddRedisInvalidation", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DistributedCacheRegisteredFirst_InjectedCacheAndHybridCacheShareOneWrapper_WhoseWritesAreAnnounced()
+    {
+        var services = new ServiceCollection();
+        var inner = new RecordingDistributedCache();
+        services.AddSingleton<IDistributedCache>(inner);
         services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = Unreachable);
         services.AddHybridCache();
         await using var provider = services.BuildServiceProvider();
@@ -169,25 +187,10 @@ public sealed class RegistrationTests
         var injected = provider.GetRequiredService<IDistributedCache>();
 
         Assert.Same(injected, provider.GetRequiredKeyedService<IDistributedCache>(RedisInvalidationServiceCollectionExtensions.ServiceKey));
-        _ = provider.GetRequiredService<HybridCache>();
-        Assert.DoesNotContain(provider.GetFakeLogCollector().GetSnapshot(), r => r.Id.Id == 1489);
-    }
-
-    [Fact]
-    public async Task DistributedCacheReplacedAfter_HybridCacheWritesGoToTheLastOne_Announced()
-    {
-        var services = new ServiceCollection();
-        services.AddDistributedMemoryCache();
-        services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = Unreachable);
-        services.AddHybridCache();
-        var last = new RecordingDistributedCache();
-        services.AddSingleton<IDistributedCache>(last);
-        await using var provider = services.BuildServiceProvider();
-
-        await provider.GetRequiredService<HybridCache>().SetAsync("k", "v");
-
-        Assert.True(last.Contains("k"));
-        Assert.Equal(1, provider.GetRequiredService<RedisInvalidationChannel>().Statistics.PublishFailures);
+        await injected.SetAsync("direct", [1]);
+        await provider.GetRequiredService<HybridCache>().SetAsync("hybrid", "v");
+        Assert.True(inner.Contains("direct") && inner.Contains("hybrid"));
+        Assert.Equal(2, provider.GetRequiredService<RedisInvalidationChannel>().Statistics.PublishFailures); // both announced
     }
 
     [Fact]
@@ -218,30 +221,20 @@ public sealed class RegistrationTests
         Assert.Contains("AddStackExchangeRedisCache", ex.Message, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task Wrapper_OffersIBufferDistributedCache_ExactlyWhenTheInnerCacheDoes(bool distributedFirst)
+    [Fact]
+    public async Task Wrapper_OffersIBufferDistributedCache_ExactlyWhenTheInnerCacheDoes()
     {
         foreach (var (inner, buffered) in new (RecordingDistributedCache, bool)[] { (new RecordingBufferDistributedCache(), true), (new RecordingDistributedCache(), false) })
         {
             var services = new ServiceCollection();
-            if (distributedFirst)
-            {
-                services.AddSingleton<IDistributedCache>(inner);
-            }
-
+            services.AddSingleton<IDistributedCache>(inner);
             services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = Unreachable);
-            if (!distributedFirst)
-            {
-                services.AddSingleton<IDistributedCache>(inner);
-            }
-
             await using var provider = services.BuildServiceProvider();
             var wrapper = provider.GetRequiredKeyedService<IDistributedCache>(RedisInvalidationServiceCollectionExtensions.ServiceKey);
 
             Assert.IsType<InvalidatingDistributedCache>(wrapper, exactMatch: false);
             Assert.Equal(buffered, wrapper is IBufferDistributedCache);
+            Assert.Equal(buffered, provider.GetRequiredService<IDistributedCache>() is IBufferDistributedCache);
         }
     }
 

@@ -31,7 +31,4 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1488, Level = LogLevel.Information, Message = "Instance {InstanceId} missed publishing invalidations; asked the other instances to clear their local cache.")]
     internal static partial void ClearRequested(ILogger logger, string instanceId);
-
-    [LoggerMessage(EventId = 1489, Level = LogLevel.Warning, Message = "The distributed cache ({CacheType}) was registered after AddRedisInvalidation: HybridCache's writes are announced, writes through an injected IDistributedCache are not. Register the distributed cache first to cover both.")]
-    internal static partial void DistributedCacheNotWrapped(ILogger logger, string cacheType);
 }

@@ -34,16 +34,14 @@ internal sealed class CacheInstance : IAsyncDisposable
 
     public FakeLogCollector Logs { get; }
 
-    /// <summary>Starts an instance; <paramref name="scope"/> isolates the test's keys and channel on the shared server.
-    /// <paramref name="invalidationFirst"/> registers the channel before the Redis cache (the other order).</summary>
+    /// <summary>Starts an instance; <paramref name="scope"/> isolates the test's keys and channel on the shared server.</summary>
     public static async Task<CacheInstance> StartAsync(
         RedisServerFixture redis,
         string scope,
         int capacity = 1_000,
         long? sizeLimit = null,
         bool invalidation = true,
-        GatedDistributedCache[]? gate = null,
-        bool invalidationFirst = false)
+        GatedDistributedCache[]? gate = null)
     {
         var services = new ServiceCollection();
         services.AddFakeLogging();
@@ -52,11 +50,6 @@ internal sealed class CacheInstance : IAsyncDisposable
             options.Capacity = capacity;
             options.SizeLimit = sizeLimit;
         });
-        if (invalidation && invalidationFirst)
-        {
-            AddInvalidation(services, redis, scope);
-        }
-
         services.AddStackExchangeRedisCache(options => options.InstanceName = scope + ":");
         services.AddOptions<RedisCacheOptions>().Configure<ILoggerFactory>((options, logs) => options.ConfigurationOptions = redis.ClientOptions(logs));
         if (gate is not null)
@@ -68,7 +61,7 @@ internal sealed class CacheInstance : IAsyncDisposable
                 (IDistributedCache)ActivatorUtilities.CreateInstance(provider, redisCache.ImplementationType!)));
         }
 
-        if (invalidation && !invalidationFirst)
+        if (invalidation)
         {
             AddInvalidation(services, redis, scope);
         }
