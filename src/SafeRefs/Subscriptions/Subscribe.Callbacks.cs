@@ -30,21 +30,10 @@ public static partial class Subscribe
             return Subscription.Empty;
         }
 
-        var counted = Metrics.SubscriptionInstruments.TryAttach();
-        try
-        {
-            return CancellationSubscription.Register(callback, state, counted, token);
-        }
-        catch
-        {
-            // Only an already-cancelled token runs the callback here; it threw, and nothing stays registered.
-            if (counted)
-            {
-                Metrics.SubscriptionInstruments.Detached();
-            }
-
-            throw;
-        }
+        // If the token is already cancelled and the callback throws, nothing stays registered and nothing is counted.
+        var subscription = CancellationSubscription.Register(callback, state, token);
+        Metrics.SubscriptionInstruments.Attached();
+        return subscription;
     }
 
     /// <summary>
@@ -84,11 +73,11 @@ public static partial class Subscribe
         catch
         {
             // The caller gets no token to stop the chain with: stop it here.
-            detacher.Detach(null, null, null);
+            detacher.Stop();
             throw;
         }
 
-        detacher.Counted = Metrics.SubscriptionInstruments.TryAttach();
+        Metrics.SubscriptionInstruments.Attached();
         return new Subscription(detacher, null, null, null);
     }
 
@@ -107,19 +96,8 @@ public static partial class Subscribe
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(observer);
-        var counted = Metrics.SubscriptionInstruments.TryAttach();
-        try
-        {
-            return ObserverSubscription<T>.Subscribe(source, observer, counted);
-        }
-        catch
-        {
-            if (counted)
-            {
-                Metrics.SubscriptionInstruments.Detached();
-            }
-
-            throw;
-        }
+        var subscription = ObserverSubscription<T>.Subscribe(source, observer);
+        Metrics.SubscriptionInstruments.Attached();
+        return subscription;
     }
 }

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Internal;
 using SafeRefs.Subscriptions.WeakLinks;
 
@@ -63,13 +62,7 @@ public static partial class Subscribe
         ThrowIfCapturing(add, nameof(add), "+=");
         ThrowIfCapturing(remove, nameof(remove), "-=");
 
-        var link = WeakLink.Start(new EventHandlerWeakLink<TSource, TArgs>(source, add, remove, owner, handler, eventName), source, owner);
-        if (Metrics.SubscriptionInstruments.TryAttach())
-        {
-            link.Counted = true;
-        }
-
-        return link;
+        return WeakLink.Start(new EventHandlerWeakLink<TSource, TArgs>(source, add, remove, owner, handler, eventName), source, owner);
     }
 
     private static void ThrowIfCapturing(Delegate accessor, string paramName, string op)

@@ -63,21 +63,11 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(add);
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
-        if (budget is null)
-        {
-            var counted = Metrics.SubscriptionInstruments.TryAttach();
-            var token = EventSubscription.Create(counted ? EventDetacher<TSource, THandler>.Counted : EventDetacher<TSource, THandler>.Uncounted, source, remove, handler);
-            return Attach(token, source, add, counted, counter: null);
-        }
-
-        var counter = budget.Acquire(source, eventName);
-        var countedWithBudget = Metrics.SubscriptionInstruments.TryAttach();
-        return Attach(
-            EventSubscription.Create(BudgetedEventDetacher<TSource, THandler>.For(counter, countedWithBudget), source, remove, handler),
-            source,
-            add,
-            countedWithBudget,
-            counter);
+        var counter = budget?.Acquire(source, eventName);
+        Detacher detacher = counter is null
+            ? EventDetacher<TSource, THandler>.Instance
+            : BudgetedEventDetacher<TSource, THandler>.For(counter);
+        return Attach(EventSubscription.Create(detacher, source, remove, handler), source, add, counter);
     }
 
     /// <summary>
@@ -117,15 +107,14 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
         var counter = budget?.Acquire(source, eventName);
-        var counted = Metrics.SubscriptionInstruments.TryAttach();
         Detacher detacher = counter is null
-            ? counted ? EventDetacher<TSource, EventHandler<TArgs>>.Counted : EventDetacher<TSource, EventHandler<TArgs>>.Uncounted
-            : BudgetedEventDetacher<TSource, EventHandler<TArgs>>.For(counter, counted);
-        return Attach(EventSubscription<TArgs>.Create(detacher, source, remove, handler), source, add, counted, counter);
+            ? EventDetacher<TSource, EventHandler<TArgs>>.Instance
+            : BudgetedEventDetacher<TSource, EventHandler<TArgs>>.For(counter);
+        return Attach(EventSubscription<TArgs>.Create(detacher, source, remove, handler), source, add, counter);
     }
 
-    private static EventSubscription Attach<TSource, THandler>(
-        EventSubscription token, TSource source, Action<TSource, THandler> add, bool counted, ListenerCount? counter)
+    /// <summary>Adds the token's forwarder and counts the attachment; if <c>add</c> throws, gives a budget's place back.</summary>
+    private static EventSubscription Attach<TSource, THandler>(EventSubscription token, TSource source, Action<TSource, THandler> add, ListenerCount? counter)
         where THandler : Delegate
     {
         try
@@ -134,15 +123,11 @@ public static partial class Subscribe
         }
         catch
         {
-            if (counted)
-            {
-                Metrics.SubscriptionInstruments.Detached();
-            }
-
             counter?.Decrement();
             throw;
         }
 
+        Metrics.SubscriptionInstruments.Attached();
         return token;
     }
 }

@@ -60,15 +60,6 @@ public class Subscription : IDisposable, IAsyncDisposable
 
     internal object? Slot0 => _slot0 ?? this;
 
-    /// <summary>
-    /// Replaces the detacher if it is still <paramref name="expected"/>: a mechanism that can detach on its own (a weak
-    /// link whose owner was collected) claims the detach this way, so that the token's <see cref="Dispose"/> and it
-    /// agree on one winner with one atomic operation.
-    /// </summary>
-    /// <returns><see langword="true"/> if the detacher was <paramref name="expected"/> and is now <paramref name="replacement"/>.</returns>
-    internal bool TryReplaceDetacher(Detacher expected, Detacher replacement) =>
-        ReferenceEquals(Interlocked.CompareExchange(ref _detacher, replacement, expected), expected);
-
     internal object? Slot1 => _slot1;
 
     internal object? Slot2 => _slot2;
@@ -93,10 +84,11 @@ public class Subscription : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// Swaps the detacher for its spent form (which detaches nothing but can still wait for callbacks) and detaches
-    /// if this call made the swap.
+    /// if this call made the swap. A token that claims its detach on its own (a gated token, with its gate) overrides it.
     /// </summary>
     /// <param name="detacher">The detacher that detached this token, now or before; <see langword="null"/> for <see cref="Empty"/>.</param>
-    private bool TryDetach(out Detacher? detacher)
+    /// <returns><see langword="true"/> for the one call that detached.</returns>
+    private protected virtual bool TryDetach(out Detacher? detacher)
     {
         var current = Volatile.Read(ref _detacher);
         while (current is not null && !current.IsSpent)
@@ -115,4 +107,19 @@ public class Subscription : IDisposable, IAsyncDisposable
         detacher = current?.Original;
         return false;
     }
+
+    /// <summary>
+    /// For an override of <see cref="TryDetach"/> that claimed the detach on its own: records it, so that
+    /// <see cref="IsActive"/> reads <see langword="false"/> and a later <see cref="DisposeAsync"/> still waits.
+    /// </summary>
+    /// <returns>The detacher to detach with.</returns>
+    private protected Detacher MarkDetached()
+    {
+        var detacher = Volatile.Read(ref _detacher)!.Original;
+        Volatile.Write(ref _detacher, detacher.Spent);
+        return detacher;
+    }
+
+    /// <summary>Gets the token's detacher (its original form once spent), for an override of <see cref="TryDetach"/>.</summary>
+    private protected Detacher OriginalDetacher => Volatile.Read(ref _detacher)!.Original;
 }

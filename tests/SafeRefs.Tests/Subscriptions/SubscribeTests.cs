@@ -28,6 +28,31 @@ public sealed class SubscribeTests
             Subscribe.Event(source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, handler).Dispose();
     }
 
+    // A budget adds no allocation: the budget's detacher is cached on its counter (it was allocated per subscription
+    // while a per-token "counted" flag still chose between detachers).
+    [Fact]
+    public void Event_WithBudget_SubscribeAndDispose_AllocatesNoMoreThanWithout()
+    {
+        var source = new TestSource();
+        var budget = new ListenerBudget(maxListeners: 0);
+        EventHandler handler = StaticHandler;
+        SubscribeAndDispose(source, handler, budget);
+        const int Rounds = 100;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < Rounds; i++)
+        {
+            SubscribeAndDispose(source, handler, budget);
+        }
+
+        var perRound = (GC.GetAllocatedBytesForCurrentThread() - before) / Rounds;
+        Assert.InRange(perRound, 1, 144);
+        Assert.Equal(0, source.ChangedCount);
+        Assert.Equal(0, budget.Count(source, "Changed"));
+
+        static void SubscribeAndDispose(TestSource source, EventHandler handler, ListenerBudget budget) =>
+            Subscribe.Event(source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, handler, budget).Dispose();
+    }
+
     private static void StaticHandler(object? sender, EventArgs e)
     {
     }

@@ -47,16 +47,11 @@ internal sealed partial class Metrics
         private static long _active;
 
         /// <summary>
-        /// Counts one attachment and returns <see langword="true"/>; the caller keeps the result and calls
-        /// <see cref="Detached"/> only for counted ones. Every attachment is counted, listened to or not, so that a
-        /// listener that attaches to a running process (<c>dotnet-counters</c>) reads the exact number at once: one
-        /// interlocked increment per subscription.
+        /// Counts one attachment; every one is paired with one <see cref="Detached"/>. Every attachment is counted,
+        /// listened to or not, so that a listener that attaches to a running process (<c>dotnet-counters</c>) reads the
+        /// exact number at once: one interlocked increment per subscription.
         /// </summary>
-        public static bool TryAttach()
-        {
-            Interlocked.Increment(ref _active);
-            return true;
-        }
+        public static void Attached() => Interlocked.Increment(ref _active);
 
         public static void Detached() => Interlocked.Decrement(ref _active);
 

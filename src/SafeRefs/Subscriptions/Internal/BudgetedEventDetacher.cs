@@ -6,7 +6,8 @@ namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>
 /// Detaches a plain .NET event handler and gives its place back to a budget's counter. One instance per
-/// (source, event name, handler type), cached on the counter, so a budgeted subscription is still one allocation.
+/// (source, event name, handler type), cached on the counter, so a budgeted subscription costs what an unbudgeted one
+/// does.
 /// </summary>
 /// <typeparam name="TSource">The source type.</typeparam>
 /// <typeparam name="THandler">The handler type.</typeparam>
@@ -15,40 +16,28 @@ internal sealed class BudgetedEventDetacher<TSource, THandler> : Detacher
     where THandler : Delegate
 {
     private readonly ListenerCount _counter;
-    private readonly bool _counted;
 
-    public BudgetedEventDetacher(ListenerCount counter, bool counted)
+    private BudgetedEventDetacher(ListenerCount counter)
     {
         _counter = counter;
-        _counted = counted;
     }
 
-    public static BudgetedEventDetacher<TSource, THandler> For(ListenerCount counter, bool counted)
+    public static BudgetedEventDetacher<TSource, THandler> For(ListenerCount counter)
     {
-        if (counted)
-        {
-            return new BudgetedEventDetacher<TSource, THandler>(counter, counted: true);
-        }
-
         if (counter.CachedDetacher is BudgetedEventDetacher<TSource, THandler> cached)
         {
             return cached;
         }
 
-        var created = new BudgetedEventDetacher<TSource, THandler>(counter, counted: false);
+        var created = new BudgetedEventDetacher<TSource, THandler>(counter);
         counter.CachedDetacher ??= created;
         return created;
     }
 
     public override void Detach(object? slot0, object? slot1, object? slot2)
     {
+        Metrics.SubscriptionInstruments.Detached();
         var token = Unsafe.As<EventSubscription>(slot0!);
-        token.CloseGate();
-        if (_counted)
-        {
-            Metrics.SubscriptionInstruments.Detached();
-        }
-
         try
         {
             Unsafe.As<Action<TSource, THandler>>(slot2!)(Unsafe.As<TSource>(slot1!), Unsafe.As<THandler>(token.Attached));

@@ -18,9 +18,9 @@ internal sealed class CancellationSubscription : GatedSubscription
     }
 
     /// <summary>Registers on <paramref name="token"/> without flowing the ExecutionContext (runs the callback now if it is cancelled).</summary>
-    internal static CancellationSubscription Register(Action<object?> callback, object? state, bool counted, CancellationToken token)
+    internal static CancellationSubscription Register(Action<object?> callback, object? state, CancellationToken token)
     {
-        var subscription = new CancellationSubscription(GatedDetacher.For(counted), callback, state);
+        var subscription = new CancellationSubscription(GatedDetacher.Instance, callback, state);
         subscription._registration = token.UnsafeRegister(OnCancelledCallback, subscription);
         return subscription;
     }

@@ -37,19 +37,19 @@ internal sealed class ChangeTokenDetacher : Detacher
         _consumer = consumer;
     }
 
-    /// <summary>Gets or sets a value indicating whether the active-subscriptions metric counted this chain.</summary>
-    public bool Counted { get; set; }
-
     /// <summary>Takes the first token and registers on it (running the consumer now if it has already changed).</summary>
     public void Start() => RunFrom(_producer());
 
     public override void Detach(object? slot0, object? slot1, object? slot2)
     {
+        Metrics.SubscriptionInstruments.Detached();
+        Stop();
+    }
+
+    /// <summary>Stops the chain: no consumer run starts after this returns.</summary>
+    public void Stop()
+    {
         _ = _gate.Close();
-        if (Counted)
-        {
-            Metrics.SubscriptionInstruments.Detached();
-        }
 
         // A registration whose callback has started is left alone: it has fired, and disposing it could wait for it.
         var current = Interlocked.Exchange(ref _current, Registration.Detached);

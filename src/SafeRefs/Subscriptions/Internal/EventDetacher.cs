@@ -4,33 +4,22 @@ using SafeRefs.Internal;
 
 namespace SafeRefs.Subscriptions.Internal;
 
-/// <summary>Detaches a plain .NET event handler: slot0 = the <see cref="EventSubscription"/>, slot1 = source, slot2 = remove accessor.</summary>
+/// <summary>
+/// Detaches a plain .NET event handler: slot0 = the <see cref="EventSubscription"/> (its gate already closed by the
+/// dispose), slot1 = source, slot2 = remove accessor.
+/// </summary>
 /// <typeparam name="TSource">The source type.</typeparam>
 /// <typeparam name="THandler">The handler type.</typeparam>
 internal sealed class EventDetacher<TSource, THandler> : Detacher
     where TSource : class
     where THandler : Delegate
 {
-    public static readonly EventDetacher<TSource, THandler> Uncounted = new(counted: false);
-
-    public static readonly EventDetacher<TSource, THandler> Counted = new(counted: true);
-
-    private readonly bool _counted;
-
-    private EventDetacher(bool counted)
-    {
-        _counted = counted;
-    }
+    public static readonly EventDetacher<TSource, THandler> Instance = new();
 
     public override void Detach(object? slot0, object? slot1, object? slot2)
     {
+        Metrics.SubscriptionInstruments.Detached();
         var token = Unsafe.As<EventSubscription>(slot0!);
-        token.CloseGate();
-        if (_counted)
-        {
-            Metrics.SubscriptionInstruments.Detached();
-        }
-
         Unsafe.As<Action<TSource, THandler>>(slot2!)(Unsafe.As<TSource>(slot1!), Unsafe.As<THandler>(token.Attached));
     }
 

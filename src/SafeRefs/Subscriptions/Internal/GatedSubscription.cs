@@ -7,7 +7,11 @@ namespace SafeRefs.Subscriptions.Internal;
 /// per invocation whether the user's callback may still start: after <see cref="Subscription.Dispose"/> returns, none
 /// starts; <see cref="Subscription.DisposeAsync"/> waits for the running ones (see <see cref="InvocationGate"/>).
 /// </summary>
-/// <remarks>Slot0 is the token itself; derived tokens keep what they need in their own fields.</remarks>
+/// <remarks>
+/// The gate is also the claim of the detach: the one <c>Dispose</c> that closes it detaches, so disposing costs one
+/// interlocked operation, not a compare-and-swap of the detacher and then the close. Derived tokens keep what they
+/// need in their own fields and the base slots; the detacher receives the token itself as slot0.
+/// </remarks>
 internal abstract class GatedSubscription : Subscription
 {
     private InvocationGate _gate;
@@ -17,15 +21,26 @@ internal abstract class GatedSubscription : Subscription
     {
     }
 
-    /// <summary>Closes the gate: from now on no callback starts. Waits only for callers between their check and their call.</summary>
-    internal void CloseGate() => _ = _gate.Close();
-
     /// <summary>Completes when no callback admitted by the gate is running.</summary>
     internal ValueTask WhenIdleAsync() => _gate.WhenIdleAsync();
 
     /// <summary>Undoes the attachment at the source (after the gate is closed).</summary>
     internal virtual void DetachSource()
     {
+    }
+
+    /// <summary>Closes the gate; the call that closed it detaches (the gate waits only for callers between check and call).</summary>
+    private protected sealed override bool TryDetach(out Detacher? detacher)
+    {
+        if (!_gate.Close())
+        {
+            detacher = OriginalDetacher;
+            return false;
+        }
+
+        detacher = MarkDetached();
+        detacher.Detach(this, Slot1, Slot2);
+        return true;
     }
 
     /// <summary>Admits one callback unless disposed; on <see langword="true"/>, call <see cref="Leave"/> when it ends.</summary>

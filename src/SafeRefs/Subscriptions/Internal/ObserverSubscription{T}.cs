@@ -17,9 +17,9 @@ internal sealed class ObserverSubscription<T> : GatedSubscription, IObserver<T>
         _observer = observer;
     }
 
-    internal static ObserverSubscription<T> Subscribe(IObservable<T> source, IObserver<T> observer, bool counted)
+    internal static ObserverSubscription<T> Subscribe(IObservable<T> source, IObserver<T> observer)
     {
-        var subscription = new ObserverSubscription<T>(GatedDetacher.For(counted), observer);
+        var subscription = new ObserverSubscription<T>(GatedDetacher.Instance, observer);
         Volatile.Write(ref subscription._inner, source.Subscribe(subscription));
         return subscription;
     }

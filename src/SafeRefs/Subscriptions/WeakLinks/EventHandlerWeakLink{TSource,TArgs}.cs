@@ -23,6 +23,9 @@ internal sealed class EventHandlerWeakLink<TSource, TArgs> : WeakLink<TArgs>
     }
 
     /// <inheritdoc/>
+    protected override bool IsCounted => true;
+
+    /// <inheritdoc/>
     protected override void AddToSource(object source) => _add(Unsafe.As<TSource>(source), _forward);
 
     /// <inheritdoc/>

@@ -64,8 +64,11 @@ internal abstract class WeakLink : Subscription
     /// <summary>Gets or sets the link's index in the registry (-1 when not registered); written under the registry's lock.</summary>
     internal int RegistryIndex { get; set; } = -1;
 
-    /// <summary>Gets or sets a value indicating whether the active-subscriptions metric counted this link.</summary>
-    internal bool Counted { get; set; }
+    /// <summary>
+    /// Gets a value indicating whether the active-subscriptions metric counts links of this kind (those of
+    /// <c>Subscribe.WeakEvent</c>, not those of <c>WeakSubscriptions</c>).
+    /// </summary>
+    protected virtual bool IsCounted => false;
 
     /// <summary>Gets a value indicating whether the source's <c>remove</c> must run on the subscribing thread.</summary>
     internal bool IsThreadAffine { get; }
@@ -99,6 +102,11 @@ internal abstract class WeakLink : Subscription
             _ = link.Claim();
             link.Free();
             throw;
+        }
+
+        if (link.IsCounted)
+        {
+            Metrics.SubscriptionInstruments.Attached();
         }
 
         WeakLinkRegistry.Register(link);
@@ -222,7 +230,7 @@ internal abstract class WeakLink : Subscription
         {
             Free();
             WeakLinkRegistry.Unregister(this);
-            if (Counted)
+            if (IsCounted)
             {
                 Metrics.SubscriptionInstruments.Detached();
             }

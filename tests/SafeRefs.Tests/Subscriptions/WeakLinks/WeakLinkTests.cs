@@ -143,8 +143,9 @@ public sealed class WeakLinkTests
 
         WeakLinkRegistry.Purge(onOwnThread: false);
 
+        // This purge or the one a gen-2 collection queued claimed the link; the claimer may still be removing it.
         Assert.True(link.IsDetached);
-        Assert.Equal(0, model.HandlerCount);
+        Assert.True(SpinWait.SpinUntil(() => model.HandlerCount == 0, TimeSpan.FromSeconds(30)));
         GC.KeepAlive(model);
     }
 
