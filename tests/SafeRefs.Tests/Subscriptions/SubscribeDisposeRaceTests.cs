@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SafeRefs.Subscriptions;
 
 namespace SafeRefs.Tests.Subscriptions;
@@ -42,6 +43,45 @@ public sealed class SubscribeDisposeRaceTests
         await raising;
 
         Assert.Equal(0, calls);
+    }
+
+    [Fact]
+    public async Task WeakEvent_RaiserHadReadTheDelegate_DisposeReturned_HandlerDoesNotStart()
+    {
+        using var source = new PausingSource();
+        var owner = new StrongBox<int>();
+        var subscription = Subscribe.WeakEvent<PausingSource, StrongBox<int>, int>(
+            source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, owner, static (o, _, _) => o.Value++);
+
+        var raising = Task.Run(source.RaiseValuedPausedAfterRead);
+        Assert.True(source.Read.Wait(Timeout));
+        subscription.Dispose();
+        source.Go.Set();
+        await raising;
+
+        Assert.Equal(0, owner.Value);
+        Assert.Null(source.CurrentValued);
+        GC.KeepAlive(owner);
+    }
+
+    // Control twin of the two tests above: the paused raise does reach a handler that was not disposed.
+    [Fact]
+    public async Task EventAndWeakEvent_RaiserHadReadTheDelegate_NotDisposed_HandlersStart()
+    {
+        using var source = new PausingSource();
+        var owner = new StrongBox<int>();
+        var calls = 0;
+        using var strong = Subscribe.Event(source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, (EventHandler<int>)((_, _) => calls++));
+        using var weak = Subscribe.WeakEvent<PausingSource, StrongBox<int>, int>(
+            source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, owner, static (o, _, _) => o.Value++);
+
+        var raising = Task.Run(source.RaiseValuedPausedAfterRead);
+        Assert.True(source.Read.Wait(Timeout));
+        source.Go.Set();
+        await raising;
+
+        Assert.Equal((1, 1), (calls, owner.Value));
+        GC.KeepAlive(owner);
     }
 
     [Fact]
@@ -172,6 +212,8 @@ public sealed class SubscribeDisposeRaceTests
         public ManualResetEventSlim Go { get; } = new();
 
         public EventHandler? CurrentChanged => Changed;
+
+        public EventHandler<int>? CurrentValued => Valued;
 
         public void RaisePausedAfterRead()
         {
