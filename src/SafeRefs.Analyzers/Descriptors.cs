@@ -2,7 +2,7 @@ using Microsoft.CodeAnalysis;
 
 namespace SafeRefs.Analyzers;
 
-/// <summary>The diagnostic descriptors of SafeRefs' analyzers (SR1001-SR1010) and of the [WeakEvent] generator (SR2001-SR2004).</summary>
+/// <summary>The diagnostic descriptors of SafeRefs' analyzers (SR1001-SR1010) and of the [WeakEvent] generator (SR2001-SR2005).</summary>
 public static class Descriptors
 {
     private const string Category = "Reliability";
@@ -106,6 +106,13 @@ public static class Descriptors
         "[WeakEvent] cannot be used here",
         "'{0}' cannot be a weak event: {1}",
         "[WeakEvent] implements an event of a class with a backing weak event. Interfaces, structs, and abstract, virtual or override events have no place for it (a struct's copies would each hold their own handlers).");
+
+    /// <summary>SR2005: <c>[WeakEvent(Budget = ...)]</c> names no static <c>ListenerBudget</c> member of the declaring class.</summary>
+    public static readonly DiagnosticDescriptor SR2005 = CreateError(
+        DiagnosticIds.WeakEventBudgetNotFound,
+        "[WeakEvent] Budget names no budget",
+        "'{0}' cannot use Budget = \"{1}\": {2}",
+        "Budget names a static field or property of type SafeRefs.Subscriptions.ListenerBudget declared in the event's class (or a base or containing class), which the generated event counts its handlers with: write Budget = nameof(Member).");
 
     private static DiagnosticDescriptor Create(string id, string title, string message, string description, params string[] customTags) =>
         new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, description, HelpRoot + id + ".md", customTags);

@@ -44,4 +44,7 @@ public static class DiagnosticIds
 
     /// <summary>SR2004.</summary>
     public const string WeakEventUnsupportedDeclaration = "SR2004";
+
+    /// <summary>SR2005.</summary>
+    public const string WeakEventBudgetNotFound = "SR2005";
 }

@@ -15,12 +15,18 @@ internal sealed class WeakEventDeclaration
     /// <summary>The attribute's metadata name.</summary>
     public const string AttributeName = "SafeRefs.Events.WeakEventAttribute";
 
-    private WeakEventDeclaration(IEventSymbol symbol, INamedTypeSymbol delegateType, WeakEventShape shape)
+    private const string BudgetTypeName = "SafeRefs.Subscriptions.ListenerBudget";
+
+    private WeakEventDeclaration(IEventSymbol symbol, INamedTypeSymbol delegateType, WeakEventShape shape, string? budget)
     {
         Symbol = symbol;
         DelegateType = delegateType;
         Shape = shape;
+        Budget = budget;
     }
+
+    /// <summary>Gets the name of the static member holding the event's budget, or <see langword="null"/> for none.</summary>
+    public string? Budget { get; }
 
     /// <summary>Gets the event (its defining declaration).</summary>
     public IEventSymbol Symbol { get; }
@@ -73,8 +79,15 @@ internal sealed class WeakEventDeclaration
             return null;
         }
 
+        var budget = BudgetName(definition);
+        if (budget is not null && BudgetProblem(container, budget) is { } budgetReason)
+        {
+            problem = Diagnostic.Create(Descriptors.SR2005, location, definition.Name, budget, budgetReason);
+            return null;
+        }
+
         var delegateType = (INamedTypeSymbol)definition.Type;
-        return new WeakEventDeclaration(definition, delegateType, ShapeOf(delegateType));
+        return new WeakEventDeclaration(definition, delegateType, ShapeOf(delegateType), budget);
     }
 
     /// <summary>
@@ -128,6 +141,59 @@ internal sealed class WeakEventDeclaration
         }
 
         return null;
+    }
+
+    private static string? BudgetName(IEventSymbol definition)
+    {
+        foreach (var argument in FindAttribute(definition)?.NamedArguments ?? ImmutableArray<KeyValuePair<string, TypedConstant>>.Empty)
+        {
+            if (argument.Key == "Budget" && argument.Value.Value is string name)
+            {
+                return name;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Why <paramref name="name"/> is not a static <c>ListenerBudget</c> field or property in scope of the class.</summary>
+    private static string? BudgetProblem(INamedTypeSymbol container, string name)
+    {
+        if (!SyntaxFacts.IsValidIdentifier(name))
+        {
+            return "it is not an identifier (write Budget = nameof(Member))";
+        }
+
+        // The generated initializer names the member unqualified: it must be found in the class, a base class or a
+        // containing class, as a static field or property whose type is ListenerBudget.
+        for (var outer = container; outer is not null; outer = outer.ContainingType)
+        {
+            for (var type = outer; type is not null; type = type.BaseType)
+            {
+                foreach (var member in type.GetMembers(name))
+                {
+                    var memberType = member switch
+                    {
+                        IFieldSymbol field => field.Type,
+                        IPropertySymbol { GetMethod: not null } property => property.Type,
+                        _ => null,
+                    };
+                    if (memberType is null)
+                    {
+                        return $"'{name}' is not a field or a readable property";
+                    }
+
+                    if (!member.IsStatic)
+                    {
+                        return $"'{name}' is not static (the generated options are shared by every instance)";
+                    }
+
+                    return memberType.ToDisplayString() == BudgetTypeName ? null : $"'{name}' is not of type ListenerBudget";
+                }
+            }
+        }
+
+        return $"no member '{name}' in '{container.Name}'";
     }
 
     private static string? DelegateProblem(ITypeSymbol type)

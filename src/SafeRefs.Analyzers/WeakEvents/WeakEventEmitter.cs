@@ -81,15 +81,20 @@ internal static class WeakEventEmitter
             ? $"{Events}WeakEvent<{declaration.DelegateType.TypeArguments[0].ToDisplayString(TypeFormat)}>"
             : $"{Events}WeakDelegateEvent<{delegateType}>";
 
-        var typeName = string.Join(".", Containers(symbol.ContainingType).Select(t => t.Name));
         text.Append(indent).AppendLine($"private static readonly {Events}WeakEventOptions {options} = new()");
         text.Append(indent).AppendLine("{");
-        text.Append(indent).AppendLine($"    Name = \"{typeName}.{name}\",");
+        // The event's own name: reports print it after DeclaringType's name ("Thermometer.Changed").
+        text.Append(indent).AppendLine($"    Name = \"{name}\",");
         // Budget reports name the declaring class, not WeakEvent<T>. Inside the type, its own type parameters are in
         // scope (static initializers included), so a generic type names its constructed form, such as Feed<int>.
         text.Append(indent).AppendLine($"    DeclaringType = typeof({symbol.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}),");
         text.Append(indent).AppendLine($"    CapturingLambdaWithoutOwner = {EnumValue(attribute, "CapturingLambdaWithoutOwner", "ClosurePolicy", "Throw", "Allow")},");
         text.Append(indent).AppendLine($"    ExceptionMode = {EnumValue(attribute, "ExceptionMode", "HandlerExceptionMode", "Propagate", "ContinueAndAggregate")},");
+        if (declaration.Budget is { } budget)
+        {
+            text.Append(indent).AppendLine($"    Budget = {Escape(budget)},");
+        }
+
         text.Append(indent).AppendLine("};");
         text.AppendLine();
         text.Append(indent).AppendLine($"private {staticKeyword}readonly {backing} {field} = new({options});");

@@ -48,6 +48,14 @@ public sealed class WeakEventAttribute : Attribute
     /// <value><see cref="ClosurePolicy.Throw"/> by default, as <see cref="WeakEventOptions.CapturingLambdaWithoutOwner"/>.</value>
     public ClosurePolicy CapturingLambdaWithoutOwner { get; set; }
 
+    /// <summary>
+    /// Gets or sets the name of a static field or property of the declaring class that holds the
+    /// <see cref="SafeRefs.Subscriptions.ListenerBudget"/> counting the event's handlers, as
+    /// <see cref="WeakEventOptions.Budget"/>: <c>[WeakEvent(Budget = nameof(Listeners))]</c>.
+    /// </summary>
+    /// <value><see langword="null"/> by default: no budget. A name that is not such a member is build error SR2005.</value>
+    public string? Budget { get; set; }
+
     /// <summary>Gets or sets what a raise does when a handler throws.</summary>
     /// <value><see cref="HandlerExceptionMode.Propagate"/> by default, as <see cref="WeakEventOptions.ExceptionMode"/>.</value>
     public HandlerExceptionMode ExceptionMode { get; set; }

@@ -42,6 +42,20 @@ internal static class GeneratorHarness
             .Select(d => (d.Id, d.Location.SourceTree!.GetText().Lines.GetLineFromPosition(d.Location.SourceSpan.Start).ToString().Trim()))];
     }
 
+    /// <summary>As <see cref="AnalyzeAsync"/>, but returns each diagnostic's id and message.</summary>
+    public static async Task<ImmutableArray<(string Id, string Message)>> AnalyzeWithMessagesAsync(string source)
+    {
+        var compilation = CSharpCompilation.Create(
+            "Analyzed",
+            [CSharpSyntaxTree.ParseText(source, ParseOptions, "Source.cs")],
+            References.Value,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+        GeneratorDriver driver = CSharpGeneratorDriver.Create([new WeakEventGenerator().AsSourceGenerator()], parseOptions: ParseOptions);
+        driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
+        var diagnostics = await output.WithAnalyzers([new WeakEventAttributeAnalyzer()]).GetAnalyzerDiagnosticsAsync().ConfigureAwait(false);
+        return [.. diagnostics.Select(d => (d.Id, d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)))];
+    }
+
     /// <summary>Runs the generator; returns the generated files and the compilation's errors and warnings after it.</summary>
     public static (ImmutableArray<(string HintName, string Source)> Files, ImmutableArray<Diagnostic> Diagnostics) Run(string source)
     {

@@ -1,6 +1,6 @@
 namespace SafeRefs.Analyzers.Tests.WeakEvents;
 
-/// <summary>SR2001-SR2004: misuse of [WeakEvent] is reported with a clear message; valid events are quiet.</summary>
+/// <summary>SR2001-SR2005: misuse of [WeakEvent] is reported with a clear message; valid events are quiet.</summary>
 public sealed class WeakEventAttributeAnalyzerTests
 {
     private const string Header = """
@@ -26,6 +26,50 @@ public sealed class WeakEventAttributeAnalyzerTests
             }
             """);
         Assert.Empty(diagnostics);
+    }
+
+    [Fact]
+    public async Task BudgetNamingAStaticListenerBudget_IsQuiet()
+    {
+        var diagnostics = await GeneratorHarness.AnalyzeAsync(Header + """
+            public class Budgets
+            {
+                protected static SafeRefs.Subscriptions.ListenerBudget Shared { get; } = new(5);
+            }
+
+            public sealed partial class Source : Budgets
+            {
+                private static readonly SafeRefs.Subscriptions.ListenerBudget Listeners = new(2);
+
+                [WeakEvent(Budget = nameof(Listeners))] public partial event EventHandler? A;
+                [WeakEvent(Budget = nameof(Shared))] public static partial event Action<int>? B;
+            }
+            """);
+        Assert.Empty(diagnostics);
+    }
+
+    [Theory]
+    [InlineData("Missing", "no member 'Missing' in 'Source'")]
+    [InlineData("Instance", "'Instance' is not static")]
+    [InlineData("Count", "'Count' is not of type ListenerBudget")]
+    [InlineData("Make", "'Make' is not a field or a readable property")]
+    [InlineData("not a name", "it is not an identifier")]
+    public async Task BudgetNamingNoStaticListenerBudget_SR2005_SaysWhy(string budget, string reason)
+    {
+        var diagnostics = await GeneratorHarness.AnalyzeWithMessagesAsync(Header + $$"""
+            public sealed partial class Source
+            {
+                private static readonly int Count = 1;
+                private readonly SafeRefs.Subscriptions.ListenerBudget Instance = new(2);
+
+                [WeakEvent(Budget = "{{budget}}")] public partial event EventHandler? Changed;
+
+                private static SafeRefs.Subscriptions.ListenerBudget Make() => new(2);
+            }
+            """);
+        var (id, message) = Assert.Single(diagnostics);
+        Assert.Equal("SR2005", id);
+        Assert.Contains(reason, message, StringComparison.Ordinal);
     }
 
     [Fact]

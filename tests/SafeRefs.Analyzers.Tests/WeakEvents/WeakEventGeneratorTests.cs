@@ -38,6 +38,17 @@ public sealed class WeakEventGeneratorTests
         """);
 
     [Fact]
+    public void StaticEvent_WithBudget_OptionsUseTheNamedBudget() => Check("Budget", Header + """
+        public static partial class Alarms
+        {
+            private static readonly SafeRefs.Subscriptions.ListenerBudget Listeners = new(maxListeners: 20);
+
+            [WeakEvent(Budget = nameof(Listeners))]
+            public static partial event EventHandler<string>? Raised;
+        }
+        """);
+
+    [Fact]
     public void PropertyChanged_CallerMemberNameHelper() => Check("PropertyChanged", Header + """
         public partial class Model
         {

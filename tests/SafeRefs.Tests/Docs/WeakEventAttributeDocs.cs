@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using SafeRefs.Events;
+using SafeRefs.Subscriptions;
 
 namespace SafeRefs.Tests.Docs;
 
@@ -20,6 +21,27 @@ public sealed class WeakEventAttributeDocs
 
         Assert.Equal(["Target"], display.Properties);
         Assert.Equal([21.5], display.Reached);
+    }
+
+    [Fact]
+    public void Alerts_GeneratedStaticEventWithBudget_CountsItsHandlers()
+    {
+        var warnings = 0;
+        EventHandler<ListenerLeakEventArgs> onExceeded = (_, _) => warnings++;
+        EventHandler<string> handler = static (_, _) => { };
+        Alerts.Listeners.Exceeded += onExceeded;
+        for (var i = 0; i < 21; i++)
+        {
+            Alerts.Raised += handler;
+        }
+
+        for (var i = 0; i < 21; i++)
+        {
+            Alerts.Raised -= handler;
+        }
+
+        Alerts.Listeners.Exceeded -= onExceeded;
+        Assert.Equal(1, warnings);
     }
 
     private sealed class ThermostatDisplay
@@ -64,5 +86,16 @@ public sealed partial class Thermostat : INotifyPropertyChanged
             OnReached(celsius);
         }
     }
+}
+#endregion
+
+#region docs-events-weak-event-budget
+public static partial class Alerts
+{
+    internal static readonly ListenerBudget Listeners = new(maxListeners: 20);
+
+    // Counted with Listeners: a 21st live handler is reported as a possible leak of Alerts.Raised.
+    [WeakEvent(Budget = nameof(Listeners))]
+    public static partial event EventHandler<string>? Raised;
 }
 #endregion
