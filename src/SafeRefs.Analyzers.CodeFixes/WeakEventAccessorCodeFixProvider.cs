@@ -25,15 +25,7 @@ public sealed class WeakEventAccessorCodeFixProvider : CodeFixProvider
     /// <inheritdoc/>
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
-        var diagnostic = context.Diagnostics[0];
-        if (!diagnostic.Properties.ContainsKey(WeakEventCapturingLambdaAnalyzer.UseSourceParameterProperty))
-        {
-            return;
-        }
-
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root?.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not ParenthesizedLambdaExpressionSyntax lambda
-            || lambda.ParameterList.Parameters.Count != 2
+        if (await FlaggedLambda.FindAsync(context, WeakEventCapturingLambdaAnalyzer.UseSourceParameterProperty).ConfigureAwait(false) is not ({ } root, { } lambda)
             || EventAssignment(lambda.Body) is not { Left: MemberAccessExpressionSyntax eventAccess } assignment)
         {
             return;
@@ -49,7 +41,7 @@ public sealed class WeakEventAccessorCodeFixProvider : CodeFixProvider
                 "Use the source parameter in a static lambda",
                 _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(lambda, rewritten))),
                 nameof(WeakEventAccessorCodeFixProvider)),
-            diagnostic);
+            context.Diagnostics[0]);
     }
 
     private static AssignmentExpressionSyntax? EventAssignment(CSharpSyntaxNode body) => body switch

@@ -26,19 +26,10 @@ public sealed class WeakEventSubscribeCodeFixProvider : CodeFixProvider
     /// <inheritdoc/>
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
-        var diagnostic = context.Diagnostics[0];
-        if (!diagnostic.Properties.ContainsKey(WeakEventCapturingLambdaAnalyzer.CapturesOnlyThisProperty))
-        {
-            return;
-        }
-
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        var model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root?.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not ParenthesizedLambdaExpressionSyntax lambda
-            || model is null
+        if (await FlaggedLambda.FindAsync(context, WeakEventCapturingLambdaAnalyzer.CapturesOnlyThisProperty).ConfigureAwait(false) is not ({ } root, { } lambda)
             || lambda.Parent is not ArgumentSyntax { Parent: ArgumentListSyntax { Arguments.Count: 1, Parent: InvocationExpressionSyntax invocation } }
             || invocation.Expression is not MemberAccessExpressionSyntax memberAccess
-            || lambda.ParameterList.Parameters.Count != 2)
+            || await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false) is not { } model)
         {
             return;
         }
@@ -62,7 +53,7 @@ public sealed class WeakEventSubscribeCodeFixProvider : CodeFixProvider
                 "Use Subscribe(this, static (owner, sender, e) => ...)",
                 _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(invocation, replacement))),
                 nameof(WeakEventSubscribeCodeFixProvider)),
-            diagnostic);
+            context.Diagnostics[0]);
     }
 
     private static ParenthesizedLambdaExpressionSyntax? Rewrite(SemanticModel model, ParenthesizedLambdaExpressionSyntax lambda, CancellationToken cancellationToken)

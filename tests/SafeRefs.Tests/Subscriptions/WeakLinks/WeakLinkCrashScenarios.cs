@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
-using Microsoft.Extensions.Logging;
 using SafeRefs.Diagnostics;
 using SafeRefs.Subscriptions;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Subscriptions.WeakLinks;
 
@@ -19,7 +19,7 @@ internal static class WeakLinkCrashScenarios
         var source = new DisposedSource();
         SubscribeDroppedOwner(source);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (Volatile.Read(ref logger.Logged) == 0 && DateTime.UtcNow < deadline)
+        while (!logger.Saw(1010) && DateTime.UtcNow < deadline)
         {
             GC.Collect(2, GCCollectionMode.Forced, blocking: true);
             GC.WaitForPendingFinalizers();
@@ -52,21 +52,5 @@ internal static class WeakLinkCrashScenarios
         }
 
         public void Raise() => Changed?.Invoke(this, 1);
-    }
-
-    private sealed class ConsoleEventIdLogger : ILogger
-    {
-        public int Logged;
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            Console.WriteLine($"event {eventId.Id} {exception?.GetType().Name}");
-            Interlocked.Increment(ref Logged);
-        }
     }
 }
