@@ -522,7 +522,7 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool IsLive(CacheNode<TKey, TValue> node)
     {
-        if (_isStale is not null && _isStale(node.Value))
+        if (node.MayBecomeStale && _isStale!(node.Value))
         {
             TryRemoveNode(node, CacheEvictionReason.Expired);
             return false;
@@ -547,7 +547,7 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
     }
 
     private bool IsExpiredOrStale(CacheNode<TKey, TValue> node, long now)
-        => node.CheckOnRead && ((_isStale is not null && _isStale(node.Value))
+        => node.CheckOnRead && ((node.MayBecomeStale && _isStale!(node.Value))
             || (node is RichCacheNode<TKey, TValue> { HasExpiry: true } rich && rich.IsExpired(now)));
 
     /// <summary>Removes the entry for <paramref name="key"/>, reports it with <paramref name="reason"/> and returns its node.</summary>
@@ -639,7 +639,9 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         }
 
         node.Level = (byte)level;
-        node.CheckOnRead |= mayBecomeStale && _isStale is not null;
+        // A value written as one that cannot become stale is never shown to the staleness check again.
+        node.MayBecomeStale = mayBecomeStale && _isStale is not null;
+        node.CheckOnRead |= node.MayBecomeStale;
         return node;
     }
 

@@ -70,4 +70,8 @@ internal class CacheNode<TKey, TValue>
 
     /// <summary>Gets or sets a value indicating whether a read must check expiry or staleness (fits in the padding).</summary>
     public bool CheckOnRead { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether a read must ask the cache's staleness check about the value
+    /// (set when it was written; fits in the padding).</summary>
+    public bool MayBecomeStale { get; set; }
 }

@@ -48,5 +48,31 @@ public sealed class CacheEngineTests
         Assert.Equal([1, 3, 4], engine.SnapshotKeys().Order());
     }
 
+    [Fact]
+    public void StalenessCheck_IsAskedOnlyAboutValuesWrittenAsMayBecomeStale()
+    {
+        // BoundedMemoryCache stores a value that cannot become stale bare; a hit on it (with an expiry to check, as
+        // HybridCache's L1 entries have) must not pay for the staleness check.
+        var asked = new System.Collections.Concurrent.ConcurrentBag<int>();
+        using var engine = new CacheEngine<int, int>(new CacheEngineSettings<int, int>
+        {
+            Owner = new object(),
+            Capacity = 4,
+            IsStale = value =>
+            {
+                asked.Add(value);
+                return false;
+            },
+        });
+        engine.WriteEntry(1, 10, weight: 1, level: 0, long.MaxValue / 2, sliding: 0, mayBecomeStale: false);
+        engine.WriteEntry(2, 20, weight: 1, level: 0, long.MaxValue / 2, sliding: 0, mayBecomeStale: true);
+
+        Assert.True(engine.TryGet(1, out _));
+        Assert.True(engine.TryGet(2, out _));
+
+        Assert.DoesNotContain(10, asked);
+        Assert.Contains(20, asked); // control: the check still runs where it can matter
+    }
+
     private sealed class Owner;
 }
