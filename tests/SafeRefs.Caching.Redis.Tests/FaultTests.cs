@@ -75,6 +75,33 @@ public sealed class FaultTests(RedisServerFixture redis) : IClassFixture<RedisSe
     });
 
     [RedisFact]
+    public Task PublishThatFailsWhileConnected_ClearIsRequestedWithTheNextAnnouncement() => DiagnosedAsync(async instances =>
+    {
+        var (a, b) = await StartTwoAsync(instances);
+        var failed = false;
+        a.Channel!.BeforePublish = kind =>
+        {
+            if (kind == InvalidationKind.Key && !failed)
+            {
+                failed = true;
+                throw new RedisException("test: publish lost");
+            }
+
+            return Task.CompletedTask;
+        };
+        b.L1.Set("marker", 1);
+
+        // No connection drops, so no reconnection will send the request: the next announcement carries it.
+        await a.Channel.InvalidateAsync("lost");
+        Assert.Equal(1, a.Channel.Statistics.PublishFailures);
+        Assert.True(b.HasLocal("marker"));
+        await a.Channel.InvalidateAsync("next");
+
+        Assert.True(await Eventually.TrueAsync(() => !b.HasLocal("marker")));
+        Assert.Contains(a.Logs.GetSnapshot(), r => r.Id.Id == 1488);
+    });
+
+    [RedisFact]
     public Task ClearRequestThatFailsAfterAReconnect_IsRetried() => DiagnosedAsync(async instances =>
     {
         var (a, b) = await StartTwoAsync(instances);
