@@ -153,7 +153,7 @@ public sealed class HeapSnapshot
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         }
 
-        WalkResult walk = EventPipeHeapWalker.Walk(processId, options.Timeout, options.RecordReferenceGraph);
+        WalkResult walk = EventPipeHeapWalker.Walk(processId, options.Timeout, options.RecordReferenceGraph, options.WarmUp);
         return new HeapSnapshot(DateTimeOffset.UtcNow, processId, Filter(walk.Types, options), walk.Graph);
     }
 

@@ -119,6 +119,13 @@ public sealed class HeapSnapshotOptions
         }
     }
 
+    /// <summary>
+    /// Gets or sets a value indicating whether the first capture of a process in this process begins with a
+    /// collection that settles what the first EventPipe sessions leave behind, so that it compares with the next ones.
+    /// The <c>snapshot</c> command, which takes one snapshot per run, turns it off: one collection per snapshot.
+    /// </summary>
+    internal bool WarmUp { get; set; } = true;
+
     /// <summary>A copy for the last snapshot of a hunt: the reference graph is recorded when paths are wanted.</summary>
     internal HeapSnapshotOptions ForLastSnapshot()
     {

@@ -146,6 +146,8 @@ internal static class Cli
         HeapSnapshotOptions options = Options(arguments);
         NoPositional(arguments);
 
+        // One snapshot per run: a warm-up would cost the target a second collection and change nothing in the file.
+        options.WarmUp = false;
         HeapSnapshot snapshot = HeapSnapshot.Capture(pid, options);
         using (FileStream file = File.Create(path))
         {

@@ -20,6 +20,12 @@ internal static class EventPipeHeapWalker
     // GC (0x1) | Type (0x80000) | GCHeapDump (0x100000) | GCHeapCollect (0x800000) | GCHeapAndTypeNames (0x1000000).
     private const long HeapSnapshotKeywords = (long)ClrTraceEventParser.Keywords.GCHeapSnapshot;
 
+    // GC (0x1): enables the runtime provider in the flush session (see FlushTypeTable) without inducing a collection.
+    private const long FirstSessionKeyword = 0x1;
+
+    // GC (0x1) | GCHeapCollect (0x800000): an induced blocking gen-2 collection, without the heap dump.
+    private const long WarmUpKeywords = 0x800001;
+
     // Loader (0x8) only: module names for the rundown, without the cost of enumerating every jitted method.
     private const long LoaderRundownKeyword = 0x8;
 
@@ -40,10 +46,14 @@ internal static class EventPipeHeapWalker
     // A walk that lost events is retried this many times before the capture fails.
     private const int LossRetries = 2;
 
-    public static WalkResult Walk(int processId, TimeSpan timeout, bool recordGraph = false)
+    public static WalkResult Walk(int processId, TimeSpan timeout, bool recordGraph = false, bool warmUp = true)
     {
         EnsureSupported();
-        WarmUpOnce(processId, timeout);
+        if (warmUp)
+        {
+            WarmUpOnce(processId, timeout);
+        }
+
         return WalkOnce(processId, timeout, recordGraph);
     }
 
@@ -58,8 +68,11 @@ internal static class EventPipeHeapWalker
         }
     }
 
-    // The first session in a process allocates (EventPipe buffers, TraceEvent's parser state, type metadata):
-    // a throw-away walk first keeps those allocations out of the snapshots that are compared.
+    // The first sessions in a process leave objects behind that the next collections clear (reflection stubs of the
+    // runtime's event source, a few hundred objects). Before the first of several snapshots that are compared, one
+    // collection clears them. In process, it is a throw-away walk, which also makes TraceEvent's own first-use
+    // allocations in the heap it walks; in another process, whose heap TraceEvent does not touch, it is a plain
+    // induced collection without the heap dump, much cheaper than a walk.
     private static void WarmUpOnce(int processId, TimeSpan timeout)
     {
         lock (WarmedUpLock)
@@ -70,7 +83,15 @@ internal static class EventPipeHeapWalker
             }
         }
 
-        _ = WalkOnce(processId, timeout, recordGraph: false);
+        if (processId == Environment.ProcessId)
+        {
+            _ = WalkOnce(processId, timeout, recordGraph: false);
+        }
+        else
+        {
+            StartAndStop(new DiagnosticsClient(processId), processId, [new("Microsoft-Windows-DotNETRuntime", EventLevel.Informational, WarmUpKeywords)]);
+        }
+
         lock (WarmedUpLock)
         {
             WarmedUp.Add(processId);
@@ -167,15 +188,23 @@ internal static class EventPipeHeapWalker
     // As dotnet-gcdump does: a short session that starts and stops makes the runtime forget which types it has already
     // described, so the walk's session describes every type again even when another session (an APM agent, an
     // in-process EventListener) keeps type events on. Without it those types would show as "<unknown type 0x…>".
-    private static void FlushTypeTable(DiagnosticsClient client, int processId)
+    // The session also enables the runtime provider: the first time that happens in a process, the runtime builds its
+    // managed event metadata (about 3,400 objects, kept for good). Built here, before the walk's collection, they are
+    // in the very first snapshot of a process too, instead of reading as growth between the first and the second.
+    private static void FlushTypeTable(DiagnosticsClient client, int processId) =>
+        StartAndStop(client, processId,
+        [
+            new("Microsoft-DotNETCore-SampleProfiler", EventLevel.Informational),
+            new("Microsoft-Windows-DotNETRuntime", EventLevel.Informational, FirstSessionKeyword),
+        ]);
+
+    /// <summary>Starts a session with <paramref name="providers"/> and stops it at once, discarding its events.</summary>
+    private static void StartAndStop(DiagnosticsClient client, int processId, EventPipeProvider[] providers)
     {
-        EventPipeSession flush;
+        EventPipeSession session;
         try
         {
-            flush = client.StartEventPipeSession(
-                new EventPipeProvider("Microsoft-DotNETCore-SampleProfiler", EventLevel.Informational),
-                requestRundown: false,
-                circularBufferMB: 16);
+            session = client.StartEventPipeSession(providers, requestRundown: false, circularBufferMB: 16);
         }
         catch (ServerNotAvailableException ex)
         {
@@ -191,12 +220,12 @@ internal static class EventPipeHeapWalker
             return;
         }
 
-        using (flush)
+        using (session)
         {
-            Task drain = flush.EventStream.CopyToAsync(Stream.Null);
+            Task drain = session.EventStream.CopyToAsync(Stream.Null);
             try
             {
-                flush.Stop();
+                session.Stop();
                 _ = drain.Wait(TimeSpan.FromSeconds(5));
             }
             catch (Exception ex) when (ex is ServerNotAvailableException or TimeoutException or IOException or ObjectDisposedException or AggregateException)
