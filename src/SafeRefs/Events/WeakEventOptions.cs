@@ -42,7 +42,7 @@ public sealed class WeakEventOptions
     public ListenerBudget? Budget { get; set; }
 
     /// <summary>Gets or sets the event name reported by <see cref="Budget"/> and as the <c>saferefs.event.name</c> tag of the
-    /// <c>saferefs.weak_events.*</c> instruments.</summary>
+    /// <c>saferefs.weak_event.*</c> instruments.</summary>
     /// <value><see langword="null"/> by default, reported as <c>(unnamed)</c>. Use a fixed name per event (such as
     /// <c>Orders.Changed</c>), never a per-instance or per-request value: every distinct name is a separate time series.</value>
     public string? Name { get; set; }
