@@ -36,7 +36,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
 #pragma warning restore CA2213
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Action _onRunCompleted;
-    private readonly bool _counted;
+    private readonly LiveCountTracker? _count; // lowered once, when the item ends
     private ITimer? _timer;
     private ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter _run;
     private int _closed;
@@ -50,7 +50,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         _body = body;
         _interval = interval;
         _onRunCompleted = OnRunCompleted;
-        _counted = TimerCount.Started(scope);
+        _count = TimerCount.Started(scope);
     }
 
     /// <summary>Gets a task that completes when the loop has ended and its last body run has finished.</summary>
@@ -242,10 +242,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             scope.Remove(this);
         }
 
-        if (_counted)
-        {
-            TimerCount.Ended(_scope);
-        }
+        _count?.Decrement();
 
         if (Volatile.Read(ref _running) == 0)
         {

@@ -29,7 +29,6 @@ namespace SafeRefs.Timers;
 public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 {
     private const int RunningMask = (1 << 24) - 1;
-    private const int CountedBit = 1 << 27;
     private const int PeriodicBit = 1 << 29;
 
     // _arming once a one-shot firing has ended the timer: no Change can re-arm it after that.
@@ -56,6 +55,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 
     private readonly WeakReference<TimerScope> _scope;
     private readonly TimeProvider _timeProvider;
+    private readonly LiveCountTracker _count; // the scope's count of active items, lowered once when the timer ends
     // Action or OwnerCallback; cleared when the timer ends.
     private object? _callback;
 #pragma warning disable CA2213 // Disposed by Close (which Dispose calls) and by any tick that finds the timer ended.
@@ -72,19 +72,17 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     // The managed thread id of a callback that is running (for the self-wait check of DisposeAsync), or 0.
     private int _callbackThread;
 
-    // Created by its scope, which passes itself (no weak-reference read to check the metric) and its weak self.
+    // Created by its scope, which passes itself (no weak-reference read to count the timer) and its weak self. The
+    // ITimer is created paused and stored here, before anyone else can reach this timer: a close always finds it, and
+    // Start arms it afterwards.
     internal ScopedTimer(TimerScope scope, WeakReference<TimerScope> weakScope, object callback, TimeSpan period)
     {
         _scope = weakScope;
         _timeProvider = scope.TimeProvider;
         _callback = callback;
-        var state = IsPeriodic(period) ? PeriodicBit : 0;
-        if (scope.CountTimerStarted())
-        {
-            state |= CountedBit;
-        }
-
-        _state = state;
+        _state = IsPeriodic(period) ? PeriodicBit : 0;
+        _timer = TimerArguments.Create(_timeProvider, TickCallback, this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _count = scope.CountTimerStarted();
     }
 
     /// <summary>Gets a value indicating whether the timer still belongs to its scope.</summary>
@@ -216,16 +214,17 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 
     ValueTask IScopeMember.WhenIdleAsync() => WhenIdleAsync();
 
+    /// <summary>Arms the paused ITimer, once the timer is in its scope. A close that came first (the scope's disposal
+    /// on another thread) disposed it, and arming a disposed ITimer is refused, so the timer never runs after a close.</summary>
     internal void Start(TimeSpan due, TimeSpan period)
     {
-        // The timer may fire (even synchronously, under a fake clock) before it is stored: the callback never needs
-        // the handle except to dispose it. Stored with a full fence, and the close reads it after its own full fence:
-        // either the close sees the handle and disposes it, or this sees the close and disposes it here.
-        var timer = TimerArguments.Create(_timeProvider, TickCallback, this, due, period);
-        Interlocked.Exchange(ref _timer, timer);
-        if (Volatile.Read(ref _callback) is null)
+        try
         {
-            timer.Dispose();
+            _timer!.Change(due, period);
+        }
+        catch (ObjectDisposedException)
+        {
+            // An ITimer of another provider that throws instead of returning false: closed already, nothing to arm.
         }
     }
 
@@ -407,10 +406,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
 
         Volatile.Read(ref _timer)?.Dispose();
-        if ((_state & CountedBit) != 0)
-        {
-            TimerCount.Ended(_scope);
-        }
+        _count.Decrement();
 
         (ended as AsyncTimerCallback)?.Cancel();
         return true;

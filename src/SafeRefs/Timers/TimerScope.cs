@@ -503,10 +503,10 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
     /// <summary>
     /// Counts one new item in <c>saferefs.timer.active</c>, listened to or not, so that a listener attaching late reads
-    /// the exact number (see <see cref="TimerCount.Started"/>) and <see cref="ActiveCount"/> reads it too; returns
-    /// <see langword="true"/>.
+    /// the exact number (see <see cref="TimerCount.Started"/>) and <see cref="ActiveCount"/> reads it too; returns the
+    /// tracker, which the item lowers when it ends.
     /// </summary>
-    internal bool CountTimerStarted()
+    internal LiveCountTracker CountTimerStarted()
     {
         var tracker = Volatile.Read(ref _activeMetrics);
         if (tracker is null)
@@ -521,11 +521,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         }
 
         tracker.Increment();
-        return true;
+        return tracker;
     }
-
-    /// <summary>Uncounts one item that <see cref="CountTimerStarted"/> counted.</summary>
-    internal void CountTimerEnded() => Volatile.Read(ref _activeMetrics)?.Decrement();
 
     internal static void NoteRetiredWithCollectedScope() => Interlocked.Increment(ref _retiredWithCollectedScope);
 

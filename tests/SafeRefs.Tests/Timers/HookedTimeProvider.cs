@@ -13,6 +13,9 @@ internal sealed class HookedTimeProvider(FakeTimeProvider inner) : TimeProvider
     /// <summary>Called after each <see cref="ITimer.Change"/> of a timer of this clock, with the timer and its new due time.</summary>
     public Action<HookedTimer, TimeSpan>? OnChange { get; set; }
 
+    /// <summary>Called at the start of each <see cref="ITimer.Change"/> of a timer of this clock, before the change.</summary>
+    public Action<HookedTimer>? BeforeChange { get; set; }
+
     public override DateTimeOffset GetUtcNow() => Inner.GetUtcNow();
 
     public override long GetTimestamp() => Inner.GetTimestamp();
@@ -27,14 +30,26 @@ internal sealed class HookedTimeProvider(FakeTimeProvider inner) : TimeProvider
         /// <summary>Runs the timer's callback now, on this thread.</summary>
         public void Fire() => callback(state);
 
+        /// <summary>Gets whether the timer was disposed.</summary>
+        public bool IsDisposed { get; private set; }
+
+        /// <summary>Gets what the last <see cref="Change"/> returned (false: refused, the timer is disposed).</summary>
+        public bool? LastChange { get; private set; }
+
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
+            clock.BeforeChange?.Invoke(this);
             var changed = inner.Change(dueTime, period);
+            LastChange = changed;
             clock.OnChange?.Invoke(this, dueTime);
             return changed;
         }
 
-        public void Dispose() => inner.Dispose();
+        public void Dispose()
+        {
+            IsDisposed = true;
+            inner.Dispose();
+        }
 
         public ValueTask DisposeAsync() => inner.DisposeAsync();
     }

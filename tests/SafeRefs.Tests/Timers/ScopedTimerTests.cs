@@ -112,6 +112,33 @@ public sealed class ScopedTimerTests
     }
 
     [Fact]
+    public void Every_ScopeDisposedBeforeTheTimerIsArmed_TheTimerIsNeverArmed()
+    {
+        // The timer is in its scope but its ITimer not armed yet when another thread disposes the scope: the close
+        // disposes the paused ITimer, and the arming that follows is refused.
+        var clock = new HookedTimeProvider(new FakeTimeProvider());
+        var scope = new TimerScope(clock);
+        HookedTimeProvider.HookedTimer? armed = null;
+        var runs = 0;
+        clock.BeforeChange = t =>
+        {
+            armed = t;
+            scope.Dispose();
+        };
+        var timer = scope.Every(TimeSpan.FromSeconds(1), () => runs++);
+        clock.BeforeChange = null;
+
+        clock.Inner.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.NotNull(armed);
+        Assert.True(armed.IsDisposed);
+        Assert.False(armed.LastChange);
+        Assert.Equal(0, runs);
+        Assert.False(timer.IsActive);
+        Assert.Equal(0, scope.ActiveCount);
+    }
+
+    [Fact]
     public void OwnerTimer_CreatedThroughDisposedScope_Throws()
     {
         var scope = new TimerScope(new FakeTimeProvider());

@@ -9,7 +9,7 @@ internal sealed class ScopedCancellation : IScopeMember
 {
     private readonly WeakReference<TimerScope> _scope;
     private readonly CancellationTokenSource _source;
-    private readonly bool _counted;
+    private readonly LiveCountTracker? _count; // lowered once, when the item ends
     private int _done;
     private int _index = -1;
 
@@ -33,7 +33,7 @@ internal sealed class ScopedCancellation : IScopeMember
         }
 
         Token = _source.Token;
-        _counted = TimerCount.Started(scope);
+        _count = TimerCount.Started(scope);
     }
 
     public CancellationToken Token { get; }
@@ -99,9 +99,6 @@ internal sealed class ScopedCancellation : IScopeMember
     private void Release()
     {
         _source.Dispose();
-        if (_counted)
-        {
-            TimerCount.Ended(_scope);
-        }
+        _count?.Decrement();
     }
 }

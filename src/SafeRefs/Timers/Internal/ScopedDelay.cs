@@ -8,7 +8,7 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
     private static readonly TimerCallback FireCallback = static state => ((ScopedDelay)state!).Finish(null, fromScope: false);
 
     private readonly WeakReference<TimerScope> _scope;
-    private readonly bool _counted;
+    private readonly LiveCountTracker? _count; // lowered once, when the item ends
     private ITimer? _timer;
     private CancellationTokenRegistration _registration;
     private int _done;
@@ -19,7 +19,7 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
         : base(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         _scope = scope;
-        _counted = TimerCount.Started(scope);
+        _count = TimerCount.Started(scope);
     }
 
     int IScopeMember.Index
@@ -76,10 +76,7 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
             scope.Remove(this);
         }
 
-        if (_counted)
-        {
-            TimerCount.Ended(_scope);
-        }
+        _count?.Decrement();
 
         if (canceledBy is { } token)
         {
