@@ -18,7 +18,12 @@ public class GuardedPoolBenchmarks
     private readonly EventHandler<int> _ticked = static (_, _) => { };
     private DefaultObjectPool<Item> _raw = null!;
     private GuardedObjectPool<Item> _guarded = null!;
+    private readonly Lock _lock = new();
     private int _state;
+    private int _version;
+    private long _rented;
+    private long _detached;
+    private long _returned;
 
     [GlobalSetup]
     public void Setup()
@@ -66,6 +71,38 @@ public class GuardedPoolBenchmarks
         item.Changed -= _changed;
         item.Ticked -= _ticked;
         _raw.Return(item);
+    }
+
+    /// <summary>
+    /// Reference, not a SafeRefs API: the baseline plus the synchronisation the guard performs, and nothing else of it:
+    /// one <see cref="Lock"/> round trip per <c>On</c> and one to end the lease, and the pool's three statistics
+    /// counters (rented, detached, returned). The gap to <see cref="RentTwoOnDispose"/> is the rest of the guard.
+    /// </summary>
+    [Benchmark]
+    public void RawGetTwoHandlersReturnPlusGuardSynchronization()
+    {
+        var item = _raw.Get();
+        Interlocked.Increment(ref _rented);
+        lock (_lock)
+        {
+            item.Changed += _changed;
+        }
+
+        lock (_lock)
+        {
+            item.Ticked += _ticked;
+        }
+
+        lock (_lock)
+        {
+            _version++;
+        }
+
+        item.Changed -= _changed;
+        item.Ticked -= _ticked;
+        Interlocked.Add(ref _detached, 2);
+        _raw.Return(item);
+        Interlocked.Increment(ref _returned);
     }
 
     [Benchmark]

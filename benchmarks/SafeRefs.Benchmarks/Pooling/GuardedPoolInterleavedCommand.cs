@@ -21,6 +21,7 @@ public static class GuardedPoolInterleavedCommand
                 ("RawGetTwoHandlersReturn (baseline)", b.RawGetTwoHandlersReturn),
                 ("RentTwoOnDispose", b.RentTwoOnDispose),
                 ("RawGetTwoHandlersReturnPlusLeaseFloor", b.RawGetTwoHandlersReturnPlusLeaseFloor),
+                ("RawGetTwoHandlersReturnPlusGuardSynchronization", b.RawGetTwoHandlersReturnPlusGuardSynchronization),
             ],
             rounds);
         Interleaved.Measure(
