@@ -45,6 +45,9 @@ public sealed class AsyncWeakEvent<TArgs>
     /// <summary>Gets the number of stored entries, live or not (tests of the dead-entry bound).</summary>
     internal int StoredCount => _list.StoredCount;
 
+    /// <summary>Gets the handler list (tests of when entries' handles are freed).</summary>
+    internal WeakHandlerList Handlers => _list;
+
     /// <summary>
     /// Adds an asynchronous handler, holding its target weakly: the handler runs while its target is alive. For
     /// <c>event</c> accessors (<c>add =&gt; _saved.Add(value);</c>). A multicast delegate adds each of its handlers in
@@ -150,7 +153,8 @@ public sealed class AsyncWeakEvent<TArgs>
             foreach (var slot in snapshot)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (!slot.Entry.TryBeginInvoke(out var owner, out var handler))
+                // Counted only while it reads the entry: a raise that awaits must not hold back the list's frees.
+                if (!_list.TryBeginInvokeUncounted(slot.Entry, out var owner, out var handler))
                 {
                     dead++;
                     continue;

@@ -61,6 +61,9 @@ public sealed class WeakDelegateEvent<TDelegate>
     /// <summary>Gets the number of stored entries, live or not (tests of the dead-entry bound).</summary>
     internal int StoredCount => _list.StoredCount;
 
+    /// <summary>Gets the handler list (tests of when entries' handles are freed).</summary>
+    internal WeakHandlerList Handlers => _list;
+
     /// <summary>
     /// Adds a handler, holding its target weakly: the handler fires while its target is alive. For <c>event</c>
     /// accessors (<c>add =&gt; _changed.Add(value);</c>). A multicast delegate adds each of its handlers in order;
@@ -147,12 +150,26 @@ public sealed class WeakDelegateEvent<TDelegate>
     public void Raise<TInvoker>(TInvoker invoker)
         where TInvoker : struct, IWeakEventInvoker<TDelegate>
     {
-        var snapshot = _list.Snapshot;
-        if (snapshot.Length == 0)
+        if (_list.Snapshot.Length == 0)
         {
             return;
         }
 
+        // Counted while it reads entries' handles: the list frees none of them until this raise is out.
+        _list.EnterRaise();
+        try
+        {
+            RaiseCounted(_list.Snapshot, ref invoker);
+        }
+        finally
+        {
+            _list.ExitRaise();
+        }
+    }
+
+    private void RaiseCounted<TInvoker>(HandlerSlot[] snapshot, ref TInvoker invoker)
+        where TInvoker : struct, IWeakEventInvoker<TDelegate>
+    {
         if (!_exceptionPolicy.IsPlainPropagate)
         {
             var guarded = new EntryInvoker<TInvoker>(invoker);

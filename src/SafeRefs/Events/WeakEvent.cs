@@ -28,7 +28,7 @@ namespace SafeRefs.Events;
 /// next add, on a raise that meets more than max(4, 25 %) of them, and after each gen-2 GC even if the event is
 /// never raised.</para>
 /// <para><b>Thread safety:</b> every member is thread-safe; <see cref="Raise"/> takes no lock unless it meets many dead
-/// entries (then it compacts them). A raise invokes
+/// entries (then it compacts them) or handlers were removed while it ran (then it frees them). A raise invokes
 /// the handlers of the snapshot taken when it started, in subscription order: a handler added during a raise runs
 /// from the next raise on; a handler removed with <see cref="Remove"/> during a raise may still run in that raise,
 /// as with a multicast delegate; a handler whose <see cref="Subscription"/> was disposed never starts after
@@ -61,6 +61,9 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
 
     /// <summary>Gets the number of stored entries, live or not (tests of the dead-entry bound).</summary>
     internal int StoredCount => _list.StoredCount;
+
+    /// <summary>Gets the handler list (tests of when entries' handles are freed).</summary>
+    internal WeakHandlerList Handlers => _list;
 
     /// <summary>
     /// Adds a handler, holding its target weakly: the handler fires while its target is alive. For <c>event</c>
@@ -133,24 +136,35 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
     /// swallowed and the raise goes on. Otherwise, with <see cref="HandlerExceptionMode.Propagate"/>, the first
     /// handler's exception propagates unwrapped and later handlers do not run. A throwing handler never corrupts the
     /// source.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Raise(object? sender, TArgs args)
     {
-        var snapshot = Volatile.Read(ref _snapshot);
-        if (snapshot.Length == 1 && _exceptionPolicy.IsPlainPropagate)
+        if (Volatile.Read(ref _snapshot).Length == 0)
         {
-            // The commonest event has one handler: no loop, no frame; a live Add-mode weak target is one handle read.
-            ref readonly var single = ref snapshot[0];
-            if (single.Weak.IsAllocated && single.Weak.TryGetTarget(out var singleHandler))
-            {
-                // The snapshot keeps the entry, and so the block that frees the handle, reachable until the handle was read.
-                GC.KeepAlive(snapshot);
-                Unsafe.As<EventHandler<TArgs>>(singleHandler)(sender, args);
-                return;
-            }
+            return;
         }
 
-        RaiseAll(snapshot, sender, args);
+        // Counted while it reads entries' handles: the list frees none of them until this raise is out.
+        _list.EnterRaise();
+        try
+        {
+            var snapshot = Volatile.Read(ref _snapshot);
+            if (snapshot.Length == 1 && _exceptionPolicy.IsPlainPropagate)
+            {
+                // The commonest event has one handler: no loop; a live Add-mode weak target is one handle read.
+                ref readonly var single = ref snapshot[0];
+                if (single.Weak.IsAllocated && single.Weak.TryGetTarget(out var singleHandler))
+                {
+                    Unsafe.As<EventHandler<TArgs>>(singleHandler)(sender, args);
+                    return;
+                }
+            }
+
+            RaiseAll(snapshot, sender, args);
+        }
+        finally
+        {
+            _list.ExitRaise();
+        }
     }
 
     private void RaiseAll(HandlerSlot[] snapshot, object? sender, TArgs args)

@@ -12,8 +12,8 @@ namespace SafeRefs.Tests.Events;
 /// <summary>
 /// Purges of weak-event entries that overlap a raise, a dispose or another purge, made to overlap deterministically
 /// through callbacks the library already makes (a handler, a metric listener) instead of sleeps. An entry dropped by a
-/// purge stays readable by a raise that still holds the older snapshot (its handles are freed only by its own
-/// finalizer; in Debug a read of a freed handle fails an assertion), and a disposed entry never starts.
+/// purge stays readable by a raise that still holds the older snapshot (its handles are freed only once no raise is in
+/// progress; in Debug a read of a freed handle fails an assertion), and a disposed entry never starts.
 /// </summary>
 [Collection(GcCollection.Name)]
 public sealed class WeakEventPurgeOverlapTests
@@ -65,9 +65,10 @@ public sealed class WeakEventPurgeOverlapTests
     }
 
     // Inside a purge (the metric listener of saferefs.weak_event.handler.purged runs under the list's lock, after the
-    // compacted array was published): a dispose, a raise and a second sweep run on other threads. The dispose and the
-    // raise complete while the first purge still holds the lock; the second sweep is started there and finishes
-    // after it.
+    // compacted array was published): a dispose, a raise and a second sweep run on other threads. The dispose closes
+    // its gate at once and frees its entry under the lock once the purge releases it; the raise completes while the
+    // purge still holds the lock and does not start the disposed handler; the second sweep is started there and
+    // finishes after it.
     [Fact]
     public void RaiseDisposeAndSweep_DuringAPurge_CompleteCorrectly()
     {
@@ -79,6 +80,8 @@ public sealed class WeakEventPurgeOverlapTests
         source.Add(owner.OnLast);
         var inside = 0;
         Thread? secondSweep = null;
+        Thread? disposer = null;
+        var disposedEntry = (WeakHandlerEntry)disposed.Slot1!;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
@@ -94,7 +97,9 @@ public sealed class WeakEventPurgeOverlapTests
                 return;
             }
 
-            RunOnOtherThread(disposed.Dispose);
+            disposer = new Thread(disposed.Dispose);
+            disposer.Start();
+            Assert.True(SpinWait.SpinUntil(() => disposedEntry.IsRemoved, TimeSpan.FromSeconds(30)));
             RunOnOtherThread(() => source.Raise(null, 1));
             secondSweep = new Thread(WeakHandlerPurger.Sweep);
             secondSweep.Start();
@@ -107,6 +112,8 @@ public sealed class WeakEventPurgeOverlapTests
         WeakHandlerPurger.Sweep();
         Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref secondSweep) is not null, TimeSpan.FromSeconds(30)));
         secondSweep!.Join();
+        disposer!.Join();
+        Assert.True(disposedEntry.IsFreed);
 
         Assert.False(dying.IsAlive);
         Assert.Equal(["kept", "last"], owner.Log); // the raise inside the purge met the compacted array

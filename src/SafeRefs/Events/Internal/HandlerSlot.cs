@@ -7,8 +7,8 @@ namespace SafeRefs.Events.Internal;
 /// handle to the delegate, so that a raise reaches the delegate without touching the entry.
 /// </summary>
 /// <remarks>
-/// Copied by value into every new snapshot. The handle stays valid while the snapshot is reachable: the snapshot
-/// references the entry, and only the entry's own (two-pass) finalizer frees the handle.
+/// Copied by value into every new snapshot. A raise reads the handle only while the list counts it (see
+/// <see cref="WeakHandlerList"/>): the list frees it only after dropping the entry, once no raise is counted.
 /// </remarks>
 internal readonly struct HandlerSlot
 {

@@ -9,7 +9,7 @@ namespace SafeRefs.Events.Internal;
 
 /// <summary>
 /// One registered handler of a weak event: how its target or owner is held and how to reach its delegate.
-/// Immutable after construction except for its gate; shared by every snapshot that contains it.
+/// Immutable after construction except for its gate and its freed flag; shared by every snapshot that contains it.
 /// </summary>
 /// <remarks>
 /// <para>Kinds: <see cref="EntryKind.Strong"/> holds a delegate whose target is rooted anyway (static method or
@@ -19,13 +19,13 @@ namespace SafeRefs.Events.Internal;
 /// <see cref="EntryKind.OwnerStrongHandler"/> (<c>Subscribe</c> with a handler that captures nothing) holds the owner
 /// weakly and the handler strongly. <see cref="EntryKind.OwnerBoundHandler"/> (<c>Subscribe</c> with a capturing
 /// handler) holds a <see cref="DependentHandle"/> owner → handler plus a weak handle to the handler.</para>
-/// <para><b>Handles.</b> The entry owns its GC handles; a raise may read them lock-free from any snapshot that still
-/// holds the entry, so they are freed only by the entry's finalizer, in two passes as the BCL's
-/// <see cref="ConditionalWeakTable{TKey, TValue}"/> container does: a finalizable object that dies together with the
-/// event (and may raise it from its own finalizer) runs in the first pass, when the entry only re-registers itself.</para>
-/// <para><b>Subscribe tokens.</b> Owner-bound entries invoke through an <see cref="InvocationGate"/>: after the token's
-/// <c>Dispose</c> returns no invocation starts, and <c>DisposeAsync</c> waits for running ones. <c>Add</c>-mode entries
-/// follow multicast-delegate rules instead (a raise already iterating may still call a removed handler).</para>
+/// <para><b>Handles.</b> The entry owns its GC handles, allocated for it alone. Its <see cref="WeakHandlerList"/>
+/// frees them exactly once, under the list's lock, once the entry is out of the published snapshot and no raise is
+/// in progress (see the list's remarks); an entry never published is freed by whoever created it. No finalizer.</para>
+/// <para><b>Subscribe tokens.</b> Owner-bound entries invoke through an <see cref="InvocationGate"/>: a raise commits
+/// to an invocation with one interlocked operation that fails once the token's <c>Dispose</c> closed the gate, so after
+/// <c>Dispose</c> returns no invocation starts, and <c>DisposeAsync</c> waits for the committed ones. <c>Add</c>-mode
+/// entries follow multicast-delegate rules instead (a raise already iterating may still call a removed handler).</para>
 /// </remarks>
 internal sealed class WeakHandlerEntry
 {
@@ -35,7 +35,7 @@ internal sealed class WeakHandlerEntry
     private InvocationGate _gate;
     private ListenerCount? _budgetCount;
     private byte _counted;
-    private bool _finalizing;
+    private bool _dropped;
     private bool _freed;
 
     private WeakHandlerEntry(EntryKind kind, Delegate? strongHandler, DependentHandle dependent, WeakGCHandle<object> weak)
@@ -44,33 +44,13 @@ internal sealed class WeakHandlerEntry
         _strongHandler = strongHandler;
         _dependent = dependent;
         _weak = weak;
-        if (kind == EntryKind.Strong)
-        {
-            GC.SuppressFinalize(this);
-        }
     }
 
-    /// <summary>Frees the entry's handles once nothing can read them (second finalization; see the remarks).</summary>
-    ~WeakHandlerEntry()
-    {
-        if (!_finalizing)
-        {
-            _finalizing = true;
-            GC.ReRegisterForFinalize(this);
-            return;
-        }
-
-        _freed = true;
-        if (_dependent.IsAllocated)
-        {
-            _dependent.Dispose();
-        }
-
-        if (_weak.IsAllocated)
-        {
-            _weak.Dispose();
-        }
-    }
+    /// <summary>
+    /// Test seam: called by a raise between its decision to invoke a <c>Subscribe</c> handler (the gate let it through)
+    /// and the call. One static load per owner-bound invocation; <see langword="null"/> outside tests.
+    /// </summary>
+    internal static Action<WeakHandlerEntry>? BeforeCallHook { get; set; }
 
     /// <summary>Gets the weak handle (to the delegate for <see cref="EntryKind.WeakTarget"/>, to the owner or handler otherwise).</summary>
     internal WeakGCHandle<object> WeakHandle => _weak;
@@ -136,12 +116,13 @@ internal sealed class WeakHandlerEntry
 
     /// <summary>
     /// Reads the handler and, for owner-bound kinds, the owner, without entering the gate (counts, matching, purging).
-    /// Returns <see langword="false"/> when the entry was removed or its target/owner was collected.
+    /// Returns <see langword="false"/> when the entry was removed or its target/owner was collected. Call it only under
+    /// the list's lock or from a raise counted by the list: nothing else keeps the handles from being freed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryGet(out object? owner, [NotNullWhen(true)] out Delegate? handler)
     {
-        Debug.Assert(!_freed, "an entry's handles are freed only once nothing can reach the entry");
+        Debug.Assert(!_freed, "an entry's handles are freed only once no raise and no lock holder can read them");
         owner = null;
         handler = null;
         switch (Kind)
@@ -181,32 +162,34 @@ internal sealed class WeakHandlerEntry
     }
 
     /// <summary>
-    /// For a raise: reads the handler (and owner) and, for a <c>Subscribe</c> entry, counts the invocation as running;
-    /// call <see cref="EndInvoke"/> after the handler returns. <see langword="false"/> when removed or dead.
+    /// For a raise (which must be counted by the list, see <see cref="WeakHandlerList.EnterRaise"/>): reads the
+    /// handler (and owner) and, for a <c>Subscribe</c> entry, commits to the invocation through the gate; call
+    /// <see cref="EndInvoke"/> after the handler returns. <see langword="false"/> when removed or dead.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryBeginInvoke(out object? owner, [NotNullWhen(true)] out Delegate? handler)
     {
-        if (Kind <= EntryKind.WeakTarget)
+        if (!TryGet(out owner, out handler))
         {
-            return TryGet(out owner, out handler);
+            return false;
         }
 
-        if (!_gate.TryEnter())
+        if (Kind <= EntryKind.WeakTarget)
+        {
+            return true;
+        }
+
+        // The handles were read under the list's raise count, so the gate only decides whether this invocation
+        // starts: one operation that fails once Dispose closed the gate, and counts it as running otherwise.
+        if (!_gate.TryBeginRun())
         {
             owner = null;
             handler = null;
             return false;
         }
 
-        if (TryGet(out owner, out handler))
-        {
-            _gate.BeginRun();
-            return true;
-        }
-
-        _gate.Exit();
-        return false;
+        BeforeCallHook?.Invoke(this);
+        return true;
     }
 
     /// <summary>Ends an invocation begun by <see cref="TryBeginInvoke"/>.</summary>
@@ -221,23 +204,41 @@ internal sealed class WeakHandlerEntry
 
     /// <summary>
     /// Marks a <c>Subscribe</c> entry removed: once this returns no invocation starts, even from a raise iterating an
-    /// older snapshot (a raise between its check and its call is waited for). Releases an owner-bound handler at once
-    /// so its captures do not wait for the entry's finalizer.
+    /// older snapshot. Never waits (a raise commits to an invocation in one operation).
     /// </summary>
     /// <returns><see langword="true"/> for the call that removed it.</returns>
-    internal bool MarkRemoved()
+    internal bool MarkRemoved() => _gate.Close();
+
+    /// <summary>Gets a value indicating whether the list dropped the entry from its snapshot (its handles may be freed).</summary>
+    internal bool IsDropped => Volatile.Read(ref _dropped);
+
+    /// <summary>Marks the entry dropped from the list's snapshot; under the list's lock, before its handles may be freed.</summary>
+    internal void MarkDropped() => Volatile.Write(ref _dropped, true);
+
+    /// <summary>Gets a value indicating whether the handles were freed (tests; written under the list's lock).</summary>
+    internal bool IsFreed => Volatile.Read(ref _freed);
+
+    /// <summary>
+    /// Frees the entry's GC handles, once. The caller guarantees that nothing can read them any more: the list, under
+    /// its lock, for an entry out of the snapshot with no raise in progress; or the creator of an entry never published.
+    /// </summary>
+    internal void FreeHandles()
     {
-        if (!_gate.Close())
+        if (_freed)
         {
-            return false;
+            return;
         }
 
-        if (Kind == EntryKind.OwnerBoundHandler)
+        Volatile.Write(ref _freed, true);
+        if (_dependent.IsAllocated)
         {
-            _dependent.Dependent = null;
+            _dependent.Dispose();
         }
 
-        return true;
+        if (_weak.IsAllocated)
+        {
+            _weak.Dispose();
+        }
     }
 
     /// <summary>Completes when no invocation of a removed entry is running.</summary>

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Events;
 using SafeRefs.Subscriptions;
@@ -5,17 +7,27 @@ using SafeRefs.Subscriptions;
 namespace SafeRefs.Events.Internal;
 
 /// <summary>
-/// The copy-on-write entry array behind <see cref="Events.WeakEvent{TArgs}"/> and
-/// <see cref="Events.AsyncWeakEvent{TArgs}"/>. Readers take <see cref="Snapshot"/> without locking; writers copy
+/// The copy-on-write entry array behind <see cref="Events.WeakEvent{TArgs}"/>, <see cref="WeakDelegateEvent{TDelegate}"/>
+/// and <see cref="Events.AsyncWeakEvent{TArgs}"/>. Readers take <see cref="Snapshot"/> without locking; writers copy
 /// under a lock and publish a new immutable array.
 /// </summary>
 /// <remarks>
-/// Dead entries (target or owner collected) and removed ones (disposed tokens) are bounded: every copy drops them,
-/// a disposal compacts once removed entries exceed max(4, 25 %) of the array, a raise that met that many dead entries
-/// compacts, and after each gen-2 collection <see cref="WeakHandlerPurger"/> compacts on a thread-pool thread.
+/// <para><b>Handles.</b> An entry's GC handles are read by a raise, between <see cref="EnterRaise"/> (called before it
+/// loads the snapshot) and <see cref="ExitRaise"/>, and by code that holds the lock. They are freed only by this list,
+/// under the lock, for an entry already dropped from the published snapshot, and only at a moment when no raise is
+/// counted: a raise counted later loads a snapshot without the entry. An entry dropped while raises are in progress
+/// waits in a retired list; the last of those raises frees it. This costs one interlocked pair per raise and none per
+/// handler (copying the live handlers under the lock instead would cost a write barrier per handler and serialise
+/// concurrent raises). Entries still registered when the list is collected are freed by
+/// <see cref="CollectedListReleaser"/>.</para>
+/// <para><b>Bounds.</b> Disposed and removed entries leave the snapshot at once. Dead entries (target or owner
+/// collected) are dropped by every copy, by a raise that met more than max(4, 25 %) of them, and after each gen-2
+/// collection by <see cref="WeakHandlerPurger"/> on a thread-pool thread.</para>
 /// </remarks>
 internal sealed class WeakHandlerList
 {
+    // Set in the raise state while retired entries wait: the raise that brings the count to zero frees them.
+    private const int RetiredBit = 1 << 30;
     private static readonly HandlerSlot[] Empty = [];
 
     private readonly Lock _lock = new();
@@ -26,8 +38,9 @@ internal sealed class WeakHandlerList
     private readonly Metrics.WeakEventInstruments _metrics;
     private readonly IHandlerSnapshotSink? _sink;
     private HandlerSlot[] _entries = Empty;
-    private int _removedStored;
-    private bool _registeredForPurge;
+    private int _raiseState; // raises in progress, plus RetiredBit
+    private List<WeakHandlerEntry>? _retired; // dropped entries that raises in progress may still read; under the lock
+    private CollectedListReleaser? _releaser;
     private LiveCountTracker? _tracker;
 
     /// <summary>Initializes a new instance of the <see cref="WeakHandlerList"/> class.</summary>
@@ -56,26 +69,89 @@ internal sealed class WeakHandlerList
     /// <summary>Gets the number of stored entries, live or not (for tests of the dead-entry bound).</summary>
     internal int StoredCount => Snapshot.Length;
 
-    /// <summary>Gets the number of entries whose handler can still run.</summary>
+    /// <summary>Gets the number of entries whose handler can still run (under the lock: it reads handles).</summary>
     internal int LiveCount
     {
         get
         {
-            var count = 0;
-            foreach (var slot in Snapshot)
+            lock (_lock)
             {
-                if (slot.Entry.IsAlive)
+                var count = 0;
+                foreach (var slot in _entries)
                 {
-                    count++;
+                    if (slot.Entry.IsAlive)
+                    {
+                        count++;
+                    }
                 }
-            }
 
-            return count;
+                return count;
+            }
+        }
+    }
+
+    /// <summary>Gets the number of raises in progress (tests).</summary>
+    internal int RaisesInProgress => Volatile.Read(ref _raiseState) & (RetiredBit - 1);
+
+    /// <summary>Gets the number of dropped entries whose handles wait for the raises in progress (tests).</summary>
+    internal int RetiredCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _retired?.Count ?? 0;
+            }
         }
     }
 
     /// <summary>The compaction threshold for <paramref name="length"/> stored entries: max(4, 25 %).</summary>
     internal static int Slack(int length) => Math.Max(4, length / 4);
+
+    /// <summary>
+    /// Counts a raise in progress: call it before loading the snapshot whose entries the raise reads, and
+    /// <see cref="ExitRaise"/> in a <c>finally</c>. The increment is a full fence, so the raise loads a snapshot
+    /// published before it, or later.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void EnterRaise() => Interlocked.Increment(ref _raiseState);
+
+    /// <summary>Ends a raise counted by <see cref="EnterRaise"/>; the last raise out frees the retired entries.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ExitRaise()
+    {
+        if (Interlocked.Decrement(ref _raiseState) == RetiredBit)
+        {
+            FreeRetired();
+        }
+    }
+
+    /// <summary>
+    /// For a raise that is not counted throughout (an async raise, which must not hold back frees across its awaits):
+    /// <see cref="WeakHandlerEntry.TryBeginInvoke"/> on an entry of an older snapshot, in a short counted window. An
+    /// entry dropped before this window may be freed already: it is marked dropped before the interlocked operation
+    /// that decides the free, and this window's own interlocked operation comes before the read of that mark, so either
+    /// the mark is seen here or the free waits for this window.
+    /// </summary>
+    internal bool TryBeginInvokeUncounted(WeakHandlerEntry entry, out object? owner, [NotNullWhen(true)] out Delegate? handler)
+    {
+        EnterRaise();
+        try
+        {
+            if (entry.IsDropped)
+            {
+                owner = null;
+                handler = null;
+                return false;
+            }
+
+            return entry.TryBeginInvoke(out owner, out handler);
+        }
+        finally
+        {
+            ExitRaise();
+        }
+    }
 
     /// <summary>
     /// Adds an <c>Add</c>-mode handler, one entry per part of a multicast delegate. Every part is checked before any is
@@ -91,24 +167,48 @@ internal sealed class WeakHandlerList
         }
 
         var entries = new List<WeakHandlerEntry>();
-        foreach (var single in Delegate.EnumerateInvocationList(handler))
+        var added = 0;
+        try
         {
-            entries.Add(WeakHandlerEntry.ForAdd(single, policy, paramName));
-        }
+            foreach (var single in Delegate.EnumerateInvocationList(handler))
+            {
+                entries.Add(WeakHandlerEntry.ForAdd(single, policy, paramName));
+            }
 
-        foreach (var entry in entries)
+            for (; added < entries.Count; added++)
+            {
+                Add(entries[added]);
+            }
+        }
+        finally
         {
-            Add(entry);
+            // A refused part or budget: the entries never published own handles nobody else will free.
+            for (var i = added; i < entries.Count; i++)
+            {
+                entries[i].FreeHandles();
+            }
         }
     }
 
-    /// <summary>Appends an entry, dropping dead and removed entries from the copy.</summary>
+    /// <summary>
+    /// Appends an entry, dropping dead entries from the copy. If it throws, the entry was not published and its handles
+    /// are freed.
+    /// </summary>
+    /// <exception cref="ListenerLimitExceededException">The budget refuses another listener.</exception>
     internal void Add(WeakHandlerEntry entry)
     {
         if (_budget is not null)
         {
-            // Throws ListenerLimitExceededException (count unchanged) when the budget refuses: nothing is attached.
-            entry.SetBudgetCount(_budget.Acquire(_source!, _name, _declaringType));
+            try
+            {
+                // Throws ListenerLimitExceededException (count unchanged) when the budget refuses: nothing is attached.
+                entry.SetBudgetCount(_budget.Acquire(_source!, _name, _declaringType));
+            }
+            catch
+            {
+                entry.FreeHandles();
+                throw;
+            }
         }
 
         var register = false;
@@ -120,26 +220,18 @@ internal sealed class WeakHandlerList
             (_tracker ??= _metrics.TrackHandlers(this, _name)).Increment();
 
             var old = _entries;
-
-            // Size the copy without the entries disposed since the last copy (usually the only dead ones). The count is
-            // only a hint (a disposal racing with this copy may be counted or not): a live entry is never dropped for
-            // lack of room, and an entry whose target was collected leaves the copy one shorter, trimmed below.
-            var copy = new HandlerSlot[Math.Clamp(old.Length - Volatile.Read(ref _removedStored), 0, old.Length) + 1];
+            var copy = new HandlerSlot[old.Length + 1];
             var n = 0;
             foreach (var existing in old)
             {
                 if (existing.Entry.IsDead)
                 {
-                    purged += Release(existing.Entry);
-                    continue;
+                    purged += DropLocked(existing.Entry);
                 }
-
-                if (n == copy.Length - 1)
+                else
                 {
-                    Array.Resize(ref copy, old.Length + 1);
+                    copy[n++] = existing;
                 }
-
-                copy[n++] = existing;
             }
 
             copy[n++] = new HandlerSlot(entry);
@@ -148,11 +240,11 @@ internal sealed class WeakHandlerList
                 Array.Resize(ref copy, n);
             }
 
-            Volatile.Write(ref _removedStored, 0);
             Publish(copy);
-            if (entry.IsWeak && !_registeredForPurge)
+            FreeRetiredIfNoRaiseLocked();
+            if (entry.IsWeak && _releaser is null)
             {
-                _registeredForPurge = true;
+                _releaser = new CollectedListReleaser(this);
                 register = true;
             }
 
@@ -207,13 +299,15 @@ internal sealed class WeakHandlerList
                         {
                             copy[n++] = old[i];
                         }
-                        else
-                        {
-                            _ = Release(old[i].Entry);
-                        }
                     }
 
                     Publish(copy);
+                    foreach (var i in drop)
+                    {
+                        _ = DropLocked(old[i].Entry);
+                    }
+
+                    FreeRetiredIfNoRaiseLocked();
                     return true;
                 }
             }
@@ -234,11 +328,9 @@ internal sealed class WeakHandlerList
                 if (entry.Kind is WeakHandlerEntry.EntryKind.Strong or WeakHandlerEntry.EntryKind.WeakTarget
                     && entry.HandlerOrNull is { } stored && stored.Equals(handler))
                 {
-                    var copy = old.Length == 1 ? Empty : new HandlerSlot[old.Length - 1];
-                    Array.Copy(old, 0, copy, 0, i);
-                    Array.Copy(old, i + 1, copy, i, old.Length - i - 1);
-                    Publish(copy);
-                    _ = Release(entry);
+                    PublishWithout(old, i);
+                    _ = DropLocked(entry);
+                    FreeRetiredIfNoRaiseLocked();
                     return true;
                 }
             }
@@ -261,8 +353,8 @@ internal sealed class WeakHandlerList
     }
 
     /// <summary>
-    /// Removes a subscribed entry in O(1) amortized: marks it removed (no raise invokes it after this returns) and
-    /// compacts only when removed entries exceed the slack.
+    /// Removes a subscribed entry: closes its gate (no invocation starts after this returns), drops it from the
+    /// snapshot and frees its handles, or leaves that to the last raise in progress.
     /// </summary>
     internal void Dispose(WeakHandlerEntry entry)
     {
@@ -271,18 +363,24 @@ internal sealed class WeakHandlerList
             return;
         }
 
-        _ = Release(entry);
-
-        // Lock only when a compaction is due: a disposal is otherwise two interlocked operations.
-        if (Interlocked.Increment(ref _removedStored) > Slack(Volatile.Read(ref _entries).Length))
+        lock (_lock)
         {
-            lock (_lock)
+            var old = _entries;
+            var i = old.Length - 1;
+            while (i >= 0 && !ReferenceEquals(old[i].Entry, entry))
             {
-                if (Volatile.Read(ref _removedStored) > Slack(_entries.Length))
-                {
-                    RecordPurged(CompactLocked());
-                }
+                i--;
             }
+
+            if (i < 0)
+            {
+                // A purge or a copy dropped it already (its owner was collected, or the gate closed before the copy).
+                return;
+            }
+
+            PublishWithout(old, i);
+            _ = DropLocked(entry);
+            FreeRetiredIfNoRaiseLocked();
         }
     }
 
@@ -305,6 +403,34 @@ internal sealed class WeakHandlerList
     }
 
     /// <summary>
+    /// The list was collected (second finalization of its <see cref="CollectedListReleaser"/>): frees the handles of
+    /// every entry left. No raise is counted: a raise keeps the list reachable until its <see cref="ExitRaise"/>.
+    /// </summary>
+    internal void FreeAllOnCollection()
+    {
+        lock (_lock)
+        {
+            foreach (var slot in _entries)
+            {
+                slot.Entry.FreeHandles();
+            }
+
+            if (_retired is not null)
+            {
+                foreach (var entry in _retired)
+                {
+                    entry.FreeHandles();
+                }
+
+                _retired.Clear();
+            }
+
+            // Consistent if a purge still finds the list: nothing left to read.
+            Publish(Empty);
+        }
+    }
+
+    /// <summary>
     /// Records purged entries; called under the lock, like the handler counts they were subtracted from, so that once
     /// a call that purged returns, every observer sees both instruments agree.
     /// </summary>
@@ -316,8 +442,12 @@ internal sealed class WeakHandlerList
         }
     }
 
-    /// <summary>Releases the entry's budget slot and its handler count; returns 1 if it was collected (not removed).</summary>
-    private int Release(WeakHandlerEntry entry)
+    /// <summary>
+    /// For an entry just dropped from the published snapshot (under the lock): gives back its budget slot and its
+    /// handler count, and retires it until <see cref="FreeRetiredIfNoRaiseLocked"/> frees its handles. Returns 1 if it
+    /// was collected (not removed), for the purged metric.
+    /// </summary>
+    private int DropLocked(WeakHandlerEntry entry)
     {
         entry.ReleaseBudget();
         if (entry.TryUncount())
@@ -325,7 +455,52 @@ internal sealed class WeakHandlerList
             _tracker?.Decrement();
         }
 
+        if (entry.IsWeak)
+        {
+            entry.MarkDropped();
+            (_retired ??= []).Add(entry);
+        }
+
         return entry.IsRemoved ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Frees the retired entries unless a raise is in progress; called under the lock, after the snapshot without them
+    /// was published. Reading the count is an interlocked operation (a full fence): a raise counted after it loads
+    /// that snapshot. A raise counted before it may still read them: then the flag makes the last raise out call this
+    /// again.
+    /// </summary>
+    private void FreeRetiredIfNoRaiseLocked()
+    {
+        if (_retired is not { Count: > 0 })
+        {
+            return;
+        }
+
+        if (Interlocked.CompareExchange(ref _raiseState, 0, 0) != 0
+            && (Interlocked.Or(ref _raiseState, RetiredBit) & (RetiredBit - 1)) != 0)
+        {
+            return;
+        }
+
+        foreach (var entry in _retired)
+        {
+            entry.FreeHandles();
+        }
+
+        _retired.Clear();
+        if ((Volatile.Read(ref _raiseState) & RetiredBit) != 0)
+        {
+            Interlocked.And(ref _raiseState, ~RetiredBit);
+        }
+    }
+
+    private void FreeRetired()
+    {
+        lock (_lock)
+        {
+            FreeRetiredIfNoRaiseLocked();
+        }
     }
 
     private int CompactLocked()
@@ -340,7 +515,6 @@ internal sealed class WeakHandlerList
             }
         }
 
-        Volatile.Write(ref _removedStored, 0);
         if (live == old.Length)
         {
             return 0;
@@ -357,7 +531,7 @@ internal sealed class WeakHandlerList
             }
             else
             {
-                purged += Release(slot.Entry);
+                purged += DropLocked(slot.Entry);
             }
         }
 
@@ -368,7 +542,17 @@ internal sealed class WeakHandlerList
         }
 
         Publish(copy);
+        FreeRetiredIfNoRaiseLocked();
         return purged;
+    }
+
+    /// <summary>Publishes a copy of <paramref name="old"/> without index <paramref name="index"/>; called under the lock.</summary>
+    private void PublishWithout(HandlerSlot[] old, int index)
+    {
+        var copy = old.Length == 1 ? Empty : new HandlerSlot[old.Length - 1];
+        Array.Copy(old, 0, copy, 0, index);
+        Array.Copy(old, index + 1, copy, index, old.Length - index - 1);
+        Publish(copy);
     }
 
     /// <summary>Publishes a new snapshot; called under the lock.</summary>

@@ -42,7 +42,7 @@ public sealed class LiveCountTrackerTests
         // any new finalizer needs the same audit before it joins the list.
         string[] audited =
         [
-            "SafeRefs.Events.Internal.WeakHandlerEntry",
+            "SafeRefs.Events.Internal.CollectedListReleaser",
             "SafeRefs.Internal.Gen2Callback",
             "SafeRefs.Timers.Internal.LifetimeRegistration",
         ];
