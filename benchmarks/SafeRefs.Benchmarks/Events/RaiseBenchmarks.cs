@@ -16,7 +16,6 @@ public class RaiseBenchmarks
     private WeakDelegateEvent<EventHandler<PingMessage>> _delegateOwnerMode = null!;
     private WeakEvent<PingMessage> _ownerStatic = null!;
     private WeakEvent<PingMessage> _ownerCapturing = null!;
-    private WeakEvent<PingMessage> _withRemoved = null!;
     private WeakReferenceMessenger _weakMessenger = null!;
     private StrongReferenceMessenger _strongMessenger = null!;
     private ReflectionWeakEventManager _reflection = null!;
@@ -34,7 +33,6 @@ public class RaiseBenchmarks
         _delegateOwnerMode = new WeakDelegateEvent<EventHandler<PingMessage>>();
         _ownerStatic = new WeakEvent<PingMessage>();
         _ownerCapturing = new WeakEvent<PingMessage>();
-        _withRemoved = new WeakEvent<PingMessage>();
         _weakMessenger = new WeakReferenceMessenger();
         _strongMessenger = new StrongReferenceMessenger();
         _reflection = new ReflectionWeakEventManager();
@@ -48,18 +46,9 @@ public class RaiseBenchmarks
             _tokens.Add(_delegateOwnerMode.Subscribe(s, s.OnEvent));
             _tokens.Add(_ownerStatic.Subscribe(s, static (o, sender, e) => o.OnEvent(sender, e)));
             _tokens.Add(SubscribeCapturing(_ownerCapturing, s));
-            _withRemoved.Add(s.OnEvent);
             _weakMessenger.Register<Subscriber, PingMessage>(s, static (r, m) => r.Receive(m));
             _strongMessenger.Register<Subscriber, PingMessage>(s, static (r, m) => r.Receive(m));
             _reflection.AddEventHandler<PingMessage>(s.OnEvent, "Ping");
-        }
-
-        // Disposed entries still stored (below the compaction slack of max(4, 25 %)): raises skip them.
-        var owner = new Subscriber();
-        _subscribers.Add(owner);
-        for (var i = 0; i < Math.Max(4, N / 4); i++)
-        {
-            _withRemoved.Subscribe(owner, static (o, sender, e) => o.OnEvent(sender, e)).Dispose();
         }
     }
 
@@ -82,9 +71,6 @@ public class RaiseBenchmarks
 
     [Benchmark]
     public void WeakEvent_SubscribeCapturing() => _ownerCapturing.Raise(this, PingMessage.Instance);
-
-    [Benchmark]
-    public void WeakEvent_Add_WithDisposedEntries() => _withRemoved.Raise(this, PingMessage.Instance);
 
     [Benchmark]
     public void CTMvvm_WeakReferenceMessenger() => _weakMessenger.Send(PingMessage.Instance);
