@@ -59,10 +59,32 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
+        ThrowIfCapturing(add, remove);
+
+        return WeakLink.Start(new EventHandlerWeakLink<TSource, TArgs>(source, add, remove, owner, handler, eventName), source, owner);
+    }
+
+    /// <summary>
+    /// Refuses capturing accessors. A static lambda's delegate is cached by the compiler, so a call site passes the same
+    /// pair every time: the last pair found safe is remembered per event shape, and only a new pair is classified.
+    /// </summary>
+    private static void ThrowIfCapturing<TSource, TArgs>(Action<TSource, EventHandler<TArgs>> add, Action<TSource, EventHandler<TArgs>> remove)
+    {
+        if (SafeAccessors<TSource, TArgs>.IsLast(add, remove))
+        {
+            return;
+        }
+
         ThrowIfCapturing(add, nameof(add), "+=");
         ThrowIfCapturing(remove, nameof(remove), "-=");
 
-        return WeakLink.Start(new EventHandlerWeakLink<TSource, TArgs>(source, add, remove, owner, handler, eventName), source, owner);
+        // Only non-capturing lambdas (a target: the compiler's singleton) of an assembly that cannot unload are
+        // remembered: the static reference must not keep a collectible assembly alive.
+        if (add.Target is { } addTarget && !addTarget.GetType().IsCollectible
+            && remove.Target is { } removeTarget && !removeTarget.GetType().IsCollectible)
+        {
+            SafeAccessors<TSource, TArgs>.Remember(add, remove);
+        }
     }
 
     private static void ThrowIfCapturing(Delegate accessor, string paramName, string op)
@@ -76,5 +98,24 @@ public static partial class Subscribe
                 + $"Use the source parameter in a static lambda: 'static (s, h) => s.Changed {op} h'.",
                 paramName);
         }
+    }
+
+    /// <summary>An <c>add</c>/<c>remove</c> pair found not to capture.</summary>
+    private sealed class AccessorPair(Delegate add, Delegate remove)
+    {
+        public Delegate Add { get; } = add;
+
+        public Delegate Remove { get; } = remove;
+    }
+
+    /// <summary>The last safe accessor pair per event shape (a benign race: a lost write only costs a later check).</summary>
+    private static class SafeAccessors<TSource, TArgs>
+    {
+        private static AccessorPair? _last;
+
+        public static bool IsLast(Delegate add, Delegate remove) =>
+            Volatile.Read(ref _last) is { } last && ReferenceEquals(last.Add, add) && ReferenceEquals(last.Remove, remove);
+
+        public static void Remember(Delegate add, Delegate remove) => Volatile.Write(ref _last, new AccessorPair(add, remove));
     }
 }

@@ -202,14 +202,21 @@ internal abstract class WeakLink : Subscription
         }
     }
 
-    /// <summary>The token's <c>Dispose</c>.</summary>
-    private void DisposeFromToken()
+    /// <summary>
+    /// The token's <c>Dispose</c>: the gate is the claim, shared with raises and purges, so the token's detacher is only
+    /// marked spent (<see cref="Subscription.IsActive"/> reads "not yet disposed", also after an automatic detach).
+    /// </summary>
+    private protected sealed override bool TryDetach(out Detacher? detacher)
     {
-        if (Claim())
+        detacher = MarkDetached();
+        if (!Claim())
         {
-            _ = _source.TryGetTarget(out var source);
-            DetachClaimed(source, rethrow: true, "dispose");
+            return false;
         }
+
+        _ = _source.TryGetTarget(out var source);
+        DetachClaimed(source, rethrow: true, "dispose");
+        return true;
     }
 
     /// <summary>For the winner of <see cref="Claim"/>: off the source, handles freed, off the registry.</summary>
@@ -296,7 +303,8 @@ internal abstract class WeakLink : Subscription
     {
         public static readonly LinkDetacher Instance = new();
 
-        public override void Detach(object? slot0, object? slot1, object? slot2) => ((WeakLink)slot0!).DisposeFromToken();
+        // Never called: the link's own TryDetach detaches.
+        public override void Detach(object? slot0, object? slot1, object? slot2) => throw new UnreachableException();
 
         public override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) => ((WeakLink)slot0!).WhenIdleAsync();
     }

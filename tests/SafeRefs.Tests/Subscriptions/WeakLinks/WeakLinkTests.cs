@@ -239,6 +239,28 @@ public sealed class WeakLinkTests
         Assert.Equal(0, source.HandlerCount);
     }
 
+    // The last accessor pair found safe is remembered: a pair that shares one of its delegates is still classified.
+    [Fact]
+    public void CapturingAccessor_AfterASafePairWasAccepted_IsStillRefused()
+    {
+        var source = new FailingSource();
+        var owner = new object();
+        Action<FailingSource, EventHandler<int>> add = SafeAdd;
+        Action<FailingSource, EventHandler<int>> remove = SafeRemove;
+        Subscribe.WeakEvent<FailingSource, object, int>(source, add, remove, owner, static (_, _, _) => { }).Dispose();
+
+#pragma warning disable SR1010 // the capturing accessors are what the run-time check under test refuses
+        var ex = Assert.Throws<ArgumentException>(() => Subscribe.WeakEvent<FailingSource, object, int>(
+            source, add, (_, h) => source.Remove(h), owner, static (_, _, _) => { }));
+        Assert.Equal("remove", ex.ParamName);
+        ex = Assert.Throws<ArgumentException>(() => Subscribe.WeakEvent<FailingSource, object, int>(
+            source, (_, h) => source.Changed += h, remove, owner, static (_, _, _) => { }));
+        Assert.Equal("add", ex.ParamName);
+#pragma warning restore SR1010
+        Subscribe.WeakEvent<FailingSource, object, int>(source, add, remove, owner, static (_, _, _) => { }).Dispose();
+        Assert.Equal(0, source.HandlerCount);
+    }
+
     [Fact]
     public void AddThrows_NothingStaysRegistered()
     {
@@ -404,4 +426,8 @@ public sealed class WeakLinkTests
             }
         }
     }
+
+    private static readonly Action<FailingSource, EventHandler<int>> SafeAdd = static (s, h) => s.Changed += h;
+
+    private static readonly Action<FailingSource, EventHandler<int>> SafeRemove = static (s, h) => s.Remove(h);
 }
