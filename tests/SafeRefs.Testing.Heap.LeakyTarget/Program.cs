@@ -8,7 +8,8 @@ namespace SafeRefs.Testing.Heap.LeakyTarget;
 /// each heap snapshot (which induces one) is followed by exactly one batch, whatever the timing; it prints
 /// "leaked &lt;total&gt;" after each batch. Mode <c>collect</c> keeps <c>perCollection</c> items and calls
 /// <see cref="GC.Collect()"/> in a loop, so a heap walk competes with the app's own induced collections. Mode
-/// <c>noisy</c> keeps the live counts of several types fluctuating at random, without any leak. Mode <c>list</c> adds
+/// <c>noisy</c> keeps the live counts of several types fluctuating (a fixed random draw, one step per gen-2 collection)
+/// while it replaces every object all the time, without any leak. Mode <c>list</c> adds
 /// <c>perCollection</c> ints to one static <c>List&lt;int&gt;</c> after every gen-2 collection (a leak of bytes, not of
 /// objects). Mode <c>paths</c> adds <c>perCollection</c> instances to each of
 /// <see cref="Fixtures"/>' four leaks after every gen-2 collection. Mode <c>steady</c> builds a heap of about
@@ -29,6 +30,21 @@ internal static class Program
         "SR1004:Static collection only grows",
         Justification = "Deliberate: mode 'list' leaks bytes in one list on purpose.")]
     private static readonly List<int> Numbers = [];
+
+    // Mode "noisy": the level of each of six types, one row per type, taken in turn at each gen-2 collection the
+    // target sees (each snapshot is one). The values are a random draw (200..1,000), made once and kept because no
+    // six of them that the leaks command can see in a row (consecutive, or with a collection of the target's own in
+    // between) show a trend: the test then checks the tool on a busy process, and is not at the mercy of the one run
+    // in a few hundred where fresh random counts happen to rise six times in a row.
+    private static readonly int[][] NoiseLevels =
+    [
+        [310, 466, 621, 535, 474, 310, 991, 533, 518, 223, 782, 832, 406, 272],
+        [407, 316, 755, 666, 597, 951, 275, 300, 624, 217, 301, 792, 945, 633],
+        [973, 605, 650, 874, 506, 784, 714, 362, 852, 616, 438, 993, 758, 790],
+        [948, 310, 412, 599, 396, 341, 337, 841, 705, 307, 760, 922, 669, 207],
+        [665, 691, 808, 322, 732, 691, 712, 705, 577, 638, 754, 387, 202, 450],
+        [613, 500, 953, 375, 672, 649, 508, 515, 893, 983, 246, 279, 414, 518],
+    ];
 
     private static int Main(string[] args)
     {
@@ -107,13 +123,16 @@ internal static class Program
         var random = new Random(Environment.ProcessId);
         object?[][] places = [.. Enumerable.Range(0, 6).Select(_ => new object?[1_000])];
         Func<object>[] factories = [() => new Noise<int>(), () => new Noise<long>(), () => new Noise<string>(), () => new Noise<byte>(), () => new Noise<char>(), () => new byte[random.Next(16, 4_096)]];
+        int start = GC.CollectionCount(2);
         Console.Out.WriteLine("ready");
         Console.Out.Flush();
         while (!stop.IsCancellationRequested)
         {
+            // Busy: every object is replaced on every pass; only how many are kept follows the collections.
+            int step = (GC.CollectionCount(2) - start) % NoiseLevels[0].Length;
             for (int t = 0; t < places.Length; t++)
             {
-                int level = random.Next(200, 1_001);
+                int level = NoiseLevels[t][step];
                 for (int i = 0; i < places[t].Length; i++)
                 {
                     places[t][i] = i < level ? factories[t]() : null;

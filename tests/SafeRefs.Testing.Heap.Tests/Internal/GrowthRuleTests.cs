@@ -83,6 +83,23 @@ public sealed class GrowthRuleTests
         Assert.Equal(expected, GrowthRule.IsSuspect(counts, Six, 1.0));
     }
 
+    [Fact]
+    public void IsSuspect_SixRandomCounts_ReportedAboutOnceInAThousand()
+    {
+        // The documented false-alarm rate of the trend test on counts that wander at random (as a busy service's do),
+        // checked on a fixed draw so that the check itself cannot flake: the CLI test on a noisy child relies on it.
+        var random = new Random(20_261_206);
+        const int Draws = 20_000;
+        int alarms = 0;
+        for (int draw = 0; draw < Draws; draw++)
+        {
+            long[] counts = [.. Six.Select(_ => (long)random.Next(200, 1_001))];
+            alarms += GrowthRule.IsSuspect(counts, Six, 1.0) ? 1 : 0;
+        }
+
+        Assert.InRange(alarms, 0, Draws * 2 / 1_000);
+    }
+
     [Property(MaxTest = 300)]
     public Property IsSuspect_SixSnapshotsWithinTenPercentOfBaseline_NeverReported()
     {
