@@ -28,12 +28,13 @@ public static class HitRatioCommand
             ZipfTrace.Create(requests, keys, 0.7, seed: 42),
             ZipfTrace.WithScans(zipf, bursts: 10, burstLength: 2 * capacity, firstOneTimeKey: keys + 1),
             Loop(requests, capacity + (capacity / 2)),
+            ZipfTrace.RecencyBiased(requests, reuse: 0.7, meanDistance: (4 * capacity) / 5, seed: 7),
         ];
 
         Console.WriteLine($"{requests:N0} requests over {keys:N0} keys, capacity {capacity:N0}; scans: 10 bursts of {2 * capacity:N0} one-time keys; loop over {capacity + (capacity / 2):N0} keys");
         Console.WriteLine();
-        Console.WriteLine("| cache | Zipf 0.9 | Zipf 0.7 | Zipf 0.9 + scans | loop (1.5 × capacity) |");
-        Console.WriteLine("|---|---:|---:|---:|---:|");
+        Console.WriteLine("| cache | Zipf 0.9 | Zipf 0.7 | Zipf 0.9 + scans | loop (1.5 × capacity) | recency-biased |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
         Report("SafeRefs `BoundedLruCache`", capacity, traces, static c => new BoundedLruAdapter(c));
         Report("BitFaster `ConcurrentLfu` (W-TinyLFU)", capacity, traces, static c => new ConcurrentLfuAdapter(c));
         Report("BitFaster `ConcurrentLru`", capacity, traces, static c => new ConcurrentLruAdapter(c));

@@ -58,4 +58,28 @@ public static class ZipfTrace
 
         return [.. result];
     }
+
+    /// <summary>A recency-biased trace (where an LRU does well and a pure frequency policy does not): with probability
+    /// <paramref name="reuse"/> a request repeats the key requested an exponentially distributed number of requests
+    /// ago (mean <paramref name="meanDistance"/>), otherwise it asks for a key never seen before.</summary>
+    public static int[] RecencyBiased(int requests, double reuse, int meanDistance, int seed)
+    {
+        var random = new Random(seed);
+        var trace = new int[requests];
+        var next = 0;
+        for (var i = 0; i < requests; i++)
+        {
+            if (i > 0 && random.NextDouble() < reuse)
+            {
+                var back = 1 + (int)(-Math.Log(1 - random.NextDouble()) * meanDistance);
+                trace[i] = trace[Math.Max(0, i - back)];
+            }
+            else
+            {
+                trace[i] = next++;
+            }
+        }
+
+        return trace;
+    }
 }

@@ -6,7 +6,9 @@ namespace SafeRefs.Caching;
 
 /// <summary>
 /// A thread-safe cache that never holds more than <see cref="Capacity"/> entries (and, optionally, never more than
-/// a total weight): when full, a write evicts the least valuable entry instead of being rejected.
+/// a total weight): when full, a write evicts the least valuable entry instead of being rejected. Despite the name it
+/// is not an LRU: the least valuable entry is chosen by frequency as well as recency (a W-TinyLFU-like policy, see
+/// the remarks), and reads never reorder entries.
 /// </summary>
 /// <typeparam name="TKey">The key type.</typeparam>
 /// <typeparam name="TValue">The value type.</typeparam>
@@ -14,16 +16,20 @@ namespace SafeRefs.Caching;
 /// <para><b>Holds</b> the keys and values of its resident entries strongly, and nothing else: an entry that is
 /// evicted, expired, removed, replaced or cleared is unlinked at once and its value is collectable without any
 /// further cache traffic. The expiry sweep timer holds the cache only weakly, so an abandoned cache is collected
-/// and its timer stops. The eviction policy remembers only hashes of recently evicted keys, never keys or values.</para>
+/// and its timer stops. The eviction policy remembers only hashes (approximate access counts, and recently evicted
+/// keys), never keys or values.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe. Lookups (<see cref="TryGet"/> and the hit path of
 /// <see cref="GetOrAdd(TKey, Func{TKey, TValue})"/>) are lock-free and allocate nothing; writes are serialised under
 /// one lock, which is what makes <see cref="Count"/> ≤ <see cref="Capacity"/> hold at every instant for every
 /// observer. <see cref="Evicted"/> and <see cref="Updated"/> handlers and value disposal run on the writing thread
 /// after the lock is released. <see cref="Keys"/> and enumeration return a snapshot taken under the write lock, so
 /// they are exact at one instant (and delay writers while they copy).</para>
-/// <para><b>Policy:</b> scan-resistant S3-FIFO family, not an exact LRU (a read marks an entry, it does not move
-/// it): new keys go on probation; only keys read again are promoted to the protected queue, so a burst of one-time
-/// keys cannot flush the hot set.</para>
+/// <para><b>Policy:</b> not an LRU (a read only marks an entry, it does not move it). New keys enter a small window;
+/// a key read there moves to the main queue, and an unread one moves there only if its estimated access frequency
+/// (an aging count-min sketch of hashes) beats that of the entry it would push out; otherwise it leaves. So a burst of
+/// one-time keys, or a loop over more keys than the cache holds, cannot flush the hot set. The window's size adapts to
+/// the traffic (it grows when recently turned-away keys come back, and shrinks when recently evicted main entries
+/// do), so recency-heavy traffic is served much as an LRU would serve it.</para>
 /// <para><b>Second <see cref="Dispose"/>:</b> does nothing. The first one stops the sweep timer and clears the
 /// cache (raising <see cref="Evicted"/> with <see cref="CacheEvictionReason.Cleared"/> and disposing values when
 /// <see cref="BoundedLruCacheOptions{TKey, TValue}.DisposeEvictedValues"/> is set); later calls of other members

@@ -37,11 +37,13 @@ public sealed class BoundedLruCacheCollectionTests
     {
         var cache = new BoundedLruCache<int, object>(4);
         var evicted = Store(cache, 0);
-        for (var i = 1; i <= 4; i++)
+        for (var i = 1; i <= 3; i++)
         {
             Store(cache, i);
+            Assert.True(cache.TryGet(i, out _)); // read: 0 is the only entry never read, the least valuable
         }
 
+        Store(cache, 4);
         var control = Store(cache, 100);
         Assert.False(cache.TryGet(0, out _));
         GcAssert.Collected(evicted, "an evicted value is unlinked at once");

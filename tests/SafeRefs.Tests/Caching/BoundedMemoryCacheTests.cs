@@ -260,6 +260,8 @@ public sealed class BoundedMemoryCacheTests
                 .RegisterPostEvictionCallback((key, _, reason, _) => evicted.TrySetResult((key, reason))));
         }
 
+        Assert.True(cache.TryGetValue(1, out _)); // read: 0 is the oldest and the only one never read
+        Assert.True(cache.TryGetValue(2, out _));
         cache.Set("normal", 1);
         Assert.True(cache.TryGetValue("normal", out _), "a write is never rejected");
         Assert.Equal(3, cache.Count);

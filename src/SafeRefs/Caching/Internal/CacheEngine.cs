@@ -10,7 +10,7 @@ namespace SafeRefs.Caching.Internal;
 /// <summary>
 /// The engine behind <see cref="BoundedLruCache{TKey, TValue}"/> and <see cref="BoundedMemoryCache"/>: a strictly
 /// bounded map with lock-free lookups (its own index, <see cref="CacheTable{TKey, TValue}"/>), writes serialised under
-/// one lock, an S3-FIFO policy per priority level (<see cref="CachePolicy{TKey, TValue}"/>), expiry, weights, and
+/// one lock, a frequency-admitting policy per priority level (<see cref="CachePolicy{TKey, TValue}"/>), expiry, weights, and
 /// observers that never fail a caller. Built from one <see cref="CacheEngineSettings{TKey, TValue}"/>; the public caches
 /// hold it and state its contract.
 /// </summary>
@@ -30,7 +30,7 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
     private CacheTable<TKey, TValue> _table;
     private readonly Lock _writeLock = new();
     private readonly CachePolicy<TKey, TValue>[] _levels;
-    private readonly GhostFilter _ghost;
+    private readonly FrequencySketch _sketch = new();
     private readonly IEqualityComparer<TKey> _comparer;
     private readonly LookupCounters _lookups = new();
     private readonly int _capacity;
@@ -74,10 +74,9 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         _levels = new CachePolicy<TKey, TValue>[settings.Levels];
         for (var i = 0; i < settings.Levels; i++)
         {
-            _levels[i] = new CachePolicy<TKey, TValue>();
+            _levels[i] = new CachePolicy<TKey, TValue>(_capacity);
         }
 
-        _ghost = new GhostFilter(_capacity);
         _maxWeight = settings.MaxWeight ?? long.MaxValue;
         _weigher = settings.MaxWeight is null ? null : settings.Weigher;
         _timeProvider = settings.TimeProvider;
@@ -704,8 +703,8 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
             else
             {
                 EvictUntilFits(weight, ref victims);
-                _levels[level].Insert(node, _ghost.Contains(hash));
                 Link(node, weight);
+                _levels[level].Insert(node, _sketch, _counters.Count);
                 _table.Add(node, _counters.Count);
             }
         }
@@ -809,7 +808,7 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         {
             if (_levels[i].Count > 0)
             {
-                (var victim, expired) = _levels[i].Evict(_ghost, _counters.Count, now);
+                (var victim, expired) = _levels[i].Evict(_sketch, _counters.Count, now);
                 _table.Remove(victim);
                 _counters.Count--;
                 if (_weighted)
@@ -888,7 +887,7 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
             }
 
             _table.Clear();
-            _ghost.Clear();
+            _sketch.Clear();
             _counters.Count = 0;
             _counters.Weight = 0;
         }

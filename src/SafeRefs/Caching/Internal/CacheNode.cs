@@ -24,7 +24,7 @@ internal class CacheNode<TKey, TValue>
 
     public TKey Key { get; }
 
-    /// <summary>Gets the key's hash code (by the cache's comparer), kept so that the index and the ghost filter
+    /// <summary>Gets the key's hash code (by the cache's comparer), kept so that the index and the policy's sketch
     /// never hash a key twice.</summary>
     public int Hash { get; }
 

@@ -13,6 +13,8 @@ internal struct CacheNodeList<TKey, TValue>
 
     public readonly CacheNode<TKey, TValue>? Head => _head;
 
+    public readonly CacheNode<TKey, TValue>? Tail => _tail;
+
     public void AddFirst(CacheNode<TKey, TValue> node)
     {
         node.Previous = null;

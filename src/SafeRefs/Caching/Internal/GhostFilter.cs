@@ -3,15 +3,15 @@ using System.Numerics;
 namespace SafeRefs.Caching.Internal;
 
 /// <summary>
-/// Remembers (approximately) the hashes of keys recently evicted from probation, in two rotating bit sets of about
+/// Remembers (approximately) the hashes of the latest keys a cache policy pushed out, in two rotating bit sets of about
 /// 32 bits per remembered key (three probes). Keeps no key or value alive. Not thread-safe (used under the cache's
 /// write lock).
 /// </summary>
 /// <remarks>
-/// A generation remembers about half the entries the cache holds <em>now</em>, not half its capacity, so a cache with
-/// a huge capacity and few entries keeps a tiny filter. Every add costs O(1): the bit set that the next rotation
-/// reuses is cleared a few words per add, never all at once under the lock; an array is allocated only when the
-/// resident count moved the generation size to another power of two (amortised O(1) per add).
+/// A generation holds half of the number of keys the caller asks to remember <em>now</em> (see <see cref="Add"/>), so
+/// the filter follows what the policy needs, never the capacity up front. Every add costs O(1): the bit set that the
+/// next rotation reuses is cleared a few words per add, never all at once under the lock; an array is allocated only
+/// when the requested size moved the generation size to another power of two (amortised O(1) per add).
 /// </remarks>
 internal sealed class GhostFilter
 {
@@ -26,9 +26,11 @@ internal sealed class GhostFilter
     private int _generationSize; // adds before the next rotation
     private int _added;
 
-    public GhostFilter(int capacity)
+    /// <summary>Creates an empty filter.</summary>
+    /// <param name="maxRemembered">The most keys it is ever asked to remember (bounds a generation at half of it).</param>
+    public GhostFilter(int maxRemembered)
     {
-        _maxGeneration = Math.Max(1, capacity / 2);
+        _maxGeneration = Math.Max(1, maxRemembered / 2);
         _generationSize = Math.Min(MinGeneration, _maxGeneration);
         _current = new ulong[Words(_generationSize)];
         _previous = [];
@@ -39,8 +41,8 @@ internal sealed class GhostFilter
 
     /// <summary>Remembers <paramref name="hash"/>.</summary>
     /// <param name="hash">The evicted key's hash.</param>
-    /// <param name="residentCount">How many entries the cache holds, which sizes the next generation.</param>
-    public void Add(int hash, int residentCount)
+    /// <param name="remembered">About how many of the latest keys to remember: sizes the next generation (half of it).</param>
+    public void Add(int hash, int remembered)
     {
         Set(_current, hash);
         if (_spare is { } spare && _spareCleared < spare.Length)
@@ -53,7 +55,7 @@ internal sealed class GhostFilter
 
         if (++_added >= _generationSize)
         {
-            Rotate(residentCount);
+            Rotate(remembered);
         }
     }
 
@@ -107,9 +109,9 @@ internal sealed class GhostFilter
         return (h1 & mask, (h1 + h2) & mask, (h1 + (2 * h2)) & mask);
     }
 
-    private void Rotate(int residentCount)
+    private void Rotate(int remembered)
     {
-        var next = Math.Clamp(residentCount / 2, Math.Min(MinGeneration, _maxGeneration), _maxGeneration);
+        var next = Math.Clamp(remembered / 2, Math.Min(MinGeneration, _maxGeneration), _maxGeneration);
         var words = Words(next);
         ulong[] fresh;
         if (_spare is { } spare && spare.Length == words && _spareCleared == spare.Length)
