@@ -92,6 +92,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
             SweepAlways = true,
             IsStale = static stored => stored is BoundedCacheEntry entry && entry.IsStale(),
             OnRemoved = OnRemoved,
+            OverwriteIsReplace = true,
             RemovalIsSilent = static stored => stored is not BoundedCacheEntry,
         });
     }
@@ -331,6 +332,9 @@ public sealed class BoundedMemoryCache : IMemoryCache
         _core.WriteEntry(entry.Key, entry, weight, level, absolute, sliding, entry.HasTokens || _trackLinkedEntries);
         entry.MarkStored(expiresAt?.UtcTicks ?? -1);
     }
+
+    /// <summary>Gets the engine (for tests).</summary>
+    internal CacheEngine<object, object?> Engine => _core;
 
     private static EvictionReason Map(BoundedCacheEntry entry, CacheEvictionReason reason) => reason switch
     {

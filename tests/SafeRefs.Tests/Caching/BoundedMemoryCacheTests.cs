@@ -485,6 +485,61 @@ public sealed class BoundedMemoryCacheTests
         Assert.True(misses < 250, $"{misses} of 5000 hot lookups missed in the second half");
     }
 
+    [Fact]
+    public async Task Set_OverAnEntryThatExpiredUnseen_ReportsReplaced_AsMemoryCacheDoes()
+    {
+        var time = new FakeTimeProvider();
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions
+        {
+            TimeProvider = time,
+            ExpirationScanFrequency = TimeSpan.FromHours(1),
+        });
+        var reason = new TaskCompletionSource<EvictionReason>(TaskCreationOptions.RunContinuationsAsynchronously);
+        cache.Set("k", 1, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(1) }
+            .RegisterPostEvictionCallback((_, _, r, _) => reason.TrySetResult(r)));
+        time.Advance(TimeSpan.FromMinutes(2)); // expired, but nothing read it or swept it
+        cache.Set("k", 2);
+        Assert.Equal(EvictionReason.Replaced, await reason.Task.WaitAsync(CallbackTimeout));
+        Assert.True(cache.TryGetValue("k", out var value));
+        Assert.Equal(2, value);
+    }
+
+    [Fact]
+    public void Set_OverAnEntryWithAChangeToken_AsksTheTokenOutsideTheWriteLock()
+    {
+        // A token's HasChanged is user code: slow or re-entrant, it must not run inside the cache's global lock.
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
+        var token = new LockProbeToken(() => cache.Engine.WriteLockHeldByCurrentThread);
+        cache.Set("k", 1, new MemoryCacheEntryOptions().AddExpirationToken(token));
+        token.Calls = 0;
+        cache.Set("k", 2);
+        Assert.True(token.Calls > 0, "the write did not ask whether the resident entry was stale");
+        Assert.False(token.CalledUnderLock, "HasChanged ran under the cache's write lock");
+        Assert.True(cache.TryGetValue("k", out var value));
+        Assert.Equal(2, value);
+    }
+
+    private sealed class LockProbeToken(Func<bool> lockHeld) : IChangeToken
+    {
+        public int Calls { get; set; }
+
+        public bool CalledUnderLock { get; private set; }
+
+        public bool HasChanged
+        {
+            get
+            {
+                Calls++;
+                CalledUnderLock |= lockHeld();
+                return false;
+            }
+        }
+
+        public bool ActiveChangeCallbacks => false;
+
+        public IDisposable RegisterChangeCallback(Action<object?> callback, object? state) => throw new InvalidOperationException("passive");
+    }
+
     private sealed class BrokenRegistrationToken : IChangeToken
     {
         public bool HasChanged { get; set; }

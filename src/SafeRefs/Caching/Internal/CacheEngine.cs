@@ -48,6 +48,7 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
     private readonly Func<TValue, bool>? _isStale;
     private readonly Action<TKey, TValue, CacheEvictionReason>? _onRemoved;
     private readonly Func<TValue, bool>? _removalIsSilent;
+    private readonly bool _overwriteIsReplace;
     private readonly ExpirySweeper? _sweeper;
     private readonly Metrics.CacheMetrics _metrics;
     private ConcurrentDictionary<TKey, PendingValue<TValue>>? _inflight;
@@ -88,6 +89,7 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         _isStale = settings.IsStale;
         _onRemoved = settings.OnRemoved;
         _removalIsSilent = typeof(TValue).IsValueType ? null : settings.RemovalIsSilent;
+        _overwriteIsReplace = settings.OverwriteIsReplace;
         var expires = _expireAfterWrite != 0 || _expireAfterAccess != 0;
         _metrics = Metrics.For(settings.MeterFactory).Cache.Track(this, settings.Name);
         _weighted = settings.MaxWeight is not null;
@@ -153,6 +155,9 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
             return new(hits, misses, _counters.Evictions);
         }
     }
+
+    /// <summary>Gets whether the calling thread holds the write lock (for tests: user code must not run under it).</summary>
+    internal bool WriteLockHeldByCurrentThread => _writeLock.IsHeldByCurrentThread;
 
     /// <summary>Gets the hit and miss totals (read when <c>saferefs.cache.hits</c>/<c>misses</c> are collected).</summary>
     internal (long Hits, long Misses) LookupTotals => _lookups.Read();
@@ -545,6 +550,9 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         return true;
     }
 
+    private static bool IsTimeExpired(CacheNode<TKey, TValue> node, long now)
+        => node is RichCacheNode<TKey, TValue> { HasExpiry: true } rich && rich.IsExpired(now);
+
     private bool IsExpiredOrStale(CacheNode<TKey, TValue> node, long now)
         => node.CheckOnRead && ((node.MayBecomeStale && _isStale!(node.Value))
             || (node is RichCacheNode<TKey, TValue> { HasExpiry: true } rich && rich.IsExpired(now)));
@@ -661,6 +669,11 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         }
 
         var node = NewNode(key, hash, value, weight, level, absoluteExpiry, sliding, mayBecomeStale);
+
+        // Whether the resident entry went stale runs user code (a change token's HasChanged): ask before the lock,
+        // never under it. An entry another writer stored in between counts as fresh (it was checked as it was stored).
+        var seen = _isStale is null ? null : _table.Find(key, hash);
+        var seenStale = seen is { MayBecomeStale: true } && _isStale!(seen.Value);
         var victims = default(Victims);
         var result = value;
         var discarded = false;
@@ -670,7 +683,8 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
             var old = _table.Find(key, hash);
             if (old is not null)
             {
-                var oldExpired = old.CheckOnRead && IsExpiredOrStale(old, _timeProvider.GetTimestamp());
+                var oldExpired = old.CheckOnRead
+                    && ((seenStale && ReferenceEquals(old, seen)) || IsTimeExpired(old, _timeProvider.GetTimestamp()));
                 if (mode == AddIfAbsentMode && !oldExpired)
                 {
                     result = old.Value;
@@ -688,12 +702,15 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
                     _levels[level].InsertReplacement(node, queue, frequency);
                     _table.Replace(old, node);
                     Link(node, weight);
-                    if (oldExpired)
+                    // BoundedMemoryCache reports an overwritten entry as replaced even if it had expired unseen, as
+                    // MemoryCache does.
+                    var reportExpired = oldExpired && !_overwriteIsReplace;
+                    if (reportExpired)
                     {
                         _counters.CountEviction(CacheEvictionReason.Expired);
                     }
 
-                    victims.Add(old, oldExpired ? CacheEvictionReason.Expired : CacheEvictionReason.Replaced);
+                    victims.Add(old, reportExpired ? CacheEvictionReason.Expired : CacheEvictionReason.Replaced);
                 }
             }
             else if (mode == UpdateMode)

@@ -53,6 +53,10 @@ internal sealed class CacheEngineSettings<TKey, TValue>
     /// <summary>Gets a hook called for every entry that leaves (before the events), or null.</summary>
     public Action<TKey, TValue, CacheEvictionReason>? OnRemoved { get; init; }
 
+    /// <summary>Gets a value indicating whether overwriting an entry that had expired (but was not removed yet) reports
+    /// it as <see cref="CacheEvictionReason.Replaced"/> (as <c>MemoryCache</c> does) rather than as expired.</summary>
+    public bool OverwriteIsReplace { get; init; }
+
     /// <summary>Gets a check that says a value's removal is unobservable (no hook or event needs it), or null.</summary>
     public Func<TValue, bool>? RemovalIsSilent { get; init; }
 
