@@ -45,7 +45,7 @@ internal sealed class FrequencySketch
     /// <summary>Estimates how often <paramref name="hash"/> was added lately (never below the truth, before aging).</summary>
     public int Estimate(int hash)
     {
-        var spread = Spread(hash);
+        var spread = KeyHashSpread.Spread(hash);
         var block = Block(spread) * 4;
         var min = MaxCount;
         for (var row = 0; row < 4; row++)
@@ -67,7 +67,7 @@ internal sealed class FrequencySketch
             Grow(residentCount);
         }
 
-        var spread = Spread(hash);
+        var spread = KeyHashSpread.Spread(hash);
         var block = Block(spread) * 4;
         var min = MaxCount;
         for (var row = 0; row < 4; row++)
@@ -102,18 +102,7 @@ internal sealed class FrequencySketch
         _samples = 0;
     }
 
-    private static ulong Spread(int hash)
-    {
-        // murmur3 finaliser, then a 64-bit multiply: the high half picks the block, the low 16 bits the counters.
-        var h = (uint)hash;
-        h ^= h >> 16;
-        h *= 0x85EBCA6Bu;
-        h ^= h >> 13;
-        h *= 0xC2B2AE35u;
-        h ^= h >> 16;
-        return h * 0x9E3779B97F4A7C15UL;
-    }
-
+    // Of a spread hash, the high half picks the block and the low 16 bits the counters in it.
     private static int NibbleShift(ulong spread, int row) => (int)((spread >> (row * 4)) & 0xF) * 4;
 
     private static int Counter(ulong word, ulong spread, int row) => (int)((word >> NibbleShift(spread, row)) & 0xF);

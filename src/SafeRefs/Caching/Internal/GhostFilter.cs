@@ -96,14 +96,8 @@ internal sealed class GhostFilter
 
     private static (int A, int B, int C) Positions(int hash, int mask)
     {
-        // murmur3 finaliser, then three probes from one 64-bit product (Kirsch–Mitzenmacher double hashing).
-        var h = (uint)hash;
-        h ^= h >> 16;
-        h *= 0x85EBCA6Bu;
-        h ^= h >> 13;
-        h *= 0xC2B2AE35u;
-        h ^= h >> 16;
-        var wide = h * 0x9E3779B97F4A7C15UL;
+        // Three probes from one spread hash (Kirsch–Mitzenmacher double hashing).
+        var wide = KeyHashSpread.Spread(hash);
         var h1 = (int)(wide >> 32);
         var h2 = (int)wide | 1;
         return (h1 & mask, (h1 + h2) & mask, (h1 + (2 * h2)) & mask);
