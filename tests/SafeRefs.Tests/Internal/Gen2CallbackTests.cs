@@ -65,6 +65,37 @@ public sealed class Gen2CallbackTests
         GcAssert.Collected(sentinel, "a sentinel whose target is gone frees its handle and is collected");
     }
 
+    [Fact]
+    public void AddSweep_AThrowingSweep_DoesNotStopTheNextNorLaterCalls()
+    {
+        var throwing = new Calls(stopAfter: int.MaxValue, throws: true);
+        var next = new Calls(stopAfter: int.MaxValue);
+        Gen2Callback.AddSweep(() => throwing.Invoke(throwing));
+        Gen2Callback.AddSweep(() => next.Invoke(next));
+
+        GcAssert.FullCollect();
+        Assert.True(next.Called.Wait(Wait), "the sweep after a throwing one did not run");
+        Assert.True(throwing.Called.Wait(Wait));
+        GcAssert.FullCollect();
+        Assert.True(throwing.Called.Wait(Wait), "a throwing sweep stopped the sentinel");
+        Assert.True(next.Called.Wait(Wait));
+        Assert.True(next.AllOnThreadPool, "a sweep ran on the finalizer thread");
+    }
+
+    [Fact]
+    public void Library_RegistersOneSentinel_FeaturesAddSweeps()
+    {
+        // "One gen-2 callback for the whole library": features add sweeps; only Gen2Callback itself registers.
+        var src = Path.Combine(Docs.DocSnippetTests.RepositoryRoot(), "src", "SafeRefs");
+        var registering = Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories)
+            .Where(f => File.ReadAllText(f).Contains("Gen2Callback.Register(", StringComparison.Ordinal))
+            .Select(f => Path.GetRelativePath(src, f))
+            .ToArray();
+
+        Assert.Empty(registering);
+        Assert.Contains("_ = Register(SweepsTarget", File.ReadAllText(Path.Combine(src, "Internal", "Gen2Callback.cs")), StringComparison.Ordinal);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference RegisterNew(object target, Calls calls) =>
         new(Gen2Callback.Register(target, calls.Invoke), trackResurrection: true);

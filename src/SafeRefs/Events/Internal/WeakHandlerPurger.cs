@@ -16,7 +16,7 @@ namespace SafeRefs.Events.Internal;
 internal static class WeakHandlerPurger
 {
     private static readonly ConditionalWeakTable<WeakHandlerList, object> Lists = new();
-    private static readonly object Gen2Target = new(); // what the gen-2 callback holds weakly: alive for the process
+    private static readonly object ListMarker = new(); // the table's value: only the keys matter
     private static int _started;
     private static long _sweepsCompleted;
 
@@ -26,14 +26,10 @@ internal static class WeakHandlerPurger
     /// <summary>Registers a list that holds weak entries.</summary>
     internal static void Register(WeakHandlerList list)
     {
-        _ = Lists.TryAdd(list, Gen2Target);
+        _ = Lists.TryAdd(list, ListMarker);
         if (Volatile.Read(ref _started) == 0 && Interlocked.Exchange(ref _started, 1) == 0)
         {
-            _ = Gen2Callback.Register(Gen2Target, static _ =>
-            {
-                Sweep();
-                return true;
-            });
+            Gen2Callback.AddSweep(Sweep);
         }
     }
 

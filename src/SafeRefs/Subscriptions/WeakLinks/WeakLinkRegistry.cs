@@ -18,7 +18,6 @@ internal static class WeakLinkRegistry
     private const int MinPurgeInterval = 256;
 
     private static readonly Lock SyncRoot = new();
-    private static readonly object Gen2Target = new(); // what the gen-2 callback holds weakly: alive for the process
     private static WeakLink?[] _links = new WeakLink?[16];
     private static int _count;
     private static int _registeredSincePurge;
@@ -58,11 +57,7 @@ internal static class WeakLinkRegistry
             if (!_gen2Registered)
             {
                 _gen2Registered = true;
-                _ = Gen2Callback.Register(Gen2Target, static _ =>
-                {
-                    Purge(onOwnThread: false);
-                    return true;
-                });
+                Gen2Callback.AddSweep(static () => Purge(onOwnThread: false));
             }
         }
 
