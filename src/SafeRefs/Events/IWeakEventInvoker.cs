@@ -5,6 +5,11 @@ namespace SafeRefs.Events;
 /// struct that holds those arguments, so that the raise is specialised for it and allocates nothing.
 /// </summary>
 /// <typeparam name="TDelegate">The event's delegate type.</typeparam>
+/// <remarks>
+/// An implementation holds the raise's arguments strongly for as long as the caller keeps it (usually one raise, on
+/// the stack). A raise calls <see cref="Invoke"/> once per live handler, on the raising thread, one handler at a time;
+/// concurrent raises use their own invokers. Nothing to dispose.
+/// </remarks>
 public interface IWeakEventInvoker<in TDelegate>
     where TDelegate : Delegate
 {

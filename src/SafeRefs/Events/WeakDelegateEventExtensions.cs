@@ -7,6 +7,11 @@ namespace SafeRefs.Events;
 /// <c>Raise(sender, args)</c> for the <see cref="WeakDelegateEvent{TDelegate}"/> of each BCL event shape: no
 /// allocation, no reflection.
 /// </summary>
+/// <remarks>
+/// Stateless: holds nothing, strongly or weakly; each call raises the given event with the semantics of
+/// <see cref="WeakDelegateEvent{TDelegate}.Raise{TInvoker}(TInvoker)"/>. Thread-safe wherever that raise is. Nothing
+/// to dispose.
+/// </remarks>
 public static class WeakDelegateEventExtensions
 {
     /// <summary>Invokes every live handler of an <see cref="EventHandler"/> event, in subscription order.</summary>

@@ -1,9 +1,11 @@
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Caching;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Caching;
 
@@ -220,15 +222,24 @@ public sealed class BoundedMemoryCacheTests
     }
 
     [Fact]
-    public async Task PostEvictionCallback_Throwing_DoesNotStopOthers()
+    public async Task PostEvictionCallback_Throwing_DoesNotStopOthers_IsLoggedAndCounted()
     {
-        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions());
+        var logger = new FakeLogger();
+        using var meterFactory = new TestMeterFactory();
+        using var failures = new MetricCollector<long>(meterFactory, "SafeRefs", "saferefs.cache.callback.failures");
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { LoggerFactory = new SingleLoggerFactory(logger), MeterFactory = meterFactory });
         var second = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         cache.Set("a", 1, new MemoryCacheEntryOptions().RegisterPostEvictionCallback((_, _, _, _) => throw new InvalidOperationException()));
         cache.Set("b", 1, new MemoryCacheEntryOptions().RegisterPostEvictionCallback((_, _, _, _) => second.TrySetResult()));
         cache.Remove("a");
         cache.Remove("b");
         await second.Task.WaitAsync(CallbackTimeout);
+
+        // One drainer runs the callbacks in order, so "a"'s failure was reported before "b"'s callback ran.
+        var record = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == 1402);
+        Assert.IsType<InvalidOperationException>(record.Exception);
+        var counted = failures.GetMeasurementSnapshot().Where(m => (string?)m.Tags["saferefs.callback.kind"] == "post_eviction").Sum(m => m.Value);
+        Assert.Equal(1, counted);
     }
 
     [Fact]
