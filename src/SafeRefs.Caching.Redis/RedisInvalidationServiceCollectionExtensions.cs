@@ -27,15 +27,16 @@ public static class RedisInvalidationServiceCollectionExtensions
     /// the other instances, which drop their local copy. Call it after <c>AddBoundedMemoryCache</c> and after the
     /// distributed cache (for example <c>AddStackExchangeRedisCache</c>), so that HybridCache and code that injects
     /// <see cref="IDistributedCache"/> itself share the wrapper; <c>AddHybridCache()</c> may come before or after. The
-    /// channel starts with the first resolution of the wrapper (HybridCache resolves it when it is created). Options
+    /// channel starts with the host (a hosted service resolves it), or without a host with the first resolution of
+    /// the wrapper (HybridCache resolves it when it is created). Options
     /// are bound through the Options pattern (<c>Configure&lt;RedisInvalidationOptions&gt;</c> works too).
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options (the Redis connection at least).</param>
     /// <returns>A builder for further configuration.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configure"/> is <see langword="null"/>.</exception>
-    /// <exception cref="InvalidOperationException"><see cref="BoundedMemoryCache"/> is not registered yet. Resolving
-    /// HybridCache, the wrapped <see cref="IDistributedCache"/> or the channel throws it too when an unkeyed
+    /// <exception cref="InvalidOperationException"><see cref="BoundedMemoryCache"/> is not registered yet. Starting the
+    /// host, or resolving HybridCache, the wrapped <see cref="IDistributedCache"/> or the channel, throws it too when an unkeyed
     /// <see cref="IDistributedCache"/> was registered after this call (its direct writes would not be announced), and
     /// resolving HybridCache throws it when no <see cref="IDistributedCache"/> is registered at all, or when
     /// <c>HybridCacheOptions.DistributedCacheServiceKey</c> names another distributed cache.</exception>
@@ -66,6 +67,9 @@ public static class RedisInvalidationServiceCollectionExtensions
                 provider.GetService<ILoggerFactory>(),
                 provider.GetService<IMeterFactory>());
         });
+
+        // In a host, the channel starts (and a late distributed cache fails the start) whatever the app resolves.
+        services.AddHostedService<RedisInvalidationStarter>();
 
         // HybridCache takes its distributed cache by this key, so it gets the wrapper whatever the order of
         // AddHybridCache and this call, and a keyed distributed cache of its own is wrapped too.
