@@ -19,9 +19,10 @@ namespace SafeRefs.Caching;
 /// and its timer stops. The eviction policy remembers only hashes (approximate access counts, and recently evicted
 /// keys), never keys or values.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe. Lookups (<see cref="TryGet"/> and the hit path of
-/// <see cref="GetOrAdd(TKey, Func{TKey, TValue})"/>) are lock-free and allocate nothing; writes are serialised under
-/// one lock, which is what makes <see cref="Count"/> ≤ <see cref="Capacity"/> hold at every instant for every
-/// observer. <see cref="Evicted"/> and <see cref="Updated"/> handlers and value disposal run on the writing thread
+/// <see cref="GetOrAdd(TKey, Func{TKey, TValue})"/>) are lock-free and allocate nothing; writes that add or remove
+/// entries are serialised under one lock, which is what makes <see cref="Count"/> ≤ <see cref="Capacity"/> hold at
+/// every instant for every observer (replacing the value of a resident entry that has no expiry or weight locks only
+/// that entry). <see cref="Evicted"/> and <see cref="Updated"/> handlers and value disposal run on the writing thread
 /// after the lock is released. <see cref="Keys"/> and enumeration return a snapshot taken under the write lock, so
 /// they are exact at one instant (and delay writers while they copy).</para>
 /// <para><b>Policy:</b> not an LRU (a read only marks an entry, it does not move it). New keys enter a small window;

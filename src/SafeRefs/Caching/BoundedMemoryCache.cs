@@ -35,9 +35,9 @@ namespace SafeRefs.Caching;
 /// <see cref="CacheItemPriority.NeverRemove"/>, linked-entry tracking): a removed, replaced, evicted or expired entry
 /// is unlinked at once and its change-token registrations are disposed. Pending post-eviction callbacks hold their
 /// entry until they have run. The expiry sweep timer holds the cache weakly.</para>
-/// <para><b>Thread safety:</b> all members are thread-safe; lookups, and replacing a value that has no tokens,
-/// callbacks or expiration with another such value (no <see cref="BoundedMemoryCacheOptions.SizeLimit"/>), are
-/// lock-free; other writes are serialised.</para>
+/// <para><b>Thread safety:</b> all members are thread-safe; lookups are lock-free; replacing a value that has no
+/// tokens, callbacks or expiration with another such value (no <see cref="BoundedMemoryCacheOptions.SizeLimit"/>)
+/// locks only that entry; other writes are serialised.</para>
 /// <para><b>Second <see cref="Dispose"/>:</b> does nothing. The first one stops the timer and removes every entry
 /// (callbacks run with <see cref="EvictionReason.Removed"/>); later calls of other members throw
 /// <see cref="ObjectDisposedException"/>, except <see cref="GetCurrentStatistics"/>, <see cref="Count"/> and

@@ -239,7 +239,7 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         ObjectDisposedException.ThrowIf(_disposed, _owner);
         if (RemoveKey(key, CacheEvictionReason.Removed, disposeValue: false) is { } node)
         {
-            value = node.Value;
+            value = ValueAtRemoval(node);
             return true;
         }
 
@@ -468,12 +468,23 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         lock (_writeLock)
         {
             node = _table.Find(key, hash);
-            if (node is null || !EqualityComparer<TValue>.Default.Equals(node.Value, value) || !_table.Remove(node))
+            if (node is null)
             {
                 return false;
             }
 
-            Unlink(node);
+            // Under the node's monitor too, so that no in-place update (TryUpdateInPlace) slips between the comparison
+            // and the unlink.
+            lock (node)
+            {
+                if (!EqualityComparer<TValue>.Default.Equals(node.Value, value) || !_table.Remove(node))
+                {
+                    return false;
+                }
+
+                Unlink(node);
+            }
+
             if (reason == CacheEvictionReason.Expired)
             {
                 _counters.CountEviction(reason);
@@ -741,6 +752,13 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
     }
 
     /// <summary>Overwrites the value of a resident plain node: no allocation, same queue position, counts as an access.</summary>
+    /// <remarks>Takes the node's own monitor, not the write lock, so updates of different keys never wait for each
+    /// other or for inserts. Every path that takes a node out of the cache unlinks it (<see cref="CacheNode{TKey, TValue}.Queue"/>
+    /// = 0) under the write lock first, then reads the value it left with under the same monitor
+    /// (<see cref="ValueAtRemoval"/>): an update that found the node linked is seen by that read, and an update that
+    /// comes later finds it unlinked and takes the normal path. So every update is either part of the value the
+    /// removal reports (or hands to <c>TryRemove</c>'s caller), or stored in a fresh entry; none is lost or reported
+    /// twice.</remarks>
     private bool TryUpdateInPlace(CacheNode<TKey, TValue> node, TValue value)
     {
         // BoundedMemoryCache: a value whose removal must be reported always gets a fresh node (the normal path), so a
@@ -752,12 +770,11 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         }
 
         TValue previous;
-        lock (_writeLock)
+        lock (node)
         {
-            ObjectDisposedException.ThrowIf(_disposed, _owner);
-            if (node.Queue == 0)
+            if (!node.IsLinkedVolatile)
             {
-                return false; // evicted or removed meanwhile: take the normal path
+                return false; // evicted, removed or cleared meanwhile: take the normal path (which checks disposal)
             }
 
             previous = node.Value;
@@ -939,11 +956,17 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         for (var i = 0; i < victims.Count; i++)
         {
             var (node, reason) = victims[i];
+            if (_onRemoved is null && Evicted is null && !(updated && Updated is not null) && !(disposeValues && _disposeValues))
+            {
+                continue; // nobody observes the value
+            }
+
+            var value = ValueAtRemoval(node);
             if (_onRemoved is not null)
             {
                 try
                 {
-                    _onRemoved(node.Key, node.Value, reason);
+                    _onRemoved(node.Key, value, reason);
                 }
                 catch (Exception ex)
                 {
@@ -953,16 +976,16 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
 
             if (Evicted is { } handler)
             {
-                RaiseEvicted(handler, new CacheEvictedEventArgs<TKey, TValue>(node.Key, node.Value, reason));
+                RaiseEvicted(handler, new CacheEvictedEventArgs<TKey, TValue>(node.Key, value, reason));
             }
 
             if (updated && reason == CacheEvictionReason.Replaced && Updated is { } updatedHandler)
             {
-                RaiseUpdated(updatedHandler, new CacheUpdatedEventArgs<TKey, TValue>(node.Key, node.Value, keptValue!));
+                RaiseUpdated(updatedHandler, new CacheUpdatedEventArgs<TKey, TValue>(node.Key, value, keptValue!));
             }
 
-            if (disposeValues && _disposeValues && node.Value is IDisposable disposable
-                && !(reason == CacheEvictionReason.Replaced && ReferenceEquals(node.Value, keptValue)))
+            if (disposeValues && _disposeValues && value is IDisposable disposable
+                && !(reason == CacheEvictionReason.Replaced && ReferenceEquals(value, keptValue)))
             {
                 DisposeValue(disposable, reason, ref victims);
             }
@@ -971,6 +994,16 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         if (rethrowDisposal)
         {
             victims.ThrowIfFailed();
+        }
+    }
+
+    /// <summary>Reads the value an unlinked node left the cache with, under the node's monitor, which orders the read
+    /// after any in-place update that found the node still linked (see <see cref="TryUpdateInPlace"/>).</summary>
+    private static TValue ValueAtRemoval(CacheNode<TKey, TValue> node)
+    {
+        lock (node)
+        {
+            return node.Value;
         }
     }
 

@@ -3,7 +3,9 @@ namespace SafeRefs.Caching.Internal;
 /// <summary>
 /// One resident cache entry: the key, the value, its place in the policy queues and a small access counter.
 /// Readers touch only <see cref="Value"/> and <see cref="Frequency"/>; everything else changes under the cache's
-/// write lock. A node that leaves the cache is unlinked from its queue and from the key index at once, so nothing
+/// write lock. An in-place update of <see cref="Value"/> holds the node's own monitor instead (the node is never
+/// exposed, so nothing else locks it; an uncontended monitor lives in the object header and costs no field), and a
+/// node that leaves is read under that monitor once unlinked (see <c>CacheEngine.TryUpdateInPlace</c>). A node that leaves the cache is unlinked from its queue and from the key index at once, so nothing
 /// the cache owns references it (or its value) afterwards. It keeps only its own index link (see
 /// <see cref="CacheTable{TKey, TValue}"/>), which points at nodes that are still resident or equally unreachable.
 /// </summary>
@@ -38,8 +40,8 @@ internal class CacheNode<TKey, TValue>
     /// <summary>Gets the chain link itself, for unlinking by reference under the write lock.</summary>
     public ref CacheNode<TKey, TValue>? HashNextSlot => ref _hashNext;
 
-    /// <summary>Gets or sets the value; updated in place only when writes of <typeparamref name="TValue"/> are
-    /// atomic, so readers never see a torn value.</summary>
+    /// <summary>Gets or sets the value; updated in place (under the node's monitor) only when writes of
+    /// <typeparamref name="TValue"/> are atomic, so lock-free readers never see a torn value.</summary>
     public TValue Value
     {
         get => _value;
@@ -55,7 +57,7 @@ internal class CacheNode<TKey, TValue>
 
     private byte _queue;
 
-    /// <summary>Gets or sets the queue the node is linked in: 0 none, 1 probation (small), 2 protected (main).
+    /// <summary>Gets or sets the policy queue the node is linked in (0 none; see <see cref="CachePolicy{TKey, TValue}"/>).
     /// Set to 0 (under the write lock) before the node leaves the map.</summary>
     public byte Queue
     {

@@ -74,5 +74,90 @@ public sealed class CacheEngineTests
         Assert.Contains(20, asked); // control: the check still runs where it can matter
     }
 
+    [Fact]
+    public async Task InPlaceUpdate_DoesNotWaitForTheWriteLock()
+    {
+        // A writer holds the write lock (blocked in the comparer, which the index calls under it); replacing the value
+        // of another resident key must not queue behind it.
+        using var held = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        CacheEngine<int, object>? engine = null;
+        var armed = false;
+        var comparer = new DelegateComparer<int>(
+            (x, y) =>
+            {
+                if (Volatile.Read(ref armed) && engine!.WriteLockHeldByCurrentThread)
+                {
+                    held.Set();
+                    release.Wait();
+                }
+
+                return x == y;
+            },
+            _ => 0); // one chain, so every index lookup compares keys
+        engine = new CacheEngine<int, object>(new CacheEngineSettings<int, object> { Owner = new object(), Capacity = 4, Comparer = comparer });
+        engine.Set(1, "a");
+        Volatile.Write(ref armed, true);
+        var writer = Task.Run(() => engine.Set(2, "b"));
+        held.Wait();
+
+        var update = Task.Run(() => engine.Set(1, "c"));
+        var finished = await Task.WhenAny(update, Task.Delay(TimeSpan.FromSeconds(10)));
+        release.Set();
+        await writer;
+        await update;
+
+        Assert.Same(update, finished);
+        Assert.True(engine.TryGet(1, out var value));
+        Assert.Equal("c", value);
+        engine.Dispose();
+    }
+
+    [Fact]
+    public async Task InPlaceUpdate_RacingRemoveIfValueMatches_IsNeverLost()
+    {
+        // TryRemove(KeyValuePair) compares, then unlinks. An in-place update that slipped in between would be removed
+        // with the entry although its Set returned: it must either be compared (and block the removal) or come after
+        // it (and store a fresh entry).
+        using var comparing = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        using var engine = new CacheEngine<int, BlockingValue>(new CacheEngineSettings<int, BlockingValue> { Owner = new object(), Capacity = 4 });
+        var first = new BlockingValue(comparing, release);
+        var second = new BlockingValue(null, null);
+        engine.Set(1, first);
+        var remover = Task.Run(() => engine.TryRemove(new KeyValuePair<int, BlockingValue>(1, first)));
+        comparing.Wait();
+
+        var update = Task.Run(() => engine.Set(1, second));
+        _ = await Task.WhenAny(update, Task.Delay(TimeSpan.FromMilliseconds(300))); // let it run, if it can
+        release.Set();
+        var removed = await remover;
+        await update;
+
+        Assert.True(removed);
+        Assert.True(engine.TryGet(1, out var value)); // the update came after the removal: a fresh entry
+        Assert.Same(second, value);
+    }
+
     private sealed class Owner;
+
+    private sealed class DelegateComparer<T>(Func<T, T, bool> equals, Func<T, int> hash) : IEqualityComparer<T>
+    {
+        public bool Equals(T? x, T? y) => equals(x!, y!);
+
+        public int GetHashCode(T obj) => hash(obj);
+    }
+
+    /// <summary>A value whose equality check signals and waits (the first time), to hold a comparison open.</summary>
+    private sealed class BlockingValue(ManualResetEventSlim? comparing, ManualResetEventSlim? release)
+    {
+        public override bool Equals(object? obj)
+        {
+            comparing?.Set();
+            release?.Wait();
+            return ReferenceEquals(this, obj);
+        }
+
+        public override int GetHashCode() => 0;
+    }
 }
