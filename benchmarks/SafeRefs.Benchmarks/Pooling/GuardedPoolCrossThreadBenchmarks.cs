@@ -1,5 +1,7 @@
+using System.Runtime.CompilerServices;
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.ObjectPool;
+using SafeRefs.Internal;
 using SafeRefs.Pooling;
 
 namespace SafeRefs.Benchmarks.Pooling;
@@ -24,13 +26,18 @@ public class GuardedPoolCrossThreadBenchmarks
     // [parity][thread]: in an invocation of parity p, thread k ends the uses in [p][k] and starts uses into
     // [1 - p][1 - k], which the other thread ends in the next invocation; no array is touched by both threads at once.
     private readonly GuardedPoolBenchmarks.Item?[][][] _rawOut = NewBuffers<GuardedPoolBenchmarks.Item>();
+    private readonly FloorLease?[][][] _floorOut = NewBuffers<FloorLease>();
+    private readonly ConditionalWeakTable<GuardedPoolBenchmarks.Item, Lock> _floorStates = new();
+    private readonly StripedCounters _floorCounters = new(3);
     private readonly PoolLease<GuardedPoolBenchmarks.Item>?[][][] _leasesOut = NewBuffers<PoolLease<GuardedPoolBenchmarks.Item>>();
     private int _parity;
     private DefaultObjectPool<GuardedPoolBenchmarks.Item> _raw = null!;
+    private DefaultObjectPool<GuardedPoolBenchmarks.Item> _floorRaw = null!;
     private GuardedObjectPool<GuardedPoolBenchmarks.Item> _guarded = null!;
     private ThreadTeam _team = null!;
     private Action<int> _rawBody = null!;
     private Action<int> _guardedBody = null!;
+    private Action<int> _floorBody = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -38,9 +45,11 @@ public class GuardedPoolCrossThreadBenchmarks
         _raw = new DefaultObjectPool<GuardedPoolBenchmarks.Item>(new DefaultPooledObjectPolicy<GuardedPoolBenchmarks.Item>(), 4 * Batch);
         _guarded = new GuardedObjectPool<GuardedPoolBenchmarks.Item>(
             new DefaultObjectPool<GuardedPoolBenchmarks.Item>(new DefaultPooledObjectPolicy<GuardedPoolBenchmarks.Item>(), 4 * Batch));
+        _floorRaw = new DefaultObjectPool<GuardedPoolBenchmarks.Item>(new DefaultPooledObjectPolicy<GuardedPoolBenchmarks.Item>(), 4 * Batch);
         _team = new ThreadTeam(2);
         _rawBody = RawBody;
         _guardedBody = GuardedBody;
+        _floorBody = FloorBody;
     }
 
     [GlobalCleanup]
@@ -65,6 +74,19 @@ public class GuardedPoolCrossThreadBenchmarks
     {
         _parity ^= 1;
         _team.Run(_guardedBody);
+    }
+
+    /// <summary>
+    /// Reference floor, not a SafeRefs API: the baseline plus what any guard within the library's rules must do (see
+    /// <see cref="GuardedPoolBenchmarks.RawGetTwoHandlersReturnPlusGuardFloor"/>): the guard state lookup, a
+    /// <see cref="Lock"/> round trip per <c>+=</c> on the renting thread and one to end on the other, and the three
+    /// striped counters; a use handed to the other thread is an object (as a lease is).
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = Batch)]
+    public void RawGetTwoHandlersReturnAcrossThreadsPlusGuardFloor()
+    {
+        _parity ^= 1;
+        _team.Run(_floorBody);
     }
 
     private static T?[][][] NewBuffers<T>()
@@ -94,6 +116,45 @@ public class GuardedPoolCrossThreadBenchmarks
         }
     }
 
+    private void FloorBody(int self)
+    {
+        var mine = _floorOut[_parity][self];
+        var theirs = _floorOut[1 - _parity][1 - self];
+        for (var i = 0; i < Batch; i++)
+        {
+            if (mine[i] is { } use)
+            {
+                lock (use.Gate)
+                {
+                    use.Ended = true;
+                }
+
+                use.Item.Changed -= _changed;
+                use.Item.Ticked -= _ticked;
+                _floorCounters.Add(2, 2);
+                _floorRaw.Return(use.Item);
+                _floorCounters.Increment(1);
+            }
+
+            var item = _floorRaw.Get();
+            var next = new FloorLease(item, _floorStates.GetOrAdd(item, static _ => new Lock()));
+            _floorCounters.Increment(0);
+#pragma warning disable SR1008 // the other thread removes them (above, in its next invocation) before it returns the item
+            lock (next.Gate)
+            {
+                item.Changed += _changed;
+            }
+
+            lock (next.Gate)
+            {
+                item.Ticked += _ticked;
+            }
+#pragma warning restore SR1008
+            mine[i] = null;
+            theirs[i] = next;
+        }
+    }
+
     private void GuardedBody(int self)
     {
         var mine = _leasesOut[_parity][self];
@@ -107,6 +168,16 @@ public class GuardedPoolCrossThreadBenchmarks
             mine[i] = null;
             theirs[i] = lease;
         }
+    }
+
+    // A use handed to the other thread: like a lease that escapes, an object carrying the pooled object and its state.
+    private sealed class FloorLease(GuardedPoolBenchmarks.Item item, Lock gate)
+    {
+        public GuardedPoolBenchmarks.Item Item { get; } = item;
+
+        public Lock Gate { get; } = gate;
+
+        public bool Ended { get; set; }
     }
 }
 #pragma warning restore CA1001

@@ -20,8 +20,7 @@ public static class GuardedPoolInterleavedCommand
             [
                 ("RawGetTwoHandlersReturn (baseline)", b.RawGetTwoHandlersReturn),
                 ("RentTwoOnDispose", b.RentTwoOnDispose),
-                ("RawGetTwoHandlersReturnPlusLeaseFloor", b.RawGetTwoHandlersReturnPlusLeaseFloor),
-                ("RawGetTwoHandlersReturnPlusGuardSynchronization", b.RawGetTwoHandlersReturnPlusGuardSynchronization),
+                ("RawGetTwoHandlersReturnPlusGuardFloor", b.RawGetTwoHandlersReturnPlusGuardFloor),
             ],
             rounds);
         Interleaved.Measure(
@@ -29,7 +28,7 @@ public static class GuardedPoolInterleavedCommand
             [
                 ("RawGetReturn (baseline)", b.RawGetReturn),
                 ("RentDispose", b.RentDispose),
-                ("RawGetReturnPlusLeaseFloor", b.RawGetReturnPlusLeaseFloor),
+                ("RawGetReturnPlusGuardFloor", b.RawGetReturnPlusGuardFloor),
             ],
             rounds);
 
@@ -42,6 +41,7 @@ public static class GuardedPoolInterleavedCommand
                 [
                     ("RawGetTwoHandlersReturnAcrossThreads (baseline)", across.RawGetTwoHandlersReturnAcrossThreads),
                     ("RentTwoOnDisposeAcrossThreads", across.RentTwoOnDisposeAcrossThreads),
+                    ("RawGetTwoHandlersReturnAcrossThreadsPlusGuardFloor", across.RawGetTwoHandlersReturnAcrossThreadsPlusGuardFloor),
                 ],
                 rounds,
                 operationsPerRound: 100_000 / GuardedPoolCrossThreadBenchmarks.Batch,

@@ -20,7 +20,8 @@ namespace SafeRefs.Pooling;
 /// <remarks>
 /// <para><b>Holds</b> the inner pool and its options strongly; per pooled object a small guard state (tracking storage,
 /// the probe's count) in a <see cref="ConditionalWeakTable{TKey, TValue}"/> keyed by the object, so objects the inner
-/// pool drops are not kept alive. It never references a lease.</para>
+/// pool drops are not kept alive; its statistics counters spread over cache-line-padded cells (a few kilobytes), so
+/// that threads renting and ending leases at once do not contend. It never references a lease.</para>
 /// <para><b>A lease is over only when nothing of it runs:</b> its end detaches what it tracked, stops its timers and
 /// loops and cancels its token at once, and hands the object back to the inner pool only after the last of its timer
 /// callbacks and loop bodies that were running has returned.</para>
@@ -39,6 +40,10 @@ namespace SafeRefs.Pooling;
 public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     where T : class
 {
+    private const int Rented = 0;
+    private const int Returned = 1;
+    private const int Detached = 2;
+
     private static readonly KeyValuePair<string, object?> TypeTag = Metrics.PoolInstruments.TypeTag(typeof(T));
 
     private readonly ObjectPool<T> _inner;
@@ -53,10 +58,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     private readonly IMeterFactory? _meterFactory;
     private readonly EventHandler<TimerErrorEventArgs> _onLeaseTimerError;
     private readonly bool _ownsInner;
+
+    // Rented, Returned and Detached, counted by every lease on whichever thread it starts and ends: striped, so that
+    // threads renting and ending leases at once do not contend on one cache line (nor on the fields above).
+    private readonly StripedCounters _counters = new(3);
     private int _disposed;
-    private long _rented;
-    private long _returned;
-    private long _detached;
     private long _leaksSuspected;
 
     /// <summary>Initializes a new instance of the <see cref="GuardedObjectPool{T}"/> class.</summary>
@@ -109,8 +115,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         get
         {
             // Returned before rented, as in Statistics: never fewer objects out than there are.
-            var returned = Interlocked.Read(ref _returned);
-            return Interlocked.Read(ref _rented) - returned;
+            var returned = _counters.Read(Returned);
+            return _counters.Read(Rented) - returned;
         }
     }
 
@@ -122,8 +128,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         {
             // Returned before rented: an object is counted rented before it can be counted returned, so the snapshot
             // never shows fewer objects out than there are.
-            var returned = Interlocked.Read(ref _returned);
-            return new(Interlocked.Read(ref _rented), returned, Interlocked.Read(ref _detached), Interlocked.Read(ref _leaksSuspected));
+            var returned = _counters.Read(Returned);
+            return new(_counters.Read(Rented), returned, _counters.Read(Detached), Interlocked.Read(ref _leaksSuspected));
         }
     }
 
@@ -280,7 +286,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         var detached = count - (errors?.Count ?? 0);
         if (detached > 0)
         {
-            Interlocked.Add(ref _detached, detached);
+            _counters.Add(Detached, detached);
             if (_metrics.Pool.ListenersDetached.Enabled)
             {
                 _metrics.Pool.ListenersDetached.Add(detached, TypeTag);
@@ -357,7 +363,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     {
         if (discard)
         {
-            Interlocked.Increment(ref _returned);
+            _counters.Increment(Returned);
             (value as IDisposable)?.Dispose();
             return;
         }
@@ -370,7 +376,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         {
             // Counted once it is back (a caller that saw the count can rent this very object); counted even if the
             // policy's Return threw, since the lease is over either way.
-            Interlocked.Increment(ref _returned);
+            _counters.Increment(Returned);
         }
     }
 
@@ -470,7 +476,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             }
         }
 
-        Interlocked.Increment(ref _rented);
+        _counters.Increment(Rented);
 
         // The object is in no one else's hands: a stale lease only reads the version (under the lock) and finds it moved.
         Volatile.Write(ref state.Version, (state.Version + 1) | 1);
