@@ -24,6 +24,7 @@ public static class TimerInterleavedCommand
                 [
                     ("RawCreateTimer (baseline)", b.RawCreateTimer),
                     ("RawCreateTimerPlusScopeFloor", b.RawCreateTimerPlusScopeFloor),
+                    ("RawCreateTimerPlusOwnerFloor", b.RawCreateTimerPlusOwnerFloor),
                     ("ScopeEvery", b.ScopeEvery),
                     ("ScopeEveryOwner", b.ScopeEveryOwner),
                 ],

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.ObjectPool;
@@ -334,6 +335,21 @@ public sealed class GuardedObjectPoolTests
         Assert.Equal(0, timers.ActiveCount);
         using var next = pool.Rent();
         Assert.NotSame(timers, next.Timers);
+    }
+
+    [Fact]
+    public async Task Dispose_WhileATrackedTokenRegistrationsCallbackRuns_TheObjectGoesBackOnlyAfterItReturned()
+    {
+        // The lease disposes what it tracked before the object goes back, and a CancellationTokenRegistration's Dispose
+        // waits for its running callback: the callback never overlaps the object's next use.
+        Assert.False(await ReturnedWhileTokenCallbackRunsAsync(track: true));
+    }
+
+    [Fact]
+    public async Task Dispose_TokenRegistrationNotTracked_TheObjectGoesBackWhileItsCallbackRuns_Control()
+    {
+        // The check can see an overlap: a registration the lease does not track is not waited for.
+        Assert.True(await ReturnedWhileTokenCallbackRunsAsync(track: false));
     }
 
     [Fact]
@@ -692,8 +708,74 @@ public sealed class GuardedObjectPoolTests
         }
     }
 
+    // Ends a lease on another thread while a callback registered on a token (tracked by the lease, or not) runs and
+    // uses the object; returns whether the object went back to the inner pool while that callback still ran.
+    private static async Task<bool> ReturnedWhileTokenCallbackRunsAsync(bool track)
+    {
+        var bound = TimeSpan.FromSeconds(30);
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        using var disposeStarted = new ManualResetEventSlim();
+        using var source = new CancellationTokenSource();
+        var running = new StrongBox<int>();
+        var returnedWhileRunning = new StrongBox<bool>();
+        var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(
+            new CheckingReturnPolicy(() => returnedWhileRunning.Value |= Volatile.Read(ref running.Value) != 0), maximumRetained: 1));
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var registration = source.Token.Register(() =>
+        {
+            Volatile.Write(ref running.Value, 1);
+            entered.Set();
+            release.Wait(bound);
+            widget.RaiseChanged(); // still using the object
+            Volatile.Write(ref running.Value, 0);
+        });
+        if (track)
+        {
+            lease.Track(new ActionDisposable(() =>
+            {
+                disposeStarted.Set();
+                registration.Dispose();
+            }));
+        }
+
+        var cancelling = Task.Run(source.Cancel);
+        Assert.True(entered.Wait(bound));
+        var disposing = Task.Run(lease.Dispose);
+        if (track)
+        {
+            // Blocked in the registration's Dispose until the callback returns.
+            Assert.True(disposeStarted.Wait(bound));
+        }
+        else
+        {
+            await disposing.WaitAsync(bound);
+        }
+
+        release.Set();
+        await Task.WhenAll(cancelling, disposing).WaitAsync(bound);
+        registration.Dispose();
+        Assert.Equal(1L, pool.Statistics.Returned);
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+        return returnedWhileRunning.Value;
+    }
+
     private sealed class ActionDisposable(Action action) : IDisposable
     {
         public void Dispose() => action();
+    }
+
+    // Runs a check each time an object is returned.
+    private sealed class CheckingReturnPolicy(Action check) : PooledObjectPolicy<Widget>
+    {
+        public override Widget Create() => new();
+
+        public override bool Return(Widget obj)
+        {
+            check();
+            return true;
+        }
     }
 }
