@@ -156,14 +156,14 @@ public sealed class WeakDelegateEvent<TDelegate>
         }
 
         // Counted while it reads entries' handles: the list frees none of them until this raise is out.
-        _list.EnterRaise();
+        var epoch = _list.EnterRaise();
         try
         {
             RaiseCounted(_list.Snapshot, ref invoker);
         }
         finally
         {
-            _list.ExitRaise();
+            _list.ExitRaise(epoch);
         }
     }
 

@@ -144,7 +144,7 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
         }
 
         // Counted while it reads entries' handles: the list frees none of them until this raise is out.
-        _list.EnterRaise();
+        var epoch = _list.EnterRaise();
         try
         {
             var snapshot = Volatile.Read(ref _snapshot);
@@ -163,7 +163,7 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
         }
         finally
         {
-            _list.ExitRaise();
+            _list.ExitRaise(epoch);
         }
     }
 

@@ -64,11 +64,10 @@ public sealed class WeakEventPurgeOverlapTests
         GC.KeepAlive(owner);
     }
 
-    // Inside a purge (the metric listener of saferefs.weak_event.handler.purged runs under the list's lock, after the
-    // compacted array was published): a dispose, a raise and a second sweep run on other threads. The dispose closes
-    // its gate at once and frees its entry under the lock once the purge releases it; the raise completes while the
-    // purge still holds the lock and does not start the disposed handler; the second sweep is started there and
-    // finishes after it.
+    // Inside a purge (the metric listener of saferefs.weak_event.handler.purged runs after the compacted array was
+    // published and the list's lock released): a dispose, a raise and a second sweep run on other threads. The dispose
+    // closes its gate and frees its entry; the raise completes and does not start the disposed handler; the second
+    // sweep is started there and finishes after it.
     [Fact]
     public void RaiseDisposeAndSweep_DuringAPurge_CompleteCorrectly()
     {
@@ -121,6 +120,52 @@ public sealed class WeakEventPurgeOverlapTests
         source.Raise(null, 2);
         Assert.Equal(["kept", "last"], owner.Log);
         Assert.Equal(2, source.StoredCount);
+        GC.KeepAlive(owner);
+    }
+
+    // A metric listener is user code and runs outside the list's lock: a listener that waits for a Dispose of the same
+    // event on another thread completes. The wait has a timeout, so a regression fails the test instead of hanging it.
+    [Fact]
+    public void PurgedMetricListener_WaitingForADisposeOnAnotherThread_DoesNotDeadlock()
+    {
+        using var factory = new TestMeterFactory();
+        var source = new WeakEvent<int>(new WeakEventOptions { MeterFactory = factory, Name = "Waiting" });
+        var owner = new Owner();
+        var token = source.Subscribe(owner, static (o, _, _) => o.Log.Add("disposed"));
+        using var recorded = new ManualResetEventSlim();
+        var disposedInTime = false;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Name == "saferefs.weak_event.handler.purged")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, _, _) =>
+        {
+            // A thread of its own: a task could be inlined on this thread, which may hold the (re-entrant) lock.
+            var disposer = new Thread(token.Dispose);
+            disposer.Start();
+            if (!recorded.IsSet)
+            {
+                disposedInTime = disposer.Join(TimeSpan.FromSeconds(10));
+                recorded.Set();
+            }
+        });
+        listener.Start();
+        var dying = SubscribeDroppedOwner(source, owner.Log);
+        GcAssert.FullCollect();
+
+        // A gen-2 sweep on the thread pool may purge first: the listener then runs there. Either way it runs.
+        source.Handlers.Purge();
+
+        Assert.True(recorded.Wait(TimeSpan.FromSeconds(30)), "no purge was recorded");
+        Assert.True(disposedInTime, "a Dispose on another thread waited for a metric listener holding the list's lock");
+        Assert.False(dying.IsAlive);
+        source.Raise(null, 1);
+        Assert.Empty(owner.Log);
+        Assert.Equal(0, source.StoredCount);
         GC.KeepAlive(owner);
     }
 

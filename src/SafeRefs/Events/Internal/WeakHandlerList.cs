@@ -14,20 +14,23 @@ namespace SafeRefs.Events.Internal;
 /// <remarks>
 /// <para><b>Handles.</b> An entry's GC handles are read by a raise, between <see cref="EnterRaise"/> (called before it
 /// loads the snapshot) and <see cref="ExitRaise"/>, and by code that holds the lock. They are freed only by this list,
-/// under the lock, for an entry already dropped from the published snapshot, and only at a moment when no raise is
-/// counted: a raise counted later loads a snapshot without the entry. An entry dropped while raises are in progress
-/// waits in a retired list; the last of those raises frees it. This costs one interlocked pair per raise and none per
-/// handler (copying the live handlers under the lock instead would cost a write barrier per handler and serialise
-/// concurrent raises). Entries still registered when the list is collected are freed by
-/// <see cref="CollectedListReleaser"/>.</para>
+/// under the lock, for an entry already dropped from the published snapshot, once no raise that may have loaded a
+/// snapshot with it is still counted. Two epochs: each raise counts itself in the current one; an entry dropped
+/// during an epoch is retired with it; the lock holder flips to the other epoch only when no raise of that one is left,
+/// and frees the entries retired before a flip once the raises counted before it are out (the last of them frees them).
+/// So an entry waits at most for the raises that were in progress when it was dropped, plus those of one epoch
+/// started before the next flip; raises that overlap without a gap do not hold entries back without bound. A raise
+/// costs one interlocked pair and none per handler (copying the live handlers under the lock instead would cost a
+/// write barrier per handler and serialise concurrent raises). Entries still registered when the list is collected are
+/// freed by <see cref="CollectedListReleaser"/>.</para>
+/// <para><b>User code</b> (metric listeners) never runs under the lock: another thread's <c>Dispose</c> must not
+/// wait for it.</para>
 /// <para><b>Bounds.</b> Disposed and removed entries leave the snapshot at once. Dead entries (target or owner
 /// collected) are dropped by every copy, by a raise that met more than max(4, 25 %) of them, and after each gen-2
 /// collection by <see cref="WeakHandlerPurger"/> on a thread-pool thread.</para>
 /// </remarks>
 internal sealed class WeakHandlerList
 {
-    // Set in the raise state while retired entries wait: the raise that brings the count to zero frees them.
-    private const int RetiredBit = 1 << 30;
     private static readonly HandlerSlot[] Empty = [];
 
     private readonly Lock _lock = new();
@@ -38,8 +41,10 @@ internal sealed class WeakHandlerList
     private readonly Metrics.WeakEventInstruments _metrics;
     private readonly IHandlerSnapshotSink? _sink;
     private HandlerSlot[] _entries = Empty;
-    private int _raiseState; // raises in progress, plus RetiredBit
-    private List<WeakHandlerEntry>? _retired; // dropped entries that raises in progress may still read; under the lock
+    private long _raises; // raises in progress: epoch 0 counted in bits 0–31, epoch 1 in bits 32–63
+    private int _epoch; // the epoch new raises count in, 0 or 1; written under the lock
+    private List<WeakHandlerEntry>? _retiredNow; // dropped during the current epoch; under the lock
+    private List<WeakHandlerEntry>? _retiredBefore; // dropped before the last flip; freed once the other epoch drains
     private CollectedListReleaser? _releaser;
     private LiveCountTracker? _tracker;
 
@@ -91,7 +96,14 @@ internal sealed class WeakHandlerList
     }
 
     /// <summary>Gets the number of raises in progress (tests).</summary>
-    internal int RaisesInProgress => Volatile.Read(ref _raiseState) & (RetiredBit - 1);
+    internal int RaisesInProgress
+    {
+        get
+        {
+            var raises = Volatile.Read(ref _raises);
+            return (int)raises + (int)(raises >> 32);
+        }
+    }
 
     /// <summary>Gets the number of dropped entries whose handles wait for the raises in progress (tests).</summary>
     internal int RetiredCount
@@ -100,7 +112,7 @@ internal sealed class WeakHandlerList
         {
             lock (_lock)
             {
-                return _retired?.Count ?? 0;
+                return (_retiredNow?.Count ?? 0) + (_retiredBefore?.Count ?? 0);
             }
         }
     }
@@ -109,20 +121,42 @@ internal sealed class WeakHandlerList
     internal static int Slack(int length) => Math.Max(4, length / 4);
 
     /// <summary>
-    /// Counts a raise in progress: call it before loading the snapshot whose entries the raise reads, and
-    /// <see cref="ExitRaise"/> in a <c>finally</c>. The increment is a full fence, so the raise loads a snapshot
-    /// published before it, or later.
+    /// Counts a raise in progress in the current epoch: call it before loading the snapshot whose entries the raise
+    /// reads, and <see cref="ExitRaise"/> with the returned epoch in a <c>finally</c>.
+    /// </summary>
+    /// <remarks>The add is a full fence, so the raise loads a snapshot published before it, or later. If the epoch did
+    /// not move between the two reads, a flip after this (whose own interlocked read of the counts follows it) sees this
+    /// raise counted; if it moved, the raise counts itself again in the new epoch.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int EnterRaise()
+    {
+        while (true)
+        {
+            var epoch = Volatile.Read(ref _epoch);
+            Interlocked.Add(ref _raises, 1L << (epoch << 5));
+            if (Volatile.Read(ref _epoch) == epoch)
+            {
+                return epoch;
+            }
+
+            ExitRaise(epoch);
+        }
+    }
+
+    /// <summary>
+    /// Ends a raise counted by <see cref="EnterRaise"/>. The last raise out of the older epoch frees what was retired
+    /// before the flip (the flip's own check may have seen it still counted).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void EnterRaise() => Interlocked.Increment(ref _raiseState);
-
-    /// <summary>Ends a raise counted by <see cref="EnterRaise"/>; the last raise out frees the retired entries.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void ExitRaise()
+    internal void ExitRaise(int epoch)
     {
-        if (Interlocked.Decrement(ref _raiseState) == RetiredBit)
+        var shift = epoch << 5;
+        if ((int)(Interlocked.Add(ref _raises, -(1L << shift)) >> shift) == 0 && Volatile.Read(ref _epoch) != epoch)
         {
-            FreeRetired();
+            lock (_lock)
+            {
+                ReclaimLocked();
+            }
         }
     }
 
@@ -130,12 +164,13 @@ internal sealed class WeakHandlerList
     /// For a raise that is not counted throughout (an async raise, which must not hold back frees across its awaits):
     /// <see cref="WeakHandlerEntry.TryBeginInvoke"/> on an entry of an older snapshot, in a short counted window. An
     /// entry dropped before this window may be freed already: it is marked dropped before the interlocked operation
-    /// that decides the free, and this window's own interlocked operation comes before the read of that mark, so either
-    /// the mark is seen here or the free waits for this window.
+    /// that decides the free (it is marked before it is retired, and it is freed only after a flip), and this window
+    /// reads the epoch after its own interlocked operation and before the mark: either it saw that flip, and so the
+    /// mark, or the free waits for this window.
     /// </summary>
     internal bool TryBeginInvokeUncounted(WeakHandlerEntry entry, out object? owner, [NotNullWhen(true)] out Delegate? handler)
     {
-        EnterRaise();
+        var epoch = EnterRaise();
         try
         {
             if (entry.IsDropped)
@@ -149,7 +184,7 @@ internal sealed class WeakHandlerList
         }
         finally
         {
-            ExitRaise();
+            ExitRaise(epoch);
         }
     }
 
@@ -241,16 +276,15 @@ internal sealed class WeakHandlerList
             }
 
             Publish(copy);
-            FreeRetiredIfNoRaiseLocked();
+            ReclaimLocked();
             if (entry.IsWeak && _releaser is null)
             {
                 _releaser = new CollectedListReleaser(this);
                 register = true;
             }
-
-            RecordPurged(purged);
         }
 
+        RecordPurged(purged);
         if (register)
         {
             WeakHandlerPurger.Register(this);
@@ -307,7 +341,7 @@ internal sealed class WeakHandlerList
                         _ = DropLocked(old[i].Entry);
                     }
 
-                    FreeRetiredIfNoRaiseLocked();
+                    ReclaimLocked();
                     return true;
                 }
             }
@@ -330,7 +364,7 @@ internal sealed class WeakHandlerList
                 {
                     PublishWithout(old, i);
                     _ = DropLocked(entry);
-                    FreeRetiredIfNoRaiseLocked();
+                    ReclaimLocked();
                     return true;
                 }
             }
@@ -380,7 +414,7 @@ internal sealed class WeakHandlerList
 
             PublishWithout(old, i);
             _ = DropLocked(entry);
-            FreeRetiredIfNoRaiseLocked();
+            ReclaimLocked();
         }
     }
 
@@ -396,10 +430,13 @@ internal sealed class WeakHandlerList
     /// <summary>Drops every dead or removed entry.</summary>
     internal void Purge()
     {
+        int purged;
         lock (_lock)
         {
-            RecordPurged(CompactLocked());
+            purged = CompactLocked();
         }
+
+        RecordPurged(purged);
     }
 
     /// <summary>
@@ -415,15 +452,8 @@ internal sealed class WeakHandlerList
                 slot.Entry.FreeHandles();
             }
 
-            if (_retired is not null)
-            {
-                foreach (var entry in _retired)
-                {
-                    entry.FreeHandles();
-                }
-
-                _retired.Clear();
-            }
+            FreeAndClear(_retiredNow);
+            FreeAndClear(_retiredBefore);
 
             // Consistent if a purge still finds the list: nothing left to read.
             Publish(Empty);
@@ -431,8 +461,8 @@ internal sealed class WeakHandlerList
     }
 
     /// <summary>
-    /// Records purged entries; called under the lock, like the handler counts they were subtracted from, so that once
-    /// a call that purged returns, every observer sees both instruments agree.
+    /// Records purged entries; called after the lock is released, since a metric listener is user code (it may wait for
+    /// a <c>Dispose</c> of this event on another thread). Once the call that purged returns, both instruments agree.
     /// </summary>
     private void RecordPurged(int purged)
     {
@@ -444,7 +474,7 @@ internal sealed class WeakHandlerList
 
     /// <summary>
     /// For an entry just dropped from the published snapshot (under the lock): gives back its budget slot and its
-    /// handler count, and retires it until <see cref="FreeRetiredIfNoRaiseLocked"/> frees its handles. Returns 1 if it
+    /// handler count, and retires it until <see cref="ReclaimLocked"/> frees its handles. Returns 1 if it
     /// was collected (not removed), for the purged metric.
     /// </summary>
     private int DropLocked(WeakHandlerEntry entry)
@@ -458,49 +488,54 @@ internal sealed class WeakHandlerList
         if (entry.IsWeak)
         {
             entry.MarkDropped();
-            (_retired ??= []).Add(entry);
+            (_retiredNow ??= []).Add(entry);
         }
 
         return entry.IsRemoved ? 0 : 1;
     }
 
     /// <summary>
-    /// Frees the retired entries unless a raise is in progress; called under the lock, after the snapshot without them
-    /// was published. Reading the count is an interlocked operation (a full fence): a raise counted after it loads
-    /// that snapshot. A raise counted before it may still read them: then the flag makes the last raise out call this
-    /// again.
+    /// Frees what no raise can read any more; called under the lock, after the snapshot without the retired entries
+    /// was published. The entries retired before the last flip are freed once no raise of the older epoch is counted;
+    /// then, if entries were retired since, the epochs flip (new raises count in the drained one) and the same check
+    /// runs for the raises counted before the flip. Reading the counts is an interlocked operation (a full fence): a
+    /// raise counted after it loads a snapshot published before it, or later; one counted before it is seen, and the
+    /// last of those out calls this again.
     /// </summary>
-    private void FreeRetiredIfNoRaiseLocked()
+    private void ReclaimLocked()
     {
-        if (_retired is not { Count: > 0 })
+        while (true)
+        {
+            var older = _epoch ^ 1;
+            if ((int)(Interlocked.CompareExchange(ref _raises, 0, 0) >> (older << 5)) != 0)
+            {
+                return;
+            }
+
+            FreeAndClear(_retiredBefore);
+            if (_retiredNow is not { Count: > 0 })
+            {
+                return;
+            }
+
+            (_retiredBefore, _retiredNow) = (_retiredNow, _retiredBefore);
+            Volatile.Write(ref _epoch, older);
+        }
+    }
+
+    private static void FreeAndClear(List<WeakHandlerEntry>? entries)
+    {
+        if (entries is null)
         {
             return;
         }
 
-        if (Interlocked.CompareExchange(ref _raiseState, 0, 0) != 0
-            && (Interlocked.Or(ref _raiseState, RetiredBit) & (RetiredBit - 1)) != 0)
-        {
-            return;
-        }
-
-        foreach (var entry in _retired)
+        foreach (var entry in entries)
         {
             entry.FreeHandles();
         }
 
-        _retired.Clear();
-        if ((Volatile.Read(ref _raiseState) & RetiredBit) != 0)
-        {
-            Interlocked.And(ref _raiseState, ~RetiredBit);
-        }
-    }
-
-    private void FreeRetired()
-    {
-        lock (_lock)
-        {
-            FreeRetiredIfNoRaiseLocked();
-        }
+        entries.Clear();
     }
 
     private int CompactLocked()
@@ -542,7 +577,7 @@ internal sealed class WeakHandlerList
         }
 
         Publish(copy);
-        FreeRetiredIfNoRaiseLocked();
+        ReclaimLocked();
         return purged;
     }
 

@@ -156,6 +156,77 @@ public sealed class WeakHandlerListHandleTests
         GC.KeepAlive(target);
     }
 
+    // Raises that overlap without a gap (a relay: raise i+1 starts before raise i ends, each held in its first handler)
+    // while one Add handler is removed per step. Each removed handler is still in the snapshots of the two raises in
+    // progress, which still call it (multicast rules) and must not find its handles freed; the retired set stays bounded
+    // although the raise count never drops to zero, and once the relay stops everything retired is freed.
+    [Fact]
+    public void Remove_WhileRaisesOverlapWithoutAGap_RetiredStayBoundedAndNoFreedHandleIsRead()
+    {
+        const int Steps = 24;
+        var source = new WeakEvent<int>();
+        var relay = new Relay(Steps + 1);
+        using var first = source.Subscribe(relay, static (r, _, raise) => r.Hold(raise));
+        var victims = new Victim[Steps];
+        for (var i = 0; i < Steps; i++)
+        {
+            victims[i] = new Victim();
+            source.Add(victims[i].On);
+            victims[i].Entry = source.Handlers.Snapshot[^1].Entry;
+        }
+
+        var raises = new Task[Steps + 1];
+        raises[0] = relay.Start(source, 0);
+        var retired = new List<int>();
+        for (var i = 0; i < Steps; i++)
+        {
+            raises[i + 1] = relay.Start(source, i + 1);
+            source.Remove(victims[i].On);
+            relay.Finish(i, raises[i]);
+            retired.Add(source.Handlers.RetiredCount);
+        }
+
+        relay.Finish(Steps, raises[Steps]);
+
+        Assert.All(victims, static v => Assert.Equal(0, v.CalledWhileFreed));
+        // Raise k started before victim j was removed (at step j) for every k <= j + 1, so it still called it.
+        Assert.Equal(Enumerable.Range(0, Steps).Select(static j => j + 2), victims.Select(static v => v.Calls));
+        Assert.All(retired, static count => Assert.InRange(count, 0, 2));
+        Assert.Equal(0, source.Handlers.RetiredCount);
+        Assert.Equal(0, source.Handlers.RaisesInProgress);
+        Assert.All(victims, static v => Assert.True(v.Entry!.IsFreed));
+        GC.KeepAlive(victims);
+    }
+
+    // An entry the budget refuses is never published; its creator frees its handles at once. Had they stayed allocated,
+    // the ephemeron owner → handler (Subscribe) or target → delegate (Add) would keep the handler alive with the owner.
+    [Fact]
+    public void SubscribeAndAdd_RefusedByTheBudget_FreeTheEntrysHandles()
+    {
+        var (source, owner) = CreateBudgetedEvent(maxListeners: 1);
+        var refused = TryAttach(source, owner);
+
+        Assert.Equal(1, source.Count);
+        GcAssert.Collected(refused.Handler, "a refused Subscribe frees the dependent handle owner → handler");
+        GcAssert.Collected(refused.Delegate, "a refused Add frees the dependent handle target → delegate");
+        GC.KeepAlive(owner);
+        GC.KeepAlive(source);
+    }
+
+    // Control twin: the same handlers, accepted, live as long as the owner.
+    [Fact]
+    public void SubscribeAndAdd_Control_AcceptedEntriesKeepTheirHandlers()
+    {
+        var (source, owner) = CreateBudgetedEvent(maxListeners: 3);
+        var accepted = TryAttach(source, owner);
+
+        Assert.Equal(3, source.Count);
+        GcAssert.NotCollected(accepted.Handler);
+        GcAssert.NotCollected(accepted.Delegate);
+        GC.KeepAlive(owner);
+        GC.KeepAlive(source);
+    }
+
     [Fact]
     public void Purge_DeadEntries_FreesTheirHandles()
     {
@@ -205,6 +276,43 @@ public sealed class WeakHandlerListHandleTests
 
     private static WeakHandlerEntry EntryOf(Subscription token) => (WeakHandlerEntry)token.Slot1!;
 
+    private static (WeakEvent<int> Source, Target Owner) CreateBudgetedEvent(int maxListeners)
+    {
+        var budget = new ListenerBudget(maxListeners) { OnExceeded = ListenerBudgetAction.Throw };
+        var source = new WeakEvent<int>(new WeakEventOptions { Budget = budget });
+        var owner = new Target();
+        source.Subscribe(owner, static (o, _, _) => o.Calls++);
+        return (source, owner);
+    }
+
+    // A Subscribe with a capturing handler and an Add of a delegate whose target is the owner; only weak references escape.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (WeakReference Handler, WeakReference Delegate) TryAttach(WeakEvent<int> source, Target owner)
+    {
+        var captured = new object();
+        Action<Target, object?, int> handler = (o, _, _) => o.Calls += captured.GetHashCode() & 0;
+        EventHandler<int> added = owner.On;
+        try
+        {
+            source.Subscribe(owner, handler);
+        }
+        catch (ListenerLimitExceededException)
+        {
+            // Refused: nothing attached.
+        }
+
+        try
+        {
+            source.Add(added);
+        }
+        catch (ListenerLimitExceededException)
+        {
+            // Refused: nothing attached.
+        }
+
+        return (new WeakReference(handler), new WeakReference(added));
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static List<WeakHandlerEntry> AddDroppedTargets(WeakEvent<int> source, int count)
     {
@@ -240,6 +348,55 @@ public sealed class WeakHandlerListHandleTests
             Calls++;
             return ValueTask.CompletedTask;
         }
+    }
+
+    private sealed class Victim
+    {
+        public WeakHandlerEntry? Entry { get; set; }
+
+        public int Calls { get; private set; }
+
+        public int CalledWhileFreed { get; private set; }
+
+        // Raises run one at a time here (the relay releases one and waits for its end before the next step).
+        public void On(object? sender, int raise)
+        {
+            Calls++;
+            if (Entry!.IsFreed)
+            {
+                CalledWhileFreed++;
+            }
+        }
+    }
+
+    /// <summary>Runs raises on threads of their own, each held in its first handler until the test finishes it.</summary>
+    private sealed class Relay(int raises)
+    {
+        private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+        private readonly ManualResetEventSlim[] _entered = NewEvents(raises);
+        private readonly ManualResetEventSlim[] _release = NewEvents(raises);
+
+        public void Hold(int raise)
+        {
+            _entered[raise].Set();
+            Assert.True(_release[raise].Wait(Timeout), "a held raise was never finished");
+        }
+
+        public Task Start(WeakEvent<int> source, int raise)
+        {
+            var task = Task.Factory.StartNew(() => source.Raise(null, raise), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            Assert.True(_entered[raise].Wait(Timeout), "a raise never reached its first handler");
+            return task;
+        }
+
+        public void Finish(int raise, Task task)
+        {
+            _release[raise].Set();
+            Assert.True(task.Wait(Timeout), "a released raise did not end");
+        }
+
+        private static ManualResetEventSlim[] NewEvents(int count) =>
+            Enumerable.Range(0, count).Select(static _ => new ManualResetEventSlim()).ToArray();
     }
 
     private sealed class Blocker
