@@ -100,8 +100,9 @@ public sealed class WeakEventPurgeOverlapTests
             disposer.Start();
             Assert.True(SpinWait.SpinUntil(() => disposedEntry.IsRemoved, TimeSpan.FromSeconds(30)));
             RunOnOtherThread(() => source.Raise(null, 1));
-            secondSweep = new Thread(WeakHandlerPurger.Sweep);
-            secondSweep.Start();
+            var sweeper = new Thread(WeakHandlerPurger.Sweep);
+            sweeper.Start();
+            Volatile.Write(ref secondSweep, sweeper); // published once started: the test thread joins it
         });
         listener.Start();
         var dying = AddDroppedTargets(source, count: 6);
