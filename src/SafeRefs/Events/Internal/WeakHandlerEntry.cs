@@ -34,7 +34,6 @@ internal sealed class WeakHandlerEntry
     private WeakGCHandle<object> _weak;
     private InvocationGate _gate;
     private ListenerCount? _budgetCount;
-    private byte _counted;
     private bool _dropped;
     private bool _freed;
 
@@ -255,12 +254,6 @@ internal sealed class WeakHandlerEntry
             Interlocked.Exchange(ref _budgetCount, null)?.Decrement();
         }
     }
-
-    /// <summary>Marks the entry as counted in <c>saferefs.weak_event.handler.count</c> (before it is published).</summary>
-    internal void MarkCounted() => _counted = 1;
-
-    /// <summary>True exactly once for a counted entry: the caller records the matching -1.</summary>
-    internal bool TryUncount() => Volatile.Read(ref _counted) != 0 && Interlocked.Exchange(ref _counted, 0) != 0;
 
     /// <summary>How an entry holds its handler.</summary>
     internal enum EntryKind : byte

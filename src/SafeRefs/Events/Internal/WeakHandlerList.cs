@@ -250,8 +250,8 @@ internal sealed class WeakHandlerList
         var purged = 0;
         lock (_lock)
         {
-            // Counted whether or not anyone listens, so that a listener attaching late reads the exact number.
-            entry.MarkCounted();
+            // Counted whether or not anyone listens, so that a listener attaching late reads the exact number. Every
+            // published entry is counted here and uncounted once, when it is dropped from the snapshot.
             (_tracker ??= _metrics.TrackHandlers(this, _name)).Increment();
 
             var old = _entries;
@@ -480,10 +480,7 @@ internal sealed class WeakHandlerList
     private int DropLocked(WeakHandlerEntry entry)
     {
         entry.ReleaseBudget();
-        if (entry.TryUncount())
-        {
-            _tracker?.Decrement();
-        }
+        _tracker!.Decrement();
 
         if (entry.IsWeak)
         {
@@ -496,18 +493,27 @@ internal sealed class WeakHandlerList
 
     /// <summary>
     /// Frees what no raise can read any more; called under the lock, after the snapshot without the retired entries
-    /// was published. The entries retired before the last flip are freed once no raise of the older epoch is counted;
-    /// then, if entries were retired since, the epochs flip (new raises count in the drained one) and the same check
-    /// runs for the raises counted before the flip. Reading the counts is an interlocked operation (a full fence): a
-    /// raise counted after it loads a snapshot published before it, or later; one counted before it is seen, and the
-    /// last of those out calls this again.
+    /// was published. With no raise counted, every retired entry is freed. Otherwise the entries retired before the
+    /// last flip are freed once no raise of the older epoch is counted; then, if entries were retired since, the epochs
+    /// flip (new raises count in the drained one) and the same check runs for the raises counted before the flip.
+    /// Reading the counts is an interlocked operation (a full fence): a raise counted after it loads a snapshot
+    /// published before it, or later; one counted before it is seen, and the last of those out calls this again.
     /// </summary>
     private void ReclaimLocked()
     {
-        while (true)
+        while (_retiredBefore is { Count: > 0 } || _retiredNow is { Count: > 0 })
         {
+            var raises = Interlocked.CompareExchange(ref _raises, 0, 0);
+            if (raises == 0)
+            {
+                // No raise counted at all: one counted from now on loads a snapshot without any retired entry.
+                FreeAndClear(_retiredBefore);
+                FreeAndClear(_retiredNow);
+                return;
+            }
+
             var older = _epoch ^ 1;
-            if ((int)(Interlocked.CompareExchange(ref _raises, 0, 0) >> (older << 5)) != 0)
+            if ((int)(raises >> (older << 5)) != 0)
             {
                 return;
             }
