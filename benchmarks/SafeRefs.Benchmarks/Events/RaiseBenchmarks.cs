@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using CommunityToolkit.Mvvm.Messaging;
 using SafeRefs.Events;
@@ -19,6 +20,8 @@ public class RaiseBenchmarks
     private WeakReferenceMessenger _weakMessenger = null!;
     private StrongReferenceMessenger _strongMessenger = null!;
     private ReflectionWeakEventManager _reflection = null!;
+    private FloorEntry[] _floor = [];
+    private long _floorRaises;
 
     public event EventHandler<PingMessage>? Plain;
 
@@ -49,6 +52,17 @@ public class RaiseBenchmarks
             _weakMessenger.Register<Subscriber, PingMessage>(s, static (r, m) => r.Receive(m));
             _strongMessenger.Register<Subscriber, PingMessage>(s, static (r, m) => r.Receive(m));
             _reflection.AddEventHandler<PingMessage>(s.OnEvent, "Ping");
+        }
+
+        _floor = _subscribers.Select(static s => new FloorEntry(s)).ToArray();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        foreach (ref var entry in _floor.AsSpan())
+        {
+            entry.Owner.Dispose();
         }
     }
 
@@ -81,6 +95,65 @@ public class RaiseBenchmarks
     [Benchmark]
     public void MauiStyle_Reflection() => _reflection.HandleEvent(this, PingMessage.Instance, "Ping");
 
+    /// <summary>
+    /// Floor (not a design): the work no weak design can skip per handler, one weak-handle read of the owner and the
+    /// call of a handler that receives it; no snapshot, no removal, no guarantee after <c>Dispose</c>.
+    /// </summary>
+    [Benchmark]
+    public void Floor_WeakRead()
+    {
+        foreach (ref var entry in _floor.AsSpan())
+        {
+            if (entry.Owner.TryGetTarget(out var owner))
+            {
+                entry.Handler(owner, this, PingMessage.Instance);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Floor of owner mode: <see cref="Floor_WeakRead"/> plus the one interlocked operation per handler that "no
+    /// invocation starts after <c>Dispose</c> returns" needs when the raise takes no lock (a disposer on another
+    /// thread must either see the raise committed or the raise must see the disposal: a full fence on each side).
+    /// </summary>
+    [Benchmark]
+    public void Floor_WeakReadAndGate()
+    {
+        foreach (ref var entry in _floor.AsSpan())
+        {
+            if (Interlocked.Increment(ref entry.Gate) > 0 && entry.Owner.TryGetTarget(out var owner))
+            {
+                entry.Handler(owner, this, PingMessage.Instance);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Floor of <c>Add</c> mode with handles freed at once: <see cref="Floor_WeakRead"/> plus one interlocked pair per
+    /// raise (the raise announces itself so that a remover on another thread knows when the handles it dropped are
+    /// no longer read; without a process-wide barrier the announcement is a full fence).
+    /// </summary>
+    [Benchmark]
+    public void Floor_WeakReadCountedRaise()
+    {
+        Interlocked.Increment(ref _floorRaises);
+        try
+        {
+            Floor_WeakRead();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _floorRaises);
+        }
+    }
+
     private static Subscription SubscribeCapturing(WeakEvent<PingMessage> source, Subscriber subscriber) =>
         source.Subscribe(subscriber, (_, sender, e) => subscriber.OnEvent(sender, e));
+
+    private struct FloorEntry(Subscriber owner)
+    {
+        public readonly Action<Subscriber, object?, PingMessage> Handler = static (o, sender, e) => o.OnEvent(sender, e);
+        public WeakGCHandle<Subscriber> Owner = new(owner);
+        public long Gate;
+    }
 }
