@@ -24,7 +24,7 @@ namespace SafeRefs.Pooling;
 /// that threads renting and ending leases at once do not contend. It never references a lease.</para>
 /// <para><b>A lease is over only when nothing of it runs:</b> its end detaches what it tracked, stops its timers and
 /// loops and cancels its token at once, and hands the object back to the inner pool only after the last of its timer
-/// callbacks and loop bodies that were running has returned.</para>
+/// callbacks, loop bodies and (forwarded) handlers that were running has returned.</para>
 /// <para><b>Limits:</b> listener counts per (object, event) are judged per lease, so reuse alone never crosses
 /// <see cref="GuardedObjectPoolOptions{T}.MaxListenersPerEvent"/>; crossing it warns once per (object, event) with
 /// <see cref="MaxListenersExceeded"/> and a log, or refuses the listener.</para>
@@ -203,7 +203,17 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     }
 
     internal void Attach<THandler>(PooledObjectState<T> state, int version, Action<T, THandler> add, Action<T, THandler> remove, THandler handler, string key)
-        where THandler : Delegate
+        where THandler : Delegate =>
+        Attach(state, version, key, static (value, a) => Subscribe.Event(value, a.add, a.remove, a.handler, budget: null, a.key), (add, remove, handler, key));
+
+    internal void Attach<TArgs>(PooledObjectState<T> state, int version, Action<T, EventHandler<TArgs>> add, Action<T, EventHandler<TArgs>> remove, EventHandler<TArgs> handler, string key) =>
+        Attach(state, version, key, static (value, a) => Subscribe.Event(value, a.add, a.remove, a.handler, budget: null, a.key), (add, remove, handler, key));
+
+    /// <summary>
+    /// Attaches a listener as a <see cref="Subscription"/> and tracks it: for the delegate types it forwards, the end
+    /// of the lease can then wait for a handler that is running (its <see cref="Subscription.DisposeAsync"/>).
+    /// </summary>
+    private void Attach<TArg>(PooledObjectState<T> state, int version, string key, Func<T, TArg, Subscription> subscribe, TArg arg)
     {
         var warnCount = 0;
 
@@ -220,15 +230,15 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             }
 
             state.Reserve();
-            add(state.Value, handler);
+            var token = subscribe(state.Value, arg);
             if (!state.IsCurrent(version))
             {
                 // The add accessor ended this lease itself: take the handler off again instead of tracking it.
-                remove(state.Value, handler);
+                token.Dispose();
                 throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease ended while its add accessor ran; the handler was removed again.");
             }
 
-            state.AppendReserved(remove, handler, key);
+            state.AppendReserved(token, key);
         }
 
         if (warnCount > 0)
@@ -248,7 +258,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     /// <summary>
     /// Ends the lease <paramref name="version"/> of the object (nothing if it has ended already): detaches what it
     /// tracked, stops its timers, cancels its token, checks the probe, then returns the object to the inner pool (or
-    /// discards it) — at once, or when the last timer callback or loop body of the lease that is still running returns.
+    /// discards it) — at once, or when the last timer callback, loop body or tracked subscription callback of the lease
+    /// that is still running returns.
     /// </summary>
     /// <param name="state">The object's guard state.</param>
     /// <param name="version">The lease's version.</param>
@@ -281,7 +292,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         // User code from here on (remove accessors, registrations, token callbacks, the probe, event handlers): nothing
         // of it runs under the lock, and no failure stops the rest.
         var value = state.Value;
-        var errors = count == 0 ? null : DetachAll(value, attachments, count);
+        List<Task>? running = null;
+        var errors = count == 0 ? null : DetachAll(value, attachments, count, ref running);
 
         var detached = count - (errors?.Count ?? 0);
         if (detached > 0)
@@ -330,14 +342,14 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
 
         var idle = timers?.WhenIdleAsync() ?? default;
-        if (idle.IsCompleted)
+        if (idle.IsCompleted && running is null)
         {
             GiveBack(value, discard);
         }
         else
         {
-            returned = GiveBackWhenIdleAsync(idle, value, discard);
-            if (timers!.IsCallingFromOwnCallback())
+            returned = GiveBackWhenIdleAsync(idle, running, value, discard);
+            if (timers?.IsCallingFromOwnCallback() == true)
             {
                 // The object goes back once this callback returns; a wait for that from inside it would never end.
                 returned = ValueTask.FromException(new InvalidOperationException(
@@ -353,9 +365,27 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         return leak;
     }
 
-    private async ValueTask GiveBackWhenIdleAsync(ValueTask idle, T value, bool discard)
+    private async ValueTask GiveBackWhenIdleAsync(ValueTask idle, List<Task>? running, T value, bool discard)
     {
         await idle.ConfigureAwait(false);
+        if (running is not null)
+        {
+            foreach (var callback in running)
+            {
+                try
+                {
+                    await callback.ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // nobody waits to be told: logged, and the object is not reused
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    discard = true;
+                    Log.LeaseDetachFailed(_logger, ex, typeof(T).Name);
+                }
+            }
+        }
+
         GiveBack(value, discard);
     }
 
@@ -380,16 +410,40 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
     }
 
-    /// <summary>Detaches the attachments, last in first out, clearing each; a failing detach does not stop the others.</summary>
+    /// <summary>
+    /// Detaches the attachments, last in first out, clearing each; a failing detach does not stop the others. A
+    /// registration that is also <see cref="IAsyncDisposable"/> (a subscription) is disposed, then asked with
+    /// <see cref="IAsyncDisposable.DisposeAsync"/> for the end of a callback of it that is still running.
+    /// </summary>
+    /// <param name="value">The pooled object.</param>
+    /// <param name="attachments">The lease's attachments.</param>
+    /// <param name="count">How many there are.</param>
+    /// <param name="running">Receives the waits for callbacks that are still running, or <see langword="null"/>.</param>
     /// <returns>The failures, or <see langword="null"/> when every detach succeeded.</returns>
-    private List<Exception>? DetachAll(T value, LeaseAttachment<T>[] attachments, int count)
+    private List<Exception>? DetachAll(T value, LeaseAttachment<T>[] attachments, int count, ref List<Task>? running)
     {
         List<Exception>? errors = null;
         for (var i = count - 1; i >= 0; i--)
         {
+            var registration = attachments[i].Registration!;
+
+            // Cleared first so the handler and what it captured are collectable while the object stays pooled.
+            attachments[i] = default;
             try
             {
-                attachments[i].Detach(value);
+                registration.Dispose();
+                if (registration is IAsyncDisposable asyncDisposable)
+                {
+                    var idle = asyncDisposable.DisposeAsync();
+                    if (idle.IsCompleted)
+                    {
+                        idle.GetAwaiter().GetResult();
+                    }
+                    else
+                    {
+                        (running ??= []).Add(idle.AsTask());
+                    }
+                }
             }
 #pragma warning disable CA1031 // a failing detach must not stop the others; failures are rethrown together
             catch (Exception ex)
@@ -398,9 +452,6 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
                 (errors ??= []).Add(ex);
                 Log.LeaseDetachFailed(_logger, ex, typeof(T).Name);
             }
-
-            // Cleared so the handler and what it captured are collectable while the object stays pooled.
-            attachments[i] = default;
         }
 
         return errors;

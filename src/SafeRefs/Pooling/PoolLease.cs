@@ -18,8 +18,10 @@ namespace SafeRefs.Pooling;
 /// rented on.</para>
 /// <para><b>Dispose:</b> detaches everything tracked (last in, first out; a failing detach does not stop the rest),
 /// stops <see cref="Timers"/> (no callback of them starts after it returns) and cancels <see cref="Token"/>, then
-/// returns <see cref="Value"/> to the pool once no timer callback or loop body of the lease is still running — at once,
-/// or when the last of them returns; the disposing thread never waits, so disposing from inside such a callback is
+/// returns <see cref="Value"/> to the pool once no timer callback, loop body or handler of the lease (see
+/// <see cref="On{THandler}(Action{T, THandler}, Action{T, THandler}, THandler, string?)"/> and
+/// <see cref="Track{TDisposable}"/>) is still running — at once, or when the last of them
+/// returns; the disposing thread never waits, so disposing from inside such a callback is
 /// fine. <see cref="DisposeAsync"/> completes once the object went back. A second <see cref="Dispose"/> does nothing,
 /// and a stale lease kept after <see cref="Dispose"/> never affects a later lease of the same object: its members
 /// throw <see cref="ObjectDisposedException"/> and its <see cref="Dispose"/> does nothing.</para>
@@ -110,6 +112,20 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <exception cref="ArgumentNullException"><paramref name="add"/>, <paramref name="remove"/> or <paramref name="handler"/> is <see langword="null"/>.</exception>
     /// <exception cref="ObjectDisposedException">The lease has ended.</exception>
     /// <exception cref="ListenerLimitExceededException">The per-lease limit is reached and the action is <see cref="ListenerBudgetAction.Throw"/>; nothing was attached.</exception>
+    /// <remarks>
+    /// <para>The handler is attached as a <see cref="Subscribe.Event{TSource, THandler}(TSource, Action{TSource, THandler}, Action{TSource, THandler}, THandler, ListenerBudget?, string?)"/>
+    /// token. For <see cref="EventHandler"/>, <see cref="EventHandler{TEventArgs}"/>,
+    /// <see cref="System.ComponentModel.PropertyChangedEventHandler"/>,
+    /// <see cref="System.ComponentModel.PropertyChangingEventHandler"/>,
+    /// <see cref="System.Collections.Specialized.NotifyCollectionChangedEventHandler"/> and <see cref="Action"/> events the
+    /// event holds a forwarder, not <paramref name="handler"/> itself (so <c>-= handler</c> does not remove it): once the
+    /// lease's <see cref="Dispose"/> returns no invocation of the handler starts, and the object goes back to the pool
+    /// only after an invocation that was running on another thread has returned.</para>
+    /// <para>For any other delegate type the handler itself is added, with plain .NET event semantics: a raise on another
+    /// thread that had already read the event's delegate may still call it once after the lease ended, and the lease
+    /// cannot wait for it.</para>
+    /// </remarks>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The EventHandler<TArgs> overload exists so the compiler picks the gated forwarder for that shape, as Subscribe.Event does.")]
     public PoolLease<T> On<THandler>(
         Action<T, THandler> add,
         Action<T, THandler> remove,
@@ -124,7 +140,37 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         return this;
     }
 
+    /// <summary>Attaches <paramref name="handler"/> to an <see cref="EventHandler{TEventArgs}"/> event of
+    /// <see cref="Value"/> and tracks it for removal when the lease ends; the overload the compiler picks for such events
+    /// (see <see cref="On{THandler}(Action{T, THandler}, Action{T, THandler}, THandler, string?)"/>).</summary>
+    /// <typeparam name="TArgs">The event's argument type.</typeparam>
+    /// <param name="add">Adds a handler, e.g. <c>static (c, h) =&gt; c.DataReceived += h</c>.</param>
+    /// <param name="remove">Removes a handler, e.g. <c>static (c, h) =&gt; c.DataReceived -= h</c>.</param>
+    /// <param name="handler">The per-use handler.</param>
+    /// <param name="eventName">The event's name for the per-lease limit; by default the text of <paramref name="add"/>.</param>
+    /// <returns>This lease, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="add"/>, <paramref name="remove"/> or <paramref name="handler"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The lease has ended.</exception>
+    /// <exception cref="ListenerLimitExceededException">The per-lease limit is reached and the action is <see cref="ListenerBudgetAction.Throw"/>; nothing was attached.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The EventHandler<TArgs> overload exists so the compiler picks the gated forwarder for that shape, as Subscribe.Event does.")]
+    public PoolLease<T> On<TArgs>(
+        Action<T, EventHandler<TArgs>> add,
+        Action<T, EventHandler<TArgs>> remove,
+        EventHandler<TArgs> handler,
+        [CallerArgumentExpression(nameof(add))] string? eventName = null)
+    {
+        ArgumentNullException.ThrowIfNull(add);
+        ArgumentNullException.ThrowIfNull(remove);
+        ArgumentNullException.ThrowIfNull(handler);
+        _pool.Attach(_state, _version, add, remove, handler, eventName ?? "(unnamed)");
+        return this;
+    }
+
     /// <summary>Tracks a registration (a <see cref="Subscription"/>, a <see cref="CancellationTokenRegistration"/>…) to dispose when the lease ends.</summary>
+    /// <remarks>A registration that is also <see cref="IAsyncDisposable"/> is disposed with <see cref="IDisposable.Dispose"/>,
+    /// then the object goes back to the pool only once its <see cref="IAsyncDisposable.DisposeAsync"/> has completed: for
+    /// a <see cref="Subscription"/>, once a callback of it that was running has returned. A failure of that
+    /// <see cref="IAsyncDisposable.DisposeAsync"/> is logged (event id 1302) and the object is discarded.</remarks>
     /// <typeparam name="TDisposable">The registration type.</typeparam>
     /// <param name="registration">The registration.</param>
     /// <returns><paramref name="registration"/>.</returns>
@@ -138,14 +184,14 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         {
             GuardedObjectPool<T>.ThrowIfEnded(_state, _version);
             _state.Reserve();
-            _state.AppendReserved(null, registration, null);
+            _state.AppendReserved(registration, null);
         }
 
         return registration;
     }
 
     /// <summary>Ends the lease: detaches everything tracked, stops timers, cancels <see cref="Token"/>, and returns the
-    /// object once no timer callback or loop body of the lease still runs (without waiting for that here).</summary>
+    /// object once no timer callback, loop body or handler of the lease still runs (without waiting for that here).</summary>
     /// <exception cref="AggregateException">Some detaches or token callbacks threw; everything else was still undone and the object discarded.</exception>
     /// <exception cref="LeaseLeakException">The probe found listeners attached behind the lease and the pool is set to <see cref="LeakAction.Throw"/>.</exception>
     public void Dispose()
@@ -158,8 +204,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
 
     /// <summary>Ends the lease, as <see cref="Dispose"/>, and completes once the object went back to the pool (or was
     /// discarded).</summary>
-    /// <returns>A task that completes when no timer callback or loop body of the lease runs any more and the object is
-    /// back; it faults with the exceptions <see cref="Dispose"/> would throw.</returns>
+    /// <returns>A task that completes when no timer callback, loop body or handler of the lease runs any more and the
+    /// object is back; it faults with the exceptions <see cref="Dispose"/> would throw.</returns>
     public ValueTask DisposeAsync()
     {
         var failure = _pool.End(_state, _version, out var returned);

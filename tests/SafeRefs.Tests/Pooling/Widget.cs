@@ -12,6 +12,8 @@ public sealed class Widget : IDisposable
 
     public bool IsDisposed { get; private set; }
 
+    public EventHandler? ChangedDelegate => Changed;
+
     public int ChangedCount => Changed?.GetInvocationList().Length ?? 0;
 
     public int TickedCount => Ticked?.GetInvocationList().Length ?? 0;

@@ -53,11 +53,10 @@ internal sealed class PooledObjectState<T>
     }
 
     /// <summary>Tracks an attachment in the room <see cref="Reserve"/> made.</summary>
-    public void AppendReserved(object? remove, object handler, string? key)
+    public void AppendReserved(IDisposable registration, string? key)
     {
         ref var attachment = ref Attachments[AttachmentCount++];
-        attachment.Remove = remove;
-        attachment.Handler = handler;
+        attachment.Registration = registration;
         attachment.EventKey = key;
     }
 

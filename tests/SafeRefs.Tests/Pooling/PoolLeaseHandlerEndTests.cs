@@ -1,0 +1,150 @@
+using Microsoft.Extensions.ObjectPool;
+using SafeRefs.Pooling;
+using SafeRefs.Subscriptions;
+
+namespace SafeRefs.Tests.Pooling;
+
+/// <summary>A lease's object goes back only after its running <c>On</c> handlers and tracked subscription callbacks return.</summary>
+public sealed class PoolLeaseHandlerEndTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    public enum Attachment
+    {
+        OnEventHandler,
+        OnEventHandlerOfT,
+        TrackedSubscription,
+    }
+
+    [Theory]
+    [InlineData(Attachment.OnEventHandler)]
+    [InlineData(Attachment.OnEventHandlerOfT)]
+    [InlineData(Attachment.TrackedSubscription)]
+    public async Task End_WhileAHandlerRunsOnAnotherThread_TheObjectGoesBackOnlyAfterTheHandlerReturned(Attachment attachment)
+    {
+        var pool = PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        using var entered = new ManualResetEventSlim();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var touchedAfterRelease = 0;
+        void Body()
+        {
+            entered.Set();
+            release.Task.Wait(Bound);
+            Interlocked.Increment(ref touchedAfterRelease); // still using the object after its lease ended
+        }
+
+        Attach(lease, attachment, Body);
+        var raise = Task.Run(() => Raise(widget, attachment));
+        Assert.True(entered.Wait(Bound), "the handler did not start");
+
+        var disposed = lease.DisposeAsync().AsTask(); // the end itself does not wait
+        Assert.False(disposed.IsCompleted);
+        using (var next = pool.Rent())
+        {
+            // Not back yet: the next renter gets another object.
+            Assert.NotSame(widget, next.Value);
+        }
+
+        Assert.Equal(0, widget.ListenerCount);
+        Assert.Equal(1L, pool.Statistics.Returned); // only the other object came back so far
+        release.SetResult();
+        await raise.WaitAsync(Bound);
+        await disposed.WaitAsync(Bound);
+        Assert.Equal(1, touchedAfterRelease);
+        Assert.Equal(2L, pool.Statistics.Returned);
+    }
+
+    [Theory]
+    [InlineData(Attachment.OnEventHandler)]
+    [InlineData(Attachment.OnEventHandlerOfT)]
+    [InlineData(Attachment.TrackedSubscription)]
+    public async Task End_AfterTheHandlerReturned_TheObjectGoesBackAtOnce(Attachment attachment)
+    {
+        // Control: a handler that ran and returned before the end does not delay the return.
+        var pool = PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var calls = 0;
+        Attach(lease, attachment, () => calls++);
+        await Task.Run(() => Raise(widget, attachment)).WaitAsync(Bound);
+        Assert.Equal(1, calls);
+
+        var disposed = lease.DisposeAsync();
+
+        Assert.True(disposed.IsCompletedSuccessfully);
+        Assert.Equal(1L, pool.Statistics.Returned);
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
+    public void Dispose_FromInsideAnOnHandler_DoesNotBlock_AndTheObjectGoesBackAfterTheHandler()
+    {
+        var pool = PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        long returnedInsideHandler = -1;
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) =>
+        {
+            lease.Dispose();
+            returnedInsideHandler = pool.Statistics.Returned;
+        }));
+
+        widget.RaiseChanged();
+
+        Assert.Equal(0L, returnedInsideHandler);
+        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
+    public void On_AfterTheLeaseEnded_AnInvocationThatHadReadTheDelegate_DoesNotStart()
+    {
+        // The event holds a forwarder: a raise that read the delegate before the end calls nothing after it.
+        var pool = PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var calls = 0;
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => calls++));
+        var read = widget.ChangedDelegate!;
+
+        lease.Dispose();
+        read(widget, EventArgs.Empty);
+
+        Assert.Equal(0, calls);
+    }
+
+    private static GuardedObjectPool<Widget> PoolOfOne() =>
+        new(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
+
+    private static void Attach(PoolLease<Widget> lease, Attachment attachment, Action body)
+    {
+        switch (attachment)
+        {
+            case Attachment.OnEventHandler:
+                lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => body()));
+                break;
+            case Attachment.OnEventHandlerOfT:
+                lease.On(static (w, h) => w.Ticked += h, static (w, h) => w.Ticked -= h, (EventHandler<int>)((_, _) => body()));
+                break;
+            default:
+                lease.Track(Subscribe.Event(lease.Value, static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => body())));
+                break;
+        }
+    }
+
+    private static void Raise(Widget widget, Attachment attachment)
+    {
+        if (attachment == Attachment.OnEventHandlerOfT)
+        {
+            widget.RaiseTicked(1);
+        }
+        else
+        {
+            widget.RaiseChanged();
+        }
+    }
+}
