@@ -205,7 +205,11 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <summary>Ends the lease, as <see cref="Dispose"/>, and completes once the object went back to the pool (or was
     /// discarded).</summary>
     /// <returns>A task that completes when no timer callback, loop body or handler of the lease runs any more and the
-    /// object is back; it faults with the exceptions <see cref="Dispose"/> would throw.</returns>
+    /// object is back; it faults with the exceptions <see cref="Dispose"/> would throw, and with
+    /// <see cref="InvalidOperationException"/> when called inside one of the lease's own timer callbacks or loop bodies
+    /// (also after an <see langword="await"/> in it), which it would wait for forever. Inside an <c>On</c> handler or a
+    /// tracked subscription's callback that is not detected and the task never completes: call <see cref="Dispose"/>
+    /// there.</returns>
     public ValueTask DisposeAsync()
     {
         var failure = _pool.End(_state, _version, out var returned);

@@ -41,7 +41,6 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
     private ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter _run;
     private int _closed;
     private int _running;
-    private int _bodyThread; // the managed thread id running a body's synchronous part, or 0
     private int _index = -1;
 
     internal ScopedLoop(WeakReference<TimerScope> scope, LoopBody body, TimeSpan interval)
@@ -71,22 +70,23 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
 
     bool IScopeMember.IsBusy => !_completion.Task.IsCompleted;
 
-    bool IScopeMember.RunsOnCurrentThread => RunsOnCurrentThread;
+    bool IScopeMember.RunsInCallingFlow => RunsInCallingFlow;
 
-    private bool RunsOnCurrentThread => Volatile.Read(ref _bodyThread) == Environment.CurrentManagedThreadId;
+    // Whether the caller runs inside a body of this loop that has not finished (also after an await in it): a
+    // DisposeAsync there would wait for itself.
+    private bool RunsInCallingFlow => !_completion.Task.IsCompleted && CallbackFlow.IsInside(this);
 
     /// <summary>Stops the loop: cancels the token passed to the body and removes the loop from its scope.</summary>
     public void Dispose() => Close(fromScope: false);
 
     /// <summary>Stops the loop and completes when its running body, if any, has finished.</summary>
     /// <returns>A task that completes with <see cref="Completion"/>; it faults with
-    /// <see cref="InvalidOperationException"/> when called from the synchronous part of the loop's own body, which it
-    /// would wait for forever (after the body's first <see langword="await"/> that cannot be detected: do not await it
-    /// inside the body).</returns>
+    /// <see cref="InvalidOperationException"/> when called inside the loop's own body (also after an
+    /// <see langword="await"/> in it), which it would wait for forever.</returns>
     public ValueTask DisposeAsync()
     {
         Close(fromScope: false);
-        if (RunsOnCurrentThread && !_completion.Task.IsCompleted)
+        if (RunsInCallingFlow)
         {
             return ValueTask.FromException(new InvalidOperationException(
                 "ScopedLoop.DisposeAsync was awaited inside the loop's own body, which it would wait for forever. Call Dispose there instead."));
@@ -135,10 +135,18 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
-        var self = Environment.CurrentManagedThreadId;
-        Volatile.Write(ref _bodyThread, self);
-        var started = _body.TryStart(_cts.Token, out var run);
-        Interlocked.CompareExchange(ref _bodyThread, 0, self);
+        var outer = CallbackFlow.Enter(this);
+        bool started;
+        ValueTask run;
+        try
+        {
+            started = _body.TryStart(_cts.Token, out run);
+        }
+        finally
+        {
+            CallbackFlow.Exit(outer);
+        }
+
         if (!started)
         {
             // The owner was collected: retire.

@@ -69,9 +69,6 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     // moved the number, so the firing leaves the timer to the new arming.
     private int _arming;
 
-    // The managed thread id of a callback that is running (for the self-wait check of DisposeAsync), or 0.
-    private int _callbackThread;
-
     // Created by its scope, which passes itself (no weak-reference read to count the timer) and its weak self. The
     // ITimer is created paused and stored here, before anyone else can reach this timer: a close always finds it, and
     // Start arms it afterwards.
@@ -104,12 +101,14 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 
     bool IScopeMember.IsBusy => IsRunning;
 
-    bool IScopeMember.RunsOnCurrentThread => RunsOnCurrentThread;
+    bool IScopeMember.RunsInCallingFlow => RunsInCallingFlow;
 
     /// <summary>Gets a value indicating whether a callback may be running (checked by the scope before it reuses the cell).</summary>
     internal bool IsRunning => (Volatile.Read(ref _state) & RunningMask) != 0;
 
-    private bool RunsOnCurrentThread => Volatile.Read(ref _callbackThread) == Environment.CurrentManagedThreadId;
+    // Whether the caller runs inside a callback of this timer that is still running (also after an await of an
+    // asynchronous body): a DisposeAsync there would wait for itself.
+    private bool RunsInCallingFlow => IsRunning && CallbackFlow.IsInside(this);
 
     /// <summary>Changes the due time and period, like <see cref="ITimer.Change(TimeSpan, TimeSpan)"/>. A change that
     /// returns <see langword="true"/> always takes effect, even when it races a firing: a callback that was already
@@ -201,7 +200,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             return ThrowWhenIdleAsync(ex);
         }
 
-        if (IsRunning && RunsOnCurrentThread)
+        if (RunsInCallingFlow)
         {
             return ValueTask.FromException(new InvalidOperationException(
                 "ScopedTimer.DisposeAsync was awaited inside the timer's own callback, which it would wait for forever. Call Dispose there instead."));
@@ -270,8 +269,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
-        var self = Environment.CurrentManagedThreadId;
-        Volatile.Write(ref _callbackThread, self);
+        var outer = CallbackFlow.Enter(this);
         var ownerAlive = true;
         Exception? failure = null;
         var run = default(ValueTask);
@@ -297,7 +295,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             failure = ex;
         }
 
-        Interlocked.CompareExchange(ref _callbackThread, 0, self);
+        CallbackFlow.Exit(outer);
         if (!run.IsCompleted)
         {
             // An asynchronous body runs on: the timer counts as running (DisposeAsync waits, errors are reported)

@@ -157,7 +157,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
     bool IScopeMember.IsBusy => Volatile.Read(ref _idle) is { Task.IsCompleted: false };
 
-    bool IScopeMember.RunsOnCurrentThread => IsCallingFromOwnCallback();
+    bool IScopeMember.RunsInCallingFlow => IsCallingFromOwnCallback();
 
     /// <summary>Gets the number of cells in the scope's table (for tests of cell reuse).</summary>
     internal int TableCapacity
@@ -477,8 +477,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         return WhenIdleAsync();
     }
 
-    /// <summary>Gets whether the calling thread runs a callback (or a loop body's synchronous part) that the disposed
-    /// scope still waits for.</summary>
+    /// <summary>Gets whether the caller runs inside a callback or loop body (also after an await in it) that the
+    /// disposed scope still waits for.</summary>
     internal bool IsCallingFromOwnCallback()
     {
         if (Volatile.Read(ref _idle) is not { Task.IsCompleted: false } || Volatile.Read(ref _busyAtDispose) is not { } busy)
@@ -488,7 +488,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
         foreach (var member in busy)
         {
-            if (member.IsBusy && member.RunsOnCurrentThread)
+            if (member.IsBusy && member.RunsInCallingFlow)
             {
                 return true;
             }

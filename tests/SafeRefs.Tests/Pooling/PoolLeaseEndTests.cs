@@ -178,6 +178,32 @@ public sealed class PoolLeaseEndTests
     }
 
     [Fact]
+    public async Task DisposeAsync_InsideTheLeasesOwnAsyncTimerBodyAfterAnAwait_FaultsWithInvalidOperation_AndTheObjectStillGoesBack()
+    {
+        var clock = new FakeTimeProvider();
+        var pool = PoolOfOne(clock);
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ownDispose = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lease.Timers.After(TimeSpan.FromSeconds(1), async _ =>
+        {
+            await resume.Task.ConfigureAwait(false); // resumes on a thread-pool thread
+            ownDispose.SetResult(lease.DisposeAsync().AsTask());
+        });
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        resume.SetResult();
+        var disposing = await ownDispose.Task.WaitAsync(Bound);
+
+        Assert.True(disposing.IsFaulted, "a wait for itself would never end");
+        Assert.IsType<InvalidOperationException>(disposing.Exception?.InnerException);
+        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
     public void LeaseTimerThrows_ReportedToTimerErrorAndLogged_AndTheTimerKeepsItsSchedule()
     {
         var clock = new FakeTimeProvider();

@@ -14,7 +14,7 @@ internal sealed class ChildScopeMember(WeakReference<TimerScope> child) : IScope
 
     public bool IsBusy => child.TryGetTarget(out var scope) && ((IScopeMember)scope).IsBusy;
 
-    public bool RunsOnCurrentThread => child.TryGetTarget(out var scope) && ((IScopeMember)scope).RunsOnCurrentThread;
+    public bool RunsInCallingFlow => child.TryGetTarget(out var scope) && ((IScopeMember)scope).RunsInCallingFlow;
 
     public void CloseFromScope()
     {

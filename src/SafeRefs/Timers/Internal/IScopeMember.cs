@@ -14,9 +14,10 @@ internal interface IScopeMember
     /// <summary>Gets a value indicating whether a callback or body of the member may still be running.</summary>
     bool IsBusy { get; }
 
-    /// <summary>Gets a value indicating whether a callback (or the synchronous part of a loop body) of the member is
-    /// running on the calling thread: a DisposeAsync awaited there would wait for itself.</summary>
-    bool RunsOnCurrentThread { get; }
+    /// <summary>Gets a value indicating whether the caller runs inside a callback or loop body of the member that is
+    /// still running, also after an await of an asynchronous one (see <see cref="CallbackFlow"/>): a DisposeAsync
+    /// awaited there would wait for itself.</summary>
+    bool RunsInCallingFlow { get; }
 
     /// <summary>Stops the member because its scope is being disposed; the scope has already removed it.</summary>
     void CloseFromScope();

@@ -48,7 +48,7 @@ internal sealed class ScopedCancellation : IScopeMember
 
     bool IScopeMember.IsBusy => false;
 
-    bool IScopeMember.RunsOnCurrentThread => false;
+    bool IScopeMember.RunsInCallingFlow => false;
 
     ValueTask IScopeMember.WhenIdleAsync() => default;
 

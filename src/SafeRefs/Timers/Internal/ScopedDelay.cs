@@ -32,7 +32,7 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
 
     bool IScopeMember.IsBusy => false;
 
-    bool IScopeMember.RunsOnCurrentThread => false;
+    bool IScopeMember.RunsInCallingFlow => false;
 
     void IScopeMember.CloseFromScope() => Finish(CancellationToken.None, fromScope: true);
 

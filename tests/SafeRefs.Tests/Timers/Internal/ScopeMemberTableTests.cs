@@ -78,7 +78,7 @@ public sealed class ScopeMemberTableTests
 
         public bool IsBusy { get; set; }
 
-        public bool RunsOnCurrentThread => false;
+        public bool RunsInCallingFlow => false;
 
         public void CloseFromScope() => IsClosed = true;
 

@@ -1,0 +1,52 @@
+namespace SafeRefs.Timers.Internal;
+
+/// <summary>
+/// The timer callbacks and loop bodies the current flow of execution runs inside, so that a <c>DisposeAsync</c> that
+/// would wait for one of them faults instead of waiting for itself, also after an <see langword="await"/> of an
+/// asynchronous body. An <see cref="AsyncLocal{T}"/> set around the call of a callback or body: it flows into the
+/// body's continuations. Only the callback path pays for it (a frame and the context change per call).
+/// </summary>
+/// <remarks>Work a body starts and leaves running (a task it does not await) inherits the frame too; the checks
+/// therefore also ask whether the member is still running.</remarks>
+internal static class CallbackFlow
+{
+    private static readonly AsyncLocal<Frame?> Current = new();
+
+    /// <summary>Marks the flow as running inside <paramref name="member"/>; pass the result to <see cref="Exit"/>.</summary>
+    /// <param name="member">The timer or loop whose callback or body is about to be called.</param>
+    /// <returns>The frame to restore.</returns>
+    internal static Frame? Enter(IScopeMember member)
+    {
+        var outer = Current.Value;
+        Current.Value = new Frame(member, outer);
+        return outer;
+    }
+
+    /// <summary>Restores the frame <see cref="Enter"/> returned, once the call has returned.</summary>
+    /// <param name="outer">The frame to restore.</param>
+    internal static void Exit(Frame? outer) => Current.Value = outer;
+
+    /// <summary>Gets whether the current flow runs inside a callback or body of <paramref name="member"/>.</summary>
+    /// <param name="member">The timer or loop.</param>
+    /// <returns><see langword="true"/> if a call of it encloses the current flow.</returns>
+    internal static bool IsInside(IScopeMember member)
+    {
+        for (var frame = Current.Value; frame is not null; frame = frame.Outer)
+        {
+            if (ReferenceEquals(frame.Member, member))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>One call of a callback or body, inside the calls that enclose it (a fake clock advanced from a callback).</summary>
+    internal sealed class Frame(IScopeMember member, Frame? outer)
+    {
+        public IScopeMember Member { get; } = member;
+
+        public Frame? Outer { get; } = outer;
+    }
+}
