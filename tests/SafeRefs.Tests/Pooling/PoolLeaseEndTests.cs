@@ -241,6 +241,45 @@ public sealed class PoolLeaseEndTests
     }
 
     [Fact]
+    public void LeaseLoopThrows_ReportedToTimerErrorAndLogged_AndTheLoopKeepsItsSchedule()
+    {
+        var clock = new FakeTimeProvider();
+        var logger = new FakeLogger();
+        var pool = PoolOfOne(clock, new GuardedObjectPoolOptions<Widget> { Logger = logger });
+        var seen = new List<(object? Sender, TimerErrorEventArgs Args)>();
+        pool.TimerError += (sender, e) => seen.Add((sender, e));
+        using var lease = pool.Rent();
+        var boom = new InvalidOperationException("boom");
+        var bodies = 0;
+        var loop = lease.Timers.Loop(TimeSpan.FromSeconds(1), _ =>
+        {
+            bodies++;
+            throw boom;
+        });
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        clock.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(2, bodies);
+        Assert.Equal(2, seen.Count);
+        Assert.All(seen, e =>
+        {
+            Assert.Same(lease.Timers, e.Sender);
+            Assert.Same(boom, e.Args.Exception);
+            Assert.Same(loop, e.Args.Loop);
+            Assert.Null(e.Args.Timer);
+        });
+        var records = logger.Collector.GetSnapshot();
+        Assert.Equal(2, records.Count);
+        Assert.All(records, r =>
+        {
+            Assert.Equal(1201, r.Id.Id);
+            Assert.Same(boom, r.Exception);
+        });
+        Assert.True(loop.IsActive);
+    }
+
+    [Fact]
     public void LeaseTimerAndLoopThrow_WithoutAnyHandler_TheProcessSurvives()
     {
         var (exitCode, output) = ChildProcess.Run("pool-lease-callbacks-throw-without-handler", TimeSpan.FromSeconds(60));
