@@ -9,6 +9,7 @@ public static class CommandTable
         Commands.Register("cache-footprint", Caching.CacheFootprintCommand.Run);
         Commands.Register("cache-mixed", Caching.CacheMixedCommand.Run);
         Commands.Register("invalidation-latency", Caching.InvalidationLatencyCommand.Run);
+        Commands.Register("hybrid-l1-interleaved", Caching.HybridL1InterleavedCommand.Run);
         Commands.Register("subscribe-interleaved", Subscriptions.SubscribeInterleavedCommand.Run);
         Commands.Register("pool-interleaved", Pooling.GuardedPoolInterleavedCommand.Run);
         Commands.Register("timer-interleaved", Timers.TimerInterleavedCommand.Run);

@@ -82,6 +82,7 @@ public sealed class BoundedMemoryCache : IMemoryCache
         {
             Owner = this,
             Capacity = options.Capacity,
+            Comparer = ObjectKeyComparer.Instance,
             MaxWeight = options.SizeLimit,
             TimeProvider = options.TimeProvider,
             ExpirationScanInterval = options.ExpirationScanFrequency,
