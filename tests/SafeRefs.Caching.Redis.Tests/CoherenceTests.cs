@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.Memory;
 using SafeRefs.Caching.Redis.Tests.Infrastructure;
+using StackExchange.Redis;
 
 namespace SafeRefs.Caching.Redis.Tests;
 
@@ -153,6 +156,42 @@ public sealed class CoherenceTests(RedisServerFixture redis) : IClassFixture<Red
         // The overlapped read is made again, so B returns and caches the new value, not the old one.
         Assert.Equal("new", await read.WaitAsync(Eventually.Bound));
         Assert.Equal("new", await b.GetOrCreateAsync("stock:9", "factory"));
+    }
+
+    [RedisFact]
+    public async Task DistributedCacheWritesAndRemovals_MadeDirectly_DropOtherInstancesCopies()
+    {
+        // Code that injects IDistributedCache itself (not HybridCache) writes through the same wrapper.
+        var scope = Scope();
+        await using var a = await CacheInstance.StartAsync(redis, scope);
+        await using var b = await CacheInstance.StartAsync(redis, scope);
+        await a.Hybrid.SetAsync("d:1", "old");
+        await a.Hybrid.SetAsync("d:2", "old");
+        Assert.Equal("old", await b.GetOrCreateAsync("d:1", "x"));
+        Assert.Equal("old", await b.GetOrCreateAsync("d:2", "x"));
+
+        await a.L2.RemoveAsync("d:1");
+        a.L2.Set("d:2", [1, 2, 3], new DistributedCacheEntryOptions());
+
+        Assert.True(await Eventually.TrueAsync(() => !b.HasLocal("d:1") && !b.HasLocal("d:2")), b.Describe("B"));
+    }
+
+    [RedisFact]
+    public async Task Messages_CarryTheKey_NeverTheValue()
+    {
+        var scope = Scope();
+        await using var a = await CacheInstance.StartAsync(redis, scope);
+        await using var listener = await ConnectionMultiplexer.ConnectAsync(redis.ClientOptions());
+        var messages = new ConcurrentQueue<string>();
+        var queue = await listener.GetSubscriber().SubscribeAsync(RedisChannel.Literal("invalidation:" + scope));
+        queue.OnMessage(message => messages.Enqueue(message.Message.ToString()));
+
+        await a.Hybrid.SetAsync("secret:1", "VALUE-7f3a");
+        await a.Hybrid.RemoveAsync("secret:1");
+
+        Assert.True(await Eventually.TrueAsync(() => messages.Count >= 2), a.Describe("A"));
+        Assert.All(messages, m => Assert.EndsWith("|secret:1", m, StringComparison.Ordinal));
+        Assert.DoesNotContain(messages, m => m.Contains("VALUE-7f3a", StringComparison.Ordinal));
     }
 
     [RedisFact]
