@@ -16,6 +16,8 @@ public static class ChildProcess
     private static readonly Dictionary<string, Func<int>> Scenarios = new(StringComparer.Ordinal)
     {
         ["weak-link-throwing-remove-background-purge"] = WeakLinkCrashScenarios.ThrowingRemoveDuringBackgroundPurge,
+        ["weak-link-throwing-remove-subscribing-thread-purge"] = WeakLinkCrashScenarios.ThrowingRemoveDuringSubscribingThreadPurge,
+        ["weak-link-throwing-remove-dispose"] = WeakLinkCrashScenarios.ThrowingRemoveDuringDispose,
         ["pool-lease-callbacks-throw-without-handler"] = PoolLeaseEndTests.LeaseCallbacksThrowWithoutHandler,
         ["timer-scope-callbacks-throw-without-handler"] = TimerScopeCrashScenarios.CallbacksThrowWithoutHandler,
     };
