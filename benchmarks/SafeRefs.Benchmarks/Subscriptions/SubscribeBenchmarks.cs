@@ -7,7 +7,9 @@ namespace SafeRefs.Benchmarks.Subscriptions;
 /// <summary>
 /// Attach + detach one handler on a plain .NET event: raw <c>+=</c>/<c>-=</c> (baseline) against
 /// <see cref="Subscribe.Event{TSource, THandler}"/> with and without a <see cref="ListenerBudget"/>, and
-/// <see cref="Subscribe.WeakEvent{TSource, TOwner, TArgs}"/>. <see cref="ExistingHandlers"/> handlers stay attached.
+/// <see cref="Subscribe.WeakEvent{TSource, TOwner, TArgs}"/>. <see cref="ExistingHandlers"/> handlers stay attached
+/// (10: the raw rows show what the source's own <c>+=</c>/<c>-=</c> on a 10-delegate multicast costs). The floor rows
+/// are reference code, not SafeRefs APIs: the least work a design with the same guarantees does.
 /// </summary>
 [MemoryDiagnoser]
 public class SubscribeBenchmarks
@@ -22,7 +24,9 @@ public class SubscribeBenchmarks
     private WeakGCHandle<object> _weakFloorOwner;
     private Source _source = null!;
 
-    [Params(0, 1)]
+    private static long _floorActive;
+
+    [Params(0, 1, 10)]
     public int ExistingHandlers { get; set; }
 
     [GlobalSetup]
@@ -95,6 +99,67 @@ public class SubscribeBenchmarks
         }
     }
 
+    /// <summary>
+    /// Reference floor, not a SafeRefs API: raw <c>+=</c>/<c>-=</c> of a freshly allocated forwarder delegate whose
+    /// target is a two-field state object and which checks one flag before calling the handler. Any token that keeps
+    /// "no start after <c>Dispose</c>" must give the source a delegate of its own (the source may still call a copy it
+    /// read before <c>-=</c>), so these two objects are the least such a subscription allocates.
+    /// </summary>
+    [Benchmark]
+    public void ForwarderFloor()
+    {
+        var state = new FloorForwarder(_handler);
+        EventHandler forwarder = state.Forward;
+        _source.Changed += forwarder;
+        state.Closed = -1;
+        _source.Changed -= forwarder;
+    }
+
+    /// <summary>
+    /// Reference floor: <see cref="ForwarderFloor"/> plus the one interlocked operation that closes the gate (so that
+    /// a raise between its check and its call is waited for) and the read that waits for such raisers.
+    /// </summary>
+    [Benchmark]
+    public void ForwarderGateFloor()
+    {
+        var state = new FloorForwarder(_handler);
+        EventHandler forwarder = state.Forward;
+        _source.Changed += forwarder;
+        if (Interlocked.Or(ref state.Closed, int.MinValue) >= 0)
+        {
+            while ((Volatile.Read(ref state.Closed) & int.MaxValue) != 0)
+            {
+                Thread.SpinWait(1);
+            }
+
+            _source.Changed -= forwarder;
+        }
+    }
+
+    /// <summary>
+    /// Reference floor: <see cref="ForwarderGateFloor"/> plus the documented live count
+    /// (<c>saferefs.subscription.active</c>, kept whether or not anyone listens): one interlocked increment and one
+    /// decrement.
+    /// </summary>
+    [Benchmark]
+    public void ForwarderGateCountFloor()
+    {
+        var state = new FloorForwarder(_handler);
+        EventHandler forwarder = state.Forward;
+        _source.Changed += forwarder;
+        Interlocked.Increment(ref _floorActive);
+        if (Interlocked.Or(ref state.Closed, int.MinValue) >= 0)
+        {
+            while ((Volatile.Read(ref state.Closed) & int.MaxValue) != 0)
+            {
+                Thread.SpinWait(1);
+            }
+
+            _source.Changed -= forwarder;
+            Interlocked.Decrement(ref _floorActive);
+        }
+    }
+
     [Benchmark]
     public void RawGenericAddRemove()
     {
@@ -151,6 +216,22 @@ public class SubscribeBenchmarks
             if (Owner.TryGetTarget(out var owner))
             {
                 GC.KeepAlive(owner);
+            }
+        }
+    }
+
+    /// <summary>The least state a gated forwarder needs: the handler and one flag (32 bytes).</summary>
+    internal sealed class FloorForwarder(EventHandler handler)
+    {
+#pragma warning disable IDE1006 // benchmark-only state, used by ref
+        public int Closed;
+#pragma warning restore IDE1006
+
+        public void Forward(object? sender, EventArgs args)
+        {
+            if (Volatile.Read(ref Closed) >= 0)
+            {
+                handler(sender, args);
             }
         }
     }

@@ -55,7 +55,6 @@ internal abstract class WeakLink : Subscription
             _context = SynchronizationContext.Current;
         }
 
-        SourceType = source.GetType();
         _eventName = eventName;
         _ownerToHandler = new DependentHandle(owner, handler);
         _source = new WeakGCHandle<object>(source);
@@ -81,9 +80,6 @@ internal abstract class WeakLink : Subscription
 
     /// <summary>Gets a value indicating whether the link's handles are freed (tests).</summary>
     internal bool IsFreed => Volatile.Read(ref _freed);
-
-    /// <summary>Gets the source's type, for logs.</summary>
-    private Type SourceType { get; }
 
     private string EventName => EventNames.Normalize(_eventName);
 
@@ -139,7 +135,7 @@ internal abstract class WeakLink : Subscription
 
         if (sourceAlive && IsThreadAffine && !(onOwnThread && Environment.CurrentManagedThreadId == _threadId))
         {
-            PostPurge();
+            PostPurge(source!);
             return false;
         }
 
@@ -231,7 +227,8 @@ internal abstract class WeakLink : Subscription
         }
         catch (Exception ex) when (!rethrow)
         {
-            Metrics.BackgroundFailures.ReportDetachFailed(ex, SourceType, EventName, trigger);
+            // Only a remove on a live source throws: the source's type is read here rather than kept per link.
+            Metrics.BackgroundFailures.ReportDetachFailed(ex, source?.GetType() ?? typeof(object), EventName, trigger);
         }
         finally
         {
@@ -263,7 +260,7 @@ internal abstract class WeakLink : Subscription
     private void Exit() => _gate.Exit();
 
     /// <summary>A thread-affine link found dead off its thread: detach it through its context, once, if it has one.</summary>
-    private void PostPurge()
+    private void PostPurge(object source)
     {
         if (_context is null || Interlocked.Exchange(ref _posted, 1) != 0)
         {
@@ -278,7 +275,7 @@ internal abstract class WeakLink : Subscription
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Metrics.BackgroundFailures.ReportDetachFailed(ex, SourceType, EventName, "post to the subscribing context");
+            Metrics.BackgroundFailures.ReportDetachFailed(ex, source.GetType(), EventName, "post to the subscribing context");
         }
     }
 
