@@ -1,13 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
-using SafeRefs.Caching.Internal;
 
 namespace SafeRefs.Benchmarks.Caching;
 
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/SafeRefs.Benchmarks -- hybrid-l1-interleaved [rounds]</c>: the
-/// <see cref="HybridCacheL1HitBenchmarks"/> rows taken in turns (see <see cref="Interleaved"/>), plus the pieces both
-/// local tiers pay (a clock read each) and <c>BoundedMemoryCache</c>'s key comparer against the default one.
+/// <see cref="HybridCacheL1HitBenchmarks"/> rows taken in turns (see <see cref="Interleaved"/>), plus the piece both
+/// local tiers pay (a clock read each).
 /// </summary>
 public static class HybridL1InterleavedCommand
 {
@@ -17,10 +16,6 @@ public static class HybridL1InterleavedCommand
         var rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 41;
         var b = new HybridCacheL1HitBenchmarks();
         b.Setup();
-        const string key = "product:4242";
-        object resident = new string(key.AsSpan()); // equal to the looked-up key, another instance
-        var defaultComparer = EqualityComparer<object>.Default;
-        var comparer = ObjectKeyComparer.Instance;
         Interleaved.Measure(
             "HybridCacheL1HitBenchmarks",
             [
@@ -31,8 +26,6 @@ public static class HybridL1InterleavedCommand
                 ("Floor_RandomizedStringHash", () => b.Floor_RandomizedStringHash()),
                 ("Floor_NonRandomizedStringHash", () => b.Floor_NonRandomizedStringHash()),
                 ("Floor_ExactHitCount", () => b.Floor_ExactHitCount()),
-                ("default object comparer: hash + equals", () => _ = defaultComparer.GetHashCode(key) + (defaultComparer.Equals(resident, key) ? 1 : 0)),
-                ("ObjectKeyComparer: hash + equals", () => _ = comparer.GetHashCode(key) + (comparer.Equals(resident, key) ? 1 : 0)),
                 ("clock: Stopwatch.GetTimestamp (BoundedMemoryCache)", () => Stopwatch.GetTimestamp()),
                 ("clock: DateTime.UtcNow (MemoryCache)", () => _ = DateTime.UtcNow),
             ],

@@ -82,7 +82,6 @@ public sealed class BoundedMemoryCache : IMemoryCache
         {
             Owner = this,
             Capacity = options.Capacity,
-            Comparer = ObjectKeyComparer.Instance,
             MaxWeight = options.SizeLimit,
             TimeProvider = options.TimeProvider,
             ExpirationScanInterval = options.ExpirationScanFrequency,
