@@ -191,6 +191,16 @@ public sealed class HttpKeepAliveTests
         await GuardedRequestAsync(pool, 13, stats);
         Assert.Equal(1, policy.Created);
         Assert.Equal(0, stats.ForeignTouches);
+
+        // In about one run in five of the Pooling tests, the last tracked request survived the first collections and
+        // was gone 500 ms later: a transient reference, not a growing one (with the other keep-alive tests excluded it
+        // never happened in 24 runs; cause not pinned down). Poll the collections for a bounded time; a leak never clears.
+        for (var round = 0; round < 100 && tracker.Survivors().Count > 0; round++)
+        {
+            await Task.Yield();
+            Thread.Sleep(50);
+        }
+
         tracker.AssertAllCollected();
         GC.KeepAlive(pool);
         policy.DisposeAll();
