@@ -48,13 +48,13 @@ internal static class WeakLinkCrashScenarios
         var source = new DisposedSource { IsThreadAffine = true };
         var (link, owner) = SubscribeTrackedOwner(source);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (owner.TryGetTarget(out _) && DateTime.UtcNow < deadline)
+        while (IsAlive(owner) && DateTime.UtcNow < deadline)
         {
             GC.Collect(2, GCCollectionMode.Forced, blocking: true);
             GC.WaitForPendingFinalizers();
         }
 
-        Console.WriteLine($"owner collected {!owner.TryGetTarget(out _)}");
+        Console.WriteLine($"owner collected {!IsAlive(owner)}");
         var other = new DisposedSource { FailRemove = false };
         var otherOwner = new object();
         var subscribes = 0;
@@ -118,6 +118,11 @@ internal static class WeakLinkCrashScenarios
             source, static (s, h) => s.Changed += h, static (s, h) => s.Remove(h), new object(), static (_, _, _) => { });
 
     /// <summary>Subscribes an owner that only a weak reference escapes; returns the link (its token) and that reference.</summary>
+    // Out of line: in Debug, the discarded target of an inline TryGetTarget stays in a hidden local of the caller and
+    // keeps the owner alive for the rest of the method.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool IsAlive(WeakReference<object> reference) => reference.TryGetTarget(out _);
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static (WeakLink Link, WeakReference<object> Owner) SubscribeTrackedOwner(DisposedSource source)
     {
