@@ -299,10 +299,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         if (detached > 0)
         {
             _counters.Add(Detached, detached);
-            if (_metrics.Pool.ListenersDetached.Enabled)
-            {
-                _metrics.Pool.ListenersDetached.Add(detached, TypeTag);
-            }
+            _metrics.Pool.CountDetached(detached, TypeTag);
         }
 
         if (timers is not null)
@@ -381,7 +378,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 #pragma warning restore CA1031
                 {
                     discard = true;
-                    Log.LeaseDetachFailed(_logger, ex, typeof(T).Name);
+                    _metrics.Pool.ReportDetachFailed(_logger, ex, typeof(T), TypeTag);
                 }
             }
         }
@@ -450,7 +447,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 #pragma warning restore CA1031
             {
                 (errors ??= []).Add(ex);
-                Log.LeaseDetachFailed(_logger, ex, typeof(T).Name);
+                _metrics.Pool.ReportDetachFailed(_logger, ex, typeof(T), TypeTag);
             }
         }
 
@@ -468,12 +465,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
         discard |= _onLeak != LeakAction.Warn;
         Interlocked.Increment(ref _leaksSuspected);
-        if (_metrics.Pool.LeaksSuspected.Enabled)
-        {
-            _metrics.Pool.LeaksSuspected.Add(1, TypeTag);
-        }
-
-        Log.LeaseAttachedBehind(_logger, (string)TypeTag.Value!, countAtRent, now, discard);
+        _metrics.Pool.ReportAttachedBehind(_logger, TypeTag, countAtRent, now, discard);
         try
         {
             LeakSuspected?.Invoke(this, new LeaseLeakEventArgs<T>(value, countAtRent, now, discard));
@@ -482,7 +474,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Log.PoolEventHandlerFailed(_logger, ex, nameof(LeakSuspected));
+            _metrics.Pool.ReportHandlerFailed(_logger, ex, nameof(LeakSuspected), TypeTag);
         }
 
         return _onLeak == LeakAction.Throw;
@@ -503,7 +495,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         if (_onExceeded == ListenerBudgetAction.Throw)
         {
             var name = EventNames.Normalize(key);
-            _metrics.Exceeded(typeof(T), name, "throw");
+            _metrics.Pool.ReportLimitExceeded(null, typeof(T), name, count, _maxListeners);
             throw new ListenerLimitExceededException(state.Value.GetType(), name, count, _maxListeners);
         }
 
@@ -536,8 +528,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
     private void WarnExceeded(T value, string eventName, int count)
     {
-        _metrics.Exceeded(value.GetType(), eventName, "warn");
-        Log.LeaseListenerLeakSuspected(_logger, TypeNames.Display(value.GetType()), eventName, count, _maxListeners);
+        _metrics.Pool.ReportLimitExceeded(_logger, value.GetType(), eventName, count, _maxListeners);
         try
         {
             MaxListenersExceeded?.Invoke(this, new ListenerLeakEventArgs(value, eventName, count, _maxListeners));
@@ -546,7 +537,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Log.PoolEventHandlerFailed(_logger, ex, nameof(MaxListenersExceeded));
+            _metrics.Pool.ReportHandlerFailed(_logger, ex, nameof(MaxListenersExceeded), TypeTag);
         }
     }
 
@@ -560,7 +551,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Log.PoolEventHandlerFailed(_logger, ex, nameof(TimerError));
+            _metrics.Pool.ReportHandlerFailed(_logger, ex, nameof(TimerError), TypeTag);
         }
     }
 }

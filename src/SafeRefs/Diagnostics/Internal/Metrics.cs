@@ -27,7 +27,7 @@ internal sealed partial class Metrics
         Meter = meter;
         ListenersExceeded = CreateListenersExceeded(meter);
         WeakEvents = new WeakEventInstruments(meter);
-        Pool = new PoolInstruments(meter);
+        Pool = new PoolInstruments(meter, this);
         Cache = new CacheInstruments(meter);
         Timers = new TimerInstruments(meter);
     }
