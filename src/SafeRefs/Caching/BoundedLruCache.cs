@@ -56,8 +56,15 @@ public sealed partial class BoundedLruCache<TKey, TValue> : IEnumerable<KeyValue
     /// <exception cref="ArgumentNullException"><paramref name="options"/> or its <see cref="BoundedLruCacheOptions{TKey, TValue}.TimeProvider"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The capacity is less than 1, or the weight bound or an expiry is not positive.</exception>
     public BoundedLruCache(BoundedLruCacheOptions<TKey, TValue> options)
+        : this(options, CacheTable<TKey, TValue>.MaxInitialBuckets)
     {
-        _engine = new CacheEngine<TKey, TValue>(CacheEngineSettings<TKey, TValue>.From(options, this));
+    }
+
+    /// <summary>Creates a cache whose key index starts with at most <paramref name="maxInitialBuckets"/> buckets (tests
+    /// lower it so that the index grows, and its growth overlaps their operations, at small sizes).</summary>
+    internal BoundedLruCache(BoundedLruCacheOptions<TKey, TValue> options, int maxInitialBuckets)
+    {
+        _engine = new CacheEngine<TKey, TValue>(CacheEngineSettings<TKey, TValue>.From(options, this, maxInitialBuckets));
     }
 
     /// <summary>Raised after an entry left the cache, on the thread whose call removed it, outside the cache's lock.</summary>

@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using SafeRefs.Caching;
+using SafeRefs.Caching.Internal;
 
 namespace SafeRefs.Tests.Caching;
 
@@ -59,13 +60,20 @@ public sealed class BoundedLruCachePropertyTests
         return Gen.ArrayOf(step).ToArbitrary();
     }
 
+    // A capacity, and the most buckets the key index starts with: 1 makes it grow (1, 2, 4, 8, 16) while the steps run,
+    // a few nodes per insert, so that every operation also runs while a migration of the index is under way.
+    private static Arbitrary<(int Capacity, int MaxInitialBuckets)> Sizes()
+        => (from capacity in Gen.Choose(1, 12)
+            from buckets in Gen.Elements(1, CacheTable<string, string>.MaxInitialBuckets)
+            select (capacity, buckets)).ToArbitrary();
+
     [Property(MaxTest = 300)]
     public Property RandomOperations_WithObservers_MatchExactModelAfterEveryStep()
-        => Prop.ForAll(Gen.Choose(1, 12).ToArbitrary(), Operations(), (capacity, operations) => Replay(capacity, operations, observe: true) is null);
+        => Prop.ForAll(Sizes(), Operations(), (size, operations) => Replay(size.Capacity, operations, observe: true, size.MaxInitialBuckets) is null);
 
     [Property(MaxTest = 300)]
     public Property RandomOperations_WithoutObservers_MatchModelAfterEveryStep()
-        => Prop.ForAll(Gen.Choose(1, 12).ToArbitrary(), Operations(), (capacity, operations) => Replay(capacity, operations, observe: false) is null);
+        => Prop.ForAll(Sizes(), Operations(), (size, operations) => Replay(size.Capacity, operations, observe: false, size.MaxInitialBuckets) is null);
 
     [Fact]
     public void Replay_KnownSequence_HasNoMismatch()
@@ -74,12 +82,14 @@ public sealed class BoundedLruCachePropertyTests
         var operations = Enumerable.Range(0, 400).Select(i => ((Op)(i % 15), (i * 7) % KeyRange, i % 5)).ToArray();
         Assert.Null(Replay(3, operations, observe: true));
         Assert.Null(Replay(3, operations, observe: false));
+        Assert.Null(Replay(12, operations, observe: true, maxInitialBuckets: 1));
+        Assert.Null(Replay(12, operations, observe: false, maxInitialBuckets: 1));
     }
 
     /// <summary>Replays <paramref name="operations"/>; returns a description of the first mismatch, or null.</summary>
-    private static string? Replay(int capacity, (Op Op, int Key, int Arg)[] operations, bool observe)
+    private static string? Replay(int capacity, (Op Op, int Key, int Arg)[] operations, bool observe, int maxInitialBuckets = CacheTable<string, string>.MaxInitialBuckets)
     {
-        using var cache = new BoundedLruCache<string, string>(capacity);
+        using var cache = new BoundedLruCache<string, string>(new BoundedLruCacheOptions<string, string> { Capacity = capacity }, maxInitialBuckets);
         var model = new Dictionary<string, string>();
         var left = new List<(string Key, string Value, CacheEvictionReason Reason)>();
         var updates = new List<(string Key, string Old, string New)>();

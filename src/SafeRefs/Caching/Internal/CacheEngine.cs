@@ -71,7 +71,7 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
 
         _capacity = settings.Capacity;
         _comparer = settings.Comparer ?? EqualityComparer<TKey>.Default;
-        _table = new CacheTable<TKey, TValue>(_capacity, settings.Comparer);
+        _table = new CacheTable<TKey, TValue>(_capacity, settings.Comparer, settings.MaxInitialBuckets);
         _levels = new CachePolicy<TKey, TValue>[settings.Levels];
         for (var i = 0; i < settings.Levels; i++)
         {
@@ -155,6 +155,18 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
             return new(hits, misses, _counters.Evictions);
         }
     }
+
+    /// <summary>Gets the index's migration steps so far (for tests: the work its growth did under the write lock).</summary>
+    internal long IndexMigrationSteps => _table.MigrationSteps;
+
+    /// <summary>Gets the frequency sketch's blocks copied by growth so far (for tests: the work its growth did under the write lock).</summary>
+    internal long SketchBlocksCopied => _sketch.BlocksCopied;
+
+    /// <summary>Gets the frequency sketch's size in bytes (for tests).</summary>
+    internal long SketchBytes => _sketch.Bytes;
+
+    /// <summary>Gets the index's bucket count (for tests).</summary>
+    internal int IndexBucketCount => _table.BucketCount;
 
     /// <summary>Gets whether the calling thread holds the write lock (for tests: user code must not run under it).</summary>
     internal bool WriteLockHeldByCurrentThread => _writeLock.IsHeldByCurrentThread;
@@ -688,9 +700,17 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         var victims = default(Victims);
         var result = value;
         var discarded = false;
+
+        // A larger index array is allocated (and cleared) here, outside the lock; the write only hands it over.
+        var grown = _table.AllocateGrowth(Count);
         lock (_writeLock)
         {
             ObjectDisposedException.ThrowIf(_disposed, _owner);
+            if (grown is not null)
+            {
+                _table.StartGrowth(grown);
+            }
+
             var old = _table.Find(key, hash);
             if (old is not null)
             {
@@ -733,7 +753,7 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
                 EvictUntilFits(weight, ref victims);
                 Link(node, weight);
                 _levels[level].Insert(node, _sketch, _counters.Count);
-                _table.Add(node, _counters.Count);
+                _table.Add(node);
             }
         }
 

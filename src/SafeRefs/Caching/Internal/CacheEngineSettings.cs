@@ -60,8 +60,11 @@ internal sealed class CacheEngineSettings<TKey, TValue>
     /// <summary>Gets a check that says a value's removal is unobservable (no hook or event needs it), or null.</summary>
     public Func<TValue, bool>? RemovalIsSilent { get; init; }
 
+    /// <summary>Gets the most buckets the key index allocates up front (tests lower it to exercise its growth).</summary>
+    public int MaxInitialBuckets { get; init; } = CacheTable<TKey, TValue>.MaxInitialBuckets;
+
     /// <summary>Creates the settings of a <see cref="BoundedLruCache{TKey, TValue}"/>.</summary>
-    public static CacheEngineSettings<TKey, TValue> From(BoundedLruCacheOptions<TKey, TValue> options, object owner)
+    public static CacheEngineSettings<TKey, TValue> From(BoundedLruCacheOptions<TKey, TValue> options, object owner, int maxInitialBuckets = CacheTable<TKey, TValue>.MaxInitialBuckets)
     {
         ArgumentNullException.ThrowIfNull(options);
         return new()
@@ -79,6 +82,7 @@ internal sealed class CacheEngineSettings<TKey, TValue>
             Logger = options.Logger,
             Name = options.Name,
             MeterFactory = options.MeterFactory,
+            MaxInitialBuckets = maxInitialBuckets,
         };
     }
 }

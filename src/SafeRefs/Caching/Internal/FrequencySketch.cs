@@ -14,8 +14,11 @@ namespace SafeRefs.Caching.Internal;
 /// so past popularity fades. The halving is lazy: the end of a period only advances an epoch number, and a block is
 /// halved (once per elapsed epoch) when it is next touched, so no call ever walks the table.</para>
 /// <para>Size: about one block (32 bytes) per two resident entries, rounded up to a power of two, so the sketch follows
-/// the entry count, not the capacity. Growing copies each block into every position its hashes can map to at the new
-/// size, so estimates survive; like the index's growth, that copy is amortised O(1) per addition.</para>
+/// the entry count, not the capacity. It doubles when half the entries outnumber its blocks, and every estimate
+/// survives: a hash's block at the new size is its old block or that one plus the old size, and both start as copies
+/// of the old block. The copies are made a few blocks per call (<see cref="BlocksPerAdd"/> by each
+/// <see cref="Add"/>, and the block a call touches, first), never all at once, so every call does bounded work;
+/// the estimates are the same as if the whole table had been copied when it doubled.</para>
 /// </remarks>
 internal sealed class FrequencySketch
 {
@@ -25,8 +28,18 @@ internal sealed class FrequencySketch
     /// <summary>Additions per resident entry after which every counter has been halved once.</summary>
     public const int SamplesPerEntry = 20;
 
+    /// <summary>The most old blocks one <see cref="Add"/> copies in order (besides the one it touches). The sketch
+    /// doubles from b to 2b blocks when the entries outnumber 2b, and cannot double again before they outnumber 4b:
+    /// at least 2b additions, while the copy needs at most b / 2.</summary>
+    public const int BlocksPerAdd = 2;
+
     private const int MinBlocks = 8;
+    private const int MaxBlocks = 1 << 28;
     private const int MinEntries = 16;
+
+    // Epochs use 15 bits; the top bit of an old block's epoch says that block was copied to the new arrays.
+    private const int EpochMask = 0x7FFF;
+    private const ushort Copied = 0x8000;
 
     // Keeps, in each 4-bit counter, the bits that survive a right shift by the index (1, 2 or 3).
     private static readonly ulong[] ShiftMasks = [ulong.MaxValue, 0x7777777777777777UL, 0x3333333333333333UL, 0x1111111111111111UL];
@@ -34,13 +47,23 @@ internal sealed class FrequencySketch
     private ulong[] _words = [];    // four per block
     private ushort[] _blockEpochs = []; // the epoch each block's counters were last aged to
     private int _mask;
+    private ulong[]? _oldWords;     // while doubling: the arrays of half the size, copied block by block
+    private ushort[]? _oldEpochs;
+    private int _oldCopied;         // old blocks below this index were copied
     private ushort _epoch;
     private long _samples;
 
     public FrequencySketch() => Allocate(MinBlocks);
 
     /// <summary>Gets the bytes the sketch's arrays occupy (for tests and the footprint report).</summary>
-    public long Bytes => ((long)_words.Length * sizeof(ulong)) + ((long)_blockEpochs.Length * sizeof(ushort));
+    public long Bytes => (((long)_words.Length + (_oldWords?.Length ?? 0)) * sizeof(ulong))
+        + (((long)_blockEpochs.Length + (_oldEpochs?.Length ?? 0)) * sizeof(ushort));
+
+    /// <summary>Gets the blocks copied by growth so far, in all (for tests: the work growth did per call).</summary>
+    public long BlocksCopied { get; private set; }
+
+    /// <summary>Gets whether a doubling is still being copied (for tests).</summary>
+    public bool IsGrowing => _oldWords is not null;
 
     /// <summary>Estimates how often <paramref name="hash"/> was added lately (never below the truth, before aging).</summary>
     public int Estimate(int hash)
@@ -62,9 +85,13 @@ internal sealed class FrequencySketch
     /// <param name="residentCount">How many entries the cache holds: sizes the table and the aging period.</param>
     public void Add(int hash, int amount, int residentCount)
     {
-        if ((long)residentCount > 2L * (_mask + 1))
+        if (_oldWords is not null)
         {
-            Grow(residentCount);
+            CopySome();
+        }
+        else if (residentCount / 2 > _mask + 1 && _mask + 1 < MaxBlocks)
+        {
+            StartDoubling();
         }
 
         var spread = KeyHashSpread.Spread(hash);
@@ -90,7 +117,7 @@ internal sealed class FrequencySketch
         if (_samples >= SamplesPerEntry * (long)Math.Max(MinEntries, residentCount))
         {
             _samples = 0;
-            _epoch++;
+            _epoch = (ushort)((_epoch + 1) & EpochMask);
         }
     }
 
@@ -98,6 +125,8 @@ internal sealed class FrequencySketch
     public void Clear()
     {
         Allocate(MinBlocks);
+        _oldWords = null;
+        _oldEpochs = null;
         _epoch = 0;
         _samples = 0;
     }
@@ -107,11 +136,17 @@ internal sealed class FrequencySketch
 
     private static int Counter(ulong word, ulong spread, int row) => (int)((word >> NibbleShift(spread, row)) & 0xF);
 
-    /// <summary>Returns the block of <paramref name="spread"/>, first halving its counters once per epoch it missed.</summary>
+    /// <summary>Returns the block of <paramref name="spread"/> (copied first if a doubling has not copied it yet),
+    /// first halving its counters once per epoch it missed.</summary>
     private int Block(ulong spread)
     {
         var block = (int)(spread >> 32) & _mask;
-        var age = (ushort)(_epoch - _blockEpochs[block]);
+        if (_oldWords is not null)
+        {
+            Copy(block & (_mask >> 1));
+        }
+
+        var age = (_epoch - _blockEpochs[block]) & EpochMask;
         if (age != 0)
         {
             for (var row = 0; row < 4; row++)
@@ -133,24 +168,54 @@ internal sealed class FrequencySketch
         _mask = blocks - 1;
     }
 
-    private void Grow(int residentCount)
+    /// <summary>Doubles the table: the current arrays become the old ones, copied later. O(1): the new arrays are not
+    /// cleared, since every block is copied before it is read.</summary>
+    private void StartDoubling()
     {
-        var blocks = (int)Math.Min(1 << 28, BitOperations.RoundUpToPowerOf2((uint)Math.Max(MinBlocks, residentCount / 2)));
-        var old = _mask + 1;
-        if (blocks <= old)
+        var blocks = (_mask + 1) * 2;
+        (_oldWords, _oldEpochs, _oldCopied) = (_words, _blockEpochs, 0);
+        _words = GC.AllocateUninitializedArray<ulong>(blocks * 4);
+        _blockEpochs = GC.AllocateUninitializedArray<ushort>(blocks);
+        _mask = blocks - 1;
+    }
+
+    /// <summary>Copies (or passes, if already copied) the next <see cref="BlocksPerAdd"/> old blocks.</summary>
+    private void CopySome()
+    {
+        var old = _oldEpochs!.Length;
+        for (var i = 0; i < BlocksPerAdd && _oldCopied < old; i++)
+        {
+            Copy(_oldCopied++);
+        }
+
+        if (_oldCopied == old)
+        {
+            (_oldWords, _oldEpochs) = (null, null);
+        }
+    }
+
+    /// <summary>Copies old block <paramref name="oldBlock"/> to both its places at the new size, unless it was copied.</summary>
+    private void Copy(int oldBlock)
+    {
+        var epochs = _oldEpochs!;
+        var epoch = epochs[oldBlock];
+        if ((epoch & Copied) != 0)
         {
             return;
         }
 
-        var words = _words;
-        var epochs = _blockEpochs;
-        Allocate(blocks);
-
-        // A hash's block is (high half & mask): at the new size it is its old block plus a multiple of the old size.
-        for (var start = 0; start < blocks; start += old)
+        var words = _oldWords!;
+        var twin = oldBlock + epochs.Length;
+        for (var row = 0; row < 4; row++)
         {
-            Array.Copy(words, 0, _words, start * 4, old * 4);
-            Array.Copy(epochs, 0, _blockEpochs, start, old);
+            var word = words[(oldBlock * 4) + row];
+            _words[(oldBlock * 4) + row] = word;
+            _words[(twin * 4) + row] = word;
         }
+
+        _blockEpochs[oldBlock] = epoch;
+        _blockEpochs[twin] = epoch;
+        epochs[oldBlock] = (ushort)(epoch | Copied);
+        BlocksCopied++;
     }
 }

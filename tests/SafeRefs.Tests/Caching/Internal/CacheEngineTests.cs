@@ -139,6 +139,33 @@ public sealed class CacheEngineTests
         Assert.Same(second, value);
     }
 
+    [Fact]
+    public void Set_GrowingFromEmptyToAMillionEntries_DoesBoundedGrowthWorkPerInsert()
+    {
+        // The index and the frequency sketch both grow about twenty times on the way; no insert may pay for a whole
+        // array (before incremental growth, the insert that crossed a size copied or relinked all of it under the lock).
+        const int entries = 1 << 20;
+        using var engine = new CacheEngine<int, int>(new CacheEngineSettings<int, int> { Owner = new object(), Capacity = entries });
+        var (maxIndexSteps, maxSketchBlocks) = (0L, 0L);
+        for (var key = 0; key < entries; key++)
+        {
+            var (steps, blocks) = (engine.IndexMigrationSteps, engine.SketchBlocksCopied);
+            engine.Set(key, key);
+            maxIndexSteps = Math.Max(maxIndexSteps, engine.IndexMigrationSteps - steps);
+            maxSketchBlocks = Math.Max(maxSketchBlocks, engine.SketchBlocksCopied - blocks);
+        }
+
+        Assert.Equal(entries, engine.Count);
+        Assert.Equal(CacheTable<int, int>.StepsPerAdd, maxIndexSteps);
+        Assert.InRange(maxSketchBlocks, 1, FrequencySketch.BlocksPerAdd + 1); // in order, plus the block it touched
+        Assert.True(engine.IndexBucketCount >= entries, $"{engine.IndexBucketCount} buckets");
+        Assert.True(engine.SketchBytes >= entries * 16L, $"{engine.SketchBytes} sketch bytes");
+        for (var key = 0; key < entries; key += 101)
+        {
+            Assert.True(engine.TryGet(key, out var value) && value == key, $"key {key}");
+        }
+    }
+
     private sealed class Owner;
 
     private sealed class DelegateComparer<T>(Func<T, T, bool> equals, Func<T, int> hash) : IEqualityComparer<T>

@@ -9,13 +9,17 @@ public sealed class CacheTableSoakTests
     [Fact]
     public void Find_WhileOneWriterAddsReplacesRemovesAndGrows_NeverMissesAResidentKey()
     {
+        // Bounded in rounds and in time (a loaded machine runs fewer rounds, never longer).
         const int rounds = 40;
         const int keys = 4096;
         var falseMisses = 0;
         var lookups = 0L;
-        for (var round = 0; round < rounds; round++)
+        var migratingLookups = 0L;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var round = 0; round < rounds && (round < 2 || clock.Elapsed < TimeSpan.FromSeconds(20)); round++)
         {
-            // Starts at 16 buckets and doubles eight times while the readers run.
+            // Starts at 16 buckets and doubles eight times while the readers run; about half of the additions run
+            // while a migration is moving nodes.
             var table = new CacheTable<int, int>(keys, comparer: null, maxInitialBuckets: 16);
             var published = -1;          // every key in [0, published] is resident from then on
             var done = 0;
@@ -28,7 +32,7 @@ public sealed class CacheTableSoakTests
                 for (var key = 0; key < keys; key++)
                 {
                     var node = new CacheNode<int, int>(key, table.Hash(key), key) { Queue = 1 };
-                    table.Add(node, ++count);
+                    Add(ref table, node, count++);
                     resident[key] = node;
                     Volatile.Write(ref published, key);
 
@@ -39,7 +43,7 @@ public sealed class CacheTableSoakTests
                     table.Replace(resident[old]!, replacement);
                     resident[old] = replacement;
                     var churn = new CacheNode<int, int>(keys + key, table.Hash(keys + key), -1) { Queue = 1 };
-                    table.Add(churn, ++count);
+                    Add(ref table, churn, count++);
                     table.Remove(churn);
                     count--;
                 }
@@ -51,6 +55,7 @@ public sealed class CacheTableSoakTests
                 var random = new Random(seed + (round * 7));
                 start.SignalAndWait();
                 long mine = 0;
+                long migrating = 0;
                 while (Volatile.Read(ref done) == 0)
                 {
                     var upTo = Volatile.Read(ref published);
@@ -61,13 +66,15 @@ public sealed class CacheTableSoakTests
 
                     var key = random.Next(upTo + 1);
                     mine++;
-                    if (table.Find(key, table.Hash(key))?.Value != key)
+                    migrating += table.IsMigrating ? 1 : 0;
+                    if (table.Find(key, table.Hash(key)) is not { } found || found.Key != key || found.Value != key)
                     {
                         Interlocked.Increment(ref falseMisses);
                     }
                 }
 
                 Interlocked.Add(ref lookups, mine);
+                Interlocked.Add(ref migratingLookups, migrating);
             })).ToList();
 
             writer.Start();
@@ -79,5 +86,17 @@ public sealed class CacheTableSoakTests
 
         Assert.Equal(0, falseMisses);
         Assert.True(lookups > 0);
+        Assert.True(migratingLookups > 0, "no lookup ran while a migration was running");
+    }
+
+    /// <summary>What a cache does per insert: hand over a larger array when the nodes outnumber the buckets, then add.</summary>
+    private static void Add(ref CacheTable<int, int> table, CacheNode<int, int> node, int countBefore)
+    {
+        if (table.AllocateGrowth(countBefore) is { } grown)
+        {
+            table.StartGrowth(grown);
+        }
+
+        table.Add(node);
     }
 }

@@ -20,8 +20,8 @@ public sealed class CacheTableTests
     [Property(MaxTest = 300)]
     public Property RandomOperations_FindAndEnumerateMatchModelAfterEveryStep()
     {
-        // Few distinct hashes (chains of several nodes) and a table that starts at 16 buckets, so unlinking from the
-        // middle of a chain, replacing in a chain and growing while chains are long all happen.
+        // Few distinct hashes (chains of several nodes) and a table that starts small, so unlinking from the middle of a
+        // chain, replacing in a chain, growing while chains are long, and every operation while a migration runs all happen.
         var hashCounts = Gen.Elements(1, 3, 64).ToArbitrary();
         return Prop.ForAll(hashCounts, Operations(), (hashCount, operations) => Replay(new ModuloComparer(hashCount), operations));
     }
@@ -33,7 +33,7 @@ public sealed class CacheTableTests
         var count = 0;
         for (var key = 0; key < 1000; key++)
         {
-            table.Add(Node(table, key, key), ++count);
+            Add(ref table, Node(table, key, key), ++count);
         }
 
         Assert.True(table.BucketCount >= 1000, $"bucket count {table.BucketCount}");
@@ -52,7 +52,7 @@ public sealed class CacheTableTests
         var initial = table.BucketCount;
         for (var key = 0; key < 1000; key++)
         {
-            table.Add(Node(table, key, key), key + 1);
+            Add(ref table, Node(table, key, key), key + 1);
         }
 
         Assert.Equal(1024, initial);
@@ -66,8 +66,8 @@ public sealed class CacheTableTests
         var table = new CacheTable<int, int>(16, comparer);
         var first = Node(table, 1, 1);
         var second = Node(table, 2, 2);
-        table.Add(first, 1);
-        table.Add(second, 2);
+        Add(ref table, first, 1);
+        Add(ref table, second, 2);
 
         Assert.True(table.Remove(first));
         Assert.False(table.Remove(first));
@@ -83,7 +83,7 @@ public sealed class CacheTableTests
         var nodes = Enumerable.Range(0, 3).Select(k => Node(table, k, k)).ToArray();
         for (var i = 0; i < nodes.Length; i++)
         {
-            table.Add(nodes[i], i + 1);
+            Add(ref table, nodes[i], i + 1);
         }
 
         // Chain order is newest first: 2 -> 1 -> 0. A reader standing on 1 when it is removed must still reach 0.
@@ -100,9 +100,9 @@ public sealed class CacheTableTests
         var a = Node(table, 1, 1);
         var b = Node(table, 2, 2);
         var c = Node(table, 3, 3);
-        table.Add(a, 1);
-        table.Add(b, 2);
-        table.Add(c, 3);
+        Add(ref table, a, 1);
+        Add(ref table, b, 2);
+        Add(ref table, c, 3);
         var replacement = Node(table, 2, 20);
 
         table.Replace(b, replacement);
@@ -116,18 +116,84 @@ public sealed class CacheTableTests
     public void Find_WithReferenceTypeKeysAndCustomComparer_UsesComparer()
     {
         var table = new CacheTable<string, int>(16, StringComparer.OrdinalIgnoreCase);
-        table.Add(new CacheNode<string, int>("Key", table.Hash("Key"), 7) { Queue = 1 }, 1);
+        Add(ref table, new CacheNode<string, int>("Key", table.Hash("Key"), 7) { Queue = 1 }, 1);
 
         Assert.Equal(7, table.Find("KEY", table.Hash("KEY"))?.Value);
         Assert.Null(table.Find("other", table.Hash("other")));
     }
 
+    [Fact]
+    public void Add_GrowingFromEmptyToAMillion_MovesABoundedNumberOfNodesAndAllocatesNothing()
+    {
+        // What a cache does under its write lock per insert: StartGrowth (with an array allocated before the lock) and
+        // Add. Neither may do work or allocate in proportion to the table, however large it has grown.
+        const int keys = 1 << 20;
+        var table = new CacheTable<int, int>(keys, comparer: null, maxInitialBuckets: 16);
+        var maxSteps = 0L;
+        var allocated = 0L; // by the calls made under the lock, in all
+        var migrating = 0;
+        for (var key = 0; key < keys; key++)
+        {
+            var node = Node(table, key, key);
+            var grown = table.AllocateGrowth(key);
+            var (steps, before) = (table.MigrationSteps, GC.GetAllocatedBytesForCurrentThread());
+            if (grown is not null)
+            {
+                table.StartGrowth(grown);
+            }
+
+            table.Add(node);
+            allocated += GC.GetAllocatedBytesForCurrentThread() - before;
+            maxSteps = Math.Max(maxSteps, table.MigrationSteps - steps);
+            migrating += table.IsMigrating ? 1 : 0;
+        }
+
+        Assert.Equal(CacheTable<int, int>.StepsPerAdd, maxSteps);
+
+        // The bucket arrays come to 16 MB in all; a few bytes of the runtime's own (tiering) may land in the window.
+        Assert.True(allocated < 64 * 1024, $"{allocated} bytes allocated under the lock");
+        Assert.True(migrating > keys / 4, $"{migrating} additions left a migration running");
+        Assert.True(table.BucketCount >= keys, $"bucket count {table.BucketCount}");
+        for (var key = 0; key < keys; key += 97)
+        {
+            Assert.Equal(key, table.Find(key, table.Hash(key))?.Value);
+        }
+    }
+
+    [Fact]
+    public void Replay_GrowingSequence_RunsStepsWhileAMigrationRuns()
+    {
+        // The property below checks Find, Enumerate, Replace, Remove and Clear after every step; this makes sure that
+        // many of those steps happen while a migration runs (so the property is not vacuous about it).
+        var operations = Enumerable.Range(0, 600).Select(i => (Op: i % 5 == 4 ? 1 : i % 97 == 96 ? 2 : 0, Key: (i * 37) % 64)).ToArray();
+        Assert.True(Replay(new ModuloComparer(64), operations, out var midMigration));
+        Assert.True(midMigration > 50, $"{midMigration} steps ran mid-migration");
+        Assert.True(Replay(new ModuloComparer(1), operations, out midMigration));
+        Assert.True(midMigration > 50, $"{midMigration} steps ran mid-migration (one chain)");
+    }
+
+    private static void Add<TKey>(ref CacheTable<TKey, int> table, CacheNode<TKey, int> node, int count)
+        where TKey : notnull
+    {
+        if (table.AllocateGrowth(count) is { } grown)
+        {
+            table.StartGrowth(grown);
+        }
+
+        table.Add(node);
+    }
+
     private static CacheNode<int, int> Node(CacheTable<int, int> table, int key, int value)
         => new(key, table.Hash(key), value) { Queue = 1 };
 
-    private static bool Replay(ModuloComparer comparer, (int Op, int Key)[] operations)
+    private static bool Replay(ModuloComparer comparer, (int Op, int Key)[] operations) => Replay(comparer, operations, out _);
+
+    private static bool Replay(ModuloComparer comparer, (int Op, int Key)[] operations, out int midMigration)
     {
-        var table = new CacheTable<int, int>(capacity: 64, comparer, maxInitialBuckets: 16);
+        // Starts at 4 buckets: it migrates to 8, 16, 32 and 64 as the model grows, a few nodes per addition, and the
+        // other operations run in between.
+        var table = new CacheTable<int, int>(capacity: 64, comparer, maxInitialBuckets: 4);
+        midMigration = 0;
         var model = new Dictionary<int, CacheNode<int, int>>();
         var version = 0;
         foreach (var (op, key) in operations)
@@ -143,7 +209,7 @@ public sealed class CacheTableTests
                     }
                     else
                     {
-                        table.Add(node, model.Count + 1);
+                        Add(ref table, node, model.Count + 1);
                     }
 
                     model[key] = node;
@@ -170,6 +236,8 @@ public sealed class CacheTableTests
                     model.Clear();
                     break;
             }
+
+            midMigration += table.IsMigrating ? 1 : 0;
 
             for (var k = 0; k < 64; k++)
             {
