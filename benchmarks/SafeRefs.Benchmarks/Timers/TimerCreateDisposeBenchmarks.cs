@@ -21,9 +21,14 @@ public class TimerCreateDisposeBenchmarks
     private readonly Lock _floorLock = new();
     private FloorHandle? _recent;
     private long _floorCount;
+    private ExecutionContext? _emptyContext;
 
     [GlobalSetup]
-    public void Setup() => _scope = new TimerScope(TimeProvider.System);
+    public void Setup()
+    {
+        _scope = new TimerScope(TimeProvider.System);
+        _emptyContext = ExecutionContext.Capture();
+    }
 
     [GlobalCleanup]
     public void Cleanup() => _scope.Dispose();
@@ -54,6 +59,17 @@ public class TimerCreateDisposeBenchmarks
     [Benchmark(Description = "raw + owner floor (scope floor + WeakReference<T>)")]
     public void RawCreateTimerPlusOwnerFloor() => CreateAndCloseFloorTimer(new FloorHandle(new WeakReference<object>(_owner)));
 
+    /// <summary>
+    /// Reference floor, not a SafeRefs API: <see cref="RawCreateTimerPlusScopeFloor"/> plus the two promises of a scope's
+    /// timer that it leaves out. The timer does not capture the caller's <see cref="ExecutionContext"/>: one check that
+    /// the context is the empty default one, which needs no suppression. The <see cref="ITimer"/> is armed only once the
+    /// handle is in the table (created paused, then one <c>Change</c>): a timer armed first could fire before a
+    /// concurrent dispose of the scope can find it, and would then run after that dispose returned (publishing the
+    /// <see cref="ITimer"/> after the table instead needs a second atomic exchange against the close).
+    /// </summary>
+    [Benchmark(Description = "raw + promise floor (scope floor + no context flow + armed in the table)")]
+    public void RawCreateTimerPlusPromiseFloor() => CreateAndCloseFloorTimer(new FloorHandle(RawCallback), armInTable: true);
+
     [Benchmark(Description = "TimerScope.Every + Dispose")]
     public void ScopeEvery()
     {
@@ -66,21 +82,48 @@ public class TimerCreateDisposeBenchmarks
         _scope.Every(_owner, Period, static _ => { }).Dispose();
     }
 
-    // The floor rows' shared work after the handle: inlined into each row, so a row measures only its own work.
+    // The floor rows' shared work after the handle: inlined into each row (armInTable a constant), so a row measures
+    // only its own work.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void CreateAndCloseFloorTimer(FloorHandle handle)
+    private void CreateAndCloseFloorTimer(FloorHandle handle, bool armInTable = false)
     {
+        if (armInTable)
+        {
+            handle.Timer = CreatePausedWithoutFlow(handle);
+        }
+
         lock (_floorLock)
         {
             _recent = handle;
         }
 
         Interlocked.Increment(ref _floorCount);
-        handle.Timer = TimeProvider.System.CreateTimer(RawCallback, handle, Period, Period);
+        if (armInTable)
+        {
+            handle.Timer!.Change(Period, Period);
+        }
+        else
+        {
+            handle.Timer = TimeProvider.System.CreateTimer(RawCallback, handle, Period, Period);
+        }
+
         if (Interlocked.Exchange(ref handle.Callback, null) is not null)
         {
             handle.Timer.Dispose();
             Interlocked.Decrement(ref _floorCount);
+        }
+    }
+
+    private ITimer CreatePausedWithoutFlow(FloorHandle handle)
+    {
+        if (ReferenceEquals(ExecutionContext.Capture(), _emptyContext))
+        {
+            return TimeProvider.System.CreateTimer(RawCallback, handle, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        using (ExecutionContext.SuppressFlow())
+        {
+            return TimeProvider.System.CreateTimer(RawCallback, handle, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
     }
 

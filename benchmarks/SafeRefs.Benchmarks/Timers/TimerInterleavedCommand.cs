@@ -25,6 +25,7 @@ public static class TimerInterleavedCommand
                     ("RawCreateTimer (baseline)", b.RawCreateTimer),
                     ("RawCreateTimerPlusScopeFloor", b.RawCreateTimerPlusScopeFloor),
                     ("RawCreateTimerPlusOwnerFloor", b.RawCreateTimerPlusOwnerFloor),
+                    ("RawCreateTimerPlusPromiseFloor", b.RawCreateTimerPlusPromiseFloor),
                     ("ScopeEvery", b.ScopeEvery),
                     ("ScopeEveryOwner", b.ScopeEveryOwner),
                 ],
