@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Timers.Internal;
 
 namespace SafeRefs.Timers;
@@ -53,9 +52,8 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
     };
 
-    private readonly WeakReference<TimerScope> _scope;
-    private readonly TimeProvider _timeProvider;
-    private readonly LiveCountTracker _count; // the scope's count of active items, lowered once when the timer ends
+    // The scope (weakly), its clock and its count of active items, which the timer lowers once when it ends.
+    private readonly ScopeShared _shared;
     // Action or OwnerCallback; cleared when the timer ends.
     private object? _callback;
 #pragma warning disable CA2213 // Disposed by Close (which Dispose calls) and by any tick that finds the timer ended.
@@ -69,17 +67,15 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     // moved the number, so the firing leaves the timer to the new arming.
     private int _arming;
 
-    // Created by its scope, which passes itself (no weak-reference read to count the timer) and its weak self. The
-    // ITimer is created paused and stored here, before anyone else can reach this timer: a close always finds it, and
-    // Start arms it afterwards.
-    internal ScopedTimer(TimerScope scope, WeakReference<TimerScope> weakScope, object callback, TimeSpan period)
+    // Created by its scope, which passes itself (no weak-reference read to count the timer). The ITimer is created
+    // paused and stored here, before anyone else can reach this timer: a close always finds it, and Start arms it
+    // afterwards. The timer is counted only once its ITimer exists (a provider that throws leaves no count behind).
+    internal ScopedTimer(TimerScope scope, object callback, TimeSpan period)
     {
-        _scope = weakScope;
-        _timeProvider = scope.TimeProvider;
         _callback = callback;
         _state = IsPeriodic(period) ? PeriodicBit : 0;
-        _timer = TimerArguments.Create(_timeProvider, TickCallback, this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _count = scope.CountTimerStarted();
+        _timer = TimerArguments.Create(scope.TimeProvider, TickCallback, this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _shared = scope.CountTimerStarted();
     }
 
     /// <summary>Gets a value indicating whether the timer still belongs to its scope.</summary>
@@ -167,7 +163,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 
         // A one-shot arming gets an ITimer of its own, so a firing of the previous one that is already on its way
         // (it cannot be recalled) is recognised as stale: it still runs the callback, but does not end the timer.
-        var timer = TimerArguments.Create(_timeProvider, TickCallback, new Arming(this, arming), due, Timeout.InfiniteTimeSpan);
+        var timer = TimerArguments.Create(_shared.TimeProvider, TickCallback, new Arming(this, arming), due, Timeout.InfiniteTimeSpan);
         Interlocked.Exchange(ref _timer, timer)?.Dispose();
         if (Volatile.Read(ref _callback) is null)
         {
@@ -227,11 +223,12 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsPeriodic(TimeSpan period) => period != Timeout.InfiniteTimeSpan && period != TimeSpan.Zero;
 
     private void OnTick(int arming)
     {
-        if (!_scope.TryGetTarget(out var scope))
+        if (!_shared.Scope.TryGetTarget(out var scope))
         {
             // The scope was dropped without Dispose and collected: retire so the timer stops firing.
             try
@@ -350,7 +347,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             failure = ex;
         }
 
-        _scope.TryGetTarget(out var scope);
+        _shared.Scope.TryGetTarget(out var scope);
         Exit(arming, ownerAlive: true, failure, scope);
     }
 
@@ -404,7 +401,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
 
         Volatile.Read(ref _timer)?.Dispose();
-        _count.Decrement();
+        _shared.Count.Decrement();
 
         (ended as AsyncTimerCallback)?.Cancel();
         return true;

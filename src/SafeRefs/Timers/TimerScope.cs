@@ -57,7 +57,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     private string? _name;
     private IMeterFactory? _meterFactory;
     private Metrics _metrics = Metrics.Shared;
-    private LiveCountTracker? _activeMetrics;
+    private ScopeShared? _shared; // created with the first counted item: holds the count of active items
 
     /// <summary>Initializes a new instance of the <see cref="TimerScope"/> class.</summary>
     /// <param name="timeProvider">The clock for every timer of the scope; <see langword="null"/> means
@@ -112,7 +112,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// <value>Zero once the scope is disposed.</value>
     /// <remarks>Read in constant time: it is the count the scope keeps for <c>saferefs.timer.active</c>, raised when an
     /// item is created and lowered when it ends.</remarks>
-    public int ActiveCount => _disposed ? 0 : (int)(Volatile.Read(ref _activeMetrics)?.Count ?? 0);
+    public int ActiveCount => _disposed ? 0 : (int)(Volatile.Read(ref _shared)?.Count.Count ?? 0);
 
     /// <summary>Gets or sets the logger that records failed callbacks (event id 1200, 1201, 1203).</summary>
     /// <value><see langword="null"/> by default: failures go to <see cref="Diagnostics.SafeRefsLog.Logger"/>. Child
@@ -503,25 +503,25 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
     /// <summary>
     /// Counts one new item in <c>saferefs.timer.active</c>, listened to or not, so that a listener attaching late reads
-    /// the exact number (see <see cref="TimerCount.Started"/>) and <see cref="ActiveCount"/> reads it too; returns the
-    /// tracker, which the item lowers when it ends.
+    /// the exact number (see <see cref="TimerCount.Started"/>) and <see cref="ActiveCount"/> reads it too; returns what
+    /// the scope's items share, whose count the item lowers when it ends.
     /// </summary>
-    internal LiveCountTracker CountTimerStarted()
+    internal ScopeShared CountTimerStarted()
     {
-        var tracker = Volatile.Read(ref _activeMetrics);
-        if (tracker is null)
+        var shared = Volatile.Read(ref _shared);
+        if (shared is null)
         {
-            var created = new LiveCountTracker(Metrics.TimerInstruments.ScopeTag(_name));
-            tracker = Interlocked.CompareExchange(ref _activeMetrics, created, null);
-            if (tracker is null)
+            var created = new ScopeShared(_self, TimeProvider, new LiveCountTracker(Metrics.TimerInstruments.ScopeTag(_name)));
+            shared = Interlocked.CompareExchange(ref _shared, created, null);
+            if (shared is null)
             {
-                _metrics.Timers.Register(this, created);
-                tracker = created;
+                _metrics.Timers.Register(this, created.Count);
+                shared = created;
             }
         }
 
-        tracker.Increment();
-        return tracker;
+        shared.Count.Increment();
+        return shared;
     }
 
     internal static void NoteRetiredWithCollectedScope() => Interlocked.Increment(ref _retiredWithCollectedScope);
@@ -554,7 +554,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ScopedTimer StartTimer(object callback, TimeSpan due, TimeSpan period)
     {
-        var timer = new ScopedTimer(this, _self, callback, period);
+        var timer = new ScopedTimer(this, callback, period);
         if (!TryAddTimer(timer))
         {
             timer.Dispose();

@@ -15,5 +15,5 @@ internal static class TimerCount
     /// <see langword="null"/> if the scope was collected. The tracker holds no reference to its scope, and a collected
     /// scope's tracker is no longer observed, so items may keep it.
     /// </summary>
-    internal static LiveCountTracker? Started(WeakReference<TimerScope> scope) => scope.TryGetTarget(out var target) ? target.CountTimerStarted() : null;
+    internal static LiveCountTracker? Started(WeakReference<TimerScope> scope) => scope.TryGetTarget(out var target) ? target.CountTimerStarted().Count : null;
 }
