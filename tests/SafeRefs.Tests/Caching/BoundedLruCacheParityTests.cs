@@ -121,8 +121,9 @@ public sealed class BoundedLruCacheParityTests
     public void Updated_InPlaceUpdateWithoutOtherObservers_IsStillRaised()
     {
         // Without Evicted handlers, disposal or a removal hook, a write over a live entry takes the lock-free
-        // in-place path; an Updated handler must keep it from skipping the notification.
-        using var cache = new BoundedLruCache<int, string>(4);
+        // in-place path (at capacities of 65 and more: smaller caches move every written key under the lock); an Updated
+        // handler must keep it from skipping the notification.
+        using var cache = new BoundedLruCache<int, string>(100);
         var updates = new List<(string Old, string New)>();
         cache.Set(1, "one");
         cache.Updated += (_, e) => updates.Add((e.OldValue, e.NewValue));
@@ -180,8 +181,8 @@ public sealed class BoundedLruCacheParityTests
     [Fact]
     public void Trim_RemovesOneTimeKeysBeforeHotOnes_ReportsTrimmed_NotCountedAsEvictions()
     {
-        using var cache = new BoundedLruCache<int, int>(20);
-        for (var i = 0; i < 20; i++)
+        using var cache = new BoundedLruCache<int, int>(100); // 65+: the frequency policy (smaller caches trim in write order)
+        for (var i = 0; i < 100; i++)
         {
             cache.Set(i, i);
         }
@@ -199,15 +200,15 @@ public sealed class BoundedLruCacheParityTests
 
         Assert.Equal(5, cache.Trim(5));
 
-        Assert.Equal(15, cache.Count);
+        Assert.Equal(95, cache.Count);
         Assert.All(trimmed, t => Assert.Equal(CacheEvictionReason.Trimmed, t.Reason));
         // Keys never read leave first; which of them is the policy's choice (a newcomer seen once does not displace an
         // older entry seen once, so the newest may go first).
-        Assert.All(trimmed, t => Assert.InRange(t.Key, 5, 19));
+        Assert.All(trimmed, t => Assert.InRange(t.Key, 5, 99));
         Assert.Equal(5, trimmed.Select(t => t.Key).Distinct().Count());
         Assert.Equal([0, 1, 2, 3, 4], cache.Keys.Where(k => k < 5).Order());
         Assert.Equal(0, cache.Statistics.Evictions);
-        Assert.Equal(15, cache.Trim(100));
+        Assert.Equal(95, cache.Trim(100));
         Assert.Equal(0, cache.Count);
         Assert.Equal(0, cache.Trim(1));
     }

@@ -10,6 +10,9 @@ namespace SafeRefs.Tests.Caching;
 /// Model-based: random operation sequences replayed against the cache and a dictionary model, checked after every
 /// step. With observers attached the model is exact (every entry that leaves is reported, so the model knows the
 /// contents); without them (the lock-free in-place update path) the snapshot must be the model minus evictions.
+/// Below <see cref="CachePolicy{TKey, TValue}.WriteOrderBelow"/> the model also knows the victims (the least recently
+/// written keys, as the cache keeps write order there); at that capacity, the cache starts full of other keys, so every
+/// insert goes through the frequency policy.
 /// </summary>
 public sealed class BoundedLruCachePropertyTests
 {
@@ -60,10 +63,13 @@ public sealed class BoundedLruCachePropertyTests
         return Gen.ArrayOf(step).ToArbitrary();
     }
 
-    // A capacity, and the most buckets the key index starts with: 1 makes it grow (1, 2, 4, 8, 16) while the steps run,
-    // a few nodes per insert, so that every operation also runs while a migration of the index is under way.
+    private const int FrequencyPolicyCapacity = CachePolicy<string, string>.WriteOrderBelow;
+
+    // A capacity (small ones keep write order; the smallest of the frequency policy starts full), and the most buckets
+    // the key index starts with: 1 makes it grow (1, 2, 4, 8, 16) while the steps run, a few nodes per insert, so that
+    // every operation also runs while a migration of the index is under way.
     private static Arbitrary<(int Capacity, int MaxInitialBuckets)> Sizes()
-        => (from capacity in Gen.Choose(1, 12)
+        => (from capacity in Gen.Frequency((3, Gen.Choose(1, 12)), (1, Gen.Constant(FrequencyPolicyCapacity)))
             from buckets in Gen.Elements(1, CacheTable<string, string>.MaxInitialBuckets)
             select (capacity, buckets)).ToArbitrary();
 
@@ -84,6 +90,8 @@ public sealed class BoundedLruCachePropertyTests
         Assert.Null(Replay(3, operations, observe: false));
         Assert.Null(Replay(12, operations, observe: true, maxInitialBuckets: 1));
         Assert.Null(Replay(12, operations, observe: false, maxInitialBuckets: 1));
+        Assert.Null(Replay(FrequencyPolicyCapacity, operations, observe: true));
+        Assert.Null(Replay(FrequencyPolicyCapacity, operations, observe: false));
     }
 
     /// <summary>Replays <paramref name="operations"/>; returns a description of the first mismatch, or null.</summary>
@@ -97,6 +105,17 @@ public sealed class BoundedLruCachePropertyTests
         {
             cache.Evicted += (_, e) => left.Add((e.Key, e.Value, e.Reason));
             cache.Updated += (_, e) => updates.Add((e.Key, e.OldValue, e.NewValue));
+        }
+
+        var writeOrder = new LinkedList<string>(); // keys by last write, most recent first
+        var keepsWriteOrder = capacity < CachePolicy<string, string>.WriteOrderBelow;
+        if (!keepsWriteOrder)
+        {
+            for (var i = 0; i < capacity; i++)
+            {
+                cache.Set("p" + i, "p" + i);
+                model["p" + i] = "p" + i;
+            }
         }
 
         var alternate = cache.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -213,6 +232,29 @@ public sealed class BoundedLruCachePropertyTests
                 : model.Keys.Where(mk => !snapshot.ContainsKey(mk)).ToList();
             var inserted = written is not null && !had;
             var allowed = op == Op.Trim ? Math.Min(arg, before.Count) : inserted ? 1 : 0;
+            if (keepsWriteOrder)
+            {
+                // The victims are the least recently written keys (a Trim's, or the one a write into a full cache evicts).
+                var expected = writeOrder.Where(w => !removed.Contains(w)).Reverse()
+                    .Take(op == Op.Trim ? allowed : inserted && before.Count >= capacity ? 1 : 0);
+                if (!evictedNow.ToHashSet().SetEquals(expected))
+                {
+                    return $"step {step} {op} {key}: evicted [{string.Join(",", evictedNow)}], the least recently written are [{string.Join(",", expected)}]";
+                }
+
+                var rewritten = op is Op.Set or Op.AddOrUpdate or Op.AltAddOrUpdate || (had ? op is Op.TryUpdate or Op.AltTryUpdate : op is Op.GetOrAdd or Op.AltGetOrAdd);
+                foreach (var gone in removed.Concat(evictedNow))
+                {
+                    writeOrder.Remove(gone);
+                }
+
+                if (rewritten)
+                {
+                    writeOrder.Remove(key);
+                    writeOrder.AddFirst(key);
+                }
+            }
+
             if (evictedNow.Count > allowed || (op == Op.Trim && evictedNow.Count != allowed) || evictedNow.Contains(key) && written is not null)
             {
                 return $"step {step} {op} {key}: {evictedNow.Count} entries left ({string.Join(",", evictedNow)}), {allowed} allowed";

@@ -124,7 +124,7 @@ public sealed class BoundedLruCacheSoakTests
         // Writers use every parity member; a reader takes snapshots. Each snapshot is one instant: distinct keys,
         // at most Capacity of them, each with a value its key can hold. Every update was reported once by Updated,
         // with both values of its key, and once by Evicted as Replaced.
-        const int Capacity = 64;
+        const int Capacity = 128; // 65 or more, so updates take the in-place path too
         const int Threads = 2;
         const int Steps = 40_000;
         using var cache = new BoundedLruCache<string, int>(Capacity);

@@ -40,7 +40,7 @@ public sealed class BoundedMemoryCacheCollectionTests
     [Fact]
     public void Set_ReplacedBareValue_IsCollected_ControlStaysAlive()
     {
-        var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 8 });
+        var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 100 }); // 65+: in place
         var replaced = Store(cache, "a", CancellationToken.None);
         var control = Store(cache, "b", CancellationToken.None);
         cache.Set("a", "other"); // swapped in place, without the lock

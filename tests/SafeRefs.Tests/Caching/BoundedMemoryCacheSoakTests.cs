@@ -15,7 +15,8 @@ public sealed class BoundedMemoryCacheSoakTests
         const int Writers = 2;
         const int WritesPerWriter = 20_000;
         const int Keys = 8;
-        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = Keys });
+        // Capacity 65 or more: smaller caches take the lock for every write (to keep write order).
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 100 });
         var registered = 0;
         var called = new int[Writers * WritesPerWriter];
         var duplicates = 0;
@@ -79,7 +80,7 @@ public sealed class BoundedMemoryCacheSoakTests
     {
         // Keys fit the capacity, so nothing is evicted: a Set that returned must be readable at once, whether it took
         // the lock-free in-place path or raced with the other writer replacing the node (entries with callbacks).
-        const int Capacity = 64;
+        const int Capacity = 100; // 65 or more, so plain values take the in-place path
         const int Writers = 2;
         const int WritesPerWriter = 50_000;
         using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = Capacity });

@@ -685,6 +685,7 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         stored = true;
         if (mode != AddIfAbsentMode && AtomicValueWrites && !_weighted && !_expires && absoluteExpiry == long.MaxValue && sliding == 0
             && !(mayBecomeStale && _isStale is not null)
+            && !_levels[level].KeepsWriteOrder // a small cache moves every written key to the front, under the lock
             && _table.Find(key, hash) is { } existing && !existing.CheckOnRead && existing.Level == level
             && existing is not RichCacheNode<TKey, TValue> && TryUpdateInPlace(existing, value))
         {

@@ -3,9 +3,17 @@ namespace SafeRefs.Caching.Internal;
 /// <summary>
 /// The eviction policy of one priority level: a small window that every new key enters, a main queue (a probation and a
 /// protected part), and an admission test between them, in the W-TinyLFU family. It is not an LRU: reads never reorder
-/// entries, they only raise a per-entry counter.
+/// entries, they only raise a per-entry counter. Caches of fewer than <see cref="WriteOrderBelow"/> entries keep write
+/// order instead.
 /// </summary>
 /// <remarks>
+/// <para>Write order (below <see cref="WriteOrderBelow"/>): every write puts its key at the window's head and the
+/// window's tail leaves; the other queues stay empty. A key written and then followed by fewer than capacity writes of
+/// other keys is therefore always still there, as in an LRU. No frequency-based policy can promise that: when every
+/// key of a full cache was written within the last capacity writes (a run of misses), the promise leaves exactly one
+/// possible victim, the least recently written key, so any admission test or second chance breaks it. The price: reads
+/// protect nothing in such a cache (no scan or loop resistance, no frequency gain on skewed traffic); docs/caching.md
+/// has the figures.</para>
 /// <para>A key read while in the window moves to the protected part. A key that reaches the window's tail unread enters
 /// the probation part only if its estimated frequency (<see cref="FrequencySketch"/>) beats that of the probation
 /// part's victim by more than one; otherwise it leaves. This keeps one-time keys (scans) and equally frequent keys
@@ -29,6 +37,9 @@ internal sealed class CachePolicy<TKey, TValue>
     /// <summary>The most entries one eviction moves (promotions, admissions, second chances) before one leaves.</summary>
     public const int MaxSecondChances = 64;
 
+    /// <summary>Caches of a capacity below this keep write order (an LRU over writes) instead of the frequency policy.</summary>
+    public const int WriteOrderBelow = 65;
+
     private const byte Window = 1;
     private const byte Probation = 2;
     private const byte Protected = 3;
@@ -37,6 +48,7 @@ internal sealed class CachePolicy<TKey, TValue>
     // write evicted it) in small caches, where any LRU keeps it.
     private const int MinWindow = 2;
 
+    private readonly bool _writeOrder;
     private readonly GhostFilter _windowGhost;
     private readonly GhostFilter _mainGhost;
     private CacheNodeList<TKey, TValue> _window;
@@ -48,11 +60,16 @@ internal sealed class CachePolicy<TKey, TValue>
     /// <param name="capacity">The cache's capacity (bounds what the ghost filters may grow to).</param>
     public CachePolicy(int capacity)
     {
+        _writeOrder = capacity < WriteOrderBelow;
         _windowGhost = new GhostFilter(capacity);
         _mainGhost = new GhostFilter(capacity);
     }
 
     public int Count => _window.Count + MainCount;
+
+    /// <summary>Gets whether this policy keeps write order: every write must go through <see cref="Insert"/> or
+    /// <see cref="InsertReplacement"/> (an update in place would leave its key where it was).</summary>
+    public bool KeepsWriteOrder => _writeOrder;
 
     private int MainCount => _probation.Count + _protected.Count;
 
@@ -76,6 +93,13 @@ internal sealed class CachePolicy<TKey, TValue>
     /// <param name="residentCount">The cache's entry count.</param>
     public void Insert(CacheNode<TKey, TValue> node, FrequencySketch sketch, int residentCount)
     {
+        if (_writeOrder)
+        {
+            node.Queue = Window;
+            _window.AddFirst(node);
+            return;
+        }
+
         if (_windowGhost.Contains(node.Hash))
         {
             if (_windowTarget < Count - (Count / 5))
@@ -125,6 +149,11 @@ internal sealed class CachePolicy<TKey, TValue>
     /// so the work under the cache's lock is bounded even when every entry is hot.</remarks>
     public (CacheNode<TKey, TValue> Victim, bool Expired) Evict(FrequencySketch sketch, int residentCount, long? now)
     {
+        if (_writeOrder)
+        {
+            return EvictInWriteOrder(now);
+        }
+
         var chances = 0;
         if (_window.Count > 0 && (_window.Count >= WindowTarget || MainCount == 0))
         {
@@ -240,6 +269,24 @@ internal sealed class CachePolicy<TKey, TValue>
         }
 
         return ref _protected;
+    }
+
+    /// <summary>Evicts the least recently written entry, or an expired one among the <see cref="MaxSecondChances"/>
+    /// least recently written (evicting it instead keeps every live entry a little longer).</summary>
+    private (CacheNode<TKey, TValue> Victim, bool Expired) EvictInWriteOrder(long? now)
+    {
+        var candidate = _window.Tail;
+        for (var looked = 0; now is not null && candidate is not null && looked < MaxSecondChances; looked++)
+        {
+            if (IsExpired(candidate, now))
+            {
+                return (Unlink(ref _window, candidate), true);
+            }
+
+            candidate = candidate.Previous;
+        }
+
+        return (Unlink(ref _window, _window.Tail!), false);
     }
 
     /// <summary>Evicts the probation part's victim (the main queue's least valuable entry).</summary>

@@ -95,7 +95,7 @@ public sealed class CacheEngineTests
                 return x == y;
             },
             _ => 0); // one chain, so every index lookup compares keys
-        engine = new CacheEngine<int, object>(new CacheEngineSettings<int, object> { Owner = new object(), Capacity = 4, Comparer = comparer });
+        engine = new CacheEngine<int, object>(new CacheEngineSettings<int, object> { Owner = new object(), Capacity = CachePolicy<int, object>.WriteOrderBelow, Comparer = comparer });
         engine.Set(1, "a");
         Volatile.Write(ref armed, true);
         var writer = Task.Run(() => engine.Set(2, "b"));
@@ -121,7 +121,7 @@ public sealed class CacheEngineTests
         // it (and store a fresh entry).
         using var comparing = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        using var engine = new CacheEngine<int, BlockingValue>(new CacheEngineSettings<int, BlockingValue> { Owner = new object(), Capacity = 4 });
+        using var engine = new CacheEngine<int, BlockingValue>(new CacheEngineSettings<int, BlockingValue> { Owner = new object(), Capacity = CachePolicy<int, BlockingValue>.WriteOrderBelow });
         var first = new BlockingValue(comparing, release);
         var second = new BlockingValue(null, null);
         engine.Set(1, first);
