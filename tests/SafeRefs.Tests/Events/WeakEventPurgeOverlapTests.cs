@@ -98,7 +98,7 @@ public sealed class WeakEventPurgeOverlapTests
 
             disposer = new Thread(disposed.Dispose);
             disposer.Start();
-            Assert.True(SpinWait.SpinUntil(() => disposedEntry.IsRemoved, TimeSpan.FromSeconds(30)));
+            Assert.True(SpinWait.SpinUntil(() => disposedEntry.IsFreed, TimeSpan.FromSeconds(30)));
             RunOnOtherThread(() => source.Raise(null, 1));
             var sweeper = new Thread(WeakHandlerPurger.Sweep);
             sweeper.Start();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using SafeRefs.Tests.Events.Internal;
 using SafeRefs.Tests.Pooling;
 using SafeRefs.Tests.Subscriptions.WeakLinks;
 using SafeRefs.Tests.Timers;
@@ -18,6 +19,8 @@ public static class ChildProcess
         ["weak-link-throwing-remove-background-purge"] = WeakLinkCrashScenarios.ThrowingRemoveDuringBackgroundPurge,
         ["weak-link-throwing-remove-subscribing-thread-purge"] = WeakLinkCrashScenarios.ThrowingRemoveDuringSubscribingThreadPurge,
         ["weak-link-throwing-remove-dispose"] = WeakLinkCrashScenarios.ThrowingRemoveDuringDispose,
+        ["weak-event-add-fast-path-reads-freed-handle"] = HandlerSlotPoisonTests.ReadFreedHandle,
+        ["weak-event-add-fast-path-live-handle"] = HandlerSlotPoisonTests.ReadLiveHandle,
         ["pool-lease-callbacks-throw-without-handler"] = PoolLeaseEndTests.LeaseCallbacksThrowWithoutHandler,
         ["timer-scope-callbacks-throw-without-handler"] = TimerScopeCrashScenarios.CallbacksThrowWithoutHandler,
     };

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace SafeRefs.Events.Internal;
@@ -8,7 +9,8 @@ namespace SafeRefs.Events.Internal;
 /// </summary>
 /// <remarks>
 /// Copied by value into every new snapshot. A raise reads the handle only while the list counts it (see
-/// <see cref="WeakHandlerList"/>): the list frees it only after dropping the entry, once no raise is counted.
+/// <see cref="WeakHandlerList"/>): the list frees it only after dropping the entry, once no raise is counted. The copy
+/// cannot see the free, so debug builds check the entry on every read (the poison check of this fast path).
 /// </remarks>
 internal readonly struct HandlerSlot
 {
@@ -26,7 +28,14 @@ internal readonly struct HandlerSlot
     private readonly WeakHandlerEntry _entry;
 
     /// <summary>The weak handle to the delegate of a <see cref="WeakHandlerEntry.EntryKind.WeakTarget"/> entry; otherwise unallocated.</summary>
-    internal WeakGCHandle<object> Weak => _weak;
+    internal WeakGCHandle<object> Weak
+    {
+        get
+        {
+            Debug.Assert(!_weak.IsAllocated || !_entry.IsFreed, "a raise read the weak handle of a freed Add handler");
+            return _weak;
+        }
+    }
 
     /// <summary>The entry.</summary>
     internal WeakHandlerEntry Entry => _entry;

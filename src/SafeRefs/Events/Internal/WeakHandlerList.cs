@@ -12,17 +12,16 @@ namespace SafeRefs.Events.Internal;
 /// under a lock and publish a new immutable array.
 /// </summary>
 /// <remarks>
-/// <para><b>Handles.</b> An entry's GC handles are read by a raise, between <see cref="EnterRaise"/> (called before it
-/// loads the snapshot) and <see cref="ExitRaise"/>, and by code that holds the lock. They are freed only by this list,
-/// under the lock, for an entry already dropped from the published snapshot, once no raise that may have loaded a
-/// snapshot with it is still counted. Two epochs: each raise counts itself in the current one; an entry dropped
-/// during an epoch is retired with it; the lock holder flips to the other epoch only when no raise of that one is left,
-/// and frees the entries retired before a flip once the raises counted before it are out (the last of them frees them).
-/// So an entry waits at most for the raises that were in progress when it was dropped, plus those of one epoch
-/// started before the next flip; raises that overlap without a gap do not hold entries back without bound. A raise
-/// costs one interlocked pair and none per handler (copying the live handlers under the lock instead would cost a
-/// write barrier per handler and serialise concurrent raises). Entries still registered when the list is collected are
-/// freed by <see cref="CollectedListReleaser"/>.</para>
+/// <para><b>Handles.</b> Each entry owns its GC handles through a <see cref="SafeRefs.Internal.WeakLinkCore"/>. Those of
+/// a <c>Subscribe</c> entry are gated and freed when it is claimed (its token's <c>Dispose</c>, or this list dropping
+/// it dead). Those of an <c>Add</c> entry are the mechanism's one ungated exception, freed by this list: a raise reads
+/// them between <see cref="EnterRaise"/> (before it loads the snapshot) and <see cref="ExitRaise"/>, so they are freed,
+/// under the lock, once the entry is out of the published snapshot and no raise that may have loaded it is counted.
+/// Two epochs: each raise counts itself in the current one; an entry dropped during an epoch is retired with it; the
+/// lock holder flips to the other epoch only when no raise of that one is left, and frees the entries retired before a
+/// flip once the raises counted before it are out (the last of them frees them). So overlapping raises do not hold
+/// entries back without bound, and a raise costs one interlocked pair and none per handler. Entries still registered
+/// when the list is collected are freed by <see cref="CollectedListReleaser"/>.</para>
 /// <para><b>User code</b> (metric listeners) never runs under the lock: another thread's <c>Dispose</c> must not
 /// wait for it.</para>
 /// <para><b>Bounds.</b> Disposed and removed entries leave the snapshot at once. Dead entries (target or owner
@@ -121,18 +120,26 @@ internal sealed class WeakHandlerList
     internal static int Slack(int length) => Math.Max(4, length / 4);
 
     /// <summary>
+    /// Test seam: called by <see cref="EnterRaise"/> between its read of the epoch and its count (where a flip may come
+    /// in between); <see langword="null"/> outside tests.
+    /// </summary>
+    internal Action? EpochReadHook { get; set; }
+
+    /// <summary>
     /// Counts a raise in progress in the current epoch: call it before loading the snapshot whose entries the raise
     /// reads, and <see cref="ExitRaise"/> with the returned epoch in a <c>finally</c>.
     /// </summary>
     /// <remarks>The add is a full fence, so the raise loads a snapshot published before it, or later. If the epoch did
     /// not move between the two reads, a flip after this (whose own interlocked read of the counts follows it) sees this
-    /// raise counted; if it moved, the raise counts itself again in the new epoch.</remarks>
+    /// raise counted in the epoch it waits for; if it moved, the raise counts itself again in the new epoch, so that it
+    /// does not hold back the entries retired before that flip, which it cannot read.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int EnterRaise()
     {
         while (true)
         {
             var epoch = Volatile.Read(ref _epoch);
+            EpochReadHook?.Invoke();
             Interlocked.Add(ref _raises, 1L << (epoch << 5));
             if (Volatile.Read(ref _epoch) == epoch)
             {
@@ -162,14 +169,19 @@ internal sealed class WeakHandlerList
 
     /// <summary>
     /// For a raise that is not counted throughout (an async raise, which must not hold back frees across its awaits):
-    /// <see cref="WeakHandlerEntry.TryBeginInvoke"/> on an entry of an older snapshot, in a short counted window. An
-    /// entry dropped before this window may be freed already: it is marked dropped before the interlocked operation
-    /// that decides the free (it is marked before it is retired, and it is freed only after a flip), and this window
-    /// reads the epoch after its own interlocked operation and before the mark: either it saw that flip, and so the
-    /// mark, or the free waits for this window.
+    /// <see cref="WeakHandlerEntry.TryBeginInvoke"/> on an entry of an older snapshot. A gated entry needs nothing
+    /// more; an <c>Add</c> entry is read in a short counted window. It may be freed already if it was dropped before the
+    /// window: it is marked dropped before the interlocked operation that decides the free (it is marked before it is
+    /// retired, and it is freed only after a flip), and this window reads the epoch after its own interlocked operation
+    /// and before the mark: either it saw that flip, and so the mark, or the free waits for this window.
     /// </summary>
     internal bool TryBeginInvokeUncounted(WeakHandlerEntry entry, out object? owner, [NotNullWhen(true)] out Delegate? handler)
     {
+        if (entry.Kind != WeakHandlerEntry.EntryKind.WeakTarget)
+        {
+            return entry.TryBeginInvoke(out owner, out handler);
+        }
+
         var epoch = EnterRaise();
         try
         {
@@ -220,7 +232,7 @@ internal sealed class WeakHandlerList
             // A refused part or budget: the entries never published own handles nobody else will free.
             for (var i = added; i < entries.Count; i++)
             {
-                entries[i].FreeHandles();
+                entries[i].Release();
             }
         }
     }
@@ -241,43 +253,24 @@ internal sealed class WeakHandlerList
             }
             catch
             {
-                entry.FreeHandles();
+                entry.Release();
                 throw;
             }
         }
 
         var register = false;
-        var purged = 0;
+        int purged;
         lock (_lock)
         {
             // Counted whether or not anyone listens, so that a listener attaching late reads the exact number. Every
             // published entry is counted here and uncounted once, when it is dropped from the snapshot.
             (_tracker ??= _metrics.TrackHandlers(this, _name)).Increment();
 
-            var old = _entries;
-            var copy = new HandlerSlot[old.Length + 1];
-            var n = 0;
-            foreach (var existing in old)
-            {
-                if (existing.Entry.IsDead)
-                {
-                    purged += DropLocked(existing.Entry);
-                }
-                else
-                {
-                    copy[n++] = existing;
-                }
-            }
-
-            copy[n++] = new HandlerSlot(entry);
-            if (n != copy.Length)
-            {
-                Array.Resize(ref copy, n);
-            }
-
+            var copy = CopyLiveLocked(extra: 1, out purged);
+            copy[^1] = new HandlerSlot(entry);
             Publish(copy);
             ReclaimLocked();
-            if (entry.IsWeak && _releaser is null)
+            if (entry.Kind != WeakHandlerEntry.EntryKind.Strong && _releaser is null)
             {
                 _releaser = new CollectedListReleaser(this);
                 register = true;
@@ -309,7 +302,7 @@ internal sealed class WeakHandlerList
             var indices = new List<int>(old.Length);
             for (var i = 0; i < old.Length; i++)
             {
-                if (old[i].Entry.Kind is WeakHandlerEntry.EntryKind.Strong or WeakHandlerEntry.EntryKind.WeakTarget && !old[i].Entry.IsDead)
+                if (old[i].Entry.IsAdded && !old[i].Entry.IsDead)
                 {
                     indices.Add(i);
                 }
@@ -359,8 +352,7 @@ internal sealed class WeakHandlerList
             for (var i = old.Length - 1; i >= 0; i--)
             {
                 var entry = old[i].Entry;
-                if (entry.Kind is WeakHandlerEntry.EntryKind.Strong or WeakHandlerEntry.EntryKind.WeakTarget
-                    && entry.HandlerOrNull is { } stored && stored.Equals(handler))
+                if (entry.IsAdded && entry.AddedHandlerOrNull is { } stored && stored.Equals(handler))
                 {
                     PublishWithout(old, i);
                     _ = DropLocked(entry);
@@ -377,7 +369,7 @@ internal sealed class WeakHandlerList
     {
         for (var k = 0; k < run.Length; k++)
         {
-            if (entries[indices[start + k]].Entry.HandlerOrNull is not { } handler || !handler.Equals(run[k]))
+            if (entries[indices[start + k]].Entry.AddedHandlerOrNull is not { } handler || !handler.Equals(run[k]))
             {
                 return false;
             }
@@ -392,7 +384,7 @@ internal sealed class WeakHandlerList
     /// </summary>
     internal void Dispose(WeakHandlerEntry entry)
     {
-        if (!entry.MarkRemoved())
+        if (!entry.Claim())
         {
             return;
         }
@@ -449,7 +441,7 @@ internal sealed class WeakHandlerList
         {
             foreach (var slot in _entries)
             {
-                slot.Entry.FreeHandles();
+                slot.Entry.Release();
             }
 
             FreeAndClear(_retiredNow);
@@ -481,14 +473,19 @@ internal sealed class WeakHandlerList
     {
         entry.ReleaseBudget();
         _tracker!.Decrement();
-
-        if (entry.IsWeak)
+        switch (entry.Kind)
         {
-            entry.MarkDropped();
-            (_retiredNow ??= []).Add(entry);
+            case WeakHandlerEntry.EntryKind.WeakTarget:
+                // Ungated: a raise counted before this drop may still read its weak handle.
+                entry.MarkDropped();
+                (_retiredNow ??= []).Add(entry);
+                return 1;
+            case WeakHandlerEntry.EntryKind.Owner:
+                // Gated: claimed here unless its token's Dispose claimed it (then it was removed, not purged).
+                return entry.Claim() ? 1 : 0;
+            default:
+                return 0;
         }
-
-        return entry.IsRemoved ? 0 : 1;
     }
 
     /// <summary>
@@ -538,7 +535,7 @@ internal sealed class WeakHandlerList
 
         foreach (var entry in entries)
         {
-            entry.FreeHandles();
+            entry.Release();
         }
 
         entries.Clear();
@@ -546,45 +543,48 @@ internal sealed class WeakHandlerList
 
     private int CompactLocked()
     {
-        var old = _entries;
-        var live = 0;
-        foreach (var slot in old)
+        var any = false;
+        foreach (var slot in _entries)
         {
-            if (!slot.Entry.IsDead)
-            {
-                live++;
-            }
+            any |= slot.Entry.IsDead;
         }
 
-        if (live == old.Length)
+        if (!any)
         {
             return 0;
         }
 
-        var copy = live == 0 ? Empty : new HandlerSlot[live];
+        var copy = CopyLiveLocked(extra: 0, out var purged);
+        Publish(copy.Length == 0 ? Empty : copy);
+        ReclaimLocked();
+        return purged;
+    }
+
+    /// <summary>Copies the live entries into a new array with <paramref name="extra"/> free elements at the end, dropping the dead ones; under the lock.</summary>
+    private HandlerSlot[] CopyLiveLocked(int extra, out int purged)
+    {
+        var old = _entries;
+        var copy = new HandlerSlot[old.Length + extra];
         var n = 0;
-        var purged = 0;
+        purged = 0;
         foreach (var slot in old)
         {
-            if (n < live && !slot.Entry.IsDead)
-            {
-                copy[n++] = slot;
-            }
-            else
+            if (slot.Entry.IsDead)
             {
                 purged += DropLocked(slot.Entry);
             }
+            else
+            {
+                copy[n++] = slot;
+            }
         }
 
-        if (n != live)
+        if (n + extra != copy.Length)
         {
-            // An entry died between the two passes: keep the shorter array.
-            Array.Resize(ref copy, n);
+            Array.Resize(ref copy, n + extra);
         }
 
-        Publish(copy);
-        ReclaimLocked();
-        return purged;
+        return copy;
     }
 
     /// <summary>Publishes a copy of <paramref name="old"/> without index <paramref name="index"/>; called under the lock.</summary>

@@ -61,7 +61,7 @@ internal sealed class ChangeTokenDetacher : Detacher
     /// <summary>A registration fired on another thread or later: one BCL <c>OnChangeTokenFired</c>, as a loop.</summary>
     private void OnFired()
     {
-        if (!_gate.TryBeginRun())
+        if (!_gate.TryEnter())
         {
             return;
         }
@@ -73,7 +73,7 @@ internal sealed class ChangeTokenDetacher : Detacher
         }
         catch
         {
-            _gate.EndRun();
+            _gate.Exit();
             throw;
         }
 
@@ -88,7 +88,7 @@ internal sealed class ChangeTokenDetacher : Detacher
         }
         finally
         {
-            _gate.EndRun();
+            _gate.Exit();
         }
 
         try
@@ -120,7 +120,7 @@ internal sealed class ChangeTokenDetacher : Detacher
                     $"The change-token producer returned {MaxInlineChanges} tokens in a row that had already changed; the chain was stopped instead of looping forever.");
             }
 
-            if (!_gate.TryBeginRun())
+            if (!_gate.TryEnter())
             {
                 break;
             }
@@ -131,7 +131,7 @@ internal sealed class ChangeTokenDetacher : Detacher
             }
             catch
             {
-                _gate.EndRun();
+                _gate.Exit();
                 throw;
             }
 
@@ -145,7 +145,7 @@ internal sealed class ChangeTokenDetacher : Detacher
             }
             finally
             {
-                _gate.EndRun();
+                _gate.Exit();
             }
         }
 

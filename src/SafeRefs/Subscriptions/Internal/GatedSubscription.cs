@@ -29,7 +29,7 @@ internal abstract class GatedSubscription : Subscription
     {
     }
 
-    /// <summary>Closes the gate; the call that closed it detaches (the gate waits only for callers between check and call).</summary>
+    /// <summary>Closes the gate (never waits); the call that closed it detaches.</summary>
     private protected sealed override bool TryDetach(out Detacher? detacher)
     {
         if (!_gate.Close())
@@ -44,7 +44,7 @@ internal abstract class GatedSubscription : Subscription
     }
 
     /// <summary>Admits one callback unless disposed; on <see langword="true"/>, call <see cref="Leave"/> when it ends.</summary>
-    private protected bool TryEnter() => _gate.TryBeginRun();
+    private protected bool TryEnter() => _gate.TryEnter();
 
-    private protected void Leave() => _gate.EndRun();
+    private protected void Leave() => _gate.Exit();
 }

@@ -1,8 +1,6 @@
 using System.Collections.Specialized;
 using System.ComponentModel;
 using System.Diagnostics;
-using System.Runtime;
-using System.Runtime.InteropServices;
 using System.Windows.Input;
 using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Internal;
@@ -15,16 +13,14 @@ namespace SafeRefs.Subscriptions.WeakLinks;
 /// exactly as long as the owner; <see cref="WeakLinkRegistry"/> holds the link until it is detached.
 /// </summary>
 /// <remarks>
-/// <para><b>Handles.</b> The link owns two GC handles: a <see cref="DependentHandle"/> owner → handler and a weak
-/// handle to the source. They are allocated for this link only and freed exactly once, by whoever detaches it.</para>
-/// <para><b>Gate.</b> An <see cref="InvocationGate"/>: a raise or a purge reads the handles only between its
-/// <c>TryEnter</c> and its <c>BeginRun</c>/<c>Exit</c>. Detaching closes the gate, which waits for those few
-/// instructions (never for a running handler): after that nobody reads the handles and no invocation starts, so the
-/// winner frees them. No lock is held while user code runs.</para>
-/// <para><b>Detaching</b> is claimed by the first caller that sets the bit: an explicit <c>Dispose</c> (whose
+/// <para><b>Handles and gate:</b> a <see cref="WeakLinkCore"/> (the library's one weak-link mechanism) owner → handler
+/// plus the source, weakly. A raise or a purge reads them only while admitted through its gate; detaching claims the
+/// core, and its handles are freed exactly once, by the claimer or by the invocation running at the claim when it
+/// returns. No lock is held while user code runs, and nothing waits.</para>
+/// <para><b>Detaching</b> is claimed by the first caller that closes the gate: an explicit <c>Dispose</c> (whose
 /// <c>remove</c> exception is rethrown to it), a raise that finds the owner collected, or a purge that finds the owner
 /// or the source collected (their <c>remove</c> exceptions are logged and counted). The winner removes the forwarder
-/// from the source if it is alive, then frees the handles and leaves the registry, even if <c>remove</c> threw.
+/// from the source if it is alive and leaves the registry, even if <c>remove</c> threw.
 /// A thread-affine source is never detached from the thread pool (see <see cref="IEventSourceAffinity"/>).</para>
 /// </remarks>
 internal abstract class WeakLink : Subscription
@@ -32,11 +28,8 @@ internal abstract class WeakLink : Subscription
     private readonly int _threadId;
     private readonly SynchronizationContext? _context;
     private readonly string? _eventName;
-    private DependentHandle _ownerToHandler;
-    private WeakGCHandle<object> _source;
-    private InvocationGate _gate;
+    private WeakLinkCore _core;
     private int _posted;
-    private bool _freed;
 
     /// <summary>Initializes a new instance of the <see cref="WeakLink"/> class (its own token).</summary>
     /// <param name="source">The event source; held weakly.</param>
@@ -56,8 +49,7 @@ internal abstract class WeakLink : Subscription
         }
 
         _eventName = eventName;
-        _ownerToHandler = new DependentHandle(owner, handler);
-        _source = new WeakGCHandle<object>(source);
+        _core = new WeakLinkCore(owner, handler, source);
     }
 
     /// <summary>Gets or sets the link's index in the registry (-1 when not registered); written under the registry's lock.</summary>
@@ -73,13 +65,13 @@ internal abstract class WeakLink : Subscription
     internal bool IsThreadAffine { get; }
 
     /// <summary>Gets a value indicating whether the link is detached (claimed by a dispose, raise or purge).</summary>
-    internal bool IsDetached => _gate.IsClosed;
+    internal bool IsDetached => _core.IsClosed;
 
-    /// <summary>Gets the number of invocations of the handler in progress (tests).</summary>
-    internal long RunningCount => _gate.RunningCount;
+    /// <summary>Gets the number of invocations of the handler in progress, and readers of the handles (tests).</summary>
+    internal long RunningCount => _core.AdmittedCount;
 
     /// <summary>Gets a value indicating whether the link's handles are freed (tests).</summary>
-    internal bool IsFreed => Volatile.Read(ref _freed);
+    internal bool IsFreed => _core.IsFreed;
 
     private string EventName => EventNames.Normalize(_eventName);
 
@@ -94,9 +86,13 @@ internal abstract class WeakLink : Subscription
         }
         catch
         {
-            // Not registered yet: claim it (a forwarder the accessor published anyway finds it detached) and free.
-            _ = link.Claim();
-            link.Free();
+            // Not registered yet: claim it (a forwarder the accessor published anyway finds it detached); nobody else is
+            // admitted, so leaving frees the handles.
+            if (link._core.TryClaim())
+            {
+                link._core.Exit();
+            }
+
             throw;
         }
 
@@ -118,38 +114,11 @@ internal abstract class WeakLink : Subscription
     /// </summary>
     /// <param name="onOwnThread">The purge runs on a thread where the source's <c>remove</c> may be called.</param>
     /// <returns><see langword="true"/> when this call detached the link.</returns>
-    internal bool TryPurge(bool onOwnThread)
-    {
-        if (!TryEnter())
-        {
-            return false;
-        }
-
-        var ownerAlive = _ownerToHandler.Target is not null;
-        var sourceAlive = _source.TryGetTarget(out var source);
-        Exit();
-        if (ownerAlive && sourceAlive)
-        {
-            return false;
-        }
-
-        if (sourceAlive && IsThreadAffine && !(onOwnThread && Environment.CurrentManagedThreadId == _threadId))
-        {
-            PostPurge(source!);
-            return false;
-        }
-
-        if (!Claim())
-        {
-            return false;
-        }
-
-        DetachClaimed(source, rethrow: false, "purge");
-        return true;
-    }
+    internal bool TryPurge(bool onOwnThread) =>
+        TryDetachIfDead(onOwnThread && Environment.CurrentManagedThreadId == _threadId, "purge");
 
     /// <summary>Completes when the link is detached and no invocation of its handler is running.</summary>
-    internal ValueTask WhenIdleAsync() => _gate.WhenIdleAsync();
+    internal ValueTask WhenIdleAsync() => _core.WhenIdleAsync();
 
     /// <summary>Adds the forwarder to the source's event.</summary>
     protected abstract void AddToSource(object source);
@@ -163,40 +132,22 @@ internal abstract class WeakLink : Subscription
     /// </summary>
     protected bool TryBeginInvoke(out object owner, out Delegate handler)
     {
-        if (TryEnter())
+        if (_core.TryBeginInvoke(out owner, out handler))
         {
-            Debug.Assert(!_freed, "a link's handles are read only while it is attached");
-            var (target, dependent) = _ownerToHandler.TargetAndDependent;
-            if (target is not null)
-            {
-                // From "starting" to "running": Dispose no longer waits for this invocation, and it starts now.
-                _gate.BeginRun();
-                owner = target;
-                handler = (Delegate)dependent!;
-                return true;
-            }
-
-            Exit();
-            DetachFromRaise();
+            return true;
         }
 
-        owner = null!;
-        handler = null!;
+        // Detached, or the owner was collected: a raise runs on the source's thread, so it may detach.
+        if (_core.TryClaim())
+        {
+            DetachClaimed(rethrow: false, "raise");
+        }
+
         return false;
     }
 
     /// <summary>Ends an invocation started by <see cref="TryBeginInvoke"/>.</summary>
-    protected void EndInvoke() => _gate.EndRun();
-
-    /// <summary>A raise found the owner collected: the raise runs on the source's thread, so it may detach.</summary>
-    private void DetachFromRaise()
-    {
-        if (Claim())
-        {
-            _ = _source.TryGetTarget(out var source);
-            DetachClaimed(source, rethrow: false, "raise");
-        }
-    }
+    protected void EndInvoke() => _core.Exit();
 
     /// <summary>
     /// The token's <c>Dispose</c>: the gate is the claim, shared with raises and purges, so the token's detacher is only
@@ -205,19 +156,51 @@ internal abstract class WeakLink : Subscription
     private protected sealed override bool TryDetach(out Detacher? detacher)
     {
         detacher = MarkDetached();
-        if (!Claim())
+        if (!_core.TryClaim())
         {
             return false;
         }
 
-        _ = _source.TryGetTarget(out var source);
-        DetachClaimed(source, rethrow: true, "dispose");
+        DetachClaimed(rethrow: true, "dispose");
         return true;
     }
 
-    /// <summary>For the winner of <see cref="Claim"/>: off the source, handles freed, off the registry.</summary>
-    private void DetachClaimed(object? source, bool rethrow, string trigger)
+    /// <summary>
+    /// For an admitted caller whose check found the owner or the source collected: claims and detaches the link, unless
+    /// its live source is thread-affine and this is not its thread.
+    /// </summary>
+    private bool TryDetachIfDead(bool onSourceThread, string trigger)
     {
+        if (!_core.TryEnter())
+        {
+            return false;
+        }
+
+        var source = _core.Weak;
+        var dead = source is null || _core.Owner is null;
+        if (dead && source is not null && IsThreadAffine && !onSourceThread)
+        {
+            PostPurge(source);
+            dead = false;
+        }
+
+        if (!dead || !_core.Close())
+        {
+            _core.Exit();
+            return false;
+        }
+
+        DetachClaimed(rethrow: false, trigger);
+        return true;
+    }
+
+    /// <summary>
+    /// For the winner of the claim, still admitted: off the source, off the registry; then it leaves the gate, which
+    /// frees the handles unless an invocation is still running (its end frees them).
+    /// </summary>
+    private void DetachClaimed(bool rethrow, string trigger)
+    {
+        var source = _core.Weak;
         try
         {
             if (source is not null)
@@ -232,7 +215,7 @@ internal abstract class WeakLink : Subscription
         }
         finally
         {
-            Free();
+            _core.Exit();
             WeakLinkRegistry.Unregister(this);
             if (IsCounted)
             {
@@ -240,24 +223,6 @@ internal abstract class WeakLink : Subscription
             }
         }
     }
-
-    /// <summary>
-    /// Marks the link detached and waits for the callers reading its handles (never for a running handler).
-    /// </summary>
-    /// <returns><see langword="true"/> for the one call that detached it.</returns>
-    private bool Claim() => _gate.Close();
-
-    /// <summary>Frees the handles; called once, by the winner of <see cref="Claim"/>, after the readers drained.</summary>
-    private void Free()
-    {
-        Volatile.Write(ref _freed, true);
-        _ownerToHandler.Dispose();
-        _source.Dispose();
-    }
-
-    private bool TryEnter() => _gate.TryEnter();
-
-    private void Exit() => _gate.Exit();
 
     /// <summary>A thread-affine link found dead off its thread: detach it through its context, once, if it has one.</summary>
     private void PostPurge(object source)
@@ -279,21 +244,7 @@ internal abstract class WeakLink : Subscription
         }
     }
 
-    private void PurgeOnOwnThread()
-    {
-        if (!TryEnter())
-        {
-            return;
-        }
-
-        var dead = _ownerToHandler.Target is null || !_source.TryGetTarget(out _);
-        Exit();
-        if (dead && Claim())
-        {
-            _ = _source.TryGetTarget(out var source);
-            DetachClaimed(source, rethrow: false, "purge on the subscribing context");
-        }
-    }
+    private void PurgeOnOwnThread() => _ = TryDetachIfDead(onSourceThread: true, "purge on the subscribing context");
 
     /// <summary>The detacher of every link token: the token's first slot is the link itself.</summary>
     private sealed class LinkDetacher : Detacher

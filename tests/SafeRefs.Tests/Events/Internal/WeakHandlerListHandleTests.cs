@@ -65,10 +65,11 @@ public sealed class WeakHandlerListHandleTests
     }
 
     // One raise, on this thread: the first handler disposes a token and removes an Add handler later in the snapshot.
-    // Both leave the snapshot at once, but their handles wait for the raise, which still reads the removed Add handler
-    // (multicast rules) and must not start the disposed one.
+    // Both leave the snapshot at once. The disposed Subscribe entry is gated: nothing reads its handles unless admitted,
+    // so they are freed by the Dispose itself. The removed Add handler is ungated (multicast rules): the raise still
+    // reads and calls it, so its handles wait for the raise.
     [Fact]
-    public void DisposeAndRemove_DuringARaise_FreeTheHandlesWhenTheRaiseEnds()
+    public void DisposeAndRemove_DuringARaise_FreeTheGatedEntryAtOnce_TheAddHandlerWhenTheRaiseEnds()
     {
         var source = new WeakEvent<int>();
         var target = new Target();
@@ -76,13 +77,13 @@ public sealed class WeakHandlerListHandleTests
         Subscription? disposed = null;
         WeakHandlerEntry? disposedEntry = null;
         WeakHandlerEntry? removedEntry = null;
-        var seenInside = (Freed: true, Retired: -1, Raises: -1);
+        var seenInside = (DisposedFreed: false, RemovedFreed: true, Retired: -1, Raises: -1);
         using var first = source.Subscribe(target, (t, _, _) =>
         {
             disposed!.Dispose();
             source.Remove(t.On);
             var list = source.Handlers;
-            seenInside = (disposedEntry!.IsFreed || removedEntry!.IsFreed, list.RetiredCount, list.RaisesInProgress);
+            seenInside = (disposedEntry!.IsFreed, removedEntry!.IsFreed, list.RetiredCount, list.RaisesInProgress);
         });
         disposed = source.Subscribe(disposedOwner, static (o, _, _) => o.Calls++);
         source.Add(target.On);
@@ -91,16 +92,111 @@ public sealed class WeakHandlerListHandleTests
 
         source.Raise(null, 1);
 
-        Assert.Equal((false, 2, 1), seenInside);
+        Assert.Equal((true, false, 1, 1), seenInside);
         Assert.Equal(0, disposedOwner.Calls);
         Assert.Equal(1, target.Calls); // removed during the raise, after the raise took its snapshot: still called
-        Assert.True(disposedEntry.IsFreed);
         Assert.True(removedEntry.IsFreed);
         Assert.Equal(0, source.Handlers.RetiredCount);
         Assert.Equal(0, source.Handlers.RaisesInProgress);
         source.Raise(null, 2);
         Assert.Equal(1, target.Calls);
         GC.KeepAlive(disposedOwner);
+    }
+
+    // Across threads: a raise held inside its first handler on another thread, while this thread disposes the token of
+    // a handler that the held raise has yet to reach. Its handles are freed by Dispose, not by the end of the raise (nor
+    // by the next one); the held raise then skips it without reading them (in Debug a read of a freed handle fails an
+    // assertion).
+    [Fact]
+    public async Task Dispose_WhileARaiseOnAnotherThreadIsInProgress_FreesTheGatedEntryAtDispose()
+    {
+        var source = new WeakEvent<int>();
+        var blocker = new Blocker();
+        var owner = new Target();
+        using var first = source.Subscribe(blocker, static (b, _, _) => b.Block());
+        var token = source.Subscribe(owner, static (o, _, _) => o.Calls++);
+        var entry = EntryOf(token);
+        var raising = Task.Factory.StartNew(() => source.Raise(null, 1), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        blocker.Entered.Wait();
+
+        token.Dispose();
+        var freedAtDispose = entry.IsFreed;
+        var raisesAtDispose = source.Handlers.RaisesInProgress;
+        blocker.Release.Set();
+        await raising;
+
+        Assert.Equal(1, raisesAtDispose);
+        Assert.True(freedAtDispose, "a disposed Subscribe entry's handles waited for the raise in progress");
+        Assert.Equal(0, source.Handlers.RetiredCount);
+        Assert.Equal(0, owner.Calls);
+        GC.KeepAlive(owner);
+    }
+
+    // Control twin: the same held raise with the token left alone calls the handler, and its handles stay.
+    [Fact]
+    public async Task Dispose_Control_WithoutDispose_TheHeldRaiseCallsTheHandler()
+    {
+        var source = new WeakEvent<int>();
+        var blocker = new Blocker();
+        var owner = new Target();
+        using var first = source.Subscribe(blocker, static (b, _, _) => b.Block());
+        using var token = source.Subscribe(owner, static (o, _, _) => o.Calls++);
+        var raising = Task.Factory.StartNew(() => source.Raise(null, 1), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        blocker.Entered.Wait();
+        blocker.Release.Set();
+        await raising;
+
+        Assert.False(EntryOf(token).IsFreed);
+        Assert.Equal(1, owner.Calls);
+        GC.KeepAlive(owner);
+    }
+
+    // The epoch re-check: a raise reads the epoch, then (held by the hook) the epoch flips before it counts itself. It
+    // must count itself in the new epoch: it loads its snapshot after the flip, so it cannot read the entry retired
+    // before the flip, whose free waits only for the raise counted in the old epoch. Counted in the old epoch instead
+    // (the re-check removed), it would hold that free back until it ends.
+    [Fact]
+    public async Task EnterRaise_EpochFlipsBetweenItsReadAndItsCount_TheRaiseDoesNotHoldBackTheRetiredEntry()
+    {
+        var source = new WeakEvent<int>();
+        var relay = new Relay(2);
+        using var first = source.Subscribe(relay, static (r, _, raise) => r.Hold(raise));
+        var victim = new Victim();
+        source.Add(victim.On);
+        victim.Entry = source.Handlers.Snapshot[^1].Entry;
+        var older = relay.Start(source, 0); // counted in epoch 0, held in its first handler
+        var flipped = 0;
+        source.Handlers.EpochReadHook = () =>
+        {
+            // On the second raise's thread, after it read epoch 0 and before it counts itself: retiring the victim
+            // flips the epochs (the other epoch has no raise), and its free now waits for epoch 0.
+            if (Interlocked.Exchange(ref flipped, 1) == 0)
+            {
+                source.Remove(victim.On);
+            }
+        };
+        Task newer;
+        try
+        {
+            newer = relay.Start(source, 1);
+        }
+        finally
+        {
+            source.Handlers.EpochReadHook = null;
+        }
+
+        Assert.Equal(1, flipped);
+        Assert.False(victim.Entry!.IsFreed); // the older raise may still read it
+        relay.Finish(0, older);
+        var freedWhileTheNewerRuns = victim.Entry.IsFreed;
+        relay.Finish(1, newer);
+        await newer;
+
+        Assert.True(freedWhileTheNewerRuns, "a raise that counted itself in the old epoch held back the retired entry");
+        Assert.Equal(1, victim.Calls); // the older raise called it; the newer one never had it in its snapshot
+        Assert.Equal(0, victim.CalledWhileFreed);
+        Assert.Equal(0, source.Handlers.RaisesInProgress);
+        GC.KeepAlive(victim);
     }
 
     // The same across threads: a raise held inside a handler on another thread while this thread removes an Add

@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Runtime;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace SafeRefs.Internal;
+
+/// <summary>
+/// The library's one weak-link mechanism: the GC handles of one weak subscription and the rule that frees them, for
+/// every weak link (<c>Subscribe.WeakEvent</c>, <c>WeakSubscriptions</c>) and every handler of the weak events. A
+/// <see cref="DependentHandle"/> owner → handler keeps the handler exactly as long as the owner; an optional weak
+/// handle holds one more object (a link's source, an <c>Add</c> handler's delegate). The handles are allocated for this
+/// subscription alone, never reused, and freed exactly once.
+/// </summary>
+/// <remarks>
+/// <para><b>Gated</b> (every subscription with a token): the handles are read only by a caller admitted through the
+/// <see cref="InvocationGate"/> (<see cref="TryEnter"/> or <see cref="TryBeginInvoke"/>, then <see cref="Exit"/>).
+/// Whoever detaches the subscription (a token's <c>Dispose</c>, a raise or a purge that finds the owner collected)
+/// claims it by closing the gate while admitted (<see cref="Close"/>, <see cref="TryClaim"/>): exactly one caller wins.
+/// The last admitted caller to leave the closed gate frees the handles: the claimer, at once, unless an invocation
+/// admitted before the claim is still running; its end frees them.</para>
+/// <para><b>Ungated</b>, the one exception: the <c>Add</c> handlers of the weak events (multicast rules, no token; a
+/// gate would cost an interlocked operation per handler per raise). Raises read their weak handle without a gate, so
+/// the weak event's handler list calls <see cref="FreeUngated"/> once no raise that could read it runs (its two-epoch
+/// count of raises).</para>
+/// <para>Debug builds assert on every read that the handles were not freed. A mutable struct: keep it in a field and
+/// call it on that field, never on a copy.</para>
+/// </remarks>
+internal struct WeakLinkCore
+{
+    private DependentHandle _ownerToHandler;
+    private WeakGCHandle<object> _weak;
+    private InvocationGate _gate;
+    private bool _freed;
+
+    /// <summary>Initializes a new instance of the <see cref="WeakLinkCore"/> struct.</summary>
+    /// <param name="owner">Held weakly; keeps <paramref name="handler"/> alive.</param>
+    /// <param name="handler">Lives exactly as long as <paramref name="owner"/>.</param>
+    /// <param name="weak">One more object held weakly, or <see langword="null"/>.</param>
+    internal WeakLinkCore(object owner, Delegate handler, object? weak)
+    {
+        _ownerToHandler = new DependentHandle(owner, handler);
+        _weak = weak is null ? default : new WeakGCHandle<object>(weak);
+    }
+
+    /// <summary>Gets a value indicating whether the subscription was claimed (gate closed).</summary>
+    internal readonly bool IsClosed => _gate.IsClosed;
+
+    /// <summary>Gets the number of admitted callers: invocations in progress and readers.</summary>
+    internal readonly long AdmittedCount => _gate.Count;
+
+    /// <summary>Gets a value indicating whether the handles were freed (tests, debug checks).</summary>
+    internal readonly bool IsFreed => Volatile.Read(in _freed);
+
+    /// <summary>Gets the owner, or <see langword="null"/> once collected; for an admitted caller (or under the ungated rule).</summary>
+    internal readonly object? Owner
+    {
+        get
+        {
+            AssertNotFreed();
+            return _ownerToHandler.Target;
+        }
+    }
+
+    /// <summary>Gets the object of the weak handle, or <see langword="null"/>; same rule as <see cref="Owner"/>.</summary>
+    internal readonly object? Weak
+    {
+        get
+        {
+            AssertNotFreed();
+            return _weak.IsAllocated && _weak.TryGetTarget(out var target) ? target : null;
+        }
+    }
+
+    /// <summary>Gets the weak handle, for an ungated reader that copies it; that reader checks <see cref="IsFreed"/> in debug builds.</summary>
+    internal readonly WeakGCHandle<object> WeakHandle => _weak;
+
+    /// <summary>Admits the caller to read the handles; <see langword="false"/> once claimed. Pair with <see cref="Exit"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryEnter() => _gate.TryEnter();
+
+    /// <summary>An admitted caller leaves; the last one out after the claim frees the handles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Exit()
+    {
+        if (_gate.Exit())
+        {
+            Free();
+        }
+    }
+
+    /// <summary>
+    /// Admits an invocation and reads the owner and the handler; on <see langword="true"/> the caller invokes, then
+    /// calls <see cref="Exit"/>. <see langword="false"/> (not admitted) when claimed or when the owner was collected.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryBeginInvoke(out object owner, out Delegate handler)
+    {
+        if (_gate.TryEnter())
+        {
+            AssertNotFreed();
+            var (target, dependent) = _ownerToHandler.TargetAndDependent;
+            if (target is not null)
+            {
+                owner = target;
+                handler = Unsafe.As<Delegate>(dependent!);
+                return true;
+            }
+
+            Exit();
+        }
+
+        owner = null!;
+        handler = null!;
+        return false;
+    }
+
+    /// <summary>For an admitted caller: claims the subscription; it stays admitted until its <see cref="Exit"/>.</summary>
+    /// <returns><see langword="true"/> for the one caller that claimed it.</returns>
+    internal bool Close() => _gate.Close();
+
+    /// <summary>Admits the caller and claims the subscription; on <see langword="true"/> it must <see cref="Exit"/>, on <see langword="false"/> it is not admitted.</summary>
+    internal bool TryClaim()
+    {
+        if (!_gate.TryEnter())
+        {
+            return false;
+        }
+
+        if (_gate.Close())
+        {
+            return true;
+        }
+
+        Exit();
+        return false;
+    }
+
+    /// <summary>Completes when the subscription is claimed and no admitted caller is left.</summary>
+    internal ValueTask WhenIdleAsync() => _gate.WhenIdleAsync();
+
+    /// <summary>The ungated exception: frees the handles; the caller guarantees that no raise can still read them.</summary>
+    internal void FreeUngated()
+    {
+        Debug.Assert(_gate.Count == 0 && !_gate.IsClosed, "a gated subscription is freed by its last admitted caller");
+        Free();
+    }
+
+    private void Free()
+    {
+        Debug.Assert(!_freed, "a weak link's handles are freed exactly once");
+        Volatile.Write(ref _freed, true);
+        _ownerToHandler.Dispose();
+        if (_weak.IsAllocated)
+        {
+            _weak.Dispose();
+        }
+    }
+
+    [Conditional("DEBUG")]
+    private readonly void AssertNotFreed() => Debug.Assert(!_freed, "a freed weak link's handles were read");
+}

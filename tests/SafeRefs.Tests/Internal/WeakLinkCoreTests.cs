@@ -1,0 +1,120 @@
+using System.Runtime.CompilerServices;
+using SafeRefs.Internal;
+using SafeRefs.Testing;
+using SafeRefs.Tests.Infrastructure;
+
+namespace SafeRefs.Tests.Internal;
+
+/// <summary>
+/// The library's one weak-link mechanism: who frees the handles and when. Gated: the claimer when nobody else is
+/// admitted, otherwise the last admitted caller to leave; exactly once; nothing is admitted after the claim. Ungated:
+/// only when its owner says so.
+/// </summary>
+[Collection(GcCollection.Name)]
+public sealed class WeakLinkCoreTests
+{
+    [Fact]
+    public void TryClaim_NobodyAdmitted_FreesAtTheClaimersExit()
+    {
+        var owner = new object();
+        var holder = new Holder(owner, static () => { }, weak: null);
+
+        Assert.True(holder.Core.TryClaim());
+        Assert.False(holder.Core.IsFreed); // the claimer may still read the handles
+        holder.Core.Exit();
+
+        Assert.True(holder.Core.IsFreed);
+        Assert.False(holder.Core.TryClaim());
+        Assert.False(holder.Core.TryBeginInvoke(out _, out _));
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public void TryClaim_DuringAnInvocation_TheInvocationsEndFrees()
+    {
+        var owner = new object();
+        var holder = new Holder(owner, static () => { }, weak: null);
+        Assert.True(holder.Core.TryBeginInvoke(out var admittedOwner, out _));
+
+        Assert.True(holder.Core.TryClaim());
+        holder.Core.Exit();
+        Assert.False(holder.Core.IsFreed);
+        Assert.Equal(1, holder.Core.AdmittedCount);
+        Assert.False(holder.Core.TryBeginInvoke(out _, out _));
+
+        holder.Core.Exit(); // the invocation returns
+        Assert.True(holder.Core.IsFreed);
+        Assert.Same(owner, admittedOwner);
+    }
+
+    // Control twin: without a claim, leaving frees nothing.
+    [Fact]
+    public void Exit_Control_WithoutAClaim_FreesNothing()
+    {
+        var owner = new object();
+        var holder = new Holder(owner, static () => { }, weak: owner);
+        Assert.True(holder.Core.TryBeginInvoke(out _, out _));
+        holder.Core.Exit();
+        Assert.True(holder.Core.TryEnter());
+        Assert.Same(owner, holder.Core.Weak);
+        holder.Core.Exit();
+
+        Assert.False(holder.Core.IsFreed);
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public void TryBeginInvoke_OwnerCollected_IsRefusedAndLeavesNobodyAdmitted()
+    {
+        var holder = CreateWithDeadOwner();
+        GcAssert.FullCollect();
+
+        Assert.False(holder.Core.TryBeginInvoke(out _, out _));
+        Assert.Equal(0, holder.Core.AdmittedCount);
+        Assert.True(holder.Core.TryClaim());
+        holder.Core.Exit();
+        Assert.True(holder.Core.IsFreed);
+    }
+
+    // The handler lives exactly as long as the owner, and a freed core keeps nothing alive.
+    [Fact]
+    public void Handler_LivesWithTheOwner_AndIsReleasedOnceFreed()
+    {
+        var owner = new object();
+        var (holder, handler) = CreateWithCapturingHandler(owner);
+        GcAssert.NotCollected(handler);
+
+        Assert.True(holder.Core.TryClaim());
+        holder.Core.Exit();
+
+        GcAssert.Collected(handler, "a freed core still holds the handler");
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public void FreeUngated_FreesAtOnce()
+    {
+        var owner = new object();
+        var holder = new Holder(owner, static () => { }, weak: owner);
+        holder.Core.FreeUngated();
+        Assert.True(holder.Core.IsFreed);
+        GC.KeepAlive(owner);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Holder CreateWithDeadOwner() => new(new object(), static () => { }, weak: null);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (Holder Holder, WeakReference Handler) CreateWithCapturingHandler(object owner)
+    {
+        var captured = new object();
+        Action handler = () => GC.KeepAlive(captured);
+        return (new Holder(owner, handler, weak: null), new WeakReference(handler));
+    }
+
+    // The core is a mutable struct: keep it in a field of a class and call it in place.
+    private sealed class Holder(object owner, Delegate handler, object? weak)
+    {
+        public WeakLinkCore Core = new(owner, handler, weak);
+    }
+}
