@@ -38,9 +38,9 @@ public static partial class Subscribe
     /// <see cref="System.Collections.Specialized.NotifyCollectionChangedEventHandler"/> and <see cref="Action"/> events,
     /// the event holds a forwarder, not <paramref name="handler"/> itself (so <c>-= handler</c> does not remove it: dispose
     /// the token). After <see cref="Subscription.Dispose"/> returns, no invocation of the handler starts, even from a raise
-    /// running on another thread; <see cref="Subscription.Dispose"/> never waits for a handler that is running (it may wait
-    /// for the few instructions between a raiser's check and its call), and <see cref="Subscription.DisposeAsync"/> waits
-    /// for it, also after an earlier <see cref="Subscription.Dispose"/>.</para>
+    /// running on another thread; <see cref="Subscription.Dispose"/> never waits for a handler, not even one that is
+    /// running, and <see cref="Subscription.DisposeAsync"/> waits for a running one, also after an earlier
+    /// <see cref="Subscription.Dispose"/>.</para>
     /// <para>For any other delegate type the handler itself is added, with plain .NET event semantics: a raise on another
     /// thread that had already read the event's delegate may still call it once after <see cref="Subscription.Dispose"/>
     /// returns, and <see cref="Subscription.DisposeAsync"/> cannot wait for it.</para>
