@@ -141,8 +141,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     public PoolLease<T> Rent()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var state = Begin(_inner.Get());
-        return new PoolLease<T>(this, state, state.Version);
+        var state = Begin(_inner.Get(), out var version);
+        return new PoolLease<T>(this, state, version);
     }
 
     /// <summary>Gets an object without a lease (counted in <see cref="Statistics"/>; the probe still checks it at return).</summary>
@@ -151,7 +151,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     public override T Get()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return Begin(_inner.Get()).Value;
+        return Begin(_inner.Get(), out _).Value;
     }
 
     /// <summary>Disposes the inner pool if this pool created it (see the remarks); a second call does nothing.</summary>
@@ -175,12 +175,12 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     {
         ArgumentNullException.ThrowIfNull(obj);
         var state = _states.GetOrAdd(obj, static value => new PooledObjectState<T>(value));
-        var version = Volatile.Read(ref state.Version);
+        var version = state.Version;
         if ((version & 1) == 0)
         {
             // Not out through this pool. Never rented here (version 0): hand it to the inner pool once, marked as
             // returned. Returned already: do nothing, since the inner pool would hold it twice.
-            if (version == 0 && Interlocked.CompareExchange(ref state.Version, 2, 0) == 0)
+            if (version == 0 && state.TryMarkReturnedUnrented())
             {
                 _inner.Return(obj);
             }
@@ -188,7 +188,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             return;
         }
 
-        if (End(state, version, out _) is { } failure)
+        if (End(state, version, awaitReturn: false, out _) is { } failure)
         {
             throw failure;
         }
@@ -204,16 +204,14 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
     internal void Attach<THandler>(PooledObjectState<T> state, int version, Action<T, THandler> add, Action<T, THandler> remove, THandler handler, string key)
         where THandler : Delegate =>
-        Attach(state, version, key, static (value, a) => Subscribe.Event(value, a.add, a.remove, a.handler, budget: null, a.key), (add, remove, handler, key));
+        AttachCore(state, version, add, remove, LeaseForwarder<T>.For(this, state, version, handler), key);
 
     internal void Attach<TArgs>(PooledObjectState<T> state, int version, Action<T, EventHandler<TArgs>> add, Action<T, EventHandler<TArgs>> remove, EventHandler<TArgs> handler, string key) =>
-        Attach(state, version, key, static (value, a) => Subscribe.Event(value, a.add, a.remove, a.handler, budget: null, a.key), (add, remove, handler, key));
+        AttachCore(state, version, add, remove, LeaseForwarder<T>.For(this, state, version, handler), key);
 
-    /// <summary>
-    /// Attaches a listener as a <see cref="Subscription"/> and tracks it: for the delegate types it forwards, the end
-    /// of the lease can then wait for a handler that is running (its <see cref="Subscription.DisposeAsync"/>).
-    /// </summary>
-    private void Attach<TArg>(PooledObjectState<T> state, int version, string key, Func<T, TArg, Subscription> subscribe, TArg arg)
+    /// <summary>Adds <paramref name="attached"/> (a forwarder or the handler) to the event and tracks it.</summary>
+    private void AttachCore<THandler>(PooledObjectState<T> state, int version, Action<T, THandler> add, Action<T, THandler> remove, THandler attached, string key)
+        where THandler : Delegate
     {
         var warnCount = 0;
 
@@ -230,15 +228,15 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             }
 
             state.Reserve();
-            var token = subscribe(state.Value, arg);
+            add(state.Value, attached);
             if (!state.IsCurrent(version))
             {
                 // The add accessor ended this lease itself: take the handler off again instead of tracking it.
-                token.Dispose();
+                remove(state.Value, attached);
                 throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease ended while its add accessor ran; the handler was removed again.");
             }
 
-            state.AppendReserved(token, key);
+            state.AppendReserved(remove, attached, key);
         }
 
         if (warnCount > 0)
@@ -256,16 +254,17 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     }
 
     /// <summary>
-    /// Ends the lease <paramref name="version"/> of the object (nothing if it has ended already): detaches what it
-    /// tracked, stops its timers, cancels its token, checks the probe, then returns the object to the inner pool (or
-    /// discards it) — at once, or when the last timer callback, loop body or tracked subscription callback of the lease
-    /// that is still running returns.
+    /// Ends the lease <paramref name="version"/> of the object (nothing if it has ended already): closes its gate (no
+    /// forwarded handler of it starts any more), detaches what it tracked, stops its timers, cancels its token, checks
+    /// the probe, then returns the object to the inner pool (or discards it) — at once, or when the last of the lease's
+    /// running handlers, timer callbacks, loop bodies and tracked subscription callbacks returns. Never waits for them.
     /// </summary>
     /// <param name="state">The object's guard state.</param>
     /// <param name="version">The lease's version.</param>
+    /// <param name="awaitReturn">Whether the caller waits for the object to go back (<c>DisposeAsync</c>).</param>
     /// <param name="returned">Completes when the object went back to the inner pool (or was discarded).</param>
     /// <returns>The failure to throw to the caller (after everything was undone), or <see langword="null"/>.</returns>
-    internal Exception? End(PooledObjectState<T> state, int version, out ValueTask returned)
+    internal Exception? End(PooledObjectState<T> state, int version, bool awaitReturn, out ValueTask returned)
     {
         returned = default;
         LeaseAttachment<T>[] attachments;
@@ -274,12 +273,14 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         TimerScope? timers;
         lock (state.Lock)
         {
-            if (state.Version != version)
+            if (!state.IsCurrent(version))
             {
                 return null;
             }
 
-            Volatile.Write(ref state.Version, version + 1);
+            // Until its own Exit below, the end counts as running: a handler that returns meanwhile never hands the
+            // object back while the end still detaches from it.
+            state.Close();
             attachments = state.Attachments;
             count = state.AttachmentCount;
             state.AttachmentCount = 0;
@@ -292,8 +293,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         // User code from here on (remove accessors, registrations, token callbacks, the probe, event handlers): nothing
         // of it runs under the lock, and no failure stops the rest.
         var value = state.Value;
-        List<Task>? running = null;
-        var errors = count == 0 ? null : DetachAll(value, attachments, count, ref running);
+        var errors = count == 0 ? null : DetachAll(state, attachments, count);
 
         var detached = count - (errors?.Count ?? 0);
         if (detached > 0)
@@ -304,7 +304,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
         if (timers is not null)
         {
-            // No new callback starts after this; the ones running are waited for below, without blocking.
+            // No new callback starts after this; the ones running are joined to the gate.
             try
             {
                 timers.Dispose();
@@ -313,6 +313,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             {
                 (errors ??= []).AddRange(ex.InnerExceptions);
             }
+
+            JoinUntilDone(state, timers.WhenIdleAsync());
         }
 
         if (cts is not null)
@@ -338,20 +340,26 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             leak = new LeaseLeakException(typeof(T), state.CountAtRent, now);
         }
 
-        var idle = timers?.WhenIdleAsync() ?? default;
-        if (idle.IsCompleted && running is null)
+        if (discard)
         {
-            GiveBack(value, discard);
+            state.Discard = true;
         }
-        else
+
+        // Something else still runs (this end counts 1): whoever drains the gate completes the wait.
+        var waiter = awaitReturn && state.RunningCount > 1 ? state.Returned = new(TaskCreationOptions.RunContinuationsAsynchronously) : null;
+        if (state.Exit())
         {
-            returned = GiveBackWhenIdleAsync(idle, running, value, discard);
-            if (timers?.IsCallingFromOwnCallback() == true)
-            {
-                // The object goes back once this callback returns; a wait for that from inside it would never end.
-                returned = ValueTask.FromException(new InvalidOperationException(
-                    "PoolLease.DisposeAsync was awaited inside one of the lease's own timer callbacks, which it would wait for forever. The lease has ended; call Dispose there instead."));
-            }
+            HandBack(state, rethrow: true);
+        }
+        else if (timers?.IsCallingFromOwnCallback() == true)
+        {
+            // The object goes back once this callback returns; a wait for that from inside it would never end.
+            returned = ValueTask.FromException(new InvalidOperationException(
+                "PoolLease.DisposeAsync was awaited inside one of the lease's own timer callbacks, which it would wait for forever. The lease has ended; call Dispose there instead."));
+        }
+        else if (waiter is not null)
+        {
+            returned = new ValueTask(waiter.Task);
         }
 
         if (errors is not null)
@@ -362,28 +370,70 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         return leak;
     }
 
-    private async ValueTask GiveBackWhenIdleAsync(ValueTask idle, List<Task>? running, T value, bool discard)
+    /// <summary>
+    /// Hands the object of an ended lease back, by the one whose <see cref="PooledObjectState{T}.Exit"/> drained its gate
+    /// (so nothing of the lease runs), and completes a <c>DisposeAsync</c> that waits. A failure is thrown to the end
+    /// that drained it (<paramref name="rethrow"/>); from a callback, it is logged, never thrown into the callback's caller.
+    /// </summary>
+    internal void HandBack(PooledObjectState<T> state, bool rethrow)
     {
-        await idle.ConfigureAwait(false);
-        if (running is not null)
+        // Read before the object goes back: from then on, the next lease owns the state.
+        var waiter = state.Returned;
+        var discard = state.Discard;
+        state.Returned = null;
+        state.Discard = false;
+        try
         {
-            foreach (var callback in running)
-            {
-                try
-                {
-                    await callback.ConfigureAwait(false);
-                }
-#pragma warning disable CA1031 // nobody waits to be told: logged, and the object is not reused
-                catch (Exception ex)
+            GiveBack(state.Value, discard);
+        }
+#pragma warning disable CA1031 // a callback's caller (an event's raise, a timer) must never see it: logged, and the wait faults
+        catch (Exception ex)
 #pragma warning restore CA1031
-                {
-                    discard = true;
-                    _metrics.Pool.ReportDetachFailed(_logger, ex, typeof(T), TypeTag);
-                }
+        {
+            waiter?.TrySetException(ex);
+            if (rethrow)
+            {
+                throw;
             }
+
+            _metrics.Pool.ReportReturnFailed(_logger, ex, typeof(T), TypeTag);
+            return;
         }
 
-        GiveBack(value, discard);
+        waiter?.TrySetResult();
+    }
+
+    /// <summary>Joins what <paramref name="running"/> waits for to the ended lease's gate, if it is still running.</summary>
+    private void JoinUntilDone(PooledObjectState<T> state, ValueTask running)
+    {
+        if (running.IsCompletedSuccessfully)
+        {
+            running.GetAwaiter().GetResult();
+            return;
+        }
+
+        state.Join();
+        _ = ExitWhenDoneAsync(state, running);
+    }
+
+    private async Task ExitWhenDoneAsync(PooledObjectState<T> state, ValueTask running)
+    {
+        try
+        {
+            await running.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // nobody waits to be told: logged, and the object is not reused
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            state.Discard = true;
+            _metrics.Pool.ReportDetachFailed(_logger, ex, typeof(T), TypeTag);
+        }
+
+        if (state.Exit())
+        {
+            HandBack(state, rethrow: false);
+        }
     }
 
     private void GiveBack(T value, bool discard)
@@ -409,37 +459,26 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
     /// <summary>
     /// Detaches the attachments, last in first out, clearing each; a failing detach does not stop the others. A
-    /// registration that is also <see cref="IAsyncDisposable"/> (a subscription) is disposed, then asked with
-    /// <see cref="IAsyncDisposable.DisposeAsync"/> for the end of a callback of it that is still running.
+    /// registration that is also <see cref="IAsyncDisposable"/> (a subscription) is disposed, then its
+    /// <see cref="IAsyncDisposable.DisposeAsync"/> (the end of a callback of it that is still running) is joined to the
+    /// gate.
     /// </summary>
-    /// <param name="value">The pooled object.</param>
-    /// <param name="attachments">The lease's attachments.</param>
-    /// <param name="count">How many there are.</param>
-    /// <param name="running">Receives the waits for callbacks that are still running, or <see langword="null"/>.</param>
     /// <returns>The failures, or <see langword="null"/> when every detach succeeded.</returns>
-    private List<Exception>? DetachAll(T value, LeaseAttachment<T>[] attachments, int count, ref List<Task>? running)
+    private List<Exception>? DetachAll(PooledObjectState<T> state, LeaseAttachment<T>[] attachments, int count)
     {
         List<Exception>? errors = null;
         for (var i = count - 1; i >= 0; i--)
         {
-            var registration = attachments[i].Registration!;
+            var attachment = attachments[i];
 
             // Cleared first so the handler and what it captured are collectable while the object stays pooled.
             attachments[i] = default;
             try
             {
-                registration.Dispose();
-                if (registration is IAsyncDisposable asyncDisposable)
+                attachment.Detach(state.Value);
+                if (attachment is { Remove: null, Handler: IAsyncDisposable registration })
                 {
-                    var idle = asyncDisposable.DisposeAsync();
-                    if (idle.IsCompleted)
-                    {
-                        idle.GetAwaiter().GetResult();
-                    }
-                    else
-                    {
-                        (running ??= []).Add(idle.AsTask());
-                    }
+                    JoinUntilDone(state, registration.DisposeAsync());
                 }
             }
 #pragma warning disable CA1031 // a failing detach must not stop the others; failures are rethrown together
@@ -502,7 +541,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         return _onExceeded == ListenerBudgetAction.Warn && state.TryMarkWarned(EventNames.Normalize(key)) ? count : 0;
     }
 
-    private PooledObjectState<T> Begin(T value)
+    private PooledObjectState<T> Begin(T value, out int version)
     {
         var state = _states.GetOrAdd(value, static value => new PooledObjectState<T>(value));
         if (_probe is not null)
@@ -521,8 +560,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
         _counters.Increment(Rented);
 
-        // The object is in no one else's hands: a stale lease only reads the version (under the lock) and finds it moved.
-        Volatile.Write(ref state.Version, (state.Version + 1) | 1);
+        // The object is in no one else's hands: a stale lease only reads the version and finds it moved.
+        version = state.Open();
         return state;
     }
 

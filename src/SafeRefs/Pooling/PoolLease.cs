@@ -113,8 +113,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <exception cref="ObjectDisposedException">The lease has ended.</exception>
     /// <exception cref="ListenerLimitExceededException">The per-lease limit is reached and the action is <see cref="ListenerBudgetAction.Throw"/>; nothing was attached.</exception>
     /// <remarks>
-    /// <para>The handler is attached as a <see cref="Subscribe.Event{TSource, THandler}(TSource, Action{TSource, THandler}, Action{TSource, THandler}, THandler, ListenerBudget?, string?)"/>
-    /// token. For <see cref="EventHandler"/>, <see cref="EventHandler{TEventArgs}"/>,
+    /// <para>For <see cref="EventHandler"/>, <see cref="EventHandler{TEventArgs}"/>,
     /// <see cref="System.ComponentModel.PropertyChangedEventHandler"/>,
     /// <see cref="System.ComponentModel.PropertyChangingEventHandler"/>,
     /// <see cref="System.Collections.Specialized.NotifyCollectionChangedEventHandler"/> and <see cref="Action"/> events the
@@ -184,7 +183,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         {
             GuardedObjectPool<T>.ThrowIfEnded(_state, _version);
             _state.Reserve();
-            _state.AppendReserved(registration, null);
+            _state.AppendReserved(null, registration, null);
         }
 
         return registration;
@@ -196,7 +195,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <exception cref="LeaseLeakException">The probe found listeners attached behind the lease and the pool is set to <see cref="LeakAction.Throw"/>.</exception>
     public void Dispose()
     {
-        if (_pool.End(_state, _version, out _) is { } failure)
+        if (_pool.End(_state, _version, awaitReturn: false, out _) is { } failure)
         {
             throw failure;
         }
@@ -212,7 +211,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// there.</returns>
     public ValueTask DisposeAsync()
     {
-        var failure = _pool.End(_state, _version, out var returned);
+        var failure = _pool.End(_state, _version, awaitReturn: true, out var returned);
         return failure is null ? returned : ThrowAfterAsync(returned, failure);
     }
 

@@ -19,4 +19,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1303, EventName = "LeaseExceededHandlerFailed", Level = LogLevel.Error,
         Message = "A handler of a guarded pool's {EventName} event threw.")]
     internal static partial void PoolEventHandlerFailed(ILogger logger, Exception exception, string eventName);
+
+    [LoggerMessage(EventId = 1304, EventName = "LeaseReturnFailed", Level = LogLevel.Error,
+        Message = "Returning a pooled {SourceType} failed after the last callback of its ended lease returned.")]
+    internal static partial void LeaseReturnFailed(ILogger logger, Exception exception, string sourceType);
 }

@@ -45,7 +45,7 @@ internal sealed partial class Metrics
             CallbackFailures = meter.CreateCounter<long>(
                 "saferefs.pool.callback.failures",
                 unit: "{failure}",
-                description: "User code a SafeRefs guarded pool called on its own initiative that threw (tag saferefs.callback.kind: detach, event handler); logged and dropped.");
+                description: "User code a SafeRefs guarded pool called on its own initiative that threw (tag saferefs.callback.kind: detach, event handler, return); logged and dropped.");
         }
 
         internal ObservableUpDownCounter<long> LeasesOutstanding { get; }
@@ -87,6 +87,22 @@ internal sealed partial class Metrics
                 Log.LeaseDetachFailed(logger, exception, objectType.Name);
             }
 #pragma warning disable CA1031 // A logger or metric listener is user code: it must not stop the other detaches.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+
+        /// <summary>Logs (1304) and counts (<c>return</c>) an inner pool's <c>Return</c> that threw on the thread of the last
+        /// callback of an ended lease; never throws.</summary>
+        internal void ReportReturnFailed(ILogger logger, Exception exception, Type objectType, KeyValuePair<string, object?> typeTag)
+        {
+            try
+            {
+                CountCallbackFailure(typeTag, "return");
+                Log.LeaseReturnFailed(logger, exception, objectType.Name);
+            }
+#pragma warning disable CA1031 // A logger or metric listener is user code: it must not fail the callback's caller.
             catch (Exception)
 #pragma warning restore CA1031
             {

@@ -1,19 +1,45 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace SafeRefs.Pooling.Internal;
 
 /// <summary>
-/// One thing a lease attached: a registration from <c>Track</c>, or a handler from <c>On</c> (attached as a
-/// <see cref="Subscriptions.Subscription"/>, with its event key for the per-lease limit).
+/// One thing a lease attached: a handler (its remove accessor, the delegate the event holds and the event key) or a
+/// registration (<see cref="Remove"/> is <see langword="null"/> and <see cref="Handler"/> is the registration).
 /// </summary>
+/// <remarks>
+/// The remove accessor is kept as the caller's <c>Action&lt;T, THandler&gt;</c> and called through
+/// <see cref="Detach"/>: every <c>THandler</c> is a delegate type, so the accessor is called with the very delegate it
+/// was added with, without a per-type virtual hop.
+/// </remarks>
 /// <typeparam name="T">The pooled type.</typeparam>
 [StructLayout(LayoutKind.Auto)]
 internal struct LeaseAttachment<T>
     where T : class
 {
-    /// <summary>The registration, or the handler's subscription.</summary>
-    public IDisposable? Registration;
+    /// <summary>The <c>Action&lt;T, THandler&gt;</c> remove accessor; <see langword="null"/> for a registration.</summary>
+    public object? Remove;
+
+    /// <summary>The delegate added to the event (a <c>THandler</c>: a forwarder or the handler), or the registration
+    /// when <see cref="Remove"/> is <see langword="null"/>.</summary>
+    public object? Handler;
 
     /// <summary>The event key for the per-lease limit; <see langword="null"/> for a registration.</summary>
     public string? EventKey;
+
+    /// <summary>Undoes what the attachment did to <paramref name="value"/>.</summary>
+    /// <param name="value">The pooled object.</param>
+    public readonly void Detach(T value)
+    {
+        if (Remove is null)
+        {
+            ((IDisposable)Handler!).Dispose();
+        }
+        else
+        {
+            // Remove is an Action<T, THandler> with THandler a delegate type and Handler a THandler: invoking it through
+            // Action<T, Delegate> passes the same two references to the same method.
+            Unsafe.As<Action<T, Delegate>>(Remove)(value, Unsafe.As<Delegate>(Handler!));
+        }
+    }
 }

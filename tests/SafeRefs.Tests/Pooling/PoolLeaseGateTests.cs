@@ -1,0 +1,230 @@
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.ObjectPool;
+using SafeRefs.Pooling;
+using SafeRefs.Pooling.Internal;
+
+namespace SafeRefs.Tests.Pooling;
+
+/// <summary>
+/// The lease gate shared by a lease's handlers: the windows around its close (a handler admitted as it closes, one
+/// raised while the end detaches, one that returns while the end still runs, a stale forwarder in the next lease) and
+/// the hand-back by the last handler out.
+/// </summary>
+public sealed class PoolLeaseGateTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Raise_AdmittedJustAsTheLeaseEnds_TheHandlerDoesNotStart_AndTheObjectGoesBackAtOnce()
+    {
+        // The raise has read the gate (lease still current) when the lease ends: admission and the version check are one
+        // step, so it backs off rather than running the handler on an object that is back in the pool.
+        var pool = PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var calls = 0;
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => calls++));
+        var read = widget.ChangedDelegate!;
+        using var atGate = new ManualResetEventSlim();
+        using var ended = new ManualResetEventSlim();
+        PooledObjectState<Widget>.BeforeAdmitHook = state =>
+        {
+            if (ReferenceEquals(state.Value, widget) && !atGate.IsSet)
+            {
+                atGate.Set();
+                ended.Wait(Bound);
+            }
+        };
+        try
+        {
+            var raise = Task.Run(() => read(widget, EventArgs.Empty));
+            Assert.True(atGate.Wait(Bound), "the raise did not reach the gate");
+
+            var disposed = lease.DisposeAsync();
+            Assert.True(disposed.IsCompletedSuccessfully); // nothing was admitted: back at once
+            ended.Set();
+            await raise.WaitAsync(Bound);
+        }
+        finally
+        {
+            PooledObjectState<Widget>.BeforeAdmitHook = null;
+        }
+
+        Assert.Equal(0, calls);
+        Assert.Equal(1L, pool.Statistics.Returned);
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
+    public void Raise_WhileTheEndDetachesAnotherHandler_TheHandlerDoesNotStart()
+    {
+        // The end closes the gate before it detaches: a handler still attached (detached later, last in first out)
+        // is not started by a raise on another thread in between.
+        var pool = PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var calls = 0;
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => calls++));
+        var raisedDuringEnd = false;
+        lease.On(
+            static (w, h) => w.Ticked += h,
+            (w, h) =>
+            {
+                raisedDuringEnd = w.ChangedCount == 1 && Task.Run(w.RaiseChanged).Wait(Bound);
+                w.Ticked -= h;
+            },
+            (EventHandler<int>)((_, _) => { }));
+
+        lease.Dispose();
+
+        Assert.True(raisedDuringEnd);
+        Assert.Equal(0, calls);
+        Assert.Equal(0, widget.ListenerCount);
+    }
+
+    [Fact]
+    public async Task Handler_ReturnsWhileTheEndStillDetaches_TheObjectGoesBackOnlyAfterTheEnd()
+    {
+        // The end counts itself as running: the last handler out does not hand the object back while the end is still
+        // running remove accessors on it.
+        var pool = PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        using var entered = new ManualResetEventSlim();
+        using var releaseHandler = new ManualResetEventSlim();
+        using var inRemove = new ManualResetEventSlim();
+        using var releaseRemove = new ManualResetEventSlim();
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) =>
+        {
+            entered.Set();
+            releaseHandler.Wait(Bound);
+        }));
+        lease.On(
+            static (w, h) => w.Ticked += h,
+            (w, h) =>
+            {
+                inRemove.Set();
+                releaseRemove.Wait(Bound);
+                w.Ticked -= h;
+            },
+            (EventHandler<int>)((_, _) => { }));
+        var raise = Task.Run(widget.RaiseChanged);
+        Assert.True(entered.Wait(Bound), "the handler did not start");
+
+        var disposing = Task.Run(async () => await lease.DisposeAsync());
+        Assert.True(inRemove.Wait(Bound), "the end did not reach the remove accessor");
+        releaseHandler.Set();
+        await raise.WaitAsync(Bound); // the handler returned and left the gate
+
+        Assert.Equal(0L, pool.Statistics.Returned);
+        Assert.Equal(1, widget.ChangedCount); // still being detached: it must not be in the pool yet
+        releaseRemove.Set();
+        await disposing.WaitAsync(Bound);
+        Assert.Equal(1L, pool.Statistics.Returned);
+        Assert.Equal(0, widget.ListenerCount);
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
+    public async Task StaleForwarder_OfAnEndedLease_NeverRunsInTheNextLeaseOfTheObject()
+    {
+        // A raise that read the first lease's forwarder calls it while the object serves the next lease: neither lease's
+        // handler runs, and the next lease's end is not delayed by it.
+        var pool = PoolOfOne();
+        var first = pool.Rent();
+        var widget = first.Value;
+        var firstCalls = 0;
+        first.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => firstCalls++));
+        var stale = widget.ChangedDelegate!;
+        first.Dispose();
+
+        var second = pool.Rent();
+        Assert.Same(widget, second.Value);
+        var secondCalls = 0;
+        second.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => secondCalls++));
+        await Task.Run(() => stale(widget, EventArgs.Empty)).WaitAsync(Bound);
+
+        Assert.Equal(0, firstCalls);
+        Assert.Equal(0, secondCalls);
+        widget.RaiseChanged();
+        Assert.Equal(1, secondCalls);
+        var disposed = second.DisposeAsync();
+        Assert.True(disposed.IsCompletedSuccessfully);
+        Assert.Equal(2L, pool.Statistics.Returned);
+    }
+
+    [Fact]
+    public async Task LastHandlerOut_PolicysReturnThrows_LoggedNotThrownIntoTheRaise_AndDisposeAsyncFaults()
+    {
+        var logger = new FakeLogger();
+        var pool = new GuardedObjectPool<Widget>(
+            new DefaultObjectPool<Widget>(new ThrowingReturnPolicy(), maximumRetained: 1),
+            new GuardedObjectPoolOptions<Widget> { Logger = logger });
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) =>
+        {
+            entered.Set();
+            release.Wait(Bound);
+        }));
+        var raise = Task.Run(widget.RaiseChanged);
+        Assert.True(entered.Wait(Bound), "the handler did not start");
+
+        var disposed = lease.DisposeAsync().AsTask();
+        Assert.False(disposed.IsCompleted);
+        release.Set();
+
+        await raise.WaitAsync(Bound); // the raise that handed the object back does not see the policy's failure
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => disposed.WaitAsync(Bound));
+        Assert.Equal(ThrowingReturnPolicy.Message, failure.Message);
+        Assert.Equal(1304, Assert.Single(logger.Collector.GetSnapshot()).Id.Id);
+        Assert.Equal(1L, pool.Statistics.Returned);
+    }
+
+    [Fact]
+    public async Task End_OnAThirdThread_WhileAHandlerRuns_ReturnsAtOnce_AndTheObjectGoesBackAfterTheHandler()
+    {
+        // Rented and attached on one thread, raised on a second, ended on a third (as after an await).
+        var pool = PoolOfOne();
+        var lease = await Task.Run(pool.Rent).WaitAsync(Bound);
+        var widget = lease.Value;
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        await Task.Run(() => lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) =>
+        {
+            entered.Set();
+            release.Wait(Bound);
+        }))).WaitAsync(Bound);
+        var raise = Task.Run(widget.RaiseChanged);
+        Assert.True(entered.Wait(Bound), "the handler did not start");
+
+        Task? disposed = null;
+        await Task.Run(() => { disposed = lease.DisposeAsync().AsTask(); }).WaitAsync(Bound); // the end itself returned
+        Assert.False(disposed!.IsCompleted);
+        Assert.Equal(0L, pool.Statistics.Returned);
+        Assert.Equal(0, widget.ListenerCount);
+        release.Set();
+
+        await raise.WaitAsync(Bound);
+        await disposed.WaitAsync(Bound);
+        Assert.Equal(1L, pool.Statistics.Returned);
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    private static GuardedObjectPool<Widget> PoolOfOne() =>
+        new(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
+
+    private sealed class ThrowingReturnPolicy : PooledObjectPolicy<Widget>
+    {
+        public const string Message = "policy Return failed";
+
+        public override Widget Create() => new();
+
+        public override bool Return(Widget obj) => throw new InvalidOperationException(Message);
+    }
+}
