@@ -21,8 +21,8 @@ namespace SafeRefs.Caching;
 /// <para><b>Thread safety:</b> all members are thread-safe. Lookups (<see cref="TryGet"/> and the hit path of
 /// <see cref="GetOrAdd(TKey, Func{TKey, TValue})"/>) are lock-free and allocate nothing; writes that add or remove
 /// entries are serialised under one lock, which is what makes <see cref="Count"/> ≤ <see cref="Capacity"/> hold at
-/// every instant for every observer (replacing the value of a resident entry that has no expiry or weight locks only
-/// that entry). <see cref="Evicted"/> and <see cref="Updated"/> handlers and value disposal run on the writing thread
+/// every instant for every observer (from capacity 65, replacing the value of a resident entry that has no expiry or
+/// weight locks only that entry). <see cref="Evicted"/> and <see cref="Updated"/> handlers and value disposal run on the writing thread
 /// after the lock is released. <see cref="Keys"/> and enumeration return a snapshot taken under the write lock, so
 /// they are exact at one instant (and delay writers while they copy).</para>
 /// <para><b>Policy:</b> not an LRU (a read only marks an entry, it does not move it). New keys enter a small window;
@@ -30,7 +30,10 @@ namespace SafeRefs.Caching;
 /// (an aging count-min sketch of hashes) beats that of the entry it would push out; otherwise it leaves. So a burst of
 /// one-time keys, or a loop over more keys than the cache holds, cannot flush the hot set. The window's size adapts to
 /// the traffic (it grows when recently turned-away keys come back, and shrinks when recently evicted main entries
-/// do), so recency-heavy traffic is served much as an LRU would serve it.</para>
+/// do), so recency-heavy traffic is served much as an LRU would serve it. A cache of capacity below 65 keeps write
+/// order instead: it evicts the least recently written entry, so a key written and read back after fewer than
+/// <see cref="Capacity"/> writes of other keys is always still there, as in an LRU (reads protect nothing there, and
+/// every write of a resident key takes the lock).</para>
 /// <para><b>Second <see cref="Dispose"/>:</b> does nothing. The first one stops the sweep timer and clears the
 /// cache (raising <see cref="Evicted"/> with <see cref="CacheEvictionReason.Cleared"/> and disposing values when
 /// <see cref="BoundedLruCacheOptions{TKey, TValue}.DisposeEvictedValues"/> is set); later calls of other members
