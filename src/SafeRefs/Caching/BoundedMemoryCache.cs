@@ -300,7 +300,15 @@ public sealed class BoundedMemoryCache : IMemoryCache
             {
                 if (_logger is not null)
                 {
-                    Log.CacheEntryTooLarge(_logger, weight, limit);
+                    try
+                    {
+                        Log.CacheEntryTooLarge(_logger, weight, limit);
+                    }
+#pragma warning disable CA1031 // The logger is user code: a warning must not fail the caller's Set.
+                    catch (Exception)
+#pragma warning restore CA1031
+                    {
+                    }
                 }
 
                 Reject(entry, EvictionReason.Capacity);
@@ -392,7 +400,15 @@ public sealed class BoundedMemoryCache : IMemoryCache
         if (entry.Priority == CacheItemPriority.NeverRemove && reason is CacheEvictionReason.Capacity or CacheEvictionReason.Weight
             && _logger is not null)
         {
-            Log.CacheNeverRemoveEntryEvicted(_logger);
+            try
+            {
+                Log.CacheNeverRemoveEntryEvicted(_logger);
+            }
+#pragma warning disable CA1031 // The logger is user code: a warning must not fail the eviction or its caller.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
         }
 
         Enqueue(entry, Map(entry, reason));

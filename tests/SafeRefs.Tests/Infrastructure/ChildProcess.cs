@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using SafeRefs.Tests.Caching;
 using SafeRefs.Tests.Events.Internal;
 using SafeRefs.Tests.Pooling;
 using SafeRefs.Tests.Subscriptions.WeakLinks;
@@ -23,6 +24,7 @@ public static class ChildProcess
         ["weak-event-add-fast-path-live-handle"] = HandlerSlotPoisonTests.ReadLiveHandle,
         ["pool-lease-callbacks-throw-without-handler"] = PoolLeaseEndTests.LeaseCallbacksThrowWithoutHandler,
         ["timer-scope-callbacks-throw-without-handler"] = TimerScopeCrashScenarios.CallbacksThrowWithoutHandler,
+        ["cache-sweep-handler-and-logger-throw"] = CacheReportingFailureTests.SweepWithThrowingHandlerAndLogger,
     };
 
     /// <summary>Runs <paramref name="scenario"/> in a child process and returns its exit code and output.</summary>

@@ -371,13 +371,24 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         {
             _ = SweepExpired();
         }
-        catch (Exception ex) when (_logger is not null)
+#pragma warning disable CA1031 // A timer callback must not crash the process; handler failures were reported already.
+        catch (Exception ex)
+#pragma warning restore CA1031
         {
-            Log.CacheSweepFailed(_logger, ex);
-        }
-        catch (Exception)
-        {
-            // A timer callback must not crash the process; handler failures were reported to the logger if any.
+            if (_logger is null)
+            {
+                return;
+            }
+
+            try
+            {
+                Log.CacheSweepFailed(_logger, ex);
+            }
+#pragma warning disable CA1031 // The logger is user code too: nothing may leave the timer thread.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
         }
     }
 
@@ -1075,36 +1086,48 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         }
     }
 
-    /// <summary>Logs (through the cache's logger) and counts a failure of user code the cache called as an observer.</summary>
+    /// <summary>
+    /// Counts and logs (through the cache's logger) a failure of user code the cache called as an observer. Never
+    /// throws: the logger and metric listeners are user code too, and the caller may be an unrelated lookup or the
+    /// sweeper's timer.
+    /// </summary>
     internal void ReportCallbackFailure(Exception exception, CacheCallback callback, CacheEvictionReason reason)
         => ReportCallbackFailure(exception, callback, reason.ToString());
 
     /// <inheritdoc cref="ReportCallbackFailure(Exception, CacheCallback, CacheEvictionReason)"/>
     internal void ReportCallbackFailure(Exception exception, CacheCallback callback, string reason)
     {
-        _metrics.CallbackFailed(callback);
-        if (_logger is null)
+        try
         {
-            return;
-        }
+            _metrics.CallbackFailed(callback);
+            if (_logger is null)
+            {
+                return;
+            }
 
-        switch (callback)
+            switch (callback)
+            {
+                case CacheCallback.ValueDispose:
+                    Log.CacheValueDisposeFailed(_logger, exception, reason);
+                    break;
+                case CacheCallback.PostEviction:
+                    Log.CachePostEvictionCallbackFailed(_logger, exception, reason);
+                    break;
+                case CacheCallback.TokenRegistration:
+                    Log.CacheTokenRegistrationDisposeFailed(_logger, exception);
+                    break;
+                case CacheCallback.Updated:
+                    Log.CacheUpdateHandlerFailed(_logger, exception);
+                    break;
+                default:
+                    Log.CacheEvictionHandlerFailed(_logger, exception, reason);
+                    break;
+            }
+        }
+#pragma warning disable CA1031 // A logger or metric listener is user code: reporting must not fail the cache's caller.
+        catch (Exception)
+#pragma warning restore CA1031
         {
-            case CacheCallback.ValueDispose:
-                Log.CacheValueDisposeFailed(_logger, exception, reason);
-                break;
-            case CacheCallback.PostEviction:
-                Log.CachePostEvictionCallbackFailed(_logger, exception, reason);
-                break;
-            case CacheCallback.TokenRegistration:
-                Log.CacheTokenRegistrationDisposeFailed(_logger, exception);
-                break;
-            case CacheCallback.Updated:
-                Log.CacheUpdateHandlerFailed(_logger, exception);
-                break;
-            default:
-                Log.CacheEvictionHandlerFailed(_logger, exception, reason);
-                break;
         }
     }
 
