@@ -45,7 +45,7 @@ public sealed partial class TimerScope
                 catch (Exception ex)
 #pragma warning restore CA1031
                 {
-                    ReportHandlerFailed(current.Logger ?? SafeRefsLog.Logger, ex);
+                    ReportHandlerFailed(current, ex);
                 }
 
                 return;
@@ -53,13 +53,15 @@ public sealed partial class TimerScope
         }
     }
 
-    private static void ReportHandlerFailed(Microsoft.Extensions.Logging.ILogger logger, Exception exception)
+    /// <summary>Counts (kind <c>error handler</c>) and logs an <see cref="Error"/> handler of <paramref name="scope"/> that threw; never throws.</summary>
+    private static void ReportHandlerFailed(TimerScope scope, Exception exception)
     {
         try
         {
-            Log.TimerErrorHandlerFailed(logger, exception);
+            scope._metrics.Timers.CallbackFailed(scope._name, "error handler");
+            Log.TimerErrorHandlerFailed(scope.Logger ?? SafeRefsLog.Logger, exception);
         }
-#pragma warning disable CA1031 // A logger is user code too.
+#pragma warning disable CA1031 // A logger or metric listener is user code too.
         catch (Exception)
 #pragma warning restore CA1031
         {

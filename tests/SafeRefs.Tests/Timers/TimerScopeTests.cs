@@ -347,11 +347,13 @@ public sealed class TimerScopeTests
     }
 
     [Fact]
-    public void Error_HandlerThrows_LoggedAs1203_NotPropagated()
+    public void Error_HandlerThrows_LoggedAs1203AndCounted_NotPropagated()
     {
         var clock = new FakeTimeProvider();
         var logger = new FakeLogger();
-        using var scope = new TimerScope(clock) { Logger = logger };
+        using var meterFactory = new TestMeterFactory();
+        using var failures = new MetricCollector<long>(meterFactory, "SafeRefs", "saferefs.timer.callback.failures");
+        using var scope = new TimerScope(clock) { Logger = logger, Name = "jobs", MeterFactory = meterFactory };
         scope.Error += static (_, _) => throw new InvalidOperationException("handler");
         scope.Every(Ms, static () => throw new InvalidOperationException("callback"));
 
@@ -359,6 +361,9 @@ public sealed class TimerScopeTests
 
         Assert.Equal([1200, 1203, 1200, 1203], logger.Collector.GetSnapshot().Select(r => r.Id.Id));
         Assert.Equal(1, scope.ActiveCount);
+        var handlerFailures = failures.GetMeasurementSnapshot().Where(m => (string?)m.Tags["saferefs.callback.kind"] == "error handler").ToList();
+        Assert.Equal(2, handlerFailures.Sum(m => m.Value));
+        Assert.All(handlerFailures, m => Assert.Equal("jobs", m.Tags["saferefs.timer.scope.name"]));
     }
 
     [Fact]
