@@ -9,7 +9,7 @@ namespace SafeRefs.Tests.Subscriptions;
 
 /// <summary>
 /// <see cref="Subscription.DisposeAsync"/> waits for a callback that is running, for every kind of token that
-/// <see cref="Subscribe"/> and <see cref="WeakSubscriptions"/> return: as the first call, and after an earlier
+/// <see cref="Subscribe"/>, <see cref="WeakSubscriptions"/> and the weak events' <c>Subscribe</c> return: as the first call, and after an earlier
 /// <see cref="Subscription.Dispose"/> (which itself returned without waiting).
 /// </summary>
 public sealed class SubscriptionDisposeAsyncTests
@@ -28,6 +28,9 @@ public sealed class SubscriptionDisposeAsyncTests
         "Event Action",
         "WeakEvent static handler",
         "WeakEvent capturing handler",
+        "WeakEvent<T>.Subscribe",
+        "WeakDelegateEvent.Subscribe",
+        "AsyncWeakEvent.Subscribe",
         "WeakSubscriptions.OnPropertyChanged",
         "WeakSubscriptions.OnCollectionChanged",
         "WeakSubscriptions.OnCanExecuteChanged",
@@ -126,6 +129,31 @@ public sealed class SubscriptionDisposeAsyncTests
             case "WeakEvent capturing handler":
                 return (Subscribe.WeakEvent<Source, Blocker, int>(source, static (s, h) => s.Generic += h, static (s, h) => s.Generic -= h, blocker, (_, _, _) => blocker.Run()),
                     source.RaiseGeneric, source);
+            case "WeakEvent<T>.Subscribe":
+            {
+                var weakEvent = new WeakEvent<int>();
+                return (weakEvent.Subscribe(blocker, static (b, _, _) => b.Run()), () => weakEvent.Raise(null, 1), weakEvent);
+            }
+
+            case "WeakDelegateEvent.Subscribe":
+            {
+                var weakEvent = new WeakDelegateEvent<EventHandler>();
+                return (weakEvent.Subscribe(blocker, (EventHandler)((_, _) => blocker.Run())),
+                    () => weakEvent.Raise(0, static (handler, _) => handler(null, EventArgs.Empty)), weakEvent);
+            }
+
+            case "AsyncWeakEvent.Subscribe":
+            {
+                var weakEvent = new AsyncWeakEvent<int>();
+                return (weakEvent.Subscribe(blocker, static (b, _, _, _) =>
+                    {
+                        b.Run();
+                        return ValueTask.CompletedTask;
+                    }),
+                    () => weakEvent.RaiseAsync(null, 1).AsTask().GetAwaiter().GetResult(),
+                    weakEvent);
+            }
+
             case "WeakSubscriptions.OnPropertyChanged":
                 return (WeakSubscriptions.OnPropertyChanged(source, blocker, static (b, _, _) => b.Run()), source.RaisePropertyChanged, source);
             case "WeakSubscriptions.OnCollectionChanged":

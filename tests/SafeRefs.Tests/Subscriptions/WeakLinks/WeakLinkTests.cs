@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging.Testing;
 using SafeRefs.Diagnostics;
 using SafeRefs.Events;
@@ -38,6 +39,7 @@ public sealed class WeakLinkTests
         var logger = new FakeLogger();
         var previous = SafeRefsLog.Logger;
         SafeRefsLog.Logger = logger;
+        using var detachFailures = new MetricCollector<long>(null, "SafeRefs", "saferefs.subscription.detach.failures");
         try
         {
             var failing = new FailingSource { FailRemove = true };
@@ -57,6 +59,11 @@ public sealed class WeakLinkTests
             Assert.Contains(logger.Collector.GetSnapshot(), static r => r.Id.Id == 1010
                 && r.Exception is ObjectDisposedException
                 && r.Message.Contains("FailingSource.Changed", StringComparison.Ordinal));
+            var counted = detachFailures.GetMeasurementSnapshot()
+                .Where(static m => m.Tags["saferefs.source.type"] is string type && type.EndsWith("FailingSource", StringComparison.Ordinal))
+                .ToList();
+            Assert.Equal(1, counted.Sum(static m => m.Value));
+            Assert.All(counted, static m => Assert.Equal("Changed", m.Tags["saferefs.event.name"]));
             GC.KeepAlive(failing);
             GC.KeepAlive(plain);
         }
