@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Caching;
 using SafeRefs.Tests.Infrastructure;
@@ -77,6 +79,35 @@ public sealed class CacheReportingFailureTests
     }
 
     [Fact]
+    public void MemoryCache_EntryTooLarge_LoggerThrows_SetDoesNotThrow()
+    {
+        var logger = new ThrowingLogger();
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { SizeLimit = 10, LoggerFactory = new SingleLoggerFactory(logger) });
+
+        cache.Set("big", 1, new MemoryCacheEntryOptions { Size = 11 }); // warned (1404) and not stored
+
+        Assert.False(cache.TryGetValue("big", out _));
+        Assert.Equal(1, logger.Calls);
+    }
+
+    [Fact]
+    public void MemoryCache_NeverRemoveEvicted_LoggerThrows_TheWriteIsStored()
+    {
+        var logger = new ThrowingLogger();
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 3, LoggerFactory = new SingleLoggerFactory(logger) });
+        for (var i = 0; i < 3; i++)
+        {
+            cache.Set(i, i, new MemoryCacheEntryOptions { Priority = CacheItemPriority.NeverRemove });
+        }
+
+        cache.Set("normal", 1); // evicts a NeverRemove entry: warned (1405)
+
+        Assert.True(cache.TryGetValue("normal", out _));
+        Assert.Equal(3, cache.Count);
+        Assert.Equal(1, logger.Calls);
+    }
+
+    [Fact]
     public void ExpirySweep_OnARealTimer_HandlerAndLoggerThrow_TheProcessSurvives()
     {
         var (exitCode, output) = ChildProcess.Run("cache-sweep-handler-and-logger-throw", TimeSpan.FromSeconds(90));
@@ -118,5 +149,18 @@ public sealed class CacheReportingFailureTests
         Console.WriteLine($"logger calls {logger.Calls}");
         Console.WriteLine("survived");
         return 0;
+    }
+
+    private sealed class SingleLoggerFactory(ILogger logger) : ILoggerFactory
+    {
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public ILogger CreateLogger(string categoryName) => logger;
+
+        public void Dispose()
+        {
+        }
     }
 }
