@@ -14,8 +14,8 @@ namespace SafeRefs.Subscriptions.Internal;
 /// <remarks>Slots: the token itself, the source, the remove accessor; <see cref="Attached"/> is what was added.</remarks>
 internal class EventSubscription : GatedSubscription
 {
-    private readonly Delegate _handler;
-    private Delegate _attached;
+    private Delegate? _handler;
+    private Delegate? _attached;
 
     private protected EventSubscription(Detacher detacher, object source, object remove, Delegate handler)
         : base(detacher, source, remove)
@@ -25,7 +25,7 @@ internal class EventSubscription : GatedSubscription
     }
 
     /// <summary>Gets the delegate added to the event: a forwarder, or the handler for a delegate type without one.</summary>
-    internal Delegate Attached => _attached;
+    internal Delegate Attached => _attached!;
 
     /// <summary>Creates the token and, for a known delegate type, its forwarder.</summary>
     internal static EventSubscription Create<THandler>(Detacher detacher, object source, object remove, THandler handler)
@@ -62,8 +62,20 @@ internal class EventSubscription : GatedSubscription
     /// <summary>Admits one invocation of the handler, or returns <see langword="null"/> once disposed; pair with <c>Leave</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private protected THandler? Enter<THandler>()
-        where THandler : Delegate =>
-        TryEnter() ? Unsafe.As<THandler>(_handler) : null;
+        where THandler : Delegate
+    {
+        // Read before entering: the handler is cleared only after the gate closed, so a caller that reads null would not
+        // be admitted anyway, and one admitted with the handler it read entered before the close.
+        var handler = Volatile.Read(ref _handler);
+        return handler is not null && TryEnter() ? Unsafe.As<THandler>(handler) : null;
+    }
+
+    /// <summary>After the detach, the token keeps neither the handler nor (for a delegate type without a forwarder) the attached delegate.</summary>
+    private protected override void ReleaseCallback()
+    {
+        Volatile.Write(ref _handler, null);
+        Volatile.Write(ref _attached, null);
+    }
 
     private void OnEventHandler(object? sender, EventArgs e)
     {

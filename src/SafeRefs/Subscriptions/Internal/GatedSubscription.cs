@@ -39,8 +39,25 @@ internal abstract class GatedSubscription : Subscription
         }
 
         detacher = MarkDetached();
-        detacher.Detach(this, Slot1, Slot2);
+        try
+        {
+            detacher.Detach(this, Slot1, Slot2);
+        }
+        finally
+        {
+            ReleaseCallback();
+        }
+
         return true;
+    }
+
+    /// <summary>
+    /// Drops the user's callback once the gate is closed and the detach ran (or failed): a disposed token holds no
+    /// handler, even while the source still holds its forwarder (a raise's copy of the event's delegate, a remove
+    /// accessor that failed).
+    /// </summary>
+    private protected virtual void ReleaseCallback()
+    {
     }
 
     /// <summary>Admits one callback unless disposed; on <see langword="true"/>, call <see cref="Leave"/> when it ends.</summary>
