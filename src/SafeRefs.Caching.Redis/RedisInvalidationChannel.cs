@@ -36,6 +36,7 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
     private readonly RedisChannel _channel;
     private readonly string _channelName;
     private readonly TimeSpan _retryInterval;
+    private const string ChannelNameTag = "saferefs.cache.invalidation.channel.name";
     private readonly Func<Task<IConnectionMultiplexer>>? _factory;
     private readonly ConfigurationOptions? _configuration;
     private readonly CancellationTokenSource _stopping = new();
@@ -97,16 +98,22 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
         InstanceId = Guid.NewGuid().ToString("N");
         if (meterFactory is not null)
         {
+            // One factory hands every channel the same meter: each measurement names its channel, and a disposed
+            // channel reports nothing (a factory's meter outlives it).
             _meter = meterFactory.Create("SafeRefs");
-            _meter.CreateObservableCounter("saferefs.cache.invalidation.published", () => Volatile.Read(ref _published), "{message}", "Invalidation messages published.");
-            _meter.CreateObservableCounter("saferefs.cache.invalidation.applied", () => Volatile.Read(ref _applied), "{message}", "Invalidation messages from other instances applied to the local cache.");
-            _meter.CreateObservableCounter("saferefs.cache.invalidation.failures", () => Volatile.Read(ref _publishFailures) + Volatile.Read(ref _applyFailures), "{message}", "Invalidation messages that could not be published or applied.");
-            _meter.CreateObservableCounter("saferefs.cache.invalidation.resyncs", () => Volatile.Read(ref _resyncs), "{clear}", "Local cache clears after invalidations may have been missed.");
+            _meter.CreateObservableCounter("saferefs.cache.invalidation.published", () => Observe(Volatile.Read(ref _published)), "{message}", "Invalidation messages published.");
+            _meter.CreateObservableCounter("saferefs.cache.invalidation.applied", () => Observe(Volatile.Read(ref _applied)), "{message}", "Invalidation messages from other instances applied to the local cache.");
+            _meter.CreateObservableCounter("saferefs.cache.invalidation.failures", () => Observe(Volatile.Read(ref _publishFailures) + Volatile.Read(ref _applyFailures)), "{message}", "Invalidation messages that could not be published or applied.");
+            _meter.CreateObservableCounter("saferefs.cache.invalidation.resyncs", () => Observe(Volatile.Read(ref _resyncs)), "{clear}", "Local cache clears after invalidations may have been missed.");
         }
 
         var stopping = _stopping.Token;
         _ = Task.Run(() => ConnectAndSubscribeAsync(stopping));
     }
+
+    /// <summary>One measurement tagged with the channel name, or none once the channel is disposed.</summary>
+    private Measurement<long>[] Observe(long value) =>
+        Volatile.Read(ref _disposed) != 0 ? [] : [new Measurement<long>(value, new KeyValuePair<string, object?>(ChannelNameTag, _channelName))];
 
     /// <summary>Gets the id this instance puts in its messages (a new GUID per channel).</summary>
     /// <value>32 hexadecimal digits.</value>

@@ -60,6 +60,65 @@ public sealed class ChannelMetricsTests
         Assert.Equal(0, values[Prefix + "resyncs"]);
     }
 
+    [Fact]
+    public async Task TwoChannelsOnOneFactory_EachMeasurementNamesItsChannel_ADisposedChannelReportsNothing()
+    {
+        using var factoryServices = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var factory = factoryServices.GetRequiredService<IMeterFactory>();
+        await using var orders = ChannelServices(factory, "orders");
+        await using var products = ChannelServices(factory, "products");
+        var failures = new List<(string? Channel, long Value)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == factory && instrument.Name == Prefix + "failures")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string? channel = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "saferefs.cache.invalidation.channel.name")
+                {
+                    channel = (string?)tag.Value;
+                }
+            }
+
+            failures.Add((channel, value));
+        });
+        listener.Start();
+
+        var ordersChannel = orders.GetRequiredService<RedisInvalidationChannel>();
+        _ = products.GetRequiredService<RedisInvalidationChannel>();
+        await ordersChannel.InvalidateAsync("k"); // Redis is unreachable: one publish failure, on "orders" only
+        listener.RecordObservableInstruments();
+
+        Assert.Equal([("orders", 1L), ("products", 0L)], failures.Order());
+
+        failures.Clear();
+        await ordersChannel.DisposeAsync();
+        listener.RecordObservableInstruments();
+
+        Assert.Equal([("products", 0L)], failures);
+    }
+
+    /// <summary>A container with a channel named <paramref name="channelName"/>, on a meter factory it shares.</summary>
+    private static ServiceProvider ChannelServices(IMeterFactory factory, string channelName)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(factory);
+        services.AddDistributedMemoryCache();
+        services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o =>
+        {
+            o.Configuration = "127.0.0.1:1,connectTimeout=100";
+            o.ChannelName = channelName;
+        });
+        return services.BuildServiceProvider();
+    }
+
     /// <summary>The channel's rows of the "Metrics reference" table of docs/diagnostics.md: name to (kind, unit).</summary>
     private static Dictionary<string, (string Kind, string Unit)> DocumentedInstruments()
     {

@@ -32,6 +32,7 @@ public sealed partial class MetricNamingTests
         var documented = DocumentedInstruments();
         var published = PublishedInstruments().ToDictionary(i => i.Name, i => (Kind: KindName(i), Unit: $"`{i.Unit}`"));
         var redis = DeclaredNames(Path.Combine(DocSnippetTests.RepositoryRoot(), "src", "SafeRefs.Caching.Redis"));
+        redis.ExceptWith(DocumentedAttributes()); // its instruments; its attributes are checked below
 
         Assert.NotEmpty(redis);
         Assert.Equal(published.Keys.Concat(redis).Order(StringComparer.Ordinal), documented.Keys.Order(StringComparer.Ordinal));
@@ -49,7 +50,12 @@ public sealed partial class MetricNamingTests
         Assert.True(attributes.Count >= 8, "MetricTags declares too few names; the enumeration is broken.");
         var violations = attributes.SelectMany(MetricNameRules.AttributeViolations).ToList();
         Assert.True(violations.Count == 0, string.Join(Environment.NewLine, violations));
-        Assert.Equal(attributes.Order(StringComparer.Ordinal), DocumentedAttributes().Order(StringComparer.Ordinal));
+        var redis = DeclaredNames(Path.Combine(DocSnippetTests.RepositoryRoot(), "src", "SafeRefs.Caching.Redis"));
+        redis.ExceptWith(DocumentedInstruments().Keys); // the Redis channel's attributes
+        Assert.NotEmpty(redis);
+        violations = redis.SelectMany(MetricNameRules.AttributeViolations).ToList();
+        Assert.True(violations.Count == 0, string.Join(Environment.NewLine, violations));
+        Assert.Equal(attributes.Concat(redis).Order(StringComparer.Ordinal), DocumentedAttributes().Order(StringComparer.Ordinal));
     }
 
     [Fact]
