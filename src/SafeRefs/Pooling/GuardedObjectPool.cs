@@ -471,8 +471,14 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         {
             var attachment = attachments[i];
 
-            // Cleared first so the handler and what it captured are collectable while the object stays pooled.
+            // Cleared first so the handler and what it captured are collectable while the object stays pooled; the
+            // forwarder lets go of it too (the gate is closed), since a raise may still hold the forwarder.
             attachments[i] = default;
+            if (attachment.Handler is Delegate { Target: LeaseForwarder<T> forwarder })
+            {
+                forwarder.Release();
+            }
+
             try
             {
                 attachment.Detach(state.Value);

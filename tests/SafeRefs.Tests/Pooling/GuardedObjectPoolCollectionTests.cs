@@ -47,6 +47,33 @@ public sealed class GuardedObjectPoolCollectionTests
     }
 
     [Fact]
+    public void PerLeaseCapture_ForwarderStillHeldAfterTheEnd_Collected()
+    {
+        // A raise that read the event's delegate before the end (a copy on some stack) still holds the forwarder:
+        // the ended lease's forwarder must not keep the handler and its capture alive through it.
+        var pool = NewPool();
+        var held = new List<Delegate>();
+        var capture = RentAttachHoldForwarder(pool, held, end: true);
+
+        Assert.Single(held);
+        GcAssert.Collected(capture, "the ended lease's forwarder let go of the handler");
+        GC.KeepAlive(held);
+        GC.KeepAlive(pool);
+    }
+
+    [Fact]
+    public void PerLeaseCapture_ForwarderHeld_LeaseNotEnded_Rooted()
+    {
+        var pool = NewPool();
+        var held = new List<Delegate>();
+        var capture = RentAttachHoldForwarder(pool, held, end: false);
+
+        GcAssert.NotCollected(capture, "the live lease's forwarder holds the handler");
+        GC.KeepAlive(held);
+        GC.KeepAlive(pool);
+    }
+
+    [Fact]
     public void PerLeaseCapture_LeaseNotEnded_RootedByPooledObject()
     {
         var pool = NewPool();
@@ -117,6 +144,21 @@ public sealed class GuardedObjectPoolCollectionTests
 
     /// <summary>Rents <paramref name="count"/> objects at once, each with one handler, then ends the leases in order: a pool retaining one object drops the others.</summary>
     /// <returns>A weak reference to the second object returned (dropped by the inner pool).</returns>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference RentAttachHoldForwarder(GuardedObjectPool<Widget> pool, List<Delegate> held, bool end)
+    {
+        var capture = new byte[1024];
+        var lease = pool.Rent();
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => GC.KeepAlive(capture)));
+        held.Add(lease.Value.ChangedDelegate!);
+        if (end)
+        {
+            lease.Dispose();
+        }
+
+        return new WeakReference(capture);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference RentManyThenReturn(GuardedObjectPool<Widget> pool, int count, List<Widget>? holder)
     {

@@ -11,8 +11,9 @@ namespace SafeRefs.Pooling.Internal;
 /// </summary>
 /// <remarks>
 /// One per <c>On</c> and never reused: it carries its lease's version, so a stale forwarder of an ended lease finds
-/// the version moved and never runs, whichever lease of the object is current. Holds the pool, the object's state and
-/// the handler strongly, as the event does.
+/// the version moved and never runs, whichever lease of the object is current. Holds the pool and the object's state
+/// strongly, and the handler until its lease ends (<see cref="Release"/>): a raise that still holds the forwarder
+/// after that (a copy of the event's delegate on some stack) does not keep the handler and what it captured alive.
 /// </remarks>
 /// <typeparam name="T">The pooled type.</typeparam>
 internal sealed class LeaseForwarder<T>
@@ -21,7 +22,7 @@ internal sealed class LeaseForwarder<T>
     private readonly GuardedObjectPool<T> _pool;
     private readonly PooledObjectState<T> _state;
     private readonly int _version;
-    private readonly Delegate _handler;
+    private Delegate? _handler;
 
     private LeaseForwarder(GuardedObjectPool<T> pool, PooledObjectState<T> state, int version, Delegate handler)
     {
@@ -65,17 +66,22 @@ internal sealed class LeaseForwarder<T>
         return Unsafe.As<THandler>(attached);
     }
 
+    /// <summary>Drops the handler once the lease's gate is closed: no invocation is admitted any more, and one admitted
+    /// before read the handler before it entered.</summary>
+    internal void Release() => Volatile.Write(ref _handler, null);
+
     /// <summary>Gets the forwarder for an <see cref="EventHandler{TEventArgs}"/> handler.</summary>
     internal static EventHandler<TArgs> For<TArgs>(GuardedObjectPool<T> pool, PooledObjectState<T> state, int version, EventHandler<TArgs> handler) =>
         new LeaseForwarder<T>(pool, state, version, handler).OnEvent;
 
     private void OnEvent<TArgs>(object? sender, TArgs e)
     {
-        if (_state.TryEnter(_version))
+        var handler = Volatile.Read(ref _handler);
+        if (handler is not null && _state.TryEnter(_version))
         {
             try
             {
-                Unsafe.As<EventHandler<TArgs>>(_handler)(sender, e);
+                Unsafe.As<EventHandler<TArgs>>(handler)(sender, e);
             }
             finally
             {
@@ -86,11 +92,12 @@ internal sealed class LeaseForwarder<T>
 
     private void OnEventHandler(object? sender, EventArgs e)
     {
-        if (_state.TryEnter(_version))
+        var handler = Volatile.Read(ref _handler);
+        if (handler is not null && _state.TryEnter(_version))
         {
             try
             {
-                Unsafe.As<EventHandler>(_handler)(sender, e);
+                Unsafe.As<EventHandler>(handler)(sender, e);
             }
             finally
             {
@@ -101,11 +108,12 @@ internal sealed class LeaseForwarder<T>
 
     private void OnPropertyChanged(object? sender, PropertyChangedEventArgs e)
     {
-        if (_state.TryEnter(_version))
+        var handler = Volatile.Read(ref _handler);
+        if (handler is not null && _state.TryEnter(_version))
         {
             try
             {
-                Unsafe.As<PropertyChangedEventHandler>(_handler)(sender, e);
+                Unsafe.As<PropertyChangedEventHandler>(handler)(sender, e);
             }
             finally
             {
@@ -116,11 +124,12 @@ internal sealed class LeaseForwarder<T>
 
     private void OnPropertyChanging(object? sender, PropertyChangingEventArgs e)
     {
-        if (_state.TryEnter(_version))
+        var handler = Volatile.Read(ref _handler);
+        if (handler is not null && _state.TryEnter(_version))
         {
             try
             {
-                Unsafe.As<PropertyChangingEventHandler>(_handler)(sender, e);
+                Unsafe.As<PropertyChangingEventHandler>(handler)(sender, e);
             }
             finally
             {
@@ -131,11 +140,12 @@ internal sealed class LeaseForwarder<T>
 
     private void OnCollectionChanged(object? sender, NotifyCollectionChangedEventArgs e)
     {
-        if (_state.TryEnter(_version))
+        var handler = Volatile.Read(ref _handler);
+        if (handler is not null && _state.TryEnter(_version))
         {
             try
             {
-                Unsafe.As<NotifyCollectionChangedEventHandler>(_handler)(sender, e);
+                Unsafe.As<NotifyCollectionChangedEventHandler>(handler)(sender, e);
             }
             finally
             {
@@ -146,11 +156,12 @@ internal sealed class LeaseForwarder<T>
 
     private void OnAction()
     {
-        if (_state.TryEnter(_version))
+        var handler = Volatile.Read(ref _handler);
+        if (handler is not null && _state.TryEnter(_version))
         {
             try
             {
-                Unsafe.As<Action>(_handler)();
+                Unsafe.As<Action>(handler)();
             }
             finally
             {
