@@ -110,9 +110,10 @@ public sealed class BoundedMemoryCache : IMemoryCache
     public CacheStatistics Statistics => _core.Statistics;
 
     /// <summary>Gets the keys of the resident entries, like <c>MemoryCache.Keys</c>.</summary>
-    /// <value>A live view: enumerating it takes no lock and may reflect writes made during the enumeration.
-    /// Expired entries not yet swept may appear.</value>
-    public IEnumerable<object> Keys => _core.EnumerateKeys();
+    /// <value>A snapshot taken at one instant: every key resident then appears exactly once, whatever the cache does
+    /// while it is enumerated (taking it costs O(<see cref="Count"/>) under the cache's write lock). Expired entries
+    /// not yet swept may appear.</value>
+    public IEnumerable<object> Keys => _core.SnapshotResidentKeys();
 
     /// <inheritdoc/>
     /// <exception cref="ObjectDisposedException">The cache is disposed.</exception>

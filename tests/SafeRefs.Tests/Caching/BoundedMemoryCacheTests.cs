@@ -23,6 +23,39 @@ public sealed class BoundedMemoryCacheTests
     }
 
     [Fact]
+    public void Keys_EnumeratedWhileTheIndexGrows_EveryResidentKeyOnce()
+    {
+        // The index grows a few steps per insert, moving keys between two bucket arrays: an enumeration that walked
+        // the arrays while they move would miss keys or see them twice. Keys is taken at one instant instead.
+        using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 100_000 });
+        for (var i = 0; i < 1_000; i++)
+        {
+            cache.Set(i, i);
+        }
+
+        var seen = new List<int>();
+        using (var keys = cache.Keys.GetEnumerator())
+        {
+            for (var i = 0; i < 10 && keys.MoveNext(); i++)
+            {
+                seen.Add((int)keys.Current);
+            }
+
+            for (var i = 1_000; i < 20_000; i++)
+            {
+                cache.Set(i, i);
+            }
+
+            while (keys.MoveNext())
+            {
+                seen.Add((int)keys.Current);
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(0, 1_000), seen.Order());
+    }
+
+    [Fact]
     public void SetAndGet_ExtensionMethods_Work()
     {
         using var cache = new BoundedMemoryCache(new BoundedMemoryCacheOptions { Capacity = 10 });

@@ -459,15 +459,6 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
         Notify(ref victims);
     }
 
-    /// <summary>Enumerates the keys of the resident entries (a live, lock-free view, like <c>MemoryCache.Keys</c>).</summary>
-    internal IEnumerable<TKey> EnumerateKeys()
-    {
-        foreach (var node in _table.Enumerate())
-        {
-            yield return node.Key;
-        }
-    }
-
     /// <summary>Removes an entry, reporting it with <paramref name="reason"/>.</summary>
     internal bool TryRemove(TKey key, CacheEvictionReason reason) => RemoveKey(key, reason, disposeValue: true) is not null;
 
@@ -888,6 +879,29 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
 
         expired = false;
         return null;
+    }
+
+    /// <summary>The keys of every resident entry at one instant, expired ones not yet removed included (what
+    /// <c>MemoryCache.Keys</c> shows); O(<see cref="Count"/>) under the write lock, so a concurrent write or a growing
+    /// index never makes a key appear twice or go missing. Empty, not throwing, once the cache is disposed.</summary>
+    internal TKey[] SnapshotResidentKeys()
+    {
+        var nodes = new List<CacheNode<TKey, TValue>>(Count); // allocated outside the lock; grows only if writes raced
+        lock (_writeLock)
+        {
+            foreach (var level in _levels)
+            {
+                level.AppendTo(nodes);
+            }
+        }
+
+        var keys = new TKey[nodes.Count];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            keys[i] = nodes[i].Key;
+        }
+
+        return keys;
     }
 
     /// <summary>Copies the live entries, projected by <paramref name="select"/>, at one instant (under the write lock).</summary>
