@@ -168,6 +168,9 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
     /// <summary>Gets the index's bucket count (for tests).</summary>
     internal int IndexBucketCount => _table.BucketCount;
 
+    /// <summary>Gets whether the key index is growing (tests).</summary>
+    internal bool IndexIsMigrating => _table.IsMigrating;
+
     /// <summary>Gets whether the calling thread holds the write lock (for tests: user code must not run under it).</summary>
     internal bool WriteLockHeldByCurrentThread => _writeLock.IsHeldByCurrentThread;
 
@@ -706,12 +709,13 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
 
         // A larger index array is allocated (and cleared) here, outside the lock; the write only hands it over.
         var grown = _table.AllocateGrowth(Count);
+        var growthStarted = false;
         lock (_writeLock)
         {
             ObjectDisposedException.ThrowIf(_disposed, _owner);
             if (grown is not null)
             {
-                _table.StartGrowth(grown);
+                growthStarted = _table.StartGrowth(grown);
             }
 
             var old = _table.Find(key, hash);
@@ -758,6 +762,11 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
                 _levels[level].Insert(node, _sketch, _counters.Count);
                 _table.Add(node);
             }
+        }
+
+        if (growthStarted)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static engine => engine.CompleteGrowth(), this, preferLocal: false);
         }
 
         if (discarded)
@@ -879,6 +888,36 @@ internal sealed partial class CacheEngine<TKey, TValue> : IExpirySweepable, IDis
 
         expired = false;
         return null;
+    }
+
+    /// <summary>Test seam: called with the engine when a background completion of an index growth has ended.</summary>
+    internal static Action<CacheEngine<TKey, TValue>>? GrowthCompletedHook { get; set; }
+
+    /// <summary>
+    /// Finishes an index growth in the background. Inserts move a few nodes each, so a cache whose inserts stop in the
+    /// middle of a growth would leave lookups of the keys not yet moved searching both bucket arrays for good. This
+    /// moves the rest a bounded part per hold of the write lock, so no writer waits long. No user code runs here.
+    /// </summary>
+    private void CompleteGrowth()
+    {
+        const int StepsPerHold = 64;
+        var more = true;
+        while (more)
+        {
+            lock (_writeLock)
+            {
+                if (_disposed)
+                {
+                    break;
+                }
+
+                for (var i = 0; i < StepsPerHold && (more = _table.MigrateStep()); i++)
+                {
+                }
+            }
+        }
+
+        GrowthCompletedHook?.Invoke(this);
     }
 
     /// <summary>The keys of every resident entry at one instant, expired ones not yet removed included (what

@@ -123,11 +123,12 @@ internal struct CacheTable<TKey, TValue>
 
     /// <summary>Starts migrating to <paramref name="grown"/> (from <see cref="AllocateGrowth"/>, never used before), unless
     /// a migration runs or another writer already grew the table. O(1). Caller holds the write lock.</summary>
-    public void StartGrowth(CacheNode<TKey, TValue>?[] grown)
+    /// <returns><see langword="true"/> if a migration started.</returns>
+    public bool StartGrowth(CacheNode<TKey, TValue>?[] grown)
     {
         if (_old is not null || grown.Length != _buckets.Length * 2)
         {
-            return;
+            return false;
         }
 
         // Both arrays are published before the version says to look in both.
@@ -135,6 +136,22 @@ internal struct CacheTable<TKey, TValue>
         _oldMoved = 0;
         Volatile.Write(ref _buckets, grown);
         Volatile.Write(ref _version, _version + 1);
+        return true;
+    }
+
+    /// <summary>Moves a bounded part of a running migration (as one <see cref="Add"/> does). Caller holds the write lock.</summary>
+    /// <returns><see langword="true"/> while the migration still has nodes to move.</returns>
+    public bool MigrateStep()
+    {
+        if (_old is null)
+        {
+            return false;
+        }
+
+        var steps = _migrationSteps;
+        Migrate();
+        _migrationSteps = steps; // MigrationSteps counts the work inserts do
+        return _old is not null;
     }
 
     /// <summary>Links a node whose key is not resident, then moves a bounded part of a running migration. Caller
@@ -180,7 +197,8 @@ internal struct CacheTable<TKey, TValue>
     /// <summary>Gets whether a migration runs (for tests).</summary>
     public readonly bool IsMigrating => Volatile.Read(ref Unsafe.AsRef(in _old)) is not null;
 
-    /// <summary>Gets the migration steps done so far, in all (for tests: the work growth did under the write lock).</summary>
+    /// <summary>Gets the migration steps inserts did so far (for tests: the work growth adds to an insert under the
+    /// write lock; <see cref="MigrateStep"/> is not counted).</summary>
     public readonly long MigrationSteps => _migrationSteps;
 
     /// <summary>Forgets every node and shrinks back to the initial size (no large clear or allocation under the

@@ -140,6 +140,45 @@ public sealed class CacheEngineTests
     }
 
     [Fact]
+    public async Task Set_StopsInTheMiddleOfAGrowth_TheGrowthIsFinishedInTheBackground()
+    {
+        // Inserts move a few nodes each: a cache whose inserts stop while the index grows would leave the keys not yet
+        // moved in the old bucket array, and every lookup of them searching both arrays, for good.
+        using var engine = new CacheEngine<long, long>(new CacheEngineSettings<long, long> { Owner = new object(), Capacity = 100_000 });
+        var completed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        CacheEngine<long, long>.GrowthCompletedHook = e =>
+        {
+            if (ReferenceEquals(e, engine))
+            {
+                completed.TrySetResult();
+            }
+        };
+        try
+        {
+            // The index starts with 1,024 buckets; the insert that finds 1,025 entries starts a growth that the
+            // inserts after it (far fewer than the ~500 a growth of this size needs) cannot finish.
+            const long entries = 1_100;
+            for (var key = 0L; key < entries; key++)
+            {
+                engine.Set(key, key);
+            }
+
+            await completed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.False(engine.IndexIsMigrating);
+            Assert.Equal(2_048, engine.IndexBucketCount);
+            for (var key = 0L; key < entries; key++)
+            {
+                Assert.True(engine.TryGet(key, out var value) && value == key, $"key {key}");
+            }
+        }
+        finally
+        {
+            CacheEngine<long, long>.GrowthCompletedHook = null;
+        }
+    }
+
+    [Fact]
     public void Set_GrowingFromEmptyToAMillionEntries_DoesBoundedGrowthWorkPerInsert()
     {
         // The index and the frequency sketch both grow about twenty times on the way; no insert may pay for a whole
