@@ -14,7 +14,6 @@ namespace SafeRefs.Benchmarks.Caching;
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "BenchmarkDotNet disposes in [GlobalCleanup]; benchmark classes must not be sealed.")]
 public class CacheMixedBenchmarks
 {
-    private const int Capacity = 10_000;
     private const int Keys = 100_000;
     private const int OpsPerThread = 1 << 16;
     private static readonly object Value = new();
@@ -29,6 +28,9 @@ public class CacheMixedBenchmarks
 
     [Params(1, 2, 4)]
     public int Threads { get; set; }
+
+    /// <summary>Gets the capacity of every cache (<see cref="CacheMixedChurnBenchmarks"/> lowers it).</summary>
+    protected virtual int Capacity => 10_000;
 
     [GlobalSetup]
     public void Setup()
