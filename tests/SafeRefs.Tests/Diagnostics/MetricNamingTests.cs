@@ -111,9 +111,11 @@ public sealed partial class MetricNamingTests
         using var factory = new TestMeterFactory();
         var instruments = new List<Instrument>();
         using var listener = new MeterListener();
+        // The callback must not read Metrics.Shared: it runs while Metrics.Shared is being created (when this class
+        // runs alone), where the holder's field is still null. The meters are told apart below, once created.
         listener.InstrumentPublished = (instrument, _) =>
         {
-            if (instrument.Meter.Name == SafeRefsMeter.Name && (instrument.Meter.Scope == factory || instrument.Meter == Metrics.Shared.Meter))
+            if (instrument.Meter.Name == SafeRefsMeter.Name)
             {
                 lock (instruments)
                 {
@@ -130,10 +132,11 @@ public sealed partial class MetricNamingTests
             RuntimeHelpers.RunClassConstructor(holder.TypeHandle);   // static instruments (subscriptions, sweeps)
         }
 
+        var shared = Metrics.Shared.Meter;
         lock (instruments)
         {
             // The static meter publishes each instrument once per set: keep one per name.
-            return instruments.DistinctBy(i => i.Name).ToList();
+            return instruments.Where(i => i.Meter.Scope == factory || i.Meter == shared).DistinctBy(i => i.Name).ToList();
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using SafeRefs.Tests.Caching;
+using SafeRefs.Tests.Diagnostics.Internal;
 using SafeRefs.Tests.Events.Internal;
 using SafeRefs.Tests.Pooling;
 using SafeRefs.Tests.Subscriptions.WeakLinks;
@@ -25,6 +26,7 @@ public static class ChildProcess
         ["pool-lease-callbacks-throw-without-handler"] = PoolLeaseEndTests.LeaseCallbacksThrowWithoutHandler,
         ["timer-scope-callbacks-throw-without-handler"] = TimerScopeCrashScenarios.CallbacksThrowWithoutHandler,
         ["cache-sweep-handler-and-logger-throw"] = CacheReportingFailureTests.SweepWithThrowingHandlerAndLogger,
+        ["metrics-listener-throws-on-publish"] = MetricsPublishFailureTests.ListenerThrowsOnPublish,
     };
 
     /// <summary>Runs <paramref name="scenario"/> in a child process and returns its exit code and output.</summary>

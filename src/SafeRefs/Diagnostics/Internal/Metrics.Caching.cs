@@ -33,30 +33,30 @@ internal sealed partial class Metrics
 
         internal CacheInstruments(Meter meter)
         {
-            Entries = meter.CreateObservableUpDownCounter(
-                "saferefs.cache.entry.count",
+            Entries = Publish(meter, "saferefs.cache.entry.count", (m, n) => m.CreateObservableUpDownCounter(
+                n,
                 _caches.Observe,
                 unit: "{entry}",
-                description: "Entries resident in SafeRefs bounded caches.");
-            Evictions = meter.CreateObservableCounter(
-                "saferefs.cache.evictions",
+                description: "Entries resident in SafeRefs bounded caches."));
+            Evictions = Publish(meter, "saferefs.cache.evictions", (m, n) => m.CreateObservableCounter(
+                n,
                 ObserveEvictions,
                 unit: "{entry}",
-                description: "Entries evicted from SafeRefs bounded caches because of their bound or expiry.");
-            CallbackFailures = meter.CreateCounter<long>(
-                "saferefs.cache.callback.failures",
+                description: "Entries evicted from SafeRefs bounded caches because of their bound or expiry."));
+            CallbackFailures = Publish(meter, "saferefs.cache.callback.failures", (m, n) => m.CreateCounter<long>(
+                n,
                 unit: "{failure}",
-                description: "Observer calls (eviction and update handlers, post-eviction callbacks, value disposal) of SafeRefs bounded caches that threw; logged and swallowed.");
-            Hits = meter.CreateObservableCounter(
-                "saferefs.cache.hits",
+                description: "Observer calls (eviction and update handlers, post-eviction callbacks, value disposal) of SafeRefs bounded caches that threw; logged and swallowed."));
+            Hits = Publish(meter, "saferefs.cache.hits", (m, n) => m.CreateObservableCounter(
+                n,
                 () => Observe(static cache => cache.Lookups.Hits, reasonTag: null),
                 unit: "{lookup}",
-                description: "Lookups that found a live entry in a SafeRefs bounded cache.");
-            Misses = meter.CreateObservableCounter(
-                "saferefs.cache.misses",
+                description: "Lookups that found a live entry in a SafeRefs bounded cache."));
+            Misses = Publish(meter, "saferefs.cache.misses", (m, n) => m.CreateObservableCounter(
+                n,
                 () => Observe(static cache => cache.Lookups.Misses, reasonTag: null),
                 unit: "{lookup}",
-                description: "Lookups that found no live entry in a SafeRefs bounded cache.");
+                description: "Lookups that found no live entry in a SafeRefs bounded cache."));
         }
 
         internal ObservableUpDownCounter<long> Entries { get; }

@@ -21,15 +21,15 @@ internal sealed partial class Metrics
 
         internal WeakEventInstruments(Meter meter)
         {
-            Handlers = meter.CreateObservableUpDownCounter(
-                "saferefs.weak_event.handler.count",
+            Handlers = Publish(meter, "saferefs.weak_event.handler.count", (m, n) => m.CreateObservableUpDownCounter(
+                n,
                 _handlerCounts.Observe,
                 unit: "{handler}",
-                description: "Handlers attached to SafeRefs weak events and not yet removed, disposed or purged.");
-            Purged = meter.CreateCounter<long>(
-                "saferefs.weak_event.handler.purged",
+                description: "Handlers attached to SafeRefs weak events and not yet removed, disposed or purged."));
+            Purged = Publish(meter, "saferefs.weak_event.handler.purged", static (m, n) => m.CreateCounter<long>(
+                n,
                 unit: "{handler}",
-                description: "Handlers dropped from SafeRefs weak events because their target or owner was collected.");
+                description: "Handlers dropped from SafeRefs weak events because their target or owner was collected."));
         }
 
         internal ObservableUpDownCounter<long> Handlers { get; }

@@ -29,23 +29,23 @@ internal sealed partial class Metrics
         internal PoolInstruments(Meter meter, Metrics owner)
         {
             _owner = owner;
-            LeasesOutstanding = meter.CreateObservableUpDownCounter(
-                "saferefs.pool.lease.outstanding",
+            LeasesOutstanding = Publish(meter, "saferefs.pool.lease.outstanding", (m, n) => m.CreateObservableUpDownCounter(
+                n,
                 _outstanding.Observe,
                 unit: "{lease}",
-                description: "Objects rented from SafeRefs guarded pools and not yet returned.");
-            ListenersDetached = meter.CreateCounter<long>(
-                "saferefs.pool.listener.detached",
+                description: "Objects rented from SafeRefs guarded pools and not yet returned."));
+            ListenersDetached = Publish(meter, "saferefs.pool.listener.detached", static (m, n) => m.CreateCounter<long>(
+                n,
                 unit: "{listener}",
-                description: "Listeners and registrations that SafeRefs pool leases detached when the lease ended.");
-            LeaksSuspected = meter.CreateCounter<long>(
-                "saferefs.pool.leak.suspected",
+                description: "Listeners and registrations that SafeRefs pool leases detached when the lease ended."));
+            LeaksSuspected = Publish(meter, "saferefs.pool.leak.suspected", static (m, n) => m.CreateCounter<long>(
+                n,
                 unit: "{object}",
-                description: "Pooled objects that came back with more listeners than they had when rented (something attached behind the lease).");
-            CallbackFailures = meter.CreateCounter<long>(
-                "saferefs.pool.callback.failures",
+                description: "Pooled objects that came back with more listeners than they had when rented (something attached behind the lease)."));
+            CallbackFailures = Publish(meter, "saferefs.pool.callback.failures", static (m, n) => m.CreateCounter<long>(
+                n,
                 unit: "{failure}",
-                description: "User code a SafeRefs guarded pool called on its own initiative that threw (tag saferefs.callback.kind: detach, event handler, return); logged and dropped.");
+                description: "User code a SafeRefs guarded pool called on its own initiative that threw (tag saferefs.callback.kind: detach, event handler, return); logged and dropped."));
         }
 
         internal ObservableUpDownCounter<long> LeasesOutstanding { get; }

@@ -22,10 +22,10 @@ internal sealed partial class Metrics
         }
     }
 
-    private static Counter<long> CreateListenersExceeded(Meter meter) => meter.CreateCounter<long>(
-        "saferefs.listener.budget.exceeded",
+    private static Counter<long> CreateListenersExceeded(Meter meter) => Publish(meter, "saferefs.listener.budget.exceeded", static (m, n) => m.CreateCounter<long>(
+        n,
         unit: "{event}",
-        description: "Times a listener budget's limit was exceeded (warned once per source and event, or refused).");
+        description: "Times a listener budget's limit was exceeded (warned once per source and event, or refused)."));
 
     /// <summary>
     /// <c>saferefs.subscription.active</c>, on the static fallback meter only: <c>Subscriptions.Subscribe</c> is a
@@ -33,16 +33,16 @@ internal sealed partial class Metrics
     /// </summary>
     internal static class SubscriptionInstruments
     {
-        internal static readonly ObservableUpDownCounter<long> Active = Shared.Meter.CreateObservableUpDownCounter(
-            "saferefs.subscription.active",
+        internal static readonly ObservableUpDownCounter<long> Active = Publish(Shared.Meter, "saferefs.subscription.active", static (m, n) => m.CreateObservableUpDownCounter(
+            n,
             static () => Volatile.Read(ref _active),
             unit: "{subscription}",
-            description: "Subscriptions created by SafeRefs.Subscriptions.Subscribe that are not yet disposed.");
+            description: "Subscriptions created by SafeRefs.Subscriptions.Subscribe that are not yet disposed."));
 
-        private static readonly Counter<long> CallbackFailures = Shared.Meter.CreateCounter<long>(
-            "saferefs.subscription.callback.failures",
+        private static readonly Counter<long> CallbackFailures = Publish(Shared.Meter, "saferefs.subscription.callback.failures", static (m, n) => m.CreateCounter<long>(
+            n,
             unit: "{failure}",
-            description: "User code that SafeRefs called on its own initiative for subscriptions and threw (tag callback: budget report, bag lifetime); logged and dropped.");
+            description: "User code that SafeRefs called on its own initiative for subscriptions and threw (tag callback: budget report, bag lifetime); logged and dropped."));
 
         private static long _active;
 

@@ -18,15 +18,15 @@ internal sealed partial class Metrics
 
         internal TimerInstruments(Meter meter)
         {
-            Active = meter.CreateObservableUpDownCounter(
-                "saferefs.timer.active",
+            Active = Publish(meter, "saferefs.timer.active", (m, n) => m.CreateObservableUpDownCounter(
+                n,
                 _activeCounts.Observe,
                 unit: "{timer}",
-                description: "Timers, loops, pending delays and CancelAfter sources owned by SafeRefs timer scopes.");
-            CallbackFailures = meter.CreateCounter<long>(
-                "saferefs.timer.callback.failures",
+                description: "Timers, loops, pending delays and CancelAfter sources owned by SafeRefs timer scopes."));
+            CallbackFailures = Publish(meter, "saferefs.timer.callback.failures", static (m, n) => m.CreateCounter<long>(
+                n,
                 unit: "{failure}",
-                description: "Timer callbacks and loop bodies of SafeRefs timer scopes that threw; each was logged and the timer kept its schedule.");
+                description: "Timer callbacks and loop bodies of SafeRefs timer scopes that threw; each was logged and the timer kept its schedule."));
         }
 
         internal ObservableUpDownCounter<long> Active { get; }

@@ -12,15 +12,15 @@ internal sealed partial class Metrics
     /// </summary>
     internal static class BackgroundFailures
     {
-        private static readonly Counter<long> DetachFailed = Shared.Meter.CreateCounter<long>(
-            "saferefs.subscription.detach.failures",
+        private static readonly Counter<long> DetachFailed = Publish(Shared.Meter, "saferefs.subscription.detach.failures", static (m, n) => m.CreateCounter<long>(
+            n,
             unit: "{subscription}",
-            description: "Weak subscriptions whose detach (a remove accessor or a post to their synchronization context) threw during a purge, a raise or a dispose; they were dropped anyway.");
+            description: "Weak subscriptions whose detach (a remove accessor or a post to their synchronization context) threw during a purge, a raise or a dispose; they were dropped anyway."));
 
-        private static readonly Counter<long> SweepFailed = Shared.Meter.CreateCounter<long>(
-            "saferefs.weak_event.sweep.failures",
+        private static readonly Counter<long> SweepFailed = Publish(Shared.Meter, "saferefs.weak_event.sweep.failures", static (m, n) => m.CreateCounter<long>(
+            n,
             unit: "{event}",
-            description: "Weak events whose gen-2 sweep threw; the sweep went on with the next event.");
+            description: "Weak events whose gen-2 sweep threw; the sweep went on with the next event."));
 
         /// <summary>Logs and counts a failed detach; never throws.</summary>
         internal static void ReportDetachFailed(Exception exception, Type sourceType, string eventName, string trigger)

@@ -66,6 +66,38 @@ internal sealed partial class Metrics
         }
     }
 
+    /// <summary>
+    /// Creates the instrument <paramref name="name"/> on <paramref name="meter"/>. Creating an instrument runs the
+    /// <c>InstrumentPublished</c> callback of every started <see cref="MeterListener"/> on this thread, inside SafeRefs'
+    /// static initialisers among others: user code, which may throw. A type initialiser that threw would fail every later
+    /// use of SafeRefs in the process, so the failure is logged (1500) and the instrument is made on a disposed meter
+    /// instead: it is never published, records nothing, and every primitive goes on working.
+    /// </summary>
+    private static T Publish<T>(Meter meter, string name, Func<Meter, string, T> create)
+        where T : Instrument
+    {
+        try
+        {
+            return create(meter, name);
+        }
+#pragma warning disable CA1031 // A metric listener is user code: it must not break SafeRefs for the process.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            try
+            {
+                Log.InstrumentPublishFailed(SafeRefsLog.Logger, exception, name);
+            }
+#pragma warning disable CA1031 // The fallback logger is user code too.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+
+            return create(InertMeter.Instance, name);
+        }
+    }
+
     private static MeterOptions Options() => new(SafeRefsMeter.Name) { Version = typeof(Metrics).Assembly.GetName().Version?.ToString() };
 
     /// <summary>
@@ -75,5 +107,21 @@ internal sealed partial class Metrics
     private static class SharedHolder
     {
         internal static readonly Metrics Instance = new(new Meter(Options()));
+    }
+
+    /// <summary>
+    /// Holds a meter disposed at once: an instrument created on it is never published to any listener (so no user code
+    /// runs) and is never enabled. The stand-in for an instrument whose publication threw (see <see cref="Publish"/>).
+    /// </summary>
+    private static class InertMeter
+    {
+        internal static readonly Meter Instance = CreateDisposed();
+
+        private static Meter CreateDisposed()
+        {
+            var meter = new Meter(Options());
+            meter.Dispose();
+            return meter;
+        }
     }
 }
