@@ -24,8 +24,8 @@ public class Subscription : IDisposable, IAsyncDisposable
 {
     private Detacher? _detacher;
     private readonly object? _slot0;
-    private readonly object? _slot1;
-    private readonly object? _slot2;
+    private object? _slot1;
+    private object? _slot2;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal Subscription(Detacher detacher, object? slot0, object? slot1, object? slot2)
@@ -118,6 +118,16 @@ public class Subscription : IDisposable, IAsyncDisposable
         var detacher = Volatile.Read(ref _detacher)!.Original;
         Volatile.Write(ref _detacher, detacher.Spent);
         return detacher;
+    }
+
+    /// <summary>
+    /// For a token whose detacher waits through the token itself: drops the second and third slots once the detach ran
+    /// (or failed), so that a disposed token holds neither the source nor its remove accessor.
+    /// </summary>
+    private protected void ReleaseDetachSlots()
+    {
+        Volatile.Write(ref _slot1, null);
+        Volatile.Write(ref _slot2, null);
     }
 
     /// <summary>Gets the token's detacher (its original form once spent), for an override of <see cref="TryDetach"/>.</summary>

@@ -6,8 +6,8 @@ internal sealed class CancellationSubscription : GatedSubscription
 {
     private static readonly Action<object?> OnCancelledCallback = static token => ((CancellationSubscription)token!).OnCancelled();
 
-    private readonly Action<object?> _callback;
-    private readonly object? _state;
+    private Action<object?>? _callback;
+    private object? _state;
     private CancellationTokenRegistration _registration;
 
     private CancellationSubscription(Detacher detacher, Action<object?> callback, object? state)
@@ -28,16 +28,30 @@ internal sealed class CancellationSubscription : GatedSubscription
     /// <summary>Unregisters without waiting: a callback that is running is left to finish (the gate stops new ones).</summary>
     internal override void DetachSource() => _registration.Unregister();
 
+    /// <summary>
+    /// A disposed token keeps neither the callback and its state nor the registration (which reaches the token
+    /// source).
+    /// </summary>
+    private protected override void ReleaseCallback()
+    {
+        Volatile.Write(ref _callback, null);
+        Volatile.Write(ref _state, null);
+        _registration = default;
+    }
+
     private void OnCancelled()
     {
-        if (!TryEnter())
+        // Read before entering: both are cleared only after the gate closed (see EventSubscription.Enter).
+        var callback = Volatile.Read(ref _callback);
+        var state = Volatile.Read(ref _state);
+        if (callback is null || !TryEnter())
         {
             return;
         }
 
         try
         {
-            _callback(_state);
+            callback(state);
         }
         finally
         {

@@ -26,8 +26,8 @@ internal sealed class ChangeTokenDetacher : Detacher
 
     private static readonly Action<object?> OnFiredCallback = static state => ((Registration)state!).OnFired();
 
-    private readonly Func<IChangeToken?> _producer;
-    private readonly Action _consumer;
+    private Func<IChangeToken?>? _producer;
+    private Action? _consumer;
     private InvocationGate _gate;
     private Registration? _current;
 
@@ -38,7 +38,7 @@ internal sealed class ChangeTokenDetacher : Detacher
     }
 
     /// <summary>Takes the first token and registers on it (running the consumer now if it has already changed).</summary>
-    public void Start() => RunFrom(_producer());
+    public void Start() => RunFrom(_producer!());
 
     public override void Detach(object? slot0, object? slot1, object? slot2)
     {
@@ -46,7 +46,7 @@ internal sealed class ChangeTokenDetacher : Detacher
         Stop();
     }
 
-    /// <summary>Stops the chain: no consumer run starts after this returns.</summary>
+    /// <summary>Stops the chain: no consumer run starts after this returns, and the producer and consumer are dropped.</summary>
     public void Stop()
     {
         _ = _gate.Close();
@@ -54,6 +54,11 @@ internal sealed class ChangeTokenDetacher : Detacher
         // A registration whose callback has started is left alone: it has fired, and disposing it could wait for it.
         var current = Interlocked.Exchange(ref _current, Registration.Detached);
         current?.Cancel();
+
+        // The disposed token keeps this detacher (for DisposeAsync): it must not keep the callbacks. Callers admitted by
+        // the gate read them before entering, so one that reads null would not have been admitted anyway.
+        Volatile.Write(ref _producer, null);
+        Volatile.Write(ref _consumer, null);
     }
 
     public override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) => _gate.WhenIdleAsync();
@@ -61,7 +66,9 @@ internal sealed class ChangeTokenDetacher : Detacher
     /// <summary>A registration fired on another thread or later: one BCL <c>OnChangeTokenFired</c>, as a loop.</summary>
     private void OnFired()
     {
-        if (!_gate.TryEnter())
+        var producer = Volatile.Read(ref _producer);
+        var consumer = Volatile.Read(ref _consumer);
+        if (producer is null || consumer is null || !_gate.TryEnter())
         {
             return;
         }
@@ -69,7 +76,7 @@ internal sealed class ChangeTokenDetacher : Detacher
         IChangeToken? next;
         try
         {
-            next = _producer();
+            next = producer();
         }
         catch
         {
@@ -80,7 +87,7 @@ internal sealed class ChangeTokenDetacher : Detacher
         ExceptionDispatchInfo? failure = null;
         try
         {
-            _consumer();
+            consumer();
         }
         catch (Exception ex)
         {
@@ -120,14 +127,16 @@ internal sealed class ChangeTokenDetacher : Detacher
                     $"The change-token producer returned {MaxInlineChanges} tokens in a row that had already changed; the chain was stopped instead of looping forever.");
             }
 
-            if (!_gate.TryEnter())
+            var producer = Volatile.Read(ref _producer);
+            var consumer = Volatile.Read(ref _consumer);
+            if (producer is null || consumer is null || !_gate.TryEnter())
             {
                 break;
             }
 
             try
             {
-                token = _producer();
+                token = producer();
             }
             catch
             {
@@ -137,7 +146,7 @@ internal sealed class ChangeTokenDetacher : Detacher
 
             try
             {
-                _consumer();
+                consumer();
             }
             catch (Exception ex)
             {

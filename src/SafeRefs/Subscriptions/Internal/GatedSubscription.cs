@@ -45,6 +45,8 @@ internal abstract class GatedSubscription : Subscription
         }
         finally
         {
+            // Its detacher waits through the token (slot0) alone: what the detach needed goes, with the callback.
+            ReleaseDetachSlots();
             ReleaseCallback();
         }
 
@@ -52,9 +54,9 @@ internal abstract class GatedSubscription : Subscription
     }
 
     /// <summary>
-    /// Drops the user's callback once the gate is closed and the detach ran (or failed): a disposed token holds no
-    /// handler, even while the source still holds its forwarder (a raise's copy of the event's delegate, a remove
-    /// accessor that failed).
+    /// Drops the user's callback and the source's side once the gate is closed and the detach ran (or failed): a disposed
+    /// token holds no handler nor source, even while the source still holds its forwarder (a raise's copy of the event's
+    /// delegate, a remove accessor that failed). Callers admitted by the gate read what this clears before entering.
     /// </summary>
     private protected virtual void ReleaseCallback()
     {

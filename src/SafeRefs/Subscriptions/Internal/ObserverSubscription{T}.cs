@@ -8,7 +8,7 @@ namespace SafeRefs.Subscriptions.Internal;
 /// <typeparam name="T">The element type.</typeparam>
 internal sealed class ObserverSubscription<T> : GatedSubscription, IObserver<T>
 {
-    private readonly IObserver<T> _observer;
+    private IObserver<T>? _observer;
     private IDisposable? _inner;
 
     private ObserverSubscription(Detacher detacher, IObserver<T> observer)
@@ -24,15 +24,22 @@ internal sealed class ObserverSubscription<T> : GatedSubscription, IObserver<T>
         return subscription;
     }
 
-    internal override void DetachSource() => Volatile.Read(ref _inner)?.Dispose();
+    /// <summary>Disposes the observable's subscription and drops it (it may reach the observable).</summary>
+    internal override void DetachSource() => Interlocked.Exchange(ref _inner, null)?.Dispose();
+
+    /// <summary>A disposed token keeps no observer.</summary>
+    private protected override void ReleaseCallback() => Volatile.Write(ref _observer, null);
+
+    /// <summary>Admits one notification unless disposed; read before entering (see <c>EventSubscription.Enter</c>).</summary>
+    private IObserver<T>? Enter() => Volatile.Read(ref _observer) is { } observer && TryEnter() ? observer : null;
 
     void IObserver<T>.OnNext(T value)
     {
-        if (TryEnter())
+        if (Enter() is { } observer)
         {
             try
             {
-                _observer.OnNext(value);
+                observer.OnNext(value);
             }
             finally
             {
@@ -43,11 +50,11 @@ internal sealed class ObserverSubscription<T> : GatedSubscription, IObserver<T>
 
     void IObserver<T>.OnError(Exception error)
     {
-        if (TryEnter())
+        if (Enter() is { } observer)
         {
             try
             {
-                _observer.OnError(error);
+                observer.OnError(error);
             }
             finally
             {
@@ -58,11 +65,11 @@ internal sealed class ObserverSubscription<T> : GatedSubscription, IObserver<T>
 
     void IObserver<T>.OnCompleted()
     {
-        if (TryEnter())
+        if (Enter() is { } observer)
         {
             try
             {
-                _observer.OnCompleted();
+                observer.OnCompleted();
             }
             finally
             {
