@@ -19,11 +19,13 @@ namespace SafeRefs.Caching.Redis;
 /// <para><b>Messages</b> carry the sender's <see cref="InstanceId"/> and a key or tag, never a value; an instance
 /// ignores its own messages (it already applied the change locally).</para>
 /// <para><b>Faults never reach a cache caller:</b> a publish that fails (Redis down) or a message that cannot be
-/// applied is logged (event ids 1480–1488) and counted in <see cref="Statistics"/>. When a lost connection comes
+/// applied is logged (event ids 1480–1489) and counted in <see cref="Statistics"/>. When a lost connection comes
 /// back, the instance clears its local cache (it may have missed messages), and an instance that could not publish
 /// asks every other instance to clear theirs.</para>
 /// <para><b>Holds</b> the local cache, the Redis connection (disposed with the channel when the channel created it)
-/// and the service provider (to find <see cref="HybridCache"/> when a tag invalidation arrives), all strongly.</para>
+/// and the service provider (to find <see cref="HybridCache"/> when a tag invalidation arrives), all strongly. It is
+/// not held by the instruments of a container's <c>IMeterFactory</c> (they outlive it): once disposed it reports
+/// nothing and can be collected.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe. Messages are applied one at a time, in arrival order.</para>
 /// <para><b>Second dispose:</b> does nothing. The first one unsubscribes and closes a connection the channel
 /// created; later publishes are dropped silently.</para>
@@ -36,12 +38,11 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
     private readonly RedisChannel _channel;
     private readonly string _channelName;
     private readonly TimeSpan _retryInterval;
-    private const string ChannelNameTag = "saferefs.cache.invalidation.channel.name";
     private readonly Func<Task<IConnectionMultiplexer>>? _factory;
     private readonly ConfigurationOptions? _configuration;
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Meter? _meter;
+    private readonly ChannelInstruments? _instruments;
     private readonly Lock _lock = new();
     private readonly ReadTracker _reads = new();
     private IConnectionMultiplexer? _connection;
@@ -98,22 +99,14 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
         InstanceId = Guid.NewGuid().ToString("N");
         if (meterFactory is not null)
         {
-            // One factory hands every channel the same meter: each measurement names its channel, and a disposed
-            // channel reports nothing (a factory's meter outlives it).
-            _meter = meterFactory.Create("SafeRefs");
-            _meter.CreateObservableCounter("saferefs.cache.invalidation.published", () => Observe(Volatile.Read(ref _published)), "{message}", "Invalidation messages published.");
-            _meter.CreateObservableCounter("saferefs.cache.invalidation.applied", () => Observe(Volatile.Read(ref _applied)), "{message}", "Invalidation messages from other instances applied to the local cache.");
-            _meter.CreateObservableCounter("saferefs.cache.invalidation.failures", () => Observe(Volatile.Read(ref _publishFailures) + Volatile.Read(ref _applyFailures)), "{message}", "Invalidation messages that could not be published or applied.");
-            _meter.CreateObservableCounter("saferefs.cache.invalidation.resyncs", () => Observe(Volatile.Read(ref _resyncs)), "{clear}", "Local cache clears after invalidations may have been missed.");
+            // The factory's instruments hold no channel: a disposed channel leaves them and can be collected.
+            _instruments = ChannelInstruments.For(meterFactory, _logger);
+            _instruments.Register(this, _channelName);
         }
 
         var stopping = _stopping.Token;
         _ = Task.Run(() => ConnectAndSubscribeAsync(stopping));
     }
-
-    /// <summary>One measurement tagged with the channel name, or none once the channel is disposed.</summary>
-    private Measurement<long>[] Observe(long value) =>
-        Volatile.Read(ref _disposed) != 0 ? [] : [new Measurement<long>(value, new KeyValuePair<string, object?>(ChannelNameTag, _channelName))];
 
     /// <summary>Gets the id this instance puts in its messages (a new GUID per channel).</summary>
     /// <value>32 hexadecimal digits.</value>
@@ -186,7 +179,7 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
         }
 
         connection?.Dispose();
-        _meter?.Dispose();
+        _instruments?.Unregister(this);
         _stopping.Dispose();
     }
 
@@ -217,7 +210,7 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
             await connection.DisposeAsync().ConfigureAwait(false);
         }
 
-        _meter?.Dispose();
+        _instruments?.Unregister(this);
         _stopping.Dispose();
     }
 

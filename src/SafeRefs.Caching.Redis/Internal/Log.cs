@@ -31,4 +31,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1488, Level = LogLevel.Information, Message = "Instance {InstanceId} missed publishing invalidations; asked the other instances to clear their local cache.")]
     internal static partial void ClearRequested(ILogger logger, string instanceId);
+
+    [LoggerMessage(EventId = 1489, Level = LogLevel.Error, Message = "A MeterListener threw while the cache invalidation instrument {InstrumentName} was published; the channel goes on.")]
+    internal static partial void InstrumentPublishFailed(ILogger logger, Exception exception, string instrumentName);
 }
