@@ -1,3 +1,5 @@
+using System.Runtime;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using CommunityToolkit.Mvvm.Messaging;
@@ -63,6 +65,7 @@ public class RaiseBenchmarks
         foreach (ref var entry in _floor.AsSpan())
         {
             entry.Owner.Dispose();
+            entry.Dependent.Dispose();
         }
     }
 
@@ -129,6 +132,44 @@ public class RaiseBenchmarks
     }
 
     /// <summary>
+    /// <see cref="Floor_WeakReadAndGate"/> with the gate left again after the call (an interlocked pair per handler):
+    /// what a gate that also frees the handles on the last exit and lets <c>DisposeAsync</c> wait costs.
+    /// </summary>
+    [Benchmark]
+    public void Floor_WeakReadAndGatePair()
+    {
+        foreach (ref var entry in _floor.AsSpan())
+        {
+            if (Interlocked.Increment(ref entry.Gate) > 0 && entry.Owner.TryGetTarget(out var owner))
+            {
+                entry.Handler(owner, this, PingMessage.Instance);
+            }
+
+            Interlocked.Decrement(ref entry.Gate);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Floor_WeakReadAndGate"/> reading the owner and the handler through a <see cref="DependentHandle"/>
+    /// (what a handler that captures, and so must live exactly as long as its owner, needs).
+    /// </summary>
+    [Benchmark]
+    public void Floor_DependentReadAndGate()
+    {
+        foreach (ref var entry in _floor.AsSpan())
+        {
+            if (Interlocked.Increment(ref entry.Gate) > 0)
+            {
+                var (owner, handler) = entry.Dependent.TargetAndDependent;
+                if (owner is not null)
+                {
+                    Unsafe.As<Action<Subscriber, object?, PingMessage>>(handler!)(Unsafe.As<Subscriber>(owner), this, PingMessage.Instance);
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Floor of <c>Add</c> mode with handles freed at once: <see cref="Floor_WeakRead"/> plus one interlocked pair per
     /// raise (the raise announces itself so that a remover on another thread knows when the handles it dropped are
     /// no longer read; without a process-wide barrier the announcement is a full fence).
@@ -154,6 +195,7 @@ public class RaiseBenchmarks
     {
         public readonly Action<Subscriber, object?, PingMessage> Handler = static (o, sender, e) => o.OnEvent(sender, e);
         public WeakGCHandle<Subscriber> Owner = new(owner);
+        public DependentHandle Dependent = new(owner, (Action<Subscriber, object?, PingMessage>)(static (o, sender, e) => o.OnEvent(sender, e)));
         public long Gate;
     }
 }

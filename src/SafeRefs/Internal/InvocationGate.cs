@@ -10,12 +10,12 @@ namespace SafeRefs.Internal;
 /// <c>OnChange</c>, <c>Observe</c>).
 /// </summary>
 /// <remarks>
-/// <para>One <see cref="long"/>: bits 0–62 count the admitted callers, the sign bit says closed. Admitting is one
-/// compare-and-swap that fails once the bit is set, so no caller is ever counted on a closed gate; closing is one
-/// interlocked operation and never waits. A caller admitted before the close counts as started (<c>DisposeAsync</c>
-/// waits for it through <see cref="WhenIdleAsync"/>); one that comes after is refused. So after a closed gate has been
-/// left empty nobody is admitted again: exactly one <see cref="Exit"/> (the last one out after the close) sees it, and
-/// that is the caller that may free what the gate guards.</para>
+/// <para>One <see cref="long"/>: bits 0–62 count the admitted callers, the sign bit says closed. Admitting is a
+/// compare-and-swap (one when uncontended) that fails once the bit is set, so no caller is ever counted on a closed
+/// gate; closing is one interlocked operation and never waits. A caller admitted before the close counts as started
+/// (<c>DisposeAsync</c> waits for it through <see cref="WhenIdleAsync"/>); one that comes after is refused. So after a
+/// closed gate has been left empty nobody is admitted again: exactly one <see cref="Exit"/> (the last one out after
+/// the close) sees it, and that is the caller that may free what the gate guards.</para>
 /// <para>A mutable struct: keep it in a field and call it on that field, never on a copy.</para>
 /// </remarks>
 internal struct InvocationGate
@@ -35,8 +35,10 @@ internal struct InvocationGate
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryEnter()
     {
-        var state = Volatile.Read(ref _state);
-        while (state >= 0)
+        // Guess an open, empty gate (a raise on one thread): then admitting is the one compare-and-swap, with no read
+        // before it. A wrong guess returns the state, the next guess.
+        var state = 0L;
+        while (true)
         {
             var seen = Interlocked.CompareExchange(ref _state, state + 1, state);
             if (seen == state)
@@ -44,10 +46,13 @@ internal struct InvocationGate
                 return true;
             }
 
+            if (seen < 0)
+            {
+                return false;
+            }
+
             state = seen;
         }
-
-        return false;
     }
 
     /// <summary>An admitted caller leaves; the last one out of a closed gate completes <see cref="WhenIdleAsync"/>.</summary>

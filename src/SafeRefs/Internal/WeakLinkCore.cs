@@ -8,8 +8,10 @@ namespace SafeRefs.Internal;
 /// <summary>
 /// The library's one weak-link mechanism: the GC handles of one weak subscription and the rule that frees them, for
 /// every weak link (<c>Subscribe.WeakEvent</c>, <c>WeakSubscriptions</c>) and every handler of the weak events. A
-/// <see cref="DependentHandle"/> owner → handler keeps the handler exactly as long as the owner; an optional weak
-/// handle holds one more object (a link's source, an <c>Add</c> handler's delegate). The handles are allocated for this
+/// handler that can capture lives exactly as long as the owner (a <see cref="DependentHandle"/> owner → handler); one
+/// that cannot (a static method or non-capturing lambda, rooted anyway) is held strongly beside a weak handle to the
+/// owner, which a raise reads with a plain load instead of the dependent handle's runtime call. An optional weak handle
+/// holds one more object (a link's source, an <c>Add</c> handler's delegate). The handles are allocated for this
 /// subscription alone, never reused, and freed exactly once.
 /// </summary>
 /// <remarks>
@@ -28,18 +30,29 @@ namespace SafeRefs.Internal;
 /// </remarks>
 internal struct WeakLinkCore
 {
-    private DependentHandle _ownerToHandler;
+    private readonly Delegate? _rootedHandler; // a handler that cannot capture; then _owner holds the owner
+    private DependentHandle _ownerToHandler; // otherwise
+    private WeakGCHandle<object> _owner;
     private WeakGCHandle<object> _weak;
     private InvocationGate _gate;
     private bool _freed;
 
     /// <summary>Initializes a new instance of the <see cref="WeakLinkCore"/> struct.</summary>
     /// <param name="owner">Held weakly; keeps <paramref name="handler"/> alive.</param>
-    /// <param name="handler">Lives exactly as long as <paramref name="owner"/>.</param>
+    /// <param name="handler">Lives exactly as long as <paramref name="owner"/>, or for ever if it cannot capture.</param>
     /// <param name="weak">One more object held weakly, or <see langword="null"/>.</param>
     internal WeakLinkCore(object owner, Delegate handler, object? weak)
     {
-        _ownerToHandler = new DependentHandle(owner, handler);
+        if (HandlerTargets.CanCapture(handler))
+        {
+            _ownerToHandler = new DependentHandle(owner, handler);
+        }
+        else
+        {
+            _rootedHandler = handler;
+            _owner = new WeakGCHandle<object>(owner);
+        }
+
         _weak = weak is null ? default : new WeakGCHandle<object>(weak);
     }
 
@@ -58,7 +71,7 @@ internal struct WeakLinkCore
         get
         {
             AssertNotFreed();
-            return _ownerToHandler.Target;
+            return _rootedHandler is null ? _ownerToHandler.Target : _owner.TryGetTarget(out var owner) ? owner : null;
         }
     }
 
@@ -99,12 +112,24 @@ internal struct WeakLinkCore
         if (_gate.TryEnter())
         {
             AssertNotFreed();
-            var (target, dependent) = _ownerToHandler.TargetAndDependent;
-            if (target is not null)
+            if (_rootedHandler is not null)
             {
-                owner = target;
-                handler = Unsafe.As<Delegate>(dependent!);
-                return true;
+                if (_owner.TryGetTarget(out var weakOwner))
+                {
+                    owner = weakOwner;
+                    handler = _rootedHandler;
+                    return true;
+                }
+            }
+            else
+            {
+                var (target, dependent) = _ownerToHandler.TargetAndDependent;
+                if (target is not null)
+                {
+                    owner = target;
+                    handler = Unsafe.As<Delegate>(dependent!);
+                    return true;
+                }
             }
 
             Exit();
@@ -150,7 +175,15 @@ internal struct WeakLinkCore
     {
         Debug.Assert(!_freed, "a weak link's handles are freed exactly once");
         Volatile.Write(ref _freed, true);
-        _ownerToHandler.Dispose();
+        if (_rootedHandler is null)
+        {
+            _ownerToHandler.Dispose();
+        }
+        else
+        {
+            _owner.Dispose();
+        }
+
         if (_weak.IsAllocated)
         {
             _weak.Dispose();

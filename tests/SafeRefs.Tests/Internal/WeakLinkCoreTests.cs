@@ -101,6 +101,60 @@ public sealed class WeakLinkCoreTests
         GC.KeepAlive(owner);
     }
 
+    // A handler that cannot capture is held strongly beside a weak handle to the owner (the raise's cheap read): the
+    // owner is still held weakly, and the invocation gets the owner and that handler.
+    [Fact]
+    public void RootedHandler_OwnerHeldWeakly()
+    {
+        var (holder, owner) = CreateWithRootedHandlerAndDeadOwner();
+
+        GcAssert.Collected(owner, "a core with a non-capturing handler holds its owner strongly");
+        Assert.False(holder.Core.TryBeginInvoke(out _, out _));
+        Assert.Null(holder.Core.Owner);
+        Assert.Equal(0, holder.Core.AdmittedCount);
+    }
+
+    // Control twin: a live owner comes back with the handler.
+    [Fact]
+    public void RootedHandler_Control_LiveOwner_IsInvokedWithTheHandler()
+    {
+        var owner = new object();
+        Action handler = static () => { };
+        var holder = new Holder(owner, handler, weak: null);
+
+        Assert.True(holder.Core.TryBeginInvoke(out var admittedOwner, out var admittedHandler));
+        Assert.Same(owner, admittedOwner);
+        Assert.Same(handler, admittedHandler);
+        holder.Core.Exit();
+        Assert.True(holder.Core.TryClaim());
+        holder.Core.Exit();
+        Assert.True(holder.Core.IsFreed);
+    }
+
+    [Fact]
+    public void TryBeginInvoke_CapturingHandler_OwnerCollected_IsRefused()
+    {
+        var holder = CreateWithCapturingHandlerAndDeadOwner();
+        GcAssert.FullCollect();
+
+        Assert.False(holder.Core.TryBeginInvoke(out _, out _));
+        Assert.Equal(0, holder.Core.AdmittedCount);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (Holder Holder, WeakReference Owner) CreateWithRootedHandlerAndDeadOwner()
+    {
+        var owner = new object();
+        return (new Holder(owner, static () => { }, weak: null), new WeakReference(owner));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Holder CreateWithCapturingHandlerAndDeadOwner()
+    {
+        var captured = new object();
+        return new(new object(), () => GC.KeepAlive(captured), weak: null);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Holder CreateWithDeadOwner() => new(new object(), static () => { }, weak: null);
 

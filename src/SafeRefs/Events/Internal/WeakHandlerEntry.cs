@@ -12,7 +12,8 @@ namespace SafeRefs.Events.Internal;
 /// <remarks>
 /// <see cref="EntryKind.Strong"/> holds a delegate whose target is rooted anyway (static method or the compiler's
 /// non-capturing-lambda singleton). The weak kinds hold a <see cref="WeakLinkCore"/>, the library's one weak-link
-/// mechanism: <see cref="EntryKind.Owner"/> (<c>Subscribe</c>) owner → handler, gated, claimed and freed by its
+/// mechanism: <see cref="EntryKind.Owner"/> (<c>Subscribe</c>) owner → handler (or, for a handler that cannot capture,
+/// the owner weakly beside the handler), gated, claimed and freed by its
 /// token's <c>Dispose</c> or by the list dropping it dead; <see cref="EntryKind.WeakTarget"/> (<c>Add</c>) target →
 /// delegate plus a weak handle to the delegate, the mechanism's ungated exception, freed by the
 /// <see cref="WeakHandlerList"/> once no raise can read it (or by the creator of an entry never published).
