@@ -105,7 +105,7 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
         }
 
         var stopping = _stopping.Token;
-        _ = Task.Run(() => ConnectAndSubscribeAsync(stopping));
+        SubscribeLoop = Task.Run(() => ConnectAndSubscribeAsync(stopping));
     }
 
     /// <summary>Gets the id this instance puts in its messages (a new GUID per channel).</summary>
@@ -126,6 +126,10 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
         Volatile.Read(ref _applied),
         Volatile.Read(ref _applyFailures),
         Volatile.Read(ref _resyncs));
+
+    /// <summary>Gets the background loop that connects and subscribes; it ends once subscribed or stopped by
+    /// <c>Dispose</c> (tests wait for it before they collect a disposed channel, which the loop references).</summary>
+    internal Task SubscribeLoop { get; }
 
     /// <summary>Gets or sets a test hook that runs before each message from another instance is applied.</summary>
     internal Func<InvalidationKind, string, Task>? BeforeApply { get; set; }

@@ -111,6 +111,9 @@ public sealed class ChannelCollectionTests
         if (dispose)
         {
             channel.Dispose();
+
+            // The retry loop references the channel until it has seen the stop, on the thread pool.
+            Assert.True(channel.SubscribeLoop.Wait(TimeSpan.FromSeconds(30)), "the subscribe loop did not stop");
         }
 
         return new WeakReference(channel);
