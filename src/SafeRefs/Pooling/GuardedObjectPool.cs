@@ -202,15 +202,15 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         return timers;
     }
 
-    internal void Attach<THandler>(PooledObjectState<T> state, int version, Action<T, THandler> add, Action<T, THandler> remove, THandler handler, string key)
+    internal void Attach<THandler>(PooledObjectState<T> state, long version, Action<T, THandler> add, Action<T, THandler> remove, THandler handler, string key)
         where THandler : Delegate =>
         AttachCore(state, version, add, remove, LeaseForwarder<T>.For(this, state, version, handler), key);
 
-    internal void Attach<TArgs>(PooledObjectState<T> state, int version, Action<T, EventHandler<TArgs>> add, Action<T, EventHandler<TArgs>> remove, EventHandler<TArgs> handler, string key) =>
+    internal void Attach<TArgs>(PooledObjectState<T> state, long version, Action<T, EventHandler<TArgs>> add, Action<T, EventHandler<TArgs>> remove, EventHandler<TArgs> handler, string key) =>
         AttachCore(state, version, add, remove, LeaseForwarder<T>.For(this, state, version, handler), key);
 
     /// <summary>Adds <paramref name="attached"/> (a forwarder or the handler) to the event and tracks it.</summary>
-    private void AttachCore<THandler>(PooledObjectState<T> state, int version, Action<T, THandler> add, Action<T, THandler> remove, THandler attached, string key)
+    private void AttachCore<THandler>(PooledObjectState<T> state, long version, Action<T, THandler> add, Action<T, THandler> remove, THandler attached, string key)
         where THandler : Delegate
     {
         var warnCount = 0;
@@ -245,7 +245,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
     }
 
-    internal static void ThrowIfEnded(PooledObjectState<T> state, int version)
+    internal static void ThrowIfEnded(PooledObjectState<T> state, long version)
     {
         if (!state.IsCurrent(version))
         {
@@ -264,7 +264,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     /// <param name="awaitReturn">Whether the caller waits for the object to go back (<c>DisposeAsync</c>).</param>
     /// <param name="returned">Completes when the object went back to the inner pool (or was discarded).</param>
     /// <returns>The failure to throw to the caller (after everything was undone), or <see langword="null"/>.</returns>
-    internal Exception? End(PooledObjectState<T> state, int version, bool awaitReturn, out ValueTask returned)
+    internal Exception? End(PooledObjectState<T> state, long version, bool awaitReturn, out ValueTask returned)
     {
         returned = default;
         LeaseAttachment<T>[] attachments;
@@ -351,11 +351,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         {
             HandBack(state, rethrow: true);
         }
-        else if (timers?.IsCallingFromOwnCallback() == true)
+        else if (state.IsInHandlerOnThisThread || timers?.IsCallingFromOwnCallback() == true)
         {
             // The object goes back once this callback returns; a wait for that from inside it would never end.
             returned = ValueTask.FromException(new InvalidOperationException(
-                "PoolLease.DisposeAsync was awaited inside one of the lease's own timer callbacks, which it would wait for forever. The lease has ended; call Dispose there instead."));
+                "PoolLease.DisposeAsync was awaited inside one of the lease's own handlers or timer callbacks, which it would wait for forever. The lease has ended; call Dispose there instead."));
         }
         else if (waiter is not null)
         {
@@ -547,7 +547,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         return _onExceeded == ListenerBudgetAction.Warn && state.TryMarkWarned(EventNames.Normalize(key)) ? count : 0;
     }
 
-    private PooledObjectState<T> Begin(T value, out int version)
+    private PooledObjectState<T> Begin(T value, out long version)
     {
         var state = _states.GetOrAdd(value, static value => new PooledObjectState<T>(value));
         if (_probe is not null)

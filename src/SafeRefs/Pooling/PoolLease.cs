@@ -31,9 +31,9 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
 {
     private readonly GuardedObjectPool<T> _pool;
     private readonly PooledObjectState<T> _state;
-    private readonly int _version;
+    private readonly long _version;
 
-    internal PoolLease(GuardedObjectPool<T> pool, PooledObjectState<T> state, int version)
+    internal PoolLease(GuardedObjectPool<T> pool, PooledObjectState<T> state, long version)
     {
         _pool = pool;
         _state = state;
@@ -206,9 +206,9 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <returns>A task that completes when no timer callback, loop body or handler of the lease runs any more and the
     /// object is back; it faults with the exceptions <see cref="Dispose"/> would throw, and with
     /// <see cref="InvalidOperationException"/> when called inside one of the lease's own timer callbacks or loop bodies
-    /// (also after an <see langword="await"/> in it), which it would wait for forever. Inside an <c>On</c> handler or a
-    /// tracked subscription's callback that is not detected and the task never completes: call <see cref="Dispose"/>
-    /// there.</returns>
+    /// (also after an <see langword="await"/> in it) or forwarded <c>On</c> handlers (on the handler's thread, before it
+    /// returns), which it would wait for forever. Inside a tracked subscription's callback that is not detected and the
+    /// task never completes: call <see cref="Dispose"/> there.</returns>
     public ValueTask DisposeAsync()
     {
         var failure = _pool.End(_state, _version, awaitReturn: true, out var returned);

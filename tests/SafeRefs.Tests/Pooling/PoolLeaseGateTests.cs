@@ -156,6 +156,46 @@ public sealed class PoolLeaseGateTests
     }
 
     [Fact]
+    public void StaleForwarder_AdmittedByAVersionThatCameBackIn32Bits_DoesNotRun_AndTheStaleLeaseEndsNothing()
+    {
+        // The gate carries the low 32 bits of the lease version, which come back after 2^31 leases of the object. A raise
+        // that read the first lease's forwarder and its handler, then stalled at the gate across that many leases,
+        // passes the gate in the lease whose version has the same low bits: the full version turns it away.
+        var pool = PoolOfOne();
+        var first = pool.Rent();
+        var widget = first.Value;
+        var firstCalls = 0;
+        first.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => firstCalls++));
+        var stale = widget.ChangedDelegate!;
+        PoolLease<Widget>? second = null;
+        PooledObjectState<Widget>.BeforeAdmitHook = state =>
+        {
+            if (ReferenceEquals(state.Value, widget) && second is null)
+            {
+                first.Dispose(); // nothing admitted: the object goes back at once
+                state.SkipLeases((1L << 31) - 1);
+                second = pool.Rent();
+            }
+        };
+        try
+        {
+            stale(widget, EventArgs.Empty);
+        }
+        finally
+        {
+            PooledObjectState<Widget>.BeforeAdmitHook = null;
+        }
+
+        Assert.Same(widget, second!.Value);
+        Assert.Equal(0, firstCalls);
+        first.Dispose();
+        Assert.Same(widget, second.Value); // the stale lease's end did not end the second lease
+        var disposed = second.DisposeAsync();
+        Assert.True(disposed.IsCompletedSuccessfully); // nothing of the stale raise still counts as running
+        Assert.Equal(2L, pool.Statistics.Returned);
+    }
+
+    [Fact]
     public async Task LastHandlerOut_PolicysReturnThrows_LoggedNotThrownIntoTheRaise_AndDisposeAsyncFaults()
     {
         var logger = new FakeLogger();

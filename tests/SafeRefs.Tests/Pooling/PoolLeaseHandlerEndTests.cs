@@ -100,6 +100,51 @@ public sealed class PoolLeaseHandlerEndTests
         Assert.Same(widget, next.Value);
     }
 
+    [Theory]
+    [InlineData(Attachment.OnEventHandler)]
+    [InlineData(Attachment.OnEventHandlerOfT)]
+    public void DisposeAsync_InsideAnOnHandler_FaultsWithInvalidOperation_AndTheObjectStillGoesBack(Attachment attachment)
+    {
+        // A wait for the object to go back, inside the handler it waits for, would never end: the task faults at once
+        // (without the check it is still pending inside the handler, and a blocking wait there hangs).
+        var pool = PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        Task? ownDispose = null;
+        var faultedInside = false;
+        Attach(lease, attachment, () =>
+        {
+            ownDispose = lease.DisposeAsync().AsTask();
+            faultedInside = ownDispose.IsFaulted;
+        });
+
+        Raise(widget, attachment);
+
+        Assert.True(faultedInside);
+        Assert.IsType<InvalidOperationException>(ownDispose!.Exception?.InnerException);
+        Assert.Equal(1L, pool.Statistics.Returned); // back once the handler returned, on the raising thread
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_InsideAnOnHandlerOfAnotherObjectsLease_IsNotMistakenForItsOwn()
+    {
+        // Control: the check is per lease. A handler of lease B ending lease A (whose own handler is not running) gets a
+        // task that completes.
+        var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>()));
+        var a = pool.Rent();
+        var b = pool.Rent();
+        Task? disposeA = null;
+        b.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => disposeA = a.DisposeAsync().AsTask()));
+
+        b.Value.RaiseChanged();
+
+        await disposeA!.WaitAsync(Bound);
+        b.Dispose();
+        Assert.Equal(2L, pool.Statistics.Returned);
+    }
+
     [Fact]
     public void On_AfterTheLeaseEnded_AnInvocationThatHadReadTheDelegate_DoesNotStart()
     {

@@ -11,9 +11,10 @@ namespace SafeRefs.Pooling.Internal;
 /// </summary>
 /// <remarks>
 /// One per <c>On</c> and never reused: it carries its lease's version, so a stale forwarder of an ended lease finds
-/// the version moved and never runs, whichever lease of the object is current. Holds the pool and the object's state
-/// strongly, and the handler until its lease ends (<see cref="Release"/>): a raise that still holds the forwarder
-/// after that (a copy of the event's delegate on some stack) does not keep the handler and what it captured alive.
+/// the version moved and never runs, whichever lease of the object is current (reused, a raise that read it in an
+/// earlier lease would start the next lease's handler). Holds the pool and the object's state strongly, and the handler until its
+/// lease ends (<see cref="Release"/>): a raise that still holds the forwarder after that (a copy of the event's
+/// delegate on some stack) does not keep the handler and what it captured alive.
 /// </remarks>
 /// <typeparam name="T">The pooled type.</typeparam>
 internal sealed class LeaseForwarder<T>
@@ -21,10 +22,10 @@ internal sealed class LeaseForwarder<T>
 {
     private readonly GuardedObjectPool<T> _pool;
     private readonly PooledObjectState<T> _state;
-    private readonly int _version;
+    private readonly long _version;
     private Delegate? _handler;
 
-    private LeaseForwarder(GuardedObjectPool<T> pool, PooledObjectState<T> state, int version, Delegate handler)
+    private LeaseForwarder(GuardedObjectPool<T> pool, PooledObjectState<T> state, long version, Delegate handler)
     {
         _pool = pool;
         _state = state;
@@ -34,29 +35,32 @@ internal sealed class LeaseForwarder<T>
 
     /// <summary>Gets the delegate to add for <paramref name="handler"/>: a forwarder for a known delegate type, else the
     /// handler itself (plain .NET event semantics).</summary>
-    internal static THandler For<THandler>(GuardedObjectPool<T> pool, PooledObjectState<T> state, int version, THandler handler)
+    /// <remarks>Every known type but <see cref="Action"/> has the shape <c>(object? sender, TArgs e)</c> with a reference
+    /// type <c>TArgs</c>, the shape of <see cref="EventHandler{TEventArgs}"/>: <see cref="Forward{TArgs}"/> serves them
+    /// all and calls the handler through that shape (the same two arguments to the same method).</remarks>
+    internal static THandler For<THandler>(GuardedObjectPool<T> pool, PooledObjectState<T> state, long version, THandler handler)
         where THandler : Delegate
     {
         Delegate attached;
         if (typeof(THandler) == typeof(EventHandler))
         {
-            attached = new EventHandler(new LeaseForwarder<T>(pool, state, version, handler).OnEventHandler);
+            attached = new EventHandler(new LeaseForwarder<T>(pool, state, version, handler).Forward);
         }
         else if (typeof(THandler) == typeof(PropertyChangedEventHandler))
         {
-            attached = new PropertyChangedEventHandler(new LeaseForwarder<T>(pool, state, version, handler).OnPropertyChanged);
+            attached = new PropertyChangedEventHandler(new LeaseForwarder<T>(pool, state, version, handler).Forward);
         }
         else if (typeof(THandler) == typeof(PropertyChangingEventHandler))
         {
-            attached = new PropertyChangingEventHandler(new LeaseForwarder<T>(pool, state, version, handler).OnPropertyChanging);
+            attached = new PropertyChangingEventHandler(new LeaseForwarder<T>(pool, state, version, handler).Forward);
         }
         else if (typeof(THandler) == typeof(NotifyCollectionChangedEventHandler))
         {
-            attached = new NotifyCollectionChangedEventHandler(new LeaseForwarder<T>(pool, state, version, handler).OnCollectionChanged);
+            attached = new NotifyCollectionChangedEventHandler(new LeaseForwarder<T>(pool, state, version, handler).Forward);
         }
         else if (typeof(THandler) == typeof(Action))
         {
-            attached = new Action(new LeaseForwarder<T>(pool, state, version, handler).OnAction);
+            attached = new Action(new LeaseForwarder<T>(pool, state, version, handler).ForwardAction);
         }
         else
         {
@@ -66,115 +70,55 @@ internal sealed class LeaseForwarder<T>
         return Unsafe.As<THandler>(attached);
     }
 
+    /// <summary>Gets the forwarder for an <see cref="EventHandler{TEventArgs}"/> handler.</summary>
+    internal static EventHandler<TArgs> For<TArgs>(GuardedObjectPool<T> pool, PooledObjectState<T> state, long version, EventHandler<TArgs> handler) =>
+        new LeaseForwarder<T>(pool, state, version, handler).Forward;
+
     /// <summary>Drops the handler once the lease's gate is closed: no invocation is admitted any more, and one admitted
     /// before read the handler before it entered.</summary>
     internal void Release() => Volatile.Write(ref _handler, null);
 
-    /// <summary>Gets the forwarder for an <see cref="EventHandler{TEventArgs}"/> handler.</summary>
-    internal static EventHandler<TArgs> For<TArgs>(GuardedObjectPool<T> pool, PooledObjectState<T> state, int version, EventHandler<TArgs> handler) =>
-        new LeaseForwarder<T>(pool, state, version, handler).OnEvent;
-
-    private void OnEvent<TArgs>(object? sender, TArgs e)
+    private void Forward<TArgs>(object? sender, TArgs e)
     {
-        var handler = Volatile.Read(ref _handler);
-        if (handler is not null && _state.TryEnter(_version))
+        if (Volatile.Read(ref _handler) is { } handler && _state.Admit(_version, out var outer))
         {
             try
             {
-                Unsafe.As<EventHandler<TArgs>>(handler)(sender, e);
+                if (_state.IsCurrent(_version))
+                {
+                    Unsafe.As<EventHandler<TArgs>>(handler)(sender, e);
+                }
             }
             finally
             {
-                Exit();
+                Leave(outer);
             }
         }
     }
 
-    private void OnEventHandler(object? sender, EventArgs e)
+    private void ForwardAction()
     {
-        var handler = Volatile.Read(ref _handler);
-        if (handler is not null && _state.TryEnter(_version))
+        if (Volatile.Read(ref _handler) is { } handler && _state.Admit(_version, out var outer))
         {
             try
             {
-                Unsafe.As<EventHandler>(handler)(sender, e);
+                if (_state.IsCurrent(_version))
+                {
+                    Unsafe.As<Action>(handler)();
+                }
             }
             finally
             {
-                Exit();
-            }
-        }
-    }
-
-    private void OnPropertyChanged(object? sender, PropertyChangedEventArgs e)
-    {
-        var handler = Volatile.Read(ref _handler);
-        if (handler is not null && _state.TryEnter(_version))
-        {
-            try
-            {
-                Unsafe.As<PropertyChangedEventHandler>(handler)(sender, e);
-            }
-            finally
-            {
-                Exit();
-            }
-        }
-    }
-
-    private void OnPropertyChanging(object? sender, PropertyChangingEventArgs e)
-    {
-        var handler = Volatile.Read(ref _handler);
-        if (handler is not null && _state.TryEnter(_version))
-        {
-            try
-            {
-                Unsafe.As<PropertyChangingEventHandler>(handler)(sender, e);
-            }
-            finally
-            {
-                Exit();
-            }
-        }
-    }
-
-    private void OnCollectionChanged(object? sender, NotifyCollectionChangedEventArgs e)
-    {
-        var handler = Volatile.Read(ref _handler);
-        if (handler is not null && _state.TryEnter(_version))
-        {
-            try
-            {
-                Unsafe.As<NotifyCollectionChangedEventHandler>(handler)(sender, e);
-            }
-            finally
-            {
-                Exit();
-            }
-        }
-    }
-
-    private void OnAction()
-    {
-        var handler = Volatile.Read(ref _handler);
-        if (handler is not null && _state.TryEnter(_version))
-        {
-            try
-            {
-                Unsafe.As<Action>(handler)();
-            }
-            finally
-            {
-                Exit();
+                Leave(outer);
             }
         }
     }
 
     // The last callback out of an ended lease hands the object back, on this thread; a failure there is logged, never
     // thrown into the raise.
-    private void Exit()
+    private void Leave(PooledObjectState<T>? outer)
     {
-        if (_state.Exit())
+        if (_state.Leave(outer))
         {
             _pool.HandBack(_state, rethrow: false);
         }

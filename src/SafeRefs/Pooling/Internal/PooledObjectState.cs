@@ -4,15 +4,15 @@ namespace SafeRefs.Pooling.Internal;
 
 /// <summary>
 /// The guard's state for one pooled object, kept with the object (a weak table keyed by it) so that its storage is
-/// reused by every lease. Its lease gate holds the lease version (odd while the object is out; a lease is valid only
-/// while the version it was given is current) and the number of the lease's callbacks that are running.
+/// reused by every lease. It holds the lease version (odd while the object is out; a lease is valid only while the
+/// version it was given is current) and the lease gate: the number of the lease's callbacks that are running.
 /// </summary>
 /// <remarks>
-/// <para>Every field is guarded by <see cref="Lock"/>, except the gate (interlocked) and, at rent, what the object's
-/// previous lease left, when the object is in nobody else's hands (a stale lease only reads the version and leaves).
-/// The lock is re-entrant: an add accessor that runs under it may end the lease or attach again on the same
-/// thread.</para>
-/// <para>The gate: a forwarded handler enters with <see cref="TryEnter"/>, admitted only while its lease's version is
+/// <para>Every field is guarded by <see cref="Lock"/>, except the version and the gate (volatile and interlocked)
+/// and, at rent, what the object's previous lease left, when the object is in nobody else's hands (a stale lease only
+/// reads the version and leaves). The lock is re-entrant: an add accessor that runs under it may end the lease or
+/// attach again on the same thread.</para>
+/// <para>The gate: a forwarded handler enters with <see cref="Admit"/>, admitted only while its lease's version is
 /// current, in one compare-and-swap; the end closes it (<see cref="Close"/>: the next version, counting the end itself
 /// as running until its own <see cref="Exit"/>); the one <see cref="Exit"/> that leaves a closed gate with nothing
 /// running hands the object back. <see cref="Discard"/> and <see cref="Returned"/> are written before an
@@ -27,9 +27,21 @@ internal sealed class PooledObjectState<T>
 
     private static readonly LeaseAttachment<T>[] NoAttachments = [];
 
-    // The version in the high 32 bits, the running count in the low 32 bits: one word, so that "my lease is current"
-    // and "count me as running" are one atomic step. A version comes back after 2^32 leases of the object; a forwarder
-    // held by a raise across that many leases of it could pass, which we accept.
+    // The state of the innermost forwarded handler the current thread runs (null outside one): a marker for the
+    // DisposeAsync that would wait for its own caller, not a cache. Restored on the handler's return, so it never
+    // holds a state longer than the handler runs. Only the innermost: a handler of this lease that raises another
+    // object's event, whose handler then waits for this lease, is not detected.
+    [ThreadStatic]
+    private static PooledObjectState<T>? _handlerOf;
+
+    // The lease version: odd while the object is out, 0 if it never was. 64 bits, so a version never comes back (2^63
+    // leases); the gate below carries only its low 32 bits, which do come back after 2^31 leases.
+    private long _version;
+
+    // The low 32 bits of the version in the high half, the running count in the low half: one word, so that "my lease
+    // is current" and "count me as running" are one atomic step. A callback admitted by the low bits of a version
+    // 2^31 leases older (a raise held that long between reading a forwarder and entering) finds the full version
+    // different (IsCurrent) and leaves without running.
     private long _gate;
 
     public PooledObjectState(T value) => Value = value;
@@ -39,10 +51,13 @@ internal sealed class PooledObjectState<T>
     public Lock Lock { get; } = new();
 
     /// <summary>Gets the lease version; odd while the object is out, 0 if it never was.</summary>
-    public int Version => (int)(Volatile.Read(ref _gate) >> 32);
+    public long Version => Volatile.Read(ref _version);
 
     /// <summary>Gets the number of the lease's callbacks that are running (the end and what it waits for included).</summary>
     public int RunningCount => (int)(Volatile.Read(ref _gate) & RunningMask);
+
+    /// <summary>Gets whether the current thread runs inside a forwarded handler of this object's lease.</summary>
+    public bool IsInHandlerOnThisThread => ReferenceEquals(_handlerOf, this);
 
     public LeaseAttachment<T>[] Attachments = NoAttachments;
 
@@ -64,37 +79,44 @@ internal sealed class PooledObjectState<T>
     /// <summary>Completed once the object went back, for a <c>DisposeAsync</c> of the ended lease that waits.</summary>
     public TaskCompletionSource? Returned;
 
-    /// <summary>Gets or sets a test hook that <see cref="TryEnter"/> calls between reading the gate and counting the
+    /// <summary>Gets or sets a test hook that <see cref="Admit"/> calls between reading the gate and counting the
     /// caller (the window in which the lease may end).</summary>
     internal static Action<PooledObjectState<T>>? BeforeAdmitHook { get; set; }
 
-    public bool IsCurrent(int version) => Version == version;
+    public bool IsCurrent(long version) => Version == version;
 
     /// <summary>Starts the next lease (at rent: nothing of an earlier lease runs) and returns its version.</summary>
-    public int Open()
+    public long Open()
     {
-        var version = (Version + 1) | 1;
-
-        // -1 would end at 0, which reads as "never rented" to a stale Return.
-        version = version == -1 ? 1 : version;
-        Volatile.Write(ref _gate, (long)version << 32);
+        var version = _version + 1;
+        Volatile.Write(ref _version, version);
+        Volatile.Write(ref _gate, version << 32);
         return version;
     }
 
-    /// <summary>Marks an object that was never rented here as returned; <see langword="true"/> only the first time.</summary>
-    public bool TryMarkReturnedUnrented() => Interlocked.CompareExchange(ref _gate, 2 * VersionOne, 0) == 0;
+    /// <summary>For tests: moves the version on as if <paramref name="leases"/> leases had come and gone (only while
+    /// the object is in the pool).</summary>
+    internal void SkipLeases(long leases) => _version += 2 * leases;
 
-    /// <summary>Admits one callback of lease <paramref name="version"/>; <see langword="false"/> (not counted) once that
-    /// lease has ended. On <see langword="true"/>, call <see cref="Exit"/> when it returns.</summary>
-    public bool TryEnter(int version)
+    /// <summary>Marks an object that was never rented here as returned; <see langword="true"/> only the first time.</summary>
+    public bool TryMarkReturnedUnrented() => Interlocked.CompareExchange(ref _version, 2, 0) == 0;
+
+    /// <summary>Admits one callback of lease <paramref name="version"/> (by the low 32 bits of its version, see the
+    /// gate) and marks the thread as running it; <see langword="false"/> (not counted) once that lease has ended. On
+    /// <see langword="true"/>, the caller checks <see cref="IsCurrent"/> before it runs anything and calls
+    /// <see cref="Leave"/> with <paramref name="outer"/> in any case.</summary>
+    public bool Admit(long version, out PooledObjectState<T>? outer)
     {
+        outer = null;
         var gate = Volatile.Read(ref _gate);
-        while ((int)(gate >> 32) == version)
+        while ((int)(gate >> 32) == (int)version)
         {
             BeforeAdmitHook?.Invoke(this);
             var seen = Interlocked.CompareExchange(ref _gate, gate + 1, gate);
             if (seen == gate)
             {
+                outer = _handlerOf;
+                _handlerOf = this;
                 return true;
             }
 
@@ -104,9 +126,21 @@ internal sealed class PooledObjectState<T>
         return false;
     }
 
+    /// <summary>A handler that <see cref="Admit"/> admitted returned: restores the thread's mark and leaves the gate.</summary>
+    /// <returns><see langword="true"/> for the last one out of an ended lease: its caller hands the object back.</returns>
+    public bool Leave(PooledObjectState<T>? outer)
+    {
+        _handlerOf = outer;
+        return Exit();
+    }
+
     /// <summary>Ends the current lease (under <see cref="Lock"/>, its version checked): no callback of it is admitted
     /// any more, and the end counts as running until its <see cref="Exit"/>.</summary>
-    public void Close() => Interlocked.Add(ref _gate, VersionOne + 1);
+    public void Close()
+    {
+        Volatile.Write(ref _version, _version + 1);
+        Interlocked.Add(ref _gate, VersionOne + 1);
+    }
 
     /// <summary>Counts one more thing the object waits for (only by the end, while it counts itself).</summary>
     public void Join() => Interlocked.Increment(ref _gate);
