@@ -234,15 +234,25 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
-        Volatile.Read(ref _timer)?.Dispose();
-        AggregateException? failure = null;
+        List<Exception>? failures = null;
+        try
+        {
+            Volatile.Read(ref _timer)?.Dispose();
+        }
+#pragma warning disable CA1031 // The clock's ITimer.Dispose is user code: the loop still stops, the closer sees it.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            failures = [ex];
+        }
+
         try
         {
             _cts.Cancel();
         }
         catch (AggregateException ex)
         {
-            failure = ex;
+            (failures ??= []).AddRange(ex.InnerExceptions);
         }
 
         if (!fromScope && _scope.TryGetTarget(out var scope))
@@ -257,11 +267,11 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             Complete();
         }
 
-        if (failure is not null)
+        if (failures is not null)
         {
-            // As CancellationTokenSource.Cancel does: the loop is stopped, then the token callbacks' failures surface
-            // to the caller that stopped it.
-            throw failure;
+            // As CancellationTokenSource.Cancel does: the loop is stopped, then the token callbacks' (and the clock's)
+            // failures surface to the caller that stopped it.
+            throw new AggregateException(failures);
         }
     }
 

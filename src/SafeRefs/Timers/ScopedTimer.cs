@@ -179,6 +179,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     /// an asynchronous callback is cancelled.</summary>
     /// <exception cref="AggregateException">Callbacks registered on an asynchronous callback's token threw; the timer
     /// was still stopped, as <see cref="CancellationTokenSource.Cancel()"/> would report it.</exception>
+    /// <exception cref="Exception">The <c>Dispose</c> of the clock's <see cref="ITimer"/> threw; the timer was still stopped.</exception>
     public void Dispose() => Close();
 
     /// <summary>Stops the timer, removes it from its scope and completes when no callback of it is running.</summary>
@@ -191,7 +192,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         {
             Close();
         }
-        catch (AggregateException ex)
+#pragma warning disable CA1031 // Token callbacks or the clock's ITimer.Dispose: faults the returned task.
+        catch (Exception ex)
+#pragma warning restore CA1031
         {
             return ThrowWhenIdleAsync(ex);
         }
@@ -238,7 +241,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
                     TimerScope.NoteRetiredWithCollectedScope();
                 }
             }
-            catch (AggregateException ex)
+#pragma warning disable CA1031 // A token callback or the clock's ITimer.Dispose threw on the timer thread: reported.
+            catch (Exception ex)
+#pragma warning restore CA1031
             {
                 TimerScope.ReportFailure(null, ex, this, null);
             }
@@ -252,7 +257,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         var callback = Volatile.Read(ref _callback);
         if (callback is null)
         {
-            Volatile.Read(ref _timer)?.Dispose();
+            DisposeITimerOnTick(scope);
             return;
         }
 
@@ -262,7 +267,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         {
             // Closed between the first read and the entry: leave without calling back.
             Leave();
-            Volatile.Read(ref _timer)?.Dispose();
+            DisposeITimerOnTick(scope);
             return;
         }
 
@@ -363,9 +368,10 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             {
                 Close();
             }
-            catch (AggregateException ex)
+#pragma warning disable CA1031 // Reported: a token callback of an asynchronous timer or the clock's ITimer.Dispose threw.
+            catch (Exception ex)
+#pragma warning restore CA1031
             {
-                // A callback on the token of an asynchronous timer threw as the timer ended.
                 TimerScope.ReportFailure(scope, ex, this, null);
             }
         }
@@ -374,6 +380,22 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         {
             // Logged, counted and raised on Error; never rethrown: no user callback may end the process.
             TimerScope.ReportFailure(scope, failure, this, null);
+        }
+    }
+
+    // A tick that found the timer ended disposes its ITimer; the clock's Dispose is user code, so a failure is reported,
+    // never thrown into the timer thread.
+    private void DisposeITimerOnTick(TimerScope scope)
+    {
+        try
+        {
+            Volatile.Read(ref _timer)?.Dispose();
+        }
+#pragma warning disable CA1031 // Reported (log, metric, Error event).
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            TimerScope.ReportFailure(scope, ex, this, null);
         }
     }
 
@@ -400,14 +422,21 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             return false;
         }
 
-        Volatile.Read(ref _timer)?.Dispose();
+        // Uncounted and cancelled even when the clock's ITimer.Dispose (user code) throws to the closer.
         _shared.Count.Decrement();
+        try
+        {
+            Volatile.Read(ref _timer)?.Dispose();
+        }
+        finally
+        {
+            (ended as AsyncTimerCallback)?.Cancel();
+        }
 
-        (ended as AsyncTimerCallback)?.Cancel();
         return true;
     }
 
-    private async ValueTask ThrowWhenIdleAsync(AggregateException failure)
+    private async ValueTask ThrowWhenIdleAsync(Exception failure)
     {
         await WhenIdleAsync().ConfigureAwait(false);
         throw failure;

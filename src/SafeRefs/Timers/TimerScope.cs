@@ -448,8 +448,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// <summary>Stops everything the scope owns and cancels <see cref="Token"/>. After it returns no new callback
     /// starts; it does not wait for callbacks that are running.</summary>
     /// <exception cref="AggregateException">Cancellation callbacks (of <see cref="Token"/>, a loop's token or a
-    /// <see cref="CancelAfter(TimeSpan)"/> token) threw; everything was still stopped, as
-    /// <see cref="CancellationTokenSource.Cancel()"/> would report it.</exception>
+    /// <see cref="CancelAfter(TimeSpan)"/> token) or the <c>Dispose</c> of one of the clock's <see cref="ITimer"/>s threw; everything was
+    /// still stopped, as <see cref="CancellationTokenSource.Cancel()"/> would report it.</exception>
     public void Dispose() => DisposeCore(fromParent: false);
 
     /// <summary>Stops everything the scope owns, cancels <see cref="Token"/> and completes when no callback or loop
@@ -641,6 +641,12 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
                     // A token callback of a loop, a CancelAfter source or a child scope threw: the rest still closes.
                     (errors ??= []).AddRange(ex.InnerExceptions);
                 }
+#pragma warning disable CA1031 // The clock's ITimer.Dispose is user code: the rest still closes, the disposer sees it.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    (errors ??= []).Add(ex);
+                }
             }
         }
 
@@ -693,10 +699,18 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         {
             // As CancellationTokenSource.Cancel does: everything was stopped first, then the callbacks' failures
             // surface to the caller of the disposal.
-            var failure = new AggregateException("Disposing a timer scope: some cancellation callbacks threw.", errors);
+            var failure = new AggregateException("Disposing a timer scope: some cancellation callbacks or timers of the clock threw.", errors);
             if (Logger is { } logger)
             {
-                Log.TimerScopeCancellationFailed(logger, failure);
+                try
+                {
+                    Log.TimerScopeCancellationFailed(logger, failure);
+                }
+#pragma warning disable CA1031 // A logger is user code too: the disposer gets the failures, not the logger's.
+                catch (Exception)
+#pragma warning restore CA1031
+                {
+                }
             }
 
             throw failure;

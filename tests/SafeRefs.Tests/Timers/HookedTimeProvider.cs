@@ -22,8 +22,21 @@ internal sealed class HookedTimeProvider(FakeTimeProvider inner) : TimeProvider
 
     public override long TimestampFrequency => Inner.TimestampFrequency;
 
-    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
-        new HookedTimer(this, Inner.CreateTimer(callback, state, dueTime, period), callback, state);
+    /// <summary>When set, each timer's <see cref="ITimer.Dispose"/> throws it (after disposing the timer).</summary>
+    public Exception? DisposeFailure { get; set; }
+
+    /// <summary>When set, <see cref="CreateTimer"/> throws it instead of creating a timer.</summary>
+    public Exception? CreateFailure { get; set; }
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        if (CreateFailure is { } failure)
+        {
+            throw failure;
+        }
+
+        return new HookedTimer(this, Inner.CreateTimer(callback, state, dueTime, period), callback, state);
+    }
 
     internal sealed class HookedTimer(HookedTimeProvider clock, ITimer inner, TimerCallback callback, object? state) : ITimer
     {
@@ -49,6 +62,10 @@ internal sealed class HookedTimeProvider(FakeTimeProvider inner) : TimeProvider
         {
             IsDisposed = true;
             inner.Dispose();
+            if (clock.DisposeFailure is { } failure)
+            {
+                throw failure;
+            }
         }
 
         public ValueTask DisposeAsync() => inner.DisposeAsync();

@@ -139,6 +139,22 @@ public sealed class ScopedTimerTests
     }
 
     [Fact]
+    public void Every_ClockThrowsInCreateTimer_ThrowsToTheCreator_NothingStaysCounted()
+    {
+        var clock = new HookedTimeProvider(new FakeTimeProvider()) { CreateFailure = new InvalidOperationException("clock") };
+        using var scope = new TimerScope(clock);
+
+        var ex = Assert.Throws<InvalidOperationException>(() => scope.Every(TimeSpan.FromSeconds(1), static () => { }));
+        Assert.Equal("clock", ex.Message);
+        Assert.Equal(0, scope.ActiveCount);
+
+        clock.CreateFailure = null;
+        var timer = scope.Every(TimeSpan.FromSeconds(1), static () => { });
+        Assert.True(timer.IsActive);
+        Assert.Equal(1, scope.ActiveCount);
+    }
+
+    [Fact]
     public void OwnerTimer_CreatedThroughDisposedScope_Throws()
     {
         var scope = new TimerScope(new FakeTimeProvider());
