@@ -3,11 +3,13 @@ using System.Globalization;
 namespace SafeRefs.Benchmarks.Timers;
 
 /// <summary>
-/// <c>dotnet run -c Release --project benchmarks/SafeRefs.Benchmarks -- timer-interleaved [rounds]</c>: the
+/// <c>dotnet run -c Release --project benchmarks/SafeRefs.Benchmarks -- timer-interleaved [rounds] [row]</c>: the
 /// <see cref="TimerCreateDisposeBenchmarks"/> methods taken in turns (see <see cref="Interleaved"/>), each against the
 /// raw <c>TimeProvider.System.CreateTimer</c> + <c>Dispose</c> baseline; then <see cref="TimerScopeDisposeBenchmarks"/>
 /// (each dispose after an untimed set-up, against disposing as many raw timers) and
-/// <see cref="TimerScopeActiveCountBenchmarks"/> at 1,000 and 10,000 timers, for linearity.
+/// <see cref="TimerScopeActiveCountBenchmarks"/> at 1,000 and 10,000 timers, for linearity. With <c>row</c>, only the
+/// baseline and the create + dispose rows whose name contains it run, and nothing else: a process running only the
+/// rows one BenchmarkDotNet process runs, to tell a harness effect from a process-state effect.
 /// </summary>
 public static class TimerInterleavedCommand
 {
@@ -15,25 +17,32 @@ public static class TimerInterleavedCommand
     {
         ArgumentNullException.ThrowIfNull(args);
         var rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 41;
+        var row = args.Length > 1 ? args[1] : null;
         var b = new TimerCreateDisposeBenchmarks();
         b.Setup();
         try
         {
+            (string Name, Action Operation)[] rows =
+            [
+                ("RawCreateTimerPlusScopeFloor", b.RawCreateTimerPlusScopeFloor),
+                ("RawCreateTimerPlusOwnerFloor", b.RawCreateTimerPlusOwnerFloor),
+                ("RawCreateTimerPlusPromiseFloor", b.RawCreateTimerPlusPromiseFloor),
+                ("ScopeEvery", b.ScopeEvery),
+                ("ScopeEveryOwner", b.ScopeEveryOwner),
+            ];
             Interleaved.Measure(
                 "TimerCreateDisposeBenchmarks",
-                [
-                    ("RawCreateTimer (baseline)", b.RawCreateTimer),
-                    ("RawCreateTimerPlusScopeFloor", b.RawCreateTimerPlusScopeFloor),
-                    ("RawCreateTimerPlusOwnerFloor", b.RawCreateTimerPlusOwnerFloor),
-                    ("RawCreateTimerPlusPromiseFloor", b.RawCreateTimerPlusPromiseFloor),
-                    ("ScopeEvery", b.ScopeEvery),
-                    ("ScopeEveryOwner", b.ScopeEveryOwner),
-                ],
+                [("RawCreateTimer (baseline)", b.RawCreateTimer), .. rows.Where(r => row is null || r.Name.Contains(row, StringComparison.Ordinal))],
                 rounds);
         }
         finally
         {
             b.Cleanup();
+        }
+
+        if (row is not null)
+        {
+            return 0;
         }
 
         foreach (var count in (int[])[1_000, 10_000])
