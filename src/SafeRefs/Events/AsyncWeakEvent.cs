@@ -112,7 +112,7 @@ public sealed class AsyncWeakEvent<TArgs>
         ArgumentNullException.ThrowIfNull(handler);
         var entry = WeakHandlerEntry.ForOwner(owner, handler);
         _list.Add(entry);
-        return new Subscription(WeakHandlerDetacher.Instance, _list, entry, null);
+        return new WeakHandlerSubscription(_list, entry);
     }
 
     /// <summary>

@@ -131,7 +131,7 @@ public sealed class WeakDelegateEvent<TDelegate>
 
         var entry = WeakHandlerEntry.ForOwner(owner, handler);
         _list.Add(entry);
-        return new Subscription(WeakHandlerDetacher.Instance, _list, entry, null);
+        return new WeakHandlerSubscription(_list, entry);
     }
 
     /// <summary>

@@ -121,7 +121,7 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
         ArgumentNullException.ThrowIfNull(handler);
         var entry = WeakHandlerEntry.ForOwner(owner, handler);
         _list.Add(entry);
-        return new Subscription(WeakHandlerDetacher.Instance, _list, entry, null);
+        return new WeakHandlerSubscription(_list, entry);
     }
 
     /// <summary>

@@ -12,6 +12,42 @@ public sealed class WeakEventDisposeTests
 {
     private static int _finalizerRaises;
 
+    // A disposed token that is kept holds neither the handler list nor the event (Subscription: "until it is disposed,
+    // then nothing"); it used to hold the list, whose snapshot sink is the event.
+    [Fact]
+    public void WeakEvent_DisposedTokenKept_EventCollected()
+    {
+        var (token, source) = SubscribeToDroppedEvent(dispose: true);
+        GcAssert.Collected(source, "a disposed Subscribe token keeps its weak event alive");
+        GC.KeepAlive(token);
+    }
+
+    // Control twin: until it is disposed, the token reaches the event (it must detach from it).
+    [Fact]
+    public void WeakEvent_Control_LiveTokenKept_EventNotCollected()
+    {
+        var (token, source) = SubscribeToDroppedEvent(dispose: false);
+        GcAssert.NotCollected(source);
+        Assert.True(token.IsActive);
+        GC.KeepAlive(token);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (Subscription Token, WeakReference Source) SubscribeToDroppedEvent(bool dispose)
+    {
+        var source = new WeakEvent<int>();
+        var owner = new object();
+        var token = source.Subscribe(owner, static (_, _, _) => { });
+        source.Raise(null, 1);
+        if (dispose)
+        {
+            token.Dispose();
+        }
+
+        GC.KeepAlive(owner);
+        return (token, new WeakReference(source));
+    }
+
     [Fact]
     public async Task WeakEvent_DisposeThenDisposeAsync_WaitsForRunningHandler()
     {
