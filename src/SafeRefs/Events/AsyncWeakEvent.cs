@@ -144,17 +144,17 @@ public sealed class AsyncWeakEvent<TArgs>
         return snapshot.Length == 0 ? default : RaiseCoreAsync(snapshot, sender, args, cancellationToken);
     }
 
-    private async ValueTask RaiseCoreAsync(HandlerSlot[] snapshot, object? sender, TArgs args, CancellationToken cancellationToken)
+    private async ValueTask RaiseCoreAsync(SnapshotItem[] snapshot, object? sender, TArgs args, CancellationToken cancellationToken)
     {
         var dead = 0;
         List<Exception>? errors = null;
         try
         {
-            foreach (var slot in snapshot)
+            foreach (var item in snapshot)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 // Counted only while it reads the entry: a raise that awaits must not hold back the list's frees.
-                if (!_list.TryBeginInvokeUncounted(slot.Entry, out var owner, out var handler))
+                if (!_list.TryBeginInvokeUncounted(item.Entry, out var owner, out var handler))
                 {
                     dead++;
                     continue;
@@ -179,7 +179,7 @@ public sealed class AsyncWeakEvent<TArgs>
                 }
                 finally
                 {
-                    slot.Entry.EndInvoke();
+                    item.Entry.EndInvoke();
                 }
             }
         }

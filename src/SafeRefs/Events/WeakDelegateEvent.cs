@@ -167,7 +167,7 @@ public sealed class WeakDelegateEvent<TDelegate>
         }
     }
 
-    private void RaiseCounted<TInvoker>(HandlerSlot[] snapshot, ref TInvoker invoker)
+    private void RaiseCounted<TInvoker>(SnapshotItem[] snapshot, ref TInvoker invoker)
         where TInvoker : struct, IWeakEventInvoker<TDelegate>
     {
         if (!_exceptionPolicy.IsPlainPropagate)
@@ -180,13 +180,13 @@ public sealed class WeakDelegateEvent<TDelegate>
         var dead = 0;
         for (var i = 0; i < snapshot.Length; i++)
         {
-            ref readonly var slot = ref snapshot[i];
-            if (slot.Weak.IsAllocated && slot.Weak.TryGetTarget(out var weakHandler))
+            ref readonly var item = ref snapshot[i];
+            if (item.Weak.IsAllocated && item.Weak.TryGetTarget(out var weakHandler))
             {
                 // Add mode with a weak target: one weak-handle read, then the original delegate.
                 invoker.Invoke(Unsafe.As<TDelegate>(weakHandler));
             }
-            else if (slot.Entry.TryBeginInvoke(out _, out var handler))
+            else if (item.Entry.TryBeginInvoke(out _, out var handler))
             {
                 try
                 {
@@ -194,7 +194,7 @@ public sealed class WeakDelegateEvent<TDelegate>
                 }
                 finally
                 {
-                    slot.Entry.EndInvoke();
+                    item.Entry.EndInvoke();
                 }
             }
             else

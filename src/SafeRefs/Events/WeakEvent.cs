@@ -41,7 +41,7 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
     private readonly WeakHandlerList _list;
     private readonly ClosurePolicy _closurePolicy;
     private readonly RaiseExceptionPolicy _exceptionPolicy;
-    private HandlerSlot[] _snapshot = [];
+    private SnapshotItem[] _snapshot = [];
 
     /// <summary>Initializes a new instance of the <see cref="WeakEvent{TArgs}"/> class.</summary>
     /// <param name="options">The options, copied now; <see langword="null"/> for the defaults.</param>
@@ -167,7 +167,7 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
         }
     }
 
-    private void RaiseAll(HandlerSlot[] snapshot, object? sender, TArgs args)
+    private void RaiseAll(SnapshotItem[] snapshot, object? sender, TArgs args)
     {
         if (!_exceptionPolicy.IsPlainPropagate)
         {
@@ -179,13 +179,13 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
         var dead = 0;
         for (var i = 0; i < snapshot.Length; i++)
         {
-            // Add mode with a weak target: one weak-handle read from the slot, then the original delegate.
-            ref readonly var slot = ref snapshot[i];
-            if (slot.Weak.IsAllocated && slot.Weak.TryGetTarget(out var handler))
+            // Add mode with a weak target: one weak-handle read from the snapshot item, then the original delegate.
+            ref readonly var item = ref snapshot[i];
+            if (item.Weak.IsAllocated && item.Weak.TryGetTarget(out var handler))
             {
                 Unsafe.As<EventHandler<TArgs>>(handler)(sender, args);
             }
-            else if (!TryInvokeThroughEntry(slot.Entry, sender, args))
+            else if (!TryInvokeThroughEntry(item.Entry, sender, args))
             {
                 dead++;
             }
@@ -198,7 +198,7 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
     }
 
     /// <inheritdoc/>
-    void IHandlerSnapshotSink.Publish(HandlerSlot[] snapshot) => Volatile.Write(ref _snapshot, snapshot);
+    void IHandlerSnapshotSink.Publish(SnapshotItem[] snapshot) => Volatile.Write(ref _snapshot, snapshot);
 
     /// <summary>Every kind but a live weak-target one: strong handlers and owner-bound handlers; false when dead or removed.</summary>
     private static bool TryInvokeThroughEntry(WeakHandlerEntry entry, object? sender, TArgs args)

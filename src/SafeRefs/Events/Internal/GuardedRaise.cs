@@ -9,14 +9,14 @@ namespace SafeRefs.Events.Internal;
 internal static class GuardedRaise
 {
     /// <summary>Invokes every live entry of <paramref name="snapshot"/> in order, applying <paramref name="policy"/> to each failure.</summary>
-    internal static void Run<TInvoker>(WeakHandlerList list, HandlerSlot[] snapshot, in RaiseExceptionPolicy policy, ref TInvoker invoker)
+    internal static void Run<TInvoker>(WeakHandlerList list, SnapshotItem[] snapshot, in RaiseExceptionPolicy policy, ref TInvoker invoker)
         where TInvoker : struct, IEntryInvoker
     {
         var dead = 0;
         List<Exception>? errors = null;
-        foreach (var slot in snapshot)
+        foreach (var item in snapshot)
         {
-            if (!slot.Entry.TryBeginInvoke(out var owner, out var handler))
+            if (!item.Entry.TryBeginInvoke(out var owner, out var handler))
             {
                 dead++;
                 continue;
@@ -37,7 +37,7 @@ internal static class GuardedRaise
             }
             finally
             {
-                slot.Entry.EndInvoke();
+                item.Entry.EndInvoke();
             }
         }
 

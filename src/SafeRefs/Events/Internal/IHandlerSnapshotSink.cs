@@ -4,5 +4,5 @@ namespace SafeRefs.Events.Internal;
 internal interface IHandlerSnapshotSink
 {
     /// <summary>Stores the new snapshot; called under the list's lock, in publication order.</summary>
-    void Publish(HandlerSlot[] snapshot);
+    void Publish(SnapshotItem[] snapshot);
 }

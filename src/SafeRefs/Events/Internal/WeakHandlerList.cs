@@ -30,7 +30,7 @@ namespace SafeRefs.Events.Internal;
 /// </remarks>
 internal sealed class WeakHandlerList
 {
-    private static readonly HandlerSlot[] Empty = [];
+    private static readonly SnapshotItem[] Empty = [];
 
     private readonly Lock _lock = new();
     private readonly object? _source;
@@ -39,7 +39,7 @@ internal sealed class WeakHandlerList
     private readonly Type? _declaringType;
     private readonly Metrics.WeakEventInstruments _metrics;
     private readonly IHandlerSnapshotSink? _sink;
-    private HandlerSlot[] _entries = Empty;
+    private SnapshotItem[] _snapshot = Empty;
     private long _raises; // raises in progress: epoch 0 counted in bits 0–31, epoch 1 in bits 32–63
     private int _epoch; // the epoch new raises count in, 0 or 1; written under the lock
     private List<WeakHandlerEntry>? _retiredNow; // dropped during the current epoch; under the lock
@@ -68,7 +68,7 @@ internal sealed class WeakHandlerList
     internal string? Name => _name;
 
     /// <summary>Gets the current immutable snapshot (never modified after publication).</summary>
-    internal HandlerSlot[] Snapshot => Volatile.Read(ref _entries);
+    internal SnapshotItem[] Snapshot => Volatile.Read(ref _snapshot);
 
     /// <summary>Gets the number of stored entries, live or not (for tests of the dead-entry bound).</summary>
     internal int StoredCount => Snapshot.Length;
@@ -81,9 +81,9 @@ internal sealed class WeakHandlerList
             lock (_lock)
             {
                 var count = 0;
-                foreach (var slot in _entries)
+                foreach (var item in _snapshot)
                 {
-                    if (slot.Entry.IsAlive)
+                    if (item.Entry.IsAlive)
                     {
                         count++;
                     }
@@ -267,7 +267,7 @@ internal sealed class WeakHandlerList
             (_tracker ??= _metrics.TrackHandlers(this, _name)).Increment();
 
             var copy = CopyLiveLocked(extra: 1, out purged);
-            copy[^1] = new HandlerSlot(entry);
+            copy[^1] = new SnapshotItem(entry);
             Publish(copy);
             ReclaimLocked();
             if (entry.Kind != WeakHandlerEntry.EntryKind.Strong && _releaser is null)
@@ -298,7 +298,7 @@ internal sealed class WeakHandlerList
 
         lock (_lock)
         {
-            var old = _entries;
+            var old = _snapshot;
             var indices = new List<int>(old.Length);
             for (var i = 0; i < old.Length; i++)
             {
@@ -318,7 +318,7 @@ internal sealed class WeakHandlerList
                         drop.Add(indices[start + k]);
                     }
 
-                    var copy = new HandlerSlot[old.Length - run.Length];
+                    var copy = new SnapshotItem[old.Length - run.Length];
                     var n = 0;
                     for (var i = 0; i < old.Length; i++)
                     {
@@ -348,7 +348,7 @@ internal sealed class WeakHandlerList
     {
         lock (_lock)
         {
-            var old = _entries;
+            var old = _snapshot;
             for (var i = old.Length - 1; i >= 0; i--)
             {
                 var entry = old[i].Entry;
@@ -365,7 +365,7 @@ internal sealed class WeakHandlerList
         }
     }
 
-    private static bool Matches(HandlerSlot[] entries, List<int> indices, int start, Delegate[] run)
+    private static bool Matches(SnapshotItem[] entries, List<int> indices, int start, Delegate[] run)
     {
         for (var k = 0; k < run.Length; k++)
         {
@@ -391,7 +391,7 @@ internal sealed class WeakHandlerList
 
         lock (_lock)
         {
-            var old = _entries;
+            var old = _snapshot;
             var i = old.Length - 1;
             while (i >= 0 && !ReferenceEquals(old[i].Entry, entry))
             {
@@ -439,9 +439,9 @@ internal sealed class WeakHandlerList
     {
         lock (_lock)
         {
-            foreach (var slot in _entries)
+            foreach (var item in _snapshot)
             {
-                slot.Entry.Release();
+                item.Entry.Release();
             }
 
             FreeAndClear(_retiredNow);
@@ -465,7 +465,7 @@ internal sealed class WeakHandlerList
     }
 
     /// <summary>
-    /// For an entry just dropped from the published snapshot (under the lock): gives back its budget slot and its
+    /// For an entry just dropped from the published snapshot (under the lock): gives back its place in the budget and its
     /// handler count, and retires it until <see cref="ReclaimLocked"/> frees its handles. Returns 1 if it
     /// was collected (not removed), for the purged metric.
     /// </summary>
@@ -544,9 +544,9 @@ internal sealed class WeakHandlerList
     private int CompactLocked()
     {
         var any = false;
-        foreach (var slot in _entries)
+        foreach (var item in _snapshot)
         {
-            any |= slot.Entry.IsDead;
+            any |= item.Entry.IsDead;
         }
 
         if (!any)
@@ -561,21 +561,21 @@ internal sealed class WeakHandlerList
     }
 
     /// <summary>Copies the live entries into a new array with <paramref name="extra"/> free elements at the end, dropping the dead ones; under the lock.</summary>
-    private HandlerSlot[] CopyLiveLocked(int extra, out int purged)
+    private SnapshotItem[] CopyLiveLocked(int extra, out int purged)
     {
-        var old = _entries;
-        var copy = new HandlerSlot[old.Length + extra];
+        var old = _snapshot;
+        var copy = new SnapshotItem[old.Length + extra];
         var n = 0;
         purged = 0;
-        foreach (var slot in old)
+        foreach (var item in old)
         {
-            if (slot.Entry.IsDead)
+            if (item.Entry.IsDead)
             {
-                purged += DropLocked(slot.Entry);
+                purged += DropLocked(item.Entry);
             }
             else
             {
-                copy[n++] = slot;
+                copy[n++] = item;
             }
         }
 
@@ -588,18 +588,18 @@ internal sealed class WeakHandlerList
     }
 
     /// <summary>Publishes a copy of <paramref name="old"/> without index <paramref name="index"/>; called under the lock.</summary>
-    private void PublishWithout(HandlerSlot[] old, int index)
+    private void PublishWithout(SnapshotItem[] old, int index)
     {
-        var copy = old.Length == 1 ? Empty : new HandlerSlot[old.Length - 1];
+        var copy = old.Length == 1 ? Empty : new SnapshotItem[old.Length - 1];
         Array.Copy(old, 0, copy, 0, index);
         Array.Copy(old, index + 1, copy, index, old.Length - index - 1);
         Publish(copy);
     }
 
     /// <summary>Publishes a new snapshot; called under the lock.</summary>
-    private void Publish(HandlerSlot[] snapshot)
+    private void Publish(SnapshotItem[] snapshot)
     {
-        Volatile.Write(ref _entries, snapshot);
+        Volatile.Write(ref _snapshot, snapshot);
         _sink?.Publish(snapshot);
     }
 }

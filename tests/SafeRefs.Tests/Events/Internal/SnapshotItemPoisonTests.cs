@@ -9,7 +9,7 @@ namespace SafeRefs.Tests.Events.Internal;
 /// process (the check fails the process): the entry's handles are freed while it is still in the snapshot, which the
 /// handler list never does.
 /// </summary>
-public sealed class HandlerSlotPoisonTests
+public sealed class SnapshotItemPoisonTests
 {
 #if DEBUG
     [Fact]

@@ -12,10 +12,10 @@ namespace SafeRefs.Events.Internal;
 /// <see cref="WeakHandlerList"/>): the list frees it only after dropping the entry, once no raise is counted. The copy
 /// cannot see the free, so debug builds check the entry on every read (the poison check of this fast path).
 /// </remarks>
-internal readonly struct HandlerSlot
+internal readonly struct SnapshotItem
 {
-    /// <summary>Initializes a new instance of the <see cref="HandlerSlot"/> struct.</summary>
-    internal HandlerSlot(WeakHandlerEntry entry)
+    /// <summary>Initializes a new instance of the <see cref="SnapshotItem"/> struct.</summary>
+    internal SnapshotItem(WeakHandlerEntry entry)
     {
         _entry = entry;
         if (entry.Kind == WeakHandlerEntry.EntryKind.WeakTarget)
