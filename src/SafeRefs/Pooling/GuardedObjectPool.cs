@@ -275,6 +275,14 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         {
             if (!state.IsCurrent(version))
             {
+                // Ended before. A DisposeAsync after the end returned waits for the same hand-back, unless the object
+                // was rented again since (then it went back). The version read after the waiter tells: no later lease
+                // opened (nor wrote its own waiter) in between.
+                if (awaitReturn && Volatile.Read(ref state.Returned) is { } pending && state.Version == version + 1)
+                {
+                    returned = new ValueTask(pending.Task);
+                }
+
                 return null;
             }
 
@@ -313,6 +321,12 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             {
                 (errors ??= []).AddRange(ex.InnerExceptions);
             }
+#pragma warning disable CA1031 // anything else (the scope's logger is user code) must not stop the end either
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                (errors ??= []).Add(ex);
+            }
 
             JoinUntilDone(state, timers.WhenIdleAsync());
         }
@@ -335,9 +349,19 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
         var discard = errors is not null;
         Exception? leak = null;
-        if (_probe is not null && CheckProbe(value, state.CountAtRent, ref discard, out var now))
+        try
         {
-            leak = new LeaseLeakException(typeof(T), state.CountAtRent, now);
+            if (_probe is not null && CheckProbe(value, state.CountAtRent, ref discard, out var now))
+            {
+                leak = new LeaseLeakException(typeof(T), state.CountAtRent, now);
+            }
+        }
+#pragma warning disable CA1031 // a throwing probe must not strand the object: its caller gets the failure, the object is discarded
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            (errors ??= []).Add(ex);
+            discard = true;
         }
 
         if (discard)
@@ -345,8 +369,10 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             state.Discard = true;
         }
 
-        // Something else still runs (this end counts 1): whoever drains the gate completes the wait.
-        var waiter = awaitReturn && state.RunningCount > 1 ? state.Returned = new(TaskCreationOptions.RunContinuationsAsynchronously) : null;
+        // Something else still runs (this end counts 1): whoever drains the gate completes the wait, this DisposeAsync
+        // or a later one of the same lease (so it is made for a Dispose too, only in this case).
+        var waiter = state.RunningCount > 1 ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null;
+        Volatile.Write(ref state.Returned, waiter);
         if (state.Exit())
         {
             HandBack(state, rethrow: true);
@@ -357,7 +383,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             returned = ValueTask.FromException(new InvalidOperationException(
                 "PoolLease.DisposeAsync was awaited inside one of the lease's own handlers or timer callbacks, which it would wait for forever. The lease has ended; call Dispose there instead."));
         }
-        else if (waiter is not null)
+        else if (awaitReturn && waiter is not null)
         {
             returned = new ValueTask(waiter.Task);
         }
@@ -377,10 +403,10 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     /// </summary>
     internal void HandBack(PooledObjectState<T> state, bool rethrow)
     {
-        // Read before the object goes back: from then on, the next lease owns the state.
-        var waiter = state.Returned;
+        // Read before the object goes back: from then on, the next lease owns the state. The waiter stays (completed)
+        // for a later DisposeAsync of the ended lease, until the next lease's end replaces it.
+        var waiter = Volatile.Read(ref state.Returned);
         var discard = state.Discard;
-        state.Returned = null;
         state.Discard = false;
         try
         {

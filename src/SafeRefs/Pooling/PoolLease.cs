@@ -191,7 +191,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
 
     /// <summary>Ends the lease: detaches everything tracked, stops timers, cancels <see cref="Token"/>, and returns the
     /// object once no timer callback, loop body or handler of the lease still runs (without waiting for that here).</summary>
-    /// <exception cref="AggregateException">Some detaches or token callbacks threw; everything else was still undone and the object discarded.</exception>
+    /// <exception cref="AggregateException">Some detaches, token callbacks or the probe threw (or the timer scope's logger); everything else was still undone and the object discarded.</exception>
     /// <exception cref="LeaseLeakException">The probe found listeners attached behind the lease and the pool is set to <see cref="LeakAction.Throw"/>.</exception>
     public void Dispose()
     {

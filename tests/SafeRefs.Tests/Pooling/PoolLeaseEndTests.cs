@@ -60,6 +60,89 @@ public sealed class PoolLeaseEndTests
     }
 
     [Fact]
+    public async Task DisposeAsync_AfterDispose_WhileALeaseTimerCallbackRuns_CompletesOnlyAfterTheObjectWentBack()
+    {
+        // `using var lease` plus an `await lease.DisposeAsync()` before its end: the second end waits for the first's
+        // hand-back (audit s6, probe 2).
+        using var held = HeldLeaseCallback.Start(periodic: false);
+        held.Lease.Dispose();
+
+        var disposed = held.Lease.DisposeAsync().AsTask();
+
+        Assert.False(disposed.IsCompleted);
+        held.Release();
+        await disposed.WaitAsync(Bound);
+        Assert.Equal(1L, held.Pool.Statistics.Returned);
+        await held.Advance.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_AfterDispose_ObjectRentedAgainSince_CompletesAtOnce()
+    {
+        // Control: once the object went back and serves another lease, a late DisposeAsync of the first does not wait
+        // for the second.
+        var pool = PoolOfOne(new FakeTimeProvider());
+        var first = pool.Rent();
+        first.Dispose();
+        using var second = pool.Rent();
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        second.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) =>
+        {
+            entered.Set();
+            release.Wait(Bound);
+        }));
+        var raise = Task.Run(second.Value.RaiseChanged);
+        Assert.True(entered.Wait(Bound), "the handler did not start");
+        second.Dispose(); // a waiter of the second lease now sits in the object's state
+
+        var late = first.DisposeAsync();
+
+        Assert.True(late.IsCompletedSuccessfully);
+        release.Set();
+        await raise.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public void Dispose_ProbeThrowsAtTheEnd_TheCallerGetsIt_AndTheObjectIsDiscarded()
+    {
+        // A throwing probe (user code) at the end must not strand the object (audit s6, probe 1).
+        var throwAtEnd = false;
+        var pool = PoolOfOne(new FakeTimeProvider(), new GuardedObjectPoolOptions<Widget>
+        {
+            ListenerCountProbe = w => throwAtEnd ? throw new InvalidOperationException("probe") : w.ListenerCount,
+        });
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        throwAtEnd = true;
+
+        var thrown = Assert.Throws<AggregateException>(lease.Dispose);
+
+        Assert.Equal("probe", Assert.Single(thrown.InnerExceptions).Message);
+        Assert.Equal(1L, pool.Statistics.Returned);
+        Assert.True(widget.IsDisposed);
+        throwAtEnd = false;
+        using var next = pool.Rent();
+        Assert.NotSame(widget, next.Value);
+    }
+
+    [Fact]
+    public void Dispose_TimerTokenCallbackAndTheLoggerThrow_TheObjectStillGoesBack()
+    {
+        // The lease's timer scope logs its token callback's failure to the pool's logger; a throwing logger must not
+        // strand the object either (audit s6, probe 4).
+        var pool = PoolOfOne(new FakeTimeProvider(), new GuardedObjectPoolOptions<Widget> { Logger = new ThrowingLogger() });
+        var lease = pool.Rent();
+        using var registration = lease.Timers.Token.Register(static () => throw new InvalidOperationException("token callback"));
+        var lifetime = lease.Token;
+
+        Assert.Throws<AggregateException>(lease.Dispose);
+
+        Assert.Equal(1L, pool.Statistics.Returned);
+        Assert.True(lifetime.IsCancellationRequested);
+    }
+
+    [Fact]
     public async Task DisposeAsync_WhileALeaseTimerCallbackRuns_CompletesOnlyAfterTheObjectWentBack()
     {
         using var held = HeldLeaseCallback.Start(periodic: true);

@@ -76,7 +76,8 @@ internal sealed class PooledObjectState<T>
     /// <summary>Set by an ended lease's end or by what it waits for: discard the object instead of returning it.</summary>
     public bool Discard;
 
-    /// <summary>Completed once the object went back, for a <c>DisposeAsync</c> of the ended lease that waits.</summary>
+    /// <summary>Completed once the object went back, for a <c>DisposeAsync</c> of the ended lease that waits (also one
+    /// called after its <c>Dispose</c> returned); set by every end, <see langword="null"/> when nothing was left running.</summary>
     public TaskCompletionSource? Returned;
 
     /// <summary>Gets or sets a test hook that <see cref="Admit"/> calls between reading the gate and counting the
