@@ -18,7 +18,7 @@ public sealed class WeakSubscriptionsTests
     {
         var source = new ThrowingPropertyChangedSource();
         var owner = new object();
-        var before = WeakLinkRegistry.Count;
+        var before = WeakLink.Registry.Count;
 
         // A slot that were not released on failure would be claimed anew every time: 100 failures, 100 slots.
         for (var i = 0; i < 100; i++)
@@ -26,7 +26,7 @@ public sealed class WeakSubscriptionsTests
             Assert.Throws<InvalidOperationException>(() => WeakSubscriptions.OnPropertyChanged(source, owner, static (_, _, _) => { }));
         }
 
-        Assert.True(WeakLinkRegistry.Count - before < 50, $"slots grew from {before} to {WeakLinkRegistry.Count}");
+        Assert.True(WeakLink.Registry.Count - before < 50, $"slots grew from {before} to {WeakLink.Registry.Count}");
         GC.KeepAlive(owner);
     }
 
@@ -99,7 +99,7 @@ public sealed class WeakSubscriptionsTests
         var source = new Model();
         var owner = SubscribeOwner(source, null);
         GcAssert.Collected(owner, "the source holds only the forwarder");
-        WeakLinkRegistry.Purge();
+        WeakLink.Registry.Purge();
         Assert.Equal(0, source.HandlerCount);
         GC.KeepAlive(source);
     }
@@ -119,7 +119,7 @@ public sealed class WeakSubscriptionsTests
         var owner = new Owner();
         var token = SubscribeToDroppedSource(owner, out var source);
         GcAssert.Collected(source, "forwarders hold their source weakly");
-        WeakLinkRegistry.Purge();
+        WeakLink.Registry.Purge();
         Assert.True(((WeakLink)token).IsDetached);
         GC.KeepAlive(owner);
     }
@@ -130,7 +130,7 @@ public sealed class WeakSubscriptionsTests
         var owner = new Owner();
         var source = new Model();
         var token = WeakSubscriptions.OnPropertyChanged(source, owner, static (o, _, e) => o.Seen.Add(e.PropertyName!));
-        WeakLinkRegistry.Purge();
+        WeakLink.Registry.Purge();
         Assert.False(((WeakLink)token).IsDetached);
         source.Raise("Y");
         Assert.Equal(["Y"], owner.Seen);

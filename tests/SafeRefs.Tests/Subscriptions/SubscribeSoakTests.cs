@@ -76,7 +76,7 @@ public sealed class SubscribeSoakTests
             while (!done.IsCancellationRequested)
             {
                 source.RaiseValued(1);
-                WeakLinkRegistry.Purge();
+                WeakLink.Registry.Purge();
             }
         });
         var tasks = Enumerable.Range(0, Threads).Select(t => Task.Run(() =>
@@ -408,7 +408,7 @@ public sealed class SubscribeSoakTests
         listener.SetMeasurementEventCallback<long>((_, value, _, _) => observed = value);
         listener.Start();
         _ = Metrics.SubscriptionInstruments.Active;
-        WeakLinkRegistry.Purge();
+        WeakLink.Registry.Purge();
 
         listener.RecordObservableInstruments();
         var before = observed;

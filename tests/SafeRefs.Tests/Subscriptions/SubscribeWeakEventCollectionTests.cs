@@ -23,7 +23,7 @@ public sealed class SubscribeWeakEventCollectionTests
 
         Assert.Equal(20, source.ValuedCount);
         tracker.AssertAllCollected();
-        WeakLinkRegistry.Purge();
+        WeakLink.Registry.Purge();
 
         // A gen-2 purge on the thread pool may have taken some links before this Purge and still be detaching them.
         Assert.True(
@@ -48,7 +48,7 @@ public sealed class SubscribeWeakEventCollectionTests
 
         tracker.AssertAllCollected();
         raised.RaiseValued(1);
-        WeakLinkRegistry.Purge();
+        WeakLink.Registry.Purge();
 
         // The raise and the purge (or a gen-2 purge on the thread pool, which may still be removing one) detached the dead
         // owners' forwarders; the tokens report active until they are disposed, and disposing them then is harmless.
@@ -88,7 +88,7 @@ public sealed class SubscribeWeakEventCollectionTests
         }
 
         Assert.Equal(20, tracker.AliveCount());
-        WeakLinkRegistry.Purge();
+        WeakLink.Registry.Purge();
         source.RaiseValued(3);
 
         Assert.Equal(20, source.ValuedCount);
@@ -166,7 +166,7 @@ public sealed class SubscribeWeakEventCollectionTests
         var source = SubscribeDroppedSource(owner, holder);
 
         GcAssert.Collected(source, "the forwarder and its token hold the source weakly");
-        WeakLinkRegistry.Purge();
+        WeakLink.Registry.Purge();
         holder[0].Dispose();
         GC.KeepAlive(owner);
     }

@@ -164,7 +164,7 @@ public sealed class SubscribeWeakEventTests
         using var subscription = Subscribe.WeakEvent<TestSource, Listener, int>(
             source, static (s, h) => s.Valued += h, static (s, h) => s.Valued -= h, owner, static (o, _, v) => o.Seen.Add((null, v)));
 
-        WeakLinkRegistry.Purge();
+        WeakLink.Registry.Purge();
         source.RaiseValued(5);
 
         Assert.Single(owner.Seen);

@@ -1,55 +1,58 @@
-using System.Runtime.CompilerServices;
 using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Internal;
 
 namespace SafeRefs.Events.Internal;
 
 /// <summary>
-/// Bounds dead entries of weak handler lists that are never raised nor added to: after each gen-2 collection (through
-/// the library's one <see cref="Gen2Callback"/> mechanism, on the thread pool) it compacts every registered list.
+/// One weak handler list in the weak events' <see cref="PurgeRegistry"/>, so that dead entries of lists that are never
+/// raised nor added to are bounded: each purge (after a gen-2 collection, on the thread pool) compacts the list.
 /// </summary>
 /// <remarks>
-/// Lists are kept in a <see cref="ConditionalWeakTable{TKey, TValue}"/>: it never keeps a list alive, drops collected
-/// ones itself, and can be enumerated while other threads register, so sweeps may overlap safely. A list whose purge
-/// throws (a metric listener is user code) is logged and counted; the sweep goes on.
+/// Holds the list weakly (the registry must not keep an event alive) and leaves the registry at the first purge that
+/// finds it collected. A list whose compaction throws (a metric listener is user code) is logged and counted; the
+/// purge goes on with the next item.
 /// </remarks>
-internal static class WeakHandlerPurger
+internal sealed class WeakHandlerPurger : IPurgeable
 {
-    private static readonly ConditionalWeakTable<WeakHandlerList, object> Lists = new();
-    private static readonly object ListMarker = new(); // the table's value: only the keys matter
-    private static int _started;
-    private static long _sweepsCompleted;
+    private static readonly PurgeRegistry Registry = new();
 
-    /// <summary>Gets the number of sweeps finished so far (tests wait on it instead of sleeping).</summary>
-    internal static long SweepsCompleted => Interlocked.Read(ref _sweepsCompleted);
+    private readonly WeakReference<WeakHandlerList> _list;
+    private readonly string? _name;
 
-    /// <summary>Registers a list that holds weak entries.</summary>
-    internal static void Register(WeakHandlerList list)
+    private WeakHandlerPurger(WeakHandlerList list)
     {
-        _ = Lists.TryAdd(list, ListMarker);
-        if (Volatile.Read(ref _started) == 0 && Interlocked.Exchange(ref _started, 1) == 0)
-        {
-            Gen2Callback.AddSweep(Sweep);
-        }
+        _list = new WeakReference<WeakHandlerList>(list);
+        _name = list.Name;
     }
+
+    /// <summary>Gets the number of purges finished so far (tests wait on it instead of sleeping).</summary>
+    internal static long SweepsCompleted => Registry.PurgesCompleted;
+
+    /// <summary>Gets the number of registered lists, collected ones included until the next purge (tests).</summary>
+    internal static int RegisteredCount => Registry.Count;
+
+    /// <inheritdoc/>
+    public int RegistryIndex { get; set; } = -1;
+
+    /// <summary>Registers a list that holds weak entries (once per list).</summary>
+    internal static void Register(WeakHandlerList list) => Registry.Register(new WeakHandlerPurger(list));
 
     /// <summary>Compacts every registered list on the calling thread (also used by tests); never throws.</summary>
-    internal static void Sweep()
+    internal static void Sweep() => _ = Registry.Purge(onOwnThread: false);
+
+    /// <inheritdoc/>
+    public bool TryPurge(bool onOwnThread)
     {
-        foreach (var (list, _) in Lists)
+        if (!_list.TryGetTarget(out var list))
         {
-            try
-            {
-                list.Purge();
-            }
-#pragma warning disable CA1031 // One list's failure (a throwing metric listener) must not stop the sweep.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                Metrics.BackgroundFailures.ReportSweepFailed(ex, list.Name);
-            }
+            Registry.Unregister(this);
+            return true;
         }
 
-        Interlocked.Increment(ref _sweepsCompleted);
+        list.Purge();
+        return false;
     }
+
+    /// <inheritdoc/>
+    public void ReportPurgeFailed(Exception exception) => Metrics.BackgroundFailures.ReportSweepFailed(exception, _name);
 }

@@ -10,7 +10,7 @@ namespace SafeRefs.Subscriptions.WeakLinks;
 /// <summary>
 /// One weak subscription to another object's event (<c>Subscribe.WeakEvent</c>, <c>WeakSubscriptions</c>), which is
 /// also its token: the source holds the link's forwarding delegate; the link holds the source weakly and the handler
-/// exactly as long as the owner; <see cref="WeakLinkRegistry"/> holds the link until it is detached.
+/// exactly as long as the owner; <see cref="Registry"/> holds the link until it is detached.
 /// </summary>
 /// <remarks>
 /// <para><b>Handles and gate:</b> a <see cref="WeakLinkCore"/> (the library's one weak-link mechanism) owner → handler
@@ -23,7 +23,7 @@ namespace SafeRefs.Subscriptions.WeakLinks;
 /// from the source if it is alive and leaves the registry, even if <c>remove</c> threw.
 /// A thread-affine source is never detached from the thread pool (see <see cref="IEventSourceAffinity"/>).</para>
 /// </remarks>
-internal abstract class WeakLink : Subscription
+internal abstract class WeakLink : Subscription, IPurgeable
 {
     private readonly int _threadId;
     private readonly SynchronizationContext? _context;
@@ -52,8 +52,14 @@ internal abstract class WeakLink : Subscription
         _core = new WeakLinkCore(owner, handler, source);
     }
 
-    /// <summary>Gets or sets the link's index in the registry (-1 when not registered); written under the registry's lock.</summary>
-    internal int RegistryIndex { get; set; } = -1;
+    /// <summary>
+    /// Gets every attached link, so that links whose owner or source was collected are detached even if the event never
+    /// fires (after each gen-2 collection, and on a subscribing thread every so many registrations).
+    /// </summary>
+    internal static PurgeRegistry Registry { get; } = new();
+
+    /// <inheritdoc/>
+    public int RegistryIndex { get; set; } = -1;
 
     /// <summary>
     /// Gets a value indicating whether the active-subscriptions metric counts links of this kind (those of
@@ -101,7 +107,7 @@ internal abstract class WeakLink : Subscription
             Metrics.SubscriptionInstruments.Attached();
         }
 
-        WeakLinkRegistry.Register(link);
+        Registry.Register(link);
 
         // Until it is registered, nothing may find the owner collected and detach it.
         GC.KeepAlive(owner);
@@ -114,8 +120,12 @@ internal abstract class WeakLink : Subscription
     /// </summary>
     /// <param name="onOwnThread">The purge runs on a thread where the source's <c>remove</c> may be called.</param>
     /// <returns><see langword="true"/> when this call detached the link.</returns>
-    internal bool TryPurge(bool onOwnThread) =>
+    public bool TryPurge(bool onOwnThread) =>
         TryDetachIfDead(onOwnThread && Environment.CurrentManagedThreadId == _threadId, "purge");
+
+    /// <inheritdoc/>
+    public void ReportPurgeFailed(Exception exception) =>
+        Metrics.BackgroundFailures.ReportDetachFailed(exception, GetType(), "(purge)", "purge");
 
     /// <summary>Completes when the link is detached and no invocation of its handler is running.</summary>
     internal ValueTask WhenIdleAsync() => _core.WhenIdleAsync();
@@ -216,7 +226,7 @@ internal abstract class WeakLink : Subscription
         finally
         {
             _core.Exit();
-            WeakLinkRegistry.Unregister(this);
+            Registry.Unregister(this);
             if (IsCounted)
             {
                 Metrics.SubscriptionInstruments.Detached();

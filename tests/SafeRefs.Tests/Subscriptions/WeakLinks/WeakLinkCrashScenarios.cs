@@ -58,7 +58,7 @@ internal static class WeakLinkCrashScenarios
         var other = new DisposedSource { FailRemove = false };
         var otherOwner = new object();
         var subscribes = 0;
-        var limit = (Math.Max(256, WeakLinkRegistry.Count) * 2) + 10;
+        var limit = (Math.Max(256, WeakLink.Registry.Count) * 2) + 10;
         while (!link.IsDetached && subscribes < limit)
         {
             Subscribe.WeakEvent<DisposedSource, object, int>(

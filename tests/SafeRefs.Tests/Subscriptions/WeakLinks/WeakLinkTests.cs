@@ -50,7 +50,7 @@ public sealed class WeakLinkTests
             tracker.AssertAllCollected();
 
             // A gen-2 purge on the thread pool may get there first: either way each link is detached once.
-            _ = WeakLinkRegistry.Purge(onOwnThread: false);
+            _ = WeakLink.Registry.Purge(onOwnThread: false);
             Assert.True(SpinWait.SpinUntil(() => failingLink.IsFreed && plainLink.IsFreed, TimeSpan.FromSeconds(30)));
 
             Assert.True(failingLink.IsDetached && failingLink.IsFreed && failingLink.RegistryIndex == -1);
@@ -106,7 +106,7 @@ public sealed class WeakLinkTests
         var owner = new object();
 
         // Enough subscriptions to reach the subscribing-thread purge (every max(256, registered) registrations).
-        var limit = Math.Max(256, WeakLinkRegistry.Count) * 2 + 10;
+        var limit = Math.Max(256, WeakLink.Registry.Count) * 2 + 10;
         for (var i = 0; i < limit && !dead.IsDetached; i++)
         {
             SubscribeTo(source, owner).Dispose();
@@ -127,13 +127,13 @@ public sealed class WeakLinkTests
         tracker.AssertAllCollected();
         Assert.True(link.IsThreadAffine);
 
-        WeakLinkRegistry.Purge(onOwnThread: false);
+        WeakLink.Registry.Purge(onOwnThread: false);
         Assert.False(link.IsDetached);
-        OnOtherThread(static () => WeakLinkRegistry.Purge(onOwnThread: true));
+        OnOtherThread(static () => WeakLink.Registry.Purge(onOwnThread: true));
         Assert.False(link.IsDetached);
         Assert.Equal(1, model.HandlerCount);
 
-        WeakLinkRegistry.Purge(onOwnThread: true);
+        WeakLink.Registry.Purge(onOwnThread: true);
         Assert.True(link.IsDetached);
         Assert.Equal(0, model.HandlerCount);
         GC.KeepAlive(model);
@@ -148,7 +148,7 @@ public sealed class WeakLinkTests
         tracker.AssertAllCollected();
         Assert.False(link.IsThreadAffine);
 
-        WeakLinkRegistry.Purge(onOwnThread: false);
+        WeakLink.Registry.Purge(onOwnThread: false);
 
         // This purge or the one a gen-2 collection queued claimed the link; the claimer may still be removing it.
         Assert.True(link.IsDetached);
@@ -175,7 +175,7 @@ public sealed class WeakLinkTests
         }
 
         tracker.AssertAllCollected();
-        OnOtherThread(static () => WeakLinkRegistry.Purge(onOwnThread: false));
+        OnOtherThread(static () => WeakLink.Registry.Purge(onOwnThread: false));
 
         // This purge or the one a gen-2 collection queued claimed the link; the claimer may still be posting its detach.
         Assert.True(SpinWait.SpinUntil(() => context.PostedCount > 0, TimeSpan.FromSeconds(30)));
@@ -204,7 +204,7 @@ public sealed class WeakLinkTests
         var purges = Enumerable.Range(0, 3).Select(_ => new Thread(() =>
         {
             barrier.SignalAndWait();
-            _ = WeakLinkRegistry.Purge(onOwnThread: false);
+            _ = WeakLink.Registry.Purge(onOwnThread: false);
         })).ToArray();
         Array.ForEach(purges, static t => t.Start());
         Array.ForEach(purges, static t => t.Join());
@@ -276,13 +276,13 @@ public sealed class WeakLinkTests
     {
         var source = new FailingSource { FailAdd = true };
         var owner = new object();
-        var before = WeakLinkRegistry.Count;
+        var before = WeakLink.Registry.Count;
         for (var i = 0; i < 50; i++)
         {
             Assert.Throws<InvalidOperationException>(() => SubscribeTo(source, owner));
         }
 
-        Assert.True(WeakLinkRegistry.Count - before < 50, $"{WeakLinkRegistry.Count - before} links stayed registered");
+        Assert.True(WeakLink.Registry.Count - before < 50, $"{WeakLink.Registry.Count - before} links stayed registered");
         GC.KeepAlive(owner);
     }
 
