@@ -6,7 +6,7 @@ namespace SafeRefs.Internal;
 /// share a singleton so that a subscription costs one allocation.
 /// </summary>
 /// <remarks>
-/// The three slots are whatever the mechanism stored in the subscription (for a plain event: source,
+/// The three detach arguments (arg0–arg2) are whatever the mechanism stored in the subscription (for a plain event: source,
 /// remove accessor and handler). <see cref="Detach"/> is called at most once per subscription.
 /// </remarks>
 internal abstract class Detacher
@@ -22,13 +22,13 @@ internal abstract class Detacher
     private Detacher(Detacher original) => _original = original;
 
     /// <summary>Detaches; called exactly once, on the thread that disposed the subscription.</summary>
-    public abstract void Detach(object? slot0, object? slot1, object? slot2);
+    public abstract void Detach(object? arg0, object? arg1, object? arg2);
 
     /// <summary>
     /// Completes when a callback of this subscription that was running when it was detached has finished.
     /// Mechanisms that cannot observe their callbacks (a plain .NET event) complete at once.
     /// </summary>
-    public virtual ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) => default;
+    public virtual ValueTask WhenCallbacksIdleAsync(object? arg0, object? arg1, object? arg2) => default;
 
     /// <summary>Gets a value indicating whether this is the spent form of a detacher (the token was disposed).</summary>
     internal bool IsSpent => _original is not null;
@@ -52,7 +52,7 @@ internal abstract class Detacher
     /// <summary>The spent form of a detacher.</summary>
     private sealed class SpentDetacher(Detacher original) : Detacher(original)
     {
-        public override void Detach(object? slot0, object? slot1, object? slot2)
+        public override void Detach(object? arg0, object? arg1, object? arg2)
         {
         }
     }

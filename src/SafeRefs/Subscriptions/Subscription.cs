@@ -23,26 +23,26 @@ namespace SafeRefs.Subscriptions;
 public class Subscription : IDisposable, IAsyncDisposable
 {
     private Detacher? _detacher;
-    private readonly object? _slot0;
-    private object? _slot1;
-    private object? _slot2;
+    private readonly object? _arg0;
+    private object? _arg1;
+    private object? _arg2;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal Subscription(Detacher detacher, object? slot0, object? slot1, object? slot2)
+    internal Subscription(Detacher detacher, object? arg0, object? arg1, object? arg2)
     {
         _detacher = detacher;
-        _slot0 = slot0;
-        _slot1 = slot1;
-        _slot2 = slot2;
+        _arg0 = arg0;
+        _arg1 = arg1;
+        _arg2 = arg2;
     }
 
-    /// <summary>For a mechanism that is its own token: the first slot is the token itself (left empty: read as <see langword="this"/>).</summary>
+    /// <summary>For a mechanism that is its own token: the first detach argument is the token itself (left empty: read as <see langword="this"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private protected Subscription(Detacher detacher, object? slot1, object? slot2)
+    private protected Subscription(Detacher detacher, object? arg1, object? arg2)
     {
         _detacher = detacher;
-        _slot1 = slot1;
-        _slot2 = slot2;
+        _arg1 = arg1;
+        _arg2 = arg2;
     }
 
     // The empty token is born disposed.
@@ -58,11 +58,11 @@ public class Subscription : IDisposable, IAsyncDisposable
     /// <value><see langword="true"/> until the first <see cref="Dispose"/> or <see cref="DisposeAsync"/> call.</value>
     public bool IsActive => Volatile.Read(ref _detacher) is { IsSpent: false };
 
-    internal object? Slot0 => _slot0 ?? this;
+    internal object? Arg0 => _arg0 ?? this;
 
-    internal object? Slot1 => _slot1;
+    internal object? Arg1 => _arg1;
 
-    internal object? Slot2 => _slot2;
+    internal object? Arg2 => _arg2;
 
     /// <summary>
     /// Detaches the handler. Idempotent and thread-safe; after it returns no new invocation of the handler starts
@@ -79,7 +79,7 @@ public class Subscription : IDisposable, IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         _ = TryDetach(out var detacher);
-        return detacher is null ? default : detacher.WhenCallbacksIdleAsync(_slot0 ?? this, _slot1, _slot2);
+        return detacher is null ? default : detacher.WhenCallbacksIdleAsync(_arg0 ?? this, _arg1, _arg2);
     }
 
     /// <summary>
@@ -97,7 +97,7 @@ public class Subscription : IDisposable, IAsyncDisposable
             if (ReferenceEquals(seen, current))
             {
                 detacher = current;
-                current.Detach(_slot0 ?? this, _slot1, _slot2);
+                current.Detach(_arg0 ?? this, _arg1, _arg2);
                 return true;
             }
 
@@ -121,13 +121,13 @@ public class Subscription : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
-    /// For a token whose detacher waits through the token itself: drops the second and third slots once the detach ran
+    /// For a token whose detacher waits through the token itself: drops the second and third detach arguments once the detach ran
     /// (or failed), so that a disposed token holds neither the source nor its remove accessor.
     /// </summary>
-    private protected void ReleaseDetachSlots()
+    private protected void ReleaseDetachArgs()
     {
-        Volatile.Write(ref _slot1, null);
-        Volatile.Write(ref _slot2, null);
+        Volatile.Write(ref _arg1, null);
+        Volatile.Write(ref _arg2, null);
     }
 
     /// <summary>Gets the token's detacher (its original form once spent), for an override of <see cref="TryDetach"/>.</summary>

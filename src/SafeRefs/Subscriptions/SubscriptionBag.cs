@@ -107,7 +107,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
 
                 if (_index is not null)
                 {
-                    SlotsOf(_index, disposable).Add(_end);
+                    PositionsOf(_index, disposable).Add(_end);
                 }
 
                 _items[_end++] = disposable;
@@ -135,21 +135,21 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
         lock (_lock)
         {
             _index ??= BuildIndex();
-            if (!_index.TryGetValue(item, out var slots))
+            if (!_index.TryGetValue(item, out var positions))
             {
                 return false;
             }
 
-            var slot = slots[^1];
-            slots.RemoveAt(slots.Count - 1);
-            if (slots.Count == 0)
+            var position = positions[^1];
+            positions.RemoveAt(positions.Count - 1);
+            if (positions.Count == 0)
             {
                 _index.Remove(item);
             }
 
-            _items[slot] = null;
+            _items[position] = null;
             _count--;
-            if (slot == _end - 1)
+            if (position == _end - 1)
             {
                 while (_end > 0 && _items[_end - 1] is null)
                 {
@@ -159,7 +159,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
             else if (_end - _count > 32 && _end - _count > _count)
             {
                 Compact();
-                _index = null; // slots moved: rebuilt on the next removal
+                _index = null; // items moved: positions rebuilt on the next removal
             }
 
             return true;
@@ -312,15 +312,15 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
         return true;
     }
 
-    private static List<int> SlotsOf(Dictionary<IDisposable, List<int>> index, IDisposable item)
+    private static List<int> PositionsOf(Dictionary<IDisposable, List<int>> index, IDisposable item)
     {
-        if (!index.TryGetValue(item, out var slots))
+        if (!index.TryGetValue(item, out var positions))
         {
-            slots = [];
-            index[item] = slots;
+            positions = [];
+            index[item] = positions;
         }
 
-        return slots;
+        return positions;
     }
 
     private Dictionary<IDisposable, List<int>> BuildIndex()
@@ -330,7 +330,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
         {
             if (_items[i] is { } item)
             {
-                SlotsOf(index, item).Add(i);
+                PositionsOf(index, item).Add(i);
             }
         }
 

@@ -23,7 +23,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         var source = Source.Create(kind);
         var owner = new Probe();
         var token = source.Subscribe(owner);
-        var entry = (WeakHandlerEntry)token.Slot1!;
+        var entry = (WeakHandlerEntry)token.Arg1!;
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
         WeakHandlerEntry.BeforeCallHook = e =>
@@ -74,7 +74,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         var owner = new Probe();
         var first = source.Subscribe(blocker);
         var token = source.Subscribe(owner);
-        var firstEntry = (WeakHandlerEntry)first.Slot1!;
+        var firstEntry = (WeakHandlerEntry)first.Arg1!;
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
         WeakHandlerEntry.BeforeCallHook = e =>
@@ -91,7 +91,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
             Assert.True(atHook.Wait(TimeSpan.FromSeconds(30)));
 
             token.Dispose();
-            var runningAtDispose = ((WeakHandlerEntry)token.Slot1!).RunningCount;
+            var runningAtDispose = ((WeakHandlerEntry)token.Arg1!).RunningCount;
             release.Set();
             await raising;
 
@@ -118,7 +118,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         var source = Source.Create(kind);
         var owner = new Probe();
         using var token = source.Subscribe(owner);
-        var entry = (WeakHandlerEntry)token.Slot1!;
+        var entry = (WeakHandlerEntry)token.Arg1!;
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
         WeakHandlerEntry.BeforeCallHook = e =>

@@ -14,19 +14,19 @@ namespace SafeRefs.Tests.Events;
 public sealed class WeakSubscriptionsTests
 {
     [Fact]
-    public void OnPropertyChanged_AddAccessorThrows_PropagatesAndReleasesTheSlot()
+    public void OnPropertyChanged_AddAccessorThrows_PropagatesAndLeavesNoLinkRegistered()
     {
         var source = new ThrowingPropertyChangedSource();
         var owner = new object();
         var before = WeakLink.Registry.Count;
 
-        // A slot that were not released on failure would be claimed anew every time: 100 failures, 100 slots.
+        // A link left registered on failure would stay there every time: 100 failures, 100 links.
         for (var i = 0; i < 100; i++)
         {
             Assert.Throws<InvalidOperationException>(() => WeakSubscriptions.OnPropertyChanged(source, owner, static (_, _, _) => { }));
         }
 
-        Assert.True(WeakLink.Registry.Count - before < 50, $"slots grew from {before} to {WeakLink.Registry.Count}");
+        Assert.True(WeakLink.Registry.Count - before < 50, $"links grew from {before} to {WeakLink.Registry.Count}");
         GC.KeepAlive(owner);
     }
 

@@ -27,18 +27,18 @@ internal sealed class WeakHandlerSubscription : Subscription
             return false;
         }
 
-        list.Dispose((WeakHandlerEntry)Slot1!);
+        list.Dispose((WeakHandlerEntry)Arg1!);
         return true;
     }
 
-    /// <summary>The detacher of these tokens: slot1 is the entry, whose running invocations <c>DisposeAsync</c> waits for.</summary>
+    /// <summary>The detacher of these tokens: its second detach argument (arg1) is the entry, whose running invocations <c>DisposeAsync</c> waits for.</summary>
     private sealed class EntryDetacher : Detacher
     {
         public static readonly EntryDetacher Instance = new();
 
         // Never called: the token's own TryDetach detaches.
-        public override void Detach(object? slot0, object? slot1, object? slot2) => throw new UnreachableException();
+        public override void Detach(object? arg0, object? arg1, object? arg2) => throw new UnreachableException();
 
-        public override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) => ((WeakHandlerEntry)slot1!).WhenIdleAsync();
+        public override ValueTask WhenCallbacksIdleAsync(object? arg0, object? arg1, object? arg2) => ((WeakHandlerEntry)arg1!).WhenIdleAsync();
     }
 }

@@ -34,13 +34,13 @@ internal sealed class BudgetedEventDetacher<TSource, THandler> : Detacher
         return created;
     }
 
-    public override void Detach(object? slot0, object? slot1, object? slot2)
+    public override void Detach(object? arg0, object? arg1, object? arg2)
     {
         Metrics.SubscriptionInstruments.Detached();
-        var token = Unsafe.As<EventSubscription>(slot0!);
+        var token = Unsafe.As<EventSubscription>(arg0!);
         try
         {
-            Unsafe.As<Action<TSource, THandler>>(slot2!)(Unsafe.As<TSource>(slot1!), Unsafe.As<THandler>(token.Attached));
+            Unsafe.As<Action<TSource, THandler>>(arg2!)(Unsafe.As<TSource>(arg1!), Unsafe.As<THandler>(token.Attached));
         }
         finally
         {
@@ -48,6 +48,6 @@ internal sealed class BudgetedEventDetacher<TSource, THandler> : Detacher
         }
     }
 
-    public override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) =>
-        Unsafe.As<EventSubscription>(slot0!).WhenIdleAsync();
+    public override ValueTask WhenCallbacksIdleAsync(object? arg0, object? arg1, object? arg2) =>
+        Unsafe.As<EventSubscription>(arg0!).WhenIdleAsync();
 }

@@ -40,7 +40,7 @@ internal sealed class ChangeTokenDetacher : Detacher
     /// <summary>Takes the first token and registers on it (running the consumer now if it has already changed).</summary>
     public void Start() => RunFrom(_producer!());
 
-    public override void Detach(object? slot0, object? slot1, object? slot2)
+    public override void Detach(object? arg0, object? arg1, object? arg2)
     {
         Metrics.SubscriptionInstruments.Detached();
         Stop();
@@ -61,7 +61,7 @@ internal sealed class ChangeTokenDetacher : Detacher
         Volatile.Write(ref _consumer, null);
     }
 
-    public override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) => _gate.WhenIdleAsync();
+    public override ValueTask WhenCallbacksIdleAsync(object? arg0, object? arg1, object? arg2) => _gate.WhenIdleAsync();
 
     /// <summary>A registration fired on another thread or later: one BCL <c>OnChangeTokenFired</c>, as a loop.</summary>
     private void OnFired()

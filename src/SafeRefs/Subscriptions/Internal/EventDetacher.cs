@@ -5,8 +5,8 @@ using SafeRefs.Internal;
 namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>
-/// Detaches a plain .NET event handler: slot0 = the <see cref="EventSubscription"/> (its gate already closed by the
-/// dispose), slot1 = source, slot2 = remove accessor.
+/// Detaches a plain .NET event handler: arg0 = the <see cref="EventSubscription"/> (its gate already closed by the
+/// dispose), arg1 = source, arg2 = remove accessor.
 /// </summary>
 /// <typeparam name="TSource">The source type.</typeparam>
 /// <typeparam name="THandler">The handler type.</typeparam>
@@ -16,13 +16,13 @@ internal sealed class EventDetacher<TSource, THandler> : Detacher
 {
     public static readonly EventDetacher<TSource, THandler> Instance = new();
 
-    public override void Detach(object? slot0, object? slot1, object? slot2)
+    public override void Detach(object? arg0, object? arg1, object? arg2)
     {
         Metrics.SubscriptionInstruments.Detached();
-        var token = Unsafe.As<EventSubscription>(slot0!);
-        Unsafe.As<Action<TSource, THandler>>(slot2!)(Unsafe.As<TSource>(slot1!), Unsafe.As<THandler>(token.Attached));
+        var token = Unsafe.As<EventSubscription>(arg0!);
+        Unsafe.As<Action<TSource, THandler>>(arg2!)(Unsafe.As<TSource>(arg1!), Unsafe.As<THandler>(token.Attached));
     }
 
-    public override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) =>
-        Unsafe.As<EventSubscription>(slot0!).WhenIdleAsync();
+    public override ValueTask WhenCallbacksIdleAsync(object? arg0, object? arg1, object? arg2) =>
+        Unsafe.As<EventSubscription>(arg0!).WhenIdleAsync();
 }

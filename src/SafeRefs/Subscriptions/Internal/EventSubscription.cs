@@ -11,7 +11,7 @@ namespace SafeRefs.Subscriptions.Internal;
 /// after <see cref="Subscription.Dispose"/> returns, no invocation starts, even from a raise that had already read the
 /// event's delegate. For other delegate types the handler itself is attached (plain .NET event semantics).
 /// </summary>
-/// <remarks>Slots: the token itself, the source, the remove accessor; <see cref="Attached"/> is what was added.</remarks>
+/// <remarks>Detach arguments: the token itself, the source, the remove accessor; <see cref="Attached"/> is what was added.</remarks>
 internal class EventSubscription : GatedSubscription
 {
     private Delegate? _handler;

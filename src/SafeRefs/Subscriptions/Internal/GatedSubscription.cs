@@ -10,14 +10,14 @@ namespace SafeRefs.Subscriptions.Internal;
 /// <remarks>
 /// The gate is also the claim of the detach: the one <c>Dispose</c> that closes it detaches, so disposing costs one
 /// interlocked operation, not a compare-and-swap of the detacher and then the close. Derived tokens keep what they
-/// need in their own fields and the base slots; the detacher receives the token itself as slot0.
+/// need in their own fields and the base detach arguments; the detacher receives the token itself as arg0.
 /// </remarks>
 internal abstract class GatedSubscription : Subscription
 {
     private InvocationGate _gate;
 
-    private protected GatedSubscription(Detacher detacher, object? slot1, object? slot2)
-        : base(detacher, slot1, slot2)
+    private protected GatedSubscription(Detacher detacher, object? arg1, object? arg2)
+        : base(detacher, arg1, arg2)
     {
     }
 
@@ -41,12 +41,12 @@ internal abstract class GatedSubscription : Subscription
         detacher = MarkDetached();
         try
         {
-            detacher.Detach(this, Slot1, Slot2);
+            detacher.Detach(this, Arg1, Arg2);
         }
         finally
         {
-            // Its detacher waits through the token (slot0) alone: what the detach needed goes, with the callback.
-            ReleaseDetachSlots();
+            // Its detacher waits through the token (arg0) alone: what the detach needed goes, with the callback.
+            ReleaseDetachArgs();
             ReleaseCallback();
         }
 

@@ -256,14 +256,14 @@ internal abstract class WeakLink : Subscription, IPurgeable
 
     private void PurgeOnOwnThread() => _ = TryDetachIfDead(onSourceThread: true, "purge on the subscribing context");
 
-    /// <summary>The detacher of every link token: the token's first slot is the link itself.</summary>
+    /// <summary>The detacher of every link token: the token's first detach argument is the link itself.</summary>
     private sealed class LinkDetacher : Detacher
     {
         public static readonly LinkDetacher Instance = new();
 
         // Never called: the link's own TryDetach detaches.
-        public override void Detach(object? slot0, object? slot1, object? slot2) => throw new UnreachableException();
+        public override void Detach(object? arg0, object? arg1, object? arg2) => throw new UnreachableException();
 
-        public override ValueTask WhenCallbacksIdleAsync(object? slot0, object? slot1, object? slot2) => ((WeakLink)slot0!).WhenIdleAsync();
+        public override ValueTask WhenCallbacksIdleAsync(object? arg0, object? arg1, object? arg2) => ((WeakLink)arg0!).WhenIdleAsync();
     }
 }

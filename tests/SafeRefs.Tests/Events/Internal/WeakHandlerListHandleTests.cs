@@ -370,7 +370,7 @@ public sealed class WeakHandlerListHandleTests
         GC.KeepAlive(root);
     }
 
-    private static WeakHandlerEntry EntryOf(Subscription token) => (WeakHandlerEntry)token.Slot1!;
+    private static WeakHandlerEntry EntryOf(Subscription token) => (WeakHandlerEntry)token.Arg1!;
 
     private static (WeakEvent<int> Source, Target Owner) CreateBudgetedEvent(int maxListeners)
     {
