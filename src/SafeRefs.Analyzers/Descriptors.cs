@@ -2,7 +2,7 @@ using Microsoft.CodeAnalysis;
 
 namespace SafeRefs.Analyzers;
 
-/// <summary>The diagnostic descriptors of SafeRefs' analyzers (SR1001-SR1010) and of the [WeakEvent] generator (SR2001-SR2005).</summary>
+/// <summary>The diagnostic descriptors of SafeRefs' analyzers (SR1001-SR1011) and of the [WeakEvent] generator (SR2001-SR2005).</summary>
 public static class Descriptors
 {
     private const string Category = "Reliability";
@@ -78,6 +78,13 @@ public static class Descriptors
         "Capturing add/remove accessor passed to Subscribe.WeakEvent",
         "The '{0}' accessor captures {1}: Subscribe.WeakEvent keeps it for as long as the source lives and refuses it at run time (ArgumentException); use 'static (source, handler) => source.Event {2} handler'",
         "Subscribe.WeakEvent holds its owner weakly, but keeps the add and remove delegates strongly until the subscription ends, so it refuses, with an ArgumentException, any accessor that captures variables or 'this' or is an instance method group: written inside the owner, '(f, h) => _feed.Changed -= h' would root the owner through the source. Use the source parameter in a static lambda (or a static method).");
+
+    /// <summary>SR1011: a weak event with a listener budget and no <c>DeclaringType</c>.</summary>
+    public static readonly DiagnosticDescriptor SR1011 = Create(
+        DiagnosticIds.WeakEventWithoutDeclaringType,
+        "Weak event with a budget does not name its class",
+        "This {0} has a listener budget but no DeclaringType: its warnings, refusals and metric tag name '{0}', not '{1}'; set DeclaringType = typeof({1})",
+        "WeakEventOptions.DeclaringType is the class a listener budget names when it warns about, or refuses, too many handlers, and the saferefs.source.type tag of saferefs.listener.budget.exceeded. Without it they name the weak event's own type, the same for every weak event in the application, so an alarm cannot say which class leaks.");
 
     /// <summary>SR2001: <c>[WeakEvent]</c> on an event that is not a <c>partial event</c> declaration.</summary>
     public static readonly DiagnosticDescriptor SR2001 = CreateError(

@@ -33,6 +33,9 @@ public static class DiagnosticIds
     /// <summary>SR1010.</summary>
     public const string CapturingWeakEventAccessor = "SR1010";
 
+    /// <summary>SR1011.</summary>
+    public const string WeakEventWithoutDeclaringType = "SR1011";
+
     /// <summary>SR2001.</summary>
     public const string WeakEventNotPartial = "SR2001";
 

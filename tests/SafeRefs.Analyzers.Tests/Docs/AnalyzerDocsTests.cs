@@ -3,7 +3,7 @@ using SafeRefs.Analyzers.Tests.Infrastructure;
 namespace SafeRefs.Analyzers.Tests.Docs;
 
 /// <summary>
-/// The examples of docs/analyzers/SR100x.md, compiled against the real SafeRefs API: each "flagged" example gets
+/// The examples of docs/analyzers/SR10xx.md, compiled against the real SafeRefs API: each "flagged" example gets
 /// exactly its diagnostic, each "fixed" example compiles and gets none.
 /// </summary>
 public sealed class AnalyzerDocsTests
@@ -667,6 +667,48 @@ public sealed class AnalyzerDocsTests
                 }
 
                 public void Dispose() => _subscription.Dispose();
+            }
+            #endregion
+            """));
+
+    [Fact]
+    public Task SR1011_Examples_FlaggedAndFixed() => Task.WhenAll(
+        Verify.DocExampleAsync<WeakEventDeclaringTypeAnalyzer>(
+            """
+            #region docs-sr1011-flagged
+            using SafeRefs.Events;
+            using SafeRefs.Subscriptions;
+
+            public sealed class Thermometer
+            {
+                private static readonly ListenerBudget Budget = new(maxListeners: 50);
+
+                private readonly WeakEvent<double> _changed = new(new WeakEventOptions { Budget = Budget, Name = "Changed" });
+
+                public Subscription OnChanged<TOwner>(TOwner owner, Action<TOwner, object?, double> handler)
+                    where TOwner : class => _changed.Subscribe(owner, handler);
+
+                public void Set(double celsius) => _changed.Raise(this, celsius);
+            }
+            #endregion
+            """,
+            ("SR1011", "new WeakEventOptions { Budget = Budget, Name = \"Changed\" }")),
+        Verify.DocExampleAsync<WeakEventDeclaringTypeAnalyzer>(
+            """
+            #region docs-sr1011-fixed
+            using SafeRefs.Events;
+            using SafeRefs.Subscriptions;
+
+            public sealed class Thermometer
+            {
+                private static readonly ListenerBudget Budget = new(maxListeners: 50);
+
+                private readonly WeakEvent<double> _changed = new(new WeakEventOptions { Budget = Budget, Name = "Changed", DeclaringType = typeof(Thermometer) });
+
+                public Subscription OnChanged<TOwner>(TOwner owner, Action<TOwner, object?, double> handler)
+                    where TOwner : class => _changed.Subscribe(owner, handler);
+
+                public void Set(double celsius) => _changed.Raise(this, celsius);
             }
             #endregion
             """));

@@ -15,6 +15,11 @@ internal static class Stubs
                 public void Dispose() { }
             }
 
+            public sealed class ListenerBudget
+            {
+                public ListenerBudget(int maxListeners) { }
+            }
+
             public sealed class SubscriptionBag : System.IDisposable
             {
                 public T Add<T>(T item) where T : System.IDisposable => item;
@@ -36,8 +41,27 @@ internal static class Stubs
 
         namespace SafeRefs.Events
         {
+            public sealed class WeakEventOptions
+            {
+                public SafeRefs.Subscriptions.ListenerBudget? Budget { get; set; }
+                public string? Name { get; set; }
+                public System.Type? DeclaringType { get; set; }
+            }
+
+            public sealed class AsyncWeakEvent<TArgs>
+            {
+                public AsyncWeakEvent(WeakEventOptions? options = null) { }
+            }
+
+            public sealed class WeakDelegateEvent<TDelegate>
+                where TDelegate : System.Delegate
+            {
+                public WeakDelegateEvent(WeakEventOptions? options = null) { }
+            }
+
             public sealed class WeakEvent<TArgs>
             {
+                public WeakEvent(WeakEventOptions? options = null) { }
                 public void Add(System.EventHandler<TArgs> handler) { }
                 public void Remove(System.EventHandler<TArgs> handler) { }
                 public SafeRefs.Subscriptions.Subscription Subscribe<TOwner>(TOwner owner, System.Action<TOwner, object?, TArgs> handler)
