@@ -1,3 +1,4 @@
+using System.Runtime;
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using SafeRefs.Subscriptions;
@@ -24,6 +25,9 @@ public class SubscribeBenchmarks
     private WeakGCHandle<object> _weakFloorOwner;
     private Source _source = null!;
 
+    private static readonly Lock FloorRegistryLock = new();
+    private static readonly WeakLinkFloorToken?[] FloorRegistry = new WeakLinkFloorToken?[16];
+    private static int _floorRegistryCount;
     private static long _floorActive;
 
     [Params(0, 1, 10)]
@@ -174,7 +178,45 @@ public class SubscribeBenchmarks
             _source, static (s, h) => s.GenericChanged += h, static (s, h) => s.GenericChanged -= h, _owner, static (_, _, _) => { }).Dispose();
     }
 
-    /// <summary>As <see cref="WeakEventDispose"/>, but each call subscribes another of 8 owners (the reused slot's owner handle is retargeted every time).</summary>
+    /// <summary>
+    /// Reference floor, not a SafeRefs API: only the work the issue prescribes for one weak link — a token that is the
+    /// forwarder's target, the forwarder, a new <see cref="DependentHandle"/> owner → handler and a new weak handle to
+    /// the source, one compare-and-swap to claim the detach, one <see cref="Lock"/>ed add to a registry (so a purge
+    /// finds links whose owner died) and one locked swap-remove, and both frees. No metrics, no budget, no
+    /// thread-affinity check, no closure check.
+    /// </summary>
+    [Benchmark]
+    public void WeakLinkFloor()
+    {
+        var token = new WeakLinkFloorToken(_owner, _genericHandler, _source);
+        EventHandler<EventArgs> forwarder = token.Forward;
+        _source.GenericChanged += forwarder;
+        lock (FloorRegistryLock)
+        {
+            token.Index = _floorRegistryCount;
+            FloorRegistry[_floorRegistryCount++] = token;
+        }
+
+        if (Interlocked.CompareExchange(ref token.Claimed, 1, 0) == 0)
+        {
+            if (token.TryGetSource(out var source))
+            {
+                ((Source)source!).GenericChanged -= forwarder;
+            }
+
+            lock (FloorRegistryLock)
+            {
+                var last = FloorRegistry[--_floorRegistryCount]!;
+                FloorRegistry[token.Index] = last;
+                last.Index = token.Index;
+                FloorRegistry[_floorRegistryCount] = null;
+            }
+
+            token.Free();
+        }
+    }
+
+    /// <summary>As <see cref="WeakEventDispose"/>, but each call subscribes another of 8 owners.</summary>
     [Benchmark]
     public void WeakEventDispose_RotatingOwners()
     {
@@ -217,6 +259,34 @@ public class SubscribeBenchmarks
             {
                 GC.KeepAlive(owner);
             }
+        }
+    }
+
+    /// <summary>The handles and claim of <see cref="WeakLinkFloor"/>: a dependent handle owner → handler, a weak handle to the source.</summary>
+    internal sealed class WeakLinkFloorToken(object owner, Delegate handler, object source)
+    {
+#pragma warning disable IDE1006 // benchmark-only token, used by ref
+        public int Claimed;
+        public int Index;
+#pragma warning restore IDE1006
+        private DependentHandle _ownerToHandler = new(owner, handler);
+        private WeakGCHandle<object> _source = new(source);
+
+        public bool TryGetSource(out object? source) => _source.TryGetTarget(out source);
+
+        public void Forward(object? sender, EventArgs args)
+        {
+            var (target, dependent) = _ownerToHandler.TargetAndDependent;
+            if (target is not null)
+            {
+                ((EventHandler<EventArgs>)dependent!)(sender, args);
+            }
+        }
+
+        public void Free()
+        {
+            _ownerToHandler.Dispose();
+            _source.Dispose();
         }
     }
 
