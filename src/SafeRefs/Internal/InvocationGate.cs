@@ -71,9 +71,20 @@ internal struct InvocationGate
 
     /// <summary>Closes the gate; never waits (an admitted caller counts as started).</summary>
     /// <returns><see langword="true"/> for the one call that closed it.</returns>
-    internal bool Close() => Interlocked.Or(ref _state, ClosedBit) >= 0;
+    internal bool Close() => Close(out _);
 
-    /// <summary>Completes when no admitted caller is left (call after <see cref="Close"/>).</summary>
+    /// <summary>Closes the gate; never waits.</summary>
+    /// <param name="idle">Whether nobody was admitted at the close: then no <see cref="Exit"/> will see the gate
+    /// left empty, and the closer takes the last one out's part.</param>
+    /// <returns><see langword="true"/> for the one call that closed it.</returns>
+    internal bool Close(out bool idle)
+    {
+        var before = Interlocked.Or(ref _state, ClosedBit);
+        idle = before == 0;
+        return before >= 0;
+    }
+
+    /// <summary>Completes when no admitted caller is left (call after <see cref="Close()"/>).</summary>
     internal ValueTask WhenIdleAsync()
     {
         if (Count == 0)

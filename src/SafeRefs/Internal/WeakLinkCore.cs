@@ -161,6 +161,26 @@ internal struct WeakLinkCore
         return false;
     }
 
+    /// <summary>
+    /// Claims the subscription without being admitted (for a claimer that reads nothing): one interlocked operation;
+    /// frees the handles at once when nobody is admitted, otherwise the last admitted caller's <see cref="Exit"/> does.
+    /// </summary>
+    /// <returns><see langword="true"/> for the one caller that claimed it.</returns>
+    internal bool Claim()
+    {
+        if (!_gate.Close(out var idle))
+        {
+            return false;
+        }
+
+        if (idle)
+        {
+            Free();
+        }
+
+        return true;
+    }
+
     /// <summary>Completes when the subscription is claimed and no admitted caller is left.</summary>
     internal ValueTask WhenIdleAsync() => _gate.WhenIdleAsync();
 

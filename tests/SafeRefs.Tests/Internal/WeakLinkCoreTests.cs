@@ -47,6 +47,40 @@ public sealed class WeakLinkCoreTests
         Assert.Same(owner, admittedOwner);
     }
 
+    // A claimer that reads nothing closes without being admitted: it frees at once when nobody is admitted...
+    [Fact]
+    public void Claim_NobodyAdmitted_FreesAtOnce()
+    {
+        var owner = new object();
+        var holder = new Holder(owner, static () => { }, weak: null);
+
+        Assert.True(holder.Core.Claim());
+
+        Assert.True(holder.Core.IsFreed);
+        Assert.False(holder.Core.Claim());
+        Assert.False(holder.Core.TryClaim());
+        Assert.False(holder.Core.TryBeginInvoke(out _, out _));
+        GC.KeepAlive(owner);
+    }
+
+    // ...and otherwise leaves the free to the invocation running at the claim.
+    [Fact]
+    public void Claim_DuringAnInvocation_TheInvocationsEndFrees()
+    {
+        var owner = new object();
+        var holder = new Holder(owner, static () => { }, weak: null);
+        Assert.True(holder.Core.TryBeginInvoke(out _, out _));
+
+        Assert.True(holder.Core.Claim());
+        Assert.False(holder.Core.IsFreed);
+        Assert.False(holder.Core.TryBeginInvoke(out _, out _));
+
+        holder.Core.Exit(); // the invocation returns
+        Assert.True(holder.Core.IsFreed);
+        Assert.Equal(0, holder.Core.AdmittedCount);
+        GC.KeepAlive(owner);
+    }
+
     // Control twin: without a claim, leaving frees nothing.
     [Fact]
     public void Exit_Control_WithoutAClaim_FreesNothing()

@@ -52,6 +52,9 @@ internal sealed class WeakHandlerEntry
     /// <summary>Gets a value indicating whether the entry is an <c>Add</c> one (<see cref="Delegate.Remove"/> matching).</summary>
     internal bool IsAdded => Kind != EntryKind.Owner;
 
+    /// <summary>Gets a value indicating whether a <c>Subscribe</c> entry was claimed (its token disposed, or dropped dead).</summary>
+    internal bool IsClaimed => _core.IsClosed;
+
     /// <summary>Gets the number of invocations in progress (tests).</summary>
     internal long RunningCount => _core.AdmittedCount;
 
@@ -171,16 +174,7 @@ internal sealed class WeakHandlerEntry
     /// snapshot, and its handles are freed (at once, or when the invocation running now returns). Never waits.
     /// </summary>
     /// <returns><see langword="true"/> for the call that claimed it.</returns>
-    internal bool Claim()
-    {
-        if (!_core.TryClaim())
-        {
-            return false;
-        }
-
-        _core.Exit();
-        return true;
-    }
+    internal bool Claim() => _core.Claim();
 
     /// <summary>Marks the entry dropped from the list's snapshot; under the list's lock, before its handles may be freed.</summary>
     internal void MarkDropped() => Volatile.Write(ref _dropped, true);

@@ -482,7 +482,7 @@ internal sealed class WeakHandlerList
                 return 1;
             case WeakHandlerEntry.EntryKind.Owner:
                 // Gated: claimed here unless its token's Dispose claimed it (then it was removed, not purged).
-                return entry.Claim() ? 1 : 0;
+                return !entry.IsClaimed && entry.Claim() ? 1 : 0;
             default:
                 return 0;
         }
