@@ -56,13 +56,17 @@ public sealed class TimerScopeAsyncTests
         using var scope = new TimerScope(clock);
         var reported = new TaskCompletionSource<TimerErrorEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         scope.Error += (_, e) => reported.TrySetResult(e);
+        // The body is still waiting when the tick returns, so the failure can only come from the body's end.
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var timer = scope.After(Second, async _ =>
         {
-            await Task.Yield();
+            await resume.Task.ConfigureAwait(false);
             throw new InvalidOperationException("late");
         });
 
         clock.Advance(Second);
+        Assert.False(reported.Task.IsCompleted);
+        resume.SetResult();
 
         var error = await reported.Task.WaitAsync(Bound);
         Assert.Equal("late", error.Exception.Message);
