@@ -109,17 +109,6 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     /// timer's exception never becomes an unhandled exception; a throwing handler is logged, not propagated.</remarks>
     public event EventHandler<TimerErrorEventArgs>? TimerError;
 
-    /// <summary>Gets the objects rented and not yet returned (<c>saferefs.pool.lease.outstanding</c>).</summary>
-    internal long Outstanding
-    {
-        get
-        {
-            // Returned before rented, as in Statistics: never fewer objects out than there are.
-            var returned = _counters.Read(Returned);
-            return _counters.Read(Rented) - returned;
-        }
-    }
-
     /// <summary>Gets a snapshot of the pool's counters.</summary>
     /// <value>A new snapshot on each read.</value>
     public GuardedPoolStatistics Statistics
@@ -202,15 +191,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         return timers;
     }
 
-    internal void Attach<THandler>(PooledObjectState<T> state, long version, Action<T, THandler> add, Action<T, THandler> remove, THandler handler, string key)
-        where THandler : Delegate =>
-        AttachCore(state, version, add, remove, LeaseForwarder<T>.For(this, state, version, handler), key);
-
-    internal void Attach<TArgs>(PooledObjectState<T> state, long version, Action<T, EventHandler<TArgs>> add, Action<T, EventHandler<TArgs>> remove, EventHandler<TArgs> handler, string key) =>
-        AttachCore(state, version, add, remove, LeaseForwarder<T>.For(this, state, version, handler), key);
-
     /// <summary>Adds <paramref name="attached"/> (a forwarder or the handler) to the event and tracks it.</summary>
-    private void AttachCore<THandler>(PooledObjectState<T> state, long version, Action<T, THandler> add, Action<T, THandler> remove, THandler attached, string key)
+    internal void Attach<THandler>(PooledObjectState<T> state, long version, Action<T, THandler> add, Action<T, THandler> remove, THandler attached, string key)
         where THandler : Delegate
     {
         var warnCount = 0;

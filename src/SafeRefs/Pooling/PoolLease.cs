@@ -135,7 +135,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(add);
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
-        _pool.Attach(_state, _version, add, remove, handler, eventName ?? "(unnamed)");
+        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.For(_pool, _state, _version, handler), eventName ?? "(unnamed)");
         return this;
     }
 
@@ -161,7 +161,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(add);
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
-        _pool.Attach(_state, _version, add, remove, handler, eventName ?? "(unnamed)");
+        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.For(_pool, _state, _version, handler), eventName ?? "(unnamed)");
         return this;
     }
 

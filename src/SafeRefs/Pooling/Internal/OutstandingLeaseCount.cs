@@ -19,5 +19,5 @@ internal sealed class OutstandingLeaseCount<T> : ObservedCount
     }
 
     /// <inheritdoc/>
-    internal override long Count => _pool.Outstanding;
+    internal override long Count => _pool.Statistics.Outstanding;
 }
