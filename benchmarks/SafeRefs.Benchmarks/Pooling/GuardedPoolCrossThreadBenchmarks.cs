@@ -80,7 +80,8 @@ public class GuardedPoolCrossThreadBenchmarks
     /// Reference floor, not a SafeRefs API: the baseline plus what any guard within the library's rules must do (see
     /// <see cref="GuardedPoolBenchmarks.RawGetTwoHandlersReturnPlusGuardFloor"/>): the guard state lookup, a
     /// <see cref="Lock"/> round trip per <c>+=</c> on the renting thread and one to end on the other, and the three
-    /// striped counters; a use handed to the other thread is an object (as a lease is).
+    /// striped counters, and a forwarder per <c>+=</c> (<see cref="GuardedPoolBenchmarks.FloorForwarder"/>); a use
+    /// handed to the other thread is an object (as a lease is).
     /// </summary>
     [Benchmark(OperationsPerInvoke = Batch)]
     public void RawGetTwoHandlersReturnAcrossThreadsPlusGuardFloor()
@@ -129,8 +130,8 @@ public class GuardedPoolCrossThreadBenchmarks
                     use.Ended = true;
                 }
 
-                use.Item.Changed -= _changed;
-                use.Item.Ticked -= _ticked;
+                use.Item.Changed -= use.Changed;
+                use.Item.Ticked -= use.Ticked;
                 _floorCounters.Add(2, 2);
                 _floorRaw.Return(use.Item);
                 _floorCounters.Increment(1);
@@ -140,14 +141,16 @@ public class GuardedPoolCrossThreadBenchmarks
             var next = new FloorLease(item, _floorStates.GetOrAdd(item, static _ => new Lock()));
             _floorCounters.Increment(0);
 #pragma warning disable SR1008 // the other thread removes them (above, in its next invocation) before it returns the item
+            next.Changed = new EventHandler(new GuardedPoolBenchmarks.FloorForwarder(next, _changed).OnChanged);
             lock (next.Gate)
             {
-                item.Changed += _changed;
+                item.Changed += next.Changed;
             }
 
+            next.Ticked = new EventHandler<int>(new GuardedPoolBenchmarks.FloorForwarder(next, _ticked).OnTicked);
             lock (next.Gate)
             {
-                item.Ticked += _ticked;
+                item.Ticked += next.Ticked;
             }
 #pragma warning restore SR1008
             mine[i] = null;
@@ -178,6 +181,10 @@ public class GuardedPoolCrossThreadBenchmarks
         public Lock Gate { get; } = gate;
 
         public bool Ended { get; set; }
+
+        public EventHandler? Changed { get; set; }
+
+        public EventHandler<int>? Ticked { get; set; }
     }
 }
 #pragma warning restore CA1001
