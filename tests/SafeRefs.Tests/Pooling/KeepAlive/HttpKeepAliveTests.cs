@@ -198,6 +198,29 @@ public sealed class HttpKeepAliveTests
         policy.DisposeAll();
     }
 
+    // The control twin of the test above: the same requests on the risky pattern stay reachable (the connection's
+    // listeners and the clock's timers hold them), so the collection check there can fail.
+    [Fact]
+    public async Task Risky_SequentialRequests_OneConnection_RequestsStayReachable()
+    {
+        var clock = new CountingTimeProvider(new FakeTimeProvider());
+        await using var server = new HttpKeepAliveServer();
+        var pool = new DefaultObjectPool<HttpConnection>(new RiskyPolicy(server.Port), maximumRetained: 1);
+        var budget = new ListenerBudget(maxListeners: 100);
+        var tracker = new LeakTracker();
+        HttpConnection? connection = null;
+
+        for (var i = 1; i <= 12; i++)
+        {
+            connection = await RiskyRequestAsync(pool, budget, clock, i, tracker);
+        }
+
+        await Task.Yield();
+        Assert.Equal(12, tracker.AliveCount());
+        GC.KeepAlive(clock);
+        connection!.Dispose();
+    }
+
     private static async Task GuardedRequestAsync(GuardedObjectPool<HttpConnection> pool, int id, RequestStats stats, LeakTracker? tracker = null, bool hold = false)
     {
         var lease = pool.Rent();
@@ -249,10 +272,11 @@ public sealed class HttpKeepAliveTests
         return timers;
     }
 
-    private static async Task<HttpConnection> RiskyRequestAsync(DefaultObjectPool<HttpConnection> pool, ListenerBudget budget, TimeProvider clock, int id)
+    private static async Task<HttpConnection> RiskyRequestAsync(DefaultObjectPool<HttpConnection> pool, ListenerBudget budget, TimeProvider clock, int id, LeakTracker? tracker = null)
     {
         var connection = pool.Get();
         var request = new RequestState(id, connection, new RequestStats());
+        tracker?.Track(request, $"request {id}");
 
         // The bug: the listener is never removed and the timeout timer never disposed before the connection goes back.
         _ = Subscribe.Event(connection, static (c, h) => c.DataReceived += h, static (c, h) => c.DataReceived -= h,
