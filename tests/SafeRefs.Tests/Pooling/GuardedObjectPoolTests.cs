@@ -11,9 +11,6 @@ namespace SafeRefs.Tests.Pooling;
 
 public sealed class GuardedObjectPoolTests
 {
-    private static GuardedObjectPool<Widget> PoolOfOne(GuardedObjectPoolOptions<Widget>? options = null) =>
-        new(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1), options);
-
     [Fact]
     public void Constructor_NullInner_Throws()
     {
@@ -35,7 +32,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void On_NullArguments_Throw()
     {
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         using var lease = pool.Rent();
         EventHandler handler = static (_, _) => { };
         Assert.Throws<ArgumentNullException>(() => lease.On(null!, static (w, h) => w.Changed -= h, handler));
@@ -48,7 +45,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Dispose_DetachesEverythingLastInFirstOut_ThenReturnsObject()
     {
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var order = new List<string>();
         var lease = pool.Rent();
         var widget = lease.Value;
@@ -77,7 +74,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Dispose_Twice_DoesNothingMore()
     {
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         lease.Dispose();
         lease.Dispose();
@@ -89,7 +86,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void StaleLease_NeverAffectsLaterLeaseOfSameObject()
     {
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var stale = pool.Rent();
         var widget = stale.Value;
         stale.Dispose();
@@ -113,7 +110,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void StaleLease_OnTheRenterThread_AfterAnotherThreadRentedTheObject_DoesNotAffectThatLease()
     {
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var stale = pool.Rent();
         var widget = stale.Value;
         stale.Dispose();
@@ -149,7 +146,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Dispose_FromAnotherThreadWhileTheRentersAddAccessorRuns_WaitsForItThenDetachesTheHandler()
     {
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
         var disposed = false;
@@ -181,7 +178,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Leases_EndedOnAnotherThread_StayExact()
     {
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         const int Leases = 12;
         for (var i = 0; i < Leases; i++)
         {
@@ -271,7 +268,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void On_AddAccessorEndsTheLeaseAndAnotherThreadRentsTheObjectMeanwhile_EachLeaseKeepsOnlyItsOwn()
     {
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
         using var rented = new ManualResetEventSlim();
@@ -305,7 +302,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Token_CancelledWhenLeaseEnds()
     {
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var token = lease.Token;
         Assert.False(token.IsCancellationRequested);
@@ -319,7 +316,7 @@ public sealed class GuardedObjectPoolTests
     public void Timers_StoppedWhenLeaseEnds()
     {
         var clock = new FakeTimeProvider();
-        var pool = PoolOfOne(new GuardedObjectPoolOptions<Widget> { TimeProvider = clock });
+        var pool = Widget.PoolOfOne(new GuardedObjectPoolOptions<Widget> { TimeProvider = clock });
         var ticks = 0;
         var lease = pool.Rent();
         var timers = lease.Timers;
@@ -355,7 +352,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Reuse_FiftyLeasesOfOneHandler_NeverWarns()
     {
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var exceeded = 0;
         pool.MaxListenersExceeded += (_, _) => exceeded++;
         Widget? widget = null;
@@ -375,7 +372,7 @@ public sealed class GuardedObjectPoolTests
     public void Warn_AboveLimit_OncePerObjectAndEvent_WithLog()
     {
         var logger = new FakeLogger();
-        var pool = PoolOfOne(new GuardedObjectPoolOptions<Widget> { MaxListenersPerEvent = 2, Logger = logger });
+        var pool = Widget.PoolOfOne(new GuardedObjectPoolOptions<Widget> { MaxListenersPerEvent = 2, Logger = logger });
         var raised = new List<ListenerLeakEventArgs>();
         pool.MaxListenersExceeded += (sender, e) =>
         {
@@ -408,7 +405,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Throw_AboveLimit_RefusesAndAttachesNothing()
     {
-        var pool = PoolOfOne(new GuardedObjectPoolOptions<Widget> { MaxListenersPerEvent = 1, OnExceeded = ListenerBudgetAction.Throw });
+        var pool = Widget.PoolOfOne(new GuardedObjectPoolOptions<Widget> { MaxListenersPerEvent = 1, OnExceeded = ListenerBudgetAction.Throw });
         using var lease = pool.Rent();
         lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
 
@@ -423,7 +420,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Probe_AttachmentBehindLease_DetectedAndDiscardedByDefault()
     {
-        var pool = PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount });
+        var pool = Widget.PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount });
         var leaks = new List<LeaseLeakEventArgs<Widget>>();
         pool.LeakSuspected += (_, e) => leaks.Add(e);
         var lease = pool.Rent();
@@ -447,7 +444,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Probe_Warn_ReturnsObjectAnyway()
     {
-        var pool = PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount, OnLeakSuspected = LeakAction.Warn });
+        var pool = Widget.PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount, OnLeakSuspected = LeakAction.Warn });
         var lease = pool.Rent();
         var widget = lease.Value;
         widget.Ticked += static (_, _) => { };
@@ -463,7 +460,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Probe_Throw_ThrowsAfterDiscarding()
     {
-        var pool = PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount, OnLeakSuspected = LeakAction.Throw });
+        var pool = Widget.PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount, OnLeakSuspected = LeakAction.Throw });
         var lease = pool.Rent();
         var widget = lease.Value;
         widget.Changed += static (_, _) => { };
@@ -478,7 +475,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Probe_NoBehindAttachment_NoLeak()
     {
-        var pool = PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount });
+        var pool = Widget.PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount });
         var lease = pool.Rent();
         var widget = lease.Value;
         lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
@@ -492,7 +489,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Dispose_OneDetachThrows_OthersStillDetachedAndObjectDiscarded()
     {
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
         lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }))
@@ -510,7 +507,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void Return_ObjectOfActiveLease_DetachesWhatTheLeaseTracked()
     {
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
         lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
@@ -526,7 +523,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void GetReturn_UnguardedPath_CountedInStatistics()
     {
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var widget = pool.Get();
         Assert.Equal(1, pool.Statistics.Outstanding);
 

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Pooling;
 
@@ -39,7 +38,7 @@ internal sealed class HeldLeaseCallback : IDisposable
     {
         options ??= new GuardedObjectPoolOptions<Widget>();
         options.TimeProvider = clock;
-        return new(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1), options);
+        return Widget.PoolOfOne(options);
     }
 
     /// <summary>Rents, starts a lease timer (repeating if <paramref name="periodic"/>) and returns once its callback is

@@ -19,7 +19,7 @@ public sealed class PoolLeaseGateTests
     {
         // The raise has read the gate (lease still current) when the lease ends: admission and the version check are one
         // step, so it backs off rather than running the handler on an object that is back in the pool.
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
         var calls = 0;
@@ -61,7 +61,7 @@ public sealed class PoolLeaseGateTests
     {
         // The end closes the gate before it detaches: a handler still attached (detached later, last in first out)
         // is not started by a raise on another thread in between.
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
         var calls = 0;
@@ -88,7 +88,7 @@ public sealed class PoolLeaseGateTests
     {
         // The end counts itself as running: the last handler out does not hand the object back while the end is still
         // running remove accessors on it.
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
         using var entered = new ManualResetEventSlim();
@@ -132,7 +132,7 @@ public sealed class PoolLeaseGateTests
     {
         // A raise that read the first lease's forwarder calls it while the object serves the next lease: neither lease's
         // handler runs, and the next lease's end is not delayed by it.
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var first = pool.Rent();
         var widget = first.Value;
         var firstCalls = 0;
@@ -161,7 +161,7 @@ public sealed class PoolLeaseGateTests
         // The gate carries the low 32 bits of the lease version, which come back after 2^31 leases of the object. A raise
         // that read the first lease's forwarder and its handler, then stalled at the gate across that many leases,
         // passes the gate in the lease whose version has the same low bits: the full version turns it away.
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var first = pool.Rent();
         var widget = first.Value;
         var firstCalls = 0;
@@ -229,7 +229,7 @@ public sealed class PoolLeaseGateTests
     public async Task End_OnAThirdThread_WhileAHandlerRuns_ReturnsAtOnce_AndTheObjectGoesBackAfterTheHandler()
     {
         // Rented and attached on one thread, raised on a second, ended on a third (as after an await).
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var lease = await Task.Run(pool.Rent).WaitAsync(Bound);
         var widget = lease.Value;
         using var entered = new ManualResetEventSlim();
@@ -255,9 +255,6 @@ public sealed class PoolLeaseGateTests
         using var next = pool.Rent();
         Assert.Same(widget, next.Value);
     }
-
-    private static GuardedObjectPool<Widget> PoolOfOne() =>
-        new(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
 
     private sealed class ThrowingReturnPolicy : PooledObjectPolicy<Widget>
     {

@@ -22,7 +22,7 @@ public sealed class PoolLeaseHandlerEndTests
     [InlineData(Attachment.TrackedSubscription)]
     public async Task End_WhileAHandlerRunsOnAnotherThread_TheObjectGoesBackOnlyAfterTheHandlerReturned(Attachment attachment)
     {
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
         using var entered = new ManualResetEventSlim();
@@ -63,7 +63,7 @@ public sealed class PoolLeaseHandlerEndTests
     public async Task End_AfterTheHandlerReturned_TheObjectGoesBackAtOnce(Attachment attachment)
     {
         // Control: a handler that ran and returned before the end does not delay the return.
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
         var calls = 0;
@@ -82,7 +82,7 @@ public sealed class PoolLeaseHandlerEndTests
     [Fact]
     public void Dispose_FromInsideAnOnHandler_DoesNotBlock_AndTheObjectGoesBackAfterTheHandler()
     {
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
         long returnedInsideHandler = -1;
@@ -107,7 +107,7 @@ public sealed class PoolLeaseHandlerEndTests
     {
         // A wait for the object to go back, inside the handler it waits for, would never end: the task faults at once
         // (without the check it is still pending inside the handler, and a blocking wait there hangs).
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
         Task? ownDispose = null;
@@ -149,7 +149,7 @@ public sealed class PoolLeaseHandlerEndTests
     public void On_AfterTheLeaseEnded_AnInvocationThatHadReadTheDelegate_DoesNotStart()
     {
         // The event holds a forwarder: a raise that read the delegate before the end calls nothing after it.
-        var pool = PoolOfOne();
+        var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
         var calls = 0;
@@ -161,9 +161,6 @@ public sealed class PoolLeaseHandlerEndTests
 
         Assert.Equal(0, calls);
     }
-
-    private static GuardedObjectPool<Widget> PoolOfOne() =>
-        new(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));
 
     private static void Attach(PoolLease<Widget> lease, Attachment attachment, Action body)
     {

@@ -1,4 +1,7 @@
+using Microsoft.Extensions.ObjectPool;
 using SafeRefs.Internal;
+using SafeRefs.Pooling;
+
 namespace SafeRefs.Tests.Pooling;
 
 /// <summary>A pooled object with events whose listener counts can be read.</summary>
@@ -27,4 +30,8 @@ public sealed class Widget : IDisposable
     public void RaiseTicked(int value) => Ticked?.Invoke(this, value);
 
     public void Dispose() => IsDisposed = true;
+
+    /// <summary>Builds a guarded pool that keeps at most one widget, so that the next rent gets the same object back.</summary>
+    public static GuardedObjectPool<Widget> PoolOfOne(GuardedObjectPoolOptions<Widget>? options = null) =>
+        new(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1), options);
 }
