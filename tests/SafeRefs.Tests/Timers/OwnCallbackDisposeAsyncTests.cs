@@ -67,6 +67,10 @@ public sealed class OwnCallbackDisposeAsyncTests
 
         Assert.IsType<InvalidOperationException>(probe.Fault);
         await parent.DisposeAsync().AsTask().WaitAsync(Bound);
+
+        // A parent holds its children weakly: without this, a collection during the test (other tests collect) may
+        // retire the child, and the parent then has nothing of it to wait for.
+        GC.KeepAlive(child);
     }
 
     [Fact]
