@@ -305,6 +305,7 @@ public sealed class TimerScopeTests
         child.After(Ms, static () => throw new InvalidOperationException());
         clock.Advance(Ms);
         Assert.Equal(1, errors);
+        GC.KeepAlive(child); // a parent holds its children weakly: a collection before the tick would retire the child
     }
 
     [Fact]
