@@ -257,14 +257,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         {
             if (!state.IsCurrent(version))
             {
-                // Ended before. A DisposeAsync after the end returned waits for the same hand-back, unless the object
-                // was rented again since (then it went back). The version read after the waiter tells: no later lease
-                // opened (nor wrote its own waiter) in between.
-                if (awaitReturn && Volatile.Read(ref state.Returned) is { } pending && state.Version == version + 1)
-                {
-                    returned = new ValueTask(pending.Task);
-                }
-
+                // Ended before (or ending on another thread): a DisposeAsync waits for the same hand-back.
+                returned = awaitReturn ? state.WhenHandedBack(version) : default;
                 return null;
             }
 
@@ -351,23 +345,17 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             state.Discard = true;
         }
 
-        // Something else still runs (this end counts 1): whoever drains the gate completes the wait, this DisposeAsync
-        // or a later one of the same lease (so it is made for a Dispose too, only in this case).
-        var waiter = state.RunningCount > 1 ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null;
-        Volatile.Write(ref state.Returned, waiter);
         if (state.Exit())
         {
             HandBack(state, rethrow: true);
         }
-        else if (state.IsInHandlerOnThisThread || timers?.IsCallingFromOwnCallback() == true)
+        else if (awaitReturn)
         {
             // The object goes back once this callback returns; a wait for that from inside it would never end.
-            returned = ValueTask.FromException(new InvalidOperationException(
-                "PoolLease.DisposeAsync was awaited inside one of the lease's own handlers or timer callbacks, which it would wait for forever. The lease has ended; call Dispose there instead."));
-        }
-        else if (awaitReturn && waiter is not null)
-        {
-            returned = new ValueTask(waiter.Task);
+            returned = state.IsInHandlerOnThisThread || timers?.IsCallingFromOwnCallback() == true
+                ? ValueTask.FromException(new InvalidOperationException(
+                    "PoolLease.DisposeAsync was awaited inside one of the lease's own handlers or timer callbacks, which it would wait for forever. The lease has ended; call Dispose there instead."))
+                : state.WhenHandedBack(version);
         }
 
         if (errors is not null)
@@ -385,9 +373,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     /// </summary>
     internal void HandBack(PooledObjectState<T> state, bool rethrow)
     {
-        // Read before the object goes back: from then on, the next lease owns the state. The waiter stays (completed)
-        // for a later DisposeAsync of the ended lease, until the next lease's end replaces it.
-        var waiter = Volatile.Read(ref state.Returned);
+        // Read before the object goes back: from then on, the next lease owns the state.
+        var version = state.Version - 1;
         var discard = state.Discard;
         state.Discard = false;
         try
@@ -398,7 +385,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            waiter?.TrySetException(ex);
+            state.HandedBack(version, ex);
             if (rethrow)
             {
                 throw;
@@ -408,7 +395,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             return;
         }
 
-        waiter?.TrySetResult();
+        state.HandedBack(version, null);
     }
 
     /// <summary>Joins what <paramref name="running"/> waits for to the ended lease's gate, if it is still running.</summary>

@@ -15,8 +15,8 @@ namespace SafeRefs.Pooling.Internal;
 /// <para>The gate: a forwarded handler enters with <see cref="Admit"/>, admitted only while its lease's version is
 /// current, in one compare-and-swap; the end closes it (<see cref="Close"/>: the next version, counting the end itself
 /// as running until its own <see cref="Exit"/>); the one <see cref="Exit"/> that leaves a closed gate with nothing
-/// running hands the object back. <see cref="Discard"/> and <see cref="Returned"/> are written before an
-/// <see cref="Exit"/> and read by the one whose exit drained the gate (interlocked operations order them).</para>
+/// running hands the object back. <see cref="Discard"/> is written before an <see cref="Exit"/> and read by the one
+/// whose exit drained the gate (interlocked operations order them).</para>
 /// </remarks>
 /// <typeparam name="T">The pooled type.</typeparam>
 internal sealed class PooledObjectState<T>
@@ -53,9 +53,6 @@ internal sealed class PooledObjectState<T>
     /// <summary>Gets the lease version; odd while the object is out, 0 if it never was.</summary>
     public long Version => Volatile.Read(ref _version);
 
-    /// <summary>Gets the number of the lease's callbacks that are running (the end and what it waits for included).</summary>
-    public int RunningCount => (int)(Volatile.Read(ref _gate) & RunningMask);
-
     /// <summary>Gets whether the current thread runs inside a forwarded handler of this object's lease.</summary>
     public bool IsInHandlerOnThisThread => ReferenceEquals(_handlerOf, this);
 
@@ -76,9 +73,11 @@ internal sealed class PooledObjectState<T>
     /// <summary>Set by an ended lease's end or by what it waits for: discard the object instead of returning it.</summary>
     public bool Discard;
 
-    /// <summary>Completed once the object went back, for a <c>DisposeAsync</c> of the ended lease that waits (also one
-    /// called after its <c>Dispose</c> returned); set by every end, <see langword="null"/> when nothing was left running.</summary>
-    public TaskCompletionSource? Returned;
+    // Under Lock: the last lease whose object went back, and the wait of a DisposeAsync of lease _waiterFor for that.
+    // The next lease may open (without the lock) as soon as the object is back, before the hand-back records it here.
+    private long _handedBack;
+    private long _waiterFor;
+    private TaskCompletionSource? _waiter;
 
     /// <summary>Gets or sets a test hook that <see cref="Admit"/> calls between reading the gate and counting the
     /// caller (the window in which the lease may end).</summary>
@@ -153,6 +152,53 @@ internal sealed class PooledObjectState<T>
     {
         var gate = Interlocked.Decrement(ref _gate);
         return (gate & (VersionOne | RunningMask)) == 0;
+    }
+
+    /// <summary>Completes once the object of the ended lease <paramref name="version"/> went back (at once if it did).</summary>
+    public ValueTask WhenHandedBack(long version)
+    {
+        lock (Lock)
+        {
+            // A later lease opened: the object went back before it could be rented again.
+            if (Version != version + 1 || _handedBack >= version)
+            {
+                return default;
+            }
+
+            if (_waiterFor != version)
+            {
+                // A waiter of an earlier lease not completed yet: its object went back since (this lease had it).
+                _waiter?.TrySetResult();
+                _waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiterFor = version;
+            }
+
+            return new ValueTask(_waiter!.Task);
+        }
+    }
+
+    /// <summary>Records that the object of the ended lease <paramref name="version"/> went back (or was discarded, or
+    /// its return failed with <paramref name="failure"/>) and completes the wait for it.</summary>
+    public void HandedBack(long version, Exception? failure)
+    {
+        TaskCompletionSource? waiter = null;
+        lock (Lock)
+        {
+            _handedBack = Math.Max(_handedBack, version);
+            if (_waiterFor == version)
+            {
+                (waiter, _waiter) = (_waiter, null);
+            }
+        }
+
+        if (failure is null)
+        {
+            waiter?.TrySetResult();
+        }
+        else
+        {
+            waiter?.TrySetException(failure);
+        }
     }
 
     /// <summary>Makes room for one more attachment, so that tracking after an add accessor ran cannot fail.</summary>

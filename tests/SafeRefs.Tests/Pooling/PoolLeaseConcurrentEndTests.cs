@@ -1,0 +1,131 @@
+using Microsoft.Extensions.ObjectPool;
+using SafeRefs.Pooling;
+
+namespace SafeRefs.Tests.Pooling;
+
+/// <summary>
+/// Two ends of one lease on two threads: the first is held inside its end (in a remove accessor, after it closed the
+/// lease and before the object went back) while the second runs.
+/// </summary>
+public sealed class PoolLeaseConcurrentEndTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task DisposeAsync_WhileAnotherEndOfTheLeaseRuns_CompletesOnlyAfterTheObjectWentBack(bool firstIsAsync)
+    {
+        using var held = HeldEnd.Start(firstIsAsync);
+
+        var second = held.Lease.DisposeAsync();
+        var returnsAtCompletion = second.AsTask().ContinueWith(_ => held.Inner.Returns, TaskScheduler.Default);
+
+        Assert.False(second.IsCompleted, "DisposeAsync completed while the first end still held the object");
+        held.Release();
+        await held.First.WaitAsync(Bound);
+        Assert.Equal(1, await returnsAtCompletion.WaitAsync(Bound));
+        Assert.Equal(1, held.Inner.Returns);
+    }
+
+    [Fact]
+    public async Task Dispose_WhileAnotherEndOfTheLeaseRuns_ReturnsAtOnce_AndTheObjectGoesBackOnce()
+    {
+        using var held = HeldEnd.Start(firstIsAsync: false);
+
+        held.Lease.Dispose();
+
+        Assert.Equal(0, held.Inner.Returns);
+        held.Release();
+        await held.First.WaitAsync(Bound);
+        Assert.Equal(1, held.Inner.Returns);
+        Assert.Equal(0, held.Widget.ListenerCount);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_OfAnEndedLease_ObjectRentedAgainAndItsNewEndRunning_CompletesAtOnce()
+    {
+        // Control: the stale DisposeAsync must not wait for the next lease of the same object.
+        var inner = new RecordingPool();
+        var pool = new GuardedObjectPool<Widget>(inner);
+        var stale = pool.Rent();
+        stale.Dispose();
+        using var held = HeldEnd.Start(firstIsAsync: false, pool, inner);
+        Assert.Same(inner.Created, held.Widget);
+
+        var late = stale.DisposeAsync();
+
+        Assert.True(late.IsCompletedSuccessfully);
+        held.Release();
+        await held.First.WaitAsync(Bound);
+        Assert.Equal(2, inner.Returns);
+    }
+
+    /// <summary>An inner pool of one widget that counts its returns (after the widget is back in it).</summary>
+    private sealed class RecordingPool : ObjectPool<Widget>
+    {
+        private Widget? _kept;
+        private int _returns;
+
+        public Widget? Created { get; private set; }
+
+        public int Returns => Volatile.Read(ref _returns);
+
+        public override Widget Get() => Interlocked.Exchange(ref _kept, null) ?? (Created = new Widget());
+
+        public override void Return(Widget obj)
+        {
+            Volatile.Write(ref _kept, obj);
+            Interlocked.Increment(ref _returns);
+        }
+    }
+
+    /// <summary>A lease whose first end (<c>Dispose</c> or <c>DisposeAsync</c>, on a thread-pool thread) is held in the
+    /// remove accessor of its one handler until <see cref="Release"/>.</summary>
+    private sealed class HeldEnd : IDisposable
+    {
+        private readonly ManualResetEventSlim _inRemove = new();
+        private readonly ManualResetEventSlim _release = new();
+
+        private HeldEnd(GuardedObjectPool<Widget> pool, RecordingPool inner)
+        {
+            Inner = inner;
+            Lease = pool.Rent();
+            Widget = Lease.Value;
+        }
+
+        public RecordingPool Inner { get; }
+
+        public PoolLease<Widget> Lease { get; }
+
+        public Widget Widget { get; }
+
+        /// <summary>Gets the first end; it completes after <see cref="Release"/> (for <c>DisposeAsync</c>, once the object went back).</summary>
+        public Task First { get; private set; } = Task.CompletedTask;
+
+        public static HeldEnd Start(bool firstIsAsync, GuardedObjectPool<Widget>? pool = null, RecordingPool? inner = null)
+        {
+            inner ??= new RecordingPool();
+            var held = new HeldEnd(pool ?? new GuardedObjectPool<Widget>(inner), inner);
+            held.Lease.On(static (w, h) => w.Changed += h, (w, h) =>
+            {
+                w.Changed -= h;
+                held._inRemove.Set();
+                held._release.Wait(Bound);
+            }, (EventHandler)((_, _) => { }));
+            held.First = firstIsAsync ? Task.Run(async () => await held.Lease.DisposeAsync()) : Task.Run(held.Lease.Dispose);
+            Assert.True(held._inRemove.Wait(Bound), "the first end did not reach the remove accessor");
+            return held;
+        }
+
+        public void Release() => _release.Set();
+
+        public void Dispose()
+        {
+            _release.Set();
+            First.Wait(Bound);
+            _inRemove.Dispose();
+            _release.Dispose();
+        }
+    }
+}
