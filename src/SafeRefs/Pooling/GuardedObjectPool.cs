@@ -454,9 +454,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
     /// <summary>
     /// Detaches the attachments, last in first out, clearing each; a failing detach does not stop the others. A
-    /// registration that is also <see cref="IAsyncDisposable"/> (a subscription) is disposed, then its
-    /// <see cref="IAsyncDisposable.DisposeAsync"/> (the end of a callback of it that is still running) is joined to the
-    /// gate.
+    /// registration that is also <see cref="IAsyncDisposable"/> is disposed with
+    /// <see cref="IAsyncDisposable.DisposeAsync"/> only, which is joined to the gate (the end of a callback of it that
+    /// is still running).
     /// </summary>
     /// <returns>The failures, or <see langword="null"/> when every detach succeeded.</returns>
     private List<Exception>? DetachAll(PooledObjectState<T> state, LeaseAttachment<T>[] attachments, int count)
@@ -476,10 +476,23 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
             try
             {
-                attachment.Detach(state.Value);
                 if (attachment is { Remove: null, Handler: IAsyncDisposable registration })
                 {
-                    JoinUntilDone(state, registration.DisposeAsync());
+                    // DisposeAsync alone: Dispose may block until a callback running elsewhere returns
+                    // (CancellationTokenRegistration); the object waits for it instead. A failure is the detach's.
+                    var disposing = registration.DisposeAsync();
+                    if (disposing.IsCompleted)
+                    {
+                        disposing.GetAwaiter().GetResult();
+                    }
+                    else
+                    {
+                        JoinUntilDone(state, disposing);
+                    }
+                }
+                else
+                {
+                    attachment.Detach(state.Value);
                 }
             }
 #pragma warning disable CA1031 // a failing detach must not stop the others; failures are rethrown together

@@ -166,10 +166,15 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Tracks a registration (a <see cref="Subscription"/>, a <see cref="CancellationTokenRegistration"/>…) to dispose when the lease ends.</summary>
-    /// <remarks>A registration that is also <see cref="IAsyncDisposable"/> is disposed with <see cref="IDisposable.Dispose"/>,
-    /// then the object goes back to the pool only once its <see cref="IAsyncDisposable.DisposeAsync"/> has completed: for
-    /// a <see cref="Subscription"/>, once a callback of it that was running has returned. A failure of that
-    /// <see cref="IAsyncDisposable.DisposeAsync"/> is logged (event id 1302) and the object is discarded.</remarks>
+    /// <remarks>A registration that is also <see cref="IAsyncDisposable"/> is disposed with
+    /// <see cref="IAsyncDisposable.DisposeAsync"/> instead of <see cref="IDisposable.Dispose"/>, and the object goes back
+    /// to the pool only once that has completed: for a <see cref="Subscription"/> or a
+    /// <see cref="CancellationTokenRegistration"/>, once a callback of it running on another thread has returned (the
+    /// disposing thread does not wait). A failure that completes later is logged (event id 1302) and the object is
+    /// discarded. Ended from inside a registration's own callback, the lease waits for that callback only for a
+    /// <see cref="Subscription"/> (for example <see cref="Subscribe.OnCancel"/>); a raw
+    /// <see cref="CancellationTokenRegistration"/> completes its <c>DisposeAsync</c> at once on its own callback's thread,
+    /// so the object goes back while that callback still runs.</remarks>
     /// <typeparam name="TDisposable">The registration type.</typeparam>
     /// <param name="registration">The registration.</param>
     /// <returns><paramref name="registration"/>.</returns>

@@ -1,0 +1,59 @@
+using SafeRefs.Pooling;
+using SafeRefs.Subscriptions;
+
+namespace SafeRefs.Tests.Pooling;
+
+/// <summary>A lease ending while a callback of a tracked token registration runs (audit s7, probes B1 and B2).</summary>
+public sealed class PoolLeaseRegistrationEndTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Dispose_WhileATrackedTokenRegistrationsCallbackRunsElsewhere_DoesNotBlock_AndTheObjectGoesBackAfterIt()
+    {
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        using var source = new CancellationTokenSource();
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        lease.Track(source.Token.Register(() =>
+        {
+            entered.Set();
+            release.Wait(Bound);
+        }));
+        var cancelling = Task.Run(source.Cancel);
+        Assert.True(entered.Wait(Bound), "the registration's callback did not start");
+
+        var disposed = lease.DisposeAsync(); // on this thread: returns while the callback still runs
+
+        Assert.False(disposed.IsCompleted);
+        Assert.Equal(0L, pool.Statistics.Returned);
+        release.Set();
+        await disposed.AsTask().WaitAsync(Bound);
+        await cancelling.WaitAsync(Bound);
+        Assert.Equal(1L, pool.Statistics.Returned);
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
+    public async Task Dispose_FromInsideATrackedOnCancelCallback_TheObjectGoesBackOnlyAfterTheCallback()
+    {
+        // The documented way to bind a token callback to a lease: its callback is waited for, also from inside.
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        using var source = new CancellationTokenSource();
+        long returnedInsideCallback = -1;
+        lease.Track(Subscribe.OnCancel(source.Token, _ =>
+        {
+            lease.Dispose();
+            returnedInsideCallback = pool.Statistics.Returned;
+        }, null));
+
+        await Task.Run(source.Cancel).WaitAsync(Bound);
+
+        Assert.Equal(0L, returnedInsideCallback);
+        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
+    }
+}
