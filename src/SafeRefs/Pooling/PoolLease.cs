@@ -116,8 +116,9 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <para>For <see cref="EventHandler"/>, <see cref="EventHandler{TEventArgs}"/>,
     /// <see cref="System.ComponentModel.PropertyChangedEventHandler"/>,
     /// <see cref="System.ComponentModel.PropertyChangingEventHandler"/>,
-    /// <see cref="System.Collections.Specialized.NotifyCollectionChangedEventHandler"/> and <see cref="Action"/> events the
-    /// event holds a forwarder, not <paramref name="handler"/> itself (so <c>-= handler</c> does not remove it): once the
+    /// <see cref="System.Collections.Specialized.NotifyCollectionChangedEventHandler"/>, <see cref="Action"/>,
+    /// <see cref="Action{T}"/> and <see cref="Action{T1, T2}"/> events (the latter two through their own overloads, which
+    /// the compiler picks for them) the event holds a forwarder, not <paramref name="handler"/> itself (so <c>-= handler</c> does not remove it): once the
     /// lease's <see cref="Dispose"/> returns no invocation of the handler starts, and the object goes back to the pool
     /// only after an invocation that was running on another thread has returned.</para>
     /// <para>For any other delegate type the handler itself is added, with plain .NET event semantics: a raise on another
@@ -162,6 +163,57 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
         _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.For(_pool, _state, _version, handler), eventName ?? "(unnamed)");
+        return this;
+    }
+
+    /// <summary>Attaches <paramref name="handler"/> to an <see cref="Action{T}"/> event of <see cref="Value"/> and tracks
+    /// it, through a forwarder (see <see cref="On{THandler}(Action{T, THandler}, Action{T, THandler}, THandler, string?)"/>).</summary>
+    /// <typeparam name="TArg">The event's argument type.</typeparam>
+    /// <param name="add">Adds a handler, e.g. <c>static (c, h) =&gt; c.Closed += h</c>.</param>
+    /// <param name="remove">Removes a handler, e.g. <c>static (c, h) =&gt; c.Closed -= h</c>.</param>
+    /// <param name="handler">The per-use handler.</param>
+    /// <param name="eventName">The event's name for the per-lease limit; by default the text of <paramref name="add"/>.</param>
+    /// <returns>This lease, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="add"/>, <paramref name="remove"/> or <paramref name="handler"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The lease has ended.</exception>
+    /// <exception cref="ListenerLimitExceededException">The per-lease limit is reached and the action is <see cref="ListenerBudgetAction.Throw"/>; nothing was attached.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overload exists so the compiler picks the gated forwarder for that shape.")]
+    public PoolLease<T> On<TArg>(
+        Action<T, Action<TArg>> add,
+        Action<T, Action<TArg>> remove,
+        Action<TArg> handler,
+        [CallerArgumentExpression(nameof(add))] string? eventName = null)
+    {
+        ArgumentNullException.ThrowIfNull(add);
+        ArgumentNullException.ThrowIfNull(remove);
+        ArgumentNullException.ThrowIfNull(handler);
+        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.ForAction(_pool, _state, _version, handler), eventName ?? "(unnamed)");
+        return this;
+    }
+
+    /// <summary>Attaches <paramref name="handler"/> to an <see cref="Action{T1, T2}"/> event of <see cref="Value"/> and
+    /// tracks it, through a forwarder (see <see cref="On{THandler}(Action{T, THandler}, Action{T, THandler}, THandler, string?)"/>).</summary>
+    /// <typeparam name="TArg1">The event's first argument type.</typeparam>
+    /// <typeparam name="TArg2">The event's second argument type.</typeparam>
+    /// <param name="add">Adds a handler, e.g. <c>static (c, h) =&gt; c.Received += h</c>.</param>
+    /// <param name="remove">Removes a handler, e.g. <c>static (c, h) =&gt; c.Received -= h</c>.</param>
+    /// <param name="handler">The per-use handler.</param>
+    /// <param name="eventName">The event's name for the per-lease limit; by default the text of <paramref name="add"/>.</param>
+    /// <returns>This lease, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="add"/>, <paramref name="remove"/> or <paramref name="handler"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The lease has ended.</exception>
+    /// <exception cref="ListenerLimitExceededException">The per-lease limit is reached and the action is <see cref="ListenerBudgetAction.Throw"/>; nothing was attached.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overload exists so the compiler picks the gated forwarder for that shape.")]
+    public PoolLease<T> On<TArg1, TArg2>(
+        Action<T, Action<TArg1, TArg2>> add,
+        Action<T, Action<TArg1, TArg2>> remove,
+        Action<TArg1, TArg2> handler,
+        [CallerArgumentExpression(nameof(add))] string? eventName = null)
+    {
+        ArgumentNullException.ThrowIfNull(add);
+        ArgumentNullException.ThrowIfNull(remove);
+        ArgumentNullException.ThrowIfNull(handler);
+        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.ForAction(_pool, _state, _version, handler), eventName ?? "(unnamed)");
         return this;
     }
 

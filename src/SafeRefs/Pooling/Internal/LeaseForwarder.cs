@@ -74,20 +74,25 @@ internal sealed class LeaseForwarder<T>
     internal static EventHandler<TArgs> For<TArgs>(GuardedObjectPool<T> pool, PooledObjectState<T> state, long version, EventHandler<TArgs> handler) =>
         new LeaseForwarder<T>(pool, state, version, handler).Forward;
 
+    /// <summary>Gets the forwarder for an <see cref="Action{T}"/> handler.</summary>
+    internal static Action<T1> ForAction<T1>(GuardedObjectPool<T> pool, PooledObjectState<T> state, long version, Action<T1> handler) =>
+        new LeaseForwarder<T>(pool, state, version, handler).ForwardAction;
+
+    /// <summary>Gets the forwarder for an <see cref="Action{T1, T2}"/> handler.</summary>
+    internal static Action<T1, T2> ForAction<T1, T2>(GuardedObjectPool<T> pool, PooledObjectState<T> state, long version, Action<T1, T2> handler) =>
+        new LeaseForwarder<T>(pool, state, version, handler).ForwardAction;
+
     /// <summary>Drops the handler once the lease's gate is closed: no invocation is admitted any more, and one admitted
     /// before read the handler before it entered.</summary>
     internal void Release() => Volatile.Write(ref _handler, null);
 
     private void Forward<TArgs>(object? sender, TArgs e)
     {
-        if (Volatile.Read(ref _handler) is { } handler && _state.Admit(_version, out var outer))
+        if (Enter(out var handler, out var outer))
         {
             try
             {
-                if (_state.IsCurrent(_version))
-                {
-                    Unsafe.As<EventHandler<TArgs>>(handler)(sender, e);
-                }
+                Unsafe.As<EventHandler<TArgs>>(handler)?.Invoke(sender, e);
             }
             finally
             {
@@ -98,20 +103,66 @@ internal sealed class LeaseForwarder<T>
 
     private void ForwardAction()
     {
-        if (Volatile.Read(ref _handler) is { } handler && _state.Admit(_version, out var outer))
+        if (Enter(out var handler, out var outer))
         {
             try
             {
-                if (_state.IsCurrent(_version))
-                {
-                    Unsafe.As<Action>(handler)();
-                }
+                Unsafe.As<Action>(handler)?.Invoke();
             }
             finally
             {
                 Leave(outer);
             }
         }
+    }
+
+    private void ForwardAction<T1>(T1 arg)
+    {
+        if (Enter(out var handler, out var outer))
+        {
+            try
+            {
+                Unsafe.As<Action<T1>>(handler)?.Invoke(arg);
+            }
+            finally
+            {
+                Leave(outer);
+            }
+        }
+    }
+
+    private void ForwardAction<T1, T2>(T1 arg1, T2 arg2)
+    {
+        if (Enter(out var handler, out var outer))
+        {
+            try
+            {
+                Unsafe.As<Action<T1, T2>>(handler)?.Invoke(arg1, arg2);
+            }
+            finally
+            {
+                Leave(outer);
+            }
+        }
+    }
+
+    // Admits one invocation through the gate; on true the caller runs the handler unless it is null (the lease ended
+    // in between) and calls Leave in any case.
+    private bool Enter(out Delegate? handler, out PooledObjectState<T>? outer)
+    {
+        outer = null;
+        handler = Volatile.Read(ref _handler);
+        if (handler is null || !_state.Admit(_version, out outer))
+        {
+            return false;
+        }
+
+        if (!_state.IsCurrent(_version))
+        {
+            handler = null;
+        }
+
+        return true;
     }
 
     // The last callback out of an ended lease hands the object back, on this thread; a failure there is logged, never
