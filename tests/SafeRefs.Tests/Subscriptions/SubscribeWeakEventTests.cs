@@ -111,7 +111,7 @@ public sealed class SubscribeWeakEventTests
             });
 
         var raising = Task.Run(() => source.RaiseValued(1));
-        await entered.Task;
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
         subscription.Dispose();
         var disposing = subscription.DisposeAsync().AsTask();
         Assert.Equal(0, source.ValuedCount);
@@ -147,13 +147,16 @@ public sealed class SubscribeWeakEventTests
             });
 
         var raising = Task.Run(() => source.RaiseValued(1));
-        await entered.Task;
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var disposing = subscription.DisposeAsync().AsTask();
         Assert.False(disposing.IsCompleted);
         release.SetResult();
         await disposing;
         Assert.True(Volatile.Read(ref finished));
         await raising;
+
+        // The link holds the owner weakly: collected before the raise read it, the handler would never run.
+        GC.KeepAlive(owner);
     }
 
     [Fact]
