@@ -1,9 +1,12 @@
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Timers;
 
 /// <summary>The asynchronous overloads of After and Every, and the ownerless Loop.</summary>
+/// <remarks>In the GC collection: one test forces a collection, which must not run beside other tests.</remarks>
+[Collection(GcCollection.Name)]
 public sealed class TimerScopeAsyncTests
 {
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
