@@ -146,10 +146,13 @@ public sealed class MeterFactoryMetricsTests
         }
 
         // A primitive that outlives the container keeps working; its instruments are simply off.
-        using (ev.Subscribe(new object(), static (_, _, _) => { }))
+        var owner = new object();
+        using (ev.Subscribe(owner, static (_, _, _) => { }))
         {
             Assert.Equal(1, ev.Count);
         }
+
+        GC.KeepAlive(owner); // held weakly: collected before the count, it would not be counted
     }
 
     [Fact]
@@ -322,6 +325,7 @@ public sealed class MeterFactoryMetricsTests
 
         time.Advance(TimeSpan.FromSeconds(5));   // the one-shot fired, the CancelAfter source ended
         Assert.Equal(1, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
+        GC.KeepAlive(child); // a parent holds its children weakly: a collection would retire the child's timers
 
         scope.Dispose();
         Assert.Equal(0, MetricTotals.Sum(active, "saferefs.timer.scope.name", name));
