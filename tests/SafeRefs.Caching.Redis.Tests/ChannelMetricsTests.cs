@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using SafeRefs.Diagnostics;
 using SafeRefs.Tests.Diagnostics;
 
 namespace SafeRefs.Caching.Redis.Tests;
@@ -11,6 +12,40 @@ namespace SafeRefs.Caching.Redis.Tests;
 public sealed class ChannelMetricsTests
 {
     private const string Prefix = "saferefs.cache.invalidation.";
+
+    [Fact]
+    public async Task ChannelAndCache_OnOneMeterFactory_ShareOneSafeRefsMeter()
+    {
+        var services = new ServiceCollection();
+        services.AddMetrics();
+        services.AddDistributedMemoryCache();
+        services.AddBoundedMemoryCache(_ => { }).AddRedisInvalidation(o => o.Configuration = "127.0.0.1:1,connectTimeout=100");
+        await using var provider = services.BuildServiceProvider();
+        var factory = provider.GetRequiredService<IMeterFactory>();
+        var meters = new HashSet<Meter>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, _) =>
+        {
+            if (instrument.Meter.Scope == factory && instrument.Meter.Name == SafeRefsMeter.Name)
+            {
+                lock (meters)
+                {
+                    meters.Add(instrument.Meter);
+                }
+            }
+        };
+        listener.Start();
+
+        _ = provider.GetRequiredService<BoundedMemoryCache>();        // the core's instruments
+        _ = provider.GetRequiredService<RedisInvalidationChannel>();  // the channel's
+
+        lock (meters)
+        {
+            var meter = Assert.Single(meters);
+            Assert.NotNull(SafeRefsMeter.Version);
+            Assert.Equal(SafeRefsMeter.Version, meter.Version);
+        }
+    }
 
     [Fact]
     public async Task ChannelInstruments_AreTheDocumentedOnes_AndReadTheChannelsCounters()

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
+using SafeRefs.Diagnostics;
 
 namespace SafeRefs.Caching.Redis.Internal;
 
@@ -40,8 +41,10 @@ internal sealed class ChannelInstruments
             {
                 instruments = new ChannelInstruments();
                 PerFactory.Add(meterFactory, instruments);
+                // The core's name and version: a factory that caches its meters (the default one does) hands both
+                // packages one SafeRefs meter.
 #pragma warning disable CA2000 // The factory owns its meters and disposes them with itself.
-                instruments.Publish(meterFactory.Create("SafeRefs"), logger);
+                instruments.Publish(meterFactory.Create(new MeterOptions(SafeRefsMeter.Name) { Version = SafeRefsMeter.Version }), logger);
 #pragma warning restore CA2000
             }
 

@@ -98,7 +98,7 @@ internal sealed partial class Metrics
         }
     }
 
-    private static MeterOptions Options() => new(SafeRefsMeter.Name) { Version = typeof(Metrics).Assembly.GetName().Version?.ToString() };
+    private static MeterOptions Options() => new(SafeRefsMeter.Name) { Version = SafeRefsMeter.Version };
 
     /// <summary>
     /// Holds the static fallback. A holder class, so that static state in other partial files (whose initialisation
