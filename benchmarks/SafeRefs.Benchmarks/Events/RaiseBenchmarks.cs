@@ -23,7 +23,6 @@ public class RaiseBenchmarks
     private StrongReferenceMessenger _strongMessenger = null!;
     private ReflectionWeakEventManager _reflection = null!;
     private FloorEntry[] _floor = [];
-    private long _floorRaises;
 
     public event EventHandler<PingMessage>? Plain;
 
@@ -166,25 +165,6 @@ public class RaiseBenchmarks
                     Unsafe.As<Action<Subscriber, object?, PingMessage>>(handler!)(Unsafe.As<Subscriber>(owner), this, PingMessage.Instance);
                 }
             }
-        }
-    }
-
-    /// <summary>
-    /// Floor of <c>Add</c> mode with handles freed at once: <see cref="Floor_WeakRead"/> plus one interlocked pair per
-    /// raise (the raise announces itself so that a remover on another thread knows when the handles it dropped are
-    /// no longer read; without a process-wide barrier the announcement is a full fence).
-    /// </summary>
-    [Benchmark]
-    public void Floor_WeakReadCountedRaise()
-    {
-        Interlocked.Increment(ref _floorRaises);
-        try
-        {
-            Floor_WeakRead();
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _floorRaises);
         }
     }
 

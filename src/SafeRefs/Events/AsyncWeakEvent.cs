@@ -153,8 +153,8 @@ public sealed class AsyncWeakEvent<TArgs>
             foreach (var item in snapshot)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                // Counted only while it reads the entry: a raise that awaits must not hold back the list's frees.
-                if (!_list.TryBeginInvokeUncounted(item.Entry, out var owner, out var handler))
+                // An Add handler removed while an earlier handler awaited is skipped (the drop mark is advisory).
+                if (item.Entry.IsDropped || !item.Entry.TryBeginInvoke(out var owner, out var handler))
                 {
                     dead++;
                     continue;

@@ -155,19 +155,10 @@ public sealed class WeakDelegateEvent<TDelegate>
             return;
         }
 
-        // Counted while it reads entries' handles: the list frees none of them until this raise is out.
-        var epoch = _list.EnterRaise();
-        try
-        {
-            RaiseCounted(_list.Snapshot, ref invoker);
-        }
-        finally
-        {
-            _list.ExitRaise(epoch);
-        }
+        RaiseAll(_list.Snapshot, ref invoker);
     }
 
-    private void RaiseCounted<TInvoker>(SnapshotItem[] snapshot, ref TInvoker invoker)
+    private void RaiseAll<TInvoker>(SnapshotItem[] snapshot, ref TInvoker invoker)
         where TInvoker : struct, IWeakEventInvoker<TDelegate>
     {
         if (!_exceptionPolicy.IsPlainPropagate)
@@ -181,9 +172,9 @@ public sealed class WeakDelegateEvent<TDelegate>
         for (var i = 0; i < snapshot.Length; i++)
         {
             ref readonly var item = ref snapshot[i];
-            if (item.Weak.IsAllocated && item.Weak.TryGetTarget(out var weakHandler))
+            if (item.Added is { } added && added.TryGetTarget(out var weakHandler))
             {
-                // Add mode with a weak target: one weak-handle read, then the original delegate.
+                // Add mode with a weak target: one weak-reference read, then the original delegate.
                 invoker.Invoke(Unsafe.As<TDelegate>(weakHandler));
             }
             else if (item.Entry.TryBeginInvoke(out _, out var handler))

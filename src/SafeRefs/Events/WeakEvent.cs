@@ -28,9 +28,8 @@ namespace SafeRefs.Events;
 /// next add, on a raise that meets more than max(4, 25 %) of them, and after each gen-2 GC even if the event is
 /// never raised.</para>
 /// <para><b>Thread safety:</b> every member is thread-safe; <see cref="Raise"/> takes no lock unless it meets many dead
-/// entries (then it compacts them) or handlers were removed while it ran (then it frees them). A raise invokes
-/// the handlers of the snapshot taken when it started, in subscription order: a handler added during a raise runs
-/// from the next raise on; a handler removed with <see cref="Remove"/> during a raise may still run in that raise,
+/// entries (then it compacts them). A raise invokes the handlers of the snapshot taken when it started, in
+/// subscription order: a handler added during a raise runs from the next raise on; a handler removed with <see cref="Remove"/> during a raise may still run in that raise,
 /// as with a multicast delegate; a handler whose <see cref="Subscription"/> was disposed never starts after
 /// <see cref="Subscription.Dispose"/> returned, even in a raise already running on another thread (<c>Dispose</c> never
 /// waits for a running invocation; <see cref="Subscription.DisposeAsync"/> does).</para>
@@ -143,28 +142,18 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
             return;
         }
 
-        // Counted while it reads entries' handles: the list frees none of them until this raise is out.
-        var epoch = _list.EnterRaise();
-        try
+        var snapshot = Volatile.Read(ref _snapshot);
+        if (snapshot.Length == 1 && _exceptionPolicy.IsPlainPropagate)
         {
-            var snapshot = Volatile.Read(ref _snapshot);
-            if (snapshot.Length == 1 && _exceptionPolicy.IsPlainPropagate)
+            // The commonest event has one handler: no loop; a live Add-mode weak target is one weak-reference read.
+            if (snapshot[0].Added is { } single && single.TryGetTarget(out var singleHandler))
             {
-                // The commonest event has one handler: no loop; a live Add-mode weak target is one handle read.
-                ref readonly var single = ref snapshot[0];
-                if (single.Weak.IsAllocated && single.Weak.TryGetTarget(out var singleHandler))
-                {
-                    Unsafe.As<EventHandler<TArgs>>(singleHandler)(sender, args);
-                    return;
-                }
+                Unsafe.As<EventHandler<TArgs>>(singleHandler)(sender, args);
+                return;
             }
+        }
 
-            RaiseAll(snapshot, sender, args);
-        }
-        finally
-        {
-            _list.ExitRaise(epoch);
-        }
+        RaiseAll(snapshot, sender, args);
     }
 
     private void RaiseAll(SnapshotItem[] snapshot, object? sender, TArgs args)
@@ -179,9 +168,9 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
         var dead = 0;
         for (var i = 0; i < snapshot.Length; i++)
         {
-            // Add mode with a weak target: one weak-handle read from the snapshot item, then the original delegate.
+            // Add mode with a weak target: one weak-reference read from the snapshot item, then the original delegate.
             ref readonly var item = ref snapshot[i];
-            if (item.Weak.IsAllocated && item.Weak.TryGetTarget(out var handler))
+            if (item.Added is { } added && added.TryGetTarget(out var handler))
             {
                 Unsafe.As<EventHandler<TArgs>>(handler)(sender, args);
             }

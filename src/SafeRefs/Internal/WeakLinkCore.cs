@@ -21,10 +21,10 @@ namespace SafeRefs.Internal;
 /// claims it by closing the gate while admitted (<see cref="Close"/>, <see cref="TryClaim"/>): exactly one caller wins.
 /// The last admitted caller to leave the closed gate frees the handles: the claimer, at once, unless an invocation
 /// admitted before the claim is still running; its end frees them.</para>
-/// <para><b>Ungated</b>, the one exception: the <c>Add</c> handlers of the weak events (multicast rules, no token; a
-/// gate would cost an interlocked operation per handler per raise). Raises read their weak handle without a gate, so
-/// the weak event's handler list calls <see cref="FreeUngated"/> once no raise that could read it runs (its two-epoch
-/// count of raises).</para>
+/// <para><b>Never read</b>, the one exception: the <c>Add</c> handlers of the weak events (multicast rules, no token).
+/// Their core only keeps the delegate alive with its target; raises read the delegate through a
+/// <see cref="WeakReference{T}"/> of their own, so the handler list frees the core with <see cref="FreeUngated"/> when
+/// it drops the entry.</para>
 /// <para>Debug builds assert on every read that the handles were not freed. A mutable struct: keep it in a field and
 /// call it on that field, never on a copy.</para>
 /// </remarks>
@@ -84,9 +84,6 @@ internal struct WeakLinkCore
             return _weak.IsAllocated && _weak.TryGetTarget(out var target) ? target : null;
         }
     }
-
-    /// <summary>Gets the weak handle, for an ungated reader that copies it; that reader checks <see cref="IsFreed"/> in debug builds.</summary>
-    internal readonly WeakGCHandle<object> WeakHandle => _weak;
 
     /// <summary>Admits the caller to read the handles; <see langword="false"/> once claimed. Pair with <see cref="Exit"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -184,7 +181,7 @@ internal struct WeakLinkCore
     /// <summary>Completes when the subscription is claimed and no admitted caller is left.</summary>
     internal ValueTask WhenIdleAsync() => _gate.WhenIdleAsync();
 
-    /// <summary>The ungated exception: frees the handles; the caller guarantees that no raise can still read them.</summary>
+    /// <summary>The exception for a core nobody reads (an <c>Add</c> handler's): frees the handles at once.</summary>
     internal void FreeUngated()
     {
         Debug.Assert(_gate.Count == 0 && !_gate.IsClosed, "a gated subscription is freed by its last admitted caller");

@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using SafeRefs.Internal;
 
 namespace SafeRefs.Events.Internal;
@@ -13,14 +12,16 @@ namespace SafeRefs.Events.Internal;
 /// <see cref="EntryKind.Strong"/> holds a delegate whose target is rooted anyway (static method or the compiler's
 /// non-capturing-lambda singleton). The weak kinds hold a <see cref="WeakLinkCore"/>, the library's one weak-link
 /// mechanism: <see cref="EntryKind.Owner"/> (<c>Subscribe</c>) owner → handler (or, for a handler that cannot capture,
-/// the owner weakly beside the handler), gated, claimed and freed by its
-/// token's <c>Dispose</c> or by the list dropping it dead; <see cref="EntryKind.WeakTarget"/> (<c>Add</c>) target →
-/// delegate plus a weak handle to the delegate, the mechanism's ungated exception, freed by the
-/// <see cref="WeakHandlerList"/> once no raise can read it (or by the creator of an entry never published).
+/// the owner weakly beside the handler), gated, claimed and freed by its token's <c>Dispose</c> or by the list dropping
+/// it dead; <see cref="EntryKind.WeakTarget"/> (<c>Add</c>) target → delegate, which only keeps the delegate alive
+/// with its target and is never read, so the <see cref="WeakHandlerList"/> frees it when it drops the entry (or the
+/// creator of an entry never published does). A raise reads an <c>Add</c> delegate through a
+/// <see cref="WeakReference{T}"/>: its handle belongs to the runtime, freed only once the reference is unreachable.
 /// </remarks>
 internal sealed class WeakHandlerEntry
 {
     private readonly Delegate? _strongHandler;
+    private readonly WeakReference<Delegate>? _added;
     private WeakLinkCore _core;
     private ListenerCount? _budgetCount;
     private bool _dropped;
@@ -34,7 +35,11 @@ internal sealed class WeakHandlerEntry
     private WeakHandlerEntry(EntryKind kind, object owner, Delegate handler)
     {
         Kind = kind;
-        _core = new WeakLinkCore(owner, handler, kind == EntryKind.WeakTarget ? handler : null);
+        _core = new WeakLinkCore(owner, handler, weak: null);
+        if (kind == EntryKind.WeakTarget)
+        {
+            _added = new WeakReference<Delegate>(handler);
+        }
     }
 
     /// <summary>
@@ -43,8 +48,8 @@ internal sealed class WeakHandlerEntry
     /// </summary>
     internal static Action<WeakHandlerEntry>? BeforeCallHook { get; set; }
 
-    /// <summary>Gets the weak handle to the delegate of a <see cref="EntryKind.WeakTarget"/> entry (unallocated otherwise).</summary>
-    internal WeakGCHandle<object> WeakHandle => _core.WeakHandle;
+    /// <summary>Gets the weak reference to the delegate of a <see cref="EntryKind.WeakTarget"/> entry (<see langword="null"/> otherwise).</summary>
+    internal WeakReference<Delegate>? Added => _added;
 
     /// <summary>Gets how the entry holds its handler.</summary>
     internal EntryKind Kind { get; }
@@ -59,7 +64,6 @@ internal sealed class WeakHandlerEntry
     internal long RunningCount => _core.AdmittedCount;
 
     /// <summary>Gets a value indicating whether the handler can still run (not removed, target or owner alive).</summary>
-    /// <remarks>For an <c>Add</c> entry, only under the list's lock (nothing else keeps its handles from being freed).</remarks>
     internal bool IsAlive
     {
         get
@@ -69,7 +73,7 @@ internal sealed class WeakHandlerEntry
                 case EntryKind.Strong:
                     return true;
                 case EntryKind.WeakTarget:
-                    return _core.Weak is not null;
+                    return _added!.TryGetTarget(out _);
                 default:
                     if (!_core.TryEnter())
                     {
@@ -86,10 +90,13 @@ internal sealed class WeakHandlerEntry
     /// <summary>Gets a value indicating whether the entry can be dropped from the list (removed or dead).</summary>
     internal bool IsDead => !IsAlive;
 
-    /// <summary>Gets the handler of a live <c>Add</c> entry (for <c>Remove</c> matching; under the list's lock).</summary>
-    internal Delegate? AddedHandlerOrNull => Kind == EntryKind.Strong ? _strongHandler : Unsafe.As<Delegate>(_core.Weak);
+    /// <summary>Gets the handler of a live <c>Add</c> entry (for <c>Remove</c> matching).</summary>
+    internal Delegate? AddedHandlerOrNull => Kind == EntryKind.Strong ? _strongHandler : _added is not null && _added.TryGetTarget(out var added) ? added : null;
 
-    /// <summary>Gets a value indicating whether the list dropped the entry from its snapshot.</summary>
+    /// <summary>
+    /// Gets a value indicating whether the list dropped the entry from its snapshot. Advisory: an async raise skips a
+    /// handler removed while it awaited; a stale answer only runs it once more, which multicast rules allow.
+    /// </summary>
     internal bool IsDropped => Volatile.Read(ref _dropped);
 
     /// <summary>Gets a value indicating whether the handles were freed (tests, debug checks).</summary>
@@ -128,8 +135,6 @@ internal sealed class WeakHandlerEntry
     /// <summary>
     /// For a raise: reads the handler (and the owner) and, for a <c>Subscribe</c> entry, admits the invocation through
     /// the gate; call <see cref="EndInvoke"/> after the handler returns. <see langword="false"/> when removed or dead.
-    /// An <c>Add</c> entry's handle is read ungated: the raise must be counted by the list
-    /// (<see cref="WeakHandlerList.EnterRaise"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryBeginInvoke(out object? owner, [NotNullWhen(true)] out Delegate? handler)
@@ -142,8 +147,7 @@ internal sealed class WeakHandlerEntry
                 return true;
             case EntryKind.WeakTarget:
                 owner = null;
-                handler = Unsafe.As<Delegate>(_core.Weak);
-                return handler is not null;
+                return _added!.TryGetTarget(out handler);
             default:
                 if (!_core.TryBeginInvoke(out var admittedOwner, out var admittedHandler))
                 {
@@ -176,13 +180,13 @@ internal sealed class WeakHandlerEntry
     /// <returns><see langword="true"/> for the call that claimed it.</returns>
     internal bool Claim() => _core.Claim();
 
-    /// <summary>Marks the entry dropped from the list's snapshot; under the list's lock, before its handles may be freed.</summary>
+    /// <summary>Marks the entry dropped from the list's snapshot; under the list's lock.</summary>
     internal void MarkDropped() => Volatile.Write(ref _dropped, true);
 
     /// <summary>
-    /// Lets go of the entry's handles once nothing but admitted callers can read them: claims a <c>Subscribe</c> entry
-    /// (if not claimed yet); frees an <c>Add</c> entry's handles, for the caller that guarantees no raise reads them
-    /// any more (the list, or the creator of an entry never published).
+    /// Lets go of the entry's handles, once, for whoever detaches it (the list under its lock, or the creator of an entry
+    /// never published): claims a <c>Subscribe</c> entry (freed once no admitted caller reads them); frees an
+    /// <c>Add</c> entry's at once, since nothing reads them.
     /// </summary>
     internal void Release()
     {
@@ -217,7 +221,7 @@ internal sealed class WeakHandlerEntry
         /// <summary>Static method or non-capturing lambda: held strongly (rooted anyway).</summary>
         Strong,
 
-        /// <summary><c>Add</c> mode: target weak, delegate alive exactly as long as the target; ungated.</summary>
+        /// <summary><c>Add</c> mode: target weak, delegate alive exactly as long as the target (until removed); ungated.</summary>
         WeakTarget,
 
         /// <summary><c>Subscribe</c> mode: owner weak, handler alive exactly as long as the owner; gated.</summary>

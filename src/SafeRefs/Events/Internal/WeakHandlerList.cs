@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Events;
@@ -12,16 +11,13 @@ namespace SafeRefs.Events.Internal;
 /// under a lock and publish a new immutable array.
 /// </summary>
 /// <remarks>
-/// <para><b>Handles.</b> Each entry owns its GC handles through a <see cref="SafeRefs.Internal.WeakLinkCore"/>. Those of
-/// a <c>Subscribe</c> entry are gated and freed when it is claimed (its token's <c>Dispose</c>, or this list dropping
-/// it dead). Those of an <c>Add</c> entry are the mechanism's one ungated exception, freed by this list: a raise reads
-/// them between <see cref="EnterRaise"/> (before it loads the snapshot) and <see cref="ExitRaise"/>, so they are freed,
-/// under the lock, once the entry is out of the published snapshot and no raise that may have loaded it is counted.
-/// Two epochs: each raise counts itself in the current one; an entry dropped during an epoch is retired with it; the
-/// lock holder flips to the other epoch only when no raise of that one is left, and frees the entries retired before a
-/// flip once the raises counted before it are out (the last of them frees them). So overlapping raises do not hold
-/// entries back without bound, and a raise costs one interlocked pair and none per handler. Entries still registered
-/// when the list is collected are freed by <see cref="CollectedListReleaser"/>.</para>
+/// <para><b>Handles.</b> Each entry owns its GC handles through a <see cref="SafeRefs.Internal.WeakLinkCore"/>, freed
+/// exactly once by whoever detaches it. A <c>Subscribe</c> entry's are gated and freed when it is claimed (its token's
+/// <c>Dispose</c>, or this list dropping it dead). An <c>Add</c> entry's (target → delegate, which keeps the delegate
+/// alive with its target) are never read: a raise reaches the delegate through a <see cref="WeakReference{T}"/>, whose
+/// handle the runtime frees when nothing references it any more. So this list frees them under its lock in the same
+/// step that drops the entry from the snapshot, whatever raise is running. Entries still registered when the list is
+/// collected are freed by <see cref="CollectedListReleaser"/>.</para>
 /// <para><b>User code</b> (metric listeners) never runs under the lock: another thread's <c>Dispose</c> must not
 /// wait for it.</para>
 /// <para><b>Bounds.</b> Disposed and removed entries leave the snapshot at once. Dead entries (target or owner
@@ -40,10 +36,6 @@ internal sealed class WeakHandlerList
     private readonly Metrics.WeakEventInstruments _metrics;
     private readonly IHandlerSnapshotSink? _sink;
     private SnapshotItem[] _snapshot = Empty;
-    private long _raises; // raises in progress: epoch 0 counted in bits 0–31, epoch 1 in bits 32–63
-    private int _epoch; // the epoch new raises count in, 0 or 1; written under the lock
-    private List<WeakHandlerEntry>? _retiredNow; // dropped during the current epoch; under the lock
-    private List<WeakHandlerEntry>? _retiredBefore; // dropped before the last flip; freed once the other epoch drains
     private CollectedListReleaser? _releaser;
     private LiveCountTracker? _tracker;
 
@@ -94,111 +86,8 @@ internal sealed class WeakHandlerList
         }
     }
 
-    /// <summary>Gets the number of raises in progress (tests).</summary>
-    internal int RaisesInProgress
-    {
-        get
-        {
-            var raises = Volatile.Read(ref _raises);
-            return (int)raises + (int)(raises >> 32);
-        }
-    }
-
-    /// <summary>Gets the number of dropped entries whose handles wait for the raises in progress (tests).</summary>
-    internal int RetiredCount
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return (_retiredNow?.Count ?? 0) + (_retiredBefore?.Count ?? 0);
-            }
-        }
-    }
-
     /// <summary>The compaction threshold for <paramref name="length"/> stored entries: max(4, 25 %).</summary>
     internal static int Slack(int length) => Math.Max(4, length / 4);
-
-    /// <summary>
-    /// Test seam: called by <see cref="EnterRaise"/> between its read of the epoch and its count (where a flip may come
-    /// in between); <see langword="null"/> outside tests.
-    /// </summary>
-    internal Action? EpochReadHook { get; set; }
-
-    /// <summary>
-    /// Counts a raise in progress in the current epoch: call it before loading the snapshot whose entries the raise
-    /// reads, and <see cref="ExitRaise"/> with the returned epoch in a <c>finally</c>.
-    /// </summary>
-    /// <remarks>The add is a full fence, so the raise loads a snapshot published before it, or later. If the epoch did
-    /// not move between the two reads, a flip after this (whose own interlocked read of the counts follows it) sees this
-    /// raise counted in the epoch it waits for; if it moved, the raise counts itself again in the new epoch, so that it
-    /// does not hold back the entries retired before that flip, which it cannot read.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal int EnterRaise()
-    {
-        while (true)
-        {
-            var epoch = Volatile.Read(ref _epoch);
-            EpochReadHook?.Invoke();
-            Interlocked.Add(ref _raises, 1L << (epoch << 5));
-            if (Volatile.Read(ref _epoch) == epoch)
-            {
-                return epoch;
-            }
-
-            ExitRaise(epoch);
-        }
-    }
-
-    /// <summary>
-    /// Ends a raise counted by <see cref="EnterRaise"/>. The last raise out of the older epoch frees what was retired
-    /// before the flip (the flip's own check may have seen it still counted).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void ExitRaise(int epoch)
-    {
-        var shift = epoch << 5;
-        if ((int)(Interlocked.Add(ref _raises, -(1L << shift)) >> shift) == 0 && Volatile.Read(ref _epoch) != epoch)
-        {
-            lock (_lock)
-            {
-                ReclaimLocked();
-            }
-        }
-    }
-
-    /// <summary>
-    /// For a raise that is not counted throughout (an async raise, which must not hold back frees across its awaits):
-    /// <see cref="WeakHandlerEntry.TryBeginInvoke"/> on an entry of an older snapshot. A gated entry needs nothing
-    /// more; an <c>Add</c> entry is read in a short counted window. It may be freed already if it was dropped before the
-    /// window: it is marked dropped before the interlocked operation that decides the free (it is marked before it is
-    /// retired, and it is freed only after a flip), and this window reads the epoch after its own interlocked operation
-    /// and before the mark: either it saw that flip, and so the mark, or the free waits for this window.
-    /// </summary>
-    internal bool TryBeginInvokeUncounted(WeakHandlerEntry entry, out object? owner, [NotNullWhen(true)] out Delegate? handler)
-    {
-        if (entry.Kind != WeakHandlerEntry.EntryKind.WeakTarget)
-        {
-            return entry.TryBeginInvoke(out owner, out handler);
-        }
-
-        var epoch = EnterRaise();
-        try
-        {
-            if (entry.IsDropped)
-            {
-                owner = null;
-                handler = null;
-                return false;
-            }
-
-            return entry.TryBeginInvoke(out owner, out handler);
-        }
-        finally
-        {
-            ExitRaise(epoch);
-        }
-    }
 
     /// <summary>
     /// Adds an <c>Add</c>-mode handler, one entry per part of a multicast delegate. Every part is checked before any is
@@ -222,14 +111,15 @@ internal sealed class WeakHandlerList
                 entries.Add(WeakHandlerEntry.ForAdd(single, policy, paramName));
             }
 
-            for (; added < entries.Count; added++)
+            while (added < entries.Count)
             {
-                Add(entries[added]);
+                // Counted before the call: an Add that throws has freed its entry's handles itself.
+                Add(entries[added++]);
             }
         }
         finally
         {
-            // A refused part or budget: the entries never published own handles nobody else will free.
+            // A refused part or budget: the entries never offered to Add own handles nobody else will free.
             for (var i = added; i < entries.Count; i++)
             {
                 entries[i].Release();
@@ -269,7 +159,6 @@ internal sealed class WeakHandlerList
             var copy = CopyLiveLocked(extra: 1, out purged);
             copy[^1] = new SnapshotItem(entry);
             Publish(copy);
-            ReclaimLocked();
             if (entry.Kind != WeakHandlerEntry.EntryKind.Strong && _releaser is null)
             {
                 _releaser = new CollectedListReleaser(this);
@@ -334,7 +223,6 @@ internal sealed class WeakHandlerList
                         _ = DropLocked(old[i].Entry);
                     }
 
-                    ReclaimLocked();
                     return true;
                 }
             }
@@ -356,7 +244,6 @@ internal sealed class WeakHandlerList
                 {
                     PublishWithout(old, i);
                     _ = DropLocked(entry);
-                    ReclaimLocked();
                     return true;
                 }
             }
@@ -379,8 +266,8 @@ internal sealed class WeakHandlerList
     }
 
     /// <summary>
-    /// Removes a subscribed entry: closes its gate (no invocation starts after this returns), drops it from the
-    /// snapshot and frees its handles, or leaves that to the last raise in progress.
+    /// Removes a subscribed entry: closes its gate (no invocation starts after this returns), frees its handles (or
+    /// leaves that to the invocation running now) and drops it from the snapshot.
     /// </summary>
     internal void Dispose(WeakHandlerEntry entry)
     {
@@ -406,7 +293,6 @@ internal sealed class WeakHandlerList
 
             PublishWithout(old, i);
             _ = DropLocked(entry);
-            ReclaimLocked();
         }
     }
 
@@ -433,7 +319,7 @@ internal sealed class WeakHandlerList
 
     /// <summary>
     /// The list was collected (second finalization of its <see cref="CollectedListReleaser"/>): frees the handles of
-    /// every entry left. No raise is counted: a raise keeps the list reachable until its <see cref="ExitRaise"/>.
+    /// every entry left (a <c>Subscribe</c> entry's once its running invocation, if any, returns).
     /// </summary>
     internal void FreeAllOnCollection()
     {
@@ -443,9 +329,6 @@ internal sealed class WeakHandlerList
             {
                 item.Entry.Release();
             }
-
-            FreeAndClear(_retiredNow);
-            FreeAndClear(_retiredBefore);
 
             // Consistent if a purge still finds the list: nothing left to read.
             Publish(Empty);
@@ -466,8 +349,7 @@ internal sealed class WeakHandlerList
 
     /// <summary>
     /// For an entry just dropped from the published snapshot (under the lock): gives back its place in the budget and its
-    /// handler count, and retires it until <see cref="ReclaimLocked"/> frees its handles. Returns 1 if it
-    /// was collected (not removed), for the purged metric.
+    /// handler count, and lets go of its handles. Returns 1 if it was collected (not removed), for the purged metric.
     /// </summary>
     private int DropLocked(WeakHandlerEntry entry)
     {
@@ -476,9 +358,9 @@ internal sealed class WeakHandlerList
         switch (entry.Kind)
         {
             case WeakHandlerEntry.EntryKind.WeakTarget:
-                // Ungated: a raise counted before this drop may still read its weak handle.
+                // Its handles are never read (a raise reads the delegate's WeakReference): freed now, by this drop.
                 entry.MarkDropped();
-                (_retiredNow ??= []).Add(entry);
+                entry.Release();
                 return 1;
             case WeakHandlerEntry.EntryKind.Owner:
                 // Gated: claimed here unless its token's Dispose claimed it (then it was removed, not purged).
@@ -486,59 +368,6 @@ internal sealed class WeakHandlerList
             default:
                 return 0;
         }
-    }
-
-    /// <summary>
-    /// Frees what no raise can read any more; called under the lock, after the snapshot without the retired entries
-    /// was published. With no raise counted, every retired entry is freed. Otherwise the entries retired before the
-    /// last flip are freed once no raise of the older epoch is counted; then, if entries were retired since, the epochs
-    /// flip (new raises count in the drained one) and the same check runs for the raises counted before the flip.
-    /// Reading the counts is an interlocked operation (a full fence): a raise counted after it loads a snapshot
-    /// published before it, or later; one counted before it is seen, and the last of those out calls this again.
-    /// </summary>
-    private void ReclaimLocked()
-    {
-        while (_retiredBefore is { Count: > 0 } || _retiredNow is { Count: > 0 })
-        {
-            var raises = Interlocked.CompareExchange(ref _raises, 0, 0);
-            if (raises == 0)
-            {
-                // No raise counted at all: one counted from now on loads a snapshot without any retired entry.
-                FreeAndClear(_retiredBefore);
-                FreeAndClear(_retiredNow);
-                return;
-            }
-
-            var older = _epoch ^ 1;
-            if ((int)(raises >> (older << 5)) != 0)
-            {
-                return;
-            }
-
-            FreeAndClear(_retiredBefore);
-            if (_retiredNow is not { Count: > 0 })
-            {
-                return;
-            }
-
-            (_retiredBefore, _retiredNow) = (_retiredNow, _retiredBefore);
-            Volatile.Write(ref _epoch, older);
-        }
-    }
-
-    private static void FreeAndClear(List<WeakHandlerEntry>? entries)
-    {
-        if (entries is null)
-        {
-            return;
-        }
-
-        foreach (var entry in entries)
-        {
-            entry.Release();
-        }
-
-        entries.Clear();
     }
 
     private int CompactLocked()
@@ -556,7 +385,6 @@ internal sealed class WeakHandlerList
 
         var copy = CopyLiveLocked(extra: 0, out var purged);
         Publish(copy.Length == 0 ? Empty : copy);
-        ReclaimLocked();
         return purged;
     }
 

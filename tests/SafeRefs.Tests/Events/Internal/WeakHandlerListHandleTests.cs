@@ -8,9 +8,11 @@ using SafeRefs.Tests.Infrastructure;
 namespace SafeRefs.Tests.Events.Internal;
 
 /// <summary>
-/// When an entry's GC handles are freed: at once when it is disposed, removed or purged with no raise in progress;
-/// only after the raises in progress when one is; never read after that; and, for entries still registered when the
-/// event is collected, by the list's releaser.
+/// When an entry's GC handles are freed: by whoever detaches it, at once when it is disposed, removed or purged (a
+/// <c>Subscribe</c> entry's after the invocation running at that moment, if any); never read after that; and, for
+/// entries still registered when the event is collected, by the list's releaser. An <c>Add</c> entry's handle is
+/// never read at all (a raise reads the delegate through a <see cref="WeakReference{T}"/>), so a raise in progress
+/// does not hold it back.
 /// </summary>
 [Collection(GcCollection.Name)]
 public sealed class WeakHandlerListHandleTests
@@ -31,7 +33,6 @@ public sealed class WeakHandlerListHandleTests
         Assert.True(plainEntry.IsFreed);
         Assert.True(capturingEntry.IsFreed);
         Assert.Equal(0, source.StoredCount);
-        Assert.Equal(0, source.Handlers.RetiredCount);
         source.Raise(null, 1);
         Assert.Equal(0, owner.Calls);
         GC.KeepAlive(owner);
@@ -65,42 +66,40 @@ public sealed class WeakHandlerListHandleTests
     }
 
     // One raise, on this thread: the first handler disposes a token and removes an Add handler later in the snapshot.
-    // Both leave the snapshot at once. The disposed Subscribe entry is gated: nothing reads its handles unless admitted,
-    // so they are freed by the Dispose itself. The removed Add handler is ungated (multicast rules): the raise still
-    // reads and calls it, so its handles wait for the raise.
+    // Both leave the snapshot and are freed at once. The disposed Subscribe entry is gated: the raise skips it. The
+    // removed Add handler follows multicast rules: the raise still calls it (its delegate is alive here), reading it
+    // through its weak reference, not through the handle that was freed.
     [Fact]
-    public void DisposeAndRemove_DuringARaise_FreeTheGatedEntryAtOnce_TheAddHandlerWhenTheRaiseEnds()
+    public void DisposeAndRemove_DuringARaise_FreeBothAtOnce_TheRaiseStillCallsTheAddHandler()
     {
         var source = new WeakEvent<int>();
         var target = new Target();
         var disposedOwner = new Target();
+        EventHandler<int> added = target.On;
         Subscription? disposed = null;
         WeakHandlerEntry? disposedEntry = null;
         WeakHandlerEntry? removedEntry = null;
-        var seenInside = (DisposedFreed: false, RemovedFreed: true, Retired: -1, Raises: -1);
+        var seenInside = (DisposedFreed: false, RemovedFreed: false);
         using var first = source.Subscribe(target, (t, _, _) =>
         {
             disposed!.Dispose();
-            source.Remove(t.On);
-            var list = source.Handlers;
-            seenInside = (disposedEntry!.IsFreed, removedEntry!.IsFreed, list.RetiredCount, list.RaisesInProgress);
+            source.Remove(added);
+            seenInside = (disposedEntry!.IsFreed, removedEntry!.IsFreed);
         });
         disposed = source.Subscribe(disposedOwner, static (o, _, _) => o.Calls++);
-        source.Add(target.On);
+        source.Add(added);
         disposedEntry = EntryOf(disposed);
         removedEntry = source.Handlers.Snapshot[2].Entry;
 
         source.Raise(null, 1);
 
-        Assert.Equal((true, false, 1, 1), seenInside);
+        Assert.Equal((true, true), seenInside);
         Assert.Equal(0, disposedOwner.Calls);
         Assert.Equal(1, target.Calls); // removed during the raise, after the raise took its snapshot: still called
-        Assert.True(removedEntry.IsFreed);
-        Assert.Equal(0, source.Handlers.RetiredCount);
-        Assert.Equal(0, source.Handlers.RaisesInProgress);
         source.Raise(null, 2);
         Assert.Equal(1, target.Calls);
         GC.KeepAlive(disposedOwner);
+        GC.KeepAlive(added);
     }
 
     // Across threads: a raise held inside its first handler on another thread, while this thread disposes the token of
@@ -121,13 +120,10 @@ public sealed class WeakHandlerListHandleTests
 
         token.Dispose();
         var freedAtDispose = entry.IsFreed;
-        var raisesAtDispose = source.Handlers.RaisesInProgress;
         blocker.Release.Set();
         await raising;
 
-        Assert.Equal(1, raisesAtDispose);
         Assert.True(freedAtDispose, "a disposed Subscribe entry's handles waited for the raise in progress");
-        Assert.Equal(0, source.Handlers.RetiredCount);
         Assert.Equal(0, owner.Calls);
         GC.KeepAlive(owner);
     }
@@ -151,85 +147,67 @@ public sealed class WeakHandlerListHandleTests
         GC.KeepAlive(owner);
     }
 
-    // The epoch re-check: a raise reads the epoch, then (held by the hook) the epoch flips before it counts itself. It
-    // must count itself in the new epoch: it loads its snapshot after the flip, so it cannot read the entry retired
-    // before the flip, whose free waits only for the raise counted in the old epoch. Counted in the old epoch instead
-    // (the re-check removed), it would hold that free back until it ends.
-    [Fact]
-    public async Task EnterRaise_EpochFlipsBetweenItsReadAndItsCount_TheRaiseDoesNotHoldBackTheRetiredEntry()
-    {
-        var source = new WeakEvent<int>();
-        var relay = new Relay(2);
-        using var first = source.Subscribe(relay, static (r, _, raise) => r.Hold(raise));
-        var victim = new Victim();
-        source.Add(victim.On);
-        victim.Entry = source.Handlers.Snapshot[^1].Entry;
-        var older = relay.Start(source, 0); // counted in epoch 0, held in its first handler
-        var flipped = 0;
-        source.Handlers.EpochReadHook = () =>
-        {
-            // On the second raise's thread, after it read epoch 0 and before it counts itself: retiring the victim
-            // flips the epochs (the other epoch has no raise), and its free now waits for epoch 0.
-            if (Interlocked.Exchange(ref flipped, 1) == 0)
-            {
-                source.Remove(victim.On);
-            }
-        };
-        Task newer;
-        try
-        {
-            newer = relay.Start(source, 1);
-        }
-        finally
-        {
-            source.Handlers.EpochReadHook = null;
-        }
-
-        Assert.Equal(1, flipped);
-        Assert.False(victim.Entry!.IsFreed); // the older raise may still read it
-        relay.Finish(0, older);
-        var freedWhileTheNewerRuns = victim.Entry.IsFreed;
-        relay.Finish(1, newer);
-        await newer;
-
-        Assert.True(freedWhileTheNewerRuns, "a raise that counted itself in the old epoch held back the retired entry");
-        Assert.Equal(1, victim.Calls); // the older raise called it; the newer one never had it in its snapshot
-        Assert.Equal(0, victim.CalledWhileFreed);
-        Assert.Equal(0, source.Handlers.RaisesInProgress);
-        GC.KeepAlive(victim);
-    }
-
     // The same across threads: a raise held inside a handler on another thread while this thread removes an Add
-    // handler that the held raise has yet to reach.
+    // handler that the held raise has yet to reach. Remove frees its handle at once, without waiting for the raise;
+    // the raise still calls the handler (its delegate is alive here) through its weak reference.
     [Fact]
-    public async Task Remove_WhileARaiseOnAnotherThreadIsInProgress_FreesAfterThatRaise()
+    public async Task Remove_WhileARaiseOnAnotherThreadIsInProgress_FreesAtOnce_TheRaiseStillCallsIt()
     {
         var source = new WeakEvent<int>();
         var blocker = new Blocker();
         var target = new Target();
+        EventHandler<int> added = target.On;
         using var first = source.Subscribe(blocker, static (b, _, _) => b.Block());
-        source.Add(target.On);
+        source.Add(added);
         var entry = source.Handlers.Snapshot[1].Entry;
         var raising = Task.Factory.StartNew(() => source.Raise(null, 1), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         blocker.Entered.Wait();
 
-        source.Remove(target.On);
+        source.Remove(added);
         var freedWhileRaising = entry.IsFreed;
-        var retiredWhileRaising = source.Handlers.RetiredCount;
         blocker.Release.Set();
         await raising;
 
-        Assert.False(freedWhileRaising);
-        Assert.Equal(1, retiredWhileRaising);
+        Assert.True(freedWhileRaising, "a removed Add handler's handle waited for the raise in progress");
         Assert.Equal(1, target.Calls);
-        Assert.True(entry.IsFreed);
-        Assert.Equal(0, source.Handlers.RetiredCount);
+        GC.KeepAlive(target);
+        GC.KeepAlive(added);
+    }
+
+    // Remove makes the removed delegate collectable while its target lives, even while a raise that still holds the
+    // older snapshot is in progress on another thread (the raise then skips it). With the handle freed only after the
+    // raise, the delegate would stay reachable through target → delegate until the raise ends.
+    [Fact]
+    public async Task Remove_WhileARaiseIsInProgress_TheRemovedDelegateIsCollectedAndSkipped()
+    {
+        var (source, blocker, target, raising, removed) = StartHeldRaise(remove: true);
+
+        GcAssert.Collected(removed, "a removed Add handler's delegate is kept alive while a raise runs");
+        blocker.Release.Set();
+        await raising;
+
+        Assert.Equal(0, target.Calls);
+        Assert.Equal(1, source.Count);
         GC.KeepAlive(target);
     }
 
-    // An async raise is not counted across its awaits (it would hold back frees for as long as a handler awaits): an
-    // Add handler removed while the first handler awaits is freed at once, and the raise then skips it without reading
-    // its handles (in Debug a read of a freed handle fails an assertion).
+    // Control twin: the same held raise without the Remove: the target keeps the delegate alive and the raise calls it.
+    [Fact]
+    public async Task Remove_Control_WithoutRemove_TheDelegateLivesWithItsTargetAndIsCalled()
+    {
+        var (source, blocker, target, raising, kept) = StartHeldRaise(remove: false);
+
+        GcAssert.NotCollected(kept);
+        blocker.Release.Set();
+        await raising;
+
+        Assert.Equal(1, target.Calls);
+        Assert.Equal(2, source.Count);
+        GC.KeepAlive(target);
+    }
+
+    // An Add handler removed while the first handler of an async raise awaits is freed at once, and the raise then
+    // skips it (the entry's drop mark).
     [Fact]
     public async Task AsyncRaise_HandlerRemovedWhileAnotherAwaits_IsFreedAtOnceAndSkipped()
     {
@@ -248,50 +226,7 @@ public sealed class WeakHandlerListHandleTests
         await raising;
 
         Assert.Equal(0, target.Calls);
-        Assert.Equal(0, source.Handlers.RaisesInProgress);
         GC.KeepAlive(target);
-    }
-
-    // Raises that overlap without a gap (a relay: raise i+1 starts before raise i ends, each held in its first handler)
-    // while one Add handler is removed per step. Each removed handler is still in the snapshots of the two raises in
-    // progress, which still call it (multicast rules) and must not find its handles freed; the retired set stays bounded
-    // although the raise count never drops to zero, and once the relay stops everything retired is freed.
-    [Fact]
-    public void Remove_WhileRaisesOverlapWithoutAGap_RetiredStayBoundedAndNoFreedHandleIsRead()
-    {
-        const int Steps = 24;
-        var source = new WeakEvent<int>();
-        var relay = new Relay(Steps + 1);
-        using var first = source.Subscribe(relay, static (r, _, raise) => r.Hold(raise));
-        var victims = new Victim[Steps];
-        for (var i = 0; i < Steps; i++)
-        {
-            victims[i] = new Victim();
-            source.Add(victims[i].On);
-            victims[i].Entry = source.Handlers.Snapshot[^1].Entry;
-        }
-
-        var raises = new Task[Steps + 1];
-        raises[0] = relay.Start(source, 0);
-        var retired = new List<int>();
-        for (var i = 0; i < Steps; i++)
-        {
-            raises[i + 1] = relay.Start(source, i + 1);
-            source.Remove(victims[i].On);
-            relay.Finish(i, raises[i]);
-            retired.Add(source.Handlers.RetiredCount);
-        }
-
-        relay.Finish(Steps, raises[Steps]);
-
-        Assert.All(victims, static v => Assert.Equal(0, v.CalledWhileFreed));
-        // Raise k started before victim j was removed (at step j) for every k <= j + 1, so it still called it.
-        Assert.Equal(Enumerable.Range(0, Steps).Select(static j => j + 2), victims.Select(static v => v.Calls));
-        Assert.All(retired, static count => Assert.InRange(count, 0, 2));
-        Assert.Equal(0, source.Handlers.RetiredCount);
-        Assert.Equal(0, source.Handlers.RaisesInProgress);
-        Assert.All(victims, static v => Assert.True(v.Entry!.IsFreed));
-        GC.KeepAlive(victims);
     }
 
     // An entry the budget refuses is never published; its creator frees its handles at once. Had they stayed allocated,
@@ -321,6 +256,26 @@ public sealed class WeakHandlerListHandleTests
         GcAssert.NotCollected(accepted.Delegate);
         GC.KeepAlive(owner);
         GC.KeepAlive(source);
+    }
+
+    // A multicast Add whose second part the budget refuses: Add freed that part's handle itself, and the add loop frees
+    // only the parts it never offered (a second free of the refused part failed the debug check of WeakLinkCore).
+    [Fact]
+    public void Add_MulticastRefusedByTheBudgetMidway_FreesEachPartOnce_KeepsTheAddedOne()
+    {
+        var budget = new ListenerBudget(maxListeners: 1) { OnExceeded = ListenerBudgetAction.Throw };
+        var source = new WeakEvent<int>(new WeakEventOptions { Budget = budget });
+        var (a, b, c) = (new Target(), new Target(), new Target());
+        EventHandler<int> multicast = a.On;
+        multicast += b.On;
+        multicast += c.On;
+
+        Assert.Throws<ListenerLimitExceededException>(() => source.Add(multicast));
+
+        Assert.Equal(1, source.Count);
+        source.Raise(null, 1);
+        Assert.Equal((1, 0, 0), (a.Calls, b.Calls, c.Calls));
+        GC.KeepAlive((a, b, c));
     }
 
     [Fact]
@@ -371,6 +326,33 @@ public sealed class WeakHandlerListHandleTests
     }
 
     private static WeakHandlerEntry EntryOf(Subscription token) => (WeakHandlerEntry)token.Arg1!;
+
+    // A raise held in its first handler on another thread, with an Add handler of a live target after it; the Add's
+    // delegate escapes only as a weak reference.
+    private static (WeakEvent<int> Source, Blocker Blocker, Target Target, Task Raising, WeakReference Added) StartHeldRaise(bool remove)
+    {
+        var source = new WeakEvent<int>();
+        var blocker = new Blocker();
+        var target = new Target();
+        _ = source.Subscribe(blocker, static (b, _, _) => b.Block());
+        var added = AddAndMaybeRemoveWhileHeld(source, blocker, target, remove, out var raising);
+        return (source, blocker, target, raising, added);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference AddAndMaybeRemoveWhileHeld(WeakEvent<int> source, Blocker blocker, Target target, bool remove, out Task raising)
+    {
+        EventHandler<int> added = target.On;
+        source.Add(added);
+        raising = Task.Factory.StartNew(() => source.Raise(null, 1), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        blocker.Entered.Wait();
+        if (remove)
+        {
+            source.Remove(added);
+        }
+
+        return new WeakReference(added);
+    }
 
     private static (WeakEvent<int> Source, Target Owner) CreateBudgetedEvent(int maxListeners)
     {
@@ -444,55 +426,6 @@ public sealed class WeakHandlerListHandleTests
             Calls++;
             return ValueTask.CompletedTask;
         }
-    }
-
-    private sealed class Victim
-    {
-        public WeakHandlerEntry? Entry { get; set; }
-
-        public int Calls { get; private set; }
-
-        public int CalledWhileFreed { get; private set; }
-
-        // Raises run one at a time here (the relay releases one and waits for its end before the next step).
-        public void On(object? sender, int raise)
-        {
-            Calls++;
-            if (Entry!.IsFreed)
-            {
-                CalledWhileFreed++;
-            }
-        }
-    }
-
-    /// <summary>Runs raises on threads of their own, each held in its first handler until the test finishes it.</summary>
-    private sealed class Relay(int raises)
-    {
-        private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-        private readonly ManualResetEventSlim[] _entered = NewEvents(raises);
-        private readonly ManualResetEventSlim[] _release = NewEvents(raises);
-
-        public void Hold(int raise)
-        {
-            _entered[raise].Set();
-            Assert.True(_release[raise].Wait(Timeout), "a held raise was never finished");
-        }
-
-        public Task Start(WeakEvent<int> source, int raise)
-        {
-            var task = Task.Factory.StartNew(() => source.Raise(null, raise), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            Assert.True(_entered[raise].Wait(Timeout), "a raise never reached its first handler");
-            return task;
-        }
-
-        public void Finish(int raise, Task task)
-        {
-            _release[raise].Set();
-            Assert.True(task.Wait(Timeout), "a released raise did not end");
-        }
-
-        private static ManualResetEventSlim[] NewEvents(int count) =>
-            Enumerable.Range(0, count).Select(static _ => new ManualResetEventSlim()).ToArray();
     }
 
     private sealed class Blocker
