@@ -99,18 +99,40 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
 
     ValueTask IScopeMember.WhenIdleAsync() => new(_completion.Task);
 
+    /// <summary>Arms the loop once it is in its scope's table. If the clock throws, the loop is closed (uncounted,
+    /// out of its scope) and the caller of <c>Loop</c> gets the exception.</summary>
     internal void Start(TimeProvider timeProvider)
     {
-        // Created paused and stored before arming, so a tick always finds the handle it re-arms.
-        var timer = TimerArguments.Create(timeProvider, TickCallback, this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        Interlocked.Exchange(ref _timer, timer);
-        if (Volatile.Read(ref _closed) != 0)
+        try
         {
-            timer.Dispose();
-            return;
-        }
+            // Created paused and stored before arming, so a tick always finds the handle it re-arms.
+            var timer = TimerArguments.Create(timeProvider, TickCallback, this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            Interlocked.Exchange(ref _timer, timer);
+            if (Volatile.Read(ref _closed) != 0)
+            {
+                timer.Dispose();
+                return;
+            }
 
-        timer.Change(_interval, Timeout.InfiniteTimeSpan);
+            timer.Change(_interval, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException) when (Volatile.Read(ref _closed) != 0)
+        {
+            // Closed meanwhile, by an ITimer that throws instead of returning false once disposed.
+        }
+        catch (Exception ex) when (Volatile.Read(ref _closed) == 0)
+        {
+            try
+            {
+                Close(fromScope: false);
+            }
+            catch (AggregateException closing)
+            {
+                throw new AggregateException(closing.InnerExceptions.Prepend(ex));
+            }
+
+            throw;
+        }
     }
 
     private void OnTick()
@@ -199,12 +221,34 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         {
             // Re-armed before reporting, so a failing body keeps its schedule even if the report throws. A close after
             // the check disposed the timer: the re-arm is then refused (Change on a disposed ITimer returns false).
-            Volatile.Read(ref _timer)?.Change(_interval, Timeout.InfiniteTimeSpan);
+            Rearm();
         }
 
         if (failure is not null)
         {
             Report(failure);
+        }
+    }
+
+    // On the timer thread (or a body's continuation): a clock that refuses the re-arm ends the loop, which cannot go
+    // on, and is reported; nothing is thrown there.
+    private void Rearm()
+    {
+        try
+        {
+            Volatile.Read(ref _timer)?.Change(_interval, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException) when (Volatile.Read(ref _closed) != 0)
+        {
+            // Closed meanwhile, by an ITimer that throws instead of returning false once disposed.
+        }
+#pragma warning disable CA1031 // Reported (log, metric, Error event).
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _scope.TryGetTarget(out var scope);
+            TimerScope.ReportFailure(scope, ex, null, this, clock: true);
+            CloseAndReport();
         }
     }
 

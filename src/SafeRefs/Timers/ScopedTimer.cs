@@ -116,6 +116,8 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="due"/> is negative (other than
     /// <see cref="Timeout.InfiniteTimeSpan"/>) or too large, or <paramref name="period"/> is neither zero nor
     /// <see cref="Timeout.InfiniteTimeSpan"/> and under 1 millisecond or too large.</exception>
+    /// <exception cref="Exception">The clock's <see cref="TimeProvider.CreateTimer"/> or one of its
+    /// <see cref="ITimer"/>s threw; the timer was closed, as by <see cref="Dispose"/>.</exception>
     public bool Change(TimeSpan due, TimeSpan period)
     {
         TimerArguments.Due(due, allowInfinite: true, nameof(due));
@@ -154,17 +156,45 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             state = seen;
         }
 
+        // From here the timer is half changed (its arming and kind moved, its ITimer not yet): if the clock throws, the
+        // timer is closed and the caller gets the exception.
         if (periodic)
         {
             // Periodic firings never end the timer, so the running ITimer can simply be re-armed.
             var current = Volatile.Read(ref _timer);
-            return current is not null && current.Change(due, period) && Volatile.Read(ref _callback) is not null;
+            bool changed;
+            try
+            {
+                changed = current is not null && current.Change(due, period);
+            }
+            catch (ObjectDisposedException) when (!IsActive)
+            {
+                // Closed meanwhile, by an ITimer that throws instead of returning false once disposed.
+                return false;
+            }
+            catch (Exception ex)
+            {
+                CloseForClockFailure(ex);
+                throw;
+            }
+
+            return changed && Volatile.Read(ref _callback) is not null;
         }
 
         // A one-shot arming gets an ITimer of its own, so a firing of the previous one that is already on its way
         // (it cannot be recalled) is recognised as stale: it still runs the callback, but does not end the timer.
-        var timer = TimerArguments.Create(_shared.TimeProvider, TickCallback, new Arming(this, arming), due, Timeout.InfiniteTimeSpan);
-        Interlocked.Exchange(ref _timer, timer)?.Dispose();
+        ITimer timer;
+        try
+        {
+            timer = TimerArguments.Create(_shared.TimeProvider, TickCallback, new Arming(this, arming), due, Timeout.InfiniteTimeSpan);
+            Interlocked.Exchange(ref _timer, timer)?.Dispose();
+        }
+        catch (Exception ex)
+        {
+            CloseForClockFailure(ex);
+            throw;
+        }
+
         if (Volatile.Read(ref _callback) is null)
         {
             // Closed meanwhile; the close may have disposed the previous ITimer only.
@@ -220,9 +250,31 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         {
             _timer!.Change(due, period);
         }
-        catch (ObjectDisposedException)
+        catch (ObjectDisposedException) when (!IsActive)
         {
             // An ITimer of another provider that throws instead of returning false: closed already, nothing to arm.
+        }
+        catch (Exception ex)
+        {
+            CloseForClockFailure(ex);
+            throw;
+        }
+    }
+
+    // The clock threw while arming the timer, leaving its state unknown: the timer is closed (uncounted, out of its
+    // scope) before the caller rethrows the exception; if the clock throws in the close too, both go in one
+    // AggregateException.
+    private void CloseForClockFailure(Exception failure)
+    {
+        try
+        {
+            Close();
+        }
+#pragma warning disable CA1031 // Joined to the failure the caller gets.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            throw new AggregateException(failure, ex);
         }
     }
 
@@ -395,7 +447,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            TimerScope.ReportFailure(scope, ex, this, null);
+            TimerScope.ReportFailure(scope, ex, this, null, clock: true);
         }
     }
 

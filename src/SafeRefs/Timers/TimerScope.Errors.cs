@@ -8,15 +8,20 @@ public sealed partial class TimerScope
 {
     /// <summary>
     /// Logs, counts and reports a failed callback or loop body of <paramref name="scope"/> (or of a scope already
-    /// collected, when <paramref name="scope"/> is <see langword="null"/>); never throws, so a user callback's
+    /// collected, when <paramref name="scope"/> is <see langword="null"/>), or with <paramref name="clock"/> a failure
+    /// of the scope's <see cref="System.TimeProvider"/> that no caller could receive; never throws, so a user callback's
     /// exception never becomes an unhandled exception.
     /// </summary>
-    internal static void ReportFailure(TimerScope? scope, Exception exception, ScopedTimer? timer, ScopedLoop? loop)
+    internal static void ReportFailure(TimerScope? scope, Exception exception, ScopedTimer? timer, ScopedLoop? loop, bool clock = false)
     {
         var logger = scope?.Logger ?? SafeRefsLog.Logger;
         try
         {
-            if (loop is null)
+            if (clock)
+            {
+                Log.TimerClockFailed(logger, exception);
+            }
+            else if (loop is null)
             {
                 Log.TimerCallbackFailed(logger, exception);
             }
@@ -25,7 +30,7 @@ public sealed partial class TimerScope
                 Log.TimerLoopBodyFailed(logger, exception);
             }
 
-            (scope?._metrics ?? Metrics.Shared).Timers.CallbackFailed(scope?._name, loop is null ? "timer" : "loop");
+            (scope?._metrics ?? Metrics.Shared).Timers.CallbackFailed(scope?._name, clock ? "clock" : loop is null ? "timer" : "loop");
         }
 #pragma warning disable CA1031 // A logger or metric listener is user code too: reporting must not end the process.
         catch (Exception)

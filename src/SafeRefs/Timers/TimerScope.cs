@@ -418,18 +418,24 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     {
         TimerArguments.Due(delay, allowInfinite: true, nameof(delay));
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var cancellation = new ScopedCancellation(_self, delay, TimeProvider);
+        if (delay == TimeSpan.Zero)
+        {
+            return new CancellationToken(canceled: true);
+        }
+
+        var cancellation = new ScopedCancellation(_self);
         try
         {
             Add(cancellation);
         }
         catch (ObjectDisposedException)
         {
+            // Disposed meanwhile: end the source, which uncounts it (nobody has its token, so nothing can throw).
             ((IScopeMember)cancellation).CloseFromScope();
             throw;
         }
 
-        cancellation.Watch();
+        cancellation.Start(TimeProvider, delay);
         return cancellation.Token;
     }
 

@@ -25,6 +25,9 @@ internal sealed class HookedTimeProvider(FakeTimeProvider inner) : TimeProvider
     /// <summary>When set, each timer's <see cref="ITimer.Dispose"/> throws it (after disposing the timer).</summary>
     public Exception? DisposeFailure { get; set; }
 
+    /// <summary>When set, each timer's <see cref="ITimer.Change"/> throws it without changing the timer.</summary>
+    public Exception? ChangeFailure { get; set; }
+
     /// <summary>When set, <see cref="CreateTimer"/> throws it instead of creating a timer.</summary>
     public Exception? CreateFailure { get; set; }
 
@@ -52,6 +55,11 @@ internal sealed class HookedTimeProvider(FakeTimeProvider inner) : TimeProvider
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
             clock.BeforeChange?.Invoke(this);
+            if (clock.ChangeFailure is { } failure)
+            {
+                throw failure;
+            }
+
             var changed = inner.Change(dueTime, period);
             LastChange = changed;
             clock.OnChange?.Invoke(this, dueTime);

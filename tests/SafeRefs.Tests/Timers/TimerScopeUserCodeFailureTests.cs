@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
@@ -91,5 +93,311 @@ public sealed class TimerScopeUserCodeFailureTests
         Assert.Equal("ITimer.Dispose", Assert.Single(errors).Message);
         Assert.False(timer.IsActive);
         Assert.Equal(0, scope.ActiveCount);
+    }
+
+    // A failure on a background path (a timer thread, a token's canceller): nobody called for it, so it is logged
+    // (1204 for the clock, 1200 for a token callback), counted and raised on Error, never thrown there.
+    [Fact]
+    public async Task Delay_TheClocksTimerDisposeThrowsWhenDue_TheDelayCompletesAndTheFailureIsReported()
+    {
+        using var probe = new Probe();
+        var delay = probe.Scope.Delay(Second);
+        probe.Clock.DisposeFailure = new InvalidOperationException("ITimer.Dispose");
+
+        probe.Clock.Inner.Advance(Second); // threw out of the timer callback; the delay never completed
+
+        await delay.WaitAsync(Bound);
+        Assert.Equal(0, probe.Scope.ActiveCount);
+        probe.AssertReportedOnce("ITimer.Dispose");
+    }
+
+    [Fact]
+    public async Task Delay_TheClocksTimerDisposeThrowsOnTheTokensCancellation_CancelledAndReportedNotThrownToTheCanceller()
+    {
+        using var probe = new Probe();
+        using var cts = new CancellationTokenSource();
+        var delay = probe.Scope.Delay(Second * 5, cts.Token);
+        probe.Clock.DisposeFailure = new InvalidOperationException("ITimer.Dispose");
+
+        cts.Cancel(); // threw an AggregateException; the delay stayed counted and never ended
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => delay.WaitAsync(Bound));
+        Assert.Equal(0, probe.Scope.ActiveCount);
+        probe.AssertReportedOnce("ITimer.Dispose");
+    }
+
+    [Fact]
+    public async Task Delay_TheClocksTimerDisposeThrowsAsTheScopeIsDisposed_TheDisposerGetsItTheDelayEndsCancelled()
+    {
+        using var probe = new Probe();
+        var delay = probe.Scope.Delay(Second * 5);
+        probe.Clock.DisposeFailure = new InvalidOperationException("ITimer.Dispose");
+
+        var thrown = Assert.Throws<AggregateException>(probe.Scope.Dispose);
+
+        Assert.Equal("ITimer.Dispose", Assert.Single(thrown.InnerExceptions).Message);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => delay.WaitAsync(Bound)); // never ended
+        await probe.Scope.DisposeAsync().AsTask().WaitAsync(Bound);
+        probe.AssertNothingReported();
+    }
+
+    [Fact]
+    public void Delay_TheClockCannotCreateTheTimer_TheCallerGetsItNothingStaysInTheScope()
+    {
+        using var probe = new Probe();
+        probe.Clock.CreateFailure = new InvalidOperationException("CreateTimer");
+
+        Assert.Equal("CreateTimer", Assert.Throws<InvalidOperationException>(() => { _ = probe.Scope.Delay(Second); }).Message);
+
+        Assert.Equal(0, probe.Scope.ActiveCount); // stayed 1 until the scope was disposed
+        probe.AssertNothingReported();
+    }
+
+    [Fact]
+    public void CancelAfter_TheClocksTimerDisposeThrowsWhenDue_TheTokensCallbacksRunAndTheFailureIsReported()
+    {
+        using var probe = new Probe();
+        var token = probe.Scope.CancelAfter(Second);
+        var callbacks = 0;
+        using var registration = token.Register(() => callbacks++);
+        probe.Clock.DisposeFailure = new InvalidOperationException("ITimer.Dispose");
+
+        probe.Clock.Inner.Advance(Second); // the source's own timer threw before running the token's callbacks
+
+        probe.Clock.DisposeFailure = null;
+        Assert.True(token.IsCancellationRequested);
+        Assert.Equal(1, callbacks);
+        Assert.Equal(0, probe.Scope.ActiveCount);
+        probe.AssertReportedOnce("ITimer.Dispose");
+    }
+
+    [Fact]
+    public void CancelAfter_ATokenCallbackThrowsWhenDue_ReportedNotThrownIntoTheTimerThread()
+    {
+        using var probe = new Probe();
+        var token = probe.Scope.CancelAfter(Second);
+        using var registration = token.Register(static () => throw new InvalidOperationException("token callback"));
+
+        probe.Clock.Inner.Advance(Second); // threw out of the timer callback (a system timer ends the process)
+
+        Assert.True(token.IsCancellationRequested);
+        Assert.Equal(0, probe.Scope.ActiveCount);
+        probe.AssertReportedOnce("token callback", eventId: 1200, kind: "timer");
+    }
+
+    [Fact]
+    public async Task CancelAfter_TheClocksTimerDisposeThrowsAsTheScopeIsDisposed_TheDisposerGetsItTheTokensCallbacksRun()
+    {
+        using var probe = new Probe();
+        var token = probe.Scope.CancelAfter(Second * 5);
+        var callbacks = 0;
+        using var registration = token.Register(() => callbacks++);
+        probe.Clock.DisposeFailure = new InvalidOperationException("ITimer.Dispose");
+
+        var thrown = Assert.Throws<AggregateException>(probe.Scope.Dispose);
+
+        Assert.Equal("ITimer.Dispose", Assert.Single(thrown.InnerExceptions).Message);
+        Assert.True(token.IsCancellationRequested);
+        Assert.Equal(1, callbacks); // the source threw before running them
+        await probe.Scope.DisposeAsync().AsTask().WaitAsync(Bound);
+        probe.AssertNothingReported();
+    }
+
+    [Fact]
+    public void CancelAfter_TheClockCannotCreateTheTimer_TheCallerGetsItNothingStaysInTheScope()
+    {
+        using var probe = new Probe();
+        probe.Clock.CreateFailure = new InvalidOperationException("CreateTimer");
+
+        Assert.Equal("CreateTimer", Assert.Throws<InvalidOperationException>(() => probe.Scope.CancelAfter(Second)).Message);
+
+        Assert.Equal(0, probe.Scope.ActiveCount);
+        probe.AssertNothingReported();
+    }
+
+    [Fact]
+    public void TimerStart_TheClockCannotArmTheTimer_TheCallerGetsItNothingStaysInTheScope()
+    {
+        using var probe = new Probe();
+        probe.Clock.ChangeFailure = new InvalidOperationException("ITimer.Change");
+
+        Assert.Equal("ITimer.Change", Assert.Throws<InvalidOperationException>(() => probe.Scope.Every(Second, () => { })).Message);
+
+        Assert.Equal(0, probe.Scope.ActiveCount); // stayed 1: a timer that never fires, until the scope was disposed
+        probe.AssertNothingReported();
+    }
+
+    [Fact]
+    public void TimerChangeToPeriodic_TheClocksChangeThrows_TheCallerGetsItAndTheTimerIsClosedNotHalfChanged()
+    {
+        using var probe = new Probe();
+        var runs = 0;
+        var timer = probe.Scope.After(Second, () => runs++);
+        probe.Clock.ChangeFailure = new InvalidOperationException("ITimer.Change");
+
+        Assert.Equal("ITimer.Change", Assert.Throws<InvalidOperationException>(() => timer.Change(Second * 2, Second)).Message);
+
+        probe.Clock.ChangeFailure = null;
+        Assert.False(timer.IsActive); // stayed active for good: marked periodic, its one-shot ITimer fired once
+        Assert.Equal(0, probe.Scope.ActiveCount);
+        probe.Clock.Inner.Advance(Second * 5);
+        Assert.Equal(0, runs);
+        Assert.False(timer.Change(Second, Second));
+        probe.AssertNothingReported();
+    }
+
+    [Fact]
+    public void TimerChangeToOneShot_TheClockCannotCreateTheNewTimer_TheCallerGetsItAndTheTimerIsClosedNotHalfChanged()
+    {
+        using var probe = new Probe();
+        var runs = 0;
+        var timer = probe.Scope.Every(Second, () => runs++);
+        probe.Clock.CreateFailure = new InvalidOperationException("CreateTimer");
+
+        Assert.Equal("CreateTimer", Assert.Throws<InvalidOperationException>(() => timer.Change(Second * 2, TimeSpan.Zero)).Message);
+
+        probe.Clock.CreateFailure = null;
+        Assert.False(timer.IsActive); // kept firing every second, marked one-shot, never ending
+        Assert.Equal(0, probe.Scope.ActiveCount);
+        probe.Clock.Inner.Advance(Second * 5);
+        Assert.Equal(0, runs);
+        probe.AssertNothingReported();
+    }
+
+    [Fact]
+    public void TimerChangeToOneShot_TheOldTimersDisposeThrows_TheCallerGetsItAndTheTimerIsClosed()
+    {
+        using var probe = new Probe();
+        var runs = 0;
+        var timer = probe.Scope.Every(Second, () => runs++);
+        probe.Clock.DisposeFailure = new InvalidOperationException("ITimer.Dispose");
+
+        var thrown = Assert.ThrowsAny<Exception>(() => timer.Change(Second * 2, TimeSpan.Zero));
+
+        probe.Clock.DisposeFailure = null;
+        Assert.Contains("ITimer.Dispose", thrown.ToString(), StringComparison.Ordinal);
+        Assert.False(timer.IsActive); // stayed active although Change threw
+        Assert.Equal(0, probe.Scope.ActiveCount);
+        probe.Clock.Inner.Advance(Second * 5);
+        Assert.Equal(0, runs);
+        probe.AssertNothingReported();
+    }
+
+    [Fact]
+    public async Task LoopStart_TheClockCannotCreateTheTimer_TheCallerGetsItNothingStaysInTheScope()
+    {
+        using var probe = new Probe();
+        probe.Clock.CreateFailure = new InvalidOperationException("CreateTimer");
+
+        Assert.Equal("CreateTimer", Assert.Throws<InvalidOperationException>(() => probe.Scope.Loop(Second, _ => ValueTask.CompletedTask)).Message);
+
+        Assert.Equal(0, probe.Scope.ActiveCount); // stayed 1 until the scope was disposed
+        probe.Clock.CreateFailure = null;
+        await probe.Scope.DisposeAsync().AsTask().WaitAsync(Bound);
+        probe.AssertNothingReported();
+    }
+
+    [Fact]
+    public async Task LoopStart_TheClockCannotArmTheTimer_TheCallerGetsItNothingStaysInTheScope()
+    {
+        using var probe = new Probe();
+        var bodies = 0;
+        probe.Clock.ChangeFailure = new InvalidOperationException("ITimer.Change");
+
+        Assert.Equal("ITimer.Change", Assert.Throws<InvalidOperationException>(() => probe.Scope.Loop(Second, _ =>
+        {
+            bodies++;
+            return ValueTask.CompletedTask;
+        })).Message);
+
+        probe.Clock.ChangeFailure = null;
+        Assert.Equal(0, probe.Scope.ActiveCount);
+        probe.Clock.Inner.Advance(Second * 5);
+        Assert.Equal(0, bodies);
+        await probe.Scope.DisposeAsync().AsTask().WaitAsync(Bound);
+        probe.AssertNothingReported();
+    }
+
+    [Fact]
+    public async Task LoopRearm_TheClocksChangeThrowsAfterABody_TheLoopEndsAndTheFailureIsReported()
+    {
+        using var probe = new Probe();
+        var bodies = 0;
+        var loop = probe.Scope.Loop(Second, _ =>
+        {
+            bodies++;
+            probe.Clock.ChangeFailure = new InvalidOperationException("ITimer.Change");
+            return ValueTask.CompletedTask;
+        });
+
+        probe.Clock.Inner.Advance(Second); // threw out of the timer callback; the loop stayed active, never re-armed
+
+        probe.Clock.ChangeFailure = null;
+        Assert.Equal(1, bodies);
+        Assert.False(loop.IsActive);
+        await loop.Completion.WaitAsync(Bound);
+        Assert.Equal(0, probe.Scope.ActiveCount);
+        probe.AssertReportedOnce("ITimer.Change");
+    }
+
+    /// <summary>A scope on a hooked fake clock with a logger, a meter and an Error handler that record what is reported.</summary>
+    private sealed class Probe : IDisposable
+    {
+        private readonly TestMeterFactory _meterFactory = new();
+        private readonly MetricCollector<long> _failures;
+        private readonly FakeLogger _logger = new();
+        private readonly List<Exception> _errors = [];
+
+        public Probe()
+        {
+            _failures = new MetricCollector<long>(_meterFactory, "SafeRefs", "saferefs.timer.callback.failures");
+            Scope = new TimerScope(Clock) { Logger = _logger, MeterFactory = _meterFactory };
+            Scope.Error += (_, e) =>
+            {
+                lock (_errors)
+                {
+                    _errors.Add(e.Exception);
+                }
+            };
+        }
+
+        public HookedTimeProvider Clock { get; } = new(new FakeTimeProvider());
+
+        public TimerScope Scope { get; }
+
+        public void AssertReportedOnce(string message, int eventId = 1204, string kind = "clock")
+        {
+            lock (_errors)
+            {
+                Assert.Equal(message, Assert.Single(_errors).Message);
+            }
+
+            var record = Assert.Single(_logger.Collector.GetSnapshot());
+            Assert.Equal(eventId, record.Id.Id);
+            Assert.Equal(message, record.Exception?.Message);
+            Assert.Equal(1, _failures.GetMeasurementSnapshot().EvaluateAsCounter());
+            Assert.Equal(kind, _failures.LastMeasurement?.Tags["saferefs.callback.kind"]);
+        }
+
+        public void AssertNothingReported()
+        {
+            lock (_errors)
+            {
+                Assert.Empty(_errors);
+            }
+
+            Assert.DoesNotContain(_logger.Collector.GetSnapshot(), r => r.Id.Id is 1200 or 1201 or 1204);
+            Assert.Equal(0, _failures.GetMeasurementSnapshot().EvaluateAsCounter());
+        }
+
+        public void Dispose()
+        {
+            Clock.DisposeFailure = null;
+            Clock.ChangeFailure = null;
+            Clock.CreateFailure = null;
+            Scope.Dispose();
+            _failures.Dispose();
+            _meterFactory.Dispose();
+        }
     }
 }

@@ -19,4 +19,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1203, EventName = "TimerErrorHandlerFailed", Level = LogLevel.Error,
         Message = "A handler of a timer scope's Error event threw; the failure it reported was logged before it.")]
     internal static partial void TimerErrorHandlerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1204, EventName = "TimerClockFailed", Level = LogLevel.Error,
+        Message = "A timer scope's TimeProvider threw (a timer's Change or Dispose) where no caller could receive it; the timer, loop, delay or timeout involved has ended.")]
+    internal static partial void TimerClockFailed(ILogger logger, Exception exception);
 }

@@ -36,7 +36,7 @@ internal sealed partial class Metrics
         /// <summary>The <c>saferefs.timer.scope.name</c> tag of the scope named <paramref name="scopeName"/>.</summary>
         internal static KeyValuePair<string, object?> ScopeTag(string? scopeName) => new(MetricTags.TimerScopeName, scopeName ?? "(unnamed)");
 
-        /// <summary>Counts one failed callback (<paramref name="kind"/>: <c>timer</c>, <c>loop</c> or <c>error handler</c>) of the scope named <paramref name="scopeName"/>.</summary>
+        /// <summary>Counts one failed callback (<paramref name="kind"/>: <c>timer</c>, <c>loop</c>, <c>clock</c> or <c>error handler</c>) of the scope named <paramref name="scopeName"/>.</summary>
         internal void CallbackFailed(string? scopeName, string kind)
         {
             if (CallbackFailures.Enabled)

@@ -1,37 +1,31 @@
+using System.Runtime.ExceptionServices;
 using SafeRefs.Diagnostics.Internal;
 
 namespace SafeRefs.Timers.Internal;
 
 /// <summary>A <see cref="TimerScope.CancelAfter(TimeSpan)"/> source: cancelled when due or when its scope ends, then disposed.</summary>
+/// <remarks>Its timer is its own, not the source's (<c>new CancellationTokenSource(delay, timeProvider)</c>): a source
+/// whose clock throws in its timer's <c>Dispose</c> would skip its token's callbacks, and a source cancelled by its own
+/// timer throws its callbacks' failures into the timer thread. Here every failure goes to the scope's disposer, or is
+/// reported when the timer fires.</remarks>
 #pragma warning disable CA1001 // The source is disposed by the owning scope or once it has fired, never by a caller.
 internal sealed class ScopedCancellation : IScopeMember
 #pragma warning restore CA1001
 {
+    private static readonly TimerCallback FireCallback = static state => ((ScopedCancellation)state!).OnFired();
+
     private readonly WeakReference<TimerScope> _scope;
-    private readonly CancellationTokenSource _source;
+    private readonly CancellationTokenSource _source = new();
     private readonly LiveCountTracker? _count; // lowered once, when the item ends
+    private ITimer? _timer;
     private int _done;
+    private int _started;
+    private int _released;
     private int _index = -1;
 
-    public ScopedCancellation(WeakReference<TimerScope> scope, TimeSpan delay, TimeProvider timeProvider)
+    public ScopedCancellation(WeakReference<TimerScope> scope)
     {
         _scope = scope;
-        if (delay == Timeout.InfiniteTimeSpan)
-        {
-            _source = new CancellationTokenSource();
-        }
-        else if (ExecutionContext.IsFlowSuppressed())
-        {
-            _source = new CancellationTokenSource(delay, timeProvider);
-        }
-        else
-        {
-            using (ExecutionContext.SuppressFlow())
-            {
-                _source = new CancellationTokenSource(delay, timeProvider);
-            }
-        }
-
         Token = _source.Token;
         _count = TimerCount.Started(scope);
     }
@@ -52,53 +46,130 @@ internal sealed class ScopedCancellation : IScopeMember
 
     ValueTask IScopeMember.WhenIdleAsync() => default;
 
-    /// <summary>Call once the member is in its scope's table: watches for the source firing on its own.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage(
-        "Reliability",
-        "SR1005:CancellationToken registration is discarded",
-        Justification = "Token is this member's own _source, which CloseFromScope cancels and disposes: the registration cannot outlive it.")]
-    public void Watch()
+    /// <summary>Arms the timeout once the member is in its scope's table. If the clock throws, the source ends
+    /// (uncounted and out of its scope) and the caller of <c>CancelAfter</c> gets the exception.</summary>
+    public void Start(TimeProvider timeProvider, TimeSpan delay)
     {
-        // Runs synchronously if the source is already cancelled (a zero delay).
-        Token.UnsafeRegister(static state => ((ScopedCancellation)state!).OnFired(), this);
+        Exception? refused = null;
+        if (delay != Timeout.InfiniteTimeSpan)
+        {
+            try
+            {
+                _timer = TimerArguments.Create(timeProvider, FireCallback, this, delay, Timeout.InfiniteTimeSpan);
+            }
+#pragma warning disable CA1031 // The clock is user code: the source ends, the caller of CancelAfter gets the failure.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                refused = ex;
+            }
+        }
+
+        Interlocked.Exchange(ref _started, 1);
+        if (refused is not null)
+        {
+            // Nobody has the token yet, so cancelling it runs no callback.
+            End(fromScope: false, out _);
+            ExceptionDispatchInfo.Throw(refused);
+        }
+
+        // Closed by its scope before it was started: the timer is released here, by the caller of CancelAfter.
+        if (Volatile.Read(ref _done) != 0 && ReleaseTimer() is { } failure)
+        {
+            ExceptionDispatchInfo.Throw(failure);
+        }
     }
 
     void IScopeMember.CloseFromScope()
     {
-        if (Interlocked.Exchange(ref _done, 1) != 0)
+        // As CancellationTokenSource.Cancel does: everything is stopped first, then the failures of the token's
+        // callbacks (and of the clock) surface to the scope's disposer.
+        var failures = End(fromScope: true, out var refused);
+        if (refused is not null)
         {
-            return;
+            (failures ??= []).Insert(0, refused);
         }
 
-        try
+        if (failures is not null)
         {
-            // A throwing token callback surfaces to the scope's disposer, as CancellationTokenSource.Cancel does.
-            _source.Cancel();
-        }
-        finally
-        {
-            Release();
+            throw new AggregateException(failures);
         }
     }
 
+    // On the timer thread: nobody called for it, so failures are reported.
     private void OnFired()
     {
-        if (Interlocked.Exchange(ref _done, 1) != 0)
+        var failures = End(fromScope: false, out var refused);
+        if (failures is null && refused is null)
         {
             return;
         }
 
-        if (_scope.TryGetTarget(out var scope))
+        _scope.TryGetTarget(out var scope);
+        if (refused is not null)
+        {
+            TimerScope.ReportFailure(scope, refused, null, null, clock: true);
+        }
+
+        foreach (var failure in failures ?? [])
+        {
+            TimerScope.ReportFailure(scope, failure, null, null);
+        }
+    }
+
+    // Ends the source once: out of its scope, its timer released, its token cancelled, uncounted. Returns what the
+    // token's callbacks threw; clockFailure is what the clock's ITimer.Dispose threw.
+    private List<Exception>? End(bool fromScope, out Exception? clockFailure)
+    {
+        clockFailure = null;
+        if (Interlocked.Exchange(ref _done, 1) != 0)
+        {
+            return null;
+        }
+
+        if (!fromScope && _scope.TryGetTarget(out var scope))
         {
             scope.Remove(this);
         }
 
-        Release();
-    }
+        if (Volatile.Read(ref _started) != 0)
+        {
+            clockFailure = ReleaseTimer();
+        }
 
-    private void Release()
-    {
+        List<Exception>? failures = null;
+        try
+        {
+            _source.Cancel();
+        }
+        catch (AggregateException ex)
+        {
+            (failures ??= []).AddRange(ex.InnerExceptions);
+        }
+
         _source.Dispose();
         _count?.Decrement();
+        return failures;
+    }
+
+    // Once (Start and End may both come here); returns what the clock's ITimer.Dispose threw.
+    private Exception? ReleaseTimer()
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            _timer?.Dispose();
+            return null;
+        }
+#pragma warning disable CA1031 // The clock is user code: returned to the caller, who throws or reports it.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return ex;
+        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using SafeRefs.Diagnostics.Internal;
 
 namespace SafeRefs.Timers.Internal;
@@ -13,6 +14,7 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
     private CancellationTokenRegistration _registration;
     private int _done;
     private int _started;
+    private int _released;
     private int _index = -1;
 
     public ScopedDelay(WeakReference<TimerScope> scope)
@@ -38,6 +40,8 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
 
     ValueTask IScopeMember.WhenIdleAsync() => default;
 
+    /// <summary>Arms the delay once it is in its scope's table. If the clock throws, the delay ends (uncounted and out
+    /// of its scope) and the caller of <c>Delay</c> gets the exception.</summary>
     public void Start(TimeProvider timeProvider, TimeSpan due, CancellationToken cancellationToken)
     {
         if (cancellationToken.CanBeCanceled)
@@ -46,19 +50,38 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
                 static (state, token) => ((ScopedDelay)state!).Finish(token, fromScope: false), this);
         }
 
+        Exception? refused = null;
         if (due != Timeout.InfiniteTimeSpan)
         {
-            _timer = TimerArguments.Create(timeProvider, FireCallback, this, due, Timeout.InfiniteTimeSpan);
+            try
+            {
+                _timer = TimerArguments.Create(timeProvider, FireCallback, this, due, Timeout.InfiniteTimeSpan);
+            }
+#pragma warning disable CA1031 // The clock is user code: the delay ends, the caller of Delay gets the failure.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                refused = ex;
+            }
         }
 
         Interlocked.Exchange(ref _started, 1);
-        if (Volatile.Read(ref _done) != 0)
+        if (refused is not null)
         {
-            ReleaseResources();
+            Finish(CancellationToken.None, fromScope: false);
+            ExceptionDispatchInfo.Throw(refused);
+        }
+
+        // Ended (by its token or its scope) before it was started: released here, by the caller of Delay.
+        if (Volatile.Read(ref _done) != 0 && Release() is { } failure)
+        {
+            ExceptionDispatchInfo.Throw(failure);
         }
     }
 
-    // canceledBy: null = due; otherwise the token that cancelled it (None for the scope).
+    // canceledBy: null = due; otherwise the token that cancelled it (None for the scope). Ends the delay completely
+    // even when the clock's ITimer.Dispose throws: the scope's disposer gets that failure; on a timer thread or in a
+    // token's canceller (which did not call for it) it is reported.
     private void Finish(CancellationToken? canceledBy, bool fromScope)
     {
         if (Interlocked.Exchange(ref _done, 1) != 0)
@@ -66,12 +89,9 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
             return;
         }
 
-        if (Volatile.Read(ref _started) != 0)
-        {
-            ReleaseResources();
-        }
-
-        if (!fromScope && _scope.TryGetTarget(out var scope))
+        var failure = Volatile.Read(ref _started) != 0 ? Release() : null;
+        TimerScope? scope = null;
+        if (!fromScope && _scope.TryGetTarget(out scope))
         {
             scope.Remove(this);
         }
@@ -86,11 +106,38 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
         {
             TrySetResult();
         }
+
+        if (failure is not null)
+        {
+            if (fromScope)
+            {
+                ExceptionDispatchInfo.Throw(failure);
+            }
+
+            TimerScope.ReportFailure(scope, failure, null, null, clock: true);
+        }
     }
 
-    private void ReleaseResources()
+    // Once (Start and Finish may both come here): the token registration and the clock's timer. Returns what the
+    // clock's ITimer.Dispose threw.
+    private Exception? Release()
     {
-        _timer?.Dispose();
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return null;
+        }
+
         _registration.Unregister();
+        try
+        {
+            _timer?.Dispose();
+            return null;
+        }
+#pragma warning disable CA1031 // The clock is user code: returned to the caller, who throws or reports it.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return ex;
+        }
     }
 }
