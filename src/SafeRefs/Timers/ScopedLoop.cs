@@ -77,25 +77,46 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
     private bool RunsInCallingFlow => !_completion.Task.IsCompleted && CallbackFlow.IsInside(this);
 
     /// <summary>Stops the loop: cancels the token passed to the body and removes the loop from its scope.</summary>
+    /// <exception cref="AggregateException">Callbacks registered on the body's token, or the <c>Dispose</c> of the
+    /// clock's <see cref="ITimer"/>, threw; the loop was still stopped.</exception>
     public void Dispose() => Close(fromScope: false);
 
     /// <summary>Stops the loop and completes when its running body, if any, has finished.</summary>
     /// <returns>A task that completes with <see cref="Completion"/>; it faults with
     /// <see cref="InvalidOperationException"/> when called inside the loop's own body (also after an
-    /// <see langword="await"/> in it), which it would wait for forever.</returns>
+    /// <see langword="await"/> in it), which it would wait for forever, and, once the body has finished, with the
+    /// <see cref="AggregateException"/> <see cref="Dispose"/> would throw.</returns>
     public ValueTask DisposeAsync()
     {
-        Close(fromScope: false);
-        if (RunsInCallingFlow)
+        AggregateException? failure = null;
+        try
         {
-            return ValueTask.FromException(new InvalidOperationException(
-                "ScopedLoop.DisposeAsync was awaited inside the loop's own body, which it would wait for forever. Call Dispose there instead."));
+            Close(fromScope: false);
+        }
+        catch (AggregateException ex)
+        {
+            // Token callbacks or the clock's ITimer.Dispose threw: the returned task faults with it once idle.
+            failure = ex;
         }
 
-        return new ValueTask(_completion.Task);
+        if (RunsInCallingFlow)
+        {
+            // Checked also when the close threw: waiting to rethrow would wait for this body too.
+            return ValueTask.FromException(new InvalidOperationException(
+                "ScopedLoop.DisposeAsync was awaited inside the loop's own body, which it would wait for forever. Call Dispose there instead.",
+                failure));
+        }
+
+        return failure is null ? new ValueTask(_completion.Task) : ThrowWhenIdleAsync(failure);
     }
 
     void IScopeMember.CloseFromScope() => Close(fromScope: true);
+
+    private async ValueTask ThrowWhenIdleAsync(AggregateException failure)
+    {
+        await _completion.Task.ConfigureAwait(false);
+        throw failure;
+    }
 
     ValueTask IScopeMember.WhenIdleAsync() => new(_completion.Task);
 

@@ -218,6 +218,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     /// for forever.</returns>
     public ValueTask DisposeAsync()
     {
+        Exception? failure = null;
         try
         {
             Close();
@@ -226,16 +227,18 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            return ThrowWhenIdleAsync(ex);
+            failure = ex;
         }
 
         if (RunsInCallingFlow)
         {
+            // Checked also when the close threw: waiting to rethrow would wait for this callback too.
             return ValueTask.FromException(new InvalidOperationException(
-                "ScopedTimer.DisposeAsync was awaited inside the timer's own callback, which it would wait for forever. Call Dispose there instead."));
+                "ScopedTimer.DisposeAsync was awaited inside the timer's own callback, which it would wait for forever. Call Dispose there instead.",
+                failure));
         }
 
-        return WhenIdleAsync();
+        return failure is null ? WhenIdleAsync() : ThrowWhenIdleAsync(failure);
     }
 
     void IScopeMember.CloseFromScope() => Close();

@@ -465,22 +465,25 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// for forever), and with the <see cref="AggregateException"/> <see cref="Dispose"/> would throw.</returns>
     public ValueTask DisposeAsync()
     {
+        AggregateException? failure = null;
         try
         {
             DisposeCore(fromParent: false);
         }
         catch (AggregateException ex)
         {
-            return ThrowWhenIdleAsync(ex);
+            failure = ex;
         }
 
         if (IsCallingFromOwnCallback())
         {
+            // Checked also when the disposal threw: waiting to rethrow would wait for this callback too.
             return ValueTask.FromException(new InvalidOperationException(
-                "TimerScope.DisposeAsync was awaited inside one of the scope's own callbacks, which it would wait for forever. Call Dispose there instead."));
+                "TimerScope.DisposeAsync was awaited inside one of the scope's own callbacks, which it would wait for forever. Call Dispose there instead.",
+                failure));
         }
 
-        return WhenIdleAsync();
+        return failure is null ? WhenIdleAsync() : ThrowWhenIdleAsync(failure);
     }
 
     /// <summary>Gets whether the caller runs inside a callback or loop body (also after an await in it) that the

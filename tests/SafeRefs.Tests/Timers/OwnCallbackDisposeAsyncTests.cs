@@ -92,6 +92,94 @@ public sealed class OwnCallbackDisposeAsyncTests
         await loop.Completion.WaitAsync(Bound);
     }
 
+    // When the close itself throws (a token callback), DisposeAsync would rethrow once idle, which inside the callback it
+    // waits for is never: it faults at once, the close's failure inside.
+    [Fact]
+    public async Task ScopeDisposeAsync_InsideItsOwnCallback_ATokenCallbackThrows_FaultsAtOnceWithTheFailureInside()
+    {
+        var clock = new FakeTimeProvider();
+        var scope = new TimerScope(clock);
+        using var registration = scope.Token.Register(static () => throw new InvalidOperationException("token callback"));
+        var probe = new Probe();
+        scope.After(Due, async _ =>
+        {
+            await probe.Resume.Task.ConfigureAwait(false);
+            probe.Record(scope.DisposeAsync());
+        });
+
+        await probe.RunAsync(clock);
+
+        AssertFaultedWithTheCloseFailureInside(probe);
+        await scope.DisposeAsync().AsTask().WaitAsync(Bound); // from outside, once the callback returned
+    }
+
+    [Fact]
+    public async Task TimerDisposeAsync_InsideItsAsyncBody_ATokenCallbackThrows_FaultsAtOnceWithTheFailureInside()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var probe = new Probe();
+        ScopedTimer? timer = null;
+        timer = scope.After(Due, async ct =>
+        {
+            await probe.Resume.Task.ConfigureAwait(false);
+            using var registration = ct.Register(static () => throw new InvalidOperationException("token callback"));
+            probe.Record(timer!.DisposeAsync());
+        });
+
+        await probe.RunAsync(clock);
+
+        AssertFaultedWithTheCloseFailureInside(probe);
+        await timer.DisposeAsync().AsTask().WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task LoopDisposeAsync_InsideItsBody_ATokenCallbackThrows_FaultsAtOnceWithTheFailureInside()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var probe = new Probe();
+        ScopedLoop? loop = null;
+        loop = scope.Loop(Due, async ct =>
+        {
+            await probe.Resume.Task.ConfigureAwait(false);
+            using var registration = ct.Register(static () => throw new InvalidOperationException("token callback"));
+            probe.Record(loop!.DisposeAsync()); // threw out of DisposeAsync itself
+        });
+
+        await probe.RunAsync(clock);
+
+        AssertFaultedWithTheCloseFailureInside(probe);
+        await loop.Completion.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task LoopDisposeAsync_FromOutside_ATokenCallbackThrows_FaultsOnlyOnceTheBodyHasFinished()
+    {
+        // Control of the above: from outside, the failure waits for the running body, and DisposeAsync never throws
+        // synchronously.
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var loop = scope.Loop(Due, async ct =>
+        {
+            using var registration = ct.Register(static () => throw new InvalidOperationException("token callback"));
+            entered.TrySetResult();
+            await release.Task.ConfigureAwait(false);
+        });
+        clock.Advance(Due);
+        await entered.Task.WaitAsync(Bound);
+
+        var disposing = loop.DisposeAsync().AsTask(); // threw here, synchronously
+
+        Assert.False(disposing.IsCompleted);
+        release.SetResult();
+        var thrown = await Assert.ThrowsAsync<AggregateException>(() => disposing.WaitAsync(Bound));
+        Assert.Equal("token callback", Assert.Single(thrown.InnerExceptions).Message);
+        Assert.True(loop.Completion.IsCompletedSuccessfully);
+    }
+
     [Fact]
     public async Task TimerDisposeAsync_FromAnotherTimersAsyncBody_WaitsInsteadOfFaulting()
     {
@@ -110,6 +198,13 @@ public sealed class OwnCallbackDisposeAsyncTests
 
         Assert.Null(probe.Fault);
         Assert.True(probe.Completed);
+    }
+
+    private static void AssertFaultedWithTheCloseFailureInside(Probe probe)
+    {
+        var fault = Assert.IsType<InvalidOperationException>(probe.Fault);
+        var failures = Assert.IsType<AggregateException>(fault.InnerException);
+        Assert.Equal("token callback", Assert.Single(failures.Flatten().InnerExceptions).Message);
     }
 
     /// <summary>Runs a timer body past its first await on another thread and records what its DisposeAsync returned
