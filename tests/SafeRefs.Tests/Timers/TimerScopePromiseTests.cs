@@ -102,6 +102,39 @@ public sealed class TimerScopePromiseTests
     }
 
     [Fact]
+    public async Task DisposeAsync_OnAnotherThreadWhileTheFirstDisposeIsStillClosing_WaitsForTheRunningCallback()
+    {
+        var clock = new FakeTimeProvider();
+        var scope = new TimerScope(clock);
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        scope.After(Second, () =>
+        {
+            entered.Set();
+            release.Wait(Bound);
+        });
+
+        // A CancelAfter token is cancelled inside the first disposal's close of its members: from there, another thread
+        // calls DisposeAsync, which must wait for what the first disposal waits for.
+        Task? second = null;
+        using var registration = scope.CancelAfter(Second * 10).Register(() =>
+        {
+            var call = Task.Factory.StartNew(() => scope.DisposeAsync().AsTask(), CancellationToken.None, TaskCreationOptions.None, TaskScheduler.Default);
+            Assert.True(call.Wait(Bound));
+            second = call.Result;
+        });
+        var advance = Task.Run(() => clock.Advance(Second));
+        Assert.True(entered.Wait(Bound));
+
+        scope.Dispose();
+
+        Assert.NotNull(second);
+        Assert.False(second.IsCompleted, "a DisposeAsync concurrent with the first disposal completed while a callback ran");
+        release.Set();
+        await Task.WhenAll(second, advance).WaitAsync(Bound);
+    }
+
+    [Fact]
     public void Dispose_ScopeTokenCallbackThrows_ThrowsToTheDisposerAfterStoppingEverything()
     {
         var clock = new FakeTimeProvider();
@@ -156,7 +189,10 @@ public sealed class TimerScopePromiseTests
 
         Assert.Throws<ArgumentOutOfRangeException>(() => scope.Every(period, static () => { }));
         Assert.Throws<ArgumentOutOfRangeException>(() => scope.Every(owner, period, static _ => { }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => scope.Every(period, static _ => default));
+        Assert.Throws<ArgumentOutOfRangeException>(() => scope.Every(period, static () => default(ValueTask)));
         Assert.Throws<ArgumentOutOfRangeException>(() => scope.Loop(owner, period, static (_, _) => default));
+        Assert.Throws<ArgumentOutOfRangeException>(() => scope.Loop(period, static _ => default));
         var timer = scope.After(Second, static () => { });
         Assert.Throws<ArgumentOutOfRangeException>(() => timer.Change(Second, period));
         Assert.Equal(1, scope.ActiveCount);
