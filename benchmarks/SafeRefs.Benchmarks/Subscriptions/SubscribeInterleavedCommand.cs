@@ -29,6 +29,7 @@ public static class SubscribeInterleavedCommand
                     ("ForwarderGateCountFloor", b.ForwarderGateCountFloor),
                     ("RawGenericAddRemove", b.RawGenericAddRemove),
                     ("WeakEventDispose", b.WeakEventDispose),
+                    ("WeakLinkFloor", b.WeakLinkFloor),
                     ("WeakEventDispose_RotatingOwners", b.WeakEventDispose_RotatingOwners),
                     ("RawAddRemovePlusWeakFloor", b.RawAddRemovePlusWeakFloor),
                 ],

@@ -84,6 +84,37 @@ internal struct InvocationGate
         return before >= 0;
     }
 
+    /// <summary>
+    /// Closes the gate for a closer that then reads what the gate guards, in one compare-and-swap: when nobody is
+    /// admitted, the close alone makes the caller the only reader for ever, so it is not admitted and takes the last one
+    /// out's part; otherwise the same operation also admits it, and it leaves with <see cref="Exit"/>.
+    /// </summary>
+    /// <param name="admitted">Whether the caller was admitted (others were): then it must call <see cref="Exit"/>.</param>
+    /// <returns><see langword="true"/> for the one call that closed it.</returns>
+    internal bool CloseToRead(out bool admitted)
+    {
+        // Guess an open, empty gate, as TryEnter does.
+        var state = 0L;
+        while (true)
+        {
+            var next = state == 0 ? ClosedBit : (state + 1) | ClosedBit;
+            var seen = Interlocked.CompareExchange(ref _state, next, state);
+            if (seen == state)
+            {
+                admitted = state != 0;
+                return true;
+            }
+
+            if (seen < 0)
+            {
+                admitted = false;
+                return false;
+            }
+
+            state = seen;
+        }
+    }
+
     /// <summary>Completes when no admitted caller is left (call after <see cref="Close()"/>).</summary>
     internal ValueTask WhenIdleAsync()
     {

@@ -20,6 +20,7 @@ internal sealed class PurgeRegistry
     private readonly bool _purgeAfterGen2;
     private IPurgeable?[] _items = new IPurgeable?[16];
     private int _count;
+    private int _countedCount;
     private int _registeredSincePurge;
     private bool _gen2Registered;
     private long _purgesCompleted;
@@ -40,11 +41,28 @@ internal sealed class PurgeRegistry
         }
     }
 
+    /// <summary>
+    /// Gets the number of registered items that were registered as counted: an exact live count for a metric, kept
+    /// under the lock that registering takes anyway instead of with interlocked operations of its own.
+    /// </summary>
+    internal int CountedCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _countedCount;
+            }
+        }
+    }
+
     /// <summary>Gets the number of purges finished so far (tests wait on it instead of sleeping).</summary>
     internal long PurgesCompleted => Interlocked.Read(ref _purgesCompleted);
 
     /// <summary>Registers an item; may then purge on the calling thread (never throws for another item's failure).</summary>
-    internal void Register(IPurgeable item)
+    /// <param name="item">The item.</param>
+    /// <param name="counted">Count it in <see cref="CountedCount"/> until it leaves (pass the same to <see cref="Unregister"/>).</param>
+    internal void Register(IPurgeable item, bool counted = false)
     {
         bool purge;
         lock (_lock)
@@ -56,6 +74,11 @@ internal sealed class PurgeRegistry
 
             item.RegistryIndex = _count;
             _items[_count++] = item;
+            if (counted)
+            {
+                _countedCount++;
+            }
+
             purge = ++_registeredSincePurge >= Math.Max(MinPurgeInterval, _count);
             if (purge)
             {
@@ -76,7 +99,9 @@ internal sealed class PurgeRegistry
     }
 
     /// <summary>Removes an item (no-op when it was never registered or already removed).</summary>
-    internal void Unregister(IPurgeable item)
+    /// <param name="item">The item.</param>
+    /// <param name="counted">What <see cref="Register"/> was given for it.</param>
+    internal void Unregister(IPurgeable item, bool counted = false)
     {
         lock (_lock)
         {
@@ -91,6 +116,11 @@ internal sealed class PurgeRegistry
             last.RegistryIndex = index;
             _items[_count] = null;
             item.RegistryIndex = -1;
+            if (counted)
+            {
+                _countedCount--;
+            }
+
             if (_items.Length > 64 && _count < _items.Length / 4)
             {
                 Array.Resize(ref _items, _items.Length / 2);

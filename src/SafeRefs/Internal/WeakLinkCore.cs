@@ -18,9 +18,10 @@ namespace SafeRefs.Internal;
 /// <para><b>Gated</b> (every subscription with a token): the handles are read only by a caller admitted through the
 /// <see cref="InvocationGate"/> (<see cref="TryEnter"/> or <see cref="TryBeginInvoke"/>, then <see cref="Exit"/>).
 /// Whoever detaches the subscription (a token's <c>Dispose</c>, a raise or a purge that finds the owner collected)
-/// claims it by closing the gate while admitted (<see cref="Close"/>, <see cref="TryClaim"/>): exactly one caller wins.
-/// The last admitted caller to leave the closed gate frees the handles: the claimer, at once, unless an invocation
-/// admitted before the claim is still running; its end frees them.</para>
+/// claims it by closing the gate (<see cref="Close"/> while admitted, <see cref="TryClaim"/>, <see cref="Claim"/>):
+/// exactly one caller wins. The last admitted caller to leave the closed gate frees the handles: the claimer, once
+/// done, unless an invocation admitted before the claim is still running; its end frees them. A claimer that found
+/// nobody admitted is the last one out by itself (<see cref="Release"/>).</para>
 /// <para><b>Never read</b>, the one exception: the <c>Add</c> handlers of the weak events (multicast rules, no token).
 /// Their core only keeps the delegate alive with its target; raises read the delegate through a
 /// <see cref="WeakReference{T}"/> of their own, so the handler list frees the core with <see cref="FreeUngated"/> when
@@ -141,21 +142,28 @@ internal struct WeakLinkCore
     /// <returns><see langword="true"/> for the one caller that claimed it.</returns>
     internal bool Close() => _gate.Close();
 
-    /// <summary>Admits the caller and claims the subscription; on <see langword="true"/> it must <see cref="Exit"/>, on <see langword="false"/> it is not admitted.</summary>
-    internal bool TryClaim()
+    /// <summary>
+    /// Claims the subscription for a claimer that then reads the handles, in one compare-and-swap; on
+    /// <see langword="true"/> it must call <see cref="Release"/> with <paramref name="admitted"/> when done.
+    /// </summary>
+    /// <param name="admitted">Whether the claimer was admitted (others were admitted at the claim).</param>
+    /// <returns><see langword="true"/> for the one caller that claimed it.</returns>
+    internal bool TryClaim(out bool admitted) => _gate.CloseToRead(out admitted);
+
+    /// <summary>
+    /// The claimer of <see cref="TryClaim"/> is done reading: if it was admitted it leaves (the last one out frees);
+    /// otherwise nobody was admitted at the claim and nobody can be since, so it frees.
+    /// </summary>
+    internal void Release(bool admitted)
     {
-        if (!_gate.TryEnter())
+        if (admitted)
         {
-            return false;
+            Exit();
         }
-
-        if (_gate.Close())
+        else
         {
-            return true;
+            Free();
         }
-
-        Exit();
-        return false;
     }
 
     /// <summary>

@@ -61,7 +61,7 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(handler);
         ThrowIfCapturing(add, remove);
 
-        return WeakLink.Start(new EventHandlerWeakLink<TSource, TArgs>(source, add, remove, owner, handler, eventName), source, owner);
+        return WeakLink.Start(new EventHandlerWeakLink<TSource, TArgs>(source, remove, owner, handler, eventName), source, owner, add);
     }
 
     /// <summary>

@@ -21,6 +21,7 @@ public static class ChildProcess
         ["weak-link-throwing-remove-background-purge"] = WeakLinkCrashScenarios.ThrowingRemoveDuringBackgroundPurge,
         ["weak-link-throwing-remove-subscribing-thread-purge"] = WeakLinkCrashScenarios.ThrowingRemoveDuringSubscribingThreadPurge,
         ["weak-link-throwing-remove-dispose"] = WeakLinkCrashScenarios.ThrowingRemoveDuringDispose,
+        ["weak-event-only-active-metric"] = WeakLinkTests.ActiveMetricWithWeakEventsOnly,
         ["pool-lease-callbacks-throw-without-handler"] = PoolLeaseEndTests.LeaseCallbacksThrowWithoutHandler,
         ["timer-scope-callbacks-throw-without-handler"] = TimerScopeCrashScenarios.CallbacksThrowWithoutHandler,
         ["cache-sweep-handler-and-logger-throw"] = CacheReportingFailureTests.SweepWithThrowingHandlerAndLogger,

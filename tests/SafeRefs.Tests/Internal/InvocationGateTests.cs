@@ -56,6 +56,39 @@ public sealed class InvocationGateTests
         Assert.True(gate.Gate.IsClosed);
     }
 
+    // A closer that reads: alone, the close alone makes it the only reader (not admitted, nothing to exit)...
+    [Fact]
+    public void CloseToRead_NobodyAdmitted_ClosesWithoutAdmitting()
+    {
+        var gate = new Holder();
+
+        Assert.True(gate.Gate.CloseToRead(out var admitted));
+
+        Assert.False(admitted);
+        Assert.True(gate.Gate.IsClosed);
+        Assert.Equal(0, gate.Gate.Count);
+        Assert.False(gate.Gate.TryEnter());
+        Assert.False(gate.Gate.CloseToRead(out _));
+        Assert.False(gate.Gate.Close());
+        Assert.True(gate.Gate.WhenIdleAsync().AsTask().IsCompleted);
+    }
+
+    // ...and with a caller admitted, the same operation admits it too, so that the last exit is still reported once.
+    [Fact]
+    public void CloseToRead_WithACallerAdmitted_AdmitsTheCloser_LastExitIsReported()
+    {
+        var gate = new Holder();
+        Assert.True(gate.Gate.TryEnter());
+
+        Assert.True(gate.Gate.CloseToRead(out var admitted));
+
+        Assert.True(admitted);
+        Assert.Equal(2, gate.Gate.Count);
+        Assert.False(gate.Gate.TryEnter());
+        Assert.False(gate.Gate.Exit()); // the closer is done
+        Assert.True(gate.Gate.Exit()); // the earlier caller is the last one out
+    }
+
     // The gate is a mutable struct: keep it in a field of a class and call it in place.
     private sealed class Holder
     {

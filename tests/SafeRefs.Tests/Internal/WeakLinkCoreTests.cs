@@ -14,17 +14,21 @@ namespace SafeRefs.Tests.Internal;
 public sealed class WeakLinkCoreTests
 {
     [Fact]
-    public void TryClaim_NobodyAdmitted_FreesAtTheClaimersExit()
+    public void TryClaim_NobodyAdmitted_TheClaimerIsNotAdmittedAndFreesAtItsRelease()
     {
         var owner = new object();
         var holder = new Holder(owner, static () => { }, weak: null);
 
-        Assert.True(holder.Core.TryClaim());
+        Assert.True(holder.Core.TryClaim(out var admitted));
+        Assert.False(admitted);
+        Assert.Equal(0, holder.Core.AdmittedCount);
         Assert.False(holder.Core.IsFreed); // the claimer may still read the handles
-        holder.Core.Exit();
+        Assert.Same(owner, holder.Core.Owner);
+        Assert.True(holder.Core.WhenIdleAsync().AsTask().IsCompleted);
+        holder.Core.Release(admitted);
 
         Assert.True(holder.Core.IsFreed);
-        Assert.False(holder.Core.TryClaim());
+        Assert.False(holder.Core.TryClaim(out _));
         Assert.False(holder.Core.TryBeginInvoke(out _, out _));
         GC.KeepAlive(owner);
     }
@@ -36,8 +40,10 @@ public sealed class WeakLinkCoreTests
         var holder = new Holder(owner, static () => { }, weak: null);
         Assert.True(holder.Core.TryBeginInvoke(out var admittedOwner, out _));
 
-        Assert.True(holder.Core.TryClaim());
-        holder.Core.Exit();
+        Assert.True(holder.Core.TryClaim(out var admitted));
+        Assert.True(admitted);
+        Assert.Equal(2, holder.Core.AdmittedCount);
+        holder.Core.Release(admitted);
         Assert.False(holder.Core.IsFreed);
         Assert.Equal(1, holder.Core.AdmittedCount);
         Assert.False(holder.Core.TryBeginInvoke(out _, out _));
@@ -58,7 +64,7 @@ public sealed class WeakLinkCoreTests
 
         Assert.True(holder.Core.IsFreed);
         Assert.False(holder.Core.Claim());
-        Assert.False(holder.Core.TryClaim());
+        Assert.False(holder.Core.TryClaim(out _));
         Assert.False(holder.Core.TryBeginInvoke(out _, out _));
         GC.KeepAlive(owner);
     }
@@ -105,8 +111,8 @@ public sealed class WeakLinkCoreTests
 
         Assert.False(holder.Core.TryBeginInvoke(out _, out _));
         Assert.Equal(0, holder.Core.AdmittedCount);
-        Assert.True(holder.Core.TryClaim());
-        holder.Core.Exit();
+        Assert.True(holder.Core.TryClaim(out var admitted));
+        holder.Core.Release(admitted);
         Assert.True(holder.Core.IsFreed);
     }
 
@@ -118,8 +124,8 @@ public sealed class WeakLinkCoreTests
         var (holder, handler) = CreateWithCapturingHandler(owner);
         GcAssert.NotCollected(handler);
 
-        Assert.True(holder.Core.TryClaim());
-        holder.Core.Exit();
+        Assert.True(holder.Core.TryClaim(out var admitted));
+        holder.Core.Release(admitted);
 
         GcAssert.Collected(handler, "a freed core still holds the handler");
         GC.KeepAlive(owner);
@@ -160,8 +166,8 @@ public sealed class WeakLinkCoreTests
         Assert.Same(owner, admittedOwner);
         Assert.Same(handler, admittedHandler);
         holder.Core.Exit();
-        Assert.True(holder.Core.TryClaim());
-        holder.Core.Exit();
+        Assert.True(holder.Core.TryClaim(out var admitted));
+        holder.Core.Release(admitted);
         Assert.True(holder.Core.IsFreed);
     }
 

@@ -35,7 +35,7 @@ internal sealed partial class Metrics
     {
         internal static readonly ObservableUpDownCounter<long> Active = Publish(Shared.Meter, "saferefs.subscription.active", static (m, n) => m.CreateObservableUpDownCounter(
             n,
-            static () => Volatile.Read(ref _active),
+            static () => Volatile.Read(ref _active) + Subscriptions.WeakLinks.WeakLink.CountedLinks,
             unit: "{subscription}",
             description: "Subscriptions created by SafeRefs.Subscriptions.Subscribe that are not yet disposed."));
 
@@ -49,7 +49,8 @@ internal sealed partial class Metrics
         /// <summary>
         /// Counts one attachment; every one is paired with one <see cref="Detached"/>. Every attachment is counted,
         /// listened to or not, so that a listener that attaches to a running process (<c>dotnet-counters</c>) reads the
-        /// exact number at once: one interlocked increment per subscription.
+        /// exact number at once: one interlocked increment per subscription. Weak links are not counted here: the
+        /// metric adds the number of links registered as counted in their purge registry.
         /// </summary>
         public static void Attached() => Interlocked.Increment(ref _active);
 

@@ -10,13 +10,13 @@ internal sealed class CanExecuteChangedWeakLink : WeakLink<EventArgs>
 
     /// <summary>Initializes a new instance of the <see cref="CanExecuteChangedWeakLink"/> class.</summary>
     internal CanExecuteChangedWeakLink(ICommand source, object owner, Delegate handler)
-        : base(source, owner, handler, nameof(ICommand.CanExecuteChanged))
+        : base(source, SourceAffinity.IsThreadAffine(source), owner, handler, nameof(ICommand.CanExecuteChanged), isCounted: false)
     {
         _forward = Forward;
     }
 
     /// <inheritdoc/>
-    protected override void AddToSource(object source) => Unsafe.As<ICommand>(source).CanExecuteChanged += _forward;
+    protected override void AddToSource(object source, Delegate? add) => Unsafe.As<ICommand>(source).CanExecuteChanged += _forward;
 
     /// <inheritdoc/>
     protected override void RemoveFromSource(object source) => Unsafe.As<ICommand>(source).CanExecuteChanged -= _forward;

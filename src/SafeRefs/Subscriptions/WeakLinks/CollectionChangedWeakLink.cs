@@ -10,13 +10,13 @@ internal sealed class CollectionChangedWeakLink : WeakLink<NotifyCollectionChang
 
     /// <summary>Initializes a new instance of the <see cref="CollectionChangedWeakLink"/> class.</summary>
     internal CollectionChangedWeakLink(INotifyCollectionChanged source, object owner, Delegate handler)
-        : base(source, owner, handler, nameof(INotifyCollectionChanged.CollectionChanged))
+        : base(source, SourceAffinity.IsThreadAffine(source), owner, handler, nameof(INotifyCollectionChanged.CollectionChanged), isCounted: false)
     {
         _forward = Forward;
     }
 
     /// <inheritdoc/>
-    protected override void AddToSource(object source) => Unsafe.As<INotifyCollectionChanged>(source).CollectionChanged += _forward;
+    protected override void AddToSource(object source, Delegate? add) => Unsafe.As<INotifyCollectionChanged>(source).CollectionChanged += _forward;
 
     /// <inheritdoc/>
     protected override void RemoveFromSource(object source) => Unsafe.As<INotifyCollectionChanged>(source).CollectionChanged -= _forward;

@@ -9,24 +9,20 @@ internal sealed class EventHandlerWeakLink<TSource, TArgs> : WeakLink<TArgs>
     where TSource : class
 {
     private readonly EventHandler<TArgs> _forward;
-    private readonly Action<TSource, EventHandler<TArgs>> _add;
     private readonly Action<TSource, EventHandler<TArgs>> _remove;
 
     /// <summary>Initializes a new instance of the <see cref="EventHandlerWeakLink{TSource, TArgs}"/> class.</summary>
     internal EventHandlerWeakLink(
-        TSource source, Action<TSource, EventHandler<TArgs>> add, Action<TSource, EventHandler<TArgs>> remove, object owner, Delegate handler, string? eventName)
-        : base(source, owner, handler, eventName)
+        TSource source, Action<TSource, EventHandler<TArgs>> remove, object owner, Delegate handler, string? eventName)
+        : base(source, SourceAffinity.IsThreadAffine(source), owner, handler, eventName, isCounted: true)
     {
         _forward = Forward;
-        _add = add;
         _remove = remove;
     }
 
     /// <inheritdoc/>
-    protected override bool IsCounted => true;
-
-    /// <inheritdoc/>
-    protected override void AddToSource(object source) => _add(Unsafe.As<TSource>(source), _forward);
+    protected override void AddToSource(object source, Delegate? add) =>
+        Unsafe.As<Action<TSource, EventHandler<TArgs>>>(add!)(Unsafe.As<TSource>(source), _forward);
 
     /// <inheritdoc/>
     protected override void RemoveFromSource(object source) => _remove(Unsafe.As<TSource>(source), _forward);

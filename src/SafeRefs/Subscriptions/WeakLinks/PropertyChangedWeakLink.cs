@@ -10,13 +10,13 @@ internal sealed class PropertyChangedWeakLink : WeakLink<PropertyChangedEventArg
 
     /// <summary>Initializes a new instance of the <see cref="PropertyChangedWeakLink"/> class.</summary>
     internal PropertyChangedWeakLink(INotifyPropertyChanged source, object owner, Delegate handler)
-        : base(source, owner, handler, nameof(INotifyPropertyChanged.PropertyChanged))
+        : base(source, SourceAffinity.IsThreadAffine(source), owner, handler, nameof(INotifyPropertyChanged.PropertyChanged), isCounted: false)
     {
         _forward = Forward;
     }
 
     /// <inheritdoc/>
-    protected override void AddToSource(object source) => Unsafe.As<INotifyPropertyChanged>(source).PropertyChanged += _forward;
+    protected override void AddToSource(object source, Delegate? add) => Unsafe.As<INotifyPropertyChanged>(source).PropertyChanged += _forward;
 
     /// <inheritdoc/>
     protected override void RemoveFromSource(object source) => Unsafe.As<INotifyPropertyChanged>(source).PropertyChanged -= _forward;

@@ -1,7 +1,4 @@
-using System.Collections.Specialized;
-using System.ComponentModel;
 using System.Diagnostics;
-using System.Windows.Input;
 using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Internal;
 
@@ -25,32 +22,33 @@ namespace SafeRefs.Subscriptions.WeakLinks;
 /// </remarks>
 internal abstract class WeakLink : Subscription, IPurgeable
 {
-    private readonly int _threadId;
-    private readonly SynchronizationContext? _context;
+    private readonly SubscribingThread? _subscribingThread; // only for a thread-affine source
     private readonly string? _eventName;
+    private readonly bool _isCounted;
     private WeakLinkCore _core;
-    private int _posted;
 
     /// <summary>Initializes a new instance of the <see cref="WeakLink"/> class (its own token).</summary>
     /// <param name="source">The event source; held weakly.</param>
+    /// <param name="isThreadAffine">Whether the source's <c>remove</c> must run on the subscribing thread (<see cref="SourceAffinity"/>).</param>
     /// <param name="owner">The owner; held weakly.</param>
     /// <param name="handler">The owner-bound handler; lives exactly as long as the owner.</param>
     /// <param name="eventName">The event's name or <c>add</c> expression, for logs.</param>
-    protected WeakLink(object source, object owner, Delegate handler, string? eventName)
+    /// <param name="isCounted">Whether the active-subscriptions metric counts the link (<c>Subscribe.WeakEvent</c>, not <c>WeakSubscriptions</c>).</param>
+    protected WeakLink(object source, bool isThreadAffine, object owner, Delegate handler, string? eventName, bool isCounted)
         : base(LinkDetacher.Instance, null, null)
     {
-        IsThreadAffine = source is IEventSourceAffinity affinity
-            ? affinity.IsThreadAffine
-            : source is INotifyPropertyChanged or INotifyCollectionChanged or ICommand;
-        if (IsThreadAffine)
+        if (isThreadAffine)
         {
-            _threadId = Environment.CurrentManagedThreadId;
-            _context = SynchronizationContext.Current;
+            _subscribingThread = new SubscribingThread();
         }
 
         _eventName = eventName;
+        _isCounted = isCounted;
         _core = new WeakLinkCore(owner, handler, source);
     }
+
+    /// <summary>Gets the number of attached links of <c>Subscribe.WeakEvent</c> (for the active-subscriptions metric).</summary>
+    internal static int CountedLinks => Registry.CountedCount;
 
     /// <summary>
     /// Gets every attached link, so that links whose owner or source was collected are detached even if the event never
@@ -61,14 +59,8 @@ internal abstract class WeakLink : Subscription, IPurgeable
     /// <inheritdoc/>
     public int RegistryIndex { get; set; } = -1;
 
-    /// <summary>
-    /// Gets a value indicating whether the active-subscriptions metric counts links of this kind (those of
-    /// <c>Subscribe.WeakEvent</c>, not those of <c>WeakSubscriptions</c>).
-    /// </summary>
-    protected virtual bool IsCounted => false;
-
     /// <summary>Gets a value indicating whether the source's <c>remove</c> must run on the subscribing thread.</summary>
-    internal bool IsThreadAffine { get; }
+    internal bool IsThreadAffine => _subscribingThread is not null;
 
     /// <summary>Gets a value indicating whether the link is detached (claimed by a dispose, raise or purge).</summary>
     internal bool IsDetached => _core.IsClosed;
@@ -82,32 +74,37 @@ internal abstract class WeakLink : Subscription, IPurgeable
     private string EventName => EventNames.Normalize(_eventName);
 
     /// <summary>Attaches the link's forwarder, registers it, and returns it as the token.</summary>
+    /// <param name="link">The new link.</param>
+    /// <param name="source">The event source.</param>
+    /// <param name="owner">The owner, kept alive until the link is registered.</param>
+    /// <param name="add">The caller's <c>add</c> accessor, for a link without a fixed one; used for this call only.</param>
     /// <exception cref="Exception">Whatever the <c>add</c> accessor throws; then nothing stays registered.</exception>
-    internal static TLink Start<TLink>(TLink link, object source, object owner)
+    internal static TLink Start<TLink>(TLink link, object source, object owner, Delegate? add = null)
         where TLink : WeakLink
     {
         try
         {
-            link.AddToSource(source);
+            link.AddToSource(source, add);
         }
         catch
         {
-            // Not registered yet: claim it (a forwarder the accessor published anyway finds it detached); nobody else is
-            // admitted, so leaving frees the handles.
-            if (link._core.TryClaim())
+            // Not registered yet: claim it (a forwarder the accessor published anyway finds it detached) and free.
+            if (link._core.TryClaim(out var admitted))
             {
-                link._core.Exit();
+                link._core.Release(admitted);
             }
 
             throw;
         }
 
-        if (link.IsCounted)
+        // The registry's count of counted links is the active-subscriptions metric's (no interlocked count of its own);
+        // reading the instrument publishes it in a process whose only subscriptions are weak links.
+        if (link._isCounted)
         {
-            Metrics.SubscriptionInstruments.Attached();
+            _ = Metrics.SubscriptionInstruments.Active;
         }
 
-        Registry.Register(link);
+        Registry.Register(link, link._isCounted);
 
         // Until it is registered, nothing may find the owner collected and detach it.
         GC.KeepAlive(owner);
@@ -121,7 +118,7 @@ internal abstract class WeakLink : Subscription, IPurgeable
     /// <param name="onOwnThread">The purge runs on a thread where the source's <c>remove</c> may be called.</param>
     /// <returns><see langword="true"/> when this call detached the link.</returns>
     public bool TryPurge(bool onOwnThread) =>
-        TryDetachIfDead(onOwnThread && Environment.CurrentManagedThreadId == _threadId, "purge");
+        TryDetachIfDead(onOwnThread && _subscribingThread?.IsCurrent == true, "purge");
 
     /// <inheritdoc/>
     public void ReportPurgeFailed(Exception exception) =>
@@ -131,7 +128,9 @@ internal abstract class WeakLink : Subscription, IPurgeable
     internal ValueTask WhenIdleAsync() => _core.WhenIdleAsync();
 
     /// <summary>Adds the forwarder to the source's event.</summary>
-    protected abstract void AddToSource(object source);
+    /// <param name="source">The source.</param>
+    /// <param name="add">What <see cref="Start"/> was given: the caller's <c>add</c> accessor, or <see langword="null"/>.</param>
+    protected abstract void AddToSource(object source, Delegate? add);
 
     /// <summary>Removes the forwarder from the source's event.</summary>
     protected abstract void RemoveFromSource(object source);
@@ -148,9 +147,9 @@ internal abstract class WeakLink : Subscription, IPurgeable
         }
 
         // Detached, or the owner was collected: a raise runs on the source's thread, so it may detach.
-        if (_core.TryClaim())
+        if (_core.TryClaim(out var admitted))
         {
-            DetachClaimed(rethrow: false, "raise");
+            DetachClaimed(admitted, rethrow: false, "raise");
         }
 
         return false;
@@ -166,12 +165,12 @@ internal abstract class WeakLink : Subscription, IPurgeable
     private protected sealed override bool TryDetach(out Detacher? detacher)
     {
         detacher = MarkDetached();
-        if (!_core.TryClaim())
+        if (!_core.TryClaim(out var admitted))
         {
             return false;
         }
 
-        DetachClaimed(rethrow: true, "dispose");
+        DetachClaimed(admitted, rethrow: true, "dispose");
         return true;
     }
 
@@ -188,9 +187,9 @@ internal abstract class WeakLink : Subscription, IPurgeable
 
         var source = _core.Weak;
         var dead = source is null || _core.Owner is null;
-        if (dead && source is not null && IsThreadAffine && !onSourceThread)
+        if (dead && source is not null && _subscribingThread is { } thread && !onSourceThread)
         {
-            PostPurge(source);
+            PostPurge(thread, source);
             dead = false;
         }
 
@@ -200,15 +199,15 @@ internal abstract class WeakLink : Subscription, IPurgeable
             return false;
         }
 
-        DetachClaimed(rethrow: false, trigger);
+        DetachClaimed(admitted: true, rethrow: false, trigger);
         return true;
     }
 
     /// <summary>
-    /// For the winner of the claim, still admitted: off the source, off the registry; then it leaves the gate, which
-    /// frees the handles unless an invocation is still running (its end frees them).
+    /// For the winner of the claim: off the source, off the registry; then it releases its claim, which frees the
+    /// handles unless an invocation is still running (its end frees them).
     /// </summary>
-    private void DetachClaimed(bool rethrow, string trigger)
+    private void DetachClaimed(bool admitted, bool rethrow, string trigger)
     {
         var source = _core.Weak;
         try
@@ -225,26 +224,22 @@ internal abstract class WeakLink : Subscription, IPurgeable
         }
         finally
         {
-            _core.Exit();
-            Registry.Unregister(this);
-            if (IsCounted)
-            {
-                Metrics.SubscriptionInstruments.Detached();
-            }
+            _core.Release(admitted);
+            Registry.Unregister(this, _isCounted);
         }
     }
 
     /// <summary>A thread-affine link found dead off its thread: detach it through its context, once, if it has one.</summary>
-    private void PostPurge(object source)
+    private void PostPurge(SubscribingThread thread, object source)
     {
-        if (_context is null || Interlocked.Exchange(ref _posted, 1) != 0)
+        if (thread.Context is not { } context || !thread.TryMarkPosted())
         {
             return;
         }
 
         try
         {
-            _context.Post(static state => ((WeakLink)state!).PurgeOnOwnThread(), this);
+            context.Post(static state => ((WeakLink)state!).PurgeOnOwnThread(), this);
         }
 #pragma warning disable CA1031 // A context that refuses the post (shut down) is reported; the next raise detaches.
         catch (Exception ex)

@@ -8,11 +8,13 @@ internal abstract class WeakLink<TArgs> : WeakLink
 {
     /// <summary>Initializes a new instance of the <see cref="WeakLink{TArgs}"/> class.</summary>
     /// <param name="source">The event source; held weakly.</param>
+    /// <param name="isThreadAffine">Whether the source's <c>remove</c> must run on the subscribing thread.</param>
     /// <param name="owner">The owner; held weakly.</param>
     /// <param name="handler">An <c>Action&lt;TOwner, object?, TArgs&gt;</c> with a reference-type <c>TOwner</c>.</param>
     /// <param name="eventName">The event's name or <c>add</c> expression, for logs.</param>
-    protected WeakLink(object source, object owner, Delegate handler, string? eventName)
-        : base(source, owner, handler, eventName)
+    /// <param name="isCounted">Whether the active-subscriptions metric counts the link.</param>
+    protected WeakLink(object source, bool isThreadAffine, object owner, Delegate handler, string? eventName, bool isCounted)
+        : base(source, isThreadAffine, owner, handler, eventName, isCounted)
     {
     }
 

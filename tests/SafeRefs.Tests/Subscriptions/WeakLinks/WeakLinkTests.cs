@@ -1,12 +1,15 @@
 using System.ComponentModel;
+using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging.Testing;
 using SafeRefs.Diagnostics;
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Events;
 using SafeRefs.Subscriptions;
 using SafeRefs.Subscriptions.WeakLinks;
 using SafeRefs.Testing;
+using SafeRefs.Tests.Diagnostics;
 using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Subscriptions.WeakLinks;
@@ -309,6 +312,86 @@ public sealed class WeakLinkTests
         await waiting;
         await raising;
         GC.KeepAlive(owner);
+    }
+
+    // The active-subscriptions metric counts a Subscribe.WeakEvent link from its attach to its detach (a dispose, or
+    // the purge of a link whose owner died), read from the registry; WeakSubscriptions links are not counted.
+    [Fact]
+    public void ActiveMetric_CountsWeakEventLinksUntilDetached_NotWeakSubscriptionsLinks()
+    {
+        _ = Metrics.SubscriptionInstruments.Active; // published before the collector looks for it
+        using var active = MetricTotals.Collect("saferefs.subscription.active");
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        WeakLink.Registry.Purge(); // earlier tests' dead links, before counting
+        var source = new FailingSource();
+        var model = new Model();
+        var owner = new object();
+        var before = Total(active);
+
+        var weak = SubscribeTo(source, owner);
+        var property = WeakSubscriptions.OnPropertyChanged(model, owner, static (_, _, _) => { });
+        Assert.Equal(before + 1, Total(active));
+        weak.Dispose();
+        property.Dispose();
+        Assert.Equal(before, Total(active));
+
+        var tracker = new LeakTracker();
+        var dead = SubscribeDroppedOwner(source, tracker);
+        Assert.Equal(before + 1, Total(active));
+        tracker.AssertAllCollected();
+        _ = WeakLink.Registry.Purge();
+        Assert.True(SpinWait.SpinUntil(() => dead.RegistryIndex == -1, TimeSpan.FromSeconds(30)), "no purge detached the dead link");
+        Assert.Equal(before, Total(active));
+        GC.KeepAlive(owner);
+    }
+
+    // A process whose only subscriptions are weak links publishes the metric too (a child: nothing else may touch it).
+    [Fact]
+    public void ActiveMetric_PublishedInAProcessWithWeakEventsOnly()
+    {
+        var (exitCode, output) = ChildProcess.Run("weak-event-only-active-metric", TimeSpan.FromSeconds(90));
+        Assert.True(exitCode == 0, $"the child ended with {exitCode}: {output}");
+        Assert.Contains("published True", output, StringComparison.Ordinal);
+        Assert.Contains("active 1", output, StringComparison.Ordinal);
+        Assert.Contains("after dispose 0", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>The child of <see cref="ActiveMetric_PublishedInAProcessWithWeakEventsOnly"/>.</summary>
+    public static int ActiveMetricWithWeakEventsOnly()
+    {
+        var published = false;
+        long observed = -1;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "SafeRefs" && instrument.Name == "saferefs.subscription.active")
+            {
+                published = true;
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => observed = value);
+        listener.Start();
+        var source = new FailingSource();
+        var owner = new object();
+
+        var token = SubscribeTo(source, owner);
+        listener.RecordObservableInstruments();
+        Console.WriteLine($"published {published}");
+        Console.WriteLine($"active {observed}");
+        token.Dispose();
+        listener.RecordObservableInstruments();
+        Console.WriteLine($"after dispose {observed}");
+        GC.KeepAlive(owner);
+        return 0;
+    }
+
+    private static long Total(MetricCollector<long> collector)
+    {
+        collector.Clear();
+        collector.RecordObservableInstruments();
+        return collector.GetMeasurementSnapshot().Sum(static m => m.Value);
     }
 
     private static void OnOtherThread(Action action)
