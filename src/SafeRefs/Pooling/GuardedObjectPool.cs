@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.ObjectPool;
@@ -92,7 +93,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         _metrics = Metrics.For(options.MeterFactory);
         _metrics.Pool.RegisterOutstanding(this, new OutstandingLeaseCount<T>(this));
         TimeProvider = options.TimeProvider ?? TimeProvider.System;
-        _onLeaseTimerError = OnLeaseTimerError;
+        _onLeaseTimerError = (sender, args) => Raise(TimerError, sender, args, nameof(TimerError));
     }
 
     /// <summary>Raised once per (object, event) when a lease attaches more than the limit (with <see cref="ListenerBudgetAction.Warn"/>).</summary>
@@ -293,15 +294,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             {
                 timers.Dispose();
             }
-            catch (AggregateException ex)
-            {
-                (errors ??= []).AddRange(ex.InnerExceptions);
-            }
-#pragma warning disable CA1031 // anything else (the scope's logger is user code) must not stop the end either
+#pragma warning disable CA1031 // the scope's callbacks and logger are user code: no failure stops the end
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                (errors ??= []).Add(ex);
+                AddFailure(ref errors, ex);
             }
 
             JoinUntilDone(state, timers.WhenIdleAsync());
@@ -313,9 +310,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             {
                 cts.Cancel();
             }
-            catch (AggregateException ex)
+#pragma warning disable CA1031 // token callbacks are user code: no failure stops the end
+            catch (Exception ex)
+#pragma warning restore CA1031
             {
-                (errors ??= []).AddRange(ex.InnerExceptions);
+                AddFailure(ref errors, ex);
             }
             finally
             {
@@ -336,7 +335,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            (errors ??= []).Add(ex);
+            AddFailure(ref errors, ex);
             discard = true;
         }
 
@@ -377,25 +376,38 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         var version = state.Version - 1;
         var discard = state.Discard;
         state.Discard = false;
+        Exception? failure = null;
         try
         {
-            GiveBack(state.Value, discard);
+            if (discard)
+            {
+                (state.Value as IDisposable)?.Dispose();
+            }
+            else
+            {
+                _inner.Return(state.Value);
+            }
         }
 #pragma warning disable CA1031 // a callback's caller (an event's raise, a timer) must never see it: logged, and the wait faults
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            state.HandedBack(version, ex);
-            if (rethrow)
-            {
-                throw;
-            }
-
-            _metrics.Pool.ReportReturnFailed(_logger, ex, typeof(T), TypeTag);
-            return;
+            failure = ex;
         }
 
-        state.HandedBack(version, null);
+        // Counted once it is back (a caller that saw the count can rent this very object), also if the return failed:
+        // the lease is over either way.
+        _counters.Increment(Returned);
+        state.HandedBack(version, failure);
+        if (failure is not null)
+        {
+            if (rethrow)
+            {
+                ExceptionDispatchInfo.Throw(failure);
+            }
+
+            _metrics.Pool.ReportReturnFailed(_logger, failure, typeof(T), TypeTag);
+        }
     }
 
     /// <summary>Joins what <paramref name="running"/> waits for to the ended lease's gate, if it is still running.</summary>
@@ -428,27 +440,6 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         if (state.Exit())
         {
             HandBack(state, rethrow: false);
-        }
-    }
-
-    private void GiveBack(T value, bool discard)
-    {
-        if (discard)
-        {
-            _counters.Increment(Returned);
-            (value as IDisposable)?.Dispose();
-            return;
-        }
-
-        try
-        {
-            _inner.Return(value);
-        }
-        finally
-        {
-            // Counted once it is back (a caller that saw the count can rent this very object); counted even if the
-            // policy's Return threw, since the lease is over either way.
-            _counters.Increment(Returned);
         }
     }
 
@@ -519,17 +510,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         discard |= _onLeak != LeakAction.Warn;
         Interlocked.Increment(ref _leaksSuspected);
         _metrics.Pool.ReportAttachedBehind(_logger, TypeTag, countAtRent, now, discard);
-        try
-        {
-            LeakSuspected?.Invoke(this, new LeaseLeakEventArgs<T>(value, countAtRent, now, discard));
-        }
-#pragma warning disable CA1031 // reporting never throws
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            _metrics.Pool.ReportHandlerFailed(_logger, ex, nameof(LeakSuspected), TypeTag);
-        }
-
+        Raise(LeakSuspected, this, new LeaseLeakEventArgs<T>(value, countAtRent, now, discard), nameof(LeakSuspected));
         return _onLeak == LeakAction.Throw;
     }
 
@@ -582,29 +563,24 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     private void WarnExceeded(T value, string eventName, int count)
     {
         _metrics.Pool.ReportLimitExceeded(_logger, value.GetType(), eventName, count, _maxListeners);
-        try
-        {
-            MaxListenersExceeded?.Invoke(this, new ListenerLeakEventArgs(value, eventName, count, _maxListeners));
-        }
-#pragma warning disable CA1031 // warning never throws
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            _metrics.Pool.ReportHandlerFailed(_logger, ex, nameof(MaxListenersExceeded), TypeTag);
-        }
+        Raise(MaxListenersExceeded, this, new ListenerLeakEventArgs(value, eventName, count, _maxListeners), nameof(MaxListenersExceeded));
     }
 
-    private void OnLeaseTimerError(object? sender, TimerErrorEventArgs args)
+    // Raises one of the pool's events; a throwing handler is logged, never propagated.
+    private void Raise<TArgs>(EventHandler<TArgs>? handler, object? sender, TArgs args, string eventName)
     {
         try
         {
-            TimerError?.Invoke(sender, args);
+            handler?.Invoke(sender, args);
         }
-#pragma warning disable CA1031 // a lease timer's failure never becomes unhandled
+#pragma warning disable CA1031 // reporting never throws
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            _metrics.Pool.ReportHandlerFailed(_logger, ex, nameof(TimerError), TypeTag);
+            _metrics.Pool.ReportHandlerFailed(_logger, ex, eventName, TypeTag);
         }
     }
+
+    private static void AddFailure(ref List<Exception>? errors, Exception ex) =>
+        (errors ??= []).AddRange(ex is AggregateException all ? all.InnerExceptions : [ex]);
 }

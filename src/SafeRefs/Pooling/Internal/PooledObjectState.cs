@@ -68,7 +68,7 @@ internal sealed class PooledObjectState<T>
     public TimerScope? Timers;
 
     /// <summary>Event names already warned about for this object (Node: once per emitter and event).</summary>
-    public List<string>? Warned;
+    public HashSet<string>? Warned;
 
     /// <summary>Set by an ended lease's end or by what it waits for: discard the object instead of returning it.</summary>
     public bool Discard;
@@ -233,15 +233,5 @@ internal sealed class PooledObjectState<T>
         return count;
     }
 
-    public bool TryMarkWarned(string eventName)
-    {
-        Warned ??= [];
-        if (Warned.Contains(eventName))
-        {
-            return false;
-        }
-
-        Warned.Add(eventName);
-        return true;
-    }
+    public bool TryMarkWarned(string eventName) => (Warned ??= new(StringComparer.Ordinal)).Add(eventName);
 }
