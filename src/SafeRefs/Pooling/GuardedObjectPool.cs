@@ -344,7 +344,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             state.Discard = true;
         }
 
-        if (state.Exit())
+        if (state.ExitEnd())
         {
             HandBack(state, rethrow: true);
         }

@@ -201,6 +201,11 @@ internal sealed class PooledObjectState<T>
         }
     }
 
+    /// <summary>The end's own <see cref="Exit"/>. When the end is all that is counted, nothing can enter the closed
+    /// gate or leave it any more: the end drained it without an interlocked operation (the next <see cref="Open"/>
+    /// resets the count).</summary>
+    public bool ExitEnd() => (Volatile.Read(ref _gate) & RunningMask) == 1 || Exit();
+
     /// <summary>Makes room for one more attachment, so that tracking after an add accessor ran cannot fail.</summary>
     public void Reserve()
     {
