@@ -467,7 +467,14 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
             try
             {
-                if (attachment is { Remove: null, Handler: IAsyncDisposable registration })
+                if (attachment is { Remove: null, Handler: TimerScope scope })
+                {
+                    // As the lease's own timers: Dispose never blocks, and the idle wait (unlike DisposeAsync) does not
+                    // fault when the end runs inside one of the scope's callbacks.
+                    scope.Dispose();
+                    JoinUntilDone(state, scope.WhenIdleAsync());
+                }
+                else if (attachment is { Remove: null, Handler: IAsyncDisposable registration })
                 {
                     // DisposeAsync alone: Dispose may block until a callback running elsewhere returns
                     // (CancellationTokenRegistration); the object waits for it instead. A failure is the detach's.

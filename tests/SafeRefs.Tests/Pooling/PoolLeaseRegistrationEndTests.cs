@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Pooling;
 using SafeRefs.Subscriptions;
+using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Pooling;
 
@@ -33,6 +35,33 @@ public sealed class PoolLeaseRegistrationEndTests
         await disposed.AsTask().WaitAsync(Bound);
         await cancelling.WaitAsync(Bound);
         Assert.Equal(1L, pool.Statistics.Returned);
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
+    public void Dispose_FromInsideATrackedTimerScopesCallback_DoesNotThrow_AndTheObjectGoesBackAfterTheCallback()
+    {
+        // Audit s7, probe B4: DisposeAsync of the scope from inside its own callback faults; the end must not use it.
+        var clock = new FakeTimeProvider();
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var scope = lease.Track(new TimerScope(clock));
+        Exception? thrown = null;
+        long returnedInsideCallback = -1;
+        scope.After(TimeSpan.FromSeconds(1), () =>
+        {
+            thrown = Record.Exception(lease.Dispose);
+            returnedInsideCallback = pool.Statistics.Returned;
+        });
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Null(thrown);
+        Assert.Equal(0L, returnedInsideCallback);
+        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
+        Assert.False(widget.IsDisposed, "the object was discarded");
         using var next = pool.Rent();
         Assert.Same(widget, next.Value);
     }
