@@ -8,7 +8,8 @@ namespace SafeRefs.Subscriptions;
 /// <para>A weak subscription whose owner was collected is detached without being disposed. For a thread-affine source
 /// that happens only on the source's thread: on the next raise of the event, in a purge that runs on the thread that
 /// subscribed (during a later weak subscription there), or through the <see cref="SynchronizationContext"/> that was
-/// current when it subscribed; never on the thread pool. Any other source may be detached by the purge that runs on
+/// current when it subscribed (a context derived from it, which is trusted to run what is posted to it on that thread;
+/// the base <see cref="SynchronizationContext"/> posts to the thread pool, so it is not used); never on the thread pool. Any other source may be detached by the purge that runs on
 /// the thread pool after gen-2 collections.</para>
 /// <para>Without this interface, sources implementing <see cref="System.ComponentModel.INotifyPropertyChanged"/>,
 /// <see cref="System.Collections.Specialized.INotifyCollectionChanged"/> or <see cref="System.Windows.Input.ICommand"/>

@@ -12,13 +12,17 @@ internal sealed class SubscribingThread
     internal SubscribingThread()
     {
         ThreadId = Environment.CurrentManagedThreadId;
-        Context = SynchronizationContext.Current;
+
+        // The base SynchronizationContext posts to the thread pool: only a derived context is trusted to run what is
+        // posted to it on the subscribing thread.
+        var context = SynchronizationContext.Current;
+        Context = context is not null && context.GetType() != typeof(SynchronizationContext) ? context : null;
     }
 
     /// <summary>Gets the managed id of the thread that subscribed.</summary>
     internal int ThreadId { get; }
 
-    /// <summary>Gets the synchronization context that was current when it subscribed, if any.</summary>
+    /// <summary>Gets the synchronization context that was current when it subscribed, unless there was none or it was the base <see cref="SynchronizationContext"/>.</summary>
     internal SynchronizationContext? Context { get; }
 
     /// <summary>Gets a value indicating whether the calling thread is the one that subscribed.</summary>

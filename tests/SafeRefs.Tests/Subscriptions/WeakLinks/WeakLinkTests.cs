@@ -394,6 +394,41 @@ public sealed class WeakLinkTests
         return collector.GetMeasurementSnapshot().Sum(static m => m.Value);
     }
 
+    // The base SynchronizationContext posts to the thread pool: a thread-affine source subscribed under it is not
+    // detached through it (audit s7, C1).
+    [Fact]
+    public void ThreadAffineSource_SubscribedUnderTheBaseSynchronizationContext_NeverDetachedFromTheThreadPool()
+    {
+        var model = new RemoveRecordingModel();
+        var tracker = new LeakTracker();
+        SubscribeDroppedOwnerUnderBaseContext(model, tracker);
+        tracker.AssertAllCollected();
+
+        OnOtherThread(static () => WeakLink.Registry.Purge(onOwnThread: false));
+        var removed = SpinWait.SpinUntil(() => model.RemoveCalls > 0, TimeSpan.FromSeconds(5));
+
+        Assert.False(removed && model.RemovedOnThreadPool, "the thread-affine source's remove ran on a thread-pool thread");
+        Assert.Equal(0, model.RemoveCalls);
+        GC.KeepAlive(model);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SubscribeDroppedOwnerUnderBaseContext(RemoveRecordingModel model, LeakTracker tracker)
+    {
+        var previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(new SynchronizationContext());
+        try
+        {
+            var owner = new object();
+            tracker.Track(owner);
+            _ = WeakSubscriptions.OnPropertyChanged(model, owner, static (_, _, _) => { });
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+    }
+
     private static void OnOtherThread(Action action)
     {
         var thread = new Thread(() => action());
@@ -492,6 +527,28 @@ public sealed class WeakLinkTests
         public int HandlerCount => PropertyChanged?.GetInvocationList().Length ?? 0;
 
         public void Raise(string name) => PropertyChanged?.Invoke(this, new PropertyChangedEventArgs(name));
+    }
+
+    private sealed class RemoveRecordingModel : INotifyPropertyChanged
+    {
+        private int _removeCalls;
+        private volatile bool _removedOnThreadPool;
+        private PropertyChangedEventHandler? _changed;
+
+        public int RemoveCalls => Volatile.Read(ref _removeCalls);
+
+        public bool RemovedOnThreadPool => _removedOnThreadPool;
+
+        public event PropertyChangedEventHandler? PropertyChanged
+        {
+            add => _changed += value;
+            remove
+            {
+                _removedOnThreadPool |= Thread.CurrentThread.IsThreadPoolThread;
+                Interlocked.Increment(ref _removeCalls);
+                _changed -= value;
+            }
+        }
     }
 
     private sealed class FreeThreadedModel : Model, IEventSourceAffinity
