@@ -35,8 +35,9 @@ public static partial class Subscribe
     /// <para>For <see cref="EventHandler"/>, <see cref="EventHandler{TEventArgs}"/>,
     /// <see cref="System.ComponentModel.PropertyChangedEventHandler"/>,
     /// <see cref="System.ComponentModel.PropertyChangingEventHandler"/>,
-    /// <see cref="System.Collections.Specialized.NotifyCollectionChangedEventHandler"/> and <see cref="Action"/> events,
-    /// the event holds a forwarder, not <paramref name="handler"/> itself (so <c>-= handler</c> does not remove it: dispose
+    /// <see cref="System.Collections.Specialized.NotifyCollectionChangedEventHandler"/>, <see cref="Action"/>,
+    /// <see cref="Action{T}"/> and <see cref="Action{T1, T2}"/> events (the last three through their own overloads,
+    /// which the compiler picks for them), the event holds a forwarder, not <paramref name="handler"/> itself (so <c>-= handler</c> does not remove it: dispose
     /// the token). After <see cref="Subscription.Dispose"/> returns, no invocation of the handler starts, even from a raise
     /// running on another thread; <see cref="Subscription.Dispose"/> never waits for a handler, not even one that is
     /// running, and <see cref="Subscription.DisposeAsync"/> waits for a running one, also after an earlier
@@ -111,6 +112,91 @@ public static partial class Subscribe
             ? EventDetacher<TSource, EventHandler<TArgs>>.Instance
             : BudgetedEventDetacher<TSource, EventHandler<TArgs>>.For(counter);
         return Attach(EventSubscription<TArgs>.Create(detacher, source, remove, handler), source, add, counter);
+    }
+
+    /// <summary>
+    /// Attaches <paramref name="handler"/> to an <see cref="Action{T}"/> event through a forwarder; the overload the
+    /// compiler picks for such events (see
+    /// <see cref="Event{TSource, THandler}(TSource, Action{TSource, THandler}, Action{TSource, THandler}, THandler, ListenerBudget?, string?)"/>
+    /// for the contract).
+    /// </summary>
+    /// <typeparam name="TSource">The type of the object that declares the event.</typeparam>
+    /// <typeparam name="TArg">The event's argument type.</typeparam>
+    /// <param name="source">The object whose event is subscribed.</param>
+    /// <param name="add">Adds a handler to the event.</param>
+    /// <param name="remove">Removes a handler from the event.</param>
+    /// <param name="handler">The handler.</param>
+    /// <param name="budget">Counts the listener per (source, event name) and reports a possible leak; <see langword="null"/> for none.</param>
+    /// <param name="eventName">The event's name for the budget; by default the text of <paramref name="add"/>, reduced to the member name.</param>
+    /// <returns>A token holding <paramref name="source"/>, <paramref name="remove"/> and <paramref name="handler"/> strongly until disposed.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="source"/>, <paramref name="add"/>, <paramref name="remove"/> or <paramref name="handler"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ListenerLimitExceededException">The budget's action is <see cref="ListenerBudgetAction.Throw"/> and its limit is reached; nothing was attached.</exception>
+    /// <remarks>
+    /// The event holds a forwarder: after <see cref="Subscription.Dispose"/> returns, no invocation of the handler starts;
+    /// <see cref="Subscription.Dispose"/> never waits for a running handler and <see cref="Subscription.DisposeAsync"/> does.
+    /// </remarks>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overload exists so the compiler picks the gated forwarder for that shape, with the same optional parameters.")]
+    public static Subscription Event<TSource, TArg>(
+        TSource source,
+        Action<TSource, Action<TArg>> add,
+        Action<TSource, Action<TArg>> remove,
+        Action<TArg> handler,
+        ListenerBudget? budget = null,
+        [CallerArgumentExpression(nameof(add))] string? eventName = null)
+        where TSource : class
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(add);
+        ArgumentNullException.ThrowIfNull(remove);
+        ArgumentNullException.ThrowIfNull(handler);
+        var counter = budget?.Acquire(source, eventName);
+        Detacher detacher = counter is null
+            ? EventDetacher<TSource, Action<TArg>>.Instance
+            : BudgetedEventDetacher<TSource, Action<TArg>>.For(counter);
+        return Attach(ActionSubscription<TArg>.Create(detacher, source, remove, handler), source, add, counter);
+    }
+
+    /// <summary>
+    /// Attaches <paramref name="handler"/> to an <see cref="Action{T1, T2}"/> event through a forwarder; the overload the
+    /// compiler picks for such events (see
+    /// <see cref="Event{TSource, THandler}(TSource, Action{TSource, THandler}, Action{TSource, THandler}, THandler, ListenerBudget?, string?)"/>
+    /// for the contract).
+    /// </summary>
+    /// <typeparam name="TSource">The type of the object that declares the event.</typeparam>
+    /// <typeparam name="TArg1">The event's first argument type.</typeparam>
+    /// <typeparam name="TArg2">The event's second argument type.</typeparam>
+    /// <param name="source">The object whose event is subscribed.</param>
+    /// <param name="add">Adds a handler to the event.</param>
+    /// <param name="remove">Removes a handler from the event.</param>
+    /// <param name="handler">The handler.</param>
+    /// <param name="budget">Counts the listener per (source, event name) and reports a possible leak; <see langword="null"/> for none.</param>
+    /// <param name="eventName">The event's name for the budget; by default the text of <paramref name="add"/>, reduced to the member name.</param>
+    /// <returns>A token holding <paramref name="source"/>, <paramref name="remove"/> and <paramref name="handler"/> strongly until disposed.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="source"/>, <paramref name="add"/>, <paramref name="remove"/> or <paramref name="handler"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ListenerLimitExceededException">The budget's action is <see cref="ListenerBudgetAction.Throw"/> and its limit is reached; nothing was attached.</exception>
+    /// <remarks>
+    /// The event holds a forwarder: after <see cref="Subscription.Dispose"/> returns, no invocation of the handler starts;
+    /// <see cref="Subscription.Dispose"/> never waits for a running handler and <see cref="Subscription.DisposeAsync"/> does.
+    /// </remarks>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overload exists so the compiler picks the gated forwarder for that shape, with the same optional parameters.")]
+    public static Subscription Event<TSource, TArg1, TArg2>(
+        TSource source,
+        Action<TSource, Action<TArg1, TArg2>> add,
+        Action<TSource, Action<TArg1, TArg2>> remove,
+        Action<TArg1, TArg2> handler,
+        ListenerBudget? budget = null,
+        [CallerArgumentExpression(nameof(add))] string? eventName = null)
+        where TSource : class
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(add);
+        ArgumentNullException.ThrowIfNull(remove);
+        ArgumentNullException.ThrowIfNull(handler);
+        var counter = budget?.Acquire(source, eventName);
+        Detacher detacher = counter is null
+            ? EventDetacher<TSource, Action<TArg1, TArg2>>.Instance
+            : BudgetedEventDetacher<TSource, Action<TArg1, TArg2>>.For(counter);
+        return Attach(ActionSubscription<TArg1, TArg2>.Create(detacher, source, remove, handler), source, add, counter);
     }
 
     /// <summary>Adds the token's forwarder and counts the attachment; if <c>add</c> throws, gives a budget's place back.</summary>
