@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using SafeRefs.Internal;
 
 namespace SafeRefs.Subscriptions;
@@ -73,14 +74,36 @@ public class Subscription : IDisposable, IAsyncDisposable
     /// <summary>
     /// Detaches the handler, then completes when a callback of this subscription that was running has finished
     /// (for mechanisms that can observe their callbacks; a plain .NET event completes at once). Also waits after an
-    /// earlier <see cref="Dispose"/>.
+    /// earlier <see cref="Dispose"/>. If detaching throws (a <c>remove</c> accessor), the subscription is detached all
+    /// the same and the returned task faults with that exception once no callback is running; it never throws itself.
     /// </summary>
     /// <returns>A task that completes when no callback of this subscription is running.</returns>
     public ValueTask DisposeAsync()
     {
-        _ = TryDetach(out var detacher);
-        return detacher is null ? default : detacher.WhenCallbacksIdleAsync(_arg0 ?? this, _arg1, _arg2);
+        Detacher? detacher = null;
+        try
+        {
+            _ = TryDetach(out detacher);
+        }
+#pragma warning disable CA1031 // Not swallowed: the returned task faults with it, after the wait.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return ThrowWhenIdleAsync(WhenCallbacksIdleAsync(detacher), ExceptionDispatchInfo.Capture(ex));
+        }
+
+        return WhenCallbacksIdleAsync(detacher);
     }
+
+    private static async ValueTask ThrowWhenIdleAsync(ValueTask idle, ExceptionDispatchInfo error)
+    {
+        await idle.ConfigureAwait(false);
+        error.Throw();
+    }
+
+    // The detacher is set before a detach that throws, so the wait is there either way.
+    private ValueTask WhenCallbacksIdleAsync(Detacher? detacher) =>
+        detacher is null ? default : detacher.WhenCallbacksIdleAsync(_arg0 ?? this, _arg1, _arg2);
 
     /// <summary>
     /// Swaps the detacher for its spent form (which detaches nothing but can still wait for callbacks) and detaches
