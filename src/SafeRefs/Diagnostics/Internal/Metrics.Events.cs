@@ -11,8 +11,8 @@ internal sealed partial class Metrics
     /// <summary>
     /// Weak-event instruments. Raising an event records nothing; adding, removing and purging handlers check
     /// <see cref="Instrument.Enabled"/> first, except the handler count: <c>saferefs.weak_event.handler.count</c> is
-    /// observed, each event counts every handler it holds in its own tracker (listened to or not, so that a listener
-    /// attaching late reads the exact number), and a collection sums the trackers of the events still alive. Tag:
+    /// observed, each event reports the handlers it holds (listened to or not, so that a listener attaching late reads
+    /// the exact number), and a collection sums the counts of the events still alive. Tag:
     /// <c>saferefs.event.name</c>.
     /// </summary>
     internal sealed class WeakEventInstruments
@@ -38,12 +38,7 @@ internal sealed partial class Metrics
 
         internal static KeyValuePair<string, object?> NameTag(string? eventName) => new(MetricTags.EventName, eventName ?? "(unnamed)");
 
-        /// <summary>Creates and registers the handler tracker of one event's list (call once per list).</summary>
-        internal LiveCountTracker TrackHandlers(object list, string? eventName)
-        {
-            var tracker = new LiveCountTracker(NameTag(eventName));
-            _handlerCounts.Register(list, tracker);
-            return tracker;
-        }
+        /// <summary>Registers the handler count of one event's list, observed while the list lives (call once per list).</summary>
+        internal void TrackHandlers(object list, ObservedCount count) => _handlerCounts.Register(list, count);
     }
 }

@@ -37,7 +37,7 @@ internal sealed class WeakHandlerList
     private readonly IHandlerSnapshotSink? _sink;
     private SnapshotItem[] _snapshot = Empty;
     private CollectedListReleaser? _releaser;
-    private LiveCountTracker? _tracker;
+    private bool _counted;
 
     /// <summary>Initializes a new instance of the <see cref="WeakHandlerList"/> class.</summary>
     /// <param name="source">The event object, the source counted in the options' budget.</param>
@@ -62,7 +62,7 @@ internal sealed class WeakHandlerList
     /// <summary>Gets the current immutable snapshot (never modified after publication).</summary>
     internal SnapshotItem[] Snapshot => Volatile.Read(ref _snapshot);
 
-    /// <summary>Gets the number of stored entries, live or not (for tests of the dead-entry bound).</summary>
+    /// <summary>Gets the number of stored entries, live or not (the handler count metric, tests of the dead-entry bound).</summary>
     internal int StoredCount => Snapshot.Length;
 
     /// <summary>Gets the number of entries whose handler can still run (under the lock: it reads handles).</summary>
@@ -152,9 +152,13 @@ internal sealed class WeakHandlerList
         int purged;
         lock (_lock)
         {
-            // Counted whether or not anyone listens, so that a listener attaching late reads the exact number. Every
-            // published entry is counted here and uncounted once, when it is dropped from the snapshot.
-            (_tracker ??= _metrics.TrackHandlers(this, _name)).Increment();
+            // The handler count is the snapshot's length, observed whether or not anyone listens (so that a listener
+            // attaching late reads the exact number): registered once, nothing to count per handler.
+            if (!_counted)
+            {
+                _metrics.TrackHandlers(this, new HandlerCount(this, Metrics.WeakEventInstruments.NameTag(_name)));
+                _counted = true;
+            }
 
             var copy = CopyLiveLocked(extra: 1, out purged);
             copy[^1] = new SnapshotItem(entry);
@@ -348,13 +352,12 @@ internal sealed class WeakHandlerList
     }
 
     /// <summary>
-    /// For an entry just dropped from the published snapshot (under the lock): gives back its place in the budget and its
-    /// handler count, and lets go of its handles. Returns 1 if it was collected (not removed), for the purged metric.
+    /// For an entry just dropped from the published snapshot (under the lock): gives back its place in the budget and
+    /// lets go of its handles. Returns 1 if it was collected (not removed), for the purged metric.
     /// </summary>
-    private int DropLocked(WeakHandlerEntry entry)
+    private static int DropLocked(WeakHandlerEntry entry)
     {
         entry.ReleaseBudget();
-        _tracker!.Decrement();
         switch (entry.Kind)
         {
             case WeakHandlerEntry.EntryKind.WeakTarget:
