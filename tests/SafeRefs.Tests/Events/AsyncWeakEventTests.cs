@@ -12,6 +12,40 @@ public sealed class AsyncWeakEventTests
         Assert.Throws<ArgumentNullException>(() => source.Subscribe<object>(new object(), null!));
     }
 
+    // Audit probe A2 (seventh session): DisposeAsync waits for an async handler's task, not only for its synchronous
+    // part: the handler is past its first await when the token is disposed. An invocation ended before the await
+    // (EndInvoke moved up in RaiseCoreAsync) would let DisposeAsync complete at once.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Subscribe_HandlerPastItsFirstAwait_DisposeAsyncWaitsForItsTask(bool disposeFirst)
+    {
+        var bound = TimeSpan.FromSeconds(30);
+        var source = new AsyncWeakEvent<int>();
+        var owner = new object();
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var token = source.Subscribe(owner, async (_, _, _, _) =>
+        {
+            await Task.Yield();
+            entered.TrySetResult();
+            await release.Task.ConfigureAwait(false);
+        });
+        var raising = source.RaiseAsync(null, 1).AsTask();
+        await entered.Task.WaitAsync(bound);
+        if (disposeFirst)
+        {
+            token.Dispose();
+        }
+
+        var disposing = token.DisposeAsync().AsTask();
+        Assert.False(disposing.IsCompleted, "DisposeAsync completed while the async handler was still awaiting");
+        release.SetResult();
+        await disposing.WaitAsync(bound);
+        await raising.WaitAsync(bound);
+        GC.KeepAlive(owner);
+    }
+
     [Fact]
     public async Task RaiseAsync_RunsHandlersInOrderOneAfterAnother()
     {
