@@ -207,9 +207,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 
     /// <summary>Stops the timer and removes it from its scope. After it returns no new callback starts; the token of
     /// an asynchronous callback is cancelled.</summary>
-    /// <exception cref="AggregateException">Callbacks registered on an asynchronous callback's token threw; the timer
-    /// was still stopped, as <see cref="CancellationTokenSource.Cancel()"/> would report it.</exception>
-    /// <exception cref="Exception">The <c>Dispose</c> of the clock's <see cref="ITimer"/> threw; the timer was still stopped.</exception>
+    /// <exception cref="AggregateException">Callbacks registered on an asynchronous callback's token, or the
+    /// <c>Dispose</c> of the clock's <see cref="ITimer"/>, threw; the timer was still stopped, as
+    /// <see cref="CancellationTokenSource.Cancel()"/> would report it.</exception>
     public void Dispose() => Close();
 
     /// <summary>Stops the timer, removes it from its scope and completes when no callback of it is running.</summary>
@@ -273,11 +273,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         {
             Close();
         }
-#pragma warning disable CA1031 // Joined to the failure the caller gets.
-        catch (Exception ex)
-#pragma warning restore CA1031
+        catch (AggregateException ex)
         {
-            throw new AggregateException(failure, ex);
+            throw new AggregateException(ex.InnerExceptions.Prepend(failure));
         }
     }
 
@@ -296,11 +294,10 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
                     TimerScope.NoteRetiredWithCollectedScope();
                 }
             }
-#pragma warning disable CA1031 // A token callback or the clock's ITimer.Dispose threw on the timer thread: reported.
-            catch (Exception ex)
-#pragma warning restore CA1031
+            catch (AggregateException ex)
             {
-                TimerScope.ReportFailure(null, ex, this, null);
+                // A token callback or the clock's ITimer.Dispose threw on the timer thread: reported.
+                ReportEach(null, ex);
             }
 
             return;
@@ -423,17 +420,25 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             {
                 Close();
             }
-#pragma warning disable CA1031 // Reported: a token callback of an asynchronous timer or the clock's ITimer.Dispose threw.
-            catch (Exception ex)
-#pragma warning restore CA1031
+            catch (AggregateException ex)
             {
-                TimerScope.ReportFailure(scope, ex, this, null);
+                // Reported: a token callback of an asynchronous timer or the clock's ITimer.Dispose threw.
+                ReportEach(scope, ex);
             }
         }
 
         if (failure is not null)
         {
             // Logged, counted and raised on Error; never rethrown: no user callback may end the process.
+            TimerScope.ReportFailure(scope, failure, this, null);
+        }
+    }
+
+    // The failures of a close on the timer thread, where nobody called for it: each reported as it was thrown.
+    private void ReportEach(TimerScope? scope, AggregateException failures)
+    {
+        foreach (var failure in failures.InnerExceptions)
+        {
             TimerScope.ReportFailure(scope, failure, this, null);
         }
     }
@@ -477,15 +482,36 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             return false;
         }
 
-        // Uncounted and cancelled even when the clock's ITimer.Dispose (user code) throws to the closer.
+        // Uncounted and cancelled even when the clock's ITimer.Dispose (user code) throws; the closer gets every failure
+        // in one AggregateException, as a scope's or a loop's Dispose reports them.
         _shared.Count.Decrement();
+        Exception? refused = null;
         try
         {
             Volatile.Read(ref _timer)?.Dispose();
         }
-        finally
+#pragma warning disable CA1031 // Thrown to the closer below, with the token callbacks' failures.
+        catch (Exception ex)
+#pragma warning restore CA1031
         {
-            (ended as AsyncTimerCallback)?.Cancel();
+            refused = ex;
+        }
+
+        if (ended is AsyncTimerCallback asyncCallback)
+        {
+            try
+            {
+                asyncCallback.Cancel();
+            }
+            catch (AggregateException ex) when (refused is not null)
+            {
+                throw new AggregateException(ex.InnerExceptions.Prepend(refused));
+            }
+        }
+
+        if (refused is not null)
+        {
+            throw new AggregateException(refused);
         }
 
         return true;

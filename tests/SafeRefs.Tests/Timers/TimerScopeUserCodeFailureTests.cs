@@ -66,13 +66,38 @@ public sealed class TimerScopeUserCodeFailureTests
         var timer = scope.Every(Second, () => runs++);
         clock.DisposeFailure = new InvalidOperationException("ITimer.Dispose");
 
-        Assert.Equal("ITimer.Dispose", Assert.Throws<InvalidOperationException>(timer.Dispose).Message);
+        var thrown = Assert.Throws<AggregateException>(timer.Dispose);
+
+        Assert.Equal("ITimer.Dispose", Assert.Single(thrown.InnerExceptions).Message);
 
         clock.DisposeFailure = null;
         Assert.False(timer.IsActive);
         Assert.Equal(0, scope.ActiveCount);
         clock.Inner.Advance(Second * 3);
         Assert.Equal(0, runs);
+    }
+
+    [Fact]
+    public void TimerDispose_TheClocksTimerDisposeAndATokenCallbackThrow_TheCloserGetsBoth()
+    {
+        var clock = new HookedTimeProvider(new FakeTimeProvider());
+        using var scope = new TimerScope(clock);
+        CancellationTokenRegistration registration = default;
+        var timer = scope.Every(Second, ct =>
+        {
+            registration = ct.Register(static () => throw new InvalidOperationException("token callback"));
+            return ValueTask.CompletedTask;
+        });
+        clock.Inner.Advance(Second);
+        clock.DisposeFailure = new InvalidOperationException("ITimer.Dispose");
+
+        var thrown = Assert.Throws<AggregateException>(timer.Dispose); // the token callback's failure replaced the clock's
+
+        clock.DisposeFailure = null;
+        Assert.Equal(["ITimer.Dispose", "token callback"], thrown.InnerExceptions.Select(e => e.Message));
+        Assert.False(timer.IsActive);
+        Assert.Equal(0, scope.ActiveCount);
+        registration.Dispose();
     }
 
     [Fact]
