@@ -410,6 +410,28 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
     }
 
+    /// <summary>
+    /// Ends a tracked timer scope, timer or loop as the lease's own timers are ended: its <c>Dispose</c> never blocks,
+    /// and its idle wait, unlike <c>DisposeAsync</c>, does not fault when the end runs inside one of its callbacks.
+    /// The wait is joined also when <c>Dispose</c> threw (a failing clock): a callback may still be running.
+    /// </summary>
+    private void EndTimerItem(PooledObjectState<T> state, object item)
+    {
+        try
+        {
+            ((IDisposable)item).Dispose();
+        }
+        finally
+        {
+            JoinUntilDone(state, item switch
+            {
+                TimerScope scope => scope.WhenIdleAsync(),
+                ScopedTimer timer => timer.WhenIdleAsync(),
+                _ => ((ScopedLoop)item).WhenIdleAsync(),
+            });
+        }
+    }
+
     /// <summary>Joins what <paramref name="running"/> waits for to the ended lease's gate, if it is still running.</summary>
     private void JoinUntilDone(PooledObjectState<T> state, ValueTask running)
     {
@@ -467,12 +489,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
             try
             {
-                if (attachment is { Remove: null, Handler: TimerScope scope })
+                if (attachment is { Remove: null, Handler: TimerScope or ScopedTimer or ScopedLoop })
                 {
-                    // As the lease's own timers: Dispose never blocks, and the idle wait (unlike DisposeAsync) does not
-                    // fault when the end runs inside one of the scope's callbacks.
-                    scope.Dispose();
-                    JoinUntilDone(state, scope.WhenIdleAsync());
+                    EndTimerItem(state, attachment.Handler);
                 }
                 else if (attachment is { Remove: null, Handler: IAsyncDisposable registration })
                 {

@@ -118,7 +118,10 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         throw failure;
     }
 
-    ValueTask IScopeMember.WhenIdleAsync() => new(_completion.Task);
+    ValueTask IScopeMember.WhenIdleAsync() => WhenIdleAsync();
+
+    /// <summary>Completes when the (closed) loop's body has returned and no next body can start; never faults.</summary>
+    internal ValueTask WhenIdleAsync() => new(_completion.Task);
 
     /// <summary>Arms the loop once it is in its scope's table. If the clock throws, the loop is closed (uncounted,
     /// out of its scope) and the caller of <c>Loop</c> gets the exception.</summary>

@@ -523,7 +523,8 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         throw failure;
     }
 
-    private ValueTask WhenIdleAsync()
+    /// <summary>Completes when no callback of the (closed) timer is running; never faults.</summary>
+    internal ValueTask WhenIdleAsync()
     {
         if ((Volatile.Read(ref _state) & RunningMask) == 0)
         {

@@ -67,6 +67,64 @@ public sealed class PoolLeaseRegistrationEndTests
     }
 
     [Fact]
+    public void Dispose_FromInsideATrackedScopedTimersCallback_DoesNotThrow_AndTheObjectGoesBackAfterTheCallback()
+    {
+        // As probe B4, for a timer tracked on its own: its DisposeAsync faults inside its own callback.
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        Exception? thrown = null;
+        long returnedInsideCallback = -1;
+        lease.Track(scope.After(TimeSpan.FromSeconds(1), () =>
+        {
+            thrown = Record.Exception(lease.Dispose);
+            returnedInsideCallback = pool.Statistics.Returned;
+        }));
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Null(thrown);
+        Assert.Equal(0L, returnedInsideCallback);
+        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
+        Assert.False(widget.IsDisposed, "the object was discarded");
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
+    public async Task Dispose_FromInsideATrackedLoopsBody_DoesNotThrow_AndTheObjectGoesBackAfterTheBody()
+    {
+        // As probe B4, for a loop tracked on its own: its DisposeAsync faults inside its own body.
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var bodyDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Exception? thrown = null;
+        long returnedInsideBody = -1;
+        lease.Track(scope.Loop(TimeSpan.FromSeconds(1), _ =>
+        {
+            thrown = Record.Exception(lease.Dispose);
+            returnedInsideBody = pool.Statistics.Returned;
+            bodyDone.TrySetResult();
+            return ValueTask.CompletedTask;
+        }));
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await bodyDone.Task.WaitAsync(Bound);
+
+        Assert.Null(thrown);
+        Assert.Equal(0L, returnedInsideBody);
+        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
+        Assert.False(widget.IsDisposed, "the object was discarded");
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
     public async Task Dispose_FromInsideATrackedOnCancelCallback_TheObjectGoesBackOnlyAfterTheCallback()
     {
         // The documented way to bind a token callback to a lease: its callback is waited for, also from inside.
