@@ -258,8 +258,18 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         {
             if (!state.IsCurrent(version))
             {
-                // Ended before (or ending on another thread): a DisposeAsync waits for the same hand-back.
-                returned = awaitReturn ? state.WhenHandedBack(version) : default;
+                // Ended before (or ending on another thread): a DisposeAsync waits for the same hand-back, unless it
+                // runs inside one of the lease's own callbacks, which that hand-back waits for.
+                if (awaitReturn)
+                {
+                    returned = state.WhenHandedBack(version);
+                    if (!returned.IsCompleted
+                        && (state.IsInHandlerOnThisThread || state.EndedTimers?.IsCallingFromOwnCallback() == true))
+                    {
+                        returned = ValueTask.FromException(OwnCallbackWait());
+                    }
+                }
+
                 return null;
             }
 
@@ -273,6 +283,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             state.Cts = null;
             timers = state.Timers;
             state.Timers = null;
+            state.EndedTimers = timers;
+            state.EndedTimersFor = version;
         }
 
         // User code from here on (remove accessors, registrations, token callbacks, the probe, event handlers): nothing
@@ -352,8 +364,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         {
             // The object goes back once this callback returns; a wait for that from inside it would never end.
             returned = state.IsInHandlerOnThisThread || timers?.IsCallingFromOwnCallback() == true
-                ? ValueTask.FromException(new InvalidOperationException(
-                    "PoolLease.DisposeAsync was awaited inside one of the lease's own handlers or timer callbacks, which it would wait for forever. The lease has ended; call Dispose there instead."))
+                ? ValueTask.FromException(OwnCallbackWait())
                 : state.WhenHandedBack(version);
         }
 
@@ -409,6 +420,10 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             _metrics.Pool.ReportReturnFailed(_logger, failure, typeof(T), TypeTag);
         }
     }
+
+    /// <summary>The failure of a <c>DisposeAsync</c> awaited inside one of the lease's own callbacks.</summary>
+    private static InvalidOperationException OwnCallbackWait() => new(
+        "PoolLease.DisposeAsync was awaited inside one of the lease's own handlers or timer callbacks, which it would wait for forever. The lease has ended; call Dispose there instead.");
 
     /// <summary>
     /// Ends a tracked timer scope, timer or loop as the lease's own timers are ended: its <c>Dispose</c> never blocks,

@@ -127,6 +127,33 @@ public sealed class PoolLeaseHandlerEndTests
         Assert.Same(widget, next.Value);
     }
 
+    [Theory]
+    [InlineData(Attachment.OnEventHandler)]
+    [InlineData(Attachment.OnEventHandlerOfT)]
+    public void DisposeAsync_AfterDispose_InsideAnOnHandler_FaultsWithInvalidOperation_AndTheObjectStillGoesBack(Attachment attachment)
+    {
+        // The lease already ended by a Dispose in the same handler: the later DisposeAsync would wait for this handler.
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        Task? ownDispose = null;
+        var faultedInside = false;
+        Attach(lease, attachment, () =>
+        {
+            lease.Dispose();
+            ownDispose = lease.DisposeAsync().AsTask();
+            faultedInside = ownDispose.IsFaulted;
+        });
+
+        Raise(widget, attachment);
+
+        Assert.True(faultedInside);
+        Assert.IsType<InvalidOperationException>(ownDispose!.Exception?.InnerException);
+        Assert.Equal(1L, pool.Statistics.Returned);
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
     [Fact]
     public async Task DisposeAsync_InsideAnOnHandlerOfAnotherObjectsLease_IsNotMistakenForItsOwn()
     {

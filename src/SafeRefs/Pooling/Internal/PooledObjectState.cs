@@ -67,6 +67,13 @@ internal sealed class PooledObjectState<T>
 
     public TimerScope? Timers;
 
+    /// <summary>The timer scope of the ended lease <see cref="EndedTimersFor"/>, kept until its object went back: a
+    /// later <c>DisposeAsync</c> inside one of its callbacks would wait for itself. Under <see cref="Lock"/>.</summary>
+    public TimerScope? EndedTimers;
+
+    /// <summary>The lease version <see cref="EndedTimers"/> belongs to. Under <see cref="Lock"/>.</summary>
+    public long EndedTimersFor;
+
     /// <summary>Event names already warned about for this object (Node: once per emitter and event).</summary>
     public HashSet<string>? Warned;
 
@@ -185,6 +192,10 @@ internal sealed class PooledObjectState<T>
         lock (Lock)
         {
             _handedBack = Math.Max(_handedBack, version);
+            if (EndedTimersFor == version)
+            {
+                EndedTimers = null;
+            }
             if (_waiterFor == version)
             {
                 (waiter, _waiter) = (_waiter, null);
