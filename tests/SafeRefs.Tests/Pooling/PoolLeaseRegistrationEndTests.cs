@@ -39,85 +39,59 @@ public sealed class PoolLeaseRegistrationEndTests
         Assert.Same(widget, next.Value);
     }
 
-    [Fact]
-    public void Dispose_FromInsideATrackedTimerScopesCallback_DoesNotThrow_AndTheObjectGoesBackAfterTheCallback()
+    public enum TrackedTimerItem
     {
-        // Audit s7, probe B4: DisposeAsync of the scope from inside its own callback faults; the end must not use it.
+        Scope,
+        Timer,
+        Loop,
+    }
+
+    [Theory]
+    [InlineData(TrackedTimerItem.Scope)]
+    [InlineData(TrackedTimerItem.Timer)]
+    [InlineData(TrackedTimerItem.Loop)]
+    public async Task Dispose_FromInsideATrackedTimerItemsCallback_DoesNotThrow_AndTheObjectGoesBackAfterTheCallback(TrackedTimerItem item)
+    {
+        // Audit s7, probe B4: a timer scope's, timer's or loop's DisposeAsync faults inside its own callback; the end
+        // must not use it.
         var clock = new FakeTimeProvider();
+        using var outer = new TimerScope(clock);
         var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
-        var scope = lease.Track(new TimerScope(clock));
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Exception? thrown = null;
         long returnedInsideCallback = -1;
-        scope.After(TimeSpan.FromSeconds(1), () =>
+        void Callback()
         {
             thrown = Record.Exception(lease.Dispose);
             returnedInsideCallback = pool.Statistics.Returned;
-        });
+            done.TrySetResult();
+        }
 
-        clock.Advance(TimeSpan.FromSeconds(1));
+        var due = TimeSpan.FromSeconds(1);
+        switch (item)
+        {
+            case TrackedTimerItem.Scope:
+                lease.Track(new TimerScope(clock)).After(due, Callback);
+                break;
+            case TrackedTimerItem.Timer:
+                lease.Track(outer.After(due, Callback));
+                break;
+            default:
+                lease.Track(outer.Loop(due, _ =>
+                {
+                    Callback();
+                    return ValueTask.CompletedTask;
+                }));
+                break;
+        }
+
+        clock.Advance(due);
+        await done.Task.WaitAsync(Bound);
 
         Assert.Null(thrown);
         Assert.Equal(0L, returnedInsideCallback);
-        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
-        Assert.False(widget.IsDisposed, "the object was discarded");
-        using var next = pool.Rent();
-        Assert.Same(widget, next.Value);
-    }
-
-    [Fact]
-    public void Dispose_FromInsideATrackedScopedTimersCallback_DoesNotThrow_AndTheObjectGoesBackAfterTheCallback()
-    {
-        // As probe B4, for a timer tracked on its own: its DisposeAsync faults inside its own callback.
-        var clock = new FakeTimeProvider();
-        using var scope = new TimerScope(clock);
-        var pool = Widget.PoolOfOne();
-        var lease = pool.Rent();
-        var widget = lease.Value;
-        Exception? thrown = null;
-        long returnedInsideCallback = -1;
-        lease.Track(scope.After(TimeSpan.FromSeconds(1), () =>
-        {
-            thrown = Record.Exception(lease.Dispose);
-            returnedInsideCallback = pool.Statistics.Returned;
-        }));
-
-        clock.Advance(TimeSpan.FromSeconds(1));
-
-        Assert.Null(thrown);
-        Assert.Equal(0L, returnedInsideCallback);
-        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
-        Assert.False(widget.IsDisposed, "the object was discarded");
-        using var next = pool.Rent();
-        Assert.Same(widget, next.Value);
-    }
-
-    [Fact]
-    public async Task Dispose_FromInsideATrackedLoopsBody_DoesNotThrow_AndTheObjectGoesBackAfterTheBody()
-    {
-        // As probe B4, for a loop tracked on its own: its DisposeAsync faults inside its own body.
-        var clock = new FakeTimeProvider();
-        using var scope = new TimerScope(clock);
-        var pool = Widget.PoolOfOne();
-        var lease = pool.Rent();
-        var widget = lease.Value;
-        var bodyDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Exception? thrown = null;
-        long returnedInsideBody = -1;
-        lease.Track(scope.Loop(TimeSpan.FromSeconds(1), _ =>
-        {
-            thrown = Record.Exception(lease.Dispose);
-            returnedInsideBody = pool.Statistics.Returned;
-            bodyDone.TrySetResult();
-            return ValueTask.CompletedTask;
-        }));
-
-        clock.Advance(TimeSpan.FromSeconds(1));
-        await bodyDone.Task.WaitAsync(Bound);
-
-        Assert.Null(thrown);
-        Assert.Equal(0L, returnedInsideBody);
         Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
         Assert.False(widget.IsDisposed, "the object was discarded");
         using var next = pool.Rent();
