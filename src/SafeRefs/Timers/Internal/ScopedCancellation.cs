@@ -50,20 +50,7 @@ internal sealed class ScopedCancellation : IScopeMember
     /// (uncounted and out of its scope) and the caller of <c>CancelAfter</c> gets the exception.</summary>
     public void Start(TimeProvider timeProvider, TimeSpan delay)
     {
-        Exception? refused = null;
-        if (delay != Timeout.InfiniteTimeSpan)
-        {
-            try
-            {
-                _timer = TimerArguments.Create(timeProvider, FireCallback, this, delay, Timeout.InfiniteTimeSpan);
-            }
-#pragma warning disable CA1031 // The clock is user code: the source ends, the caller of CancelAfter gets the failure.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                refused = ex;
-            }
-        }
+        var refused = TimerArguments.TryArmOnce(timeProvider, FireCallback, this, delay, out _timer);
 
         Interlocked.Exchange(ref _started, 1);
         if (refused is not null)

@@ -50,20 +50,7 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
                 static (state, token) => ((ScopedDelay)state!).Finish(token, fromScope: false), this);
         }
 
-        Exception? refused = null;
-        if (due != Timeout.InfiniteTimeSpan)
-        {
-            try
-            {
-                _timer = TimerArguments.Create(timeProvider, FireCallback, this, due, Timeout.InfiniteTimeSpan);
-            }
-#pragma warning disable CA1031 // The clock is user code: the delay ends, the caller of Delay gets the failure.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                refused = ex;
-            }
-        }
+        var refused = TimerArguments.TryArmOnce(timeProvider, FireCallback, this, due, out _timer);
 
         Interlocked.Exchange(ref _started, 1);
         if (refused is not null)

@@ -55,6 +55,29 @@ internal static class TimerArguments
     private static ExecutionContext? _emptyContext;
     private static int _emptyContextRequested;
 
+    /// <summary>Arms a one-shot timer with <see cref="Create"/> unless <paramref name="due"/> is infinite, catching what
+    /// the clock (user code) throws: the caller ends its item first, then rethrows the returned failure.</summary>
+    public static Exception? TryArmOnce(TimeProvider timeProvider, TimerCallback callback, object state, TimeSpan due, out ITimer? timer)
+    {
+        timer = null;
+        if (due == Timeout.InfiniteTimeSpan)
+        {
+            return null;
+        }
+
+        try
+        {
+            timer = Create(timeProvider, callback, state, due, Timeout.InfiniteTimeSpan);
+            return null;
+        }
+#pragma warning disable CA1031 // The clock is user code: the caller ends its item and rethrows to its own caller.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return ex;
+        }
+    }
+
     /// <summary>Creates a timer without capturing the caller's <see cref="ExecutionContext"/> (no AsyncLocal values
     /// are kept alive by the timer or visible to its callback).</summary>
     public static ITimer Create(TimeProvider timeProvider, TimerCallback callback, object state, TimeSpan due, TimeSpan period)
