@@ -98,27 +98,63 @@ public sealed class WeakLinkTests
         Assert.Equal(0, source.HandlerCount);
     }
 
+    // The dead link's source is thread-affine and no synchronization context was captured: neither the gen-2 purge on
+    // the thread pool nor another thread's purge may detach it, so only a purge run by a Subscribe on this thread can.
+    // Its remove throws: the Subscribe that ran the purge still returns its token, and the failure is logged with the
+    // link's own event (a catch only around the whole purge would log "(purge)" instead).
     [Fact]
     public void SubscribingThreadPurge_AnotherLinksRemoveThrows_SubscribeStillReturnsItsToken()
     {
-        var failing = new FailingSource { FailRemove = true };
-        var tracker = new LeakTracker();
-        var dead = SubscribeDroppedOwner(failing, tracker);
-        tracker.AssertAllCollected();
-        var source = new FailingSource();
-        var owner = new object();
-
-        // Enough subscriptions to reach the subscribing-thread purge (every max(256, registered) registrations).
-        var limit = Math.Max(256, WeakLink.Registry.Count) * 2 + 10;
-        for (var i = 0; i < limit && !dead.IsDetached; i++)
+        var logger = new FakeLogger();
+        var previous = SafeRefsLog.Logger;
+        SafeRefsLog.Logger = logger;
+        try
         {
-            SubscribeTo(source, owner).Dispose();
-        }
+            var failing = new FailingSource { FailRemove = true, IsThreadAffine = true };
+            var tracker = new LeakTracker();
+            var dead = SubscribeDroppedOwnerWithoutContext(failing, tracker);
+            tracker.AssertAllCollected();
+            var source = new FailingSource();
+            var owner = new object();
 
-        Assert.True(dead.IsDetached, "no subscribing-thread purge ran");
-        Assert.Equal(0, source.HandlerCount);
-        GC.KeepAlive(failing);
-        GC.KeepAlive(owner);
+            // The purge runs every max(256, registered) registrations, whichever thread registers; the bound is generous
+            // so that other tests' registrations cannot take every turn.
+            var limit = (Math.Max(256, WeakLink.Registry.Count) + 10) * 100;
+            for (var i = 0; i < limit && !dead.IsDetached; i++)
+            {
+                SubscribeTo(source, owner).Dispose();
+            }
+
+            Assert.True(dead.IsDetached, "no subscribing-thread purge ran");
+            Assert.True(dead.IsFreed && dead.RegistryIndex == -1);
+            Assert.Equal(1, failing.RemoveCalls);
+            Assert.Equal(Environment.CurrentManagedThreadId, failing.RemoveThread);
+            Assert.Contains(logger.Collector.GetSnapshot(), static r => r.Id.Id == 1010
+                && r.Exception is ObjectDisposedException
+                && r.Message.Contains("FailingSource.Changed", StringComparison.Ordinal));
+            Assert.Equal(0, source.HandlerCount);
+            GC.KeepAlive(failing);
+            GC.KeepAlive(owner);
+        }
+        finally
+        {
+            SafeRefsLog.Logger = previous;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakLink SubscribeDroppedOwnerWithoutContext(FailingSource source, LeakTracker tracker)
+    {
+        var previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            return SubscribeDroppedOwner(source, tracker);
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
     }
 
     [Fact]
@@ -469,7 +505,7 @@ public sealed class WeakLinkTests
         }
     }
 
-    internal sealed class FailingSource
+    internal sealed class FailingSource : IEventSourceAffinity
     {
         private readonly Lock _lock = new();
         private EventHandler<int>? _changed;
@@ -484,7 +520,11 @@ public sealed class WeakLinkTests
 
         public bool FailAdd { get; set; }
 
+        public bool IsThreadAffine { get; init; }
+
         public int RemoveCalls { get; private set; }
+
+        public int RemoveThread { get; private set; }
 
         public EventHandler<int>? Snapshot => _changed;
 
@@ -507,6 +547,7 @@ public sealed class WeakLinkTests
             lock (_lock)
             {
                 RemoveCalls++;
+                RemoveThread = Environment.CurrentManagedThreadId;
                 _changed -= handler;
                 ObjectDisposedException.ThrowIf(FailRemove, this);
             }
