@@ -38,7 +38,9 @@ public static class WeakSubscriptions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
-        return WeakLink.Start(new PropertyChangedWeakLink(source, owner, handler), source, owner);
+        return WeakLink<INotifyPropertyChanged, PropertyChangedEventHandler, PropertyChangedEventArgs>.Start(
+            source, static (s, h) => s.PropertyChanged += h, static (s, h) => s.PropertyChanged -= h, static link => link.Forward,
+            owner, handler, nameof(INotifyPropertyChanged.PropertyChanged), isCounted: false);
     }
 
     /// <summary>Listens to <see cref="INotifyCollectionChanged.CollectionChanged"/> for as long as <paramref name="owner"/> lives.</summary>
@@ -54,7 +56,9 @@ public static class WeakSubscriptions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
-        return WeakLink.Start(new CollectionChangedWeakLink(source, owner, handler), source, owner);
+        return WeakLink<INotifyCollectionChanged, NotifyCollectionChangedEventHandler, NotifyCollectionChangedEventArgs>.Start(
+            source, static (s, h) => s.CollectionChanged += h, static (s, h) => s.CollectionChanged -= h, static link => link.Forward,
+            owner, handler, nameof(INotifyCollectionChanged.CollectionChanged), isCounted: false);
     }
 
     /// <summary>Listens to <see cref="ICommand.CanExecuteChanged"/> for as long as <paramref name="owner"/> lives.</summary>
@@ -70,6 +74,8 @@ public static class WeakSubscriptions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(handler);
-        return WeakLink.Start(new CanExecuteChangedWeakLink(source, owner, handler), source, owner);
+        return WeakLink<ICommand, EventHandler, EventArgs>.Start(
+            source, static (s, h) => s.CanExecuteChanged += h, static (s, h) => s.CanExecuteChanged -= h, static link => link.Forward,
+            owner, handler, nameof(ICommand.CanExecuteChanged), isCounted: false);
     }
 }

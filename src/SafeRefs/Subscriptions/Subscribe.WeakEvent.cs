@@ -61,7 +61,8 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(handler);
         ThrowIfCapturing(add, remove);
 
-        return WeakLink.Start(new EventHandlerWeakLink<TSource, TArgs>(source, remove, owner, handler, eventName), source, owner, add);
+        return WeakLink<TSource, EventHandler<TArgs>, TArgs>.Start(
+            source, add, remove, static link => link.Forward, owner, handler, eventName, isCounted: true);
     }
 
     /// <summary>

@@ -1,4 +1,7 @@
+using System.Collections.Specialized;
+using System.ComponentModel;
 using System.Diagnostics;
+using System.Windows.Input;
 using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Internal;
 
@@ -29,15 +32,14 @@ internal abstract class WeakLink : Subscription, IPurgeable
 
     /// <summary>Initializes a new instance of the <see cref="WeakLink"/> class (its own token).</summary>
     /// <param name="source">The event source; held weakly.</param>
-    /// <param name="isThreadAffine">Whether the source's <c>remove</c> must run on the subscribing thread (<see cref="SourceAffinity"/>).</param>
     /// <param name="owner">The owner; held weakly.</param>
     /// <param name="handler">The owner-bound handler; lives exactly as long as the owner.</param>
     /// <param name="eventName">The event's name or <c>add</c> expression, for logs.</param>
     /// <param name="isCounted">Whether the active-subscriptions metric counts the link (<c>Subscribe.WeakEvent</c>, not <c>WeakSubscriptions</c>).</param>
-    protected WeakLink(object source, bool isThreadAffine, object owner, Delegate handler, string? eventName, bool isCounted)
+    protected WeakLink(object source, object owner, Delegate handler, string? eventName, bool isCounted)
         : base(LinkDetacher.Instance, null, null)
     {
-        if (isThreadAffine)
+        if (IsSourceThreadAffine(source))
         {
             _subscribingThread = new SubscribingThread();
         }
@@ -73,43 +75,13 @@ internal abstract class WeakLink : Subscription, IPurgeable
 
     private string EventName => EventNames.Normalize(_eventName);
 
-    /// <summary>Attaches the link's forwarder, registers it, and returns it as the token.</summary>
-    /// <param name="link">The new link.</param>
-    /// <param name="source">The event source.</param>
-    /// <param name="owner">The owner, kept alive until the link is registered.</param>
-    /// <param name="add">The caller's <c>add</c> accessor, for a link without a fixed one; used for this call only.</param>
-    /// <exception cref="Exception">Whatever the <c>add</c> accessor throws; then nothing stays registered.</exception>
-    internal static TLink Start<TLink>(TLink link, object source, object owner, Delegate? add = null)
-        where TLink : WeakLink
-    {
-        try
-        {
-            link.AddToSource(source, add);
-        }
-        catch
-        {
-            // Not registered yet: claim it (a forwarder the accessor published anyway finds it detached) and free.
-            if (link._core.TryClaim(out var admitted))
-            {
-                link._core.Release(admitted);
-            }
-
-            throw;
-        }
-
-        // The registry's count of counted links is the active-subscriptions metric's (no interlocked count of its own);
-        // reading the instrument publishes it in a process whose only subscriptions are weak links.
-        if (link._isCounted)
-        {
-            _ = Metrics.SubscriptionInstruments.Active;
-        }
-
-        Registry.Register(link, link._isCounted);
-
-        // Until it is registered, nothing may find the owner collected and detach it.
-        GC.KeepAlive(owner);
-        return link;
-    }
+    /// <summary>
+    /// Whether a source's <c>remove</c> accessors must run on the subscribing thread: its own answer
+    /// (<see cref="IEventSourceAffinity"/>), otherwise whether it is a UI-style source.
+    /// </summary>
+    internal static bool IsSourceThreadAffine(object source) => source is IEventSourceAffinity affinity
+        ? affinity.IsThreadAffine
+        : source is INotifyPropertyChanged or INotifyCollectionChanged or ICommand;
 
     /// <summary>
     /// For a purge: detaches the link if its owner or source was collected, unless its source is thread-affine and
@@ -127,10 +99,31 @@ internal abstract class WeakLink : Subscription, IPurgeable
     /// <summary>Completes when the link is detached and no invocation of its handler is running.</summary>
     internal ValueTask WhenIdleAsync() => _core.WhenIdleAsync();
 
-    /// <summary>Adds the forwarder to the source's event.</summary>
-    /// <param name="source">The source.</param>
-    /// <param name="add">What <see cref="Start"/> was given: the caller's <c>add</c> accessor, or <see langword="null"/>.</param>
-    protected abstract void AddToSource(object source, Delegate? add);
+    /// <summary>Registers a link whose forwarder was added to its source.</summary>
+    /// <param name="owner">The owner, kept alive until the link is registered.</param>
+    protected void Register(object owner)
+    {
+        // The registry's count of counted links is the active-subscriptions metric's (no interlocked count of its own);
+        // reading the instrument publishes it in a process whose only subscriptions are weak links.
+        if (_isCounted)
+        {
+            _ = Metrics.SubscriptionInstruments.Active;
+        }
+
+        Registry.Register(this, _isCounted);
+
+        // Until it is registered, nothing may find the owner collected and detach it.
+        GC.KeepAlive(owner);
+    }
+
+    /// <summary>The source's <c>add</c> threw: never registered; claimed (a forwarder published anyway finds it detached) and freed.</summary>
+    protected void Abandon()
+    {
+        if (_core.TryClaim(out var admitted))
+        {
+            _core.Release(admitted);
+        }
+    }
 
     /// <summary>Removes the forwarder from the source's event.</summary>
     protected abstract void RemoveFromSource(object source);

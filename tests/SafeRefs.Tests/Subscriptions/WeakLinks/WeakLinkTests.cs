@@ -157,6 +157,16 @@ public sealed class WeakLinkTests
         }
     }
 
+    // Decided per instance by the source's own type, or by its own answer when it gives one.
+    [Fact]
+    public void ThreadAffinity_UiStyleSourcesUnlessTheyAnswer()
+    {
+        Assert.False(WeakLink.IsSourceThreadAffine(new FailingSource()));
+        Assert.True(WeakLink.IsSourceThreadAffine(new FailingSource { IsThreadAffine = true }));
+        Assert.True(WeakLink.IsSourceThreadAffine(new Model()));
+        Assert.False(WeakLink.IsSourceThreadAffine(new FreeThreadedModel()));
+    }
+
     [Fact]
     public void ThreadAffineSource_DeadOwner_ThreadPoolPurgeLeavesIt_OwnThreadPurgeDetaches()
     {
