@@ -16,12 +16,11 @@ namespace SafeRefs.Internal;
 /// </summary>
 /// <remarks>
 /// <para><b>Gated</b> (every subscription with a token): the handles are read only by a caller admitted through the
-/// <see cref="InvocationGate"/> (<see cref="TryEnter"/> or <see cref="TryBeginInvoke"/>, then <see cref="Exit"/>).
-/// Whoever detaches the subscription (a token's <c>Dispose</c>, a raise or a purge that finds the owner collected)
-/// claims it by closing the gate (<see cref="Close"/> while admitted, <see cref="TryClaim"/>, <see cref="Claim"/>):
-/// exactly one caller wins. The last admitted caller to leave the closed gate frees the handles: the claimer, once
-/// done, unless an invocation admitted before the claim is still running; its end frees them. A claimer that found
-/// nobody admitted is the last one out by itself (<see cref="Release"/>).</para>
+/// <see cref="InvocationGate"/>: a reader (<see cref="TryEnter"/>) or an invocation (<see cref="TryBeginInvoke"/>),
+/// each leaving with <see cref="Exit"/>. Whoever detaches the subscription (a token's <c>Dispose</c>, a raise or a
+/// purge that finds the owner collected) claims it with <see cref="TryClaim"/>: exactly one caller wins, may read the
+/// handles, and ends with <see cref="Release"/>. Nobody is admitted after the claim, and the last one out frees the
+/// handles: the claimer, unless an invocation admitted before the claim is still running; its end frees them.</para>
 /// <para><b>Never read</b>, the one exception: the <c>Add</c> handlers of the weak events (multicast rules, no token).
 /// Their core only keeps the delegate alive with its target; raises read the delegate through a
 /// <see cref="WeakReference{T}"/> of their own, so the handler list frees the core with <see cref="FreeUngated"/> when
@@ -138,10 +137,6 @@ internal struct WeakLinkCore
         return false;
     }
 
-    /// <summary>For an admitted caller: claims the subscription; it stays admitted until its <see cref="Exit"/>.</summary>
-    /// <returns><see langword="true"/> for the one caller that claimed it.</returns>
-    internal bool Close() => _gate.Close();
-
     /// <summary>
     /// Claims the subscription for a claimer that then reads the handles, in one compare-and-swap; on
     /// <see langword="true"/> it must call <see cref="Release"/> with <paramref name="admitted"/> when done.
@@ -166,23 +161,16 @@ internal struct WeakLinkCore
         }
     }
 
-    /// <summary>
-    /// Claims the subscription without being admitted (for a claimer that reads nothing): one interlocked operation;
-    /// frees the handles at once when nobody is admitted, otherwise the last admitted caller's <see cref="Exit"/> does.
-    /// </summary>
+    /// <summary>Claims the subscription for a claimer that reads nothing (<see cref="TryClaim"/>, then <see cref="Release"/>).</summary>
     /// <returns><see langword="true"/> for the one caller that claimed it.</returns>
     internal bool Claim()
     {
-        if (!_gate.Close(out var idle))
+        if (!TryClaim(out var admitted))
         {
             return false;
         }
 
-        if (idle)
-        {
-            Free();
-        }
-
+        Release(admitted);
         return true;
     }
 

@@ -17,10 +17,10 @@ namespace SafeRefs.Subscriptions.WeakLinks;
 /// plus the source, weakly. A raise or a purge reads them only while admitted through its gate; detaching claims the
 /// core, and its handles are freed exactly once, by the claimer or by the invocation running at the claim when it
 /// returns. No lock is held while user code runs, and nothing waits.</para>
-/// <para><b>Detaching</b> is claimed by the first caller that closes the gate: an explicit <c>Dispose</c> (whose
-/// <c>remove</c> exception is rethrown to it), a raise that finds the owner collected, or a purge that finds the owner
-/// or the source collected (their <c>remove</c> exceptions are logged and counted). The winner removes the forwarder
-/// from the source if it is alive and leaves the registry, even if <c>remove</c> threw.
+/// <para><b>Detaching</b> is one path, <see cref="TryClaimAndDetach"/>: the first caller to claim the core wins, be it
+/// an explicit <c>Dispose</c> (whose <c>remove</c> exception is rethrown to it), a raise that finds the owner collected,
+/// or a purge that finds the owner or the source collected (their <c>remove</c> exceptions are logged and counted). The
+/// winner removes the forwarder from the source if it is alive and leaves the registry, even if <c>remove</c> threw.
 /// A thread-affine source is never detached from the thread pool (see <see cref="IEventSourceAffinity"/>).</para>
 /// </remarks>
 internal abstract class WeakLink : Subscription, IPurgeable
@@ -84,13 +84,13 @@ internal abstract class WeakLink : Subscription, IPurgeable
         : source is INotifyPropertyChanged or INotifyCollectionChanged or ICommand;
 
     /// <summary>
-    /// For a purge: detaches the link if its owner or source was collected, unless its source is thread-affine and
-    /// this is not its thread. Never throws for a failed <c>remove</c> (logged and counted).
+    /// For a purge: detaches the link if its owner or source was collected, unless its live source is thread-affine and
+    /// this is not its thread (then a captured context, if any, is asked to do it). Never throws for a failed
+    /// <c>remove</c> (logged and counted).
     /// </summary>
     /// <param name="onOwnThread">The purge runs on a thread where the source's <c>remove</c> may be called.</param>
     /// <returns><see langword="true"/> when this call detached the link.</returns>
-    public bool TryPurge(bool onOwnThread) =>
-        TryDetachIfDead(onOwnThread && _subscribingThread?.IsCurrent == true, "purge");
+    public bool TryPurge(bool onOwnThread) => TryDetachIfDead(onOwnThread && _subscribingThread?.IsCurrent == true, "purge");
 
     /// <inheritdoc/>
     public void ReportPurgeFailed(Exception exception) =>
@@ -117,20 +117,15 @@ internal abstract class WeakLink : Subscription, IPurgeable
     }
 
     /// <summary>The source's <c>add</c> threw: never registered; claimed (a forwarder published anyway finds it detached) and freed.</summary>
-    protected void Abandon()
-    {
-        if (_core.TryClaim(out var admitted))
-        {
-            _core.Release(admitted);
-        }
-    }
+    protected void Abandon() => _ = _core.Claim();
 
     /// <summary>Removes the forwarder from the source's event.</summary>
     protected abstract void RemoveFromSource(object source);
 
     /// <summary>
     /// Starts a raise: reads the owner and the handler if the link is attached and the owner alive. On
-    /// <see langword="true"/> the caller invokes the handler, then calls <see cref="EndInvoke"/>.
+    /// <see langword="true"/> the caller invokes the handler, then calls <see cref="EndInvoke"/>. Otherwise, since a
+    /// raise runs on the source's thread, it detaches a link whose owner was collected.
     /// </summary>
     protected bool TryBeginInvoke(out object owner, out Delegate handler)
     {
@@ -139,12 +134,7 @@ internal abstract class WeakLink : Subscription, IPurgeable
             return true;
         }
 
-        // Detached, or the owner was collected: a raise runs on the source's thread, so it may detach.
-        if (_core.TryClaim(out var admitted))
-        {
-            DetachClaimed(admitted, rethrow: false, "raise");
-        }
-
+        _ = TryClaimAndDetach(rethrow: false, "raise");
         return false;
     }
 
@@ -152,24 +142,18 @@ internal abstract class WeakLink : Subscription, IPurgeable
     protected void EndInvoke() => _core.Exit();
 
     /// <summary>
-    /// The token's <c>Dispose</c>: the gate is the claim, shared with raises and purges, so the token's detacher is only
+    /// The token's <c>Dispose</c>: the core's claim is shared with raises and purges, so the token's detacher is only
     /// marked spent (<see cref="Subscription.IsActive"/> reads "not yet disposed", also after an automatic detach).
     /// </summary>
     private protected sealed override bool TryDetach(out Detacher? detacher)
     {
         detacher = MarkDetached();
-        if (!_core.TryClaim(out var admitted))
-        {
-            return false;
-        }
-
-        DetachClaimed(admitted, rethrow: true, "dispose");
-        return true;
+        return TryClaimAndDetach(rethrow: true, "dispose");
     }
 
     /// <summary>
-    /// For an admitted caller whose check found the owner or the source collected: claims and detaches the link, unless
-    /// its live source is thread-affine and this is not its thread.
+    /// Detaches the link if its owner or source was collected, unless its live source is thread-affine and this is not
+    /// its thread. Death is final, so the check may be made before the claim.
     /// </summary>
     private bool TryDetachIfDead(bool onSourceThread, string trigger)
     {
@@ -180,28 +164,34 @@ internal abstract class WeakLink : Subscription, IPurgeable
 
         var source = _core.Weak;
         var dead = source is null || _core.Owner is null;
-        if (dead && source is not null && _subscribingThread is { } thread && !onSourceThread)
+        _core.Exit();
+        if (!dead)
         {
-            PostPurge(thread, source);
-            dead = false;
-        }
-
-        if (!dead || !_core.Close())
-        {
-            _core.Exit();
             return false;
         }
 
-        DetachClaimed(admitted: true, rethrow: false, trigger);
-        return true;
+        if (source is not null && _subscribingThread is { } thread && !onSourceThread)
+        {
+            PostPurge(thread, source);
+            return false;
+        }
+
+        return TryClaimAndDetach(rethrow: false, trigger);
     }
 
     /// <summary>
-    /// For the winner of the claim: off the source, off the registry; then it releases its claim, which frees the
-    /// handles unless an invocation is still running (its end frees them).
+    /// Claims the core; the one caller that wins removes the forwarder from the source if it is alive and leaves the
+    /// registry, then releases its claim, which frees the handles unless an invocation is still running (its end frees
+    /// them).
     /// </summary>
-    private void DetachClaimed(bool admitted, bool rethrow, string trigger)
+    /// <returns><see langword="true"/> for the caller that claimed the link.</returns>
+    private bool TryClaimAndDetach(bool rethrow, string trigger)
     {
+        if (!_core.TryClaim(out var admitted))
+        {
+            return false;
+        }
+
         var source = _core.Weak;
         try
         {
@@ -213,13 +203,15 @@ internal abstract class WeakLink : Subscription, IPurgeable
         catch (Exception ex) when (!rethrow)
         {
             // Only a remove on a live source throws: the source's type is read here rather than kept per link.
-            Metrics.BackgroundFailures.ReportDetachFailed(ex, source?.GetType() ?? typeof(object), EventName, trigger);
+            Metrics.BackgroundFailures.ReportDetachFailed(ex, source!.GetType(), EventName, trigger);
         }
         finally
         {
             _core.Release(admitted);
             Registry.Unregister(this, _isCounted);
         }
+
+        return true;
     }
 
     /// <summary>A thread-affine link found dead off its thread: detach it through its context, once, if it has one.</summary>
@@ -232,7 +224,7 @@ internal abstract class WeakLink : Subscription, IPurgeable
 
         try
         {
-            context.Post(static state => ((WeakLink)state!).PurgeOnOwnThread(), this);
+            context.Post(static state => ((WeakLink)state!).TryDetachIfDead(onSourceThread: true, "purge on the subscribing context"), this);
         }
 #pragma warning disable CA1031 // A context that refuses the post (shut down) is reported; the next raise detaches.
         catch (Exception ex)
@@ -241,8 +233,6 @@ internal abstract class WeakLink : Subscription, IPurgeable
             Metrics.BackgroundFailures.ReportDetachFailed(ex, source.GetType(), EventName, "post to the subscribing context");
         }
     }
-
-    private void PurgeOnOwnThread() => _ = TryDetachIfDead(onSourceThread: true, "purge on the subscribing context");
 
     /// <summary>The detacher of every link token: the token's first detach argument is the link itself.</summary>
     private sealed class LinkDetacher : Detacher
