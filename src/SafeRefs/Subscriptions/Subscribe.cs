@@ -31,6 +31,7 @@ public static partial class Subscribe
     /// <returns>A token holding <paramref name="source"/>, <paramref name="remove"/> and <paramref name="handler"/> strongly until disposed.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="source"/>, <paramref name="add"/>, <paramref name="remove"/> or <paramref name="handler"/> is <see langword="null"/>.</exception>
     /// <exception cref="ListenerLimitExceededException">The budget's action is <see cref="ListenerBudgetAction.Throw"/> and its limit is reached; nothing was attached.</exception>
+    /// <exception cref="InvalidOperationException">The forwarder factory registered for <typeparamref name="THandler"/> returned <see langword="null"/>; nothing was attached.</exception>
     /// <remarks>
     /// <para>For <see cref="EventHandler"/>, <see cref="EventHandler{TEventArgs}"/>,
     /// <see cref="System.ComponentModel.PropertyChangedEventHandler"/>,
@@ -42,10 +43,13 @@ public static partial class Subscribe
     /// running on another thread; <see cref="Subscription.Dispose"/> never waits for a handler, not even one that is
     /// running, and <see cref="Subscription.DisposeAsync"/> waits for a running one, also after an earlier
     /// <see cref="Subscription.Dispose"/>.</para>
-    /// <para>For any other delegate type the handler itself is added, with plain .NET event semantics: a raise on another
-    /// thread that had already read the event's delegate may still call it once after <see cref="Subscription.Dispose"/>
-    /// returns, and <see cref="Subscription.DisposeAsync"/> cannot wait for it.</para>
-    /// <para>If <paramref name="add"/> throws, nothing is counted and the exception propagates; if
+    /// <para>For any other delegate type the event holds the forwarder registered for that type through
+    /// <see cref="EventForwarders.Register{THandler}"/>, with the same guarantees; a raise that the forwarder refuses
+    /// returns <see langword="default"/> (and <see langword="default"/> in every <see langword="out"/> parameter).</para>
+    /// <para>For a delegate type with no registered forwarder the handler itself is added, with plain .NET event semantics: a
+    /// raise on another thread that had already read the event's delegate may still call it once after
+    /// <see cref="Subscription.Dispose"/> returns, and <see cref="Subscription.DisposeAsync"/> cannot wait for it.</para>
+    /// <para>If <paramref name="add"/> or the registered forwarder factory throws, nothing is counted and the exception propagates; if
     /// <paramref name="remove"/> throws, the exception propagates from <see cref="Subscription.Dispose"/>, and the handler
     /// is not started again through this token.</para>
     /// </remarks>
@@ -68,7 +72,19 @@ public static partial class Subscribe
         Detacher detacher = counter is null
             ? EventDetacher<TSource, THandler>.Instance
             : BudgetedEventDetacher<TSource, THandler>.For(counter);
-        return Attach(EventSubscription.Create(detacher, source, remove, handler), source, add, counter);
+        EventSubscription token;
+        try
+        {
+            // A registered forwarder factory is user code.
+            token = EventSubscription.Create(detacher, source, remove, handler);
+        }
+        catch
+        {
+            counter?.Decrement();
+            throw;
+        }
+
+        return Attach(token, source, add, counter);
     }
 
     /// <summary>

@@ -148,6 +148,22 @@ public sealed class SubscribeSoakTests
     }
 
     [Fact]
+    public void RegisteredForwarder_RaiseRacingDispose_NoHandlerStartsAfterDisposeReturned()
+    {
+        HandForwarders.Ensure();
+        var source = new GapSource();
+        var violations = RaceRounds(
+            round => Subscribe.Event(source, static (s, h) => s.Weighed += h, static (s, h) => s.Weighed -= h, (Weighed)((_, _, _) =>
+            {
+                round.Started();
+                return true;
+            })),
+            source.RaiseWeighed);
+
+        Assert.Equal(0, violations);
+    }
+
+    [Fact]
     public void OnCancel_CancelRacingDispose_NoCallbackStartsAfterDisposeReturned()
     {
         var violations = RaceRounds(
@@ -326,6 +342,8 @@ public sealed class SubscribeSoakTests
 
         public event EventHandler<int>? Valued;
 
+        public event Weighed? Weighed;
+
         public void RaiseChanged(Round round)
         {
             var handler = Changed;
@@ -342,6 +360,21 @@ public sealed class SubscribeSoakTests
             Thread.SpinWait(_random.Next(300));
             round.MarkCall();
             handler?.Invoke(this, 1);
+        }
+
+        // A wider gap than the others', ended early once Dispose returned: a handler added without a forwarder is then
+        // reached late in most rounds, not by chance (the disposing thread often sees the read only after a yield).
+        public void RaiseWeighed(Round round)
+        {
+            var handler = Weighed;
+            round.MarkRead();
+            for (var spins = _random.Next(500); spins > 0 && !round.Returned; spins--)
+            {
+                Thread.SpinWait(10);
+            }
+
+            round.MarkCall();
+            handler?.Invoke(1, "x", 2.0);
         }
     }
 

@@ -9,10 +9,12 @@ namespace SafeRefs.Subscriptions.Internal;
 /// The token of <c>Subscribe.Event</c>. For the delegate types it knows, the source holds a forwarder bound to this
 /// token rather than the user's handler, and the forwarder starts the handler only through the token's gate:
 /// after <see cref="Subscription.Dispose"/> returns, no invocation starts, even from a raise that had already read the
-/// event's delegate. For other delegate types the handler itself is attached (plain .NET event semantics).
+/// event's delegate. For another delegate type the source holds the forwarder registered for it
+/// (<see cref="EventForwarders"/>), which calls through this token as its <see cref="IEventForwarderGate"/>; for a type
+/// with none, the handler itself (plain .NET event semantics).
 /// </summary>
 /// <remarks>Detach arguments: the token itself, the source, the remove accessor; <see cref="Attached"/> is what was added.</remarks>
-internal class EventSubscription : GatedSubscription
+internal class EventSubscription : GatedSubscription, IEventForwarderGate
 {
     private Delegate? _handler;
     private Delegate? _attached;
@@ -52,6 +54,10 @@ internal class EventSubscription : GatedSubscription
         {
             token._attached = new Action(token.OnAction);
         }
+        else if (ForwarderFactory<THandler>.Create(token) is { } forwarder)
+        {
+            token._attached = forwarder;
+        }
 
         return token;
     }
@@ -69,6 +75,16 @@ internal class EventSubscription : GatedSubscription
         var handler = Volatile.Read(ref _handler);
         return handler is not null && TryEnter() ? Unsafe.As<THandler>(handler) : null;
     }
+
+    /// <inheritdoc/>
+    Delegate? IEventForwarderGate.TryEnter(out object? state)
+    {
+        state = null;
+        return Enter<Delegate>();
+    }
+
+    /// <inheritdoc/>
+    void IEventForwarderGate.Leave(object? state) => Leave();
 
     /// <summary>After the detach, the token keeps neither the handler nor (for a delegate type without a forwarder) the attached delegate.</summary>
     private protected override void ReleaseCallback()
