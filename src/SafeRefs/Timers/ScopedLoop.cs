@@ -166,7 +166,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
-        if (!_scope.TryGetTarget(out _))
+        if (!_scope.TryGetTarget(out var scope))
         {
             // The scope was dropped without Dispose and collected.
             CloseAndReport();
@@ -174,9 +174,13 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
+        // Once marked running (a full fence), the close and the scope's disposal are read again: one that began before
+        // is seen, so the body does not start (a second Dispose of the scope may already have returned); one that comes
+        // after sees the body running and waits for it.
         Interlocked.Exchange(ref _running, 1);
-        if (Volatile.Read(ref _closed) != 0)
+        if (Volatile.Read(ref _closed) != 0 || scope.IsDisposing)
         {
+            // Not re-armed: the close, or the disposal that is closing the loop, completes it.
             EndRun();
             return;
         }

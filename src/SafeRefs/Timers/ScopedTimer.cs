@@ -304,8 +304,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
 
         // A callback read as null means the timer ended. Once entered (the running count raised by a full-fence
-        // compare-and-swap), the callback is read again: a close that cleared it before that second read is seen, so
-        // the callback does not start; a close that clears it after has not returned before the callback started.
+        // compare-and-swap), the callback and the scope's disposal are read again: a close that cleared the callback,
+        // or a scope disposal that began, before that second read is seen, so the callback does not start; one that
+        // comes after has not returned before the callback started.
         var callback = Volatile.Read(ref _callback);
         if (callback is null)
         {
@@ -320,6 +321,14 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             // Closed between the first read and the entry: leave without calling back.
             Leave();
             DisposeITimerOnTick(scope);
+            return;
+        }
+
+        if (scope.IsDisposing)
+        {
+            // A disposal of the scope (or a parent) began and will close this timer; a second Dispose that saw it may
+            // already have returned, so the callback must not start.
+            Leave();
             return;
         }
 

@@ -29,8 +29,10 @@ namespace SafeRefs.Timers;
 /// its schedule.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe; items can be created and disposed concurrently with
 /// <see cref="Dispose"/>.</para>
-/// <para><b>Second <see cref="Dispose"/>:</b> does nothing; every <see cref="DisposeAsync"/> (concurrent or later)
-/// completes when what was running at the first disposal has returned.
+/// <para><b>Second <see cref="Dispose"/>:</b> does nothing more, and returns without waiting for a first one still
+/// running on another thread; from then on, as after the first, no new callback or loop body of the scope (or of its
+/// child scopes) starts. Every <see cref="DisposeAsync"/> (concurrent or later) completes when what was running at the
+/// first disposal has returned.
 /// Creating anything through a disposed scope throws <see cref="ObjectDisposedException"/>.</para>
 /// </remarks>
 public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
@@ -158,6 +160,26 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     bool IScopeMember.IsBusy => Volatile.Read(ref _idle) is { Task.IsCompleted: false };
 
     bool IScopeMember.RunsInCallingFlow => IsCallingFromOwnCallback();
+
+    /// <summary>Gets whether this scope or one of its parents has begun disposing: no callback or loop body of it may
+    /// start then. The first disposal sets this under the lock before it closes anything, so any Dispose that returns
+    /// (also a second one that raced the first) returns after every callback of the scope and its children is barred,
+    /// without waiting for the first to close the clock's timers.</summary>
+    internal bool IsDisposing
+    {
+        get
+        {
+            for (var scope = this; scope is not null; scope = scope._parent)
+            {
+                if (scope._disposed)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
 
     /// <summary>Gets the number of cells in the scope's table (for tests of cell reuse).</summary>
     internal int TableCapacity
@@ -451,8 +473,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         return child;
     }
 
-    /// <summary>Stops everything the scope owns and cancels <see cref="Token"/>. After it returns no new callback
-    /// starts; it does not wait for callbacks that are running.</summary>
+    /// <summary>Stops everything the scope owns and cancels <see cref="Token"/>. After it returns (the first call or
+    /// any later one) no new callback starts; it does not wait for callbacks that are running.</summary>
     /// <exception cref="AggregateException">Cancellation callbacks (of <see cref="Token"/>, a loop's token or a
     /// <see cref="CancelAfter(TimeSpan)"/> token) or the <c>Dispose</c> of one of the clock's <see cref="ITimer"/>s threw; everything was
     /// still stopped, as <see cref="CancellationTokenSource.Cancel()"/> would report it.</exception>

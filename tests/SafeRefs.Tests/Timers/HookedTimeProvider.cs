@@ -22,6 +22,10 @@ internal sealed class HookedTimeProvider(FakeTimeProvider inner) : TimeProvider
 
     public override long TimestampFrequency => Inner.TimestampFrequency;
 
+    /// <summary>Called at the start of each <see cref="ITimer.Dispose"/> of a timer of this clock (the timer already
+    /// counts as disposed): a test holds a disposal inside the clock.</summary>
+    public Action<HookedTimer>? BeforeDispose { get; set; }
+
     /// <summary>When set, each timer's <see cref="ITimer.Dispose"/> throws it (after disposing the timer).</summary>
     public Exception? DisposeFailure { get; set; }
 
@@ -69,6 +73,7 @@ internal sealed class HookedTimeProvider(FakeTimeProvider inner) : TimeProvider
         public void Dispose()
         {
             IsDisposed = true;
+            clock.BeforeDispose?.Invoke(this);
             inner.Dispose();
             if (clock.DisposeFailure is { } failure)
             {

@@ -135,6 +135,55 @@ public sealed class TimerScopePromiseTests
     }
 
     [Fact]
+    public async Task Dispose_SecondCallWhileTheFirstIsStillClosing_NoCallbackOrBodyStartsAfterItReturned()
+    {
+        var clock = new HookedTimeProvider(new FakeTimeProvider());
+        var armed = new List<HookedTimeProvider.HookedTimer>();
+        clock.OnChange = (timer, _) => armed.Add(timer);
+        var scope = new TimerScope(clock);
+        var child = scope.CreateChild();
+        var started = 0;
+        scope.After(Second, () => Interlocked.Increment(ref started));
+        scope.After(Second, () => Interlocked.Increment(ref started));
+        scope.Loop(Second, _ =>
+        {
+            Interlocked.Increment(ref started);
+            return ValueTask.CompletedTask;
+        });
+        child.Every(Second, () => Interlocked.Increment(ref started));
+
+        // The first disposal is held inside the clock's Dispose of the first timer (user code), before it reached the
+        // other members; a second Dispose on this thread returns meanwhile.
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var held = 0;
+        clock.BeforeDispose = _ =>
+        {
+            if (Interlocked.Exchange(ref held, 1) == 0)
+            {
+                entered.Set();
+                release.Wait(Bound);
+            }
+        };
+        var first = Task.Run(scope.Dispose);
+        Assert.True(entered.Wait(Bound), "the first Dispose never reached the clock");
+        scope.Dispose();
+
+        // Ticks of everything the first disposal has not closed yet, after a Dispose returned.
+        var pending = armed.Where(static timer => !timer.IsDisposed).ToList();
+        Assert.Equal(3, pending.Count);
+        foreach (var timer in pending)
+        {
+            timer.Fire();
+        }
+
+        release.Set();
+        await first.WaitAsync(Bound);
+        Assert.Equal(0, Volatile.Read(ref started));
+        GC.KeepAlive(child);
+    }
+
+    [Fact]
     public void Dispose_ScopeTokenCallbackThrows_ThrowsToTheDisposerAfterStoppingEverything()
     {
         var clock = new FakeTimeProvider();
