@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using SafeRefs.Pooling.Internal;
 using SafeRefs.Subscriptions;
@@ -19,8 +20,8 @@ namespace SafeRefs.Pooling;
 /// <para><b>Dispose:</b> detaches everything tracked (last in, first out; a failing detach does not stop the rest),
 /// stops <see cref="Timers"/> (no callback of them starts after it returns) and cancels <see cref="Token"/>, then
 /// returns <see cref="Value"/> to the pool once no timer callback, loop body or handler of the lease (see
-/// <see cref="On{THandler}(Action{T, THandler}, Action{T, THandler}, THandler, string?)"/> and
-/// <see cref="Track{TDisposable}"/>) is still running — at once, or when the last of them
+/// <see cref="On{THandler}(Action{T, THandler}, Action{T, THandler}, THandler, string?)"/>,
+/// <see cref="OnCancel(CancellationToken, Action)"/> and <see cref="Track{TDisposable}"/>) is still running — at once, or when the last of them
 /// returns; the disposing thread never waits, so disposing from inside such a callback is
 /// fine. <see cref="DisposeAsync"/> completes once the object went back. A second <see cref="Dispose"/> does nothing,
 /// and a stale lease kept after <see cref="Dispose"/> never affects a later lease of the same object: its members
@@ -29,6 +30,8 @@ namespace SafeRefs.Pooling;
 public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     where T : class
 {
+    private const string RawRegistration = "A lease cannot wait for the callback of a CancellationTokenRegistration ended from inside it, so the object could be reused while it runs: use lease.OnCancel(token, callback) instead of lease.Track(token.Register(callback)).";
+
     private readonly GuardedObjectPool<T> _pool;
     private readonly PooledObjectState<T> _state;
     private readonly long _version;
@@ -217,25 +220,78 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         return this;
     }
 
-    /// <summary>Tracks a registration (a <see cref="Subscription"/>, a <see cref="CancellationTokenRegistration"/>…) to dispose when the lease ends.</summary>
+    /// <summary>Runs <paramref name="callback"/> when <paramref name="token"/> is cancelled during the lease, as one of
+    /// the lease's callbacks: the registration is removed when the lease ends, no run starts once <see cref="Dispose"/>
+    /// returned, and the object goes back to the pool only after a running one returned.</summary>
+    /// <param name="token">The token, for example an application's or a request's; not the lease's own
+    /// <see cref="Token"/>, which is cancelled when the lease has already ended.</param>
+    /// <param name="callback">Runs on the thread that cancels the token (at once, before this returns, if it is
+    /// cancelled already), without its ExecutionContext flowing from here; its exceptions go to the canceller, as with
+    /// <see cref="CancellationToken.Register(Action)"/>.</param>
+    /// <returns>This lease, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="callback"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="token"/> is the lease's own <see cref="Token"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The lease has ended.</exception>
+    /// <remarks>Calling <see cref="Dispose"/> inside the callback is fine; <see cref="DisposeAsync"/> awaited there
+    /// faults with <see cref="InvalidOperationException"/>, as inside the lease's other callbacks.</remarks>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068:CancellationToken parameters must come last", Justification = "The token is the source the callback is registered on, not a way to cancel this call, as in Subscribe.OnCancel.")]
+    public PoolLease<T> OnCancel(CancellationToken token, Action callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        lock (_state.Lock)
+        {
+            GuardedObjectPool<T>.ThrowIfEnded(_state, _version);
+            if (_state.Cts is { } own && token == own.Token)
+            {
+                throw new ArgumentException("The lease's own Token is cancelled only after the lease ended, when no callback of the lease starts any more; register on it directly.", nameof(token));
+            }
+        }
+
+        if (token.CanBeCanceled)
+        {
+            // Registered outside the lock: a token cancelled already runs the callback here, and a concurrent end must
+            // not wait for it. The callback enters through the lease's gate as a forwarded handler does.
+            var registration = token.UnsafeRegister(static run => Unsafe.As<Action>(run!)(), LeaseForwarder<T>.For(_pool, _state, _version, callback));
+            lock (_state.Lock)
+            {
+                if (!_state.IsCurrent(_version))
+                {
+                    // Ended meanwhile (perhaps by the callback itself): its gate admits no run any more.
+                    registration.Unregister();
+                    return this;
+                }
+
+                _state.Reserve();
+                _state.AppendReserved(null, registration, null);
+            }
+        }
+
+        return this;
+    }
+
+    /// <summary>Tracks a registration (a <see cref="Subscription"/>, a <see cref="TimerScope"/>…) to dispose when the lease ends.</summary>
     /// <remarks>A registration that is also <see cref="IAsyncDisposable"/> is disposed with
     /// <see cref="IAsyncDisposable.DisposeAsync"/> instead of <see cref="IDisposable.Dispose"/>, and the object goes back
-    /// to the pool only once that has completed: for a <see cref="Subscription"/> or a
-    /// <see cref="CancellationTokenRegistration"/>, once a callback of it running on another thread has returned (the
-    /// disposing thread does not wait). A failure that completes later is logged (event id 1302) and the object is
-    /// discarded. Ended from inside a registration's own callback, the lease waits for that callback only for a
-    /// <see cref="Subscription"/> (for example <see cref="Subscribe.OnCancel"/>); a raw
-    /// <see cref="CancellationTokenRegistration"/> completes its <c>DisposeAsync</c> at once on its own callback's thread,
-    /// so the object goes back while that callback still runs.</remarks>
+    /// to the pool only once that has completed: for a <see cref="Subscription"/>, once a callback of it running on
+    /// another thread has returned (the disposing thread does not wait). A failure that completes later is logged
+    /// (event id 1302) and the object is discarded. A <see cref="CancellationTokenRegistration"/> is refused: its
+    /// callback cannot be waited for from inside itself; register token callbacks with
+    /// <see cref="OnCancel(CancellationToken, Action)"/>.</remarks>
     /// <typeparam name="TDisposable">The registration type.</typeparam>
     /// <param name="registration">The registration.</param>
     /// <returns><paramref name="registration"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="registration"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="registration"/> is a <see cref="CancellationTokenRegistration"/>.</exception>
     /// <exception cref="ObjectDisposedException">The lease has ended (the registration is not disposed).</exception>
     public TDisposable Track<TDisposable>(TDisposable registration)
         where TDisposable : IDisposable
     {
         ArgumentNullException.ThrowIfNull(registration);
+        if (registration is CancellationTokenRegistration)
+        {
+            throw new ArgumentException(RawRegistration, nameof(registration));
+        }
+
         lock (_state.Lock)
         {
             GuardedObjectPool<T>.ThrowIfEnded(_state, _version);
@@ -245,6 +301,14 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
 
         return registration;
     }
+
+    /// <summary>Refused at compile time: use <see cref="OnCancel(CancellationToken, Action)"/> instead.</summary>
+    /// <param name="registration">The registration.</param>
+    /// <returns>Never returns.</returns>
+    /// <exception cref="ArgumentException">Always.</exception>
+    [Obsolete(RawRegistration, error: true)]
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public CancellationTokenRegistration Track(CancellationTokenRegistration registration) => Track<CancellationTokenRegistration>(registration);
 
     /// <summary>Ends the lease: detaches everything tracked, stops timers, cancels <see cref="Token"/>, and returns the
     /// object once no timer callback, loop body or handler of the lease still runs (without waiting for that here).</summary>
@@ -263,8 +327,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <returns>A task that completes when no timer callback, loop body or handler of the lease runs any more and the
     /// object is back; it faults with the exceptions <see cref="Dispose"/> would throw, and with
     /// <see cref="InvalidOperationException"/> when called inside one of the lease's own timer callbacks or loop bodies
-    /// (also after an <see langword="await"/> in it) or forwarded <c>On</c> handlers (on the handler's thread, before it
-    /// returns), which it would wait for forever. Inside a tracked subscription's callback that is not detected and the
+    /// (also after an <see langword="await"/> in it), forwarded <c>On</c> handlers or <c>OnCancel</c> callbacks (on
+    /// their thread, before they return), which it would wait for forever. Inside a tracked subscription's callback that is not detected and the
     /// task never completes: call <see cref="Dispose"/> there.</returns>
     public ValueTask DisposeAsync()
     {

@@ -71,12 +71,14 @@ public sealed class PoolingDocs
     public async Task PerUseWork_Runs()
     {
         var pool = new GuardedObjectPool<Channel>(new DefaultObjectPool<Channel>(new DefaultPooledObjectPolicy<Channel>()));
+        using var stopping = new CancellationTokenSource();
+        var shutdown = stopping.Token;
         #region docs-pooling-per-use
         using (var lease = pool.Rent())
         {
             var channel = lease.Value;
             lease.Timers.Every(TimeSpan.FromSeconds(30), () => channel.Send("keep-alive"));  // stopped at return
-            lease.Track(lease.Token.Register(static () => Console.WriteLine("use ended")));  // detached at return
+            lease.OnCancel(shutdown, () => channel.Send("bye"));                             // removed at return
             var work = Task.Delay(Timeout.Infinite, lease.Token);                             // cancelled at return
         }
         #endregion

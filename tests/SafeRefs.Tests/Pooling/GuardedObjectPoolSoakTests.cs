@@ -22,6 +22,7 @@ public sealed class GuardedObjectPoolSoakTests
         var foreign = 0;
         var seen = new System.Collections.Concurrent.ConcurrentDictionary<int, byte>();
         var nextLeaseId = 0;
+        using var unused = new CancellationTokenSource();
         using var barrier = new Barrier(threads);
         var tasks = Enumerable.Range(0, threads).Select(_ => Task.Factory.StartNew(
             () =>
@@ -44,7 +45,7 @@ public sealed class GuardedObjectPoolSoakTests
                     }));
                     if (i % 3 == 0)
                     {
-                        lease.Track(lease.Token.Register(static () => { }));
+                        lease.OnCancel(unused.Token, static () => { });
                     }
 
                     widget.RaiseTicked(leaseId);

@@ -4,7 +4,8 @@ using SafeRefs.Subscriptions;
 
 namespace SafeRefs.Tests.Pooling;
 
-/// <summary>A lease's object goes back only after its running <c>On</c> handlers and tracked subscription callbacks return.</summary>
+/// <summary>A lease's object goes back only after its running <c>On</c> handlers, <c>OnCancel</c> callbacks and tracked
+/// subscription callbacks return.</summary>
 public sealed class PoolLeaseHandlerEndTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
@@ -14,12 +15,14 @@ public sealed class PoolLeaseHandlerEndTests
         OnEventHandler,
         OnEventHandlerOfT,
         TrackedSubscription,
+        OnCancel,
     }
 
     [Theory]
     [InlineData(Attachment.OnEventHandler)]
     [InlineData(Attachment.OnEventHandlerOfT)]
     [InlineData(Attachment.TrackedSubscription)]
+    [InlineData(Attachment.OnCancel)]
     public async Task End_WhileAHandlerRunsOnAnotherThread_TheObjectGoesBackOnlyAfterTheHandlerReturned(Attachment attachment)
     {
         var pool = Widget.PoolOfOne();
@@ -60,6 +63,7 @@ public sealed class PoolLeaseHandlerEndTests
     [InlineData(Attachment.OnEventHandler)]
     [InlineData(Attachment.OnEventHandlerOfT)]
     [InlineData(Attachment.TrackedSubscription)]
+    [InlineData(Attachment.OnCancel)]
     public async Task End_AfterTheHandlerReturned_TheObjectGoesBackAtOnce(Attachment attachment)
     {
         // Control: a handler that ran and returned before the end does not delay the return.
@@ -105,6 +109,8 @@ public sealed class PoolLeaseHandlerEndTests
     [InlineData(Attachment.OnEventHandlerOfT, false)]
     [InlineData(Attachment.OnEventHandler, true)]
     [InlineData(Attachment.OnEventHandlerOfT, true)]
+    [InlineData(Attachment.OnCancel, false)]
+    [InlineData(Attachment.OnCancel, true)]
     public void DisposeAsync_InsideAnOnHandler_FaultsWithInvalidOperation_AndTheObjectStillGoesBack(Attachment attachment, bool disposeFirst)
     {
         // A wait for the object to go back, inside the handler it waits for, would never end: the task faults at once
@@ -180,6 +186,9 @@ public sealed class PoolLeaseHandlerEndTests
             case Attachment.OnEventHandlerOfT:
                 lease.On(static (w, h) => w.Ticked += h, static (w, h) => w.Ticked -= h, (EventHandler<int>)((_, _) => body()));
                 break;
+            case Attachment.OnCancel:
+                lease.OnCancel(lease.Value.Closing, body);
+                break;
             default:
                 lease.Track(Subscribe.Event(lease.Value, static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => body())));
                 break;
@@ -191,6 +200,10 @@ public sealed class PoolLeaseHandlerEndTests
         if (attachment == Attachment.OnEventHandlerOfT)
         {
             widget.RaiseTicked(1);
+        }
+        else if (attachment == Attachment.OnCancel)
+        {
+            widget.RaiseClosing();
         }
         else
         {

@@ -11,32 +11,100 @@ public sealed class PoolLeaseRegistrationEndTests
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
     [Fact]
-    public async Task Dispose_WhileATrackedTokenRegistrationsCallbackRunsElsewhere_DoesNotBlock_AndTheObjectGoesBackAfterIt()
+    public void Track_ARawTokenRegistration_IsRefused_AndNothingIsTracked()
+    {
+        // Ended from inside its own callback, a raw registration's Dispose/DisposeAsync return at once on that
+        // callback's thread: tracked, the object would go back while the callback still runs.
+        var pool = Widget.PoolOfOne();
+        using var lease = pool.Rent();
+        using var source = new CancellationTokenSource();
+        using var registration = source.Token.Register(static () => { });
+
+        var boxed = Assert.Throws<ArgumentException>("registration", () => lease.Track<IDisposable>(registration));
+        var typed = Assert.Throws<ArgumentException>("registration", () => lease.Track<CancellationTokenRegistration>(registration));
+
+        Assert.Contains("OnCancel", boxed.Message, StringComparison.Ordinal);
+        Assert.Equal(boxed.Message, typed.Message);
+        Assert.Equal(0, lease.TrackedCount);
+    }
+
+    [Fact]
+    public void Track_ARawTokenRegistration_DoesNotCompile()
+    {
+        // lease.Track(token.Register(...)) binds to this overload (non-generic beats generic), an error at compile time.
+        var overload = typeof(PoolLease<Widget>).GetMethod(nameof(PoolLease<Widget>.Track), [typeof(CancellationTokenRegistration)]);
+
+        var obsolete = overload?.GetCustomAttributes(typeof(ObsoleteAttribute), inherit: false).OfType<ObsoleteAttribute>().SingleOrDefault();
+        Assert.NotNull(obsolete);
+        Assert.True(obsolete.IsError);
+        Assert.Contains("OnCancel", obsolete.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OnCancel_TheLeasesOwnToken_IsRefused()
+    {
+        // The lease's token is cancelled after its gate closed: the callback would never run.
+        var pool = Widget.PoolOfOne();
+        using var lease = pool.Rent();
+
+        Assert.Throws<ArgumentException>("token", () => lease.OnCancel(lease.Token, static () => { }));
+        Assert.Equal(0, lease.TrackedCount);
+    }
+
+    [Fact]
+    public void OnCancel_AfterTheLeaseEnded_Throws_AndNeverRuns()
+    {
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        using var source = new CancellationTokenSource();
+        var calls = 0;
+        lease.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => lease.OnCancel(source.Token, () => calls++));
+        source.Cancel();
+        Assert.Equal(0, calls);
+    }
+
+    [Fact]
+    public void OnCancel_CancelledAfterDispose_DoesNotRun_AndIsNoLongerRegistered()
+    {
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        using var source = new CancellationTokenSource();
+        var calls = 0;
+        lease.OnCancel(source.Token, () => calls++);
+        Assert.Equal(1, lease.TrackedCount);
+
+        lease.Dispose();
+        source.Cancel();
+
+        Assert.Equal(0, calls);
+        Assert.Equal(1L, pool.Statistics.Detached);
+    }
+
+    [Fact]
+    public void OnCancel_AnAlreadyCancelledToken_RunsAtOnce_AlsoWhenTheCallbackEndsTheLease()
     {
         var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
+        long returnedInsideCallback = -1;
+
+        lease.OnCancel(new CancellationToken(canceled: true), () => { });
         using var source = new CancellationTokenSource();
-        using var entered = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        lease.Track(source.Token.Register(() =>
+        source.Cancel();
+        lease.OnCancel(source.Token, () =>
         {
-            entered.Set();
-            release.Wait(Bound);
-        }));
-        var cancelling = Task.Run(source.Cancel);
-        Assert.True(entered.Wait(Bound), "the registration's callback did not start");
+            lease.Dispose();
+            returnedInsideCallback = pool.Statistics.Returned;
+        });
 
-        var disposed = lease.DisposeAsync(); // on this thread: returns while the callback still runs
-
-        Assert.False(disposed.IsCompleted);
-        Assert.Equal(0L, pool.Statistics.Returned);
-        release.Set();
-        await disposed.AsTask().WaitAsync(Bound);
-        await cancelling.WaitAsync(Bound);
+        Assert.Equal(0L, returnedInsideCallback);
         Assert.Equal(1L, pool.Statistics.Returned);
+        Assert.Equal(0, lease.TrackedCount);
         using var next = pool.Rent();
         Assert.Same(widget, next.Value);
+        Assert.Equal(0, next.TrackedCount);
     }
 
     public enum TrackedTimerItem
@@ -98,23 +166,37 @@ public sealed class PoolLeaseRegistrationEndTests
         Assert.Same(widget, next.Value);
     }
 
-    [Fact]
-    public async Task Dispose_FromInsideATrackedOnCancelCallback_TheObjectGoesBackOnlyAfterTheCallback()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Dispose_FromInsideAnOnCancelCallback_TheObjectGoesBackOnlyAfterTheCallback(bool tracked)
     {
-        // The documented way to bind a token callback to a lease: its callback is waited for, also from inside.
+        // lease.OnCancel, and a tracked Subscribe.OnCancel: the callback is waited for, also from inside, on the
+        // cancelling thread.
         var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
+        var widget = lease.Value;
         using var source = new CancellationTokenSource();
         long returnedInsideCallback = -1;
-        lease.Track(Subscribe.OnCancel(source.Token, _ =>
+        void Callback()
         {
             lease.Dispose();
             returnedInsideCallback = pool.Statistics.Returned;
-        }, null));
+        }
+
+        if (tracked)
+        {
+            lease.Track(Subscribe.OnCancel(source.Token, _ => Callback(), null));
+        }
+        else
+        {
+            lease.OnCancel(source.Token, Callback);
+        }
 
         await Task.Run(source.Cancel).WaitAsync(Bound);
 
         Assert.Equal(0L, returnedInsideCallback);
         Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
+        Assert.False(widget.IsDisposed, "the object was discarded");
     }
 }

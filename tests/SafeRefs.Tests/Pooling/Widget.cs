@@ -23,11 +23,18 @@ public sealed class Widget : IDisposable
 
     public int ListenerCount => ChangedCount + TickedCount;
 
+    /// <summary>Gets a token cancelled by <see cref="RaiseClosing"/> (once per widget).</summary>
+    public CancellationToken Closing => _closing.Token;
+
     private static int _next;
+
+    private readonly CancellationTokenSource _closing = new();
 
     public void RaiseChanged() => Changed?.Invoke(this, EventArgs.Empty);
 
     public void RaiseTicked(int value) => Ticked?.Invoke(this, value);
+
+    public void RaiseClosing() => _closing.Cancel();
 
     public void Dispose() => IsDisposed = true;
 
