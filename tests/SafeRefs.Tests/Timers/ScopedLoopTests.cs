@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Timers;
@@ -59,7 +60,7 @@ public sealed class ScopedLoopTests
             clock.Advance(Ms);
             Assert.Equal(2, owner.Count);
             owner.Gate.SetResult();
-            await loop.DisposeAsync();
+            await loop.DisposeAsync().Bounded();
             Assert.True(loop.Completion.IsCompletedSuccessfully);
         });
     }
@@ -96,7 +97,7 @@ public sealed class ScopedLoopTests
             return default;
         });
         clock.Advance(10 * Ms);
-        await scope.DisposeAsync();
+        await scope.DisposeAsync().Bounded();
         await loop.Completion.WaitAsync(TimeSpan.FromSeconds(10));
         clock.Advance(TimeSpan.FromHours(1));
         Assert.Equal(1, owner.Count);
@@ -154,7 +155,7 @@ public sealed class ScopedLoopTests
             o.Exit();
         });
         await owner.Done.Task.WaitAsync(TimeSpan.FromSeconds(20));
-        await loop.DisposeAsync();
+        await loop.DisposeAsync().Bounded();
         Assert.Equal(1, owner.MaxConcurrent);
         Assert.True(loop.Completion.IsCompletedSuccessfully);
         GC.KeepAlive(owner);

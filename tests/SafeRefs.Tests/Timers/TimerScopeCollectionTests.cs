@@ -391,7 +391,7 @@ public sealed class TimerScopeCollectionTests
             keep?.Add(owner);
         });
         thread.Start();
-        thread.Join();
+        thread.JoinBounded();
         return weak!;
     }
 
@@ -406,7 +406,7 @@ public sealed class TimerScopeCollectionTests
             owner = new WeakReference(created);
         });
         thread.Start();
-        thread.Join();
+        thread.JoinBounded();
         return owner!;
     }
 
@@ -554,7 +554,7 @@ public sealed class TimerScopeCollectionTests
             }
         });
         thread.Start();
-        thread.Join();
+        thread.JoinBounded();
         rawTimer = created;
         return weak!;
     }

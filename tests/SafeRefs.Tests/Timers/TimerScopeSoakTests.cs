@@ -79,7 +79,7 @@ public sealed class TimerScopeSoakTests
 
             Assert.True(started.Wait(Wait));
             Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref ops) >= Workers * OpsPerWorker / 3, Wait));
-            await scope.DisposeAsync();
+            await scope.DisposeAsync().Bounded();
             Volatile.Write(ref disposed, 1);
             await Task.WhenAll(workers).WaitAsync(Wait);
             Assert.Equal(0, scope.ActiveCount);
@@ -135,7 +135,7 @@ public sealed class TimerScopeSoakTests
                 Thread.Yield();
             }
 
-            await timer.DisposeAsync();
+            await timer.DisposeAsync().Bounded();
             Volatile.Write(ref disposed, 1);
             Assert.Equal(0, Volatile.Read(ref running));
         }
@@ -173,7 +173,7 @@ public sealed class TimerScopeSoakTests
                     batch.RemoveAt(index);
 
                     // After DisposeAsync no callback of this timer runs or starts: the owner's count is final.
-                    await timer.DisposeAsync();
+                    await timer.DisposeAsync().Bounded();
                     lock (ended)
                     {
                         ended.Add((owner, owner.Ticks));
@@ -248,7 +248,7 @@ public sealed class TimerScopeSoakTests
             using var barrier = new Barrier(3);
             var fromStart = new Thread(() =>
             {
-                barrier.SignalAndWait();
+                barrier.SignalAndWaitBounded();
                 for (var i = 0; i < timers.Length; i++)
                 {
                     timers[i].Dispose();
@@ -256,7 +256,7 @@ public sealed class TimerScopeSoakTests
             });
             var fromEnd = new Thread(() =>
             {
-                barrier.SignalAndWait();
+                barrier.SignalAndWaitBounded();
                 for (var i = timers.Length - 1; i >= 0; i--)
                 {
                     timers[i].Dispose();
@@ -268,8 +268,8 @@ public sealed class TimerScopeSoakTests
             // Race the timers' Dispose (from both ends) against the scope's while a callback is running.
             Assert.True(SpinWait.SpinUntil(() => barrier.ParticipantsRemaining == 1, Wait));
             Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref running) > 0, Wait));
-            barrier.SignalAndWait();
-            await scope.DisposeAsync();
+            barrier.SignalAndWaitBounded();
+            await scope.DisposeAsync().Bounded();
             Assert.Equal(0, Volatile.Read(ref running));
             Assert.True(fromStart.Join(Wait) && fromEnd.Join(Wait));
             var final = Volatile.Read(ref started);

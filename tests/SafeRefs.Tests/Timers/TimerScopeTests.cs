@@ -423,7 +423,7 @@ public sealed class TimerScopeTests
         await disposing.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(1, Volatile.Read(ref finished));
         await advancing.WaitAsync(TimeSpan.FromSeconds(10));
-        await scope.DisposeAsync();
+        await scope.DisposeAsync().Bounded();
     }
 
     [Fact]
