@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Testing;
 using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
 
@@ -157,29 +159,52 @@ public sealed class TimerScopeAsyncTests
     }
 
     [Fact]
-    public async Task Loop_Ownerless_RunsUntilDisposed_NotEndedByCollections()
+    public async Task Loop_Ownerless_OnlyTheScopeHoldsIt_RunsThroughCollectionsUntilDisposed()
     {
-        var clock = new FakeTimeProvider();
-        using var scope = new TimerScope(clock);
-        var runs = 0;
+        var clock = new WeakStateTimeProvider(new FakeTimeProvider());
+        var keep = new List<TimerScope>();
+        var runs = new StrongBox<int>();
+        var loop = StartOwnerlessLoop(clock, keep, runs);
+
+        GcAssert.NotCollected(loop, "the scope holds an ownerless loop until it ends");
+        clock.Inner.Advance(Second);
+        clock.Inner.Advance(Second);
+
+        Assert.Equal(3, runs.Value); // one run in the helper, two after the collections
+        Assert.Equal(1, keep[0].ActiveCount);
+        await keep[0].DisposeAsync().Bounded();
+        clock.Inner.Advance(Second);
+        Assert.Equal(3, runs.Value);
+        GC.KeepAlive(keep);
+    }
+
+    [Fact]
+    public void Loop_Ownerless_ScopeDroppedToo_IsCollected_TheClockDoesNotHoldIt()
+    {
+        var clock = new WeakStateTimeProvider(new FakeTimeProvider());
+        var runs = new StrongBox<int>();
+        var loop = StartOwnerlessLoop(clock, keep: null, runs);
+
+        GcAssert.Collected(loop, "nothing holds the scope, and this clock holds timers' state weakly");
+        clock.Inner.Advance(Second);
+        Assert.Equal(1, runs.Value);
+    }
+
+    // Starts an ownerless loop in a new scope and runs it once; only a weak reference to the loop leaves this frame.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference StartOwnerlessLoop(WeakStateTimeProvider clock, List<TimerScope>? keep, StrongBox<int> runs)
+    {
+        var scope = new TimerScope(clock);
+        keep?.Add(scope);
         var loop = scope.Loop(Second, _ =>
         {
-            runs++;
+            runs.Value++;
             return ValueTask.CompletedTask;
         });
-
-        clock.Advance(Second);
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        clock.Advance(Second);
-
-        Assert.Equal(2, runs);
+        clock.Inner.Advance(Second);
+        Assert.Equal(1, runs.Value);
         Assert.True(loop.IsActive);
-        Assert.Equal(1, scope.ActiveCount);
-        await loop.DisposeAsync().AsTask().WaitAsync(Bound);
-        Assert.True(loop.Completion.IsCompletedSuccessfully);
-        clock.Advance(Second);
-        Assert.Equal(2, runs);
+        return new WeakReference(loop);
     }
 
     [Fact]
