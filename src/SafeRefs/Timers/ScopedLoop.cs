@@ -301,12 +301,27 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
 
     private void Close(bool fromScope)
     {
+        Close(fromScope, out var clockFailure, out var callbackFailures);
+        if (clockFailure is not null || callbackFailures is not null)
+        {
+            // As CancellationTokenSource.Cancel does: the loop is stopped, then the token callbacks' (and the clock's)
+            // failures surface to the caller that stopped it.
+            var failures = callbackFailures?.InnerExceptions ?? Enumerable.Empty<Exception>();
+            throw new AggregateException(clockFailure is null ? failures : failures.Prepend(clockFailure));
+        }
+    }
+
+    // Ends the loop even when the clock's ITimer.Dispose (user code) throws. Nothing is thrown: the clock's failure and
+    // the token callbacks' come back apart.
+    private void Close(bool fromScope, out Exception? clockFailure, out AggregateException? callbackFailures)
+    {
+        clockFailure = null;
+        callbackFailures = null;
         if (Interlocked.Exchange(ref _closed, 1) != 0)
         {
             return;
         }
 
-        List<Exception>? failures = null;
         try
         {
             Volatile.Read(ref _timer)?.Dispose();
@@ -315,7 +330,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            failures = [ex];
+            clockFailure = ex;
         }
 
         try
@@ -324,7 +339,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         }
         catch (AggregateException ex)
         {
-            (failures ??= []).AddRange(ex.InnerExceptions);
+            callbackFailures = ex;
         }
 
         if (!fromScope && _scope.TryGetTarget(out var scope))
@@ -338,25 +353,22 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         {
             Complete();
         }
-
-        if (failures is not null)
-        {
-            // As CancellationTokenSource.Cancel does: the loop is stopped, then the token callbacks' (and the clock's)
-            // failures surface to the caller that stopped it.
-            throw new AggregateException(failures);
-        }
     }
 
-    // A close with no caller to surface token-callback failures to (the owner or the scope was collected).
+    // A close with no caller to surface failures to (the owner or the scope was collected, or the clock refused a
+    // re-arm): the clock's failure is reported as the clock's (1204), the token callbacks' as the loop's.
     private void CloseAndReport()
     {
-        try
+        Close(fromScope: false, out var clockFailure, out var callbackFailures);
+        _scope.TryGetTarget(out var scope);
+        if (clockFailure is not null)
         {
-            Close(fromScope: false);
+            TimerScope.ReportFailure(scope, clockFailure, null, this, clock: true);
         }
-        catch (AggregateException ex)
+
+        if (callbackFailures is not null)
         {
-            Report(ex);
+            TimerScope.ReportFailure(scope, callbackFailures, null, this);
         }
     }
 }

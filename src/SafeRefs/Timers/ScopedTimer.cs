@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using SafeRefs.Timers.Internal;
 
 namespace SafeRefs.Timers;
@@ -287,17 +288,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         if (!_shared.Scope.TryGetTarget(out var scope))
         {
             // The scope was dropped without Dispose and collected: retire so the timer stops firing.
-            try
+            if (CloseAndReport(null))
             {
-                if (Close())
-                {
-                    TimerScope.NoteRetiredWithCollectedScope();
-                }
-            }
-            catch (AggregateException ex)
-            {
-                // A token callback or the clock's ITimer.Dispose threw on the timer thread: reported.
-                ReportEach(null, ex);
+                TimerScope.NoteRetiredWithCollectedScope();
             }
 
             return;
@@ -425,15 +418,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         // A one-shot firing ends the timer unless a Change re-armed it since that firing's arming.
         if (!ownerAlive || ((after & PeriodicBit) == 0 && Interlocked.CompareExchange(ref _arming, Fired, arming) == arming))
         {
-            try
-            {
-                Close();
-            }
-            catch (AggregateException ex)
-            {
-                // Reported: a token callback of an asynchronous timer or the clock's ITimer.Dispose threw.
-                ReportEach(scope, ex);
-            }
+            CloseAndReport(scope);
         }
 
         if (failure is not null)
@@ -443,13 +428,25 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
     }
 
-    // The failures of a close on the timer thread, where nobody called for it: each reported as it was thrown.
-    private void ReportEach(TimerScope? scope, AggregateException failures)
+    // A close on the timer thread, where nobody called for it: each failure is reported as what it is, the clock's
+    // (1204) apart from the token callbacks' (1200). Never throws.
+    private bool CloseAndReport(TimerScope? scope)
     {
-        foreach (var failure in failures.InnerExceptions)
+        var closed = Close(out var clockFailure, out var callbackFailures);
+        if (clockFailure is not null)
         {
-            TimerScope.ReportFailure(scope, failure, this, null);
+            TimerScope.ReportFailure(scope, clockFailure, this, null, clock: true);
         }
+
+        if (callbackFailures is not null)
+        {
+            foreach (var failure in callbackFailures.InnerExceptions)
+            {
+                TimerScope.ReportFailure(scope, failure, this, null);
+            }
+        }
+
+        return closed;
     }
 
     // A tick that found the timer ended disposes its ITimer; the clock's Dispose is user code, so a failure is reported,
@@ -481,29 +478,47 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         return after;
     }
 
-    // Ends the timer. Returns true if this call ended it. Clearing the callback (a full fence, so the ITimer read
-    // below cannot move above it) is what a tick checks after raising the running count.
+    // Ends the timer. Returns true if this call ended it. The closer gets every failure in one AggregateException,
+    // the clock's first, as a scope's or a loop's Dispose reports them.
     private bool Close()
     {
+        var closed = Close(out var clockFailure, out var callbackFailures);
+        if (clockFailure is not null)
+        {
+            throw new AggregateException((callbackFailures?.InnerExceptions ?? Enumerable.Empty<Exception>()).Prepend(clockFailure));
+        }
+
+        if (callbackFailures is not null)
+        {
+            ExceptionDispatchInfo.Throw(callbackFailures);
+        }
+
+        return closed;
+    }
+
+    // Ends the timer, uncounted and cancelled even when the clock's ITimer.Dispose (user code) throws. Clearing the
+    // callback (a full fence, so the ITimer read below cannot move above it) is what a tick checks after raising the
+    // running count. Nothing is thrown: the clock's failure and the token callbacks' come back apart.
+    private bool Close(out Exception? clockFailure, out AggregateException? callbackFailures)
+    {
+        clockFailure = null;
+        callbackFailures = null;
         var ended = Interlocked.Exchange(ref _callback, null);
         if (ended is null)
         {
             return false;
         }
 
-        // Uncounted and cancelled even when the clock's ITimer.Dispose (user code) throws; the closer gets every failure
-        // in one AggregateException, as a scope's or a loop's Dispose reports them.
         _shared.Count.Decrement();
-        Exception? refused = null;
         try
         {
             Volatile.Read(ref _timer)?.Dispose();
         }
-#pragma warning disable CA1031 // Thrown to the closer below, with the token callbacks' failures.
+#pragma warning disable CA1031 // Returned to the closer, with the token callbacks' failures.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            refused = ex;
+            clockFailure = ex;
         }
 
         if (ended is AsyncTimerCallback asyncCallback)
@@ -512,15 +527,10 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             {
                 asyncCallback.Cancel();
             }
-            catch (AggregateException ex) when (refused is not null)
+            catch (AggregateException ex)
             {
-                throw new AggregateException(ex.InnerExceptions.Prepend(refused));
+                callbackFailures = ex;
             }
-        }
-
-        if (refused is not null)
-        {
-            throw new AggregateException(refused);
         }
 
         return true;

@@ -116,7 +116,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// item is created and lowered when it ends.</remarks>
     public int ActiveCount => _disposed ? 0 : (int)(Volatile.Read(ref _shared)?.Count.Count ?? 0);
 
-    /// <summary>Gets or sets the logger that records failed callbacks (event id 1200, 1201, 1203).</summary>
+    /// <summary>Gets or sets the logger that records failed callbacks and clock failures (event ids 1200–1204).</summary>
     /// <value><see langword="null"/> by default: failures go to <see cref="Diagnostics.SafeRefsLog.Logger"/>. Child
     /// scopes start with their parent's logger.</value>
     public ILogger? Logger { get; set; }

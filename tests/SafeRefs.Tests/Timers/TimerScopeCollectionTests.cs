@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Diagnostics;
 using SafeRefs.Testing;
 using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
@@ -54,6 +56,38 @@ public sealed class TimerScopeCollectionTests
         ticks = box;
         child.Every(TimeSpan.FromSeconds(1), () => box.Value++);
         return new WeakReference(child);
+    }
+
+    [Fact]
+    public void DroppedScope_TheClocksTimerDisposeThrowsAsItsTimerRetires_LoggedAsTheClocks()
+    {
+        var clock = new HookedTimeProvider(new FakeTimeProvider());
+        var scope = DropScopeWithTimer(clock);
+        GcAssert.Collected(scope, "its timer refers to it weakly");
+        var logger = new FakeLogger();
+        var previous = SafeRefsLog.Logger;
+        SafeRefsLog.Logger = logger; // a collected scope's failures go to the process-wide logger
+        try
+        {
+            clock.DisposeFailure = new InvalidOperationException("ITimer.Dispose of a retiring timer");
+            clock.Inner.Advance(TimeSpan.FromSeconds(1));
+        }
+        finally
+        {
+            clock.DisposeFailure = null;
+            SafeRefsLog.Logger = previous;
+        }
+
+        var record = Assert.Single(logger.Collector.GetSnapshot(), r => r.Exception?.Message == "ITimer.Dispose of a retiring timer");
+        Assert.Equal(1204, record.Id.Id);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference DropScopeWithTimer(TimeProvider clock)
+    {
+        var scope = new TimerScope(clock);
+        scope.Every(TimeSpan.FromSeconds(1), static () => { });
+        return new WeakReference(scope);
     }
 
     [Fact]

@@ -365,6 +365,61 @@ public sealed class TimerScopeUserCodeFailureTests
         probe.AssertReportedOnce("ITimer.Change");
     }
 
+    // The close that ends a one-shot timer or a loop on the timer thread can fail in the clock and in token callbacks:
+    // each failure is logged as what it is.
+    [Fact]
+    public void OneShotTick_TheClocksTimerDisposeThrowsAsTheTimerEnds_ReportedAsTheClocks()
+    {
+        using var probe = new Probe();
+        var runs = 0;
+        probe.Scope.After(Second, () => runs++);
+        probe.Clock.DisposeFailure = new InvalidOperationException("ITimer.Dispose");
+
+        probe.Clock.Inner.Advance(Second);
+
+        probe.Clock.DisposeFailure = null;
+        Assert.Equal(1, runs);
+        probe.AssertReportedOnce("ITimer.Dispose");
+    }
+
+    [Fact]
+    public void AsyncOneShotTick_TheClockAndATokenCallbackThrowAsTheTimerEnds_EachReportedAsWhatItIs()
+    {
+        using var probe = new Probe();
+        CancellationTokenRegistration registration = default;
+        probe.Scope.After(Second, ct =>
+        {
+            registration = ct.Register(static () => throw new InvalidOperationException("token callback"));
+            return ValueTask.CompletedTask;
+        });
+        probe.Clock.DisposeFailure = new InvalidOperationException("ITimer.Dispose");
+
+        probe.Clock.Inner.Advance(Second);
+
+        probe.Clock.DisposeFailure = null;
+        probe.AssertReported(("ITimer.Dispose", 1204, "clock"), ("token callback", 1200, "timer"));
+        registration.Dispose();
+    }
+
+    [Fact]
+    public async Task LoopRearm_TheClocksChangeAndDisposeThrowAfterABody_BothReportedAsTheClocks()
+    {
+        using var probe = new Probe();
+        var loop = probe.Scope.Loop(Second, _ =>
+        {
+            probe.Clock.ChangeFailure = new InvalidOperationException("ITimer.Change");
+            probe.Clock.DisposeFailure = new InvalidOperationException("ITimer.Dispose");
+            return ValueTask.CompletedTask;
+        });
+
+        probe.Clock.Inner.Advance(Second);
+
+        probe.Clock.ChangeFailure = null;
+        probe.Clock.DisposeFailure = null;
+        await loop.Completion.Bounded();
+        probe.AssertReported(("ITimer.Change", 1204, "clock"), ("ITimer.Dispose", 1204, "clock"));
+    }
+
     /// <summary>A scope on a hooked fake clock with a logger, a meter and an Error handler that record what is reported.</summary>
     private sealed class Probe : IDisposable
     {
@@ -402,6 +457,19 @@ public sealed class TimerScopeUserCodeFailureTests
             Assert.Equal(message, record.Exception?.Message);
             Assert.Equal(1, _failures.GetMeasurementSnapshot().EvaluateAsCounter());
             Assert.Equal(kind, _failures.LastMeasurement?.Tags["saferefs.callback.kind"]);
+        }
+
+        public void AssertReported(params (string Message, int EventId, string Kind)[] expected)
+        {
+            lock (_errors)
+            {
+                Assert.Equal(expected.Select(e => e.Message), _errors.Select(e => e.Message));
+            }
+
+            var records = _logger.Collector.GetSnapshot();
+            Assert.Equal(expected.Select(e => (e.EventId, (string?)e.Message)), records.Select(r => (r.Id.Id, r.Exception?.Message)));
+            var measurements = _failures.GetMeasurementSnapshot();
+            Assert.Equal(expected.Select(e => e.Kind), measurements.Select(m => m.Tags["saferefs.callback.kind"] as string));
         }
 
         public void AssertNothingReported()
