@@ -22,7 +22,7 @@ public sealed class BoundedLruCacheSoakTests
         cache.Evicted += (_, e) => evicted.TryAdd(e.Key, 0);
         var observer = new Thread(() =>
         {
-            start.SignalAndWait();
+            start.SignalAndWaitBounded();
             while (Volatile.Read(ref done) < Writers)
             {
                 var count = cache.Count;
@@ -36,7 +36,7 @@ public sealed class BoundedLruCacheSoakTests
         });
         var writers = Enumerable.Range(0, Writers).Select(w => new Thread(() =>
         {
-            start.SignalAndWait();
+            start.SignalAndWaitBounded();
             for (long i = 0; i < WritesPerWriter; i++)
             {
                 var key = (w * (long)WritesPerWriter) + i;
@@ -57,8 +57,8 @@ public sealed class BoundedLruCacheSoakTests
         })).ToList();
         observer.Start();
         writers.ForEach(t => t.Start());
-        writers.ForEach(t => t.Join());
-        observer.Join();
+        writers.ForEach(t => t.JoinBounded());
+        observer.JoinBounded();
 
         Assert.True(samples > 0);
         Assert.True(maxSeen <= Capacity, $"observer saw Count = {maxSeen} > {Capacity}");
@@ -78,7 +78,7 @@ public sealed class BoundedLruCacheSoakTests
         var threads = Enumerable.Range(0, 3).Select(t => new Thread(() =>
         {
             var random = new Random(t);
-            start.SignalAndWait();
+            start.SignalAndWaitBounded();
             for (var i = 0; i < 50_000; i++)
             {
                 var key = random.Next(200);
@@ -113,7 +113,7 @@ public sealed class BoundedLruCacheSoakTests
             }
         })).ToList();
         threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        threads.ForEach(t => t.JoinBounded());
         Assert.Equal(0, failures);
         Assert.True(cache.Count <= Capacity);
     }
@@ -147,7 +147,7 @@ public sealed class BoundedLruCacheSoakTests
         var snapshots = 0;
         var reader = new Thread(() =>
         {
-            start.SignalAndWait();
+            start.SignalAndWaitBounded();
             while (Volatile.Read(ref done) < Threads)
             {
                 var pairs = cache.ToList();
@@ -165,7 +165,7 @@ public sealed class BoundedLruCacheSoakTests
         {
             var random = new Random(t);
             var alternate = cache.GetAlternateLookup<ReadOnlySpan<char>>();
-            start.SignalAndWait();
+            start.SignalAndWaitBounded();
             for (var i = 0; i < Steps; i++)
             {
                 var n = random.Next(200);
@@ -208,8 +208,8 @@ public sealed class BoundedLruCacheSoakTests
         })).ToList();
         reader.Start();
         writers.ForEach(t => t.Start());
-        writers.ForEach(t => t.Join());
-        reader.Join();
+        writers.ForEach(t => t.JoinBounded());
+        reader.JoinBounded();
 
         Assert.True(snapshots > 0);
         Assert.Equal(0, snapshotFailures);

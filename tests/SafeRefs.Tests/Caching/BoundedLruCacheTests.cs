@@ -405,15 +405,15 @@ public sealed class BoundedLruCacheTests
         var creator = Task.Run(() => cache.GetOrAdd(1, _ =>
         {
             started.Set();
-            release.Wait();
+            release.WaitBounded();
             return "created";
         }));
-        started.Wait();
+        started.WaitBounded();
         var joiner = cache.GetOrAddAsync(1, (_, _) => ValueTask.FromResult("joiner's own"));
         Assert.False(joiner.IsCompleted); // it joined the running factory call
         release.Set();
-        Assert.Equal("created", await creator);
-        Assert.Equal("created", await joiner);
+        Assert.Equal("created", await creator.Bounded());
+        Assert.Equal("created", await joiner.Bounded());
         Assert.True(cache.TryGet(1, out var stored));
         Assert.Equal("created", stored);
     }
@@ -550,17 +550,17 @@ public sealed class BoundedLruCacheTests
             {
                 Interlocked.Increment(ref calls);
                 entered.Set();
-                release.Wait();
+                release.WaitBounded();
                 return new object();
             });
         })).ToList();
         threads.ForEach(t => t.Start());
-        started.Wait();
-        entered.Wait();
+        started.WaitBounded();
+        entered.WaitBounded();
 
         // Every other caller is either waiting for the running factory or will find the value when it finishes.
         release.Set();
-        threads.ForEach(t => t.Join());
+        threads.ForEach(t => t.JoinBounded());
         Assert.Equal(1, calls);
         Assert.All(results, r => Assert.Same(results[0], r));
         release.Dispose();
@@ -582,8 +582,8 @@ public sealed class BoundedLruCacheTests
         var second = cache.GetOrAddAsync(1, Factory).AsTask();
         Assert.False(first.IsCompleted);
         gate.SetResult("v");
-        Assert.Equal("v", await first);
-        Assert.Equal("v", await second);
+        Assert.Equal("v", await first.Bounded());
+        Assert.Equal("v", await second.Bounded());
         Assert.Equal(1, calls);
         Assert.True(cache.TryGet(1, out var cached));
         Assert.Equal("v", cached);
@@ -608,7 +608,7 @@ public sealed class BoundedLruCacheTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
         Assert.False(factoryToken.IsCancellationRequested, "another caller still waits, so the factory goes on");
         gate.SetResult("v");
-        Assert.Equal("v", await other);
+        Assert.Equal("v", await other.Bounded());
     }
 
     [Fact]

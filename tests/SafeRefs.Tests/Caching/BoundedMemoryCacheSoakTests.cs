@@ -39,7 +39,7 @@ public sealed class BoundedMemoryCacheSoakTests
         using var start = new Barrier(Writers);
         var threads = Enumerable.Range(0, Writers).Select(w => new Thread(() =>
         {
-            start.SignalAndWait();
+            start.SignalAndWaitBounded();
             for (var i = 0; i < WritesPerWriter; i++)
             {
                 var key = (i * 7 + w) % Keys;
@@ -61,7 +61,7 @@ public sealed class BoundedMemoryCacheSoakTests
             }
         })).ToList();
         threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        threads.ForEach(t => t.JoinBounded());
         cache.Clear();
         Volatile.Write(ref expected, registered);
         if (Volatile.Read(ref total) == registered)
@@ -90,7 +90,7 @@ public sealed class BoundedMemoryCacheSoakTests
         var unreadable = 0;
         var observer = new Thread(() =>
         {
-            start.SignalAndWait();
+            start.SignalAndWaitBounded();
             while (Volatile.Read(ref done) < Writers)
             {
                 maxSeen = Math.Max(maxSeen, cache.Count);
@@ -98,7 +98,7 @@ public sealed class BoundedMemoryCacheSoakTests
         });
         var writers = Enumerable.Range(0, Writers).Select(w => new Thread(() =>
         {
-            start.SignalAndWait();
+            start.SignalAndWaitBounded();
             for (var i = 0; i < WritesPerWriter; i++)
             {
                 var key = (i * 31 + w) % Capacity;
@@ -121,8 +121,8 @@ public sealed class BoundedMemoryCacheSoakTests
         })).ToList();
         observer.Start();
         writers.ForEach(t => t.Start());
-        writers.ForEach(t => t.Join());
-        observer.Join();
+        writers.ForEach(t => t.JoinBounded());
+        observer.JoinBounded();
         Assert.Equal(0, unreadable);
         Assert.True(maxSeen <= Capacity, $"observed Count {maxSeen} > {Capacity}");
         Assert.Equal(Capacity, cache.Count);

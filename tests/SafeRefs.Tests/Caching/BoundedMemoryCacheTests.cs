@@ -476,7 +476,7 @@ public sealed class BoundedMemoryCacheTests
         using var start = new Barrier(2);
         var propagate = Task.Run(() => ExecutionContext.Run(insideParentScope, _ =>
         {
-            start.SignalAndWait();
+            start.SignalAndWaitBounded();
             for (var i = 0; i < Iterations; i++)
             {
                 Assert.True(cache.TryGetValue(i % 20, out _));
@@ -484,13 +484,13 @@ public sealed class BoundedMemoryCacheTests
         }, null));
         var read = Task.Run(() =>
         {
-            start.SignalAndWait();
+            start.SignalAndWaitBounded();
             while (!propagate.IsCompleted)
             {
                 Assert.True(cache.TryGetValue("parent", out _));
             }
         });
-        await Task.WhenAll(propagate, read);
+        await Task.WhenAll(propagate, read).Bounded();
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using SafeRefs.Caching;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Caching;
 
@@ -78,8 +79,8 @@ public sealed class ScopedTests
 
             return leased;
         });
-        await writer;
-        Assert.True(await reader > 0);
+        await writer.Bounded();
+        Assert.True(await reader.Bounded() > 0);
         cache.Clear();
         Assert.All(created, r => Assert.Equal(1, r.Disposals));
     }

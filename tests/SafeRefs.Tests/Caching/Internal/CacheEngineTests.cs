@@ -1,5 +1,6 @@
 using SafeRefs.Caching;
 using SafeRefs.Caching.Internal;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Caching.Internal;
 
@@ -89,7 +90,7 @@ public sealed class CacheEngineTests
                 if (Volatile.Read(ref armed) && engine!.WriteLockHeldByCurrentThread)
                 {
                     held.Set();
-                    release.Wait();
+                    release.WaitBounded();
                 }
 
                 return x == y;
@@ -99,13 +100,13 @@ public sealed class CacheEngineTests
         engine.Set(1, "a");
         Volatile.Write(ref armed, true);
         var writer = Task.Run(() => engine.Set(2, "b"));
-        held.Wait();
+        held.WaitBounded();
 
         var update = Task.Run(() => engine.Set(1, "c"));
         var finished = await Task.WhenAny(update, Task.Delay(TimeSpan.FromSeconds(10)));
         release.Set();
-        await writer;
-        await update;
+        await writer.Bounded();
+        await update.Bounded();
 
         Assert.Same(update, finished);
         Assert.True(engine.TryGet(1, out var value));
@@ -126,13 +127,13 @@ public sealed class CacheEngineTests
         var second = new BlockingValue(null, null);
         engine.Set(1, first);
         var remover = Task.Run(() => engine.TryRemove(new KeyValuePair<int, BlockingValue>(1, first)));
-        comparing.Wait();
+        comparing.WaitBounded();
 
         var update = Task.Run(() => engine.Set(1, second));
         _ = await Task.WhenAny(update, Task.Delay(TimeSpan.FromMilliseconds(300))); // let it run, if it can
         release.Set();
-        var removed = await remover;
-        await update;
+        var removed = await remover.Bounded();
+        await update.Bounded();
 
         Assert.True(removed);
         Assert.True(engine.TryGet(1, out var value)); // the update came after the removal: a fresh entry
@@ -220,7 +221,7 @@ public sealed class CacheEngineTests
         public override bool Equals(object? obj)
         {
             comparing?.Set();
-            release?.Wait();
+            release?.WaitBounded();
             return ReferenceEquals(this, obj);
         }
 

@@ -27,7 +27,7 @@ public sealed class CacheTableSoakTests
             using var start = new Barrier(3);
             var writer = new Thread(() =>
             {
-                start.SignalAndWait();
+                start.SignalAndWaitBounded();
                 var count = 0;
                 for (var key = 0; key < keys; key++)
                 {
@@ -53,7 +53,7 @@ public sealed class CacheTableSoakTests
             var readers = Enumerable.Range(0, 2).Select(seed => new Thread(() =>
             {
                 var random = new Random(seed + (round * 7));
-                start.SignalAndWait();
+                start.SignalAndWaitBounded();
                 long mine = 0;
                 long migrating = 0;
                 while (Volatile.Read(ref done) == 0)
@@ -79,8 +79,8 @@ public sealed class CacheTableSoakTests
 
             writer.Start();
             readers.ForEach(r => r.Start());
-            writer.Join();
-            readers.ForEach(r => r.Join());
+            writer.JoinBounded();
+            readers.ForEach(r => r.JoinBounded());
             Assert.True(table.BucketCount >= keys, $"bucket count {table.BucketCount}");
         }
 

@@ -1,4 +1,5 @@
 using SafeRefs.Caching.Internal;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Caching.Internal;
 
@@ -13,7 +14,7 @@ public sealed class LookupCountersTests
         using var barrier = new Barrier(threads);
         var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
         {
-            barrier.SignalAndWait();
+            barrier.SignalAndWaitBounded();
             for (var i = 0; i < perThread; i++)
             {
                 if ((i + t) % 3 == 0)
@@ -27,7 +28,7 @@ public sealed class LookupCountersTests
             }
         })).ToList();
         workers.ForEach(w => w.Start());
-        workers.ForEach(w => w.Join());
+        workers.ForEach(w => w.JoinBounded());
 
         var expectedMisses = Enumerable.Range(0, threads).Sum(t => Enumerable.Range(0, perThread).Count(i => (i + t) % 3 == 0));
         Assert.Equal(((long)(threads * perThread) - expectedMisses, (long)expectedMisses), counters.Read());
