@@ -1,4 +1,5 @@
 using SafeRefs.Internal;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Internal;
 
@@ -25,7 +26,7 @@ public sealed class InvocationGateTests
         var idle = gate.Gate.WhenIdleAsync().AsTask();
         Assert.False(idle.IsCompleted);
         Assert.True(gate.Gate.Exit()); // the last one out of the closed gate
-        await idle;
+        await idle.Bounded();
         Assert.Equal(0, gate.Gate.Count);
     }
 

@@ -1,4 +1,5 @@
 using SafeRefs.Internal;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Internal;
 
@@ -13,7 +14,7 @@ public sealed class StripedCountersTests
         using var barrier = new Barrier(threads);
         var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
         {
-            barrier.SignalAndWait();
+            barrier.SignalAndWaitBounded();
             for (var i = 0; i < perThread; i++)
             {
                 counters.Increment(0);
@@ -25,7 +26,7 @@ public sealed class StripedCountersTests
             }
         })).ToList();
         workers.ForEach(w => w.Start());
-        workers.ForEach(w => w.Join());
+        workers.ForEach(w => w.JoinBounded());
 
         var expectedThirds = Enumerable.Range(0, threads).Sum(t => Enumerable.Range(0, perThread).Count(i => (i + t) % 3 == 0));
         Assert.Equal(threads * perThread, counters.Read(0));
