@@ -49,7 +49,7 @@ public static class ChildProcess
             throw new TimeoutException($"child scenario {scenario} did not end within {timeout}");
         }
 
-        return (process.ExitCode, output.GetAwaiter().GetResult() + error.GetAwaiter().GetResult());
+        return (process.ExitCode, output.Bounded().GetAwaiter().GetResult() + error.Bounded().GetAwaiter().GetResult());
     }
 
     /// <summary>The child's entry point.</summary>

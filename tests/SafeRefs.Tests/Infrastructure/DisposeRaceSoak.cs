@@ -56,7 +56,7 @@ internal static class DisposeRaceSoak
         finally
         {
             stop.Cancel();
-            raiser.Join();
+            raiser.JoinBounded();
         }
 
         // Summed after the raiser stopped: a late invocation of an early round counts too.
