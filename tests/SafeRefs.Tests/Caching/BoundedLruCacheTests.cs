@@ -605,7 +605,7 @@ public sealed class BoundedLruCacheTests
         var cancelled = cache.GetOrAddAsync(1, Factory, cts.Token).AsTask();
         var other = cache.GetOrAddAsync(1, Factory).AsTask();
         await cts.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.Bounded());
         Assert.False(factoryToken.IsCancellationRequested, "another caller still waits, so the factory goes on");
         gate.SetResult("v");
         Assert.Equal("v", await other.Bounded());
@@ -626,7 +626,7 @@ public sealed class BoundedLruCacheTests
         using var cts = new CancellationTokenSource();
         var call = cache.GetOrAddAsync(1, Hanging, cts.Token).AsTask();
         await cts.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.Bounded());
         Assert.True(factoryToken.IsCancellationRequested, "the last waiter left, so the factory was cancelled");
         Assert.Equal("fresh", await cache.GetOrAddAsync(1, static (_, _) => new ValueTask<string>("fresh")));
     }

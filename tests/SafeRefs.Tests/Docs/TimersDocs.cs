@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Docs;
@@ -69,7 +70,7 @@ public sealed class TimersDocs
         var call = SlowCallAsync(token);   // cancelled after 10 s, or at once when the scope is disposed
         #endregion
         clock.Advance(TimeSpan.FromSeconds(10));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.Bounded());
         Assert.Equal(0, timeouts.ActiveCount);
     }
 
@@ -119,7 +120,7 @@ public sealed class TimersDocs
         #endregion
         clock.Advance(TimeSpan.FromSeconds(30));
         clock.Advance(TimeSpan.FromSeconds(30));
-        await timers.DisposeAsync();
+        await timers.DisposeAsync().Bounded();
         Assert.Equal(1, feed.Polls);
         Assert.Equal(2, pinger.Pings);
     }
@@ -134,7 +135,7 @@ public sealed class TimersDocs
         var call = work.WaitAsync(TimeSpan.FromSeconds(10), clock, cancellationToken);   // its timer goes when the wait ends
         #endregion
         clock.Advance(TimeSpan.FromSeconds(10));
-        await Assert.ThrowsAsync<TimeoutException>(() => call);
+        await Assert.ThrowsAsync<TimeoutException>(() => call.Bounded());
     }
 
     [Fact]
@@ -163,7 +164,7 @@ public sealed class TimersDocs
             await Task.Delay(1);
         }
 
-        await heartbeat.StopAsync(CancellationToken.None);
+        await heartbeat.StopAsync(CancellationToken.None).Bounded();
         Assert.True(heartbeat.Beats > 0);
     }
 
