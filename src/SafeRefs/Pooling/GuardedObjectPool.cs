@@ -250,9 +250,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     internal Exception? End(PooledObjectState<T> state, long version, bool awaitReturn, out ValueTask returned)
     {
         returned = default;
-        LeaseAttachment<T>[] attachments;
+        LeaseAttachment<T>[] attachments = [];
         int count;
-        CancellationTokenSource? cts;
+        CancellationTokenSource? cts = null;
         TimerScope? timers;
         lock (state.Lock)
         {
@@ -260,31 +260,50 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             {
                 // Ended before (or ending on another thread): a DisposeAsync waits for the same hand-back, unless it
                 // runs inside one of the lease's own callbacks, which that hand-back waits for.
+                timers = state.EndedTimersFor == version ? state.EndedTimers : null;
                 if (awaitReturn)
                 {
                     returned = state.WhenHandedBack(version);
-                    if (!returned.IsCompleted
-                        && (state.IsInHandlerOnThisThread || state.EndedTimers?.IsCallingFromOwnCallback() == true))
+                    if (!returned.IsCompleted && (state.IsInHandlerOnThisThread || timers?.IsCallingFromOwnCallback() == true))
                     {
                         returned = ValueTask.FromException(OwnCallbackWait());
                     }
                 }
 
+                count = -1;
+            }
+            else
+            {
+                // Until its own Exit below, the end counts as running: a handler that returns meanwhile never hands the
+                // object back while the end still detaches from it.
+                state.Close();
+                attachments = state.Attachments;
+                count = state.AttachmentCount;
+                state.AttachmentCount = 0;
+                cts = state.Cts;
+                state.Cts = null;
+                timers = state.Timers;
+                state.Timers = null;
+                state.EndedTimers = timers;
+                state.EndedTimersFor = version;
+            }
+        }
+
+        if (count < 0)
+        {
+            // The first end may still be detaching before it stops the timers: stop them here too (a second stop
+            // returns once no callback of them can start), so that no lease timer callback starts after this returns.
+            try
+            {
+                timers?.Dispose();
                 return null;
             }
-
-            // Until its own Exit below, the end counts as running: a handler that returns meanwhile never hands the
-            // object back while the end still detaches from it.
-            state.Close();
-            attachments = state.Attachments;
-            count = state.AttachmentCount;
-            state.AttachmentCount = 0;
-            cts = state.Cts;
-            state.Cts = null;
-            timers = state.Timers;
-            state.Timers = null;
-            state.EndedTimers = timers;
-            state.EndedTimersFor = version;
+#pragma warning disable CA1031 // returned to the caller, as the first end returns its failures
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                return ex;
+            }
         }
 
         // User code from here on (remove accessors, registrations, token callbacks, the probe, event handlers): nothing

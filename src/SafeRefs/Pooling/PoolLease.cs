@@ -23,8 +23,10 @@ namespace SafeRefs.Pooling;
 /// <see cref="On{THandler}(Action{T, THandler}, Action{T, THandler}, THandler, string?)"/>,
 /// <see cref="OnCancel(CancellationToken, Action)"/> and <see cref="Track{TDisposable}"/>) is still running — at once, or when the last of them
 /// returns; the disposing thread never waits, so disposing from inside such a callback is
-/// fine. <see cref="DisposeAsync"/> completes once the object went back. A second <see cref="Dispose"/> does nothing,
-/// and a stale lease kept after <see cref="Dispose"/> never affects a later lease of the same object: its members
+/// fine. <see cref="DisposeAsync"/> completes once the object went back. A second <see cref="Dispose"/> undoes nothing
+/// more and does not wait for a first one still running on another thread; after it returns, as after the first, no
+/// forwarded handler, <see cref="OnCancel(CancellationToken, Action)"/> callback or <see cref="Timers"/> callback of
+/// the lease starts (tracked registrations are ended by the first). A stale lease kept after <see cref="Dispose"/> never affects a later lease of the same object: its members
 /// throw <see cref="ObjectDisposedException"/> and its <see cref="Dispose"/> does nothing.</para>
 /// </remarks>
 public sealed class PoolLease<T> : IDisposable, IAsyncDisposable

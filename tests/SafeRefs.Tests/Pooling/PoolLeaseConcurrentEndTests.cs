@@ -1,4 +1,5 @@
 using Microsoft.Extensions.ObjectPool;
+using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Pooling;
 
 namespace SafeRefs.Tests.Pooling;
@@ -40,6 +41,35 @@ public sealed class PoolLeaseConcurrentEndTests
         await held.First.WaitAsync(Bound);
         Assert.Equal(1, held.Inner.Returns);
         Assert.Equal(0, held.Widget.ListenerCount);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Dispose_WhileAnotherEndOfTheLeaseRuns_NoLeaseTimerCallbackStartsAfterItReturned(bool secondDispose)
+    {
+        // The first end is held in a remove accessor, before it stops the lease's timers (audit s8, probe P02). Control
+        // (no second Dispose): the tick in that window does start the callback.
+        var clock = new FakeTimeProvider();
+        var inner = new RecordingPool();
+        var started = 0;
+        using var held = HeldEnd.Start(
+            firstIsAsync: false,
+            new GuardedObjectPool<Widget>(inner, new() { TimeProvider = clock }),
+            inner,
+            lease => lease.Timers.After(TimeSpan.FromHours(1), () => Interlocked.Increment(ref started)));
+
+        if (secondDispose)
+        {
+            held.Lease.Dispose();
+        }
+
+        clock.Advance(TimeSpan.FromHours(1));
+
+        Assert.Equal(secondDispose ? 0 : 1, Volatile.Read(ref started));
+        held.Release();
+        await held.First.WaitAsync(Bound);
+        Assert.Equal(1, held.Inner.Returns);
     }
 
     [Fact]
@@ -103,10 +133,11 @@ public sealed class PoolLeaseConcurrentEndTests
         /// <summary>Gets the first end; it completes after <see cref="Release"/> (for <c>DisposeAsync</c>, once the object went back).</summary>
         public Task First { get; private set; } = Task.CompletedTask;
 
-        public static HeldEnd Start(bool firstIsAsync, GuardedObjectPool<Widget>? pool = null, RecordingPool? inner = null)
+        public static HeldEnd Start(bool firstIsAsync, GuardedObjectPool<Widget>? pool = null, RecordingPool? inner = null, Action<PoolLease<Widget>>? setUp = null)
         {
             inner ??= new RecordingPool();
             var held = new HeldEnd(pool ?? new GuardedObjectPool<Widget>(inner), inner);
+            setUp?.Invoke(held.Lease);
             held.Lease.On(static (w, h) => w.Changed += h, (w, h) =>
             {
                 w.Changed -= h;

@@ -68,7 +68,8 @@ internal sealed class PooledObjectState<T>
     public TimerScope? Timers;
 
     /// <summary>The timer scope of the ended lease <see cref="EndedTimersFor"/>, kept until its object went back: a
-    /// later <c>DisposeAsync</c> inside one of its callbacks would wait for itself. Under <see cref="Lock"/>.</summary>
+    /// later <c>DisposeAsync</c> inside one of its callbacks would wait for itself, and a later end stops it too.
+    /// Under <see cref="Lock"/>.</summary>
     public TimerScope? EndedTimers;
 
     /// <summary>The lease version <see cref="EndedTimers"/> belongs to. Under <see cref="Lock"/>.</summary>
