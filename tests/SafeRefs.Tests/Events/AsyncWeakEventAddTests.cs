@@ -1,5 +1,6 @@
 using SafeRefs.Events;
 using SafeRefs.Internal;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Events;
 
@@ -45,7 +46,7 @@ public sealed class AsyncWeakEventAddTests
         Assert.Equal(["gated 1"], listener.Seen);
         Assert.False(raise.IsCompleted);
         gate.SetResult();
-        await raise;
+        await raise.Bounded();
         Assert.Equal(["gated 1", "saved 1"], listener.Seen);
         Assert.Equal(cts.Token, listener.LastToken);
         GC.KeepAlive(listener);

@@ -1,4 +1,5 @@
 using SafeRefs.Events;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Events;
 
@@ -68,7 +69,7 @@ public sealed class AsyncWeakEventTests
         Assert.Equal(["a-start:1"], owner.Entries);
         Assert.False(raise.IsCompleted);
         firstGate.SetResult();
-        await raise;
+        await raise.Bounded();
         Assert.Equal(["a-start:1", "a-end:1", "b:1"], owner.Entries);
     }
 
@@ -84,7 +85,7 @@ public sealed class AsyncWeakEventTests
         });
         using var cts = new CancellationTokenSource();
         await cts.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => source.RaiseAsync(null, 1, cts.Token).AsTask());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => source.RaiseAsync(null, 1, cts.Token).Bounded());
         Assert.Empty(owner.Entries);
     }
 
@@ -105,7 +106,7 @@ public sealed class AsyncWeakEventTests
             o.Add("b");
             return default;
         });
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => source.RaiseAsync(null, 1, cts.Token).AsTask());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => source.RaiseAsync(null, 1, cts.Token).Bounded());
         Assert.Equal(["token"], owner.Entries);
     }
 
@@ -124,7 +125,7 @@ public sealed class AsyncWeakEventTests
             o.Add("b");
             return default;
         });
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => source.RaiseAsync(null, 1).AsTask());
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => source.RaiseAsync(null, 1).Bounded());
         Assert.Equal("async boom", ex.Message);
         Assert.Empty(owner.Entries);
     }
@@ -145,7 +146,7 @@ public sealed class AsyncWeakEventTests
             await Task.Yield();
             throw new InvalidOperationException("async");
         });
-        var ex = await Assert.ThrowsAsync<AggregateException>(() => source.RaiseAsync(null, 1).AsTask());
+        var ex = await Assert.ThrowsAsync<AggregateException>(() => source.RaiseAsync(null, 1).Bounded());
         Assert.Equal(["sync", "async"], ex.InnerExceptions.Select(e => e.Message));
         Assert.Equal(["b"], owner.Entries);
     }
@@ -177,7 +178,7 @@ public sealed class AsyncWeakEventTests
             return default;
         });
 
-        var ex = await Assert.ThrowsAsync<AggregateException>(() => source.RaiseAsync(null, 1, cts.Token).AsTask());
+        var ex = await Assert.ThrowsAsync<AggregateException>(() => source.RaiseAsync(null, 1, cts.Token).Bounded());
         Assert.Equal(2, ex.InnerExceptions.Count);
         Assert.Equal("failed", Assert.IsType<InvalidOperationException>(ex.InnerExceptions[0]).Message);
         Assert.Equal(cts.Token, Assert.IsAssignableFrom<OperationCanceledException>(ex.InnerExceptions[1]).CancellationToken);
@@ -204,7 +205,7 @@ public sealed class AsyncWeakEventTests
         });
 
         var task = source.RaiseAsync(null, 1, cts.Token).AsTask();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task.Bounded());
         Assert.True(task.IsCanceled);
         Assert.Equal(["a"], owner.Entries);
     }
@@ -220,7 +221,7 @@ public sealed class AsyncWeakEventTests
             return default;
         });
         Assert.Equal(1, source.Count);
-        await token.DisposeAsync();
+        await token.DisposeAsync().Bounded();
         await source.RaiseAsync(null, 1);
         Assert.Empty(owner.Entries);
         Assert.Equal(0, source.Count);

@@ -58,17 +58,17 @@ public sealed class WeakEventDisposeTests
         var token = source.Subscribe(owner, (_, _, _) =>
         {
             entered.Set();
-            release.Wait();
+            release.WaitBounded();
         });
         var raising = Task.Run(() => source.Raise(null, 1));
-        entered.Wait();
+        entered.WaitBounded();
 
         token.Dispose();
         var waiting = token.DisposeAsync().AsTask();
         Assert.False(waiting.IsCompleted, "DisposeAsync must wait for the running handler");
         release.Set();
-        await waiting;
-        await raising;
+        await waiting.Bounded();
+        await raising.Bounded();
         source.Raise(null, 2);
         GC.KeepAlive(owner);
     }
@@ -86,13 +86,13 @@ public sealed class WeakEventDisposeTests
             await release.Task;
         });
         var raising = source.RaiseAsync(null, 1).AsTask();
-        await entered.Task;
+        await entered.Task.Bounded();
 
         var waiting = token.DisposeAsync().AsTask();
         Assert.False(waiting.IsCompleted, "DisposeAsync must wait until the async handler's task completes");
         release.SetResult();
-        await waiting;
-        await raising;
+        await waiting.Bounded();
+        await raising.Bounded();
         GC.KeepAlive(owner);
     }
 
@@ -105,7 +105,7 @@ public sealed class WeakEventDisposeTests
         source.Raise(null, EventArgs.Empty);
         var disposing = token.DisposeAsync();
         Assert.True(disposing.IsCompletedSuccessfully);
-        await disposing;
+        await disposing.Bounded();
         GC.KeepAlive(owner);
     }
 

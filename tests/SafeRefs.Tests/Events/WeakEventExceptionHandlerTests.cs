@@ -1,4 +1,5 @@
 using SafeRefs.Events;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Events;
 
@@ -150,12 +151,12 @@ public sealed class WeakEventExceptionHandlerTests
             token.ThrowIfCancellationRequested();
         });
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => source.RaiseAsync(null, 1, cts.Token).AsTask());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => source.RaiseAsync(null, 1, cts.Token).Bounded());
         Assert.Equal(0, offered);
 
         var plain = new AsyncWeakEvent<int>(new WeakEventOptions { ExceptionHandler = _ => ++offered < 0 });
         using var failing = plain.Subscribe(log, static (_, _, _, _) => throw new InvalidOperationException("unhandled"));
-        var thrown = await Assert.ThrowsAsync<InvalidOperationException>(() => plain.RaiseAsync(null, 1).AsTask());
+        var thrown = await Assert.ThrowsAsync<InvalidOperationException>(() => plain.RaiseAsync(null, 1).Bounded());
         Assert.Equal("unhandled", thrown.Message);
         Assert.Equal(1, offered);
         GC.KeepAlive(cts);

@@ -1,6 +1,7 @@
 using SafeRefs.Events;
 using SafeRefs.Events.Internal;
 using SafeRefs.Subscriptions;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Events;
 
@@ -31,7 +32,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
             if (ReferenceEquals(e, entry))
             {
                 atHook.Set();
-                release.Wait();
+                release.WaitBounded();
             }
         };
         try
@@ -47,8 +48,8 @@ public sealed class WeakEventNoStartAfterDisposeTests
             Assert.Equal(1, runningAtDispose); // admitted before Dispose returned: a started invocation
             Assert.False(idle.IsCompleted, "DisposeAsync must wait for the admitted invocation");
             release.Set();
-            await raising;
-            await idle;
+            await raising.Bounded();
+            await idle.Bounded();
 
             Assert.Equal(1, owner.Calls);
             Assert.Equal(1, owner.CallsAfterDispose); // the admitted one, excused by runningAtDispose
@@ -82,7 +83,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
             if (ReferenceEquals(e, firstEntry))
             {
                 atHook.Set();
-                release.Wait();
+                release.WaitBounded();
             }
         };
         try
@@ -93,7 +94,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
             token.Dispose();
             var runningAtDispose = ((WeakHandlerEntry)token.Arg1!).RunningCount;
             release.Set();
-            await raising;
+            await raising.Bounded();
 
             Assert.Equal(0, runningAtDispose);
             Assert.Equal(1, blocker.Calls);
@@ -126,7 +127,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
             if (ReferenceEquals(e, entry))
             {
                 atHook.Set();
-                release.Wait();
+                release.WaitBounded();
             }
         };
         try
@@ -135,7 +136,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
             Assert.True(atHook.Wait(TimeSpan.FromSeconds(30)));
             Assert.Equal(1, entry.RunningCount);
             release.Set();
-            await raising;
+            await raising.Bounded();
             Assert.Equal(1, owner.Calls);
             Assert.Equal(0, owner.CallsAfterDispose);
         }
@@ -208,7 +209,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
                 return ValueTask.CompletedTask;
             });
 
-            public override void Raise() => _event.RaiseAsync(null, 1).AsTask().GetAwaiter().GetResult();
+            public override void Raise() => _event.RaiseAsync(null, 1).Bounded().GetAwaiter().GetResult();
         }
     }
 }

@@ -111,8 +111,8 @@ public sealed class WeakEventPurgeOverlapTests
         // A gen-2 sweep on the thread pool may purge first: the overlap then happens there. Either way once.
         WeakHandlerPurger.Sweep();
         Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref secondSweep) is not null, TimeSpan.FromSeconds(30)));
-        secondSweep!.Join();
-        disposer!.Join();
+        secondSweep!.JoinBounded();
+        disposer!.JoinBounded();
         Assert.True(disposedEntry.IsFreed);
 
         Assert.False(dying.IsAlive);
@@ -175,7 +175,7 @@ public sealed class WeakEventPurgeOverlapTests
         Exception? failure = null;
         var thread = new Thread(() => failure = Record.Exception(action));
         thread.Start();
-        thread.Join();
+        thread.JoinBounded();
         if (failure is not null)
         {
             throw new InvalidOperationException("The overlapping operation failed.", failure);

@@ -59,7 +59,7 @@ public sealed class WeakEventSoakTests
         threads.Add(new Thread(() => Run(Churner)));
         threads.Add(new Thread(() => Run(Churner)));
         threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        threads.ForEach(t => t.JoinBounded());
 
         Assert.Empty(errors);
         Assert.Equal(0, Volatile.Read(ref violations) + Probe.Violations);

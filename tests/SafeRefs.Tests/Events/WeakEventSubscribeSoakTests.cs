@@ -40,7 +40,7 @@ public sealed class WeakEventSubscribeSoakTests
     {
         var source = new AsyncWeakEvent<int>();
         var (rounds, violations) = Run(
-            () => source.RaiseAsync(null, 1).AsTask().GetAwaiter().GetResult(),
+            () => source.RaiseAsync(null, 1).Bounded().GetAwaiter().GetResult(),
             round => source.Subscribe(round, static (r, _, _, _) =>
             {
                 r.Invoked();

@@ -116,12 +116,12 @@ public sealed class WeakHandlerListHandleTests
         var token = source.Subscribe(owner, static (o, _, _) => o.Calls++);
         var entry = EntryOf(token);
         var raising = Task.Factory.StartNew(() => source.Raise(null, 1), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        blocker.Entered.Wait();
+        blocker.Entered.WaitBounded();
 
         token.Dispose();
         var freedAtDispose = entry.IsFreed;
         blocker.Release.Set();
-        await raising;
+        await raising.Bounded();
 
         Assert.True(freedAtDispose, "a disposed Subscribe entry's handles waited for the raise in progress");
         Assert.Equal(0, owner.Calls);
@@ -138,9 +138,9 @@ public sealed class WeakHandlerListHandleTests
         using var first = source.Subscribe(blocker, static (b, _, _) => b.Block());
         using var token = source.Subscribe(owner, static (o, _, _) => o.Calls++);
         var raising = Task.Factory.StartNew(() => source.Raise(null, 1), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        blocker.Entered.Wait();
+        blocker.Entered.WaitBounded();
         blocker.Release.Set();
-        await raising;
+        await raising.Bounded();
 
         Assert.False(EntryOf(token).IsFreed);
         Assert.Equal(1, owner.Calls);
@@ -161,12 +161,12 @@ public sealed class WeakHandlerListHandleTests
         source.Add(added);
         var entry = source.Handlers.Snapshot[1].Entry;
         var raising = Task.Factory.StartNew(() => source.Raise(null, 1), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        blocker.Entered.Wait();
+        blocker.Entered.WaitBounded();
 
         source.Remove(added);
         var freedWhileRaising = entry.IsFreed;
         blocker.Release.Set();
-        await raising;
+        await raising.Bounded();
 
         Assert.True(freedWhileRaising, "a removed Add handler's handle waited for the raise in progress");
         Assert.Equal(1, target.Calls);
@@ -184,7 +184,7 @@ public sealed class WeakHandlerListHandleTests
 
         GcAssert.Collected(removed, "a removed Add handler's delegate is kept alive while a raise runs");
         blocker.Release.Set();
-        await raising;
+        await raising.Bounded();
 
         Assert.Equal(0, target.Calls);
         Assert.Equal(1, source.Count);
@@ -199,7 +199,7 @@ public sealed class WeakHandlerListHandleTests
 
         GcAssert.NotCollected(kept);
         blocker.Release.Set();
-        await raising;
+        await raising.Bounded();
 
         Assert.Equal(1, target.Calls);
         Assert.Equal(2, source.Count);
@@ -218,12 +218,12 @@ public sealed class WeakHandlerListHandleTests
         source.Add(target.OnAsync);
         var entry = source.Handlers.Snapshot[1].Entry;
         var raising = source.RaiseAsync(null, 1).AsTask();
-        await gate.Entered.Task;
+        await gate.Entered.Task.Bounded();
 
         source.Remove(target.OnAsync);
         Assert.True(entry.IsFreed);
         gate.Release.SetResult();
-        await raising;
+        await raising.Bounded();
 
         Assert.Equal(0, target.Calls);
         GC.KeepAlive(target);
@@ -345,7 +345,7 @@ public sealed class WeakHandlerListHandleTests
         EventHandler<int> added = target.On;
         source.Add(added);
         raising = Task.Factory.StartNew(() => source.Raise(null, 1), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        blocker.Entered.Wait();
+        blocker.Entered.WaitBounded();
         if (remove)
         {
             source.Remove(added);
@@ -437,7 +437,7 @@ public sealed class WeakHandlerListHandleTests
         public void Block()
         {
             Entered.Set();
-            Release.Wait();
+            Release.WaitBounded();
         }
     }
 
