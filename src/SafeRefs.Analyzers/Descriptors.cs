@@ -2,7 +2,7 @@ using Microsoft.CodeAnalysis;
 
 namespace SafeRefs.Analyzers;
 
-/// <summary>The diagnostic descriptors of SafeRefs' analyzers (SR1001-SR1011) and of the [WeakEvent] generator (SR2001-SR2005).</summary>
+/// <summary>The diagnostic descriptors of SafeRefs' analyzers (SR1001-SR1012) and of the [WeakEvent] generator (SR2001-SR2005).</summary>
 public static class Descriptors
 {
     private const string Category = "Reliability";
@@ -120,6 +120,13 @@ public static class Descriptors
         "[WeakEvent] Budget names no budget",
         "'{0}' cannot use Budget = \"{1}\": {2}",
         "Budget names a static field or property of type SafeRefs.Subscriptions.ListenerBudget declared in the event's class (or a base or containing class), which the generated event counts its handlers with: write Budget = nameof(Member).");
+
+    /// <summary>SR1012: <c>Subscribe.Event</c> on a delegate type that gets no generated forwarder.</summary>
+    public static readonly DiagnosticDescriptor SR1012 = Create(
+        DiagnosticIds.EventWithoutForwarder,
+        "Event delegate type has no generated forwarder",
+        "Subscribe.Event gets no generated forwarder for '{0}': {1}. Unless one is registered with EventForwarders.Register, a raise that read the event's delegate before Dispose may still start the handler after it.",
+        "Subscribe.Event keeps 'no invocation starts after Dispose returns' for delegate types it forwards by itself and for those with a registered forwarder; the SafeRefs generator registers one for every concrete delegate type it sees at a call site. For a type parameter, a type generated code cannot name, or a delegate returning by reference, register a forwarder by hand with EventForwarders.Register<THandler> (see its documentation), or use a delegate type the generator can see.");
 
     private static DiagnosticDescriptor Create(string id, string title, string message, string description, params string[] customTags) =>
         new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, description, HelpRoot + id + ".md", customTags);

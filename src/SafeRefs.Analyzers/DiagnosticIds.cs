@@ -36,6 +36,9 @@ public static class DiagnosticIds
     /// <summary>SR1011.</summary>
     public const string WeakEventWithoutDeclaringType = "SR1011";
 
+    /// <summary>SR1012.</summary>
+    public const string EventWithoutForwarder = "SR1012";
+
     /// <summary>SR2001.</summary>
     public const string WeakEventNotPartial = "SR2001";
 

@@ -45,8 +45,11 @@ public static partial class Subscribe
     /// <see cref="Subscription.Dispose"/>.</para>
     /// <para>For any other delegate type the event holds the forwarder registered for that type through
     /// <see cref="EventForwarders.Register{THandler}"/>, with the same guarantees; a raise that the forwarder refuses
-    /// returns <see langword="default"/> (and <see langword="default"/> in every <see langword="out"/> parameter).</para>
-    /// <para>For a delegate type with no registered forwarder the handler itself is added, with plain .NET event semantics: a
+    /// returns <see langword="default"/> (and <see langword="default"/> in every <see langword="out"/> parameter). The
+    /// SafeRefs source generator, shipped in this package, registers one for every concrete delegate type a compilation
+    /// passes here; analyzer SR1012 reports the calls it cannot cover (a type parameter, a type generated code cannot
+    /// name, a by-reference return).</para>
+    /// <para>For a delegate type unknown at compile time and not registered the handler itself is added, with plain .NET event semantics: a
     /// raise on another thread that had already read the event's delegate may still call it once after
     /// <see cref="Subscription.Dispose"/> returns, and <see cref="Subscription.DisposeAsync"/> cannot wait for it.</para>
     /// <para>If <paramref name="add"/> or the registered forwarder factory throws, nothing is counted and the exception propagates; if
