@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Primitives;
 using SafeRefs.Subscriptions;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Subscriptions;
 
@@ -85,19 +86,19 @@ public sealed class SubscribeCallbackTests
             _ =>
             {
                 entered.SetResult();
-                release.Task.Wait();
+                release.Task.WaitBounded();
             },
             null);
 
         var cancelling = Task.Run(cts.Cancel);
-        await entered.Task;
+        await entered.Task.Bounded();
         var disposingAsync = subscription.DisposeAsync().AsTask();
         Assert.False(disposingAsync.IsCompleted);
 
         subscription.Dispose();
         release.SetResult();
-        await disposingAsync;
-        await cancelling;
+        await disposingAsync.Bounded();
+        await cancelling.Bounded();
     }
 
     [Fact]
@@ -159,19 +160,19 @@ public sealed class SubscribeCallbackTests
         var subscription = Subscribe.OnChange(producer.GetToken, () =>
         {
             entered.TrySetResult();
-            release.Task.Wait();
+            release.Task.WaitBounded();
         });
 
         var changing = Task.Run(producer.Change);
-        await entered.Task;
+        await entered.Task.Bounded();
         subscription.Dispose();
         var disposingAsync = subscription.DisposeAsync().AsTask();
         var second = Subscribe.OnChange(producer.GetToken, static () => { });
-        await second.DisposeAsync();
+        await second.DisposeAsync().Bounded();
 
         release.SetResult();
-        await changing;
-        await disposingAsync;
+        await changing.Bounded();
+        await disposingAsync.Bounded();
         Assert.Equal(0, producer.LiveRegistrations);
     }
 

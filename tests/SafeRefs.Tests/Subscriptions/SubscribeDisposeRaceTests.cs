@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using SafeRefs.Subscriptions;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Subscriptions;
 
@@ -23,7 +24,7 @@ public sealed class SubscribeDisposeRaceTests
         Assert.True(source.Read.Wait(Timeout));
         subscription.Dispose();
         source.Go.Set();
-        await raising;
+        await raising.Bounded();
 
         Assert.Equal(0, calls);
         Assert.Null(source.CurrentChanged);
@@ -40,7 +41,7 @@ public sealed class SubscribeDisposeRaceTests
         Assert.True(source.Read.Wait(Timeout));
         subscription.Dispose();
         source.Go.Set();
-        await raising;
+        await raising.Bounded();
 
         Assert.Equal(0, calls);
     }
@@ -57,7 +58,7 @@ public sealed class SubscribeDisposeRaceTests
         Assert.True(source.Read.Wait(Timeout));
         subscription.Dispose();
         source.Go.Set();
-        await raising;
+        await raising.Bounded();
 
         Assert.Equal(0, owner.Value);
         Assert.Null(source.CurrentValued);
@@ -78,7 +79,7 @@ public sealed class SubscribeDisposeRaceTests
         var raising = Task.Run(source.RaiseValuedPausedAfterRead);
         Assert.True(source.Read.Wait(Timeout));
         source.Go.Set();
-        await raising;
+        await raising.Bounded();
 
         Assert.Equal((1, 1), (calls, owner.Value));
         GC.KeepAlive(owner);
@@ -104,7 +105,7 @@ public sealed class SubscribeDisposeRaceTests
 
         release.Set();
         await disposingAsync.WaitAsync(Timeout);
-        await raising;
+        await raising.Bounded();
         Assert.Equal(0, source.ChangedCount);
     }
 
@@ -152,7 +153,7 @@ public sealed class SubscribeDisposeRaceTests
         Assert.True(observable.Read.Wait(Timeout));
         subscription.Dispose();
         observable.Go.Set();
-        await publishing;
+        await publishing.Bounded();
 
         Assert.Empty(observer.Values);
     }
@@ -173,7 +174,7 @@ public sealed class SubscribeDisposeRaceTests
 
         release.Set();
         await disposingAsync.WaitAsync(Timeout);
-        await publishing;
+        await publishing.Bounded();
         Assert.Equal(0, observable.ObserverCount);
     }
 
@@ -197,7 +198,7 @@ public sealed class SubscribeDisposeRaceTests
 
         release.Set();
         await disposingAsync.WaitAsync(Timeout);
-        await cancelling;
+        await cancelling.Bounded();
     }
 
     /// <summary>A source whose raise can stop between reading the event's delegate and calling it.</summary>

@@ -4,6 +4,7 @@ using FsCheck.Xunit;
 using Microsoft.Extensions.Primitives;
 using SafeRefs.Subscriptions;
 using SafeRefs.Subscriptions.Internal;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Subscriptions;
 
@@ -74,7 +75,7 @@ public sealed class SubscribeOnChangeDifferentialTests
         // A small stack: the recursion this replaces overflowed it (a crash) long before the cap.
         var thread = new Thread(() => thrown = Record.Exception(() => Subscribe.OnChange(world.Produce, world.Consume)), 256 * 1024);
         thread.Start();
-        thread.Join();
+        thread.JoinBounded();
 
         Assert.IsType<InvalidOperationException>(thrown);
         Assert.Equal(ChangeTokenDetacher.MaxInlineChanges, world.Log.Count(static e => e == "consume"));

@@ -25,7 +25,7 @@ public sealed class SubscribeSoakTests
         {
             var random = new Random(t);
             var mine = new List<Subscription>();
-            barrier.SignalAndWait();
+            barrier.SignalAndWaitBounded();
             for (var op = 0; op < OperationsPerThread; op++)
             {
                 if (mine.Count == 0 || random.Next(3) != 0)
@@ -48,7 +48,7 @@ public sealed class SubscribeSoakTests
 
             kept[t] = mine;
         })).ToArray();
-        await Task.WhenAll(tasks);
+        await Task.WhenAll(tasks).Bounded();
 
         var undisposed = kept.Sum(static k => k.Count);
         Assert.Equal(undisposed, source.ChangedCount);
@@ -72,7 +72,7 @@ public sealed class SubscribeSoakTests
         var kept = new List<Subscription>[Threads];
         var raiser = Task.Run(() =>
         {
-            barrier.SignalAndWait();
+            barrier.SignalAndWaitBounded();
             while (!done.IsCancellationRequested)
             {
                 source.RaiseValued(1);
@@ -83,7 +83,7 @@ public sealed class SubscribeSoakTests
         {
             var random = new Random(t);
             var mine = new List<Subscription>();
-            barrier.SignalAndWait();
+            barrier.SignalAndWaitBounded();
             for (var op = 0; op < OperationsPerThread; op++)
             {
                 if (mine.Count == 0 || random.Next(3) != 0)
@@ -100,7 +100,7 @@ public sealed class SubscribeSoakTests
                     }
                     else
                     {
-                        mine[i].DisposeAsync().AsTask().GetAwaiter().GetResult();
+                        mine[i].DisposeAsync().Bounded().GetAwaiter().GetResult();
                     }
 
                     mine[i] = mine[^1];
@@ -110,9 +110,9 @@ public sealed class SubscribeSoakTests
 
             kept[t] = mine;
         })).ToArray();
-        await Task.WhenAll(tasks);
+        await Task.WhenAll(tasks).Bounded();
         await done.CancelAsync();
-        await raiser;
+        await raiser.Bounded();
 
         var undisposed = kept.Sum(static k => k.Count);
         Assert.Equal(undisposed, source.ValuedCount);
@@ -237,7 +237,7 @@ public sealed class SubscribeSoakTests
             {
                 while (true)
                 {
-                    barrier.SignalAndWait();
+                    barrier.SignalAndWaitBounded();
                     if (Volatile.Read(ref stop))
                     {
                         return;
@@ -249,7 +249,7 @@ public sealed class SubscribeSoakTests
                         raise(round);
                     }
 
-                    barrier.SignalAndWait();
+                    barrier.SignalAndWaitBounded();
                 }
             }
             catch (Exception ex)
@@ -267,12 +267,12 @@ public sealed class SubscribeSoakTests
                 var round = new Round();
                 var token = subscribe(round);
                 Volatile.Write(ref current, round);
-                barrier.SignalAndWait();
+                barrier.SignalAndWaitBounded();
                 SpinWait.SpinUntil(() => round.Read, 20);
                 Thread.SpinWait(random.Next(200));
                 token.Dispose();
                 round.Returned = true;
-                barrier.SignalAndWait();
+                barrier.SignalAndWaitBounded();
                 violations += round.Violations;
                 round.Source?.Dispose();
                 completed++;
@@ -287,7 +287,7 @@ public sealed class SubscribeSoakTests
                 barrier.RemoveParticipant();
             }
 
-            raiser.Join();
+            raiser.JoinBounded();
         }
 
         Assert.Null(raiserFailure);

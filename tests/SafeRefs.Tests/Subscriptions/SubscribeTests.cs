@@ -1,4 +1,5 @@
 using SafeRefs.Subscriptions;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Subscriptions;
 
@@ -92,8 +93,8 @@ public sealed class SubscribeTests
         var source = new TestSource();
         var subscription = Subscribe.Event(source, static (s, h) => s.AddChanged(h), static (s, h) => s.RemoveChanged(h), (EventHandler)((_, _) => { }));
 
-        await subscription.DisposeAsync();
-        await subscription.DisposeAsync();
+        await subscription.DisposeAsync().Bounded();
+        await subscription.DisposeAsync().Bounded();
 
         Assert.Equal(1, source.RemoveCalls);
         Assert.Equal(0, source.ChangedCount);
@@ -119,15 +120,15 @@ public sealed class SubscribeTests
             var other = Task.Factory.StartNew(
                 () =>
                 {
-                    barrier.SignalAndWait();
+                    barrier.SignalAndWaitBounded();
                     subscription.Dispose();
                 },
                 CancellationToken.None,
                 TaskCreationOptions.LongRunning,
                 TaskScheduler.Default);
-            barrier.SignalAndWait();
+            barrier.SignalAndWaitBounded();
             subscription.Dispose();
-            await other;
+            await other.Bounded();
 
             Assert.Equal(1, removes);
             Assert.Equal(0, source.ChangedCount);

@@ -64,7 +64,7 @@ public sealed class SubscribeWeakEventCollectionTests
             }
             else
             {
-                await tokens[i].DisposeAsync();
+                await tokens[i].DisposeAsync().Bounded();
             }
 
             tokens[i].Dispose();

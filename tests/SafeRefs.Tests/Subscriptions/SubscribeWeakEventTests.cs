@@ -1,5 +1,6 @@
 using SafeRefs.Subscriptions;
 using SafeRefs.Subscriptions.WeakLinks;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Subscriptions;
 
@@ -107,7 +108,7 @@ public sealed class SubscribeWeakEventTests
             (_, _, _) =>
             {
                 entered.SetResult();
-                release.Task.Wait();
+                release.Task.WaitBounded();
             });
 
         var raising = Task.Run(() => source.RaiseValued(1));
@@ -122,8 +123,8 @@ public sealed class SubscribeWeakEventTests
         Assert.True(idleDispose.IsCompletedSuccessfully);
 
         release.SetResult();
-        await raising;
-        await disposing;
+        await raising.Bounded();
+        await disposing.Bounded();
     }
 
     [Fact]
@@ -142,7 +143,7 @@ public sealed class SubscribeWeakEventTests
             (_, _, _) =>
             {
                 entered.SetResult();
-                release.Task.Wait();
+                release.Task.WaitBounded();
                 Volatile.Write(ref finished, true);
             });
 
@@ -151,9 +152,9 @@ public sealed class SubscribeWeakEventTests
         var disposing = subscription.DisposeAsync().AsTask();
         Assert.False(disposing.IsCompleted);
         release.SetResult();
-        await disposing;
+        await disposing.Bounded();
         Assert.True(Volatile.Read(ref finished));
-        await raising;
+        await raising.Bounded();
 
         // The link holds the owner weakly: collected before the raise read it, the handler would never run.
         GC.KeepAlive(owner);

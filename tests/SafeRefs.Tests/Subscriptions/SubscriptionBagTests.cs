@@ -1,4 +1,5 @@
 using SafeRefs.Subscriptions;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Subscriptions;
 
@@ -255,8 +256,8 @@ public sealed class SubscriptionBagTests
         bag.Add(new ActionDisposable(() => order.Add("sync")));
         bag.Add(new AsyncProbe(order));
 
-        await bag.DisposeAsync();
-        await bag.DisposeAsync();
+        await bag.DisposeAsync().Bounded();
+        await bag.DisposeAsync().Bounded();
 
         Assert.Equal(["async", "sync"], order);
     }
@@ -269,7 +270,7 @@ public sealed class SubscriptionBagTests
         bag.Add(new Probe(order, 0, fail: true));
         bag.Add(new Probe(order, 1));
 
-        var ex = await Assert.ThrowsAsync<AggregateException>(async () => await bag.DisposeAsync());
+        var ex = await Assert.ThrowsAsync<AggregateException>(async () => await bag.DisposeAsync().Bounded());
 
         Assert.Single(ex.InnerExceptions);
         Assert.Equal([1, 0], order);
@@ -286,13 +287,13 @@ public sealed class SubscriptionBagTests
             var tasks = Enumerable.Range(0, 3).Select(_ => Task.Factory.StartNew(
                 () =>
                 {
-                    barrier.SignalAndWait();
+                    barrier.SignalAndWaitBounded();
                     bag.Dispose();
                 },
                 CancellationToken.None,
                 TaskCreationOptions.LongRunning,
                 TaskScheduler.Default)).ToArray();
-            await Task.WhenAll(tasks);
+            await Task.WhenAll(tasks).Bounded();
 
             Assert.All(items, static i => Assert.Equal(1, i.Disposals));
         }

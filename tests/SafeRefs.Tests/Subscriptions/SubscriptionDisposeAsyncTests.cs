@@ -4,6 +4,7 @@ using System.Windows.Input;
 using Microsoft.Extensions.Primitives;
 using SafeRefs.Events;
 using SafeRefs.Subscriptions;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Subscriptions;
 
@@ -150,7 +151,7 @@ public sealed class SubscriptionDisposeAsyncTests
                         b.Run();
                         return ValueTask.CompletedTask;
                     }),
-                    () => weakEvent.RaiseAsync(null, 1).AsTask().GetAwaiter().GetResult(),
+                    () => weakEvent.RaiseAsync(null, 1).Bounded().GetAwaiter().GetResult(),
                     weakEvent);
             }
 

@@ -252,11 +252,11 @@ public sealed class WeakLinkTests
         using var barrier = new Barrier(3);
         var purges = Enumerable.Range(0, 3).Select(_ => new Thread(() =>
         {
-            barrier.SignalAndWait();
+            barrier.SignalAndWaitBounded();
             _ = WeakLink.Registry.Purge(onOwnThread: false);
         })).ToArray();
         Array.ForEach(purges, static t => t.Start());
-        Array.ForEach(purges, static t => t.Join());
+        Array.ForEach(purges, static t => t.JoinBounded());
 
         Assert.True(SpinWait.SpinUntil(() => links.TrueForAll(static l => l.IsFreed), TimeSpan.FromSeconds(30)), "a gen-2 purge still detaching");
         Assert.All(links, static l => Assert.True(l.IsDetached && l.IsFreed && l.RegistryIndex == -1));
@@ -346,17 +346,17 @@ public sealed class WeakLinkTests
             source, static (s, h) => s.Changed += h, static (s, h) => s.Remove(h), owner, (_, _, _) =>
             {
                 entered.Set();
-                release.Wait();
+                release.WaitBounded();
             });
         var raising = Task.Run(source.Raise);
-        entered.Wait();
+        entered.WaitBounded();
 
         token.Dispose();
         var waiting = token.DisposeAsync().AsTask();
         Assert.False(waiting.IsCompleted);
         release.Set();
-        await waiting;
-        await raising;
+        await waiting.Bounded();
+        await raising.Bounded();
         GC.KeepAlive(owner);
     }
 
@@ -479,7 +479,7 @@ public sealed class WeakLinkTests
     {
         var thread = new Thread(() => action());
         thread.Start();
-        thread.Join();
+        thread.JoinBounded();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
