@@ -242,19 +242,24 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             failure = ex;
         }
 
+        if (failure is not null)
+        {
+            // Reported while the body still counts as running, so DisposeAsync and Completion complete only after the
+            // report (which never throws), and inside the body's flow, so a DisposeAsync awaited in an Error handler
+            // faults instead of waiting for that handler.
+            var outer = CallbackFlow.Enter(this);
+            Report(failure);
+            CallbackFlow.Exit(outer);
+        }
+
         // Not running any more before the next interval is armed: a tick of that interval may start the next body at
         // once, and its own running mark must not be erased by this one's. A close that raced in completes here.
         EndRun();
         if (Volatile.Read(ref _closed) == 0)
         {
-            // Re-armed before reporting, so a failing body keeps its schedule even if the report throws. A close after
-            // the check disposed the timer: the re-arm is then refused (Change on a disposed ITimer returns false).
+            // A close after the check disposed the timer: the re-arm is then refused (Change on a disposed ITimer
+            // returns false).
             Rearm();
-        }
-
-        if (failure is not null)
-        {
-            Report(failure);
         }
     }
 

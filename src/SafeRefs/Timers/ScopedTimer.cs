@@ -410,21 +410,25 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         Exit(arming, ownerAlive: true, failure, scope);
     }
 
-    // The end of a run: leave, end a one-shot timer, report a failure. Never throws.
+    // The end of a run: report a failure, leave, end a one-shot timer. Never throws.
     private void Exit(int arming, bool ownerAlive, Exception? failure, TimerScope? scope)
     {
+        if (failure is not null)
+        {
+            // Logged, counted and raised on Error; never rethrown: no user callback may end the process. Reported before
+            // leaving, so DisposeAsync completes only after the report, and inside the callback's flow, so a
+            // DisposeAsync awaited in an Error handler faults instead of waiting for that handler.
+            var outer = CallbackFlow.Enter(this);
+            TimerScope.ReportFailure(scope, failure, this, null);
+            CallbackFlow.Exit(outer);
+        }
+
         var after = Leave();
 
         // A one-shot firing ends the timer unless a Change re-armed it since that firing's arming.
         if (!ownerAlive || ((after & PeriodicBit) == 0 && Interlocked.CompareExchange(ref _arming, Fired, arming) == arming))
         {
             CloseAndReport(scope);
-        }
-
-        if (failure is not null)
-        {
-            // Logged, counted and raised on Error; never rethrown: no user callback may end the process.
-            TimerScope.ReportFailure(scope, failure, this, null);
         }
     }
 

@@ -82,8 +82,10 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     }
 
     /// <summary>Raised when a callback or loop body of this scope (or of a child scope without a handler) throws.</summary>
-    /// <remarks>Raised on the thread that ran the failing callback. Without any handler the failure is only logged and
-    /// counted; a handler that throws is logged (event id 1203), never propagated.</remarks>
+    /// <remarks>Raised on the thread that ran the failing callback, before the callback counts as finished: a
+    /// <c>DisposeAsync</c> completes only after the handlers have returned, and one awaited inside a handler faults
+    /// as it would inside the callback. Without any handler the failure is only logged and counted; a handler that
+    /// throws is logged (event id 1203), never propagated.</remarks>
     public event EventHandler<TimerErrorEventArgs>? Error;
 
     /// <summary>Gets the clock used by every timer, loop, delay and timeout of the scope.</summary>

@@ -184,6 +184,94 @@ public sealed class TimerScopePromiseTests
     }
 
     [Fact]
+    public async Task TimerDisposeAsync_TheRunningCallbackThrows_CompletesOnlyAfterTheErrorWasReported()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        Task? disposing = null;
+        bool? completedAtReport = null;
+        scope.Error += (_, _) => completedAtReport = Volatile.Read(ref disposing)?.IsCompleted;
+        var timer = scope.After(Second, () =>
+        {
+            entered.Set();
+            release.Wait(Bound);
+            throw new InvalidOperationException("callback failed");
+        });
+        var advance = Task.Run(() => clock.Advance(Second));
+        Assert.True(entered.Wait(Bound));
+
+        Volatile.Write(ref disposing, timer.DisposeAsync().AsTask());
+        release.Set();
+        await Task.WhenAll(disposing, advance).WaitAsync(Bound);
+
+        Assert.False(completedAtReport, "the Error event was raised after DisposeAsync had completed");
+    }
+
+    [Fact]
+    public async Task LoopDisposeAsync_TheRunningBodyThrows_CompletesOnlyAfterTheErrorWasReported()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task? disposing = null;
+        bool? completedAtReport = null;
+        scope.Error += (_, _) => completedAtReport = Volatile.Read(ref disposing)?.IsCompleted;
+        var loop = scope.Loop(Second, async _ =>
+        {
+            await release.Task.ConfigureAwait(false);
+            throw new InvalidOperationException("body failed");
+        });
+        clock.Advance(Second);
+
+        Volatile.Write(ref disposing, loop.DisposeAsync().AsTask());
+        release.SetResult();
+        await disposing.WaitAsync(Bound);
+
+        Assert.False(completedAtReport, "the Error event was raised after DisposeAsync had completed");
+    }
+
+    [Fact]
+    public async Task DisposeAsync_InsideAnErrorHandlerOfTheFailingCallback_Faults()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        ScopedTimer? timer = null;
+        Task? timerDisposing = null;
+        Task? scopeDisposing = null;
+        scope.Error += (_, _) =>
+        {
+            timerDisposing = timer!.DisposeAsync().AsTask();
+            scopeDisposing = scope.DisposeAsync().AsTask();
+        };
+        timer = scope.Every(Second, static () => throw new ArithmeticException("callback failed"));
+
+        clock.Advance(Second);
+
+        Assert.NotNull(timerDisposing);
+        Assert.NotNull(scopeDisposing);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => timerDisposing.WaitAsync(Bound));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => scopeDisposing.WaitAsync(Bound));
+    }
+
+    [Fact]
+    public async Task LoopDisposeAsync_InsideAnErrorHandlerOfTheFailingBody_Faults()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        ScopedLoop? loop = null;
+        Task? disposing = null;
+        scope.Error += (_, _) => disposing = loop!.DisposeAsync().AsTask();
+        loop = scope.Loop(Second, static _ => throw new ArithmeticException("body failed"));
+
+        clock.Advance(Second);
+
+        Assert.NotNull(disposing);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => disposing.WaitAsync(Bound));
+    }
+
+    [Fact]
     public void Dispose_ScopeTokenCallbackThrows_ThrowsToTheDisposerAfterStoppingEverything()
     {
         var clock = new FakeTimeProvider();
