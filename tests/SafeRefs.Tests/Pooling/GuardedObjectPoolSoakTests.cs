@@ -27,7 +27,7 @@ public sealed class GuardedObjectPoolSoakTests
         var tasks = Enumerable.Range(0, threads).Select(_ => Task.Factory.StartNew(
             () =>
             {
-                barrier.SignalAndWait();
+                barrier.SignalAndWaitBounded();
                 for (var i = 0; i < leasesPerThread; i++)
                 {
                     var leaseId = Interlocked.Increment(ref nextLeaseId);
@@ -58,7 +58,7 @@ public sealed class GuardedObjectPoolSoakTests
             CancellationToken.None,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default)).ToArray();
-        await Task.WhenAll(tasks);
+        await Task.WhenAll(tasks).Bounded();
 
         Assert.Equal(0, foreign);
         var stats = pool.Statistics;
@@ -103,7 +103,7 @@ public sealed class GuardedObjectPoolSoakTests
         using var barrier = new Barrier(threads);
         var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
         {
-            barrier.SignalAndWait();
+            barrier.SignalAndWaitBounded();
             for (var i = 0; i < leasesPerThread && timeBound.Elapsed < TimeSpan.FromSeconds(20); i++)
             {
                 // Some leases are ended by another thread than the one that rented them.
@@ -177,7 +177,7 @@ public sealed class GuardedObjectPoolSoakTests
                         handOver.Enqueue(lease);
                         break;
                     case 1:
-                        lease.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                        lease.DisposeAsync().Bounded().GetAwaiter().GetResult();
                         break;
                     default:
                         lease.Dispose();
@@ -186,7 +186,7 @@ public sealed class GuardedObjectPoolSoakTests
             }
         })).ToList();
         workers.ForEach(t => t.Start());
-        workers.ForEach(t => t.Join());
+        workers.ForEach(t => t.JoinBounded());
         while (handOver.TryDequeue(out var left))
         {
             left.Dispose();
@@ -195,7 +195,7 @@ public sealed class GuardedObjectPoolSoakTests
         // A lease ended while one of its callbacks ran returns its object when that callback does.
         Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Outstanding == 0, TimeSpan.FromSeconds(30)), "objects still out");
         stop.Cancel();
-        driver.Join();
+        driver.JoinBounded();
 
         Assert.Equal(0, Volatile.Read(ref foreign));
         Assert.Equal(0, Volatile.Read(ref twoPlaces));
@@ -218,9 +218,9 @@ public sealed class GuardedObjectPoolSoakTests
         {
             for (var i = 0; i < rounds; i++)
             {
-                barrier.SignalAndWait();
+                barrier.SignalAndWaitBounded();
                 lease!.Dispose();
-                barrier.SignalAndWait();
+                barrier.SignalAndWaitBounded();
             }
         })).ToList();
         workers.ForEach(t => t.Start());
@@ -228,15 +228,15 @@ public sealed class GuardedObjectPoolSoakTests
         {
             lease = pool.Rent();
             lease.On((w, h) => { w.Changed += h; }, (w, h) => { Interlocked.Increment(ref removes); w.Changed -= h; }, (EventHandler)((_, _) => { }));
-            barrier.SignalAndWait();
+            barrier.SignalAndWaitBounded();
 
             // The renter, to which the lease is biased, disposes too.
             lease.Dispose();
-            barrier.SignalAndWait();
+            barrier.SignalAndWaitBounded();
             Assert.Equal(i + 1, Volatile.Read(ref removes));
         }
 
-        workers.ForEach(t => t.Join());
+        workers.ForEach(t => t.JoinBounded());
         var stats = pool.Statistics;
         Assert.Equal((rounds, rounds, rounds, 0L), (stats.Rented, stats.Returned, stats.Detached, stats.Outstanding));
         Assert.Equal(0, pool.Get().ListenerCount);
@@ -254,7 +254,7 @@ public sealed class GuardedObjectPoolSoakTests
         {
             for (var i = 0; i < rounds; i++)
             {
-                barrier.SignalAndWait();
+                barrier.SignalAndWaitBounded();
                 try
                 {
                     lease!.On(static (w, h) => w.Ticked += h, static (w, h) => w.Ticked -= h, (EventHandler<int>)((_, _) => { }));
@@ -264,7 +264,7 @@ public sealed class GuardedObjectPoolSoakTests
                     refused++;
                 }
 
-                barrier.SignalAndWait();
+                barrier.SignalAndWaitBounded();
             }
         });
         attacher.Start();
@@ -272,13 +272,13 @@ public sealed class GuardedObjectPoolSoakTests
         {
             lease = pool.Rent();
             var widget = lease.Value;
-            barrier.SignalAndWait();
+            barrier.SignalAndWaitBounded();
             lease.Dispose();
-            barrier.SignalAndWait();
+            barrier.SignalAndWaitBounded();
             Assert.Equal(0, widget.TickedCount);
         }
 
-        attacher.Join();
+        attacher.JoinBounded();
         var stats = pool.Statistics;
         Assert.Equal(rounds, stats.Returned);
         Assert.Equal(rounds - refused, stats.Detached);
@@ -296,9 +296,9 @@ public sealed class GuardedObjectPoolSoakTests
         {
             for (var i = 0; i < rounds; i++)
             {
-                barrier.SignalAndWait();
+                barrier.SignalAndWaitBounded();
                 lease!.Dispose();
-                barrier.SignalAndWait();
+                barrier.SignalAndWaitBounded();
             }
         });
         disposer.Start();
@@ -308,7 +308,7 @@ public sealed class GuardedObjectPoolSoakTests
         {
             lease = pool.Rent();
             var widget = lease.Value;
-            barrier.SignalAndWait();
+            barrier.SignalAndWaitBounded();
             for (var k = 0; k < 3; k++)
             {
                 try
@@ -322,11 +322,11 @@ public sealed class GuardedObjectPoolSoakTests
                 }
             }
 
-            barrier.SignalAndWait();
+            barrier.SignalAndWaitBounded();
             Assert.Equal(0, widget.TickedCount);
         }
 
-        disposer.Join();
+        disposer.JoinBounded();
         var stats = pool.Statistics;
         Assert.Equal(rounds * 3, attached + refused);
         Assert.Equal((rounds, (long)attached, 0L), (stats.Returned, stats.Detached, stats.Outstanding));

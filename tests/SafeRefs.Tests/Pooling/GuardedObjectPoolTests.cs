@@ -6,6 +6,7 @@ using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Internal;
 using SafeRefs.Pooling;
 using SafeRefs.Subscriptions;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Pooling;
 
@@ -122,12 +123,12 @@ public sealed class GuardedObjectPoolTests
             var lease = pool.Rent();
             lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
             rented.Set();
-            release.Wait();
+            release.WaitBounded();
             otherTracked = lease.TrackedCount;
             lease.Dispose();
         });
         other.Start();
-        rented.Wait();
+        rented.WaitBounded();
 
         stale.Dispose();
         Assert.Throws<ObjectDisposedException>(() => stale.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { })));
@@ -135,7 +136,7 @@ public sealed class GuardedObjectPoolTests
         Assert.Equal(0, stale.TrackedCount);
         Assert.Equal(1, widget.ChangedCount);
         release.Set();
-        other.Join();
+        other.JoinBounded();
 
         Assert.Equal(1, otherTracked);
         Assert.Equal(0, widget.ListenerCount);
@@ -167,7 +168,7 @@ public sealed class GuardedObjectPoolTests
             },
             static (w, h) => w.Changed -= h,
             (EventHandler)((_, _) => { }));
-        other.Join();
+        other.JoinBounded();
 
         Assert.False(disposedWhileAddRan);
         Assert.Equal(0, widget.ListenerCount);
@@ -186,7 +187,7 @@ public sealed class GuardedObjectPoolTests
             lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }));
             var other = new Thread(lease.Dispose);
             other.Start();
-            other.Join();
+            other.JoinBounded();
         }
 
         var stats = pool.Statistics;
@@ -289,11 +290,11 @@ public sealed class GuardedObjectPoolTests
                 w.Changed += h;
                 lease.Dispose();
                 other.Start();
-                rented.Wait();
+                rented.WaitBounded();
             },
             static (w, h) => w.Changed -= h,
             (EventHandler)((_, _) => { })));
-        other.Join();
+        other.JoinBounded();
 
         Assert.Equal(1, otherTracked);
         Assert.Equal((0, 1), (widget.ChangedCount, widget.TickedCount));

@@ -69,7 +69,7 @@ public sealed class HttpKeepAliveTests
         finally
         {
             await stop.CancelAsync();
-            await driver;
+            await driver.Bounded();
         }
 
         Assert.Equal(workers * requestsPerWorker, server.Requests);
