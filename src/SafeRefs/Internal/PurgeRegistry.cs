@@ -1,13 +1,13 @@
 namespace SafeRefs.Internal;
 
 /// <summary>
-/// The library's one purge registry: every registered <see cref="IPurgeable"/> is checked after each gen-2 collection
-/// (on the thread pool, through <see cref="Gen2Callback"/>) and, on a registering thread, once the registrations since
+/// The library's purge registries and its one gen-2 callback: every registered <see cref="IPurgeable"/> is checked after
+/// each full (generation 2) collection, on the thread pool, and on a registering thread once the registrations since
 /// the last purge reach the number of registered items (at least 256), so the work stays proportional to the
 /// registrations. Weak links (Subscriptions) and weak handler lists (Events) each have one instance.
 /// </summary>
 /// <remarks>
-/// A <see cref="Lock"/> guards an array of items; each item knows its index, so leaving is a swap-remove. A purge copies
+/// A <see cref="Lock"/> guards a list of items; each item knows its index, so leaving is a swap-remove. A purge copies
 /// the items under the lock and checks them outside it: no user code runs under the lock, and purges may overlap,
 /// because each item is detached exactly once, by the caller that claims it. An exception an item lets escape is
 /// reported through the item and the purge goes on with the next one. Holds the items strongly until they leave.
@@ -16,18 +16,34 @@ internal sealed class PurgeRegistry
 {
     private const int MinPurgeInterval = 256;
 
+    private static readonly Lock AfterGen2Lock = new();
+    private static PurgeRegistry[] _afterGen2 = [];
+
     private readonly Lock _lock = new();
-    private readonly bool _purgeAfterGen2;
-    private IPurgeable?[] _items = new IPurgeable?[16];
-    private int _count;
+    private readonly List<IPurgeable> _items = [];
     private int _countedCount;
     private int _registeredSincePurge;
-    private bool _gen2Registered;
     private long _purgesCompleted;
 
     /// <summary>Initializes a new instance of the <see cref="PurgeRegistry"/> class.</summary>
     /// <param name="purgeAfterGen2"><see langword="false"/> for tests: purges run only when called or every so many registrations.</param>
-    internal PurgeRegistry(bool purgeAfterGen2 = true) => _purgeAfterGen2 = purgeAfterGen2;
+    internal PurgeRegistry(bool purgeAfterGen2 = true)
+    {
+        if (!purgeAfterGen2)
+        {
+            return;
+        }
+
+        lock (AfterGen2Lock)
+        {
+            if (_afterGen2.Length == 0)
+            {
+                _ = new Gen2Sentinel();
+            }
+
+            _afterGen2 = [.. _afterGen2, this];
+        }
+    }
 
     /// <summary>Gets the number of registered items.</summary>
     internal int Count
@@ -36,7 +52,7 @@ internal sealed class PurgeRegistry
         {
             lock (_lock)
             {
-                return _count;
+                return _items.Count;
             }
         }
     }
@@ -67,28 +83,13 @@ internal sealed class PurgeRegistry
         bool purge;
         lock (_lock)
         {
-            if (_count == _items.Length)
-            {
-                Array.Resize(ref _items, _count * 2);
-            }
-
-            item.RegistryIndex = _count;
-            _items[_count++] = item;
-            if (counted)
-            {
-                _countedCount++;
-            }
-
-            purge = ++_registeredSincePurge >= Math.Max(MinPurgeInterval, _count);
+            item.RegistryIndex = _items.Count;
+            _items.Add(item);
+            _countedCount += counted ? 1 : 0;
+            purge = ++_registeredSincePurge >= Math.Max(MinPurgeInterval, _items.Count);
             if (purge)
             {
                 _registeredSincePurge = 0;
-            }
-
-            if (_purgeAfterGen2 && !_gen2Registered)
-            {
-                _gen2Registered = true;
-                Gen2Callback.AddSweep(() => Purge(onOwnThread: false));
             }
         }
 
@@ -111,19 +112,15 @@ internal sealed class PurgeRegistry
                 return;
             }
 
-            var last = _items[--_count]!;
+            var last = _items[^1];
             _items[index] = last;
             last.RegistryIndex = index;
-            _items[_count] = null;
+            _items.RemoveAt(_items.Count - 1);
             item.RegistryIndex = -1;
-            if (counted)
+            _countedCount -= counted ? 1 : 0;
+            if (_items.Capacity > 64 && _items.Count < _items.Capacity / 4)
             {
-                _countedCount--;
-            }
-
-            if (_items.Length > 64 && _count < _items.Length / 4)
-            {
-                Array.Resize(ref _items, _items.Length / 2);
+                _items.Capacity /= 2;
             }
         }
     }
@@ -133,25 +130,18 @@ internal sealed class PurgeRegistry
     /// <returns>The number of items this purge detached.</returns>
     internal int Purge(bool onOwnThread = true)
     {
-        IPurgeable?[] items;
-        int count;
+        IPurgeable[] items;
         lock (_lock)
         {
-            count = _count;
-            items = new IPurgeable?[count];
-            Array.Copy(_items, items, count);
+            items = [.. _items];
         }
 
         var detached = 0;
-        for (var i = 0; i < count; i++)
+        foreach (var item in items)
         {
-            var item = items[i]!;
             try
             {
-                if (item.TryPurge(onOwnThread))
-                {
-                    detached++;
-                }
+                detached += item.TryPurge(onOwnThread) ? 1 : 0;
             }
 #pragma warning disable CA1031 // One item's failure (a throwing metric listener) must not stop the purge.
             catch (Exception ex)
@@ -163,5 +153,27 @@ internal sealed class PurgeRegistry
 
         Interlocked.Increment(ref _purgesCompleted);
         return detached;
+    }
+
+    /// <summary>
+    /// The library's one gen-2 callback: a finalizable object that nothing references and that re-registers itself, so
+    /// it is found unreachable (and finalized) once per collection of the generation it lives in, generation 2 after its
+    /// first collections. The finalizer only queues the purges (which never throw) on the thread pool.
+    /// </summary>
+    private sealed class Gen2Sentinel
+    {
+        ~Gen2Sentinel()
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static _ => PurgeAfterGen2(), null);
+            GC.ReRegisterForFinalize(this);
+        }
+
+        private static void PurgeAfterGen2()
+        {
+            foreach (var registry in Volatile.Read(ref _afterGen2))
+            {
+                _ = registry.Purge(onOwnThread: false);
+            }
+        }
     }
 }

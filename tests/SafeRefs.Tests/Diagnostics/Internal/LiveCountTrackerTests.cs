@@ -43,7 +43,7 @@ public sealed class LiveCountTrackerTests
         string[] audited =
         [
             "SafeRefs.Events.Internal.CollectedListReleaser",
-            "SafeRefs.Internal.Gen2Callback",
+            "SafeRefs.Internal.PurgeRegistry+Gen2Sentinel",
             "SafeRefs.Timers.Internal.LifetimeRegistration",
         ];
 
