@@ -180,7 +180,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
         if (End(state, version, awaitReturn: false, out _) is { } failure)
         {
-            throw failure;
+            ExceptionDispatchInfo.Throw(failure);
         }
     }
 
@@ -211,7 +211,17 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             }
 
             state.Reserve();
-            add(state.Value, attached);
+            try
+            {
+                add(state.Value, attached);
+            }
+            catch
+            {
+                // The accessor may have attached before it threw: nothing untracked may stay on the pooled object.
+                TryRemove(remove, state.Value, attached);
+                throw;
+            }
+
             if (!state.IsCurrent(version))
             {
                 // The add accessor ended this lease itself: take the handler off again instead of tracking it.
@@ -375,9 +385,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             state.Discard = true;
         }
 
+        // A failing return reaches the caller with the other failures (a DisposeAsync as a faulted task).
+        Exception? returnFailure = null;
         if (state.ExitEnd())
         {
-            HandBack(state, rethrow: true);
+            returnFailure = HandBack(state, report: false);
         }
         else if (awaitReturn)
         {
@@ -389,18 +401,23 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
         if (errors is not null)
         {
+            if (returnFailure is not null)
+            {
+                errors.Add(returnFailure);
+            }
+
             return new AggregateException("Ending a pool lease: some tracked listeners, registrations or token callbacks failed; the object was discarded.", errors);
         }
 
-        return leak;
+        return leak is null || returnFailure is null ? leak ?? returnFailure : new AggregateException(leak, returnFailure);
     }
 
     /// <summary>
     /// Hands the object of an ended lease back, by the one whose <see cref="PooledObjectState{T}.Exit"/> drained its gate
-    /// (so nothing of the lease runs), and completes a <c>DisposeAsync</c> that waits. A failure is thrown to the end
-    /// that drained it (<paramref name="rethrow"/>); from a callback, it is logged, never thrown into the callback's caller.
+    /// (so nothing of the lease runs), and completes a <c>DisposeAsync</c> that waits. A failure is returned to the end
+    /// that drained it; from a callback (<paramref name="report"/>), it is logged, never thrown into the callback's caller.
     /// </summary>
-    internal void HandBack(PooledObjectState<T> state, bool rethrow)
+    internal Exception? HandBack(PooledObjectState<T> state, bool report)
     {
         // Read before the object goes back: from then on, the next lease owns the state.
         var version = state.Version - 1;
@@ -429,15 +446,13 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         // the lease is over either way.
         _counters.Increment(Returned);
         state.HandedBack(version, failure);
-        if (failure is not null)
+        if (failure is not null && report)
         {
-            if (rethrow)
-            {
-                ExceptionDispatchInfo.Throw(failure);
-            }
-
             _metrics.Pool.ReportReturnFailed(_logger, failure, typeof(T), TypeTag);
+            return null;
         }
+
+        return failure;
     }
 
     /// <summary>The failure of a <c>DisposeAsync</c> awaited inside one of the lease's own callbacks.</summary>
@@ -495,7 +510,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
         if (state.Exit())
         {
-            HandBack(state, rethrow: false);
+            HandBack(state, report: true);
         }
     }
 
@@ -638,6 +653,20 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 #pragma warning restore CA1031
         {
             _metrics.Pool.ReportHandlerFailed(_logger, ex, eventName, TypeTag);
+        }
+    }
+
+    private void TryRemove<THandler>(Action<T, THandler> remove, T value, THandler attached)
+    {
+        try
+        {
+            remove(value, attached);
+        }
+#pragma warning disable CA1031 // the add accessor's failure is the one the caller gets; this one is logged
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _metrics.Pool.ReportDetachFailed(_logger, ex, typeof(T), TypeTag);
         }
     }
 

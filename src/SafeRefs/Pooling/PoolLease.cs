@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using SafeRefs.Pooling.Internal;
 using SafeRefs.Subscriptions;
 using SafeRefs.Timers;
@@ -314,13 +315,13 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
 
     /// <summary>Ends the lease: detaches everything tracked, stops timers, cancels <see cref="Token"/>, and returns the
     /// object once no timer callback, loop body or handler of the lease still runs (without waiting for that here).</summary>
-    /// <exception cref="AggregateException">Some detaches, token callbacks or the probe threw (or the timer scope's logger); everything else was still undone and the object discarded.</exception>
+    /// <exception cref="AggregateException">Some detaches, token callbacks or the probe threw (or the timer scope's logger); everything else was still undone and the object discarded. A failure of the return itself (the inner pool's, or a discarded object's <c>Dispose</c>) is among them; alone, it is thrown as is.</exception>
     /// <exception cref="LeaseLeakException">The probe found listeners attached behind the lease and the pool is set to <see cref="LeakAction.Throw"/>.</exception>
     public void Dispose()
     {
         if (_pool.End(_state, _version, awaitReturn: false, out _) is { } failure)
         {
-            throw failure;
+            ExceptionDispatchInfo.Throw(failure);
         }
     }
 
@@ -341,6 +342,6 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     private static async ValueTask ThrowAfterAsync(ValueTask returned, Exception failure)
     {
         await returned.ConfigureAwait(false);
-        throw failure;
+        ExceptionDispatchInfo.Throw(failure);
     }
 }

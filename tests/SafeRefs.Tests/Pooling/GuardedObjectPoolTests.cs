@@ -243,6 +243,30 @@ public sealed class GuardedObjectPoolTests
     }
 
     [Fact]
+    public void On_AddAccessorAttachesThenThrows_TheHandlerIsRemovedAgain_AndTheFailurePropagates()
+    {
+        // Audit s8, probe P08: untracked, the forwarder would stay on the reused object, one more per failure.
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+
+        var thrown = Assert.Throws<InvalidOperationException>(() => lease.On(
+            static (w, h) =>
+            {
+                w.Changed += h;
+                throw new InvalidOperationException("add failed after attaching");
+            },
+            static (w, h) => w.Changed -= h,
+            (EventHandler)((_, _) => { })));
+
+        Assert.Equal("add failed after attaching", thrown.Message);
+        Assert.Equal(0, widget.ListenerCount);
+        Assert.Equal(0, lease.TrackedCount);
+        lease.Dispose();
+        Assert.Equal(0, widget.ListenerCount);
+    }
+
+    [Fact]
     public void On_AddAccessorEndsTheLease_HandlerRemovedAgainAndNextLeaseSeesNothing()
     {
         var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new DefaultPooledObjectPolicy<Widget>(), maximumRetained: 1));

@@ -226,6 +226,35 @@ public sealed class PoolLeaseGateTests
     }
 
     [Fact]
+    public async Task End_NothingRunning_PolicysReturnThrows_DisposeAsyncReturnsAFaultedTask()
+    {
+        // Audit s8, probe P05: the end that hands the object back itself threw it synchronously out of DisposeAsync.
+        var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new ThrowingReturnPolicy(), maximumRetained: 1));
+        var lease = pool.Rent();
+        ValueTask disposing = default;
+
+        Assert.Null(Record.Exception(() => disposing = lease.DisposeAsync()));
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => disposing.AsTask().WaitAsync(Bound));
+        Assert.Equal(ThrowingReturnPolicy.Message, failure.Message);
+        Assert.Equal(1L, pool.Statistics.Returned);
+    }
+
+    [Fact]
+    public void End_DetachThrows_AndTheDiscardedObjectsDisposeThrows_TheCallerGetsBoth()
+    {
+        // Audit s8, probe P06: the discarded object's failure replaced the AggregateException of the detach failures.
+        var pool = new GuardedObjectPool<BrittleWidget>(new DefaultObjectPool<BrittleWidget>(new DefaultPooledObjectPolicy<BrittleWidget>(), 1));
+        var lease = pool.Rent();
+        lease.On(static (w, h) => w.Changed += h, static (_, _) => throw new ArgumentException("remove failed"), (EventHandler)((_, _) => { }));
+
+        var all = Assert.Throws<AggregateException>(lease.Dispose);
+
+        Assert.Contains(all.InnerExceptions, static e => e is ArgumentException { Message: "remove failed" });
+        Assert.Contains(all.InnerExceptions, static e => e is InvalidOperationException { Message: BrittleWidget.Message });
+        Assert.Equal(1L, pool.Statistics.Returned);
+    }
+
+    [Fact]
     public async Task End_OnAThirdThread_WhileAHandlerRuns_ReturnsAtOnce_AndTheObjectGoesBackAfterTheHandler()
     {
         // Rented and attached on one thread, raised on a second, ended on a third (as after an await).
@@ -254,6 +283,18 @@ public sealed class PoolLeaseGateTests
         Assert.Equal(1L, pool.Statistics.Returned);
         using var next = pool.Rent();
         Assert.Same(widget, next.Value);
+    }
+
+    /// <summary>A pooled object whose Dispose (when it is discarded) throws.</summary>
+    public sealed class BrittleWidget : IDisposable
+    {
+        public const string Message = "the object's Dispose failed";
+
+        public event EventHandler? Changed;
+
+        public void Raise() => Changed?.Invoke(this, EventArgs.Empty);
+
+        public void Dispose() => throw new InvalidOperationException(Message);
     }
 
     private sealed class ThrowingReturnPolicy : PooledObjectPolicy<Widget>

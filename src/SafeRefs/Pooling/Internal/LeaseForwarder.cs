@@ -171,7 +171,7 @@ internal sealed class LeaseForwarder<T>
     {
         if (_state.Leave(outer))
         {
-            _pool.HandBack(_state, rethrow: false);
+            _pool.HandBack(_state, report: true);
         }
     }
 }
