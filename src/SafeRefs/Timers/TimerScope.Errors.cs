@@ -17,6 +17,8 @@ public sealed partial class TimerScope
         var logger = scope?.Logger ?? SafeRefsLog.Logger;
         try
         {
+            // Counted first: a logger that throws must not skip the count.
+            (scope?._metrics ?? Metrics.Shared).Timers.CallbackFailed(scope?._name, clock ? "clock" : loop is null ? "timer" : "loop");
             if (clock)
             {
                 Log.TimerClockFailed(logger, exception);
@@ -29,8 +31,6 @@ public sealed partial class TimerScope
             {
                 Log.TimerLoopBodyFailed(logger, exception);
             }
-
-            (scope?._metrics ?? Metrics.Shared).Timers.CallbackFailed(scope?._name, clock ? "clock" : loop is null ? "timer" : "loop");
         }
 #pragma warning disable CA1031 // A logger or metric listener is user code too: reporting must not end the process.
         catch (Exception)

@@ -28,6 +28,25 @@ public sealed class TimerScopeUserCodeFailureTests
     }
 
     [Fact]
+    public void FailedCallbackAndBody_TheLoggerThrows_StillCountedAndRaisedOnError()
+    {
+        using var meterFactory = new TestMeterFactory();
+        using var failures = new MetricCollector<long>(meterFactory, "SafeRefs", "saferefs.timer.callback.failures");
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock) { Logger = new ThrowingLogger(), MeterFactory = meterFactory };
+        var errors = 0;
+        scope.Error += (_, _) => errors++;
+        scope.After(Second, static () => throw new InvalidOperationException("callback failed"));
+        scope.Loop(Second, static _ => throw new InvalidOperationException("body failed"));
+
+        clock.Advance(Second);
+
+        var kinds = failures.GetMeasurementSnapshot().Select(static m => (string)m.Tags["saferefs.callback.kind"]!).Order();
+        Assert.Equal(["loop", "timer"], kinds);
+        Assert.Equal(2, errors);
+    }
+
+    [Fact]
     public async Task Dispose_TheClocksTimerDisposeThrows_EveryMemberStillClosed_DisposeAsyncCompletes()
     {
         var clock = new HookedTimeProvider(new FakeTimeProvider());
