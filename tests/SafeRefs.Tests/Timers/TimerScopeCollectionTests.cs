@@ -375,6 +375,49 @@ public sealed class TimerScopeCollectionTests
         GC.KeepAlive(scope);
     }
 
+    // Under the fake and system clocks an armed timer's state roots the timer, so only a clock that holds timer state
+    // weakly shows that the scope is what keeps an ownerless timer alive.
+    [Fact]
+    public void Every_Ownerless_OnlyTheScopeHoldsIt_KeepsTickingThroughCollections()
+    {
+        var clock = new WeakStateTimeProvider(new FakeTimeProvider());
+        var keep = new List<TimerScope>();
+        var ticks = new StrongBox<int>();
+        var timer = StartOwnerlessTimer(clock, keep, ticks);
+
+        GcAssert.NotCollected(timer, "the scope holds an ownerless timer until it ends");
+        clock.Inner.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(2, ticks.Value);
+        Assert.Equal(1, keep[0].ActiveCount);
+        keep[0].Dispose();
+        GC.KeepAlive(keep);
+    }
+
+    [Fact]
+    public void Every_Ownerless_ScopeDroppedToo_IsCollected_Control()
+    {
+        var clock = new WeakStateTimeProvider(new FakeTimeProvider());
+        var ticks = new StrongBox<int>();
+        var timer = StartOwnerlessTimer(clock, keep: null, ticks);
+
+        GcAssert.Collected(timer, "nothing holds the scope, and this clock holds timers' state weakly");
+        clock.Inner.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, ticks.Value);
+    }
+
+    // Starts an ownerless timer in a new scope and lets it tick once; only a weak reference to the timer leaves.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference StartOwnerlessTimer(WeakStateTimeProvider clock, List<TimerScope>? keep, StrongBox<int> ticks)
+    {
+        var scope = new TimerScope(clock);
+        keep?.Add(scope);
+        var timer = scope.Every(TimeSpan.FromSeconds(1), () => ticks.Value++);
+        clock.Inner.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, ticks.Value);
+        return new WeakReference(timer);
+    }
+
     [Fact]
     public void ManyCreateDispose_SlotsReused_ActiveCountExact()
     {
