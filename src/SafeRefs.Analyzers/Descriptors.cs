@@ -125,8 +125,8 @@ public static class Descriptors
     public static readonly DiagnosticDescriptor SR1012 = Create(
         DiagnosticIds.EventWithoutForwarder,
         "Event delegate type has no generated forwarder",
-        "Subscribe.Event gets no generated forwarder for '{0}': {1}. Unless one is registered with EventForwarders.Register, a raise that read the event's delegate before Dispose may still start the handler after it.",
-        "Subscribe.Event keeps 'no invocation starts after Dispose returns' for delegate types it forwards by itself and for those with a registered forwarder; the SafeRefs generator registers one for every concrete delegate type it sees at a call site. For a type parameter, a type generated code cannot name, or a delegate returning by reference, register a forwarder by hand with EventForwarders.Register<THandler> (see its documentation), or use a delegate type the generator can see.");
+        "No generated forwarder for '{0}': {1}. Unless one is registered with EventForwarders.Register, a raise that read the event's delegate before Dispose (or the lease's end) may still start the handler after it.",
+        "Subscribe.Event (and a pool lease's On) keeps 'no invocation starts after Dispose returns' for delegate types it forwards by itself and for those with a registered forwarder; the SafeRefs generator registers one for every concrete delegate type it sees at a call site. For a type parameter, a type generated code cannot name, or a delegate returning by reference, register a forwarder by hand with EventForwarders.Register<THandler> (see its documentation), or use a delegate type the generator can see.");
 
     private static DiagnosticDescriptor Create(string id, string title, string message, string description, params string[] customTags) =>
         new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, description, HelpRoot + id + ".md", customTags);

@@ -5,7 +5,8 @@ namespace SafeRefs.Analyzers.Forwarders;
 
 /// <summary>
 /// Registers, once per compilation, a gated forwarder for every concrete delegate type passed to
-/// <c>Subscribe.Event&lt;TSource, THandler&gt;</c> that the library does not forward by itself, so that such events keep
+/// <c>Subscribe.Event&lt;TSource, THandler&gt;</c> or <c>PoolLease&lt;T&gt;.On&lt;THandler&gt;</c> that the library does
+/// not forward by itself, so that such events keep
 /// "no start after <c>Dispose</c>" without reflection. The calls it cannot cover are reported by
 /// <see cref="ForwarderCoverageAnalyzer"/> (SR1012).
 /// </summary>
@@ -17,7 +18,7 @@ public sealed class EventForwarderGenerator : IIncrementalGenerator
     {
         // Each call yields the registration's text (value-equal), so an edit elsewhere re-emits nothing.
         var registrations = context.SyntaxProvider.CreateSyntaxProvider(
-            static (node, _) => node is InvocationExpressionSyntax invocation && CalledName(invocation.Expression) == "Event",
+            static (node, _) => node is InvocationExpressionSyntax invocation && CalledName(invocation.Expression) is "Event" or "On",
             static (syntax, cancellationToken) =>
             {
                 if (syntax.SemanticModel.GetSymbolInfo(syntax.Node, cancellationToken).Symbol is not IMethodSymbol method

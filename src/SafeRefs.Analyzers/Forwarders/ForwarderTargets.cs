@@ -3,7 +3,8 @@ using Microsoft.CodeAnalysis;
 namespace SafeRefs.Analyzers.Forwarders;
 
 /// <summary>
-/// Finds the delegate type of a call to <c>Subscribe.Event&lt;TSource, THandler&gt;</c> and decides whether it needs,
+/// Finds the delegate type of a call to <c>Subscribe.Event&lt;TSource, THandler&gt;</c> or
+/// <c>PoolLease&lt;T&gt;.On&lt;THandler&gt;</c> and decides whether it needs,
 /// and can get, a generated forwarder. Shared by <see cref="EventForwarderGenerator"/> and
 /// <see cref="ForwarderCoverageAnalyzer"/>, so the analyzer reports exactly the calls the generator leaves uncovered.
 /// </summary>
@@ -80,9 +81,16 @@ internal static class ForwarderTargets
         return ForwarderCoverage.Generated;
     }
 
-    private static bool IsServed(IMethodSymbol definition) =>
-        definition.Name == "Event"
-        && definition.ContainingType is { Name: "Subscribe", ContainingNamespace: { Name: "Subscriptions", ContainingNamespace: { Name: "SafeRefs", ContainingNamespace.IsGlobalNamespace: true } } };
+    // Subscribe.Event<TSource, THandler> and PoolLease<T>.On<THandler>.
+    private static bool IsServed(IMethodSymbol definition) => definition switch
+    {
+        { Name: "Event", ContainingType: { Name: "Subscribe", ContainingNamespace: { Name: "Subscriptions" } namespaceSymbol } } => IsSafeRefs(namespaceSymbol),
+        { Name: "On", ContainingType: { Name: "PoolLease", ContainingNamespace: { Name: "Pooling" } namespaceSymbol } } => IsSafeRefs(namespaceSymbol),
+        _ => false,
+    };
+
+    private static bool IsSafeRefs(INamespaceSymbol feature) =>
+        feature.ContainingNamespace is { Name: "SafeRefs", ContainingNamespace.IsGlobalNamespace: true };
 
     private static bool ContainsTypeParameter(ITypeSymbol type) => type switch
     {

@@ -127,9 +127,12 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// the compiler picks for them) the event holds a forwarder, not <paramref name="handler"/> itself (so <c>-= handler</c> does not remove it): once the
     /// lease's <see cref="Dispose"/> returns no invocation of the handler starts, and the object goes back to the pool
     /// only after an invocation that was running on another thread has returned.</para>
-    /// <para>For any other delegate type the handler itself is added, with plain .NET event semantics: a raise on another
-    /// thread that had already read the event's delegate may still call it once after the lease ended, and the lease
-    /// cannot wait for it.</para>
+    /// <para>For any other delegate type the event holds the forwarder registered for that type through
+    /// <see cref="SafeRefs.Subscriptions.EventForwarders"/>, with the same guarantees (a raise it refuses returns
+    /// <see langword="default"/>); the SafeRefs source generator registers one for every concrete delegate type a
+    /// compilation passes here. For a delegate type unknown at compile time and not registered, the handler itself is
+    /// added, with plain .NET event semantics: a raise on another thread that had already read the event's delegate may
+    /// still call it once after the lease ended, and the lease cannot wait for it.</para>
     /// </remarks>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The EventHandler<TArgs> overload exists so the compiler picks the gated forwarder for that shape, as Subscribe.Event does.")]
     public PoolLease<T> On<THandler>(

@@ -71,6 +71,21 @@ public sealed class EventForwarderGeneratorTests
         """);
 
     [Fact]
+    public void PoolLeaseOn_RegistersItsDelegateType()
+    {
+        var (files, diagnostics) = Run(Header + """
+            public static class Renter
+            {
+                public static void Run(SafeRefs.Pooling.PoolLease<Feed> lease) =>
+                    lease.On(static (f, h) => f.Priced += h, static (f, h) => f.Priced -= h, (Priced)((_, _, _) => { }));
+            }
+            """);
+
+        Assert.Empty(diagnostics);
+        Assert.Contains("EventForwarders.Register<global::Demo.Priced>(", Single(files), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void CallsInAnotherOrder_SameFile()
     {
         var first = Header + """

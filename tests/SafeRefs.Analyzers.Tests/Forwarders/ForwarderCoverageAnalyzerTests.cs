@@ -34,6 +34,10 @@ public sealed class ForwarderCoverageAnalyzerTests
                 public Subscription Private() =>
                     Subscribe.{|SR1012:Event|}(this, static (_, _) => { }, static (_, _) => { }, (Hidden)(_ => { }));
 
+                public static void Lease<THandler>(SafeRefs.Pooling.PoolLease<Feed> lease, THandler handler)
+                    where THandler : Delegate =>
+                    lease.{|SR1012:On|}(static (_, _) => { }, static (_, _) => { }, handler);
+
                 public Subscription RefReturn(Slot slot) =>
                     Subscribe.{|SR1012:Event|}(this, static (f, h) => f.Slotted += h, static (f, h) => f.Slotted -= h, slot);
             }

@@ -1,11 +1,14 @@
 using System.Collections.Specialized;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
+using SafeRefs.Internal;
+using SafeRefs.Subscriptions;
 
 namespace SafeRefs.Pooling.Internal;
 
 /// <summary>
-/// What the event of a pooled object holds instead of a lease's <c>On</c> handler, for the delegate types it knows:
+/// What the event of a pooled object holds instead of a lease's <c>On</c> handler, for the delegate types it knows
+/// (and, as the gate of the forwarder registered for another type, through <see cref="IEventForwarderGate"/>):
 /// it starts the handler only through the object's lease gate, so no invocation starts once the lease ended (even from
 /// a raise that had read the event's delegate before), and the object goes back only after a running one returned.
 /// </summary>
@@ -17,7 +20,7 @@ namespace SafeRefs.Pooling.Internal;
 /// delegate on some stack) does not keep the handler and what it captured alive.
 /// </remarks>
 /// <typeparam name="T">The pooled type.</typeparam>
-internal sealed class LeaseForwarder<T>
+internal sealed class LeaseForwarder<T> : IEventForwarderGate
     where T : class
 {
     private readonly GuardedObjectPool<T> _pool;
@@ -33,8 +36,8 @@ internal sealed class LeaseForwarder<T>
         _handler = handler;
     }
 
-    /// <summary>Gets the delegate to add for <paramref name="handler"/>: a forwarder for a known delegate type, else the
-    /// handler itself (plain .NET event semantics).</summary>
+    /// <summary>Gets the delegate to add for <paramref name="handler"/>: a forwarder for a known delegate type or one with
+    /// a registered forwarder, else the handler itself (plain .NET event semantics).</summary>
     /// <remarks>Every known type but <see cref="Action"/> has the shape <c>(object? sender, TArgs e)</c> with a reference
     /// type <c>TArgs</c>, the shape of <see cref="EventHandler{TEventArgs}"/>: <see cref="Forward{TArgs}"/> serves them
     /// all and calls the handler through that shape (the same two arguments to the same method).</remarks>
@@ -64,7 +67,7 @@ internal sealed class LeaseForwarder<T>
         }
         else
         {
-            return handler;
+            return ForwarderFactory<THandler>.Create(new LeaseForwarder<T>(pool, state, version, handler)) ?? handler;
         }
 
         return Unsafe.As<THandler>(attached);
@@ -145,6 +148,28 @@ internal sealed class LeaseForwarder<T>
             }
         }
     }
+
+    /// <inheritdoc/>
+    Delegate? IEventForwarderGate.TryEnter(out object? state)
+    {
+        state = null;
+        if (!Enter(out var handler, out var outer))
+        {
+            return null;
+        }
+
+        if (handler is null)
+        {
+            Leave(outer);
+            return null;
+        }
+
+        state = outer;
+        return handler;
+    }
+
+    /// <inheritdoc/>
+    void IEventForwarderGate.Leave(object? state) => Leave(Unsafe.As<PooledObjectState<T>?>(state));
 
     // Admits one invocation through the gate; on true the caller runs the handler unless it is null (the lease ended
     // in between) and calls Leave in any case.
