@@ -114,7 +114,7 @@ public sealed class SubscribeForwardedShapesTests
         Assert.Null(source.ReadCounted());
     }
 
-    private static async Task WaitsForTheRunningHandler(Subscription token, Action raise, ManualResetEventSlim entered, ManualResetEventSlim release, bool disposeFirst)
+    internal static async Task WaitsForTheRunningHandler(Subscription token, Action raise, ManualResetEventSlim entered, ManualResetEventSlim release, bool disposeFirst)
     {
         var raising = Task.Run(raise);
         Assert.True(entered.Wait(Bound));

@@ -49,16 +49,7 @@ public sealed class SubscribeGeneratedForwarderTests
             entered.Set();
             release.Wait(Bound);
         }));
-        var raising = Task.Run(() => source.ReadQuoted()?.Invoke("X", 1m, 2));
-        Assert.True(entered.Wait(Bound));
-
-        var disposing = token.DisposeAsync().AsTask();
-        var completedEarly = disposing.IsCompleted;
-        release.Set();
-        await disposing.WaitAsync(Bound);
-        await raising.WaitAsync(Bound);
-
-        Assert.False(completedEarly, "DisposeAsync completed while the handler was still running");
+        await SubscribeForwardedShapesTests.WaitsForTheRunningHandler(token, () => source.ReadQuoted()?.Invoke("X", 1m, 2), entered, release, disposeFirst: false);
     }
 
     [Fact]

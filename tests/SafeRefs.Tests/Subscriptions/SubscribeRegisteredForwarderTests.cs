@@ -56,19 +56,7 @@ public sealed class SubscribeRegisteredForwarderTests
             entered.Set();
             return release.Wait(Bound);
         }));
-        var raising = Task.Run(() => source.ReadWeighed()?.Invoke(1, "x", 2.0));
-        Assert.True(entered.Wait(Bound));
-        if (disposeFirst)
-        {
-            token.Dispose();
-        }
-
-        var disposing = token.DisposeAsync().AsTask();
-        var completedEarly = disposing.IsCompleted;
-        release.Set();
-        await disposing.WaitAsync(Bound);
-        Assert.True(await raising.WaitAsync(Bound));
-        Assert.False(completedEarly, "DisposeAsync completed while the handler was still running");
+        await SubscribeForwardedShapesTests.WaitsForTheRunningHandler(token, () => source.ReadWeighed()?.Invoke(1, "x", 2.0), entered, release, disposeFirst);
     }
 
     [Fact]
