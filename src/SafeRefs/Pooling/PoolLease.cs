@@ -334,7 +334,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// object is back; it faults with the exceptions <see cref="Dispose"/> would throw, and with
     /// <see cref="InvalidOperationException"/> when called inside one of the lease's own timer callbacks or loop bodies
     /// (also after an <see langword="await"/> in it), forwarded <c>On</c> handlers or <c>OnCancel</c> callbacks (on
-    /// their thread, before they return), which it would wait for forever. Inside a tracked subscription's callback that is not detected and the
+    /// their thread, before they return), which it would wait for forever. Inside the callback of a tracked subscription or of a tracked
+    /// <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/> that is not detected and the
     /// task never completes: call <see cref="Dispose"/> there.</returns>
     public ValueTask DisposeAsync()
     {
