@@ -16,9 +16,6 @@ internal sealed class ListenerCount
 
     public int Current => Volatile.Read(ref _count);
 
-    /// <summary>A detacher bound to this counter, cached for the first handler type used with it.</summary>
-    public Detacher? CachedDetacher { get; set; }
-
     public int Increment() => Interlocked.Increment(ref _count);
 
     public void Decrement() => Interlocked.Decrement(ref _count);

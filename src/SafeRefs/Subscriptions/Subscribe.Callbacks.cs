@@ -65,20 +65,7 @@ public static partial class Subscribe
     {
         ArgumentNullException.ThrowIfNull(producer);
         ArgumentNullException.ThrowIfNull(consumer);
-        var detacher = new ChangeTokenDetacher(producer, consumer);
-        try
-        {
-            detacher.Start();
-        }
-        catch
-        {
-            // The caller gets no token to stop the chain with: stop it here.
-            detacher.Stop();
-            throw;
-        }
-
-        Metrics.SubscriptionInstruments.Attached();
-        return new Subscription(detacher, null, null, null);
+        return ChangeTokenSubscription.Start(producer, consumer);
     }
 
     /// <summary>Subscribes <paramref name="observer"/> to <paramref name="source"/> and returns a token that unsubscribes it.</summary>

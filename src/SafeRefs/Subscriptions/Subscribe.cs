@@ -72,14 +72,11 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
         var counter = budget?.Acquire(source, eventName);
-        Detacher detacher = counter is null
-            ? EventDetacher<TSource, THandler>.Instance
-            : BudgetedEventDetacher<TSource, THandler>.For(counter);
         EventSubscription token;
         try
         {
             // A registered forwarder factory is user code.
-            token = EventSubscription.Create(detacher, source, remove, handler);
+            token = EventSubscription.Create(source, remove, handler, counter);
         }
         catch
         {
@@ -127,10 +124,7 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
         var counter = budget?.Acquire(source, eventName);
-        Detacher detacher = counter is null
-            ? EventDetacher<TSource, EventHandler<TArgs>>.Instance
-            : BudgetedEventDetacher<TSource, EventHandler<TArgs>>.For(counter);
-        return Attach(EventSubscription<TArgs>.Create(detacher, source, remove, handler), source, add, counter);
+        return Attach(new EventHandlerSubscription<TSource, TArgs>(source, remove, handler, counter), source, add, counter);
     }
 
     /// <summary>
@@ -169,10 +163,7 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
         var counter = budget?.Acquire(source, eventName);
-        Detacher detacher = counter is null
-            ? EventDetacher<TSource, Action<TArg>>.Instance
-            : BudgetedEventDetacher<TSource, Action<TArg>>.For(counter);
-        return Attach(ActionSubscription<TArg>.Create(detacher, source, remove, handler), source, add, counter);
+        return Attach(new ActionSubscription<TSource, TArg>(source, remove, handler, counter), source, add, counter);
     }
 
     /// <summary>
@@ -212,10 +203,7 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
         var counter = budget?.Acquire(source, eventName);
-        Detacher detacher = counter is null
-            ? EventDetacher<TSource, Action<TArg1, TArg2>>.Instance
-            : BudgetedEventDetacher<TSource, Action<TArg1, TArg2>>.For(counter);
-        return Attach(ActionSubscription<TArg1, TArg2>.Create(detacher, source, remove, handler), source, add, counter);
+        return Attach(new ActionSubscription<TSource, TArg1, TArg2>(source, remove, handler, counter), source, add, counter);
     }
 
     /// <summary>Adds the token's forwarder and counts the attachment; if <c>add</c> throws, gives a budget's place back.</summary>

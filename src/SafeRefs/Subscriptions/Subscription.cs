@@ -1,6 +1,4 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
-using SafeRefs.Internal;
 
 namespace SafeRefs.Subscriptions;
 
@@ -16,38 +14,14 @@ namespace SafeRefs.Subscriptions;
 /// exactly once; <see cref="Dispose"/> never blocks on a callback that is running.</para>
 /// <para><b>Second <see cref="Dispose"/>:</b> does nothing. A <see cref="DisposeAsync"/> after an earlier
 /// <see cref="Dispose"/> detaches nothing but still waits for a callback that is running.</para>
-/// <para>Not derivable outside SafeRefs (it has no accessible constructor). Inside, a weak event link is its own token,
-/// so that a weak subscription is one object besides the delegate the source holds.</para>
+/// <para>Not derivable outside SafeRefs (it has no accessible constructor).</para>
 /// </remarks>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1063:Implement IDisposable Correctly", Justification = "No finalizer and no accessible constructor: only SafeRefs' own links derive from it, and they detach through the detacher.")]
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA1816:Dispose methods should call SuppressFinalize", Justification = "No finalizer here or in the internal derived links; a call would only cost time.")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1063:Implement IDisposable Correctly", Justification = "No finalizer and no accessible constructor: only SafeRefs' own tokens derive from it, and they detach through Detach.")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA1816:Dispose methods should call SuppressFinalize", Justification = "No finalizer here or in the internal derived tokens; a call would only cost time.")]
 public class Subscription : IDisposable, IAsyncDisposable
 {
-    private Detacher? _detacher;
-    private readonly object? _arg0;
-    private object? _arg1;
-    private object? _arg2;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal Subscription(Detacher detacher, object? arg0, object? arg1, object? arg2)
-    {
-        _detacher = detacher;
-        _arg0 = arg0;
-        _arg1 = arg1;
-        _arg2 = arg2;
-    }
-
-    /// <summary>For a mechanism that is its own token: the first detach argument is the token itself (left empty: read as <see langword="this"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private protected Subscription(Detacher detacher, object? arg1, object? arg2)
-    {
-        _detacher = detacher;
-        _arg1 = arg1;
-        _arg2 = arg2;
-    }
-
-    // The empty token is born disposed.
-    private Subscription()
+    // The empty token, and SafeRefs' own tokens: each keeps what its mechanism needs in its own fields.
+    private protected Subscription()
     {
     }
 
@@ -57,19 +31,16 @@ public class Subscription : IDisposable, IAsyncDisposable
 
     /// <summary>Gets a value indicating whether the attachment is still in place (not yet disposed).</summary>
     /// <value><see langword="true"/> until the first <see cref="Dispose"/> or <see cref="DisposeAsync"/> call.</value>
-    public bool IsActive => Volatile.Read(ref _detacher) is { IsSpent: false };
+    public bool IsActive => !IsDisposed;
 
-    internal object? Arg0 => _arg0 ?? this;
-
-    internal object? Arg1 => _arg1;
-
-    internal object? Arg2 => _arg2;
+    /// <summary>Gets a value indicating whether <see cref="Dispose"/> or <see cref="DisposeAsync"/> was called (the empty token is born disposed).</summary>
+    private protected virtual bool IsDisposed => true;
 
     /// <summary>
     /// Detaches the handler. Idempotent and thread-safe; after it returns no new invocation of the handler starts
     /// through this subscription. It does not wait for an invocation that is already running.
     /// </summary>
-    public void Dispose() => _ = TryDetach(out _);
+    public void Dispose() => Detach();
 
     /// <summary>
     /// Detaches the handler, then completes when a callback of this subscription that was running has finished
@@ -80,79 +51,37 @@ public class Subscription : IDisposable, IAsyncDisposable
     /// <returns>A task that completes when no callback of this subscription is running.</returns>
     public ValueTask DisposeAsync()
     {
-        Detacher? detacher = null;
         try
         {
-            _ = TryDetach(out detacher);
+            Detach();
         }
 #pragma warning disable CA1031 // Not swallowed: the returned task faults with it, after the wait.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            return ThrowWhenIdleAsync(WhenCallbacksIdleAsync(detacher), ExceptionDispatchInfo.Capture(ex));
+            return ThrowWhenIdleAsync(WhenCallbacksIdleAsync(), ExceptionDispatchInfo.Capture(ex));
         }
 
-        return WhenCallbacksIdleAsync(detacher);
+        return WhenCallbacksIdleAsync();
     }
+
+    /// <summary>
+    /// Detaches on the first call (of any thread); later calls do nothing. May throw what the mechanism's user code
+    /// threw (a <c>remove</c> accessor): the token is disposed all the same.
+    /// </summary>
+    private protected virtual void Detach()
+    {
+    }
+
+    /// <summary>
+    /// Completes when a callback of this subscription that was running when it was detached has finished. Mechanisms
+    /// that cannot observe their callbacks (a plain .NET event) complete at once.
+    /// </summary>
+    private protected virtual ValueTask WhenCallbacksIdleAsync() => default;
 
     private static async ValueTask ThrowWhenIdleAsync(ValueTask idle, ExceptionDispatchInfo error)
     {
         await idle.ConfigureAwait(false);
         error.Throw();
     }
-
-    // The detacher is set before a detach that throws, so the wait is there either way.
-    private ValueTask WhenCallbacksIdleAsync(Detacher? detacher) =>
-        detacher is null ? default : detacher.WhenCallbacksIdleAsync(_arg0 ?? this, _arg1, _arg2);
-
-    /// <summary>
-    /// Swaps the detacher for its spent form (which detaches nothing but can still wait for callbacks) and detaches
-    /// if this call made the swap. A token that claims its detach on its own (a gated token, with its gate) overrides it.
-    /// </summary>
-    /// <param name="detacher">The detacher that detached this token, now or before; <see langword="null"/> for <see cref="Empty"/>.</param>
-    /// <returns><see langword="true"/> for the one call that detached.</returns>
-    private protected virtual bool TryDetach(out Detacher? detacher)
-    {
-        var current = Volatile.Read(ref _detacher);
-        while (current is not null && !current.IsSpent)
-        {
-            var seen = Interlocked.CompareExchange(ref _detacher, current.Spent, current);
-            if (ReferenceEquals(seen, current))
-            {
-                detacher = current;
-                current.Detach(_arg0 ?? this, _arg1, _arg2);
-                return true;
-            }
-
-            current = seen;
-        }
-
-        detacher = current?.Original;
-        return false;
-    }
-
-    /// <summary>
-    /// For an override of <see cref="TryDetach"/> that claimed the detach on its own: records it, so that
-    /// <see cref="IsActive"/> reads <see langword="false"/> and a later <see cref="DisposeAsync"/> still waits.
-    /// </summary>
-    /// <returns>The detacher to detach with.</returns>
-    private protected Detacher MarkDetached()
-    {
-        var detacher = Volatile.Read(ref _detacher)!.Original;
-        Volatile.Write(ref _detacher, detacher.Spent);
-        return detacher;
-    }
-
-    /// <summary>
-    /// For a token whose detacher waits through the token itself: drops the second and third detach arguments once the detach ran
-    /// (or failed), so that a disposed token holds neither the source nor its remove accessor.
-    /// </summary>
-    private protected void ReleaseDetachArgs()
-    {
-        Volatile.Write(ref _arg1, null);
-        Volatile.Write(ref _arg2, null);
-    }
-
-    /// <summary>Gets the token's detacher (its original form once spent), for an override of <see cref="TryDetach"/>.</summary>
-    private protected Detacher OriginalDetacher => Volatile.Read(ref _detacher)!.Original;
 }

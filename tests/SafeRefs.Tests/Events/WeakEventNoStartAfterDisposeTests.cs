@@ -24,7 +24,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         var source = Source.Create(kind);
         var owner = new Probe();
         var token = source.Subscribe(owner);
-        var entry = (WeakHandlerEntry)token.Arg1!;
+        var entry = ((WeakHandlerSubscription)token).Entry;
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
         WeakHandlerEntry.BeforeCallHook = e =>
@@ -75,7 +75,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         var owner = new Probe();
         var first = source.Subscribe(blocker);
         var token = source.Subscribe(owner);
-        var firstEntry = (WeakHandlerEntry)first.Arg1!;
+        var firstEntry = ((WeakHandlerSubscription)first).Entry;
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
         WeakHandlerEntry.BeforeCallHook = e =>
@@ -92,7 +92,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
             Assert.True(atHook.Wait(TimeSpan.FromSeconds(30)));
 
             token.Dispose();
-            var runningAtDispose = ((WeakHandlerEntry)token.Arg1!).RunningCount;
+            var runningAtDispose = (((WeakHandlerSubscription)token).Entry).RunningCount;
             release.Set();
             await raising.Bounded();
 
@@ -119,7 +119,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         var source = Source.Create(kind);
         var owner = new Probe();
         using var token = source.Subscribe(owner);
-        var entry = (WeakHandlerEntry)token.Arg1!;
+        var entry = ((WeakHandlerSubscription)token).Entry;
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
         WeakHandlerEntry.BeforeCallHook = e =>

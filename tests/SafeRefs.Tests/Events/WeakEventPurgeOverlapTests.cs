@@ -80,7 +80,7 @@ public sealed class WeakEventPurgeOverlapTests
         var inside = 0;
         Thread? secondSweep = null;
         Thread? disposer = null;
-        var disposedEntry = (WeakHandlerEntry)disposed.Arg1!;
+        var disposedEntry = ((WeakHandlerSubscription)disposed).Entry;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {

@@ -51,5 +51,5 @@ public sealed class WeakEventSubscribeSoakTests
     }
 
     private static (int Rounds, int Violations) Run(Action raise, Func<DisposeRaceRound, Subscription> subscribe) =>
-        DisposeRaceSoak.Run(raise, subscribe, static token => ((WeakHandlerEntry)token.Arg1!).RunningCount);
+        DisposeRaceSoak.Run(raise, subscribe, static token => (((WeakHandlerSubscription)token).Entry).RunningCount);
 }

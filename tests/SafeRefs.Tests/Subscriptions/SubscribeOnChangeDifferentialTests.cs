@@ -78,7 +78,7 @@ public sealed class SubscribeOnChangeDifferentialTests
         thread.JoinBounded();
 
         Assert.IsType<InvalidOperationException>(thrown);
-        Assert.Equal(ChangeTokenDetacher.MaxInlineChanges, world.Log.Count(static e => e == "consume"));
+        Assert.Equal(ChangeTokenSubscription.MaxInlineChanges, world.Log.Count(static e => e == "consume"));
     }
 
     [Fact]

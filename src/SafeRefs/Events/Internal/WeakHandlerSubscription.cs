@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using SafeRefs.Internal;
 using SafeRefs.Subscriptions;
 
 namespace SafeRefs.Events.Internal;
@@ -15,30 +13,18 @@ internal sealed class WeakHandlerSubscription : Subscription
 
     /// <summary>Initializes a new instance of the <see cref="WeakHandlerSubscription"/> class.</summary>
     internal WeakHandlerSubscription(WeakHandlerList list, WeakHandlerEntry entry)
-        : base(EntryDetacher.Instance, entry, null) => _list = list;
+    {
+        _list = list;
+        Entry = entry;
+    }
+
+    /// <summary>Gets the entry, whose running invocations <c>DisposeAsync</c> waits for.</summary>
+    internal WeakHandlerEntry Entry { get; }
+
+    private protected override bool IsDisposed => Volatile.Read(ref _list) is null;
 
     /// <summary>The first call takes the list reference and detaches; later calls find it gone.</summary>
-    private protected override bool TryDetach(out Detacher? detacher)
-    {
-        detacher = MarkDetached();
-        var list = Interlocked.Exchange(ref _list, null);
-        if (list is null)
-        {
-            return false;
-        }
+    private protected override void Detach() => Interlocked.Exchange(ref _list, null)?.Dispose(Entry);
 
-        list.Dispose((WeakHandlerEntry)Arg1!);
-        return true;
-    }
-
-    /// <summary>The detacher of these tokens: its second detach argument (arg1) is the entry, whose running invocations <c>DisposeAsync</c> waits for.</summary>
-    private sealed class EntryDetacher : Detacher
-    {
-        public static readonly EntryDetacher Instance = new();
-
-        // Never called: the token's own TryDetach detaches.
-        public override void Detach(object? arg0, object? arg1, object? arg2) => throw new UnreachableException();
-
-        public override ValueTask WhenCallbacksIdleAsync(object? arg0, object? arg1, object? arg2) => ((WeakHandlerEntry)arg1!).WhenIdleAsync();
-    }
+    private protected override ValueTask WhenCallbacksIdleAsync() => Entry.WhenIdleAsync();
 }

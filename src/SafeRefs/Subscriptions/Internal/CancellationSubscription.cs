@@ -1,4 +1,3 @@
-using SafeRefs.Internal;
 namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>The token of <c>Subscribe.OnCancel</c>: the registration calls back through it, so a disposed token starts nothing.</summary>
@@ -10,8 +9,7 @@ internal sealed class CancellationSubscription : GatedSubscription
     private object? _state;
     private CancellationTokenRegistration _registration;
 
-    private CancellationSubscription(Detacher detacher, Action<object?> callback, object? state)
-        : base(detacher, null, null)
+    private CancellationSubscription(Action<object?> callback, object? state)
     {
         _callback = callback;
         _state = state;
@@ -20,13 +18,13 @@ internal sealed class CancellationSubscription : GatedSubscription
     /// <summary>Registers on <paramref name="token"/> without flowing the ExecutionContext (runs the callback now if it is cancelled).</summary>
     internal static CancellationSubscription Register(Action<object?> callback, object? state, CancellationToken token)
     {
-        var subscription = new CancellationSubscription(GatedDetacher.Instance, callback, state);
+        var subscription = new CancellationSubscription(callback, state);
         subscription._registration = token.UnsafeRegister(OnCancelledCallback, subscription);
         return subscription;
     }
 
     /// <summary>Unregisters without waiting: a callback that is running is left to finish (the gate stops new ones).</summary>
-    internal override void DetachSource() => _registration.Unregister();
+    private protected override void DetachSource() => _registration.Unregister();
 
     /// <summary>
     /// A disposed token keeps neither the callback and its state nor the registration (which reaches the token

@@ -13,27 +13,27 @@ namespace SafeRefs.Subscriptions.Internal;
 /// (<see cref="EventForwarders"/>), which calls through this token as its <see cref="IEventForwarderGate"/>; for a type
 /// with none, the handler itself (plain .NET event semantics).
 /// </summary>
-/// <remarks>Detach arguments: the token itself, the source, the remove accessor; <see cref="Attached"/> is what was added.</remarks>
-internal class EventSubscription : GatedSubscription, IEventForwarderGate
+/// <remarks>
+/// The typed source and remove accessor live in <see cref="EventSubscription{TSource, THandler}"/>; this part holds
+/// what a forwarder needs, so that one forwarder serves every source type.
+/// </remarks>
+internal abstract class EventSubscription : GatedSubscription, IEventForwarderGate
 {
     private Delegate? _handler;
     private Delegate? _attached;
 
-    private protected EventSubscription(Detacher detacher, object source, object remove, Delegate handler)
-        : base(detacher, source, remove)
-    {
-        _handler = handler;
-        _attached = handler;
-    }
+    /// <summary>Initializes a new instance of the <see cref="EventSubscription"/> class; its creator sets what is attached.</summary>
+    private protected EventSubscription(Delegate handler) => _handler = handler;
 
     /// <summary>Gets the delegate added to the event: a forwarder, or the handler for a delegate type without one.</summary>
     internal Delegate Attached => _attached!;
 
-    /// <summary>Creates the token and, for a known delegate type, its forwarder.</summary>
-    internal static EventSubscription Create<THandler>(Detacher detacher, object source, object remove, THandler handler)
+    /// <summary>Creates the token of an event of <typeparamref name="THandler"/> and, for a known delegate type, its forwarder.</summary>
+    internal static EventSubscription Create<TSource, THandler>(TSource source, Action<TSource, THandler> remove, THandler handler, ListenerCount? counter)
+        where TSource : class
         where THandler : Delegate
     {
-        var token = new EventSubscription(detacher, source, remove, handler);
+        var token = new EventSubscription<TSource, THandler>(source, remove, handler, counter);
         if (typeof(THandler) == typeof(EventHandler))
         {
             token._attached = new EventHandler(token.OnEventHandler);
@@ -57,6 +57,10 @@ internal class EventSubscription : GatedSubscription, IEventForwarderGate
         else if (ForwarderFactory<THandler>.Create(token) is { } forwarder)
         {
             token._attached = forwarder;
+        }
+        else
+        {
+            token._attached = handler;
         }
 
         return token;

@@ -1,3 +1,4 @@
+using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Internal;
 
 namespace SafeRefs.Subscriptions.Internal;
@@ -8,59 +9,47 @@ namespace SafeRefs.Subscriptions.Internal;
 /// starts; <see cref="Subscription.DisposeAsync"/> waits for the running ones (see <see cref="InvocationGate"/>).
 /// </summary>
 /// <remarks>
-/// The gate is also the claim of the detach: the one <c>Dispose</c> that closes it detaches, so disposing costs one
-/// interlocked operation, not a compare-and-swap of the detacher and then the close. Derived tokens keep what they
-/// need in their own fields and the base detach arguments; the detacher receives the token itself as arg0.
+/// The gate is also the claim of the detach and the disposed flag: the one <c>Dispose</c> that closes it detaches, so
+/// disposing costs one interlocked operation. Derived tokens keep what they need to detach in their own fields.
 /// </remarks>
 internal abstract class GatedSubscription : Subscription
 {
     private InvocationGate _gate;
 
-    private protected GatedSubscription(Detacher detacher, object? arg1, object? arg2)
-        : base(detacher, arg1, arg2)
-    {
-    }
-
-    /// <summary>Completes when no callback admitted by the gate is running.</summary>
-    internal ValueTask WhenIdleAsync() => _gate.WhenIdleAsync();
-
-    /// <summary>Undoes the attachment at the source (after the gate is closed).</summary>
-    internal virtual void DetachSource()
-    {
-    }
+    /// <summary>Gets a value indicating whether the token was disposed (its gate closed).</summary>
+    private protected sealed override bool IsDisposed => _gate.IsClosed;
 
     /// <summary>Closes the gate (never waits); the call that closed it detaches.</summary>
-    private protected sealed override bool TryDetach(out Detacher? detacher)
+    private protected sealed override void Detach()
     {
         if (!_gate.Close())
         {
-            detacher = OriginalDetacher;
-            return false;
+            return;
         }
 
-        detacher = MarkDetached();
+        Metrics.SubscriptionInstruments.Detached();
         try
         {
-            detacher.Detach(this, Arg1, Arg2);
+            DetachSource();
         }
         finally
         {
-            // Its detacher waits through the token (arg0) alone: what the detach needed goes, with the callback.
-            ReleaseDetachArgs();
             ReleaseCallback();
         }
-
-        return true;
     }
+
+    /// <summary>Completes when no callback admitted by the gate is running.</summary>
+    private protected sealed override ValueTask WhenCallbacksIdleAsync() => _gate.WhenIdleAsync();
+
+    /// <summary>Undoes the attachment at the source (after the gate is closed); may throw (a <c>remove</c> accessor).</summary>
+    private protected abstract void DetachSource();
 
     /// <summary>
     /// Drops the user's callback and the source's side once the gate is closed and the detach ran (or failed): a disposed
     /// token holds no handler nor source, even while the source still holds its forwarder (a raise's copy of the event's
     /// delegate, a remove accessor that failed). Callers admitted by the gate read what this clears before entering.
     /// </summary>
-    private protected virtual void ReleaseCallback()
-    {
-    }
+    private protected abstract void ReleaseCallback();
 
     /// <summary>Admits one callback unless disposed; on <see langword="true"/>, call <see cref="Leave"/> when it ends.</summary>
     private protected bool TryEnter() => _gate.TryEnter();

@@ -1,4 +1,3 @@
-using SafeRefs.Internal;
 namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>
@@ -11,21 +10,20 @@ internal sealed class ObserverSubscription<T> : GatedSubscription, IObserver<T>
     private IObserver<T>? _observer;
     private IDisposable? _inner;
 
-    private ObserverSubscription(Detacher detacher, IObserver<T> observer)
-        : base(detacher, null, null)
+    private ObserverSubscription(IObserver<T> observer)
     {
         _observer = observer;
     }
 
     internal static ObserverSubscription<T> Subscribe(IObservable<T> source, IObserver<T> observer)
     {
-        var subscription = new ObserverSubscription<T>(GatedDetacher.Instance, observer);
+        var subscription = new ObserverSubscription<T>(observer);
         Volatile.Write(ref subscription._inner, source.Subscribe(subscription));
         return subscription;
     }
 
     /// <summary>Disposes the observable's subscription and drops it (it may reach the observable).</summary>
-    internal override void DetachSource() => Interlocked.Exchange(ref _inner, null)?.Dispose();
+    private protected override void DetachSource() => Interlocked.Exchange(ref _inner, null)?.Dispose();
 
     /// <summary>A disposed token keeps no observer.</summary>
     private protected override void ReleaseCallback() => Volatile.Write(ref _observer, null);

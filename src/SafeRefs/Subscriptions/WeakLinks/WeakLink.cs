@@ -1,6 +1,5 @@
 using System.Collections.Specialized;
 using System.ComponentModel;
-using System.Diagnostics;
 using System.Windows.Input;
 using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Internal;
@@ -28,6 +27,7 @@ internal abstract class WeakLink : Subscription, IPurgeable
     private readonly SubscribingThread? _subscribingThread; // only for a thread-affine source
     private readonly string? _eventName;
     private readonly bool _isCounted;
+    private bool _disposed;
     private WeakLinkCore _core;
 
     /// <summary>Initializes a new instance of the <see cref="WeakLink"/> class (its own token).</summary>
@@ -37,7 +37,6 @@ internal abstract class WeakLink : Subscription, IPurgeable
     /// <param name="eventName">The event's name or <c>add</c> expression, for logs.</param>
     /// <param name="isCounted">Whether the active-subscriptions metric counts the link (<c>Subscribe.WeakEvent</c>, not <c>WeakSubscriptions</c>).</param>
     protected WeakLink(object source, object owner, Delegate handler, string? eventName, bool isCounted)
-        : base(LinkDetacher.Instance, null, null)
     {
         if (IsSourceThreadAffine(source))
         {
@@ -96,9 +95,6 @@ internal abstract class WeakLink : Subscription, IPurgeable
     public void ReportPurgeFailed(Exception exception) =>
         Metrics.BackgroundFailures.ReportDetachFailed(exception, GetType(), "(purge)", "purge");
 
-    /// <summary>Completes when the link is detached and no invocation of its handler is running.</summary>
-    internal ValueTask WhenIdleAsync() => _core.WhenIdleAsync();
-
     /// <summary>Registers a link whose forwarder was added to its source.</summary>
     /// <param name="owner">The owner, kept alive until the link is registered.</param>
     protected void Register(object owner)
@@ -141,15 +137,18 @@ internal abstract class WeakLink : Subscription, IPurgeable
     /// <summary>Ends an invocation started by <see cref="TryBeginInvoke"/>.</summary>
     protected void EndInvoke() => _core.Exit();
 
-    /// <summary>
-    /// The token's <c>Dispose</c>: the core's claim is shared with raises and purges, so the token's detacher is only
-    /// marked spent (<see cref="Subscription.IsActive"/> reads "not yet disposed", also after an automatic detach).
-    /// </summary>
-    private protected sealed override bool TryDetach(out Detacher? detacher)
+    /// <summary>Gets a value indicating whether the token was disposed (not only detached by a raise or a purge).</summary>
+    private protected sealed override bool IsDisposed => Volatile.Read(ref _disposed);
+
+    /// <summary>The token's <c>Dispose</c>: the core's claim is shared with raises and purges.</summary>
+    private protected sealed override void Detach()
     {
-        detacher = MarkDetached();
-        return TryClaimAndDetach(rethrow: true, "dispose");
+        Volatile.Write(ref _disposed, true);
+        _ = TryClaimAndDetach(rethrow: true, "dispose");
     }
+
+    /// <summary>Completes when the link is detached and no invocation of its handler is running.</summary>
+    private protected sealed override ValueTask WhenCallbacksIdleAsync() => _core.WhenIdleAsync();
 
     /// <summary>
     /// Detaches the link if its owner or source was collected, unless its live source is thread-affine and this is not
@@ -232,16 +231,5 @@ internal abstract class WeakLink : Subscription, IPurgeable
         {
             Metrics.BackgroundFailures.ReportDetachFailed(ex, source.GetType(), EventName, "post to the subscribing context");
         }
-    }
-
-    /// <summary>The detacher of every link token: the token's first detach argument is the link itself.</summary>
-    private sealed class LinkDetacher : Detacher
-    {
-        public static readonly LinkDetacher Instance = new();
-
-        // Never called: the link's own TryDetach detaches.
-        public override void Detach(object? arg0, object? arg1, object? arg2) => throw new UnreachableException();
-
-        public override ValueTask WhenCallbacksIdleAsync(object? arg0, object? arg1, object? arg2) => ((WeakLink)arg0!).WhenIdleAsync();
     }
 }

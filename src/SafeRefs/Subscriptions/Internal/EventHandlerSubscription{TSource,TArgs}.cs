@@ -1,18 +1,18 @@
 using SafeRefs.Internal;
+
 namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>The token of <c>Subscribe.Event</c> for an <see cref="EventHandler{TEventArgs}"/> event: a gated forwarder.</summary>
+/// <typeparam name="TSource">The source type.</typeparam>
 /// <typeparam name="TArgs">The event's argument type.</typeparam>
-internal sealed class EventSubscription<TArgs> : EventSubscription
+internal sealed class EventHandlerSubscription<TSource, TArgs> : EventSubscription<TSource, EventHandler<TArgs>>
+    where TSource : class
 {
-    private EventSubscription(Detacher detacher, object source, object remove, EventHandler<TArgs> handler)
-        : base(detacher, source, remove, handler)
+    internal EventHandlerSubscription(TSource source, Action<TSource, EventHandler<TArgs>> remove, EventHandler<TArgs> handler, ListenerCount? counter)
+        : base(source, remove, handler, counter)
     {
         SetForwarder(new EventHandler<TArgs>(OnEvent));
     }
-
-    internal static EventSubscription<TArgs> Create(Detacher detacher, object source, object remove, EventHandler<TArgs> handler) =>
-        new(detacher, source, remove, handler);
 
     private void OnEvent(object? sender, TArgs e)
     {

@@ -19,7 +19,7 @@ namespace SafeRefs.Subscriptions.Internal;
 /// <c>Subscribe.OnChange</c>), as with the BCL; after a consumer failure the chain stays registered, after a producer
 /// failure it ends.
 /// </remarks>
-internal sealed class ChangeTokenDetacher : Detacher
+internal sealed class ChangeTokenSubscription : GatedSubscription
 {
     /// <summary>The most consecutive already-changed tokens one thread goes through before giving up.</summary>
     internal const int MaxInlineChanges = 4096;
@@ -28,47 +28,61 @@ internal sealed class ChangeTokenDetacher : Detacher
 
     private Func<IChangeToken?>? _producer;
     private Action? _consumer;
-    private InvocationGate _gate;
     private Registration? _current;
 
-    public ChangeTokenDetacher(Func<IChangeToken?> producer, Action consumer)
+    private ChangeTokenSubscription(Func<IChangeToken?> producer, Action consumer)
     {
         _producer = producer;
         _consumer = consumer;
     }
 
     /// <summary>Takes the first token and registers on it (running the consumer now if it has already changed).</summary>
-    public void Start() => RunFrom(_producer!());
-
-    public override void Detach(object? arg0, object? arg1, object? arg2)
+    /// <exception cref="Exception">Whatever the producer or the consumer threw, or too many changed tokens in a row:
+    /// then the chain is stopped and nothing is counted.</exception>
+    internal static ChangeTokenSubscription Start(Func<IChangeToken?> producer, Action consumer)
     {
-        Metrics.SubscriptionInstruments.Detached();
-        Stop();
+        var subscription = new ChangeTokenSubscription(producer, consumer);
+
+        // Counted first, so that stopping a chain that failed here is the ordinary dispose, with its count.
+        Metrics.SubscriptionInstruments.Attached();
+        try
+        {
+            subscription.RunFrom(producer());
+        }
+        catch
+        {
+            // The caller gets no token to stop the chain with: stop it here.
+            subscription.Dispose();
+            throw;
+        }
+
+        return subscription;
     }
 
-    /// <summary>Stops the chain: no consumer run starts after this returns, and the producer and consumer are dropped.</summary>
-    public void Stop()
+    /// <summary>Stops the chain (after the gate closed): no consumer run starts.</summary>
+    private protected override void DetachSource()
     {
-        _ = _gate.Close();
-
         // A registration whose callback has started is left alone: it has fired, and disposing it could wait for it.
         var current = Interlocked.Exchange(ref _current, Registration.Detached);
         current?.Cancel();
+    }
 
-        // The disposed token keeps this detacher (for DisposeAsync): it must not keep the callbacks. Callers admitted by
-        // the gate read them before entering, so one that reads null would not have been admitted anyway.
+    /// <summary>
+    /// A disposed token keeps neither the producer nor the consumer. Callers admitted by the gate read them before
+    /// entering, so one that reads null would not have been admitted anyway.
+    /// </summary>
+    private protected override void ReleaseCallback()
+    {
         Volatile.Write(ref _producer, null);
         Volatile.Write(ref _consumer, null);
     }
-
-    public override ValueTask WhenCallbacksIdleAsync(object? arg0, object? arg1, object? arg2) => _gate.WhenIdleAsync();
 
     /// <summary>A registration fired on another thread or later: one BCL <c>OnChangeTokenFired</c>, as a loop.</summary>
     private void OnFired()
     {
         var producer = Volatile.Read(ref _producer);
         var consumer = Volatile.Read(ref _consumer);
-        if (producer is null || consumer is null || !_gate.TryEnter())
+        if (producer is null || consumer is null || !TryEnter())
         {
             return;
         }
@@ -80,7 +94,7 @@ internal sealed class ChangeTokenDetacher : Detacher
         }
         catch
         {
-            _gate.Exit();
+            Leave();
             throw;
         }
 
@@ -95,7 +109,7 @@ internal sealed class ChangeTokenDetacher : Detacher
         }
         finally
         {
-            _gate.Exit();
+            Leave();
         }
 
         try
@@ -129,7 +143,7 @@ internal sealed class ChangeTokenDetacher : Detacher
 
             var producer = Volatile.Read(ref _producer);
             var consumer = Volatile.Read(ref _consumer);
-            if (producer is null || consumer is null || !_gate.TryEnter())
+            if (producer is null || consumer is null || !TryEnter())
             {
                 break;
             }
@@ -140,7 +154,7 @@ internal sealed class ChangeTokenDetacher : Detacher
             }
             catch
             {
-                _gate.Exit();
+                Leave();
                 throw;
             }
 
@@ -154,7 +168,7 @@ internal sealed class ChangeTokenDetacher : Detacher
             }
             finally
             {
-                _gate.Exit();
+                Leave();
             }
         }
 
@@ -201,11 +215,11 @@ internal sealed class ChangeTokenDetacher : Detacher
         private const int Fired = 1;
         private const int Cancelled = 2;
 
-        private readonly ChangeTokenDetacher? _owner;
+        private readonly ChangeTokenSubscription? _owner;
         private int _state;
         private IDisposable? _handle;
 
-        public Registration(ChangeTokenDetacher? owner)
+        public Registration(ChangeTokenSubscription? owner)
         {
             _owner = owner;
             RegisteringThread = Environment.CurrentManagedThreadId;

@@ -3,17 +3,16 @@ using SafeRefs.Internal;
 namespace SafeRefs.Subscriptions.Internal;
 
 /// <summary>The token of <c>Subscribe.Event</c> for an <see cref="Action{T}"/> event: a gated forwarder.</summary>
+/// <typeparam name="TSource">The source type.</typeparam>
 /// <typeparam name="T">The event's argument type.</typeparam>
-internal sealed class ActionSubscription<T> : EventSubscription
+internal sealed class ActionSubscription<TSource, T> : EventSubscription<TSource, Action<T>>
+    where TSource : class
 {
-    private ActionSubscription(Detacher detacher, object source, object remove, Action<T> handler)
-        : base(detacher, source, remove, handler)
+    internal ActionSubscription(TSource source, Action<TSource, Action<T>> remove, Action<T> handler, ListenerCount? counter)
+        : base(source, remove, handler, counter)
     {
         SetForwarder(new Action<T>(OnAction));
     }
-
-    internal static ActionSubscription<T> Create(Detacher detacher, object source, object remove, Action<T> handler) =>
-        new(detacher, source, remove, handler);
 
     private void OnAction(T arg)
     {
