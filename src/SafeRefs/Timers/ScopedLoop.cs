@@ -347,16 +347,17 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             callbackFailures = ex;
         }
 
-        if (!fromScope && _scope.TryGetTarget(out var scope))
-        {
-            scope.Remove(this);
-        }
-
         _count?.Decrement();
 
         if (Volatile.Read(ref _running) == 0)
         {
             Complete();
+        }
+
+        // After completing: the table keeps a member that is still busy, and with it the body and its captures.
+        if (!fromScope && _scope.TryGetTarget(out var scope))
+        {
+            scope.Remove(this);
         }
     }
 

@@ -190,6 +190,45 @@ public sealed class TimerScopeAsyncTests
         Assert.Equal(1, runs.Value);
     }
 
+    [Fact]
+    public void Loop_Ownerless_Disposed_ItsBodysCapturesAreCollectedWhileTheScopeLives()
+    {
+        using var scope = new TimerScope(new FakeTimeProvider());
+        var capture = StartCapturingLoop(scope, dispose: true);
+
+        GcAssert.Collected(capture, "a disposed loop leaves its scope's table");
+        Assert.Equal(0, scope.ActiveCount);
+        GC.KeepAlive(scope);
+    }
+
+    [Fact]
+    public void Loop_Ownerless_Active_ItsBodysCapturesStayAlive_Control()
+    {
+        using var scope = new TimerScope(new FakeTimeProvider());
+        var capture = StartCapturingLoop(scope, dispose: false);
+
+        GcAssert.NotCollected(capture, "the scope holds an active loop and its body");
+        Assert.Equal(1, scope.ActiveCount);
+        GC.KeepAlive(scope);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference StartCapturingLoop(TimerScope scope, bool dispose)
+    {
+        var captured = new object();
+        var loop = scope.Loop(Second, _ =>
+        {
+            GC.KeepAlive(captured);
+            return ValueTask.CompletedTask;
+        });
+        if (dispose)
+        {
+            loop.Dispose();
+        }
+
+        return new WeakReference(captured);
+    }
+
     // Starts an ownerless loop in a new scope and runs it once; only a weak reference to the loop leaves this frame.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference StartOwnerlessLoop(WeakStateTimeProvider clock, List<TimerScope>? keep, StrongBox<int> runs)
