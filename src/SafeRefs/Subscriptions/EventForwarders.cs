@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using SafeRefs.Internal;
 
 namespace SafeRefs.Subscriptions;
 
@@ -42,6 +41,26 @@ public static class EventForwarders
         where THandler : Delegate
     {
         ArgumentNullException.ThrowIfNull(factory);
-        return ForwarderFactory<THandler>.TryRegister(factory);
+        return Interlocked.CompareExchange(ref Registered<THandler>._factory, factory, null) is null;
+    }
+
+    /// <summary>Creates the forwarder registered for <typeparamref name="THandler"/> around <paramref name="gate"/>, or
+    /// returns <see langword="null"/> when none is registered. Read by <c>Subscribe.Event</c> and a pool lease's
+    /// <c>On</c> for the delegate types they do not forward by themselves.</summary>
+    /// <exception cref="InvalidOperationException">The factory returned <see langword="null"/>.</exception>
+    internal static THandler? Create<THandler>(IEventForwarderGate gate)
+        where THandler : Delegate
+    {
+        var factory = Volatile.Read(ref Registered<THandler>._factory);
+        return factory is null
+            ? null
+            : factory(gate) ?? throw new InvalidOperationException($"The forwarder factory registered for {typeof(THandler)} returned null.");
+    }
+
+    // A static generic field per delegate type: the subscribe path reads it without a lookup.
+    private static class Registered<THandler>
+        where THandler : Delegate
+    {
+        internal static Func<IEventForwarderGate, THandler>? _factory;
     }
 }

@@ -67,7 +67,7 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
         }
         else
         {
-            return ForwarderFactory<THandler>.Create(new LeaseForwarder<T>(pool, state, version, handler)) ?? handler;
+            return EventForwarders.Create<THandler>(new LeaseForwarder<T>(pool, state, version, handler)) ?? handler;
         }
 
         return Unsafe.As<THandler>(attached);

@@ -54,7 +54,7 @@ internal abstract class EventSubscription : GatedSubscription, IEventForwarderGa
         {
             token._attached = new Action(token.OnAction);
         }
-        else if (ForwarderFactory<THandler>.Create(token) is { } forwarder)
+        else if (EventForwarders.Create<THandler>(token) is { } forwarder)
         {
             token._attached = forwarder;
         }
