@@ -184,6 +184,40 @@ public sealed class TimerScopePromiseTests
     }
 
     [Fact]
+    public async Task Delay_FallsDueAfterASecondDisposeReturnedWhileTheFirstIsStillClosing_EndsCancelled()
+    {
+        var clock = new HookedTimeProvider(new FakeTimeProvider());
+        var scope = new TimerScope(clock);
+        scope.After(Second, static () => { });
+        var delay = scope.Delay(Second);
+
+        // The first disposal is held inside the clock's Dispose of the timer (user code), before it reached the delay;
+        // a second Dispose on this thread returns meanwhile.
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var held = 0;
+        clock.BeforeDispose = _ =>
+        {
+            if (Interlocked.Exchange(ref held, 1) == 0)
+            {
+                entered.Set();
+                release.Wait(Bound);
+            }
+        };
+        var first = Task.Run(scope.Dispose);
+        Assert.True(entered.Wait(Bound), "the first Dispose never reached the clock");
+        scope.Dispose();
+
+        // The delay falls due after a Dispose returned, before the first disposal closed it.
+        clock.Inner.Advance(Second);
+        var status = delay.Status;
+
+        release.Set();
+        await first.WaitAsync(Bound);
+        Assert.Equal(TaskStatus.Canceled, status);
+    }
+
+    [Fact]
     public async Task TimerDisposeAsync_TheRunningCallbackThrows_CompletesOnlyAfterTheErrorWasReported()
     {
         var clock = new FakeTimeProvider();

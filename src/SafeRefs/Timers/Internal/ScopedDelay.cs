@@ -6,7 +6,7 @@ namespace SafeRefs.Timers.Internal;
 /// <summary>A pending <see cref="TimerScope.Delay(TimeSpan, CancellationToken)"/>: completes when due, is cancelled with its token or its scope.</summary>
 internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
 {
-    private static readonly TimerCallback FireCallback = static state => ((ScopedDelay)state!).Finish(null, fromScope: false);
+    private static readonly TimerCallback FireCallback = static state => ((ScopedDelay)state!).OnFired();
 
     private readonly WeakReference<TimerScope> _scope;
     private readonly LiveCountTracker? _count; // lowered once, when the item ends
@@ -65,6 +65,11 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
             ExceptionDispatchInfo.Throw(failure);
         }
     }
+
+    // On the timer thread. A disposal of the scope (or a parent) that began will cancel the delay, and a second Dispose
+    // that saw it may already have returned: the delay ends cancelled, not due.
+    private void OnFired() =>
+        Finish(_scope.TryGetTarget(out var scope) && scope.IsDisposing ? CancellationToken.None : null, fromScope: false);
 
     // canceledBy: null = due; otherwise the token that cancelled it (None for the scope). Ends the delay completely
     // even when the clock's ITimer.Dispose throws: the scope's disposer gets that failure; on a timer thread or in a
