@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using SafeRefs.Events;
 using SafeRefs.Events.Internal;
+using SafeRefs.Testing;
 using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Diagnostics;
@@ -39,6 +40,74 @@ public sealed class WeakEventSweepFailureTests
         GC.KeepAlive(ev);
     }
 
+    /// <summary>
+    /// A raise that meets more than max(4, 25 %) dead entries compacts the list and records the purged count on the
+    /// raising thread: a throwing listener must not fail that raise of a live event; it is reported like a failed sweep.
+    /// Retries while the gen-2 sweep on the thread pool compacts first.
+    /// </summary>
+    [Fact]
+    public void Raise_PurgedListenerThrowsOnTheRaisingThread_RaiseDoesNotFailAndTheFailureIsCounted()
+    {
+        var name = "raise-purge-failure-" + Guid.NewGuid().ToString("N");
+        using var failures = MetricTotals.Collect("saferefs.weak_event.sweep.failures");
+        using var meterFactory = new TestMeterFactory();
+        var raisingThread = -1;
+        var listenerRanOnRaiser = false;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == meterFactory && instrument.Name == "saferefs.weak_event.handler.purged")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, _, _) =>
+        {
+            if (Environment.CurrentManagedThreadId == Volatile.Read(ref raisingThread))
+            {
+                listenerRanOnRaiser = true;
+                throw new InvalidOperationException("listener bug");
+            }
+        });
+        listener.Start();
+
+        Exception? raiseFailure = null;
+        for (var attempt = 0; attempt < 200 && !listenerRanOnRaiser; attempt++)
+        {
+            var ev = new WeakEvent<int>(new WeakEventOptions { Name = name, MeterFactory = meterFactory });
+            var live = new Owner();
+            var tracker = new LeakTracker();
+            SubscribeDroppedOwners(ev, tracker, 6);
+            using var token = ev.Subscribe(live, static (o, _, _) => o.Calls++);
+            tracker.AssertAllCollected();
+            if (ev.StoredCount < 7)
+            {
+                continue; // the gen-2 sweep compacted first
+            }
+
+            Volatile.Write(ref raisingThread, Environment.CurrentManagedThreadId);
+            raiseFailure = Record.Exception(() => ev.Raise(null, 1));
+            Volatile.Write(ref raisingThread, -1);
+            Assert.Equal(1, live.Calls);
+            GC.KeepAlive(live);
+        }
+
+        Assert.True(listenerRanOnRaiser, "inconclusive: the raise never compacted the list itself");
+        Assert.Null(raiseFailure);
+        Assert.Equal(1, MetricTotals.Sum(failures, "saferefs.event.name", name));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SubscribeDroppedOwners(WeakEvent<int> ev, LeakTracker tracker, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var owner = new Owner();
+            tracker.Track(owner);
+            _ = ev.Subscribe(owner, static (o, _, _) => o.Calls++);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void AddDyingHandlers(WeakEvent<int> ev, int count)
     {
@@ -53,5 +122,10 @@ public sealed class WeakEventSweepFailureTests
         public int Calls { get; private set; }
 
         public void Handle(object? sender, int args) => Calls++;
+    }
+
+    private sealed class Owner
+    {
+        public int Calls { get; set; }
     }
 }

@@ -20,39 +20,59 @@ internal sealed partial class Metrics
         private static readonly Counter<long> SweepFailed = Publish(Shared.Meter, "saferefs.weak_event.sweep.failures", static (m, n) => m.CreateCounter<long>(
             n,
             unit: "{event}",
-            description: "Weak events whose gen-2 sweep threw; the sweep went on with the next event."));
+            description: "Weak events whose compaction threw (a metric listener, in a gen-2 sweep, a raise or an add); the caller or the sweep went on."));
 
-        /// <summary>Logs and counts a failed detach; never throws.</summary>
+        /// <summary>Counts and logs a failed detach; never throws.</summary>
+        /// <remarks>Counts first, each step guarded on its own: a throwing logger does not hide the failure from the metric.</remarks>
         internal static void ReportDetachFailed(Exception exception, Type sourceType, string eventName, string trigger)
         {
+            var typeName = TypeNames.Display(sourceType);
             try
             {
-                var typeName = TypeNames.Display(sourceType);
-                Log.WeakSubscriptionDetachFailed(Diagnostics.SafeRefsLog.Logger, exception, typeName, eventName, trigger);
                 if (DetachFailed.Enabled)
                 {
                     DetachFailed.Add(1, new(MetricTags.SourceType, typeName), new(MetricTags.EventName, eventName));
                 }
             }
-#pragma warning disable CA1031 // A logger or metric listener is user code too: reporting must not fail the purge.
+#pragma warning disable CA1031 // A metric listener is user code too: reporting must not fail the purge.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+
+            try
+            {
+                Log.WeakSubscriptionDetachFailed(Diagnostics.SafeRefsLog.Logger, exception, typeName, eventName, trigger);
+            }
+#pragma warning disable CA1031 // A logger is user code too: reporting must not fail the purge.
             catch (Exception)
 #pragma warning restore CA1031
             {
             }
         }
 
-        /// <summary>Logs and counts a failed sweep of one weak event; never throws.</summary>
+        /// <summary>Counts and logs a failed sweep of one weak event; never throws.</summary>
+        /// <remarks>Counts first, each step guarded on its own: a throwing logger does not hide the failure from the metric.</remarks>
         internal static void ReportSweepFailed(Exception exception, string? eventName)
         {
             try
             {
-                Log.WeakEventSweepFailed(Diagnostics.SafeRefsLog.Logger, exception, eventName ?? "(unnamed)");
                 if (SweepFailed.Enabled)
                 {
                     SweepFailed.Add(1, WeakEventInstruments.NameTag(eventName));
                 }
             }
-#pragma warning disable CA1031 // A logger or metric listener is user code too: reporting must not fail the sweep.
+#pragma warning disable CA1031 // A metric listener is user code too: reporting must not fail the sweep.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+
+            try
+            {
+                Log.WeakEventSweepFailed(Diagnostics.SafeRefsLog.Logger, exception, eventName ?? "(unnamed)");
+            }
+#pragma warning disable CA1031 // A logger is user code too: reporting must not fail the sweep.
             catch (Exception)
 #pragma warning restore CA1031
             {

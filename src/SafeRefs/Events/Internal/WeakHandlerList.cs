@@ -342,12 +342,23 @@ internal sealed class WeakHandlerList
     /// <summary>
     /// Records purged entries; called after the lock is released, since a metric listener is user code (it may wait for
     /// a <c>Dispose</c> of this event on another thread). Once the call that purged returns, both instruments agree.
+    /// Never throws: a throwing listener must not fail the raise, <c>Add</c> or <c>Subscribe</c> that compacted the
+    /// list (a <c>Subscribe</c> would lose its token), so its failure is reported like a failed sweep.
     /// </summary>
     private void RecordPurged(int purged)
     {
-        if (purged != 0 && _metrics.Purged.Enabled)
+        try
         {
-            _metrics.Purged.Add(purged, Metrics.WeakEventInstruments.NameTag(_name));
+            if (purged != 0 && _metrics.Purged.Enabled)
+            {
+                _metrics.Purged.Add(purged, Metrics.WeakEventInstruments.NameTag(_name));
+            }
+        }
+#pragma warning disable CA1031 // A metric listener is user code: it must not fail an unrelated caller.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            Metrics.BackgroundFailures.ReportSweepFailed(exception, _name);
         }
     }
 

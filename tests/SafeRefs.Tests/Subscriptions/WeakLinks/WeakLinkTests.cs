@@ -77,6 +77,36 @@ public sealed class WeakLinkTests
     }
 
     [Fact]
+    public void Purge_RemoveThrowsAndTheLoggerThrows_TheFailureIsStillCounted()
+    {
+        // The report counts before it logs: a throwing logger must not hide the failure from the metric.
+        var previous = SafeRefsLog.Logger;
+        SafeRefsLog.Logger = new ThrowingLogger();
+        using var detachFailures = new MetricCollector<long>(null, "SafeRefs", "saferefs.subscription.detach.failures");
+        try
+        {
+            var failing = new FailingSource { FailRemove = true };
+            var tracker = new LeakTracker();
+            var link = SubscribeDroppedOwner(failing, tracker);
+            tracker.AssertAllCollected();
+
+            // A gen-2 purge on the thread pool may get there first: either way the link is detached once.
+            _ = WeakLink.Registry.Purge(onOwnThread: false);
+            Assert.True(SpinWait.SpinUntil(() => link.IsFreed, TimeSpan.FromSeconds(30)));
+
+            var counted = detachFailures.GetMeasurementSnapshot()
+                .Where(static m => m.Tags["saferefs.source.type"] is string type && type.EndsWith("FailingSource", StringComparison.Ordinal))
+                .Sum(static m => m.Value);
+            Assert.Equal(1, counted);
+            GC.KeepAlive(failing);
+        }
+        finally
+        {
+            SafeRefsLog.Logger = previous;
+        }
+    }
+
+    [Fact]
     public void Raise_OwnerDeadAndRemoveThrows_LaterSubscribersStillRun()
     {
         var source = new FailingSource { FailRemove = true };
