@@ -269,15 +269,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             if (!state.IsCurrent(version))
             {
                 // Ended before (or ending on another thread): a DisposeAsync waits for the same hand-back, unless it
-                // runs inside one of the lease's own callbacks, which that hand-back waits for.
+                // runs inside one of the lease's own callbacks, which that hand-back waits for (checked below).
                 timers = state.EndedTimersFor == version ? state.EndedTimers : null;
                 if (awaitReturn)
                 {
                     returned = state.WhenHandedBack(version);
-                    if (!returned.IsCompleted && (state.IsInHandlerOnThisThread || timers?.IsCallingFromOwnCallback() == true))
-                    {
-                        returned = ValueTask.FromException(OwnCallbackWait());
-                    }
                 }
 
                 count = -1;
@@ -303,17 +299,26 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         {
             // The first end may still be detaching before it stops the timers: stop them here too (a second stop
             // returns once no callback of them can start), so that no lease timer callback starts after this returns.
+            Exception? failure = null;
             try
             {
                 timers?.Dispose();
-                return null;
             }
 #pragma warning disable CA1031 // returned to the caller, as the first end returns its failures
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                return ex;
+                failure = ex;
             }
+
+            // Only a disposed scope knows which callbacks it waits for: checked before, it would miss the callback
+            // running this call while the first end is still detaching.
+            if (!returned.IsCompleted && (state.IsInHandlerOnThisThread || timers?.IsCallingFromOwnCallback() == true))
+            {
+                returned = ValueTask.FromException(OwnCallbackWait());
+            }
+
+            return failure;
         }
 
         // User code from here on (remove accessors, registrations, token callbacks, the probe, event handlers): nothing

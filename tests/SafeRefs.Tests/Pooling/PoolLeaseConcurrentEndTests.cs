@@ -1,6 +1,7 @@
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Pooling;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Pooling;
 
@@ -69,6 +70,34 @@ public sealed class PoolLeaseConcurrentEndTests
         Assert.Equal(secondDispose ? 0 : 1, Volatile.Read(ref started));
         held.Release();
         await held.First.WaitAsync(Bound);
+        Assert.Equal(1, held.Inner.Returns);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_InsideALeaseTimerCallback_WhileAnotherEndOfTheLeaseRuns_FaultsAtOnce()
+    {
+        // The first end is held in a remove accessor, before it stops the lease's timers: the
+        // second end stops them, and only then knows that its hand-back waits for the callback it runs in.
+        var clock = new FakeTimeProvider();
+        var inner = new RecordingPool();
+        ValueTask inside = default;
+        var completedInside = false;
+        using var held = HeldEnd.Start(
+            firstIsAsync: false,
+            new GuardedObjectPool<Widget>(inner, new() { TimeProvider = clock }),
+            inner,
+            lease => lease.Timers.After(TimeSpan.FromHours(1), () =>
+            {
+                inside = lease.DisposeAsync();
+                completedInside = inside.IsCompleted;
+            }));
+
+        clock.Advance(TimeSpan.FromHours(1));
+
+        Assert.True(completedInside, "DisposeAsync inside the lease's own timer callback was pending: awaiting it there would hang");
+        await Assert.ThrowsAsync<InvalidOperationException>(() => inside.AsTask().Bounded());
+        held.Release();
+        await held.First.Bounded();
         Assert.Equal(1, held.Inner.Returns);
     }
 
