@@ -185,7 +185,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
-        var outer = CallbackFlow.Enter(this);
+        var outer = CallbackFlow.Enter(this, _scope);
         bool started;
         ValueTask run;
         try
@@ -247,7 +247,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             // Reported while the body still counts as running, so DisposeAsync and Completion complete only after the
             // report (which never throws), and inside the body's flow, so a DisposeAsync awaited in an Error handler
             // faults instead of waiting for that handler.
-            var outer = CallbackFlow.Enter(this);
+            var outer = CallbackFlow.Enter(this, _scope);
             Report(failure);
             CallbackFlow.Exit(outer);
         }

@@ -325,7 +325,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
-        var outer = CallbackFlow.Enter(this);
+        var outer = CallbackFlow.Enter(this, _shared.Scope);
         var ownerAlive = true;
         Exception? failure = null;
         var run = default(ValueTask);
@@ -418,7 +418,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             // Logged, counted and raised on Error; never rethrown: no user callback may end the process. Reported before
             // leaving, so DisposeAsync completes only after the report, and inside the callback's flow, so a
             // DisposeAsync awaited in an Error handler faults instead of waiting for that handler.
-            var outer = CallbackFlow.Enter(this);
+            var outer = CallbackFlow.Enter(this, _shared.Scope);
             TimerScope.ReportFailure(scope, failure, this, null);
             CallbackFlow.Exit(outer);
         }

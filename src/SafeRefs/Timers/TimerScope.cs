@@ -514,14 +514,35 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// disposed scope still waits for.</summary>
     internal bool IsCallingFromOwnCallback()
     {
-        if (Volatile.Read(ref _idle) is not { Task.IsCompleted: false } || Volatile.Read(ref _busyAtDispose) is not { } busy)
+        if (Volatile.Read(ref _idle) is not { Task.IsCompleted: false })
         {
             return false;
+        }
+
+        if (Volatile.Read(ref _busyAtDispose) is not { } busy)
+        {
+            // The first disposal is still closing members (it lists the busy ones only after): ask the flow, whose
+            // running callback of this scope or a child the disposal will wait for.
+            return CallbackFlow.IsInsideRunningMemberOf(this);
         }
 
         foreach (var member in busy)
         {
             if (member.IsBusy && member.RunsInCallingFlow)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Gets whether this scope is <paramref name="scope"/> or one of its descendants.</summary>
+    internal bool IsSelfOrChildOf(TimerScope scope)
+    {
+        for (var current = this; current is not null; current = current._parent)
+        {
+            if (ReferenceEquals(current, scope))
             {
                 return true;
             }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Timers;
@@ -178,6 +179,48 @@ public sealed class OwnCallbackDisposeAsyncTests
         var thrown = await Assert.ThrowsAsync<AggregateException>(() => disposing.WaitAsync(Bound));
         Assert.Equal("token callback", Assert.Single(thrown.InnerExceptions).Message);
         Assert.True(loop.Completion.IsCompletedSuccessfully);
+    }
+
+    // The own-callback check used to read the busy members the first disposal lists only after its close phase: while
+    // another thread's first Dispose was still closing (held here in the clock's ITimer.Dispose), the DisposeAsync
+    // completed instead of faulting, and an async body awaiting it would have waited for itself forever. The callback
+    // only records the task, so that the test cannot hang. Also for a callback of a child scope.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ScopeDisposeAsync_InOwnCallbackWhileAnotherThreadsDisposeIsStillClosing_Faults(bool inChild)
+    {
+        var clock = new HookedTimeProvider(new FakeTimeProvider());
+        var scope = new TimerScope(clock);
+        var owner = inChild ? scope.CreateChild() : scope;
+        using var inClock = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        using var entered = new ManualResetEventSlim();
+        var held = 0;
+        owner.After(TimeSpan.FromHours(1), static () => { });
+        Task? disposing = null;
+        owner.After(Due, () =>
+        {
+            entered.Set();
+            inClock.WaitBounded();
+            disposing = scope.DisposeAsync().AsTask();
+        });
+        clock.BeforeDispose = _ =>
+        {
+            if (Interlocked.Exchange(ref held, 1) == 0)
+            {
+                inClock.Set();
+                release.Wait(TestTimeouts.Bound);
+            }
+        };
+        var advance = Task.Run(() => clock.Inner.Advance(Due));
+        entered.WaitBounded();
+        var first = Task.Run(scope.Dispose);
+        await advance.Bounded();
+        release.Set();
+        await first.Bounded();
+        Assert.NotNull(disposing);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => disposing.Bounded());
     }
 
     [Fact]

@@ -14,11 +14,12 @@ internal static class CallbackFlow
 
     /// <summary>Marks the flow as running inside <paramref name="member"/>; pass the result to <see cref="Exit"/>.</summary>
     /// <param name="member">The timer or loop whose callback or body is about to be called.</param>
+    /// <param name="scope">The scope that owns <paramref name="member"/> (weakly, as the member holds it).</param>
     /// <returns>The frame to restore.</returns>
-    internal static Frame? Enter(IScopeMember member)
+    internal static Frame? Enter(IScopeMember member, WeakReference<TimerScope> scope)
     {
         var outer = Current.Value;
-        Current.Value = new Frame(member, outer);
+        Current.Value = new Frame(member, scope, outer);
         return outer;
     }
 
@@ -42,10 +43,29 @@ internal static class CallbackFlow
         return false;
     }
 
+    /// <summary>Gets whether the current flow runs inside a still running callback or body of a member of
+    /// <paramref name="scope"/> or of one of its child scopes, whatever the progress of the scope's disposal.</summary>
+    /// <param name="scope">The scope.</param>
+    /// <returns><see langword="true"/> if such a call encloses the current flow.</returns>
+    internal static bool IsInsideRunningMemberOf(TimerScope scope)
+    {
+        for (var frame = Current.Value; frame is not null; frame = frame.Outer)
+        {
+            if (frame.Scope.TryGetTarget(out var owner) && owner.IsSelfOrChildOf(scope) && frame.Member.RunsInCallingFlow)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>One call of a callback or body, inside the calls that enclose it (a fake clock advanced from a callback).</summary>
-    internal sealed class Frame(IScopeMember member, Frame? outer)
+    internal sealed class Frame(IScopeMember member, WeakReference<TimerScope> scope, Frame? outer)
     {
         public IScopeMember Member { get; } = member;
+
+        public WeakReference<TimerScope> Scope { get; } = scope;
 
         public Frame? Outer { get; } = outer;
     }
