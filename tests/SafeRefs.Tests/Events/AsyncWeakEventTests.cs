@@ -13,7 +13,7 @@ public sealed class AsyncWeakEventTests
         Assert.Throws<ArgumentNullException>(() => source.Subscribe<object>(new object(), null!));
     }
 
-    // Audit probe A2 (seventh session): DisposeAsync waits for an async handler's task, not only for its synchronous
+    // DisposeAsync waits for an async handler's task, not only for its synchronous
     // part: the handler is past its first await when the token is disposed. An invocation ended before the await
     // (EndInvoke moved up in RaiseCoreAsync) would let DisposeAsync complete at once.
     [Theory]

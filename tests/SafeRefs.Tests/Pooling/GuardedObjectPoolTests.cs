@@ -245,7 +245,7 @@ public sealed class GuardedObjectPoolTests
     [Fact]
     public void On_AddAccessorAttachesThenThrows_TheHandlerIsRemovedAgain_AndTheFailurePropagates()
     {
-        // Audit s8, probe P08: untracked, the forwarder would stay on the reused object, one more per failure.
+        // Untracked, the forwarder would stay on the reused object, one more per failure.
         var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;

@@ -3,7 +3,7 @@ using SafeRefs.Pooling;
 
 namespace SafeRefs.Tests.Pooling;
 
-/// <summary><c>Action&lt;T&gt;</c> and <c>Action&lt;T1, T2&gt;</c> events are forwarded through the lease gate (audit s7, probe B3).</summary>
+/// <summary><c>Action&lt;T&gt;</c> and <c>Action&lt;T1, T2&gt;</c> events are forwarded through the lease gate.</summary>
 public sealed class PoolLeaseActionForwardTests
 {
     [Fact]

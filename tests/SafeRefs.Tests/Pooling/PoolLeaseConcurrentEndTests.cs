@@ -49,7 +49,7 @@ public sealed class PoolLeaseConcurrentEndTests
     [InlineData(false)]
     public async Task Dispose_WhileAnotherEndOfTheLeaseRuns_NoLeaseTimerCallbackStartsAfterItReturned(bool secondDispose)
     {
-        // The first end is held in a remove accessor, before it stops the lease's timers (audit s8, probe P02). Control
+        // The first end is held in a remove accessor, before it stops the lease's timers. Control
         // (no second Dispose): the tick in that window does start the callback.
         var clock = new FakeTimeProvider();
         var inner = new RecordingPool();

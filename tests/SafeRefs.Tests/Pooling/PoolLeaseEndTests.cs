@@ -63,7 +63,7 @@ public sealed class PoolLeaseEndTests
     public async Task DisposeAsync_AfterDispose_WhileALeaseTimerCallbackRuns_CompletesOnlyAfterTheObjectWentBack()
     {
         // `using var lease` plus an `await lease.DisposeAsync()` before its end: the second end waits for the first's
-        // hand-back (audit s6, probe 2).
+        // hand-back.
         using var held = HeldLeaseCallback.Start(periodic: false);
         held.Lease.Dispose();
 
@@ -106,7 +106,7 @@ public sealed class PoolLeaseEndTests
     [Fact]
     public void Dispose_ProbeThrowsAtTheEnd_TheCallerGetsIt_AndTheObjectIsDiscarded()
     {
-        // A throwing probe (user code) at the end must not strand the object (audit s6, probe 1).
+        // A throwing probe (user code) at the end must not strand the object.
         var throwAtEnd = false;
         var pool = PoolOfOne(new FakeTimeProvider(), new GuardedObjectPoolOptions<Widget>
         {
@@ -130,7 +130,7 @@ public sealed class PoolLeaseEndTests
     public void Dispose_TimerTokenCallbackAndTheLoggerThrow_TheObjectStillGoesBack()
     {
         // The lease's timer scope logs its token callback's failure to the pool's logger; a throwing logger must not
-        // strand the object either (audit s6, probe 4).
+        // strand the object either.
         var pool = PoolOfOne(new FakeTimeProvider(), new GuardedObjectPoolOptions<Widget> { Logger = new ThrowingLogger() });
         var lease = pool.Rent();
         using var registration = lease.Timers.Token.Register(static () => throw new InvalidOperationException("token callback"));

@@ -228,7 +228,7 @@ public sealed class PoolLeaseGateTests
     [Fact]
     public async Task End_NothingRunning_PolicysReturnThrows_DisposeAsyncReturnsAFaultedTask()
     {
-        // Audit s8, probe P05: the end that hands the object back itself threw it synchronously out of DisposeAsync.
+        // The end that hands the object back itself threw it synchronously out of DisposeAsync.
         var pool = new GuardedObjectPool<Widget>(new DefaultObjectPool<Widget>(new ThrowingReturnPolicy(), maximumRetained: 1));
         var lease = pool.Rent();
         ValueTask disposing = default;
@@ -242,7 +242,7 @@ public sealed class PoolLeaseGateTests
     [Fact]
     public void End_DetachThrows_AndTheDiscardedObjectsDisposeThrows_TheCallerGetsBoth()
     {
-        // Audit s8, probe P06: the discarded object's failure replaced the AggregateException of the detach failures.
+        // The discarded object's failure replaced the AggregateException of the detach failures.
         var pool = new GuardedObjectPool<BrittleWidget>(new DefaultObjectPool<BrittleWidget>(new DefaultPooledObjectPolicy<BrittleWidget>(), 1));
         var lease = pool.Rent();
         lease.On(static (w, h) => w.Changed += h, static (_, _) => throw new ArgumentException("remove failed"), (EventHandler)((_, _) => { }));

@@ -5,7 +5,7 @@ using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Pooling;
 
-/// <summary>A lease ending while a callback of a tracked token registration runs (audit s7, probes B1 and B2).</summary>
+/// <summary>A lease ending while a callback of a tracked token registration runs.</summary>
 public sealed class PoolLeaseRegistrationEndTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
@@ -120,7 +120,7 @@ public sealed class PoolLeaseRegistrationEndTests
     [InlineData(TrackedTimerItem.Loop)]
     public async Task Dispose_FromInsideATrackedTimerItemsCallback_DoesNotThrow_AndTheObjectGoesBackAfterTheCallback(TrackedTimerItem item)
     {
-        // Audit s7, probe B4: a timer scope's, timer's or loop's DisposeAsync faults inside its own callback; the end
+        // A timer scope's, timer's or loop's DisposeAsync faults inside its own callback; the end
         // must not use it.
         var clock = new FakeTimeProvider();
         using var outer = new TimerScope(clock);

@@ -4,7 +4,7 @@ namespace SafeRefs.Tests.Subscriptions;
 
 /// <summary>
 /// When the <c>remove</c> accessor throws, <see cref="Subscription.DisposeAsync"/> still waits for a handler that is
-/// running, and only then faults its task with the accessor's exception (audit s7, A4); it never throws synchronously.
+/// running, and only then faults its task with the accessor's exception; it never throws synchronously.
 /// </summary>
 public sealed class SubscriptionDisposeAsyncFailureTests
 {

@@ -471,7 +471,7 @@ public sealed class WeakLinkTests
     }
 
     // The base SynchronizationContext posts to the thread pool: a thread-affine source subscribed under it is not
-    // detached through it (audit s7, C1).
+    // detached through it.
     [Fact]
     public void ThreadAffineSource_SubscribedUnderTheBaseSynchronizationContext_NeverDetachedFromTheThreadPool()
     {
