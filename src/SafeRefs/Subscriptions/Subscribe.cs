@@ -52,7 +52,7 @@ public static partial class Subscribe
     /// <para>For a delegate type unknown at compile time and not registered the handler itself is added, with plain .NET event semantics: a
     /// raise on another thread that had already read the event's delegate may still call it once after
     /// <see cref="Subscription.Dispose"/> returns, and <see cref="Subscription.DisposeAsync"/> cannot wait for it.</para>
-    /// <para>If <paramref name="add"/> or the registered forwarder factory throws, nothing is counted and the exception propagates; if
+    /// <para>If <paramref name="add"/> or the registered forwarder factory throws, nothing is counted, a forwarder <paramref name="add"/> published anyway never starts the handler, and the exception propagates; if
     /// <paramref name="remove"/> throws, the exception propagates from <see cref="Subscription.Dispose"/>, and the handler
     /// is not started again through this token.</para>
     /// </remarks>
@@ -206,7 +206,7 @@ public static partial class Subscribe
         return Attach(new ActionSubscription<TSource, TArg1, TArg2>(source, remove, handler, counter), source, add, counter);
     }
 
-    /// <summary>Adds the token's forwarder and counts the attachment; if <c>add</c> throws, gives a budget's place back.</summary>
+    /// <summary>Adds the token's forwarder and counts the attachment; if <c>add</c> throws, closes the token's gate and gives a budget's place back.</summary>
     private static EventSubscription Attach<TSource, THandler>(EventSubscription token, TSource source, Action<TSource, THandler> add, ListenerCount? counter)
         where THandler : Delegate
     {
@@ -216,6 +216,8 @@ public static partial class Subscribe
         }
         catch
         {
+            // add may have published the forwarder before throwing; the caller gets no token to detach it.
+            token.Abandon();
             counter?.Decrement();
             throw;
         }

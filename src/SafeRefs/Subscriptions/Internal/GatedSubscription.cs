@@ -38,6 +38,18 @@ internal abstract class GatedSubscription : Subscription
         }
     }
 
+    /// <summary>
+    /// Closes the gate of a token whose attach threw and drops the callback: a forwarder the source published anyway
+    /// starts nothing, and no token exists that could detach it.
+    /// </summary>
+    internal void Abandon()
+    {
+        if (_gate.Close())
+        {
+            ReleaseCallback();
+        }
+    }
+
     /// <summary>Completes when no callback admitted by the gate is running.</summary>
     private protected sealed override ValueTask WhenCallbacksIdleAsync() => _gate.WhenIdleAsync();
 

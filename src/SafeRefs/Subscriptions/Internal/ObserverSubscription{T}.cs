@@ -18,7 +18,17 @@ internal sealed class ObserverSubscription<T> : GatedSubscription, IObserver<T>
     internal static ObserverSubscription<T> Subscribe(IObservable<T> source, IObserver<T> observer)
     {
         var subscription = new ObserverSubscription<T>(observer);
-        Volatile.Write(ref subscription._inner, source.Subscribe(subscription));
+        try
+        {
+            Volatile.Write(ref subscription._inner, source.Subscribe(subscription));
+        }
+        catch
+        {
+            // The observable may have registered the token before throwing; the caller gets no token to dispose.
+            subscription.Abandon();
+            throw;
+        }
+
         return subscription;
     }
 
