@@ -10,14 +10,14 @@ namespace SafeRefs.Subscriptions.Internal;
 /// token rather than the user's handler, and the forwarder starts the handler only through the token's gate:
 /// after <see cref="Subscription.Dispose"/> returns, no invocation starts, even from a raise that had already read the
 /// event's delegate. For another delegate type the source holds the forwarder registered for it
-/// (<see cref="EventForwarders"/>), which calls through this token as its <see cref="IEventForwarderGate"/>; for a type
+/// (<see cref="EventForwarders"/>), which calls through a gate object wrapping this token; for a type
 /// with none, the handler itself (plain .NET event semantics).
 /// </summary>
 /// <remarks>
 /// The typed source and remove accessor live in <see cref="EventSubscription{TSource, THandler}"/>; this part holds
 /// what a forwarder needs, so that one forwarder serves every source type.
 /// </remarks>
-internal abstract class EventSubscription : GatedSubscription, IEventForwarderGate
+internal abstract class EventSubscription : GatedSubscription
 {
     private Delegate? _handler;
     private Delegate? _attached;
@@ -54,7 +54,7 @@ internal abstract class EventSubscription : GatedSubscription, IEventForwarderGa
         {
             token._attached = new Action(token.OnAction);
         }
-        else if (EventForwarders.Create<THandler>(token) is { } forwarder)
+        else if (EventForwarders.Create<THandler>(new ForwarderGate(token)) is { } forwarder)
         {
             token._attached = forwarder;
         }
@@ -79,16 +79,6 @@ internal abstract class EventSubscription : GatedSubscription, IEventForwarderGa
         var handler = Volatile.Read(ref _handler);
         return handler is not null && TryEnter() ? Unsafe.As<THandler>(handler) : null;
     }
-
-    /// <inheritdoc/>
-    Delegate? IEventForwarderGate.TryEnter(out object? state)
-    {
-        state = null;
-        return Enter<Delegate>();
-    }
-
-    /// <inheritdoc/>
-    void IEventForwarderGate.Leave(object? state) => Leave();
 
     /// <summary>After the detach, the token keeps neither the handler nor (for a delegate type without a forwarder) the attached delegate.</summary>
     private protected override void ReleaseCallback()
@@ -170,5 +160,22 @@ internal abstract class EventSubscription : GatedSubscription, IEventForwarderGa
                 Leave();
             }
         }
+    }
+
+    /// <summary>
+    /// The gate a registered forwarder calls through: a separate object, so that a holder of the token (a public
+    /// <see cref="Subscription"/>) cannot enter or leave its gate.
+    /// </summary>
+    private sealed class ForwarderGate(EventSubscription token) : IEventForwarderGate
+    {
+        /// <inheritdoc/>
+        public Delegate? TryEnter(out object? state)
+        {
+            state = null;
+            return token.Enter<Delegate>();
+        }
+
+        /// <inheritdoc/>
+        public void Leave(object? state) => token.Leave();
     }
 }
