@@ -154,19 +154,8 @@ public sealed class TimerScopePromiseTests
 
         // The first disposal is held inside the clock's Dispose of the first timer (user code), before it reached the
         // other members; a second Dispose on this thread returns meanwhile.
-        using var entered = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        var held = 0;
-        clock.BeforeDispose = _ =>
-        {
-            if (Interlocked.Exchange(ref held, 1) == 0)
-            {
-                entered.Set();
-                release.Wait(Bound);
-            }
-        };
-        var first = Task.Run(scope.Dispose);
-        Assert.True(entered.Wait(Bound), "the first Dispose never reached the clock");
+        var (first, release) = HoldFirstDispose(clock, scope);
+        using var releasing = release;
         scope.Dispose();
 
         // Ticks of everything the first disposal has not closed yet, after a Dispose returned.
@@ -193,19 +182,8 @@ public sealed class TimerScopePromiseTests
 
         // The first disposal is held inside the clock's Dispose of the timer (user code), before it reached the delay;
         // a second Dispose on this thread returns meanwhile.
-        using var entered = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        var held = 0;
-        clock.BeforeDispose = _ =>
-        {
-            if (Interlocked.Exchange(ref held, 1) == 0)
-            {
-                entered.Set();
-                release.Wait(Bound);
-            }
-        };
-        var first = Task.Run(scope.Dispose);
-        Assert.True(entered.Wait(Bound), "the first Dispose never reached the clock");
+        var (first, release) = HoldFirstDispose(clock, scope);
+        using var releasing = release;
         scope.Dispose();
 
         // The delay falls due after a Dispose returned, before the first disposal closed it.
@@ -376,5 +354,25 @@ public sealed class TimerScopePromiseTests
         scope.Every(TimeSpan.FromMilliseconds(1), static () => { });
         scope.After(Second, static () => { }).Change(Second, TimeSpan.FromMilliseconds(1));
         Assert.Equal(2, scope.ActiveCount);
+    }
+
+    /// <summary>Starts a first <see cref="TimerScope.Dispose"/> on the thread pool and holds it inside the clock's first
+    /// timer <c>Dispose</c> (user code) until the returned event is set.</summary>
+    private static (Task First, ManualResetEventSlim Release) HoldFirstDispose(HookedTimeProvider clock, TimerScope scope)
+    {
+        using var entered = new ManualResetEventSlim();
+        var release = new ManualResetEventSlim();
+        var held = 0;
+        clock.BeforeDispose = _ =>
+        {
+            if (Interlocked.Exchange(ref held, 1) == 0)
+            {
+                entered.Set();
+                release.Wait(Bound);
+            }
+        };
+        var first = Task.Run(scope.Dispose);
+        Assert.True(entered.Wait(Bound), "the first Dispose never reached the clock");
+        return (first, release);
     }
 }
