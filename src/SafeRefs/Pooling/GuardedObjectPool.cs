@@ -313,7 +313,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
             // Only a disposed scope knows which callbacks it waits for: checked before, it would miss the callback
             // running this call while the first end is still detaching.
-            if (!returned.IsCompleted && (state.IsInHandlerOnThisThread || timers?.IsCallingFromOwnCallback() == true))
+            if (!returned.IsCompleted && timers?.IsCallingFromOwnCallback() == true)
             {
                 returned = ValueTask.FromException(OwnCallbackWait());
             }
@@ -398,8 +398,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
         else if (awaitReturn)
         {
-            // The object goes back once this callback returns; a wait for that from inside it would never end.
-            returned = state.IsInHandlerOnThisThread || timers?.IsCallingFromOwnCallback() == true
+            // The object goes back once this timer callback (or async body) returns: a wait for that inside it would
+            // never end. A synchronous handler returns before an await in it resumes, so it simply waits.
+            returned = timers?.IsCallingFromOwnCallback() == true
                 ? ValueTask.FromException(OwnCallbackWait())
                 : state.WhenHandedBack(version);
         }
@@ -462,7 +463,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
     /// <summary>The failure of a <c>DisposeAsync</c> awaited inside one of the lease's own callbacks.</summary>
     private static InvalidOperationException OwnCallbackWait() => new(
-        "PoolLease.DisposeAsync was awaited inside one of the lease's own handlers or timer callbacks, which it would wait for forever. The lease has ended; call Dispose there instead.");
+        "PoolLease.DisposeAsync was awaited inside one of the lease's own timer callbacks or loop bodies, which it would wait for forever. The lease has ended; call Dispose there instead.");
 
     /// <summary>
     /// Ends a tracked timer scope, timer or loop as the lease's own timers are ended: its <c>Dispose</c> never blocks,

@@ -238,8 +238,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <exception cref="ArgumentNullException"><paramref name="callback"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="token"/> is the lease's own <see cref="Token"/>.</exception>
     /// <exception cref="ObjectDisposedException">The lease has ended.</exception>
-    /// <remarks>Calling <see cref="Dispose"/> inside the callback is fine; <see cref="DisposeAsync"/> awaited there
-    /// faults with <see cref="InvalidOperationException"/>, as inside the lease's other callbacks.</remarks>
+    /// <remarks>Calling <see cref="Dispose"/> inside the callback is fine; the task of <see cref="DisposeAsync"/> called
+    /// there completes once the callback has returned.</remarks>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068:CancellationToken parameters must come last", Justification = "The token is the source the callback is registered on, not a way to cancel this call, as in Subscribe.OnCancel.")]
     public PoolLease<T> OnCancel(CancellationToken token, Action callback)
     {
@@ -333,9 +333,10 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <returns>A task that completes when no timer callback, loop body or handler of the lease runs any more and the
     /// object is back; it faults with the exceptions <see cref="Dispose"/> would throw, and with
     /// <see cref="InvalidOperationException"/> when called inside one of the lease's own timer callbacks or loop bodies
-    /// (also after an <see langword="await"/> in it), forwarded <c>On</c> handlers or <c>OnCancel</c> callbacks (on
-    /// their thread, before they return), which it would wait for forever. Inside the callback of a tracked subscription or of a tracked
-    /// <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/> that is not detected and the
+    /// (also after an <see langword="await"/> in it), which it would wait for forever. Inside a forwarded <c>On</c>
+    /// handler or an <c>OnCancel</c> callback it completes once that callback has returned: await it there, never
+    /// block on it. Inside the callback of a tracked subscription or of a tracked
+    /// <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/> a wait is not detected and the
     /// task never completes: call <see cref="Dispose"/> there.</returns>
     public ValueTask DisposeAsync()
     {

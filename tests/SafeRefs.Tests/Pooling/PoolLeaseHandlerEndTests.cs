@@ -111,16 +111,16 @@ public sealed class PoolLeaseHandlerEndTests
     [InlineData(Attachment.OnEventHandlerOfT, true)]
     [InlineData(Attachment.OnCancel, false)]
     [InlineData(Attachment.OnCancel, true)]
-    public void DisposeAsync_InsideAnOnHandler_FaultsWithInvalidOperation_AndTheObjectStillGoesBack(Attachment attachment, bool disposeFirst)
+    public async Task DisposeAsync_InsideAnOnHandler_CompletesOnceTheHandlerReturned(Attachment attachment, bool disposeFirst)
     {
-        // A wait for the object to go back, inside the handler it waits for, would never end: the task faults at once
-        // (without the check it is still pending inside the handler, and a blocking wait there hangs). Also when a
-        // Dispose in the same handler already ended the lease.
+        // The handler is a synchronous delegate: it returns before an await of the task in it resumes, so the wait ends
+        // (a fault here would be thrown out of an async handler's await, where nothing catches it). Also when a Dispose
+        // in the same handler already ended the lease.
         var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
         Task? ownDispose = null;
-        var faultedInside = false;
+        var completedInside = true;
         Attach(lease, attachment, () =>
         {
             if (disposeFirst)
@@ -129,16 +129,43 @@ public sealed class PoolLeaseHandlerEndTests
             }
 
             ownDispose = lease.DisposeAsync().AsTask();
-            faultedInside = ownDispose.IsFaulted;
+            completedInside = ownDispose.IsCompleted;
         });
 
         Raise(widget, attachment);
 
-        Assert.True(faultedInside);
-        Assert.IsType<InvalidOperationException>(ownDispose!.Exception?.InnerException);
-        Assert.Equal(1L, pool.Statistics.Returned); // back once the handler returned, on the raising thread
+        Assert.False(completedInside, "the object went back while its handler still ran");
+        await ownDispose!.WaitAsync(Bound); // completed on the raising thread, as the handler returned
+        Assert.Equal(1L, pool.Statistics.Returned);
         using var next = pool.Rent();
         Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_AwaitedInAnAsyncOnHandler_TheRestOfTheHandlerRunsAfterTheObjectWentBack()
+    {
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var after = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)(async (_, _) =>
+        {
+            try
+            {
+                await lease.DisposeAsync().ConfigureAwait(false);
+                after.SetResult(pool.Statistics.Returned);
+            }
+#pragma warning disable CA1031 // an async void handler: the failure is the test's result
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                after.SetException(ex);
+            }
+        }));
+
+        widget.RaiseChanged();
+
+        Assert.Equal(1L, await after.Task.WaitAsync(Bound));
     }
 
     [Fact]

@@ -91,7 +91,7 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
 
     private void Forward<TArgs>(object? sender, TArgs e)
     {
-        if (Enter(out var handler, out var outer))
+        if (Enter(out var handler))
         {
             try
             {
@@ -99,14 +99,14 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
             }
             finally
             {
-                Leave(outer);
+                Leave();
             }
         }
     }
 
     private void ForwardAction()
     {
-        if (Enter(out var handler, out var outer))
+        if (Enter(out var handler))
         {
             try
             {
@@ -114,14 +114,14 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
             }
             finally
             {
-                Leave(outer);
+                Leave();
             }
         }
     }
 
     private void ForwardAction<T1>(T1 arg)
     {
-        if (Enter(out var handler, out var outer))
+        if (Enter(out var handler))
         {
             try
             {
@@ -129,14 +129,14 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
             }
             finally
             {
-                Leave(outer);
+                Leave();
             }
         }
     }
 
     private void ForwardAction<T1, T2>(T1 arg1, T2 arg2)
     {
-        if (Enter(out var handler, out var outer))
+        if (Enter(out var handler))
         {
             try
             {
@@ -144,7 +144,7 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
             }
             finally
             {
-                Leave(outer);
+                Leave();
             }
         }
     }
@@ -153,31 +153,28 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
     Delegate? IEventForwarderGate.TryEnter(out object? state)
     {
         state = null;
-        if (!Enter(out var handler, out var outer))
+        if (!Enter(out var handler))
         {
             return null;
         }
 
         if (handler is null)
         {
-            Leave(outer);
-            return null;
+            Leave();
         }
 
-        state = outer;
         return handler;
     }
 
     /// <inheritdoc/>
-    void IEventForwarderGate.Leave(object? state) => Leave(Unsafe.As<PooledObjectState<T>?>(state));
+    void IEventForwarderGate.Leave(object? state) => Leave();
 
     // Admits one invocation through the gate; on true the caller runs the handler unless it is null (the lease ended
     // in between) and calls Leave in any case.
-    private bool Enter(out Delegate? handler, out PooledObjectState<T>? outer)
+    private bool Enter(out Delegate? handler)
     {
-        outer = null;
         handler = Volatile.Read(ref _handler);
-        if (handler is null || !_state.Admit(_version, out outer))
+        if (handler is null || !_state.Admit(_version))
         {
             return false;
         }
@@ -192,9 +189,9 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
 
     // The last callback out of an ended lease hands the object back, on this thread; a failure there is logged, never
     // thrown into the raise.
-    private void Leave(PooledObjectState<T>? outer)
+    private void Leave()
     {
-        if (_state.Leave(outer))
+        if (_state.Exit())
         {
             _pool.HandBack(_state, report: true);
         }

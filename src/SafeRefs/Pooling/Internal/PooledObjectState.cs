@@ -27,13 +27,6 @@ internal sealed class PooledObjectState<T>
 
     private static readonly LeaseAttachment<T>[] NoAttachments = [];
 
-    // The state of the innermost forwarded handler the current thread runs (null outside one): a marker for the
-    // DisposeAsync that would wait for its own caller, not a cache. Restored on the handler's return, so it never
-    // holds a state longer than the handler runs. Only the innermost: a handler of this lease that raises another
-    // object's event, whose handler then waits for this lease, is not detected.
-    [ThreadStatic]
-    private static PooledObjectState<T>? _handlerOf;
-
     // The lease version: odd while the object is out, 0 if it never was. 64 bits, so a version never comes back (2^63
     // leases); the gate below carries only its low 32 bits, which do come back after 2^31 leases.
     private long _version;
@@ -52,9 +45,6 @@ internal sealed class PooledObjectState<T>
 
     /// <summary>Gets the lease version; odd while the object is out, 0 if it never was.</summary>
     public long Version => Volatile.Read(ref _version);
-
-    /// <summary>Gets whether the current thread runs inside a forwarded handler of this object's lease.</summary>
-    public bool IsInHandlerOnThisThread => ReferenceEquals(_handlerOf, this);
 
     public LeaseAttachment<T>[] Attachments = NoAttachments;
 
@@ -110,12 +100,10 @@ internal sealed class PooledObjectState<T>
     public bool TryMarkReturnedUnrented() => Interlocked.CompareExchange(ref _version, 2, 0) == 0;
 
     /// <summary>Admits one callback of lease <paramref name="version"/> (by the low 32 bits of its version, see the
-    /// gate) and marks the thread as running it; <see langword="false"/> (not counted) once that lease has ended. On
-    /// <see langword="true"/>, the caller checks <see cref="IsCurrent"/> before it runs anything and calls
-    /// <see cref="Leave"/> with <paramref name="outer"/> in any case.</summary>
-    public bool Admit(long version, out PooledObjectState<T>? outer)
+    /// gate); <see langword="false"/> (not counted) once that lease has ended. On <see langword="true"/>, the caller
+    /// checks <see cref="IsCurrent"/> before it runs anything and calls <see cref="Exit"/> in any case.</summary>
+    public bool Admit(long version)
     {
-        outer = null;
         var gate = Volatile.Read(ref _gate);
         while ((int)(gate >> 32) == (int)version)
         {
@@ -123,8 +111,6 @@ internal sealed class PooledObjectState<T>
             var seen = Interlocked.CompareExchange(ref _gate, gate + 1, gate);
             if (seen == gate)
             {
-                outer = _handlerOf;
-                _handlerOf = this;
                 return true;
             }
 
@@ -132,14 +118,6 @@ internal sealed class PooledObjectState<T>
         }
 
         return false;
-    }
-
-    /// <summary>A handler that <see cref="Admit"/> admitted returned: restores the thread's mark and leaves the gate.</summary>
-    /// <returns><see langword="true"/> for the last one out of an ended lease: its caller hands the object back.</returns>
-    public bool Leave(PooledObjectState<T>? outer)
-    {
-        _handlerOf = outer;
-        return Exit();
     }
 
     /// <summary>Ends the current lease (under <see cref="Lock"/>, its version checked): no callback of it is admitted
