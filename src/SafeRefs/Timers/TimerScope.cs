@@ -53,7 +53,6 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     // Created by the first disposal (under the gate) and completed once no callback, loop body or child callback that
     // was running at that disposal still runs: every DisposeAsync awaits this one task.
     private TaskCompletionSource? _idle;
-    private List<IScopeMember>? _busyAtDispose; // what _idle waits for (read only by the self-wait check)
     private volatile bool _disposed;
     private int _index = -1;
     private string? _name;
@@ -512,30 +511,11 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
     /// <summary>Gets whether the caller runs inside a callback or loop body (also after an await in it) that the
     /// disposed scope still waits for.</summary>
-    internal bool IsCallingFromOwnCallback()
-    {
-        if (Volatile.Read(ref _idle) is not { Task.IsCompleted: false })
-        {
-            return false;
-        }
-
-        if (Volatile.Read(ref _busyAtDispose) is not { } busy)
-        {
-            // The first disposal is still closing members (it lists the busy ones only after): ask the flow, whose
-            // running callback of this scope or a child the disposal will wait for.
-            return CallbackFlow.IsInsideRunningMemberOf(this);
-        }
-
-        foreach (var member in busy)
-        {
-            if (member.IsBusy && member.RunsInCallingFlow)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    /// <remarks>One rule at every stage of the disposal: the scope waits for every callback and body of it or of a
+    /// child scope that runs once it is disposed (none starts after, and one that runs keeps its cell in the table, so
+    /// the disposal finds it), so the flow's own running callback of this scope or a child is one it waits for.</remarks>
+    internal bool IsCallingFromOwnCallback() =>
+        Volatile.Read(ref _idle) is { Task.IsCompleted: false } && CallbackFlow.IsInsideRunningMemberOf(this);
 
     /// <summary>Gets whether this scope is <paramref name="scope"/> or one of its descendants.</summary>
     internal bool IsSelfOrChildOf(TimerScope scope)
@@ -737,7 +717,6 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         }
         else
         {
-            Volatile.Write(ref _busyAtDispose, busy);
             _ = CompleteWhenIdleAsync(busy, idle);
         }
 
