@@ -291,6 +291,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
                 timers = state.Timers;
                 state.Timers = null;
                 state.EndedTimers = timers;
+                state.EndedTimerItems = null;
                 state.EndedTimersFor = version;
             }
         }
@@ -313,7 +314,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
             // Only a disposed scope knows which callbacks it waits for: checked before, it would miss the callback
             // running this call while the first end is still detaching.
-            if (!returned.IsCompleted && timers?.IsCallingFromOwnCallback() == true)
+            if (!returned.IsCompleted && WaitsForCaller(state, version, timers))
             {
                 returned = ValueTask.FromException(OwnCallbackWait());
             }
@@ -400,7 +401,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         {
             // The object goes back once this timer callback (or async body) returns: a wait for that inside it would
             // never end. A synchronous handler returns before an await in it resumes, so it simply waits.
-            returned = timers?.IsCallingFromOwnCallback() == true
+            returned = WaitsForCaller(state, version, timers)
                 ? ValueTask.FromException(OwnCallbackWait())
                 : state.WhenHandedBack(version);
         }
@@ -461,9 +462,25 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         return failure;
     }
 
+    /// <summary>Gets whether the caller runs inside a timer callback or loop body that the hand-back of the ended lease
+    /// <paramref name="version"/> waits for: one of the lease's timers, or of a tracked timer scope, timer or loop that
+    /// its end stopped while it ran.</summary>
+    private static bool WaitsForCaller(PooledObjectState<T> state, long version, TimerScope? timers)
+    {
+        if (timers?.IsCallingFromOwnCallback() == true)
+        {
+            return true;
+        }
+
+        lock (state.Lock)
+        {
+            return state.EndedTimersFor == version && state.EndedTimerItems is { } items && items.Exists(TimerScope.IsCallingFromCallbackOf);
+        }
+    }
+
     /// <summary>The failure of a <c>DisposeAsync</c> awaited inside one of the lease's own callbacks.</summary>
     private static InvalidOperationException OwnCallbackWait() => new(
-        "PoolLease.DisposeAsync was awaited inside one of the lease's own timer callbacks or loop bodies, which it would wait for forever. The lease has ended; call Dispose there instead.");
+        "PoolLease.DisposeAsync was awaited inside a timer callback or loop body of the lease or of a timer item it tracks, which it would wait for forever. The lease has ended; call Dispose there instead.");
 
     /// <summary>
     /// Ends a tracked timer scope, timer or loop as the lease's own timers are ended: its <c>Dispose</c> never blocks,
@@ -478,12 +495,22 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
         finally
         {
-            JoinUntilDone(state, item switch
+            var running = item switch
             {
                 TimerScope scope => scope.WhenIdleAsync(),
                 ScopedTimer timer => timer.WhenIdleAsync(),
                 _ => ((ScopedLoop)item).WhenIdleAsync(),
-            });
+            };
+            if (!running.IsCompleted)
+            {
+                // Kept for the own-callback check of a DisposeAsync of the lease, which waits for this callback.
+                lock (state.Lock)
+                {
+                    (state.EndedTimerItems ??= []).Add(item);
+                }
+            }
+
+            JoinUntilDone(state, running);
         }
     }
 

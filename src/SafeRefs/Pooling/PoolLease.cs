@@ -333,11 +333,11 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <returns>A task that completes when no timer callback, loop body or handler of the lease runs any more and the
     /// object is back; it faults with the exceptions <see cref="Dispose"/> would throw, and with
     /// <see cref="InvalidOperationException"/> when called inside one of the lease's own timer callbacks or loop bodies
-    /// (also after an <see langword="await"/> in it), which it would wait for forever. Inside a forwarded <c>On</c>
+    /// or those of a tracked <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/> (also
+    /// after an <see langword="await"/> in it), which it would wait for forever. Inside a forwarded <c>On</c>
     /// handler or an <c>OnCancel</c> callback it completes once that callback has returned: await it there, never
-    /// block on it. Inside the callback of a tracked subscription or of a tracked
-    /// <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/> a wait is not detected and the
-    /// task never completes: call <see cref="Dispose"/> there.</returns>
+    /// block on it. Inside the callback of a tracked subscription a wait is not detected and the task never completes:
+    /// call <see cref="Dispose"/> there.</returns>
     public ValueTask DisposeAsync()
     {
         var failure = _pool.End(_state, _version, awaitReturn: true, out var returned);

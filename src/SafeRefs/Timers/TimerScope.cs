@@ -517,6 +517,11 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     internal bool IsCallingFromOwnCallback() =>
         Volatile.Read(ref _idle) is { Task.IsCompleted: false } && CallbackFlow.IsInsideRunningMemberOf(this);
 
+    /// <summary>Gets whether the caller runs inside a still running callback or body of <paramref name="item"/> (a
+    /// <see cref="TimerScope"/> that is disposed, a <see cref="ScopedTimer"/> or a <see cref="ScopedLoop"/>): a wait
+    /// for the item's end there would wait for itself.</summary>
+    internal static bool IsCallingFromCallbackOf(object item) => item is IScopeMember { RunsInCallingFlow: true };
+
     /// <summary>Gets whether this scope is <paramref name="scope"/> or one of its descendants.</summary>
     internal bool IsSelfOrChildOf(TimerScope scope)
     {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Pooling;
 using SafeRefs.Subscriptions;
+using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Pooling;
@@ -160,6 +161,63 @@ public sealed class PoolLeaseRegistrationEndTests
 
         Assert.Null(thrown);
         Assert.Equal(0L, returnedInsideCallback);
+        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
+        Assert.False(widget.IsDisposed, "the object was discarded");
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    [Theory]
+    [InlineData(TrackedTimerItem.Scope, false)]
+    [InlineData(TrackedTimerItem.Timer, false)]
+    [InlineData(TrackedTimerItem.Loop, false)]
+    [InlineData(TrackedTimerItem.Scope, true)]
+    [InlineData(TrackedTimerItem.Timer, true)]
+    [InlineData(TrackedTimerItem.Loop, true)]
+    public async Task DisposeAsync_InsideATrackedTimerItemsCallback_FaultsAtOnce_AndTheObjectGoesBackAfterTheCallback(TrackedTimerItem item, bool disposeFirst)
+    {
+        // The lease's end joins the running callback, so a DisposeAsync there would wait for itself; also when a
+        // Dispose in the same callback already ended the lease.
+        var clock = new FakeTimeProvider();
+        using var outer = new TimerScope(clock);
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        ValueTask inside = default;
+        var completedInside = false;
+        void Callback()
+        {
+            if (disposeFirst)
+            {
+                lease.Dispose();
+            }
+
+            inside = lease.DisposeAsync();
+            completedInside = inside.IsCompleted;
+        }
+
+        var due = TimeSpan.FromSeconds(1);
+        switch (item)
+        {
+            case TrackedTimerItem.Scope:
+                lease.Track(new TimerScope(clock)).After(due, Callback);
+                break;
+            case TrackedTimerItem.Timer:
+                lease.Track(outer.After(due, Callback));
+                break;
+            default:
+                lease.Track(outer.Loop(due, _ =>
+                {
+                    Callback();
+                    return ValueTask.CompletedTask;
+                }));
+                break;
+        }
+
+        clock.Advance(due); // runs the callback on this thread
+
+        Assert.True(completedInside, "DisposeAsync inside the tracked item's callback was pending: awaiting it there would hang");
+        await Assert.ThrowsAsync<InvalidOperationException>(() => inside.AsTask().Bounded());
         Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
         Assert.False(widget.IsDisposed, "the object was discarded");
         using var next = pool.Rent();

@@ -62,7 +62,13 @@ internal sealed class PooledObjectState<T>
     /// Under <see cref="Lock"/>.</summary>
     public TimerScope? EndedTimers;
 
-    /// <summary>The lease version <see cref="EndedTimers"/> belongs to. Under <see cref="Lock"/>.</summary>
+    /// <summary>The tracked timer scopes, timers and loops of the ended lease <see cref="EndedTimersFor"/> whose
+    /// callbacks were still running when its end stopped them, kept until its object went back: a later
+    /// <c>DisposeAsync</c> inside one of those callbacks would wait for itself. Under <see cref="Lock"/>.</summary>
+    public List<object>? EndedTimerItems;
+
+    /// <summary>The lease version <see cref="EndedTimers"/> and <see cref="EndedTimerItems"/> belong to. Under
+    /// <see cref="Lock"/>.</summary>
     public long EndedTimersFor;
 
     /// <summary>Event names already warned about for this object (Node: once per emitter and event).</summary>
@@ -174,6 +180,7 @@ internal sealed class PooledObjectState<T>
             if (EndedTimersFor == version)
             {
                 EndedTimers = null;
+                EndedTimerItems = null;
             }
             if (_waiterFor == version)
             {
