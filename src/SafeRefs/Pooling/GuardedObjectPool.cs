@@ -9,6 +9,7 @@ using SafeRefs.Internal;
 using SafeRefs.Pooling.Internal;
 using SafeRefs.Subscriptions;
 using SafeRefs.Timers;
+using SafeRefs.Timers.Internal;
 
 namespace SafeRefs.Pooling;
 
@@ -164,7 +165,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     public override void Return(T obj)
     {
         ArgumentNullException.ThrowIfNull(obj);
-        var state = _states.GetOrAdd(obj, static value => new PooledObjectState<T>(value));
+        var state = _states.GetOrAdd(obj, static (value, pool) => new PooledObjectState<T>(pool, value), this);
         var version = state.Version;
         if ((version & 1) == 0)
         {
@@ -339,7 +340,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             // No new callback starts after this; the ones running are joined to the gate.
             try
             {
-                timers.Dispose();
+                EndTimerItem(state, timers);
             }
 #pragma warning disable CA1031 // the scope's callbacks and logger are user code: no failure stops the end
             catch (Exception ex)
@@ -347,8 +348,6 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             {
                 AddFailure(ref errors, ex);
             }
-
-            JoinUntilDone(state, timers.WhenIdleAsync());
         }
 
         if (cts is not null)
@@ -483,11 +482,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         "PoolLease.DisposeAsync was awaited inside a timer callback or loop body of the lease or of a timer item it tracks, which it would wait for forever. The lease has ended; call Dispose there instead.");
 
     /// <summary>
-    /// Ends a tracked timer scope, timer or loop as the lease's own timers are ended: its <c>Dispose</c> never blocks,
+    /// Ends the lease's timer scope or a tracked timer scope, timer or loop: its <c>Dispose</c> never blocks,
     /// and its idle wait, unlike <c>DisposeAsync</c>, does not fault when the end runs inside one of its callbacks.
     /// The wait is joined also when <c>Dispose</c> threw (a failing clock): a callback may still be running.
     /// </summary>
-    private void EndTimerItem(PooledObjectState<T> state, object item)
+    private void EndTimerItem(PooledObjectState<T> state, IScopeMember item)
     {
         try
         {
@@ -495,12 +494,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
         finally
         {
-            var running = item switch
-            {
-                TimerScope scope => scope.WhenIdleAsync(),
-                ScopedTimer timer => timer.WhenIdleAsync(),
-                _ => ((ScopedLoop)item).WhenIdleAsync(),
-            };
+            var running = item.WhenIdleAsync();
             if (!running.IsCompleted)
             {
                 // Kept for the own-callback check of a DisposeAsync of the lease, which waits for this callback.
@@ -571,9 +565,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
             try
             {
-                if (attachment is { Remove: null, Handler: TimerScope or ScopedTimer or ScopedLoop })
+                if (attachment is { Remove: null, Handler: IScopeMember timerItem })
                 {
-                    EndTimerItem(state, attachment.Handler);
+                    EndTimerItem(state, timerItem);
                 }
                 else if (attachment is { Remove: null, Handler: IAsyncDisposable registration })
                 {
@@ -646,7 +640,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
     private PooledObjectState<T> Begin(T value, out long version)
     {
-        var state = _states.GetOrAdd(value, static value => new PooledObjectState<T>(value));
+        var state = _states.GetOrAdd(value, static (value, pool) => new PooledObjectState<T>(pool, value), this);
         if (_probe is not null)
         {
             try

@@ -145,7 +145,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(add);
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
-        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.For(_pool, _state, _version, handler), eventName ?? "(unnamed)");
+        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.For(_state, _version, handler), eventName ?? "(unnamed)");
         return this;
     }
 
@@ -171,7 +171,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(add);
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
-        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.For(_pool, _state, _version, handler), eventName ?? "(unnamed)");
+        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.For(_state, _version, handler), eventName ?? "(unnamed)");
         return this;
     }
 
@@ -196,7 +196,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(add);
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
-        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.ForAction(_pool, _state, _version, handler), eventName ?? "(unnamed)");
+        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.ForAction(_state, _version, handler), eventName ?? "(unnamed)");
         return this;
     }
 
@@ -222,7 +222,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(add);
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
-        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.ForAction(_pool, _state, _version, handler), eventName ?? "(unnamed)");
+        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.ForAction(_state, _version, handler), eventName ?? "(unnamed)");
         return this;
     }
 
@@ -257,7 +257,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         {
             // Registered outside the lock: a token cancelled already runs the callback here, and a concurrent end must
             // not wait for it. The callback enters through the lease's gate as a forwarded handler does.
-            var registration = token.UnsafeRegister(static run => Unsafe.As<Action>(run!)(), LeaseForwarder<T>.For(_pool, _state, _version, callback));
+            var registration = token.UnsafeRegister(static run => Unsafe.As<Action>(run!)(), LeaseForwarder<T>.For(_state, _version, callback));
             lock (_state.Lock)
             {
                 if (!_state.IsCurrent(_version))

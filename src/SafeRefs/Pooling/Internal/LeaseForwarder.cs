@@ -15,7 +15,7 @@ namespace SafeRefs.Pooling.Internal;
 /// <remarks>
 /// One per <c>On</c> and never reused: it carries its lease's version, so a stale forwarder of an ended lease finds
 /// the version moved and never runs, whichever lease of the object is current (reused, a raise that read it in an
-/// earlier lease would start the next lease's handler). Holds the pool and the object's state strongly, and the handler until its
+/// earlier lease would start the next lease's handler). Holds the object's state (and so the pool) strongly, and the handler until its
 /// lease ends (<see cref="Release"/>): a raise that still holds the forwarder after that (a copy of the event's
 /// delegate on some stack) does not keep the handler and what it captured alive.
 /// </remarks>
@@ -23,14 +23,12 @@ namespace SafeRefs.Pooling.Internal;
 internal sealed class LeaseForwarder<T> : IEventForwarderGate
     where T : class
 {
-    private readonly GuardedObjectPool<T> _pool;
     private readonly PooledObjectState<T> _state;
     private readonly long _version;
     private Delegate? _handler;
 
-    private LeaseForwarder(GuardedObjectPool<T> pool, PooledObjectState<T> state, long version, Delegate handler)
+    private LeaseForwarder(PooledObjectState<T> state, long version, Delegate handler)
     {
-        _pool = pool;
         _state = state;
         _version = version;
         _handler = handler;
@@ -41,49 +39,49 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
     /// <remarks>Every known type but <see cref="Action"/> has the shape <c>(object? sender, TArgs e)</c> with a reference
     /// type <c>TArgs</c>, the shape of <see cref="EventHandler{TEventArgs}"/>: <see cref="Forward{TArgs}"/> serves them
     /// all and calls the handler through that shape (the same two arguments to the same method).</remarks>
-    internal static THandler For<THandler>(GuardedObjectPool<T> pool, PooledObjectState<T> state, long version, THandler handler)
+    internal static THandler For<THandler>(PooledObjectState<T> state, long version, THandler handler)
         where THandler : Delegate
     {
         Delegate attached;
         if (typeof(THandler) == typeof(EventHandler))
         {
-            attached = new EventHandler(new LeaseForwarder<T>(pool, state, version, handler).Forward);
+            attached = new EventHandler(new LeaseForwarder<T>(state, version, handler).Forward);
         }
         else if (typeof(THandler) == typeof(PropertyChangedEventHandler))
         {
-            attached = new PropertyChangedEventHandler(new LeaseForwarder<T>(pool, state, version, handler).Forward);
+            attached = new PropertyChangedEventHandler(new LeaseForwarder<T>(state, version, handler).Forward);
         }
         else if (typeof(THandler) == typeof(PropertyChangingEventHandler))
         {
-            attached = new PropertyChangingEventHandler(new LeaseForwarder<T>(pool, state, version, handler).Forward);
+            attached = new PropertyChangingEventHandler(new LeaseForwarder<T>(state, version, handler).Forward);
         }
         else if (typeof(THandler) == typeof(NotifyCollectionChangedEventHandler))
         {
-            attached = new NotifyCollectionChangedEventHandler(new LeaseForwarder<T>(pool, state, version, handler).Forward);
+            attached = new NotifyCollectionChangedEventHandler(new LeaseForwarder<T>(state, version, handler).Forward);
         }
         else if (typeof(THandler) == typeof(Action))
         {
-            attached = new Action(new LeaseForwarder<T>(pool, state, version, handler).ForwardAction);
+            attached = new Action(new LeaseForwarder<T>(state, version, handler).ForwardAction);
         }
         else
         {
-            return EventForwarders.Create<THandler>(new LeaseForwarder<T>(pool, state, version, handler)) ?? handler;
+            return EventForwarders.Create<THandler>(new LeaseForwarder<T>(state, version, handler)) ?? handler;
         }
 
         return Unsafe.As<THandler>(attached);
     }
 
     /// <summary>Gets the forwarder for an <see cref="EventHandler{TEventArgs}"/> handler.</summary>
-    internal static EventHandler<TArgs> For<TArgs>(GuardedObjectPool<T> pool, PooledObjectState<T> state, long version, EventHandler<TArgs> handler) =>
-        new LeaseForwarder<T>(pool, state, version, handler).Forward;
+    internal static EventHandler<TArgs> For<TArgs>(PooledObjectState<T> state, long version, EventHandler<TArgs> handler) =>
+        new LeaseForwarder<T>(state, version, handler).Forward;
 
     /// <summary>Gets the forwarder for an <see cref="Action{T}"/> handler.</summary>
-    internal static Action<T1> ForAction<T1>(GuardedObjectPool<T> pool, PooledObjectState<T> state, long version, Action<T1> handler) =>
-        new LeaseForwarder<T>(pool, state, version, handler).ForwardAction;
+    internal static Action<T1> ForAction<T1>(PooledObjectState<T> state, long version, Action<T1> handler) =>
+        new LeaseForwarder<T>(state, version, handler).ForwardAction;
 
     /// <summary>Gets the forwarder for an <see cref="Action{T1, T2}"/> handler.</summary>
-    internal static Action<T1, T2> ForAction<T1, T2>(GuardedObjectPool<T> pool, PooledObjectState<T> state, long version, Action<T1, T2> handler) =>
-        new LeaseForwarder<T>(pool, state, version, handler).ForwardAction;
+    internal static Action<T1, T2> ForAction<T1, T2>(PooledObjectState<T> state, long version, Action<T1, T2> handler) =>
+        new LeaseForwarder<T>(state, version, handler).ForwardAction;
 
     /// <summary>Drops the handler once the lease's gate is closed: no invocation is admitted any more, and one admitted
     /// before read the handler before it entered.</summary>
@@ -193,7 +191,7 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
     {
         if (_state.Exit())
         {
-            _pool.HandBack(_state, report: true);
+            _state.Pool.HandBack(_state, report: true);
         }
     }
 }

@@ -37,7 +37,14 @@ internal sealed class PooledObjectState<T>
     // different (IsCurrent) and leaves without running.
     private long _gate;
 
-    public PooledObjectState(T value) => Value = value;
+    public PooledObjectState(GuardedObjectPool<T> pool, T value)
+    {
+        Pool = pool;
+        Value = value;
+    }
+
+    /// <summary>Gets the pool whose table holds this state: the one the object goes back to.</summary>
+    public GuardedObjectPool<T> Pool { get; }
 
     public T Value { get; }
 
@@ -77,8 +84,8 @@ internal sealed class PooledObjectState<T>
     /// <summary>Set by an ended lease's end or by what it waits for: discard the object instead of returning it.</summary>
     public bool Discard;
 
-    // Under Lock: the last lease whose object went back, and the wait of a DisposeAsync of lease _waiterFor for that.
-    // The next lease may open (without the lock) as soon as the object is back, before the hand-back records it here.
+    // The last lease whose object went back (interlocked), and, under Lock, the wait of a DisposeAsync of lease
+    // _waiterFor for that. The next lease may open as soon as the object is back, before the hand-back records it here.
     private long _handedBack;
     private long _waiterFor;
     private TaskCompletionSource? _waiter;
@@ -152,7 +159,7 @@ internal sealed class PooledObjectState<T>
         lock (Lock)
         {
             // A later lease opened: the object went back before it could be rented again.
-            if (Version != version + 1 || _handedBack >= version)
+            if (Version != version + 1 || Volatile.Read(ref _handedBack) >= version)
             {
                 return default;
             }
@@ -161,8 +168,17 @@ internal sealed class PooledObjectState<T>
             {
                 // A waiter of an earlier lease not completed yet: its object went back since (this lease had it).
                 _waiter?.TrySetResult();
-                _waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 _waiterFor = version;
+                Interlocked.Exchange(ref _waiter, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            }
+
+            // Published above with a full fence before this read, as HandedBack records before it looks for a waiter:
+            // a hand-back that did not see the waiter is seen here, and the waiter completes at once.
+            if (Volatile.Read(ref _handedBack) >= version)
+            {
+                (var waiter, _waiter) = (_waiter, null);
+                waiter!.TrySetResult();
+                return default;
             }
 
             return new ValueTask(_waiter!.Task);
@@ -173,15 +189,22 @@ internal sealed class PooledObjectState<T>
     /// its return failed with <paramref name="failure"/>) and completes the wait for it.</summary>
     public void HandedBack(long version, Exception? failure)
     {
+        // Without the lock when nobody waits (the common end): recorded with a full fence first, see WhenHandedBack.
+        if (RecordHandedBack(version) && Volatile.Read(ref _waiter) is null && Volatile.Read(ref EndedTimers) is null
+            && Volatile.Read(ref EndedTimerItems) is null)
+        {
+            return;
+        }
+
         TaskCompletionSource? waiter = null;
         lock (Lock)
         {
-            _handedBack = Math.Max(_handedBack, version);
             if (EndedTimersFor == version)
             {
                 EndedTimers = null;
                 EndedTimerItems = null;
             }
+
             if (_waiterFor == version)
             {
                 (waiter, _waiter) = (_waiter, null);
@@ -202,6 +225,25 @@ internal sealed class PooledObjectState<T>
     /// gate or leave it any more: the end drained it without an interlocked operation (the next <see cref="Open"/>
     /// resets the count).</summary>
     public bool ExitEnd() => (Volatile.Read(ref _gate) & RunningMask) == 1 || Exit();
+
+    // Raises the record to version in one interlocked step (a full fence); false when a later lease's hand-back was
+    // recorded first.
+    private bool RecordHandedBack(long version)
+    {
+        var seen = Volatile.Read(ref _handedBack);
+        while (seen < version)
+        {
+            var was = Interlocked.CompareExchange(ref _handedBack, version, seen);
+            if (was == seen)
+            {
+                return true;
+            }
+
+            seen = was;
+        }
+
+        return false;
+    }
 
     /// <summary>Makes room for one more attachment, so that tracking after an add accessor ran cannot fail.</summary>
     public void Reserve()
