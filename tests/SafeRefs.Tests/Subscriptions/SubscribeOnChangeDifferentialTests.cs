@@ -117,6 +117,38 @@ public sealed class SubscribeOnChangeDifferentialTests
         Assert.Equal(2, calls);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void OnChange_TwoFailuresInOneChange_TheLaterReachesTheChanger_AsChangeTokenOnChange(bool producerFailsLater)
+    {
+        // One change runs two steps (the first takes a token that has already changed): the first consumer run
+        // throws, then the second step's consumer (or producer) throws too.
+        Assert.Equal(typeof(ArgumentException), FailureOfOneChange(producerFailsLater, static (producer, consumer) => ChangeToken.OnChange(producer, consumer)));
+        Assert.Equal(typeof(ArgumentException), FailureOfOneChange(producerFailsLater, static (producer, consumer) => Subscribe.OnChange(producer, consumer)));
+    }
+
+    private static Type FailureOfOneChange(bool producerFailsLater, Func<Func<IChangeToken?>, Action, IDisposable> onChange)
+    {
+        var world = new World();
+        var produced = 0;
+        var consumed = 0;
+        IChangeToken? Produce() => ++produced == 3 && producerFailsLater ? throw new ArgumentException("producer") : world.Produce();
+        void Consume()
+        {
+            world.Consume();
+            throw ++consumed == 1 ? new FormatException() : new ArgumentException("consumer");
+        }
+
+        using (onChange(Produce, Consume))
+        {
+            world.ChangedAhead = 1;
+            var thrown = Assert.Throws<AggregateException>(world.Change);
+            Assert.Equal(producerFailsLater ? 1 : 2, consumed);
+            return Assert.Single(thrown.InnerExceptions).GetType();
+        }
+    }
+
     private static List<string> Run(int[] script, Func<Func<IChangeToken?>, Action, IDisposable> onChange)
     {
         var world = new World();

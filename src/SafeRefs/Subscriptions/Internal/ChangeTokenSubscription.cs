@@ -80,14 +80,57 @@ internal sealed class ChangeTokenSubscription : GatedSubscription
     /// <summary>A registration fired on another thread or later: one BCL <c>OnChangeTokenFired</c>, as a loop.</summary>
     private void OnFired()
     {
+        ExceptionDispatchInfo? failure = null;
+        if (TryStep(out var next, ref failure))
+        {
+            RunFrom(next, failure);
+        }
+    }
+
+    /// <summary>
+    /// Registers on <paramref name="token"/>; while it turns out to have changed already (its callback ran inline),
+    /// takes the next token, runs the consumer and registers again, as the BCL's recursion would.
+    /// </summary>
+    /// <param name="token">The token to register on.</param>
+    /// <param name="failure">A consumer failure of the step that took <paramref name="token"/>.</param>
+    private void RunFrom(IChangeToken? token, ExceptionDispatchInfo? failure = null)
+    {
+        var inline = 0;
+        while (token is not null && Register(token))
+        {
+            if (++inline > MaxInlineChanges)
+            {
+                throw new InvalidOperationException(
+                    $"The change-token producer returned {MaxInlineChanges} tokens in a row that had already changed; the chain was stopped instead of looping forever.");
+            }
+
+            if (!TryStep(out token, ref failure))
+            {
+                break;
+            }
+        }
+
+        failure?.Throw();
+    }
+
+    /// <summary>
+    /// One step of the chain, inside the gate: takes the next token from the producer, then runs the consumer.
+    /// </summary>
+    /// <param name="next">The producer's token.</param>
+    /// <param name="failure">Set to the consumer's failure, which replaces an earlier one: as the BCL registers in a
+    /// <see langword="finally"/> (where an inline callback recurses), the latest failure of a change wins, and a
+    /// producer failure or a failed registration, thrown at once, replaces the consumer's.</param>
+    /// <returns><see langword="false"/> (nothing ran) when the subscription was disposed.</returns>
+    private bool TryStep(out IChangeToken? next, ref ExceptionDispatchInfo? failure)
+    {
+        next = null;
         var producer = Volatile.Read(ref _producer);
         var consumer = Volatile.Read(ref _consumer);
         if (producer is null || consumer is null || !TryEnter())
         {
-            return;
+            return false;
         }
 
-        IChangeToken? next;
         try
         {
             next = producer();
@@ -98,7 +141,6 @@ internal sealed class ChangeTokenSubscription : GatedSubscription
             throw;
         }
 
-        ExceptionDispatchInfo? failure = null;
         try
         {
             consumer();
@@ -112,67 +154,7 @@ internal sealed class ChangeTokenSubscription : GatedSubscription
             Leave();
         }
 
-        try
-        {
-            RunFrom(next);
-        }
-        catch (Exception ex)
-        {
-            // The BCL registers in a finally: a later failure replaces the consumer's.
-            failure = ExceptionDispatchInfo.Capture(ex);
-        }
-
-        failure?.Throw();
-    }
-
-    /// <summary>
-    /// Registers on <paramref name="token"/>; while it turns out to have changed already (its callback ran inline),
-    /// takes the next token, runs the consumer and registers again, as the BCL's recursion would.
-    /// </summary>
-    private void RunFrom(IChangeToken? token)
-    {
-        ExceptionDispatchInfo? failure = null;
-        var inline = 0;
-        while (token is not null && Register(token))
-        {
-            if (++inline > MaxInlineChanges)
-            {
-                throw new InvalidOperationException(
-                    $"The change-token producer returned {MaxInlineChanges} tokens in a row that had already changed; the chain was stopped instead of looping forever.");
-            }
-
-            var producer = Volatile.Read(ref _producer);
-            var consumer = Volatile.Read(ref _consumer);
-            if (producer is null || consumer is null || !TryEnter())
-            {
-                break;
-            }
-
-            try
-            {
-                token = producer();
-            }
-            catch
-            {
-                Leave();
-                throw;
-            }
-
-            try
-            {
-                consumer();
-            }
-            catch (Exception ex)
-            {
-                failure = ExceptionDispatchInfo.Capture(ex);
-            }
-            finally
-            {
-                Leave();
-            }
-        }
-
-        failure?.Throw();
+        return true;
     }
 
     /// <summary>Registers on <paramref name="token"/>.</summary>
