@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using SafeRefs.Testing.Heap.Tests.Infrastructure;
+using SafeRefs.Testing.Internal;
 
 namespace SafeRefs.Testing.Heap.Tests;
 
@@ -40,6 +41,39 @@ public sealed class HeapSnapshotTests
         Assert.Equal(40, snapshot[typeof(Box<Marker>).ToString()].Count);   // reflection ToString form
         Assert.Equal(40, snapshot[HeapSnapshot.NameOf(typeof(Box<Marker>))].Count);
         Assert.Contains(snapshot.Types, t => t.Name == "SafeRefs.Testing.Heap.Tests.HeapSnapshotTests+Box`1[SafeRefs.Testing.Heap.Tests.HeapSnapshotTests+Marker]");
+    }
+
+    [Fact]
+    public void Capture_WhileAnEarlierWalkIsStillStopping_DoesNotCountThatWalksTables()
+    {
+        // The task that stops a walk's session can still be running when the next snapshot's collection starts (a
+        // loaded machine): it must not keep that walk's tables alive, or a leak hunt reports them as growth.
+        using var stopping = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        int stops = 0;
+        WalkStopper.AfterStop = () =>
+        {
+            if (Interlocked.Increment(ref stops) == 1)
+            {
+                stopping.Set();
+                release.Wait(TimeSpan.FromMinutes(2));
+            }
+        };
+        try
+        {
+            _ = HeapSnapshot.Capture();
+            Assert.True(stopping.Wait(TimeSpan.FromMinutes(1)));
+
+            HeapSnapshot next = HeapSnapshot.Capture();
+
+            // The runtime walks the heap as the session starts, before the walk in progress makes its tables.
+            Assert.Equal(0, next.CountOf<TypeTable>());
+        }
+        finally
+        {
+            WalkStopper.AfterStop = null;
+            release.Set();
+        }
     }
 
     [Fact]

@@ -254,50 +254,17 @@ internal static class EventPipeHeapWalker
         int lostBeforeWalk = 0;
         int lostInWalk = 0;
         string? gap = null;
-        var clock = Stopwatch.StartNew();
-        long lastEventTicks = 0;
-        int stopRequested = 0;
         bool completed = false;
 
-        void Stop()
-        {
-            if (Interlocked.Exchange(ref stopRequested, 1) == 0)
-            {
-                // Stop() blocks until the runtime acknowledges; never call it on the thread reading the stream.
-                _ = Task.Run(() =>
-                {
-                    try
-                    {
-                        session.Stop();
-                    }
-                    catch (ServerNotAvailableException)
-                    {
-                        // The target exited: the stream ends by itself.
-                    }
-                    catch (TimeoutException)
-                    {
-                        // Same: nothing left to stop.
-                    }
-                    catch (IOException)
-                    {
-                        // The pipe is already closed.
-                    }
-                    catch (ObjectDisposedException)
-                    {
-                        // The walk ended and the session was disposed first.
-                    }
-                });
-            }
-        }
-
-        void Touch() => Volatile.Write(ref lastEventTicks, clock.Elapsed.Ticks);
+        // The handlers below capture this method's tables; the watchdog and the stopping task get only the stopper.
+        var stopper = new WalkStopper(session, timeout, quiet);
 
         using var source = new EventPipeEventSource(session.EventStream);
 
         // Events lost outside the walk (a busy app's other GC events) do not matter; losses while it streams do.
         source.Clr.GCStart += data =>
         {
-            Touch();
+            stopper.Touch();
             if (heapWalkGc < 0 && data.Depth == 2 && data.Reason == GCReason.Induced)
             {
                 heapWalkGc = data.Count;
@@ -310,7 +277,7 @@ internal static class EventPipeHeapWalker
         };
         source.Clr.GCStop += data =>
         {
-            Touch();
+            stopper.Touch();
             if (data.Count != heapWalkGc)
             {
                 return;
@@ -327,11 +294,11 @@ internal static class EventPipeHeapWalker
             }
 
             completed = true;
-            Stop();
+            stopper.Stop();
         };
         source.Clr.TypeBulkType += data =>
         {
-            Touch();
+            stopper.Touch();
             for (int i = 0; i < data.Count; i++)
             {
                 GCBulkTypeValues value = data.Values(i);
@@ -341,7 +308,7 @@ internal static class EventPipeHeapWalker
         };
         source.Clr.GCBulkNode += data =>
         {
-            Touch();
+            stopper.Touch();
             if (!inWalk)
             {
                 return;
@@ -367,7 +334,7 @@ internal static class EventPipeHeapWalker
         {
             source.Clr.GCBulkEdge += data =>
             {
-                Touch();
+                stopper.Touch();
                 if (!inWalk)
                 {
                     return;
@@ -386,7 +353,7 @@ internal static class EventPipeHeapWalker
             };
             source.Clr.GCBulkRootEdge += data =>
             {
-                Touch();
+                stopper.Touch();
                 if (!inWalk)
                 {
                     return;
@@ -400,7 +367,7 @@ internal static class EventPipeHeapWalker
             };
             source.Clr.GCBulkRootStaticVar += data =>
             {
-                Touch();
+                stopper.Touch();
                 if (!inWalk)
                 {
                     return;
@@ -414,7 +381,7 @@ internal static class EventPipeHeapWalker
             };
             source.Clr.GCBulkRootConditionalWeakTableElementEdge += data =>
             {
-                Touch();
+                stopper.Touch();
                 if (!inWalk)
                 {
                     return;
@@ -431,18 +398,7 @@ internal static class EventPipeHeapWalker
         var rundown = new ClrRundownTraceEventParser(source);
         rundown.LoaderModuleDCStop += data => modulePaths[(ulong)data.ModuleID] = data.ModuleILPath;
 
-        using var watchdog = new Timer(
-            _ =>
-            {
-                TimeSpan now = clock.Elapsed;
-                if (now >= timeout || now - TimeSpan.FromTicks(Volatile.Read(ref lastEventTicks)) >= quiet)
-                {
-                    Stop();
-                }
-            },
-            null,
-            WatchdogPeriod,
-            WatchdogPeriod);
+        using var watchdog = new Timer(static state => ((WalkStopper)state!).Check(), stopper, WatchdogPeriod, WatchdogPeriod);
         try
         {
             source.Process();
