@@ -49,7 +49,7 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
     private ChannelMessageQueue? _queue;
     private bool _ownsConnection;
     private int _unsent;
-    private int _lostConnections;
+    private int _connectionEvents;
     private int _disposed;
     private long _published;
     private long _publishFailures;
@@ -504,12 +504,33 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
         }
     }
 
-    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    // The client raises ConnectionFailed and ConnectionRestored from separate thread-pool work items, so the handler
+    // of a reconnection can run before the handler of the failure it follows. Per connection type, _connectionEvents
+    // holds two bits: "a failure awaits its reconnection" and "a connection was restored while no failure was known"
+    // (a first connection, or a reconnection whose failure handler is late). Whichever handler of a pair runs second
+    // resynchronises: a late failure handler finds the restore bit and the connection already back.
+    internal void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
     {
         try
         {
-            Interlocked.Or(ref _lostConnections, 1 << (int)e.ConnectionType);
-            Log.ConnectionFailed(_logger, e.Exception, e.ConnectionType.ToString(), e.FailureType.ToString());
+            var type = e.ConnectionType;
+            var failed = FailedBit(type);
+            var restored = RestoredBit(type);
+            int events;
+            int next;
+            do
+            {
+                events = Volatile.Read(ref _connectionEvents);
+                var restoredFirst = (events & restored) != 0 && IsUp(type);
+                next = restoredFirst ? events & ~restored : (events & ~restored) | failed;
+            }
+            while (Interlocked.CompareExchange(ref _connectionEvents, next, events) != events);
+
+            Log.ConnectionFailed(_logger, e.Exception, type.ToString(), e.FailureType.ToString());
+            if ((next & failed) == 0)
+            {
+                Resynchronize(type); // the reconnection's handler ran first
+            }
         }
         catch (Exception ex)
         {
@@ -517,36 +538,48 @@ public sealed class RedisInvalidationChannel : IDisposable, IAsyncDisposable
         }
     }
 
-    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    internal void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
         try
         {
-            var bit = 1 << (int)e.ConnectionType;
-            int lost;
+            var type = e.ConnectionType;
+            var failed = FailedBit(type);
+            int events;
             do
             {
-                lost = Volatile.Read(ref _lostConnections);
-                if ((lost & bit) == 0)
-                {
-                    return; // a first connection, not a reconnection
-                }
+                events = Volatile.Read(ref _connectionEvents);
             }
-            while (Interlocked.CompareExchange(ref _lostConnections, lost & ~bit, lost) != lost);
+            while (Interlocked.CompareExchange(ref _connectionEvents, (events & failed) != 0 ? events & ~failed : events | RestoredBit(type), events) != events);
 
-            // Messages sent while this connection was down are gone: forget everything they could have invalidated.
-            _reads.InvalidateAll();
-            var count = _localCache.Count;
-            _localCache.Clear();
-            Interlocked.Increment(ref _resyncs);
-            Log.Resynchronized(_logger, e.ConnectionType.ToString(), count);
-            if (Volatile.Read(ref _unsent) != 0 && Interlocked.Exchange(ref _unsent, 0) != 0 && Volatile.Read(ref _connection) is { } connection)
+            if ((events & failed) != 0)
             {
-                _ = FlushUnsentAsync(connection.GetSubscriber());
+                Resynchronize(type);
             }
         }
         catch (Exception ex)
         {
             Log.ConnectionEventFailed(_logger, ex);
+        }
+    }
+
+    private static int FailedBit(ConnectionType type) => 1 << (2 * (int)type);
+
+    private static int RestoredBit(ConnectionType type) => 2 << (2 * (int)type);
+
+    private bool IsUp(ConnectionType type) => Volatile.Read(ref _connection) is { } connection &&
+        (type == ConnectionType.Subscription ? connection.GetSubscriber().IsConnected(_channel) : connection.IsConnected);
+
+    private void Resynchronize(ConnectionType type)
+    {
+        // Messages sent while this connection was down are gone: forget everything they could have invalidated.
+        _reads.InvalidateAll();
+        var count = _localCache.Count;
+        _localCache.Clear();
+        Interlocked.Increment(ref _resyncs);
+        Log.Resynchronized(_logger, type.ToString(), count);
+        if (Volatile.Read(ref _unsent) != 0 && Interlocked.Exchange(ref _unsent, 0) != 0 && Volatile.Read(ref _connection) is { } connection)
+        {
+            _ = FlushUnsentAsync(connection.GetSubscriber());
         }
     }
 

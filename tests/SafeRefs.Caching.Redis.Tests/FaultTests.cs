@@ -153,6 +153,63 @@ public sealed class FaultTests(RedisServerFixture redis) : IClassFixture<RedisSe
         Assert.Contains(a.Logs.GetSnapshot(), r => r.Id.Id == 1488);
     });
 
+    [RedisFact]
+    public Task ReconnectionHandledBeforeItsFailure_ClearsAndRequestsAClearOnce() => DiagnosedAsync(async instances =>
+    {
+        var (a, _) = await StartTwoAsync(instances);
+        var requested = 0;
+        var failKey = true;
+        a.Channel!.BeforePublish = kind =>
+        {
+            if (kind == InvalidationKind.Key && failKey)
+            {
+                failKey = false;
+                throw new RedisException("test: publish lost");
+            }
+
+            if (kind == InvalidationKind.Clear)
+            {
+                Interlocked.Increment(ref requested);
+            }
+
+            return Task.CompletedTask;
+        };
+        await a.Channel.InvalidateAsync("lost");
+        Assert.Equal(1, a.Channel.Statistics.PublishFailures);
+        a.L1.Set("marker", 1);
+        var resyncs = a.Channel.Statistics.Resyncs;
+
+        // The client raises both events from separate thread-pool work items, so the reconnection's handler can run
+        // first. Alone it reads as a first connection; the failure's late handler finds the connection already back.
+        a.Channel.OnConnectionRestored(null, ConnectionEvent(ConnectionType.Subscription, ConnectionFailureType.None));
+        Assert.Equal(resyncs, a.Channel.Statistics.Resyncs);
+        Assert.True(a.HasLocal("marker"));
+        a.Channel.OnConnectionFailed(null, ConnectionEvent(ConnectionType.Subscription, ConnectionFailureType.SocketClosed));
+
+        Assert.Equal(resyncs + 1, a.Channel.Statistics.Resyncs);
+        Assert.False(a.HasLocal("marker"));
+        Assert.Equal(1, Volatile.Read(ref requested)); // the first attempt runs before FlushUnsentAsync yields
+    });
+
+    [RedisFact]
+    public Task FailureHandledBeforeItsReconnection_ClearsOnTheReconnection() => DiagnosedAsync(async instances =>
+    {
+        var (a, _) = await StartTwoAsync(instances);
+        a.L1.Set("marker", 1);
+        var resyncs = a.Channel!.Statistics.Resyncs;
+
+        a.Channel.OnConnectionFailed(null, ConnectionEvent(ConnectionType.Subscription, ConnectionFailureType.SocketClosed));
+        Assert.Equal(resyncs, a.Channel.Statistics.Resyncs);
+        Assert.True(a.HasLocal("marker"));
+        a.Channel.OnConnectionRestored(null, ConnectionEvent(ConnectionType.Subscription, ConnectionFailureType.None));
+
+        Assert.Equal(resyncs + 1, a.Channel.Statistics.Resyncs);
+        Assert.False(a.HasLocal("marker"));
+    });
+
+    private ConnectionFailedEventArgs ConnectionEvent(ConnectionType type, ConnectionFailureType failure) =>
+        new(this, System.Net.IPEndPoint.Parse(redis.Endpoint), type, failure, null!, null!);
+
     /// <summary>A writes <paramref name="key"/>; B caches the value once it has applied A's message about that write.
     /// Read before, B's fresh copy would be dropped by the message arriving after it (harmless in production, a
     /// re-read), and a test that then stops Redis would find B's L1 empty.</summary>
