@@ -194,9 +194,12 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     }
 
     /// <summary>Adds <paramref name="attached"/> (a forwarder or the handler) to the event and tracks it.</summary>
-    internal void Attach<THandler>(PooledObjectState<T> state, long version, Action<T, THandler> add, Action<T, THandler> remove, THandler attached, string key)
+    internal void Attach<THandler>(PooledObjectState<T> state, long version, Action<T, THandler> add, Action<T, THandler> remove, THandler attached, string? key)
         where THandler : Delegate
     {
+        ArgumentNullException.ThrowIfNull(add); // the parameters of On
+        ArgumentNullException.ThrowIfNull(remove);
+        key ??= "(unnamed)";
         var warnCount = 0;
 
         // The add accessor runs under the (re-entrant) lock, so an end from another thread waits for it and then
@@ -508,10 +511,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
     }
 
-    /// <summary>Joins what <paramref name="running"/> waits for to the ended lease's gate, if it is still running.</summary>
+    /// <summary>Joins what <paramref name="running"/> waits for to the ended lease's gate, if it is still running; a
+    /// failure it completed with already is thrown here (the caller's detach failure).</summary>
     private void JoinUntilDone(PooledObjectState<T> state, ValueTask running)
     {
-        if (running.IsCompletedSuccessfully)
+        if (running.IsCompleted)
         {
             running.GetAwaiter().GetResult();
             return;
@@ -572,16 +576,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
                 else if (attachment is { Remove: null, Handler: IAsyncDisposable registration })
                 {
                     // DisposeAsync alone: Dispose may block until a callback running elsewhere returns
-                    // (CancellationTokenRegistration); the object waits for it instead. A failure is the detach's.
-                    var disposing = registration.DisposeAsync();
-                    if (disposing.IsCompleted)
-                    {
-                        disposing.GetAwaiter().GetResult();
-                    }
-                    else
-                    {
-                        JoinUntilDone(state, disposing);
-                    }
+                    // (CancellationTokenRegistration); the object waits for it instead.
+                    JoinUntilDone(state, registration.DisposeAsync());
                 }
                 else
                 {

@@ -142,10 +142,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         [CallerArgumentExpression(nameof(add))] string? eventName = null)
         where THandler : Delegate
     {
-        ArgumentNullException.ThrowIfNull(add);
-        ArgumentNullException.ThrowIfNull(remove);
-        ArgumentNullException.ThrowIfNull(handler);
-        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.For(_state, _version, handler), eventName ?? "(unnamed)");
+        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.For(_state, _version, handler), eventName);
         return this;
     }
 
@@ -168,10 +165,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         EventHandler<TArgs> handler,
         [CallerArgumentExpression(nameof(add))] string? eventName = null)
     {
-        ArgumentNullException.ThrowIfNull(add);
-        ArgumentNullException.ThrowIfNull(remove);
-        ArgumentNullException.ThrowIfNull(handler);
-        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.For(_state, _version, handler), eventName ?? "(unnamed)");
+        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.For(_state, _version, handler), eventName);
         return this;
     }
 
@@ -193,10 +187,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         Action<TArg> handler,
         [CallerArgumentExpression(nameof(add))] string? eventName = null)
     {
-        ArgumentNullException.ThrowIfNull(add);
-        ArgumentNullException.ThrowIfNull(remove);
-        ArgumentNullException.ThrowIfNull(handler);
-        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.ForAction(_state, _version, handler), eventName ?? "(unnamed)");
+        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.ForAction(_state, _version, handler), eventName);
         return this;
     }
 
@@ -219,10 +210,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         Action<TArg1, TArg2> handler,
         [CallerArgumentExpression(nameof(add))] string? eventName = null)
     {
-        ArgumentNullException.ThrowIfNull(add);
-        ArgumentNullException.ThrowIfNull(remove);
-        ArgumentNullException.ThrowIfNull(handler);
-        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.ForAction(_state, _version, handler), eventName ?? "(unnamed)");
+        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.ForAction(_state, _version, handler), eventName);
         return this;
     }
 

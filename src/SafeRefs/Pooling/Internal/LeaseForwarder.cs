@@ -31,7 +31,7 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
     {
         _state = state;
         _version = version;
-        _handler = handler;
+        _handler = handler ?? throw new ArgumentNullException(nameof(handler)); // the parameter of On
     }
 
     /// <summary>Gets the delegate to add for <paramref name="handler"/>: a forwarder for a known delegate type or one with
@@ -89,11 +89,11 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
 
     private void Forward<TArgs>(object? sender, TArgs e)
     {
-        if (Enter(out var handler))
+        if (Enter() is { } handler)
         {
             try
             {
-                Unsafe.As<EventHandler<TArgs>>(handler)?.Invoke(sender, e);
+                Unsafe.As<EventHandler<TArgs>>(handler)(sender, e);
             }
             finally
             {
@@ -104,11 +104,11 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
 
     private void ForwardAction()
     {
-        if (Enter(out var handler))
+        if (Enter() is { } handler)
         {
             try
             {
-                Unsafe.As<Action>(handler)?.Invoke();
+                Unsafe.As<Action>(handler)();
             }
             finally
             {
@@ -119,11 +119,11 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
 
     private void ForwardAction<T1>(T1 arg)
     {
-        if (Enter(out var handler))
+        if (Enter() is { } handler)
         {
             try
             {
-                Unsafe.As<Action<T1>>(handler)?.Invoke(arg);
+                Unsafe.As<Action<T1>>(handler)(arg);
             }
             finally
             {
@@ -134,11 +134,11 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
 
     private void ForwardAction<T1, T2>(T1 arg1, T2 arg2)
     {
-        if (Enter(out var handler))
+        if (Enter() is { } handler)
         {
             try
             {
-                Unsafe.As<Action<T1, T2>>(handler)?.Invoke(arg1, arg2);
+                Unsafe.As<Action<T1, T2>>(handler)(arg1, arg2);
             }
             finally
             {
@@ -151,38 +151,29 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
     Delegate? IEventForwarderGate.TryEnter(out object? state)
     {
         state = null;
-        if (!Enter(out var handler))
-        {
-            return null;
-        }
-
-        if (handler is null)
-        {
-            Leave();
-        }
-
-        return handler;
+        return Enter();
     }
 
     /// <inheritdoc/>
     void IEventForwarderGate.Leave(object? state) => Leave();
 
-    // Admits one invocation through the gate; on true the caller runs the handler unless it is null (the lease ended
-    // in between) and calls Leave in any case.
-    private bool Enter(out Delegate? handler)
+    // Admits one invocation through the gate: the handler to run, then Leave; or null (not admitted, or the lease ended
+    // in between and it left again).
+    private Delegate? Enter()
     {
-        handler = Volatile.Read(ref _handler);
+        var handler = Volatile.Read(ref _handler);
         if (handler is null || !_state.Admit(_version))
         {
-            return false;
+            return null;
         }
 
-        if (!_state.IsCurrent(_version))
+        if (_state.IsCurrent(_version))
         {
-            handler = null;
+            return handler;
         }
 
-        return true;
+        Leave();
+        return null;
     }
 
     // The last callback out of an ended lease hands the object back, on this thread; a failure there is logged, never
