@@ -148,13 +148,14 @@ public sealed class AsyncWeakEvent<TArgs>
     {
         var dead = 0;
         List<Exception>? errors = null;
+        RaiseSlot? slot = null; // a Subscribe handler counts as running until its task completes
         try
         {
             foreach (var item in snapshot)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 // An Add handler removed while an earlier handler awaited is skipped (the drop mark is advisory).
-                if (item.Entry.IsDropped || !item.Entry.TryBeginInvoke(out var owner, out var handler))
+                if (item.Entry.IsDropped || !item.Entry.TryBeginInvoke(ref slot, out var owner, out var handler))
                 {
                     dead++;
                     continue;
@@ -177,10 +178,6 @@ public sealed class AsyncWeakEvent<TArgs>
                         throw;
                     }
                 }
-                finally
-                {
-                    item.Entry.EndInvoke();
-                }
             }
         }
         catch (OperationCanceledException cancelled) when (errors is not null && cancellationToken.IsCancellationRequested)
@@ -189,6 +186,10 @@ public sealed class AsyncWeakEvent<TArgs>
             // with Task.WhenAll, failures win over cancellation: one aggregate, the cancellation last.
             errors.Add(cancelled);
             throw new AggregateException(errors);
+        }
+        finally
+        {
+            slot?.Release();
         }
 
         GuardedRaise.Finish(_list, dead, snapshot.Length, errors);

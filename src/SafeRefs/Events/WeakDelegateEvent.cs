@@ -169,29 +169,31 @@ public sealed class WeakDelegateEvent<TDelegate>
         }
 
         var dead = 0;
-        for (var i = 0; i < snapshot.Length; i++)
+        RaiseSlot? slot = null;
+        try
         {
-            ref readonly var item = ref snapshot[i];
-            if (item.Added is { } added && added.TryGetTarget(out var weakHandler))
+            for (var i = 0; i < snapshot.Length; i++)
             {
-                // Add mode with a weak target: one weak-reference read, then the original delegate.
-                invoker.Invoke(Unsafe.As<TDelegate>(weakHandler));
-            }
-            else if (item.Entry.TryBeginInvoke(out _, out var handler))
-            {
-                try
+                ref readonly var item = ref snapshot[i];
+                if (item.Added is { } added && added.TryGetTarget(out var weakHandler))
+                {
+                    // Add mode with a weak target: one weak-reference read, then the original delegate.
+                    slot?.Idle();
+                    invoker.Invoke(Unsafe.As<TDelegate>(weakHandler));
+                }
+                else if (item.Entry.TryBeginInvoke(ref slot, out _, out var handler))
                 {
                     invoker.Invoke(Unsafe.As<TDelegate>(handler));
                 }
-                finally
+                else
                 {
-                    item.Entry.EndInvoke();
+                    dead++;
                 }
             }
-            else
-            {
-                dead++;
-            }
+        }
+        finally
+        {
+            slot?.Release();
         }
 
         if (dead != 0)

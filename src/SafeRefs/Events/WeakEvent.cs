@@ -166,18 +166,31 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
         }
 
         var dead = 0;
-        for (var i = 0; i < snapshot.Length; i++)
+        RaiseSlot? slot = null;
+        try
         {
-            // Add mode with a weak target: one weak-reference read from the snapshot item, then the original delegate.
-            ref readonly var item = ref snapshot[i];
-            if (item.Added is { } added && added.TryGetTarget(out var handler))
+            for (var i = 0; i < snapshot.Length; i++)
             {
-                Unsafe.As<EventHandler<TArgs>>(handler)(sender, args);
+                // Add mode with a weak target: one weak-reference read from the snapshot item, then the original delegate.
+                ref readonly var item = ref snapshot[i];
+                if (item.Added is { } added && added.TryGetTarget(out var handler))
+                {
+                    slot?.Idle();
+                    Unsafe.As<EventHandler<TArgs>>(handler)(sender, args);
+                }
+                else if (item.Entry.TryBeginInvoke(ref slot, out var owner, out var entryHandler))
+                {
+                    Invoke(owner, entryHandler, sender, args);
+                }
+                else
+                {
+                    dead++;
+                }
             }
-            else if (!TryInvokeThroughEntry(item.Entry, sender, args))
-            {
-                dead++;
-            }
+        }
+        finally
+        {
+            slot?.Release();
         }
 
         if (dead != 0)
@@ -188,26 +201,6 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
 
     /// <inheritdoc/>
     void IHandlerSnapshotSink.Publish(SnapshotItem[] snapshot) => Volatile.Write(ref _snapshot, snapshot);
-
-    /// <summary>Every kind but a live weak-target one: strong handlers and owner-bound handlers; false when dead or removed.</summary>
-    private static bool TryInvokeThroughEntry(WeakHandlerEntry entry, object? sender, TArgs args)
-    {
-        if (!entry.TryBeginInvoke(out var owner, out var handler))
-        {
-            return false;
-        }
-
-        try
-        {
-            Invoke(owner, handler, sender, args);
-        }
-        finally
-        {
-            entry.EndInvoke();
-        }
-
-        return true;
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Invoke(object? owner, Delegate handler, object? sender, TArgs args)

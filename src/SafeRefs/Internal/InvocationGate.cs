@@ -5,9 +5,10 @@ namespace SafeRefs.Internal;
 /// <summary>
 /// The "no invocation starts after Dispose returns" guarantee of one subscription, for a raise that runs without a
 /// lock: counts the callers it admitted (an invocation of the handler, or a caller reading what the subscription frees
-/// once closed) and says whether it is closed. Shared by <see cref="WeakLinkCore"/> (weak links and the weak events'
-/// <c>Subscribe</c> handlers) and the strong tokens (<c>Subscribe.Event</c> forwarders, <c>OnCancel</c>,
-/// <c>OnChange</c>, <c>Observe</c>).
+/// once closed) and says whether it is closed. Shared by <see cref="WeakLinkCore"/> (weak links) and the strong tokens
+/// (<c>Subscribe.Event</c> forwarders, <c>OnCancel</c>, <c>OnChange</c>, <c>Observe</c>). The weak events' handler lists
+/// use their raise slots instead: a raise calls many handlers in a row, and one interlocked operation per handler on
+/// the raise's own slot replaces this gate's pair on each handler.
 /// </summary>
 /// <remarks>
 /// <para>One <see cref="long"/>: bits 0–62 count the admitted callers, the sign bit says closed. Admitting is a

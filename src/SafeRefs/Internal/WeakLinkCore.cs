@@ -15,16 +15,16 @@ namespace SafeRefs.Internal;
 /// subscription alone, never reused, and freed exactly once.
 /// </summary>
 /// <remarks>
-/// <para><b>Gated</b> (every subscription with a token): the handles are read only by a caller admitted through the
-/// <see cref="InvocationGate"/>: a reader (<see cref="TryEnter"/>) or an invocation (<see cref="TryBeginInvoke"/>),
+/// <para><b>Gated</b> (the weak links of <c>Subscribe.WeakEvent</c> and <c>WeakSubscriptions</c>): the handles are
+/// read only by a caller admitted through the <see cref="InvocationGate"/>: a reader (<see cref="TryEnter"/>) or an invocation (<see cref="TryBeginInvoke"/>),
 /// each leaving with <see cref="Exit"/>. Whoever detaches the subscription (a token's <c>Dispose</c>, a raise or a
 /// purge that finds the owner collected) claims it with <see cref="TryClaim"/>: exactly one caller wins, may read the
 /// handles, and ends with <see cref="Release"/>. Nobody is admitted after the claim, and the last one out frees the
 /// handles: the claimer, unless an invocation admitted before the claim is still running; its end frees them.</para>
-/// <para><b>Never read</b>, the one exception: the <c>Add</c> handlers of the weak events (multicast rules, no token).
-/// Their core only keeps the delegate alive with its target; raises read the delegate through a
-/// <see cref="WeakReference{T}"/> of their own, so the handler list frees the core with <see cref="FreeUngated"/> when
-/// it drops the entry.</para>
+/// <para><b>Ungated</b>, the weak events' handlers: an <c>Add</c> handler's core only keeps the delegate alive with its
+/// target and is never read (raises read the delegate through a <see cref="WeakReference{T}"/> of their own); a
+/// <c>Subscribe</c> handler's core is read by raises (<see cref="TryRead"/>) that announce themselves in the list's
+/// raise slots, which its disposer waits out. The handler list frees both with <see cref="FreeUngated"/>.</para>
 /// <para>Debug builds assert on every read that the handles were not freed. A mutable struct: keep it in a field and
 /// call it on that field, never on a copy.</para>
 /// </remarks>
@@ -108,28 +108,45 @@ internal struct WeakLinkCore
     {
         if (_gate.TryEnter())
         {
-            AssertNotFreed();
-            if (_rootedHandler is not null)
+            if (TryRead(out owner, out handler))
             {
-                if (_owner.TryGetTarget(out var weakOwner))
-                {
-                    owner = weakOwner;
-                    handler = _rootedHandler;
-                    return true;
-                }
-            }
-            else
-            {
-                var (target, dependent) = _ownerToHandler.TargetAndDependent;
-                if (target is not null)
-                {
-                    owner = target;
-                    handler = Unsafe.As<Delegate>(dependent!);
-                    return true;
-                }
+                return true;
             }
 
             Exit();
+        }
+
+        owner = null!;
+        handler = null!;
+        return false;
+    }
+
+    /// <summary>
+    /// Reads the owner and the handler; <see langword="false"/> when the owner was collected. For an admitted caller, or
+    /// for a core whose readers and freer are kept apart by its holder (the weak events' <c>Subscribe</c> entries).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal readonly bool TryRead(out object owner, out Delegate handler)
+    {
+        AssertNotFreed();
+        if (_rootedHandler is not null)
+        {
+            if (_owner.TryGetTarget(out var weakOwner))
+            {
+                owner = weakOwner;
+                handler = _rootedHandler;
+                return true;
+            }
+        }
+        else
+        {
+            var (target, dependent) = _ownerToHandler.TargetAndDependent;
+            if (target is not null)
+            {
+                owner = target;
+                handler = Unsafe.As<Delegate>(dependent!);
+                return true;
+            }
         }
 
         owner = null!;
@@ -177,7 +194,10 @@ internal struct WeakLinkCore
     /// <summary>Completes when the subscription is claimed and no admitted caller is left.</summary>
     internal ValueTask WhenIdleAsync() => _gate.WhenIdleAsync();
 
-    /// <summary>The exception for a core nobody reads (an <c>Add</c> handler's): frees the handles at once.</summary>
+    /// <summary>
+    /// Frees the handles of a core whose gate is not used: one nobody reads (an <c>Add</c> handler's), or one whose
+    /// holder keeps its readers and its freer apart (a weak event's <c>Subscribe</c> entry).
+    /// </summary>
     internal void FreeUngated()
     {
         Debug.Assert(_gate.Count == 0 && !_gate.IsClosed, "a gated subscription is freed by its last admitted caller");

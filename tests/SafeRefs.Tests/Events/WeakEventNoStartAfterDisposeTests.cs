@@ -8,10 +8,11 @@ namespace SafeRefs.Tests.Events;
 /// <summary>
 /// "After <c>Dispose</c> returns, no invocation of the handler starts", end to end and deterministically, for the
 /// <c>Subscribe</c> tokens of the three weak events. A raise on another thread is held by
-/// <see cref="WeakHandlerEntry.BeforeCallHook"/> between its gate check and its call, while this thread disposes: the
-/// held invocation was admitted before <c>Dispose</c> returned, so it must count as running (<c>DisposeAsync</c> waits
-/// for it) and no later one may start; and a raise held before reaching the entry must not start it after
-/// <c>Dispose</c>. The hook is process-wide and filters on its entry; only this class sets it.
+/// <see cref="WeakHandlerEntry.CallHook"/> after its check and its announced call, while this thread disposes: the
+/// held invocation was under way before <c>Dispose</c> returned, so it must count as running (<c>DisposeAsync</c> waits
+/// for it) and no later one may start; a raise held before reaching the entry must not start it after <c>Dispose</c>;
+/// and a raise held between its check and the announced call is waited out by <c>Dispose</c>
+/// (<see cref="RaiseSlots.WaitHook"/>). The hooks are process-wide and filter on their entry; only this class sets them.
 /// </summary>
 public sealed class WeakEventNoStartAfterDisposeTests
 {
@@ -27,9 +28,9 @@ public sealed class WeakEventNoStartAfterDisposeTests
         var entry = ((WeakHandlerSubscription)token).Entry;
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        WeakHandlerEntry.BeforeCallHook = e =>
+        WeakHandlerEntry.CallHook = (e, inWindow) =>
         {
-            if (ReferenceEquals(e, entry))
+            if (!inWindow && ReferenceEquals(e, entry))
             {
                 atHook.Set();
                 release.WaitBounded();
@@ -59,7 +60,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         }
         finally
         {
-            WeakHandlerEntry.BeforeCallHook = null;
+            WeakHandlerEntry.CallHook = null;
             release.Set();
         }
 
@@ -78,9 +79,9 @@ public sealed class WeakEventNoStartAfterDisposeTests
         var firstEntry = ((WeakHandlerSubscription)first).Entry;
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        WeakHandlerEntry.BeforeCallHook = e =>
+        WeakHandlerEntry.CallHook = (e, inWindow) =>
         {
-            if (ReferenceEquals(e, firstEntry))
+            if (!inWindow && ReferenceEquals(e, firstEntry))
             {
                 atHook.Set();
                 release.WaitBounded();
@@ -102,7 +103,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         }
         finally
         {
-            WeakHandlerEntry.BeforeCallHook = null;
+            WeakHandlerEntry.CallHook = null;
             release.Set();
             first.Dispose();
         }
@@ -122,9 +123,9 @@ public sealed class WeakEventNoStartAfterDisposeTests
         var entry = ((WeakHandlerSubscription)token).Entry;
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        WeakHandlerEntry.BeforeCallHook = e =>
+        WeakHandlerEntry.CallHook = (e, inWindow) =>
         {
-            if (ReferenceEquals(e, entry))
+            if (!inWindow && ReferenceEquals(e, entry))
             {
                 atHook.Set();
                 release.WaitBounded();
@@ -142,7 +143,132 @@ public sealed class WeakEventNoStartAfterDisposeTests
         }
         finally
         {
-            WeakHandlerEntry.BeforeCallHook = null;
+            WeakHandlerEntry.CallHook = null;
+            release.Set();
+        }
+
+        GC.KeepAlive(owner);
+    }
+
+    // A raise held between its check of the entry and the announced call: Dispose waits for it (never returning while it
+    // is held, so the invocation counts as running when it returns), then frees the handles; later raises skip it.
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task RaiseHeldBetweenCheckAndAnnouncedCall_DisposeWaitsItOut(string kind)
+    {
+        var source = Source.Create(kind);
+        var owner = new Probe();
+        var token = source.Subscribe(owner);
+        var entry = ((WeakHandlerSubscription)token).Entry;
+        using var atHook = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        using var releaseCall = new ManualResetEventSlim();
+        var disposerWaits = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        WeakHandlerEntry.CallHook = (e, inWindow) =>
+        {
+            if (ReferenceEquals(e, entry))
+            {
+                if (inWindow)
+                {
+                    atHook.Set();
+                    release.WaitBounded();
+                }
+                else
+                {
+                    releaseCall.WaitBounded(); // held after the announced call, so that it is seen running
+                }
+            }
+        };
+        RaiseSlots.WaitHook = e =>
+        {
+            if (ReferenceEquals(e, entry))
+            {
+                disposerWaits.TrySetResult();
+            }
+        };
+        try
+        {
+            var raising = Task.Factory.StartNew(source.Raise, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            Assert.True(atHook.Wait(TimeSpan.FromSeconds(30)));
+            long runningAtDispose = -1;
+            var disposing = Task.Factory.StartNew(
+                () =>
+                {
+                    token.Dispose();
+                    runningAtDispose = entry.RunningCount;
+                },
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
+
+            // Deterministic either way: a Dispose that waits reports it before it can return; one that does not returns.
+            var first = await Task.WhenAny(disposerWaits.Task, disposing).Bounded();
+            Assert.Same(disposerWaits.Task, first);
+            Assert.False(disposing.IsCompleted, "Dispose returned while a raise was between its check and its call");
+            release.Set();
+            await disposing.Bounded();
+            releaseCall.Set();
+            await raising.Bounded();
+
+            Assert.Equal(1, runningAtDispose); // announced before Dispose returned: a started invocation
+            Assert.True(entry.IsFreed);
+            Assert.Equal(1, owner.Calls);
+            source.Raise();
+            Assert.Equal(1, owner.Calls);
+        }
+        finally
+        {
+            WeakHandlerEntry.CallHook = null;
+            RaiseSlots.WaitHook = null;
+            release.Set();
+            releaseCall.Set();
+        }
+
+        GC.KeepAlive(owner);
+    }
+
+    // Control twin: held after the announced call, the same Dispose does not wait (the hook never fires) and returns.
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task RaiseHeldAfterAnnouncedCall_Control_DisposeDoesNotWait(string kind)
+    {
+        var source = Source.Create(kind);
+        var owner = new Probe();
+        var token = source.Subscribe(owner);
+        var entry = ((WeakHandlerSubscription)token).Entry;
+        using var atHook = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var waited = 0;
+        WeakHandlerEntry.CallHook = (e, inWindow) =>
+        {
+            if (!inWindow && ReferenceEquals(e, entry))
+            {
+                atHook.Set();
+                release.WaitBounded();
+            }
+        };
+        RaiseSlots.WaitHook = e =>
+        {
+            if (ReferenceEquals(e, entry))
+            {
+                Interlocked.Increment(ref waited);
+            }
+        };
+        try
+        {
+            var raising = Task.Factory.StartNew(source.Raise, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            Assert.True(atHook.Wait(TimeSpan.FromSeconds(30)));
+            token.Dispose();
+            Assert.Equal(0, Volatile.Read(ref waited));
+            Assert.True(entry.IsFreed);
+            release.Set();
+            await raising.Bounded();
+            Assert.Equal(1, owner.Calls);
+        }
+        finally
+        {
+            WeakHandlerEntry.CallHook = null;
+            RaiseSlots.WaitHook = null;
             release.Set();
         }
 

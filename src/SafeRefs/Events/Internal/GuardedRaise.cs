@@ -14,31 +14,35 @@ internal static class GuardedRaise
     {
         var dead = 0;
         List<Exception>? errors = null;
-        foreach (var item in snapshot)
+        RaiseSlot? slot = null;
+        try
         {
-            if (!item.Entry.TryBeginInvoke(out var owner, out var handler))
+            foreach (var item in snapshot)
             {
-                dead++;
-                continue;
-            }
-
-            try
-            {
-                invoker.Invoke(owner, handler);
-            }
-#pragma warning disable CA1031 // Handled, collected for the aggregate, or rethrown: the policy decides.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                if (!policy.TryAbsorb(ex, ref errors))
+                if (!item.Entry.TryBeginInvoke(ref slot, out var owner, out var handler))
                 {
-                    throw;
+                    dead++;
+                    continue;
+                }
+
+                try
+                {
+                    invoker.Invoke(owner, handler);
+                }
+#pragma warning disable CA1031 // Handled, collected for the aggregate, or rethrown: the policy decides.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    if (!policy.TryAbsorb(ex, ref errors))
+                    {
+                        throw;
+                    }
                 }
             }
-            finally
-            {
-                item.Entry.EndInvoke();
-            }
+        }
+        finally
+        {
+            slot?.Release();
         }
 
         Finish(list, dead, snapshot.Length, errors);

@@ -12,8 +12,9 @@ namespace SafeRefs.Events.Internal;
 /// <see cref="EntryKind.Strong"/> holds a delegate whose target is rooted anyway (static method or the compiler's
 /// non-capturing-lambda singleton). The weak kinds hold a <see cref="WeakLinkCore"/>, the library's one weak-link
 /// mechanism: <see cref="EntryKind.Owner"/> (<c>Subscribe</c>) owner → handler (or, for a handler that cannot capture,
-/// the owner weakly beside the handler), gated, claimed and freed by its token's <c>Dispose</c> or by the list dropping
-/// it dead; <see cref="EntryKind.WeakTarget"/> (<c>Add</c>) target → delegate, which only keeps the delegate alive
+/// the owner weakly beside the handler), closed by its token's <c>Dispose</c> or by the list dropping it dead, and
+/// freed by its closer once no raise is between its check and its call (<see cref="RaiseSlot"/>: a raise announces
+/// each entry in its slot, then checks the closed flag); <see cref="EntryKind.WeakTarget"/> (<c>Add</c>) target → delegate, which only keeps the delegate alive
 /// with its target and is never read, so the <see cref="WeakHandlerList"/> frees it when it drops the entry (or the
 /// creator of an entry never published does). A raise reads an <c>Add</c> delegate through a
 /// <see cref="WeakReference{T}"/>: its handle belongs to the runtime, freed only once the reference is unreachable.
@@ -24,6 +25,9 @@ internal sealed class WeakHandlerEntry
     private readonly WeakReference<Delegate>? _added;
     private WeakLinkCore _core;
     private ListenerCount? _budgetCount;
+    private RaiseSlots? _slots; // an Owner entry's, once added to a list
+    private long _id;
+    private int _closed;
     private bool _dropped;
 
     private WeakHandlerEntry(Delegate handler)
@@ -43,10 +47,11 @@ internal sealed class WeakHandlerEntry
     }
 
     /// <summary>
-    /// Test seam: called by a raise between its admission of a <c>Subscribe</c> handler and the call. One static load
-    /// per owner-bound invocation; <see langword="null"/> outside tests.
+    /// Test seam: called by a raise that found a <c>Subscribe</c> entry open, with <see langword="true"/> before it
+    /// announces the call (its disposer waits) and <see langword="false"/> after (its disposer no longer waits). One
+    /// static load per owner-bound invocation; <see langword="null"/> outside tests.
     /// </summary>
-    internal static Action<WeakHandlerEntry>? BeforeCallHook { get; set; }
+    internal static Action<WeakHandlerEntry, bool>? CallHook { get; set; }
 
     /// <summary>Gets the weak reference to the delegate of a <see cref="EntryKind.WeakTarget"/> entry (<see langword="null"/> otherwise).</summary>
     internal WeakReference<Delegate>? Added => _added;
@@ -57,11 +62,11 @@ internal sealed class WeakHandlerEntry
     /// <summary>Gets a value indicating whether the entry is an <c>Add</c> one (<see cref="Delegate.Remove"/> matching).</summary>
     internal bool IsAdded => Kind != EntryKind.Owner;
 
-    /// <summary>Gets a value indicating whether a <c>Subscribe</c> entry was claimed (its token disposed, or dropped dead).</summary>
-    internal bool IsClaimed => _core.IsClosed;
+    /// <summary>Gets a value indicating whether a <c>Subscribe</c> entry was closed (its token disposed, or dropped dead).</summary>
+    internal bool IsClosed => Volatile.Read(ref _closed) != 0;
 
     /// <summary>Gets the number of invocations in progress (tests).</summary>
-    internal long RunningCount => _core.AdmittedCount;
+    internal long RunningCount => _slots?.CallingCount(_id) ?? 0;
 
     /// <summary>Gets a value indicating whether the handler can still run (not removed, target or owner alive).</summary>
     internal bool IsAlive
@@ -75,14 +80,8 @@ internal sealed class WeakHandlerEntry
                 case EntryKind.WeakTarget:
                     return _added!.TryGetTarget(out _);
                 default:
-                    if (!_core.TryEnter())
-                    {
-                        return false;
-                    }
-
-                    var alive = _core.Owner is not null;
-                    _core.Exit();
-                    return alive;
+                    // Under the list's lock, which the entry's closer holds to free the handles.
+                    return !IsClosed && _core.Owner is not null;
             }
         }
     }
@@ -133,75 +132,103 @@ internal sealed class WeakHandlerEntry
     internal static WeakHandlerEntry ForOwner(object owner, Delegate handler) => new(EntryKind.Owner, owner, handler);
 
     /// <summary>
-    /// For a raise: reads the handler (and the owner) and, for a <c>Subscribe</c> entry, admits the invocation through
-    /// the gate; call <see cref="EndInvoke"/> after the handler returns. <see langword="false"/> when removed or dead.
+    /// For a raise: reads the handler (and the owner); for a <c>Subscribe</c> entry, announces it in the raise's slot
+    /// (taken at the first such entry; the raise releases it at its end) and checks that it is open. The slot then says
+    /// "calling" until the raise announces another entry, meets a handler of another kind, or ends.
+    /// <see langword="false"/> when removed, closed or dead.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool TryBeginInvoke(out object? owner, [NotNullWhen(true)] out Delegate? handler)
+    internal bool TryBeginInvoke(ref RaiseSlot? slot, out object? owner, [NotNullWhen(true)] out Delegate? handler)
     {
         switch (Kind)
         {
             case EntryKind.Strong:
+                slot?.Idle();
                 owner = null;
                 handler = _strongHandler!;
                 return true;
             case EntryKind.WeakTarget:
+                slot?.Idle();
                 owner = null;
                 return _added!.TryGetTarget(out handler);
             default:
-                if (!_core.TryBeginInvoke(out var admittedOwner, out var admittedHandler))
+                slot ??= _slots!.Take();
+                slot.Check(_id);
+                if (Volatile.Read(ref _closed) == 0 && _core.TryRead(out var readOwner, out var readHandler))
                 {
-                    owner = null;
-                    handler = null;
-                    return false;
+                    var hook = CallHook;
+                    hook?.Invoke(this, true);
+                    slot.Call(_id);
+                    hook?.Invoke(this, false);
+                    owner = readOwner;
+                    handler = readHandler;
+                    return true;
                 }
 
-                owner = admittedOwner;
-                handler = admittedHandler;
-                BeforeCallHook?.Invoke(this);
-                return true;
+                slot.Skip();
+                owner = null;
+                handler = null;
+                return false;
         }
     }
 
-    /// <summary>Ends an invocation begun by <see cref="TryBeginInvoke"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void EndInvoke()
+    /// <summary>For the list, under its lock, before it publishes the entry: the raise slots and the entry's id in them.</summary>
+    internal void Attach(RaiseSlots slots, long id)
     {
-        if (Kind == EntryKind.Owner)
-        {
-            _core.Exit();
-        }
+        _slots = slots;
+        _id = id;
     }
 
     /// <summary>
-    /// Claims a <c>Subscribe</c> entry: once this returns no invocation starts, even from a raise iterating an older
-    /// snapshot, and its handles are freed (at once, or when the invocation running now returns). Never waits.
+    /// Closes a <c>Subscribe</c> entry: once its closer's <see cref="Free"/> returns no invocation starts, even from a
+    /// raise iterating an older snapshot. One interlocked operation.
     /// </summary>
-    /// <returns><see langword="true"/> for the call that claimed it.</returns>
-    internal bool Claim() => _core.Claim();
+    /// <returns><see langword="true"/> for the call that closed it, which must then call <see cref="Free"/>.</returns>
+    internal bool Close() => Interlocked.Exchange(ref _closed, 1) == 0;
+
+    /// <summary>
+    /// For the closer of a <c>Subscribe</c> entry, under the list's lock (other readers of the handles hold it): waits
+    /// out a raise between its check of the entry and its call (never for a running handler), then frees the handles.
+    /// </summary>
+    internal void Free()
+    {
+        _slots?.WaitOutChecks(this, _id);
+        _core.FreeUngated();
+    }
 
     /// <summary>Marks the entry dropped from the list's snapshot; under the list's lock.</summary>
     internal void MarkDropped() => Volatile.Write(ref _dropped, true);
 
     /// <summary>
     /// Lets go of the entry's handles, once, for whoever detaches it (the list under its lock, or the creator of an entry
-    /// never published): claims a <c>Subscribe</c> entry (freed once no admitted caller reads them); frees an
-    /// <c>Add</c> entry's at once, since nothing reads them.
+    /// never published): closes and frees a <c>Subscribe</c> entry unless its token's <c>Dispose</c> closed it (that
+    /// call frees it); frees an <c>Add</c> entry's at once, since nothing reads them.
     /// </summary>
-    internal void Release()
+    /// <returns><see langword="true"/> when this call let go of weak handles.</returns>
+    internal bool Release()
     {
         if (Kind == EntryKind.Owner)
         {
-            _ = Claim();
+            if (!Close())
+            {
+                return false;
+            }
+
+            Free();
+            return true;
         }
-        else if (Kind == EntryKind.WeakTarget)
+
+        if (Kind == EntryKind.WeakTarget)
         {
             _core.FreeUngated();
+            return true;
         }
+
+        return false;
     }
 
-    /// <summary>Completes when no invocation of a claimed entry is running.</summary>
-    internal ValueTask WhenIdleAsync() => _core.WhenIdleAsync();
+    /// <summary>Completes when no invocation of a closed entry is running.</summary>
+    internal ValueTask WhenIdleAsync() => _slots?.WhenNotCallingAsync(_id) ?? default;
 
     /// <summary>Remembers the budget counter this entry was counted in (set once, before publication).</summary>
     internal void SetBudgetCount(ListenerCount count) => _budgetCount = count;

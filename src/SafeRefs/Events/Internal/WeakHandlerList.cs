@@ -12,8 +12,9 @@ namespace SafeRefs.Events.Internal;
 /// </summary>
 /// <remarks>
 /// <para><b>Handles.</b> Each entry owns its GC handles through a <see cref="SafeRefs.Internal.WeakLinkCore"/>, freed
-/// exactly once by whoever detaches it. A <c>Subscribe</c> entry's are gated and freed when it is claimed (its token's
-/// <c>Dispose</c>, or this list dropping it dead). An <c>Add</c> entry's (target → delegate, which keeps the delegate
+/// exactly once by whoever detaches it. A <c>Subscribe</c> entry's are freed, under this list's lock, by whoever closes
+/// it (its token's <c>Dispose</c>, or this list dropping it dead), once no raise is between its check of the entry and
+/// the call (<see cref="RaiseSlots"/>). An <c>Add</c> entry's (target → delegate, which keeps the delegate
 /// alive with its target) are never read: a raise reaches the delegate through a <see cref="WeakReference{T}"/>, whose
 /// handle the runtime frees when nothing references it any more. So this list frees them under its lock in the same
 /// step that drops the entry from the snapshot, whatever raise is running. Entries still registered when the list is
@@ -37,6 +38,8 @@ internal sealed class WeakHandlerList
     private readonly IHandlerSnapshotSink? _sink;
     private SnapshotItem[] _snapshot = Empty;
     private CollectedListReleaser? _releaser;
+    private RaiseSlots? _slots;
+    private long _lastId;
     private bool _counted;
 
     /// <summary>Initializes a new instance of the <see cref="WeakHandlerList"/> class.</summary>
@@ -122,7 +125,7 @@ internal sealed class WeakHandlerList
             // A refused part or budget: the entries never offered to Add own handles nobody else will free.
             for (var i = added; i < entries.Count; i++)
             {
-                entries[i].Release();
+                _ = entries[i].Release();
             }
         }
     }
@@ -143,7 +146,7 @@ internal sealed class WeakHandlerList
             }
             catch
             {
-                entry.Release();
+                _ = entry.Release();
                 throw;
             }
         }
@@ -158,6 +161,11 @@ internal sealed class WeakHandlerList
             {
                 _metrics.TrackHandlers(this, new HandlerCount(this, Metrics.WeakEventInstruments.NameTag(_name)));
                 _counted = true;
+            }
+
+            if (entry.Kind == WeakHandlerEntry.EntryKind.Owner)
+            {
+                entry.Attach(_slots ??= new RaiseSlots(), ++_lastId);
             }
 
             var copy = CopyLiveLocked(extra: 1, out purged);
@@ -270,12 +278,12 @@ internal sealed class WeakHandlerList
     }
 
     /// <summary>
-    /// Removes a subscribed entry: closes its gate (no invocation starts after this returns), frees its handles (or
-    /// leaves that to the invocation running now) and drops it from the snapshot.
+    /// Removes a subscribed entry: closes it (no invocation starts after this returns; a running one goes on), drops it
+    /// from the snapshot and frees its handles.
     /// </summary>
     internal void Dispose(WeakHandlerEntry entry)
     {
-        if (!entry.Claim())
+        if (!entry.Close())
         {
             return;
         }
@@ -289,14 +297,15 @@ internal sealed class WeakHandlerList
                 i--;
             }
 
-            if (i < 0)
+            // Not found: a purge or a copy dropped it already (its owner was collected, or it was closed before the
+            // copy); the closer frees it all the same.
+            if (i >= 0)
             {
-                // A purge or a copy dropped it already (its owner was collected, or the gate closed before the copy).
-                return;
+                PublishWithout(old, i);
             }
 
-            PublishWithout(old, i);
-            _ = DropLocked(entry);
+            entry.ReleaseBudget();
+            entry.Free();
         }
     }
 
@@ -323,7 +332,7 @@ internal sealed class WeakHandlerList
 
     /// <summary>
     /// The list was collected (second finalization of its <see cref="CollectedListReleaser"/>): frees the handles of
-    /// every entry left (a <c>Subscribe</c> entry's once its running invocation, if any, returns).
+    /// every entry left.
     /// </summary>
     internal void FreeAllOnCollection()
     {
@@ -331,7 +340,7 @@ internal sealed class WeakHandlerList
         {
             foreach (var item in _snapshot)
             {
-                item.Entry.Release();
+                _ = item.Entry.Release();
             }
 
             // Consistent if a purge still finds the list: nothing left to read.
@@ -369,19 +378,14 @@ internal sealed class WeakHandlerList
     private static int DropLocked(WeakHandlerEntry entry)
     {
         entry.ReleaseBudget();
-        switch (entry.Kind)
+        if (entry.Kind == WeakHandlerEntry.EntryKind.WeakTarget)
         {
-            case WeakHandlerEntry.EntryKind.WeakTarget:
-                // Its handles are never read (a raise reads the delegate's WeakReference): freed now, by this drop.
-                entry.MarkDropped();
-                entry.Release();
-                return 1;
-            case WeakHandlerEntry.EntryKind.Owner:
-                // Gated: claimed here unless its token's Dispose claimed it (then it was removed, not purged).
-                return !entry.IsClaimed && entry.Claim() ? 1 : 0;
-            default:
-                return 0;
+            entry.MarkDropped();
         }
+
+        // An Add entry's handles are never read (a raise reads the delegate's WeakReference): freed now, by this drop. A
+        // Subscribe entry is closed and freed here unless its token's Dispose closed it (then it was removed, not purged).
+        return entry.Release() ? 1 : 0;
     }
 
     private int CompactLocked()

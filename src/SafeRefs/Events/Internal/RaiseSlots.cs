@@ -1,0 +1,89 @@
+namespace SafeRefs.Events.Internal;
+
+/// <summary>
+/// The <see cref="RaiseSlot"/>s of one weak handler list: as many as raises ever ran at once (nested or on other
+/// threads). Referenced by the list and by its <c>Subscribe</c> entries, so that a disposed token can still wait for
+/// its handler without keeping the list alive.
+/// </summary>
+internal sealed class RaiseSlots
+{
+    private readonly Lock _lock = new();
+    private RaiseSlot[] _slots = [];
+
+    /// <summary>
+    /// Test seam: called by a disposer that finds a raise checking its entry, before it waits for the call;
+    /// <see langword="null"/> outside tests.
+    /// </summary>
+    internal static Action<WeakHandlerEntry>? WaitHook { get; set; }
+
+    /// <summary>Takes a free slot for a raise, or adds one.</summary>
+    internal RaiseSlot Take()
+    {
+        foreach (var slot in Volatile.Read(ref _slots))
+        {
+            if (slot.TryTake())
+            {
+                return slot;
+            }
+        }
+
+        lock (_lock)
+        {
+            var added = new RaiseSlot(); // born taken
+            Volatile.Write(ref _slots, [.. _slots, added]);
+            return added;
+        }
+    }
+
+    /// <summary>
+    /// For the disposer of a closed entry: waits while a raise is between its check of the entry and the call (a few
+    /// instructions), so that afterwards no raise reads the entry's handles and none starts its handler.
+    /// </summary>
+    internal void WaitOutChecks(WeakHandlerEntry entry, long id)
+    {
+        foreach (var slot in Volatile.Read(ref _slots))
+        {
+            if (slot.IsChecking(id))
+            {
+                WaitHook?.Invoke(entry);
+                var spin = default(SpinWait);
+                while (slot.IsChecking(id))
+                {
+                    spin.SpinOnce();
+                }
+            }
+        }
+    }
+
+    /// <summary>Gets the number of raises calling entry <paramref name="id"/>'s handler.</summary>
+    internal int CallingCount(long id)
+    {
+        var count = 0;
+        foreach (var slot in Volatile.Read(ref _slots))
+        {
+            count += slot.IsCalling(id) ? 1 : 0;
+        }
+
+        return count;
+    }
+
+    /// <summary>Completes when no raise calls entry <paramref name="id"/>'s handler (after its close).</summary>
+    internal ValueTask WhenNotCallingAsync(long id) => CallingCount(id) == 0 ? default : WaitAsync(id);
+
+    private async ValueTask WaitAsync(long id)
+    {
+        foreach (var slot in Volatile.Read(ref _slots))
+        {
+            while (slot.IsCalling(id))
+            {
+                var changed = slot.NextChange();
+                if (!slot.IsCalling(id))
+                {
+                    break;
+                }
+
+                await changed.ConfigureAwait(false);
+            }
+        }
+    }
+}
