@@ -20,7 +20,7 @@ internal sealed class PurgeRegistry
     private static PurgeRegistry[] _afterGen2 = [];
 
     private readonly Lock _lock = new();
-    private readonly List<IPurgeable> _items = [];
+    private readonly List<Entry> _items = [];
     private int _countedCount;
     private int _registeredSincePurge;
     private long _purgesCompleted;
@@ -84,7 +84,7 @@ internal sealed class PurgeRegistry
         lock (_lock)
         {
             item.RegistryIndex = _items.Count;
-            _items.Add(item);
+            _items.Add(new Entry(item));
             _countedCount += counted ? 1 : 0;
             purge = ++_registeredSincePurge >= Math.Max(MinPurgeInterval, _items.Count);
             if (purge)
@@ -114,7 +114,7 @@ internal sealed class PurgeRegistry
 
             var last = _items[^1];
             _items[index] = last;
-            last.RegistryIndex = index;
+            last.Item.RegistryIndex = index;
             _items.RemoveAt(_items.Count - 1);
             item.RegistryIndex = -1;
             _countedCount -= counted ? 1 : 0;
@@ -130,15 +130,16 @@ internal sealed class PurgeRegistry
     /// <returns>The number of items this purge detached.</returns>
     internal int Purge(bool onOwnThread = true)
     {
-        IPurgeable[] items;
+        Entry[] items;
         lock (_lock)
         {
             items = [.. _items];
         }
 
         var detached = 0;
-        foreach (var item in items)
+        foreach (var entry in items)
         {
+            var item = entry.Item;
             try
             {
                 detached += item.TryPurge(onOwnThread) ? 1 : 0;
@@ -154,6 +155,12 @@ internal sealed class PurgeRegistry
         Interlocked.Increment(ref _purgesCompleted);
         return detached;
     }
+
+    /// <summary>
+    /// A registered item. A list of an interface type checks every store against the array's element type (a slow
+    /// run-time check for an interface, paid on each register and unregister); an array of a struct needs no check.
+    /// </summary>
+    private readonly record struct Entry(IPurgeable Item);
 
     /// <summary>
     /// The library's one gen-2 callback: a finalizable object that nothing references and that re-registers itself, so
