@@ -9,7 +9,6 @@ using SafeRefs.Internal;
 using SafeRefs.Pooling.Internal;
 using SafeRefs.Subscriptions;
 using SafeRefs.Timers;
-using SafeRefs.Timers.Internal;
 
 namespace SafeRefs.Pooling;
 
@@ -489,15 +488,15 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     /// and its idle wait, unlike <c>DisposeAsync</c>, does not fault when the end runs inside one of its callbacks.
     /// The wait is joined also when <c>Dispose</c> threw (a failing clock): a callback may still be running.
     /// </summary>
-    private void EndTimerItem(PooledObjectState<T> state, IScopeMember item)
+    private void EndTimerItem(PooledObjectState<T> state, IDisposable item)
     {
         try
         {
-            ((IDisposable)item).Dispose();
+            item.Dispose();
         }
         finally
         {
-            var running = item.WhenIdleAsync();
+            var running = TimerScope.WhenIdleOf(item);
             if (!running.IsCompleted)
             {
                 // Kept for the own-callback check of a DisposeAsync of the lease, which waits for this callback.
@@ -569,9 +568,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
             try
             {
-                if (attachment is { Remove: null, Handler: IScopeMember timerItem })
+                if (attachment is { Remove: null, Handler: TimerScope or ScopedTimer or ScopedLoop })
                 {
-                    EndTimerItem(state, timerItem);
+                    EndTimerItem(state, (IDisposable)attachment.Handler);
                 }
                 else if (attachment is { Remove: null, Handler: IAsyncDisposable registration })
                 {

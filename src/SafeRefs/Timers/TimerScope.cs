@@ -522,6 +522,11 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// for the item's end there would wait for itself.</summary>
     internal static bool IsCallingFromCallbackOf(object item) => item is IScopeMember { RunsInCallingFlow: true };
 
+    /// <summary>Completes when no callback or body of <paramref name="item"/> (a disposed <see cref="TimerScope"/>,
+    /// <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/>) is running; unlike <c>DisposeAsync</c>, it does not
+    /// fault when awaited inside one of them.</summary>
+    internal static ValueTask WhenIdleOf(IDisposable item) => ((IScopeMember)item).WhenIdleAsync();
+
     /// <summary>Gets whether this scope is <paramref name="scope"/> or one of its descendants.</summary>
     internal bool IsSelfOrChildOf(TimerScope scope)
     {
