@@ -23,8 +23,18 @@ internal sealed class WeakHandlerSubscription : Subscription
 
     private protected override bool IsDisposed => Volatile.Read(ref _list) is null;
 
-    /// <summary>The first call takes the list reference and detaches; later calls find it gone.</summary>
-    private protected override void Detach() => Interlocked.Exchange(ref _list, null)?.Dispose(Entry);
+    /// <summary>
+    /// Drops the list reference and detaches. The entry's close (one interlocked operation) picks the one caller that
+    /// detaches, so the reference needs none of its own: a concurrent call that still read it finds the entry closed.
+    /// </summary>
+    private protected override void Detach()
+    {
+        if (Volatile.Read(ref _list) is { } list)
+        {
+            Volatile.Write(ref _list, null);
+            list.Dispose(Entry);
+        }
+    }
 
     private protected override ValueTask WhenCallbacksIdleAsync() => Entry.WhenIdleAsync();
 }
