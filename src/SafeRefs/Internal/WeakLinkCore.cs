@@ -30,7 +30,7 @@ namespace SafeRefs.Internal;
 /// </remarks>
 internal struct WeakLinkCore
 {
-    private readonly Delegate? _rootedHandler; // a handler that cannot capture; then _owner holds the owner
+    private Delegate? _rootedHandler; // a handler that cannot capture; then _owner holds the owner
     private DependentHandle _ownerToHandler; // otherwise
     private WeakGCHandle<object> _owner;
     private WeakGCHandle<object> _weak;
@@ -41,8 +41,18 @@ internal struct WeakLinkCore
     /// <param name="owner">Held weakly; keeps <paramref name="handler"/> alive.</param>
     /// <param name="handler">Lives exactly as long as <paramref name="owner"/>, or for ever if it cannot capture.</param>
     /// <param name="weak">One more object held weakly, or <see langword="null"/>.</param>
-    internal WeakLinkCore(object owner, Delegate handler, object? weak)
+    internal WeakLinkCore(object owner, Delegate handler, object? weak) => Initialize(owner, handler, weak);
+
+    /// <summary>
+    /// Initializes a core that is still <see langword="default"/>, in place: assigning a new core to a holder's field
+    /// copies the struct into the object through the GC's copy barriers, a measurable part of a weak subscription.
+    /// </summary>
+    /// <param name="owner">Held weakly; keeps <paramref name="handler"/> alive.</param>
+    /// <param name="handler">Lives exactly as long as <paramref name="owner"/>, or for ever if it cannot capture.</param>
+    /// <param name="weak">One more object held weakly, or <see langword="null"/>.</param>
+    internal void Initialize(object owner, Delegate handler, object? weak)
     {
+        Debug.Assert(_rootedHandler is null && !_ownerToHandler.IsAllocated && !_owner.IsAllocated && !_weak.IsAllocated, "a core is initialized once");
         if (HandlerTargets.CanCapture(handler))
         {
             _ownerToHandler = new DependentHandle(owner, handler);
@@ -53,7 +63,10 @@ internal struct WeakLinkCore
             _owner = new WeakGCHandle<object>(owner);
         }
 
-        _weak = weak is null ? default : new WeakGCHandle<object>(weak);
+        if (weak is not null)
+        {
+            _weak = new WeakGCHandle<object>(weak);
+        }
     }
 
     /// <summary>Gets a value indicating whether the subscription was claimed (gate closed).</summary>

@@ -45,7 +45,7 @@ internal abstract class WeakLink : Subscription, IPurgeable
 
         _eventName = eventName;
         _isCounted = isCounted;
-        _core = new WeakLinkCore(owner, handler, source);
+        _core.Initialize(owner, handler, source);
     }
 
     /// <summary>Gets the number of attached links of <c>Subscribe.WeakEvent</c> (for the active-subscriptions metric).</summary>
