@@ -24,6 +24,7 @@ public sealed class CacheTableSoakTests
             var published = -1;          // every key in [0, published] is resident from then on
             var done = 0;
             var resident = new CacheNode<int, int>?[keys];
+            var readDuringMigration = 0;
             using var start = new Barrier(3);
             var writer = new Thread(() =>
             {
@@ -35,6 +36,12 @@ public sealed class CacheTableSoakTests
                     Add(ref table, node, count++);
                     resident[key] = node;
                     Volatile.Write(ref published, key);
+                    if (Volatile.Read(ref readDuringMigration) == 0 && table.IsMigrating)
+                    {
+                        // Only the writer moves nodes: hold this migration until a reader has looked up during it, or a
+                        // loaded machine may schedule the readers only between migrations and the round checks nothing.
+                        _ = SpinWait.SpinUntil(() => Volatile.Read(ref readDuringMigration) != 0, TimeSpan.FromSeconds(30));
+                    }
 
                     // Churn behind the readers: replace an already published key, and add then remove a key from a
                     // range the readers never ask for.
@@ -66,10 +73,16 @@ public sealed class CacheTableSoakTests
 
                     var key = random.Next(upTo + 1);
                     mine++;
-                    migrating += table.IsMigrating ? 1 : 0;
+                    var duringMigration = table.IsMigrating;
                     if (table.Find(key, table.Hash(key)) is not { } found || found.Key != key || found.Value != key)
                     {
                         Interlocked.Increment(ref falseMisses);
+                    }
+
+                    if (duringMigration)
+                    {
+                        migrating++;
+                        Volatile.Write(ref readDuringMigration, 1);
                     }
                 }
 
