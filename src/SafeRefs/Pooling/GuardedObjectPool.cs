@@ -561,18 +561,22 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             // Cleared first so the handler and what it captured are collectable while the object stays pooled; the
             // forwarder lets go of it too (the gate is closed), since a raise may still hold the forwarder.
             attachments[i] = default;
-            if (attachment.Handler is Delegate { Target: LeaseForwarder<T> forwarder })
-            {
-                forwarder.Release();
-            }
-
             try
             {
-                if (attachment is { Remove: null, Handler: TimerScope or ScopedTimer or ScopedLoop })
+                if (attachment.Remove is { } remove)
+                {
+                    var handler = Unsafe.As<Delegate>(attachment.Handler!);
+                    (handler.Target as LeaseForwarder<T>)?.Release();
+
+                    // Remove is an Action<T, THandler> with THandler a delegate type and Handler a THandler: invoking
+                    // it through Action<T, Delegate> passes the same two references to the same method.
+                    Unsafe.As<Action<T, Delegate>>(remove)(state.Value, handler);
+                }
+                else if (attachment.Handler is TimerScope or ScopedTimer or ScopedLoop)
                 {
                     EndTimerItem(state, (IDisposable)attachment.Handler);
                 }
-                else if (attachment is { Remove: null, Handler: IAsyncDisposable registration })
+                else if (attachment.Handler is IAsyncDisposable registration)
                 {
                     // DisposeAsync alone: Dispose may block until a callback running elsewhere returns
                     // (CancellationTokenRegistration); the object waits for it instead.
@@ -580,7 +584,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
                 }
                 else
                 {
-                    attachment.Detach(state.Value);
+                    ((IDisposable)attachment.Handler!).Dispose();
                 }
             }
 #pragma warning disable CA1031 // a failing detach must not stop the others; failures are rethrown together

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace SafeRefs.Pooling.Internal;
@@ -8,9 +7,8 @@ namespace SafeRefs.Pooling.Internal;
 /// registration (<see cref="Remove"/> is <see langword="null"/> and <see cref="Handler"/> is the registration).
 /// </summary>
 /// <remarks>
-/// The remove accessor is kept as the caller's <c>Action&lt;T, THandler&gt;</c> and called through
-/// <see cref="Detach"/>: every <c>THandler</c> is a delegate type, so the accessor is called with the very delegate it
-/// was added with, without a per-type virtual hop.
+/// The remove accessor is kept as the caller's <c>Action&lt;T, THandler&gt;</c>: every <c>THandler</c> is a delegate
+/// type, so the end calls the accessor with the very delegate it was added with, without a per-type virtual hop.
 /// </remarks>
 /// <typeparam name="T">The pooled type.</typeparam>
 [StructLayout(LayoutKind.Auto)]
@@ -26,20 +24,4 @@ internal struct LeaseAttachment<T>
 
     /// <summary>The event key for the per-lease limit; <see langword="null"/> for a registration.</summary>
     public string? EventKey;
-
-    /// <summary>Undoes what the attachment did to <paramref name="value"/>.</summary>
-    /// <param name="value">The pooled object.</param>
-    public readonly void Detach(T value)
-    {
-        if (Remove is null)
-        {
-            ((IDisposable)Handler!).Dispose();
-        }
-        else
-        {
-            // Remove is an Action<T, THandler> with THandler a delegate type and Handler a THandler: invoking it through
-            // Action<T, Delegate> passes the same two references to the same method.
-            Unsafe.As<Action<T, Delegate>>(Remove)(value, Unsafe.As<Delegate>(Handler!));
-        }
-    }
 }
