@@ -161,6 +161,10 @@ public sealed class AsyncWeakEvent<TArgs>
                     continue;
                 }
 
+                // A Subscribe handler's token waits for the whole task: its flow is marked, so that a DisposeAsync
+                // awaited inside it faults instead of waiting for itself.
+                var owned = item.Entry.Kind == WeakHandlerEntry.EntryKind.Owner;
+                var outer = owned ? AsyncInvocationFlow.Enter(item.Entry) : null;
                 try
                 {
                     await Invoke(owner, handler, sender, args, cancellationToken).ConfigureAwait(false);
@@ -176,6 +180,13 @@ public sealed class AsyncWeakEvent<TArgs>
                     if (!_exceptionPolicy.TryAbsorb(ex, ref errors))
                     {
                         throw;
+                    }
+                }
+                finally
+                {
+                    if (owned)
+                    {
+                        AsyncInvocationFlow.Exit(outer);
                     }
                 }
             }

@@ -294,7 +294,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
                 timers = state.Timers;
                 state.Timers = null;
                 state.EndedTimers = timers;
-                state.EndedTimerItems = null;
+                state.EndedItems = null;
                 state.EndedTimersFor = version;
             }
         }
@@ -463,9 +463,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         return failure;
     }
 
-    /// <summary>Gets whether the caller runs inside a timer callback or loop body that the hand-back of the ended lease
-    /// <paramref name="version"/> waits for: one of the lease's timers, or of a tracked timer scope, timer or loop that
-    /// its end stopped while it ran.</summary>
+    /// <summary>Gets whether the caller runs inside a timer callback, loop body or asynchronous handler that the
+    /// hand-back of the ended lease <paramref name="version"/> waits for: one of the lease's timers, or of a tracked
+    /// timer scope, timer, loop or subscription that its end stopped while it ran.</summary>
     private static bool WaitsForCaller(PooledObjectState<T> state, long version, TimerScope? timers)
     {
         if (timers?.IsCallingFromOwnCallback() == true)
@@ -475,13 +475,13 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
         lock (state.Lock)
         {
-            return state.EndedTimersFor == version && state.EndedTimerItems is { } items && items.Exists(TimerScope.IsCallingFromCallbackOf);
+            return state.EndedTimersFor == version && state.EndedItems is { } items && items.Exists(static item => item is Subscription subscription ? subscription.IsCallingFromOwnCallback : TimerScope.IsCallingFromCallbackOf(item));
         }
     }
 
     /// <summary>The failure of a <c>DisposeAsync</c> awaited inside one of the lease's own callbacks.</summary>
     private static InvalidOperationException OwnCallbackWait() => new(
-        "PoolLease.DisposeAsync was awaited inside a timer callback or loop body of the lease or of a timer item it tracks, which it would wait for forever. The lease has ended; call Dispose there instead.");
+        "PoolLease.DisposeAsync was awaited inside a timer callback or loop body of the lease, or a callback of a timer item or subscription it tracks, which it would wait for forever. The lease has ended; call Dispose there instead.");
 
     /// <summary>
     /// Ends the lease's timer scope or a tracked timer scope, timer or loop: its <c>Dispose</c> never blocks,
@@ -499,14 +499,20 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             var running = TimerScope.WhenIdleOf(item);
             if (!running.IsCompleted)
             {
-                // Kept for the own-callback check of a DisposeAsync of the lease, which waits for this callback.
-                lock (state.Lock)
-                {
-                    (state.EndedTimerItems ??= []).Add(item);
-                }
+                KeepRunning(state, item);
             }
 
             JoinUntilDone(state, running);
+        }
+    }
+
+    /// <summary>Keeps a tracked item whose callback runs for the own-callback check of a DisposeAsync of the lease,
+    /// which waits for that callback.</summary>
+    private static void KeepRunning(PooledObjectState<T> state, object item)
+    {
+        lock (state.Lock)
+        {
+            (state.EndedItems ??= []).Add(item);
         }
     }
 
@@ -579,8 +585,15 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
                 else if (attachment.Handler is IAsyncDisposable registration)
                 {
                     // DisposeAsync alone: Dispose may block until a callback running elsewhere returns
-                    // (CancellationTokenRegistration); the object waits for it instead.
-                    JoinUntilDone(state, registration.DisposeAsync());
+                    // (CancellationTokenRegistration); the object waits for it instead. A token's wait does not fault
+                    // when the end runs inside its own handler; one still running is kept for the own-callback check.
+                    var disposing = registration is Subscription subscription ? subscription.DisposeThenWhenIdleAsync() : registration.DisposeAsync();
+                    if (!disposing.IsCompleted && registration is Subscription)
+                    {
+                        KeepRunning(state, registration);
+                    }
+
+                    JoinUntilDone(state, disposing);
                 }
                 else
                 {

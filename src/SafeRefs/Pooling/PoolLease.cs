@@ -320,12 +320,12 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// discarded).</summary>
     /// <returns>A task that completes when no timer callback, loop body or handler of the lease runs any more and the
     /// object is back; it faults with the exceptions <see cref="Dispose"/> would throw, and with
-    /// <see cref="InvalidOperationException"/> when called inside one of the lease's own timer callbacks or loop bodies
-    /// or those of a tracked <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/> (also
-    /// after an <see langword="await"/> in it), which it would wait for forever. Inside a forwarded <c>On</c>
-    /// handler or an <c>OnCancel</c> callback it completes once that callback has returned: await it there, never
-    /// block on it. Inside the callback of a tracked subscription a wait is not detected and the task never completes:
-    /// call <see cref="Dispose"/> there.</returns>
+    /// <see cref="InvalidOperationException"/> when called inside one of the lease's own timer callbacks or loop bodies,
+    /// those of a tracked <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/>, or the
+    /// handler of a tracked <c>AsyncWeakEvent</c> token (also after an <see langword="await"/> in it), which it would
+    /// wait for forever. Inside a forwarded <c>On</c> handler, an <c>OnCancel</c> callback or the (synchronous)
+    /// callback of another tracked subscription it completes once that callback has returned: await it there, never
+    /// block on it.</returns>
     public ValueTask DisposeAsync()
     {
         var failure = _pool.End(_state, _version, awaitReturn: true, out var returned);

@@ -48,9 +48,26 @@ public class Subscription : IDisposable, IAsyncDisposable
     /// earlier <see cref="Dispose"/>. If detaching throws (a <c>remove</c> accessor), the subscription is detached all
     /// the same and the returned task faults with that exception once no callback is running; it never throws itself.
     /// </summary>
-    /// <returns>A task that completes when no callback of this subscription is running.</returns>
-    public ValueTask DisposeAsync()
+    /// <returns>A task that completes when no callback of this subscription is running; it faults with
+    /// <see cref="InvalidOperationException"/> when awaited inside the subscription's own asynchronous handler (an
+    /// <c>AsyncWeakEvent</c> handler, also after an <see langword="await"/> in it), which it would wait for forever.</returns>
+    public ValueTask DisposeAsync() => DisposeThenWait(checkOwnCallback: true);
+
+    /// <summary>
+    /// Gets whether the caller runs inside a callback of this subscription that <see cref="DisposeAsync"/> would wait
+    /// for, also after an <see langword="await"/> in it (an <c>AsyncWeakEvent</c> handler): there it faults instead.
+    /// </summary>
+    internal virtual bool IsCallingFromOwnCallback => false;
+
+    /// <summary>
+    /// Detaches, then completes when no callback is running, as <see cref="DisposeAsync"/> but without its
+    /// own-callback fault: for an owner (a pool lease) that joins the wait instead of awaiting it inside the callback.
+    /// </summary>
+    internal ValueTask DisposeThenWhenIdleAsync() => DisposeThenWait(checkOwnCallback: false);
+
+    private ValueTask DisposeThenWait(bool checkOwnCallback)
     {
+        Exception? failure = null;
         try
         {
             Detach();
@@ -59,10 +76,18 @@ public class Subscription : IDisposable, IAsyncDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            return ThrowWhenIdleAsync(WhenCallbacksIdleAsync(), ExceptionDispatchInfo.Capture(ex));
+            failure = ex;
         }
 
-        return WhenCallbacksIdleAsync();
+        if (checkOwnCallback && IsCallingFromOwnCallback)
+        {
+            // Checked also when detaching threw: waiting to rethrow would wait for this callback too.
+            return ValueTask.FromException(new InvalidOperationException(
+                "Subscription.DisposeAsync was awaited inside the subscription's own handler, which it would wait for forever. Call Dispose there instead.",
+                failure));
+        }
+
+        return failure is null ? WhenCallbacksIdleAsync() : ThrowWhenIdleAsync(WhenCallbacksIdleAsync(), ExceptionDispatchInfo.Capture(failure));
     }
 
     /// <summary>

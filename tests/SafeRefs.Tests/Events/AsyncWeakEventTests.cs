@@ -1,4 +1,5 @@
 using SafeRefs.Events;
+using SafeRefs.Subscriptions;
 using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Events;
@@ -11,6 +12,38 @@ public sealed class AsyncWeakEventTests
         var source = new AsyncWeakEvent<int>();
         Assert.Throws<ArgumentNullException>(() => source.Subscribe<object>(null!, static (_, _, _, _) => default));
         Assert.Throws<ArgumentNullException>(() => source.Subscribe<object>(new object(), null!));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Subscribe_DisposeAsyncInsideItsOwnHandlerAfterAnAwait_FaultsAtOnce(bool disposeFirst)
+    {
+        // The token waits for the handler's whole task, so a wait for it inside that task would never end.
+        var source = new AsyncWeakEvent<int>();
+        var owner = new object();
+        var inside = new TaskCompletionSource<(bool Completed, Task Disposing)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Subscription? token = null;
+        token = source.Subscribe(owner, async (_, _, _, _) =>
+        {
+            await Task.Yield(); // resumes on a thread-pool thread
+            if (disposeFirst)
+            {
+                token!.Dispose();
+            }
+
+            var disposing = token!.DisposeAsync();
+            inside.SetResult((disposing.IsCompleted, disposing.AsTask()));
+        });
+
+        await source.RaiseAsync(null, 1).AsTask().Bounded();
+        var (completed, disposing) = await inside.Task.Bounded();
+
+        Assert.True(completed, "DisposeAsync inside the token's own handler was pending: awaiting it there would hang");
+        await Assert.ThrowsAsync<InvalidOperationException>(() => disposing.Bounded());
+        Assert.False(token.IsActive);
+        await token.DisposeAsync().AsTask().Bounded(); // from outside, once the handler returned, it completes
+        GC.KeepAlive(owner);
     }
 
     // DisposeAsync waits for an async handler's task, not only for its synchronous

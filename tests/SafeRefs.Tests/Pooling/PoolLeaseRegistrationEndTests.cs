@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Events;
 using SafeRefs.Pooling;
 using SafeRefs.Subscriptions;
 using SafeRefs.Tests.Infrastructure;
@@ -222,6 +223,69 @@ public sealed class PoolLeaseRegistrationEndTests
         Assert.False(widget.IsDisposed, "the object was discarded");
         using var next = pool.Rent();
         Assert.Same(widget, next.Value);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task DisposeAsync_InsideATrackedAsyncHandlerAfterAnAwait_FaultsAtOnce_AndTheObjectGoesBackAfterTheHandler(bool disposeFirst)
+    {
+        // A tracked AsyncWeakEvent token: the end joins its handler's whole task, so a DisposeAsync of the lease
+        // awaited inside it would wait for itself; a Dispose there first ends the lease without throwing.
+        var source = new AsyncWeakEvent<int>();
+        var owner = new object();
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var inside = new TaskCompletionSource<(Exception? Thrown, bool Completed, Task Disposing)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        long returnedInside = -1;
+        lease.Track(source.Subscribe(owner, async (_, _, _, _) =>
+        {
+            await Task.Yield(); // resumes on a thread-pool thread
+            var thrown = disposeFirst ? Record.Exception(lease.Dispose) : null;
+            var disposing = lease.DisposeAsync();
+            returnedInside = pool.Statistics.Returned;
+            inside.SetResult((thrown, disposing.IsCompleted, disposing.AsTask()));
+            await release.Task.ConfigureAwait(false);
+        }));
+
+        var raising = source.RaiseAsync(null, 1).AsTask();
+        var (thrown, completed, disposing) = await inside.Task.Bounded();
+
+        Assert.Null(thrown);
+        Assert.True(completed, "DisposeAsync inside the tracked token's handler was pending: awaiting it there would hang");
+        await Assert.ThrowsAsync<InvalidOperationException>(() => disposing.Bounded());
+        Assert.Equal(0L, returnedInside);
+        Assert.Equal(0L, pool.Statistics.Returned);
+        release.SetResult();
+        await raising.Bounded();
+        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
+        Assert.False(widget.IsDisposed, "the object was discarded");
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_AwaitedInsideATrackedSynchronousCallback_CompletesOnceTheCallbackReturned()
+    {
+        // Control for the async-handler fault: a synchronous callback returns before the await resumes.
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        using var source = new CancellationTokenSource();
+        Task? awaited = null;
+        async Task AwaitEndAsync()
+        {
+            await lease.DisposeAsync();
+            Assert.Equal(1L, pool.Statistics.Returned);
+        }
+
+        lease.Track(Subscribe.OnCancel(source.Token, _ => awaited = AwaitEndAsync(), null));
+        await Task.Run(source.Cancel).Bounded();
+
+        await awaited!.Bounded();
+        Assert.Equal(1L, pool.Statistics.Returned);
     }
 
     [Theory]

@@ -36,5 +36,7 @@ internal sealed class WeakHandlerSubscription : Subscription
         }
     }
 
+    internal override bool IsCallingFromOwnCallback => AsyncInvocationFlow.IsInsideRunning(Entry);
+
     private protected override ValueTask WhenCallbacksIdleAsync() => Entry.WhenIdleAsync();
 }

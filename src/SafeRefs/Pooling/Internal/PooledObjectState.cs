@@ -69,12 +69,12 @@ internal sealed class PooledObjectState<T>
     /// Under <see cref="Lock"/>.</summary>
     public TimerScope? EndedTimers;
 
-    /// <summary>The tracked timer scopes, timers and loops of the ended lease <see cref="EndedTimersFor"/> whose
-    /// callbacks were still running when its end stopped them, kept until its object went back: a later
+    /// <summary>The tracked timer scopes, timers, loops and subscriptions of the ended lease <see cref="EndedTimersFor"/>
+    /// whose callbacks were still running when its end stopped them, kept until its object went back: a later
     /// <c>DisposeAsync</c> inside one of those callbacks would wait for itself. Under <see cref="Lock"/>.</summary>
-    public List<object>? EndedTimerItems;
+    public List<object>? EndedItems;
 
-    /// <summary>The lease version <see cref="EndedTimers"/> and <see cref="EndedTimerItems"/> belong to. Under
+    /// <summary>The lease version <see cref="EndedTimers"/> and <see cref="EndedItems"/> belong to. Under
     /// <see cref="Lock"/>.</summary>
     public long EndedTimersFor;
 
@@ -191,7 +191,7 @@ internal sealed class PooledObjectState<T>
     {
         // Without the lock when nobody waits (the common end): recorded with a full fence first, see WhenHandedBack.
         if (RecordHandedBack(version) && Volatile.Read(ref _waiter) is null && Volatile.Read(ref EndedTimers) is null
-            && Volatile.Read(ref EndedTimerItems) is null)
+            && Volatile.Read(ref EndedItems) is null)
         {
             return;
         }
@@ -202,7 +202,7 @@ internal sealed class PooledObjectState<T>
             if (EndedTimersFor == version)
             {
                 EndedTimers = null;
-                EndedTimerItems = null;
+                EndedItems = null;
             }
 
             if (_waiterFor == version)
