@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime;
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
@@ -164,6 +165,17 @@ public class SubscribeBenchmarks
         }
     }
 
+    /// <summary>
+    /// Reference floor: <see cref="ForwarderGateCountFloor"/> in the shape of an API that takes the accessors as
+    /// delegates and returns a token, as <see cref="Subscribe.Event{TSource, THandler}"/> does: a non-inlined subscribe
+    /// call that checks its arguments, a token that keeps what its <c>Dispose</c> needs (handler, forwarder, source,
+    /// remove accessor, budget count, gate and a slot for a <c>DisposeAsync</c> waiter: 72 bytes), the accessors called
+    /// through their delegates, and a virtual <c>Dispose</c> that closes the gate, removes and clears the token.
+    /// </summary>
+    [Benchmark]
+    public void TokenApiFloor() =>
+        FloorApiToken.Subscribe(_source, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, _handler).Dispose();
+
     [Benchmark]
     public void RawGenericAddRemove()
     {
@@ -287,6 +299,81 @@ public class SubscribeBenchmarks
         {
             _ownerToHandler.Dispose();
             _source.Dispose();
+        }
+    }
+
+    /// <summary>The token of <see cref="TokenApiFloor"/>; its <see cref="Dispose"/> is virtual, as a token's is.</summary>
+    internal abstract class FloorApiTokenBase
+    {
+#pragma warning disable IDE1006, CS0649 // benchmark-only token, used by ref; the waiter slot is only for its size
+        public long Closed;
+        public object? Waiter;
+#pragma warning restore IDE1006, CS0649
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public void Dispose() => Detach();
+
+        protected abstract void Detach();
+    }
+
+    /// <summary>What <see cref="TokenApiFloor"/>'s token keeps so that its <c>Dispose</c> can detach (72 bytes).</summary>
+    internal sealed class FloorApiToken : FloorApiTokenBase
+    {
+        private EventHandler? _handler;
+        private EventHandler? _forwarder;
+        private Source? _source;
+        private Action<Source, EventHandler>? _remove;
+        private object? _counter;
+
+        private FloorApiToken(Source source, Action<Source, EventHandler> remove, EventHandler handler, object? counter)
+        {
+            _handler = handler;
+            _source = source;
+            _remove = remove;
+            _counter = counter;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static FloorApiToken Subscribe(Source source, Action<Source, EventHandler> add, Action<Source, EventHandler> remove, EventHandler handler)
+        {
+            ArgumentNullException.ThrowIfNull(source);
+            ArgumentNullException.ThrowIfNull(add);
+            ArgumentNullException.ThrowIfNull(remove);
+            ArgumentNullException.ThrowIfNull(handler);
+            var token = new FloorApiToken(source, remove, handler, counter: null);
+            var forwarder = token._forwarder = token.Forward;
+            add(source, forwarder);
+            Interlocked.Increment(ref _floorActive);
+            return token;
+        }
+
+        protected override void Detach()
+        {
+            if (Interlocked.Or(ref Closed, long.MinValue) >= 0)
+            {
+                Interlocked.Decrement(ref _floorActive);
+                try
+                {
+                    _remove!(_source!, _forwarder!);
+                    GC.KeepAlive(_counter);
+                }
+                finally
+                {
+                    _handler = null;
+                    _forwarder = null;
+                    _source = null;
+                    _remove = null;
+                    _counter = null;
+                }
+            }
+        }
+
+        private void Forward(object? sender, EventArgs args)
+        {
+            if (Volatile.Read(ref Closed) >= 0 && Volatile.Read(ref _handler) is { } handler)
+            {
+                handler(sender, args);
+            }
         }
     }
 
