@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.ObjectPool;
 using SafeRefs.Pooling;
 using SafeRefs.Pooling.Internal;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Pooling;
 
@@ -283,6 +284,48 @@ public sealed class PoolLeaseGateTests
         Assert.Equal(1L, pool.Statistics.Returned);
         using var next = pool.Rent();
         Assert.Same(widget, next.Value);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_HandBackBetweenTheWaitersCheckAndItsPublish_Completes()
+    {
+        // The last handler out hands the object back without the lock when it sees no waiter: here it does so after the
+        // DisposeAsync looked for the hand-back but before it published its waiter, so only the waiter's second look
+        // can see it. The hand-back after the publish is the test above.
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) =>
+        {
+            entered.Set();
+            release.WaitBounded();
+        }));
+        var raise = Task.Factory.StartNew(widget.RaiseChanged, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        entered.WaitBounded();
+        var held = 0;
+        PooledObjectState<Widget>.BeforeWaiterHook = state =>
+        {
+            if (ReferenceEquals(state.Value, widget) && Interlocked.Exchange(ref held, 1) == 0)
+            {
+                release.Set();
+                raise.WaitBounded(); // the handler returned and its thread handed the object back
+            }
+        };
+        try
+        {
+            var disposed = lease.DisposeAsync();
+            Assert.Equal(1, Volatile.Read(ref held));
+            await disposed.Bounded();
+        }
+        finally
+        {
+            PooledObjectState<Widget>.BeforeWaiterHook = null;
+            release.Set();
+        }
+
+        Assert.Equal(1L, pool.Statistics.Returned);
     }
 
     /// <summary>A pooled object whose Dispose (when it is discarded) throws.</summary>

@@ -94,6 +94,10 @@ internal sealed class PooledObjectState<T>
     /// caller (the window in which the lease may end).</summary>
     internal static Action<PooledObjectState<T>>? BeforeAdmitHook { get; set; }
 
+    /// <summary>Gets or sets a test hook that <see cref="WhenHandedBack"/> calls under the lock between its first look
+    /// at the hand-back and publishing its waiter (the window in which a hand-back may miss the waiter).</summary>
+    internal static Action<PooledObjectState<T>>? BeforeWaiterHook { get; set; }
+
     public bool IsCurrent(long version) => Version == version;
 
     /// <summary>Starts the next lease (at rent: nothing of an earlier lease runs) and returns its version.</summary>
@@ -164,6 +168,7 @@ internal sealed class PooledObjectState<T>
                 return default;
             }
 
+            BeforeWaiterHook?.Invoke(this);
             if (_waiterFor != version)
             {
                 // A waiter of an earlier lease not completed yet: its object went back since (this lease had it).
