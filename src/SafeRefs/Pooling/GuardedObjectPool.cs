@@ -294,7 +294,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
                 timers = state.Timers;
                 state.Timers = null;
                 state.EndedTimers = timers;
-                state.EndedItems = null;
+                state.EndedItems = ItemsWithCallbacks(attachments, count);
                 state.EndedTimersFor = version;
             }
         }
@@ -465,7 +465,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
     /// <summary>Gets whether the caller runs inside a timer callback, loop body or asynchronous handler that the
     /// hand-back of the ended lease <paramref name="version"/> waits for: one of the lease's timers, or of a tracked
-    /// timer scope, timer, loop or subscription that its end stopped while it ran.</summary>
+    /// timer scope, timer, loop or subscription, also one the end (on another thread) has not reached yet.</summary>
     private static bool WaitsForCaller(PooledObjectState<T> state, long version, TimerScope? timers)
     {
         if (timers?.IsCallingFromOwnCallback() == true)
@@ -496,24 +496,25 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
         finally
         {
-            var running = TimerScope.WhenIdleOf(item);
-            if (!running.IsCompleted)
-            {
-                KeepRunning(state, item);
-            }
-
-            JoinUntilDone(state, running);
+            JoinUntilDone(state, TimerScope.WhenIdleOf(item));
         }
     }
 
-    /// <summary>Keeps a tracked item whose callback runs for the own-callback check of a DisposeAsync of the lease,
-    /// which waits for that callback.</summary>
-    private static void KeepRunning(PooledObjectState<T> state, object item)
+    /// <summary>The tracked timer scopes, timers, loops and subscriptions among <paramref name="attachments"/>, taken
+    /// by the end before it runs any user code: the hand-back waits for a callback of any of them that runs by the time
+    /// the end reaches it, so a DisposeAsync inside one is a self-wait even while the end still detaches others.</summary>
+    private static List<object>? ItemsWithCallbacks(LeaseAttachment<T>[] attachments, int count)
     {
-        lock (state.Lock)
+        List<object>? items = null;
+        for (var i = 0; i < count; i++)
         {
-            (state.EndedItems ??= []).Add(item);
+            if (attachments[i] is { Remove: null, Handler: { } item } && item is TimerScope or ScopedTimer or ScopedLoop or Subscription)
+            {
+                (items ??= []).Add(item);
+            }
         }
+
+        return items;
     }
 
     /// <summary>Joins what <paramref name="running"/> waits for to the ended lease's gate, if it is still running; a
@@ -586,14 +587,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
                 {
                     // DisposeAsync alone: Dispose may block until a callback running elsewhere returns
                     // (CancellationTokenRegistration); the object waits for it instead. A token's wait does not fault
-                    // when the end runs inside its own handler; one still running is kept for the own-callback check.
-                    var disposing = registration is Subscription subscription ? subscription.DisposeThenWhenIdleAsync() : registration.DisposeAsync();
-                    if (!disposing.IsCompleted && registration is Subscription)
-                    {
-                        KeepRunning(state, registration);
-                    }
-
-                    JoinUntilDone(state, disposing);
+                    // when the end runs inside its own handler (the own-callback check asks the token itself).
+                    JoinUntilDone(state, registration is Subscription subscription ? subscription.DisposeThenWhenIdleAsync() : registration.DisposeAsync());
                 }
                 else
                 {

@@ -518,9 +518,11 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         Volatile.Read(ref _idle) is { Task.IsCompleted: false } && CallbackFlow.IsInsideRunningMemberOf(this);
 
     /// <summary>Gets whether the caller runs inside a still running callback or body of <paramref name="item"/> (a
-    /// <see cref="TimerScope"/> that is disposed, a <see cref="ScopedTimer"/> or a <see cref="ScopedLoop"/>): a wait
-    /// for the item's end there would wait for itself.</summary>
-    internal static bool IsCallingFromCallbackOf(object item) => item is IScopeMember { RunsInCallingFlow: true };
+    /// <see cref="TimerScope"/> or one of its child scopes, a <see cref="ScopedTimer"/> or a <see cref="ScopedLoop"/>),
+    /// disposed or not yet: a wait for the item's end there would wait for itself, since that end waits for every
+    /// callback still running.</summary>
+    internal static bool IsCallingFromCallbackOf(object item) =>
+        item is TimerScope scope ? CallbackFlow.IsInsideRunningMemberOf(scope) : item is IScopeMember { RunsInCallingFlow: true };
 
     /// <summary>Completes when no callback or body of <paramref name="item"/> (a disposed <see cref="TimerScope"/>,
     /// <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/>) is running; unlike <c>DisposeAsync</c>, it does not

@@ -69,9 +69,9 @@ internal sealed class PooledObjectState<T>
     /// Under <see cref="Lock"/>.</summary>
     public TimerScope? EndedTimers;
 
-    /// <summary>The tracked timer scopes, timers, loops and subscriptions of the ended lease <see cref="EndedTimersFor"/>
-    /// whose callbacks were still running when its end stopped them, kept until its object went back: a later
-    /// <c>DisposeAsync</c> inside one of those callbacks would wait for itself. Under <see cref="Lock"/>.</summary>
+    /// <summary>The tracked timer scopes, timers, loops and subscriptions of the ended lease <see cref="EndedTimersFor"/>,
+    /// taken by its end before it detaches anything and kept until its object went back: a later <c>DisposeAsync</c>
+    /// inside a running callback of one would wait for itself. Under <see cref="Lock"/>.</summary>
     public List<object>? EndedItems;
 
     /// <summary>The lease version <see cref="EndedTimers"/> and <see cref="EndedItems"/> belong to. Under
