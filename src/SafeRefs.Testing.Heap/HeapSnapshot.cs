@@ -139,18 +139,9 @@ public sealed class HeapSnapshot
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(processId);
         options ??= new HeapSnapshotOptions();
-        bool self = processId == Environment.ProcessId;
-        if (!self)
+        if (processId != Environment.ProcessId)
         {
             EnsureRunning(processId);
-        }
-        else
-        {
-            // Objects that are unreachable but finalizable survive the walk's collection (the finalizer queue roots
-            // them): drain them first so the snapshot shows what the program really keeps.
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-            GC.WaitForPendingFinalizers();
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         }
 
         WalkResult walk = EventPipeHeapWalker.Walk(processId, options.Timeout, options.RecordReferenceGraph, options.WarmUp);

@@ -77,6 +77,29 @@ public sealed class HeapSnapshotTests
     }
 
     [Fact]
+    public void Capture_AfterADiscardedAttempt_DoesNotCountThatAttemptsTables()
+    {
+        // A walk that was incomplete or lost events is tried again. TraceEvent's parser objects of the discarded
+        // attempt wait for their finalizer and reach its handlers and type table: the next attempt must not count them.
+        int attempts = 0;
+        EventPipeHeapWalker.DiscardAttempt = () => Interlocked.Increment(ref attempts) == 1;
+        try
+        {
+            HeapSnapshot snapshot = HeapSnapshot.Capture(new HeapSnapshotOptions { WarmUp = false });
+
+            Assert.Equal(2, Volatile.Read(ref attempts));
+
+            // The runtime walks the heap as the session starts, before the walk in progress makes its tables.
+            Assert.Equal(0, snapshot.CountOf<TypeTable>());
+            Assert.Equal(0, snapshot["Microsoft.Diagnostics.Tracing.EventPipeEventSource"].Count);
+        }
+        finally
+        {
+            EventPipeHeapWalker.DiscardAttempt = null;
+        }
+    }
+
+    [Fact]
     public void Capture_NestedTypesWithTheSameName_AreNotMerged()
     {
         FillItems(3, 5);

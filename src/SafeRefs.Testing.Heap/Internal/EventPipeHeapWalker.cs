@@ -46,6 +46,9 @@ internal static class EventPipeHeapWalker
     // A walk that lost events is retried this many times before the capture fails.
     private const int LossRetries = 2;
 
+    /// <summary>Gets or sets a test hook that runs after each attempt; returning true discards it as incomplete.</summary>
+    internal static Func<bool>? DiscardAttempt { get; set; }
+
     public static WalkResult Walk(int processId, TimeSpan timeout, bool recordGraph = false, bool warmUp = true)
     {
         EnsureSupported();
@@ -117,8 +120,18 @@ internal static class EventPipeHeapWalker
                 break;
             }
 
+            if (processId == Environment.ProcessId)
+            {
+                DrainFinalizers();
+            }
+
             TimeSpan quiet = QuietPeriods[quietIndex];
             Attempt attempt = WalkOnce(processId, left, quiet < left ? quiet : left, recordGraph);
+            if (DiscardAttempt?.Invoke() == true)
+            {
+                attempt = new Attempt(null, null);
+            }
+
             if (attempt.Loss is not null)
             {
                 loss = attempt.Loss;
@@ -141,6 +154,17 @@ internal static class EventPipeHeapWalker
         throw new HeapSnapshotException(loss is not null
             ? $"The heap walk of process {processId} was incomplete {losses} time(s) in a row ({loss}); a snapshot would undercount, so none was taken. Retry when the process is less busy, or raise HeapSnapshotOptions.Timeout."
             : $"No complete heap walk arrived from process {processId} within {timeout.TotalSeconds:0.#} s. Raise HeapSnapshotOptions.Timeout, or check that the process is not suspended.");
+    }
+
+    // Objects that are unreachable but finalizable survive a collection: the finalizer queue roots them, and the walk
+    // counts them with everything they reference. Among them are the target's own garbage and, in process, TraceEvent's
+    // parser objects of an earlier walk (a warm-up or a discarded attempt), which reach that walk's event source and
+    // handlers with its type table: thousands of strings that would read as growth. Collect and finalize them first.
+    private static void DrainFinalizers()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
     }
 
     private static Attempt WalkOnce(int processId, TimeSpan timeout, TimeSpan quiet, bool recordGraph)
