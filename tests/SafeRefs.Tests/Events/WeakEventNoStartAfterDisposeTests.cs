@@ -12,7 +12,7 @@ namespace SafeRefs.Tests.Events;
 /// held invocation was under way before <c>Dispose</c> returned, so it must count as running (<c>DisposeAsync</c> waits
 /// for it) and no later one may start; a raise held before reaching the entry must not start it after <c>Dispose</c>;
 /// and a raise held between its check and the announced call is waited out by <c>Dispose</c>
-/// (<see cref="RaiseSlots.WaitHook"/>). The hooks are process-wide and filter on their entry; only this class sets them.
+/// (<see cref="RaiseSlots.WaitHook"/>), by a concurrent second <c>Dispose</c> too. The hooks are process-wide and filter on their entry; only this class sets them.
 /// </summary>
 public sealed class WeakEventNoStartAfterDisposeTests
 {
@@ -273,6 +273,116 @@ public sealed class WeakEventNoStartAfterDisposeTests
         }
 
         GC.KeepAlive(owner);
+    }
+
+    // A second Dispose concurrent with a first one that waits out a raise held between its check and the call: it must
+    // not return before that raise calls (it waits the raise out as well), or the handler starts after it returned.
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task RaiseHeldBetweenCheckAndCall_ConcurrentSecondDispose_WaitsItOutToo(string kind)
+    {
+        var source = Source.Create(kind);
+        var owner = new Probe();
+        var token = source.Subscribe(owner);
+        var entry = ((WeakHandlerSubscription)token).Entry;
+        using var atHook = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var firstWaits = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondWaits = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var waits = 0;
+        HoldBetweenCheckAndCall(entry, atHook, release, () => (Interlocked.Increment(ref waits) == 1 ? firstWaits : secondWaits).TrySetResult());
+        try
+        {
+            var raising = Task.Factory.StartNew(source.Raise, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            atHook.WaitBounded();
+            var first = Task.Factory.StartNew(token.Dispose, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            await firstWaits.Task.Bounded();
+
+            // Deterministic either way: a second Dispose that waits reports it before it can return; one that does not returns.
+            var second = Task.Factory.StartNew(token.Dispose, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            _ = await Task.WhenAny(secondWaits.Task, second).Bounded();
+            var secondReturnedWhileHeld = second.IsCompleted;
+            Volatile.Write(ref owner.DisposeReturned, secondReturnedWhileHeld ? 1 : 0);
+            release.Set();
+            await first.Bounded();
+            await second.Bounded();
+            await raising.Bounded();
+
+            Assert.Equal(1, owner.Calls); // checked open before either Dispose returned: it may start
+            Assert.Equal(0, owner.CallsAfterDispose);
+            Assert.False(secondReturnedWhileHeld, "a concurrent second Dispose returned while a raise was between its check and its call");
+            Assert.Equal(2, Volatile.Read(ref waits));
+            Assert.True(entry.IsFreed);
+            source.Raise();
+            Assert.Equal(1, owner.Calls);
+        }
+        finally
+        {
+            WeakHandlerEntry.CallHook = null;
+            RaiseSlots.WaitHook = null;
+            release.Set();
+        }
+
+        GC.KeepAlive(owner);
+    }
+
+    // Control twin: the same hold with the first Dispose waiting and no second one. The held raise starts the handler
+    // once released, and the probe sees a start after the mark: the test above would see it after a second Dispose.
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task RaiseHeldBetweenCheckAndCall_Control_WithoutSecondDispose_HeldRaiseStartsAfterTheMark(string kind)
+    {
+        var source = Source.Create(kind);
+        var owner = new Probe();
+        var token = source.Subscribe(owner);
+        var entry = ((WeakHandlerSubscription)token).Entry;
+        using var atHook = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var firstWaits = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        HoldBetweenCheckAndCall(entry, atHook, release, () => firstWaits.TrySetResult());
+        try
+        {
+            var raising = Task.Factory.StartNew(source.Raise, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            atHook.WaitBounded();
+            var first = Task.Factory.StartNew(token.Dispose, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            await firstWaits.Task.Bounded();
+            Volatile.Write(ref owner.DisposeReturned, 1); // where the test above marks a second Dispose that returned
+            Assert.False(first.IsCompleted, "the first Dispose returned while a raise was between its check and its call");
+            release.Set();
+            await first.Bounded();
+            await raising.Bounded();
+
+            Assert.Equal(1, owner.Calls);
+            Assert.Equal(1, owner.CallsAfterDispose);
+        }
+        finally
+        {
+            WeakHandlerEntry.CallHook = null;
+            RaiseSlots.WaitHook = null;
+            release.Set();
+        }
+
+        GC.KeepAlive(owner);
+    }
+
+    // Holds a raise of the entry between its check and the announced call until released; reports each disposer wait.
+    private static void HoldBetweenCheckAndCall(WeakHandlerEntry entry, ManualResetEventSlim atHook, ManualResetEventSlim release, Action disposerWaits)
+    {
+        WeakHandlerEntry.CallHook = (e, inWindow) =>
+        {
+            if (inWindow && ReferenceEquals(e, entry))
+            {
+                atHook.Set();
+                release.WaitBounded();
+            }
+        };
+        RaiseSlots.WaitHook = e =>
+        {
+            if (ReferenceEquals(e, entry))
+            {
+                disposerWaits();
+            }
+        };
     }
 
     private sealed class Probe

@@ -192,9 +192,15 @@ internal sealed class WeakHandlerEntry
     /// </summary>
     internal void Free()
     {
-        _slots?.WaitOutChecks(this, _id);
+        WaitOutChecks();
         _core.FreeUngated();
     }
+
+    /// <summary>
+    /// For every disposer of a closed <c>Subscribe</c> entry, also one that lost its close: waits out a raise between
+    /// its check of the entry and its call (never for a running handler), so that no invocation starts afterwards.
+    /// </summary>
+    internal void WaitOutChecks() => _slots?.WaitOutChecks(this, _id);
 
     /// <summary>Marks the entry dropped from the list's snapshot; under the list's lock.</summary>
     internal void MarkDropped() => Volatile.Write(ref _dropped, true);

@@ -285,6 +285,9 @@ internal sealed class WeakHandlerList
     {
         if (!entry.Close())
         {
+            // A concurrent closer is still waiting out a raise that checked the entry open: returning before that
+            // raise calls would let it start the handler after this Dispose returned.
+            entry.WaitOutChecks();
             return;
         }
 

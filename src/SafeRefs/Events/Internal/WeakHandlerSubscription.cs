@@ -24,15 +24,23 @@ internal sealed class WeakHandlerSubscription : Subscription
     private protected override bool IsDisposed => Volatile.Read(ref _list) is null;
 
     /// <summary>
-    /// Drops the list reference and detaches. The entry's close (one interlocked operation) picks the one caller that
-    /// detaches, so the reference needs none of its own: a concurrent call that still read it finds the entry closed.
+    /// Detaches, then drops the list reference. The entry's close (one interlocked operation) picks the one caller that
+    /// detaches; a concurrent call that still reads the reference finds the entry closed and waits out the raises that
+    /// checked it open. The reference is dropped only after the detach, so a call that finds it gone has nothing left
+    /// to wait for: no invocation starts after any of the calls returns.
     /// </summary>
     private protected override void Detach()
     {
         if (Volatile.Read(ref _list) is { } list)
         {
-            Volatile.Write(ref _list, null);
-            list.Dispose(Entry);
+            try
+            {
+                list.Dispose(Entry);
+            }
+            finally
+            {
+                Volatile.Write(ref _list, null);
+            }
         }
     }
 
