@@ -131,13 +131,19 @@ internal struct CacheTable<TKey, TValue>
             return false;
         }
 
-        // Both arrays are published before the version says to look in both.
+        // The version says to look in both arrays before the new one replaces the old: a lookup that read the version
+        // of one array and then the new, still empty, array sees the version change on its re-check and retries.
         Volatile.Write(ref _old, _buckets);
         _oldMoved = 0;
-        Volatile.Write(ref _buckets, grown);
         Volatile.Write(ref _version, _version + 1);
+        Volatile.Write(ref _buckets, grown);
+        GrowthPublishedHook?.Invoke();
         return true;
     }
+
+    /// <summary>Test seam: called by <see cref="StartGrowth"/> on the writer's thread once the new array is published
+    /// (a lookup made there must still find every resident node).</summary>
+    internal static Action? GrowthPublishedHook { get; set; }
 
     /// <summary>Moves a bounded part of a running migration (as one <see cref="Add"/> does). Caller holds the write lock.</summary>
     /// <returns><see langword="true"/> while the migration still has nodes to move.</returns>

@@ -161,6 +161,52 @@ public sealed class CacheTableTests
     }
 
     [Fact]
+    public void Find_WhileStartGrowthPublishesTheNewArray_FindsEveryResidentKey()
+    {
+        // A lock-free lookup can run between any two stores of StartGrowth: there it must still see every resident node
+        // (in the old array), never an empty new array taken for the whole index.
+        var table = new CacheTable<int, int>(capacity: 1000, comparer: null, maxInitialBuckets: 16);
+        const int keys = 17;
+        for (var key = 0; key < keys; key++)
+        {
+            table.Add(Node(table, key, key));
+        }
+
+        var grown = table.AllocateGrowth(keys);
+        Assert.NotNull(grown);
+        var writer = Environment.CurrentManagedThreadId;
+        var missed = new List<int>();
+        var calls = 0;
+        CacheTable<int, int>.GrowthPublishedHook = () =>
+        {
+            if (Environment.CurrentManagedThreadId != writer)
+            {
+                return; // another test growing a table of the same type
+            }
+
+            calls++;
+            for (var key = 0; key < keys; key++)
+            {
+                if (table.Find(key, table.Hash(key))?.Value != key)
+                {
+                    missed.Add(key);
+                }
+            }
+        };
+        try
+        {
+            Assert.True(table.StartGrowth(grown));
+        }
+        finally
+        {
+            CacheTable<int, int>.GrowthPublishedHook = null;
+        }
+
+        Assert.Equal(1, calls);
+        Assert.Empty(missed);
+    }
+
+    [Fact]
     public void Replay_GrowingSequence_RunsStepsWhileAMigrationRuns()
     {
         // The property below checks Find, Enumerate, Replace, Remove and Clear after every step; this makes sure that
