@@ -16,6 +16,12 @@ internal abstract class GatedSubscription : Subscription
 {
     private InvocationGate _gate;
 
+    /// <summary>
+    /// Test seam: called by an invocation that has read the user's callback, just before the gate decides whether it
+    /// starts (the window the closed gate guards). One static load per invocation; <see langword="null"/> outside tests.
+    /// </summary>
+    internal static Action<GatedSubscription>? BeforeEnterHook { get; set; }
+
     /// <summary>Gets a value indicating whether the token was disposed (its gate closed).</summary>
     private protected sealed override bool IsDisposed => _gate.IsClosed;
 
@@ -64,7 +70,11 @@ internal abstract class GatedSubscription : Subscription
     private protected abstract void ReleaseCallback();
 
     /// <summary>Admits one callback unless disposed; on <see langword="true"/>, call <see cref="Leave"/> when it ends.</summary>
-    private protected bool TryEnter() => _gate.TryEnter();
+    private protected bool TryEnter()
+    {
+        BeforeEnterHook?.Invoke(this);
+        return _gate.TryEnter();
+    }
 
     private protected void Leave() => _gate.Exit();
 }
