@@ -46,7 +46,7 @@ internal static class EventPipeHeapWalker
     // A walk that lost events is retried this many times before the capture fails.
     private const int LossRetries = 2;
 
-    /// <summary>Gets or sets a test hook that runs after each attempt; returning true discards it as incomplete.</summary>
+    /// <summary>Gets or sets a test hook that runs after each complete attempt; returning true discards it as incomplete.</summary>
     internal static Func<bool>? DiscardAttempt { get; set; }
 
     public static WalkResult Walk(int processId, TimeSpan timeout, bool recordGraph = false, bool warmUp = true)
@@ -127,11 +127,6 @@ internal static class EventPipeHeapWalker
 
             TimeSpan quiet = QuietPeriods[quietIndex];
             Attempt attempt = WalkOnce(processId, left, quiet < left ? quiet : left, recordGraph);
-            if (DiscardAttempt?.Invoke() == true)
-            {
-                attempt = new Attempt(null, null);
-            }
-
             if (attempt.Loss is not null)
             {
                 loss = attempt.Loss;
@@ -437,7 +432,7 @@ internal static class EventPipeHeapWalker
             return new Attempt(null, gap ?? $"{lostInWalk:N0} events were lost while the heap was streamed");
         }
 
-        if (!completed)
+        if (!completed || DiscardAttempt?.Invoke() == true)
         {
             return new Attempt(null, null);
         }
