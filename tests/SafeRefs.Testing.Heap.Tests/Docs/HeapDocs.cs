@@ -12,7 +12,7 @@ public sealed class HeapDocs
         var cache = new OrderCache(capacity: 50);
 
         #region docs-readme-leakhunt
-        LeakReport report = LeakHunt.Run(() => cache.Add(new Order(Random.Shared.Next())));
+        LeakReport report = LeakHunt.Run(() => cache.Add(new Order(Random.Shared.Next())), manyIterations: 1000);
 
         report.AssertNoGrowth();   // throws ObjectNotCollectedException with a table of what grew
         GC.KeepAlive(cache);
