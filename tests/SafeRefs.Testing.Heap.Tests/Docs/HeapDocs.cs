@@ -54,7 +54,7 @@ public sealed class HeapDocs
     public void Testing_Options_Runs()
     {
         #region docs-testing-options
-        var options = new HeapSnapshotOptions { IncludeFrameworkTypes = false, Timeout = TimeSpan.FromSeconds(10) };
+        var options = new HeapSnapshotOptions { IncludeFrameworkTypes = false, Timeout = TimeSpan.FromMinutes(1) };
         options.Assemblies.Add(typeof(Order).Assembly.GetName().Name!);   // only your own types
 
         LeakReport report = LeakHunt.Run(() => _ = new Order(1), fewIterations: 20, manyIterations: 200, options);
