@@ -102,8 +102,10 @@ public sealed class CacheEngineTests
         var writer = Task.Run(() => engine.Set(2, "b"));
         held.WaitBounded();
 
-        var update = Task.Run(() => engine.Set(1, "c"));
-        var finished = await Task.WhenAny(update, Task.Delay(TimeSpan.FromSeconds(10)));
+        // A thread of its own: with the writer blocking a pool thread and other tests' waits blocking more, a pool work
+        // item may not even start within the bound on a loaded machine. The writer is released only after the bound.
+        var update = Task.Factory.StartNew(() => engine.Set(1, "c"), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var finished = await Task.WhenAny(update, Task.Delay(TestTimeouts.Bound));
         release.Set();
         await writer.Bounded();
         await update.Bounded();
