@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Events.Internal;
+using SafeRefs.Internal;
 using SafeRefs.Subscriptions;
 
 namespace SafeRefs.Events;
@@ -164,7 +165,7 @@ public sealed class AsyncWeakEvent<TArgs>
                 // A Subscribe handler's token waits for the whole task: its flow is marked, so that a DisposeAsync
                 // awaited inside it faults instead of waiting for itself.
                 var owned = item.Entry.Kind == WeakHandlerEntry.EntryKind.Owner;
-                var outer = owned ? AsyncInvocationFlow.Enter(item.Entry) : null;
+                var outer = owned ? EnclosingCallbacks.Enter(item.Entry) : null;
                 try
                 {
                     await Invoke(owner, handler, sender, args, cancellationToken).ConfigureAwait(false);
@@ -186,7 +187,7 @@ public sealed class AsyncWeakEvent<TArgs>
                 {
                     if (owned)
                     {
-                        AsyncInvocationFlow.Exit(outer);
+                        EnclosingCallbacks.Exit(outer);
                     }
                 }
             }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using SafeRefs.Diagnostics.Internal;
+using SafeRefs.Internal;
 using SafeRefs.Timers.Internal;
 
 namespace SafeRefs.Timers;
@@ -74,7 +75,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
 
     // Whether the caller runs inside a body of this loop that has not finished (also after an await in it): a
     // DisposeAsync there would wait for itself.
-    private bool RunsInCallingFlow => !_completion.Task.IsCompleted && CallbackFlow.IsInside(this);
+    private bool RunsInCallingFlow => !_completion.Task.IsCompleted && EnclosingCallbacks.IsInside(this);
 
     /// <summary>Stops the loop: cancels the token passed to the body and removes the loop from its scope.</summary>
     /// <exception cref="AggregateException">Callbacks registered on the body's token, or the <c>Dispose</c> of the
@@ -185,7 +186,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
-        var outer = CallbackFlow.Enter(this, _scope);
+        var outer = EnclosingCallbacks.Enter(this, _scope);
         bool started;
         ValueTask run;
         try
@@ -194,7 +195,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         }
         finally
         {
-            CallbackFlow.Exit(outer);
+            EnclosingCallbacks.Exit(outer);
         }
 
         if (!started)
@@ -247,9 +248,9 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             // Reported while the body still counts as running, so DisposeAsync and Completion complete only after the
             // report (which never throws), and inside the body's flow, so a DisposeAsync awaited in an Error handler
             // faults instead of waiting for that handler.
-            var outer = CallbackFlow.Enter(this, _scope);
+            var outer = EnclosingCallbacks.Enter(this, _scope);
             Report(failure);
-            CallbackFlow.Exit(outer);
+            EnclosingCallbacks.Exit(outer);
         }
 
         // Not running any more before the next interval is armed: a tick of that interval may start the next body at

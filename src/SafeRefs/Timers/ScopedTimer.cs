@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using SafeRefs.Internal;
 using SafeRefs.Timers.Internal;
 
 namespace SafeRefs.Timers;
@@ -105,7 +106,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 
     // Whether the caller runs inside a callback of this timer that is still running (also after an await of an
     // asynchronous body): a DisposeAsync there would wait for itself.
-    private bool RunsInCallingFlow => IsRunning && CallbackFlow.IsInside(this);
+    private bool RunsInCallingFlow => IsRunning && EnclosingCallbacks.IsInside(this);
 
     /// <summary>Changes the due time and period, like <see cref="ITimer.Change(TimeSpan, TimeSpan)"/>. A change that
     /// returns <see langword="true"/> always takes effect, even when it races a firing: a callback that was already
@@ -325,7 +326,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
-        var outer = CallbackFlow.Enter(this, _shared.Scope);
+        var outer = EnclosingCallbacks.Enter(this, _shared.Scope);
         var ownerAlive = true;
         Exception? failure = null;
         var run = default(ValueTask);
@@ -351,7 +352,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             failure = ex;
         }
 
-        CallbackFlow.Exit(outer);
+        EnclosingCallbacks.Exit(outer);
         if (!run.IsCompleted)
         {
             // An asynchronous body runs on: the timer counts as running (DisposeAsync waits, errors are reported)
@@ -418,9 +419,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             // Logged, counted and raised on Error; never rethrown: no user callback may end the process. Reported before
             // leaving, so DisposeAsync completes only after the report, and inside the callback's flow, so a
             // DisposeAsync awaited in an Error handler faults instead of waiting for that handler.
-            var outer = CallbackFlow.Enter(this, _shared.Scope);
+            var outer = EnclosingCallbacks.Enter(this, _shared.Scope);
             TimerScope.ReportFailure(scope, failure, this, null);
-            CallbackFlow.Exit(outer);
+            EnclosingCallbacks.Exit(outer);
         }
 
         var after = Leave();

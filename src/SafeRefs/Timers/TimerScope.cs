@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using SafeRefs.Diagnostics.Internal;
+using SafeRefs.Internal;
 using SafeRefs.Timers.Internal;
 
 namespace SafeRefs.Timers;
@@ -515,14 +516,31 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// child scope that runs once it is disposed (none starts after, and one that runs keeps its cell in the table, so
     /// the disposal finds it), so the flow's own running callback of this scope or a child is one it waits for.</remarks>
     internal bool IsCallingFromOwnCallback() =>
-        Volatile.Read(ref _idle) is { Task.IsCompleted: false } && CallbackFlow.IsInsideRunningMemberOf(this);
+        Volatile.Read(ref _idle) is { Task.IsCompleted: false } && IsInsideRunningMemberOf(this);
 
     /// <summary>Gets whether the caller runs inside a still running callback or body of <paramref name="item"/> (a
     /// <see cref="TimerScope"/> or one of its child scopes, a <see cref="ScopedTimer"/> or a <see cref="ScopedLoop"/>),
     /// disposed or not yet: a wait for the item's end there would wait for itself, since that end waits for every
     /// callback still running.</summary>
     internal static bool IsCallingFromCallbackOf(object item) =>
-        item is TimerScope scope ? CallbackFlow.IsInsideRunningMemberOf(scope) : item is IScopeMember { RunsInCallingFlow: true };
+        item is TimerScope scope ? IsInsideRunningMemberOf(scope) : item is IScopeMember { RunsInCallingFlow: true };
+
+    // Whether a still running callback or body of a member of the scope or of one of its child scopes encloses the
+    // current flow, whatever the progress of the scope's disposal. Timers and loops enter their calls with their scope
+    // as the frame's state; frames of other features (an event handler a callback raised) are skipped.
+    private static bool IsInsideRunningMemberOf(TimerScope scope)
+    {
+        for (var frame = EnclosingCallbacks.Innermost; frame is not null; frame = frame.Outer)
+        {
+            if (frame.State is WeakReference<TimerScope> owner && owner.TryGetTarget(out var target) && target.IsSelfOrChildOf(scope)
+                && frame.Source is IScopeMember { RunsInCallingFlow: true })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Completes when no callback or body of <paramref name="item"/> (a disposed <see cref="TimerScope"/>,
     /// <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/>) is running; unlike <c>DisposeAsync</c>, it does not

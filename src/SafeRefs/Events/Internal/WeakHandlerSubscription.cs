@@ -1,3 +1,4 @@
+using SafeRefs.Internal;
 using SafeRefs.Subscriptions;
 
 namespace SafeRefs.Events.Internal;
@@ -44,7 +45,7 @@ internal sealed class WeakHandlerSubscription : Subscription
         }
     }
 
-    internal override bool IsCallingFromOwnCallback => AsyncInvocationFlow.IsInsideRunning(Entry);
+    internal override bool IsCallingFromOwnCallback => Entry.RunningCount != 0 && EnclosingCallbacks.IsInside(Entry);
 
     private protected override ValueTask WhenCallbacksIdleAsync() => Entry.WhenIdleAsync();
 }

@@ -15,7 +15,7 @@ internal interface IScopeMember
     bool IsBusy { get; }
 
     /// <summary>Gets a value indicating whether the caller runs inside a callback or loop body of the member that is
-    /// still running, also after an await of an asynchronous one (see <see cref="CallbackFlow"/>): a DisposeAsync
+    /// still running, also after an await of an asynchronous one (see <see cref="SafeRefs.Internal.EnclosingCallbacks"/>): a DisposeAsync
     /// awaited there would wait for itself.</summary>
     bool RunsInCallingFlow { get; }
 
