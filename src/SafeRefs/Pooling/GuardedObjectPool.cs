@@ -264,24 +264,13 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     {
         returned = default;
         LeaseAttachment<T>[] attachments = [];
-        int count;
+        var count = 0;
         CancellationTokenSource? cts = null;
-        TimerScope? timers;
+        TimerScope? timers = null;
+        List<object>? takenOver = null;
         lock (state.Lock)
         {
-            if (!state.IsCurrent(version))
-            {
-                // Ended before (or ending on another thread): a DisposeAsync waits for the same hand-back, unless it
-                // runs inside one of the lease's own callbacks, which that hand-back waits for (checked below).
-                timers = state.EndedTimersFor == version ? state.EndedTimers : null;
-                if (awaitReturn)
-                {
-                    returned = state.WhenHandedBack(version);
-                }
-
-                count = -1;
-            }
-            else
+            if (state.IsCurrent(version))
             {
                 // Until its own Exit below, the end counts as running: a handler that returns meanwhile never hands the
                 // object back while the end still detaches from it.
@@ -293,44 +282,85 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
                 state.Cts = null;
                 timers = state.Timers;
                 state.Timers = null;
-                state.EndedTimers = timers;
-                state.EndedItems = ItemsWithCallbacks(attachments, count);
-                state.EndedTimersFor = version;
+                state.EndedItems = ItemsToEnd(timers, attachments, count);
+                state.EndedFor = version;
             }
-        }
-
-        if (count < 0)
-        {
-            // The first end may still be detaching before it stops the timers: stop them here too (a second stop
-            // returns once no callback of them can start), so that no lease timer callback starts after this returns.
-            Exception? failure = null;
-            try
+            else if (state.EndedFor == version && state.EndedItems is { } items && state.TryJoin(version))
             {
-                timers?.Dispose();
+                // Ending on another thread, which may not have reached the registrations and timers yet (it may be held
+                // in user code): this end counts as running too and disposes them itself, so that none of their
+                // callbacks starts after it returns, without waiting for the other end.
+                takenOver = items;
             }
-#pragma warning disable CA1031 // returned to the caller, as the first end returns its failures
-            catch (Exception ex)
-#pragma warning restore CA1031
+            else
             {
-                failure = ex;
-            }
+                // Ended, and nothing of the lease runs any more (or a later lease of the object has ended too).
+                if (awaitReturn)
+                {
+                    returned = state.WhenHandedBack(version);
+                }
 
-            // Only a disposed scope knows which callbacks it waits for: checked before, it would miss the callback
-            // running this call while the first end is still detaching.
-            if (!returned.IsCompleted && WaitsForCaller(state, version, timers))
-            {
-                returned = ValueTask.FromException(OwnCallbackWait());
+                return null;
             }
-
-            return failure;
         }
 
         // User code from here on (remove accessors, registrations, token callbacks, the probe, event handlers): nothing
         // of it runs under the lock, and no failure stops the rest.
-        var value = state.Value;
-        var errors = count == 0 ? null : DetachAll(state, attachments, count);
+        List<Exception>? errors = null;
+        Exception? leak = null;
+        if (takenOver is not null)
+        {
+            // Last in, first out, as the first end (the lease's timers last); a second Dispose of each is harmless.
+            for (var i = takenOver.Count - 1; i >= 0; i--)
+            {
+                Detach(state, null, takenOver[i], ref errors);
+            }
+        }
+        else
+        {
+            leak = EndFirst(state, attachments, count, timers, cts, ref errors);
+        }
 
-        var detached = count - (errors?.Count ?? 0);
+        if (errors is not null)
+        {
+            state.Discard = true;
+        }
+
+        // A failing return reaches the caller with the other failures (a DisposeAsync as a faulted task).
+        Exception? returnFailure = null;
+        if (state.Exit())
+        {
+            returnFailure = HandBack(state, report: false);
+        }
+        else if (awaitReturn)
+        {
+            // The object goes back once this timer callback (or async body) returns: a wait for that inside it would
+            // never end. A synchronous handler returns before an await in it resumes, so it simply waits.
+            returned = WaitsForCaller(state, version)
+                ? ValueTask.FromException(OwnCallbackWait())
+                : state.WhenHandedBack(version);
+        }
+
+        if (errors is not null)
+        {
+            if (returnFailure is not null)
+            {
+                errors.Add(returnFailure);
+            }
+
+            return new AggregateException("Ending a pool lease: some tracked listeners, registrations or token callbacks failed; the object was discarded.", errors);
+        }
+
+        return leak is null || returnFailure is null ? leak ?? returnFailure : new AggregateException(leak, returnFailure);
+    }
+
+    /// <summary>The first end's work after it closed the gate: detaches, stops the timers, cancels the token and checks
+    /// the probe.</summary>
+    /// <returns>The probe's finding to throw (<see cref="LeakAction.Throw"/>), or <see langword="null"/>.</returns>
+    private LeaseLeakException? EndFirst(PooledObjectState<T> state, LeaseAttachment<T>[] attachments, int count, TimerScope? timers, CancellationTokenSource? cts, ref List<Exception>? errors)
+    {
+        var value = state.Value;
+        var detached = DetachAll(state, attachments, count, ref errors);
         if (detached > 0)
         {
             _counters.Add(Detached, detached);
@@ -340,16 +370,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         if (timers is not null)
         {
             // No new callback starts after this; the ones running are joined to the gate.
-            try
-            {
-                EndTimerItem(state, timers);
-            }
-#pragma warning disable CA1031 // the scope's callbacks and logger are user code: no failure stops the end
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                AddFailure(ref errors, ex);
-            }
+            Detach(state, null, timers, ref errors);
         }
 
         if (cts is not null)
@@ -371,7 +392,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
 
         var discard = errors is not null;
-        Exception? leak = null;
+        LeaseLeakException? leak = null;
         try
         {
             if (_probe is not null && CheckProbe(value, state.CountAtRent, ref discard, out var now))
@@ -392,32 +413,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             state.Discard = true;
         }
 
-        // A failing return reaches the caller with the other failures (a DisposeAsync as a faulted task).
-        Exception? returnFailure = null;
-        if (state.ExitEnd())
-        {
-            returnFailure = HandBack(state, report: false);
-        }
-        else if (awaitReturn)
-        {
-            // The object goes back once this timer callback (or async body) returns: a wait for that inside it would
-            // never end. A synchronous handler returns before an await in it resumes, so it simply waits.
-            returned = WaitsForCaller(state, version, timers)
-                ? ValueTask.FromException(OwnCallbackWait())
-                : state.WhenHandedBack(version);
-        }
-
-        if (errors is not null)
-        {
-            if (returnFailure is not null)
-            {
-                errors.Add(returnFailure);
-            }
-
-            return new AggregateException("Ending a pool lease: some tracked listeners, registrations or token callbacks failed; the object was discarded.", errors);
-        }
-
-        return leak is null || returnFailure is null ? leak ?? returnFailure : new AggregateException(leak, returnFailure);
+        return leak;
     }
 
     /// <summary>
@@ -466,16 +462,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     /// <summary>Gets whether the caller runs inside a timer callback, loop body or asynchronous handler that the
     /// hand-back of the ended lease <paramref name="version"/> waits for: one of the lease's timers, or of a tracked
     /// timer scope, timer, loop or subscription, also one the end (on another thread) has not reached yet.</summary>
-    private static bool WaitsForCaller(PooledObjectState<T> state, long version, TimerScope? timers)
+    private static bool WaitsForCaller(PooledObjectState<T> state, long version)
     {
-        if (timers?.IsCallingFromOwnCallback() == true)
-        {
-            return true;
-        }
-
         lock (state.Lock)
         {
-            return state.EndedTimersFor == version && state.EndedItems is { } items && items.Exists(static item => item is Subscription subscription ? subscription.IsCallingFromOwnCallback : TimerScope.IsCallingFromCallbackOf(item));
+            return state.EndedFor == version && state.EndedItems is { } items && items.Exists(static item => item is Subscription subscription ? subscription.IsCallingFromOwnCallback : TimerScope.IsCallingFromCallbackOf(item));
         }
     }
 
@@ -500,15 +491,16 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
     }
 
-    /// <summary>The tracked timer scopes, timers, loops and subscriptions among <paramref name="attachments"/>, taken
-    /// by the end before it runs any user code: the hand-back waits for a callback of any of them that runs by the time
-    /// the end reaches it, so a DisposeAsync inside one is a self-wait even while the end still detaches others.</summary>
-    private static List<object>? ItemsWithCallbacks(LeaseAttachment<T>[] attachments, int count)
+    /// <summary>What an end disposes rather than detaches: the lease's timer scope (first, so ended last) and the
+    /// tracked registrations. Taken by the first end before it runs any user code and kept until the object went back:
+    /// a second end disposes them again, and the hand-back waits for a callback of any of them that runs, so a
+    /// <c>DisposeAsync</c> inside one is a self-wait even while the first end still detaches others.</summary>
+    private static List<object>? ItemsToEnd(TimerScope? timers, LeaseAttachment<T>[] attachments, int count)
     {
-        List<object>? items = null;
+        List<object>? items = timers is null ? null : [timers];
         for (var i = 0; i < count; i++)
         {
-            if (attachments[i] is { Remove: null, Handler: { } item } && item is TimerScope or ScopedTimer or ScopedLoop or Subscription)
+            if (attachments[i] is { Remove: null, Handler: { } item })
             {
                 (items ??= []).Add(item);
             }
@@ -551,60 +543,71 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
     }
 
-    /// <summary>
-    /// Detaches the attachments, last in first out, clearing each; a failing detach does not stop the others. A
-    /// registration that is also <see cref="IAsyncDisposable"/> is disposed with
-    /// <see cref="IAsyncDisposable.DisposeAsync"/> only, which is joined to the gate (the end of a callback of it that
-    /// is still running).
-    /// </summary>
-    /// <returns>The failures, or <see langword="null"/> when every detach succeeded.</returns>
-    private List<Exception>? DetachAll(PooledObjectState<T> state, LeaseAttachment<T>[] attachments, int count)
+    /// <summary>Detaches the attachments, last in first out, clearing each; a failing detach does not stop the others.</summary>
+    /// <returns>How many were detached without a failure.</returns>
+    private int DetachAll(PooledObjectState<T> state, LeaseAttachment<T>[] attachments, int count, ref List<Exception>? errors)
     {
-        List<Exception>? errors = null;
+        var detached = 0;
         for (var i = count - 1; i >= 0; i--)
         {
+            // Cleared first so the handler and what it captured are collectable while the object stays pooled.
             var attachment = attachments[i];
-
-            // Cleared first so the handler and what it captured are collectable while the object stays pooled; the
-            // forwarder lets go of it too (the gate is closed), since a raise may still hold the forwarder.
             attachments[i] = default;
-            try
+            if (Detach(state, attachment.Remove, attachment.Handler!, ref errors))
             {
-                if (attachment.Remove is { } remove)
-                {
-                    var handler = Unsafe.As<Delegate>(attachment.Handler!);
-                    (handler.Target as LeaseForwarder<T>)?.Release();
-
-                    // Remove is an Action<T, THandler> with THandler a delegate type and Handler a THandler: invoking
-                    // it through Action<T, Delegate> passes the same two references to the same method.
-                    Unsafe.As<Action<T, Delegate>>(remove)(state.Value, handler);
-                }
-                else if (attachment.Handler is TimerScope or ScopedTimer or ScopedLoop)
-                {
-                    EndTimerItem(state, (IDisposable)attachment.Handler);
-                }
-                else if (attachment.Handler is IAsyncDisposable registration)
-                {
-                    // DisposeAsync alone: Dispose may block until a callback running elsewhere returns
-                    // (CancellationTokenRegistration); the object waits for it instead. A token's wait does not fault
-                    // when the end runs inside its own handler (the own-callback check asks the token itself).
-                    JoinUntilDone(state, registration is Subscription subscription ? subscription.DisposeThenWhenIdleAsync() : registration.DisposeAsync());
-                }
-                else
-                {
-                    ((IDisposable)attachment.Handler!).Dispose();
-                }
-            }
-#pragma warning disable CA1031 // a failing detach must not stop the others; failures are rethrown together
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                (errors ??= []).Add(ex);
-                _metrics.Pool.ReportDetachFailed(_logger, ex, typeof(T), TypeTag);
+                detached++;
             }
         }
 
-        return errors;
+        return detached;
+    }
+
+    /// <summary>
+    /// Removes a handler (<paramref name="remove"/> set) or disposes a registration, the lease's timer scope or a tracked
+    /// one; a failure is logged and added to <paramref name="errors"/>. A registration that is also
+    /// <see cref="IAsyncDisposable"/> is disposed with <see cref="IAsyncDisposable.DisposeAsync"/> only, which is joined
+    /// to the gate (the end of a callback of it that is still running).
+    /// </summary>
+    private bool Detach(PooledObjectState<T> state, object? remove, object item, ref List<Exception>? errors)
+    {
+        try
+        {
+            if (remove is not null)
+            {
+                // The forwarder lets go of the handler (the gate is closed), since a raise may still hold the forwarder.
+                var handler = Unsafe.As<Delegate>(item);
+                (handler.Target as LeaseForwarder<T>)?.Release();
+
+                // Remove is an Action<T, THandler> with THandler a delegate type and item a THandler: invoking it
+                // through Action<T, Delegate> passes the same two references to the same method.
+                Unsafe.As<Action<T, Delegate>>(remove)(state.Value, handler);
+            }
+            else if (item is TimerScope or ScopedTimer or ScopedLoop)
+            {
+                EndTimerItem(state, (IDisposable)item);
+            }
+            else if (item is IAsyncDisposable registration)
+            {
+                // DisposeAsync alone: Dispose may block until a callback running elsewhere returns
+                // (CancellationTokenRegistration); the object waits for it instead. A token's wait does not fault
+                // when the end runs inside its own handler (the own-callback check asks the token itself).
+                JoinUntilDone(state, registration is Subscription subscription ? subscription.DisposeThenWhenIdleAsync() : registration.DisposeAsync());
+            }
+            else
+            {
+                ((IDisposable)item).Dispose();
+            }
+
+            return true;
+        }
+#pragma warning disable CA1031 // a failing detach must not stop the others; failures are rethrown together
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            AddFailure(ref errors, ex);
+            _metrics.Pool.ReportDetachFailed(_logger, ex, typeof(T), TypeTag);
+            return false;
+        }
     }
 
     // Returns true if the probe's finding must be thrown (LeakAction.Throw).

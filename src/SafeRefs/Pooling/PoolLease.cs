@@ -24,10 +24,11 @@ namespace SafeRefs.Pooling;
 /// <see cref="On{THandler}(Action{T, THandler}, Action{T, THandler}, THandler, string?)"/>,
 /// <see cref="OnCancel(CancellationToken, Action)"/> and <see cref="Track{TDisposable}"/>) is still running — at once, or when the last of them
 /// returns; the disposing thread never waits, so disposing from inside such a callback is
-/// fine. <see cref="DisposeAsync"/> completes once the object went back. A second <see cref="Dispose"/> undoes nothing
-/// more and does not wait for a first one still running on another thread; after it returns, as after the first, no
-/// forwarded handler, <see cref="OnCancel(CancellationToken, Action)"/> callback or <see cref="Timers"/> callback of
-/// the lease starts (tracked registrations are ended by the first). A stale lease kept after <see cref="Dispose"/> never affects a later lease of the same object: its members
+/// fine. <see cref="DisposeAsync"/> completes once the object went back. A second <see cref="Dispose"/> does not wait
+/// for a first one still running on another thread: until the object went back, it disposes the tracked registrations
+/// and <see cref="Timers"/> again itself (so they see a second <see cref="IDisposable.Dispose"/>, perhaps while the
+/// first runs), and after it returns, as after the first, no forwarded handler and no callback of a tracked
+/// registration or of <see cref="Timers"/> starts. A stale lease kept after <see cref="Dispose"/> never affects a later lease of the same object: its members
 /// throw <see cref="ObjectDisposedException"/> and its <see cref="Dispose"/> does nothing.</para>
 /// </remarks>
 public sealed class PoolLease<T> : IDisposable, IAsyncDisposable

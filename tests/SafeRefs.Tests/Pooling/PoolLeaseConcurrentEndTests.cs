@@ -1,6 +1,8 @@
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Pooling;
+using SafeRefs.Subscriptions;
+using SafeRefs.Timers;
 using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Pooling;
@@ -73,6 +75,69 @@ public sealed class PoolLeaseConcurrentEndTests
         Assert.Equal(1, held.Inner.Returns);
     }
 
+    [Theory]
+    [InlineData(TrackedKind.Subscription, true)]
+    [InlineData(TrackedKind.Subscription, false)]
+    [InlineData(TrackedKind.Timer, true)]
+    [InlineData(TrackedKind.Timer, false)]
+    [InlineData(TrackedKind.Registration, true)]
+    [InlineData(TrackedKind.Registration, false)]
+    public async Task Dispose_WhileAnotherEndOfTheLeaseRuns_NoTrackedCallbackStartsAfterItReturned(TrackedKind kind, bool secondDispose)
+    {
+        // The first end is held in the remove accessor of the last handler, before it reaches the registration tracked
+        // earlier. Control (no second Dispose): the registration's callback does start in that window.
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var source = new Widget();
+        var registration = new CallbackRegistration();
+        var started = 0;
+        Action callback = () => Interlocked.Increment(ref started);
+        using var held = HeldEnd.Start(firstIsAsync: false, setUp: lease => _ = kind switch
+        {
+            TrackedKind.Subscription => lease.Track(Subscribe.Event(source, static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => callback()))),
+            TrackedKind.Timer => lease.Track(scope.After(TimeSpan.FromHours(1), callback)),
+            _ => (IDisposable)lease.Track(registration.On(callback)),
+        });
+
+        if (secondDispose)
+        {
+            held.Lease.Dispose();
+        }
+
+        source.RaiseChanged();
+        clock.Advance(TimeSpan.FromHours(1));
+        registration.Fire();
+
+        Assert.Equal(secondDispose ? 0 : 1, Volatile.Read(ref started));
+        held.Release();
+        await held.First.WaitAsync(Bound);
+        Assert.Equal(1, held.Inner.Returns);
+    }
+
+    [Fact]
+    public async Task Dispose_InsideATrackedSubscriptionsHandler_WhileAnotherEndOfTheLeaseRuns_ReturnsAndTheObjectGoesBackOnce()
+    {
+        // The second end disposes the subscription from inside its own handler: it must not wait for that handler.
+        var source = new Widget();
+        var ranInside = false;
+        using var held = HeldEnd.Start(firstIsAsync: false, setUp: lease => lease.Track(Subscribe.Event(source, static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) =>
+        {
+            lease.Dispose();
+            ranInside = true;
+        }))));
+
+        await Task.Run(source.RaiseChanged).WaitAsync(Bound);
+
+        Assert.True(ranInside);
+        Assert.Equal(0, source.ChangedCount);
+        held.Release();
+        await held.First.WaitAsync(Bound);
+
+        // The first end is a Dispose, which does not wait for the hand-back (it may run from the handler's idle wait).
+        await held.Lease.DisposeAsync().AsTask().WaitAsync(Bound);
+        Assert.Equal(1, held.Inner.Returns);
+    }
+
     [Fact]
     public async Task DisposeAsync_InsideALeaseTimerCallback_WhileAnotherEndOfTheLeaseRuns_FaultsAtOnce()
     {
@@ -122,6 +187,29 @@ public sealed class PoolLeaseConcurrentEndTests
         held.Release();
         await held.First.WaitAsync(Bound);
         Assert.Equal(2, inner.Returns);
+    }
+
+    public enum TrackedKind
+    {
+        Subscription,
+        Timer,
+        Registration,
+    }
+
+    /// <summary>A plain registration: <see cref="Fire"/> runs its callback until it is disposed.</summary>
+    private sealed class CallbackRegistration : IDisposable
+    {
+        private Action? _callback;
+
+        public CallbackRegistration On(Action callback)
+        {
+            _callback = callback;
+            return this;
+        }
+
+        public void Fire() => Volatile.Read(ref _callback)?.Invoke();
+
+        public void Dispose() => Volatile.Write(ref _callback, null);
     }
 
     /// <summary>An inner pool of one widget that counts its returns (after the widget is back in it).</summary>

@@ -64,19 +64,14 @@ internal sealed class PooledObjectState<T>
 
     public TimerScope? Timers;
 
-    /// <summary>The timer scope of the ended lease <see cref="EndedTimersFor"/>, kept until its object went back: a
-    /// later <c>DisposeAsync</c> inside one of its callbacks would wait for itself, and a later end stops it too.
-    /// Under <see cref="Lock"/>.</summary>
-    public TimerScope? EndedTimers;
-
-    /// <summary>The tracked timer scopes, timers, loops and subscriptions of the ended lease <see cref="EndedTimersFor"/>,
-    /// taken by its end before it detaches anything and kept until its object went back: a later <c>DisposeAsync</c>
-    /// inside a running callback of one would wait for itself. Under <see cref="Lock"/>.</summary>
+    /// <summary>The timer scope and tracked registrations of the ended lease <see cref="EndedFor"/>, taken by its end
+    /// before it detaches anything and kept until its object went back: a later end disposes them too, and a later
+    /// <c>DisposeAsync</c> inside a running callback of one would wait for itself. Never changed once set. Under
+    /// <see cref="Lock"/>.</summary>
     public List<object>? EndedItems;
 
-    /// <summary>The lease version <see cref="EndedTimers"/> and <see cref="EndedItems"/> belong to. Under
-    /// <see cref="Lock"/>.</summary>
-    public long EndedTimersFor;
+    /// <summary>The lease version <see cref="EndedItems"/> belongs to. Under <see cref="Lock"/>.</summary>
+    public long EndedFor;
 
     /// <summary>Event names already warned about for this object (Node: once per emitter and event).</summary>
     public HashSet<string>? Warned;
@@ -145,7 +140,27 @@ internal sealed class PooledObjectState<T>
         Interlocked.Add(ref _gate, VersionOne + 1);
     }
 
-    /// <summary>Counts one more thing the object waits for (only by the end, while it counts itself).</summary>
+    /// <summary>Counts a later end of the ended lease <paramref name="version"/> as running, unless nothing of that lease
+    /// runs any more (its object went back or is about to); under <see cref="Lock"/> with <see cref="EndedFor"/> equal
+    /// to <paramref name="version"/>, so that no later lease has ended (a gate of 2^31 leases later cannot match).</summary>
+    public bool TryJoin(long version)
+    {
+        var gate = Volatile.Read(ref _gate);
+        while ((int)(gate >> 32) == (int)(version + 1) && (gate & RunningMask) != 0)
+        {
+            var seen = Interlocked.CompareExchange(ref _gate, gate + 1, gate);
+            if (seen == gate)
+            {
+                return true;
+            }
+
+            gate = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>Counts one more thing the object waits for (only by an end, while it counts itself).</summary>
     public void Join() => Interlocked.Increment(ref _gate);
 
     /// <summary>A callback, the end or what it waits for is done.</summary>
@@ -195,8 +210,7 @@ internal sealed class PooledObjectState<T>
     public void HandedBack(long version, Exception? failure)
     {
         // Without the lock when nobody waits (the common end): recorded with a full fence first, see WhenHandedBack.
-        if (RecordHandedBack(version) && Volatile.Read(ref _waiter) is null && Volatile.Read(ref EndedTimers) is null
-            && Volatile.Read(ref EndedItems) is null)
+        if (RecordHandedBack(version) && Volatile.Read(ref _waiter) is null && Volatile.Read(ref EndedItems) is null)
         {
             return;
         }
@@ -204,9 +218,8 @@ internal sealed class PooledObjectState<T>
         TaskCompletionSource? waiter = null;
         lock (Lock)
         {
-            if (EndedTimersFor == version)
+            if (EndedFor == version)
             {
-                EndedTimers = null;
                 EndedItems = null;
             }
 
@@ -225,11 +238,6 @@ internal sealed class PooledObjectState<T>
             waiter?.TrySetException(failure);
         }
     }
-
-    /// <summary>The end's own <see cref="Exit"/>. When the end is all that is counted, nothing can enter the closed
-    /// gate or leave it any more: the end drained it without an interlocked operation (the next <see cref="Open"/>
-    /// resets the count).</summary>
-    public bool ExitEnd() => (Volatile.Read(ref _gate) & RunningMask) == 1 || Exit();
 
     // Raises the record to version in one interlocked step (a full fence); false when a later lease's hand-back was
     // recorded first.
