@@ -3,20 +3,18 @@ using System.Runtime.CompilerServices;
 namespace SafeRefs.Internal;
 
 /// <summary>
-/// The "no invocation starts after Dispose returns" guarantee of one subscription, for a raise that runs without a
-/// lock: counts the callers it admitted (an invocation of the handler, or a caller reading what the subscription frees
-/// once closed) and says whether it is closed. Shared by <see cref="WeakLinkCore"/> (weak links) and the strong tokens
-/// (<c>Subscribe.Event</c> forwarders, <c>OnCancel</c>, <c>OnChange</c>, <c>Observe</c>). The weak events' handler lists
-/// use their raise slots instead: a raise calls many handlers in a row, and one interlocked operation per handler on
-/// the raise's own slot replaces this gate's pair on each handler.
+/// "No invocation starts after <c>Dispose</c> returns" for ONE subscription's callback, raised without a lock: the
+/// strong tokens (<c>Subscribe.Event</c> forwarders, <c>OnCancel</c>, <c>OnChange</c>, <c>Observe</c>) and the weak
+/// links (<c>Subscribe.WeakEvent</c>, <c>WeakSubscriptions</c>). A LIST raise (a weak event's <c>Subscribe</c>
+/// handlers) uses <see cref="Events.Internal.RaiseSlot"/> instead: one interlocked operation per handler on the raise's own
+/// record rather than this gate's pair on each handler.
 /// </summary>
 /// <remarks>
 /// <para>One <see cref="long"/>: bits 0–62 count the admitted callers, the sign bit says closed. Admitting is a
-/// compare-and-swap (one when uncontended) that fails once the bit is set, so no caller is ever counted on a closed
-/// gate; closing is one interlocked operation and never waits. A caller admitted before the close counts as started
-/// (<c>DisposeAsync</c> waits for it through <see cref="WhenIdleAsync"/>); one that comes after is refused. So after a
-/// closed gate has been left empty nobody is admitted again: exactly one <see cref="Exit"/> (the last one out after
-/// the close) sees it, and that is the caller that may free what the gate guards.</para>
+/// compare-and-swap that fails once the bit is set, so no caller is ever counted on a closed gate; closing never waits.
+/// A caller admitted before the close counts as started (<c>DisposeAsync</c> waits for it); one after is refused. So
+/// exactly one <see cref="Exit"/>, the last one out after the close, sees the closed gate empty: the caller that may
+/// free what the gate guards.</para>
 /// <para>A mutable struct: keep it in a field and call it on that field, never on a copy.</para>
 /// </remarks>
 internal struct InvocationGate
@@ -36,8 +34,7 @@ internal struct InvocationGate
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryEnter()
     {
-        // Guess an open, empty gate (a raise on one thread): then admitting is the one compare-and-swap, with no read
-        // before it. A wrong guess returns the state, the next guess.
+        // Guess an open, empty gate: uncontended, admitting is one compare-and-swap; a wrong guess returns the next one.
         var state = 0L;
         while (true)
         {
@@ -72,23 +69,12 @@ internal struct InvocationGate
 
     /// <summary>Closes the gate; never waits (an admitted caller counts as started).</summary>
     /// <returns><see langword="true"/> for the one call that closed it.</returns>
-    internal bool Close() => Close(out _);
-
-    /// <summary>Closes the gate; never waits.</summary>
-    /// <param name="idle">Whether nobody was admitted at the close: then no <see cref="Exit"/> will see the gate
-    /// left empty, and the closer takes the last one out's part.</param>
-    /// <returns><see langword="true"/> for the one call that closed it.</returns>
-    internal bool Close(out bool idle)
-    {
-        var before = Interlocked.Or(ref _state, ClosedBit);
-        idle = before == 0;
-        return before >= 0;
-    }
+    internal bool Close() => Interlocked.Or(ref _state, ClosedBit) >= 0;
 
     /// <summary>
-    /// Closes the gate for a closer that then reads what the gate guards, in one compare-and-swap: when nobody is
-    /// admitted, the close alone makes the caller the only reader for ever, so it is not admitted and takes the last one
-    /// out's part; otherwise the same operation also admits it, and it leaves with <see cref="Exit"/>.
+    /// Closes the gate for a closer that then reads what the gate guards, in one compare-and-swap: with nobody admitted
+    /// it is the only reader for ever (not admitted: it frees when done); otherwise it is admitted too and leaves with
+    /// <see cref="Exit"/>, so the last one out still frees.
     /// </summary>
     /// <param name="admitted">Whether the caller was admitted (others were): then it must call <see cref="Exit"/>.</param>
     /// <returns><see langword="true"/> for the one call that closed it.</returns>
@@ -116,7 +102,7 @@ internal struct InvocationGate
         }
     }
 
-    /// <summary>Completes when no admitted caller is left (call after <see cref="Close()"/>).</summary>
+    /// <summary>Completes when no admitted caller is left (call after <see cref="Close"/>).</summary>
     internal ValueTask WhenIdleAsync()
     {
         if (Count == 0)
