@@ -12,11 +12,11 @@ namespace SafeRefs.Subscriptions.WeakLinks;
 /// exactly as long as the owner; <see cref="Registry"/> holds the link until it is detached.
 /// </summary>
 /// <remarks>
-/// <para><b>Handles and gate:</b> a <see cref="WeakLinkCore"/> (the library's one weak-link mechanism) owner → handler
-/// plus the source, weakly. A raise or a purge reads them only while admitted through its gate; detaching claims the
-/// core, and its handles are freed exactly once, by the claimer or by the invocation running at the claim when it
-/// returns. No lock is held while user code runs, and nothing waits.</para>
-/// <para><b>Detaching</b> is one path, <see cref="TryClaimAndDetach"/>: the first caller to claim the core wins, be it
+/// <para><b>Handles and gate:</b> a <see cref="WeakLinkCore"/> (owner → handler, the source weakly) read only by callers
+/// the link's <see cref="InvocationGate"/> admitted: a raise, a purge's check, the detacher. Closing the gate is the
+/// claim of the detach; the last one out of the closed gate frees the handles, exactly once. No lock is held while user
+/// code runs, and nothing waits.</para>
+/// <para><b>Detaching</b> is one path, <see cref="TryClaimAndDetach"/>: the first caller to close the gate wins, be it
 /// an explicit <c>Dispose</c> (whose <c>remove</c> exception is rethrown to it), a raise that finds the owner collected,
 /// or a purge that finds the owner or the source collected (their <c>remove</c> exceptions are logged and counted). The
 /// winner removes the forwarder from the source if it is alive and leaves the registry, even if <c>remove</c> threw.
@@ -28,6 +28,7 @@ internal abstract class WeakLink : Subscription, IPurgeable
     private readonly string? _eventName;
     private readonly bool _isCounted;
     private bool _disposed;
+    private InvocationGate _gate;
     private WeakLinkCore _core;
 
     /// <summary>Initializes a new instance of the <see cref="WeakLink"/> class (its own token).</summary>
@@ -64,10 +65,10 @@ internal abstract class WeakLink : Subscription, IPurgeable
     internal bool IsThreadAffine => _subscribingThread is not null;
 
     /// <summary>Gets a value indicating whether the link is detached (claimed by a dispose, raise or purge).</summary>
-    internal bool IsDetached => _core.IsClosed;
+    internal bool IsDetached => _gate.IsClosed;
 
     /// <summary>Gets the number of invocations of the handler in progress, and readers of the handles (tests).</summary>
-    internal long RunningCount => _core.AdmittedCount;
+    internal long RunningCount => _gate.Count;
 
     /// <summary>Gets a value indicating whether the link's handles are freed (tests).</summary>
     internal bool IsFreed => _core.IsFreed;
@@ -112,30 +113,49 @@ internal abstract class WeakLink : Subscription, IPurgeable
         GC.KeepAlive(owner);
     }
 
-    /// <summary>The source's <c>add</c> threw: never registered; claimed (a forwarder published anyway finds it detached) and freed.</summary>
-    protected void Abandon() => _ = _core.Claim();
+    /// <summary>The source's <c>add</c> threw: never registered; closed (a forwarder published anyway finds it detached) and freed.</summary>
+    protected void Abandon()
+    {
+        if (_gate.CloseToRead(out var admitted))
+        {
+            Release(admitted);
+        }
+    }
 
     /// <summary>Removes the forwarder from the source's event.</summary>
     protected abstract void RemoveFromSource(object source);
 
     /// <summary>
     /// Starts a raise: reads the owner and the handler if the link is attached and the owner alive. On
-    /// <see langword="true"/> the caller invokes the handler, then calls <see cref="EndInvoke"/>. Otherwise, since a
+    /// <see langword="true"/> the caller invokes the handler, then calls <see cref="Leave"/>. Otherwise, since a
     /// raise runs on the source's thread, it detaches a link whose owner was collected.
     /// </summary>
     protected bool TryBeginInvoke(out object owner, out Delegate handler)
     {
-        if (_core.TryBeginInvoke(out owner, out handler))
+        if (_gate.TryEnter())
         {
-            return true;
+            if (_core.TryRead(out owner, out handler))
+            {
+                return true;
+            }
+
+            Leave();
         }
 
         _ = TryClaimAndDetach(rethrow: false, "raise");
+        owner = null!;
+        handler = null!;
         return false;
     }
 
-    /// <summary>Ends an invocation started by <see cref="TryBeginInvoke"/>.</summary>
-    protected void EndInvoke() => _core.Exit();
+    /// <summary>An admitted caller leaves: the last one out of the closed gate frees the handles.</summary>
+    protected void Leave()
+    {
+        if (_gate.Exit())
+        {
+            _core.FreeUngated();
+        }
+    }
 
     /// <summary>Gets a value indicating whether the token was disposed (not only detached by a raise or a purge).</summary>
     private protected sealed override bool IsDisposed => Volatile.Read(ref _disposed);
@@ -148,7 +168,7 @@ internal abstract class WeakLink : Subscription, IPurgeable
     }
 
     /// <summary>Completes when the link is detached and no invocation of its handler is running.</summary>
-    private protected sealed override ValueTask WhenCallbacksIdleAsync() => _core.WhenIdleAsync();
+    private protected sealed override ValueTask WhenCallbacksIdleAsync() => _gate.WhenIdleAsync();
 
     /// <summary>
     /// Detaches the link if its owner or source was collected, unless its live source is thread-affine and this is not
@@ -156,14 +176,14 @@ internal abstract class WeakLink : Subscription, IPurgeable
     /// </summary>
     private bool TryDetachIfDead(bool onSourceThread, string trigger)
     {
-        if (!_core.TryEnter())
+        if (!_gate.TryEnter())
         {
             return false;
         }
 
         var source = _core.Weak;
         var dead = source is null || _core.Owner is null;
-        _core.Exit();
+        Leave();
         if (!dead)
         {
             return false;
@@ -179,14 +199,13 @@ internal abstract class WeakLink : Subscription, IPurgeable
     }
 
     /// <summary>
-    /// Claims the core; the one caller that wins removes the forwarder from the source if it is alive and leaves the
-    /// registry, then releases its claim, which frees the handles unless an invocation is still running (its end frees
-    /// them).
+    /// Closes the gate; the one caller that closed it removes the forwarder from the source if it is alive, leaves the
+    /// registry and releases the handles (freed now, or by the end of the invocation still running).
     /// </summary>
-    /// <returns><see langword="true"/> for the caller that claimed the link.</returns>
+    /// <returns><see langword="true"/> for the caller that closed the gate.</returns>
     private bool TryClaimAndDetach(bool rethrow, string trigger)
     {
-        if (!_core.TryClaim(out var admitted))
+        if (!_gate.CloseToRead(out var admitted))
         {
             return false;
         }
@@ -206,11 +225,24 @@ internal abstract class WeakLink : Subscription, IPurgeable
         }
         finally
         {
-            _core.Release(admitted);
+            Release(admitted);
             Registry.Unregister(this, _isCounted);
         }
 
         return true;
+    }
+
+    /// <summary>The closer is done reading: if admitted it leaves like any caller, otherwise nobody is left to free.</summary>
+    private void Release(bool admitted)
+    {
+        if (admitted)
+        {
+            Leave();
+        }
+        else
+        {
+            _core.FreeUngated();
+        }
     }
 
     /// <summary>A thread-affine link found dead off its thread: detach it through its context, once, if it has one.</summary>

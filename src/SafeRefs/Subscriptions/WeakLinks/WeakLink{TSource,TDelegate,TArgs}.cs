@@ -75,7 +75,7 @@ internal sealed class WeakLink<TSource, TDelegate, TArgs> : WeakLink
         }
         finally
         {
-            EndInvoke();
+            Leave();
         }
     }
 
