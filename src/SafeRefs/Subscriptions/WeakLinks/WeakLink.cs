@@ -49,6 +49,13 @@ internal abstract class WeakLink : Subscription, IPurgeable
         _core.Initialize(owner, handler, source);
     }
 
+    /// <summary>
+    /// Test seam: called by a raise with <see langword="false"/> just before the gate decides whether the handler starts
+    /// (after the source's raise read the forwarder: the window the closed gate guards), and with <see langword="true"/>
+    /// once admitted, before the handler runs. One static load per raise; <see langword="null"/> outside tests.
+    /// </summary>
+    internal static Action<WeakLink, bool>? EnterHook { get; set; }
+
     /// <summary>Gets the number of attached links of <c>Subscribe.WeakEvent</c> (for the active-subscriptions metric).</summary>
     internal static int CountedLinks => Registry.CountedCount;
 
@@ -132,10 +139,13 @@ internal abstract class WeakLink : Subscription, IPurgeable
     /// </summary>
     protected bool TryBeginInvoke(out object owner, out Delegate handler)
     {
+        var hook = EnterHook;
+        hook?.Invoke(this, false);
         if (_gate.TryEnter())
         {
             if (_core.TryRead(out owner, out handler))
             {
+                hook?.Invoke(this, true);
                 return true;
             }
 
