@@ -27,6 +27,7 @@ public static class SubscribeInterleavedCommand
                     ("ForwarderFloor", b.ForwarderFloor),
                     ("ForwarderGateFloor", b.ForwarderGateFloor),
                     ("ForwarderGateCountFloor", b.ForwarderGateCountFloor),
+                    ("TokenApiFloor", b.TokenApiFloor),
                     ("RawGenericAddRemove", b.RawGenericAddRemove),
                     ("WeakEventDispose", b.WeakEventDispose),
                     ("WeakLinkFloor", b.WeakLinkFloor),
