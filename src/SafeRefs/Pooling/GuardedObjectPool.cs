@@ -192,8 +192,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         return timers;
     }
 
-    /// <summary>Adds <paramref name="attached"/> (a forwarder or the handler) to the event and tracks it.</summary>
-    internal void Attach<THandler>(PooledObjectState<T> state, long version, Action<T, THandler> add, Action<T, THandler> remove, THandler attached, string? key)
+    /// <summary>Adds <paramref name="attached"/> (what <paramref name="forwarder"/> forwards through, or the handler) to
+    /// the event and tracks it.</summary>
+    internal void Attach<THandler>(PooledObjectState<T> state, long version, Action<T, THandler> add, Action<T, THandler> remove, LeaseForwarder<T> forwarder, THandler attached, string? key)
         where THandler : Delegate
     {
         ArgumentNullException.ThrowIfNull(add); // the parameters of On
@@ -232,7 +233,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
                 throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease ended while its add accessor ran; the handler was removed again.");
             }
 
-            state.AppendReserved(remove, attached, key);
+            state.AppendReserved(remove, attached, key, forwarder);
         }
 
         if (warnCount > 0)
@@ -550,9 +551,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         var detached = 0;
         for (var i = count - 1; i >= 0; i--)
         {
-            // Cleared first so the handler and what it captured are collectable while the object stays pooled.
+            // Cleared first, and the forwarder lets go of the handler (the gate is closed), so that the handler and what
+            // it captured are collectable while the object stays pooled or a raise still holds the forwarder.
             var attachment = attachments[i];
             attachments[i] = default;
+            attachment.Forwarder?.Release();
             if (Detach(state, attachment.Remove, attachment.Handler!, ref errors))
             {
                 detached++;
@@ -574,13 +577,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         {
             if (remove is not null)
             {
-                // The forwarder lets go of the handler (the gate is closed), since a raise may still hold the forwarder.
-                var handler = Unsafe.As<Delegate>(item);
-                (handler.Target as LeaseForwarder<T>)?.Release();
-
                 // Remove is an Action<T, THandler> with THandler a delegate type and item a THandler: invoking it
                 // through Action<T, Delegate> passes the same two references to the same method.
-                Unsafe.As<Action<T, Delegate>>(remove)(state.Value, handler);
+                Unsafe.As<Action<T, Delegate>>(remove)(state.Value, Unsafe.As<Delegate>(item));
             }
             else if (item is TimerScope or ScopedTimer or ScopedLoop)
             {

@@ -143,7 +143,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         [CallerArgumentExpression(nameof(add))] string? eventName = null)
         where THandler : Delegate
     {
-        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.For(_state, _version, handler), eventName);
+        var forwarder = new LeaseForwarder<T>(_state, _version, handler);
+        _pool.Attach(_state, _version, add, remove, forwarder, forwarder.As<THandler>(), eventName);
         return this;
     }
 
@@ -166,7 +167,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         EventHandler<TArgs> handler,
         [CallerArgumentExpression(nameof(add))] string? eventName = null)
     {
-        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.For(_state, _version, handler), eventName);
+        var forwarder = new LeaseForwarder<T>(_state, _version, handler);
+        _pool.Attach(_state, _version, add, remove, forwarder, forwarder.AsEventHandler<TArgs>(), eventName);
         return this;
     }
 
@@ -188,7 +190,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         Action<TArg> handler,
         [CallerArgumentExpression(nameof(add))] string? eventName = null)
     {
-        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.ForAction(_state, _version, handler), eventName);
+        var forwarder = new LeaseForwarder<T>(_state, _version, handler);
+        _pool.Attach(_state, _version, add, remove, forwarder, forwarder.AsAction<TArg>(), eventName);
         return this;
     }
 
@@ -211,7 +214,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         Action<TArg1, TArg2> handler,
         [CallerArgumentExpression(nameof(add))] string? eventName = null)
     {
-        _pool.Attach(_state, _version, add, remove, LeaseForwarder<T>.ForAction(_state, _version, handler), eventName);
+        var forwarder = new LeaseForwarder<T>(_state, _version, handler);
+        _pool.Attach(_state, _version, add, remove, forwarder, forwarder.AsAction<TArg1, TArg2>(), eventName);
         return this;
     }
 
@@ -246,7 +250,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         {
             // Registered outside the lock: a token cancelled already runs the callback here, and a concurrent end must
             // not wait for it. The callback enters through the lease's gate as a forwarded handler does.
-            var registration = token.UnsafeRegister(static run => Unsafe.As<Action>(run!)(), LeaseForwarder<T>.For(_state, _version, callback));
+            var registration = token.UnsafeRegister(static run => Unsafe.As<Action>(run!)(), new LeaseForwarder<T>(_state, _version, callback).As<Action>());
             lock (_state.Lock)
             {
                 if (!_state.IsCurrent(_version))
@@ -257,7 +261,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
                 }
 
                 _state.Reserve();
-                _state.AppendReserved(null, registration, null);
+                _state.AppendReserved(null, registration, null, null);
             }
         }
 
@@ -291,7 +295,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         {
             GuardedObjectPool<T>.ThrowIfEnded(_state, _version);
             _state.Reserve();
-            _state.AppendReserved(null, registration, null);
+            _state.AppendReserved(null, registration, null, null);
         }
 
         return registration;

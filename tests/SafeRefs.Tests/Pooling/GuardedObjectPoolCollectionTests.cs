@@ -4,6 +4,7 @@ using SafeRefs.Internal;
 using SafeRefs.Pooling;
 using SafeRefs.Testing;
 using SafeRefs.Tests.Infrastructure;
+using SafeRefs.Tests.Subscriptions;
 
 namespace SafeRefs.Tests.Pooling;
 
@@ -67,6 +68,33 @@ public sealed class GuardedObjectPoolCollectionTests
         var pool = NewPool();
         var held = new List<Delegate>();
         var capture = RentAttachHoldForwarder(pool, held, end: false);
+
+        GcAssert.NotCollected(capture, "the live lease's forwarder holds the handler");
+        GC.KeepAlive(held);
+        GC.KeepAlive(pool);
+    }
+
+    [Fact]
+    public void PerLeaseCapture_RegisteredForwarderStillHeldAfterTheEnd_Collected()
+    {
+        // As above, for a delegate type whose forwarder is registered (the generator's path): the event holds the
+        // registered forwarder around the lease's gate, not the lease's own forwarder delegate.
+        var pool = NewCustomSourcePool();
+        var held = new List<Delegate>();
+        var capture = RentAttachHoldRegisteredForwarder(pool, held, end: true);
+
+        Assert.Single(held);
+        GcAssert.Collected(capture, "the ended lease's gate let go of the handler");
+        GC.KeepAlive(held);
+        GC.KeepAlive(pool);
+    }
+
+    [Fact]
+    public void PerLeaseCapture_RegisteredForwarderHeld_LeaseNotEnded_Rooted()
+    {
+        var pool = NewCustomSourcePool();
+        var held = new List<Delegate>();
+        var capture = RentAttachHoldRegisteredForwarder(pool, held, end: false);
 
         GcAssert.NotCollected(capture, "the live lease's forwarder holds the handler");
         GC.KeepAlive(held);
@@ -157,6 +185,27 @@ public sealed class GuardedObjectPoolCollectionTests
         }
 
         return new WeakReference(capture);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference RentAttachHoldRegisteredForwarder(GuardedObjectPool<PoolLeaseRegisteredForwarderTests.CustomSource> pool, List<Delegate> held, bool end)
+    {
+        var capture = new byte[1024];
+        var lease = pool.Rent();
+        lease.On(static (s, h) => s.Weighed += h, static (s, h) => s.Weighed -= h, (Weighed)((_, _, _) => capture.Length > 0));
+        held.Add(lease.Value.WeighedDelegate!);
+        if (end)
+        {
+            lease.Dispose();
+        }
+
+        return new WeakReference(capture);
+    }
+
+    private static GuardedObjectPool<PoolLeaseRegisteredForwarderTests.CustomSource> NewCustomSourcePool()
+    {
+        HandForwarders.Ensure();
+        return new(new DefaultObjectPool<PoolLeaseRegisteredForwarderTests.CustomSource>(new DefaultPooledObjectPolicy<PoolLeaseRegisteredForwarderTests.CustomSource>(), maximumRetained: 1));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -24,4 +24,7 @@ internal struct LeaseAttachment<T>
 
     /// <summary>The event key for the per-lease limit; <see langword="null"/> for a registration.</summary>
     public string? EventKey;
+
+    /// <summary>The forwarder that holds the handler, released at the end; <see langword="null"/> for a registration.</summary>
+    public LeaseForwarder<T>? Forwarder;
 }

@@ -16,7 +16,7 @@ namespace SafeRefs.Pooling.Internal;
 /// One per <c>On</c> and never reused: it carries its lease's version, so a stale forwarder of an ended lease finds
 /// the version moved and never runs, whichever lease of the object is current (reused, a raise that read it in an
 /// earlier lease would start the next lease's handler). Holds the object's state (and so the pool) strongly, and the handler until its
-/// lease ends (<see cref="Release"/>): a raise that still holds the forwarder after that (a copy of the event's
+/// lease ends (<see cref="Release"/>, also when the event holds a registered forwarder around it): a raise that still holds the forwarder after that (a copy of the event's
 /// delegate on some stack) does not keep the handler and what it captured alive.
 /// </remarks>
 /// <typeparam name="T">The pooled type.</typeparam>
@@ -27,61 +27,58 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
     private readonly long _version;
     private Delegate? _handler;
 
-    private LeaseForwarder(PooledObjectState<T> state, long version, Delegate handler)
+    internal LeaseForwarder(PooledObjectState<T> state, long version, Delegate handler)
     {
         _state = state;
         _version = version;
         _handler = handler ?? throw new ArgumentNullException(nameof(handler)); // the parameter of On
     }
 
-    /// <summary>Gets the delegate to add for <paramref name="handler"/>: a forwarder for a known delegate type or one with
-    /// a registered forwarder, else the handler itself (plain .NET event semantics).</summary>
+    /// <summary>Gets the delegate to add for the handler: this forwarder for a known delegate type or through the
+    /// forwarder registered for the type, else the handler itself (plain .NET event semantics).</summary>
     /// <remarks>Every known type but <see cref="Action"/> has the shape <c>(object? sender, TArgs e)</c> with a reference
     /// type <c>TArgs</c>, the shape of <see cref="EventHandler{TEventArgs}"/>: <see cref="Forward{TArgs}"/> serves them
     /// all and calls the handler through that shape (the same two arguments to the same method).</remarks>
-    internal static THandler For<THandler>(PooledObjectState<T> state, long version, THandler handler)
+    internal THandler As<THandler>()
         where THandler : Delegate
     {
         Delegate attached;
         if (typeof(THandler) == typeof(EventHandler))
         {
-            attached = new EventHandler(new LeaseForwarder<T>(state, version, handler).Forward);
+            attached = new EventHandler(Forward);
         }
         else if (typeof(THandler) == typeof(PropertyChangedEventHandler))
         {
-            attached = new PropertyChangedEventHandler(new LeaseForwarder<T>(state, version, handler).Forward);
+            attached = new PropertyChangedEventHandler(Forward);
         }
         else if (typeof(THandler) == typeof(PropertyChangingEventHandler))
         {
-            attached = new PropertyChangingEventHandler(new LeaseForwarder<T>(state, version, handler).Forward);
+            attached = new PropertyChangingEventHandler(Forward);
         }
         else if (typeof(THandler) == typeof(NotifyCollectionChangedEventHandler))
         {
-            attached = new NotifyCollectionChangedEventHandler(new LeaseForwarder<T>(state, version, handler).Forward);
+            attached = new NotifyCollectionChangedEventHandler(Forward);
         }
         else if (typeof(THandler) == typeof(Action))
         {
-            attached = new Action(new LeaseForwarder<T>(state, version, handler).ForwardAction);
+            attached = new Action(ForwardAction);
         }
         else
         {
-            return EventForwarders.Create<THandler>(new LeaseForwarder<T>(state, version, handler)) ?? handler;
+            attached = EventForwarders.Create<THandler>(this) ?? _handler!;
         }
 
         return Unsafe.As<THandler>(attached);
     }
 
     /// <summary>Gets the forwarder for an <see cref="EventHandler{TEventArgs}"/> handler.</summary>
-    internal static EventHandler<TArgs> For<TArgs>(PooledObjectState<T> state, long version, EventHandler<TArgs> handler) =>
-        new LeaseForwarder<T>(state, version, handler).Forward;
+    internal EventHandler<TArgs> AsEventHandler<TArgs>() => Forward;
 
     /// <summary>Gets the forwarder for an <see cref="Action{T}"/> handler.</summary>
-    internal static Action<T1> ForAction<T1>(PooledObjectState<T> state, long version, Action<T1> handler) =>
-        new LeaseForwarder<T>(state, version, handler).ForwardAction;
+    internal Action<T1> AsAction<T1>() => ForwardAction;
 
     /// <summary>Gets the forwarder for an <see cref="Action{T1, T2}"/> handler.</summary>
-    internal static Action<T1, T2> ForAction<T1, T2>(PooledObjectState<T> state, long version, Action<T1, T2> handler) =>
-        new LeaseForwarder<T>(state, version, handler).ForwardAction;
+    internal Action<T1, T2> AsAction<T1, T2>() => ForwardAction;
 
     /// <summary>Drops the handler once the lease's gate is closed: no invocation is admitted any more, and one admitted
     /// before read the handler before it entered.</summary>

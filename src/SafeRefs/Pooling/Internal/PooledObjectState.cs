@@ -268,12 +268,13 @@ internal sealed class PooledObjectState<T>
     }
 
     /// <summary>Tracks an attachment in the room <see cref="Reserve"/> made.</summary>
-    public void AppendReserved(object? remove, object registration, string? key)
+    public void AppendReserved(object? remove, object registration, string? key, LeaseForwarder<T>? forwarder)
     {
         ref var attachment = ref Attachments[AttachmentCount++];
         attachment.Remove = remove;
         attachment.Handler = registration;
         attachment.EventKey = key;
+        attachment.Forwarder = forwarder;
     }
 
     public int CountFor(string key)
