@@ -3,7 +3,8 @@ namespace SafeRefs.Events.Internal;
 /// <summary>
 /// The <see cref="RaiseSlot"/>s of one weak handler list: as many as raises ever ran at once (nested or on other
 /// threads). Referenced by the list and by its <c>Subscribe</c> entries, so that a disposed token can still wait for
-/// its handler without keeping the list alive.
+/// its handler without keeping the list alive. The "no start after <c>Dispose</c>" of a LIST raise; one
+/// subscription's own callback uses <see cref="SafeRefs.Internal.InvocationGate"/>.
 /// </summary>
 internal sealed class RaiseSlots
 {
@@ -16,23 +17,27 @@ internal sealed class RaiseSlots
     /// </summary>
     internal static Action<WeakHandlerEntry>? WaitHook { get; set; }
 
-    /// <summary>Takes a free slot for a raise, or adds one.</summary>
-    internal RaiseSlot Take()
+    /// <summary>Takes a free slot for a raise, or adds one, announcing that it checks entry <paramref name="id"/> first.</summary>
+    internal RaiseSlot Take(long id)
     {
         foreach (var slot in Volatile.Read(ref _slots))
         {
-            if (slot.TryTake())
+            if (slot.TryTake(id))
             {
                 return slot;
             }
         }
 
+        RaiseSlot added;
         lock (_lock)
         {
-            var added = new RaiseSlot(); // born taken
+            added = new RaiseSlot(); // born taken
             Volatile.Write(ref _slots, [.. _slots, added]);
-            return added;
         }
+
+        // Published first: the announcement's full fence then orders the disposers' view of the new slot too.
+        added.Check(id);
+        return added;
     }
 
     /// <summary>

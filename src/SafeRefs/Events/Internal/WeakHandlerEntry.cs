@@ -140,36 +140,44 @@ internal sealed class WeakHandlerEntry
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryBeginInvoke(ref RaiseSlot? slot, out object? owner, [NotNullWhen(true)] out Delegate? handler)
     {
-        switch (Kind)
+        if (Kind == EntryKind.Owner)
         {
-            case EntryKind.Strong:
-                slot?.Idle();
-                owner = null;
-                handler = _strongHandler!;
-                return true;
-            case EntryKind.WeakTarget:
-                slot?.Idle();
-                owner = null;
-                return _added!.TryGetTarget(out handler);
-            default:
-                slot ??= _slots!.Take();
-                slot.Check(_id);
-                if (Volatile.Read(ref _closed) == 0 && _core.TryRead(out var readOwner, out var readHandler))
-                {
-                    var hook = CallHook;
-                    hook?.Invoke(this, true);
-                    slot.Call(_id);
-                    hook?.Invoke(this, false);
-                    owner = readOwner;
-                    handler = readHandler;
-                    return true;
-                }
+            var id = _id;
+            if (slot is null)
+            {
+                slot = _slots!.Take(id);
+            }
+            else
+            {
+                slot.Check(id);
+            }
 
-                slot.Skip();
-                owner = null;
-                handler = null;
-                return false;
+            if (Volatile.Read(ref _closed) == 0 && _core.TryRead(out var readOwner, out var readHandler))
+            {
+                var hook = CallHook;
+                hook?.Invoke(this, true);
+                slot.Call(id);
+                hook?.Invoke(this, false);
+                owner = readOwner;
+                handler = readHandler;
+                return true;
+            }
+
+            slot.Skip();
+            owner = null;
+            handler = null;
+            return false;
         }
+
+        slot?.Idle();
+        owner = null;
+        if (Kind == EntryKind.Strong)
+        {
+            handler = _strongHandler!;
+            return true;
+        }
+
+        return _added!.TryGetTarget(out handler);
     }
 
     /// <summary>For the list, under its lock, before it publishes the entry: the raise slots and the entry's id in them.</summary>
