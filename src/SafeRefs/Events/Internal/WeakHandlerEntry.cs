@@ -39,7 +39,7 @@ internal sealed class WeakHandlerEntry
     private WeakHandlerEntry(EntryKind kind, object owner, Delegate handler)
     {
         Kind = kind;
-        _core = new WeakLinkCore(owner, handler, weak: null);
+        _core.Initialize(owner, handler, weak: null);
         if (kind == EntryKind.WeakTarget)
         {
             _added = new WeakReference<Delegate>(handler);
