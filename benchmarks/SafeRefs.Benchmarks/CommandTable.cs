@@ -11,6 +11,7 @@ public static class CommandTable
         Commands.Register("invalidation-latency", Caching.InvalidationLatencyCommand.Run);
         Commands.Register("hybrid-l1-interleaved", Caching.HybridL1InterleavedCommand.Run);
         Commands.Register("subscribe-interleaved", Subscriptions.SubscribeInterleavedCommand.Run);
+        Commands.Register("events-interleaved", Events.EventsInterleavedCommand.Run);
         Commands.Register("pool-interleaved", Pooling.GuardedPoolInterleavedCommand.Run);
         Commands.Register("timer-interleaved", Timers.TimerInterleavedCommand.Run);
         Commands.Register("graph-memory", Diagnostics.GraphMemoryCommand.Run);
