@@ -13,8 +13,7 @@ internal sealed class SubscribingThread
     {
         ThreadId = Environment.CurrentManagedThreadId;
 
-        // The base SynchronizationContext posts to the thread pool: only a derived context is trusted to run what is
-        // posted to it on the subscribing thread.
+        // The base context posts to the thread pool: only a derived one is trusted to run a post on this thread.
         var context = SynchronizationContext.Current;
         Context = context is not null && context.GetType() != typeof(SynchronizationContext) ? context : null;
     }

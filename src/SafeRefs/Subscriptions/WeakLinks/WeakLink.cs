@@ -31,12 +31,11 @@ internal abstract class WeakLink : Subscription, IPurgeable
     private InvocationGate _gate;
     private WeakLinkCore _core;
 
-    /// <summary>Initializes a new instance of the <see cref="WeakLink"/> class (its own token).</summary>
-    /// <param name="source">The event source; held weakly.</param>
-    /// <param name="owner">The owner; held weakly.</param>
-    /// <param name="handler">The owner-bound handler; lives exactly as long as the owner.</param>
-    /// <param name="eventName">The event's name or <c>add</c> expression, for logs.</param>
-    /// <param name="isCounted">Whether the active-subscriptions metric counts the link (<c>Subscribe.WeakEvent</c>, not <c>WeakSubscriptions</c>).</param>
+    /// <summary>
+    /// Initializes a new instance of the <see cref="WeakLink"/> class: <paramref name="source"/> and
+    /// <paramref name="owner"/> held weakly, <paramref name="handler"/> exactly as long as the owner;
+    /// <paramref name="isCounted"/> for the active-subscriptions metric (<c>Subscribe.WeakEvent</c>, not <c>WeakSubscriptions</c>).
+    /// </summary>
     protected WeakLink(object source, object owner, Delegate handler, string? eventName, bool isCounted)
     {
         if (IsSourceThreadAffine(source))
@@ -90,13 +89,7 @@ internal abstract class WeakLink : Subscription, IPurgeable
         ? affinity.IsThreadAffine
         : source is INotifyPropertyChanged or INotifyCollectionChanged or ICommand;
 
-    /// <summary>
-    /// For a purge: detaches the link if its owner or source was collected, unless its live source is thread-affine and
-    /// this is not its thread (then a captured context, if any, is asked to do it). Never throws for a failed
-    /// <c>remove</c> (logged and counted).
-    /// </summary>
-    /// <param name="onOwnThread">The purge runs on a thread where the source's <c>remove</c> may be called.</param>
-    /// <returns><see langword="true"/> when this call detached the link.</returns>
+    /// <inheritdoc/>
     public bool TryPurge(bool onOwnThread) => TryDetachIfDead(onOwnThread && _subscribingThread?.IsCurrent == true, "purge");
 
     /// <inheritdoc/>
@@ -104,11 +97,9 @@ internal abstract class WeakLink : Subscription, IPurgeable
         Metrics.BackgroundFailures.ReportDetachFailed(exception, GetType(), "(purge)", "purge");
 
     /// <summary>Registers a link whose forwarder was added to its source.</summary>
-    /// <param name="owner">The owner, kept alive until the link is registered.</param>
     protected void Register(object owner)
     {
-        // The registry's count of counted links is the active-subscriptions metric's (no interlocked count of its own);
-        // reading the instrument publishes it in a process whose only subscriptions are weak links.
+        // The metric reads the registry's count; touching the instrument publishes it when weak links are all there is.
         if (_isCounted)
         {
             _ = Metrics.SubscriptionInstruments.Active;
@@ -133,9 +124,8 @@ internal abstract class WeakLink : Subscription, IPurgeable
     protected abstract void RemoveFromSource(object source);
 
     /// <summary>
-    /// Starts a raise: reads the owner and the handler if the link is attached and the owner alive. On
-    /// <see langword="true"/> the caller invokes the handler, then calls <see cref="Leave"/>. Otherwise, since a
-    /// raise runs on the source's thread, it detaches a link whose owner was collected.
+    /// Starts a raise: on <see langword="true"/> (attached, owner alive) the caller invokes the handler, then calls
+    /// <see cref="Leave"/>. Otherwise it detaches a link whose owner was collected: a raise runs on the source's thread.
     /// </summary>
     protected bool TryBeginInvoke(out object owner, out Delegate handler)
     {
@@ -181,8 +171,8 @@ internal abstract class WeakLink : Subscription, IPurgeable
     private protected sealed override ValueTask WhenCallbacksIdleAsync() => _gate.WhenIdleAsync();
 
     /// <summary>
-    /// Detaches the link if its owner or source was collected, unless its live source is thread-affine and this is not
-    /// its thread. Death is final, so the check may be made before the claim.
+    /// Detaches the link if its owner or source was collected (death is final: checked before the claim), unless its live
+    /// source is thread-affine and this is not its thread.
     /// </summary>
     private bool TryDetachIfDead(bool onSourceThread, string trigger)
     {
@@ -242,14 +232,10 @@ internal abstract class WeakLink : Subscription, IPurgeable
         return true;
     }
 
-    /// <summary>The closer is done reading: if admitted it leaves like any caller, otherwise nobody is left to free.</summary>
+    /// <summary>The closer is done reading: not admitted, it was alone and frees; admitted, it leaves like any caller.</summary>
     private void Release(bool admitted)
     {
-        if (admitted)
-        {
-            Leave();
-        }
-        else
+        if (!admitted || _gate.Exit())
         {
             _core.FreeUngated();
         }

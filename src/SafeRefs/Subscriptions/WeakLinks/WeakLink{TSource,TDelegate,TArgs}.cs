@@ -25,16 +25,12 @@ internal sealed class WeakLink<TSource, TDelegate, TArgs> : WeakLink
         _forward = forwarder(this);
     }
 
-    /// <summary>Adds a new link's forwarder to the source, registers the link and returns it as the token.</summary>
-    /// <param name="source">The event source; held weakly.</param>
-    /// <param name="add">Adds the forwarder to the event; used for this call only.</param>
-    /// <param name="remove">Removes the forwarder from the event; kept until the link is detached.</param>
-    /// <param name="forwarder">Makes the forwarder from the link: <c>static link =&gt; link.Forward</c>.</param>
-    /// <param name="owner">The owner; held weakly.</param>
-    /// <param name="handler">An <c>Action&lt;TOwner, object?, TArgs&gt;</c> with a reference-type <c>TOwner</c>; lives exactly as long as the owner.</param>
-    /// <param name="eventName">The event's name or <c>add</c> expression, for logs.</param>
-    /// <param name="isCounted">Whether the active-subscriptions metric counts the link.</param>
-    /// <exception cref="Exception">Whatever <paramref name="add"/> throws; then nothing stays registered.</exception>
+    /// <summary>
+    /// Adds a new link's forwarder (made by <paramref name="forwarder"/>: <c>static link =&gt; link.Forward</c>) to the
+    /// source, registers the link and returns it as the token. <paramref name="handler"/> is an
+    /// <c>Action&lt;TOwner, object?, TArgs&gt;</c> with a reference-type <c>TOwner</c>; <paramref name="remove"/> is kept
+    /// until the link is detached. Whatever <paramref name="add"/> throws propagates, and nothing stays registered.
+    /// </summary>
     internal static Subscription Start(
         TSource source,
         Action<TSource, TDelegate> add,
