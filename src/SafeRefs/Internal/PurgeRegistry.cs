@@ -57,27 +57,16 @@ internal sealed class PurgeRegistry
         }
     }
 
-    /// <summary>
-    /// Gets the number of registered items that were registered as counted: an exact live count for a metric, kept
-    /// under the lock that registering takes anyway instead of with interlocked operations of its own.
-    /// </summary>
-    internal int CountedCount
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _countedCount;
-            }
-        }
-    }
+    /// <summary>Gets the number of items registered as counted: a metric's live count, kept under the registering lock.</summary>
+    internal int CountedCount => Volatile.Read(ref _countedCount);
 
     /// <summary>Gets the number of purges finished so far (tests wait on it instead of sleeping).</summary>
     internal long PurgesCompleted => Interlocked.Read(ref _purgesCompleted);
 
-    /// <summary>Registers an item; may then purge on the calling thread (never throws for another item's failure).</summary>
-    /// <param name="item">The item.</param>
-    /// <param name="counted">Count it in <see cref="CountedCount"/> until it leaves (pass the same to <see cref="Unregister"/>).</param>
+    /// <summary>
+    /// Registers an item, <paramref name="counted"/> in <see cref="CountedCount"/> until it leaves (pass the same to
+    /// <see cref="Unregister"/>); may then purge on the calling thread (never throws for another item's failure).
+    /// </summary>
     internal void Register(IPurgeable item, bool counted = false)
     {
         bool purge;
@@ -100,8 +89,6 @@ internal sealed class PurgeRegistry
     }
 
     /// <summary>Removes an item (no-op when it was never registered or already removed).</summary>
-    /// <param name="item">The item.</param>
-    /// <param name="counted">What <see cref="Register"/> was given for it.</param>
     internal void Unregister(IPurgeable item, bool counted = false)
     {
         lock (_lock)
@@ -156,10 +143,7 @@ internal sealed class PurgeRegistry
         return detached;
     }
 
-    /// <summary>
-    /// A registered item. A list of an interface type checks every store against the array's element type (a slow
-    /// run-time check for an interface, paid on each register and unregister); an array of a struct needs no check.
-    /// </summary>
+    /// <summary>A registered item: storing a struct skips the covariance check a store into an interface array pays.</summary>
     private readonly record struct Entry(IPurgeable Item);
 
     /// <summary>
