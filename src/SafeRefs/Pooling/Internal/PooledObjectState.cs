@@ -85,8 +85,8 @@ internal sealed class PooledObjectState<T>
     private long _waiterFor;
     private TaskCompletionSource? _waiter;
 
-    /// <summary>Gets or sets a test hook that <see cref="Admit"/> calls between reading the gate and counting the
-    /// caller (the window in which the lease may end).</summary>
+    /// <summary>Gets or sets a test hook that <see cref="Admit"/> and <see cref="TryJoin"/> call between reading the
+    /// gate and counting the caller (the window in which the lease may end).</summary>
     internal static Action<PooledObjectState<T>>? BeforeAdmitHook { get; set; }
 
     /// <summary>Gets or sets a test hook that <see cref="WhenHandedBack"/> calls under the lock between its first look
@@ -114,23 +114,7 @@ internal sealed class PooledObjectState<T>
     /// <summary>Admits one callback of lease <paramref name="version"/> (by the low 32 bits of its version, see the
     /// gate); <see langword="false"/> (not counted) once that lease has ended. On <see langword="true"/>, the caller
     /// checks <see cref="IsCurrent"/> before it runs anything and calls <see cref="Exit"/> in any case.</summary>
-    public bool Admit(long version)
-    {
-        var gate = Volatile.Read(ref _gate);
-        while ((int)(gate >> 32) == (int)version)
-        {
-            BeforeAdmitHook?.Invoke(this);
-            var seen = Interlocked.CompareExchange(ref _gate, gate + 1, gate);
-            if (seen == gate)
-            {
-                return true;
-            }
-
-            gate = seen;
-        }
-
-        return false;
-    }
+    public bool Admit(long version) => CountIn(version, atLeast: 0);
 
     /// <summary>Ends the current lease (under <see cref="Lock"/>, its version checked): no callback of it is admitted
     /// any more, and the end counts as running until its <see cref="Exit"/>.</summary>
@@ -143,22 +127,7 @@ internal sealed class PooledObjectState<T>
     /// <summary>Counts a later end of the ended lease <paramref name="version"/> as running, unless nothing of that lease
     /// runs any more (its object went back or is about to); under <see cref="Lock"/> with <see cref="EndedFor"/> equal
     /// to <paramref name="version"/>, so that no later lease has ended (a gate of 2^31 leases later cannot match).</summary>
-    public bool TryJoin(long version)
-    {
-        var gate = Volatile.Read(ref _gate);
-        while ((int)(gate >> 32) == (int)(version + 1) && (gate & RunningMask) != 0)
-        {
-            var seen = Interlocked.CompareExchange(ref _gate, gate + 1, gate);
-            if (seen == gate)
-            {
-                return true;
-            }
-
-            gate = seen;
-        }
-
-        return false;
-    }
+    public bool TryJoin(long version) => CountIn(version + 1, atLeast: 1);
 
     /// <summary>Counts one more thing the object waits for (only by an end, while it counts itself).</summary>
     public void Join() => Interlocked.Increment(ref _gate);
@@ -237,6 +206,26 @@ internal sealed class PooledObjectState<T>
         {
             waiter?.TrySetException(failure);
         }
+    }
+
+    // Counts the caller as running, in one compare-and-swap, while the gate carries the low bits of gateVersion and
+    // counts at least atLeast.
+    private bool CountIn(long gateVersion, long atLeast)
+    {
+        var gate = Volatile.Read(ref _gate);
+        while ((int)(gate >> 32) == (int)gateVersion && (gate & RunningMask) >= atLeast)
+        {
+            BeforeAdmitHook?.Invoke(this);
+            var seen = Interlocked.CompareExchange(ref _gate, gate + 1, gate);
+            if (seen == gate)
+            {
+                return true;
+            }
+
+            gate = seen;
+        }
+
+        return false;
     }
 
     // Raises the record to version in one interlocked step (a full fence); false when a later lease's hand-back was
