@@ -221,8 +221,10 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             }
             catch
             {
-                // The accessor may have attached before it threw: nothing untracked may stay on the pooled object.
-                TryRemove(remove, state.Value, attached);
+                // The accessor may have attached before it threw: nothing untracked may stay on the pooled object. The
+                // accessor's failure is the one the caller gets; the remove's is logged.
+                List<Exception>? logged = null;
+                Detach(state, remove, attached, ref logged);
                 throw;
             }
 
@@ -338,7 +340,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             // The object goes back once this timer callback (or async body) returns: a wait for that inside it would
             // never end. A synchronous handler returns before an await in it resumes, so it simply waits.
             returned = WaitsForCaller(state, version)
-                ? ValueTask.FromException(OwnCallbackWait())
+                ? ValueTask.FromException(new InvalidOperationException("PoolLease.DisposeAsync was awaited inside a timer callback or loop body of the lease, or a callback of a timer item or subscription it tracks, which it would wait for forever. The lease has ended; call Dispose there instead."))
                 : state.WhenHandedBack(version);
         }
 
@@ -470,10 +472,6 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             return state.EndedFor == version && state.EndedItems is { } items && items.Exists(static item => item is Subscription subscription ? subscription.IsCallingFromOwnCallback : TimerScope.IsCallingFromCallbackOf(item));
         }
     }
-
-    /// <summary>The failure of a <c>DisposeAsync</c> awaited inside one of the lease's own callbacks.</summary>
-    private static InvalidOperationException OwnCallbackWait() => new(
-        "PoolLease.DisposeAsync was awaited inside a timer callback or loop body of the lease, or a callback of a timer item or subscription it tracks, which it would wait for forever. The lease has ended; call Dispose there instead.");
 
     /// <summary>
     /// Ends the lease's timer scope or a tracked timer scope, timer or loop: its <c>Dispose</c> never blocks,
@@ -689,20 +687,6 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 #pragma warning restore CA1031
         {
             _metrics.Pool.ReportHandlerFailed(_logger, ex, eventName, TypeTag);
-        }
-    }
-
-    private void TryRemove<THandler>(Action<T, THandler> remove, T value, THandler attached)
-    {
-        try
-        {
-            remove(value, attached);
-        }
-#pragma warning disable CA1031 // the add accessor's failure is the one the caller gets; this one is logged
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            _metrics.Pool.ReportDetachFailed(_logger, ex, typeof(T), TypeTag);
         }
     }
 
