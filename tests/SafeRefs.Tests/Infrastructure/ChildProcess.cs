@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
 using SafeRefs.Tests.Caching;
+using SafeRefs.Tests.Diagnostics;
 using SafeRefs.Tests.Diagnostics.Internal;
 using SafeRefs.Tests.Events.Internal;
 using SafeRefs.Tests.Pooling;
+using SafeRefs.Tests.Subscriptions;
 using SafeRefs.Tests.Subscriptions.WeakLinks;
 using SafeRefs.Tests.Timers;
 
@@ -11,7 +13,8 @@ namespace SafeRefs.Tests.Infrastructure;
 
 /// <summary>
 /// Runs a scenario in a child process (<c>dotnet SafeRefs.Tests.dll child &lt;scenario&gt;</c>), for tests whose failure
-/// mode is a crash: a test that aborts the test host proves nothing.
+/// mode is a crash (a test that aborts the test host proves nothing) and for exact readings of process-wide totals
+/// that other tests' work would move.
 /// </summary>
 public static class ChildProcess
 {
@@ -26,6 +29,8 @@ public static class ChildProcess
         ["timer-scope-callbacks-throw-without-handler"] = TimerScopeCrashScenarios.CallbacksThrowWithoutHandler,
         ["cache-sweep-handler-and-logger-throw"] = CacheReportingFailureTests.SweepWithThrowingHandlerAndLogger,
         ["metrics-listener-throws-on-publish"] = MetricsPublishFailureTests.ListenerThrowsOnPublish,
+        ["late-listener-active-subscriptions"] = LateListenerMetricsTests.ActiveSubscriptionsCreatedBeforeAnyoneListened,
+        ["subscription-active-metric"] = SubscribeSoakTests.ActiveMetricTracksAttachAndDetach,
     };
 
     /// <summary>Runs <paramref name="scenario"/> in a child process and returns its exit code and output.</summary>
