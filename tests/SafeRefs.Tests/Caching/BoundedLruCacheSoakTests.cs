@@ -6,6 +6,8 @@ namespace SafeRefs.Tests.Caching;
 [Collection(SoakCollection.Name)]
 public sealed class BoundedLruCacheSoakTests
 {
+    private static readonly TimeSpan MidwayBound = TestTimeouts.Bound / 3;
+
     [Fact]
     public void Flood_ObserverNeverSeesCountAboveCapacity_AndEverySetIsReadableRightAfter()
     {
@@ -17,6 +19,7 @@ public sealed class BoundedLruCacheSoakTests
         var done = 0;
         var maxSeen = 0;
         long samples = 0;
+        var sampledMidway = 0;
         var missing = new System.Collections.Concurrent.ConcurrentBag<long>();
         var evicted = new System.Collections.Concurrent.ConcurrentDictionary<long, byte>();
         cache.Evicted += (_, e) => evicted.TryAdd(e.Key, 0);
@@ -31,7 +34,7 @@ public sealed class BoundedLruCacheSoakTests
                     maxSeen = count;
                 }
 
-                samples++;
+                Volatile.Write(ref samples, samples + 1);
             }
         });
         var writers = Enumerable.Range(0, Writers).Select(w => new Thread(() =>
@@ -39,6 +42,18 @@ public sealed class BoundedLruCacheSoakTests
             start.SignalAndWaitBounded();
             for (long i = 0; i < WritesPerWriter; i++)
             {
+                if (i == WritesPerWriter / 2)
+                {
+                    // Hold the writes until the observer has sampled in their middle: a loaded machine may schedule it
+                    // only before or after the writes, and the round would check nothing. Bounded below the joins' bound,
+                    // so a reader that never runs fails the guard, not the join with a writer still running.
+                    var seen = Volatile.Read(ref samples);
+                    if (SpinWait.SpinUntil(() => Volatile.Read(ref samples) > seen, MidwayBound))
+                    {
+                        Interlocked.Increment(ref sampledMidway);
+                    }
+                }
+
                 var key = (w * (long)WritesPerWriter) + i;
                 cache.Set(key, key);
 
@@ -60,7 +75,7 @@ public sealed class BoundedLruCacheSoakTests
         writers.ForEach(t => t.JoinBounded());
         observer.JoinBounded();
 
-        Assert.True(samples > 0);
+        Assert.True(sampledMidway == Writers, "the observer did not sample in the middle of the writes");
         Assert.True(maxSeen <= Capacity, $"observer saw Count = {maxSeen} > {Capacity}");
         Assert.Equal(Capacity, cache.Count);
         Assert.All(missing, key => Assert.True(evicted.ContainsKey(key), $"key {key} vanished without being evicted"));
@@ -145,6 +160,7 @@ public sealed class BoundedLruCacheSoakTests
         var done = 0;
         var snapshotFailures = 0;
         var snapshots = 0;
+        var snapshotMidway = 0;
         var reader = new Thread(() =>
         {
             start.SignalAndWaitBounded();
@@ -158,7 +174,7 @@ public sealed class BoundedLruCacheSoakTests
                     Interlocked.Increment(ref snapshotFailures);
                 }
 
-                snapshots++;
+                Volatile.Write(ref snapshots, snapshots + 1);
             }
         });
         var writers = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
@@ -168,6 +184,16 @@ public sealed class BoundedLruCacheSoakTests
             start.SignalAndWaitBounded();
             for (var i = 0; i < Steps; i++)
             {
+                if (i == Steps / 2)
+                {
+                    // Hold the writes until the reader has taken a snapshot in their middle (as the flood test does).
+                    var seen = Volatile.Read(ref snapshots);
+                    if (SpinWait.SpinUntil(() => Volatile.Read(ref snapshots) > seen, MidwayBound))
+                    {
+                        Interlocked.Increment(ref snapshotMidway);
+                    }
+                }
+
                 var n = random.Next(200);
                 var key = "k" + n;
                 var value = (i * 1_000) + n; // value % 1000 identifies the key
@@ -211,7 +237,7 @@ public sealed class BoundedLruCacheSoakTests
         writers.ForEach(t => t.JoinBounded());
         reader.JoinBounded();
 
-        Assert.True(snapshots > 0);
+        Assert.True(snapshotMidway == Threads, "the reader took no snapshot in the middle of the writes");
         Assert.Equal(0, snapshotFailures);
         Assert.Equal(0, badUpdates);
         Assert.Equal(replaced, updated);
