@@ -45,6 +45,10 @@ internal sealed class PurgeRegistry
         }
     }
 
+    /// <summary>Test seam: called on the thread pool by each gen-2 purge before it purges any registry, so that a test
+    /// can hold those purges; <see langword="null"/> outside tests.</summary>
+    internal static Action? Gen2PurgeHook { get; set; }
+
     /// <summary>Gets the number of registered items.</summary>
     internal int Count
     {
@@ -161,6 +165,7 @@ internal sealed class PurgeRegistry
 
         private static void PurgeAfterGen2()
         {
+            Gen2PurgeHook?.Invoke();
             foreach (var registry in Volatile.Read(ref _afterGen2))
             {
                 _ = registry.Purge(onOwnThread: false);
