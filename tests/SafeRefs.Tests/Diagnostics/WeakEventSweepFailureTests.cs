@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using SafeRefs.Events;
 using SafeRefs.Events.Internal;
+using SafeRefs.Internal;
 using SafeRefs.Testing;
 using SafeRefs.Tests.Infrastructure;
 
@@ -43,7 +44,7 @@ public sealed class WeakEventSweepFailureTests
     /// <summary>
     /// A raise that meets more than max(4, 25 %) dead entries compacts the list and records the purged count on the
     /// raising thread: a throwing listener must not fail that raise of a live event; it is reported like a failed sweep.
-    /// Retries while the gen-2 sweep on the thread pool compacts first.
+    /// The gen-2 sweeps that the collections queue are held until the raise has run, so the raise compacts every time.
     /// </summary>
     [Fact]
     public void Raise_PurgedListenerThrowsOnTheRaisingThread_RaiseDoesNotFailAndTheFailureIsCounted()
@@ -71,8 +72,11 @@ public sealed class WeakEventSweepFailureTests
         });
         listener.Start();
 
-        Exception? raiseFailure = null;
-        for (var attempt = 0; attempt < 200 && !listenerRanOnRaiser; attempt++)
+        // A task, not an event: a sweep that read the hook just before it was cleared may still wait on it.
+        var raised = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        PurgeRegistry.Gen2PurgeHook = () => raised.Task.Wait(TestTimeouts.Bound);
+        Exception? raiseFailure;
+        try
         {
             var ev = new WeakEvent<int>(new WeakEventOptions { Name = name, MeterFactory = meterFactory });
             var live = new Owner();
@@ -80,19 +84,22 @@ public sealed class WeakEventSweepFailureTests
             SubscribeDroppedOwners(ev, tracker, 6);
             using var token = ev.Subscribe(live, static (o, _, _) => o.Calls++);
             tracker.AssertAllCollected();
-            if (ev.StoredCount < 7)
-            {
-                continue; // the gen-2 sweep compacted first
-            }
+            Assert.Equal(7, ev.StoredCount); // no sweep compacted the list before the raise
 
             Volatile.Write(ref raisingThread, Environment.CurrentManagedThreadId);
             raiseFailure = Record.Exception(() => ev.Raise(null, 1));
             Volatile.Write(ref raisingThread, -1);
             Assert.Equal(1, live.Calls);
+            Assert.Equal(1, ev.StoredCount);
             GC.KeepAlive(live);
         }
+        finally
+        {
+            PurgeRegistry.Gen2PurgeHook = null;
+            raised.SetResult();
+        }
 
-        Assert.True(listenerRanOnRaiser, "inconclusive: the raise never compacted the list itself");
+        Assert.True(listenerRanOnRaiser, "the raise did not compact the list itself");
         Assert.Null(raiseFailure);
         Assert.Equal(1, MetricTotals.Sum(failures, "saferefs.event.name", name));
     }
