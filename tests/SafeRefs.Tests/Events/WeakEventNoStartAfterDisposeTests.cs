@@ -22,23 +22,13 @@ public sealed class WeakEventNoStartAfterDisposeTests
     [MemberData(nameof(Kinds))]
     public async Task RaiseHeldBetweenCheckAndCall_DisposeReturnsAtOnce_InvocationCountsAsRunning(string kind)
     {
-        var source = Source.Create(kind);
-        var owner = new Probe();
-        var token = source.Subscribe(owner);
-        var entry = ((WeakHandlerSubscription)token).Entry;
+        var (source, owner, token, entry) = Subscribed(kind);
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        WeakHandlerEntry.CallHook = (e, inWindow) =>
-        {
-            if (!inWindow && ReferenceEquals(e, entry))
-            {
-                atHook.Set();
-                release.WaitBounded();
-            }
-        };
+        HoldAfterAnnouncedCall(entry, atHook, release);
         try
         {
-            var raising = Task.Factory.StartNew(source.Raise, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var raising = OnOwnThread(source.Raise);
             Assert.True(atHook.Wait(TimeSpan.FromSeconds(30)));
 
             token.Dispose(); // never waits for the held raise: returning here proves it
@@ -60,8 +50,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         }
         finally
         {
-            WeakHandlerEntry.CallHook = null;
-            release.Set();
+            ClearHooksAndRelease(release);
         }
 
         GC.KeepAlive(owner);
@@ -79,17 +68,10 @@ public sealed class WeakEventNoStartAfterDisposeTests
         var firstEntry = ((WeakHandlerSubscription)first).Entry;
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        WeakHandlerEntry.CallHook = (e, inWindow) =>
-        {
-            if (!inWindow && ReferenceEquals(e, firstEntry))
-            {
-                atHook.Set();
-                release.WaitBounded();
-            }
-        };
+        HoldAfterAnnouncedCall(firstEntry, atHook, release);
         try
         {
-            var raising = Task.Factory.StartNew(source.Raise, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var raising = OnOwnThread(source.Raise);
             Assert.True(atHook.Wait(TimeSpan.FromSeconds(30)));
 
             token.Dispose();
@@ -103,8 +85,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         }
         finally
         {
-            WeakHandlerEntry.CallHook = null;
-            release.Set();
+            ClearHooksAndRelease(release);
             first.Dispose();
         }
 
@@ -123,17 +104,10 @@ public sealed class WeakEventNoStartAfterDisposeTests
         var entry = ((WeakHandlerSubscription)token).Entry;
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        WeakHandlerEntry.CallHook = (e, inWindow) =>
-        {
-            if (!inWindow && ReferenceEquals(e, entry))
-            {
-                atHook.Set();
-                release.WaitBounded();
-            }
-        };
+        HoldAfterAnnouncedCall(entry, atHook, release);
         try
         {
-            var raising = Task.Factory.StartNew(source.Raise, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var raising = OnOwnThread(source.Raise);
             Assert.True(atHook.Wait(TimeSpan.FromSeconds(30)));
             Assert.Equal(1, entry.RunningCount);
             release.Set();
@@ -143,8 +117,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         }
         finally
         {
-            WeakHandlerEntry.CallHook = null;
-            release.Set();
+            ClearHooksAndRelease(release);
         }
 
         GC.KeepAlive(owner);
@@ -156,10 +129,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
     [MemberData(nameof(Kinds))]
     public async Task RaiseHeldBetweenCheckAndAnnouncedCall_DisposeWaitsItOut(string kind)
     {
-        var source = Source.Create(kind);
-        var owner = new Probe();
-        var token = source.Subscribe(owner);
-        var entry = ((WeakHandlerSubscription)token).Entry;
+        var (source, owner, token, entry) = Subscribed(kind);
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
         using var releaseCall = new ManualResetEventSlim();
@@ -188,18 +158,14 @@ public sealed class WeakEventNoStartAfterDisposeTests
         };
         try
         {
-            var raising = Task.Factory.StartNew(source.Raise, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var raising = OnOwnThread(source.Raise);
             Assert.True(atHook.Wait(TimeSpan.FromSeconds(30)));
             long runningAtDispose = -1;
-            var disposing = Task.Factory.StartNew(
-                () =>
-                {
-                    token.Dispose();
-                    runningAtDispose = entry.RunningCount;
-                },
-                CancellationToken.None,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default);
+            var disposing = OnOwnThread(() =>
+            {
+                token.Dispose();
+                runningAtDispose = entry.RunningCount;
+            });
 
             // Deterministic either way: a Dispose that waits reports it before it can return; one that does not returns.
             var first = await Task.WhenAny(disposerWaits.Task, disposing).Bounded();
@@ -218,10 +184,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         }
         finally
         {
-            WeakHandlerEntry.CallHook = null;
-            RaiseSlots.WaitHook = null;
-            release.Set();
-            releaseCall.Set();
+            ClearHooksAndRelease(release, releaseCall);
         }
 
         GC.KeepAlive(owner);
@@ -232,21 +195,11 @@ public sealed class WeakEventNoStartAfterDisposeTests
     [MemberData(nameof(Kinds))]
     public async Task RaiseHeldAfterAnnouncedCall_Control_DisposeDoesNotWait(string kind)
     {
-        var source = Source.Create(kind);
-        var owner = new Probe();
-        var token = source.Subscribe(owner);
-        var entry = ((WeakHandlerSubscription)token).Entry;
+        var (source, owner, token, entry) = Subscribed(kind);
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
         var waited = 0;
-        WeakHandlerEntry.CallHook = (e, inWindow) =>
-        {
-            if (!inWindow && ReferenceEquals(e, entry))
-            {
-                atHook.Set();
-                release.WaitBounded();
-            }
-        };
+        HoldAfterAnnouncedCall(entry, atHook, release);
         RaiseSlots.WaitHook = e =>
         {
             if (ReferenceEquals(e, entry))
@@ -256,7 +209,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         };
         try
         {
-            var raising = Task.Factory.StartNew(source.Raise, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var raising = OnOwnThread(source.Raise);
             Assert.True(atHook.Wait(TimeSpan.FromSeconds(30)));
             token.Dispose();
             Assert.Equal(0, Volatile.Read(ref waited));
@@ -267,9 +220,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         }
         finally
         {
-            WeakHandlerEntry.CallHook = null;
-            RaiseSlots.WaitHook = null;
-            release.Set();
+            ClearHooksAndRelease(release);
         }
 
         GC.KeepAlive(owner);
@@ -281,10 +232,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
     [MemberData(nameof(Kinds))]
     public async Task RaiseHeldBetweenCheckAndCall_ConcurrentSecondDispose_WaitsItOutToo(string kind)
     {
-        var source = Source.Create(kind);
-        var owner = new Probe();
-        var token = source.Subscribe(owner);
-        var entry = ((WeakHandlerSubscription)token).Entry;
+        var (source, owner, token, entry) = Subscribed(kind);
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
         var firstWaits = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -293,13 +241,13 @@ public sealed class WeakEventNoStartAfterDisposeTests
         HoldBetweenCheckAndCall(entry, atHook, release, () => (Interlocked.Increment(ref waits) == 1 ? firstWaits : secondWaits).TrySetResult());
         try
         {
-            var raising = Task.Factory.StartNew(source.Raise, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var raising = OnOwnThread(source.Raise);
             atHook.WaitBounded();
-            var first = Task.Factory.StartNew(token.Dispose, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var first = OnOwnThread(token.Dispose);
             await firstWaits.Task.Bounded();
 
             // Deterministic either way: a second Dispose that waits reports it before it can return; one that does not returns.
-            var second = Task.Factory.StartNew(token.Dispose, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var second = OnOwnThread(token.Dispose);
             _ = await Task.WhenAny(secondWaits.Task, second).Bounded();
             var secondReturnedWhileHeld = second.IsCompleted;
             Volatile.Write(ref owner.DisposeReturned, secondReturnedWhileHeld ? 1 : 0);
@@ -318,9 +266,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         }
         finally
         {
-            WeakHandlerEntry.CallHook = null;
-            RaiseSlots.WaitHook = null;
-            release.Set();
+            ClearHooksAndRelease(release);
         }
 
         GC.KeepAlive(owner);
@@ -332,19 +278,16 @@ public sealed class WeakEventNoStartAfterDisposeTests
     [MemberData(nameof(Kinds))]
     public async Task RaiseHeldBetweenCheckAndCall_Control_WithoutSecondDispose_HeldRaiseStartsAfterTheMark(string kind)
     {
-        var source = Source.Create(kind);
-        var owner = new Probe();
-        var token = source.Subscribe(owner);
-        var entry = ((WeakHandlerSubscription)token).Entry;
+        var (source, owner, token, entry) = Subscribed(kind);
         using var atHook = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
         var firstWaits = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         HoldBetweenCheckAndCall(entry, atHook, release, () => firstWaits.TrySetResult());
         try
         {
-            var raising = Task.Factory.StartNew(source.Raise, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var raising = OnOwnThread(source.Raise);
             atHook.WaitBounded();
-            var first = Task.Factory.StartNew(token.Dispose, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var first = OnOwnThread(token.Dispose);
             await firstWaits.Task.Bounded();
             Volatile.Write(ref owner.DisposeReturned, 1); // where the test above marks a second Dispose that returned
             Assert.False(first.IsCompleted, "the first Dispose returned while a raise was between its check and its call");
@@ -357,25 +300,20 @@ public sealed class WeakEventNoStartAfterDisposeTests
         }
         finally
         {
-            WeakHandlerEntry.CallHook = null;
-            RaiseSlots.WaitHook = null;
-            release.Set();
+            ClearHooksAndRelease(release);
         }
 
         GC.KeepAlive(owner);
     }
 
+    // Holds a raise of the entry after its announced call (the invocation counts as running) until released.
+    private static void HoldAfterAnnouncedCall(WeakHandlerEntry entry, ManualResetEventSlim atHook, ManualResetEventSlim release) =>
+        HoldAtCallHook(entry, inWindow: false, atHook, release);
+
     // Holds a raise of the entry between its check and the announced call until released; reports each disposer wait.
     private static void HoldBetweenCheckAndCall(WeakHandlerEntry entry, ManualResetEventSlim atHook, ManualResetEventSlim release, Action disposerWaits)
     {
-        WeakHandlerEntry.CallHook = (e, inWindow) =>
-        {
-            if (inWindow && ReferenceEquals(e, entry))
-            {
-                atHook.Set();
-                release.WaitBounded();
-            }
-        };
+        HoldAtCallHook(entry, inWindow: true, atHook, release);
         RaiseSlots.WaitHook = e =>
         {
             if (ReferenceEquals(e, entry))
@@ -384,6 +322,40 @@ public sealed class WeakEventNoStartAfterDisposeTests
             }
         };
     }
+
+    private static void HoldAtCallHook(WeakHandlerEntry entry, bool inWindow, ManualResetEventSlim atHook, ManualResetEventSlim release) =>
+        WeakHandlerEntry.CallHook = (e, window) =>
+        {
+            if (window == inWindow && ReferenceEquals(e, entry))
+            {
+                atHook.Set();
+                release.WaitBounded();
+            }
+        };
+
+    // The probe subscribed to a new event of the kind, with its token and entry.
+    private static (Source Source, Probe Owner, Subscription Token, WeakHandlerEntry Entry) Subscribed(string kind)
+    {
+        var source = Source.Create(kind);
+        var owner = new Probe();
+        var token = source.Subscribe(owner);
+        return (source, owner, token, ((WeakHandlerSubscription)token).Entry);
+    }
+
+    // Clears both hooks, also after a failed assertion, and lets a held raise go.
+    private static void ClearHooksAndRelease(params ManualResetEventSlim[] releases)
+    {
+        WeakHandlerEntry.CallHook = null;
+        RaiseSlots.WaitHook = null;
+        foreach (var release in releases)
+        {
+            release.Set();
+        }
+    }
+
+    // A raise or a Dispose on a thread of its own, so that a hook may hold it while this thread goes on.
+    private static Task OnOwnThread(Action action) =>
+        Task.Factory.StartNew(action, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private sealed class Probe
     {

@@ -96,11 +96,7 @@ public sealed class PoolLeaseGateTests
         using var releaseHandler = new ManualResetEventSlim();
         using var inRemove = new ManualResetEventSlim();
         using var releaseRemove = new ManualResetEventSlim();
-        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) =>
-        {
-            entered.Set();
-            releaseHandler.Wait(Bound);
-        }));
+        OnChangedHolding(lease, entered, releaseHandler);
         lease.On(
             static (w, h) => w.Ticked += h,
             (w, h) =>
@@ -207,11 +203,7 @@ public sealed class PoolLeaseGateTests
         var widget = lease.Value;
         using var entered = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) =>
-        {
-            entered.Set();
-            release.Wait(Bound);
-        }));
+        OnChangedHolding(lease, entered, release);
         var raise = Task.Run(widget.RaiseChanged);
         Assert.True(entered.Wait(Bound), "the handler did not start");
 
@@ -264,11 +256,7 @@ public sealed class PoolLeaseGateTests
         var widget = lease.Value;
         using var entered = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        await Task.Run(() => lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) =>
-        {
-            entered.Set();
-            release.Wait(Bound);
-        }))).WaitAsync(Bound);
+        await Task.Run(() => OnChangedHolding(lease, entered, release)).WaitAsync(Bound);
         var raise = Task.Run(widget.RaiseChanged);
         Assert.True(entered.Wait(Bound), "the handler did not start");
 
@@ -297,11 +285,7 @@ public sealed class PoolLeaseGateTests
         var widget = lease.Value;
         using var entered = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) =>
-        {
-            entered.Set();
-            release.WaitBounded();
-        }));
+        OnChangedHolding(lease, entered, release);
         var raise = Task.Factory.StartNew(widget.RaiseChanged, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         entered.WaitBounded();
         var held = 0;
@@ -327,6 +311,14 @@ public sealed class PoolLeaseGateTests
 
         Assert.Equal(1L, pool.Statistics.Returned);
     }
+
+    // Attaches a Changed handler that reports its start, then blocks until released.
+    private static void OnChangedHolding(PoolLease<Widget> lease, ManualResetEventSlim entered, ManualResetEventSlim release) =>
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) =>
+        {
+            entered.Set();
+            release.WaitBounded();
+        }));
 
     /// <summary>A pooled object whose Dispose (when it is discarded) throws.</summary>
     public sealed class BrittleWidget : IDisposable

@@ -139,24 +139,7 @@ public sealed class PoolLeaseRegistrationEndTests
             done.TrySetResult();
         }
 
-        var due = TimeSpan.FromSeconds(1);
-        switch (item)
-        {
-            case TrackedTimerItem.Scope:
-                lease.Track(new TimerScope(clock)).After(due, Callback);
-                break;
-            case TrackedTimerItem.Timer:
-                lease.Track(outer.After(due, Callback));
-                break;
-            default:
-                lease.Track(outer.Loop(due, _ =>
-                {
-                    Callback();
-                    return ValueTask.CompletedTask;
-                }));
-                break;
-        }
-
+        var due = TrackTimerItem(lease, item, outer, clock, Callback);
         clock.Advance(due);
         await done.Task.WaitAsync(Bound);
 
@@ -197,24 +180,7 @@ public sealed class PoolLeaseRegistrationEndTests
             completedInside = inside.IsCompleted;
         }
 
-        var due = TimeSpan.FromSeconds(1);
-        switch (item)
-        {
-            case TrackedTimerItem.Scope:
-                lease.Track(new TimerScope(clock)).After(due, Callback);
-                break;
-            case TrackedTimerItem.Timer:
-                lease.Track(outer.After(due, Callback));
-                break;
-            default:
-                lease.Track(outer.Loop(due, _ =>
-                {
-                    Callback();
-                    return ValueTask.CompletedTask;
-                }));
-                break;
-        }
-
+        var due = TrackTimerItem(lease, item, outer, clock, Callback);
         clock.Advance(due); // runs the callback on this thread
 
         Assert.True(completedInside, "DisposeAsync inside the tracked item's callback was pending: awaiting it there would hang");
@@ -320,5 +286,29 @@ public sealed class PoolLeaseRegistrationEndTests
         Assert.Equal(0L, returnedInsideCallback);
         Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
         Assert.False(widget.IsDisposed, "the object was discarded");
+    }
+
+    // Tracks a timer scope, timer or loop whose callback (or body) is due in a second on the fake clock; returns that due.
+    private static TimeSpan TrackTimerItem(PoolLease<Widget> lease, TrackedTimerItem item, TimerScope outer, FakeTimeProvider clock, Action callback)
+    {
+        var due = TimeSpan.FromSeconds(1);
+        switch (item)
+        {
+            case TrackedTimerItem.Scope:
+                lease.Track(new TimerScope(clock)).After(due, callback);
+                break;
+            case TrackedTimerItem.Timer:
+                lease.Track(outer.After(due, callback));
+                break;
+            default:
+                lease.Track(outer.Loop(due, _ =>
+                {
+                    callback();
+                    return ValueTask.CompletedTask;
+                }));
+                break;
+        }
+
+        return due;
     }
 }
