@@ -120,7 +120,8 @@ internal sealed class ChangeTokenSubscription : GatedSubscription
     /// <param name="failure">Set to the consumer's failure, which replaces an earlier one: as the BCL registers in a
     /// <see langword="finally"/> (where an inline callback recurses), the latest failure of a change wins, and a
     /// producer failure or a failed registration, thrown at once, replaces the consumer's.</param>
-    /// <returns><see langword="false"/> (nothing ran) when the subscription was disposed.</returns>
+    /// <returns><see langword="false"/> (no consumer ran) when the subscription was disposed, before or while the
+    /// producer ran.</returns>
     private bool TryStep(out IChangeToken? next, ref ExceptionDispatchInfo? failure)
     {
         next = null;
@@ -139,6 +140,14 @@ internal sealed class ChangeTokenSubscription : GatedSubscription
         {
             Leave();
             throw;
+        }
+
+        // The producer is user code and may run long: a Dispose that returned meanwhile counted this run as started,
+        // but its consumer has not, and must not.
+        if (IsDisposed)
+        {
+            Leave();
+            return false;
         }
 
         try
