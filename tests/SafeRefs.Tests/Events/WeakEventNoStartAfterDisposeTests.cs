@@ -12,7 +12,8 @@ namespace SafeRefs.Tests.Events;
 /// held invocation was under way before <c>Dispose</c> returned, so it must count as running (<c>DisposeAsync</c> waits
 /// for it) and no later one may start; a raise held before reaching the entry must not start it after <c>Dispose</c>;
 /// and a raise held between its check and the announced call is waited out by <c>Dispose</c>
-/// (<see cref="RaiseSlots.WaitHook"/>), by a concurrent second <c>Dispose</c> too. The hooks are process-wide and filter on their entry; only this class sets them.
+/// (<see cref="RaiseSlots.WaitHook"/>), by a concurrent second <c>Dispose</c> too; a call that ends while
+/// <c>DisposeAsync</c> publishes its wait (<see cref="RaiseSlots.BeforeWaitHook"/>) does not leave it waiting. The hooks are process-wide and filter on their entry; only this class sets them.
 /// </summary>
 public sealed class WeakEventNoStartAfterDisposeTests
 {
@@ -306,6 +307,89 @@ public sealed class WeakEventNoStartAfterDisposeTests
         GC.KeepAlive(owner);
     }
 
+    // The raise's call ends (and its slot changes) between DisposeAsync's first look at the slot and the publish of
+    // its wait, held there by RaiseSlots.BeforeWaitHook: nothing is left to wake that wait, so DisposeAsync completes
+    // only because it reads the slot again after publishing.
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task CallEndsBetweenTheWaitersReadAndItsPublish_DisposeAsyncCompletes(string kind)
+    {
+        var (source, owner, token, entry) = Subscribed(kind);
+        using var atHook = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        Task? raising = null;
+        var seamRuns = 0;
+        HoldAfterAnnouncedCall(entry, atHook, release);
+        RaiseSlots.BeforeWaitHook = e =>
+        {
+            if (ReferenceEquals(e, entry) && Interlocked.Increment(ref seamRuns) == 1)
+            {
+                release.Set();
+                raising!.WaitBounded(); // the raise ends: its slot stops calling the entry, with no wait to wake yet
+            }
+        };
+        try
+        {
+            raising = OnOwnThread(source.Raise);
+            atHook.WaitBounded();
+            token.Dispose();
+            var idle = token.DisposeAsync().AsTask();
+
+            Assert.Equal(1, Volatile.Read(ref seamRuns)); // it did find the call running: the waiting path
+            Assert.True(raising.IsCompleted);
+            await idle.Bounded();
+            Assert.Equal(1, owner.Calls);
+            Assert.Equal(0, entry.RunningCount);
+        }
+        finally
+        {
+            ClearHooksAndRelease(release);
+        }
+
+        GC.KeepAlive(owner);
+    }
+
+    // Control twin: the same hold and the seam without its action. DisposeAsync finds the call running and waits; it
+    // completes once the raise is released, woken by the slot's change.
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task CallEndsAfterTheWaitersPublish_Control_DisposeAsyncWaitsThenCompletes(string kind)
+    {
+        var (source, owner, token, entry) = Subscribed(kind);
+        using var atHook = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var seamRuns = 0;
+        HoldAfterAnnouncedCall(entry, atHook, release);
+        RaiseSlots.BeforeWaitHook = e =>
+        {
+            if (ReferenceEquals(e, entry))
+            {
+                Interlocked.Increment(ref seamRuns);
+            }
+        };
+        try
+        {
+            var raising = OnOwnThread(source.Raise);
+            atHook.WaitBounded();
+            token.Dispose();
+            var idle = token.DisposeAsync().AsTask();
+
+            Assert.Equal(1, Volatile.Read(ref seamRuns));
+            Assert.False(idle.IsCompleted, "DisposeAsync must wait for the running call");
+            release.Set();
+            await raising.Bounded();
+            await idle.Bounded();
+            Assert.Equal(1, owner.Calls);
+            Assert.Equal(0, entry.RunningCount);
+        }
+        finally
+        {
+            ClearHooksAndRelease(release);
+        }
+
+        GC.KeepAlive(owner);
+    }
+
     // Holds a raise of the entry after its announced call (the invocation counts as running) until released.
     private static void HoldAfterAnnouncedCall(WeakHandlerEntry entry, ManualResetEventSlim atHook, ManualResetEventSlim release) =>
         HoldAtCallHook(entry, inWindow: false, atHook, release);
@@ -342,11 +426,12 @@ public sealed class WeakEventNoStartAfterDisposeTests
         return (source, owner, token, ((WeakHandlerSubscription)token).Entry);
     }
 
-    // Clears both hooks, also after a failed assertion, and lets a held raise go.
+    // Clears the hooks, also after a failed assertion, and lets a held raise go.
     private static void ClearHooksAndRelease(params ManualResetEventSlim[] releases)
     {
         WeakHandlerEntry.CallHook = null;
         RaiseSlots.WaitHook = null;
+        RaiseSlots.BeforeWaitHook = null;
         foreach (var release in releases)
         {
             release.Set();

@@ -17,6 +17,12 @@ internal sealed class RaiseSlots
     /// </summary>
     internal static Action<WeakHandlerEntry>? WaitHook { get; set; }
 
+    /// <summary>
+    /// Test seam: called by a waiter (<c>DisposeAsync</c>) that found a raise calling its entry, before it publishes
+    /// its wait on the slot; <see langword="null"/> outside tests.
+    /// </summary>
+    internal static Action<WeakHandlerEntry>? BeforeWaitHook { get; set; }
+
     /// <summary>Takes a free slot for a raise, or adds one, announcing that it checks entry <paramref name="id"/> first.</summary>
     internal RaiseSlot Take(long id)
     {
@@ -72,15 +78,16 @@ internal sealed class RaiseSlots
         return count;
     }
 
-    /// <summary>Completes when no raise calls entry <paramref name="id"/>'s handler (after its close).</summary>
-    internal ValueTask WhenNotCallingAsync(long id) => CallingCount(id) == 0 ? default : WaitAsync(id);
+    /// <summary>Completes when no raise calls <paramref name="entry"/>'s handler (id <paramref name="id"/>, after its close).</summary>
+    internal ValueTask WhenNotCallingAsync(WeakHandlerEntry entry, long id) => CallingCount(id) == 0 ? default : WaitAsync(entry, id);
 
-    private async ValueTask WaitAsync(long id)
+    private async ValueTask WaitAsync(WeakHandlerEntry entry, long id)
     {
         foreach (var slot in Volatile.Read(ref _slots))
         {
             while (slot.IsCalling(id))
             {
+                BeforeWaitHook?.Invoke(entry);
                 var changed = slot.NextChange();
                 if (!slot.IsCalling(id))
                 {

@@ -242,7 +242,7 @@ internal sealed class WeakHandlerEntry
     }
 
     /// <summary>Completes when no invocation of a closed entry is running.</summary>
-    internal ValueTask WhenIdleAsync() => _slots?.WhenNotCallingAsync(_id) ?? default;
+    internal ValueTask WhenIdleAsync() => _slots?.WhenNotCallingAsync(this, _id) ?? default;
 
     /// <summary>Remembers the budget counter this entry was counted in (set once, before publication).</summary>
     internal void SetBudgetCount(ListenerCount count) => _budgetCount = count;

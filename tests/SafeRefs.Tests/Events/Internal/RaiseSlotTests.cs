@@ -51,13 +51,21 @@ public sealed class RaiseSlotTests
     public async Task Release_WhileCalling_WakesAWaiter()
     {
         var slots = new RaiseSlots();
-        var slot = slots.Take(3);
-        slot.Call(3);
-        var idle = slots.WhenNotCallingAsync(3).AsTask();
-        Assert.False(idle.IsCompleted);
+        var entry = WeakHandlerEntry.ForOwner(new object(), static () => { });
+        try
+        {
+            var slot = slots.Take(3);
+            slot.Call(3);
+            var idle = slots.WhenNotCallingAsync(entry, 3).AsTask();
+            Assert.False(idle.IsCompleted);
 
-        slot.Release();
+            slot.Release();
 
-        await idle.Bounded();
+            await idle.Bounded();
+        }
+        finally
+        {
+            entry.Release(); // frees its handles
+        }
     }
 }
