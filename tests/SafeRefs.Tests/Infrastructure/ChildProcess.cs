@@ -25,6 +25,7 @@ public static class ChildProcess
         ["weak-link-throwing-remove-subscribing-thread-purge"] = WeakLinkCrashScenarios.ThrowingRemoveDuringSubscribingThreadPurge,
         ["weak-link-throwing-remove-dispose"] = WeakLinkCrashScenarios.ThrowingRemoveDuringDispose,
         ["weak-event-only-active-metric"] = WeakLinkTests.ActiveMetricWithWeakEventsOnly,
+        ["weak-link-active-metric-until-detached"] = WeakLinkTests.ActiveMetricCountsWeakEventLinksUntilDetached,
         ["pool-lease-callbacks-throw-without-handler"] = PoolLeaseEndTests.LeaseCallbacksThrowWithoutHandler,
         ["timer-scope-callbacks-throw-without-handler"] = TimerScopeCrashScenarios.CallbacksThrowWithoutHandler,
         ["cache-sweep-handler-and-logger-throw"] = CacheReportingFailureTests.SweepWithThrowingHandlerAndLogger,
