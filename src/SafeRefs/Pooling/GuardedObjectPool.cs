@@ -270,7 +270,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         var count = 0;
         CancellationTokenSource? cts = null;
         TimerScope? timers = null;
-        List<object>? takenOver = null;
+        object?[]? ended = null;
+        var takingOver = false;
         lock (state.Lock)
         {
             if (state.IsCurrent(version))
@@ -285,15 +286,16 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
                 state.Cts = null;
                 timers = state.Timers;
                 state.Timers = null;
-                state.EndedItems = ItemsToEnd(timers, attachments, count);
+                ended = state.EndedItems = ItemsToEnd(timers, attachments, count);
                 state.EndedFor = version;
             }
             else if (state.EndedFor == version && state.EndedItems is { } items && state.TryJoin(version))
             {
                 // Ending on another thread, which may not have reached the registrations and timers yet (it may be held
-                // in user code): this end counts as running too and disposes them itself, so that none of their
-                // callbacks starts after it returns, without waiting for the other end.
-                takenOver = items;
+                // in user code): this end counts as running too and ends them itself (see Claim), so that none of
+                // their callbacks starts after it returns, without waiting for the other end.
+                ended = items;
+                takingOver = true;
             }
             else
             {
@@ -311,17 +313,20 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         // of it runs under the lock, and no failure stops the rest.
         List<Exception>? errors = null;
         Exception? leak = null;
-        if (takenOver is not null)
+        if (takingOver)
         {
-            // Last in, first out, as the first end (the lease's timers last); a second Dispose of each is harmless.
-            for (var i = takenOver.Count - 1; i >= 0; i--)
+            // Last in, first out, as the first end (the lease's timers last).
+            for (var i = ended!.Length - 1; i >= 0; i--)
             {
-                Detach(state, null, takenOver[i], ref errors);
+                if (Claim(ended, i) is { } item)
+                {
+                    Detach(state, null, item, ref errors);
+                }
             }
         }
         else
         {
-            leak = EndFirst(state, attachments, count, timers, cts, ref errors);
+            leak = EndFirst(state, attachments, count, ended, timers, cts, ref errors);
         }
 
         if (errors is not null)
@@ -360,10 +365,10 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     /// <summary>The first end's work after it closed the gate: detaches, stops the timers, cancels the token and checks
     /// the probe.</summary>
     /// <returns>The probe's finding to throw (<see cref="LeakAction.Throw"/>), or <see langword="null"/>.</returns>
-    private LeaseLeakException? EndFirst(PooledObjectState<T> state, LeaseAttachment<T>[] attachments, int count, TimerScope? timers, CancellationTokenSource? cts, ref List<Exception>? errors)
+    private LeaseLeakException? EndFirst(PooledObjectState<T> state, LeaseAttachment<T>[] attachments, int count, object?[]? ended, TimerScope? timers, CancellationTokenSource? cts, ref List<Exception>? errors)
     {
         var value = state.Value;
-        var detached = DetachAll(state, attachments, count, ref errors);
+        var detached = DetachAll(state, attachments, count, ended, ref errors);
         if (detached > 0)
         {
             _counters.Add(Detached, detached);
@@ -469,7 +474,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     {
         lock (state.Lock)
         {
-            return state.EndedFor == version && state.EndedItems is { } items && items.Exists(static item => item is Subscription subscription ? subscription.IsCallingFromOwnCallback : TimerScope.IsCallingFromCallbackOf(item));
+            return state.EndedFor == version && state.EndedItems is { } items && Array.Exists(items, static item => item is Subscription subscription ? subscription.IsCallingFromOwnCallback : item is not null && TimerScope.IsCallingFromCallbackOf(item));
         }
     }
 
@@ -491,22 +496,48 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     }
 
     /// <summary>What an end disposes rather than detaches: the lease's timer scope (first, so ended last) and the
-    /// tracked registrations. Taken by the first end before it runs any user code and kept until the object went back:
-    /// a second end disposes them again, and the hand-back waits for a callback of any of them that runs, so a
-    /// <c>DisposeAsync</c> inside one is a self-wait even while the first end still detaches others.</summary>
-    private static List<object>? ItemsToEnd(TimerScope? timers, LeaseAttachment<T>[] attachments, int count)
+    /// tracked registrations, in the order they were tracked. Taken by the first end before it runs any user code and
+    /// kept until the object went back: a later end ends them too (see <see cref="Claim"/>), and the hand-back waits for
+    /// a callback of any of them that runs, so a <c>DisposeAsync</c> inside one is a self-wait even while the first end
+    /// still detaches others.</summary>
+    private static object?[]? ItemsToEnd(TimerScope? timers, LeaseAttachment<T>[] attachments, int count)
     {
-        List<object>? items = timers is null ? null : [timers];
+        var length = timers is null ? 0 : 1;
         for (var i = 0; i < count; i++)
         {
-            if (attachments[i] is { Remove: null, Handler: { } item })
+            length += attachments[i].Remove is null ? 1 : 0;
+        }
+
+        if (length == 0)
+        {
+            return null;
+        }
+
+        var items = new object?[length];
+        length = 0;
+        if (timers is not null)
+        {
+            items[length++] = timers;
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            if (attachments[i].Remove is null)
             {
-                (items ??= []).Add(item);
+                items[length++] = attachments[i].Handler;
             }
         }
 
         return items;
     }
+
+    /// <summary>Gets the item at <paramref name="index"/> of an ended lease's <see cref="ItemsToEnd"/> for an end to
+    /// dispose: a <see cref="Subscription"/>, <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or
+    /// <see cref="ScopedLoop"/> for every end (a second, concurrent <c>Dispose</c> of them returns only once no callback
+    /// of them can start); any other registration for the one end that takes it first (its own rules may not allow a
+    /// second or concurrent <c>Dispose</c>), else <see langword="null"/>.</summary>
+    private static object? Claim(object?[] ended, int index) =>
+        ended[index] is Subscription or TimerScope or ScopedTimer or ScopedLoop ? ended[index] : Interlocked.Exchange(ref ended[index], null);
 
     /// <summary>Joins what <paramref name="running"/> waits for to the ended lease's gate, if it is still running; a
     /// failure it completed with already is thrown here (the caller's detach failure).</summary>
@@ -542,11 +573,13 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
     }
 
-    /// <summary>Detaches the attachments, last in first out, clearing each; a failing detach does not stop the others.</summary>
-    /// <returns>How many were detached without a failure.</returns>
-    private int DetachAll(PooledObjectState<T> state, LeaseAttachment<T>[] attachments, int count, ref List<Exception>? errors)
+    /// <summary>Detaches the attachments, last in first out, clearing each; a failing detach does not stop the others.
+    /// A registration is taken from <paramref name="ended"/> (see <see cref="Claim"/>).</summary>
+    /// <returns>How many were detached without a failure (or by another end).</returns>
+    private int DetachAll(PooledObjectState<T> state, LeaseAttachment<T>[] attachments, int count, object?[]? ended, ref List<Exception>? errors)
     {
         var detached = 0;
+        var registration = ended?.Length ?? 0;
         for (var i = count - 1; i >= 0; i--)
         {
             // Cleared first, and the forwarder lets go of the handler (the gate is closed), so that the handler and what
@@ -554,7 +587,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             var attachment = attachments[i];
             attachments[i] = default;
             attachment.Forwarder?.Release();
-            if (Detach(state, attachment.Remove, attachment.Handler!, ref errors))
+            var item = attachment.Remove is null ? Claim(ended!, --registration) : attachment.Handler!;
+            if (item is null || Detach(state, attachment.Remove, item, ref errors))
             {
                 detached++;
             }

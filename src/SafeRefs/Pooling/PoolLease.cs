@@ -25,10 +25,13 @@ namespace SafeRefs.Pooling;
 /// <see cref="OnCancel(CancellationToken, Action)"/> and <see cref="Track{TDisposable}"/>) is still running — at once, or when the last of them
 /// returns; the disposing thread never waits, so disposing from inside such a callback is
 /// fine. <see cref="DisposeAsync"/> completes once the object went back. A second <see cref="Dispose"/> does not wait
-/// for a first one still running on another thread: until the object went back, it disposes the tracked registrations
-/// and <see cref="Timers"/> again itself (so they see a second <see cref="IDisposable.Dispose"/>, perhaps while the
-/// first runs), and after it returns, as after the first, no forwarded handler and no callback of a tracked
-/// registration or of <see cref="Timers"/> starts. A stale lease kept after <see cref="Dispose"/> never affects a later lease of the same object: its members
+/// for a first one still running on another thread: until the object went back, it disposes <see cref="Timers"/> and
+/// the tracked <see cref="Subscription"/>, <see cref="TimerScope"/>, <see cref="ScopedTimer"/> and
+/// <see cref="ScopedLoop"/> items again itself (their second, concurrent <c>Dispose</c> is safe), and every other
+/// tracked registration the first has not reached yet (each of those is disposed exactly once, by whichever end
+/// reaches it first). After it returns, as after the first, no forwarded handler, <see cref="OnCancel(CancellationToken, Action)"/>
+/// callback, or callback of <see cref="Timers"/> or of those tracked SafeRefs items starts; a registration of another
+/// type that the first end is still disposing is left to it (its own rules decide when its callbacks stop). A stale lease kept after <see cref="Dispose"/> never affects a later lease of the same object: its members
 /// throw <see cref="ObjectDisposedException"/> and its <see cref="Dispose"/> does nothing.</para>
 /// </remarks>
 public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
@@ -273,7 +276,9 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <see cref="IAsyncDisposable.DisposeAsync"/> instead of <see cref="IDisposable.Dispose"/>, and the object goes back
     /// to the pool only once that has completed: for a <see cref="Subscription"/>, once a callback of it running on
     /// another thread has returned (the disposing thread does not wait). A failure that completes later is logged
-    /// (event id 1302) and the object is discarded. A <see cref="CancellationTokenRegistration"/> is refused: its
+    /// (event id 1302) and the object is discarded. Disposed exactly once, unless it is a <see cref="Subscription"/>,
+    /// <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/>, which a concurrent second end of
+    /// the lease disposes again (see <see cref="Dispose"/>). A <see cref="CancellationTokenRegistration"/> is refused: its
     /// callback cannot be waited for from inside itself; register token callbacks with
     /// <see cref="OnCancel(CancellationToken, Action)"/>.</remarks>
     /// <typeparam name="TDisposable">The registration type.</typeparam>

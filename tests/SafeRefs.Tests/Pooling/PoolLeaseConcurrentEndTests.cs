@@ -115,6 +115,44 @@ public sealed class PoolLeaseConcurrentEndTests
     }
 
     [Fact]
+    public async Task Dispose_WhileAnotherEndOfTheLeaseRuns_AUserRegistrationItHasNotReached_IsDisposedOnce()
+    {
+        // The first end is held in the remove accessor of the last handler: the second end disposes the registration
+        // tracked earlier, and the first end, released, must not dispose it again.
+        var registration = new CountingRegistration(holdFirstDispose: false);
+        using var held = HeldEnd.Start(firstIsAsync: false, setUp: lease => lease.Track(registration));
+
+        held.Lease.Dispose();
+
+        Assert.Equal(1, registration.Calls);
+        held.Release();
+        await held.First.WaitAsync(Bound);
+        Assert.Equal((1, 1), (registration.Calls, registration.MostAtOnce));
+        Assert.Equal(1, held.Inner.Returns);
+    }
+
+    [Fact]
+    public async Task Dispose_WhileAnotherEndOfTheLeaseDisposesAUserRegistration_LeavesItToThatEnd()
+    {
+        // The first end is held inside the registration's own Dispose: the second end must not call it concurrently.
+        var inner = new RecordingPool();
+        var pool = new GuardedObjectPool<Widget>(inner);
+        var lease = pool.Rent();
+        var registration = new CountingRegistration(holdFirstDispose: true);
+        lease.Track(registration);
+        var first = Task.Run(lease.Dispose);
+        Assert.True(registration.InFirstDispose.Wait(Bound), "the first end did not reach the registration");
+
+        lease.Dispose();
+
+        Assert.Equal(1, registration.Calls);
+        registration.Release.Set();
+        await first.WaitAsync(Bound);
+        Assert.Equal((1, 1), (registration.Calls, registration.MostAtOnce));
+        Assert.Equal(1, inner.Returns);
+    }
+
+    [Fact]
     public async Task Dispose_InsideATrackedSubscriptionsHandler_WhileAnotherEndOfTheLeaseRuns_ReturnsAndTheObjectGoesBackOnce()
     {
         // The second end disposes the subscription from inside its own handler: it must not wait for that handler.
@@ -210,6 +248,46 @@ public sealed class PoolLeaseConcurrentEndTests
         public void Fire() => Volatile.Read(ref _callback)?.Invoke();
 
         public void Dispose() => Volatile.Write(ref _callback, null);
+    }
+
+    /// <summary>A registration that counts its <see cref="Dispose"/> calls and how many ran at once; the first can be
+    /// held until <see cref="Release"/> is set.</summary>
+    private sealed class CountingRegistration(bool holdFirstDispose) : IDisposable
+    {
+        private int _calls;
+        private int _inside;
+        private int _mostAtOnce;
+
+        public ManualResetEventSlim InFirstDispose { get; } = new();
+
+        public ManualResetEventSlim Release { get; } = new();
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public int MostAtOnce => Volatile.Read(ref _mostAtOnce);
+
+        public void Dispose()
+        {
+            var call = Interlocked.Increment(ref _calls);
+            var inside = Interlocked.Increment(ref _inside);
+            InterlockedMax(ref _mostAtOnce, inside);
+            if (call == 1 && holdFirstDispose)
+            {
+                InFirstDispose.Set();
+                Release.Wait(Bound);
+            }
+
+            Interlocked.Decrement(ref _inside);
+        }
+
+        private static void InterlockedMax(ref int location, int value)
+        {
+            var seen = Volatile.Read(ref location);
+            while (seen < value && Interlocked.CompareExchange(ref location, value, seen) is var was && was != seen)
+            {
+                seen = was;
+            }
+        }
     }
 
     /// <summary>An inner pool of one widget that counts its returns (after the widget is back in it).</summary>

@@ -65,10 +65,10 @@ internal sealed class PooledObjectState<T>
     public TimerScope? Timers;
 
     /// <summary>The timer scope and tracked registrations of the ended lease <see cref="EndedFor"/>, taken by its end
-    /// before it detaches anything and kept until its object went back: a later end disposes them too, and a later
-    /// <c>DisposeAsync</c> inside a running callback of one would wait for itself. Never changed once set. Under
-    /// <see cref="Lock"/>.</summary>
-    public List<object>? EndedItems;
+    /// before it detaches anything and kept until its object went back: a later end ends them too, and a later
+    /// <c>DisposeAsync</c> inside a running callback of one would wait for itself. Set under <see cref="Lock"/>; an
+    /// end takes an entry out with one exchange when it may be disposed only once.</summary>
+    public object?[]? EndedItems;
 
     /// <summary>The lease version <see cref="EndedItems"/> belongs to. Under <see cref="Lock"/>.</summary>
     public long EndedFor;
