@@ -16,9 +16,12 @@ namespace SafeRefs.Subscriptions;
 /// dispose it.</para>
 /// <para><b>Dispose:</b> cancels <see cref="Lifetime"/>, then disposes every item in reverse order of addition, even if
 /// some throw, then throws one <see cref="AggregateException"/> with every failure. A second or concurrent
-/// <see cref="Dispose"/> does nothing. When the lifetime token given to the constructor is cancelled, the bag is
-/// disposed on the cancelling thread; item failures are then logged through <see cref="Diagnostics.SafeRefsLog"/>
-/// (event 1004) and counted (<c>saferefs.subscription.callback.failures</c>), never thrown into the canceller.</para>
+/// <see cref="Dispose"/> does nothing (a concurrent one may return before the first has disposed the items). A
+/// <see cref="DisposeAsync"/> after or during an earlier disposal disposes nothing again but still waits: for that
+/// disposal to finish, then for the running callbacks of its <see cref="Subscription"/> items (as their own
+/// <see cref="Subscription.DisposeAsync"/> after a <see cref="Subscription.Dispose"/>). When the lifetime token given
+/// to the constructor is cancelled, the bag is disposed on the cancelling thread; item failures are then logged through
+/// <see cref="Diagnostics.SafeRefsLog"/> (event 1004) and counted (<c>saferefs.subscription.callback.failures</c>), never thrown into the canceller.</para>
 /// </remarks>
 public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
 {
@@ -30,6 +33,13 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
     private int _count;
     private bool _disposed;
     private CancellationTokenSource? _lifetime;
+
+    // Set by the first disposal when it has gone through the items: its Subscription items (others nulled: a disposed
+    // bag holds no user object), for a later DisposeAsync to wait on. A disposed token holds nothing.
+    private bool _disposalEnded;
+    private IDisposable?[] _disposedItems = [];
+    private int _disposedEnd;
+    private TaskCompletionSource? _disposalEndedSignal;
 
     /// <summary>Initializes a new instance of the <see cref="SubscriptionBag"/> class.</summary>
     /// <param name="lifetime">When cancelled, the bag disposes itself; <see langword="default"/> for none.</param>
@@ -176,22 +186,29 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
         }
 
         List<Exception>? errors = null;
-        Cancel(lifetime, ref errors);
-        for (var i = end - 1; i >= 0; i--)
+        try
         {
-            if (items[i] is { } item)
+            Cancel(lifetime, ref errors);
+            for (var i = end - 1; i >= 0; i--)
             {
-                try
+                if (items[i] is { } item)
                 {
-                    item.Dispose();
-                }
+                    try
+                    {
+                        item.Dispose();
+                    }
 #pragma warning disable CA1031 // every item is disposed; failures are rethrown together
-                catch (Exception ex)
+                    catch (Exception ex)
 #pragma warning restore CA1031
-                {
-                    (errors ??= []).Add(ex);
+                    {
+                        (errors ??= []).Add(ex);
+                    }
                 }
             }
+        }
+        finally
+        {
+            EndDisposal(items, end);
         }
 
         ThrowIfAny(errors);
@@ -201,38 +218,122 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
     /// Cancels <see cref="Lifetime"/> and disposes every item, last in first out, awaiting
     /// <see cref="IAsyncDisposable.DisposeAsync"/> where an item has it.
     /// </summary>
-    /// <returns>A task that completes when every item is disposed.</returns>
+    /// <returns>A task that completes when every item is disposed; after or during an earlier disposal, when that
+    /// disposal has ended and no callback of its <see cref="Subscription"/> items runs.</returns>
     /// <exception cref="AggregateException">One or more items threw; all were still disposed.</exception>
     public async ValueTask DisposeAsync()
     {
         if (!TakeAll(out var items, out var end, out var lifetime))
         {
+            await WaitForEarlierDisposalAsync().ConfigureAwait(false);
             return;
         }
 
         List<Exception>? errors = null;
-        Cancel(lifetime, ref errors);
-        for (var i = end - 1; i >= 0; i--)
+        try
         {
-            try
+            Cancel(lifetime, ref errors);
+            for (var i = end - 1; i >= 0; i--)
             {
-                switch (items[i])
+                try
                 {
-                    case IAsyncDisposable asyncItem:
-                        await asyncItem.DisposeAsync().ConfigureAwait(false);
-                        break;
-                    case { } item:
-                        item.Dispose();
-                        break;
-                    default:
-                        break;
+                    switch (items[i])
+                    {
+                        case IAsyncDisposable asyncItem:
+                            await asyncItem.DisposeAsync().ConfigureAwait(false);
+                            break;
+                        case { } item:
+                            item.Dispose();
+                            break;
+                        default:
+                            break;
+                    }
+                }
+#pragma warning disable CA1031 // every item is disposed; failures are rethrown together
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    (errors ??= []).Add(ex);
                 }
             }
-#pragma warning disable CA1031 // every item is disposed; failures are rethrown together
-            catch (Exception ex)
-#pragma warning restore CA1031
+        }
+        finally
+        {
+            EndDisposal(items, end);
+        }
+
+        ThrowIfAny(errors);
+    }
+
+    /// <summary>The first disposal went through the items: keeps those a later <see cref="DisposeAsync"/> waits on.</summary>
+    private void EndDisposal(IDisposable?[] items, int end)
+    {
+        for (var i = 0; i < end; i++)
+        {
+            if (items[i] is not Subscription)
             {
-                (errors ??= []).Add(ex);
+                items[i] = null;
+            }
+        }
+
+        TaskCompletionSource? signal;
+        lock (_lock)
+        {
+            _disposedItems = items;
+            _disposedEnd = end;
+            _disposalEnded = true;
+            signal = _disposalEndedSignal;
+            _disposalEndedSignal = null;
+        }
+
+        signal?.TrySetResult();
+    }
+
+    /// <summary>
+    /// A <see cref="DisposeAsync"/> after or during an earlier disposal: waits for that disposal to go through the
+    /// items, then for the running callbacks of its tokens (their second <see cref="Subscription.DisposeAsync"/> only
+    /// waits, and faults as the first would inside their own callback).
+    /// </summary>
+    private async ValueTask WaitForEarlierDisposalAsync()
+    {
+        Task? ended = null;
+        lock (_lock)
+        {
+            if (!_disposalEnded)
+            {
+                _disposalEndedSignal ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                ended = _disposalEndedSignal.Task;
+            }
+        }
+
+        if (ended is not null)
+        {
+            await ended.ConfigureAwait(false);
+        }
+
+        IDisposable?[] items;
+        int end;
+        lock (_lock)
+        {
+            items = _disposedItems;
+            end = _disposedEnd;
+        }
+
+        List<Exception>? errors = null;
+        for (var i = end - 1; i >= 0; i--)
+        {
+            if (items[i] is Subscription item)
+            {
+                try
+                {
+                    await item.DisposeAsync().ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // every item is waited for; failures are rethrown together
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    (errors ??= []).Add(ex);
+                }
             }
         }
 

@@ -1,0 +1,110 @@
+using SafeRefs.Subscriptions;
+using SafeRefs.Tests.Infrastructure;
+
+namespace SafeRefs.Tests.Subscriptions;
+
+/// <summary>
+/// <c>SubscriptionBag.DisposeAsync</c> after or during an earlier disposal of the bag still waits for an item's handler
+/// that is running, as the item's own <c>DisposeAsync</c> after its <c>Dispose</c> does. The handler is held on a thread
+/// of its own; the waits are bounded.
+/// </summary>
+public sealed class SubscriptionBagDisposeAsyncTests
+{
+    [Fact]
+    public async Task DisposeThenDisposeAsync_WaitsForTheRunningHandler()
+    {
+        using var running = RunningHandler.Start();
+        running.Bag.Dispose();
+        var waited = running.Bag.DisposeAsync().AsTask();
+        var completedWhileHandlerRuns = waited.IsCompleted;
+        await running.ReleaseAsync();
+        await waited.Bounded();
+        Assert.False(completedWhileHandlerRuns, "bag.DisposeAsync after bag.Dispose completed while an item's handler still ran");
+    }
+
+    [Fact]
+    public async Task ConcurrentDisposeAsync_BothWaitForTheRunningHandler()
+    {
+        using var running = RunningHandler.Start();
+        var first = running.Bag.DisposeAsync().AsTask();
+        var second = running.Bag.DisposeAsync().AsTask();
+        var firstCompletedWhileHandlerRuns = first.IsCompleted;
+        var secondCompletedWhileHandlerRuns = second.IsCompleted;
+        await running.ReleaseAsync();
+        await first.Bounded();
+        await second.Bounded();
+        Assert.False(firstCompletedWhileHandlerRuns, "setup: the first DisposeAsync must wait");
+        Assert.False(secondCompletedWhileHandlerRuns, "a concurrent second bag.DisposeAsync completed while an item's handler still ran");
+    }
+
+    // Control twin: the same item alone, disposed then disposed again asynchronously, waits; the bag must keep that.
+    [Fact]
+    public async Task Control_TokenDisposeThenDisposeAsync_WaitsForTheRunningHandler()
+    {
+        using var running = RunningHandler.Start();
+        running.Token.Dispose();
+        var waited = running.Token.DisposeAsync().AsTask();
+        var completedWhileHandlerRuns = waited.IsCompleted;
+        await running.ReleaseAsync();
+        await waited.Bounded();
+        Assert.False(completedWhileHandlerRuns);
+    }
+
+    // Control twin: once the handler has returned, the later DisposeAsync completes at once.
+    [Fact]
+    public async Task Control_DisposeThenDisposeAsync_NoHandlerRunning_CompletesAtOnce()
+    {
+        using var running = RunningHandler.Start();
+        running.Bag.Dispose();
+        await running.ReleaseAsync();
+        Assert.True(running.Bag.DisposeAsync().AsTask().IsCompleted);
+    }
+
+    /// <summary>A bag holding one <c>Subscribe.Event</c> token whose handler is running, held, on a thread of its own.</summary>
+    private sealed class RunningHandler : IDisposable
+    {
+        private readonly ManualResetEventSlim _entered = new();
+        private readonly ManualResetEventSlim _release = new();
+        private Task _raising = Task.CompletedTask;
+
+        private RunningHandler()
+        {
+        }
+
+        private event EventHandler? Changed;
+
+        public SubscriptionBag Bag { get; } = new();
+
+        public Subscription Token { get; private set; } = null!;
+
+        public static RunningHandler Start()
+        {
+            var running = new RunningHandler();
+            running.Token = Subscribe.Event(running, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, (EventHandler)((_, _) =>
+            {
+                running._entered.Set();
+                running._release.WaitBounded();
+            }));
+            running.Bag.Add(running.Token);
+            running._raising = Task.Factory.StartNew(() => running.Changed?.Invoke(running, EventArgs.Empty), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            running._entered.WaitBounded();
+            return running;
+        }
+
+        /// <summary>Lets the handler return and waits for the raise to end.</summary>
+        public Task ReleaseAsync()
+        {
+            _release.Set();
+            return _raising.Bounded();
+        }
+
+        public void Dispose()
+        {
+            _release.Set();
+            _raising.WaitBounded();
+            Bag.Dispose();
+            _entered.Dispose();
+            _release.Dispose();
+        }
+    }
+}
