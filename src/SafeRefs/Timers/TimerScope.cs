@@ -64,7 +64,9 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// <summary>Initializes a new instance of the <see cref="TimerScope"/> class.</summary>
     /// <param name="timeProvider">The clock for every timer of the scope; <see langword="null"/> means
     /// <see cref="TimeProvider.System"/>.</param>
-    /// <param name="lifetime">When cancelled, the scope disposes itself. The token holds the scope only weakly.</param>
+    /// <param name="lifetime">When cancelled, the scope disposes itself. The token holds the scope only weakly. A token
+    /// callback or clock failure of that disposal is not thrown into whoever cancelled the token: it is logged, counted
+    /// in <c>saferefs.timer.callback.failures</c> and reported to <see cref="Error"/>, as a failed callback is.</param>
     public TimerScope(TimeProvider? timeProvider = null, CancellationToken lifetime = default)
         : this(timeProvider ?? TimeProvider.System, parent: null)
     {
@@ -482,6 +484,10 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// still stopped, as <see cref="CancellationTokenSource.Cancel()"/> would report it.</exception>
     public void Dispose() => DisposeCore(fromParent: false);
 
+    /// <summary>Disposes the scope for its cancelled <c>lifetime</c> token: whoever cancelled it did not ask for the
+    /// disposal, so the failures <see cref="Dispose"/> would throw are reported instead; never throws.</summary>
+    internal void DisposeForLifetime() => DisposeCore(fromParent: false, forLifetime: true);
+
     /// <summary>Stops everything the scope owns, cancels <see cref="Token"/> and completes when no callback or loop
     /// body of the scope is running and none can start.</summary>
     /// <returns>A task that completes when running callbacks have finished; it faults with
@@ -669,7 +675,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         }
     }
 
-    private void DisposeCore(bool fromParent)
+    private void DisposeCore(bool fromParent, bool forLifetime = false)
     {
         ScopeMemberTable.Cell[] members;
         int used;
@@ -758,7 +764,16 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
             }
         }
 
-        if (errors is not null)
+        if (errors is not null && forLifetime)
+        {
+            // The lifetime's canceller (a host's stopping token, a CancelAfter timer thread) is no caller of this
+            // disposal: a failure thrown into it would fail it, or end the process from a timer thread.
+            foreach (var error in errors)
+            {
+                ReportFailure(this, error, null, null);
+            }
+        }
+        else if (errors is not null)
         {
             // As CancellationTokenSource.Cancel does: everything was stopped first, then the callbacks' failures
             // surface to the caller of the disposal.

@@ -28,6 +28,8 @@ public static class ChildProcess
         ["weak-link-active-metric-until-detached"] = WeakLinkTests.ActiveMetricCountsWeakEventLinksUntilDetached,
         ["pool-lease-callbacks-throw-without-handler"] = PoolLeaseEndTests.LeaseCallbacksThrowWithoutHandler,
         ["timer-scope-callbacks-throw-without-handler"] = TimerScopeCrashScenarios.CallbacksThrowWithoutHandler,
+        ["timer-scope-lifetime-cancel-after-token-callback-throws"] = TimerScopeCrashScenarios.LifetimeCancelAfterTokenCallbackThrows,
+        ["timer-scope-lifetime-cancel-after-token-callback-returns"] = TimerScopeCrashScenarios.LifetimeCancelAfterTokenCallbackReturns,
         ["cache-sweep-handler-and-logger-throw"] = CacheReportingFailureTests.SweepWithThrowingHandlerAndLogger,
         ["metrics-listener-throws-on-publish"] = MetricsPublishFailureTests.ListenerThrowsOnPublish,
         ["late-listener-active-subscriptions"] = LateListenerMetricsTests.ActiveSubscriptionsCreatedBeforeAnyoneListened,

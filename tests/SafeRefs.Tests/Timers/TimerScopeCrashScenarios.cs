@@ -33,4 +33,51 @@ internal static class TimerScopeCrashScenarios
         Console.WriteLine("survived");
         return 0;
     }
+
+    /// <summary>
+    /// A scope whose lifetime is a <c>CancelAfter</c> source on the system clock, so the lifetime's cancellation runs on
+    /// a timer thread; a callback on the scope's token throws. Prints "reported" once the scope's <c>Error</c> got the
+    /// failure, then "survived".
+    /// </summary>
+    public static int LifetimeCancelAfterTokenCallbackThrows() => LifetimeCancelAfter(tokenCallbackThrows: true);
+
+    /// <summary>The control of <see cref="LifetimeCancelAfterTokenCallbackThrows"/>: the token callback returns.</summary>
+    public static int LifetimeCancelAfterTokenCallbackReturns() => LifetimeCancelAfter(tokenCallbackThrows: false);
+
+    private static int LifetimeCancelAfter(bool tokenCallbackThrows)
+    {
+        var bound = TimeSpan.FromSeconds(30);
+        using var life = new CancellationTokenSource();
+        using var ran = new ManualResetEventSlim();
+        using var reported = new ManualResetEventSlim();
+        var scope = new TimerScope(lifetime: life.Token);
+        scope.Error += (_, e) =>
+        {
+            if (e.Exception.Message == "token callback")
+            {
+                reported.Set();
+            }
+        };
+        using var registration = scope.Token.Register(() =>
+        {
+            ran.Set();
+            if (tokenCallbackThrows)
+            {
+                throw new InvalidOperationException("token callback");
+            }
+        });
+
+        life.CancelAfter(TimeSpan.FromMilliseconds(1));
+
+        // Thrown into the timer thread, the failure would end the process before Error is raised.
+        if (!ran.Wait(bound) || (tokenCallbackThrows && !reported.Wait(bound)))
+        {
+            Console.WriteLine("timed out");
+            return 1;
+        }
+
+        Console.WriteLine(tokenCallbackThrows ? "reported" : "not reported");
+        Console.WriteLine(scope.IsDisposed ? "survived" : "not disposed");
+        return 0;
+    }
 }

@@ -377,6 +377,22 @@ public sealed class TimerScopeTests
         Assert.Contains("survived", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // control: the same lifetime on a timer thread, nothing throws
+    public void Lifetime_CancelAfterOnTheSystemClock_ATokenCallbackThrows_ReportedAndTheProcessSurvives(bool tokenCallbackThrows)
+    {
+        var scenario = tokenCallbackThrows
+            ? "timer-scope-lifetime-cancel-after-token-callback-throws"
+            : "timer-scope-lifetime-cancel-after-token-callback-returns";
+
+        var (exitCode, output) = ChildProcess.Run(scenario, TimeSpan.FromSeconds(60));
+
+        Assert.True(exitCode == 0, $"the child exited with {exitCode}: {output}");
+        Assert.Contains(tokenCallbackThrows ? "reported" : "not reported", output, StringComparison.Ordinal);
+        Assert.Contains("survived", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Callbacks_DoNotSeeCallerAsyncLocal()
     {

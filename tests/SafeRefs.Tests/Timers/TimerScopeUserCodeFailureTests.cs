@@ -439,6 +439,54 @@ public sealed class TimerScopeUserCodeFailureTests
         probe.AssertReported(("ITimer.Change", 1204, "clock"), ("ITimer.Dispose", 1204, "clock"));
     }
 
+    [Fact]
+    public void Lifetime_ATokenCallbackThrowsAsTheLifetimeDisposesTheScope_ReportedNotThrownToTheCanceller()
+    {
+        using var life = new CancellationTokenSource();
+        using var probe = new Probe(life.Token);
+        using var registration = probe.Scope.Token.Register(static () => throw new InvalidOperationException("token callback"));
+
+        var thrown = Record.Exception(life.Cancel); // a host's stopping token, or a CancelAfter timer thread
+
+        Assert.Null(thrown);
+        Assert.True(probe.Scope.IsDisposed);
+        probe.AssertReportedOnce("token callback", eventId: 1200, kind: "timer");
+    }
+
+    [Fact]
+    public void Lifetime_TheClocksTimerDisposeThrowsAsTheLifetimeDisposesTheScope_ReportedNotThrownToTheCanceller()
+    {
+        using var life = new CancellationTokenSource();
+        using var probe = new Probe(life.Token);
+        var runs = 0;
+        probe.Scope.Every(Second, () => runs++);
+        probe.Clock.DisposeFailure = new InvalidOperationException("ITimer.Dispose");
+
+        var thrown = Record.Exception(life.Cancel);
+
+        probe.Clock.DisposeFailure = null;
+        Assert.Null(thrown);
+        Assert.Equal(0, probe.Scope.ActiveCount);
+        probe.Clock.Inner.Advance(Second);
+        Assert.Equal(0, runs);
+        probe.AssertReportedOnce("ITimer.Dispose", eventId: 1200, kind: "timer");
+    }
+
+    [Fact]
+    public void Lifetime_ATokenCallbackThrowsAsADisposerDisposesTheScope_TheDisposerGetsItNothingReported()
+    {
+        // Control of the two above: with a lifetime, a caller of Dispose still gets the failures it asked for.
+        using var life = new CancellationTokenSource();
+        using var probe = new Probe(life.Token);
+        using var registration = probe.Scope.Token.Register(static () => throw new InvalidOperationException("token callback"));
+
+        var thrown = Assert.Throws<AggregateException>(probe.Scope.Dispose);
+        life.Cancel();
+
+        Assert.Equal("token callback", Assert.Single(thrown.InnerExceptions).Message);
+        probe.AssertNothingReported();
+    }
+
     /// <summary>A scope on a hooked fake clock with a logger, a meter and an Error handler that record what is reported.</summary>
     private sealed class Probe : IDisposable
     {
@@ -447,10 +495,10 @@ public sealed class TimerScopeUserCodeFailureTests
         private readonly FakeLogger _logger = new();
         private readonly List<Exception> _errors = [];
 
-        public Probe()
+        public Probe(CancellationToken lifetime = default)
         {
             _failures = new MetricCollector<long>(_meterFactory, "SafeRefs", "saferefs.timer.callback.failures");
-            Scope = new TimerScope(Clock) { Logger = _logger, MeterFactory = _meterFactory };
+            Scope = new TimerScope(Clock, lifetime) { Logger = _logger, MeterFactory = _meterFactory };
             Scope.Error += (_, e) =>
             {
                 lock (_errors)

@@ -17,7 +17,7 @@ internal sealed class LifetimeRegistration : IDisposable
             {
                 if (((WeakReference<TimerScope>)state!).TryGetTarget(out var target))
                 {
-                    target.Dispose();
+                    target.DisposeForLifetime();
                 }
             },
             scope);
