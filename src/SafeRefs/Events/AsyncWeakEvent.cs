@@ -165,7 +165,7 @@ public sealed class AsyncWeakEvent<TArgs>
                 // A Subscribe handler's token waits for the whole task: its flow is marked, so that a DisposeAsync
                 // awaited inside it faults instead of waiting for itself.
                 var owned = item.Entry.Kind == WeakHandlerEntry.EntryKind.Owner;
-                var outer = owned ? EnclosingCallbacks.Enter(item.Entry) : null;
+                var frame = owned ? EnclosingCallbacks.Enter(item.Entry) : null;
                 try
                 {
                     await Invoke(owner, handler, sender, args, cancellationToken).ConfigureAwait(false);
@@ -185,9 +185,9 @@ public sealed class AsyncWeakEvent<TArgs>
                 }
                 finally
                 {
-                    if (owned)
+                    if (frame is not null)
                     {
-                        EnclosingCallbacks.Exit(outer);
+                        EnclosingCallbacks.Exit(frame); // the handler's task has completed: its call ended
                     }
                 }
             }

@@ -6,40 +6,50 @@ namespace SafeRefs.Internal;
 /// of them faults instead of waiting for itself. An <see cref="AsyncLocal{T}"/> set around the call: it flows into the
 /// callback's continuations. Only the calls that are marked pay for it (a frame and the context change per call).
 /// </summary>
-/// <remarks>Work a callback starts and leaves running (a task it does not await) inherits the frame too; callers
-/// therefore also ask whether the source still runs a call.</remarks>
+/// <remarks>Work a callback starts and leaves running (a task it does not await) inherits the frame too, and may
+/// outlive the call: each frame therefore says when its call ended (for an asynchronous body, when the whole body
+/// completed), and ended frames enclose nothing. Whether another call of the same source runs does not matter.</remarks>
 internal static class EnclosingCallbacks
 {
     private static readonly AsyncLocal<Frame?> Current = new();
 
-    /// <summary>Gets the innermost call that encloses the current flow, or <see langword="null"/>; walk outwards
-    /// through <see cref="Frame.Outer"/>.</summary>
+    /// <summary>Gets the innermost frame of the current flow, or <see langword="null"/>; walk outwards through
+    /// <see cref="Frame.Outer"/>, skipping the frames that <see cref="Frame.HasEnded"/>.</summary>
     internal static Frame? Innermost => Current.Value;
 
-    /// <summary>Marks the flow as running inside a callback of <paramref name="source"/>; pass the result to
-    /// <see cref="Exit"/>.</summary>
+    /// <summary>Marks the flow as running inside a call of a callback of <paramref name="source"/>; pass the result
+    /// to <see cref="Exit"/>, or to <see cref="Leave"/> and later <see cref="Frame.End"/>.</summary>
     /// <param name="source">The object whose callback is about to be called (a timer, a loop, an event's entry).</param>
     /// <param name="state">What the caller reads back from the frame later (a timer's scope), or <see langword="null"/>.</param>
-    /// <returns>The frame to restore.</returns>
-    internal static Frame? Enter(object source, object? state = null)
+    /// <returns>The call's frame.</returns>
+    internal static Frame Enter(object source, object? state = null)
     {
-        var outer = Current.Value;
-        Current.Value = new Frame(source, state, outer);
-        return outer;
+        var frame = new Frame(source, state, Current.Value);
+        Current.Value = frame;
+        return frame;
     }
 
-    /// <summary>Restores the frame <see cref="Enter"/> returned, once the call (or its task) has returned.</summary>
-    /// <param name="outer">The frame to restore.</param>
-    internal static void Exit(Frame? outer) => Current.Value = outer;
+    /// <summary>Ends the call <paramref name="frame"/> stands for and restores the frame that enclosed it.</summary>
+    /// <param name="frame">The frame <see cref="Enter"/> returned.</param>
+    internal static void Exit(Frame frame)
+    {
+        frame.End();
+        Current.Value = frame.Outer;
+    }
 
-    /// <summary>Gets whether a call of a callback of <paramref name="source"/> encloses the current flow.</summary>
+    /// <summary>Restores the frame that enclosed <paramref name="frame"/> for a call that runs on (an asynchronous
+    /// body that has not completed); its owner calls <see cref="Frame.End"/> when the whole body has completed.</summary>
+    /// <param name="frame">The frame <see cref="Enter"/> returned.</param>
+    internal static void Leave(Frame frame) => Current.Value = frame.Outer;
+
+    /// <summary>Gets whether a call of a callback of <paramref name="source"/> that has not ended encloses the current flow.</summary>
     /// <param name="source">The object passed to <see cref="Enter"/>.</param>
-    /// <returns><see langword="true"/> if such a call encloses the current flow, finished or not.</returns>
+    /// <returns><see langword="true"/> if such a call encloses the current flow and has not ended.</returns>
     internal static bool IsInside(object source)
     {
         for (var frame = Current.Value; frame is not null; frame = frame.Outer)
         {
-            if (ReferenceEquals(frame.Source, source))
+            if (ReferenceEquals(frame.Source, source) && !frame.HasEnded)
             {
                 return true;
             }
@@ -52,10 +62,19 @@ internal static class EnclosingCallbacks
     /// a handler that raises another event).</summary>
     internal sealed class Frame(object source, object? state, Frame? outer)
     {
+        private volatile bool _ended;
+
         public object Source { get; } = source;
 
         public object? State { get; } = state;
 
         public Frame? Outer { get; } = outer;
+
+        /// <summary>Gets a value indicating whether the call has ended (work it left running may still see the frame).</summary>
+        public bool HasEnded => _ended;
+
+        /// <summary>Marks the call ended; its owner calls it before the call stops counting as running, so a frame that
+        /// has not ended always stands for a call its source still waits for.</summary>
+        public void End() => _ended = true;
     }
 }

@@ -40,6 +40,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
     private readonly LiveCountTracker? _count; // lowered once, when the item ends
     private ITimer? _timer;
     private ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter _run;
+    private EnclosingCallbacks.Frame? _runFrame; // the running body's call, ended when the body has finished
     private int _closed;
     private int _running;
     private int _index = -1;
@@ -75,7 +76,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
 
     // Whether the caller runs inside a body of this loop that has not finished (also after an await in it): a
     // DisposeAsync there would wait for itself.
-    private bool RunsInCallingFlow => !_completion.Task.IsCompleted && EnclosingCallbacks.IsInside(this);
+    private bool RunsInCallingFlow => EnclosingCallbacks.IsInside(this);
 
     /// <summary>Stops the loop: cancels the token passed to the body and removes the loop from its scope.</summary>
     /// <exception cref="AggregateException">Callbacks registered on the body's token, or the <c>Dispose</c> of the
@@ -186,7 +187,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
-        var outer = EnclosingCallbacks.Enter(this, _scope);
+        var frame = EnclosingCallbacks.Enter(this, _scope);
         bool started;
         ValueTask run;
         try
@@ -195,12 +196,13 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         }
         finally
         {
-            EnclosingCallbacks.Exit(outer);
+            EnclosingCallbacks.Leave(frame); // the call ends when the whole body has finished
         }
 
         if (!started)
         {
             // The owner was collected: retire.
+            frame.End();
             Interlocked.Exchange(ref _running, 0);
             CloseAndReport();
             return;
@@ -209,11 +211,12 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         var awaiter = run.ConfigureAwait(false).GetAwaiter();
         if (awaiter.IsCompleted)
         {
-            Finish(awaiter);
+            Finish(awaiter, frame);
         }
         else
         {
             _run = awaiter;
+            _runFrame = frame;
             awaiter.UnsafeOnCompleted(_onRunCompleted);
         }
     }
@@ -221,11 +224,13 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
     private void OnRunCompleted()
     {
         var awaiter = _run;
+        var frame = _runFrame!;
         _run = default;
-        Finish(awaiter);
+        _runFrame = null;
+        Finish(awaiter, frame);
     }
 
-    private void Finish(ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter awaiter)
+    private void Finish(ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter awaiter, EnclosingCallbacks.Frame frame)
     {
         Exception? failure = null;
         try
@@ -243,14 +248,15 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             failure = ex;
         }
 
+        frame.End();
         if (failure is not null)
         {
             // Reported while the body still counts as running, so DisposeAsync and Completion complete only after the
             // report (which never throws), and inside the body's flow, so a DisposeAsync awaited in an Error handler
             // faults instead of waiting for that handler.
-            var outer = EnclosingCallbacks.Enter(this, _scope);
+            var report = EnclosingCallbacks.Enter(this, _scope);
             Report(failure);
-            EnclosingCallbacks.Exit(outer);
+            EnclosingCallbacks.Exit(report);
         }
 
         // Not running any more before the next interval is armed: a tick of that interval may start the next body at

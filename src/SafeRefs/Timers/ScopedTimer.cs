@@ -104,9 +104,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     /// <summary>Gets a value indicating whether a callback may be running (checked by the scope before it reuses the cell).</summary>
     internal bool IsRunning => (Volatile.Read(ref _state) & RunningMask) != 0;
 
-    // Whether the caller runs inside a callback of this timer that is still running (also after an await of an
+    // Whether the caller runs inside a callback of this timer that has not ended (also after an await of an
     // asynchronous body): a DisposeAsync there would wait for itself.
-    private bool RunsInCallingFlow => IsRunning && EnclosingCallbacks.IsInside(this);
+    private bool RunsInCallingFlow => EnclosingCallbacks.IsInside(this);
 
     /// <summary>Changes the due time and period, like <see cref="ITimer.Change(TimeSpan, TimeSpan)"/>. A change that
     /// returns <see langword="true"/> always takes effect, even when it races a firing: a callback that was already
@@ -326,7 +326,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
-        var outer = EnclosingCallbacks.Enter(this, _shared.Scope);
+        var frame = EnclosingCallbacks.Enter(this, _shared.Scope);
         var ownerAlive = true;
         Exception? failure = null;
         var run = default(ValueTask);
@@ -352,14 +352,16 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             failure = ex;
         }
 
-        EnclosingCallbacks.Exit(outer);
         if (!run.IsCompleted)
         {
-            // An asynchronous body runs on: the timer counts as running (DisposeAsync waits, errors are reported)
-            // until the whole body has returned.
-            _ = ExitWhenRunEndsAsync(run, (AsyncTimerCallback)callback, arming);
+            // An asynchronous body runs on: the timer counts as running (DisposeAsync waits, errors are reported) and
+            // the call has not ended until the whole body has returned.
+            EnclosingCallbacks.Leave(frame);
+            _ = ExitWhenRunEndsAsync(run, (AsyncTimerCallback)callback, arming, frame);
             return;
         }
+
+        EnclosingCallbacks.Exit(frame);
 
         if (callback is AsyncTimerCallback completed && failure is null)
         {
@@ -389,7 +391,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
     }
 
-    private async Task ExitWhenRunEndsAsync(ValueTask run, AsyncTimerCallback callback, int arming)
+    private async Task ExitWhenRunEndsAsync(ValueTask run, AsyncTimerCallback callback, int arming, EnclosingCallbacks.Frame frame)
     {
         Exception? failure = null;
         try
@@ -407,6 +409,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             failure = ex;
         }
 
+        frame.End();
         _shared.Scope.TryGetTarget(out var scope);
         Exit(arming, ownerAlive: true, failure, scope);
     }
@@ -419,9 +422,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             // Logged, counted and raised on Error; never rethrown: no user callback may end the process. Reported before
             // leaving, so DisposeAsync completes only after the report, and inside the callback's flow, so a
             // DisposeAsync awaited in an Error handler faults instead of waiting for that handler.
-            var outer = EnclosingCallbacks.Enter(this, _shared.Scope);
+            var frame = EnclosingCallbacks.Enter(this, _shared.Scope);
             TimerScope.ReportFailure(scope, failure, this, null);
-            EnclosingCallbacks.Exit(outer);
+            EnclosingCallbacks.Exit(frame);
         }
 
         var after = Leave();

@@ -531,15 +531,15 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     internal static bool IsCallingFromCallbackOf(object item) =>
         item is TimerScope scope ? IsInsideRunningMemberOf(scope) : item is IScopeMember { RunsInCallingFlow: true };
 
-    // Whether a still running callback or body of a member of the scope or of one of its child scopes encloses the
+    // Whether a callback or body of a member of the scope or of one of its child scopes that has not ended encloses the
     // current flow, whatever the progress of the scope's disposal. Timers and loops enter their calls with their scope
     // as the frame's state; frames of other features (an event handler a callback raised) are skipped.
     private static bool IsInsideRunningMemberOf(TimerScope scope)
     {
         for (var frame = EnclosingCallbacks.Innermost; frame is not null; frame = frame.Outer)
         {
-            if (frame.State is WeakReference<TimerScope> owner && owner.TryGetTarget(out var target) && target.IsSelfOrChildOf(scope)
-                && frame.Source is IScopeMember { RunsInCallingFlow: true })
+            if (!frame.HasEnded && frame.State is WeakReference<TimerScope> owner && owner.TryGetTarget(out var target)
+                && target.IsSelfOrChildOf(scope))
             {
                 return true;
             }

@@ -45,7 +45,7 @@ internal sealed class WeakHandlerSubscription : Subscription
         }
     }
 
-    internal override bool IsCallingFromOwnCallback => Entry.RunningCount != 0 && EnclosingCallbacks.IsInside(Entry);
+    internal override bool IsCallingFromOwnCallback => EnclosingCallbacks.IsInside(Entry);
 
     private protected override ValueTask WhenCallbacksIdleAsync() => Entry.WhenIdleAsync();
 }
