@@ -24,6 +24,13 @@ internal struct InvocationGate
     private long _state;
     private TaskCompletionSource? _idle;
 
+    /// <summary>
+    /// Test seam: called by <see cref="WhenIdleAsync"/> on its waiting path, after it read a non-zero count and before it
+    /// publishes its completion source (the window its re-check guards against the last <see cref="Exit"/>). Not on a
+    /// hot path; <see langword="null"/> outside tests.
+    /// </summary>
+    internal static Action? BeforeIdlePublishHook { get; set; }
+
     /// <summary>Gets a value indicating whether the gate is closed.</summary>
     internal bool IsClosed => Volatile.Read(ref _state) < 0;
 
@@ -110,6 +117,7 @@ internal struct InvocationGate
             return default;
         }
 
+        BeforeIdlePublishHook?.Invoke();
         var idle = Volatile.Read(ref _idle)
             ?? Interlocked.CompareExchange(ref _idle, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null)
             ?? _idle;
