@@ -26,6 +26,13 @@ internal sealed class ChangeTokenSubscription : GatedSubscription
 
     private static readonly Action<object?> OnFiredCallback = static state => ((Registration)state!).OnFired();
 
+    /// <summary>
+    /// Test seam: called by a registration that did not fire at once, after <c>RegisterChangeCallback</c> returned and
+    /// before its handle is published (the window the re-check in <c>SetHandle</c> guards against a detach).
+    /// <see langword="null"/> outside tests.
+    /// </summary>
+    internal static Action<ChangeTokenSubscription>? BeforeSetHandleHook { get; set; }
+
     private Func<IChangeToken?>? _producer;
     private Action? _consumer;
     private Registration? _current;
@@ -193,6 +200,7 @@ internal sealed class ChangeTokenSubscription : GatedSubscription
             return false;
         }
 
+        BeforeSetHandleHook?.Invoke(this);
         registration.SetHandle(handle);
         return false;
     }
