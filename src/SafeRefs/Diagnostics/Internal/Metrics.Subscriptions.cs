@@ -57,17 +57,18 @@ internal sealed partial class Metrics
         public static void Detached() => Interlocked.Decrement(ref _active);
 
         /// <summary>
-        /// Logs (through <see cref="Diagnostics.SafeRefsLog"/>, event 1003) and counts a failure of a budget's own
+        /// Counts and logs (through <see cref="Diagnostics.SafeRefsLog"/>, event 1003) a failure of a budget's own
         /// reporting: its logger or a metric listener threw. Never throws.
         /// </summary>
+        /// <remarks>Counts first, each step guarded on its own: a throwing logger does not hide the failure from the metric.</remarks>
         public static void ReportFailed(Exception exception, string sourceType, string eventName)
         {
+            CountCallbackFailure("budget report");
             try
             {
                 Log.ListenerReportFailed(Diagnostics.SafeRefsLog.Logger, exception, sourceType, eventName);
-                CountCallbackFailure("budget report");
             }
-#pragma warning disable CA1031 // The fallback logger and metric listeners are user code too.
+#pragma warning disable CA1031 // The fallback logger is user code too.
             catch (Exception)
 #pragma warning restore CA1031
             {
@@ -75,28 +76,38 @@ internal sealed partial class Metrics
         }
 
         /// <summary>
-        /// Logs (through <see cref="Diagnostics.SafeRefsLog"/>, event 1004) and counts the failures of a bag disposed
+        /// Counts and logs (through <see cref="Diagnostics.SafeRefsLog"/>, event 1004) the failures of a bag disposed
         /// because its lifetime token was cancelled. Never throws.
         /// </summary>
+        /// <remarks>Counts first, each step guarded on its own: a throwing logger does not hide the failure from the metric.</remarks>
         public static void BagDisposeFailed(AggregateException exception)
         {
+            CountCallbackFailure("bag lifetime");
             try
             {
                 Log.SubscriptionBagDisposeFailed(Diagnostics.SafeRefsLog.Logger, exception, exception.InnerExceptions.Count);
-                CountCallbackFailure("bag lifetime");
             }
-#pragma warning disable CA1031 // The fallback logger and metric listeners are user code too.
+#pragma warning disable CA1031 // The fallback logger is user code too.
             catch (Exception)
 #pragma warning restore CA1031
             {
             }
         }
 
+        /// <summary>Counts one failure, if someone listens; never throws (a metric listener is user code too).</summary>
         private static void CountCallbackFailure(string callback)
         {
-            if (CallbackFailures.Enabled)
+            try
             {
-                CallbackFailures.Add(1, new KeyValuePair<string, object?>(MetricTags.CallbackKind, callback));
+                if (CallbackFailures.Enabled)
+                {
+                    CallbackFailures.Add(1, new KeyValuePair<string, object?>(MetricTags.CallbackKind, callback));
+                }
+            }
+#pragma warning disable CA1031 // A metric listener is user code too: reporting never throws.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
             }
         }
     }
