@@ -202,8 +202,6 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         key ??= "(unnamed)";
         var warnCount = 0;
 
-        // The add accessor runs under the (re-entrant) lock, so an end from another thread waits for it and then
-        // detaches the handler, and an end from inside the accessor (same thread) is seen below.
         lock (state.Lock)
         {
             ThrowIfEnded(state, version);
@@ -213,8 +211,21 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             {
                 warnCount = JudgeLimit(state, key);
             }
+        }
 
-            state.Reserve();
+        // The accessors are user code and run outside the lock (an end inside a handler raised under the source's own
+        // lock must not wait for an add that waits for that lock), counted in the lease's gate as a callback is, so
+        // that the object does not go back while they run; an end meanwhile leaves the handler to this attacher.
+        if (!state.Admit(version))
+        {
+            throw Ended();
+        }
+
+        var tracked = false;
+        try
+        {
+            // Admitted by the low bits of its version (see the gate): a lease 2^31 leases older is not current.
+            ThrowIfEnded(state, version);
             try
             {
                 add(state.Value, attached);
@@ -228,14 +239,30 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
                 throw;
             }
 
-            if (!state.IsCurrent(version))
+            lock (state.Lock)
             {
-                // The add accessor ended this lease itself: take the handler off again instead of tracking it.
+                if (state.IsCurrent(version))
+                {
+                    state.Reserve();
+                    state.AppendReserved(remove, attached, key, forwarder);
+                    tracked = true;
+                }
+            }
+
+            if (!tracked)
+            {
+                // The lease ended while the add accessor ran (perhaps inside it): take the handler off again.
+                forwarder.Release();
                 remove(state.Value, attached);
                 throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease ended while its add accessor ran; the handler was removed again.");
             }
-
-            state.AppendReserved(remove, attached, key, forwarder);
+        }
+        finally
+        {
+            if (state.Exit())
+            {
+                HandBack(state, report: true);
+            }
         }
 
         if (warnCount > 0)
@@ -248,9 +275,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     {
         if (!state.IsCurrent(version))
         {
-            throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease has ended; its object may already serve another lease.");
+            throw Ended();
         }
     }
+
+    private static ObjectDisposedException Ended() => new(nameof(PoolLease<T>), "The lease has ended; its object may already serve another lease.");
 
     /// <summary>
     /// Ends the lease <paramref name="version"/> of the object (nothing if it has ended already): closes its gate (no

@@ -12,6 +12,8 @@ namespace SafeRefs.Tests.Pooling;
 
 public sealed class GuardedObjectPoolTests
 {
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
     [Fact]
     public void Constructor_NullInner_Throws()
     {
@@ -145,35 +147,85 @@ public sealed class GuardedObjectPoolTests
     }
 
     [Fact]
-    public void Dispose_FromAnotherThreadWhileTheRentersAddAccessorRuns_WaitsForItThenDetachesTheHandler()
+    public void Dispose_FromAnotherThreadWhileTheRentersAddAccessorRuns_ReturnsAtOnce_TheAttacherRemovesItsHandler()
     {
+        // The other thread's end does not wait for this accessor; the object goes back only once it returned, and the
+        // attacher takes its handler off again.
         var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
-        var disposed = false;
-        var disposedWhileAddRan = true;
-        var other = new Thread(() =>
-        {
-            lease.Dispose();
-            Volatile.Write(ref disposed, true);
-        });
-        lease.On(
+        var returnedWhileAddRan = -1L;
+        var thrown = Assert.Throws<ObjectDisposedException>(() => lease.On(
             (w, h) =>
             {
                 w.Changed += h;
+                var other = new Thread(lease.Dispose);
                 other.Start();
-
-                // The other thread must wait for this accessor to return.
-                disposedWhileAddRan = SpinWait.SpinUntil(() => Volatile.Read(ref disposed), TimeSpan.FromMilliseconds(200));
+                other.JoinBounded(); // would wait for this accessor (which waits for it) if the end took the lock first
+                returnedWhileAddRan = pool.Statistics.Returned;
             },
             static (w, h) => w.Changed -= h,
-            (EventHandler)((_, _) => { }));
-        other.JoinBounded();
+            (EventHandler)((_, _) => { })));
 
-        Assert.False(disposedWhileAddRan);
+        Assert.Contains("removed again", thrown.Message, StringComparison.Ordinal);
+        Assert.Equal(0L, returnedWhileAddRan);
         Assert.Equal(0, widget.ListenerCount);
         var stats = pool.Statistics;
-        Assert.Equal((1L, 1L, 1L), (stats.Returned, stats.Detached, stats.Outstanding + 1));
+        Assert.Equal((1L, 0L, 0L), (stats.Returned, stats.Detached, stats.Outstanding));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Dispose_InsideAHandlerRaisedUnderTheSourcesLock_WhileAConcurrentOnsAddWaitsForThatLock_Returns(bool concurrentOn)
+    {
+        // The add accessor takes the source's lock, which the raise holds while the handler ends the lease. Control
+        // (no concurrent On): the end returns.
+        var pool = new GuardedObjectPool<LockingSource>(new DefaultObjectPool<LockingSource>(new DefaultPooledObjectPolicy<LockingSource>(), 1));
+        var lease = pool.Rent();
+        var source = lease.Value;
+        using var inAdd = new ManualResetEventSlim(!concurrentOn);
+        using var disposed = new ManualResetEventSlim();
+        lease.On<EventHandler>(static (c, h) => c.Add(h), static (c, h) => c.Remove(h), (_, _) =>
+        {
+            if (inAdd.Wait(Bound))
+            {
+                lease.Dispose(); // on the raising thread, which holds the source's lock
+                disposed.Set();
+            }
+        });
+        Exception? attachFailure = null;
+        var attacher = new Thread(() =>
+        {
+            attachFailure = Record.Exception(() => lease.On<EventHandler>(
+                (c, h) =>
+                {
+                    inAdd.Set();
+                    c.Add(h);
+                },
+                static (c, h) => c.Remove(h),
+                static (_, _) => { }));
+        })
+        { IsBackground = true };
+
+        var raiser = new Thread(source.Raise) { IsBackground = true };
+        raiser.Start();
+        if (concurrentOn)
+        {
+            attacher.Start();
+        }
+
+        // Threads that deadlock are background threads: they do not keep the test host alive.
+        Assert.True(disposed.Wait(Bound), "the end inside the handler waited for a concurrent On's add accessor");
+        raiser.JoinBounded();
+        if (concurrentOn)
+        {
+            attacher.JoinBounded();
+            Assert.IsType<ObjectDisposedException>(attachFailure);
+        }
+
+        Assert.Equal(0, source.Count);
+        Assert.Equal(1L, pool.Statistics.Returned);
     }
 
     [Fact]
@@ -291,37 +343,28 @@ public sealed class GuardedObjectPoolTests
     }
 
     [Fact]
-    public void On_AddAccessorEndsTheLeaseAndAnotherThreadRentsTheObjectMeanwhile_EachLeaseKeepsOnlyItsOwn()
+    public void On_AddAccessorEndsTheLease_TheObjectGoesBackOnlyOnceTheAccessorReturned()
     {
         var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
-        using var rented = new ManualResetEventSlim();
-        var otherTracked = -1;
-        var other = new Thread(() =>
-        {
-            var next = pool.Rent();
-            rented.Set();
-
-            // Waits for the first lease's add accessor to return (its thread is still inside the object's slot).
-            next.On(static (w, h) => w.Ticked += h, static (w, h) => w.Ticked -= h, (EventHandler<int>)((_, _) => { }));
-            otherTracked = next.TrackedCount;
-        });
+        PoolLease<Widget>? rentedMeanwhile = null;
 
         Assert.Throws<ObjectDisposedException>(() => lease.On(
             (w, h) =>
             {
                 w.Changed += h;
                 lease.Dispose();
-                other.Start();
-                rented.WaitBounded();
+                rentedMeanwhile = pool.Rent(); // the accessor still runs on the object: not handed out again
             },
             static (w, h) => w.Changed -= h,
             (EventHandler)((_, _) => { })));
-        other.JoinBounded();
 
-        Assert.Equal(1, otherTracked);
-        Assert.Equal((0, 1), (widget.ChangedCount, widget.TickedCount));
+        Assert.NotSame(widget, rentedMeanwhile!.Value);
+        using var after = pool.Rent();
+        Assert.Same(widget, after.Value);
+        Assert.Equal(0, widget.ListenerCount);
+        rentedMeanwhile.Dispose();
     }
 
     [Fact]
@@ -782,6 +825,48 @@ public sealed class GuardedObjectPoolTests
         using var next = pool.Rent();
         Assert.Same(widget, next.Value);
         return returnedWhileRunning.Value;
+    }
+
+    /// <summary>An event source that raises under its own lock and takes it in its accessors.</summary>
+    public sealed class LockingSource
+    {
+        private readonly Lock _sync = new();
+        private EventHandler? _changed;
+
+        public int Count
+        {
+            get
+            {
+                lock (_sync)
+                {
+                    return _changed?.GetInvocationList().Length ?? 0;
+                }
+            }
+        }
+
+        public void Add(EventHandler h)
+        {
+            lock (_sync)
+            {
+                _changed += h;
+            }
+        }
+
+        public void Remove(EventHandler h)
+        {
+            lock (_sync)
+            {
+                _changed -= h;
+            }
+        }
+
+        public void Raise()
+        {
+            lock (_sync)
+            {
+                _changed?.Invoke(this, EventArgs.Empty);
+            }
+        }
     }
 
     private sealed class ActionDisposable(Action action) : IDisposable
