@@ -39,6 +39,11 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     /// a close must still be seen (by the read after the entry). Null in production.</summary>
     internal static Action<ScopedTimer>? BeforeEnterHook { get; set; }
 
+    /// <summary>Tests only: runs in a wait for idle between its first read of the running count and the publish of
+    /// its waiter, the window in which the last callback can leave unseen (by the read after the publish). Null in
+    /// production.</summary>
+    internal static Action<ScopedTimer>? BeforeIdlePublishHook { get; set; }
+
     // The state of a timer's first ITimer is the ScopedTimer itself (arming 0); a Change to one-shot creates a new
     // ITimer whose state is an Arming that remembers its number.
     private static readonly TimerCallback TickCallback = static state =>
@@ -558,6 +563,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             return default;
         }
 
+        BeforeIdlePublishHook?.Invoke(this);
         var created = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var idle = Interlocked.CompareExchange(ref _idle, created, null) ?? created;
         if ((Volatile.Read(ref _state) & RunningMask) == 0)

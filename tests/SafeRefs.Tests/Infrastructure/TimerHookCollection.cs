@@ -1,6 +1,6 @@
 namespace SafeRefs.Tests.Infrastructure;
 
-/// <summary>Tests that set the process-wide <c>ScopedTimer.BeforeEnterHook</c>: they run one at a time.</summary>
+/// <summary>Tests that set a process-wide <c>ScopedTimer</c> hook (<c>BeforeEnterHook</c>, <c>BeforeIdlePublishHook</c>): they run one at a time.</summary>
 [CollectionDefinition(Name)]
 public sealed class TimerHookCollection
 {

@@ -304,4 +304,86 @@ public sealed class ScopedTimerTests
         Assert.IsType<InvalidOperationException>(ownDispose!.Exception?.InnerException);
         Assert.True(loop.Completion.IsCompleted);
     }
+
+    [Fact]
+    public async Task DisposeAsync_TheLastCallbackLeavesBeforeTheWaiterIsPublished_StillCompletes()
+    {
+        // The running callback returns in DisposeAsync's window between its first read of the running count and the
+        // publish of its waiter: that callback's exit finds no waiter, so only the read after the publish completes it.
+        using var held = new HeldCallback();
+        var leftInWindow = 0;
+        ScopedTimer.BeforeIdlePublishHook = t =>
+        {
+            if (ReferenceEquals(t, held.Timer) && Interlocked.Increment(ref leftInWindow) == 1)
+            {
+                held.Release();
+            }
+        };
+        Task disposed;
+        try
+        {
+            disposed = held.Timer.DisposeAsync().AsTask();
+        }
+        finally
+        {
+            ScopedTimer.BeforeIdlePublishHook = null;
+        }
+
+        await disposed.Bounded();
+        Assert.Equal(1, leftInWindow);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_TheLastCallbackLeavesAfterTheWaiterIsPublished_Completes_Control()
+    {
+        using var held = new HeldCallback();
+
+        var disposed = held.Timer.DisposeAsync().AsTask();
+
+        Assert.False(disposed.IsCompleted); // it waits for the held callback
+        held.Release();
+        await disposed.Bounded();
+    }
+
+    /// <summary>A periodic timer on a fake clock whose first callback runs, held, on a thread of its own; disposed.</summary>
+    private sealed class HeldCallback : IDisposable
+    {
+        private readonly ManualResetEventSlim _entered = new();
+        private readonly ManualResetEventSlim _release = new();
+        private readonly Thread _advancer;
+        private readonly TimerScope _scope;
+
+        public HeldCallback()
+        {
+            var clock = new FakeTimeProvider();
+            _scope = new TimerScope(clock);
+            Timer = _scope.Every(Ms, () =>
+            {
+                _entered.Set();
+                _release.WaitBounded();
+            });
+            _advancer = new Thread(() => clock.Advance(Ms)) { IsBackground = true };
+            _advancer.Start();
+            _entered.WaitBounded();
+            Timer.Dispose();
+        }
+
+        public ScopedTimer Timer { get; }
+
+        /// <summary>Lets the held callback return, and waits until its thread has left the timer.</summary>
+        public void Release()
+        {
+            _release.Set();
+            _advancer.JoinBounded();
+        }
+
+        public void Dispose()
+        {
+            _release.Set();
+            _advancer.Join(Wait);
+            _scope.Dispose();
+            _entered.Dispose();
+            _release.Dispose();
+        }
+    }
 }
