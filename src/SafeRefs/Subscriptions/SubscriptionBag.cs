@@ -17,9 +17,11 @@ namespace SafeRefs.Subscriptions;
 /// <para><b>Dispose:</b> cancels <see cref="Lifetime"/>, then disposes every item in reverse order of addition, even if
 /// some throw, then throws one <see cref="AggregateException"/> with every failure. A second or concurrent
 /// <see cref="Dispose"/> does nothing (a concurrent one may return before the first has disposed the items). A
-/// <see cref="DisposeAsync"/> after or during an earlier disposal disposes nothing again but still waits: for that
-/// disposal to finish, then for the running callbacks of its <see cref="Subscription"/> items (as their own
-/// <see cref="Subscription.DisposeAsync"/> after a <see cref="Subscription.Dispose"/>). When the lifetime token given
+/// <see cref="DisposeAsync"/> after or during an earlier disposal awaits the <see cref="Subscription.DisposeAsync"/> of
+/// each <see cref="Subscription"/> item (during it, it may so detach one before the earlier disposal reaches it) and
+/// disposes no other item: it completes when no callback of those items runs, and, awaited inside one of their own
+/// asynchronous handlers, faults (an <see cref="InvalidOperationException"/> in the <see cref="AggregateException"/>)
+/// instead of waiting for itself. When the lifetime token given
 /// to the constructor is cancelled, the bag is disposed on the cancelling thread; item failures are then logged through
 /// <see cref="Diagnostics.SafeRefsLog"/> (event 1004) and counted (<c>saferefs.subscription.callback.failures</c>), never thrown into the canceller.</para>
 /// </remarks>
@@ -34,12 +36,11 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
     private bool _disposed;
     private CancellationTokenSource? _lifetime;
 
-    // Set by the first disposal when it has gone through the items: its Subscription items (others nulled: a disposed
-    // bag holds no user object), for a later DisposeAsync to wait on. A disposed token holds nothing.
-    private bool _disposalEnded;
+    // The items taken by the first disposal, from its start: a later DisposeAsync awaits their Subscription items
+    // (the first disposal nulls the others when it has gone through them: a disposed bag holds no user object; a
+    // disposed token holds nothing).
     private IDisposable?[] _disposedItems = [];
     private int _disposedEnd;
-    private TaskCompletionSource? _disposalEndedSignal;
 
     /// <summary>Initializes a new instance of the <see cref="SubscriptionBag"/> class.</summary>
     /// <param name="lifetime">When cancelled, the bag disposes itself; <see langword="default"/> for none.</param>
@@ -218,14 +219,14 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
     /// Cancels <see cref="Lifetime"/> and disposes every item, last in first out, awaiting
     /// <see cref="IAsyncDisposable.DisposeAsync"/> where an item has it.
     /// </summary>
-    /// <returns>A task that completes when every item is disposed; after or during an earlier disposal, when that
-    /// disposal has ended and no callback of its <see cref="Subscription"/> items runs.</returns>
+    /// <returns>A task that completes when every item is disposed; after or during an earlier disposal, when no
+    /// callback of the <see cref="Subscription"/> items runs.</returns>
     /// <exception cref="AggregateException">One or more items threw; all were still disposed.</exception>
     public async ValueTask DisposeAsync()
     {
         if (!TakeAll(out var items, out var end, out var lifetime))
         {
-            await WaitForEarlierDisposalAsync().ConfigureAwait(false);
+            await WaitForTokensAsync().ConfigureAwait(false);
             return;
         }
 
@@ -265,8 +266,8 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
         ThrowIfAny(errors);
     }
 
-    /// <summary>The first disposal went through the items: keeps those a later <see cref="DisposeAsync"/> waits on.</summary>
-    private void EndDisposal(IDisposable?[] items, int end)
+    /// <summary>The first disposal went through the items: lets go of those that are not <see cref="Subscription"/>.</summary>
+    private static void EndDisposal(IDisposable?[] items, int end)
     {
         for (var i = 0; i < end; i++)
         {
@@ -275,42 +276,16 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
                 items[i] = null;
             }
         }
-
-        TaskCompletionSource? signal;
-        lock (_lock)
-        {
-            _disposedItems = items;
-            _disposedEnd = end;
-            _disposalEnded = true;
-            signal = _disposalEndedSignal;
-            _disposalEndedSignal = null;
-        }
-
-        signal?.TrySetResult();
     }
 
     /// <summary>
-    /// A <see cref="DisposeAsync"/> after or during an earlier disposal: waits for that disposal to go through the
-    /// items, then for the running callbacks of its tokens (their second <see cref="Subscription.DisposeAsync"/> only
-    /// waits, and faults as the first would inside their own callback).
+    /// A <see cref="DisposeAsync"/> after or during an earlier disposal: awaits each <see cref="Subscription"/> item's
+    /// <see cref="Subscription.DisposeAsync"/> (thread-safe with the earlier disposal's; it waits for the item's running
+    /// callbacks). It never waits for the earlier disposal itself, which may be waiting for the very callback this call
+    /// runs in; the item's own <see cref="Subscription.DisposeAsync"/> faults there instead of waiting for itself.
     /// </summary>
-    private async ValueTask WaitForEarlierDisposalAsync()
+    private async ValueTask WaitForTokensAsync()
     {
-        Task? ended = null;
-        lock (_lock)
-        {
-            if (!_disposalEnded)
-            {
-                _disposalEndedSignal ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                ended = _disposalEndedSignal.Task;
-            }
-        }
-
-        if (ended is not null)
-        {
-            await ended.ConfigureAwait(false);
-        }
-
         IDisposable?[] items;
         int end;
         lock (_lock)
@@ -401,6 +376,8 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
             items = _items;
             end = _end;
             lifetime = _lifetime;
+            _disposedItems = items;
+            _disposedEnd = end;
             _items = [];
             _index = null;
             _end = 0;

@@ -1,3 +1,4 @@
+using SafeRefs.Events;
 using SafeRefs.Subscriptions;
 using SafeRefs.Tests.Infrastructure;
 
@@ -58,6 +59,45 @@ public sealed class SubscriptionBagDisposeAsyncTests
         running.Bag.Dispose();
         await running.ReleaseAsync();
         Assert.True(running.Bag.DisposeAsync().AsTask().IsCompleted);
+    }
+
+    // An earlier bag.DisposeAsync awaits an AsyncWeakEvent token's running handler; that handler awaits
+    // bag.DisposeAsync: the later call must not wait for the earlier one (which waits for this handler) but fault as the
+    // token's own DisposeAsync does inside its handler. Control twin: the handler's call is the first disposal.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task DisposeAsyncInsideAnItemsAsyncHandler_WhileAnEarlierDisposalWaitsForIt_Faults(bool earlierDisposal)
+    {
+        var ev = new AsyncWeakEvent<int>();
+        var owner = new object();
+        var bag = new SubscriptionBag();
+        var inHandler = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var inner = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bag.Add(ev.Subscribe(owner, async (o, sender, value, ct) =>
+        {
+            inHandler.TrySetResult();
+            await go.Task.ConfigureAwait(false);
+            var disposal = bag.DisposeAsync().AsTask();
+            inner.TrySetResult(disposal);
+            await disposal.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+        }));
+
+        var raising = ev.RaiseAsync(null, 1).AsTask();
+        await inHandler.Task.Bounded();
+        var first = earlierDisposal ? bag.DisposeAsync().AsTask() : null;
+        go.SetResult();
+        var disposalInHandler = await inner.Task.Bounded();
+        var error = await Assert.ThrowsAsync<AggregateException>(() => disposalInHandler.Bounded());
+        await raising.Bounded();
+        if (first is not null)
+        {
+            await first.Bounded();
+        }
+
+        GC.KeepAlive(owner);
+        Assert.IsType<InvalidOperationException>(Assert.Single(error.InnerExceptions));
     }
 
     /// <summary>A bag holding one <c>Subscribe.Event</c> token whose handler is running, held, on a thread of its own.</summary>
