@@ -13,7 +13,10 @@ namespace SafeRefs.Events;
 public interface IWeakEventInvoker<in TDelegate>
     where TDelegate : Delegate
 {
-    /// <summary>Calls <paramref name="handler"/> with the raise's arguments.</summary>
+    /// <summary>Calls <paramref name="handler"/> with the raise's arguments, at once and on the calling thread.</summary>
+    /// <remarks>A token's <c>Dispose</c> waits out this call's start, not its end: an implementation that defers the
+    /// call (queues it, posts it to another thread) or keeps <paramref name="handler"/> for later can invoke a
+    /// handler after its token's <c>Dispose</c> returned, which the event otherwise promises never happens.</remarks>
     /// <param name="handler">A live handler of the event, never <see langword="null"/>.</param>
     void Invoke(TDelegate handler);
 }
