@@ -81,8 +81,10 @@ public sealed class WeakEventSweepFailureTests
             var ev = new WeakEvent<int>(new WeakEventOptions { Name = name, MeterFactory = meterFactory });
             var live = new Owner();
             var tracker = new LeakTracker();
-            SubscribeDroppedOwners(ev, tracker, 6);
+            // The live owner first, and the dropped ones kept alive until all are in: a subscribe drops the dead
+            // entries it meets, so a collection between two of them would compact the list before the raise.
             using var token = ev.Subscribe(live, static (o, _, _) => o.Calls++);
+            SubscribeDroppedOwners(ev, tracker, 6);
             tracker.AssertAllCollected();
             Assert.Equal(7, ev.StoredCount); // no sweep compacted the list before the raise
 
@@ -107,12 +109,15 @@ public sealed class WeakEventSweepFailureTests
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void SubscribeDroppedOwners(WeakEvent<int> ev, LeakTracker tracker, int count)
     {
+        var owners = new Owner[count];
         for (var i = 0; i < count; i++)
         {
-            var owner = new Owner();
-            tracker.Track(owner);
-            _ = ev.Subscribe(owner, static (o, _, _) => o.Calls++);
+            owners[i] = new Owner();
+            tracker.Track(owners[i]);
+            _ = ev.Subscribe(owners[i], static (o, _, _) => o.Calls++);
         }
+
+        GC.KeepAlive(owners);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -130,8 +130,10 @@ public sealed class SubscribeWeakEventCollectionTests
         var token = SubscribeDroppedOwner(source, tracker);
         Assert.Equal(1, source.ValuedCount);
 
-        // Only collections run here: no subscribe (caller-thread purge) and no raise.
-        for (var round = 0; round < 40 && source.ValuedCount != 0; round++)
+        // Only collections run here: no subscribe (caller-thread purge) and no raise. Bounded in time, not in rounds:
+        // the purge runs on the thread pool, which a loaded machine may not reach for a while.
+        var elapsed = System.Diagnostics.Stopwatch.StartNew();
+        while (source.ValuedCount != 0 && elapsed.Elapsed < TestTimeouts.Bound)
         {
             GC.Collect(2, GCCollectionMode.Forced, blocking: true);
             GC.WaitForPendingFinalizers();
