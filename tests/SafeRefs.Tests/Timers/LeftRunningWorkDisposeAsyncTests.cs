@@ -17,46 +17,13 @@ public sealed class LeftRunningWorkDisposeAsyncTests
     [InlineData(false)]
     public async Task TimerDisposeAsync_FromWorkAFinishedCallbackLeftRunning_WaitsForTheOtherCallback_NeverFaults(bool secondCallbackRuns)
     {
-        var clock = new FakeTimeProvider();
-        using var scope = new TimerScope(clock);
-        var goDispose = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var holdSecond = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Task<Task>? leftRunning = null;
-        ScopedTimer? timer = null;
-        var ticks = 0;
-        timer = scope.Every(TimeSpan.FromSeconds(1), async _ =>
-        {
-            if (Interlocked.Increment(ref ticks) == 1)
-            {
-                // Work the first callback leaves running (it inherits the callback's flow), then returns.
-                leftRunning = Task.Run(async () =>
-                {
-                    await goDispose.Task.ConfigureAwait(false);
-                    return timer!.DisposeAsync().AsTask();
-                });
-                return;
-            }
+        var run = await DisposeFromLeftRunningWorkAsync(
+            secondCallbackRuns, static (scope, callback) => scope.Every(TimeSpan.FromSeconds(1), callback));
 
-            await holdSecond.Task.ConfigureAwait(false);
-        });
-
-        clock.Advance(TimeSpan.FromSeconds(1)); // the first callback starts the work and returns
-        if (secondCallbackRuns)
-        {
-            clock.Advance(TimeSpan.FromSeconds(1)); // the second one runs on (awaits holdSecond)
-        }
-
-        goDispose.SetResult();
-        var disposing = await leftRunning!.Bounded();
-        var faultedAtOnce = disposing.IsFaulted;
-        var completedAtOnce = disposing.IsCompleted;
-        holdSecond.TrySetResult();
-        var failure = await Record.ExceptionAsync(() => disposing.Bounded());
-
-        Assert.False(faultedAtOnce, $"DisposeAsync from work a finished callback left running faulted: {failure?.Message}");
-        Assert.Null(failure);
-        Assert.Equal(!secondCallbackRuns, completedAtOnce); // it waited for the second callback, and only for it
-        Assert.Equal(secondCallbackRuns ? 2 : 1, Volatile.Read(ref ticks));
+        Assert.False(run.FaultedAtOnce, $"DisposeAsync from work a finished callback left running faulted: {run.Failure?.Message}");
+        Assert.Null(run.Failure);
+        Assert.Equal(!secondCallbackRuns, run.CompletedAtOnce); // it waited for the second callback, and only for it
+        Assert.Equal(secondCallbackRuns ? 2 : 1, run.Calls);
     }
 
     // secondBodyRuns = false is the control twin: the same DisposeAsync with no other body running.
@@ -65,22 +32,39 @@ public sealed class LeftRunningWorkDisposeAsyncTests
     [InlineData(false)]
     public async Task LoopDisposeAsync_FromWorkAFinishedBodyLeftRunning_WaitsForTheOtherBody_NeverFaults(bool secondBodyRuns)
     {
+        var run = await DisposeFromLeftRunningWorkAsync(
+            secondBodyRuns, static (scope, body) => scope.Loop(TimeSpan.FromSeconds(1), body));
+
+        Assert.False(run.FaultedAtOnce, $"DisposeAsync from work a finished body left running faulted: {run.Failure?.Message}");
+        Assert.Null(run.Failure);
+        Assert.False(secondBodyRuns && run.CompletedAtOnce, "DisposeAsync did not wait for the running body");
+        Assert.Equal(secondBodyRuns ? 2 : 1, run.Calls);
+    }
+
+    /// <summary>
+    /// Starts a timer or loop on a fake clock whose first call leaves work running and returns; that work, once
+    /// released, calls the item's <c>DisposeAsync</c>. With <paramref name="secondCallRuns"/> a second call runs on
+    /// (held) while it does.
+    /// </summary>
+    private static async Task<LeftRunningWorkRun> DisposeFromLeftRunningWorkAsync(
+        bool secondCallRuns, Func<TimerScope, Func<CancellationToken, ValueTask>, IAsyncDisposable> start)
+    {
         var clock = new FakeTimeProvider();
         using var scope = new TimerScope(clock);
         var goDispose = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var holdSecond = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Task<Task>? leftRunning = null;
-        ScopedLoop? loop = null;
-        var bodies = 0;
-        loop = scope.Loop(TimeSpan.FromSeconds(1), async _ =>
+        IAsyncDisposable? item = null;
+        var calls = 0;
+        item = start(scope, async _ =>
         {
-            if (Interlocked.Increment(ref bodies) == 1)
+            if (Interlocked.Increment(ref calls) == 1)
             {
-                // Work the first body leaves running (it inherits the body's flow), then returns.
+                // Work the first call leaves running (it inherits the call's flow), then returns.
                 leftRunning = Task.Run(async () =>
                 {
                     await goDispose.Task.ConfigureAwait(false);
-                    return loop!.DisposeAsync().AsTask();
+                    return item!.DisposeAsync().AsTask();
                 });
                 return;
             }
@@ -88,8 +72,8 @@ public sealed class LeftRunningWorkDisposeAsyncTests
             await holdSecond.Task.ConfigureAwait(false);
         });
 
-        clock.Advance(TimeSpan.FromSeconds(1)); // the first body starts the work and returns
-        if (secondBodyRuns)
+        clock.Advance(TimeSpan.FromSeconds(1)); // the first call starts the work and returns
+        if (secondCallRuns)
         {
             clock.Advance(TimeSpan.FromSeconds(1)); // the second one runs on (awaits holdSecond)
         }
@@ -100,10 +84,8 @@ public sealed class LeftRunningWorkDisposeAsyncTests
         var completedAtOnce = disposing.IsCompleted;
         holdSecond.TrySetResult();
         var failure = await Record.ExceptionAsync(() => disposing.Bounded());
-
-        Assert.False(faultedAtOnce, $"DisposeAsync from work a finished body left running faulted: {failure?.Message}");
-        Assert.Null(failure);
-        Assert.False(secondBodyRuns && completedAtOnce, "DisposeAsync did not wait for the running body");
-        Assert.Equal(secondBodyRuns ? 2 : 1, Volatile.Read(ref bodies));
+        return new LeftRunningWorkRun(faultedAtOnce, completedAtOnce, failure, Volatile.Read(ref calls));
     }
+
+    private sealed record LeftRunningWorkRun(bool FaultedAtOnce, bool CompletedAtOnce, Exception? Failure, int Calls);
 }
