@@ -51,6 +51,10 @@ public class Subscription : IDisposable, IAsyncDisposable
     /// <returns>A task that completes when no callback of this subscription is running; it faults with
     /// <see cref="InvalidOperationException"/> when awaited inside the subscription's own asynchronous handler (an
     /// <c>AsyncWeakEvent</c> handler, also after an <see langword="await"/> in it), which it would wait for forever.</returns>
+    /// <remarks>Started inside one of the subscription's own synchronous callbacks (an event handler, a cancellation
+    /// callback, a change-token consumer, an observer's notification), the task waits for that call too and completes
+    /// once it has returned: an <see langword="async"/> handler may await it (it resumes after its call returned), but
+    /// blocking on it there waits forever; call <see cref="Dispose"/> there instead.</remarks>
     public ValueTask DisposeAsync() => DisposeThenWait(checkOwnCallback: true);
 
     /// <summary>
