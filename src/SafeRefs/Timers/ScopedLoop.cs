@@ -112,7 +112,17 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         return failure is null ? new ValueTask(_completion.Task) : ThrowWhenIdleAsync(failure);
     }
 
-    void IScopeMember.CloseFromScope() => Close(fromScope: true);
+    void IScopeMember.CloseFromScope(bool report)
+    {
+        if (report)
+        {
+            CloseAndReport(fromScope: true);
+        }
+        else
+        {
+            Close(fromScope: true);
+        }
+    }
 
     private async ValueTask ThrowWhenIdleAsync(AggregateException failure)
     {
@@ -171,7 +181,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         if (!_scope.TryGetTarget(out var scope))
         {
             // The scope was dropped without Dispose and collected.
-            CloseAndReport();
+            CloseAndReport(fromScope: false);
             TimerScope.NoteRetiredWithCollectedScope();
             return;
         }
@@ -204,7 +214,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             // The owner was collected: retire.
             frame.End();
             Interlocked.Exchange(ref _running, 0);
-            CloseAndReport();
+            CloseAndReport(fromScope: false);
             return;
         }
 
@@ -288,7 +298,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         {
             _scope.TryGetTarget(out var scope);
             TimerScope.ReportFailure(scope, ex, null, this, clock: true);
-            CloseAndReport();
+            CloseAndReport(fromScope: false);
         }
     }
 
@@ -370,9 +380,9 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
 
     // A close with no caller to surface failures to (the owner or the scope was collected, or the clock refused a
     // re-arm): the clock's failure is reported as the clock's (1204), the token callbacks' as the loop's.
-    private void CloseAndReport()
+    private void CloseAndReport(bool fromScope)
     {
-        Close(fromScope: false, out var clockFailure, out var callbackFailures);
+        Close(fromScope, out var clockFailure, out var callbackFailures);
         _scope.TryGetTarget(out var scope);
         if (clockFailure is not null)
         {

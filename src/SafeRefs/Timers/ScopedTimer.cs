@@ -248,7 +248,18 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         return failure is null ? WhenIdleAsync() : ThrowWhenIdleAsync(failure);
     }
 
-    void IScopeMember.CloseFromScope() => Close();
+    void IScopeMember.CloseFromScope(bool report)
+    {
+        if (report)
+        {
+            _shared.Scope.TryGetTarget(out var scope);
+            CloseAndReport(scope);
+        }
+        else
+        {
+            Close();
+        }
+    }
 
     ValueTask IScopeMember.WhenIdleAsync() => WhenIdleAsync();
 

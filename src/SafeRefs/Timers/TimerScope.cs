@@ -66,7 +66,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// <see cref="TimeProvider.System"/>.</param>
     /// <param name="lifetime">When cancelled, the scope disposes itself. The token holds the scope only weakly. A token
     /// callback or clock failure of that disposal is not thrown into whoever cancelled the token: it is logged, counted
-    /// in <c>saferefs.timer.callback.failures</c> and reported to <see cref="Error"/>, as a failed callback is.</param>
+    /// in <c>saferefs.timer.callback.failures</c> and reported to <see cref="Error"/> (a child scope's to its own
+    /// handler, else to its parent's), as where no caller asked for it (a clock failure as the clock's).</param>
     public TimerScope(TimeProvider? timeProvider = null, CancellationToken lifetime = default)
         : this(timeProvider ?? TimeProvider.System, parent: null)
     {
@@ -426,7 +427,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         catch (ObjectDisposedException)
         {
             // Disposed meanwhile: end the delay, which uncounts it.
-            ((IScopeMember)delay).CloseFromScope();
+            ((IScopeMember)delay).CloseFromScope(report: false);
             throw;
         }
 
@@ -457,7 +458,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         catch (ObjectDisposedException)
         {
             // Disposed meanwhile: end the source, which uncounts it (nobody has its token, so nothing can throw).
-            ((IScopeMember)cancellation).CloseFromScope();
+            ((IScopeMember)cancellation).CloseFromScope(report: false);
             throw;
         }
 
@@ -567,7 +568,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         return false;
     }
 
-    void IScopeMember.CloseFromScope() => DisposeCore(fromParent: true);
+    void IScopeMember.CloseFromScope(bool report) => DisposeCore(fromParent: true, forLifetime: report);
 
     ValueTask IScopeMember.WhenIdleAsync() => WhenIdleAsync();
 
@@ -704,7 +705,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
                 member.Index = -1;
                 try
                 {
-                    member.CloseFromScope();
+                    member.CloseFromScope(report: forLifetime);
                 }
                 catch (AggregateException ex)
                 {
@@ -767,7 +768,8 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
         if (errors is not null && forLifetime)
         {
             // The lifetime's canceller (a host's stopping token, a CancelAfter timer thread) is no caller of this
-            // disposal: a failure thrown into it would fail it, or end the process from a timer thread.
+            // disposal: a failure thrown into it would fail it, or end the process from a timer thread. The members
+            // (child scopes included) reported their own failures; what is left is this scope's Token callbacks'.
             foreach (var error in errors)
             {
                 ReportFailure(this, error, null, null);

@@ -453,13 +453,36 @@ public sealed class TimerScopeUserCodeFailureTests
         probe.AssertReportedOnce("token callback", eventId: 1200, kind: "timer");
     }
 
-    [Fact]
-    public void Lifetime_TheClocksTimerDisposeThrowsAsTheLifetimeDisposesTheScope_ReportedNotThrownToTheCanceller()
+    [Theory]
+    [InlineData("timer")]
+    [InlineData("loop")]
+    [InlineData("delay")]
+    [InlineData("CancelAfter")]
+    public void Lifetime_TheClocksTimerDisposeThrowsAsTheLifetimeDisposesTheScope_ReportedAsTheClocksNotThrownToTheCanceller(string item)
     {
         using var life = new CancellationTokenSource();
         using var probe = new Probe(life.Token);
         var runs = 0;
-        probe.Scope.Every(Second, () => runs++);
+        switch (item)
+        {
+            case "timer":
+                probe.Scope.Every(Second, () => runs++);
+                break;
+            case "loop":
+                probe.Scope.Loop(Second, _ =>
+                {
+                    runs++;
+                    return ValueTask.CompletedTask;
+                });
+                break;
+            case "delay":
+                _ = probe.Scope.Delay(Second);
+                break;
+            default:
+                probe.Scope.CancelAfter(Second);
+                break;
+        }
+
         probe.Clock.DisposeFailure = new InvalidOperationException("ITimer.Dispose");
 
         var thrown = Record.Exception(life.Cancel);
@@ -469,7 +492,39 @@ public sealed class TimerScopeUserCodeFailureTests
         Assert.Equal(0, probe.Scope.ActiveCount);
         probe.Clock.Inner.Advance(Second);
         Assert.Equal(0, runs);
-        probe.AssertReportedOnce("ITimer.Dispose", eventId: 1200, kind: "timer");
+        probe.AssertReportedOnce("ITimer.Dispose", eventId: 1204, kind: "clock"); // as where no caller asked for it
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Lifetime_AChildScopesTokenCallbackThrows_RaisedOnTheChildsErrorElseOnItsParents(bool childHasHandler)
+    {
+        using var life = new CancellationTokenSource();
+        using var probe = new Probe(life.Token);
+        var child = probe.Scope.CreateChild();
+        var childErrors = new List<string>();
+        if (childHasHandler)
+        {
+            child.Error += (sender, e) =>
+            {
+                Assert.Same(child, sender);
+                childErrors.Add(e.Exception.Message);
+            };
+        }
+
+        using var registration = child.Token.Register(static () => throw new InvalidOperationException("child token callback"));
+
+        var thrown = Record.Exception(life.Cancel);
+
+        Assert.Null(thrown);
+        Assert.True(child.IsDisposed);
+        probe.AssertLoggedOnce("child token callback", eventId: 1200, kind: "timer");
+        string[] onChild = childHasHandler ? ["child token callback"] : [];
+        string[] onParent = childHasHandler ? [] : ["child token callback"];
+        Assert.Equal(onChild, childErrors);
+        probe.AssertRaised(onParent);
+        GC.KeepAlive(child);
     }
 
     [Fact]
@@ -514,11 +569,21 @@ public sealed class TimerScopeUserCodeFailureTests
 
         public void AssertReportedOnce(string message, int eventId = 1204, string kind = "clock")
         {
+            AssertRaised(message);
+            AssertLoggedOnce(message, eventId, kind);
+        }
+
+        /// <summary>What reached the scope's <see cref="TimerScope.Error"/>, in order.</summary>
+        public void AssertRaised(params string[] messages)
+        {
             lock (_errors)
             {
-                Assert.Equal(message, Assert.Single(_errors).Message);
+                Assert.Equal(messages, _errors.Select(static e => e.Message));
             }
+        }
 
+        public void AssertLoggedOnce(string message, int eventId, string kind)
+        {
             var record = Assert.Single(_logger.Collector.GetSnapshot());
             Assert.Equal(eventId, record.Id.Id);
             Assert.Equal(message, record.Exception?.Message);

@@ -16,11 +16,11 @@ internal sealed class ChildScopeMember(WeakReference<TimerScope> child) : IScope
 
     public bool RunsInCallingFlow => child.TryGetTarget(out var scope) && ((IScopeMember)scope).RunsInCallingFlow;
 
-    public void CloseFromScope()
+    public void CloseFromScope(bool report)
     {
         if (child.TryGetTarget(out var scope))
         {
-            ((IScopeMember)scope).CloseFromScope();
+            ((IScopeMember)scope).CloseFromScope(report);
         }
     }
 

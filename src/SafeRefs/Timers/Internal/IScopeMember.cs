@@ -20,7 +20,12 @@ internal interface IScopeMember
     bool RunsInCallingFlow { get; }
 
     /// <summary>Stops the member because its scope is being disposed; the scope has already removed it.</summary>
-    void CloseFromScope();
+    /// <param name="report">Whether the disposal has no caller to throw to (the scope's <c>lifetime</c> token ended
+    /// it): then each failure is reported as the member reports it where nobody asked for the close (the clock's as
+    /// the clock's), and nothing is thrown.</param>
+    /// <exception cref="Exception">Without <paramref name="report"/>: what token callbacks or the clock threw; the
+    /// member is closed all the same.</exception>
+    void CloseFromScope(bool report);
 
     /// <summary>Completes when no callback or body of the (already closed) member is running.</summary>
     ValueTask WhenIdleAsync();

@@ -67,11 +67,17 @@ internal sealed class ScopedCancellation : IScopeMember
         }
     }
 
-    void IScopeMember.CloseFromScope()
+    void IScopeMember.CloseFromScope(bool report)
     {
         // As CancellationTokenSource.Cancel does: everything is stopped first, then the failures of the token's
-        // callbacks (and of the clock) surface to the scope's disposer.
+        // callbacks (and of the clock) surface to the scope's disposer, or are reported when it has none.
         var failures = End(fromScope: true, out var refused);
+        if (report)
+        {
+            Report(failures, refused);
+            return;
+        }
+
         if (refused is not null)
         {
             (failures ??= []).Insert(0, refused);
@@ -87,6 +93,12 @@ internal sealed class ScopedCancellation : IScopeMember
     private void OnFired()
     {
         var failures = End(fromScope: false, out var refused);
+        Report(failures, refused);
+    }
+
+    // The clock's failure as the clock's (1204), the token callbacks' as failed callbacks (1200).
+    private void Report(List<Exception>? failures, Exception? refused)
+    {
         if (failures is null && refused is null)
         {
             return;

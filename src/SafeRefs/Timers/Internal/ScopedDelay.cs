@@ -36,7 +36,7 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
 
     bool IScopeMember.RunsInCallingFlow => false;
 
-    void IScopeMember.CloseFromScope() => Finish(CancellationToken.None, fromScope: true);
+    void IScopeMember.CloseFromScope(bool report) => Finish(CancellationToken.None, fromScope: true, report);
 
     ValueTask IScopeMember.WhenIdleAsync() => default;
 
@@ -72,9 +72,9 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
         Finish(_scope.TryGetTarget(out var scope) && scope.IsDisposing ? CancellationToken.None : null, fromScope: false);
 
     // canceledBy: null = due; otherwise the token that cancelled it (None for the scope). Ends the delay completely
-    // even when the clock's ITimer.Dispose throws: the scope's disposer gets that failure; on a timer thread or in a
-    // token's canceller (which did not call for it) it is reported.
-    private void Finish(CancellationToken? canceledBy, bool fromScope)
+    // even when the clock's ITimer.Dispose throws: the scope's disposer gets that failure; on a timer thread, in a
+    // token's canceller or for the scope's lifetime token (none of which called for it) it is reported.
+    private void Finish(CancellationToken? canceledBy, bool fromScope, bool report = false)
     {
         if (Interlocked.Exchange(ref _done, 1) != 0)
         {
@@ -82,10 +82,10 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
         }
 
         var failure = Volatile.Read(ref _started) != 0 ? Release() : null;
-        TimerScope? scope = null;
-        if (!fromScope && _scope.TryGetTarget(out scope))
+        _scope.TryGetTarget(out var scope);
+        if (!fromScope)
         {
-            scope.Remove(this);
+            scope?.Remove(this);
         }
 
         _count?.Decrement();
@@ -101,7 +101,7 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
 
         if (failure is not null)
         {
-            if (fromScope)
+            if (fromScope && !report)
             {
                 ExceptionDispatchInfo.Throw(failure);
             }

@@ -80,7 +80,7 @@ public sealed class ScopeMemberTableTests
 
         public bool RunsInCallingFlow => false;
 
-        public void CloseFromScope() => IsClosed = true;
+        public void CloseFromScope(bool report) => IsClosed = true;
 
         public ValueTask WhenIdleAsync() => default;
     }
