@@ -164,8 +164,7 @@ public sealed class AsyncWeakEvent<TArgs>
 
                 // A Subscribe handler's token waits for the whole task: its flow is marked, so that a DisposeAsync
                 // awaited inside it faults instead of waiting for itself.
-                var owned = item.Entry.Kind == WeakHandlerEntry.EntryKind.Owner;
-                var frame = owned ? EnclosingCallbacks.Enter(item.Entry) : null;
+                var frame = item.Entry is OwnerHandlerEntry bound ? EnclosingCallbacks.Enter(bound) : null;
                 try
                 {
                     await Invoke(owner, handler, sender, args, cancellationToken).ConfigureAwait(false);

@@ -8,10 +8,10 @@ namespace SafeRefs.Internal;
 /// <summary>
 /// The library's one weak-link mechanism: the GC handles of one weak subscription, allocated for it alone, never
 /// reused, freed exactly once. Used by the weak links (<c>Subscribe.WeakEvent</c>, <c>WeakSubscriptions</c>) and by
-/// every handler of the weak events. A handler that can capture lives exactly as long as the owner (a
+/// the <c>Subscribe</c> handlers of the weak events. A handler that can capture lives exactly as long as the owner (a
 /// <see cref="DependentHandle"/> owner → handler); one that cannot (a static method, a non-capturing lambda: rooted
 /// anyway) is held strongly beside a weak handle to the owner, which a raise reads more cheaply than the dependent
-/// handle. An optional weak handle holds one more object (a link's source, an <c>Add</c> handler's delegate).
+/// handle. An optional weak handle holds one more object (a link's source).
 /// </summary>
 /// <remarks>
 /// The core does not know who may read it: its holder keeps readers and the freer apart (a weak link's

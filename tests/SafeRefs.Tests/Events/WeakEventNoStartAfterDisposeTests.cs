@@ -8,7 +8,7 @@ namespace SafeRefs.Tests.Events;
 /// <summary>
 /// "After <c>Dispose</c> returns, no invocation of the handler starts", end to end and deterministically, for the
 /// <c>Subscribe</c> tokens of the three weak events. A raise on another thread is held by
-/// <see cref="WeakHandlerEntry.CallHook"/> after its check and its announced call, while this thread disposes: the
+/// <see cref="OwnerHandlerEntry.CallHook"/> after its check and its announced call, while this thread disposes: the
 /// held invocation was under way before <c>Dispose</c> returned, so it must count as running (<c>DisposeAsync</c> waits
 /// for it) and no later one may start; a raise held before reaching the entry must not start it after <c>Dispose</c>;
 /// and a raise held between its check and the announced call is waited out by <c>Dispose</c>
@@ -135,7 +135,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         using var release = new ManualResetEventSlim();
         using var releaseCall = new ManualResetEventSlim();
         var disposerWaits = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        WeakHandlerEntry.CallHook = (e, inWindow) =>
+        OwnerHandlerEntry.CallHook = (e, inWindow) =>
         {
             if (ReferenceEquals(e, entry))
             {
@@ -391,11 +391,11 @@ public sealed class WeakEventNoStartAfterDisposeTests
     }
 
     // Holds a raise of the entry after its announced call (the invocation counts as running) until released.
-    private static void HoldAfterAnnouncedCall(WeakHandlerEntry entry, ManualResetEventSlim atHook, ManualResetEventSlim release) =>
+    private static void HoldAfterAnnouncedCall(OwnerHandlerEntry entry, ManualResetEventSlim atHook, ManualResetEventSlim release) =>
         HoldAtCallHook(entry, inWindow: false, atHook, release);
 
     // Holds a raise of the entry between its check and the announced call until released; reports each disposer wait.
-    private static void HoldBetweenCheckAndCall(WeakHandlerEntry entry, ManualResetEventSlim atHook, ManualResetEventSlim release, Action disposerWaits)
+    private static void HoldBetweenCheckAndCall(OwnerHandlerEntry entry, ManualResetEventSlim atHook, ManualResetEventSlim release, Action disposerWaits)
     {
         HoldAtCallHook(entry, inWindow: true, atHook, release);
         RaiseSlots.WaitHook = e =>
@@ -407,8 +407,8 @@ public sealed class WeakEventNoStartAfterDisposeTests
         };
     }
 
-    private static void HoldAtCallHook(WeakHandlerEntry entry, bool inWindow, ManualResetEventSlim atHook, ManualResetEventSlim release) =>
-        WeakHandlerEntry.CallHook = (e, window) =>
+    private static void HoldAtCallHook(OwnerHandlerEntry entry, bool inWindow, ManualResetEventSlim atHook, ManualResetEventSlim release) =>
+        OwnerHandlerEntry.CallHook = (e, window) =>
         {
             if (window == inWindow && ReferenceEquals(e, entry))
             {
@@ -418,7 +418,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
         };
 
     // The probe subscribed to a new event of the kind, with its token and entry.
-    private static (Source Source, Probe Owner, Subscription Token, WeakHandlerEntry Entry) Subscribed(string kind)
+    private static (Source Source, Probe Owner, Subscription Token, OwnerHandlerEntry Entry) Subscribed(string kind)
     {
         var source = Source.Create(kind);
         var owner = new Probe();
@@ -429,7 +429,7 @@ public sealed class WeakEventNoStartAfterDisposeTests
     // Clears the hooks, also after a failed assertion, and lets a held raise go.
     private static void ClearHooksAndRelease(params ManualResetEventSlim[] releases)
     {
-        WeakHandlerEntry.CallHook = null;
+        OwnerHandlerEntry.CallHook = null;
         RaiseSlots.WaitHook = null;
         RaiseSlots.BeforeWaitHook = null;
         foreach (var release in releases)

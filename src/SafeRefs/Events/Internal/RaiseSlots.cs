@@ -15,13 +15,13 @@ internal sealed class RaiseSlots
     /// Test seam: called by a disposer that finds a raise checking its entry, before it waits for the call;
     /// <see langword="null"/> outside tests.
     /// </summary>
-    internal static Action<WeakHandlerEntry>? WaitHook { get; set; }
+    internal static Action<OwnerHandlerEntry>? WaitHook { get; set; }
 
     /// <summary>
     /// Test seam: called by a waiter (<c>DisposeAsync</c>) that found a raise calling its entry, before it publishes
     /// its wait on the slot; <see langword="null"/> outside tests.
     /// </summary>
-    internal static Action<WeakHandlerEntry>? BeforeWaitHook { get; set; }
+    internal static Action<OwnerHandlerEntry>? BeforeWaitHook { get; set; }
 
     /// <summary>Takes a free slot for a raise, or adds one, announcing that it checks entry <paramref name="id"/> first.</summary>
     internal RaiseSlot Take(long id)
@@ -50,7 +50,7 @@ internal sealed class RaiseSlots
     /// For the disposer of a closed entry: waits while a raise is between its check of the entry and the call (a few
     /// instructions), so that afterwards no raise reads the entry's handles and none starts its handler.
     /// </summary>
-    internal void WaitOutChecks(WeakHandlerEntry entry, long id)
+    internal void WaitOutChecks(OwnerHandlerEntry entry, long id)
     {
         foreach (var slot in Volatile.Read(ref _slots))
         {
@@ -79,9 +79,9 @@ internal sealed class RaiseSlots
     }
 
     /// <summary>Completes when no raise calls <paramref name="entry"/>'s handler (id <paramref name="id"/>, after its close).</summary>
-    internal ValueTask WhenNotCallingAsync(WeakHandlerEntry entry, long id) => CallingCount(id) == 0 ? default : WaitAsync(entry, id);
+    internal ValueTask WhenNotCallingAsync(OwnerHandlerEntry entry, long id) => CallingCount(id) == 0 ? default : WaitAsync(entry, id);
 
-    private async ValueTask WaitAsync(WeakHandlerEntry entry, long id)
+    private async ValueTask WaitAsync(OwnerHandlerEntry entry, long id)
     {
         foreach (var slot in Volatile.Read(ref _slots))
         {

@@ -12,10 +12,10 @@ internal readonly struct SnapshotItem
     internal SnapshotItem(WeakHandlerEntry entry)
     {
         Entry = entry;
-        Added = entry.Added;
+        Added = (entry as WeakTargetHandlerEntry)?.Added;
     }
 
-    /// <summary>The weak reference to the delegate of a <see cref="WeakHandlerEntry.EntryKind.WeakTarget"/> entry; otherwise <see langword="null"/>.</summary>
+    /// <summary>The weak reference to the delegate of a <see cref="WeakTargetHandlerEntry"/>; otherwise <see langword="null"/>.</summary>
     internal WeakReference<Delegate>? Added { get; }
 
     /// <summary>The entry.</summary>

@@ -11,12 +11,12 @@ namespace SafeRefs.Events.Internal;
 /// under a lock and publish a new immutable array.
 /// </summary>
 /// <remarks>
-/// <para><b>Handles.</b> Each entry owns its GC handles through a <see cref="SafeRefs.Internal.WeakLinkCore"/>, freed
-/// exactly once by whoever detaches it. A <c>Subscribe</c> entry's are freed, under this list's lock, by whoever closes
+/// <para><b>Handles.</b> Each weak entry owns its GC handles, freed exactly once by whoever detaches it. A
+/// <c>Subscribe</c> entry's (a <see cref="SafeRefs.Internal.WeakLinkCore"/>) are freed, under this list's lock, by whoever closes
 /// it (its token's <c>Dispose</c>, or this list dropping it dead), once no raise is between its check of the entry and
-/// the call (<see cref="RaiseSlots"/>). An <c>Add</c> entry's (target → delegate, which keeps the delegate
-/// alive with its target) are never read: a raise reaches the delegate through a <see cref="WeakReference{T}"/>, whose
-/// handle the runtime frees when nothing references it any more. So this list frees them under its lock in the same
+/// the call (<see cref="RaiseSlots"/>). An <c>Add</c> entry's (a dependent handle target → delegate, which keeps the
+/// delegate alive with its target) is never read: a raise reaches the delegate through a <see cref="WeakReference{T}"/>, whose
+/// handle the runtime frees when nothing references it any more. So this list frees it under its lock in the same
 /// step that drops the entry from the snapshot, whatever raise is running. Entries still registered when the list is
 /// collected are freed by <see cref="CollectedListReleaser"/>.</para>
 /// <para><b>User code</b> (metric listeners) never runs under the lock: another thread's <c>Dispose</c> must not
@@ -163,15 +163,15 @@ internal sealed class WeakHandlerList
                 _counted = true;
             }
 
-            if (entry.Kind == WeakHandlerEntry.EntryKind.Owner)
+            if (entry is OwnerHandlerEntry bound)
             {
-                entry.Attach(_slots ??= new RaiseSlots(), ++_lastId);
+                bound.Attach(_slots ??= new RaiseSlots(), ++_lastId);
             }
 
             var copy = CopyLiveLocked(extra: 1, out purged);
             copy[^1] = new SnapshotItem(entry);
             Publish(copy);
-            if (entry.Kind != WeakHandlerEntry.EntryKind.Strong && _releaser is null)
+            if (entry is not StrongHandlerEntry && _releaser is null)
             {
                 _releaser = new CollectedListReleaser(this);
                 register = true;
@@ -281,7 +281,7 @@ internal sealed class WeakHandlerList
     /// Removes a subscribed entry: closes it (no invocation starts after this returns; a running one goes on), drops it
     /// from the snapshot and frees its handles.
     /// </summary>
-    internal void Dispose(WeakHandlerEntry entry)
+    internal void Dispose(OwnerHandlerEntry entry)
     {
         if (!entry.Close())
         {
@@ -381,10 +381,7 @@ internal sealed class WeakHandlerList
     private static int DropLocked(WeakHandlerEntry entry)
     {
         entry.ReleaseBudget();
-        if (entry.Kind == WeakHandlerEntry.EntryKind.WeakTarget)
-        {
-            entry.MarkDropped();
-        }
+        (entry as WeakTargetHandlerEntry)?.MarkDropped();
 
         // An Add entry's handles are never read (a raise reads the delegate's WeakReference): freed now, by this drop. A
         // Subscribe entry is closed and freed here unless its token's Dispose closed it (then it was removed, not purged).

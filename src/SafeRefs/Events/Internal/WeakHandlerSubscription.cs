@@ -13,14 +13,14 @@ internal sealed class WeakHandlerSubscription : Subscription
     private WeakHandlerList? _list;
 
     /// <summary>Initializes a new instance of the <see cref="WeakHandlerSubscription"/> class.</summary>
-    internal WeakHandlerSubscription(WeakHandlerList list, WeakHandlerEntry entry)
+    internal WeakHandlerSubscription(WeakHandlerList list, OwnerHandlerEntry entry)
     {
         _list = list;
         Entry = entry;
     }
 
     /// <summary>Gets the entry, whose running invocations <c>DisposeAsync</c> waits for.</summary>
-    internal WeakHandlerEntry Entry { get; }
+    internal OwnerHandlerEntry Entry { get; }
 
     private protected override bool IsDisposed => Volatile.Read(ref _list) is null;
 

@@ -325,7 +325,7 @@ public sealed class WeakHandlerListHandleTests
         GC.KeepAlive(root);
     }
 
-    private static WeakHandlerEntry EntryOf(Subscription token) => ((WeakHandlerSubscription)token).Entry;
+    private static OwnerHandlerEntry EntryOf(Subscription token) => ((WeakHandlerSubscription)token).Entry;
 
     // A raise held in its first handler on another thread, with an Add handler of a live target after it; the Add's
     // delegate escapes only as a weak reference.
