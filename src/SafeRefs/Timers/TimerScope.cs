@@ -518,12 +518,11 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     }
 
     /// <summary>Gets whether the caller runs inside a callback or loop body (also after an await in it) that the
-    /// disposed scope still waits for.</summary>
+    /// scope's disposal waits for (frames end with their call, so no disposal state needs checking).</summary>
     /// <remarks>One rule at every stage of the disposal: the scope waits for every callback and body of it or of a
     /// child scope that runs once it is disposed (none starts after, and one that runs keeps its cell in the table, so
     /// the disposal finds it), so the flow's own running callback of this scope or a child is one it waits for.</remarks>
-    internal bool IsCallingFromOwnCallback() =>
-        Volatile.Read(ref _idle) is { Task.IsCompleted: false } && IsInsideRunningMemberOf(this);
+    internal bool IsCallingFromOwnCallback() => IsInsideRunningMemberOf(this);
 
     /// <summary>Gets whether the caller runs inside a still running callback or body of <paramref name="item"/> (a
     /// <see cref="TimerScope"/> or one of its child scopes, a <see cref="ScopedTimer"/> or a <see cref="ScopedLoop"/>),
