@@ -117,20 +117,22 @@ public sealed class CacheReportingFailureTests
     }
 
     /// <summary>
-    /// Child-process scenario: the sweeper of <see cref="TimeProvider.System"/> evicts an expired entry whose
+    /// Child-process scenario: the sweeper on the system clock evicts an expired entry whose
     /// <c>Evicted</c> handler throws, and the cache's logger throws when told; an exception that left the timer
     /// callback would end the process.
     /// </summary>
     internal static int SweepWithThrowingHandlerAndLogger()
     {
         var logger = new ThrowingLogger();
+        var clock = new ReturnTrackingTimeProvider();
         using var handlerRan = new ManualResetEventSlim();
-        using var cache = new BoundedLruCache<int, int>(new BoundedLruCacheOptions<int, int>
+        var cache = new BoundedLruCache<int, int>(new BoundedLruCacheOptions<int, int>
         {
             Capacity = 10,
             ExpireAfterWrite = TimeSpan.FromMilliseconds(20),
             ExpirationScanInterval = TimeSpan.FromMilliseconds(20),
             Logger = logger,
+            TimeProvider = clock,
         });
         cache.Evicted += (_, _) =>
         {
@@ -141,11 +143,15 @@ public sealed class CacheReportingFailureTests
         Console.WriteLine($"handler ran {handlerRan.Wait(Bound)}");
         _ = SpinWait.SpinUntil(() => logger.Calls >= 1, Bound);
 
-        // An exception that escaped a timer callback ends the process from the timer thread: give it a bounded chance.
-        using var drained = new ManualResetEventSlim();
-        ThreadPool.QueueUserWorkItem(_ => drained.Set());
-        drained.Wait(Bound);
-        Thread.Sleep(300);
+        // The sweep that ran the handler must return from its timer callback: an exception that escaped it would end
+        // the process from the timer thread, or leave it unreturned.
+        cache.Dispose();
+        if (!clock.WaitUntilNoneRuns(Bound))
+        {
+            Console.WriteLine("a timer callback did not return");
+            return 3;
+        }
+
         Console.WriteLine($"logger calls {logger.Calls}");
         Console.WriteLine("survived");
         return 0;

@@ -20,6 +20,28 @@ internal sealed class ConsoleEventIdLogger : ILogger
         }
     }
 
+    /// <summary>Waits, at most <paramref name="bound"/>, until every one of <paramref name="eventIds"/> was logged.</summary>
+    /// <returns><see langword="false"/> if one was not logged in time.</returns>
+    public bool WaitFor(TimeSpan bound, params int[] eventIds)
+    {
+        var deadline = Environment.TickCount64 + (long)bound.TotalMilliseconds;
+        lock (_seen)
+        {
+            while (!eventIds.All(_seen.Contains))
+            {
+                var left = deadline - Environment.TickCount64;
+                if (left <= 0)
+                {
+                    return false;
+                }
+
+                Monitor.Wait(_seen, TimeSpan.FromMilliseconds(left));
+            }
+
+            return true;
+        }
+    }
+
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
         lock (_seen)
@@ -27,6 +49,7 @@ internal sealed class ConsoleEventIdLogger : ILogger
             if (_seen.Add(eventId.Id))
             {
                 Console.WriteLine($"event {eventId.Id} {exception?.GetType().Name}");
+                Monitor.PulseAll(_seen);
             }
         }
     }

@@ -9,26 +9,34 @@ internal static class TimerScopeCrashScenarios
 {
     /// <summary>
     /// A standalone scope on the system clock, with no <c>Error</c> handler and no logger, whose timer callbacks and
-    /// loop body throw. Prints the event ids logged through <see cref="SafeRefsLog"/>, then "survived".
+    /// loop body throw. Once both failures were logged, the scope is disposed and the child waits until every timer
+    /// callback that started has returned: a failure rethrown as unhandled would end the process from its timer thread,
+    /// or never return (exit code 3). Prints the event ids logged through <see cref="SafeRefsLog"/>, then "survived".
     /// </summary>
     public static int CallbacksThrowWithoutHandler()
     {
+        var bound = TimeSpan.FromSeconds(30);
         var logger = new ConsoleEventIdLogger();
         SafeRefsLog.Logger = logger;
+        var clock = new ReturnTrackingTimeProvider();
         var owner = new object();
-        var scope = new TimerScope();
+        var scope = new TimerScope(clock);
         scope.After(TimeSpan.FromMilliseconds(1), static () => throw new InvalidOperationException("after"));
         scope.Every(TimeSpan.FromMilliseconds(5), static () => throw new InvalidOperationException("every"));
         scope.Loop(owner, TimeSpan.FromMilliseconds(1), static (_, _) => throw new InvalidOperationException("loop"));
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!(logger.Saw(1200) && logger.Saw(1201)) && DateTime.UtcNow < deadline)
+        if (!logger.WaitFor(bound, 1200, 1201))
         {
-            Thread.Sleep(10);
+            Console.WriteLine("timed out");
+            return 1;
         }
 
-        // A failure rethrown as unhandled would end the process from a timer thread: give it a bounded chance to.
-        Thread.Sleep(300);
         scope.Dispose();
+        if (!clock.WaitUntilNoneRuns(bound))
+        {
+            Console.WriteLine("a timer callback did not return");
+            return 3;
+        }
+
         GC.KeepAlive(owner);
         Console.WriteLine("survived");
         return 0;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using SafeRefs.Diagnostics;
+using SafeRefs.Internal;
 using SafeRefs.Subscriptions;
 using SafeRefs.Subscriptions.WeakLinks;
 using SafeRefs.Tests.Infrastructure;
@@ -11,24 +12,41 @@ internal static class WeakLinkCrashScenarios
 {
     /// <summary>
     /// A weak subscription whose owner was collected, on a source whose <c>remove</c> throws (a disposed source), is
-    /// detached by the purge that gen-2 collections queue on the thread pool. Prints "survived" and the logged event ids.
+    /// detached by a purge of the weak-link registry on the thread pool, inside a gen-2 purge work item (through its
+    /// test seam). The child goes on once that purge has returned: an exception escaping it would end the process from
+    /// the pool thread, or leave it unreturned (exit code 3). Prints "survived" and the logged event ids.
     /// </summary>
     public static int ThrowingRemoveDuringBackgroundPurge()
     {
+        var bound = TimeSpan.FromSeconds(30);
         var logger = new ConsoleEventIdLogger();
         SafeRefsLog.Logger = logger;
         var source = new DisposedSource();
         SubscribeDroppedOwner(source);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!logger.Saw(1010) && DateTime.UtcNow < deadline)
+        using var purged = new SemaphoreSlim(0);
+        using var removed = new ManualResetEventSlim();
+        PurgeRegistry.Gen2PurgeHook = () =>
+        {
+            _ = WeakLink.Registry.Purge(onOwnThread: false); // the purge the work item runs next, run here to its end
+            if (Volatile.Read(ref source.RemoveCalls) != 0)
+            {
+                removed.Set(); // the throwing remove ran, in this purge (or in one before it on the pool)
+            }
+
+            purged.Release();
+        };
+
+        for (var collections = 0; !removed.IsSet && collections < 100; collections++)
         {
             GC.Collect(2, GCCollectionMode.Forced, blocking: true);
-            GC.WaitForPendingFinalizers();
-            Thread.Sleep(20);
+            GC.WaitForPendingFinalizers(); // the gen-2 callback queues one purge work item per collection
+            if (!purged.Wait(bound))
+            {
+                Console.WriteLine("a purge did not return");
+                return 3;
+            }
         }
 
-        // Give the thread pool a moment to let an escaped exception end the process, as it would have before.
-        Thread.Sleep(200);
         Console.WriteLine($"remove calls {Volatile.Read(ref source.RemoveCalls)}");
         Console.WriteLine("survived");
         GC.KeepAlive(source);
