@@ -7,8 +7,9 @@ namespace SafeRefs.Internal;
 /// callback's continuations. Only the calls that are marked pay for it (a frame and the context change per call).
 /// </summary>
 /// <remarks>Work a callback starts and leaves running (a task it does not await) inherits the frame too, and may
-/// outlive the call: each frame therefore says when its call ended (for an asynchronous body, when the whole body
-/// completed), and ended frames enclose nothing. Whether another call of the same source runs does not matter.</remarks>
+/// outlive the call: each frame therefore says when its call ended (for an asynchronous body, as soon as the body's task
+/// completed, before its owner's continuation runs), and ended frames enclose nothing. Whether another call of the same
+/// source runs does not matter.</remarks>
 internal static class EnclosingCallbacks
 {
     private static readonly AsyncLocal<Frame?> Current = new();
@@ -63,6 +64,14 @@ internal static class EnclosingCallbacks
     internal sealed class Frame(object source, object? state, Frame? outer)
     {
         private volatile bool _ended;
+        private volatile Task? _body;
+
+        /// <summary>
+        /// Test seam: called by <see cref="End"/> before it marks the call ended (for an asynchronous body, after the
+        /// body's task completed: the window <see cref="EndsWith"/> closes). One static load per call; <see langword="null"/>
+        /// outside tests.
+        /// </summary>
+        internal static Action<Frame>? BeforeEndHook { get; set; }
 
         public object Source { get; } = source;
 
@@ -71,10 +80,20 @@ internal static class EnclosingCallbacks
         public Frame? Outer { get; } = outer;
 
         /// <summary>Gets a value indicating whether the call has ended (work it left running may still see the frame).</summary>
-        public bool HasEnded => _ended;
+        public bool HasEnded => _ended || _body is { IsCompleted: true };
 
         /// <summary>Marks the call ended; its owner calls it before the call stops counting as running, so a frame that
         /// has not ended always stands for a call its source still waits for.</summary>
-        public void End() => _ended = true;
+        public void End()
+        {
+            BeforeEndHook?.Invoke(this);
+            _ended = true;
+        }
+
+        /// <summary>Ties the end of an asynchronous body's call to <paramref name="body"/>: the call has ended once the
+        /// task completed, even before its owner's continuation calls <see cref="End"/> (work the body left running that
+        /// disposes in between would not wait for itself).</summary>
+        /// <param name="body">The body's task, from before the owner waits for it.</param>
+        public void EndsWith(Task body) => _body = body;
     }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Internal;
 using SafeRefs.Timers.Internal;
@@ -39,7 +38,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
     private readonly Action _onRunCompleted;
     private readonly LiveCountTracker? _count; // lowered once, when the item ends
     private ITimer? _timer;
-    private ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter _run;
+    private Task? _run;
     private EnclosingCallbacks.Frame? _runFrame; // the running body's call, ended when the body has finished
     private int _closed;
     private int _running;
@@ -218,34 +217,37 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             return;
         }
 
-        var awaiter = run.ConfigureAwait(false).GetAwaiter();
-        if (awaiter.IsCompleted)
+        if (run.IsCompleted)
         {
-            Finish(awaiter, frame);
+            Finish(run, frame);
         }
         else
         {
-            _run = awaiter;
+            // The body's task (a ValueTask of another source converted once): its completion ends the call, even before
+            // OnRunCompleted runs.
+            var body = run.AsTask();
+            frame.EndsWith(body);
+            _run = body;
             _runFrame = frame;
-            awaiter.UnsafeOnCompleted(_onRunCompleted);
+            body.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onRunCompleted);
         }
     }
 
     private void OnRunCompleted()
     {
-        var awaiter = _run;
+        var run = _run!;
         var frame = _runFrame!;
-        _run = default;
+        _run = null;
         _runFrame = null;
-        Finish(awaiter, frame);
+        Finish(new ValueTask(run), frame);
     }
 
-    private void Finish(ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter awaiter, EnclosingCallbacks.Frame frame)
+    private void Finish(ValueTask run, EnclosingCallbacks.Frame frame)
     {
         Exception? failure = null;
         try
         {
-            awaiter.GetResult();
+            run.GetAwaiter().GetResult();
         }
         catch (OperationCanceledException) when (_cts.IsCancellationRequested)
         {

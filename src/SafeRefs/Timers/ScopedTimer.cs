@@ -372,8 +372,10 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         {
             // An asynchronous body runs on: the timer counts as running (DisposeAsync waits, errors are reported) and
             // the call has not ended until the whole body has returned.
+            var body = run.AsTask();
+            frame.EndsWith(body);
             EnclosingCallbacks.Leave(frame);
-            _ = ExitWhenRunEndsAsync(run, (AsyncTimerCallback)callback, arming, frame);
+            _ = ExitWhenRunEndsAsync(body, (AsyncTimerCallback)callback, arming, frame);
             return;
         }
 
@@ -407,7 +409,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         }
     }
 
-    private async Task ExitWhenRunEndsAsync(ValueTask run, AsyncTimerCallback callback, int arming, EnclosingCallbacks.Frame frame)
+    private async Task ExitWhenRunEndsAsync(Task run, AsyncTimerCallback callback, int arming, EnclosingCallbacks.Frame frame)
     {
         Exception? failure = null;
         try
