@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using SafeRefs.Internal;
 using SafeRefs.Pooling.Internal;
 using SafeRefs.Subscriptions;
 using SafeRefs.Timers;
@@ -14,8 +15,9 @@ namespace SafeRefs.Pooling;
 /// <typeparam name="T">The pooled type.</typeparam>
 /// <remarks>
 /// <para><b>Holds</b> the pool and the object's guard state strongly (so the object, while the lease lives). The pool
-/// holds no reference to the lease: a lease that is never disposed is collected with everything it captured, and the
-/// object counts as outstanding.</para>
+/// reaches the lease only through the object (its guard state is keyed weakly by the object, until the object went
+/// back): a lease that is never disposed is collected with its object and everything it captured, and the object
+/// counts as outstanding.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe; the lease may be ended on another thread than it was
 /// rented on.</para>
 /// <para><b>Dispose:</b> detaches everything tracked (last in, first out; a failing detach does not stop the rest),
@@ -39,16 +41,52 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
 {
     private const string RawRegistration = "A lease cannot wait for the callback of a CancellationTokenRegistration ended from inside it, so the object could be reused while it runs: use lease.OnCancel(token, callback) instead of lease.Track(token.Register(callback)).";
 
+    // In _running, above any count: the lease has ended.
+    private const int Ended = 1 << 30;
+
+    private static readonly object HandedBack = new();
+
     private readonly GuardedObjectPool<T> _pool;
     private readonly PooledObjectState<T> _state;
-    private readonly long _version;
 
-    internal PoolLease(GuardedObjectPool<T> pool, PooledObjectState<T> state, long version)
+    // Ended | how many things of the lease run: the lease's own hold (its end's, once it ended), forwarded handlers,
+    // token callbacks and add accessors that run, and the waits for timer callbacks and registrations an end joined.
+    // One word, so that "not ended" and "count me" are one compare-and-swap, and the count reaches 0 after the end
+    // exactly once: the one whose exit does hands the object back.
+    private int _running = 1;
+
+    // Under the state's lock: the entries of _state.Attachments this lease uses, its timers and its token.
+    private int _count;
+    private TimerScope? _timers;
+    private CancellationTokenSource? _cts;
+
+    // null; the waiter of a DisposeAsync; HandedBack once the object went back.
+    private object? _returned;
+
+    internal PoolLease(GuardedObjectPool<T> pool, PooledObjectState<T> state)
     {
         _pool = pool;
         _state = state;
-        _version = version;
     }
+
+    /// <summary>Gets or sets a test hook that <see cref="TryEnter"/> calls between reading the lease's word and counting
+    /// the caller (the window in which the lease may end). Null outside tests.</summary>
+    internal static Action<PoolLease<T>>? BeforeEnterHook { get; set; }
+
+    /// <summary>Gets or sets a test hook that a <see cref="DisposeAsync"/> calls between its look at the hand-back and
+    /// publishing its waiter (the window in which the hand-back may miss the waiter). Null outside tests.</summary>
+    internal static Action<PoolLease<T>>? BeforeWaiterHook { get; set; }
+
+    /// <summary>Set by an end, or by what it waits for, before its <see cref="Exit"/>: discard the object instead of
+    /// returning it (read by the hand-back, after the last exit).</summary>
+    internal bool Discard { get; set; }
+
+    internal PooledObjectState<T> State => _state;
+
+    /// <summary>Gets how many entries the lease has taken (at least its handlers on any one event). Under the lock.</summary>
+    internal int AttachmentCount => _count;
+
+    private bool HasEnded => (Volatile.Read(ref _running) & Ended) != 0;
 
     /// <summary>Gets the pooled object.</summary>
     /// <value>The object, for the duration of the lease.</value>
@@ -57,7 +95,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     {
         get
         {
-            GuardedObjectPool<T>.ThrowIfEnded(_state, _version);
+            ThrowIfEnded();
             return _state.Value;
         }
     }
@@ -70,7 +108,18 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         {
             lock (_state.Lock)
             {
-                return _state.IsCurrent(_version) ? _state.AttachmentCount : 0;
+                if (HasEnded)
+                {
+                    return 0;
+                }
+
+                var tracked = 0;
+                for (var i = 0; i < _count; i++)
+                {
+                    tracked += _state.Attachments[i].Pending ? 0 : 1;
+                }
+
+                return tracked;
             }
         }
     }
@@ -85,9 +134,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         {
             lock (_state.Lock)
             {
-                GuardedObjectPool<T>.ThrowIfEnded(_state, _version);
-                _state.Cts ??= new CancellationTokenSource();
-                return _state.Cts.Token;
+                ThrowIfEnded();
+                return (_cts ??= new CancellationTokenSource()).Token;
             }
         }
     }
@@ -106,8 +154,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         {
             lock (_state.Lock)
             {
-                GuardedObjectPool<T>.ThrowIfEnded(_state, _version);
-                return _state.Timers ??= _pool.CreateLeaseTimers();
+                ThrowIfEnded();
+                return _timers ??= _pool.CreateLeaseTimers();
             }
         }
     }
@@ -146,8 +194,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         [CallerArgumentExpression(nameof(add))] string? eventName = null)
         where THandler : Delegate
     {
-        var forwarder = new LeaseForwarder<T>(_state, _version, handler);
-        _pool.Attach(_state, _version, add, remove, forwarder, forwarder.As<THandler>(), eventName);
+        var forwarder = new LeaseForwarder<T>(this, handler);
+        Attach(add, remove, forwarder, forwarder.As<THandler>(), eventName);
         return this;
     }
 
@@ -170,8 +218,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         EventHandler<TArgs> handler,
         [CallerArgumentExpression(nameof(add))] string? eventName = null)
     {
-        var forwarder = new LeaseForwarder<T>(_state, _version, handler);
-        _pool.Attach(_state, _version, add, remove, forwarder, forwarder.AsEventHandler<TArgs>(), eventName);
+        var forwarder = new LeaseForwarder<T>(this, handler);
+        Attach(add, remove, forwarder, forwarder.AsEventHandler<TArgs>(), eventName);
         return this;
     }
 
@@ -193,8 +241,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         Action<TArg> handler,
         [CallerArgumentExpression(nameof(add))] string? eventName = null)
     {
-        var forwarder = new LeaseForwarder<T>(_state, _version, handler);
-        _pool.Attach(_state, _version, add, remove, forwarder, forwarder.AsAction<TArg>(), eventName);
+        var forwarder = new LeaseForwarder<T>(this, handler);
+        Attach(add, remove, forwarder, forwarder.AsAction<TArg>(), eventName);
         return this;
     }
 
@@ -217,8 +265,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         Action<TArg1, TArg2> handler,
         [CallerArgumentExpression(nameof(add))] string? eventName = null)
     {
-        var forwarder = new LeaseForwarder<T>(_state, _version, handler);
-        _pool.Attach(_state, _version, add, remove, forwarder, forwarder.AsAction<TArg1, TArg2>(), eventName);
+        var forwarder = new LeaseForwarder<T>(this, handler);
+        Attach(add, remove, forwarder, forwarder.AsAction<TArg1, TArg2>(), eventName);
         return this;
     }
 
@@ -242,8 +290,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(callback);
         lock (_state.Lock)
         {
-            GuardedObjectPool<T>.ThrowIfEnded(_state, _version);
-            if (_state.Cts is { } own && token == own.Token)
+            ThrowIfEnded();
+            if (_cts is { } own && token == own.Token)
             {
                 throw new ArgumentException("The lease's own Token is cancelled only after the lease ended, when no callback of the lease starts any more; register on it directly.", nameof(token));
             }
@@ -252,19 +300,18 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         if (token.CanBeCanceled)
         {
             // Registered outside the lock: a token cancelled already runs the callback here, and a concurrent end must
-            // not wait for it. The callback enters through the lease's gate as a forwarded handler does.
-            var registration = token.UnsafeRegister(static run => Unsafe.As<Action>(run!)(), new LeaseForwarder<T>(_state, _version, callback).As<Action>());
+            // not wait for it. The callback enters as a callback of the lease, as a forwarded handler does.
+            var registration = token.UnsafeRegister(static run => Unsafe.As<Action>(run!)(), new LeaseForwarder<T>(this, callback).As<Action>());
             lock (_state.Lock)
             {
-                if (!_state.IsCurrent(_version))
+                if (HasEnded)
                 {
-                    // Ended meanwhile (perhaps by the callback itself): its gate admits no run any more.
+                    // Ended meanwhile (perhaps by the callback itself): the callback can no longer start.
                     registration.Unregister();
                     return this;
                 }
 
-                _state.Reserve();
-                _state.AppendReserved(null, registration, null, null);
+                Append(null, registration, null, null);
             }
         }
 
@@ -298,9 +345,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
 
         lock (_state.Lock)
         {
-            GuardedObjectPool<T>.ThrowIfEnded(_state, _version);
-            _state.Reserve();
-            _state.AppendReserved(null, registration, null, null);
+            ThrowIfEnded();
+            Append(null, registration, null, null);
         }
 
         return registration;
@@ -320,7 +366,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <exception cref="LeaseLeakException">The probe found listeners attached behind the lease and the pool is set to <see cref="LeakAction.Throw"/>.</exception>
     public void Dispose()
     {
-        if (_pool.End(_state, _version, awaitReturn: false, out _) is { } failure)
+        if (End(awaitReturn: false, out _) is { } failure)
         {
             ExceptionDispatchInfo.Throw(failure);
         }
@@ -338,8 +384,446 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// block on it.</returns>
     public ValueTask DisposeAsync()
     {
-        var failure = _pool.End(_state, _version, awaitReturn: true, out var returned);
+        var failure = End(awaitReturn: true, out var returned);
         return failure is null ? returned : ThrowAfterAsync(returned, failure);
+    }
+
+    /// <summary>Counts one callback of the lease as running; <see langword="false"/> (not counted) once the lease has
+    /// ended. On <see langword="true"/>, the caller calls <see cref="Exit"/> when the callback returned.</summary>
+    internal bool TryEnter()
+    {
+        var running = Volatile.Read(ref _running);
+        while ((running & Ended) == 0)
+        {
+            BeforeEnterHook?.Invoke(this);
+            var seen = Interlocked.CompareExchange(ref _running, running + 1, running);
+            if (seen == running)
+            {
+                return true;
+            }
+
+            running = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>A callback, accessor or wait of the lease is done; the last one out of an ended lease hands the object
+    /// back, on this thread (a failure there is logged, never thrown into the callback's caller).</summary>
+    internal void Exit()
+    {
+        if (Interlocked.Decrement(ref _running) == Ended)
+        {
+            _pool.HandBack(this, report: true);
+        }
+    }
+
+    /// <summary>Records that the object went back (or was discarded, or its return failed with
+    /// <paramref name="failure"/>): clears the attachments and completes a <see cref="DisposeAsync"/> waiting for it.</summary>
+    internal void HandedBackWith(Exception? failure)
+    {
+        if (Interlocked.Exchange(ref _returned, HandedBack) is TaskCompletionSource waiter)
+        {
+            if (failure is null)
+            {
+                waiter.TrySetResult();
+            }
+            else
+            {
+                waiter.TrySetException(failure);
+            }
+        }
+    }
+
+    /// <summary>Clears this lease's entries from the object's storage, before the object goes back (nothing of the
+    /// lease runs, so nothing reads them), so that what they hold is collectable while the object stays pooled.</summary>
+    internal void ClearAttachments() => Array.Clear(_state.Attachments, 0, _count);
+
+    private static ObjectDisposedException EndedException() => new(nameof(PoolLease<T>), "The lease has ended; its object may already serve another lease.");
+
+    private void ThrowIfEnded()
+    {
+        if (HasEnded)
+        {
+            throw EndedException();
+        }
+    }
+
+    // Under the lock, the lease not ended: tracks one more entry and returns its index.
+    private int Append(object? remove, object item, string? key, LeaseForwarder<T>? forwarder)
+    {
+        if (_count == _state.Attachments.Length)
+        {
+            Array.Resize(ref _state.Attachments, Math.Max(4, _count * 2));
+        }
+
+        // A handler (with its event key) is pending until its add accessor returned.
+        _state.Attachments[_count] = new() { Remove = remove, Handler = item, EventKey = key, Forwarder = forwarder, Pending = key is not null };
+        return _count++;
+    }
+
+    /// <summary>Adds <paramref name="attached"/> (what <paramref name="forwarder"/> forwards through, or the handler) to
+    /// the event and tracks it: its room and its count for the limit are taken before the add accessor runs.</summary>
+    private void Attach<THandler>(Action<T, THandler> add, Action<T, THandler> remove, LeaseForwarder<T> forwarder, THandler attached, string? key)
+        where THandler : Delegate
+    {
+        ArgumentNullException.ThrowIfNull(add); // the parameters of On
+        ArgumentNullException.ThrowIfNull(remove);
+        key ??= "(unnamed)";
+        int index;
+        int warnCount;
+        lock (_state.Lock)
+        {
+            ThrowIfEnded();
+            warnCount = _pool.JudgeLimit(this, key);
+            index = Append(remove, attached, key, forwarder);
+
+            // The accessors are user code and run outside the lock (an end inside a handler raised under the source's
+            // own lock must not wait for an add that waits for that lock), counted as running, so that the object does
+            // not go back while they run; an end meanwhile leaves the pending entry to this attacher.
+            Interlocked.Increment(ref _running);
+        }
+
+        try
+        {
+            try
+            {
+                add(_state.Value, attached);
+            }
+            catch
+            {
+                // The accessor may have attached before it threw: nothing untracked may stay on the pooled object. The
+                // accessor's failure is the one the caller gets; the remove's is logged.
+                Untrack(index);
+                forwarder.Release();
+                List<Exception>? logged = null;
+                Detach(remove, attached, ref logged);
+                throw;
+            }
+
+            bool tracked;
+            lock (_state.Lock)
+            {
+                tracked = !HasEnded;
+                _state.Attachments[index].Pending = !tracked;
+            }
+
+            if (!tracked)
+            {
+                // The lease ended while the add accessor ran (perhaps inside it): take the handler off again.
+                forwarder.Release();
+                remove(_state.Value, attached);
+                throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease ended while its add accessor ran; the handler was removed again.");
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+
+        if (warnCount > 0)
+        {
+            _pool.WarnExceeded(_state.Value, EventNames.Normalize(key), warnCount);
+        }
+    }
+
+    // A failed add gives its entry up (its count for the limit with it); after the end, entries stay as they are.
+    private void Untrack(int index)
+    {
+        lock (_state.Lock)
+        {
+            if (!HasEnded)
+            {
+                _state.Attachments[index] = new() { Pending = true };
+            }
+        }
+    }
+
+    // Under the lock: the lease's handlers on key, pending ones included.
+    internal int CountFor(string key)
+    {
+        var count = 0;
+        for (var i = 0; i < _count; i++)
+        {
+            count += string.Equals(_state.Attachments[i].EventKey, key, StringComparison.Ordinal) ? 1 : 0;
+        }
+
+        return count;
+    }
+
+    /// <summary>
+    /// Ends the lease: the first end closes it (no callback of it starts any more), detaches what it tracked, stops its
+    /// timers, cancels its token and checks the probe; a later end while something of the lease still runs ends the
+    /// timers and registrations itself (see <see cref="IsShared"/>); then each returns the object to the inner pool (or
+    /// discards it) if nothing of the lease runs any more, else the last callback out does. Never waits for them.
+    /// </summary>
+    /// <param name="awaitReturn">Whether the caller waits for the object to go back (<c>DisposeAsync</c>).</param>
+    /// <param name="returned">Completes when the object went back to the inner pool (or was discarded).</param>
+    /// <returns>The failure to throw to the caller (after everything was undone), or <see langword="null"/>.</returns>
+    internal Exception? End(bool awaitReturn, out ValueTask returned)
+    {
+        returned = default;
+        bool first;
+        lock (_state.Lock)
+        {
+            // The first end turns the lease's own hold into its own: the object does not go back while it runs.
+            first = (Interlocked.Or(ref _running, Ended) & Ended) == 0;
+            if (!first && !TryJoin())
+            {
+                // Nothing of the lease runs any more: the object went back, or is going back.
+                returned = awaitReturn ? WhenHandedBack() : default;
+                return null;
+            }
+        }
+
+        // User code from here on (remove accessors, registrations, token callbacks, the probe, event handlers): nothing
+        // of it runs under the lock, and no failure stops the rest. The entries do not change once the lease ended.
+        List<Exception>? errors = null;
+        var detached = 0;
+        var attachments = _state.Attachments;
+        for (var i = _count - 1; i >= 0; i--)
+        {
+            ref var attachment = ref attachments[i];
+            if (attachment.Pending)
+            {
+                continue;
+            }
+
+            if (attachment.Remove is null)
+            {
+                // A registration only the first end to take it disposes is counted by that end; one every end
+                // disposes (see IsShared), by the first end.
+                var shared = IsShared(Volatile.Read(ref attachment.Handler));
+                var item = shared ? attachment.Handler : Interlocked.Exchange(ref attachment.Handler, null);
+                if (item is not null && Detach(null, item, ref errors) && (first || !shared))
+                {
+                    detached++;
+                }
+            }
+            else if (first)
+            {
+                // The forwarder lets go of the handler (the lease has ended), so that the handler and what it captured
+                // are collectable while a raise still holds the forwarder.
+                attachment.Forwarder?.Release();
+                detached += Detach(attachment.Remove, attachment.Handler!, ref errors) ? 1 : 0;
+            }
+        }
+
+        _pool.CountDetached(detached);
+        if (_timers is { } timers)
+        {
+            // No new callback starts after this; the ones running are joined.
+            Detach(null, timers, ref errors);
+        }
+
+        Exception? leak = null;
+        if (first)
+        {
+            CancelToken(ref errors);
+            leak = _pool.CheckProbe(this, ref errors);
+        }
+
+        if (errors is not null)
+        {
+            Discard = true;
+        }
+
+        // The object goes back once this callback (or async body) returns: a wait for that inside it would never end. A
+        // synchronous handler returns before an await in it resumes, so it simply waits. Asked before the exit, while
+        // the entries are still this lease's.
+        var selfWait = awaitReturn && WaitsForCaller();
+
+        // A failing return reaches the caller with the other failures (a DisposeAsync as a faulted task).
+        Exception? returnFailure = null;
+        if (Interlocked.Decrement(ref _running) == Ended)
+        {
+            returnFailure = _pool.HandBack(this, report: false);
+        }
+        else if (awaitReturn)
+        {
+            returned = selfWait
+                ? ValueTask.FromException(new InvalidOperationException("PoolLease.DisposeAsync was awaited inside a timer callback or loop body of the lease, or a callback of a timer item or subscription it tracks, which it would wait for forever. The lease has ended; call Dispose there instead."))
+                : WhenHandedBack();
+        }
+
+        if (errors is not null)
+        {
+            if (returnFailure is not null)
+            {
+                errors.Add(returnFailure);
+            }
+
+            return new AggregateException("Ending a pool lease: some tracked listeners, registrations or token callbacks failed; the object was discarded.", errors);
+        }
+
+        return leak is null || returnFailure is null ? leak ?? returnFailure : new AggregateException(leak, returnFailure);
+    }
+
+    /// <summary>Gets whether every end of the lease disposes <paramref name="item"/>: a <see cref="Subscription"/>,
+    /// <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/>, whose second, concurrent
+    /// <c>Dispose</c> returns only once no callback of them can start. Any other registration is disposed once, by the
+    /// end that takes it first (its own rules may not allow a second or concurrent <c>Dispose</c>).</summary>
+    private static bool IsShared(object? item) => item is Subscription or TimerScope or ScopedTimer or ScopedLoop;
+
+    // Counts a later end as running while something of the ended lease still runs (else its object went back).
+    private bool TryJoin()
+    {
+        var running = Volatile.Read(ref _running);
+        while (running != Ended)
+        {
+            var seen = Interlocked.CompareExchange(ref _running, running + 1, running);
+            if (seen == running)
+            {
+                return true;
+            }
+
+            running = seen;
+        }
+
+        return false;
+    }
+
+    private void CancelToken(ref List<Exception>? errors)
+    {
+        if (_cts is not { } cts)
+        {
+            return;
+        }
+
+        try
+        {
+            cts.Cancel();
+        }
+#pragma warning disable CA1031 // token callbacks are user code: no failure stops the end
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            GuardedObjectPool<T>.AddFailure(ref errors, ex);
+        }
+        finally
+        {
+            cts.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Removes a handler (<paramref name="remove"/> set) or disposes a registration, the lease's timer scope or a tracked
+    /// one; a failure is logged and added to <paramref name="errors"/>. A registration that is also
+    /// <see cref="IAsyncDisposable"/> is disposed with <see cref="IAsyncDisposable.DisposeAsync"/> only; what it, or a
+    /// timer item's idle wait, still waits for is joined to the lease (the end of a callback of it that still runs).
+    /// </summary>
+    private bool Detach(object? remove, object item, ref List<Exception>? errors)
+    {
+        try
+        {
+            if (remove is not null)
+            {
+                // Remove is an Action<T, THandler> with THandler a delegate type and item a THandler: invoking it
+                // through Action<T, Delegate> passes the same two references to the same method.
+                Unsafe.As<Action<T, Delegate>>(remove)(_state.Value, Unsafe.As<Delegate>(item));
+            }
+            else if (item is TimerScope or ScopedTimer or ScopedLoop)
+            {
+                // Dispose never blocks, and the idle wait, unlike DisposeAsync, does not fault inside one of its own
+                // callbacks; joined also when Dispose threw (a failing clock): a callback may still be running.
+                try
+                {
+                    ((IDisposable)item).Dispose();
+                }
+                finally
+                {
+                    JoinUntilDone(TimerScope.WhenIdleOf((IDisposable)item));
+                }
+            }
+            else if (item is IAsyncDisposable registration)
+            {
+                // DisposeAsync alone: Dispose may block until a callback running elsewhere returns
+                // (CancellationTokenRegistration); the object waits for it instead. A token's wait does not fault
+                // when the end runs inside its own handler (the own-callback check asks the token itself).
+                JoinUntilDone(registration is Subscription subscription ? subscription.DisposeThenWhenIdleAsync() : registration.DisposeAsync());
+            }
+            else
+            {
+                ((IDisposable)item).Dispose();
+            }
+
+            return true;
+        }
+#pragma warning disable CA1031 // a failing detach must not stop the others; failures are rethrown together
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            GuardedObjectPool<T>.AddFailure(ref errors, ex);
+            _pool.ReportDetachFailed(ex);
+            return false;
+        }
+    }
+
+    /// <summary>Joins what <paramref name="running"/> waits for to the lease (only by an end, which counts itself), if
+    /// it is still running; a failure it completed with already is thrown here (the caller's detach failure).</summary>
+    private void JoinUntilDone(ValueTask running)
+    {
+        if (running.IsCompleted)
+        {
+            running.GetAwaiter().GetResult();
+            return;
+        }
+
+        Interlocked.Increment(ref _running);
+        _ = ExitWhenDoneAsync(running);
+    }
+
+    private async Task ExitWhenDoneAsync(ValueTask running)
+    {
+        try
+        {
+            await running.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // nobody waits to be told: logged, and the object is not reused
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Discard = true;
+            _pool.ReportDetachFailed(ex);
+        }
+
+        Exit();
+    }
+
+    /// <summary>Gets whether the caller runs inside a timer callback, loop body or asynchronous handler that the
+    /// hand-back waits for: one of the lease's timers, or of a tracked timer scope, timer, loop or subscription, also
+    /// one another end has not reached yet. Called by an end while it counts as running.</summary>
+    private bool WaitsForCaller()
+    {
+        if (_timers is { } timers && TimerScope.IsCallingFromCallbackOf(timers))
+        {
+            return true;
+        }
+
+        for (var i = 0; i < _count; i++)
+        {
+            var entry = _state.Attachments[i];
+            if (!entry.Pending && entry.Remove is null && (entry.Handler is Subscription subscription ? subscription.IsCallingFromOwnCallback : entry.Handler is not null && TimerScope.IsCallingFromCallbackOf(entry.Handler)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Completes once the object went back (at once if it did).</summary>
+    private ValueTask WhenHandedBack()
+    {
+        var seen = Volatile.Read(ref _returned);
+        if (seen is null)
+        {
+            BeforeWaiterHook?.Invoke(this);
+            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            seen = Interlocked.CompareExchange(ref _returned, waiter, null) ?? waiter;
+        }
+
+        return seen is TaskCompletionSource pending ? new ValueTask(pending.Task) : default;
     }
 
     private static async ValueTask ThrowAfterAsync(ValueTask returned, Exception failure)

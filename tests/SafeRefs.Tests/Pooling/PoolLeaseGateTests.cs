@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.ObjectPool;
 using SafeRefs.Pooling;
-using SafeRefs.Pooling.Internal;
 using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Pooling;
@@ -18,8 +17,8 @@ public sealed class PoolLeaseGateTests
     [Fact]
     public async Task Raise_AdmittedJustAsTheLeaseEnds_TheHandlerDoesNotStart_AndTheObjectGoesBackAtOnce()
     {
-        // The raise has read the gate (lease still current) when the lease ends: admission and the version check are one
-        // step, so it backs off rather than running the handler on an object that is back in the pool.
+        // The raise has read the lease's word (not ended) when the lease ends: counting in and the check are one
+        // compare-and-swap, so it backs off rather than running the handler on an object that is back in the pool.
         var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
@@ -28,9 +27,9 @@ public sealed class PoolLeaseGateTests
         var read = widget.ChangedDelegate!;
         using var atGate = new ManualResetEventSlim();
         using var ended = new ManualResetEventSlim();
-        PooledObjectState<Widget>.BeforeAdmitHook = state =>
+        PoolLease<Widget>.BeforeEnterHook = entering =>
         {
-            if (ReferenceEquals(state.Value, widget) && !atGate.IsSet)
+            if (ReferenceEquals(entering, lease) && !atGate.IsSet)
             {
                 atGate.Set();
                 ended.Wait(Bound);
@@ -48,7 +47,7 @@ public sealed class PoolLeaseGateTests
         }
         finally
         {
-            PooledObjectState<Widget>.BeforeAdmitHook = null;
+            PoolLease<Widget>.BeforeEnterHook = null;
         }
 
         Assert.Equal(0, calls);
@@ -153,46 +152,6 @@ public sealed class PoolLeaseGateTests
     }
 
     [Fact]
-    public void StaleForwarder_AdmittedByAVersionThatCameBackIn32Bits_DoesNotRun_AndTheStaleLeaseEndsNothing()
-    {
-        // The gate carries the low 32 bits of the lease version, which come back after 2^31 leases of the object. A raise
-        // that read the first lease's forwarder and its handler, then stalled at the gate across that many leases,
-        // passes the gate in the lease whose version has the same low bits: the full version turns it away.
-        var pool = Widget.PoolOfOne();
-        var first = pool.Rent();
-        var widget = first.Value;
-        var firstCalls = 0;
-        first.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => firstCalls++));
-        var stale = widget.ChangedDelegate!;
-        PoolLease<Widget>? second = null;
-        PooledObjectState<Widget>.BeforeAdmitHook = state =>
-        {
-            if (ReferenceEquals(state.Value, widget) && second is null)
-            {
-                first.Dispose(); // nothing admitted: the object goes back at once
-                state.SkipLeases((1L << 31) - 1);
-                second = pool.Rent();
-            }
-        };
-        try
-        {
-            stale(widget, EventArgs.Empty);
-        }
-        finally
-        {
-            PooledObjectState<Widget>.BeforeAdmitHook = null;
-        }
-
-        Assert.Same(widget, second!.Value);
-        Assert.Equal(0, firstCalls);
-        first.Dispose();
-        Assert.Same(widget, second.Value); // the stale lease's end did not end the second lease
-        var disposed = second.DisposeAsync();
-        Assert.True(disposed.IsCompletedSuccessfully); // nothing of the stale raise still counts as running
-        Assert.Equal(2L, pool.Statistics.Returned);
-    }
-
-    [Fact]
     public async Task LastHandlerOut_PolicysReturnThrows_LoggedNotThrownIntoTheRaise_AndDisposeAsyncFaults()
     {
         var logger = new FakeLogger();
@@ -277,9 +236,8 @@ public sealed class PoolLeaseGateTests
     [Fact]
     public async Task DisposeAsync_HandBackBetweenTheWaitersCheckAndItsPublish_Completes()
     {
-        // The last handler out hands the object back without the lock when it sees no waiter: here it does so after the
-        // DisposeAsync looked for the hand-back but before it published its waiter, so only the waiter's second look
-        // can see it. The hand-back after the publish is the test above.
+        // The last handler out hands the object back without a lock: here it does so after the DisposeAsync looked for
+        // the hand-back but before it published its waiter, so only the publish's compare-and-swap can see it. The hand-back after the publish is the test above.
         var pool = Widget.PoolOfOne();
         var lease = pool.Rent();
         var widget = lease.Value;
@@ -289,9 +247,9 @@ public sealed class PoolLeaseGateTests
         var raise = Task.Factory.StartNew(widget.RaiseChanged, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         entered.WaitBounded();
         var held = 0;
-        PooledObjectState<Widget>.BeforeWaiterHook = state =>
+        PoolLease<Widget>.BeforeWaiterHook = waiting =>
         {
-            if (ReferenceEquals(state.Value, widget) && Interlocked.Exchange(ref held, 1) == 0)
+            if (ReferenceEquals(waiting, lease) && Interlocked.Exchange(ref held, 1) == 0)
             {
                 release.Set();
                 raise.WaitBounded(); // the handler returned and its thread handed the object back
@@ -305,7 +263,7 @@ public sealed class PoolLeaseGateTests
         }
         finally
         {
-            PooledObjectState<Widget>.BeforeWaiterHook = null;
+            PoolLease<Widget>.BeforeWaiterHook = null;
             release.Set();
         }
 

@@ -27,4 +27,8 @@ internal struct LeaseAttachment<T>
 
     /// <summary>The forwarder that holds the handler, released at the end; <see langword="null"/> for a registration.</summary>
     public LeaseForwarder<T>? Forwarder;
+
+    /// <summary>Whether the handler's add accessor has not returned yet (or threw): the entry holds its room and its
+    /// count for the limit, and an end leaves it to the attacher.</summary>
+    public bool Pending;
 }

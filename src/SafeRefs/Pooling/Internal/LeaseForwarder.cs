@@ -9,13 +9,13 @@ namespace SafeRefs.Pooling.Internal;
 /// <summary>
 /// What the event of a pooled object holds instead of a lease's <c>On</c> handler, for the delegate types it knows
 /// (and, as the gate of the forwarder registered for another type, through <see cref="IEventForwarderGate"/>):
-/// it starts the handler only through the object's lease gate, so no invocation starts once the lease ended (even from
+/// it starts the handler only as a callback counted by its lease, so no invocation starts once the lease ended (even from
 /// a raise that had read the event's delegate before), and the object goes back only after a running one returned.
 /// </summary>
 /// <remarks>
-/// One per <c>On</c> and never reused: it carries its lease's version, so a stale forwarder of an ended lease finds
-/// the version moved and never runs, whichever lease of the object is current (reused, a raise that read it in an
-/// earlier lease would start the next lease's handler). Holds the object's state (and so the pool) strongly, and the handler until its
+/// One per <c>On</c> and never reused: it enters through its own lease, so a stale forwarder of an ended lease never
+/// runs, whichever lease of the object is current (reused, a raise that read it in an earlier lease would start the
+/// next lease's handler). Holds its lease (and so the pool) strongly, and the handler until its
 /// lease ends (<see cref="Release"/>, also when the event holds a registered forwarder around it): a raise that still holds the forwarder after that (a copy of the event's
 /// delegate on some stack) does not keep the handler and what it captured alive.
 /// </remarks>
@@ -23,14 +23,12 @@ namespace SafeRefs.Pooling.Internal;
 internal sealed class LeaseForwarder<T> : IEventForwarderGate
     where T : class
 {
-    private readonly PooledObjectState<T> _state;
-    private readonly long _version;
+    private readonly PoolLease<T> _lease;
     private Delegate? _handler;
 
-    internal LeaseForwarder(PooledObjectState<T> state, long version, Delegate handler)
+    internal LeaseForwarder(PoolLease<T> lease, Delegate handler)
     {
-        _state = state;
-        _version = version;
+        _lease = lease;
         _handler = handler ?? throw new ArgumentNullException(nameof(handler)); // the parameter of On
     }
 
@@ -80,7 +78,7 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
     /// <summary>Gets the forwarder for an <see cref="Action{T1, T2}"/> handler.</summary>
     internal Action<T1, T2> AsAction<T1, T2>() => ForwardAction;
 
-    /// <summary>Drops the handler once the lease's gate is closed: no invocation is admitted any more, and one admitted
+    /// <summary>Drops the handler once the lease has ended: no invocation is admitted any more, and one admitted
     /// before read the handler before it entered.</summary>
     internal void Release() => Volatile.Write(ref _handler, null);
 
@@ -154,32 +152,8 @@ internal sealed class LeaseForwarder<T> : IEventForwarderGate
     /// <inheritdoc/>
     void IEventForwarderGate.Leave(object? state) => Leave();
 
-    // Admits one invocation through the gate: the handler to run, then Leave; or null (not admitted, or the lease ended
-    // in between and it left again).
-    private Delegate? Enter()
-    {
-        var handler = Volatile.Read(ref _handler);
-        if (handler is null || !_state.Admit(_version))
-        {
-            return null;
-        }
+    // Admits one invocation: the handler to run, then Leave; or null (the lease has ended).
+    private Delegate? Enter() => Volatile.Read(ref _handler) is { } handler && _lease.TryEnter() ? handler : null;
 
-        if (_state.IsCurrent(_version))
-        {
-            return handler;
-        }
-
-        Leave();
-        return null;
-    }
-
-    // The last callback out of an ended lease hands the object back, on this thread; a failure there is logged, never
-    // thrown into the raise.
-    private void Leave()
-    {
-        if (_state.Exit())
-        {
-            _state.Pool.HandBack(_state, report: true);
-        }
-    }
+    private void Leave() => _lease.Exit();
 }
