@@ -131,6 +131,26 @@ public sealed class PoolLeaseConcurrentEndTests
         Assert.Equal(1, held.Inner.Returns);
     }
 
+    // fails = false is the control twin: the registration the second end claims is disposed, and counted once.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Dispose_WhileAnotherEndOfTheLeaseRuns_ARegistrationItClaimsAndFailsToDispose_IsNotCountedDetached(bool fails)
+    {
+        // The first end is held in the remove accessor of the last handler: the second end claims the registration
+        // tracked earlier, whose Dispose throws there; the first end, released, finds it claimed.
+        var inner = new RecordingPool();
+        var pool = new GuardedObjectPool<Widget>(inner);
+        using var held = HeldEnd.Start(firstIsAsync: false, pool, inner, lease => lease.Track(new FailingRegistration(fails)));
+
+        var second = Record.Exception(held.Lease.Dispose);
+
+        Assert.Equal(fails, second is AggregateException);
+        held.Release();
+        await held.First.WaitAsync(Bound);
+        Assert.Equal(fails ? 1L : 2L, pool.Statistics.Detached); // the handler, and the registration if it was disposed
+    }
+
     [Fact]
     public async Task Dispose_WhileAnotherEndOfTheLeaseDisposesAUserRegistration_LeavesItToThatEnd()
     {
@@ -248,6 +268,18 @@ public sealed class PoolLeaseConcurrentEndTests
         public void Fire() => Volatile.Read(ref _callback)?.Invoke();
 
         public void Dispose() => Volatile.Write(ref _callback, null);
+    }
+
+    /// <summary>A registration whose <see cref="Dispose"/> throws, or not.</summary>
+    private sealed class FailingRegistration(bool fails) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (fails)
+            {
+                throw new InvalidOperationException("the registration's Dispose failed");
+            }
+        }
     }
 
     /// <summary>A registration that counts its <see cref="Dispose"/> calls and how many ran at once; the first can be

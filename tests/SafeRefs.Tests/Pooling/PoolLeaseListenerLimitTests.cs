@@ -1,0 +1,83 @@
+using SafeRefs.Pooling;
+using SafeRefs.Subscriptions;
+
+namespace SafeRefs.Tests.Pooling;
+
+/// <summary>The per-lease listener limit when two <c>On</c> of one lease run at once: the count and the room are taken
+/// before the add accessor runs, so the second cannot pass a limit the first fills.</summary>
+public sealed class PoolLeaseListenerLimitTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    // sameEvent = false is the control twin: the second On is for another event, and both attach.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task On_WhileAnotherOnForTheSameEventRunsItsAddAccessor_AtTheLimit_IsRefused(bool sameEvent)
+    {
+        var pool = Widget.PoolOfOne(new() { MaxListenersPerEvent = 1, OnExceeded = ListenerBudgetAction.Throw });
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        using var inAdd = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var first = Task.Run(() => lease.On(
+            (w, h) =>
+            {
+                inAdd.Set();
+                release.Wait(Bound);
+                w.Changed += h;
+            },
+            static (w, h) => w.Changed -= h,
+            (EventHandler)((_, _) => { }),
+            "Changed"));
+        Assert.True(inAdd.Wait(Bound), "the first On did not reach its add accessor");
+
+        var second = Record.Exception(() => lease.On(
+            static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }), sameEvent ? "Changed" : "Other"));
+        release.Set();
+        await first.WaitAsync(Bound);
+
+        if (sameEvent)
+        {
+            Assert.IsType<ListenerLimitExceededException>(second);
+            Assert.Equal(1, widget.ChangedCount);
+        }
+        else
+        {
+            Assert.Null(second);
+            Assert.Equal(2, widget.ChangedCount);
+        }
+
+        lease.Dispose();
+        Assert.Equal(0, widget.ChangedCount);
+    }
+
+    // throws = false is the control twin: the room a successful add took stays tracked.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void On_AddAccessorThrows_ItsRoomAndCountAreGivenUp(bool throws)
+    {
+        var pool = Widget.PoolOfOne(new() { MaxListenersPerEvent = 1, OnExceeded = ListenerBudgetAction.Throw });
+        using var lease = pool.Rent();
+        var failure = Record.Exception(() => lease.On(
+            (w, h) =>
+            {
+                w.Changed += h;
+                if (throws)
+                {
+                    throw new InvalidOperationException("add failed");
+                }
+            },
+            static (w, h) => w.Changed -= h,
+            (EventHandler)((_, _) => { }),
+            "Changed"));
+        Assert.Equal(throws, failure is InvalidOperationException);
+
+        var next = Record.Exception(() => lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }), "Changed"));
+
+        Assert.Equal(throws, next is null);
+        Assert.Equal(1, lease.Value.ChangedCount);
+        Assert.Equal(1, lease.TrackedCount);
+    }
+}
