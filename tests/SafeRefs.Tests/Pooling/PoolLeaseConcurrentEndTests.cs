@@ -131,6 +131,42 @@ public sealed class PoolLeaseConcurrentEndTests
         Assert.Equal(1, held.Inner.Returns);
     }
 
+    // returned = false is the control twin: nothing ends the lease but the held first end.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task PoolReturn_WhileAnEndOfTheLeaseRuns_EndsItsTimersAndRegistrationsAsASecondDisposeDoes(bool returned)
+    {
+        // The first end is held in a remove accessor, before it stops the lease's timers and reaches the registration.
+        var clock = new FakeTimeProvider();
+        var inner = new RecordingPool();
+        var registration = new CountingRegistration(holdFirstDispose: false);
+        var started = 0;
+        using var held = HeldEnd.Start(
+            firstIsAsync: false,
+            new GuardedObjectPool<Widget>(inner, new() { TimeProvider = clock }),
+            inner,
+            lease =>
+            {
+                lease.Timers.After(TimeSpan.FromHours(1), () => Interlocked.Increment(ref started));
+                lease.Track(registration);
+            });
+
+        if (returned)
+        {
+            held.Pool.Return(held.Widget);
+        }
+
+        clock.Advance(TimeSpan.FromHours(1));
+
+        Assert.Equal(returned ? 0 : 1, Volatile.Read(ref started));
+        Assert.Equal(returned ? 1 : 0, registration.Calls);
+        held.Release();
+        await held.First.WaitAsync(Bound);
+        Assert.Equal(1, registration.Calls);
+        Assert.Equal(1, held.Inner.Returns);
+    }
+
     // fails = false is the control twin: the registration the second end claims is disposed, and counted once.
     [Theory]
     [InlineData(true)]
@@ -350,10 +386,13 @@ public sealed class PoolLeaseConcurrentEndTests
 
         private HeldEnd(GuardedObjectPool<Widget> pool, RecordingPool inner)
         {
+            Pool = pool;
             Inner = inner;
             Lease = pool.Rent();
             Widget = Lease.Value;
         }
+
+        public GuardedObjectPool<Widget> Pool { get; }
 
         public RecordingPool Inner { get; }
 
