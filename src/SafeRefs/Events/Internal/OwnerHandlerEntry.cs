@@ -19,7 +19,8 @@ internal sealed class OwnerHandlerEntry : WeakHandlerEntry
     private int _closed;
 
     /// <summary>Initializes a new instance of the <see cref="OwnerHandlerEntry"/> class.</summary>
-    internal OwnerHandlerEntry(object owner, Delegate handler) => _core.Initialize(owner, handler, weak: null);
+    internal OwnerHandlerEntry(object owner, Delegate handler)
+        : base(isOwner: true) => _core.Initialize(owner, handler, weak: null);
 
     /// <summary>
     /// Test seam: called by a raise that found the entry open, with <see langword="true"/> before it announces the call

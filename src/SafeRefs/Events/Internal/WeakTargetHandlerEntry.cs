@@ -17,6 +17,7 @@ internal sealed class WeakTargetHandlerEntry : WeakHandlerEntry
 
     /// <summary>Initializes a new instance of the <see cref="WeakTargetHandlerEntry"/> class.</summary>
     internal WeakTargetHandlerEntry(object target, Delegate handler)
+        : base(isOwner: false)
     {
         _targetToHandler = new DependentHandle(target, handler);
         Added = new WeakReference<Delegate>(handler);
