@@ -493,11 +493,12 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
             catch
             {
                 // The accessor may have attached before it threw: nothing untracked may stay on the pooled object. The
-                // accessor's failure is the one the caller gets; the remove's is logged.
+                // accessor's failure is the one the caller gets; the remove's is logged, and the object, which may
+                // still hold the handler, is discarded when the lease ends.
                 Untrack(index);
                 forwarder.Release();
                 List<Exception>? logged = null;
-                Detach(remove, attached, ref logged);
+                Discard |= !Detach(remove, attached, ref logged);
                 throw;
             }
 
@@ -510,10 +511,17 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
 
             if (!tracked)
             {
-                // The lease ended while the add accessor ran (perhaps inside it): take the handler off again.
+                // The lease ended while the add accessor ran (perhaps inside it): take the handler off again. If that
+                // fails, the object, which may still hold the handler, is discarded (before the exit below).
                 forwarder.Release();
-                remove(_state.Value, attached);
-                throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease ended while its add accessor ran; the handler was removed again.");
+                List<Exception>? failure = null;
+                if (Detach(remove, attached, ref failure))
+                {
+                    throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease ended while its add accessor ran; the handler was removed again.");
+                }
+
+                Discard = true;
+                throw new ObjectDisposedException("The lease ended while its add accessor ran, and removing the handler again failed; the object is discarded.", failure![0]);
             }
         }
         finally
