@@ -779,11 +779,12 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
             // As CancellationTokenSource.Cancel does: everything was stopped first, then the callbacks' failures
             // surface to the caller of the disposal.
             var failure = new AggregateException("Disposing a timer scope: some cancellation callbacks or timers of the clock threw.", errors);
-            if (Logger is { } logger)
+            if (!fromParent)
             {
+                // Logged once, by the disposal that was asked for: a child's failures are in its parent's aggregate.
                 try
                 {
-                    Log.TimerScopeCancellationFailed(logger, failure);
+                    Log.TimerScopeCancellationFailed(Logger ?? Diagnostics.SafeRefsLog.Logger, failure);
                 }
 #pragma warning disable CA1031 // A logger is user code too: the disposer gets the failures, not the logger's.
                 catch (Exception)
