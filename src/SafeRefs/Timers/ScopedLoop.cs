@@ -249,9 +249,11 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
         {
             run.GetAwaiter().GetResult();
         }
-        catch (OperationCanceledException) when (_cts.IsCancellationRequested)
+        catch (OperationCanceledException) when (_cts.IsCancellationRequested || Volatile.Read(ref _closed) != 0
+            || (_scope.TryGetTarget(out var scope) && scope.IsDisposing))
         {
-            // The loop was stopped while the body ran.
+            // The loop was stopped while the body ran; a disposal of its scope may cancel what the body awaits (a
+            // CancelAfter token or a Delay of the scope) before it reaches the loop's own token.
         }
 #pragma warning disable CA1031 // Reported below (log, metric, Error event).
         catch (Exception ex)

@@ -390,14 +390,14 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     }
 
     // The failure of a completed run, or null (also for a run cancelled because the timer ended).
-    private static Exception? RunFailure(ValueTask run, AsyncTimerCallback callback)
+    private Exception? RunFailure(ValueTask run, AsyncTimerCallback callback)
     {
         try
         {
             run.GetAwaiter().GetResult();
             return null;
         }
-        catch (OperationCanceledException) when (callback.IsCancellationRequested)
+        catch (OperationCanceledException) when (IsEnding(callback))
         {
             return null;
         }
@@ -416,7 +416,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
         {
             await run.ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (callback.IsCancellationRequested)
+        catch (OperationCanceledException) when (IsEnding(callback))
         {
             // The timer ended while the body ran.
         }
@@ -503,6 +503,12 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
 
         return after;
     }
+
+    // Whether a body's cancellation is the timer ending, not a failure: its token was cancelled, or the timer or its scope
+    // has begun closing (a disposal may cancel what the body awaits, a CancelAfter token or a Delay of the scope, before
+    // it reaches the timer's own token).
+    private bool IsEnding(AsyncTimerCallback callback) =>
+        callback.IsCancellationRequested || !IsActive || (_shared.Scope.TryGetTarget(out var scope) && scope.IsDisposing);
 
     // Ends the timer. Returns true if this call ended it. The closer gets every failure in one AggregateException,
     // the clock's first, as a scope's or a loop's Dispose reports them.
