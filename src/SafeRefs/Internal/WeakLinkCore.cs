@@ -25,12 +25,6 @@ internal struct WeakLinkCore
     private WeakGCHandle<object> _owner;
     private WeakGCHandle<object> _weak;
 
-    /// <summary>Initializes a new instance of the <see cref="WeakLinkCore"/> struct.</summary>
-    /// <param name="owner">Held weakly; keeps <paramref name="handler"/> alive.</param>
-    /// <param name="handler">Lives exactly as long as <paramref name="owner"/>, or for ever if it cannot capture.</param>
-    /// <param name="weak">One more object held weakly, or <see langword="null"/>.</param>
-    internal WeakLinkCore(object owner, Delegate handler, object? weak) => Initialize(owner, handler, weak);
-
     /// <summary>Gets a value indicating whether the handles were freed, or never allocated (tests).</summary>
     internal readonly bool IsFreed => !_ownerToHandler.IsAllocated && !_owner.IsAllocated;
 

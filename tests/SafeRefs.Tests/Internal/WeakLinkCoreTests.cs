@@ -149,8 +149,10 @@ public sealed class WeakLinkCoreTests
     }
 
     // The core is a mutable struct: keep it in a field of a class and call it in place.
-    private sealed class Holder(object owner, Delegate handler, object? weak)
+    private sealed class Holder
     {
-        public WeakLinkCore Core = new(owner, handler, weak);
+        public WeakLinkCore Core;
+
+        public Holder(object owner, Delegate handler, object? weak) => Core.Initialize(owner, handler, weak);
     }
 }
