@@ -129,6 +129,39 @@ public sealed class ListenerBudget
         return counter;
     }
 
+    /// <summary>
+    /// Adds one listener to (source, event) for a caller that attaches it next: refuses it now (Throw), but leaves a
+    /// warning to <see cref="Attached"/>, so that an attach that fails (a disposed source's <c>add</c>) reports nothing
+    /// and does not use up the once-per-(source, event) warning.
+    /// </summary>
+    /// <param name="source">The counted source.</param>
+    /// <param name="eventName">The event name.</param>
+    /// <exception cref="ListenerLimitExceededException">Refused; the count is unchanged.</exception>
+    internal ListenerCount AcquireToAttach(object source, string? eventName)
+    {
+        var counter = CounterFor(source, eventName);
+        var count = counter.Increment();
+        var max = Volatile.Read(ref _maxListeners);
+        if (max > 0 && count > max && OnExceeded == ListenerBudgetAction.Throw)
+        {
+            OnAboveLimit(source, counter, count, max);
+        }
+
+        return counter;
+    }
+
+    /// <summary>The listener counted by <see cref="AcquireToAttach"/> is attached: warns if the count is above the
+    /// limit (never throws; an action changed to Throw meanwhile refuses nothing that is already attached).</summary>
+    internal void Attached(object source, ListenerCount counter)
+    {
+        var count = counter.Current;
+        var max = Volatile.Read(ref _maxListeners);
+        if (max > 0 && count > max && OnExceeded == ListenerBudgetAction.Warn)
+        {
+            OnAboveLimit(source, counter, count, max);
+        }
+    }
+
     /// <summary>Gets the counter of (source, event) without counting.</summary>
     internal ListenerCount CounterFor(object source, string? eventName)
     {

@@ -71,7 +71,7 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(add);
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
-        var counter = budget?.Acquire(source, eventName);
+        var counter = budget?.AcquireToAttach(source, eventName);
         EventSubscription token;
         try
         {
@@ -84,7 +84,7 @@ public static partial class Subscribe
             throw;
         }
 
-        return Attach(token, source, add, counter);
+        return Attach(token, source, add, budget, counter);
     }
 
     /// <summary>
@@ -123,8 +123,8 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(add);
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
-        var counter = budget?.Acquire(source, eventName);
-        return Attach(new EventHandlerSubscription<TSource, TArgs>(source, remove, handler, counter), source, add, counter);
+        var counter = budget?.AcquireToAttach(source, eventName);
+        return Attach(new EventHandlerSubscription<TSource, TArgs>(source, remove, handler, counter), source, add, budget, counter);
     }
 
     /// <summary>
@@ -162,8 +162,8 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(add);
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
-        var counter = budget?.Acquire(source, eventName);
-        return Attach(new ActionSubscription<TSource, TArg>(source, remove, handler, counter), source, add, counter);
+        var counter = budget?.AcquireToAttach(source, eventName);
+        return Attach(new ActionSubscription<TSource, TArg>(source, remove, handler, counter), source, add, budget, counter);
     }
 
     /// <summary>
@@ -202,12 +202,16 @@ public static partial class Subscribe
         ArgumentNullException.ThrowIfNull(add);
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(handler);
-        var counter = budget?.Acquire(source, eventName);
-        return Attach(new ActionSubscription<TSource, TArg1, TArg2>(source, remove, handler, counter), source, add, counter);
+        var counter = budget?.AcquireToAttach(source, eventName);
+        return Attach(new ActionSubscription<TSource, TArg1, TArg2>(source, remove, handler, counter), source, add, budget, counter);
     }
 
-    /// <summary>Adds the token's forwarder and counts the attachment; if <c>add</c> throws, closes the token's gate and gives a budget's place back.</summary>
-    private static EventSubscription Attach<TSource, THandler>(EventSubscription token, TSource source, Action<TSource, THandler> add, ListenerCount? counter)
+    /// <summary>
+    /// Adds the token's forwarder and counts the attachment, then lets the budget warn; if <c>add</c> throws, closes
+    /// the token's gate and gives a budget's place back, and nothing is reported.
+    /// </summary>
+    private static EventSubscription Attach<TSource, THandler>(EventSubscription token, TSource source, Action<TSource, THandler> add, ListenerBudget? budget, ListenerCount? counter)
+        where TSource : class
         where THandler : Delegate
     {
         try
@@ -223,6 +227,11 @@ public static partial class Subscribe
         }
 
         Metrics.SubscriptionInstruments.Attached();
+        if (counter is not null)
+        {
+            budget!.Attached(source, counter);
+        }
+
         return token;
     }
 }
