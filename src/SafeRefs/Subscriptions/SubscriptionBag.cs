@@ -222,11 +222,43 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
     /// <returns>A task that completes when every item is disposed; after or during an earlier disposal, when no
     /// callback of the <see cref="Subscription"/> items runs.</returns>
     /// <exception cref="AggregateException">One or more items threw; all were still disposed.</exception>
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => DisposeAllAsync(checkOwnCallback: true);
+
+    /// <summary>As <see cref="DisposeAsync"/>, but the wait for a <see cref="Subscription"/> item's running callback
+    /// does not fault inside that callback (it completes once the callback has returned): for a pool lease that tracks
+    /// the bag, which joins this wait instead of awaiting it.</summary>
+    internal ValueTask DisposeThenWhenIdleAsync() => DisposeAllAsync(checkOwnCallback: false);
+
+    /// <summary>Gets whether the caller runs inside a callback of one of the bag's <see cref="Subscription"/> items (also
+    /// after the bag's disposal) that a wait for the item would wait for forever.</summary>
+    internal bool IsCallingFromOwnCallback
+    {
+        get
+        {
+            lock (_lock)
+            {
+                var (items, end) = _disposed ? (_disposedItems, _disposedEnd) : (_items, _end);
+                for (var i = 0; i < end; i++)
+                {
+                    if (items[i] is Subscription { IsCallingFromOwnCallback: true })
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+        }
+    }
+
+    private static ValueTask DisposeItemAsync(Subscription item, bool checkOwnCallback) =>
+        checkOwnCallback ? item.DisposeAsync() : item.DisposeThenWhenIdleAsync();
+
+    private async ValueTask DisposeAllAsync(bool checkOwnCallback)
     {
         if (!TakeAll(out var items, out var end, out var lifetime))
         {
-            await WaitForTokensAsync().ConfigureAwait(false);
+            await WaitForTokensAsync(checkOwnCallback).ConfigureAwait(false);
             return;
         }
 
@@ -240,6 +272,9 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
                 {
                     switch (items[i])
                     {
+                        case Subscription token:
+                            await DisposeItemAsync(token, checkOwnCallback).ConfigureAwait(false);
+                            break;
                         case IAsyncDisposable asyncItem:
                             await asyncItem.DisposeAsync().ConfigureAwait(false);
                             break;
@@ -284,7 +319,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
     /// callbacks). It never waits for the earlier disposal itself, which may be waiting for the very callback this call
     /// runs in; the item's own <see cref="Subscription.DisposeAsync"/> faults there instead of waiting for itself.
     /// </summary>
-    private async ValueTask WaitForTokensAsync()
+    private async ValueTask WaitForTokensAsync(bool checkOwnCallback)
     {
         IDisposable?[] items;
         int end;
@@ -301,7 +336,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
             {
                 try
                 {
-                    await item.DisposeAsync().ConfigureAwait(false);
+                    await DisposeItemAsync(item, checkOwnCallback).ConfigureAwait(false);
                 }
 #pragma warning disable CA1031 // every item is waited for; failures are rethrown together
                 catch (Exception ex)
