@@ -321,8 +321,9 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <summary>Tracks a registration (a <see cref="Subscription"/>, a <see cref="TimerScope"/>…) to dispose when the lease ends.</summary>
     /// <remarks>A registration that is also <see cref="IAsyncDisposable"/> is disposed with
     /// <see cref="IAsyncDisposable.DisposeAsync"/> instead of <see cref="IDisposable.Dispose"/>, and the object goes back
-    /// to the pool only once that has completed: for a <see cref="Subscription"/>, once a callback of it running on
-    /// another thread has returned (the disposing thread does not wait). A failure that completes later is logged
+    /// to the pool only once that has completed: for a <see cref="Subscription"/> (also one in a tracked
+    /// <see cref="SubscriptionBag"/>), once a callback of it running on another thread, or the one the end runs in, has
+    /// returned (the disposing thread does not wait). A failure that completes later is logged
     /// (event id 1302) and the object is discarded. Disposed exactly once, unless it is a <see cref="Subscription"/>,
     /// <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/>, which a concurrent second end of
     /// the lease disposes again (see <see cref="Dispose"/>). A <see cref="CancellationTokenRegistration"/> is refused: its
@@ -378,7 +379,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// object is back; it faults with the exceptions <see cref="Dispose"/> would throw, and with
     /// <see cref="InvalidOperationException"/> when called inside one of the lease's own timer callbacks or loop bodies,
     /// those of a tracked <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/>, or the
-    /// handler of a tracked <c>AsyncWeakEvent</c> token (also after an <see langword="await"/> in it), which it would
+    /// handler of a tracked <c>AsyncWeakEvent</c> token, also one in a tracked <see cref="SubscriptionBag"/> (also after
+    /// an <see langword="await"/> in it), which it would
     /// wait for forever. Inside a forwarded <c>On</c> handler, an <c>OnCancel</c> callback or the (synchronous)
     /// callback of another tracked subscription it completes once that callback has returned: await it there, never
     /// block on it.</returns>
@@ -601,9 +603,9 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
             {
                 // A registration only the first end to take it disposes is counted by that end; one every end
                 // disposes (see IsShared), by the first end.
-                var shared = IsShared(Volatile.Read(ref attachment.Handler));
-                var item = shared ? attachment.Handler : Interlocked.Exchange(ref attachment.Handler, null);
-                if (item is not null && Detach(null, item, ref errors) && (first || !shared))
+                var item = attachment.Handler!;
+                var shared = IsShared(item);
+                if ((shared || Interlocked.Exchange(ref attachment.Claimed, 1) == 0) && Detach(null, item, ref errors) && (first || !shared))
                 {
                     detached++;
                 }
@@ -746,9 +748,14 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
             else if (item is IAsyncDisposable registration)
             {
                 // DisposeAsync alone: Dispose may block until a callback running elsewhere returns
-                // (CancellationTokenRegistration); the object waits for it instead. A token's wait does not fault
-                // when the end runs inside its own handler (the own-callback check asks the token itself).
-                JoinUntilDone(registration is Subscription subscription ? subscription.DisposeThenWhenIdleAsync() : registration.DisposeAsync());
+                // (CancellationTokenRegistration); the object waits for it instead. A token's wait, or a bag's for its
+                // tokens, does not fault when the end runs inside the token's own handler (see WaitsForCaller).
+                JoinUntilDone(registration switch
+                {
+                    Subscription subscription => subscription.DisposeThenWhenIdleAsync(),
+                    SubscriptionBag bag => bag.DisposeThenWhenIdleAsync(),
+                    _ => registration.DisposeAsync(),
+                });
             }
             else
             {
@@ -799,8 +806,9 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Gets whether the caller runs inside a timer callback, loop body or asynchronous handler that the
-    /// hand-back waits for: one of the lease's timers, or of a tracked timer scope, timer, loop or subscription, also
-    /// one another end has not reached yet. Called by an end while it counts as running.</summary>
+    /// hand-back waits for: one of the lease's timers, or of a tracked timer scope, timer, loop, subscription or
+    /// subscription bag's token, also one another end has not reached yet. Called by an end while it counts as
+    /// running.</summary>
     private bool WaitsForCaller()
     {
         if (_timers is { } timers && TimerScope.IsCallingFromCallbackOf(timers))
@@ -811,7 +819,13 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         for (var i = 0; i < _count; i++)
         {
             var entry = _state.Attachments[i];
-            if (!entry.Pending && entry.Remove is null && (entry.Handler is Subscription subscription ? subscription.IsCallingFromOwnCallback : entry.Handler is not null && TimerScope.IsCallingFromCallbackOf(entry.Handler)))
+            if (!entry.Pending && entry.Remove is null && entry.Handler switch
+            {
+                Subscription subscription => subscription.IsCallingFromOwnCallback,
+                SubscriptionBag bag => bag.IsCallingFromOwnCallback,
+                { } item => TimerScope.IsCallingFromCallbackOf(item),
+                _ => false,
+            })
             {
                 return true;
             }

@@ -191,13 +191,17 @@ public sealed class PoolLeaseRegistrationEndTests
         Assert.Same(widget, next.Value);
     }
 
+    // throughBag: the token is an item of a tracked SubscriptionBag (false, the token tracked itself, is the twin).
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task DisposeAsync_InsideATrackedAsyncHandlerAfterAnAwait_FaultsAtOnce_AndTheObjectGoesBackAfterTheHandler(bool disposeFirst)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public async Task DisposeAsync_InsideATrackedAsyncHandlerAfterAnAwait_FaultsAtOnce_AndTheObjectGoesBackAfterTheHandler(bool disposeFirst, bool throughBag)
     {
         // A tracked AsyncWeakEvent token: the end joins its handler's whole task, so a DisposeAsync of the lease
-        // awaited inside it would wait for itself; a Dispose there first ends the lease without throwing.
+        // awaited inside it would wait for itself; a Dispose there first ends the lease without throwing, and the
+        // object is neither returned nor discarded while the handler runs.
         var source = new AsyncWeakEvent<int>();
         var owner = new object();
         var pool = Widget.PoolOfOne();
@@ -206,7 +210,7 @@ public sealed class PoolLeaseRegistrationEndTests
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var inside = new TaskCompletionSource<(Exception? Thrown, bool Completed, Task Disposing)>(TaskCreationOptions.RunContinuationsAsynchronously);
         long returnedInside = -1;
-        lease.Track(source.Subscribe(owner, async (_, _, _, _) =>
+        var token = source.Subscribe(owner, async (_, _, _, _) =>
         {
             await Task.Yield(); // resumes on a thread-pool thread
             var thrown = disposeFirst ? Record.Exception(lease.Dispose) : null;
@@ -214,7 +218,15 @@ public sealed class PoolLeaseRegistrationEndTests
             returnedInside = pool.Statistics.Returned;
             inside.SetResult((thrown, disposing.IsCompleted, disposing.AsTask()));
             await release.Task.ConfigureAwait(false);
-        }));
+        });
+        if (throughBag)
+        {
+            lease.Track(new SubscriptionBag()).Add(token);
+        }
+        else
+        {
+            lease.Track(token);
+        }
 
         var raising = source.RaiseAsync(null, 1).AsTask();
         var (thrown, completed, disposing) = await inside.Task.Bounded();
@@ -224,6 +236,7 @@ public sealed class PoolLeaseRegistrationEndTests
         await Assert.ThrowsAsync<InvalidOperationException>(() => disposing.Bounded());
         Assert.Equal(0L, returnedInside);
         Assert.Equal(0L, pool.Statistics.Returned);
+        Assert.False(widget.IsDisposed, "the object was discarded while the handler ran");
         release.SetResult();
         await raising.Bounded();
         Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));

@@ -28,6 +28,9 @@ internal struct LeaseAttachment<T>
     /// <summary>The forwarder that holds the handler, released at the end; <see langword="null"/> for a registration.</summary>
     public LeaseForwarder<T>? Forwarder;
 
+    /// <summary>1 once an end took the registration to dispose it (see <c>PoolLease.IsShared</c>); interlocked.</summary>
+    public int Claimed;
+
     /// <summary>Whether the handler's add accessor has not returned yet (or threw): the entry holds its room and its
     /// count for the limit, and an end leaves it to the attacher.</summary>
     public bool Pending;
