@@ -21,32 +21,21 @@ public sealed class BodyCompletedDisposeAsyncTests
     [InlineData("loop")]
     public async Task DisposeAsync_FromWorkTheBodyLeftRunning_AfterTheBodyCompletedBeforeItsCallIsMarkedEnded_WaitsNeverFaults(string kind)
     {
-        var clock = new FakeTimeProvider();
-        using var scope = new TimerScope(clock);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var body = new HeldBody(kind);
         var inWindow = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
-        ExecutionContext? bodyFlow = null;
-        var item = Start(kind, scope, async _ =>
-        {
-            bodyFlow = ExecutionContext.Capture(); // what work the body starts and leaves running inherits
-            await release.Task.ConfigureAwait(false);
-        });
-
         EnclosingCallbacks.Frame.BeforeEndHook = frame =>
         {
-            if (ReferenceEquals(frame.Source, item) && !inWindow.Task.IsCompleted)
+            if (ReferenceEquals(frame.Source, body.Item) && !inWindow.Task.IsCompleted)
             {
                 // The body's task has completed; its owner has not marked the call ended yet.
-                Task? disposing = null;
-                ExecutionContext.Run(bodyFlow!, _ => disposing = item.DisposeAsync().AsTask(), null);
-                inWindow.SetResult(disposing!);
+                inWindow.SetResult(body.DisposeFromTheBodysFlow());
             }
         };
         Task disposedInTheWindow;
         try
         {
-            clock.Advance(Second); // the body starts and awaits release
-            release.SetResult(); // it completes on the thread pool; then its owner ends the call
+            body.Clock.Advance(Second); // the body starts and awaits its release
+            body.Release.SetResult(); // it completes on the thread pool; then its owner ends the call
             disposedInTheWindow = await inWindow.Task.Bounded();
         }
         finally
@@ -64,24 +53,46 @@ public sealed class BodyCompletedDisposeAsyncTests
     [InlineData("loop")]
     public async Task Control_DisposeAsync_FromTheBodysFlowWhileTheBodyRuns_Faults(string kind)
     {
-        var clock = new FakeTimeProvider();
-        using var scope = new TimerScope(clock);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        ExecutionContext? bodyFlow = null;
-        var item = Start(kind, scope, async _ =>
-        {
-            bodyFlow = ExecutionContext.Capture();
-            await release.Task.ConfigureAwait(false);
-        });
+        using var body = new HeldBody(kind);
+        body.Clock.Advance(Second);
+        var disposing = body.DisposeFromTheBodysFlow();
+        body.Release.SetResult();
 
-        clock.Advance(Second);
-        Task? disposing = null;
-        ExecutionContext.Run(bodyFlow!, _ => disposing = item.DisposeAsync().AsTask(), null);
-        release.SetResult();
-
-        await Assert.ThrowsAsync<InvalidOperationException>(() => disposing!.Bounded());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => disposing.Bounded());
     }
 
-    private static IAsyncDisposable Start(string kind, TimerScope scope, Func<CancellationToken, ValueTask> body) =>
-        kind == "timer" ? scope.After(Second, body) : scope.Loop(Second, body);
+    /// <summary>A timer or loop on a fake clock whose asynchronous body records its flow (what work it leaves running
+    /// inherits) and awaits <see cref="Release"/>.</summary>
+    private sealed class HeldBody : IDisposable
+    {
+        private readonly TimerScope _scope;
+        private ExecutionContext? _bodyFlow;
+
+        public HeldBody(string kind)
+        {
+            _scope = new TimerScope(Clock);
+            Func<CancellationToken, ValueTask> body = async _ =>
+            {
+                _bodyFlow = ExecutionContext.Capture();
+                await Release.Task.ConfigureAwait(false);
+            };
+            Item = kind == "timer" ? _scope.After(Second, body) : _scope.Loop(Second, body);
+        }
+
+        public FakeTimeProvider Clock { get; } = new();
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public IAsyncDisposable Item { get; }
+
+        /// <summary>Calls the item's <c>DisposeAsync</c> from the body's flow, as work the body left running would.</summary>
+        public Task DisposeFromTheBodysFlow()
+        {
+            Task? disposing = null;
+            ExecutionContext.Run(_bodyFlow!, _ => disposing = Item.DisposeAsync().AsTask(), null);
+            return disposing!;
+        }
+
+        public void Dispose() => _scope.Dispose();
+    }
 }
