@@ -17,9 +17,9 @@ namespace SafeRefs.Subscriptions.WeakLinks;
 /// claim of the detach; the last one out of the closed gate frees the handles, exactly once. No lock is held while user
 /// code runs, and nothing waits.</para>
 /// <para><b>Detaching</b> is one path, <see cref="TryClaimAndDetach"/>: the first caller to close the gate wins, be it
-/// an explicit <c>Dispose</c> (whose <c>remove</c> exception is rethrown to it), a raise that finds the owner collected,
-/// or a purge that finds the owner or the source collected (their <c>remove</c> exceptions are logged and counted). The
-/// winner removes the forwarder from the source if it is alive and leaves the registry, even if <c>remove</c> threw.
+/// an explicit <c>Dispose</c>, a raise that finds the owner collected, or a purge that finds the owner or the source
+/// collected. A <c>remove</c> exception is logged and counted in each case, then rethrown to an explicit <c>Dispose</c>.
+/// The winner removes the forwarder from the source if it is alive and leaves the registry, even if <c>remove</c> threw.
 /// A thread-affine source is never detached from the thread pool (see <see cref="IEventSourceAffinity"/>).</para>
 /// </remarks>
 internal abstract class WeakLink : Subscription, IPurgeable
@@ -218,10 +218,16 @@ internal abstract class WeakLink : Subscription, IPurgeable
                 RemoveFromSource(source);
             }
         }
-        catch (Exception ex) when (!rethrow)
+#pragma warning disable CA1031 // Reported always; rethrown to an explicit Dispose, which a raise or a purge must not be.
+        catch (Exception ex)
+#pragma warning restore CA1031
         {
             // Only a remove on a live source throws: the source's type is read here rather than kept per link.
             Metrics.BackgroundFailures.ReportDetachFailed(ex, source!.GetType(), EventName, trigger);
+            if (rethrow)
+            {
+                throw;
+            }
         }
         finally
         {

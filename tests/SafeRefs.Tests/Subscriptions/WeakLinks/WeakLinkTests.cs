@@ -36,6 +36,53 @@ public sealed class WeakLinkTests
         GC.KeepAlive(owner);
     }
 
+    // The caller gets the remove's exception and it is also logged (1010) and counted, as a purge's or a raise's is.
+    // A distinct event name keeps out the reports of other links a background purge may detach meanwhile.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Dispose_RemoveFailure_IsLoggedAndCountedThenRethrown_OnlyWhenRemoveThrows(bool failRemove)
+    {
+        var logger = new FakeLogger();
+        var previous = SafeRefsLog.Logger;
+        SafeRefsLog.Logger = logger;
+        using var detachFailures = new MetricCollector<long>(null, "SafeRefs", "saferefs.subscription.detach.failures");
+        try
+        {
+            var source = new FailingSource();
+            var owner = new object();
+            var token = Subscribe.WeakEvent<FailingSource, object, int>(
+                source, static (s, h) => s.Changed += h, static (s, h) => s.Remove(h), owner, static (_, _, _) => { }, "DisposeRemoveThrows");
+            source.FailRemove = failRemove;
+
+            if (failRemove)
+            {
+                Assert.Throws<ObjectDisposedException>(token.Dispose);
+            }
+            else
+            {
+                token.Dispose();
+            }
+
+            Assert.True(((WeakLink)token).IsDetached);
+            Assert.Equal(1, source.RemoveCalls);
+            var logged = logger.Collector.GetSnapshot()
+                .Where(static r => r.Id.Id == 1010 && r.Message.Contains("FailingSource.DisposeRemoveThrows", StringComparison.Ordinal))
+                .ToList();
+            var counted = detachFailures.GetMeasurementSnapshot()
+                .Where(static m => Equals(m.Tags["saferefs.event.name"], "DisposeRemoveThrows"))
+                .Sum(static m => m.Value);
+            Assert.Equal(failRemove ? 1 : 0, logged.Count);
+            Assert.All(logged, static r => Assert.IsType<ObjectDisposedException>(r.Exception));
+            Assert.Equal(failRemove ? 1 : 0, counted);
+            GC.KeepAlive(owner);
+        }
+        finally
+        {
+            SafeRefsLog.Logger = previous;
+        }
+    }
+
     [Fact]
     public void Purge_RemoveThrows_IsLoggedCountedAndThePurgeGoesOn()
     {
