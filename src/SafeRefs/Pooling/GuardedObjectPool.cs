@@ -283,8 +283,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
     /// <summary>
     /// Judges one more listener of <paramref name="lease"/> on <paramref name="key"/> (under the object's lock): refuses
-    /// it with <see cref="ListenerBudgetAction.Throw"/>, or returns the count to warn about (once per object and event),
-    /// or 0.
+    /// it with <see cref="ListenerBudgetAction.Throw"/>, or returns the count to warn about once it is attached
+    /// (<see cref="ListenerBudgetAction.Warn"/>; see <see cref="TryMarkWarned"/>), or 0.
     /// </summary>
     internal int JudgeLimit(PoolLease<T> lease, string key)
     {
@@ -308,8 +308,12 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             throw new ListenerLimitExceededException(state.Value.GetType(), name, count, _maxListeners);
         }
 
-        return _onExceeded == ListenerBudgetAction.Warn && state.TryMarkWarned(EventNames.Normalize(key)) ? count : 0;
+        return _onExceeded == ListenerBudgetAction.Warn ? count : 0;
     }
+
+    /// <summary>Marks the (object, event) warned, once the listener that crossed the limit is attached (under the
+    /// object's lock): <see langword="true"/> the first time, when the warning is to be raised.</summary>
+    internal static bool TryMarkWarned(PooledObjectState<T> state, string key) => state.TryMarkWarned(EventNames.Normalize(key));
 
     internal static void AddFailure(ref List<Exception>? errors, Exception ex) =>
         (errors ??= []).AddRange(ex is AggregateException all ? all.InnerExceptions : [ex]);

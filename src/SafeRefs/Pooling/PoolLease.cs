@@ -509,6 +509,12 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
             {
                 tracked = !HasEnded;
                 _state.Attachments[index].Pending = !tracked;
+
+                // Warned once per (object, event), for a listener that is attached: an add that failed used up nothing.
+                if (!tracked || (warnCount > 0 && !GuardedObjectPool<T>.TryMarkWarned(_state, key)))
+                {
+                    warnCount = 0;
+                }
             }
 
             if (!tracked)

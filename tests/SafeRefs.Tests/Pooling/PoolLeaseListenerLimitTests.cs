@@ -80,4 +80,38 @@ public sealed class PoolLeaseListenerLimitTests
         Assert.Equal(1, lease.Value.ChangedCount);
         Assert.Equal(1, lease.TrackedCount);
     }
+
+    // failSecondAdd = false is the control twin: the second On crosses the limit and is the one reported.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void On_AddThrowsAboveTheWarnLimit_NotReported_ThenTheListenerThatCrossesItIs(bool failSecondAdd)
+    {
+        var pool = Widget.PoolOfOne(new() { MaxListenersPerEvent = 1 });
+        var reported = new List<int>();
+        pool.MaxListenersExceeded += (_, e) => reported.Add(e.Count);
+        using var lease = pool.Rent();
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }), "Changed");
+
+        var failure = Record.Exception(() => lease.On(
+            (w, h) =>
+            {
+                if (failSecondAdd)
+                {
+                    throw new InvalidOperationException("add failed");
+                }
+
+                w.Changed += h;
+            },
+            static (w, h) => w.Changed -= h,
+            (EventHandler)((_, _) => { }),
+            "Changed"));
+        var atSecond = reported.Count;
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }), "Changed");
+
+        Assert.Equal(failSecondAdd, failure is InvalidOperationException);
+        Assert.Equal(failSecondAdd ? 0 : 1, atSecond);
+        Assert.Equal([2], reported); // once per (object, event), for the listener that crossed the limit
+        Assert.Equal(failSecondAdd ? 2 : 3, lease.Value.ChangedCount);
+    }
 }
