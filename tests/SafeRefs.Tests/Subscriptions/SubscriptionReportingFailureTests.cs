@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Testing;
 using SafeRefs.Diagnostics;
 using SafeRefs.Subscriptions;
 using SafeRefs.Tests.Infrastructure;
@@ -18,18 +17,20 @@ public sealed class SubscriptionReportingFailureTests
     [Fact]
     public void BagLifetimeEnds_ItemThrows_LoggerThrows_FailureStillCounted()
     {
-        var logger = new ThrowingLogger();
-        Assert.Equal(1, CountBagLifetimeFailures(logger));
-        Assert.Equal(1, logger.Calls);
+        var (counted, logger) = EndBagLifetime(loggerThrows: true);
+        Assert.Equal(1, counted);
+        Assert.Equal([1004], logger.EventIds);
+        Assert.Equal([1], logger.CountsSeen);
     }
 
     // Control twin: with a working logger the failure is counted once and logged (1004).
     [Fact]
     public void BagLifetimeEnds_ItemThrows_Control_LoggerWorks_FailureCountedAndLogged()
     {
-        var logger = new FakeLogger();
-        Assert.Equal(1, CountBagLifetimeFailures(logger));
-        Assert.Single(logger.Collector.GetSnapshot(), static r => r.Id.Id == 1004);
+        var (counted, logger) = EndBagLifetime(loggerThrows: false);
+        Assert.Equal(1, counted);
+        Assert.Equal([1004], logger.EventIds);
+        Assert.Equal([1], logger.CountsSeen);
     }
 
     [Theory]
@@ -61,21 +62,22 @@ public sealed class SubscriptionReportingFailureTests
         Assert.Equal([1], fallback.CountsSeen);
     }
 
-    /// <summary>Ends the lifetime of a bag holding an item that throws; returns the "bag lifetime" failures counted on
-    /// this thread.</summary>
-    private static int CountBagLifetimeFailures(ILogger logger)
+    /// <summary>Ends the lifetime of a bag holding an item that throws; returns the "bag lifetime" failures counted and
+    /// the fallback logger's record, both of this thread.</summary>
+    private static (long Counted, CountReadingLogger Logger) EndBagLifetime(bool loggerThrows)
     {
+        using var counted = new ThreadFailureCounter("bag lifetime");
+        var logger = new CountReadingLogger(counted, loggerThrows);
         var previous = SafeRefsLog.Logger;
         SafeRefsLog.Logger = logger;
         try
         {
-            using var failures = new ThreadFailureCounter("bag lifetime");
             using var lifetime = new CancellationTokenSource();
             var bag = new SubscriptionBag(lifetime.Token);
             bag.Add(new ThrowingItem());
             lifetime.Cancel(); // runs the bag's callback on this thread; its failure is reported, never thrown here
             Assert.True(bag.IsDisposed);
-            return (int)failures.Count;
+            return (counted.Count, logger);
         }
         finally
         {
@@ -125,9 +127,12 @@ public sealed class SubscriptionReportingFailureTests
         public void Dispose() => _listener.Dispose();
     }
 
-    /// <summary>Records each event id it logs and the count it read then; throws after reading if asked to.</summary>
+    /// <summary>Records each event id it logs on the creating thread and the count it read then; throws after reading
+    /// if asked to. Other threads' reports (a leftover of another test) are not this test's: ignored.</summary>
     private sealed class CountReadingLogger(ThreadFailureCounter counter, bool throws) : ILogger
     {
+        private readonly int _thread = Environment.CurrentManagedThreadId;
+
         public List<int> EventIds { get; } = [];
 
         public List<long> CountsSeen { get; } = [];
@@ -139,6 +144,11 @@ public sealed class SubscriptionReportingFailureTests
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
+            if (Environment.CurrentManagedThreadId != _thread)
+            {
+                return;
+            }
+
             EventIds.Add(eventId.Id);
             CountsSeen.Add(counter.Count);
             if (throws)
