@@ -321,9 +321,10 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <summary>Tracks a registration (a <see cref="Subscription"/>, a <see cref="TimerScope"/>…) to dispose when the lease ends.</summary>
     /// <remarks>A registration that is also <see cref="IAsyncDisposable"/> is disposed with
     /// <see cref="IAsyncDisposable.DisposeAsync"/> instead of <see cref="IDisposable.Dispose"/>, and the object goes back
-    /// to the pool only once that has completed: for a <see cref="Subscription"/> (also one in a tracked
-    /// <see cref="SubscriptionBag"/>), once a callback of it running on another thread, or the one the end runs in, has
-    /// returned (the disposing thread does not wait). A failure that completes later is logged
+    /// to the pool only once that has completed: for a <see cref="Subscription"/>, <see cref="TimerScope"/>,
+    /// <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/> (also one in a tracked <see cref="SubscriptionBag"/>), once a
+    /// callback of it running on another thread, or the one the end runs in, has returned (the disposing thread does not
+    /// wait). A failure that completes later is logged
     /// (event id 1302) and the object is discarded. Disposed exactly once, unless it is a <see cref="Subscription"/>,
     /// <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/>, which a concurrent second end of
     /// the lease disposes again (see <see cref="Dispose"/>). A <see cref="CancellationTokenRegistration"/> is refused: its
@@ -379,7 +380,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// object is back; it faults with the exceptions <see cref="Dispose"/> would throw, and with
     /// <see cref="InvalidOperationException"/> when called inside one of the lease's own timer callbacks or loop bodies,
     /// those of a tracked <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/>, or the
-    /// handler of a tracked <c>AsyncWeakEvent</c> token, also one in a tracked <see cref="SubscriptionBag"/> (also after
+    /// handler of a tracked <c>AsyncWeakEvent</c> token, each also one in a tracked <see cref="SubscriptionBag"/> (also after
     /// an <see langword="await"/> in it), which it would
     /// wait for forever. Inside a forwarded <c>On</c> handler, an <c>OnCancel</c> callback or the (synchronous)
     /// callback of another tracked subscription it completes once that callback has returned: await it there, never
@@ -738,30 +739,18 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
                 // through Action<T, Delegate> passes the same two references to the same method.
                 Unsafe.As<Action<T, Delegate>>(remove)(_state.Value, Unsafe.As<Delegate>(item));
             }
-            else if (item is TimerScope or ScopedTimer or ScopedLoop)
+            else if (item is IIdleAwaitable awaitable)
             {
-                // Dispose never blocks, and the idle wait, unlike DisposeAsync, does not fault inside one of its own
-                // callbacks; joined also when Dispose threw (a failing clock): a callback may still be running.
-                try
-                {
-                    ((IDisposable)item).Dispose();
-                }
-                finally
-                {
-                    JoinUntilDone(TimerScope.WhenIdleOf((IDisposable)item));
-                }
+                // A SafeRefs registration (a subscription, a bag, a timer scope, timer or loop): its wait, unlike its
+                // DisposeAsync, does not fault when the end runs inside one of its own callbacks (see WaitsForCaller),
+                // also in an item of a tracked bag; a disposal failure faults it after the wait.
+                JoinUntilDone(awaitable.DisposeThenWhenIdleAsync());
             }
             else if (item is IAsyncDisposable registration)
             {
-                // DisposeAsync alone: Dispose may block until a callback running elsewhere returns
-                // (CancellationTokenRegistration); the object waits for it instead. A token's wait, or a bag's for its
-                // tokens, does not fault when the end runs inside the token's own handler (see WaitsForCaller).
-                JoinUntilDone(registration switch
-                {
-                    Subscription subscription => subscription.DisposeThenWhenIdleAsync(),
-                    SubscriptionBag bag => bag.DisposeThenWhenIdleAsync(),
-                    _ => registration.DisposeAsync(),
-                });
+                // DisposeAsync alone: Dispose may block until a callback running elsewhere returns; the object waits
+                // for it instead.
+                JoinUntilDone(registration.DisposeAsync());
             }
             else
             {
@@ -813,11 +802,11 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
 
     /// <summary>Gets whether the caller runs inside a timer callback, loop body or asynchronous handler that the
     /// hand-back waits for: one of the lease's timers, or of a tracked timer scope, timer, loop, subscription or
-    /// subscription bag's token, also one another end has not reached yet. Called by an end while it counts as
+    /// subscription bag's item, also one another end has not reached yet. Called by an end while it counts as
     /// running.</summary>
     private bool WaitsForCaller()
     {
-        if (_timers is { } timers && TimerScope.IsCallingFromCallbackOf(timers))
+        if (_timers is IIdleAwaitable { IsCallingFromOwnCallback: true })
         {
             return true;
         }
@@ -825,13 +814,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         for (var i = 0; i < _count; i++)
         {
             var entry = _state.Attachments[i];
-            if (!entry.Pending && entry.Remove is null && entry.Handler switch
-            {
-                Subscription subscription => subscription.IsCallingFromOwnCallback,
-                SubscriptionBag bag => bag.IsCallingFromOwnCallback,
-                { } item => TimerScope.IsCallingFromCallbackOf(item),
-                _ => false,
-            })
+            if (!entry.Pending && entry.Remove is null && entry.Handler is IIdleAwaitable { IsCallingFromOwnCallback: true })
             {
                 return true;
             }

@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using SafeRefs.Internal;
 
 namespace SafeRefs.Subscriptions;
 
@@ -18,7 +19,7 @@ namespace SafeRefs.Subscriptions;
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1063:Implement IDisposable Correctly", Justification = "No finalizer and no accessible constructor: only SafeRefs' own tokens derive from it, and they detach through Detach.")]
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA1816:Dispose methods should call SuppressFinalize", Justification = "No finalizer here or in the internal derived tokens; a call would only cost time.")]
-public class Subscription : IDisposable, IAsyncDisposable
+public class Subscription : IDisposable, IAsyncDisposable, IIdleAwaitable
 {
     // The empty token, and SafeRefs' own tokens: each keeps what its mechanism needs in its own fields.
     private protected Subscription()
@@ -63,11 +64,9 @@ public class Subscription : IDisposable, IAsyncDisposable
     /// </summary>
     internal virtual bool IsCallingFromOwnCallback => false;
 
-    /// <summary>
-    /// Detaches, then completes when no callback is running, as <see cref="DisposeAsync"/> but without its
-    /// own-callback fault: for an owner (a pool lease) that joins the wait instead of awaiting it inside the callback.
-    /// </summary>
-    internal ValueTask DisposeThenWhenIdleAsync() => DisposeThenWait(checkOwnCallback: false);
+    bool IIdleAwaitable.IsCallingFromOwnCallback => IsCallingFromOwnCallback;
+
+    ValueTask IIdleAwaitable.DisposeThenWhenIdleAsync() => DisposeThenWait(checkOwnCallback: false);
 
     private ValueTask DisposeThenWait(bool checkOwnCallback)
     {

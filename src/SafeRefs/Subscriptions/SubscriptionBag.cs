@@ -1,4 +1,5 @@
 using SafeRefs.Diagnostics.Internal;
+using SafeRefs.Internal;
 
 namespace SafeRefs.Subscriptions;
 
@@ -25,7 +26,7 @@ namespace SafeRefs.Subscriptions;
 /// to the constructor is cancelled, the bag is disposed on the cancelling thread; item failures are then logged through
 /// <see cref="Diagnostics.SafeRefsLog"/> (event 1004) and counted (<c>saferefs.subscription.callback.failures</c>), never thrown into the canceller.</para>
 /// </remarks>
-public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
+public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaitable
 {
     private readonly Lock _lock = new();
     private readonly CancellationTokenRegistration _lifetimeRegistration;
@@ -224,14 +225,14 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
     /// <exception cref="AggregateException">One or more items threw; all were still disposed.</exception>
     public ValueTask DisposeAsync() => DisposeAllAsync(checkOwnCallback: true);
 
-    /// <summary>As <see cref="DisposeAsync"/>, but the wait for a <see cref="Subscription"/> item's running callback
-    /// does not fault inside that callback (it completes once the callback has returned): for a pool lease that tracks
-    /// the bag, which joins this wait instead of awaiting it.</summary>
-    internal ValueTask DisposeThenWhenIdleAsync() => DisposeAllAsync(checkOwnCallback: false);
+    /// <summary>As <see cref="DisposeAsync"/>, but the wait for an item's running callback (a subscription's, a timer
+    /// item's, a nested bag's) does not fault inside that callback (it completes once the callback has returned): for a
+    /// pool lease or a bag that tracks the bag, which joins this wait instead of awaiting it.</summary>
+    ValueTask IIdleAwaitable.DisposeThenWhenIdleAsync() => DisposeAllAsync(checkOwnCallback: false);
 
-    /// <summary>Gets whether the caller runs inside a callback of one of the bag's <see cref="Subscription"/> items (also
-    /// after the bag's disposal) that a wait for the item would wait for forever.</summary>
-    internal bool IsCallingFromOwnCallback
+    /// <summary>Gets whether the caller runs inside a callback of one of the bag's items (also after the bag's
+    /// disposal, for its <see cref="Subscription"/> items) that a wait for the item would wait for forever.</summary>
+    bool IIdleAwaitable.IsCallingFromOwnCallback
     {
         get
         {
@@ -240,7 +241,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
                 var (items, end) = _disposed ? (_disposedItems, _disposedEnd) : (_items, _end);
                 for (var i = 0; i < end; i++)
                 {
-                    if (items[i] is Subscription { IsCallingFromOwnCallback: true })
+                    if (items[i] is IIdleAwaitable { IsCallingFromOwnCallback: true })
                     {
                         return true;
                     }
@@ -251,7 +252,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
         }
     }
 
-    private static ValueTask DisposeItemAsync(Subscription item, bool checkOwnCallback) =>
+    private static ValueTask DisposeItemAsync(IIdleAwaitable item, bool checkOwnCallback) =>
         checkOwnCallback ? item.DisposeAsync() : item.DisposeThenWhenIdleAsync();
 
     private async ValueTask DisposeAllAsync(bool checkOwnCallback)
@@ -272,8 +273,8 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable
                 {
                     switch (items[i])
                     {
-                        case Subscription token:
-                            await DisposeItemAsync(token, checkOwnCallback).ConfigureAwait(false);
+                        case IIdleAwaitable awaitable:
+                            await DisposeItemAsync(awaitable, checkOwnCallback).ConfigureAwait(false);
                             break;
                         case IAsyncDisposable asyncItem:
                             await asyncItem.DisposeAsync().ConfigureAwait(false);

@@ -24,7 +24,7 @@ namespace SafeRefs.Timers;
 /// body and does not wait; <see cref="DisposeAsync"/> also waits for a running body (do not await it inside the
 /// body).</para>
 /// </remarks>
-public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
+public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, IIdleAwaitable
 {
     private static readonly TimerCallback TickCallback = static state => ((ScopedLoop)state!).OnTick();
 
@@ -87,7 +87,13 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
     /// <see cref="InvalidOperationException"/> when called inside the loop's own body (also after an
     /// <see langword="await"/> in it), which it would wait for forever, and, once the body has finished, with the
     /// <see cref="AggregateException"/> <see cref="Dispose"/> would throw.</returns>
-    public ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => DisposeThenWait(checkOwnCallback: true);
+
+    bool IIdleAwaitable.IsCallingFromOwnCallback => RunsInCallingFlow;
+
+    ValueTask IIdleAwaitable.DisposeThenWhenIdleAsync() => DisposeThenWait(checkOwnCallback: false);
+
+    private ValueTask DisposeThenWait(bool checkOwnCallback)
     {
         AggregateException? failure = null;
         try
@@ -100,7 +106,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember
             failure = ex;
         }
 
-        if (RunsInCallingFlow)
+        if (checkOwnCallback && RunsInCallingFlow)
         {
             // Checked also when the close threw: waiting to rethrow would wait for this body too.
             return ValueTask.FromException(new InvalidOperationException(

@@ -27,7 +27,7 @@ namespace SafeRefs.Timers;
 /// <para><b>Second <see cref="Dispose"/>:</b> does nothing. <see cref="Dispose"/> does not wait for a running
 /// callback; <see cref="DisposeAsync"/> does (do not await it inside the timer's own callback).</para>
 /// </remarks>
-public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
+public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, IIdleAwaitable
 {
     private const int RunningMask = (1 << 24) - 1;
     private const int PeriodicBit = 1 << 29;
@@ -223,7 +223,13 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
     /// <returns>A task that completes when running callbacks have finished; it faults with
     /// <see cref="InvalidOperationException"/> when awaited from inside the timer's own callback, which it would wait
     /// for forever.</returns>
-    public ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => DisposeThenWait(checkOwnCallback: true);
+
+    bool IIdleAwaitable.IsCallingFromOwnCallback => RunsInCallingFlow;
+
+    ValueTask IIdleAwaitable.DisposeThenWhenIdleAsync() => DisposeThenWait(checkOwnCallback: false);
+
+    private ValueTask DisposeThenWait(bool checkOwnCallback)
     {
         Exception? failure = null;
         try
@@ -237,7 +243,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember
             failure = ex;
         }
 
-        if (RunsInCallingFlow)
+        if (checkOwnCallback && RunsInCallingFlow)
         {
             // Checked also when the close threw: waiting to rethrow would wait for this callback too.
             return ValueTask.FromException(new InvalidOperationException(

@@ -36,7 +36,7 @@ namespace SafeRefs.Timers;
 /// first disposal has returned.
 /// Creating anything through a disposed scope throws <see cref="ObjectDisposedException"/>.</para>
 /// </remarks>
-public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMember
+public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMember, IIdleAwaitable
 {
     private static long _retiredWithCollectedScope;
 
@@ -494,7 +494,13 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// <returns>A task that completes when running callbacks have finished; it faults with
     /// <see cref="InvalidOperationException"/> when awaited inside one of the scope's own callbacks (which it would wait
     /// for forever), and with the <see cref="AggregateException"/> <see cref="Dispose"/> would throw.</returns>
-    public ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => DisposeThenWait(checkOwnCallback: true);
+
+    bool IIdleAwaitable.IsCallingFromOwnCallback => IsCallingFromOwnCallback();
+
+    ValueTask IIdleAwaitable.DisposeThenWhenIdleAsync() => DisposeThenWait(checkOwnCallback: false);
+
+    private ValueTask DisposeThenWait(bool checkOwnCallback)
     {
         AggregateException? failure = null;
         try
@@ -506,7 +512,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
             failure = ex;
         }
 
-        if (IsCallingFromOwnCallback())
+        if (checkOwnCallback && IsCallingFromOwnCallback())
         {
             // Checked also when the disposal threw: waiting to rethrow would wait for this callback too.
             return ValueTask.FromException(new InvalidOperationException(
@@ -524,13 +530,6 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// the disposal finds it), so the flow's own running callback of this scope or a child is one it waits for.</remarks>
     internal bool IsCallingFromOwnCallback() => IsInsideRunningMemberOf(this);
 
-    /// <summary>Gets whether the caller runs inside a still running callback or body of <paramref name="item"/> (a
-    /// <see cref="TimerScope"/> or one of its child scopes, a <see cref="ScopedTimer"/> or a <see cref="ScopedLoop"/>),
-    /// disposed or not yet: a wait for the item's end there would wait for itself, since that end waits for every
-    /// callback still running.</summary>
-    internal static bool IsCallingFromCallbackOf(object item) =>
-        item is TimerScope scope ? IsInsideRunningMemberOf(scope) : item is IScopeMember { RunsInCallingFlow: true };
-
     // Whether a callback or body of a member of the scope or of one of its child scopes that has not ended encloses the
     // current flow, whatever the progress of the scope's disposal. Timers and loops enter their calls with their scope
     // as the frame's state; frames of other features (an event handler a callback raised) are skipped.
@@ -547,11 +546,6 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
         return false;
     }
-
-    /// <summary>Completes when no callback or body of <paramref name="item"/> (a disposed <see cref="TimerScope"/>,
-    /// <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/>) is running; unlike <c>DisposeAsync</c>, it does not
-    /// fault when awaited inside one of them.</summary>
-    internal static ValueTask WhenIdleOf(IDisposable item) => ((IScopeMember)item).WhenIdleAsync();
 
     /// <summary>Gets whether this scope is <paramref name="scope"/> or one of its descendants.</summary>
     internal bool IsSelfOrChildOf(TimerScope scope)

@@ -116,14 +116,20 @@ public sealed class PoolLeaseRegistrationEndTests
         Loop,
     }
 
+    // throughBag: the item is in a tracked SubscriptionBag (false, the item tracked itself, is the twin); nested: in a
+    // bag in that bag.
     [Theory]
-    [InlineData(TrackedTimerItem.Scope)]
-    [InlineData(TrackedTimerItem.Timer)]
-    [InlineData(TrackedTimerItem.Loop)]
-    public async Task Dispose_FromInsideATrackedTimerItemsCallback_DoesNotThrow_AndTheObjectGoesBackAfterTheCallback(TrackedTimerItem item)
+    [InlineData(TrackedTimerItem.Scope, false, false)]
+    [InlineData(TrackedTimerItem.Timer, false, false)]
+    [InlineData(TrackedTimerItem.Loop, false, false)]
+    [InlineData(TrackedTimerItem.Scope, true, false)]
+    [InlineData(TrackedTimerItem.Timer, true, false)]
+    [InlineData(TrackedTimerItem.Loop, true, false)]
+    [InlineData(TrackedTimerItem.Timer, true, true)]
+    public async Task Dispose_FromInsideATrackedTimerItemsCallback_DoesNotThrow_AndTheObjectGoesBackAfterTheCallback(TrackedTimerItem item, bool throughBag, bool nested)
     {
-        // A timer scope's, timer's or loop's DisposeAsync faults inside its own callback; the end
-        // must not use it.
+        // A timer scope's, timer's or loop's DisposeAsync faults inside its own callback; the end must not use it,
+        // nor a tracked bag's end for its items: the object would be discarded while the callback uses it.
         var clock = new FakeTimeProvider();
         using var outer = new TimerScope(clock);
         var pool = Widget.PoolOfOne();
@@ -139,7 +145,7 @@ public sealed class PoolLeaseRegistrationEndTests
             done.TrySetResult();
         }
 
-        var due = TrackTimerItem(lease, item, outer, clock, Callback);
+        var due = TrackTimerItem(lease, item, throughBag, outer, clock, Callback, nested);
         clock.Advance(due);
         await done.Task.WaitAsync(Bound);
 
@@ -152,16 +158,23 @@ public sealed class PoolLeaseRegistrationEndTests
     }
 
     [Theory]
-    [InlineData(TrackedTimerItem.Scope, false)]
-    [InlineData(TrackedTimerItem.Timer, false)]
-    [InlineData(TrackedTimerItem.Loop, false)]
-    [InlineData(TrackedTimerItem.Scope, true)]
-    [InlineData(TrackedTimerItem.Timer, true)]
-    [InlineData(TrackedTimerItem.Loop, true)]
-    public async Task DisposeAsync_InsideATrackedTimerItemsCallback_FaultsAtOnce_AndTheObjectGoesBackAfterTheCallback(TrackedTimerItem item, bool disposeFirst)
+    [InlineData(TrackedTimerItem.Scope, false, false, false)]
+    [InlineData(TrackedTimerItem.Timer, false, false, false)]
+    [InlineData(TrackedTimerItem.Loop, false, false, false)]
+    [InlineData(TrackedTimerItem.Scope, true, false, false)]
+    [InlineData(TrackedTimerItem.Timer, true, false, false)]
+    [InlineData(TrackedTimerItem.Loop, true, false, false)]
+    [InlineData(TrackedTimerItem.Scope, false, true, false)]
+    [InlineData(TrackedTimerItem.Timer, false, true, false)]
+    [InlineData(TrackedTimerItem.Loop, false, true, false)]
+    [InlineData(TrackedTimerItem.Scope, true, true, false)]
+    [InlineData(TrackedTimerItem.Timer, true, true, false)]
+    [InlineData(TrackedTimerItem.Loop, true, true, false)]
+    [InlineData(TrackedTimerItem.Timer, false, true, true)]
+    public async Task DisposeAsync_InsideATrackedTimerItemsCallback_FaultsAtOnce_AndTheObjectGoesBackAfterTheCallback(TrackedTimerItem item, bool disposeFirst, bool throughBag, bool nested)
     {
         // The lease's end joins the running callback, so a DisposeAsync there would wait for itself; also when a
-        // Dispose in the same callback already ended the lease.
+        // Dispose in the same callback already ended the lease, and when the item is in a tracked bag.
         var clock = new FakeTimeProvider();
         using var outer = new TimerScope(clock);
         var pool = Widget.PoolOfOne();
@@ -180,7 +193,7 @@ public sealed class PoolLeaseRegistrationEndTests
             completedInside = inside.IsCompleted;
         }
 
-        var due = TrackTimerItem(lease, item, outer, clock, Callback);
+        var due = TrackTimerItem(lease, item, throughBag, outer, clock, Callback, nested);
         clock.Advance(due); // runs the callback on this thread
 
         Assert.True(completedInside, "DisposeAsync inside the tracked item's callback was pending: awaiting it there would hang");
@@ -301,25 +314,39 @@ public sealed class PoolLeaseRegistrationEndTests
         Assert.False(widget.IsDisposed, "the object was discarded");
     }
 
-    // Tracks a timer scope, timer or loop whose callback (or body) is due in a second on the fake clock; returns that due.
-    private static TimeSpan TrackTimerItem(PoolLease<Widget> lease, TrackedTimerItem item, TimerScope outer, FakeTimeProvider clock, Action callback)
+    // Tracks a timer scope, timer or loop whose callback (or body) is due in a second on the fake clock, itself or as
+    // the item of a tracked bag (or of a bag in it, nested); returns that due.
+    private static TimeSpan TrackTimerItem(PoolLease<Widget> lease, TrackedTimerItem item, bool throughBag, TimerScope outer, FakeTimeProvider clock, Action callback, bool nested)
     {
         var due = TimeSpan.FromSeconds(1);
+        IDisposable tracked;
         switch (item)
         {
             case TrackedTimerItem.Scope:
-                lease.Track(new TimerScope(clock)).After(due, callback);
+                var scope = new TimerScope(clock);
+                scope.After(due, callback);
+                tracked = scope;
                 break;
             case TrackedTimerItem.Timer:
-                lease.Track(outer.After(due, callback));
+                tracked = outer.After(due, callback);
                 break;
             default:
-                lease.Track(outer.Loop(due, _ =>
+                tracked = outer.Loop(due, _ =>
                 {
                     callback();
                     return ValueTask.CompletedTask;
-                }));
+                });
                 break;
+        }
+
+        if (throughBag)
+        {
+            var bag = lease.Track(new SubscriptionBag());
+            (nested ? bag.Add(new SubscriptionBag()) : bag).Add(tracked);
+        }
+        else
+        {
+            lease.Track(tracked);
         }
 
         return due;
