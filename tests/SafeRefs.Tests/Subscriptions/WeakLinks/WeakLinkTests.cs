@@ -83,6 +83,7 @@ public sealed class WeakLinkTests
         }
     }
 
+    // A purge detaches every dead link in the process: this test's own event name keeps out other tests' dead links.
     [Fact]
     public void Purge_RemoveThrows_IsLoggedCountedAndThePurgeGoesOn()
     {
@@ -95,8 +96,8 @@ public sealed class WeakLinkTests
             var failing = new FailingSource { FailRemove = true };
             var plain = new FailingSource();
             var tracker = new LeakTracker();
-            var failingLink = SubscribeDroppedOwner(failing, tracker);
-            var plainLink = SubscribeDroppedOwner(plain, tracker);
+            var failingLink = SubscribeDroppedOwner(failing, tracker, "PurgeRemoveThrows");
+            var plainLink = SubscribeDroppedOwner(plain, tracker, "PurgeRemoveThrows");
             tracker.AssertAllCollected();
 
             // A gen-2 purge on the thread pool may get there first: either way each link is detached once.
@@ -106,14 +107,14 @@ public sealed class WeakLinkTests
             Assert.True(failingLink.IsDetached && failingLink.IsFreed && failingLink.RegistryIndex == -1);
             Assert.True(plainLink.IsDetached && plainLink.IsFreed);
             Assert.Equal(0, plain.HandlerCount);
-            Assert.Contains(logger.Collector.GetSnapshot(), static r => r.Id.Id == 1010
-                && r.Exception is ObjectDisposedException
-                && r.Message.Contains("FailingSource.Changed", StringComparison.Ordinal));
+            var logged = Assert.Single(logger.Collector.GetSnapshot(), static r => r.Id.Id == 1010
+                && r.Message.Contains("FailingSource.PurgeRemoveThrows", StringComparison.Ordinal));
+            Assert.IsType<ObjectDisposedException>(logged.Exception);
             var counted = detachFailures.GetMeasurementSnapshot()
-                .Where(static m => m.Tags["saferefs.source.type"] is string type && type.EndsWith("FailingSource", StringComparison.Ordinal))
+                .Where(static m => Equals(m.Tags["saferefs.event.name"], "PurgeRemoveThrows"))
                 .ToList();
             Assert.Equal(1, counted.Sum(static m => m.Value));
-            Assert.All(counted, static m => Assert.Equal("Changed", m.Tags["saferefs.event.name"]));
+            Assert.All(counted, static m => Assert.EndsWith("FailingSource", (string?)m.Tags["saferefs.source.type"], StringComparison.Ordinal));
             GC.KeepAlive(failing);
             GC.KeepAlive(plain);
         }
@@ -126,7 +127,8 @@ public sealed class WeakLinkTests
     [Fact]
     public void Purge_RemoveThrowsAndTheLoggerThrows_TheFailureIsStillCounted()
     {
-        // The report counts before it logs: a throwing logger must not hide the failure from the metric.
+        // The report counts before it logs: a throwing logger must not hide the failure from the metric. The test's own
+        // event name keeps out other tests' dead links, which the purge detaches too.
         var previous = SafeRefsLog.Logger;
         SafeRefsLog.Logger = new ThrowingLogger();
         using var detachFailures = new MetricCollector<long>(null, "SafeRefs", "saferefs.subscription.detach.failures");
@@ -134,7 +136,7 @@ public sealed class WeakLinkTests
         {
             var failing = new FailingSource { FailRemove = true };
             var tracker = new LeakTracker();
-            var link = SubscribeDroppedOwner(failing, tracker);
+            var link = SubscribeDroppedOwner(failing, tracker, "PurgeRemoveAndLoggerThrow");
             tracker.AssertAllCollected();
 
             // A gen-2 purge on the thread pool may get there first: either way the link is detached once.
@@ -142,7 +144,7 @@ public sealed class WeakLinkTests
             Assert.True(SpinWait.SpinUntil(() => link.IsFreed, TimeSpan.FromSeconds(30)));
 
             var counted = detachFailures.GetMeasurementSnapshot()
-                .Where(static m => m.Tags["saferefs.source.type"] is string type && type.EndsWith("FailingSource", StringComparison.Ordinal))
+                .Where(static m => Equals(m.Tags["saferefs.event.name"], "PurgeRemoveAndLoggerThrow"))
                 .Sum(static m => m.Value);
             Assert.Equal(1, counted);
             GC.KeepAlive(failing);
@@ -189,7 +191,7 @@ public sealed class WeakLinkTests
         {
             var failing = new FailingSource { FailRemove = true, IsThreadAffine = true };
             var tracker = new LeakTracker();
-            var dead = SubscribeDroppedOwnerWithoutContext(failing, tracker);
+            var dead = SubscribeDroppedOwnerWithoutContext(failing, tracker, "SubscribingThreadPurgeRemoveThrows");
             tracker.AssertAllCollected();
             var source = new FailingSource();
             var owner = new object();
@@ -208,7 +210,7 @@ public sealed class WeakLinkTests
             Assert.Equal(Environment.CurrentManagedThreadId, failing.RemoveThread);
             Assert.Contains(logger.Collector.GetSnapshot(), static r => r.Id.Id == 1010
                 && r.Exception is ObjectDisposedException
-                && r.Message.Contains("FailingSource.Changed", StringComparison.Ordinal));
+                && r.Message.Contains("FailingSource.SubscribingThreadPurgeRemoveThrows", StringComparison.Ordinal));
             Assert.Equal(0, source.HandlerCount);
             GC.KeepAlive(failing);
             GC.KeepAlive(owner);
@@ -220,13 +222,13 @@ public sealed class WeakLinkTests
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static WeakLink SubscribeDroppedOwnerWithoutContext(FailingSource source, LeakTracker tracker)
+    private static WeakLink SubscribeDroppedOwnerWithoutContext(FailingSource source, LeakTracker tracker, string eventName)
     {
         var previous = SynchronizationContext.Current;
         SynchronizationContext.SetSynchronizationContext(null);
         try
         {
-            return SubscribeDroppedOwner(source, tracker);
+            return SubscribeDroppedOwner(source, tracker, eventName);
         }
         finally
         {
@@ -573,16 +575,16 @@ public sealed class WeakLinkTests
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Subscription SubscribeTo(FailingSource source, object owner) =>
+    private static Subscription SubscribeTo(FailingSource source, object owner, string eventName = "Changed") =>
         Subscribe.WeakEvent<FailingSource, object, int>(
-            source, static (s, h) => s.Changed += h, static (s, h) => s.Remove(h), owner, static (_, _, _) => { });
+            source, static (s, h) => s.Changed += h, static (s, h) => s.Remove(h), owner, static (_, _, _) => { }, eventName);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static WeakLink SubscribeDroppedOwner(FailingSource source, LeakTracker tracker)
+    private static WeakLink SubscribeDroppedOwner(FailingSource source, LeakTracker tracker, string eventName = "Changed")
     {
         var owner = new object();
         tracker.Track(owner);
-        return (WeakLink)SubscribeTo(source, owner);
+        return (WeakLink)SubscribeTo(source, owner, eventName);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
