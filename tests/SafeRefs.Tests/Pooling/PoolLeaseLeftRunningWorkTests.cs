@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Pooling;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Pooling;
 
@@ -10,8 +11,6 @@ namespace SafeRefs.Tests.Pooling;
 /// </summary>
 public sealed class PoolLeaseLeftRunningWorkTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
-
     // secondCallRuns = false is the control twin: the same DisposeAsync with no other call running.
     [Theory]
     [InlineData(true)]
@@ -36,18 +35,18 @@ public sealed class PoolLeaseLeftRunningWorkTests
             }
 
             inSecond.Set();
-            releaseSecond.Wait(Bound);
+            releaseSecond.Wait(TestTimeouts.Bound);
         });
         clock.Advance(TimeSpan.FromSeconds(1));
         var second = secondCallRuns ? Task.Run(() => clock.Advance(TimeSpan.FromSeconds(1))) : Task.CompletedTask;
-        Assert.True(!secondCallRuns || inSecond.Wait(Bound), "the second call did not start");
+        Assert.True(!secondCallRuns || inSecond.Wait(TestTimeouts.Bound), "the second call did not start");
 
         go.SetResult();
-        var disposing = await work!.WaitAsync(Bound);
+        var disposing = await work!.WaitAsync(TestTimeouts.Bound);
         var (faultedAtOnce, completedAtOnce) = (disposing.IsFaulted, disposing.IsCompleted);
         releaseSecond.Set();
-        await second.WaitAsync(Bound);
-        var failure = await Record.ExceptionAsync(() => disposing.WaitAsync(Bound));
+        await second.WaitAsync(TestTimeouts.Bound);
+        var failure = await Record.ExceptionAsync(() => disposing.WaitAsync(TestTimeouts.Bound));
 
         Assert.False(faultedAtOnce, $"DisposeAsync from work a finished call left running faulted: {failure?.Message}");
         Assert.Null(failure);

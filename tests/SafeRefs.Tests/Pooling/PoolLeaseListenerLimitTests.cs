@@ -1,5 +1,6 @@
 using SafeRefs.Pooling;
 using SafeRefs.Subscriptions;
+using SafeRefs.Tests.Infrastructure;
 
 namespace SafeRefs.Tests.Pooling;
 
@@ -7,8 +8,6 @@ namespace SafeRefs.Tests.Pooling;
 /// before the add accessor runs, so the second cannot pass a limit the first fills.</summary>
 public sealed class PoolLeaseListenerLimitTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
-
     // sameEvent = false is the control twin: the second On is for another event, and both attach.
     [Theory]
     [InlineData(true)]
@@ -24,18 +23,18 @@ public sealed class PoolLeaseListenerLimitTests
             (w, h) =>
             {
                 inAdd.Set();
-                release.Wait(Bound);
+                release.Wait(TestTimeouts.Bound);
                 w.Changed += h;
             },
             static (w, h) => w.Changed -= h,
             (EventHandler)((_, _) => { }),
             "Changed"));
-        Assert.True(inAdd.Wait(Bound), "the first On did not reach its add accessor");
+        Assert.True(inAdd.Wait(TestTimeouts.Bound), "the first On did not reach its add accessor");
 
         var second = Record.Exception(() => lease.On(
             static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }), sameEvent ? "Changed" : "Other"));
         release.Set();
-        await first.WaitAsync(Bound);
+        await first.WaitAsync(TestTimeouts.Bound);
 
         if (sameEvent)
         {
