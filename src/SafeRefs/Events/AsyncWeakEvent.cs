@@ -18,8 +18,8 @@ namespace SafeRefs.Events;
 /// with everything it captures, exactly as long as the owner (an ephemeron); handlers that capture nothing strongly
 /// (they are rooted anyway). Dead entries are dropped as in <see cref="WeakEvent{TArgs}"/>.</para>
 /// <para><b>Thread safety:</b> every member is thread-safe. A raise works on the snapshot taken when it started; a
-/// handler removed with <see cref="Remove"/> during a raise may still run in that raise, as with a multicast delegate;
-/// a handler whose <see cref="Subscription"/> was disposed does not start after <see cref="Subscription.Dispose"/>
+/// handler removed with <see cref="Remove"/> before the raise reaches it (for instance while an earlier handler is
+/// awaited) does not run in that raise, one removed at that very moment may still run once; a handler whose <see cref="Subscription"/> was disposed does not start after <see cref="Subscription.Dispose"/>
 /// returned, even within a raise already running; <see cref="Subscription.DisposeAsync"/> also waits until a running
 /// handler's task has completed.</para>
 /// <para><b>Dispose:</b> the event is not disposable; a second <see cref="Subscription.Dispose"/> does nothing.</para>
@@ -155,8 +155,8 @@ public sealed class AsyncWeakEvent<TArgs>
             foreach (var item in snapshot)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                // An Add handler removed while an earlier handler awaited is skipped (the drop mark is advisory).
-                if (item.Entry.IsDropped || !item.Entry.TryBeginInvoke(ref slot, out var owner, out var handler))
+                // A handler removed or disposed while an earlier handler was awaited is skipped, whatever its kind.
+                if (item.Entry.IsClosed || !item.Entry.TryBeginInvoke(ref slot, out var owner, out var handler))
                 {
                     dead++;
                     continue;

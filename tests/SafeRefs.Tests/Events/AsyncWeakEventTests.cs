@@ -260,6 +260,55 @@ public sealed class AsyncWeakEventTests
         Assert.Equal(0, source.Count);
     }
 
+    // One rule for every kind of entry: a handler removed (Add) or disposed (Subscribe) while an earlier handler of the
+    // raise is awaited does not run when the raise reaches it. Control: not removed, it runs.
+    [Theory]
+    [InlineData("static", true)]
+    [InlineData("weak target", true)]
+    [InlineData("owner", true)]
+    [InlineData("static", false)]
+    [InlineData("weak target", false)]
+    [InlineData("owner", false)]
+    public async Task RaiseAsync_HandlerRemovedWhileAnEarlierOneAwaits_DoesNotRun(string kind, bool remove)
+    {
+        var source = new AsyncWeakEvent<int>();
+        var log = new Log();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var first = source.Subscribe(release, async (r, _, _, _) =>
+        {
+            entered.SetResult();
+            await r.Task;
+        });
+        Func<object?, int, CancellationToken, ValueTask> strong = static (sender, _, _) =>
+        {
+            ((Log)sender!).Add("second");
+            return default;
+        };
+        Func<object?, int, CancellationToken, ValueTask> weak = log.OnSecondAsync;
+        Subscription? token = null;
+        switch (kind)
+        {
+            case "static": source.Add(strong); break;
+            case "weak target": source.Add(weak); break;
+            default: token = source.Subscribe(log, static (o, _, _, _) => o.OnSecondAsync(null, 0, default)); break;
+        }
+
+        var raising = source.RaiseAsync(log, 1).AsTask();
+        await entered.Task.Bounded();
+        if (remove)
+        {
+            source.Remove(kind == "static" ? strong : weak);
+            token?.Dispose();
+        }
+
+        release.SetResult();
+        await raising.Bounded();
+
+        Assert.Equal(remove ? [] : ["second"], log.Entries);
+        GC.KeepAlive(log);
+    }
+
     private sealed class Log
     {
         private readonly List<string> _entries = [];
@@ -281,6 +330,12 @@ public sealed class AsyncWeakEventTests
             {
                 _entries.Add(entry);
             }
+        }
+
+        public ValueTask OnSecondAsync(object? sender, int e, CancellationToken cancellationToken)
+        {
+            Add("second");
+            return default;
         }
     }
 }

@@ -16,7 +16,6 @@ internal sealed class OwnerHandlerEntry : WeakHandlerEntry
     private WeakLinkCore _core;
     private RaiseSlots? _slots; // once added to a list
     private long _id;
-    private int _closed;
 
     /// <summary>Initializes a new instance of the <see cref="OwnerHandlerEntry"/> class.</summary>
     internal OwnerHandlerEntry(object owner, Delegate handler)
@@ -30,9 +29,6 @@ internal sealed class OwnerHandlerEntry : WeakHandlerEntry
     /// </summary>
     internal static Action<OwnerHandlerEntry, bool>? CallHook { get; set; }
 #endif
-
-    /// <summary>Gets a value indicating whether the entry was closed (its token disposed, or dropped dead).</summary>
-    internal bool IsClosed => Volatile.Read(ref _closed) != 0;
 
     /// <summary>Gets the number of invocations in progress (tests).</summary>
     internal long RunningCount => _slots?.CallingCount(_id) ?? 0;
@@ -63,7 +59,7 @@ internal sealed class OwnerHandlerEntry : WeakHandlerEntry
             slot.Check(id);
         }
 
-        if (Volatile.Read(ref _closed) == 0 && _core.TryRead(out var readOwner, out var readHandler))
+        if (!IsClosed && _core.TryRead(out var readOwner, out var readHandler))
         {
 #if DEBUG
             var hook = CallHook;
@@ -90,13 +86,6 @@ internal sealed class OwnerHandlerEntry : WeakHandlerEntry
         _slots = slots;
         _id = id;
     }
-
-    /// <summary>
-    /// Closes the entry: once its closer's <see cref="Free"/> returns no invocation starts, even from a raise iterating
-    /// an older snapshot. One interlocked operation.
-    /// </summary>
-    /// <returns><see langword="true"/> for the call that closed it, which must then call <see cref="Free"/>.</returns>
-    internal bool Close() => Interlocked.Exchange(ref _closed, 1) == 0;
 
     /// <summary>
     /// For the closer, under the list's lock (other readers of the handles hold it): waits out a raise between its

@@ -16,6 +16,7 @@ namespace SafeRefs.Events.Internal;
 internal abstract class WeakHandlerEntry
 {
     private readonly bool _isOwner; // read by every raise: a field load, cheaper here than a type check
+    private int _closed;
     private ListenerCount? _budgetCount;
 
     /// <summary>Initializes a new instance of the <see cref="WeakHandlerEntry"/> class.</summary>
@@ -35,11 +36,10 @@ internal abstract class WeakHandlerEntry
     internal virtual Delegate? AddedHandlerOrNull => null;
 
     /// <summary>
-    /// Gets a value indicating whether the list dropped this <c>Add</c> entry (weak target) from its snapshot. Advisory:
-    /// an async raise skips a handler removed while it awaited; a stale answer only runs it once more, which multicast
-    /// rules allow.
+    /// Gets a value indicating whether the entry was closed: removed, disposed or dropped from the list, whatever its
+    /// kind. A raise that reaches a closed entry does not call it.
     /// </summary>
-    internal bool IsDropped => this is WeakTargetHandlerEntry { IsDroppedFromList: true };
+    internal bool IsClosed => Volatile.Read(ref _closed) != 0;
 
     /// <summary>Gets a value indicating whether the handles were freed, or never allocated (tests, debug checks).</summary>
     internal abstract bool IsFreed { get; }
@@ -102,6 +102,14 @@ internal abstract class WeakHandlerEntry
 
         return ((WeakTargetHandlerEntry)this).Added.TryGetTarget(out handler);
     }
+
+    /// <summary>
+    /// Closes the entry (see <see cref="IsClosed"/>). One interlocked operation. A <c>Subscribe</c> entry's closer then
+    /// calls <see cref="OwnerHandlerEntry.Free"/>, after which no invocation starts, even from a raise iterating an
+    /// older snapshot.
+    /// </summary>
+    /// <returns><see langword="true"/> for the call that closed it.</returns>
+    internal bool Close() => Interlocked.Exchange(ref _closed, 1) == 0;
 
     /// <summary>
     /// Lets go of the entry's handles, once, for whoever detaches it (the list under its lock, or the creator of an entry

@@ -381,10 +381,15 @@ internal sealed class WeakHandlerList
     private static int DropLocked(WeakHandlerEntry entry)
     {
         entry.ReleaseBudget();
-        (entry as WeakTargetHandlerEntry)?.MarkDropped();
 
-        // An Add entry's handles are never read (a raise reads the delegate's WeakReference): freed now, by this drop. A
-        // Subscribe entry is closed and freed here unless its token's Dispose closed it (then it was removed, not purged).
+        // An Add entry is closed here (an async raise reaching it later skipped it) and its handles, never read (a raise
+        // reads the delegate's WeakReference), freed. A Subscribe entry is closed and freed here unless its token's
+        // Dispose closed it (then it was removed, not purged).
+        if (entry.IsAdded)
+        {
+            _ = entry.Close();
+        }
+
         return entry.Release() ? 1 : 0;
     }
 

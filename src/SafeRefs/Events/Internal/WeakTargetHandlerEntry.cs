@@ -13,7 +13,6 @@ namespace SafeRefs.Events.Internal;
 internal sealed class WeakTargetHandlerEntry : WeakHandlerEntry
 {
     private DependentHandle _targetToHandler;
-    private bool _dropped;
 
     /// <summary>Initializes a new instance of the <see cref="WeakTargetHandlerEntry"/> class.</summary>
     internal WeakTargetHandlerEntry(object target, Delegate handler)
@@ -26,9 +25,6 @@ internal sealed class WeakTargetHandlerEntry : WeakHandlerEntry
     /// <summary>Gets the weak reference to the delegate, which a raise reads.</summary>
     internal WeakReference<Delegate> Added { get; }
 
-    /// <summary>Gets a value indicating whether the list dropped the entry from its snapshot (see <see cref="WeakHandlerEntry.IsDropped"/>).</summary>
-    internal bool IsDroppedFromList => Volatile.Read(ref _dropped);
-
     /// <inheritdoc/>
     internal override bool IsAlive => Added.TryGetTarget(out _);
 
@@ -37,9 +33,6 @@ internal sealed class WeakTargetHandlerEntry : WeakHandlerEntry
 
     /// <inheritdoc/>
     internal override bool IsFreed => !_targetToHandler.IsAllocated;
-
-    /// <summary>Marks the entry dropped from the list's snapshot; under the list's lock.</summary>
-    internal void MarkDropped() => Volatile.Write(ref _dropped, true);
 
     /// <summary>Frees the handle, once: nothing reads it.</summary>
     internal override bool Release()
