@@ -11,7 +11,8 @@ namespace SafeRefs.Timers;
 /// repeat; the next interval starts after the body finishes.
 /// </summary>
 /// <remarks>
-/// <para><b>Holds</b> its body delegate strongly, its owner and its scope only weakly: while it waits the loop keeps
+/// <para><b>Holds</b> its body delegate strongly, its owner and its scope only weakly (the scope strongly only while
+/// a body runs, so a parent's disposal still finds a dropped child scope that runs one): while it waits the loop keeps
 /// nothing but weak references (it is one re-armed timer, not an <see langword="async"/> method whose state machine
 /// would hoist the owner), so a loop never keeps its owner alive. The owner is resolved only to start each body
 /// run. Once the owner is collected (or the scope is collected undisposed) the loop ends at its next tick. A loop
@@ -40,6 +41,9 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, II
     private ITimer? _timer;
     private Task? _run;
     private EnclosingCallbacks.Frame? _runFrame; // the running body's call, ended when the body has finished
+    // The scope, held strongly only while a body runs: a dropped child scope whose body runs stays reachable from its
+    // parent, whose disposal then stops the loop and waits for the body.
+    private TimerScope? _runScope;
     private int _closed;
     private int _running;
     private int _index = -1;
@@ -202,6 +206,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, II
             return;
         }
 
+        _runScope = scope;
         var frame = EnclosingCallbacks.Enter(this, _scope);
         bool started;
         ValueTask run;
@@ -218,6 +223,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, II
         {
             // The owner was collected: retire.
             frame.End();
+            _runScope = null;
             Interlocked.Exchange(ref _running, 0);
             CloseAndReport(fromScope: false);
             return;
@@ -281,6 +287,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, II
 
         // Not running any more before the next interval is armed: a tick of that interval may start the next body at
         // once, and its own running mark must not be erased by this one's. A close that raced in completes here.
+        _runScope = null;
         EndRun();
         if (Volatile.Read(ref _closed) == 0)
         {

@@ -10,7 +10,8 @@ namespace SafeRefs.Timers;
 /// <see cref="TimerScope.Every(TimeSpan, Action)"/> or their owner overloads.
 /// </summary>
 /// <remarks>
-/// <para><b>Holds</b> its callback strongly and its scope weakly; an owner passed to an owner overload is held only
+/// <para><b>Holds</b> its callback strongly and its scope weakly (strongly only while a callback runs, so a parent's
+/// disposal still finds a dropped child scope that runs one); an owner passed to an owner overload is held only
 /// weakly (a <see cref="WeakReference{T}"/>). The underlying <see cref="ITimer"/> (which the runtime's timer queue roots while it is scheduled) reaches
 /// only this object, so a dropped, undisposed scope is collectable and its timers retire at their next tick. Keep
 /// the scope referenced for as long as its timers should run.</para>
@@ -381,7 +382,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
             var body = run.AsTask();
             frame.EndsWith(body);
             EnclosingCallbacks.Leave(frame);
-            _ = ExitWhenRunEndsAsync(body, (AsyncTimerCallback)callback, arming, frame);
+            _ = ExitWhenRunEndsAsync(body, (AsyncTimerCallback)callback, arming, frame, scope);
             return;
         }
 
@@ -415,7 +416,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
         }
     }
 
-    private async Task ExitWhenRunEndsAsync(Task run, AsyncTimerCallback callback, int arming, EnclosingCallbacks.Frame frame)
+    // Holds the scope strongly until the body has returned (only while it runs): a dropped child scope whose body
+    // runs stays reachable from its parent, whose disposal then stops it and waits for it.
+    private async Task ExitWhenRunEndsAsync(Task run, AsyncTimerCallback callback, int arming, EnclosingCallbacks.Frame frame, TimerScope scope)
     {
         Exception? failure = null;
         try
@@ -434,7 +437,6 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
         }
 
         frame.End();
-        _shared.Scope.TryGetTarget(out var scope);
         Exit(arming, ownerAlive: true, failure, scope);
     }
 

@@ -16,7 +16,9 @@ namespace SafeRefs.Timers;
 /// <remarks>
 /// <para><b>Holds</b> strongly the timers, loops, pending delays and <see cref="CancelAfter(TimeSpan)"/> sources it
 /// owns (and through them their callbacks), until each ends or the scope is disposed; child scopes only weakly (a
-/// child holds its parent strongly), so a child dropped undisposed is collected like any scope. An ended timer
+/// child holds its parent strongly), so a child dropped undisposed is collected like any scope. A callback or loop body
+/// that is running keeps its own scope alive until it returns, so disposing a parent still stops, and
+/// <see cref="DisposeAsync"/> still waits for, what a dropped child runs. An ended timer
 /// releases its callback at once; its small shell keeps a cell in the scope's table until the table next needs room. Nothing it
 /// creates holds the scope strongly: the runtime's timer queue reaches only the individual timers, which refer to
 /// their scope weakly, so a scope dropped without <see cref="Dispose"/> is collectable and its timers retire at their
@@ -468,7 +470,9 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
     /// <summary>Creates a scope on the same clock that is disposed when this one is (if it is still referenced then).</summary>
     /// <returns>The child scope; its failures go to its own <see cref="Error"/> handler, else to this scope's. This scope
-    /// holds it only weakly: keep it referenced for as long as its timers should run.</returns>
+    /// holds it only weakly: keep it referenced for as long as its timers should run. A callback or loop body of the
+    /// child that is running keeps the child alive until it returns, so disposing this scope still stops it and
+    /// <see cref="DisposeAsync"/> waits for it.</returns>
     /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>
     public TimerScope CreateChild()
     {

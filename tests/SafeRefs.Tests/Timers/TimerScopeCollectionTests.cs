@@ -47,6 +47,67 @@ public sealed class TimerScopeCollectionTests
         GC.KeepAlive(keep);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void CreateChild_DroppedWhileItsAsyncBodyRuns_TheParentsDisposeAsyncStopsAndWaitsForIt(bool loop)
+    {
+        var clock = new FakeTimeProvider();
+        var parent = new TimerScope(clock);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var child = StartChildBody(parent, clock, loop, release.Task, cancelled);
+
+        GcAssert.NotCollected(child, "a running body keeps its scope alive");
+        var disposing = parent.DisposeAsync().AsTask();
+        Assert.True(cancelled.Task.IsCompleted, "the parent's disposal cancelled the dropped child's running body");
+        Assert.False(disposing.IsCompleted, "the parent's DisposeAsync completed while the dropped child's body still ran");
+        release.SetResult();
+        disposing.WaitBounded();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void CreateChild_DroppedAndItsAsyncBodyReturned_IsCollected(bool loop)
+    {
+        var clock = new FakeTimeProvider();
+        using var parent = new TimerScope(clock);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var child = StartChildBody(parent, clock, loop, release.Task, new TaskCompletionSource());
+
+        release.SetResult();
+        // The body's end runs on a thread-pool thread: poll (bounded) until it has let go of the scope.
+        CollectedWithin(child, "a body roots its scope only while it runs");
+        GC.KeepAlive(parent);
+    }
+
+    // Starts a periodic asynchronous timer callback or a loop body in a new child scope and runs it up to its await of
+    // release; only a weak reference to the child leaves.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference StartChildBody(TimerScope parent, FakeTimeProvider clock, bool loop, Task release, TaskCompletionSource cancelled)
+    {
+        var child = parent.CreateChild();
+        Func<CancellationToken, ValueTask> body = async ct =>
+        {
+            using (ct.Register(() => cancelled.TrySetResult()))
+            {
+                await release.ConfigureAwait(false);
+            }
+        };
+        if (loop)
+        {
+            child.Loop(TimeSpan.FromSeconds(1), body);
+        }
+        else
+        {
+            child.Every(TimeSpan.FromSeconds(1), body);
+        }
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        return new WeakReference(child);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference CreateChildWithTimer(TimerScope parent, List<TimerScope>? keep, out StrongBox<int> ticks)
     {
