@@ -167,7 +167,7 @@ public sealed class AsyncWeakEvent<TArgs>
                 var frame = item.Entry is OwnerHandlerEntry bound ? EnclosingCallbacks.Enter(bound) : null;
                 try
                 {
-                    await Invoke(owner, handler, sender, args, cancellationToken).ConfigureAwait(false);
+                    await EndingWith(frame, Invoke(owner, handler, sender, args, cancellationToken)).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -204,6 +204,23 @@ public sealed class AsyncWeakEvent<TArgs>
         }
 
         GuardedRaise.Finish(_list, dead, snapshot.Length, errors);
+    }
+
+    /// <summary>
+    /// Ties the end of a <c>Subscribe</c> handler's call to its task when it runs on (converted once): the call has
+    /// ended as soon as the task completed, before the raise's continuation exits the frame, so work the handler left
+    /// running that disposes the token in between waits instead of faulting.
+    /// </summary>
+    private static ValueTask EndingWith(EnclosingCallbacks.Frame? frame, ValueTask call)
+    {
+        if (frame is null || call.IsCompleted)
+        {
+            return call;
+        }
+
+        var task = call.AsTask();
+        frame.EndsWith(task);
+        return new ValueTask(task);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
