@@ -8,7 +8,10 @@ namespace SafeRefs.Subscriptions;
 /// out. Optionally tied to a <see cref="CancellationToken"/>: when it is cancelled the bag disposes itself.
 /// </summary>
 /// <remarks>
-/// <para><b>Holds</b> its items strongly until it is disposed or they are removed. It registers one callback on the
+/// <para><b>Holds</b> its items strongly until it is disposed or they are removed; once disposed, only its
+/// <see cref="Subscription"/>, <see cref="SubscriptionBag"/>, <c>TimerScope</c>,
+/// <c>ScopedTimer</c> and <c>ScopedLoop</c> items, whose running callbacks a later
+/// <see cref="DisposeAsync"/> waits for. It registers one callback on the
 /// lifetime token given to the constructor and unregisters it when disposed, so a disposed bag leaves nothing behind on
 /// a long-lived token. Its own <see cref="Lifetime"/> source is created on first use.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe. <see cref="Add{T}(T)"/> and <see cref="Remove(IDisposable)"/>
@@ -18,10 +21,10 @@ namespace SafeRefs.Subscriptions;
 /// <para><b>Dispose:</b> cancels <see cref="Lifetime"/>, then disposes every item in reverse order of addition, even if
 /// some throw, then throws one <see cref="AggregateException"/> with every failure. A second or concurrent
 /// <see cref="Dispose"/> does nothing (a concurrent one may return before the first has disposed the items). A
-/// <see cref="DisposeAsync"/> after or during an earlier disposal awaits the <see cref="Subscription.DisposeAsync"/> of
-/// each <see cref="Subscription"/> item (during it, it may so detach one before the earlier disposal reaches it) and
-/// disposes no other item: it completes when no callback of those items runs, and, awaited inside one of their own
-/// asynchronous handlers, faults (an <see cref="InvalidOperationException"/> in the <see cref="AggregateException"/>)
+/// <see cref="DisposeAsync"/> after or during an earlier disposal awaits the <c>DisposeAsync</c> of each of those items
+/// (during it, it may so dispose one before the earlier disposal reaches it) and disposes no other item: it completes
+/// when no callback of those items runs, and, awaited inside one of their own callbacks (also after an
+/// <see langword="await"/> in it), faults (an <see cref="InvalidOperationException"/> in the <see cref="AggregateException"/>)
 /// instead of waiting for itself. When the lifetime token given
 /// to the constructor is cancelled, the bag is disposed on the cancelling thread; item failures are then logged through
 /// <see cref="Diagnostics.SafeRefsLog"/> (event 1004) and counted (<c>saferefs.subscription.callback.failures</c>), never thrown into the canceller.</para>
@@ -37,9 +40,9 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
     private bool _disposed;
     private CancellationTokenSource? _lifetime;
 
-    // The items taken by the first disposal, from its start: a later DisposeAsync awaits their Subscription items
-    // (the first disposal nulls the others when it has gone through them: a disposed bag holds no user object; a
-    // disposed token holds nothing).
+    // The items taken by the first disposal, from its start: a later DisposeAsync (a lease's end among them) awaits
+    // those whose running callbacks it can wait for; the first disposal nulls the others when it has gone through
+    // them (a disposed bag holds no other user object).
     private IDisposable?[] _disposedItems = [];
     private int _disposedEnd;
 
@@ -221,45 +224,85 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
     /// <see cref="IAsyncDisposable.DisposeAsync"/> where an item has it.
     /// </summary>
     /// <returns>A task that completes when every item is disposed; after or during an earlier disposal, when no
-    /// callback of the <see cref="Subscription"/> items runs.</returns>
+    /// callback of the subscription, bag and timer items runs.</returns>
     /// <exception cref="AggregateException">One or more items threw; all were still disposed.</exception>
-    public ValueTask DisposeAsync() => DisposeAllAsync(checkOwnCallback: true);
+    public ValueTask DisposeAsync() => DisposeAllAsync(checkOwnCallback: true, visited: null);
 
     /// <summary>As <see cref="DisposeAsync"/>, but the wait for an item's running callback (a subscription's, a timer
     /// item's, a nested bag's) does not fault inside that callback (it completes once the callback has returned): for a
     /// pool lease or a bag that tracks the bag, which joins this wait instead of awaiting it.</summary>
-    ValueTask IIdleAwaitable.DisposeThenWhenIdleAsync() => DisposeAllAsync(checkOwnCallback: false);
+    ValueTask IIdleAwaitable.DisposeThenWhenIdleAsync() => DisposeAllAsync(checkOwnCallback: false, visited: null);
 
     /// <summary>Gets whether the caller runs inside a callback of one of the bag's items (also after the bag's
-    /// disposal, for its <see cref="Subscription"/> items) that a wait for the item would wait for forever.</summary>
-    bool IIdleAwaitable.IsCallingFromOwnCallback
+    /// disposal) that a wait for the item would wait for forever.</summary>
+    bool IIdleAwaitable.IsCallingFromOwnCallback => IsCallingFromOwnCallback(visited: null);
+
+    // visited: the bags this call already went through (null before the first nested bag), so that a bag that holds
+    // itself, directly or through other bags, is not gone through again, forever.
+    private bool IsCallingFromOwnCallback(List<SubscriptionBag>? visited)
     {
-        get
+        // Nested bags are asked outside this bag's lock: two bags that hold each other never wait for each other's lock.
+        List<SubscriptionBag>? nested = null;
+        lock (_lock)
         {
-            lock (_lock)
+            var (items, end) = _disposed ? (_disposedItems, _disposedEnd) : (_items, _end);
+            for (var i = 0; i < end; i++)
             {
-                var (items, end) = _disposed ? (_disposedItems, _disposedEnd) : (_items, _end);
-                for (var i = 0; i < end; i++)
+                switch (items[i])
                 {
-                    if (items[i] is IIdleAwaitable { IsCallingFromOwnCallback: true })
+                    case SubscriptionBag bag:
+                        (nested ??= []).Add(bag);
+                        break;
+                    case IIdleAwaitable { IsCallingFromOwnCallback: true }:
+                        return true;
+                    default:
+                        break;
+                }
+            }
+        }
+
+        if (nested is not null)
+        {
+            visited ??= [this];
+            foreach (var bag in nested)
+            {
+                if (!visited.Contains(bag))
+                {
+                    visited.Add(bag);
+                    if (bag.IsCallingFromOwnCallback(visited))
                     {
                         return true;
                     }
                 }
-
-                return false;
             }
         }
+
+        return false;
     }
 
-    private static ValueTask DisposeItemAsync(IIdleAwaitable item, bool checkOwnCallback) =>
-        checkOwnCallback ? item.DisposeAsync() : item.DisposeThenWhenIdleAsync();
+    // A nested bag is disposed, or waited for, only if this call has not gone through it yet (see visited).
+    private ValueTask DisposeItemAsync(IIdleAwaitable item, bool checkOwnCallback, ref List<SubscriptionBag>? visited)
+    {
+        if (item is SubscriptionBag bag)
+        {
+            visited ??= [this];
+            if (visited.Contains(bag))
+            {
+                return default;
+            }
 
-    private async ValueTask DisposeAllAsync(bool checkOwnCallback)
+            visited.Add(bag);
+            return bag.DisposeAllAsync(checkOwnCallback, visited);
+        }
+
+        return checkOwnCallback ? item.DisposeAsync() : item.DisposeThenWhenIdleAsync();
+    }
+
+    private async ValueTask DisposeAllAsync(bool checkOwnCallback, List<SubscriptionBag>? visited)
     {
         if (!TakeAll(out var items, out var end, out var lifetime))
         {
-            await WaitForTokensAsync(checkOwnCallback).ConfigureAwait(false);
+            await WaitForItemsAsync(checkOwnCallback, visited).ConfigureAwait(false);
             return;
         }
 
@@ -274,7 +317,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
                     switch (items[i])
                     {
                         case IIdleAwaitable awaitable:
-                            await DisposeItemAsync(awaitable, checkOwnCallback).ConfigureAwait(false);
+                            await DisposeItemAsync(awaitable, checkOwnCallback, ref visited).ConfigureAwait(false);
                             break;
                         case IAsyncDisposable asyncItem:
                             await asyncItem.DisposeAsync().ConfigureAwait(false);
@@ -302,12 +345,12 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
         ThrowIfAny(errors);
     }
 
-    /// <summary>The first disposal went through the items: lets go of those that are not <see cref="Subscription"/>.</summary>
+    /// <summary>The first disposal went through the items: lets go of those whose callbacks a later wait cannot wait for.</summary>
     private static void EndDisposal(IDisposable?[] items, int end)
     {
         for (var i = 0; i < end; i++)
         {
-            if (items[i] is not Subscription)
+            if (items[i] is not IIdleAwaitable)
             {
                 items[i] = null;
             }
@@ -315,12 +358,11 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
     }
 
     /// <summary>
-    /// A <see cref="DisposeAsync"/> after or during an earlier disposal: awaits each <see cref="Subscription"/> item's
-    /// <see cref="Subscription.DisposeAsync"/> (thread-safe with the earlier disposal's; it waits for the item's running
-    /// callbacks). It never waits for the earlier disposal itself, which may be waiting for the very callback this call
+    /// A <see cref="DisposeAsync"/> after or during an earlier disposal: awaits each <see cref="IIdleAwaitable"/> item's
+    /// <c>DisposeAsync</c> (thread-safe with the earlier disposal's; it waits for the item's running callbacks). It never waits for the earlier disposal itself, which may be waiting for the very callback this call
     /// runs in; the item's own <see cref="Subscription.DisposeAsync"/> faults there instead of waiting for itself.
     /// </summary>
-    private async ValueTask WaitForTokensAsync(bool checkOwnCallback)
+    private async ValueTask WaitForItemsAsync(bool checkOwnCallback, List<SubscriptionBag>? visited)
     {
         IDisposable?[] items;
         int end;
@@ -333,11 +375,11 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
         List<Exception>? errors = null;
         for (var i = end - 1; i >= 0; i--)
         {
-            if (items[i] is Subscription item)
+            if (items[i] is IIdleAwaitable item)
             {
                 try
                 {
-                    await DisposeItemAsync(item, checkOwnCallback).ConfigureAwait(false);
+                    await DisposeItemAsync(item, checkOwnCallback, ref visited).ConfigureAwait(false);
                 }
 #pragma warning disable CA1031 // every item is waited for; failures are rethrown together
                 catch (Exception ex)

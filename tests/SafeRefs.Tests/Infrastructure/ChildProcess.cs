@@ -34,6 +34,7 @@ public static class ChildProcess
         ["metrics-listener-throws-on-publish"] = MetricsPublishFailureTests.ListenerThrowsOnPublish,
         ["late-listener-active-subscriptions"] = LateListenerMetricsTests.ActiveSubscriptionsCreatedBeforeAnyoneListened,
         ["subscription-active-metric"] = SubscribeSoakTests.ActiveMetricTracksAttachAndDetach,
+        ["subscription-bags-holding-themselves"] = SubscriptionBagCycleTests.BagsHoldingThemselves,
     };
 
     /// <summary>Runs <paramref name="scenario"/> in a child process and returns its exit code and output.</summary>

@@ -145,7 +145,7 @@ public sealed class PoolLeaseRegistrationEndTests
             done.TrySetResult();
         }
 
-        var due = TrackTimerItem(lease, item, throughBag, outer, clock, Callback, nested);
+        var (due, _) = TrackTimerItem(lease, item, throughBag, outer, clock, Callback, nested);
         clock.Advance(due);
         await done.Task.WaitAsync(Bound);
 
@@ -193,7 +193,7 @@ public sealed class PoolLeaseRegistrationEndTests
             completedInside = inside.IsCompleted;
         }
 
-        var due = TrackTimerItem(lease, item, throughBag, outer, clock, Callback, nested);
+        var (due, _) = TrackTimerItem(lease, item, throughBag, outer, clock, Callback, nested);
         clock.Advance(due); // runs the callback on this thread
 
         Assert.True(completedInside, "DisposeAsync inside the tracked item's callback was pending: awaiting it there would hang");
@@ -314,9 +314,68 @@ public sealed class PoolLeaseRegistrationEndTests
         Assert.False(widget.IsDisposed, "the object was discarded");
     }
 
+    // The user disposed the tracked bag inside the item's callback before ending the lease there (bagDisposed false,
+    // the bag still live, is the twin): the disposed bag still holds its timer items and nested bags, so the end waits
+    // for the callback, and a DisposeAsync there faults instead of waiting for it.
+    [Theory]
+    [InlineData(TrackedTimerItem.Scope, false, false, false)]
+    [InlineData(TrackedTimerItem.Scope, false, true, false)]
+    [InlineData(TrackedTimerItem.Timer, false, true, false)]
+    [InlineData(TrackedTimerItem.Loop, false, true, false)]
+    [InlineData(TrackedTimerItem.Timer, true, true, false)]
+    [InlineData(TrackedTimerItem.Timer, false, false, true)]
+    [InlineData(TrackedTimerItem.Timer, false, true, true)]
+    [InlineData(TrackedTimerItem.Timer, true, true, true)]
+    public async Task EndInsideATimerItemsCallback_OfATrackedBagTheUserDisposed_TheObjectGoesBackAfterTheCallback(TrackedTimerItem item, bool nested, bool bagDisposed, bool asynchronously)
+    {
+        var clock = new FakeTimeProvider();
+        using var outer = new TimerScope(clock);
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        SubscriptionBag? bag = null;
+        Exception? thrown = null;
+        ValueTask inside = default;
+        long returnedInsideCallback = -1;
+        void Callback()
+        {
+            if (bagDisposed)
+            {
+                bag!.Dispose();
+            }
+
+            if (asynchronously)
+            {
+                inside = lease.DisposeAsync();
+            }
+            else
+            {
+                thrown = Record.Exception(lease.Dispose);
+            }
+
+            returnedInsideCallback = pool.Statistics.Returned;
+        }
+
+        (var due, bag) = TrackTimerItem(lease, item, throughBag: true, outer, clock, Callback, nested);
+        clock.Advance(due); // runs the callback on this thread
+
+        Assert.Null(thrown);
+        Assert.Equal(0L, returnedInsideCallback);
+        if (asynchronously)
+        {
+            Assert.True(inside.IsCompleted, "DisposeAsync inside the item's callback was pending: awaiting it there would hang");
+            await Assert.ThrowsAsync<InvalidOperationException>(() => inside.AsTask().Bounded());
+        }
+
+        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound));
+        Assert.False(widget.IsDisposed, "the object was discarded");
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
     // Tracks a timer scope, timer or loop whose callback (or body) is due in a second on the fake clock, itself or as
-    // the item of a tracked bag (or of a bag in it, nested); returns that due.
-    private static TimeSpan TrackTimerItem(PoolLease<Widget> lease, TrackedTimerItem item, bool throughBag, TimerScope outer, FakeTimeProvider clock, Action callback, bool nested)
+    // the item of a tracked bag (or of a bag in it, nested); returns that due and the tracked bag.
+    private static (TimeSpan Due, SubscriptionBag? Bag) TrackTimerItem(PoolLease<Widget> lease, TrackedTimerItem item, bool throughBag, TimerScope outer, FakeTimeProvider clock, Action callback, bool nested)
     {
         var due = TimeSpan.FromSeconds(1);
         IDisposable tracked;
@@ -343,12 +402,10 @@ public sealed class PoolLeaseRegistrationEndTests
         {
             var bag = lease.Track(new SubscriptionBag());
             (nested ? bag.Add(new SubscriptionBag()) : bag).Add(tracked);
-        }
-        else
-        {
-            lease.Track(tracked);
+            return (due, bag);
         }
 
-        return due;
+        lease.Track(tracked);
+        return (due, null);
     }
 }

@@ -1,6 +1,8 @@
+using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Events;
 using SafeRefs.Subscriptions;
 using SafeRefs.Tests.Infrastructure;
+using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Subscriptions;
 
@@ -59,6 +61,76 @@ public sealed class SubscriptionBagDisposeAsyncTests
         running.Bag.Dispose();
         await running.ReleaseAsync();
         Assert.True(running.Bag.DisposeAsync().AsTask().IsCompleted);
+    }
+
+    public enum TimerItem
+    {
+        Timer,
+        Scope,
+        Loop,
+        TimerInNestedBag,
+    }
+
+    // A disposed bag keeps its timer items and nested bags as it keeps its tokens: a later DisposeAsync (a pool lease's
+    // end of a bag the user disposed) waits for their running callback. Control twin: the callback has returned.
+    [Theory]
+    [InlineData(TimerItem.Timer, true)]
+    [InlineData(TimerItem.Scope, true)]
+    [InlineData(TimerItem.Loop, true)]
+    [InlineData(TimerItem.TimerInNestedBag, true)]
+    [InlineData(TimerItem.Timer, false)]
+    [InlineData(TimerItem.TimerInNestedBag, false)]
+    public async Task DisposeThenDisposeAsync_WaitsForARunningTimerCallback(TimerItem item, bool running)
+    {
+        var clock = new FakeTimeProvider();
+        using var outer = new TimerScope(clock);
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var bag = new SubscriptionBag();
+        var due = TimeSpan.FromSeconds(1);
+        void Callback()
+        {
+            entered.Set();
+            release.WaitBounded();
+        }
+
+        switch (item)
+        {
+            case TimerItem.Timer:
+                bag.Add(outer.After(due, Callback));
+                break;
+            case TimerItem.Scope:
+                bag.Add(new TimerScope(clock)).After(due, Callback);
+                break;
+            case TimerItem.Loop:
+                bag.Add(outer.Loop(due, _ =>
+                {
+                    Callback();
+                    return ValueTask.CompletedTask;
+                }));
+                break;
+            default:
+                bag.Add(new SubscriptionBag()).Add(outer.After(due, Callback));
+                break;
+        }
+
+        var ticking = Task.Factory.StartNew(() => clock.Advance(due), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        entered.WaitBounded();
+        if (!running)
+        {
+            release.Set();
+            await ticking.Bounded();
+        }
+
+        bag.Dispose();
+        var waited = bag.DisposeAsync().AsTask();
+        var completedAtOnce = waited.IsCompleted;
+        release.Set();
+        await ticking.Bounded();
+        await waited.Bounded();
+        Assert.True(completedAtOnce != running, running
+            ? "bag.DisposeAsync after bag.Dispose completed while a timer item's callback still ran"
+            : "bag.DisposeAsync after bag.Dispose waited though no callback ran");
     }
 
     // An earlier bag.DisposeAsync awaits an AsyncWeakEvent token's running handler; that handler awaits
