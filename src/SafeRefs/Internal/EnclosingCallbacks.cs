@@ -9,7 +9,13 @@ namespace SafeRefs.Internal;
 /// <remarks>Work a callback starts and leaves running (a task it does not await) inherits the frame too, and may
 /// outlive the call: each frame therefore says when its call ended (for an asynchronous body, as soon as the body's task
 /// completed, before its owner's continuation runs), and ended frames enclose nothing. Whether another call of the same
-/// source runs does not matter.</remarks>
+/// source runs does not matter.
+/// <para>One window stays open, by construction: an asynchronous body's task is known only once the call that started
+/// the body has returned it, so a body that first yields and then completes on another thread before its owner has
+/// passed that task to <see cref="Frame.EndsWith"/> (a few instructions on the starting thread) is seen as running by
+/// work it left running that checks in that instant; such a check faults where a moment later it would wait. Closing it
+/// would need the body's completion before the body's task exists, which only a second completion signal (with a window
+/// of its own) could give.</para></remarks>
 internal static class EnclosingCallbacks
 {
     private static readonly AsyncLocal<Frame?> Current = new();
