@@ -396,7 +396,8 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, II
     }
 
     // A close with no caller to surface failures to (the owner or the scope was collected, or the clock refused a
-    // re-arm): the clock's failure is reported as the clock's (1204), the token callbacks' as the loop's.
+    // re-arm, the scope's lifetime token): the clock's failure is reported as the clock's (1204), each token callback's
+    // on its own as the loop's (1201), as a timer reports its token's.
     private void CloseAndReport(bool fromScope)
     {
         Close(fromScope, out var clockFailure, out var callbackFailures);
@@ -408,7 +409,10 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, II
 
         if (callbackFailures is not null)
         {
-            TimerScope.ReportFailure(scope, callbackFailures, null, this);
+            foreach (var failure in callbackFailures.InnerExceptions)
+            {
+                TimerScope.ReportFailure(scope, failure, null, this);
+            }
         }
     }
 }

@@ -495,6 +495,40 @@ public sealed class TimerScopeUserCodeFailureTests
         probe.AssertReportedOnce("ITimer.Dispose", eventId: 1204, kind: "clock"); // as where no caller asked for it
     }
 
+    // One rule for every item: a token callback's failure that no caller can receive is reported on its own (not as
+    // one AggregateException of the token's failures), as the item's (1200 timer, 1201 loop).
+    [Theory]
+    [InlineData("timer")]
+    [InlineData("loop")]
+    public void Lifetime_TwoTokenCallbacksOfAnItemThrow_EachReportedOnItsOwn(string item)
+    {
+        using var life = new CancellationTokenSource();
+        using var probe = new Probe(life.Token);
+        var registrations = new List<CancellationTokenRegistration>();
+        Func<CancellationToken, ValueTask> body = ct =>
+        {
+            registrations.Add(ct.Register(static () => throw new InvalidOperationException("first")));
+            registrations.Add(ct.Register(static () => throw new InvalidOperationException("second")));
+            return ValueTask.CompletedTask;
+        };
+        if (item == "timer")
+        {
+            probe.Scope.Every(Second, body);
+        }
+        else
+        {
+            probe.Scope.Loop(Second, body);
+        }
+
+        probe.Clock.Inner.Advance(Second);
+        var thrown = Record.Exception(life.Cancel);
+
+        Assert.Null(thrown);
+        var (eventId, kind) = item == "timer" ? (1200, "timer") : (1201, "loop");
+        probe.AssertReported(("second", eventId, kind), ("first", eventId, kind)); // a token runs its callbacks newest first
+        registrations.ForEach(static r => r.Dispose());
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
