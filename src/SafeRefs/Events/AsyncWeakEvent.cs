@@ -60,7 +60,8 @@ public sealed class AsyncWeakEvent<TArgs>
     /// a boxed value type, which nothing else references, and the policy is <see cref="ClosurePolicy.Throw"/>: use
     /// <see cref="Subscribe{TOwner}"/> instead. Nothing was added.</exception>
     /// <exception cref="ListenerLimitExceededException">The options' <see cref="WeakEventOptions.Budget"/> refuses
-    /// another listener (<see cref="ListenerBudgetAction.Throw"/>).</exception>
+    /// another listener (<see cref="ListenerBudgetAction.Throw"/>), for any handler of a multicast delegate; nothing was
+    /// added.</exception>
     public void Add(Func<object?, TArgs, CancellationToken, ValueTask>? handler)
     {
         if (handler is null)

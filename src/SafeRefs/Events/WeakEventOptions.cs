@@ -15,12 +15,26 @@ public sealed class WeakEventOptions
 {
     /// <summary>Gets or sets what <see cref="WeakEvent{TArgs}.Add"/> does with a capturing lambda.</summary>
     /// <value><see cref="ClosurePolicy.Throw"/> by default.</value>
-    public ClosurePolicy CapturingLambdaWithoutOwner { get; set; } = ClosurePolicy.Throw;
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined <see cref="ClosurePolicy"/>.</exception>
+    public ClosurePolicy CapturingLambdaWithoutOwner
+    {
+        get;
+        set => field = value is ClosurePolicy.Throw or ClosurePolicy.Allow
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown ClosurePolicy.");
+    } = ClosurePolicy.Throw;
 
     /// <summary>Gets or sets what a raise does when a handler throws an exception that <see cref="ExceptionHandler"/>
     /// does not mark handled.</summary>
     /// <value><see cref="HandlerExceptionMode.Propagate"/> by default.</value>
-    public HandlerExceptionMode ExceptionMode { get; set; } = HandlerExceptionMode.Propagate;
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined <see cref="HandlerExceptionMode"/>.</exception>
+    public HandlerExceptionMode ExceptionMode
+    {
+        get;
+        set => field = value is HandlerExceptionMode.Propagate or HandlerExceptionMode.ContinueAndAggregate
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown HandlerExceptionMode.");
+    } = HandlerExceptionMode.Propagate;
 
     /// <summary>
     /// Gets or sets a callback that observes each exception a handler throws during a raise, on the raising thread,

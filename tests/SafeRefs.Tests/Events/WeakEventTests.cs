@@ -17,6 +17,20 @@ public sealed class WeakEventTests
     }
 
     [Fact]
+    public void Options_UndefinedEnumValues_Throw_DefinedOnesAreKept()
+    {
+        var options = new WeakEventOptions();
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.CapturingLambdaWithoutOwner = (ClosurePolicy)2);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.ExceptionMode = (HandlerExceptionMode)(-1));
+        Assert.Equal((ClosurePolicy.Throw, HandlerExceptionMode.Propagate), (options.CapturingLambdaWithoutOwner, options.ExceptionMode));
+
+        options.CapturingLambdaWithoutOwner = ClosurePolicy.Allow;
+        options.ExceptionMode = HandlerExceptionMode.ContinueAndAggregate;
+        Assert.Equal((ClosurePolicy.Allow, HandlerExceptionMode.ContinueAndAggregate), (options.CapturingLambdaWithoutOwner, options.ExceptionMode));
+    }
+
+    [Fact]
     [System.Diagnostics.CodeAnalysis.SuppressMessage(
         "Reliability",
         "SR1002:Capturing lambda passed to WeakEvent.Add",

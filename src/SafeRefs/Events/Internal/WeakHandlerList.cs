@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Events;
 using SafeRefs.Subscriptions;
@@ -93,10 +94,11 @@ internal sealed class WeakHandlerList
     internal static int Slack(int length) => Math.Max(4, length / 4);
 
     /// <summary>
-    /// Adds an <c>Add</c>-mode handler, one entry per part of a multicast delegate. Every part is checked before any is
-    /// added: a refused closure adds nothing.
+    /// Adds an <c>Add</c>-mode handler, one entry per part of a multicast delegate, all or nothing: every part is checked
+    /// and counted in the budget before any is added, and all are published at once.
     /// </summary>
     /// <exception cref="ArgumentException">A part is an unrooted closure and <paramref name="policy"/> refuses it.</exception>
+    /// <exception cref="ListenerLimitExceededException">The budget refuses one of the parts.</exception>
     internal void AddHandler(Delegate handler, ClosurePolicy policy, string paramName)
     {
         if (handler.HasSingleTarget)
@@ -106,7 +108,6 @@ internal sealed class WeakHandlerList
         }
 
         var entries = new List<WeakHandlerEntry>();
-        var added = 0;
         try
         {
             foreach (var single in Delegate.EnumerateInvocationList(handler))
@@ -114,20 +115,24 @@ internal sealed class WeakHandlerList
                 entries.Add(WeakHandlerEntry.ForAdd(single, policy, paramName));
             }
 
-            while (added < entries.Count)
+            foreach (var entry in entries)
             {
-                // Counted before the call: an Add that throws has freed its entry's handles itself.
-                Add(entries[added++]);
+                CountInBudget(entry);
             }
         }
-        finally
+        catch
         {
-            // A refused part or budget: the entries never offered to Add own handles nobody else will free.
-            for (var i = added; i < entries.Count; i++)
+            // A refused part or budget: no part was published; each gives back its place and its handles.
+            foreach (var entry in entries)
             {
-                _ = entries[i].Release();
+                entry.ReleaseBudget();
+                _ = entry.Release();
             }
+
+            throw;
         }
+
+        Append(CollectionsMarshal.AsSpan(entries));
     }
 
     /// <summary>
@@ -137,52 +142,17 @@ internal sealed class WeakHandlerList
     /// <exception cref="ListenerLimitExceededException">The budget refuses another listener.</exception>
     internal void Add(WeakHandlerEntry entry)
     {
-        if (_budget is not null)
+        try
         {
-            try
-            {
-                // Throws ListenerLimitExceededException (count unchanged) when the budget refuses: nothing is attached.
-                entry.SetBudgetCount(_budget.Acquire(_source!, _name, _declaringType));
-            }
-            catch
-            {
-                _ = entry.Release();
-                throw;
-            }
+            CountInBudget(entry);
+        }
+        catch
+        {
+            _ = entry.Release();
+            throw;
         }
 
-        var register = false;
-        int purged;
-        lock (_lock)
-        {
-            // The handler count is the snapshot's length, observed whether or not anyone listens (so that a listener
-            // attaching late reads the exact number): registered once, nothing to count per handler.
-            if (!_counted)
-            {
-                _metrics.TrackHandlers(this, new HandlerCount(this, Metrics.WeakEventInstruments.NameTag(_name)));
-                _counted = true;
-            }
-
-            if (entry is OwnerHandlerEntry bound)
-            {
-                bound.Attach(_slots ??= new RaiseSlots(), ++_lastId);
-            }
-
-            var copy = CopyLiveLocked(extra: 1, out purged);
-            copy[^1] = new SnapshotItem(entry);
-            Publish(copy);
-            if (entry is not StrongHandlerEntry && _releaser is null)
-            {
-                _releaser = new CollectedListReleaser(this);
-                register = true;
-            }
-        }
-
-        RecordPurged(purged);
-        if (register)
-        {
-            WeakHandlerPurger.Register(this);
-        }
+        Append(new ReadOnlySpan<WeakHandlerEntry>(in entry));
     }
 
     /// <summary>
@@ -348,6 +318,58 @@ internal sealed class WeakHandlerList
 
             // Consistent if a purge still finds the list: nothing left to read.
             Publish(Empty);
+        }
+    }
+
+    /// <summary>Counts an entry not yet published in the budget, if any.</summary>
+    /// <exception cref="ListenerLimitExceededException">Refused: the count is unchanged and nothing is attached.</exception>
+    private void CountInBudget(WeakHandlerEntry entry)
+    {
+        if (_budget is not null)
+        {
+            entry.SetBudgetCount(_budget.Acquire(_source!, _name, _declaringType));
+        }
+    }
+
+    /// <summary>Publishes counted entries in one copy, dropping dead entries from it.</summary>
+    private void Append(ReadOnlySpan<WeakHandlerEntry> entries)
+    {
+        var register = false;
+        int purged;
+        lock (_lock)
+        {
+            // The handler count is the snapshot's length, observed whether or not anyone listens (so that a listener
+            // attaching late reads the exact number): registered once, nothing to count per handler.
+            if (!_counted)
+            {
+                _metrics.TrackHandlers(this, new HandlerCount(this, Metrics.WeakEventInstruments.NameTag(_name)));
+                _counted = true;
+            }
+
+            var copy = CopyLiveLocked(extra: entries.Length, out purged);
+            var at = copy.Length - entries.Length;
+            foreach (var entry in entries)
+            {
+                if (entry is OwnerHandlerEntry bound)
+                {
+                    bound.Attach(_slots ??= new RaiseSlots(), ++_lastId);
+                }
+
+                register |= entry is not StrongHandlerEntry && _releaser is null;
+                copy[at++] = new SnapshotItem(entry);
+            }
+
+            Publish(copy);
+            if (register)
+            {
+                _releaser = new CollectedListReleaser(this);
+            }
+        }
+
+        RecordPurged(purged);
+        if (register)
+        {
+            WeakHandlerPurger.Register(this);
         }
     }
 

@@ -258,23 +258,30 @@ public sealed class WeakHandlerListHandleTests
         GC.KeepAlive(source);
     }
 
-    // A multicast Add whose second part the budget refuses: Add freed that part's handle itself, and the add loop frees
-    // only the parts it never offered (a second free of the refused part failed the debug check of WeakLinkCore).
-    [Fact]
-    public void Add_MulticastRefusedByTheBudgetMidway_FreesEachPartOnce_KeepsTheAddedOne()
+    // A multicast Add whose second part the budget refuses adds no part (all or nothing): the counted part gives its
+    // place back and each part's handle is freed once (a second free failed the debug check). Control: with room for
+    // every part, all are added.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Add_MulticastRefusedByTheBudgetMidway_AddsNoPart_FreesEachPartOnce(int maxListeners)
     {
-        var budget = new ListenerBudget(maxListeners: 1) { OnExceeded = ListenerBudgetAction.Throw };
-        var source = new WeakEvent<int>(new WeakEventOptions { Budget = budget });
+        var budget = new ListenerBudget(maxListeners) { OnExceeded = ListenerBudgetAction.Throw };
+        var source = new WeakEvent<int>(new WeakEventOptions { Budget = budget, Name = "E" });
         var (a, b, c) = (new Target(), new Target(), new Target());
         EventHandler<int> multicast = a.On;
         multicast += b.On;
         multicast += c.On;
 
-        Assert.Throws<ListenerLimitExceededException>(() => source.Add(multicast));
+        var refused = Record.Exception(() => source.Add(multicast));
 
-        Assert.Equal(1, source.Count);
+        var fits = maxListeners == 3;
+        Assert.Equal(fits, refused is null);
+        Assert.Equal(fits ? 3 : 0, source.Count);
+        Assert.Equal(fits ? 3 : 0, budget.Count(source, "E"));
+        Assert.All(source.Handlers.Snapshot, item => Assert.False(item.Entry.IsFreed));
         source.Raise(null, 1);
-        Assert.Equal((1, 0, 0), (a.Calls, b.Calls, c.Calls));
+        Assert.Equal(fits ? (1, 1, 1) : (0, 0, 0), (a.Calls, b.Calls, c.Calls));
         GC.KeepAlive((a, b, c));
     }
 
