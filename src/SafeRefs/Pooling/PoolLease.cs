@@ -28,12 +28,14 @@ namespace SafeRefs.Pooling;
 /// returns; the disposing thread never waits, so disposing from inside such a callback is
 /// fine. <see cref="DisposeAsync"/> completes once the object went back. A second <see cref="Dispose"/> does not wait
 /// for a first one still running on another thread: until the object went back, it disposes <see cref="Timers"/> and
-/// the tracked <see cref="Subscription"/>, <see cref="TimerScope"/>, <see cref="ScopedTimer"/> and
-/// <see cref="ScopedLoop"/> items again itself (their second, concurrent <c>Dispose</c> is safe), and every other
-/// tracked registration the first has not reached yet (each of those is disposed exactly once, by whichever end
-/// reaches it first). After it returns, as after the first, no forwarded handler, <see cref="OnCancel(CancellationToken, Action)"/>
-/// callback, or callback of <see cref="Timers"/> or of those tracked SafeRefs items starts; a registration of another
-/// type that the first end is still disposing is left to it (its own rules decide when its callbacks stop). A stale lease kept after <see cref="Dispose"/> never affects a later lease of the same object: its members
+/// the tracked SafeRefs registrations (<see cref="Subscription"/>, <see cref="SubscriptionBag"/>,
+/// <see cref="TimerScope"/>, <see cref="ScopedTimer"/> and <see cref="ScopedLoop"/> items; their second, concurrent
+/// disposal is safe) again itself, and every other tracked registration the first has not reached yet (each of those
+/// is disposed exactly once, by whichever end reaches it first). After it returns, as after the first, no forwarded
+/// handler, <see cref="OnCancel(CancellationToken, Action)"/> callback, or callback of <see cref="Timers"/> or of those
+/// tracked SafeRefs items starts (of a bag's items, those it has disposed: a bag disposes an item once the callbacks of
+/// the items it disposed before have returned); a registration of another type that the first end is still disposing is left to it (its own rules
+/// decide when its callbacks stop). A stale lease kept after <see cref="Dispose"/> never affects a later lease of the same object: its members
 /// throw <see cref="ObjectDisposedException"/> and its <see cref="Dispose"/> does nothing.</para>
 /// </remarks>
 public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
@@ -325,9 +327,9 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/> (also one in a tracked <see cref="SubscriptionBag"/>), once a
     /// callback of it running on another thread, or the one the end runs in, has returned (the disposing thread does not
     /// wait). A failure that completes later is logged
-    /// (event id 1302) and the object is discarded. Disposed exactly once, unless it is a <see cref="Subscription"/>,
-    /// <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/>, which a concurrent second end of
-    /// the lease disposes again (see <see cref="Dispose"/>). A <see cref="CancellationTokenRegistration"/> is refused: its
+    /// (event id 1302) and the object is discarded. Disposed exactly once, unless it is one of those SafeRefs
+    /// registrations or a <see cref="SubscriptionBag"/>, whose second, concurrent disposal is safe: a concurrent second
+    /// end of the lease disposes it again (see <see cref="Dispose"/>). A <see cref="CancellationTokenRegistration"/> is refused: its
     /// callback cannot be waited for from inside itself; register token callbacks with
     /// <see cref="OnCancel(CancellationToken, Action)"/>.</remarks>
     /// <typeparam name="TDisposable">The registration type.</typeparam>
@@ -676,11 +678,12 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         return leak is null || returnFailure is null ? leak ?? returnFailure : new AggregateException(leak, returnFailure);
     }
 
-    /// <summary>Gets whether every end of the lease disposes <paramref name="item"/>: a <see cref="Subscription"/>,
-    /// <see cref="TimerScope"/>, <see cref="ScopedTimer"/> or <see cref="ScopedLoop"/>, whose second, concurrent
-    /// <c>Dispose</c> returns only once no callback of them can start. Any other registration is disposed once, by the
-    /// end that takes it first (its own rules may not allow a second or concurrent <c>Dispose</c>).</summary>
-    private static bool IsShared(object? item) => item is Subscription or TimerScope or ScopedTimer or ScopedLoop;
+    /// <summary>Gets whether every end of the lease disposes <paramref name="item"/>: a SafeRefs registration whose
+    /// callbacks the end waits for (a subscription, a bag, a timer scope, timer or loop), whose second, concurrent
+    /// disposal is safe and returns only once no callback of it (for a bag, of its such items) can start. Any other
+    /// registration is disposed once, by the end that takes it first (its own rules may not allow a second or
+    /// concurrent <c>Dispose</c>).</summary>
+    private static bool IsShared(object? item) => item is IIdleAwaitable;
 
     // Counts a later end as running while something of the ended lease still runs (else its object went back).
     private bool TryJoin()
