@@ -124,18 +124,45 @@ public sealed class CacheEngineTests
         // it (and store a fresh entry).
         using var comparing = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        using var engine = new CacheEngine<int, BlockingValue>(new CacheEngineSettings<int, BlockingValue> { Owner = new object(), Capacity = CachePolicy<int, BlockingValue>.WriteOrderBelow });
+        using var updateFound = new ManualResetEventSlim();
+        Thread? updater = null;
+        var comparer = new DelegateComparer<int>(
+            (x, y) =>
+            {
+                if (ReferenceEquals(Thread.CurrentThread, Volatile.Read(ref updater)))
+                {
+                    updateFound.Set(); // the update found the resident entry: next it takes the in-place path
+                }
+
+                return x == y;
+            },
+            static x => x);
+        using var engine = new CacheEngine<int, BlockingValue>(new CacheEngineSettings<int, BlockingValue> { Owner = new object(), Capacity = CachePolicy<int, BlockingValue>.WriteOrderBelow, Comparer = comparer });
         var first = new BlockingValue(comparing, release);
         var second = new BlockingValue(null, null);
         engine.Set(1, first);
         var remover = Task.Run(() => engine.TryRemove(new KeyValuePair<int, BlockingValue>(1, first)));
         comparing.WaitBounded();
 
-        var update = Task.Run(() => engine.Set(1, second));
-        _ = await Task.WhenAny(update, Task.Delay(TimeSpan.FromMilliseconds(300))); // let it run, if it can
+        // The update runs on a thread of its own, so the test can see it block: once it has found the entry, it either
+        // completes (slipping in between, the bug) or blocks on a lock the removal holds, and only then is the removal
+        // let go. No timing decides what is proved.
+        var update = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            engine.Set(1, second);
+            update.SetResult();
+        });
+        Volatile.Write(ref updater, thread);
+        thread.Start();
+        updateFound.WaitBounded();
+        Assert.True(
+            SpinWait.SpinUntil(() => update.Task.IsCompleted || (thread.ThreadState & ThreadState.WaitSleepJoin) != 0, TestTimeouts.Bound),
+            "the update neither completed nor blocked");
         release.Set();
         var removed = await remover.Bounded();
-        await update.Bounded();
+        await update.Task.Bounded();
+        thread.JoinBounded();
 
         Assert.True(removed);
         Assert.True(engine.TryGet(1, out var value)); // the update came after the removal: a fresh entry
