@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Time.Testing;
+using SafeRefs.Diagnostics;
 using SafeRefs.Internal;
 using SafeRefs.Pooling;
 using SafeRefs.Tests.Infrastructure;
@@ -399,22 +400,34 @@ public sealed class PoolLeaseEndTests
         Assert.Equal(1L, pool.Statistics.Returned);
     }
 
-    /// <summary>Child-process scenario: a lease timer callback and a loop body throw with no handler and no logger.</summary>
+    /// <summary>
+    /// Child-process scenario: a lease timer callback and a loop body, on the system clock, throw with no
+    /// <c>TimerError</c> handler and no pool logger. Once both failures were logged (through <see cref="SafeRefsLog"/>),
+    /// the lease ends and the child waits until every timer callback that started has returned: a failure rethrown as
+    /// unhandled would end the process from its timer thread, or never return (exit code 3). Prints "survived".
+    /// </summary>
     internal static int LeaseCallbacksThrowWithoutHandler()
     {
-        var clock = new FakeTimeProvider();
-        var pool = PoolOfOne(clock);
+        var logger = new ConsoleEventIdLogger();
+        SafeRefsLog.Logger = logger;
+        var clock = new ReturnTrackingTimeProvider();
+        var pool = Widget.PoolOfOne(new() { TimeProvider = clock });
         var lease = pool.Rent();
-        lease.Timers.After(TimeSpan.FromSeconds(1), static () => throw new InvalidOperationException("timer"));
-        lease.Timers.Loop(lease, TimeSpan.FromSeconds(1), static (_, _) => throw new InvalidOperationException("loop"));
-        clock.Advance(TimeSpan.FromSeconds(1));
+        lease.Timers.After(TimeSpan.FromMilliseconds(1), static () => throw new InvalidOperationException("timer"));
+        lease.Timers.Loop(lease, TimeSpan.FromMilliseconds(1), static (_, _) => throw new InvalidOperationException("loop"));
+        if (!logger.WaitFor(Bound, 1200, 1201))
+        {
+            Console.WriteLine("timed out");
+            return 1;
+        }
 
-        // A failure rethrown as unhandled is queued to the thread pool: give it a bounded chance to end the process.
-        using var drained = new ManualResetEventSlim();
-        ThreadPool.QueueUserWorkItem(_ => drained.Set());
-        drained.Wait(Bound);
-        Thread.Sleep(300);
         lease.Dispose();
+        if (!clock.WaitUntilNoneRuns(Bound))
+        {
+            Console.WriteLine("a timer callback did not return");
+            return 3;
+        }
+
         Console.WriteLine("survived");
         return 0;
     }
