@@ -16,7 +16,8 @@ namespace SafeRefs.Timers;
 /// nothing but weak references (it is one re-armed timer, not an <see langword="async"/> method whose state machine
 /// would hoist the owner), so a loop never keeps its owner alive. The owner is resolved only to start each body
 /// run. Once the owner is collected (or the scope is collected undisposed) the loop ends at its next tick. A loop
-/// created without an owner holds its body (and what it captures) until it ends.</para>
+/// created without an owner holds its body (and what it captures) until it has ended and its last body run has
+/// finished (when <see cref="Completion"/> completes).</para>
 /// <para>Iterations never overlap. A body that throws is logged, counted and reported to the scope's
 /// <see cref="TimerScope.Error"/> event, and the loop continues; it never ends the process. <see cref="Completion"/> completes successfully when the loop ends for any reason.
 /// Bodies run without the creator's <see cref="ExecutionContext"/>.</para>
@@ -30,7 +31,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, II
     private static readonly TimerCallback TickCallback = static state => ((ScopedLoop)state!).OnTick();
 
     private readonly WeakReference<TimerScope> _scope;
-    private readonly LoopBody _body;
+    private LoopBody? _body; // released when the loop has completed, so an ended loop kept by someone holds no captures
     private readonly TimeSpan _interval;
 #pragma warning disable CA2213 // Never disposed: it has no timer, and a close may be cancelling it while the last body completes.
     private readonly CancellationTokenSource _cts = new();
@@ -212,7 +213,9 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, II
         ValueTask run;
         try
         {
-            started = _body.TryStart(_cts.Token, out run);
+            // Not null: a completion clears it only once the loop is closed and not running, and this tick, marked
+            // running, saw the loop open after that mark.
+            started = _body!.TryStart(_cts.Token, out run);
         }
         finally
         {
@@ -330,7 +333,11 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, II
 
     // The token source is not disposed here: a close may still be cancelling it on another thread, and a source
     // without a timer holds nothing that disposal would release.
-    private void Complete() => _completion.TrySetResult();
+    private void Complete()
+    {
+        Volatile.Write(ref _body, null);
+        _completion.TrySetResult();
+    }
 
     private void Report(Exception exception)
     {

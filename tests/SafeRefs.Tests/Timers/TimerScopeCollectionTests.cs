@@ -436,6 +436,45 @@ public sealed class TimerScopeCollectionTests
         GC.KeepAlive(scope);
     }
 
+    [Fact]
+    public void DisposedLoop_StillReferenced_ReleasesItsBodysCaptures()
+    {
+        using var scope = new TimerScope(new FakeTimeProvider());
+        var keep = new List<ScopedLoop>();
+        var weak = StartCapturingLoop(scope, keep, dispose: true);
+        GcAssert.Collected(weak, "an ended loop lets go of its body, also while someone keeps the loop");
+        Assert.True(keep[0].Completion.IsCompleted);
+        GC.KeepAlive(keep);
+    }
+
+    [Fact]
+    public void ActiveLoop_StillReferenced_KeepsItsBodysCaptures_Control()
+    {
+        using var scope = new TimerScope(new FakeTimeProvider());
+        var keep = new List<ScopedLoop>();
+        var weak = StartCapturingLoop(scope, keep, dispose: false);
+        GcAssert.NotCollected(weak, "an active loop holds its body");
+        GC.KeepAlive(keep);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference StartCapturingLoop(TimerScope scope, List<ScopedLoop> keep, bool dispose)
+    {
+        var capture = new TickOwner();
+        var loop = scope.Loop(TimeSpan.FromHours(1), _ =>
+        {
+            capture.Tick();
+            return default;
+        });
+        keep.Add(loop);
+        if (dispose)
+        {
+            loop.Dispose();
+        }
+
+        return new WeakReference(capture);
+    }
+
     // Under the fake and system clocks an armed timer's state roots the timer, so only a clock that holds timer state
     // weakly shows that the scope is what keeps an ownerless timer alive.
     [Fact]
