@@ -24,7 +24,12 @@ internal sealed partial class Metrics
 
         /// <summary>Counts and logs a failed detach; never throws.</summary>
         /// <remarks>Counts first, each step guarded on its own: a throwing logger does not hide the failure from the metric.</remarks>
-        internal static void ReportDetachFailed(Exception exception, Type sourceType, string eventName, string trigger)
+        /// <param name="exception">The failure.</param>
+        /// <param name="sourceType">The source's type.</param>
+        /// <param name="eventName">The event's name.</param>
+        /// <param name="trigger">What detached (a purge, a raise, a dispose).</param>
+        /// <param name="rethrown">Whether the caller (an explicit <c>Dispose</c>) also gets the exception.</param>
+        internal static void ReportDetachFailed(Exception exception, Type sourceType, string eventName, string trigger, bool rethrown = false)
         {
             var typeName = TypeNames.Display(sourceType);
             try
@@ -42,7 +47,13 @@ internal sealed partial class Metrics
 
             try
             {
-                Log.WeakSubscriptionDetachFailed(Diagnostics.SafeRefsLog.Logger, exception, typeName, eventName, trigger);
+                Log.WeakSubscriptionDetachFailed(
+                    Diagnostics.SafeRefsLog.Logger,
+                    exception,
+                    typeName,
+                    eventName,
+                    trigger,
+                    rethrown ? "the subscription was dropped, and the exception is rethrown to the caller" : "the subscription was dropped anyway");
             }
 #pragma warning disable CA1031 // A logger is user code too: reporting must not fail the purge.
             catch (Exception)

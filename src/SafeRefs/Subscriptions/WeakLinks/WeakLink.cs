@@ -223,7 +223,7 @@ internal abstract class WeakLink : Subscription, IPurgeable
 #pragma warning restore CA1031
         {
             // Only a remove on a live source throws: the source's type is read here rather than kept per link.
-            Metrics.BackgroundFailures.ReportDetachFailed(ex, source!.GetType(), EventName, trigger);
+            Metrics.BackgroundFailures.ReportDetachFailed(ex, source!.GetType(), EventName, trigger, rethrow);
             if (rethrow)
             {
                 throw;

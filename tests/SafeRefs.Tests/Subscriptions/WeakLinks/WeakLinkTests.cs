@@ -36,7 +36,8 @@ public sealed class WeakLinkTests
         GC.KeepAlive(owner);
     }
 
-    // The caller gets the remove's exception and it is also logged (1010) and counted, as a purge's or a raise's is.
+    // The caller gets the remove's exception and it is also logged (1010, saying the caller gets it) and counted, as a
+    // purge's or a raise's is.
     // A distinct event name keeps out the reports of other links a background purge may detach meanwhile.
     [Theory]
     [InlineData(true)]
@@ -74,6 +75,7 @@ public sealed class WeakLinkTests
                 .Sum(static m => m.Value);
             Assert.Equal(failRemove ? 1 : 0, logged.Count);
             Assert.All(logged, static r => Assert.IsType<ObjectDisposedException>(r.Exception));
+            Assert.All(logged, static r => Assert.Contains("rethrown to the caller", r.Message, StringComparison.Ordinal));
             Assert.Equal(failRemove ? 1 : 0, counted);
             GC.KeepAlive(owner);
         }
@@ -110,6 +112,7 @@ public sealed class WeakLinkTests
             var logged = Assert.Single(logger.Collector.GetSnapshot(), static r => r.Id.Id == 1010
                 && r.Message.Contains("FailingSource.PurgeRemoveThrows", StringComparison.Ordinal));
             Assert.IsType<ObjectDisposedException>(logged.Exception);
+            Assert.DoesNotContain("rethrown", logged.Message, StringComparison.Ordinal); // nobody gets it: dropped anyway
             var counted = detachFailures.GetMeasurementSnapshot()
                 .Where(static m => Equals(m.Tags["saferefs.event.name"], "PurgeRemoveThrows"))
                 .ToList();
