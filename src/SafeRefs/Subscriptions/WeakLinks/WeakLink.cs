@@ -48,12 +48,14 @@ internal abstract class WeakLink : Subscription, IPurgeable
         _core.Initialize(owner, handler, source);
     }
 
+#if DEBUG
     /// <summary>
     /// Test seam: called by a raise with <see langword="false"/> just before the gate decides whether the handler starts
     /// (after the source's raise read the forwarder: the window the closed gate guards), and with <see langword="true"/>
-    /// once admitted, before the handler runs. One static load per raise; <see langword="null"/> outside tests.
+    /// once admitted, before the handler runs. Debug builds only: its static load per raise is part of the hot path.
     /// </summary>
     internal static Action<WeakLink, bool>? EnterHook { get; set; }
+#endif
 
     /// <summary>Gets the number of attached links of <c>Subscribe.WeakEvent</c> (for the active-subscriptions metric).</summary>
     internal static int CountedLinks => Registry.CountedCount;
@@ -129,13 +131,17 @@ internal abstract class WeakLink : Subscription, IPurgeable
     /// </summary>
     protected bool TryBeginInvoke(out object owner, out Delegate handler)
     {
+#if DEBUG
         var hook = EnterHook;
         hook?.Invoke(this, false);
+#endif
         if (_gate.TryEnter())
         {
             if (_core.TryRead(out owner, out handler))
             {
+#if DEBUG
                 hook?.Invoke(this, true);
+#endif
                 return true;
             }
 
