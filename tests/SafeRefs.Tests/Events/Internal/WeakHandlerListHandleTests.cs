@@ -207,7 +207,7 @@ public sealed class WeakHandlerListHandleTests
     }
 
     // An Add handler removed while the first handler of an async raise awaits is freed at once, and the raise then
-    // skips it (the entry's drop mark).
+    // skips it (the entry's closed flag).
     [Fact]
     public async Task AsyncRaise_HandlerRemovedWhileAnotherAwaits_IsFreedAtOnceAndSkipped()
     {
