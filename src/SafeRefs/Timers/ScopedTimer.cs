@@ -68,6 +68,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
     private ITimer? _timer;
 #pragma warning restore CA2213
     private TaskCompletionSource? _idle;
+    private Lock? _changeLock;
     private int _state;
 
     // The number of the latest Change (0 before any), or Fired. A one-shot firing ends the timer only by swapping the
@@ -116,7 +117,8 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
 
     /// <summary>Changes the due time and period, like <see cref="ITimer.Change(TimeSpan, TimeSpan)"/>. A change that
     /// returns <see langword="true"/> always takes effect, even when it races a firing: a callback that was already
-    /// due still runs, and the timer then fires at the new due time.</summary>
+    /// due still runs, and the timer then fires at the new due time. Concurrent changes take effect one after another;
+    /// the timer follows the last.</summary>
     /// <param name="due">The delay before the next callback; <see cref="Timeout.InfiniteTimeSpan"/> pauses the timer.</param>
     /// <param name="period">The period after that; <see cref="TimeSpan.Zero"/> or <see cref="Timeout.InfiniteTimeSpan"/>
     /// makes the timer one-shot (it leaves its scope after it fires).</param>
@@ -131,6 +133,16 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
         TimerArguments.Due(due, allowInfinite: true, nameof(due));
         TimerArguments.ChangePeriod(period, nameof(period));
 
+        // One change at a time: its arming number, kind and ITimer move together, so an older change never installs
+        // its ITimer (or re-arms one) after a newer change returned. Ticks and Close take no lock.
+        lock (LazyInitializer.EnsureInitialized(ref _changeLock, static () => new Lock()))
+        {
+            return ChangeLocked(due, period);
+        }
+    }
+
+    private bool ChangeLocked(TimeSpan due, TimeSpan period)
+    {
         // Take a new arming number first: a one-shot firing that has not ended the timer yet then no longer can.
         var arming = Volatile.Read(ref _arming);
         while (true)
@@ -195,7 +207,10 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
         try
         {
             timer = TimerArguments.Create(_shared.TimeProvider, TickCallback, new Arming(this, arming), due, Timeout.InfiniteTimeSpan);
-            Interlocked.Exchange(ref _timer, timer)?.Dispose();
+
+            // Under the lock the number moves meanwhile only if the new ITimer has fired already: its firing ended the
+            // timer, or its callback (run at once on this thread by the clock) changed the timer again, which stands.
+            (Volatile.Read(ref _arming) == arming ? Interlocked.Exchange(ref _timer, timer) : timer)?.Dispose();
         }
         catch (Exception ex)
         {

@@ -35,6 +35,10 @@ internal sealed class HookedTimeProvider(FakeTimeProvider inner) : TimeProvider
     /// <summary>When set, <see cref="CreateTimer"/> throws it instead of creating a timer.</summary>
     public Exception? CreateFailure { get; set; }
 
+    /// <summary>Called with each new timer before <see cref="CreateTimer"/> returns it: a test holds a creation inside
+    /// the clock, or fires the timer at once on the creating thread.</summary>
+    public Action<HookedTimer>? OnCreate { get; set; }
+
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         if (CreateFailure is { } failure)
@@ -42,7 +46,9 @@ internal sealed class HookedTimeProvider(FakeTimeProvider inner) : TimeProvider
             throw failure;
         }
 
-        return new HookedTimer(this, Inner.CreateTimer(callback, state, dueTime, period), callback, state);
+        var timer = new HookedTimer(this, Inner.CreateTimer(callback, state, dueTime, period), callback, state);
+        OnCreate?.Invoke(timer);
+        return timer;
     }
 
     internal sealed class HookedTimer(HookedTimeProvider clock, ITimer inner, TimerCallback callback, object? state) : ITimer
