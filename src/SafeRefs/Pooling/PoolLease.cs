@@ -33,8 +33,8 @@ namespace SafeRefs.Pooling;
 /// disposal is safe) again itself, and every other tracked registration the first has not reached yet (each of those
 /// is disposed exactly once, by whichever end reaches it first). After it returns, as after the first, no forwarded
 /// handler, <see cref="OnCancel(CancellationToken, Action)"/> callback, or callback of <see cref="Timers"/> or of those
-/// tracked SafeRefs items starts (of a bag's items, those it has disposed: a bag disposes an item once the callbacks of
-/// the items it disposed before have returned); a registration of another type that the first end is still disposing is left to it (its own rules
+/// tracked SafeRefs items (a tracked bag's such items included) starts; a registration of another type that the first
+/// end is still disposing is left to it (its own rules
 /// decide when its callbacks stop). A stale lease kept after <see cref="Dispose"/> never affects a later lease of the same object: its members
 /// throw <see cref="ObjectDisposedException"/> and its <see cref="Dispose"/> does nothing.</para>
 /// </remarks>

@@ -20,9 +20,15 @@ namespace SafeRefs.Subscriptions;
 /// dispose it.</para>
 /// <para><b>Dispose:</b> cancels <see cref="Lifetime"/>, then disposes every item in reverse order of addition, even if
 /// some throw, then throws one <see cref="AggregateException"/> with every failure. A second or concurrent
-/// <see cref="Dispose"/> does nothing (a concurrent one may return before the first has disposed the items). A
-/// <see cref="DisposeAsync"/> after or during an earlier disposal awaits the <c>DisposeAsync</c> of each of those items
-/// (during it, it may so dispose one before the earlier disposal reaches it) and disposes no other item: it completes
+/// <see cref="Dispose"/> does nothing (a concurrent one may return before the first has disposed the items).
+/// <see cref="DisposeAsync"/> first disposes every <see cref="Subscription"/>, <see cref="SubscriptionBag"/>,
+/// <c>TimerScope</c>, <c>ScopedTimer</c> and <c>ScopedLoop</c> item, last in first out, before it awaits anything, so
+/// no callback of them (nor of a nested bag's such items) starts after the call has returned; it then goes through the
+/// items last in first out, awaiting the end of those items' running callbacks and disposing each other item (awaiting
+/// its <see cref="IAsyncDisposable.DisposeAsync"/> where it has one): an item added before one of those is disposed
+/// once that one's running callbacks have returned. A <see cref="DisposeAsync"/> after or during an earlier disposal
+/// disposes all of those items again in the same way (during it, it may so dispose one before the earlier disposal
+/// reaches it), then awaits their running callbacks, and disposes no other item: it completes
 /// when no callback of those items runs, and, awaited inside one of their own callbacks (also after an
 /// <see langword="await"/> in it), faults (an <see cref="InvalidOperationException"/> in the <see cref="AggregateException"/>)
 /// instead of waiting for itself. When the lifetime token given
@@ -221,7 +227,8 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
 
     /// <summary>
     /// Cancels <see cref="Lifetime"/> and disposes every item, last in first out, awaiting
-    /// <see cref="IAsyncDisposable.DisposeAsync"/> where an item has it.
+    /// <see cref="IAsyncDisposable.DisposeAsync"/> where an item has it; the subscription, bag and timer items are all
+    /// disposed first, before it awaits any item (see the remarks of the class).
     /// </summary>
     /// <returns>A task that completes when every item is disposed; after or during an earlier disposal, when no
     /// callback of the subscription, bag and timer items runs.</returns>
@@ -310,14 +317,19 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
         try
         {
             Cancel(lifetime, ref errors);
+            var waits = StartDisposals(items, end, checkOwnCallback, ref visited, ref errors);
             for (var i = end - 1; i >= 0; i--)
             {
                 try
                 {
                     switch (items[i])
                     {
-                        case IIdleAwaitable awaitable:
-                            await DisposeItemAsync(awaitable, checkOwnCallback, ref visited).ConfigureAwait(false);
+                        case IIdleAwaitable:
+                            if (waits is not null)
+                            {
+                                await waits[i].ConfigureAwait(false);
+                            }
+
                             break;
                         case IAsyncDisposable asyncItem:
                             await asyncItem.DisposeAsync().ConfigureAwait(false);
@@ -358,9 +370,10 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
     }
 
     /// <summary>
-    /// A <see cref="DisposeAsync"/> after or during an earlier disposal: awaits each <see cref="IIdleAwaitable"/> item's
-    /// <c>DisposeAsync</c> (thread-safe with the earlier disposal's; it waits for the item's running callbacks). It never waits for the earlier disposal itself, which may be waiting for the very callback this call
-    /// runs in; the item's own <see cref="Subscription.DisposeAsync"/> faults there instead of waiting for itself.
+    /// A <see cref="DisposeAsync"/> after or during an earlier disposal: disposes each <see cref="IIdleAwaitable"/> item
+    /// again (thread-safe with the earlier disposal's), then awaits their waits for running callbacks. It never waits
+    /// for the earlier disposal itself, which may be waiting for the very callback this call runs in; the item's own
+    /// <see cref="Subscription.DisposeAsync"/> faults there instead of waiting for itself.
     /// </summary>
     private async ValueTask WaitForItemsAsync(bool checkOwnCallback, List<SubscriptionBag>? visited)
     {
@@ -373,15 +386,50 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
         }
 
         List<Exception>? errors = null;
+        var waits = StartDisposals(items, end, checkOwnCallback, ref visited, ref errors);
+        for (var i = end - 1; waits is not null && i >= 0; i--)
+        {
+            try
+            {
+                await waits[i].ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // every item is waited for; failures are rethrown together
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                (errors ??= []).Add(ex);
+            }
+        }
+
+        ThrowIfAny(errors);
+    }
+
+    /// <summary>
+    /// Disposes every <see cref="IIdleAwaitable"/> item, last in first out, before awaiting any of their waits: each
+    /// detaches synchronously, so none of their callbacks starts once the caller (a lease's end) gets the first pending
+    /// wait. Returns the pending waits by item position (null if none; a default entry is complete).
+    /// </summary>
+    private ValueTask[]? StartDisposals(
+        IDisposable?[] items, int end, bool checkOwnCallback, ref List<SubscriptionBag>? visited, ref List<Exception>? errors)
+    {
+        ValueTask[]? waits = null;
         for (var i = end - 1; i >= 0; i--)
         {
             if (items[i] is IIdleAwaitable item)
             {
                 try
                 {
-                    await DisposeItemAsync(item, checkOwnCallback, ref visited).ConfigureAwait(false);
+                    var wait = DisposeItemAsync(item, checkOwnCallback, ref visited);
+                    if (wait.IsCompleted)
+                    {
+                        wait.GetAwaiter().GetResult();
+                    }
+                    else
+                    {
+                        (waits ??= new ValueTask[end])[i] = wait;
+                    }
                 }
-#pragma warning disable CA1031 // every item is waited for; failures are rethrown together
+#pragma warning disable CA1031 // every item is disposed; failures are rethrown together
                 catch (Exception ex)
 #pragma warning restore CA1031
                 {
@@ -390,7 +438,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
             }
         }
 
-        ThrowIfAny(errors);
+        return waits;
     }
 
     /// <summary>

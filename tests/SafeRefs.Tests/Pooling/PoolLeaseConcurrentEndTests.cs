@@ -213,20 +213,23 @@ public sealed class PoolLeaseConcurrentEndTests
     [InlineData(false)]
     public async Task Dispose_WhileAnotherEndDisposesATrackedBag_NoCallbackOfTheBagsTokenStartsAfterItReturned(bool secondDispose)
     {
-        // The first end is held inside the bag's disposal, in a registration's Dispose, before the bag reaches its token:
-        // a bag is disposed by every end, as a token is, and the second end's disposal of it goes through its tokens
-        // (not its registration, which stays the first end's). Control (no second Dispose): the handler does start.
+        // The first end is held inside the bag's disposal, in a callback of the bag's Lifetime (cancelled before the bag
+        // disposes any item): a bag is disposed by every end, as a token is, and the second end's disposal of it goes
+        // through its tokens (not its registration, which stays the first end's). Control (no second Dispose): the
+        // handler does start.
         var inner = new RecordingPool();
         var pool = new GuardedObjectPool<Widget>(inner);
         var lease = pool.Rent();
         var source = new Widget();
         var started = 0;
-        var registration = new CountingRegistration(holdFirstDispose: true);
+        var holder = new CountingRegistration(holdFirstDispose: true);
+        var registration = new CountingRegistration(holdFirstDispose: false);
         var bag = lease.Track(new SubscriptionBag());
         bag.Add(Subscribe.Event(source, static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => Interlocked.Increment(ref started))));
         bag.Add(registration);
+        using var holding = bag.Lifetime.Register(holder.Dispose);
         var first = Task.Run(lease.Dispose);
-        Assert.True(registration.InFirstDispose.Wait(Bound), "the first end did not reach the bag's registration");
+        Assert.True(holder.InFirstDispose.Wait(Bound), "the first end did not reach the bag's lifetime callback");
 
         if (secondDispose)
         {
@@ -236,7 +239,7 @@ public sealed class PoolLeaseConcurrentEndTests
         source.RaiseChanged();
 
         Assert.Equal(secondDispose ? 0 : 1, Volatile.Read(ref started));
-        registration.Release.Set();
+        holder.Release.Set();
         await first.WaitAsync(Bound);
         Assert.Equal((1, 1), (registration.Calls, registration.MostAtOnce));
         Assert.True(SpinWait.SpinUntil(() => inner.Returns == 1, Bound), "the object never went back");

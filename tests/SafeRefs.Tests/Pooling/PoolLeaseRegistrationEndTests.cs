@@ -3,6 +3,7 @@ using SafeRefs.Events;
 using SafeRefs.Pooling;
 using SafeRefs.Subscriptions;
 using SafeRefs.Tests.Infrastructure;
+using SafeRefs.Tests.Subscriptions;
 using SafeRefs.Timers;
 
 namespace SafeRefs.Tests.Pooling;
@@ -82,6 +83,33 @@ public sealed class PoolLeaseRegistrationEndTests
 
         Assert.Equal(0, calls);
         Assert.Equal(1L, pool.Statistics.Detached);
+    }
+
+    // A tracked bag of two tokens; the later one's handler runs when the lease ends. The end detaches every token of the
+    // bag before it joins that handler, so the earlier token's handler does not start after Dispose returned, and the
+    // object goes back only once the running handler returned. Control twin (running false): the object goes back at once.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Dispose_WhileATrackedBagsLaterTokenRuns_TheEarlierTokenDoesNotStartAfterItReturned(bool running)
+    {
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        var bag = new BagOfTwoHandlers(lease.Track(new SubscriptionBag()));
+        var startsBefore = await bag.RaiseEarlierAsync();
+        if (running)
+        {
+            await bag.StartLaterHandlerAsync();
+        }
+
+        lease.Dispose();
+        var returnedAtOnce = pool.Statistics.Returned;
+        var starts = await bag.RaiseEarlierAsync();
+        await bag.ReleaseAsync();
+        Assert.True(SpinWait.SpinUntil(() => pool.Statistics.Returned == 1, Bound), "the object never went back");
+
+        Assert.Equal((1, running ? 0L : 1L), (startsBefore, returnedAtOnce));
+        Assert.True(starts == 1, "the tracked bag's earlier token's handler started after lease.Dispose() returned");
     }
 
     [Fact]
