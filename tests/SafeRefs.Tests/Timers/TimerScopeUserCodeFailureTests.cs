@@ -529,6 +529,39 @@ public sealed class TimerScopeUserCodeFailureTests
         registrations.ForEach(static r => r.Dispose());
     }
 
+    // 1200 and 1201 are also logged for a token callback that throws when its item ends: their messages say so,
+    // not only "a callback (or body) failed".
+    [Theory]
+    [InlineData("timer")]
+    [InlineData("loop")]
+    public void Lifetime_ATokenCallbackOfAnItemThrows_TheLogMessageNamesTheToken(string item)
+    {
+        using var life = new CancellationTokenSource();
+        using var probe = new Probe(life.Token);
+        var registration = default(CancellationTokenRegistration);
+        Func<CancellationToken, ValueTask> body = ct =>
+        {
+            registration = ct.Register(static () => throw new InvalidOperationException("token callback"));
+            return ValueTask.CompletedTask;
+        };
+        if (item == "timer")
+        {
+            probe.Scope.Every(Second, body);
+        }
+        else
+        {
+            probe.Scope.Loop(Second, body);
+        }
+
+        probe.Clock.Inner.Advance(Second);
+        life.Cancel();
+
+        var (eventId, kind) = item == "timer" ? (1200, "timer") : (1201, "loop");
+        probe.AssertReportedOnce("token callback", eventId, kind);
+        Assert.Contains("token", probe.LoggedMessage, StringComparison.Ordinal);
+        registration.Dispose();
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -615,6 +648,9 @@ public sealed class TimerScopeUserCodeFailureTests
                 Assert.Equal(messages, _errors.Select(static e => e.Message));
             }
         }
+
+        /// <summary>The formatted message of the only log entry.</summary>
+        public string LoggedMessage => Assert.Single(_logger.Collector.GetSnapshot()).Message;
 
         public void AssertLoggedOnce(string message, int eventId, string kind)
         {

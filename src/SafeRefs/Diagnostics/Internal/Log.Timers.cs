@@ -5,11 +5,11 @@ namespace SafeRefs.Diagnostics.Internal;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1200, EventName = "TimerCallbackFailed", Level = LogLevel.Error,
-        Message = "A timer callback failed; the timer keeps its schedule.")]
+        Message = "A timer callback, or a callback registered on a timer's or a timer scope's token, failed; a timer whose callback fails keeps its schedule.")]
     internal static partial void TimerCallbackFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 1201, EventName = "TimerLoopBodyFailed", Level = LogLevel.Error,
-        Message = "A timer loop body failed; the loop continues with the next interval.")]
+        Message = "A timer loop body, or a callback registered on a loop's token, failed; a loop whose body fails continues with the next interval.")]
     internal static partial void TimerLoopBodyFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 1202, EventName = "TimerScopeCancellationFailed", Level = LogLevel.Error,
