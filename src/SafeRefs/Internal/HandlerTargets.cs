@@ -8,7 +8,8 @@ internal static class HandlerTargets
 
     /// <summary>
     /// Returns <see langword="false"/> when the delegate can reference nothing but what is rooted anyway: a static
-    /// method (no target) or a non-capturing lambda, whose target is the compiler's cached <c>&lt;&gt;c</c> singleton.
+    /// method (no target) or a non-capturing lambda, whose target is the compiler's cached <c>&lt;&gt;c</c> singleton (or, for a
+    /// lambda in a generic method, that method's <c>&lt;&gt;c__N`1</c> singleton).
     /// </summary>
     internal static bool CanCapture(Delegate handler)
     {
@@ -59,5 +60,13 @@ internal static class HandlerTargets
             || name.StartsWith("_Closure$__", StringComparison.Ordinal);
     }
 
-    private static bool IsLambdaSingleton(Type type) => type.Name is "<>c" or "_Closure$__";
+    // C# caches the lambdas of a generic method in a per-method generic singleton, "<>c__N`1"; its capturing
+    // closures are display classes, "<>c__DisplayClassN_M", which stay "can capture".
+    private static bool IsLambdaSingleton(Type type)
+    {
+        var name = type.Name;
+        return name is "<>c" or "_Closure$__"
+            || (name.StartsWith("<>c__", StringComparison.Ordinal)
+                && !name.StartsWith("<>c__DisplayClass", StringComparison.Ordinal));
+    }
 }

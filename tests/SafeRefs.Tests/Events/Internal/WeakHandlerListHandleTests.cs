@@ -65,6 +65,27 @@ public sealed class WeakHandlerListHandleTests
         GC.KeepAlive(target);
     }
 
+    // A non-capturing lambda written in a generic method lives in that method's generic singleton ("<>c__N`1"): it is
+    // rooted anyway, so Add keeps it strongly (no handles). A capturing one there is a display class: still refused.
+    [Fact]
+    public void Add_StaticLambdaInAGenericMethod_GetsTheStrongEntry()
+    {
+        var source = new WeakEvent<int>();
+        source.Add(StaticLambdaInGenericMethod<string>());
+
+        Assert.IsType<StrongHandlerEntry>(source.Handlers.Snapshot.Single().Entry);
+    }
+
+    [Fact]
+    public void Add_CapturingLambdaInAGenericMethod_IsRefused()
+    {
+        var source = new WeakEvent<int>();
+        var ex = Assert.Throws<ArgumentException>(() => source.Add(CapturingLambdaInGenericMethod(new Target())));
+
+        Assert.Equal("handler", ex.ParamName);
+        Assert.Equal(0, source.StoredCount);
+    }
+
     // One raise, on this thread: the first handler disposes a token and removes an Add handler later in the snapshot.
     // Both leave the snapshot and are freed at once. The disposed Subscribe entry is gated: the raise skips it. The
     // removed Add handler follows multicast rules: the raise still calls it (its delegate is alive here), reading it
@@ -421,6 +442,10 @@ public sealed class WeakHandlerListHandleTests
         var entries = source.Handlers.Snapshot.Select(static s => s.Entry).ToList();
         return (new WeakReference(source), entries);
     }
+
+    private static EventHandler<int> StaticLambdaInGenericMethod<T>() => static (_, _) => { };
+
+    private static EventHandler<int> CapturingLambdaInGenericMethod<T>(T captured) => (_, _) => GC.KeepAlive(captured);
 
     private sealed class Target
     {

@@ -402,6 +402,33 @@ public sealed class WeakLinkTests
         Assert.Equal(0, source.HandlerCount);
     }
 
+    // The compiler keeps a generic method's lambdas in that method's own generic singleton ("<>c__N`1"), not in "<>c":
+    // non-capturing accessors written there are accepted like any other; a capturing one there is still refused.
+    [Fact]
+    public void StaticAccessors_InAGenericMethod_AreAccepted()
+    {
+        var source = new FailingSource();
+        var owner = new Counter();
+        var token = SubscribeInGenericMethod(source, owner, "unused");
+
+        source.Snapshot!(source, 1);
+
+        Assert.Equal(1, owner.Calls);
+        token.Dispose();
+        Assert.Equal(0, source.HandlerCount);
+        GC.KeepAlive(owner);
+    }
+
+    [Fact]
+    public void CapturingAccessor_InAGenericMethod_IsRefused()
+    {
+        var source = new FailingSource();
+        var ex = Assert.Throws<ArgumentException>(() => SubscribeCapturingInGenericMethod(source, new Counter(), "unused"));
+
+        Assert.Equal("add", ex.ParamName);
+        Assert.Equal(0, source.HandlerCount);
+    }
+
     [Fact]
     public void AddThrows_NothingStaysRegistered()
     {
@@ -609,6 +636,16 @@ public sealed class WeakLinkTests
             SynchronizationContext.SetSynchronizationContext(previous);
         }
     }
+
+    private static Subscription SubscribeInGenericMethod<T>(FailingSource source, Counter owner, T unused) =>
+        Subscribe.WeakEvent<FailingSource, Counter, int>(
+            source, static (s, h) => s.Changed += h, static (s, h) => s.Remove(h), owner, static (o, _, _) => o.Calls++);
+
+#pragma warning disable SR1010 // the capturing accessor is what the run-time check under test refuses
+    private static Subscription SubscribeCapturingInGenericMethod<T>(FailingSource source, Counter owner, T unused) =>
+        Subscribe.WeakEvent<FailingSource, Counter, int>(
+            source, (_, h) => source.Changed += h, static (s, h) => s.Remove(h), owner, static (o, _, _) => o.Calls++);
+#pragma warning restore SR1010
 
     internal sealed class FailingSource : IEventSourceAffinity
     {
