@@ -15,47 +15,16 @@ public sealed class ScopedTimerChangeTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task Change_TwoOneShotChanges_TheLastStands_TheTimerFiresOnceAndLeavesItsScope(bool overlap)
-    {
-        var clock = new HookedTimeProvider(new FakeTimeProvider());
-        using var scope = new TimerScope(clock);
-        var fired = 0;
-        var timer = scope.After(TimeSpan.FromMinutes(10), () => Interlocked.Increment(ref fired));
-        using var entered = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        if (overlap)
-        {
-            clock.OnCreate = _ =>
+    public Task Change_TwoOneShotChanges_TheLastStands_TheTimerFiresOnceAndLeavesItsScope(bool overlap) =>
+        AssertOverlappingChanges(
+            overlap,
+            static (clock, hold) => clock.OnCreate = _ =>
             {
                 clock.OnCreate = null;
-                entered.Set();
-                release.WaitBounded();
-            };
-        }
-
-        var first = Run(() => timer.Change(TimeSpan.FromSeconds(1), TimeSpan.Zero));
-        if (overlap)
-        {
-            entered.WaitBounded();
-        }
-        else
-        {
-            await first.Done.Bounded();
-        }
-
-        var second = Run(() => timer.Change(TimeSpan.FromSeconds(3), TimeSpan.Zero));
-        WaitUntilDoneOrBlocked(second);
-        release.Set();
-
-        Assert.True(await first.Done.Bounded());
-        Assert.True(await second.Done.Bounded());
-        clock.Inner.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(0, Volatile.Read(ref fired));
-        clock.Inner.Advance(TimeSpan.FromSeconds(2));
-        Assert.Equal((1, false, 0), (Volatile.Read(ref fired), timer.IsActive, scope.ActiveCount));
-        clock.Inner.Advance(TimeSpan.FromMinutes(20));
-        Assert.Equal(1, Volatile.Read(ref fired));
-    }
+                hold();
+            },
+            first: (TimeSpan.FromSeconds(1), TimeSpan.Zero),
+            second: (TimeSpan.FromSeconds(3), TimeSpan.Zero));
 
     // The first change (periodic, 2 s) is held inside the ITimer's Change while a second change (one-shot, 5 s) runs on
     // another thread. Both return true, and the one-shot stands: the timer fires once, at 5 s, and leaves its scope.
@@ -63,47 +32,16 @@ public sealed class ScopedTimerChangeTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task Change_PeriodicThenOneShot_BothTakeEffect_TheOneShotStands(bool overlap)
-    {
-        var clock = new HookedTimeProvider(new FakeTimeProvider());
-        using var scope = new TimerScope(clock);
-        var fired = 0;
-        var timer = scope.After(TimeSpan.FromMinutes(10), () => Interlocked.Increment(ref fired));
-        using var entered = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        if (overlap)
-        {
-            clock.BeforeChange = _ =>
+    public Task Change_PeriodicThenOneShot_BothTakeEffect_TheOneShotStands(bool overlap) =>
+        AssertOverlappingChanges(
+            overlap,
+            static (clock, hold) => clock.BeforeChange = _ =>
             {
                 clock.BeforeChange = null;
-                entered.Set();
-                release.WaitBounded();
-            };
-        }
-
-        var first = Run(() => timer.Change(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2)));
-        if (overlap)
-        {
-            entered.WaitBounded();
-        }
-        else
-        {
-            await first.Done.Bounded();
-        }
-
-        var second = Run(() => timer.Change(TimeSpan.FromSeconds(5), TimeSpan.Zero));
-        WaitUntilDoneOrBlocked(second);
-        release.Set();
-
-        Assert.True(await first.Done.Bounded());
-        Assert.True(await second.Done.Bounded());
-        clock.Inner.Advance(TimeSpan.FromSeconds(4));
-        Assert.Equal(0, Volatile.Read(ref fired));
-        clock.Inner.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal((1, false, 0), (Volatile.Read(ref fired), timer.IsActive, scope.ActiveCount));
-        clock.Inner.Advance(TimeSpan.FromMinutes(20));
-        Assert.Equal(1, Volatile.Read(ref fired));
-    }
+                hold();
+            },
+            first: (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2)),
+            second: (TimeSpan.FromSeconds(5), TimeSpan.Zero));
 
     // A clock fires the new one-shot ITimer at once, on the changing thread (inside CreateTimer), and the callback
     // changes the timer again (3 s): that newer change stands, so the timer fires again at 3 s and then leaves its
@@ -147,6 +85,54 @@ public sealed class ScopedTimerChangeTests
         Assert.Equal((2, false, 0), (fired, timer.IsActive, scope.ActiveCount));
         clock.Inner.Advance(TimeSpan.FromMinutes(20));
         Assert.Equal(2, fired);
+    }
+
+    // A timer due in 10 minutes gets two changes, the first held inside the clock (by the hook holdFirst installs) while
+    // the second runs, when overlap; both return true and the second, a one-shot, stands: the timer fires once, at its
+    // due time, and leaves its scope.
+    private static async Task AssertOverlappingChanges(
+        bool overlap,
+        Action<HookedTimeProvider, Action> holdFirst,
+        (TimeSpan Due, TimeSpan Period) first,
+        (TimeSpan Due, TimeSpan Period) second)
+    {
+        var clock = new HookedTimeProvider(new FakeTimeProvider());
+        using var scope = new TimerScope(clock);
+        var fired = 0;
+        var timer = scope.After(TimeSpan.FromMinutes(10), () => Interlocked.Increment(ref fired));
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        if (overlap)
+        {
+            holdFirst(clock, () =>
+            {
+                entered.Set();
+                release.WaitBounded();
+            });
+        }
+
+        var firstChange = Run(() => timer.Change(first.Due, first.Period));
+        if (overlap)
+        {
+            entered.WaitBounded();
+        }
+        else
+        {
+            await firstChange.Done.Bounded();
+        }
+
+        var secondChange = Run(() => timer.Change(second.Due, second.Period));
+        WaitUntilDoneOrBlocked(secondChange);
+        release.Set();
+
+        Assert.True(await firstChange.Done.Bounded());
+        Assert.True(await secondChange.Done.Bounded());
+        clock.Inner.Advance(second.Due - TimeSpan.FromSeconds(1));
+        Assert.Equal(0, Volatile.Read(ref fired));
+        clock.Inner.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal((1, false, 0), (Volatile.Read(ref fired), timer.IsActive, scope.ActiveCount));
+        clock.Inner.Advance(TimeSpan.FromMinutes(20));
+        Assert.Equal(1, Volatile.Read(ref fired));
     }
 
     // A change on a thread of its own: the test sees whether it is blocked.

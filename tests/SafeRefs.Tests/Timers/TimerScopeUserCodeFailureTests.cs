@@ -511,16 +511,7 @@ public sealed class TimerScopeUserCodeFailureTests
             registrations.Add(ct.Register(static () => throw new InvalidOperationException("second")));
             return ValueTask.CompletedTask;
         };
-        if (item == "timer")
-        {
-            probe.Scope.Every(Second, body);
-        }
-        else
-        {
-            probe.Scope.Loop(Second, body);
-        }
-
-        probe.Clock.Inner.Advance(Second);
+        StartAndRun(probe, item, body);
         var thrown = Record.Exception(life.Cancel);
 
         Assert.Null(thrown);
@@ -544,16 +535,7 @@ public sealed class TimerScopeUserCodeFailureTests
             registration = ct.Register(static () => throw new InvalidOperationException("token callback"));
             return ValueTask.CompletedTask;
         };
-        if (item == "timer")
-        {
-            probe.Scope.Every(Second, body);
-        }
-        else
-        {
-            probe.Scope.Loop(Second, body);
-        }
-
-        probe.Clock.Inner.Advance(Second);
+        StartAndRun(probe, item, body);
         life.Cancel();
 
         var (eventId, kind) = item == "timer" ? (1200, "timer") : (1201, "loop");
@@ -610,6 +592,21 @@ public sealed class TimerScopeUserCodeFailureTests
     }
 
     /// <summary>A scope on a hooked fake clock with a logger, a meter and an Error handler that record what is reported.</summary>
+    // Starts a repeating timer or a loop (item) with the body and runs it once.
+    private static void StartAndRun(Probe probe, string item, Func<CancellationToken, ValueTask> body)
+    {
+        if (item == "timer")
+        {
+            probe.Scope.Every(Second, body);
+        }
+        else
+        {
+            probe.Scope.Loop(Second, body);
+        }
+
+        probe.Clock.Inner.Advance(Second);
+    }
+
     private sealed class Probe : IDisposable
     {
         private readonly TestMeterFactory _meterFactory = new();
