@@ -2,7 +2,7 @@ using Microsoft.CodeAnalysis;
 
 namespace SafeRefs.Analyzers;
 
-/// <summary>The diagnostic descriptors of SafeRefs' analyzers (SR1001-SR1012) and of the [WeakEvent] generator (SR2001-SR2005).</summary>
+/// <summary>The diagnostic descriptors of SafeRefs' analyzers (SR1001-SR1012) and of the [WeakEvent] generator (SR2001-SR2006).</summary>
 public static class Descriptors
 {
     private const string Category = "Reliability";
@@ -120,6 +120,13 @@ public static class Descriptors
         "[WeakEvent] Budget names no budget",
         "'{0}' cannot use Budget = \"{1}\": {2}",
         "Budget names a static field or property of type SafeRefs.Subscriptions.ListenerBudget declared in the event's class (or a base or containing class), which the generated event counts its handlers with: write Budget = nameof(Member).");
+
+    /// <summary>SR2006: <c>[WeakEvent]</c> with an option set to a value its enum does not define.</summary>
+    public static readonly DiagnosticDescriptor SR2006 = CreateError(
+        DiagnosticIds.WeakEventUndefinedOption,
+        "[WeakEvent] option has an undefined value",
+        "'{0}' cannot use {1} = {2}: {3} defines no such value",
+        "The generated event's options are created once for the class, and the options refuse a value their enum does not define: the class would fail to initialize at its first use. Use one of the enum's named values.");
 
     /// <summary>SR1012: <c>Subscribe.Event</c> on a delegate type that gets no generated forwarder.</summary>
     public static readonly DiagnosticDescriptor SR1012 = Create(

@@ -53,4 +53,7 @@ public static class DiagnosticIds
 
     /// <summary>SR2005.</summary>
     public const string WeakEventBudgetNotFound = "SR2005";
+
+    /// <summary>SR2006.</summary>
+    public const string WeakEventUndefinedOption = "SR2006";
 }

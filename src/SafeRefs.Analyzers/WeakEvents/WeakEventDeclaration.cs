@@ -86,6 +86,12 @@ internal sealed class WeakEventDeclaration
             return null;
         }
 
+        if (UndefinedOption(definition) is { } undefined)
+        {
+            problem = Diagnostic.Create(Descriptors.SR2006, location, definition.Name, undefined.Key, undefined.Value.Value, undefined.Value.Type?.Name);
+            return null;
+        }
+
         var delegateType = (INamedTypeSymbol)definition.Type;
         return new WeakEventDeclaration(definition, delegateType, ShapeOf(delegateType), budget);
     }
@@ -150,6 +156,21 @@ internal sealed class WeakEventDeclaration
             if (argument.Key == "Budget" && argument.Value.Value is string name)
             {
                 return name;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The first enum-typed attribute argument whose value its enum does not define, if any.</summary>
+    private static KeyValuePair<string, TypedConstant>? UndefinedOption(IEventSymbol definition)
+    {
+        foreach (var argument in FindAttribute(definition)?.NamedArguments ?? ImmutableArray<KeyValuePair<string, TypedConstant>>.Empty)
+        {
+            if (argument.Value is { Kind: TypedConstantKind.Enum, Type: { } type, Value: { } value }
+                && !type.GetMembers().OfType<IFieldSymbol>().Any(field => field.HasConstantValue && Equals(field.ConstantValue, value)))
+            {
+                return argument;
             }
         }
 

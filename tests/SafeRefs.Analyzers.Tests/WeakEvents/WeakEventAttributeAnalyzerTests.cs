@@ -1,6 +1,6 @@
 namespace SafeRefs.Analyzers.Tests.WeakEvents;
 
-/// <summary>SR2001-SR2005: misuse of [WeakEvent] is reported with a clear message; valid events are quiet.</summary>
+/// <summary>SR2001-SR2006: misuse of [WeakEvent] is reported with a clear message; valid events are quiet.</summary>
 public sealed class WeakEventAttributeAnalyzerTests
 {
     private const string Header = """
@@ -70,6 +70,38 @@ public sealed class WeakEventAttributeAnalyzerTests
         var (id, message) = Assert.Single(diagnostics);
         Assert.Equal("SR2005", id);
         Assert.Contains(reason, message, StringComparison.Ordinal);
+    }
+
+    // The options refuse an undefined enum value at run time, which would fail the class's static initializer: the
+    // build says so instead. A defined value written as a cast is fine (the twin).
+    [Theory]
+    [InlineData("ExceptionMode = (HandlerExceptionMode)7", "ExceptionMode = 7: HandlerExceptionMode")]
+    [InlineData("CapturingLambdaWithoutOwner = (ClosurePolicy)2", "CapturingLambdaWithoutOwner = 2: ClosurePolicy")]
+    [InlineData("RaiseMethodAccessibility = (RaiseMethodAccessibility)(-1)", "RaiseMethodAccessibility = -1: RaiseMethodAccessibility")]
+    public async Task UndefinedOptionValue_SR2006_NamesTheOption(string option, string expected)
+    {
+        var diagnostics = await GeneratorHarness.AnalyzeWithMessagesAsync(Header + $$"""
+            public sealed partial class Source
+            {
+                [WeakEvent({{option}})] public partial event EventHandler? Changed;
+            }
+            """);
+        var (id, message) = Assert.Single(diagnostics);
+        Assert.Equal("SR2006", id);
+        Assert.Contains(expected, message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DefinedOptionValuesWrittenAsCasts_AreQuiet()
+    {
+        var diagnostics = await GeneratorHarness.AnalyzeAsync(Header + """
+            public sealed partial class Source
+            {
+                [WeakEvent(ExceptionMode = (HandlerExceptionMode)1, CapturingLambdaWithoutOwner = (ClosurePolicy)1, RaiseMethodAccessibility = (RaiseMethodAccessibility)6)]
+                public partial event EventHandler? Changed;
+            }
+            """);
+        Assert.Empty(diagnostics);
     }
 
     [Fact]

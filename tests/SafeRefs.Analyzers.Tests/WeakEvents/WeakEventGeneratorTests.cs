@@ -86,6 +86,31 @@ public sealed class WeakEventGeneratorTests
         }
         """);
 
+    // An undefined option value is reported (SR2006) rather than written into the options' static initializer, where it
+    // would throw at the class's first use; the twin writes a defined value given as a cast by its name.
+    [Theory]
+    [InlineData("(HandlerExceptionMode)7", false)]
+    [InlineData("(HandlerExceptionMode)1", true)]
+    public void OptionValue_OnlyADefinedOneIsGenerated(string exceptionMode, bool generated)
+    {
+        var (files, _) = GeneratorHarness.Run(Header + $$"""
+            public sealed partial class Clock
+            {
+                [WeakEvent(ExceptionMode = {{exceptionMode}})]
+                public partial event EventHandler? Ticked;
+            }
+            """);
+
+        if (generated)
+        {
+            Assert.Contains("ExceptionMode = global::SafeRefs.Events.HandlerExceptionMode.ContinueAndAggregate,", Assert.Single(files).Source, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Empty(files);
+        }
+    }
+
     private static void Check(string name, string source)
     {
         var (files, diagnostics) = GeneratorHarness.Run(source);
