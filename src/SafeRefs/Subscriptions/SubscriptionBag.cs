@@ -9,9 +9,9 @@ namespace SafeRefs.Subscriptions;
 /// </summary>
 /// <remarks>
 /// <para><b>Holds</b> its items strongly until it is disposed or they are removed; once disposed, only its
-/// <see cref="Subscription"/>, <see cref="SubscriptionBag"/>, <c>TimerScope</c>,
-/// <c>ScopedTimer</c> and <c>ScopedLoop</c> items, whose running callbacks a later
-/// <see cref="DisposeAsync"/> waits for. It registers one callback on the
+/// <see cref="SubscriptionBag"/> items, and its <see cref="Subscription"/>, <c>TimerScope</c>, <c>ScopedTimer</c> and
+/// <c>ScopedLoop</c> items until no callback of them runs (a later <see cref="DisposeAsync"/> waits for those
+/// callbacks). It registers one callback on the
 /// lifetime token given to the constructor and unregisters it when disposed, so a disposed bag leaves nothing behind on
 /// a long-lived token. Its own <see cref="Lifetime"/> source is created on first use.</para>
 /// <para><b>Thread safety:</b> all members are thread-safe. <see cref="Add{T}(T)"/> and <see cref="Remove(IDisposable)"/>
@@ -357,16 +357,50 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
         ThrowIfAny(errors);
     }
 
-    /// <summary>The first disposal went through the items: lets go of those whose callbacks a later wait cannot wait for.</summary>
+    /// <summary>The first disposal went through the items: lets go of those whose callbacks a later wait cannot wait
+    /// for, and of each other (disposed) item once no callback of it runs, when a later wait has nothing left to wait
+    /// for (a disposed child timer scope would keep its parent scope). Nested bags stay: each lets go of its own.</summary>
     private static void EndDisposal(IDisposable?[] items, int end)
     {
         for (var i = 0; i < end; i++)
         {
-            if (items[i] is not IIdleAwaitable)
+            switch (items[i])
             {
-                items[i] = null;
+                case SubscriptionBag:
+                    break;
+                case IIdleAwaitable item:
+                    // Disposed already: a second disposal does nothing and returns the wait for its running callbacks.
+                    var idle = item.DisposeThenWhenIdleAsync();
+                    if (idle.IsCompletedSuccessfully)
+                    {
+                        items[i] = null;
+                    }
+                    else
+                    {
+                        _ = ForgetWhenIdleAsync(items, i, idle);
+                    }
+
+                    break;
+                default:
+                    items[i] = null;
+                    break;
             }
         }
+    }
+
+    private static async Task ForgetWhenIdleAsync(IDisposable?[] items, int index, ValueTask idle)
+    {
+        try
+        {
+            await idle.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Only the wait's end matters here; the disposals reported their failures.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
+        Volatile.Write(ref items[index], null);
     }
 
     /// <summary>

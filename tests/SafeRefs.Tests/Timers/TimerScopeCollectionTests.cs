@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Diagnostics;
+using SafeRefs.Subscriptions;
 using SafeRefs.Testing;
 using SafeRefs.Tests.Infrastructure;
 using SafeRefs.Timers;
@@ -473,6 +474,51 @@ public sealed class TimerScopeCollectionTests
         }
 
         return new WeakReference(capture);
+    }
+
+    // A disposed bag that is kept holds its disposed child scope only while a callback of it runs: the child would
+    // keep its parent, dropped undisposed, and the parent's timers would never retire.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void DisposedBagKept_ItsDisposedChildScope_LetsItsDroppedParentGo(bool running)
+    {
+        var clock = new FakeTimeProvider();
+        var bag = new SubscriptionBag();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var parent = DropParentWithChildInBag(bag, clock, running ? release.Task : null);
+        bag.Dispose();
+        release.SetResult();
+        // The callback's end runs on a thread-pool thread: poll (bounded) until the bag has let go of the child.
+        CollectedWithin(parent, "a disposed bag lets go of its disposed child scope once no callback of it runs");
+        GC.KeepAlive(bag);
+    }
+
+    [Fact]
+    public void ActiveBag_ItsChildScope_KeepsItsDroppedParent_Control()
+    {
+        var bag = new SubscriptionBag();
+        var parent = DropParentWithChildInBag(bag, new FakeTimeProvider(), runUntil: null);
+        GcAssert.NotCollected(parent, "a child scope in an undisposed bag holds its parent");
+        GC.KeepAlive(bag);
+    }
+
+    // A parent scope with a timer, dropped undisposed; its child scope is in the bag, with an asynchronous callback
+    // running until runUntil completes, if given.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference DropParentWithChildInBag(SubscriptionBag bag, FakeTimeProvider clock, Task? runUntil)
+    {
+        var parent = new TimerScope(clock);
+        parent.Every(TimeSpan.FromHours(1), static () => { });
+        var child = parent.CreateChild();
+        if (runUntil is not null)
+        {
+            child.After(TimeSpan.FromSeconds(1), async _ => await runUntil.ConfigureAwait(false));
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        bag.Add(child);
+        return new WeakReference(parent);
     }
 
     // Under the fake and system clocks an armed timer's state roots the timer, so only a clock that holds timer state
