@@ -102,7 +102,7 @@ public sealed class AsyncWeakEvent<TArgs>
     /// <typeparam name="TOwner">The owner type.</typeparam>
     /// <param name="owner">The object whose lifetime bounds the subscription; passed to the handler.</param>
     /// <param name="handler">The handler; receives the owner, the sender, the event data and the raise's token.</param>
-    /// <returns>A token whose <see cref="Subscription.Dispose"/> detaches the handler in O(1).</returns>
+    /// <returns>A token whose <see cref="Subscription.Dispose"/> detaches the handler at once.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="owner"/> or <paramref name="handler"/> is
     /// <see langword="null"/>.</exception>
     /// <exception cref="ListenerLimitExceededException">The options' <see cref="WeakEventOptions.Budget"/> refuses

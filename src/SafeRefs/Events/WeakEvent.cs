@@ -109,7 +109,7 @@ public sealed class WeakEvent<TArgs> : IHandlerSnapshotSink
     /// <param name="owner">The object whose lifetime bounds the subscription; passed to the handler.</param>
     /// <param name="handler">The handler; receives the owner, the sender and the event data. Prefer a
     /// <see langword="static"/> lambda that uses its first argument.</param>
-    /// <returns>A token whose <see cref="Subscription.Dispose"/> detaches the handler in O(1).</returns>
+    /// <returns>A token whose <see cref="Subscription.Dispose"/> detaches the handler at once.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="owner"/> or <paramref name="handler"/> is
     /// <see langword="null"/>.</exception>
     /// <exception cref="ListenerLimitExceededException">The options' <see cref="WeakEventOptions.Budget"/> refuses
