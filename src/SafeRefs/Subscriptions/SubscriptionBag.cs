@@ -268,23 +268,28 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
             }
         }
 
-        if (nested is not null)
+        for (var i = 0; nested is not null && i < nested.Count; i++)
         {
-            visited ??= [this];
-            foreach (var bag in nested)
+            if (Visit(nested[i], ref visited) && nested[i].IsCallingFromOwnCallback(visited))
             {
-                if (!visited.Contains(bag))
-                {
-                    visited.Add(bag);
-                    if (bag.IsCallingFromOwnCallback(visited))
-                    {
-                        return true;
-                    }
-                }
+                return true;
             }
         }
 
         return false;
+    }
+
+    // Whether this call reaches bag for the first time; visited: the bags it went through (null before the first).
+    private bool Visit(SubscriptionBag bag, ref List<SubscriptionBag>? visited)
+    {
+        visited ??= [this];
+        if (visited.Contains(bag))
+        {
+            return false;
+        }
+
+        visited.Add(bag);
+        return true;
     }
 
     // A nested bag is disposed, or waited for, only if this call has not gone through it yet (see visited).
@@ -292,14 +297,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
     {
         if (item is SubscriptionBag bag)
         {
-            visited ??= [this];
-            if (visited.Contains(bag))
-            {
-                return default;
-            }
-
-            visited.Add(bag);
-            return bag.DisposeAllAsync(checkOwnCallback, visited);
+            return Visit(bag, ref visited) ? bag.DisposeAllAsync(checkOwnCallback, visited) : default;
         }
 
         return checkOwnCallback ? item.DisposeAsync() : item.DisposeThenWhenIdleAsync();
