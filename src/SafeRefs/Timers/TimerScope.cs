@@ -400,8 +400,9 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     }
 
     /// <summary>Waits <paramref name="due"/> on the scope's clock; the task ends cancelled if the scope is disposed or
-    /// <paramref name="cancellationToken"/> is cancelled first. Unlike an abandoned <see cref="Task.Delay(TimeSpan)"/>,
-    /// a pending delay never outlives its scope.</summary>
+    /// <paramref name="cancellationToken"/> is cancelled first, or, at its due time, if the scope was dropped without
+    /// <see cref="Dispose"/> and collected. Unlike an abandoned <see cref="Task.Delay(TimeSpan)"/>, a pending delay
+    /// never outlives its scope.</summary>
     /// <param name="due">The delay; <see cref="Timeout.InfiniteTimeSpan"/> waits until cancelled.</param>
     /// <param name="cancellationToken">Cancels the delay.</param>
     /// <returns>A task that completes after the delay.</returns>

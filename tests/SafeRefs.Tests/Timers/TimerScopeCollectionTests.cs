@@ -387,6 +387,40 @@ public sealed class TimerScopeCollectionTests
         scope.Dispose();
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Delay_ScopeDroppedUndisposedAndCollected_EndsCancelledAtItsDueTime(bool longLivedToken)
+    {
+        var clock = new FakeTimeProvider();
+        using var token = new CancellationTokenSource();
+        var (delay, scope) = StartDelay(clock, keep: null, longLivedToken ? token.Token : default);
+
+        GcAssert.Collected(scope, "a pending delay refers to its scope only weakly");
+        clock.Advance(TimeSpan.FromSeconds(10));
+
+        Assert.True(delay.IsCanceled, $"the delay is {delay.Status}: it outlived its scope");
+        GC.KeepAlive(token);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Delay_ScopeStillReferenced_CompletesAtItsDueTime_Control(bool longLivedToken)
+    {
+        var clock = new FakeTimeProvider();
+        using var token = new CancellationTokenSource();
+        var keep = new List<TimerScope>();
+        var (delay, scope) = StartDelay(clock, keep, longLivedToken ? token.Token : default);
+
+        GcAssert.NotCollected(scope, "the test holds the scope");
+        clock.Advance(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(TaskStatus.RanToCompletion, delay.Status);
+        GC.KeepAlive(keep);
+        GC.KeepAlive(token);
+    }
+
     [Fact]
     public void DroppedScope_FakeClock_ScopeCollectedAndTimersRetire()
     {
@@ -736,6 +770,16 @@ public sealed class TimerScopeCollectionTests
             return default;
         });
         return new WeakReference(owner);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (Task Delay, WeakReference Scope) StartDelay(TimeProvider clock, List<TimerScope>? keep, CancellationToken token)
+    {
+        var created = new TimerScope(clock);
+        keep?.Add(created);
+        var delay = created.Delay(TimeSpan.FromSeconds(10), token);
+        Assert.False(delay.IsCompleted);
+        return (delay, new WeakReference(created));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

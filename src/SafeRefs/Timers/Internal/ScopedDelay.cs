@@ -67,9 +67,10 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
     }
 
     // On the timer thread. A disposal of the scope (or a parent) that began will cancel the delay, and a second Dispose
-    // that saw it may already have returned: the delay ends cancelled, not due.
+    // that saw it may already have returned: the delay ends cancelled, not due. So does a delay whose scope was dropped
+    // undisposed and collected: it never outlives its scope.
     private void OnFired() =>
-        Finish(_scope.TryGetTarget(out var scope) && scope.IsDisposing ? CancellationToken.None : null, fromScope: false);
+        Finish(!_scope.TryGetTarget(out var scope) || scope.IsDisposing ? CancellationToken.None : null, fromScope: false);
 
     // canceledBy: null = due; otherwise the token that cancelled it (None for the scope). Ends the delay completely
     // even when the clock's ITimer.Dispose throws: the scope's disposer gets that failure; on a timer thread, in a
