@@ -132,7 +132,12 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     public PoolLease<T> Rent()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return Begin(_inner.Get());
+        var state = TakeOut();
+
+        // The object is in no one else's hands: its previous lease handed it back and touches nothing of it any more.
+        var lease = new PoolLease<T>(this, state);
+        Volatile.Write(ref state.Current, lease);
+        return lease;
     }
 
     /// <summary>Gets an object without a lease (counted in <see cref="Statistics"/>; the probe still checks it at return).</summary>
@@ -141,9 +146,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     public override T Get()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-#pragma warning disable CA2000 // the object's lease, ended by Return(obj)
-        return Begin(_inner.Get()).State.Value;
-#pragma warning restore CA2000
+        var state = TakeOut();
+
+        // No lease: nothing can be attached through the guard, so Return has only the probe to check.
+        Volatile.Write(ref state.OutUnleased, 1);
+        return state.Value;
     }
 
     /// <summary>Disposes the inner pool if this pool created it (see the remarks); a second call does nothing.</summary>
@@ -156,12 +163,12 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     }
 
     /// <summary>
-    /// Returns an object: ends the lease it is out under (detaching what that lease tracked), checks the probe, then
-    /// returns it to the inner pool (or discards it).
+    /// Returns an object: ends the lease it is out under (detaching what that lease tracked) or its use from
+    /// <see cref="Get"/>, checks the probe, then returns it to the inner pool (or discards it).
     /// </summary>
     /// <param name="obj">The object. One that was never rented from this pool goes to the inner pool as is (once);
     /// one that is not out (returned already) is ignored, so a second return never puts it in the inner pool twice.
-    /// A stale return of an object that another caller has rented since ends that caller's lease. While that lease is
+    /// A stale return of an object that another caller has rented (or got) since ends that caller's use. While a lease is
     /// being ended on another thread, it acts as a second <see cref="PoolLease{T}.Dispose"/> of it.</param>
     /// <exception cref="ArgumentNullException"><paramref name="obj"/> is <see langword="null"/>.</exception>
     public override void Return(T obj)
@@ -173,6 +180,16 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             // Also while another end of that lease runs: this one then ends its timers and registrations as a second
             // Dispose does.
             if (lease.End(awaitReturn: false, out _) is { } failure)
+            {
+                ExceptionDispatchInfo.Throw(failure);
+            }
+        }
+        else if (Interlocked.Exchange(ref state.OutUnleased, 0) != 0)
+        {
+            // Out under Get (this return is the one that ends it): the probe, then back to the inner pool.
+            List<Exception>? errors = null;
+            var leak = CheckProbe(state, ref errors, out var discard);
+            if (EndFailure(errors, leak, GiveBack(obj, discard)) is { } failure)
             {
                 ExceptionDispatchInfo.Throw(failure);
             }
@@ -202,28 +219,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         var state = lease.State;
         lease.ClearAttachments();
         Volatile.Write(ref state.Current, null);
-        Exception? failure = null;
-        try
-        {
-            if (lease.Discard)
-            {
-                (state.Value as IDisposable)?.Dispose();
-            }
-            else
-            {
-                _inner.Return(state.Value);
-            }
-        }
-#pragma warning disable CA1031 // a callback's caller (an event's raise, a timer) must never see it: logged, and the wait faults
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            failure = ex;
-        }
-
-        // Counted once it is back (a caller that saw the count can rent this very object), also if the return failed:
-        // the lease is over either way.
-        _counters.Increment(Returned);
+        var failure = GiveBack(state.Value, lease.Discard);
         lease.HandedBackWith(failure);
         if (failure is not null && report)
         {
@@ -232,6 +228,23 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
 
         return failure;
+    }
+
+    /// <summary>The failure an end reports to its caller: the detach, token and probe failures together with the
+    /// return's (the object was discarded), else the probe's finding and the return's failure.</summary>
+    internal static Exception? EndFailure(List<Exception>? errors, Exception? leak, Exception? returnFailure)
+    {
+        if (errors is not null)
+        {
+            if (returnFailure is not null)
+            {
+                errors.Add(returnFailure);
+            }
+
+            return new AggregateException("Ending a pool lease: some tracked listeners, registrations, token callbacks or the probe failed; the object was discarded.", errors);
+        }
+
+        return leak is null || returnFailure is null ? leak ?? returnFailure : new AggregateException(leak, returnFailure);
     }
 
     internal void CountDetached(int detached)
@@ -245,17 +258,17 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
     internal void ReportDetachFailed(Exception ex) => _metrics.Pool.ReportDetachFailed(_logger, ex, typeof(T), TypeTag);
 
-    /// <summary>Checks the probe at the end of <paramref name="lease"/>; a finding or a failure marks the object for
-    /// discarding (unless <see cref="LeakAction.Warn"/>).</summary>
+    /// <summary>Checks the probe at the end of a use of <paramref name="state"/>'s object; a finding or a failure sets
+    /// <paramref name="discard"/> (a finding not with <see cref="LeakAction.Warn"/>).</summary>
     /// <returns>The probe's finding to throw (<see cref="LeakAction.Throw"/>), or <see langword="null"/>.</returns>
-    internal LeaseLeakException? CheckProbe(PoolLease<T> lease, ref List<Exception>? errors)
+    internal LeaseLeakException? CheckProbe(PooledObjectState<T> state, ref List<Exception>? errors, out bool discard)
     {
+        discard = false;
         if (_probe is null)
         {
             return null;
         }
 
-        var state = lease.State;
         try
         {
             var now = _probe(state.Value);
@@ -264,8 +277,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
                 return null;
             }
 
-            var discard = errors is not null || _onLeak != LeakAction.Warn;
-            lease.Discard |= discard;
+            discard = errors is not null || _onLeak != LeakAction.Warn;
             Interlocked.Increment(ref _leaksSuspected);
             _metrics.Pool.ReportAttachedBehind(_logger, TypeTag, state.CountAtRent, now, discard);
             Raise(LeakSuspected, this, new LeaseLeakEventArgs<T>(state.Value, state.CountAtRent, now, discard), nameof(LeakSuspected));
@@ -276,7 +288,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 #pragma warning restore CA1031
         {
             AddFailure(ref errors, ex);
-            lease.Discard = true;
+            discard = true;
             return null;
         }
     }
@@ -318,8 +330,10 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     internal static void AddFailure(ref List<Exception>? errors, Exception ex) =>
         (errors ??= []).AddRange(ex is AggregateException all ? all.InnerExceptions : [ex]);
 
-    private PoolLease<T> Begin(T value)
+    // Takes an object out of the inner pool for a Rent or a Get: its guard state, counted rented.
+    private PooledObjectState<T> TakeOut()
     {
+        var value = _inner.Get();
         var state = _states.GetOrAdd(value, static value => new PooledObjectState<T>(value));
         if (_probe is not null)
         {
@@ -336,12 +350,35 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
 
         _counters.Increment(Rented);
-
-        // The object is in no one else's hands: its previous lease handed it back and touches nothing of it any more.
-        var lease = new PoolLease<T>(this, state);
         state.Rented = true;
-        Volatile.Write(ref state.Current, lease);
-        return lease;
+        return state;
+    }
+
+    // Returns the object of an ended use to the inner pool, or disposes it (discard). Counted once it is back (a caller
+    // that saw the count can rent this very object), also if that failed: the use is over either way.
+    private Exception? GiveBack(T value, bool discard)
+    {
+        Exception? failure = null;
+        try
+        {
+            if (discard)
+            {
+                (value as IDisposable)?.Dispose();
+            }
+            else
+            {
+                _inner.Return(value);
+            }
+        }
+#pragma warning disable CA1031 // a callback's caller (an event's raise, a timer) must never see it: logged, and the wait faults
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            failure = ex;
+        }
+
+        _counters.Increment(Returned);
+        return failure;
     }
 
     internal void WarnExceeded(T value, string eventName, int count)

@@ -639,7 +639,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         if (first)
         {
             CancelToken(ref errors);
-            leak = _pool.CheckProbe(this, ref errors);
+            leak = _pool.CheckProbe(_state, ref errors, out var discard);
+            Discard |= discard;
         }
 
         if (errors is not null)
@@ -665,17 +666,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
                 : WhenHandedBack();
         }
 
-        if (errors is not null)
-        {
-            if (returnFailure is not null)
-            {
-                errors.Add(returnFailure);
-            }
-
-            return new AggregateException("Ending a pool lease: some tracked listeners, registrations or token callbacks failed; the object was discarded.", errors);
-        }
-
-        return leak is null || returnFailure is null ? leak ?? returnFailure : new AggregateException(leak, returnFailure);
+        return GuardedObjectPool<T>.EndFailure(errors, leak, returnFailure);
     }
 
     /// <summary>Gets whether every end of the lease disposes <paramref name="item"/>: a SafeRefs registration whose

@@ -9,15 +9,19 @@ namespace SafeRefs.Pooling.Internal;
 /// The object is out under one lease at a time, and the next lease starts only after the previous one handed it back:
 /// so one lock serves every lease of the object, and the tracking storage is the current lease's alone (a stale lease
 /// touches it only while something of it still runs, that is before its hand-back). Fields are guarded by
-/// <see cref="Lock"/>, except <see cref="Current"/> (volatile) and what a rent sets while the object is in nobody
-/// else's hands.
+/// <see cref="Lock"/>, except <see cref="Current"/> (volatile), <see cref="OutUnleased"/> (interlocked) and what a rent
+/// sets while the object is in nobody else's hands.
 /// </remarks>
 /// <typeparam name="T">The pooled type.</typeparam>
 internal sealed class PooledObjectState<T>
     where T : class
 {
-    /// <summary>The lease the object is out under (also for <c>Get</c>), until it went back; read by <c>Return</c>.</summary>
+    /// <summary>The lease the object is out under, until it went back; read by <c>Return</c>.</summary>
     public PoolLease<T>? Current;
+
+    /// <summary>1 while the object is out under <c>Get</c> (without a lease); the <c>Return</c> that swaps it to 0 ends
+    /// that use.</summary>
+    public int OutUnleased;
 
     /// <summary>The current lease's attachments (its count is the lease's); cleared when the object goes back.</summary>
     public LeaseAttachment<T>[] Attachments = [];
