@@ -122,7 +122,8 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
     /// <param name="due">The delay before the next callback; <see cref="Timeout.InfiniteTimeSpan"/> pauses the timer.</param>
     /// <param name="period">The period after that; <see cref="TimeSpan.Zero"/> or <see cref="Timeout.InfiniteTimeSpan"/>
     /// makes the timer one-shot (it leaves its scope after it fires).</param>
-    /// <returns><see langword="true"/> if the timer was changed; <see langword="false"/> if it is no longer active.</returns>
+    /// <returns><see langword="true"/> if the timer was changed (also when the one-shot firing it armed has already
+    /// run and ended the timer before <c>Change</c> returned); <see langword="false"/> if it is no longer active.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="due"/> is negative (other than
     /// <see cref="Timeout.InfiniteTimeSpan"/>) or too large, or <paramref name="period"/> is neither zero nor
     /// <see cref="Timeout.InfiniteTimeSpan"/> and under 1 millisecond or too large.</exception>
@@ -220,9 +221,10 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
 
         if (Volatile.Read(ref _callback) is null)
         {
-            // Closed meanwhile; the close may have disposed the previous ITimer only.
+            // Closed meanwhile; the close may have disposed the previous ITimer only. Only this arming's own firing
+            // (the clock fired it at once) ends the timer as Fired here: then the change took effect.
             timer.Dispose();
-            return false;
+            return Volatile.Read(ref _arming) == Fired;
         }
 
         return true;

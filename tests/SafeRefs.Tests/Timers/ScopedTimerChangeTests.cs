@@ -87,6 +87,29 @@ public sealed class ScopedTimerChangeTests
         Assert.Equal(2, fired);
     }
 
+    // A change to a zero-delay one-shot: the fake clock fires the new ITimer at once, inside CreateTimer on the changing
+    // thread, and that firing ends the timer before Change returns. The change took effect, so it returns true. Twin
+    // (atOnce false): a one-shot due in 1 s, fired by the clock after the change returned.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Change_ToAOneShotTheClockFiresAtOnce_ReturnsTrueAndTheTimerFiresOnce(bool atOnce)
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var fired = 0;
+        var timer = scope.Every(TimeSpan.FromMinutes(10), () => fired++);
+        var due = atOnce ? TimeSpan.Zero : TimeSpan.FromSeconds(1);
+
+        Assert.True(timer.Change(due, TimeSpan.Zero), "the change took effect");
+        Assert.Equal(atOnce ? 1 : 0, fired);
+        clock.Advance(due);
+        Assert.Equal((1, false, 0), (fired, timer.IsActive, scope.ActiveCount));
+        clock.Advance(TimeSpan.FromMinutes(20));
+        Assert.Equal(1, fired);
+        Assert.False(timer.Change(due, TimeSpan.Zero), "a fired one-shot is no longer active");
+    }
+
     // A timer due in 10 minutes gets two changes, the first held inside the clock (by the hook holdFirst installs) while
     // the second runs, when overlap; both return true and the second, a one-shot, stands: the timer fires once, at its
     // due time, and leaves its scope.
