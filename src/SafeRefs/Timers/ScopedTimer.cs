@@ -119,6 +119,10 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
     /// returns <see langword="true"/> always takes effect, even when it races a firing: a callback that was already
     /// due still runs, and the timer then fires at the new due time. Concurrent changes take effect one after another;
     /// the timer follows the last.</summary>
+    /// <remarks>Changes of one timer are serialized, and the clock is called inside that serialization: its
+    /// <see cref="TimeProvider.CreateTimer"/> and <see cref="ITimer.Change(TimeSpan, TimeSpan)"/> (and a callback the
+    /// clock fires at once from them) may call <c>Change</c> on the same timer on the same thread, but must not wait for
+    /// another thread that does: that deadlocks.</remarks>
     /// <param name="due">The delay before the next callback; <see cref="Timeout.InfiniteTimeSpan"/> pauses the timer.</param>
     /// <param name="period">The period after that; <see cref="TimeSpan.Zero"/> or <see cref="Timeout.InfiniteTimeSpan"/>
     /// makes the timer one-shot (it leaves its scope after it fires).</param>
