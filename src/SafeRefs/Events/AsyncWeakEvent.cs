@@ -60,8 +60,8 @@ public sealed class AsyncWeakEvent<TArgs>
     /// a boxed value type, which nothing else references, and the policy is <see cref="ClosurePolicy.Throw"/>: use
     /// <see cref="Subscribe{TOwner}"/> instead. Nothing was added.</exception>
     /// <exception cref="ListenerLimitExceededException">The options' <see cref="WeakEventOptions.Budget"/> refuses
-    /// another listener (<see cref="ListenerBudgetAction.Throw"/>), for any handler of a multicast delegate; nothing was
-    /// added.</exception>
+    /// the listeners (<see cref="ListenerBudgetAction.Throw"/>; a multicast delegate's handlers are judged together);
+    /// nothing was added.</exception>
     public void Add(Func<object?, TArgs, CancellationToken, ValueTask>? handler)
     {
         if (handler is null)

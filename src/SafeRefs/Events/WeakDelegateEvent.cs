@@ -74,8 +74,8 @@ public sealed class WeakDelegateEvent<TDelegate>
     /// a boxed value type, which nothing else references, and the policy is <see cref="ClosurePolicy.Throw"/>: use
     /// <see cref="Subscribe"/> instead.</exception>
     /// <exception cref="ListenerLimitExceededException">The options' <see cref="WeakEventOptions.Budget"/> refuses
-    /// another listener (<see cref="ListenerBudgetAction.Throw"/>), for any handler of a multicast delegate; nothing was
-    /// added.</exception>
+    /// the listeners (<see cref="ListenerBudgetAction.Throw"/>; a multicast delegate's handlers are judged together);
+    /// nothing was added.</exception>
     public void Add(TDelegate? handler)
     {
         if (handler is null)

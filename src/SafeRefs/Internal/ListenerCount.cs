@@ -16,7 +16,8 @@ internal sealed class ListenerCount
 
     public int Current => Volatile.Read(ref _count);
 
-    public int Increment() => Interlocked.Increment(ref _count);
+    /// <summary>Adds <paramref name="listeners"/> (negative: gives them back) in one step; returns the new count.</summary>
+    public int Add(int listeners) => Interlocked.Add(ref _count, listeners);
 
     public void Decrement() => Interlocked.Decrement(ref _count);
 

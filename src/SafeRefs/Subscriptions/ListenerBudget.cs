@@ -111,19 +111,23 @@ public sealed class ListenerBudget
         return _sources.TryGetValue(source, out var listeners) ? listeners.Find(eventName)?.Current ?? 0 : 0;
     }
 
-    /// <summary>Adds one listener to (source, event): reports or refuses as configured, and returns the counter.</summary>
+    /// <summary>
+    /// Adds <paramref name="listeners"/> listeners to (source, event) in one step, judged together (the parts of a
+    /// multicast delegate): reports or refuses as configured, and returns the counter.
+    /// </summary>
     /// <param name="source">The counted source.</param>
     /// <param name="eventName">The event name.</param>
     /// <param name="reportedType">The type named in reports (a weak event's declaring class); <see langword="null"/>: the source's type.</param>
+    /// <param name="listeners">How many listeners are attached together; at least 1.</param>
     /// <exception cref="ListenerLimitExceededException">Refused; the count is unchanged.</exception>
-    internal ListenerCount Acquire(object source, string? eventName, Type? reportedType = null)
+    internal ListenerCount Acquire(object source, string? eventName, Type? reportedType, int listeners)
     {
         var counter = CounterFor(source, eventName);
-        var count = counter.Increment();
+        var count = counter.Add(listeners);
         var max = Volatile.Read(ref _maxListeners);
         if (max > 0 && count > max)
         {
-            OnAboveLimit(source, counter, count, max, reportedType);
+            OnAboveLimit(source, counter, count, max, reportedType, listeners);
         }
 
         return counter;
@@ -140,7 +144,7 @@ public sealed class ListenerBudget
     internal ListenerCount AcquireToAttach(object source, string? eventName)
     {
         var counter = CounterFor(source, eventName);
-        var count = counter.Increment();
+        var count = counter.Add(1);
         var max = Volatile.Read(ref _maxListeners);
         if (max > 0 && count > max && OnExceeded == ListenerBudgetAction.Throw)
         {
@@ -181,21 +185,22 @@ public sealed class ListenerBudget
     }
 
     /// <summary>
-    /// Judges a count that is above <paramref name="max"/>: warns once per counter, or (for Throw) gives the
-    /// place back and throws. Also used by callers that count per use rather than per source (the pool guard).
+    /// Judges a count that is above <paramref name="max"/>: warns once per counter, or (for Throw) gives back the
+    /// places the refused attach took and throws.
     /// </summary>
     /// <param name="source">The counted source.</param>
     /// <param name="counter">Its counter.</param>
     /// <param name="count">The count, above <paramref name="max"/>.</param>
     /// <param name="max">The limit.</param>
     /// <param name="reportedType">The type named in reports; <see langword="null"/>: the source's type.</param>
-    internal void OnAboveLimit(object source, ListenerCount counter, int count, int max, Type? reportedType = null)
+    /// <param name="taken">The places the attach took in <paramref name="count"/>.</param>
+    private void OnAboveLimit(object source, ListenerCount counter, int count, int max, Type? reportedType = null, int taken = 1)
     {
         var sourceType = reportedType ?? source.GetType();
         switch (OnExceeded)
         {
             case ListenerBudgetAction.Throw:
-                counter.Decrement();
+                counter.Add(-taken);
                 try
                 {
                     _metrics.Exceeded(sourceType, counter.EventName, "throw");

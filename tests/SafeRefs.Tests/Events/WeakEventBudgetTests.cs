@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using SafeRefs.Diagnostics;
 using SafeRefs.Events;
@@ -107,8 +108,68 @@ public sealed class WeakEventBudgetTests
         Assert.Equal(typeof(AsyncWeakEvent<int>), Assert.Single(warnings).SourceType);
     }
 
+    // A refused multicast Add is judged whole: it holds no place at any instant, so a Subscribe on another thread at
+    // the instant of the refusal (its log, a hook on the refusing thread) finds the room the delegate never took.
+    // Control: with the budget already full, the same concurrent Subscribe is refused.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Add_MulticastRefused_ConcurrentSubscribeAtTheRefusalSeesRoom(int subscribed)
+    {
+        WeakEvent<int>? source = null;
+        var owner = new object();
+        Exception? concurrent = null;
+        var hooked = 0;
+        var joined = false;
+        var logger = new HookLogger(() =>
+        {
+            if (Interlocked.Exchange(ref hooked, 1) == 0)
+            {
+                var subscriber = new Thread(() => concurrent = Record.Exception(() => source!.Subscribe(owner, static (_, _, _) => { })));
+                subscriber.Start();
+                joined = subscriber.Join(TestTimeouts.Bound);
+            }
+        });
+        var budget = new ListenerBudget(maxListeners: 2, logger) { OnExceeded = ListenerBudgetAction.Throw };
+        source = new WeakEvent<int>(new WeakEventOptions { Budget = budget, Name = "E" });
+        for (var i = 0; i < subscribed; i++)
+        {
+            source.Subscribe(owner, static (_, _, _) => { });
+        }
+
+        EventHandler<int> multicast = Handler;
+        multicast += Handler;
+        multicast += Handler;
+
+        _ = Assert.Throws<ListenerLimitExceededException>(() => source.Add(multicast));
+
+        Assert.True(joined, "the concurrent Subscribe did not return");
+        if (subscribed == 1)
+        {
+            Assert.Null(concurrent);
+        }
+        else
+        {
+            Assert.IsType<ListenerLimitExceededException>(concurrent);
+        }
+
+        Assert.Equal(2, source.Count);
+        Assert.Equal(2, budget.Count(source, "E"));
+    }
+
     private static void Handler(object? sender, int e)
     {
+    }
+
+    /// <summary>A logger that runs a hook at each log call, on the logging thread.</summary>
+    private sealed class HookLogger(Action hook) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) => hook();
     }
 
     private sealed class Thermometer

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using SafeRefs.Diagnostics.Internal;
 using SafeRefs.Events;
+using SafeRefs.Internal;
 using SafeRefs.Subscriptions;
 
 namespace SafeRefs.Events.Internal;
@@ -94,11 +95,11 @@ internal sealed class WeakHandlerList
     internal static int Slack(int length) => Math.Max(4, length / 4);
 
     /// <summary>
-    /// Adds an <c>Add</c>-mode handler, one entry per part of a multicast delegate, all or nothing: every part is checked
-    /// and counted in the budget before any is added, and all are published at once.
+    /// Adds an <c>Add</c>-mode handler, one entry per part of a multicast delegate, all or nothing: every part is checked,
+    /// the parts are counted in the budget together, and all are published at once.
     /// </summary>
     /// <exception cref="ArgumentException">A part is an unrooted closure and <paramref name="policy"/> refuses it.</exception>
-    /// <exception cref="ListenerLimitExceededException">The budget refuses one of the parts.</exception>
+    /// <exception cref="ListenerLimitExceededException">The budget refuses the parts.</exception>
     internal void AddHandler(Delegate handler, ClosurePolicy policy, string paramName)
     {
         if (handler.HasSingleTarget)
@@ -114,25 +115,19 @@ internal sealed class WeakHandlerList
             {
                 entries.Add(WeakHandlerEntry.ForAdd(single, policy, paramName));
             }
-
-            foreach (var entry in entries)
-            {
-                CountInBudget(entry);
-            }
         }
         catch
         {
-            // A refused part or budget: no part was published; each gives back its place and its handles.
+            // A refused part: nothing was counted or published; each part made gives back its handles.
             foreach (var entry in entries)
             {
-                entry.ReleaseBudget();
                 _ = entry.Release();
             }
 
             throw;
         }
 
-        Append(CollectionsMarshal.AsSpan(entries));
+        Add(CollectionsMarshal.AsSpan(entries));
     }
 
     /// <summary>
@@ -140,19 +135,39 @@ internal sealed class WeakHandlerList
     /// are freed.
     /// </summary>
     /// <exception cref="ListenerLimitExceededException">The budget refuses another listener.</exception>
-    internal void Add(WeakHandlerEntry entry)
+    internal void Add(WeakHandlerEntry entry) => Add(new ReadOnlySpan<WeakHandlerEntry>(in entry));
+
+    /// <summary>
+    /// Counts entries in the budget together (a refusal never holds places a concurrent <c>Subscribe</c> could see) and
+    /// publishes them. If it throws, nothing was counted or published and their handles are freed.
+    /// </summary>
+    /// <exception cref="ListenerLimitExceededException">The budget refuses the entries.</exception>
+    private void Add(ReadOnlySpan<WeakHandlerEntry> entries)
     {
-        try
+        if (_budget is not null)
         {
-            CountInBudget(entry);
-        }
-        catch
-        {
-            _ = entry.Release();
-            throw;
+            ListenerCount counter;
+            try
+            {
+                counter = _budget.Acquire(_source!, _name, _declaringType, entries.Length);
+            }
+            catch
+            {
+                foreach (var entry in entries)
+                {
+                    _ = entry.Release();
+                }
+
+                throw;
+            }
+
+            foreach (var entry in entries)
+            {
+                entry.SetBudgetCount(counter);
+            }
         }
 
-        Append(new ReadOnlySpan<WeakHandlerEntry>(in entry));
+        Append(entries);
     }
 
     /// <summary>
@@ -318,16 +333,6 @@ internal sealed class WeakHandlerList
 
             // Consistent if a purge still finds the list: nothing left to read.
             Publish(Empty);
-        }
-    }
-
-    /// <summary>Counts an entry not yet published in the budget, if any.</summary>
-    /// <exception cref="ListenerLimitExceededException">Refused: the count is unchanged and nothing is attached.</exception>
-    private void CountInBudget(WeakHandlerEntry entry)
-    {
-        if (_budget is not null)
-        {
-            entry.SetBudgetCount(_budget.Acquire(_source!, _name, _declaringType));
         }
     }
 
