@@ -19,7 +19,8 @@ namespace SafeRefs.Subscriptions;
 /// item added twice is held twice; <see cref="Remove(IDisposable)"/> takes out its most recent addition and does not
 /// dispose it.</para>
 /// <para><b>Dispose:</b> cancels <see cref="Lifetime"/>, then disposes every item in reverse order of addition, even if
-/// some throw, then throws one <see cref="AggregateException"/> with every failure. A second or concurrent
+/// some throw, then throws one <see cref="AggregateException"/> with every failure in that order (<see cref="Lifetime"/>'s
+/// callbacks first; <see cref="DisposeAsync"/> lists them in the same order). A second or concurrent
 /// <see cref="Dispose"/> does nothing (a concurrent one may return before the first has disposed the items).
 /// <see cref="DisposeAsync"/> first disposes every <see cref="Subscription"/>, <see cref="SubscriptionBag"/>,
 /// <c>TimerScope</c>, <c>ScopedTimer</c> and <c>ScopedLoop</c> item, last in first out, before it awaits anything, so
@@ -232,7 +233,9 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
     /// </summary>
     /// <returns>A task that completes when every item is disposed; after or during an earlier disposal, when no
     /// callback of the subscription, bag and timer items runs.</returns>
-    /// <exception cref="AggregateException">One or more items threw; all were still disposed.</exception>
+    /// <exception cref="AggregateException">One or more items threw; all were still disposed. The failures are listed in
+    /// disposal order, last in first out, as by <see cref="Dispose"/> (an item's failure at its place however early it
+    /// was disposed).</exception>
     public ValueTask DisposeAsync() => DisposeAllAsync(checkOwnCallback: true, visited: null);
 
     /// <summary>As <see cref="DisposeAsync"/>, but the wait for an item's running callback (a subscription's, a timer
@@ -315,7 +318,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
         try
         {
             Cancel(lifetime, ref errors);
-            var waits = StartDisposals(items, end, checkOwnCallback, ref visited, ref errors);
+            var waits = StartDisposals(items, end, checkOwnCallback, ref visited);
             for (var i = end - 1; i >= 0; i--)
             {
                 try
@@ -418,7 +421,7 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
         }
 
         List<Exception>? errors = null;
-        var waits = StartDisposals(items, end, checkOwnCallback, ref visited, ref errors);
+        var waits = StartDisposals(items, end, checkOwnCallback, ref visited);
         for (var i = end - 1; waits is not null && i >= 0; i--)
         {
             try
@@ -439,34 +442,34 @@ public sealed class SubscriptionBag : IDisposable, IAsyncDisposable, IIdleAwaita
     /// <summary>
     /// Disposes every <see cref="IIdleAwaitable"/> item, last in first out, before awaiting any of their waits: each
     /// detaches synchronously, so none of their callbacks starts once the caller (a lease's end) gets the first pending
-    /// wait. Returns the pending waits by item position (null if none; a default entry is complete).
+    /// wait. Returns the waits that are pending or failed by item position (null if none; a default entry is complete),
+    /// so that the caller reports each failure at its item's place in the disposal order.
     /// </summary>
-    private ValueTask[]? StartDisposals(
-        IDisposable?[] items, int end, bool checkOwnCallback, ref List<SubscriptionBag>? visited, ref List<Exception>? errors)
+    private ValueTask[]? StartDisposals(IDisposable?[] items, int end, bool checkOwnCallback, ref List<SubscriptionBag>? visited)
     {
         ValueTask[]? waits = null;
         for (var i = end - 1; i >= 0; i--)
         {
             if (items[i] is IIdleAwaitable item)
             {
+                ValueTask wait;
                 try
                 {
-                    var wait = DisposeItemAsync(item, checkOwnCallback, ref visited);
-                    if (wait.IsCompleted)
+                    wait = DisposeItemAsync(item, checkOwnCallback, ref visited);
+                    if (wait.IsCompletedSuccessfully)
                     {
                         wait.GetAwaiter().GetResult();
-                    }
-                    else
-                    {
-                        (waits ??= new ValueTask[end])[i] = wait;
+                        continue;
                     }
                 }
-#pragma warning disable CA1031 // every item is disposed; failures are rethrown together
+#pragma warning disable CA1031 // every item is disposed; the caller rethrows the failures together
                 catch (Exception ex)
 #pragma warning restore CA1031
                 {
-                    (errors ??= []).Add(ex);
+                    wait = ValueTask.FromException(ex);
                 }
+
+                (waits ??= new ValueTask[end])[i] = wait;
             }
         }
 

@@ -276,6 +276,32 @@ public sealed class SubscriptionBagTests
         Assert.Equal([1, 0], order);
     }
 
+    // The failures are listed in disposal order (last in first out) by both: DisposeAsync disposes its registrations
+    // (here a subscription whose remove accessor throws) first, but their failures keep their items' places (it listed
+    // them before the failure of a plain item added after them).
+    [Fact]
+    public async Task DisposeAsync_SomeThrow_ListsFailuresInDisposalOrderAsDispose()
+    {
+        var source = new TestSource();
+        var disposed = Assert.Throws<AggregateException>(Fill(source).Dispose);
+        var disposedAsync = await Assert.ThrowsAsync<AggregateException>(async () => await Fill(source).DisposeAsync().Bounded());
+
+        string[] expected = ["probe 3 failed", "remove failed", "probe 1 failed"];
+        Assert.Equal(expected, disposed.InnerExceptions.Select(static e => e.Message));
+        Assert.Equal(expected, disposedAsync.InnerExceptions.Select(static e => e.Message));
+
+        static SubscriptionBag Fill(TestSource source)
+        {
+            var order = new List<int>();
+            var bag = new SubscriptionBag();
+            bag.Add(new Probe(order, 0));
+            bag.Add(new Probe(order, 1, fail: true));
+            bag.Add(Subscribe.Event(source, static (s, h) => s.Changed += h, static (_, _) => throw new InvalidOperationException("remove failed"), (EventHandler)((_, _) => { })));
+            bag.Add(new Probe(order, 3, fail: true));
+            return bag;
+        }
+    }
+
     [Fact]
     public async Task Dispose_Concurrent_DisposesEachItemOnce()
     {
