@@ -8,8 +8,8 @@ internal static class HandlerTargets
 
     /// <summary>
     /// Returns <see langword="false"/> when the delegate can reference nothing but what is rooted anyway: a static
-    /// method (no target) or a non-capturing lambda, whose target is the compiler's cached <c>&lt;&gt;c</c> singleton (or, for a
-    /// lambda in a generic method, that method's <c>&lt;&gt;c__N`1</c> singleton).
+    /// method (no target) or a non-capturing lambda, whose target is the compiler's cached lambda singleton (see
+    /// <see cref="IsLambdaSingleton"/>).
     /// </summary>
     internal static bool CanCapture(Delegate handler)
     {
@@ -26,7 +26,7 @@ internal static class HandlerTargets
         }
 
         var type = target.GetType();
-        if (!IsLambdaSingleton(type))
+        if (!IsLambdaSingleton(type.Name))
         {
             return true;
         }
@@ -41,7 +41,7 @@ internal static class HandlerTargets
     }
 
     /// <summary>Gets a value indicating whether the target is held anyway, so storing it strongly leaks nothing.</summary>
-    internal static bool IsRootedAnyway(object? target) => target is null || IsLambdaSingleton(target.GetType());
+    internal static bool IsRootedAnyway(object? target) => target is null || IsLambdaSingleton(target.GetType().Name);
 
     /// <summary>
     /// Gets a value indicating whether <paramref name="target"/> is an object that nothing but the delegate
@@ -60,13 +60,14 @@ internal static class HandlerTargets
             || name.StartsWith("_Closure$__", StringComparison.Ordinal);
     }
 
-    // C# caches the lambdas of a generic method in a per-method generic singleton, "<>c__N`1"; its capturing
-    // closures are display classes, "<>c__DisplayClassN_M", which stay "can capture".
-    private static bool IsLambdaSingleton(Type type)
-    {
-        var name = type.Name;
-        return name is "<>c" or "_Closure$__"
-            || (name.StartsWith("<>c__", StringComparison.Ordinal)
-                && !name.StartsWith("<>c__DisplayClass", StringComparison.Ordinal));
-    }
+    /// <summary>
+    /// Gets a value indicating whether <paramref name="typeName"/> names a compiler's singleton of non-capturing lambdas.
+    /// C#: <c>&lt;&gt;c</c>, and for a generic method that method's <c>&lt;&gt;c__N`1</c>; its closures are
+    /// <c>&lt;&gt;c__DisplayClassN_M</c>. VB: <c>_Closure$__</c>, and for a generic method <c>_Closure$__N`1</c>; its
+    /// closures carry a closure ordinal after a dash (<c>_Closure$__N-M</c>, <c>_Closure$__RN-M</c>).
+    /// </summary>
+    internal static bool IsLambdaSingleton(string typeName) =>
+        typeName == "<>c"
+        || (typeName.StartsWith("<>c__", StringComparison.Ordinal) && !typeName.StartsWith("<>c__DisplayClass", StringComparison.Ordinal))
+        || (typeName.StartsWith("_Closure$__", StringComparison.Ordinal) && !typeName.Contains('-', StringComparison.Ordinal));
 }
