@@ -208,21 +208,11 @@ public sealed class AsyncWeakEvent<TArgs>
     }
 
     /// <summary>
-    /// Ties the end of a <c>Subscribe</c> handler's call to its task when it runs on (converted once): the call has
-    /// ended as soon as the task completed, before the raise's continuation exits the frame, so work the handler left
-    /// running that disposes the token in between waits instead of faulting.
+    /// Ties the end of a <c>Subscribe</c> handler's call to its task when it runs on: work the handler left running
+    /// that disposes the token before the raise's continuation exits the frame waits instead of faulting.
     /// </summary>
-    private static ValueTask EndingWith(EnclosingCallbacks.Frame? frame, ValueTask call)
-    {
-        if (frame is null || call.IsCompleted)
-        {
-            return call;
-        }
-
-        var task = call.AsTask();
-        frame.EndsWith(task);
-        return new ValueTask(task);
-    }
+    private static ValueTask EndingWith(EnclosingCallbacks.Frame? frame, ValueTask call) =>
+        frame is null || call.IsCompleted ? call : new ValueTask(frame.EndsWith(call));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ValueTask Invoke(object? owner, Delegate handler, object? sender, TArgs args, CancellationToken cancellationToken) =>

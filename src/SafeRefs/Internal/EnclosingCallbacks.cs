@@ -74,7 +74,8 @@ internal static class EnclosingCallbacks
 
         /// <summary>
         /// Test seam: called by <see cref="End"/> before it marks the call ended (for an asynchronous body, after the
-        /// body's task completed: the window <see cref="EndsWith"/> closes). One static load per call; <see langword="null"/>
+        /// body's task completed: the window <see cref="EndsWith"/> closes), for the frames of every user: timer
+        /// callbacks, loop bodies and asynchronous event handlers. One static load per call; <see langword="null"/>
         /// outside tests.
         /// </summary>
         internal static Action<Frame>? BeforeEndHook { get; set; }
@@ -96,10 +97,16 @@ internal static class EnclosingCallbacks
             _ended = true;
         }
 
-        /// <summary>Ties the end of an asynchronous body's call to <paramref name="body"/>: the call has ended once the
-        /// task completed, even before its owner's continuation calls <see cref="End"/> (work the body left running that
-        /// disposes in between would not wait for itself).</summary>
-        /// <param name="body">The body's task, from before the owner waits for it.</param>
-        public void EndsWith(Task body) => _body = body;
+        /// <summary>Ties the end of an asynchronous body's call to <paramref name="body"/>, converted once to a task:
+        /// the call has ended once that task completed, even before its owner's continuation calls <see cref="End"/>
+        /// (work the body left running that disposes in between would not wait for itself).</summary>
+        /// <param name="body">The body's result, not completed yet, before the owner waits for it.</param>
+        /// <returns>The task the owner waits for instead of <paramref name="body"/> (which may be awaited only once).</returns>
+        public Task EndsWith(ValueTask body)
+        {
+            var task = body.AsTask();
+            _body = task;
+            return task;
+        }
     }
 }

@@ -238,10 +238,8 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, II
         }
         else
         {
-            // The body's task (a ValueTask of another source converted once): its completion ends the call, even before
-            // OnRunCompleted runs.
-            var body = run.AsTask();
-            frame.EndsWith(body);
+            // Its completion ends the call, even before OnRunCompleted runs.
+            var body = frame.EndsWith(run);
             _run = body;
             _runFrame = frame;
             body.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onRunCompleted);

@@ -400,8 +400,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
         {
             // An asynchronous body runs on: the timer counts as running (DisposeAsync waits, errors are reported) and
             // the call has not ended until the whole body has returned.
-            var body = run.AsTask();
-            frame.EndsWith(body);
+            var body = frame.EndsWith(run);
             EnclosingCallbacks.Leave(frame);
             _ = ExitWhenRunEndsAsync(body, (AsyncTimerCallback)callback, arming, frame, scope);
             return;

@@ -1,7 +1,8 @@
 namespace SafeRefs.Tests.Infrastructure;
 
-/// <summary>Tests that set a process-wide timer hook (<c>ScopedTimer.BeforeEnterHook</c>, <c>BeforeIdlePublishHook</c>,
-/// <c>EnclosingCallbacks.Frame.BeforeEndHook</c>): they run one at a time.</summary>
+/// <summary>Tests that set a process-wide hook (<c>ScopedTimer.BeforeEnterHook</c>, <c>BeforeIdlePublishHook</c>, and
+/// <c>EnclosingCallbacks.Frame.BeforeEndHook</c>, which timer, loop and asynchronous event tests set alike): they run one
+/// at a time.</summary>
 [CollectionDefinition(Name)]
 public sealed class TimerHookCollection
 {
