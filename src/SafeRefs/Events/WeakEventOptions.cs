@@ -52,7 +52,7 @@ public sealed class WeakEventOptions
     /// reports, or refuses, one too many: a leak alarm like Node's <c>setMaxListeners</c>.
     /// </summary>
     /// <value><see langword="null"/> (no counting) by default. A handler whose target or owner was collected gives its
-    /// place back when its entry is dropped (next add, raise or gen-2 sweep).</value>
+    /// place back when its entry is dropped: before the budget judges the next add, or by a raise or a gen-2 sweep.</value>
     public ListenerBudget? Budget { get; set; }
 
     /// <summary>Gets or sets the event name reported by <see cref="Budget"/> and as the <c>saferefs.event.name</c> tag of the

@@ -146,6 +146,8 @@ internal sealed class WeakHandlerList
     {
         if (_budget is not null)
         {
+            // The budget judges live handlers: collected ones give their places back first.
+            Purge();
             ListenerCount counter;
             try
             {
