@@ -44,7 +44,7 @@ internal static class WeakEventEmitter
         var indent = string.Empty;
         foreach (var type in Containers(symbol.ContainingType))
         {
-            text.Append(indent).Append("partial ").Append(type.IsRecord ? "record " : "class ").Append(type.Name);
+            text.Append(indent).Append("partial ").Append(Kind(type)).Append(type.Name);
             if (!type.TypeParameters.IsEmpty)
             {
                 text.Append('<').Append(string.Join(", ", type.TypeParameters.Select(p => p.Name))).Append('>');
@@ -197,6 +197,14 @@ internal static class WeakEventEmitter
         text.Append(indent).AppendLine($"{modifiers}void {raise}({list}) =>");
         text.Append(indent).AppendLine($"    {field}.Raise({state}, static (__handler, __state) => {call});");
     }
+
+    // A partial type's parts must all be of one kind (the event's own class is checked; its containers may be any).
+    private static string Kind(INamedTypeSymbol type) => type.TypeKind switch
+    {
+        TypeKind.Struct => type.IsRecord ? "record struct " : "struct ",
+        TypeKind.Interface => "interface ",
+        _ => type.IsRecord ? "record " : "class ",
+    };
 
     private static Stack<INamedTypeSymbol> Containers(INamedTypeSymbol type)
     {

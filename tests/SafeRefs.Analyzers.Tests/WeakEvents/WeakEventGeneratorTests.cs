@@ -111,6 +111,36 @@ public sealed class WeakEventGeneratorTests
         }
     }
 
+    // The generated code re-declares each container of the event's class with that container's own kind: a class
+    // nested in a struct, record struct or interface was put in a "partial class" of the same name (CS0261). The class
+    // containers are the twins.
+    [Theory]
+    [InlineData("partial struct")]
+    [InlineData("readonly partial struct")]
+    [InlineData("ref partial struct")]
+    [InlineData("partial record struct")]
+    [InlineData("partial interface")]
+    [InlineData("partial class")]
+    [InlineData("static partial class")]
+    [InlineData("partial record")]
+    [InlineData("partial record class")]
+    public void NestedClass_EachContainerKeepsItsKind(string container)
+    {
+        var (files, diagnostics) = GeneratorHarness.Run(Header + $$"""
+            public {{container}} Outer
+            {
+                public sealed partial class Inner
+                {
+                    [WeakEvent]
+                    public partial event EventHandler? Changed;
+                }
+            }
+            """);
+
+        Assert.Empty(diagnostics);
+        Assert.Single(files);
+    }
+
     private static void Check(string name, string source)
     {
         var (files, diagnostics) = GeneratorHarness.Run(source);
