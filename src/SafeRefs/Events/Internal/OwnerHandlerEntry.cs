@@ -88,8 +88,8 @@ internal sealed class OwnerHandlerEntry : WeakHandlerEntry
     }
 
     /// <summary>
-    /// For the closer, under the list's lock (other readers of the handles hold it): waits out a raise between its
-    /// check of the entry and its call (never for a running handler), then frees the handles.
+    /// For the closer, under the list's lock (other readers of the handles hold it): <see cref="WaitOutChecks"/>, then
+    /// frees the handles.
     /// </summary>
     internal void Free()
     {

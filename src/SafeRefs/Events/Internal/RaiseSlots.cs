@@ -79,9 +79,7 @@ internal sealed class RaiseSlots
     }
 
     /// <summary>Completes when no raise calls <paramref name="entry"/>'s handler (id <paramref name="id"/>, after its close).</summary>
-    internal ValueTask WhenNotCallingAsync(OwnerHandlerEntry entry, long id) => CallingCount(id) == 0 ? default : WaitAsync(entry, id);
-
-    private async ValueTask WaitAsync(OwnerHandlerEntry entry, long id)
+    internal async ValueTask WhenNotCallingAsync(OwnerHandlerEntry entry, long id)
     {
         foreach (var slot in Volatile.Read(ref _slots))
         {

@@ -29,10 +29,7 @@ internal abstract class WeakHandlerEntry
     /// <summary>Gets a value indicating whether the handler can still run (not removed, target or owner alive).</summary>
     internal abstract bool IsAlive { get; }
 
-    /// <summary>Gets a value indicating whether the entry can be dropped from the list (removed or dead).</summary>
-    internal bool IsDead => !IsAlive;
-
-    /// <summary>Gets the handler of a live <c>Add</c> entry (for <c>Remove</c> matching).</summary>
+    /// <summary>Gets the handler of a live <c>Add</c> entry (for <c>Remove</c> matching); <see langword="null"/> for a <c>Subscribe</c> entry.</summary>
     internal virtual Delegate? AddedHandlerOrNull => null;
 
     /// <summary>

@@ -13,14 +13,11 @@ namespace SafeRefs.Events.Internal;
 /// under a lock and publish a new immutable array.
 /// </summary>
 /// <remarks>
-/// <para><b>Handles.</b> Each weak entry owns its GC handles, freed exactly once by whoever detaches it. A
-/// <c>Subscribe</c> entry's (a <see cref="SafeRefs.Internal.WeakLinkCore"/>) are freed, under this list's lock, by whoever closes
-/// it (its token's <c>Dispose</c>, or this list dropping it dead), once no raise is between its check of the entry and
-/// the call (<see cref="RaiseSlots"/>). An <c>Add</c> entry's (a dependent handle target → delegate, which keeps the
-/// delegate alive with its target) is never read: a raise reaches the delegate through a <see cref="WeakReference{T}"/>, whose
-/// handle the runtime frees when nothing references it any more. So this list frees it under its lock in the same
-/// step that drops the entry from the snapshot, whatever raise is running. Entries still registered when the list is
-/// collected are freed by <see cref="CollectedListReleaser"/>.</para>
+/// <para><b>Handles.</b> Each weak entry owns its GC handles, freed exactly once, under this list's lock, by whoever
+/// detaches it: a <c>Subscribe</c> entry's by whoever closes it, once no raise is between its check and its call
+/// (<see cref="OwnerHandlerEntry"/>); an <c>Add</c> entry's, never read, in the step that drops it from the snapshot
+/// (<see cref="WeakTargetHandlerEntry"/>). Entries still registered when the list is collected are freed by
+/// <see cref="CollectedListReleaser"/>.</para>
 /// <para><b>User code</b> (metric listeners) never runs under the lock: another thread's <c>Dispose</c> must not
 /// wait for it.</para>
 /// <para><b>Bounds.</b> Disposed and removed entries leave the snapshot at once. Dead entries (target or owner
@@ -190,7 +187,7 @@ internal sealed class WeakHandlerList
             var indices = new List<int>(old.Length);
             for (var i = 0; i < old.Length; i++)
             {
-                if (old[i].Entry.IsAdded && !old[i].Entry.IsDead)
+                if (old[i].Entry.AddedHandlerOrNull is not null)
                 {
                     indices.Add(i);
                 }
@@ -239,7 +236,7 @@ internal sealed class WeakHandlerList
             for (var i = old.Length - 1; i >= 0; i--)
             {
                 var entry = old[i].Entry;
-                if (entry.IsAdded && entry.AddedHandlerOrNull is { } stored && stored.Equals(handler))
+                if (entry.AddedHandlerOrNull is { } stored && stored.Equals(handler))
                 {
                     PublishWithout(old, i);
                     _ = DropLocked(entry);
@@ -427,7 +424,7 @@ internal sealed class WeakHandlerList
         var any = false;
         foreach (var item in _snapshot)
         {
-            any |= item.Entry.IsDead;
+            any |= !item.Entry.IsAlive;
         }
 
         if (!any)
@@ -449,7 +446,7 @@ internal sealed class WeakHandlerList
         purged = 0;
         foreach (var item in old)
         {
-            if (item.Entry.IsDead)
+            if (!item.Entry.IsAlive)
             {
                 purged += DropLocked(item.Entry);
             }
