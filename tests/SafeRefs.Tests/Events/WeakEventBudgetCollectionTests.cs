@@ -22,8 +22,9 @@ public sealed class WeakEventBudgetCollectionTests
     [InlineData(false, true)]
     public void FullOfCollectedHandlers_ALiveHandlerIsAccepted(bool collected, bool subscribe)
     {
-        using var hold = new ManualResetEventSlim();
-        PurgeRegistry.Gen2PurgeHook = () => hold.Wait(TestTimeouts.Bound);
+        // A task, not an event: a sweep that read the hook just before it was cleared may still wait on it.
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        PurgeRegistry.Gen2PurgeHook = () => hold.Task.Wait(TestTimeouts.Bound);
         try
         {
             var budget = new ListenerBudget(maxListeners: 3) { OnExceeded = ListenerBudgetAction.Throw };
@@ -71,7 +72,7 @@ public sealed class WeakEventBudgetCollectionTests
         finally
         {
             PurgeRegistry.Gen2PurgeHook = null;
-            hold.Set();
+            hold.SetResult();
         }
     }
 
