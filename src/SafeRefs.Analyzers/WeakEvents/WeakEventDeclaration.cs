@@ -66,6 +66,12 @@ internal sealed class WeakEventDeclaration
 
         for (var type = container; type is not null; type = type.ContainingType)
         {
+            if (type.IsFileLocal)
+            {
+                problem = Diagnostic.Create(Descriptors.SR2004, location, definition.Name, $"the generated part of '{type.Name}' is in another file, and a file-local type's parts must all be in one file");
+                return null;
+            }
+
             if (!IsPartial(type, cancellationToken))
             {
                 problem = Diagnostic.Create(Descriptors.SR2002, location, type.Name, definition.Name);

@@ -19,6 +19,7 @@ internal static class WeakEventEmitter
     {
         var type = symbol.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)
             .Replace("global::", string.Empty)
+            .Replace("@", string.Empty)
             .Replace('<', '{')
             .Replace('>', '}');
         return $"{type}.{symbol.Name}.WeakEvent.g.cs";
@@ -44,10 +45,10 @@ internal static class WeakEventEmitter
         var indent = string.Empty;
         foreach (var type in Containers(symbol.ContainingType))
         {
-            text.Append(indent).Append("partial ").Append(Kind(type)).Append(type.Name);
+            text.Append(indent).Append("partial ").Append(Kind(type)).Append(Escape(type.Name));
             if (!type.TypeParameters.IsEmpty)
             {
-                text.Append('<').Append(string.Join(", ", type.TypeParameters.Select(p => p.Name))).Append('>');
+                text.Append('<').Append(string.Join(", ", type.TypeParameters.Select(p => Escape(p.Name)))).Append('>');
             }
 
             text.AppendLine().Append(indent).AppendLine("{");

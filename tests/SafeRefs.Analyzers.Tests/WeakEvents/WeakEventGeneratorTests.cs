@@ -141,6 +141,48 @@ public sealed class WeakEventGeneratorTests
         Assert.Single(files);
     }
 
+    // Names written with '@' (keywords) are written escaped in the generated code and left out of its file name: the
+    // generator threw (CS8785). A plain name is the twin.
+    [Theory]
+    [InlineData("public sealed partial class @class")]
+    [InlineData("public sealed partial class Clock<@event>")]
+    [InlineData("public sealed partial class Clock<T>")]
+    public void EscapedNames_GeneratedCodeCompiles(string declaration)
+    {
+        var (files, diagnostics) = GeneratorHarness.Run(Header + $$"""
+            {{declaration}}
+            {
+                [WeakEvent]
+                public partial event EventHandler? Changed;
+            }
+            """);
+
+        Assert.Empty(diagnostics);
+        Assert.DoesNotContain("@", Assert.Single(files).HintName, StringComparison.Ordinal);
+    }
+
+    // A file-local type cannot have a part in the generated file: reported (SR2004) instead of generated code that
+    // leaves the partial event unimplemented. The twin, an ordinary class in the same place, is generated.
+    [Theory]
+    [InlineData("file sealed partial class Clock", true)]
+    [InlineData("sealed partial class Clock", false)]
+    public async Task FileLocalType_ReportedNotGenerated(string declaration, bool fileLocal)
+    {
+        var source = Header + $$"""
+            {{declaration}}
+            {
+                [WeakEvent]
+                public partial event EventHandler? Changed;
+            }
+            """;
+
+        var (files, _) = GeneratorHarness.Run(source);
+        var reported = await GeneratorHarness.AnalyzeAsync(source);
+
+        Assert.Equal(fileLocal, files.IsEmpty);
+        Assert.Equal(fileLocal, reported.Any(d => d.Id == "SR2004"));
+    }
+
     private static void Check(string name, string source)
     {
         var (files, diagnostics) = GeneratorHarness.Run(source);
