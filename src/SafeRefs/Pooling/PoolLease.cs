@@ -386,7 +386,9 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// an <see langword="await"/> in it), which it would
     /// wait for forever. Inside a forwarded <c>On</c> handler, an <c>OnCancel</c> callback or the (synchronous)
     /// callback of another tracked subscription it completes once that callback has returned: await it there, never
-    /// block on it.</returns>
+    /// block on it. Called by the disposal of a registration the lease tracks (a tracked <see cref="SubscriptionBag"/>
+    /// that holds the lease), it completes without waiting: the end that disposes that registration hands the object
+    /// back once that disposal has completed.</returns>
     public ValueTask DisposeAsync()
     {
         var failure = End(awaitReturn: true, out var returned);
@@ -659,8 +661,9 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         {
             returnFailure = _pool.HandBack(this, report: false);
         }
-        else if (awaitReturn)
+        else if (awaitReturn && !EnclosingCallbacks.IsInside(this))
         {
+            // (Inside the disposal of a registration the lease tracks, it completes at once: see DisposeInOwnFrame.)
             returned = selfWait
                 ? ValueTask.FromException(new InvalidOperationException("PoolLease.DisposeAsync was awaited inside a timer callback or loop body of the lease, or a callback of a timer item or subscription it tracks, which it would wait for forever. The lease has ended; call Dispose there instead."))
                 : WhenHandedBack();
@@ -733,18 +736,18 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
                 // through Action<T, Delegate> passes the same two references to the same method.
                 Unsafe.As<Action<T, Delegate>>(remove)(_state.Value, Unsafe.As<Delegate>(item));
             }
-            else if (item is IIdleAwaitable awaitable)
+            else if (item is IIdleAwaitable awaitable and not SubscriptionBag)
             {
-                // A SafeRefs registration (a subscription, a bag, a timer scope, timer or loop): its wait, unlike its
+                // A SafeRefs registration (a subscription, a timer scope, timer or loop): its wait, unlike its
                 // DisposeAsync, does not fault when the end runs inside one of its own callbacks (see WaitsForCaller),
                 // also in an item of a tracked bag; a disposal failure faults it after the wait.
                 JoinUntilDone(awaitable.DisposeThenWhenIdleAsync());
             }
             else if (item is IAsyncDisposable registration)
             {
-                // DisposeAsync alone: Dispose may block until a callback running elsewhere returns; the object waits
-                // for it instead.
-                JoinUntilDone(registration.DisposeAsync());
+                // A bag (its wait, as above), or another registration with DisposeAsync alone: Dispose may block until a
+                // callback running elsewhere returns; the object waits for it instead. Either may hold this lease.
+                JoinUntilDone(DisposeInOwnFrame(registration));
             }
             else
             {
@@ -761,6 +764,31 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
             _pool.ReportDetachFailed(ex);
             return false;
         }
+    }
+
+    /// <summary>Disposes a tracked registration that may hold this lease itself (a bag, or a container of the caller's)
+    /// inside a frame of this lease, until the disposal completes: a <see cref="DisposeAsync"/> of the lease made by that
+    /// disposal, at once or after an <see langword="await"/>, completes without waiting for the hand-back, which waits
+    /// for this very disposal.</summary>
+    private ValueTask DisposeInOwnFrame(IAsyncDisposable registration)
+    {
+        var frame = EnclosingCallbacks.Enter(this);
+        var disposal = default(ValueTask);
+        try
+        {
+            disposal = registration is IIdleAwaitable bag ? bag.DisposeThenWhenIdleAsync() : registration.DisposeAsync();
+        }
+        finally
+        {
+            EnclosingCallbacks.Leave(frame);
+            if (disposal.IsCompleted)
+            {
+                frame.End();
+            }
+        }
+
+        // Still running: the frame flows into its continuations and ends when it completes.
+        return disposal.IsCompleted ? disposal : new ValueTask(frame.EndsWith(disposal));
     }
 
     /// <summary>Joins what <paramref name="running"/> waits for to the lease (only by an end, which counts itself), if

@@ -436,4 +436,66 @@ public sealed class PoolLeaseRegistrationEndTests
         lease.Track(tracked);
         return (due, null);
     }
+
+    // A per-use bag that owns everything, the lease included, and that the lease tracks: the lease's end disposes the
+    // bag, the bag awaits lease.DisposeAsync(), which waited for the hand-back, which waited for the bag: the object
+    // never went back. Twins: the bag without the lease, and the bag disposed first.
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task Dispose_TrackedBagHoldsTheLease_ObjectGoesBack(bool leaseFirst, bool bagHoldsLease)
+    {
+        var pool = Widget.PoolOfOne();
+        var bag = new SubscriptionBag();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        if (bagHoldsLease)
+        {
+            bag.Add(lease);
+        }
+
+        lease.Track(bag);
+        var bagDisposed = leaseFirst ? Task.CompletedTask : bag.DisposeAsync().AsTask();
+        lease.Dispose();
+
+        Assert.Equal(0L, pool.Statistics.Outstanding);
+        await bag.DisposeAsync().Bounded();
+        await bagDisposed.Bounded();
+        await lease.DisposeAsync().Bounded();
+        using var next = pool.Rent();
+        Assert.Same(widget, next.Value);
+    }
+
+    // The same after an await in the bag's disposal: an item disposed before the lease (added after it) completes
+    // later, and the bag's continuation then awaits lease.DisposeAsync(); the lease's DisposeAsync completes too.
+    [Fact]
+    public async Task DisposeAsync_TrackedBagHoldsTheLeaseAndAwaitsFirst_ObjectGoesBack()
+    {
+        var pool = Widget.PoolOfOne();
+        var bag = new SubscriptionBag();
+        var lease = pool.Rent();
+        var later = new CompletingLater();
+        bag.Add(lease);
+        bag.Add(later);
+        lease.Track(bag);
+
+        var disposed = lease.DisposeAsync().AsTask();
+        var outstandingWhileItemRuns = pool.Statistics.Outstanding;
+        later.Complete();
+        await disposed.Bounded();
+
+        Assert.Equal((1L, 0L), (outstandingWhileItemRuns, pool.Statistics.Outstanding));
+    }
+
+    private sealed class CompletingLater : IDisposable, IAsyncDisposable
+    {
+        private readonly TaskCompletionSource _done = new();
+
+        public void Complete() => _done.TrySetResult();
+
+        public void Dispose() => throw new InvalidOperationException("disposed with DisposeAsync only");
+
+        public ValueTask DisposeAsync() => new(_done.Task);
+    }
 }
