@@ -99,7 +99,14 @@ internal sealed class WeakEventDeclaration
         }
 
         var delegateType = (INamedTypeSymbol)definition.Type;
-        return new WeakEventDeclaration(definition, delegateType, ShapeOf(delegateType), budget);
+        var shape = ShapeOf(delegateType);
+        if (Collision(definition, delegateType, shape) is { } collision)
+        {
+            problem = Diagnostic.Create(Descriptors.SR2004, location, definition.Name, collision);
+            return null;
+        }
+
+        return new WeakEventDeclaration(definition, delegateType, shape, budget);
     }
 
     /// <summary>
@@ -221,6 +228,45 @@ internal sealed class WeakEventDeclaration
         }
 
         return $"no member '{name}' in '{container.Name}'";
+    }
+
+    /// <summary>
+    /// Why the class's own members leave no room for the generated ones: a member named as a generated field, or one
+    /// named as the raise method that is not a method or has its parameter types. Overloads with other parameters are
+    /// legal and allowed.
+    /// </summary>
+    private static string? Collision(IEventSymbol definition, INamedTypeSymbol delegateType, WeakEventShape shape)
+    {
+        var container = definition.ContainingType;
+
+        // The analyzer also sees the generated members: they are in the file of the event's implementing part.
+        var generated = definition.PartialImplementationPart?.Locations.FirstOrDefault()?.SourceTree;
+        bool Own(ISymbol member) => generated is null || member.Locations.Any(l => l.SourceTree != generated);
+
+        foreach (var field in new[] { WeakEventEmitter.FieldName(definition), WeakEventEmitter.OptionsName(definition) })
+        {
+            if (container.GetMembers(field).Any(Own))
+            {
+                return $"the class already has a member '{field}', the name of a field the generator writes";
+            }
+        }
+
+        var raise = FindAttribute(definition) is { } attribute ? WeakEventEmitter.RaiseName(definition, attribute) : "On" + definition.Name;
+        var invoke = delegateType.DelegateInvokeMethod!.Parameters;
+        var parameters = shape == WeakEventShape.Custom ? invoke.Select(p => p.Type).ToArray() : [invoke[1].Type];
+        foreach (var member in container.GetMembers(raise).Where(Own))
+        {
+            var same = member is not IMethodSymbol method
+                || (method.Arity == 0 && method.Parameters.All(p => p.RefKind == RefKind.None)
+                    && (method.Parameters.Select(p => p.Type).SequenceEqual(parameters, SymbolEqualityComparer.Default)
+                        || (shape == WeakEventShape.PropertyChanged && method.Parameters.Length == 1 && method.Parameters[0].Type.SpecialType == SpecialType.System_String)));
+            if (same)
+            {
+                return $"the class already declares '{member.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat)}', which the generated raise method would redeclare (rename it, or set RaiseMethodName)";
+            }
+        }
+
+        return null;
     }
 
     private static string? DelegateProblem(ITypeSymbol type)

@@ -70,12 +70,11 @@ internal static class WeakEventEmitter
     {
         var symbol = declaration.Symbol;
         var name = symbol.Name;
-        var camel = char.ToLowerInvariant(name[0]) + name.Substring(1);
         var isStatic = symbol.IsStatic;
         var staticKeyword = isStatic ? "static " : string.Empty;
         var sender = isStatic ? "null" : "this";
-        var field = $"_{camel}WeakEvent";
-        var options = $"s_{camel}WeakEventOptions";
+        var field = FieldName(symbol);
+        var options = OptionsName(symbol);
         var delegateType = declaration.DelegateType.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(TypeFormat);
         var eventType = symbol.Type.ToDisplayString(TypeFormat);
         var backing = declaration.Shape == WeakEventShape.GenericEventHandler
@@ -218,7 +217,14 @@ internal static class WeakEventEmitter
         return chain;
     }
 
-    private static string RaiseName(IEventSymbol symbol, AttributeData attribute)
+    /// <summary>Gets the name of the generated backing field.</summary>
+    public static string FieldName(IEventSymbol symbol) => $"_{Camel(symbol.Name)}WeakEvent";
+
+    /// <summary>Gets the name of the generated options field.</summary>
+    public static string OptionsName(IEventSymbol symbol) => $"s_{Camel(symbol.Name)}WeakEventOptions";
+
+    /// <summary>Gets the name of the generated raise method.</summary>
+    public static string RaiseName(IEventSymbol symbol, AttributeData attribute)
     {
         foreach (var argument in attribute.NamedArguments)
         {
@@ -279,6 +285,8 @@ internal static class WeakEventEmitter
         Accessibility.ProtectedAndInternal => "private protected",
         _ => "private",
     };
+
+    private static string Camel(string name) => char.ToLowerInvariant(name[0]) + name.Substring(1);
 
     private static string Escape(string identifier) =>
         SyntaxFacts.GetKeywordKind(identifier) != SyntaxKind.None ? "@" + identifier : identifier;

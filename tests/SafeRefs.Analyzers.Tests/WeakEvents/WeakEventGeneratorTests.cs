@@ -183,6 +183,53 @@ public sealed class WeakEventGeneratorTests
         Assert.Equal(fileLocal, reported.Any(d => d.Id == "SR2004"));
     }
 
+    // A member of the class that the generated code would declare again (a field's name, or the raise method's name
+    // with its parameter types) is reported (SR2004) instead of compiler errors inside the generated file. The twins,
+    // legal overloads and near names, are generated and compile.
+    [Theory]
+    [InlineData("", "EventHandler", "private void OnChanged(EventArgs? e) { }", true)]
+    [InlineData("", "EventHandler", "private static int OnChanged(EventArgs e) => 0;", true)]
+    [InlineData("", "EventHandler", "public int OnChanged { get; set; }", true)]
+    [InlineData("", "EventHandler", "public int _changedWeakEvent = 1;", true)]
+    [InlineData("", "EventHandler", "public static int s_changedWeakEventOptions = 1;", true)]
+    [InlineData("", "EventHandler<double>", "private void OnChanged(double e) { }", true)]
+    [InlineData("", "PropertyChangedEventHandler", "private void OnChanged(string? name) { }", true)]
+    [InlineData("", "PropertyChangedEventHandler", "private void OnChanged(PropertyChangedEventArgs e) { }", true)]
+    [InlineData("", "Tick", "private void OnChanged(int count, string label) { }", true)]
+    [InlineData("", "EventHandler", "private void OnChanged(string message) { }", false)]
+    [InlineData("", "EventHandler", "private void OnChanged<T>(EventArgs e) { }", false)]
+    [InlineData("", "EventHandler", "private void OnChanged(ref EventArgs e) { }", false)]
+    [InlineData("", "EventHandler", "public int _changedWeakEventCount = 1;", false)]
+    [InlineData("(RaiseMethodName = \"RaiseChanged\")", "EventHandler", "private void OnChanged(EventArgs? e) { }", false)]
+    [InlineData("", "EventHandler<double>", "private void OnChanged(int e) { }", false)]
+    [InlineData("", "PropertyChangedEventHandler", "private void OnChanged(object name) { }", false)]
+    [InlineData("", "Tick", "private void OnChanged(int count) { }", false)]
+    public async Task MemberTheGeneratorWrites_ReportedNotGenerated(string options, string handler, string member, bool collides)
+    {
+        var source = Header + $$"""
+            public delegate void Tick(int count, string label);
+
+            public sealed partial class Clock
+            {
+                [WeakEvent{{options}}]
+                public partial event {{handler}}? Changed;
+
+                {{member}}
+            }
+            """;
+
+        var (files, diagnostics) = GeneratorHarness.Run(source);
+        var reported = await GeneratorHarness.AnalyzeAsync(source);
+
+        Assert.Equal(collides, files.IsEmpty);
+        Assert.Equal(collides, reported.Any(d => d.Id == "SR2004"));
+        if (!collides)
+        {
+            Assert.Empty(diagnostics);
+            Assert.Empty(reported);
+        }
+    }
+
     private static void Check(string name, string source)
     {
         var (files, diagnostics) = GeneratorHarness.Run(source);
