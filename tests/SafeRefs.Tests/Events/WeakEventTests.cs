@@ -147,6 +147,31 @@ public sealed class WeakEventTests
         Assert.Equal(["a:2"], log);
     }
 
+    // As Delegate.Remove, the last run a, b of the added handlers goes (not the trailing a); it is contiguous among
+    // the added handlers only, and the subscriptions between its parts stay.
+    [Fact]
+    public void Remove_MulticastAroundSubscriptions_KeepsTheSubscriptions()
+    {
+        var source = new WeakEvent<int>();
+        var log = new List<string>();
+        var a = new Recorder(log, "a");
+        var b = new Recorder(log, "b");
+        var owner = new Recorder(log, "s");
+        source.Add(a.OnInt);
+        using var first = source.Subscribe(owner, static (o, sender, e) => o.OnInt(sender, e));
+        source.Add(b.OnInt);
+        using var second = source.Subscribe(owner, static (o, sender, e) => o.OnInt(sender, -e));
+        source.Add(a.OnInt);
+        EventHandler<int> ab = a.OnInt;
+        ab += b.OnInt;
+
+        source.Remove(ab);
+        source.Raise(null, 1);
+
+        Assert.Equal(["s:1", "s:-1", "a:1"], log);
+        Assert.Equal(3, source.Count);
+    }
+
     [Fact]
     public void Raise_Propagate_StopsAtFirstThrowingHandler_SourceStaysUsable()
     {

@@ -197,26 +197,26 @@ internal sealed class WeakHandlerList
             {
                 if (Matches(old, indices, start, run))
                 {
-                    var drop = new HashSet<int>();
-                    for (var k = 0; k < run.Length; k++)
-                    {
-                        drop.Add(indices[start + k]);
-                    }
-
+                    // The run is indices[start .. start + run.Length), ascending: skip those positions while copying.
                     var copy = new SnapshotItem[old.Length - run.Length];
                     var n = 0;
+                    var k = start;
                     for (var i = 0; i < old.Length; i++)
                     {
-                        if (!drop.Contains(i))
+                        if (k < start + run.Length && i == indices[k])
+                        {
+                            k++;
+                        }
+                        else
                         {
                             copy[n++] = old[i];
                         }
                     }
 
                     Publish(copy);
-                    foreach (var i in drop)
+                    for (k = start; k < start + run.Length; k++)
                     {
-                        _ = DropLocked(old[i].Entry);
+                        _ = DropLocked(old[indices[k]].Entry);
                     }
 
                     return true;
