@@ -387,8 +387,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// wait for forever. Inside a forwarded <c>On</c> handler, an <c>OnCancel</c> callback or the (synchronous)
     /// callback of another tracked subscription it completes once that callback has returned: await it there, never
     /// block on it. Called by the disposal of a registration the lease tracks (a tracked <see cref="SubscriptionBag"/>
-    /// that holds the lease), it completes without waiting: the end that disposes that registration hands the object
-    /// back once that disposal has completed.</returns>
+    /// that holds the lease), or by work that disposal started, until the disposal has completed, it completes without
+    /// waiting: the end that disposes that registration hands the object back once that disposal has completed.</returns>
     public ValueTask DisposeAsync()
     {
         var failure = End(awaitReturn: true, out var returned);
