@@ -9,7 +9,8 @@ namespace SafeRefs.Benchmarks.Pooling;
 /// <summary>
 /// One use of a pooled object with two per-use handlers: raw <c>Get</c> + 2 × <c>+=</c> + 2 × <c>-=</c> + <c>Return</c>
 /// (baseline) against <c>Rent</c> + 2 × <c>On</c> + <c>Dispose</c> (bar: raw + 30 ns, 0 B); and the empty use
-/// (<c>Get</c> + <c>Return</c> against <c>Rent</c> + <c>Dispose</c>). All on one thread; see
+/// (<c>Get</c> + <c>Return</c> against <c>Rent</c> + <c>Dispose</c> and the guarded pool's own <c>Get</c> + <c>Return</c>).
+/// All on one thread; see
 /// <see cref="GuardedPoolCrossThreadBenchmarks"/> for leases ended on another thread.
 /// </summary>
 [MemoryDiagnoser]
@@ -117,6 +118,14 @@ public class GuardedPoolBenchmarks
     public void RentDispose()
     {
         _guarded.Rent().Dispose();
+    }
+
+    /// <summary>The <see cref="ObjectPool{T}"/> use of the guarded pool, without a lease: <c>Get</c> + <c>Return</c>
+    /// (bar: 0 B when no lease escapes).</summary>
+    [Benchmark]
+    public void GetReturn()
+    {
+        _guarded.Return(_guarded.Get());
     }
 
     /// <summary>
