@@ -80,7 +80,8 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     internal static Action<PoolLease<T>>? BeforeWaiterHook { get; set; }
 
     /// <summary>Set by an end, or by what it waits for, before its <see cref="Exit"/>: discard the object instead of
-    /// returning it (read by the hand-back, after the last exit).</summary>
+    /// returning it (read by the hand-back, after the last exit). Only ever set to <see langword="true"/>, never
+    /// read-modify-written: an end and a failing attacher may set it at the same time, and neither may undo the other.</summary>
     internal bool Discard { get; set; }
 
     internal PooledObjectState<T> State => _state;
@@ -505,7 +506,11 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
                 Untrack(index);
                 forwarder.Release();
                 List<Exception>? logged = null;
-                Discard |= !Detach(remove, attached, ref logged);
+                if (!Detach(remove, attached, ref logged))
+                {
+                    Discard = true;
+                }
+
                 throw;
             }
 
@@ -642,7 +647,10 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         {
             CancelToken(ref errors);
             leak = _pool.CheckProbe(_state, ref errors, out var discard);
-            Discard |= discard;
+            if (discard)
+            {
+                Discard = true;
+            }
         }
 
         if (errors is not null)
