@@ -71,9 +71,12 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         _state = state;
     }
 
+#if DEBUG
     /// <summary>Gets or sets a test hook that <see cref="TryEnter"/> calls between reading the lease's word and counting
-    /// the caller (the window in which the lease may end). Null outside tests.</summary>
+    /// the caller (the window in which the lease may end). Debug builds only: its static load per forwarded call is part
+    /// of the hot path.</summary>
     internal static Action<PoolLease<T>>? BeforeEnterHook { get; set; }
+#endif
 
     /// <summary>Gets or sets a test hook that a <see cref="DisposeAsync"/> calls between its look at the hand-back and
     /// publishing its waiter (the window in which the hand-back may miss the waiter). Null outside tests.</summary>
@@ -403,7 +406,9 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         var running = Volatile.Read(ref _running);
         while ((running & Ended) == 0)
         {
+#if DEBUG
             BeforeEnterHook?.Invoke(this);
+#endif
             var seen = Interlocked.CompareExchange(ref _running, running + 1, running);
             if (seen == running)
             {
