@@ -41,7 +41,7 @@ public sealed class WeakEventAttributeAnalyzer : DiagnosticAnalyzer
             return;
         }
 
-        if (WeakEventDeclaration.Check(symbol, context.CancellationToken, out var problem) is null && problem is not null)
+        if (WeakEventDeclaration.Check(symbol, context.Compilation, context.CancellationToken, out var problem) is null && problem is not null)
         {
             context.ReportDiagnostic(problem);
         }

@@ -38,7 +38,7 @@ internal sealed class WeakEventDeclaration
     public WeakEventShape Shape { get; }
 
     /// <summary>Checks <paramref name="symbol"/>; returns the declaration, or <see langword="null"/> and the problem.</summary>
-    public static WeakEventDeclaration? Check(IEventSymbol symbol, CancellationToken cancellationToken, out Diagnostic? problem)
+    public static WeakEventDeclaration? Check(IEventSymbol symbol, Compilation compilation, CancellationToken cancellationToken, out Diagnostic? problem)
     {
         problem = null;
         var location = symbol.Locations.FirstOrDefault() ?? Location.None;
@@ -100,7 +100,7 @@ internal sealed class WeakEventDeclaration
 
         var delegateType = (INamedTypeSymbol)definition.Type;
         var shape = ShapeOf(delegateType);
-        if (Collision(definition, delegateType, shape) is { } collision)
+        if (Collision(definition, delegateType, shape, compilation) is { } collision)
         {
             problem = Diagnostic.Create(Descriptors.SR2004, location, definition.Name, collision);
             return null;
@@ -231,38 +231,70 @@ internal sealed class WeakEventDeclaration
     }
 
     /// <summary>
-    /// Why the class's own members leave no room for the generated ones: a member named as a generated field, or one
-    /// named as the raise method that is not a method or has its parameter types. Overloads with other parameters are
-    /// legal and allowed.
+    /// Why the members of the class or its base classes leave no room for the generated ones: a member named as a
+    /// generated field, or one named as the raise method that is not a method or has its parameter types. Overloads
+    /// with other parameters are legal and allowed, and so are base class members the class cannot access.
     /// </summary>
-    private static string? Collision(IEventSymbol definition, INamedTypeSymbol delegateType, WeakEventShape shape)
+    private static string? Collision(IEventSymbol definition, INamedTypeSymbol delegateType, WeakEventShape shape, Compilation compilation)
     {
         var container = definition.ContainingType;
 
-        // The analyzer also sees the generated members: they are in the file of the event's implementing part.
+        // The class's own members would be declared twice, except the generated ones, which the analyzer also sees (in
+        // the file of the event's implementing part). The accessible members of base classes would be hidden: a
+        // warning in the generated file, an error where warnings are errors.
         var generated = definition.PartialImplementationPart?.Locations.FirstOrDefault()?.SourceTree;
-        bool Own(ISymbol member) => generated is null || member.Locations.Any(l => l.SourceTree != generated);
-
-        foreach (var field in new[] { WeakEventEmitter.FieldName(definition), WeakEventEmitter.OptionsName(definition) })
+        IEnumerable<(ISymbol Member, bool Own)> Named(string name)
         {
-            if (container.GetMembers(field).Any(Own))
+            foreach (var member in container.GetMembers(name))
             {
-                return $"the class already has a member '{field}', the name of a field the generator writes";
+                if (generated is null || member.Locations.Any(l => l.SourceTree != generated))
+                {
+                    yield return (member, true);
+                }
+            }
+
+            for (var type = container.BaseType; type is not null; type = type.BaseType)
+            {
+                foreach (var member in type.GetMembers(name))
+                {
+                    if (compilation.IsSymbolAccessibleWithin(member, container))
+                    {
+                        yield return (member, false);
+                    }
+                }
             }
         }
 
-        var raise = FindAttribute(definition) is { } attribute ? WeakEventEmitter.RaiseName(definition, attribute) : "On" + definition.Name;
-        var invoke = delegateType.DelegateInvokeMethod!.Parameters;
-        var parameters = shape == WeakEventShape.Custom ? invoke.Select(p => p.Type).ToArray() : [invoke[1].Type];
-        foreach (var member in container.GetMembers(raise).Where(Own))
+        static string Clash(ISymbol member, bool own, string generatedMember, string fix) =>
+            $"the class {(own ? "already declares" : "inherits")} '{member.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat)}', which the generated {generatedMember} would {(own ? "redeclare" : "hide")} ({fix})";
+
+        foreach (var field in new[] { WeakEventEmitter.FieldName(definition), WeakEventEmitter.OptionsName(definition) })
         {
-            var same = member is not IMethodSymbol method
-                || (method.Arity == 0 && method.Parameters.All(p => p.RefKind == RefKind.None)
-                    && (method.Parameters.Select(p => p.Type).SequenceEqual(parameters, SymbolEqualityComparer.Default)
-                        || (shape == WeakEventShape.PropertyChanged && method.Parameters.Length == 1 && method.Parameters[0].Type.SpecialType == SpecialType.System_String)));
-            if (same)
+            if (Named(field).FirstOrDefault() is ({ } member, var own))
             {
-                return $"the class already declares '{member.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat)}', which the generated raise method would redeclare (rename it, or set RaiseMethodName)";
+                return Clash(member, own, $"field '{field}'", "rename the member or the event");
+            }
+        }
+
+        // Parameter types compared as the compiler compares overloads: by documentation ID, which names the runtime
+        // type (no tuple element names, dynamic as object, no nullable annotations).
+        static ImmutableArray<string> Ids(IEnumerable<ITypeSymbol> types) => [.. types.Select(DocumentationCommentId.CreateReferenceId)];
+        var invoke = delegateType.DelegateInvokeMethod!.Parameters;
+        ImmutableArray<string>[] signatures = shape switch
+        {
+            WeakEventShape.Custom => [Ids(invoke.Select(p => p.Type))],
+            WeakEventShape.PropertyChanged => [Ids([invoke[1].Type]), Ids([compilation.GetSpecialType(SpecialType.System_String)])],
+            _ => [Ids([invoke[1].Type])],
+        };
+
+        var raise = FindAttribute(definition) is { } attribute ? WeakEventEmitter.RaiseName(definition, attribute) : "On" + definition.Name;
+        foreach (var (member, own) in Named(raise))
+        {
+            if (member is not IMethodSymbol method
+                || (method.Arity == 0 && method.Parameters.All(p => p.RefKind == RefKind.None)
+                    && signatures.Any(signature => signature.SequenceEqual(Ids(method.Parameters.Select(p => p.Type))))))
+            {
+                return Clash(member, own, "raise method", "rename it, or set RaiseMethodName");
             }
         }
 

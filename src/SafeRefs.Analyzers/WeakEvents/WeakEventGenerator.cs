@@ -19,7 +19,7 @@ public sealed class WeakEventGenerator : IIncrementalGenerator
             static (attributeContext, cancellationToken) =>
             {
                 if (attributeContext.TargetSymbol is not IEventSymbol symbol
-                    || WeakEventDeclaration.Check(symbol, cancellationToken, out _) is not { } declaration)
+                    || WeakEventDeclaration.Check(symbol, attributeContext.SemanticModel.Compilation, cancellationToken, out _) is not { } declaration)
                 {
                     return default;
                 }

@@ -10,6 +10,7 @@ public sealed class WeakEventGeneratorTests
 {
     private const string Header = """
         using System;
+        using System.Collections.Generic;
         using System.Collections.Specialized;
         using System.ComponentModel;
         using SafeRefs.Events;
@@ -176,11 +177,7 @@ public sealed class WeakEventGeneratorTests
             }
             """;
 
-        var (files, _) = GeneratorHarness.Run(source);
-        var reported = await GeneratorHarness.AnalyzeAsync(source);
-
-        Assert.Equal(fileLocal, files.IsEmpty);
-        Assert.Equal(fileLocal, reported.Any(d => d.Id == "SR2004"));
+        await AssertReportedNotGenerated(source, fileLocal);
     }
 
     // A member of the class that the generated code would declare again (a field's name, or the raise method's name
@@ -196,6 +193,14 @@ public sealed class WeakEventGeneratorTests
     [InlineData("", "PropertyChangedEventHandler", "private void OnChanged(string? name) { }", true)]
     [InlineData("", "PropertyChangedEventHandler", "private void OnChanged(PropertyChangedEventArgs e) { }", true)]
     [InlineData("", "Tick", "private void OnChanged(int count, string label) { }", true)]
+    [InlineData("", "EventHandler<(int Low, int High)>", "private void OnChanged((int, int) e) { }", true)]
+    [InlineData("", "EventHandler<(int Low, int High)>", "private void OnChanged((int A, int B) e) { }", true)]
+    [InlineData("", "EventHandler<object>", "private void OnChanged(dynamic e) { }", true)]
+    [InlineData("", "EventHandler<List<object>>", "private void OnChanged(List<dynamic> e) { }", true)]
+    [InlineData("", "EventHandler<string?>", "private void OnChanged(string e) { }", true)]
+    [InlineData("", "EventHandler<List<string?>>", "private void OnChanged(List<string> e) { }", true)]
+    [InlineData("", "EventHandler<nint>", "private void OnChanged(IntPtr e) { }", true)]
+    [InlineData("", "Tick", "private void OnChanged(int count, string? label) { }", true)]
     [InlineData("", "EventHandler", "private void OnChanged(string message) { }", false)]
     [InlineData("", "EventHandler", "private void OnChanged<T>(EventArgs e) { }", false)]
     [InlineData("", "EventHandler", "private void OnChanged(ref EventArgs e) { }", false)]
@@ -204,6 +209,9 @@ public sealed class WeakEventGeneratorTests
     [InlineData("", "EventHandler<double>", "private void OnChanged(int e) { }", false)]
     [InlineData("", "PropertyChangedEventHandler", "private void OnChanged(object name) { }", false)]
     [InlineData("", "Tick", "private void OnChanged(int count) { }", false)]
+    [InlineData("", "EventHandler<(int Low, int High)>", "private void OnChanged((int, long) e) { }", false)]
+    [InlineData("", "EventHandler<List<object>>", "private void OnChanged(List<string> e) { }", false)]
+    [InlineData("", "EventHandler<int>", "private void OnChanged(int? e) { }", false)]
     public async Task MemberTheGeneratorWrites_ReportedNotGenerated(string options, string handler, string member, bool collides)
     {
         var source = Header + $$"""
@@ -218,15 +226,56 @@ public sealed class WeakEventGeneratorTests
             }
             """;
 
-        var (files, diagnostics) = GeneratorHarness.Run(source);
-        var reported = await GeneratorHarness.AnalyzeAsync(source);
+        await AssertReportedNotGenerated(source, collides);
+    }
 
-        Assert.Equal(collides, files.IsEmpty);
-        Assert.Equal(collides, reported.Any(d => d.Id == "SR2004"));
-        if (!collides)
+    // A member of a base class that the generated code would hide (an accessible one with a generated field's name,
+    // or with the raise method's name and parameter types) is reported (SR2004) instead of a CS0108/CS0114 warning
+    // inside the generated file, which fails a build with warnings as errors. The twins, a private member, an
+    // overload and a renamed raise method, are generated and compile without warnings.
+    [Theory]
+    [InlineData("", "EventHandler", "protected void OnChanged(EventArgs? e) { }", true)]
+    [InlineData("", "EventHandler", "protected virtual void OnChanged(EventArgs e) { }", true)]
+    [InlineData("", "EventHandler", "internal static int OnChanged(EventArgs e) => 0;", true)]
+    [InlineData("", "EventHandler", "public int OnChanged { get; set; }", true)]
+    [InlineData("", "EventHandler", "protected int _changedWeakEvent;", true)]
+    [InlineData("", "EventHandler<(int Low, int High)>", "protected void OnChanged((int, int) e) { }", true)]
+    [InlineData("", "PropertyChangedEventHandler", "protected void OnChanged(string name) { }", true)]
+    [InlineData("", "EventHandler", "private void OnChanged(EventArgs? e) { }", false)]
+    [InlineData("", "EventHandler", "private int _changedWeakEvent = 1; public int Read() => _changedWeakEvent;", false)]
+    [InlineData("", "EventHandler", "protected void OnChanged(string message) { }", false)]
+    [InlineData("", "EventHandler", "protected void OnChanged<T>(EventArgs e) { }", false)]
+    [InlineData("(RaiseMethodName = \"RaiseChanged\")", "EventHandler", "protected virtual void OnChanged(EventArgs e) { }", false)]
+    public async Task BaseMemberTheGeneratorWouldHide_ReportedNotGenerated(string options, string handler, string member, bool hides)
+    {
+        var source = Header + $$"""
+            public class Device
+            {
+                {{member}}
+            }
+
+            public partial class Clock : Device
+            {
+                [WeakEvent{{options}}]
+                public partial event {{handler}}? Changed;
+            }
+            """;
+
+        await AssertReportedNotGenerated(source, hides);
+    }
+
+    // Reported as SR2004 and not generated; or generated, compiling without warnings, and not reported.
+    private static async Task AssertReportedNotGenerated(string source, bool reported)
+    {
+        var (files, diagnostics) = GeneratorHarness.Run(source);
+        var found = await GeneratorHarness.AnalyzeAsync(source);
+
+        Assert.Equal(reported, files.IsEmpty);
+        Assert.Equal(reported, found.Any(d => d.Id == "SR2004"));
+        if (!reported)
         {
             Assert.Empty(diagnostics);
-            Assert.Empty(reported);
+            Assert.Empty(found);
         }
     }
 
