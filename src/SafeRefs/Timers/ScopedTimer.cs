@@ -36,9 +36,12 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
     // _arming once a one-shot firing has ended the timer: no Change can re-arm it after that.
     private const int Fired = -1;
 
-    /// <summary>Tests only: runs in a tick between its first read of the callback and its entry, the window in which
-    /// a close must still be seen (by the read after the entry). Null in production.</summary>
+#if DEBUG
+    /// <summary>Test seam: runs in a tick between its first read of the callback and its entry, the window in which a
+    /// close must still be seen (by the read after the entry). Debug builds only: its static load per tick is part of
+    /// the hot path.</summary>
     internal static Action<ScopedTimer>? BeforeEnterHook { get; set; }
+#endif
 
     /// <summary>Tests only: runs in a wait for idle between its first read of the running count and the publish of
     /// its waiter, the window in which the last callback can leave unseen (by the read after the publish). Null in
@@ -352,7 +355,9 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
             return;
         }
 
+#if DEBUG
         BeforeEnterHook?.Invoke(this);
+#endif
         Interlocked.Increment(ref _state);
         if (Volatile.Read(ref _callback) is null)
         {

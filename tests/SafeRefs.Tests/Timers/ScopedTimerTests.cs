@@ -30,6 +30,9 @@ public sealed class ScopedTimerTests
         Assert.False(timer.IsActive);
     }
 
+#if DEBUG
+    // ScopedTimer.BeforeEnterHook, which these tests set, exists only in Debug builds (it would cost every tick a
+    // static load): they run in the Debug run of the suite, which CI runs too.
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -87,6 +90,72 @@ public sealed class ScopedTimerTests
         Assert.Equal(1, seen);
         Assert.Equal(1, target.Count);
     }
+
+    [Fact]
+    public void Change_RacingADueOneShotFiring_ReturnsTrueAndFiresAtTheNewDueTime()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var fired = 0;
+        var timer = scope.After(TimeSpan.FromSeconds(1), () => fired++);
+        bool? changed = null;
+        ScopedTimer.BeforeEnterHook = t =>
+        {
+            // The firing is dispatched; another thread pushes the timeout back before it enters (the idle timeout
+            // pushed back by activity at its expiry).
+            if (ReferenceEquals(t, timer) && changed is null)
+            {
+                changed = t.Change(TimeSpan.FromSeconds(10), Timeout.InfiniteTimeSpan);
+            }
+        };
+        try
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+        finally
+        {
+            ScopedTimer.BeforeEnterHook = null;
+        }
+
+        Assert.True(changed);
+        Assert.Equal(1, fired); // the firing that was due still runs, as with System.Threading.Timer
+        Assert.True(timer.IsActive, "the Change that returned true was consumed by the racing firing");
+        Assert.Equal(1, scope.ActiveCount);
+        clock.Advance(TimeSpan.FromSeconds(9));
+        Assert.Equal(1, fired);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(2, fired);
+        Assert.False(timer.IsActive);
+    }
+
+    [Fact]
+    public void Change_ToPeriodicRacingADueOneShotFiring_KeepsFiring()
+    {
+        var clock = new FakeTimeProvider();
+        using var scope = new TimerScope(clock);
+        var fired = 0;
+        var timer = scope.After(TimeSpan.FromSeconds(1), () => fired++);
+        ScopedTimer.BeforeEnterHook = t =>
+        {
+            if (ReferenceEquals(t, timer) && fired == 0)
+            {
+                Assert.True(t.Change(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2)));
+            }
+        };
+        try
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+        finally
+        {
+            ScopedTimer.BeforeEnterHook = null;
+        }
+
+        Assert.True(timer.IsActive);
+        clock.Advance(TimeSpan.FromSeconds(4));
+        Assert.Equal(3, fired);
+    }
+#endif
 
     [Fact]
     public async Task OwnerTimer_DisposedWhileCallbackRuns_DisposeAsyncWaitsForIt()
@@ -183,71 +252,6 @@ public sealed class ScopedTimerTests
 
             Interlocked.Increment(ref _count);
         }
-    }
-
-    [Fact]
-    public void Change_RacingADueOneShotFiring_ReturnsTrueAndFiresAtTheNewDueTime()
-    {
-        var clock = new FakeTimeProvider();
-        using var scope = new TimerScope(clock);
-        var fired = 0;
-        var timer = scope.After(TimeSpan.FromSeconds(1), () => fired++);
-        bool? changed = null;
-        ScopedTimer.BeforeEnterHook = t =>
-        {
-            // The firing is dispatched; another thread pushes the timeout back before it enters (the idle timeout
-            // pushed back by activity at its expiry).
-            if (ReferenceEquals(t, timer) && changed is null)
-            {
-                changed = t.Change(TimeSpan.FromSeconds(10), Timeout.InfiniteTimeSpan);
-            }
-        };
-        try
-        {
-            clock.Advance(TimeSpan.FromSeconds(1));
-        }
-        finally
-        {
-            ScopedTimer.BeforeEnterHook = null;
-        }
-
-        Assert.True(changed);
-        Assert.Equal(1, fired); // the firing that was due still runs, as with System.Threading.Timer
-        Assert.True(timer.IsActive, "the Change that returned true was consumed by the racing firing");
-        Assert.Equal(1, scope.ActiveCount);
-        clock.Advance(TimeSpan.FromSeconds(9));
-        Assert.Equal(1, fired);
-        clock.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(2, fired);
-        Assert.False(timer.IsActive);
-    }
-
-    [Fact]
-    public void Change_ToPeriodicRacingADueOneShotFiring_KeepsFiring()
-    {
-        var clock = new FakeTimeProvider();
-        using var scope = new TimerScope(clock);
-        var fired = 0;
-        var timer = scope.After(TimeSpan.FromSeconds(1), () => fired++);
-        ScopedTimer.BeforeEnterHook = t =>
-        {
-            if (ReferenceEquals(t, timer) && fired == 0)
-            {
-                Assert.True(t.Change(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2)));
-            }
-        };
-        try
-        {
-            clock.Advance(TimeSpan.FromSeconds(1));
-        }
-        finally
-        {
-            ScopedTimer.BeforeEnterHook = null;
-        }
-
-        Assert.True(timer.IsActive);
-        clock.Advance(TimeSpan.FromSeconds(4));
-        Assert.Equal(3, fired);
     }
 
     [Fact]

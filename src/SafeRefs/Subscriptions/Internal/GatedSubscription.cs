@@ -16,11 +16,14 @@ internal abstract class GatedSubscription : Subscription
 {
     private InvocationGate _gate;
 
+#if DEBUG
     /// <summary>
     /// Test seam: called by an invocation that has read the user's callback, just before the gate decides whether it
-    /// starts (the window the closed gate guards). One static load per invocation; <see langword="null"/> outside tests.
+    /// starts (the window the closed gate guards). Debug builds only: its static load per invocation is part of the hot
+    /// path.
     /// </summary>
     internal static Action<GatedSubscription>? BeforeEnterHook { get; set; }
+#endif
 
     /// <summary>Gets a value indicating whether the token was disposed (its gate closed).</summary>
     private protected sealed override bool IsDisposed => _gate.IsClosed;
@@ -72,7 +75,9 @@ internal abstract class GatedSubscription : Subscription
     /// <summary>Admits one callback unless disposed; on <see langword="true"/>, call <see cref="Leave"/> when it ends.</summary>
     private protected bool TryEnter()
     {
+#if DEBUG
         BeforeEnterHook?.Invoke(this);
+#endif
         return _gate.TryEnter();
     }
 
