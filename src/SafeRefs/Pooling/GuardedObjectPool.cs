@@ -131,7 +131,6 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
     public PoolLease<T> Rent()
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var state = TakeOut();
 
         // The object is in no one else's hands: its previous lease handed it back and touches nothing of it any more.
@@ -145,7 +144,6 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
     public override T Get()
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var state = TakeOut();
 
         // No lease: nothing can be attached through the guard, so Return has only the probe to check.
@@ -177,12 +175,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         var state = _states.GetOrAdd(obj, static value => new PooledObjectState<T>(value));
         if (Volatile.Read(ref state.Current) is { } lease)
         {
-            // Also while another end of that lease runs: this one then ends its timers and registrations as a second
-            // Dispose does.
-            if (lease.End(awaitReturn: false, out _) is { } failure)
-            {
-                ExceptionDispatchInfo.Throw(failure);
-            }
+            // Also while another end of that lease runs: this one then acts as a second Dispose.
+            lease.Dispose();
         }
         else if (Interlocked.Exchange(ref state.OutUnleased, 0) != 0)
         {
@@ -207,27 +201,6 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         var timers = new TimerScope(TimeProvider) { Name = TypeTag.Value as string, MeterFactory = _meterFactory, Logger = _timerLogger };
         timers.Error += _onLeaseTimerError;
         return timers;
-    }
-
-    /// <summary>
-    /// Hands the object of an ended lease back, by the one whose exit left nothing of the lease running, and completes a
-    /// <c>DisposeAsync</c> that waits. A failure is returned to the end that did it; from a callback
-    /// (<paramref name="report"/>), it is logged, never thrown into the callback's caller.
-    /// </summary>
-    internal Exception? HandBack(PoolLease<T> lease, bool report)
-    {
-        var state = lease.State;
-        lease.ClearAttachments();
-        Volatile.Write(ref state.Current, null);
-        var failure = GiveBack(state.Value, lease.Discard);
-        lease.HandedBackWith(failure);
-        if (failure is not null && report)
-        {
-            _metrics.Pool.ReportReturnFailed(_logger, failure, typeof(T), TypeTag);
-            return null;
-        }
-
-        return failure;
     }
 
     /// <summary>The failure an end reports to its caller: the detach, token and probe failures together with the
@@ -257,6 +230,8 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     }
 
     internal void ReportDetachFailed(Exception ex) => _metrics.Pool.ReportDetachFailed(_logger, ex, typeof(T), TypeTag);
+
+    internal void ReportReturnFailed(Exception ex) => _metrics.Pool.ReportReturnFailed(_logger, ex, typeof(T), TypeTag);
 
     /// <summary>Checks the probe at the end of a use of <paramref name="state"/>'s object; a finding or a failure sets
     /// <paramref name="discard"/> (a finding not with <see cref="LeakAction.Warn"/>).</summary>
@@ -296,7 +271,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     /// <summary>
     /// Judges one more listener of <paramref name="lease"/> on <paramref name="key"/> (under the object's lock): refuses
     /// it with <see cref="ListenerBudgetAction.Throw"/>, or returns the count to warn about once it is attached
-    /// (<see cref="ListenerBudgetAction.Warn"/>; see <see cref="TryMarkWarned"/>), or 0.
+    /// (<see cref="ListenerBudgetAction.Warn"/>, once per (object, event): see <see cref="PooledObjectState{T}.TryMarkWarned"/>), or 0.
     /// </summary>
     internal int JudgeLimit(PoolLease<T> lease, string key)
     {
@@ -312,20 +287,15 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
             return 0;
         }
 
-        var state = lease.State;
         if (_onExceeded == ListenerBudgetAction.Throw)
         {
             var name = EventNames.Normalize(key);
             _metrics.Pool.ReportLimitExceeded(null, typeof(T), name, count, _maxListeners);
-            throw new ListenerLimitExceededException(state.Value.GetType(), name, count, _maxListeners);
+            throw new ListenerLimitExceededException(lease.State.Value.GetType(), name, count, _maxListeners);
         }
 
         return _onExceeded == ListenerBudgetAction.Warn ? count : 0;
     }
-
-    /// <summary>Marks the (object, event) warned, once the listener that crossed the limit is attached (under the
-    /// object's lock): <see langword="true"/> the first time, when the warning is to be raised.</summary>
-    internal static bool TryMarkWarned(PooledObjectState<T> state, string key) => state.TryMarkWarned(EventNames.Normalize(key));
 
     internal static void AddFailure(ref List<Exception>? errors, Exception ex) =>
         (errors ??= []).AddRange(ex is AggregateException all ? all.InnerExceptions : [ex]);
@@ -333,6 +303,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     // Takes an object out of the inner pool for a Rent or a Get: its guard state, counted rented.
     private PooledObjectState<T> TakeOut()
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var value = _inner.Get();
         var state = _states.GetOrAdd(value, static value => new PooledObjectState<T>(value));
         if (_probe is not null)
@@ -356,7 +327,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
     // Returns the object of an ended use to the inner pool, or disposes it (discard). Counted once it is back (a caller
     // that saw the count can rent this very object), also if that failed: the use is over either way.
-    private Exception? GiveBack(T value, bool discard)
+    internal Exception? GiveBack(T value, bool discard)
     {
         Exception? failure = null;
         try

@@ -427,38 +427,15 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     {
         if (Interlocked.Decrement(ref _running) == Ended)
         {
-            _pool.HandBack(this, report: true);
+            HandBack(report: true);
         }
     }
-
-    /// <summary>Records that the object went back (or was discarded, or its return failed with
-    /// <paramref name="failure"/>): clears the attachments and completes a <see cref="DisposeAsync"/> waiting for it.</summary>
-    internal void HandedBackWith(Exception? failure)
-    {
-        if (Interlocked.Exchange(ref _returned, HandedBack) is TaskCompletionSource waiter)
-        {
-            if (failure is null)
-            {
-                waiter.TrySetResult();
-            }
-            else
-            {
-                waiter.TrySetException(failure);
-            }
-        }
-    }
-
-    /// <summary>Clears this lease's entries from the object's storage, before the object goes back (nothing of the
-    /// lease runs, so nothing reads them), so that what they hold is collectable while the object stays pooled.</summary>
-    internal void ClearAttachments() => Array.Clear(_state.Attachments, 0, _count);
-
-    private static ObjectDisposedException EndedException() => new(nameof(PoolLease<T>), "The lease has ended; its object may already serve another lease.");
 
     private void ThrowIfEnded()
     {
         if (HasEnded)
         {
-            throw EndedException();
+            throw new ObjectDisposedException(nameof(PoolLease<T>), "The lease has ended; its object may already serve another lease.");
         }
     }
 
@@ -526,7 +503,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
                 _state.Attachments[index].Pending = !tracked;
 
                 // Warned once per (object, event), for a listener that is attached: an add that failed used up nothing.
-                if (!tracked || (warnCount > 0 && !GuardedObjectPool<T>.TryMarkWarned(_state, key)))
+                if (!tracked || (warnCount > 0 && !_state.TryMarkWarned(EventNames.Normalize(key))))
                 {
                     warnCount = 0;
                 }
@@ -585,8 +562,9 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <summary>
     /// Ends the lease: the first end closes it (no callback of it starts any more), detaches what it tracked, stops its
     /// timers, cancels its token and checks the probe; a later end while something of the lease still runs ends the
-    /// timers and registrations itself (see <see cref="IsShared"/>); then each returns the object to the inner pool (or
-    /// discards it) if nothing of the lease runs any more, else the last callback out does. Never waits for them.
+    /// timers and the SafeRefs registrations itself (their second disposal is safe); then each returns the object to the
+    /// inner pool (or discards it) if nothing of the lease runs any more, else the last callback out does. Never waits
+    /// for them.
     /// </summary>
     /// <param name="awaitReturn">Whether the caller waits for the object to go back (<c>DisposeAsync</c>).</param>
     /// <param name="returned">Completes when the object went back to the inner pool (or was discarded).</param>
@@ -622,10 +600,13 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
 
             if (attachment.Remove is null)
             {
-                // A registration only the first end to take it disposes is counted by that end; one every end
-                // disposes (see IsShared), by the first end.
+                // Every end disposes a SafeRefs registration whose callbacks the end waits for (a subscription, a bag,
+                // a timer scope, timer or loop): its second, concurrent disposal is safe and returns only once no
+                // callback of it (for a bag, of its such items) can start. Any other registration is disposed once, by
+                // the end that takes it first (its own rules may not allow a second or concurrent Dispose). A shared
+                // one is counted by the first end, another by the end that took it.
                 var item = attachment.Handler!;
-                var shared = IsShared(item);
+                var shared = item is IIdleAwaitable;
                 if ((shared || Interlocked.Exchange(ref attachment.Claimed, 1) == 0) && Detach(null, item, ref errors) && (first || !shared))
                 {
                     detached++;
@@ -648,17 +629,14 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         }
 
         Exception? leak = null;
+        var discard = false;
         if (first)
         {
             CancelToken(ref errors);
-            leak = _pool.CheckProbe(_state, ref errors, out var discard);
-            if (discard)
-            {
-                Discard = true;
-            }
+            leak = _pool.CheckProbe(_state, ref errors, out discard);
         }
 
-        if (errors is not null)
+        if (discard || errors is not null)
         {
             Discard = true;
         }
@@ -672,7 +650,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         Exception? returnFailure = null;
         if (Interlocked.Decrement(ref _running) == Ended)
         {
-            returnFailure = _pool.HandBack(this, report: false);
+            returnFailure = HandBack(report: false);
         }
         else if (awaitReturn && !EnclosingCallbacks.IsInside(this))
         {
@@ -684,13 +662,6 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
 
         return GuardedObjectPool<T>.EndFailure(errors, leak, returnFailure);
     }
-
-    /// <summary>Gets whether every end of the lease disposes <paramref name="item"/>: a SafeRefs registration whose
-    /// callbacks the end waits for (a subscription, a bag, a timer scope, timer or loop), whose second, concurrent
-    /// disposal is safe and returns only once no callback of it (for a bag, of its such items) can start. Any other
-    /// registration is disposed once, by the end that takes it first (its own rules may not allow a second or
-    /// concurrent <c>Dispose</c>).</summary>
-    private static bool IsShared(object? item) => item is IIdleAwaitable;
 
     // Counts a later end as running while something of the ended lease still runs (else its object went back).
     private bool TryJoin()
@@ -856,6 +827,39 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Hands the object back, by the one whose exit left nothing of the ended lease running, and completes a
+    /// <see cref="DisposeAsync"/> that waits. A failure is returned to the end that did it; from a callback
+    /// (<paramref name="report"/>), it is logged, never thrown into the callback's caller.
+    /// </summary>
+    private Exception? HandBack(bool report)
+    {
+        // Nothing of the lease runs, so nothing reads its entries: cleared, what they hold is collectable while the
+        // object stays pooled.
+        Array.Clear(_state.Attachments, 0, _count);
+        Volatile.Write(ref _state.Current, null);
+        var failure = _pool.GiveBack(_state.Value, Discard);
+        if (Interlocked.Exchange(ref _returned, HandedBack) is TaskCompletionSource waiter)
+        {
+            if (failure is null)
+            {
+                waiter.TrySetResult();
+            }
+            else
+            {
+                waiter.TrySetException(failure);
+            }
+        }
+
+        if (failure is not null && report)
+        {
+            _pool.ReportReturnFailed(failure);
+            return null;
+        }
+
+        return failure;
     }
 
     /// <summary>Completes once the object went back (at once if it did).</summary>

@@ -28,7 +28,7 @@ internal struct LeaseAttachment<T>
     /// <summary>The forwarder that holds the handler, released at the end; <see langword="null"/> for a registration.</summary>
     public LeaseForwarder<T>? Forwarder;
 
-    /// <summary>1 once an end took the registration to dispose it (see <c>PoolLease.IsShared</c>); interlocked.</summary>
+    /// <summary>1 once an end took the registration to dispose it (one whose second disposal is not known to be safe: see <c>PoolLease.End</c>); interlocked.</summary>
     public int Claimed;
 
     /// <summary>Whether the handler's add accessor has not returned yet (or threw): the entry holds its room and its
