@@ -17,12 +17,21 @@ internal static class WeakEventEmitter
     /// <summary>Gets the hint name of the generated file.</summary>
     public static string HintName(IEventSymbol symbol)
     {
-        var type = symbol.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)
+        var name = symbol.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)
             .Replace("global::", string.Empty)
             .Replace("@", string.Empty)
             .Replace('<', '{')
-            .Replace('>', '}');
-        return $"{type}.{symbol.Name}.WeakEvent.g.cs";
+            .Replace('>', '}') + "." + symbol.Name;
+
+        // Hint names must differ ignoring case, and 'Clock' and 'clock' are two types: a hash of the exact name (FNV-1a,
+        // the same in every process, unlike string.GetHashCode) tells them apart.
+        var hash = 2166136261u;
+        foreach (var c in name)
+        {
+            hash = unchecked((hash ^ c) * 16777619u);
+        }
+
+        return $"{name}.{hash:x8}.WeakEvent.g.cs";
     }
 
     /// <summary>Writes the generated file.</summary>

@@ -162,6 +162,38 @@ public sealed class WeakEventGeneratorTests
         Assert.DoesNotContain("@", Assert.Single(files).HintName, StringComparison.Ordinal);
     }
 
+    // Roslyn compares hint names ignoring case: two types or two events whose names differ only in case made the
+    // generator fail (CS8785), leaving every weak event of the compilation unimplemented. The twin has other names.
+    [Theory]
+    [InlineData("clock", "Changed")]
+    [InlineData("Clock", "CHANGED")]
+    [InlineData("Timer", "Changed")]
+    public void NamesDifferingOnlyInCase_EveryEventGenerated(string otherType, string otherEvent)
+    {
+        var (files, diagnostics) = GeneratorHarness.Run(Header + $$"""
+            public sealed partial class Clock
+            {
+                [WeakEvent]
+                public partial event EventHandler? Changed;
+            }
+
+            public sealed partial class {{otherType}}
+            {
+                [WeakEvent]
+                public partial event EventHandler? {{otherEvent}};
+            }
+
+            public sealed partial class Unrelated
+            {
+                [WeakEvent]
+                public partial event EventHandler? Ticked;
+            }
+            """);
+
+        Assert.Empty(diagnostics);
+        Assert.Equal(3, files.Length);
+    }
+
     // A file-local type cannot have a part in the generated file: reported (SR2004) instead of generated code that
     // leaves the partial event unimplemented. The twin, an ordinary class in the same place, is generated.
     [Theory]
