@@ -400,9 +400,13 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     }
 
     /// <summary>Waits <paramref name="due"/> on the scope's clock; the task ends cancelled if the scope is disposed or
-    /// <paramref name="cancellationToken"/> is cancelled first, or, at its due time, if the scope was dropped without
-    /// <see cref="Dispose"/> and collected. Unlike an abandoned <see cref="Task.Delay(TimeSpan)"/>, a pending delay
-    /// never outlives its scope.</summary>
+    /// <paramref name="cancellationToken"/> is cancelled first. Unlike an abandoned <see cref="Task.Delay(TimeSpan)"/>,
+    /// a pending delay leaves the clock's timer queue when its scope is disposed.</summary>
+    /// <remarks>A scope dropped without <see cref="Dispose"/> and collected does not end its delays as it is
+    /// collected: a pending delay learns it at its due time and ends cancelled, not completed. A
+    /// <see cref="Timeout.InfiniteTimeSpan"/> delay of such a scope has no due time: it ends only when
+    /// <paramref name="cancellationToken"/> is cancelled (until then that token holds the delay and what awaits it),
+    /// and without a token it never ends.</remarks>
     /// <param name="due">The delay; <see cref="Timeout.InfiniteTimeSpan"/> waits until cancelled.</param>
     /// <param name="cancellationToken">Cancels the delay.</param>
     /// <returns>A task that completes after the delay.</returns>
@@ -440,7 +444,7 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
     /// <summary>Returns a token that is cancelled after <paramref name="delay"/> or when the scope is disposed,
     /// whichever comes first. The scope owns its source and disposes it once it has been cancelled.</summary>
-    /// <param name="delay">The timeout; <see cref="Timeout.InfiniteTimeSpan"/> cancels only with the scope.</param>
+    /// <param name="delay">The timeout; <see cref="Timeout.InfiniteTimeSpan"/> cancels only when the scope is disposed.</param>
     /// <returns>The token.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative or too large.</exception>
     /// <exception cref="ObjectDisposedException">The scope is disposed.</exception>

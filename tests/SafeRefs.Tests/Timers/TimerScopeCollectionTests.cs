@@ -421,6 +421,51 @@ public sealed class TimerScopeCollectionTests
         GC.KeepAlive(token);
     }
 
+    // An infinite delay has no due time at which to learn that its scope was collected: only its token ends it.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void DelayInfinite_ScopeDroppedUndisposedAndCollected_EndsOnlyWithItsToken(bool withToken)
+    {
+        var clock = new FakeTimeProvider();
+        using var token = new CancellationTokenSource();
+        var (delay, scope) = StartDelay(clock, keep: null, withToken ? token.Token : default, Timeout.InfiniteTimeSpan);
+
+        GcAssert.Collected(scope, "a pending delay refers to its scope only weakly");
+        clock.Advance(TimeSpan.FromDays(1));
+        Assert.False(delay.IsCompleted, $"the delay is {delay.Status}");
+
+        token.Cancel();
+        if (withToken)
+        {
+            var canceled = Assert.Throws<TaskCanceledException>(() => delay.GetAwaiter().GetResult());
+            Assert.Equal(token.Token, canceled.CancellationToken);
+        }
+        else
+        {
+            Assert.False(delay.IsCompleted, $"the delay is {delay.Status}");
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void DelayInfinite_ScopeStillReferenced_EndsCancelledWhenTheScopeIsDisposed_Control(bool withToken)
+    {
+        var clock = new FakeTimeProvider();
+        using var token = new CancellationTokenSource();
+        var keep = new List<TimerScope>();
+        var (delay, scope) = StartDelay(clock, keep, withToken ? token.Token : default, Timeout.InfiniteTimeSpan);
+
+        GcAssert.NotCollected(scope, "the test holds the scope");
+        clock.Advance(TimeSpan.FromDays(1));
+        Assert.False(delay.IsCompleted, $"the delay is {delay.Status}");
+
+        keep[0].Dispose();
+        Assert.True(delay.IsCanceled, $"the delay is {delay.Status}");
+        GC.KeepAlive(token);
+    }
+
     [Fact]
     public void DroppedScope_FakeClock_ScopeCollectedAndTimersRetire()
     {
@@ -773,11 +818,11 @@ public sealed class TimerScopeCollectionTests
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (Task Delay, WeakReference Scope) StartDelay(TimeProvider clock, List<TimerScope>? keep, CancellationToken token)
+    private static (Task Delay, WeakReference Scope) StartDelay(TimeProvider clock, List<TimerScope>? keep, CancellationToken token, TimeSpan? due = null)
     {
         var created = new TimerScope(clock);
         keep?.Add(created);
-        var delay = created.Delay(TimeSpan.FromSeconds(10), token);
+        var delay = created.Delay(due ?? TimeSpan.FromSeconds(10), token);
         Assert.False(delay.IsCompleted);
         return (delay, new WeakReference(created));
     }

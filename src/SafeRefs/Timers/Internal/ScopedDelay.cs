@@ -68,7 +68,7 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
 
     // On the timer thread. A disposal of the scope (or a parent) that began will cancel the delay, and a second Dispose
     // that saw it may already have returned: the delay ends cancelled, not due. So does a delay whose scope was dropped
-    // undisposed and collected: it never outlives its scope.
+    // undisposed and collected (nothing ends it earlier; an infinite one ends only with its token).
     private void OnFired() =>
         Finish(!_scope.TryGetTarget(out var scope) || scope.IsDisposing ? CancellationToken.None : null, fromScope: false);
 
