@@ -7,17 +7,9 @@ namespace SafeRefs.Pooling.Internal;
 /// a listener collects, so it is exact however late the listener attached. Registered weakly under the pool.
 /// </summary>
 /// <typeparam name="T">The pooled type.</typeparam>
-internal sealed class OutstandingLeaseCount<T> : ObservedCount
+internal sealed class OutstandingLeaseCount<T>(GuardedObjectPool<T> pool) : ObservedCount(Metrics.PoolInstruments.TypeTag(typeof(T)))
     where T : class
 {
-    private readonly GuardedObjectPool<T> _pool;
-
-    internal OutstandingLeaseCount(GuardedObjectPool<T> pool)
-        : base(Metrics.PoolInstruments.TypeTag(typeof(T)))
-    {
-        _pool = pool;
-    }
-
     /// <inheritdoc/>
-    internal override long Count => _pool.Statistics.Outstanding;
+    internal override long Count => pool.Statistics.Outstanding;
 }
