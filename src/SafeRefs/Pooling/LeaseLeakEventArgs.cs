@@ -34,6 +34,7 @@ public sealed class LeaseLeakEventArgs<T> : EventArgs
     public int CountAtReturn { get; }
 
     /// <summary>Gets a value indicating whether the object is discarded instead of going back to the pool.</summary>
-    /// <value><see langword="true"/> unless <see cref="GuardedObjectPoolOptions{T}.OnLeakSuspected"/> is <see cref="LeakAction.Warn"/>.</value>
+    /// <value><see langword="true"/> unless <see cref="GuardedObjectPoolOptions{T}.OnLeakSuspected"/> is <see cref="LeakAction.Warn"/>
+    /// and no detach or token callback of the lease failed before the probe ran (such a failure discards the object too).</value>
     public bool Discarded { get; }
 }

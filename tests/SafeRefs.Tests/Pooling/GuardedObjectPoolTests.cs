@@ -526,6 +526,23 @@ public sealed class GuardedObjectPoolTests
     }
 
     [Fact]
+    public void Probe_Warn_ADetachAlsoFailed_TheEventSaysDiscarded()
+    {
+        // Warn keeps the object only if nothing else failed: a failed detach discards it, and the event says so.
+        var pool = Widget.PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount, OnLeakSuspected = LeakAction.Warn });
+        var leaks = new List<LeaseLeakEventArgs<Widget>>();
+        pool.LeakSuspected += (_, e) => leaks.Add(e);
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        lease.On(static (w, h) => w.Changed += h, static (_, _) => throw new InvalidOperationException("remove failed"), (EventHandler)((_, _) => { }));
+
+        Assert.Throws<AggregateException>(lease.Dispose);
+
+        Assert.True(Assert.Single(leaks).Discarded);
+        Assert.True(widget.IsDisposed);
+    }
+
+    [Fact]
     public void Probe_Throw_ThrowsAfterDiscarding()
     {
         var pool = Widget.PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount, OnLeakSuspected = LeakAction.Throw });
