@@ -72,13 +72,15 @@ internal static class EnclosingCallbacks
         private volatile bool _ended;
         private volatile Task? _body;
 
+#if DEBUG
         /// <summary>
         /// Test seam: called by <see cref="End"/> before it marks the call ended (for an asynchronous body, after the
         /// body's task completed: the window <see cref="EndsWith"/> closes), for the frames of every user: timer
-        /// callbacks, loop bodies and asynchronous event handlers. One static load per call; <see langword="null"/>
-        /// outside tests.
+        /// callbacks, loop bodies and asynchronous event handlers. Debug builds only: its static load per call is part
+        /// of the hot path.
         /// </summary>
         internal static Action<Frame>? BeforeEndHook { get; set; }
+#endif
 
         public object Source { get; } = source;
 
@@ -93,7 +95,9 @@ internal static class EnclosingCallbacks
         /// has not ended always stands for a call its source still waits for.</summary>
         public void End()
         {
+#if DEBUG
             BeforeEndHook?.Invoke(this);
+#endif
             _ended = true;
         }
 
