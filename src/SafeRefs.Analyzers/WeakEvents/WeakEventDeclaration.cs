@@ -86,7 +86,7 @@ internal sealed class WeakEventDeclaration
         }
 
         var budget = BudgetName(definition);
-        if (budget is not null && BudgetProblem(container, budget) is { } budgetReason)
+        if (budget is not null && BudgetProblem(container, budget, compilation) is { } budgetReason)
         {
             problem = Diagnostic.Create(Descriptors.SR2005, location, definition.Name, budget, budgetReason);
             return null;
@@ -100,7 +100,7 @@ internal sealed class WeakEventDeclaration
 
         var delegateType = (INamedTypeSymbol)definition.Type;
         var shape = ShapeOf(delegateType);
-        if (Collision(definition, delegateType, shape, compilation) is { } collision)
+        if (Collision(definition, compilation) is { } collision)
         {
             problem = Diagnostic.Create(Descriptors.SR2004, location, definition.Name, collision);
             return null;
@@ -191,7 +191,7 @@ internal sealed class WeakEventDeclaration
     }
 
     /// <summary>Why <paramref name="name"/> is not a static <c>ListenerBudget</c> field or property in scope of the class.</summary>
-    private static string? BudgetProblem(INamedTypeSymbol container, string name)
+    private static string? BudgetProblem(INamedTypeSymbol container, string name, Compilation compilation)
     {
         if (!SyntaxFacts.IsValidIdentifier(name))
         {
@@ -199,13 +199,21 @@ internal sealed class WeakEventDeclaration
         }
 
         // The generated initializer names the member unqualified: it must be found in the class, a base class or a
-        // containing class, as a static field or property whose type is ListenerBudget.
+        // containing class, as a static field or property whose type is ListenerBudget. As in C#'s lookup, members
+        // the class cannot access are passed over.
+        ISymbol? inaccessible = null;
         for (var outer = container; outer is not null; outer = outer.ContainingType)
         {
             for (var type = outer; type is not null; type = type.BaseType)
             {
                 foreach (var member in type.GetMembers(name))
                 {
+                    if (!compilation.IsSymbolAccessibleWithin(member, container))
+                    {
+                        inaccessible ??= member;
+                        continue;
+                    }
+
                     var memberType = member switch
                     {
                         IFieldSymbol field => field.Type,
@@ -227,79 +235,123 @@ internal sealed class WeakEventDeclaration
             }
         }
 
-        return $"no member '{name}' in '{container.Name}'";
+        return inaccessible is null
+            ? $"no member '{name}' in '{container.Name}'"
+            : $"'{inaccessible.ContainingType.Name}.{name}' is not accessible in '{container.Name}'";
     }
 
     /// <summary>
-    /// Why the members of the class or its base classes leave no room for the generated ones: a member named as a
-    /// generated field, or one named as the raise method that is not a method or has its parameter types. Overloads
-    /// with other parameters are legal and allowed, and so are base class members the class cannot access.
+    /// Why the members of the class or its base classes, written by hand or generated for their other weak events,
+    /// leave no room for the generated ones: a member named as a generated field, or one named as the raise method
+    /// that is not a method or has its parameter types. Overloads with other parameters are legal and allowed, and so
+    /// are base class members the class cannot access.
     /// </summary>
-    private static string? Collision(IEventSymbol definition, INamedTypeSymbol delegateType, WeakEventShape shape, Compilation compilation)
+    private static string? Collision(IEventSymbol definition, Compilation compilation)
     {
         var container = definition.ContainingType;
-
-        // The class's own members would be declared twice, except the generated ones, which the analyzer also sees (in
-        // the file of the event's implementing part). The accessible members of base classes would be hidden: a
-        // warning in the generated file, an error where warnings are errors.
-        var generated = definition.PartialImplementationPart?.Locations.FirstOrDefault()?.SourceTree;
-        IEnumerable<(ISymbol Member, bool Own)> Named(string name)
+        foreach (var (name, signatures, _) in Generated(definition, compilation))
         {
-            foreach (var member in container.GetMembers(name))
+            for (var type = container; type is not null; type = type.BaseType)
             {
-                if (generated is null || member.Locations.Any(l => l.SourceTree != generated))
+                // The class's own members would be declared twice; the accessible members of base classes would be
+                // hidden (a warning in the generated file, an error where warnings are errors).
+                var own = SymbolEqualityComparer.Default.Equals(type, container);
+                foreach (var (what, theirs) in Members(type, name, definition, own ? null : container, compilation))
                 {
-                    yield return (member, true);
-                }
-            }
-
-            for (var type = container.BaseType; type is not null; type = type.BaseType)
-            {
-                foreach (var member in type.GetMembers(name))
-                {
-                    if (compilation.IsSymbolAccessibleWithin(member, container))
+                    if (signatures is null || theirs is null || signatures.Any(s => theirs.Any(t => s.SequenceEqual(t))))
                     {
-                        yield return (member, false);
+                        var member = signatures is null ? $"field '{name}'" : "raise method";
+                        var fix = signatures is null ? "rename the member or the event" : "rename it, or set RaiseMethodName";
+                        return $"the class {(own ? "already declares" : "inherits")} {what}, which the generated {member} would {(own ? "redeclare" : "hide")} ({fix})";
                     }
                 }
             }
         }
 
-        static string Clash(ISymbol member, bool own, string generatedMember, string fix) =>
-            $"the class {(own ? "already declares" : "inherits")} '{member.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat)}', which the generated {generatedMember} would {(own ? "redeclare" : "hide")} ({fix})";
+        return null;
+    }
 
-        foreach (var field in new[] { WeakEventEmitter.FieldName(definition), WeakEventEmitter.OptionsName(definition) })
+    /// <summary>
+    /// The members of <paramref name="type"/> named <paramref name="name"/> (accessible in <paramref name="derived"/>,
+    /// if given): those written by hand, and those the generator writes for its weak events other than
+    /// <paramref name="definition"/>. Each comes with its parameter type lists, or <see langword="null"/> for one that
+    /// is not a method.
+    /// </summary>
+    private static IEnumerable<(string What, ImmutableArray<string>[]? Signatures)> Members(
+        INamedTypeSymbol type, string name, IEventSymbol definition, INamedTypeSymbol? derived, Compilation compilation)
+    {
+        // The generator does not see generated members, the analyzer does (in the files of the events' implementing
+        // parts): both take them from the events instead, so they reach the same verdict.
+        var generatedFiles = new HashSet<SyntaxTree>();
+        foreach (var weakEvent in type.GetMembers().OfType<IEventSymbol>())
         {
-            if (Named(field).FirstOrDefault() is ({ } member, var own))
+            if (!weakEvent.IsPartialDefinition || FindAttribute(weakEvent) is null || DelegateProblem(weakEvent.Type) is not null)
             {
-                return Clash(member, own, $"field '{field}'", "rename the member or the event");
+                continue;
+            }
+
+            if (weakEvent.PartialImplementationPart?.Locations.FirstOrDefault()?.SourceTree is { } file)
+            {
+                generatedFiles.Add(file);
+            }
+
+            if (!SymbolEqualityComparer.Default.Equals(weakEvent, definition))
+            {
+                foreach (var (generated, signatures, inherited) in Generated(weakEvent, compilation))
+                {
+                    if (generated == name && (derived is null || inherited))
+                    {
+                        yield return ($"'{type.Name}.{name}' (generated for its weak event '{weakEvent.Name}')", signatures);
+                    }
+                }
             }
         }
 
-        // Parameter types compared as the compiler compares overloads: by documentation ID, which names the runtime
-        // type (no tuple element names, dynamic as object, no nullable annotations).
-        static ImmutableArray<string> Ids(IEnumerable<ITypeSymbol> types) => [.. types.Select(DocumentationCommentId.CreateReferenceId)];
+        foreach (var member in type.GetMembers(name))
+        {
+            if (member.Locations.All(l => l.SourceTree is { } file && generatedFiles.Contains(file))
+                || (derived is not null && !compilation.IsSymbolAccessibleWithin(member, derived)))
+            {
+                continue;
+            }
+
+            // Only a non-generic method with value parameters has a signature the generated methods can share.
+            ImmutableArray<string>[]? signatures = member is not IMethodSymbol method ? null
+                : method.Arity == 0 && method.Parameters.All(p => p.RefKind == RefKind.None) ? [Ids(method.Parameters.Select(p => p.Type))]
+                : [];
+            yield return ($"'{member.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat)}'", signatures);
+        }
+    }
+
+    /// <summary>
+    /// The members the generator writes for <paramref name="weakEvent"/>: the fields (no signatures, private), and the
+    /// raise method with the parameter type lists of its overloads and whether a derived class can see it.
+    /// </summary>
+    private static (string Name, ImmutableArray<string>[]? Signatures, bool Inherited)[] Generated(IEventSymbol weakEvent, Compilation compilation)
+    {
+        var delegateType = (INamedTypeSymbol)weakEvent.Type;
         var invoke = delegateType.DelegateInvokeMethod!.Parameters;
-        ImmutableArray<string>[] signatures = shape switch
+        ImmutableArray<string>[] signatures = ShapeOf(delegateType) switch
         {
             WeakEventShape.Custom => [Ids(invoke.Select(p => p.Type))],
             WeakEventShape.PropertyChanged => [Ids([invoke[1].Type]), Ids([compilation.GetSpecialType(SpecialType.System_String)])],
             _ => [Ids([invoke[1].Type])],
         };
 
-        var raise = FindAttribute(definition) is { } attribute ? WeakEventEmitter.RaiseName(definition, attribute) : "On" + definition.Name;
-        foreach (var (member, own) in Named(raise))
-        {
-            if (member is not IMethodSymbol method
-                || (method.Arity == 0 && method.Parameters.All(p => p.RefKind == RefKind.None)
-                    && signatures.Any(signature => signature.SequenceEqual(Ids(method.Parameters.Select(p => p.Type))))))
-            {
-                return Clash(member, own, "raise method", "rename it, or set RaiseMethodName");
-            }
-        }
-
-        return null;
+        var attribute = FindAttribute(weakEvent);
+        return
+        [
+            (WeakEventEmitter.FieldName(weakEvent), null, false),
+            (WeakEventEmitter.OptionsName(weakEvent), null, false),
+            (WeakEventEmitter.RaiseName(weakEvent, attribute), signatures, WeakEventEmitter.RaiseAccessibility(weakEvent, attribute) != "private"),
+        ];
     }
+
+    /// <summary>
+    /// Parameter types as the compiler compares overloads: by documentation ID, which names the runtime type (no tuple
+    /// element names, dynamic as object, no nullable annotations).
+    /// </summary>
+    private static ImmutableArray<string> Ids(IEnumerable<ITypeSymbol> types) => [.. types.Select(DocumentationCommentId.CreateReferenceId)];
 
     private static string? DelegateProblem(ITypeSymbol type)
     {

@@ -137,7 +137,7 @@ internal static class WeakEventEmitter
         text.Append(indent).AppendLine("}");
         text.AppendLine();
 
-        var raise = RaiseName(symbol, attribute);
+        var raise = Escape(RaiseName(symbol, attribute));
         var access = RaiseAccessibility(symbol, attribute);
         var summary = $"/// <summary>Raises <see cref=\"{Escape(name)}\"/>: calls each live handler in subscription order, on this thread.</summary>";
         switch (declaration.Shape)
@@ -233,9 +233,9 @@ internal static class WeakEventEmitter
     public static string OptionsName(IEventSymbol symbol) => $"s_{Camel(symbol.Name)}WeakEventOptions";
 
     /// <summary>Gets the name of the generated raise method.</summary>
-    public static string RaiseName(IEventSymbol symbol, AttributeData attribute)
+    public static string RaiseName(IEventSymbol symbol, AttributeData? attribute)
     {
-        foreach (var argument in attribute.NamedArguments)
+        foreach (var argument in attribute?.NamedArguments ?? [])
         {
             if (argument.Key == "RaiseMethodName" && argument.Value.Value is string { Length: > 0 } name && SyntaxFacts.IsValidIdentifier(name))
             {
@@ -246,10 +246,11 @@ internal static class WeakEventEmitter
         return "On" + symbol.Name;
     }
 
-    private static string RaiseAccessibility(IEventSymbol symbol, AttributeData attribute)
+    /// <summary>Gets the accessibility of the generated raise method, as written in C#.</summary>
+    public static string RaiseAccessibility(IEventSymbol symbol, AttributeData? attribute)
     {
         var value = 0;
-        foreach (var argument in attribute.NamedArguments)
+        foreach (var argument in attribute?.NamedArguments ?? [])
         {
             if (argument.Key == "RaiseMethodAccessibility" && argument.Value.Value is int chosen)
             {

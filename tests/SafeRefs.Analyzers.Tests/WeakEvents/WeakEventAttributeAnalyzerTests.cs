@@ -72,6 +72,45 @@ public sealed class WeakEventAttributeAnalyzerTests
         Assert.Contains(reason, message, StringComparison.Ordinal);
     }
 
+    // C#'s lookup passes over a member the class cannot access: a private budget of a base class made the generated
+    // initializer fail (CS0122). The twin's budget is protected.
+    [Theory]
+    [InlineData("private", "'Budgets.Limits' is not accessible in 'Source'")]
+    [InlineData("protected", null)]
+    public async Task BudgetOfABaseClass_SR2005_UnlessAccessible(string modifier, string? reason)
+    {
+        var source = Header + $$"""
+            public class Budgets
+            {
+                {{modifier}} static readonly SafeRefs.Subscriptions.ListenerBudget Limits = new(5);
+
+                public static int Max => Limits.MaxListeners;
+            }
+
+            public sealed partial class Source : Budgets
+            {
+                [WeakEvent(Budget = "Limits")] public partial event EventHandler? Changed;
+            }
+            """;
+
+        var diagnostics = await GeneratorHarness.AnalyzeWithMessagesAsync(source);
+        var (files, errors) = GeneratorHarness.Run(source);
+
+        if (reason is null)
+        {
+            Assert.Empty(diagnostics);
+            Assert.Empty(errors);
+            Assert.Single(files);
+        }
+        else
+        {
+            var (id, message) = Assert.Single(diagnostics);
+            Assert.Equal("SR2005", id);
+            Assert.Contains(reason, message, StringComparison.Ordinal);
+            Assert.Empty(files);
+        }
+    }
+
     // The options refuse an undefined enum value at run time, which would fail the class's static initializer: the
     // build says so instead. A defined value written as a cast is fine (the twin).
     [Theory]

@@ -296,15 +296,89 @@ public sealed class WeakEventGeneratorTests
         await AssertReportedNotGenerated(source, hides);
     }
 
+    // Two weak events of a class, or of a class and its base, whose generated members would collide: both (or the
+    // derived one) are reported (SR2004) by the generator's check as by the analyzer's, instead of compiler errors or
+    // warnings in the generated files (the generator, which does not see generated code, wrote them; the analyzer,
+    // which does, reported both). The twins, overloads and other names, are generated and compile.
+    [Theory]
+    [InlineData("(RaiseMethodName = \"Notify\")] public partial event EventHandler? Started;", "(RaiseMethodName = \"Notify\")] public partial event EventHandler? Stopped;", true)]
+    [InlineData("] public partial event EventHandler? Changed;", "] public partial event EventHandler? changed;", true)]
+    [InlineData("(RaiseMethodName = \"_stoppedWeakEvent\")] public partial event EventHandler? Started;", "] public partial event EventHandler? Stopped;", true)]
+    [InlineData("(RaiseMethodName = \"Notify\")] public partial event EventHandler? Started;", "(RaiseMethodName = \"Notify\")] public partial event EventHandler<int>? Stopped;", false)]
+    [InlineData("] public partial event EventHandler? Changed;", "] public partial event EventHandler? Stopped;", false)]
+    public async Task GeneratedMembersOfTwoWeakEvents_BothReportedNotGenerated(string first, string second, bool collide)
+    {
+        var source = Header + $$"""
+            public partial class Clock
+            {
+                [WeakEvent{{first}}
+
+                [WeakEvent{{second}}
+            }
+            """;
+
+        await AssertOutcome(source, generated: collide ? 0 : 2, reported: collide ? 2 : 0);
+    }
+
+    // A base class's weak event generates a raise method a derived class's weak event would hide: the derived one is
+    // reported. The twin's base raise method is private, which nothing hides.
+    [Theory]
+    [InlineData("", true)]
+    [InlineData("(RaiseMethodAccessibility = RaiseMethodAccessibility.Private)", false)]
+    public async Task RaiseMethodOfABaseWeakEvent_HiddenIsReported(string baseOptions, bool hidden)
+    {
+        var source = Header + $$"""
+            public partial class Device
+            {
+                [WeakEvent{{baseOptions}}]
+                public partial event EventHandler? Changed;
+            }
+
+            public sealed partial class Clock : Device
+            {
+                [WeakEvent(RaiseMethodName = "OnChanged")]
+                public partial event EventHandler? Ticked;
+            }
+            """;
+
+        await AssertOutcome(source, generated: hidden ? 1 : 2, reported: hidden ? 1 : 0);
+    }
+
+    // A RaiseMethodName that is a keyword is written escaped: the generated file did not parse. The twin is a plain name.
+    [Theory]
+    [InlineData("event")]
+    [InlineData("Notify")]
+    public void RaiseMethodName_Keyword_GeneratedCodeCompiles(string raise)
+    {
+        var (files, diagnostics) = GeneratorHarness.Run(Header + $$"""
+            public partial class Clock
+            {
+                [WeakEvent(RaiseMethodName = "{{raise}}")]
+                public partial event EventHandler? Started;
+
+                public void Start() => @{{raise}}();
+            }
+            """);
+
+        Assert.Empty(diagnostics);
+        Assert.Single(files);
+    }
+
     // Reported as SR2004 and not generated; or generated, compiling without warnings, and not reported.
-    private static async Task AssertReportedNotGenerated(string source, bool reported)
+    private static Task AssertReportedNotGenerated(string source, bool reported) =>
+        AssertOutcome(source, generated: reported ? 0 : 1, reported: reported ? 1 : 0);
+
+    // So many files generated and SR2004s reported; nothing generated fails to compile, and nothing at all if none is
+    // reported (a reported event is left unimplemented: CS9275 in the source).
+    private static async Task AssertOutcome(string source, int generated, int reported)
     {
         var (files, diagnostics) = GeneratorHarness.Run(source);
         var found = await GeneratorHarness.AnalyzeAsync(source);
 
-        Assert.Equal(reported, files.IsEmpty);
-        Assert.Equal(reported, found.Any(d => d.Id == "SR2004"));
-        if (!reported)
+        Assert.Equal(generated, files.Length);
+        Assert.Equal(reported, found.Count(d => d.Id == "SR2004"));
+        Assert.DoesNotContain(diagnostics, d => d.Location.SourceTree?.FilePath != "Source.cs");
+        if (reported == 0)
         {
             Assert.Empty(diagnostics);
             Assert.Empty(found);
