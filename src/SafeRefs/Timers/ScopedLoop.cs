@@ -140,10 +140,7 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, II
         throw failure;
     }
 
-    ValueTask IScopeMember.WhenIdleAsync() => WhenIdleAsync();
-
-    /// <summary>Completes when the (closed) loop's body has returned and no next body can start; never faults.</summary>
-    internal ValueTask WhenIdleAsync() => new(_completion.Task);
+    ValueTask IScopeMember.WhenIdleAsync() => new(_completion.Task);
 
     /// <summary>Arms the loop once it is in its scope's table. If the clock throws, the loop is closed (uncounted,
     /// out of its scope) and the caller of <c>Loop</c> gets the exception.</summary>
@@ -282,7 +279,8 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, II
             // report (which never throws), and inside the body's flow, so a DisposeAsync awaited in an Error handler
             // faults instead of waiting for that handler.
             var report = EnclosingCallbacks.Enter(this, _scope);
-            Report(failure);
+            _scope.TryGetTarget(out var scope);
+            TimerScope.ReportFailure(scope, failure, null, this);
             EnclosingCallbacks.Exit(report);
         }
 
@@ -337,22 +335,10 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, II
         _completion.TrySetResult();
     }
 
-    private void Report(Exception exception)
-    {
-        _scope.TryGetTarget(out var scope);
-        TimerScope.ReportFailure(scope, exception, null, this);
-    }
-
     private void Close(bool fromScope)
     {
         Close(fromScope, out var clockFailure, out var callbackFailures);
-        if (clockFailure is not null || callbackFailures is not null)
-        {
-            // As CancellationTokenSource.Cancel does: the loop is stopped, then the token callbacks' (and the clock's)
-            // failures surface to the caller that stopped it.
-            var failures = callbackFailures?.InnerExceptions ?? Enumerable.Empty<Exception>();
-            throw new AggregateException(clockFailure is null ? failures : failures.Prepend(clockFailure));
-        }
+        TimerScope.ThrowEndFailures(clockFailure, callbackFailures?.InnerExceptions);
     }
 
     // Ends the loop even when the clock's ITimer.Dispose (user code) throws. Nothing is thrown: the clock's failure and
@@ -407,17 +393,6 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, II
     {
         Close(fromScope, out var clockFailure, out var callbackFailures);
         _scope.TryGetTarget(out var scope);
-        if (clockFailure is not null)
-        {
-            TimerScope.ReportFailure(scope, clockFailure, null, this, clock: true);
-        }
-
-        if (callbackFailures is not null)
-        {
-            foreach (var failure in callbackFailures.InnerExceptions)
-            {
-                TimerScope.ReportFailure(scope, failure, null, this);
-            }
-        }
+        TimerScope.ReportEndFailures(scope, clockFailure, callbackFailures?.InnerExceptions, null, this);
     }
 }

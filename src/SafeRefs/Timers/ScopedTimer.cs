@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.ExceptionServices;
 using SafeRefs.Internal;
 using SafeRefs.Timers.Internal;
 
@@ -492,19 +491,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
     private bool CloseAndReport(TimerScope? scope)
     {
         var closed = Close(out var clockFailure, out var callbackFailures);
-        if (clockFailure is not null)
-        {
-            TimerScope.ReportFailure(scope, clockFailure, this, null, clock: true);
-        }
-
-        if (callbackFailures is not null)
-        {
-            foreach (var failure in callbackFailures.InnerExceptions)
-            {
-                TimerScope.ReportFailure(scope, failure, this, null);
-            }
-        }
-
+        TimerScope.ReportEndFailures(scope, clockFailure, callbackFailures?.InnerExceptions, this, null);
         return closed;
     }
 
@@ -548,16 +535,7 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
     private bool Close()
     {
         var closed = Close(out var clockFailure, out var callbackFailures);
-        if (clockFailure is not null)
-        {
-            throw new AggregateException((callbackFailures?.InnerExceptions ?? Enumerable.Empty<Exception>()).Prepend(clockFailure));
-        }
-
-        if (callbackFailures is not null)
-        {
-            ExceptionDispatchInfo.Throw(callbackFailures);
-        }
-
+        TimerScope.ThrowEndFailures(clockFailure, callbackFailures?.InnerExceptions);
         return closed;
     }
 

@@ -58,6 +58,32 @@ public sealed partial class TimerScope
         }
     }
 
+    /// <summary>Reports what ending an item got back where nobody asked for the end (a timer thread, the scope's
+    /// <c>lifetime</c> token): the clock's failure as the clock's (1204), each token callback's on its own; never throws.</summary>
+    internal static void ReportEndFailures(TimerScope? scope, Exception? clockFailure, IReadOnlyList<Exception>? callbackFailures, ScopedTimer? timer, ScopedLoop? loop)
+    {
+        if (clockFailure is not null)
+        {
+            ReportFailure(scope, clockFailure, timer, loop, clock: true);
+        }
+
+        foreach (var failure in callbackFailures ?? [])
+        {
+            ReportFailure(scope, failure, timer, loop);
+        }
+    }
+
+    /// <summary>Throws what ending an item got back to whoever ended it, as <see cref="CancellationTokenSource.Cancel()"/>
+    /// does once everything is stopped: one <see cref="AggregateException"/>, the clock's failure first.</summary>
+    internal static void ThrowEndFailures(Exception? clockFailure, IReadOnlyList<Exception>? callbackFailures)
+    {
+        if (clockFailure is not null || callbackFailures is not null)
+        {
+            IEnumerable<Exception> failures = callbackFailures ?? [];
+            throw new AggregateException(clockFailure is null ? failures : failures.Prepend(clockFailure));
+        }
+    }
+
     /// <summary>Counts (kind <c>error handler</c>) and logs an <see cref="Error"/> handler of <paramref name="scope"/> that threw; never throws.</summary>
     private static void ReportHandlerFailed(TimerScope scope, Exception exception)
     {

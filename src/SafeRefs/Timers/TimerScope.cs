@@ -537,17 +537,14 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
     /// <remarks>One rule at every stage of the disposal: the scope waits for every callback and body of it or of a
     /// child scope that runs once it is disposed (none starts after, and one that runs keeps its cell in the table, so
     /// the disposal finds it), so the flow's own running callback of this scope or a child is one it waits for.</remarks>
-    internal bool IsCallingFromOwnCallback() => IsInsideRunningMemberOf(this);
-
-    // Whether a callback or body of a member of the scope or of one of its child scopes that has not ended encloses the
-    // current flow, whatever the progress of the scope's disposal. Timers and loops enter their calls with their scope
-    // as the frame's state; frames of other features (an event handler a callback raised) are skipped.
-    private static bool IsInsideRunningMemberOf(TimerScope scope)
+    internal bool IsCallingFromOwnCallback()
     {
+        // Timers and loops enter their calls with their scope as the frame's state; frames of other features (an event
+        // handler a callback raised) are skipped.
         for (var frame = EnclosingCallbacks.Innermost; frame is not null; frame = frame.Outer)
         {
             if (!frame.HasEnded && frame.State is WeakReference<TimerScope> owner && owner.TryGetTarget(out var target)
-                && target.IsSelfOrChildOf(scope))
+                && target.IsSelfOrChildOf(this))
             {
                 return true;
             }
@@ -640,29 +637,19 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
     private void Add(IScopeMember member)
     {
-        if (!TryAdd(member))
+        lock (_lock)
         {
-            ThrowDisposed();
+            if (_disposed)
+            {
+                ThrowDisposed();
+            }
+
+            _table.Add(member);
         }
     }
 
     [DoesNotReturn]
     private void ThrowDisposed() => throw new ObjectDisposedException(GetType().FullName);
-
-    // Adds the member to the table; false if the scope is disposed.
-    private bool TryAdd(IScopeMember member)
-    {
-        lock (_lock)
-        {
-            if (_disposed)
-            {
-                return false;
-            }
-
-            _table.Add(member);
-            return true;
-        }
-    }
 
     private bool TryAddTimer(ScopedTimer timer)
     {
@@ -759,12 +746,9 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
             _ = CompleteWhenIdleAsync(busy, idle);
         }
 
-        if (!fromParent)
+        if (!fromParent && _memberInParent is { } inParent)
         {
-            if (_memberInParent is { } member)
-            {
-                _parent?.Remove(member);
-            }
+            _parent?.Remove(inParent);
         }
 
         if (errors is not null && forLifetime)

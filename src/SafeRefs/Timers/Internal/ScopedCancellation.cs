@@ -75,17 +75,10 @@ internal sealed class ScopedCancellation : IScopeMember
         if (report)
         {
             Report(failures, refused);
-            return;
         }
-
-        if (refused is not null)
+        else
         {
-            (failures ??= []).Insert(0, refused);
-        }
-
-        if (failures is not null)
-        {
-            throw new AggregateException(failures);
+            TimerScope.ThrowEndFailures(refused, failures);
         }
     }
 
@@ -99,21 +92,8 @@ internal sealed class ScopedCancellation : IScopeMember
     // The clock's failure as the clock's (1204), the token callbacks' as failed callbacks (1200).
     private void Report(List<Exception>? failures, Exception? refused)
     {
-        if (failures is null && refused is null)
-        {
-            return;
-        }
-
         _scope.TryGetTarget(out var scope);
-        if (refused is not null)
-        {
-            TimerScope.ReportFailure(scope, refused, null, null, clock: true);
-        }
-
-        foreach (var failure in failures ?? [])
-        {
-            TimerScope.ReportFailure(scope, failure, null, null);
-        }
+        TimerScope.ReportEndFailures(scope, refused, failures, null, null);
     }
 
     // Ends the source once: out of its scope, its timer released, its token cancelled, uncounted. Returns what the
