@@ -76,8 +76,6 @@ public sealed class ScopedLoop : IDisposable, IAsyncDisposable, IScopeMember, II
 
     bool IScopeMember.IsBusy => !_completion.Task.IsCompleted;
 
-    bool IScopeMember.RunsInCallingFlow => RunsInCallingFlow;
-
     // Whether the caller runs inside a body of this loop that has not finished (also after an await in it): a
     // DisposeAsync there would wait for itself.
     private bool RunsInCallingFlow => EnclosingCallbacks.IsInside(this);

@@ -108,8 +108,6 @@ public sealed class ScopedTimer : IDisposable, IAsyncDisposable, IScopeMember, I
 
     bool IScopeMember.IsBusy => IsRunning;
 
-    bool IScopeMember.RunsInCallingFlow => RunsInCallingFlow;
-
     /// <summary>Gets a value indicating whether a callback may be running (checked by the scope before it reuses the cell).</summary>
     internal bool IsRunning => (Volatile.Read(ref _state) & RunningMask) != 0;
 

@@ -166,8 +166,6 @@ public sealed partial class TimerScope : IDisposable, IAsyncDisposable, IScopeMe
 
     bool IScopeMember.IsBusy => Volatile.Read(ref _idle) is { Task.IsCompleted: false };
 
-    bool IScopeMember.RunsInCallingFlow => IsCallingFromOwnCallback();
-
     /// <summary>Gets whether this scope or one of its parents has begun disposing: no callback or loop body of it may
     /// start then. The first disposal sets this under the lock before it closes anything, so any Dispose that returns
     /// (also a second one that raced the first) returns after every callback of the scope and its children is barred,

@@ -14,8 +14,6 @@ internal sealed class ChildScopeMember(WeakReference<TimerScope> child) : IScope
 
     public bool IsBusy => child.TryGetTarget(out var scope) && ((IScopeMember)scope).IsBusy;
 
-    public bool RunsInCallingFlow => child.TryGetTarget(out var scope) && ((IScopeMember)scope).RunsInCallingFlow;
-
     public void CloseFromScope(bool report)
     {
         if (child.TryGetTarget(out var scope))

@@ -14,12 +14,6 @@ internal interface IScopeMember
     /// <summary>Gets a value indicating whether a callback or body of the member may still be running.</summary>
     bool IsBusy { get; }
 
-    /// <summary>Gets a value indicating whether the caller runs inside a callback or loop body of the member whose call
-    /// has not ended, also after an await of an asynchronous one (see <see cref="SafeRefs.Internal.EnclosingCallbacks"/>):
-    /// a DisposeAsync awaited there would wait for itself. Work such a call left running no longer counts once the call
-    /// has ended, though another call of the member may run then.</summary>
-    bool RunsInCallingFlow { get; }
-
     /// <summary>Stops the member because its scope is being disposed; the scope has already removed it.</summary>
     /// <param name="report">Whether the disposal has no caller to throw to (the scope's <c>lifetime</c> token ended
     /// it): then each failure is reported as the member reports it where nobody asked for the close (the clock's as

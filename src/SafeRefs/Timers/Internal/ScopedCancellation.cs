@@ -42,8 +42,6 @@ internal sealed class ScopedCancellation : IScopeMember
 
     bool IScopeMember.IsBusy => false;
 
-    bool IScopeMember.RunsInCallingFlow => false;
-
     ValueTask IScopeMember.WhenIdleAsync() => default;
 
     /// <summary>Arms the timeout once the member is in its scope's table. If the clock throws, the source ends

@@ -34,8 +34,6 @@ internal sealed class ScopedDelay : TaskCompletionSource, IScopeMember
 
     bool IScopeMember.IsBusy => false;
 
-    bool IScopeMember.RunsInCallingFlow => false;
-
     void IScopeMember.CloseFromScope(bool report) => Finish(CancellationToken.None, fromScope: true, report);
 
     ValueTask IScopeMember.WhenIdleAsync() => default;

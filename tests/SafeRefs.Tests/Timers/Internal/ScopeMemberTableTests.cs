@@ -78,8 +78,6 @@ public sealed class ScopeMemberTableTests
 
         public bool IsBusy { get; set; }
 
-        public bool RunsInCallingFlow => false;
-
         public void CloseFromScope(bool report) => IsClosed = true;
 
         public ValueTask WhenIdleAsync() => default;
