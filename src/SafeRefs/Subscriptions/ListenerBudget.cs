@@ -113,19 +113,21 @@ public sealed class ListenerBudget
 
     /// <summary>
     /// Adds <paramref name="listeners"/> listeners to (source, event) in one step, judged together (the parts of a
-    /// multicast delegate): reports or refuses as configured, and returns the counter.
+    /// multicast delegate), for a caller that attaches them next: refuses them now (Throw), but leaves a warning to
+    /// <see cref="Attached"/>, so that the warning comes after the attach, and an attach that fails (a disposed
+    /// source's <c>add</c>) reports nothing and does not use up the once-per-(source, event) warning.
     /// </summary>
     /// <param name="source">The counted source.</param>
     /// <param name="eventName">The event name.</param>
     /// <param name="reportedType">The type named in reports (a weak event's declaring class); <see langword="null"/>: the source's type.</param>
     /// <param name="listeners">How many listeners are attached together; at least 1.</param>
     /// <exception cref="ListenerLimitExceededException">Refused; the count is unchanged.</exception>
-    internal ListenerCount Acquire(object source, string? eventName, Type? reportedType, int listeners)
+    internal ListenerCount AcquireToAttach(object source, string? eventName, Type? reportedType = null, int listeners = 1)
     {
         var counter = CounterFor(source, eventName);
         var count = counter.Add(listeners);
         var max = Volatile.Read(ref _maxListeners);
-        if (max > 0 && count > max)
+        if (max > 0 && count > max && OnExceeded == ListenerBudgetAction.Throw)
         {
             OnAboveLimit(source, counter, count, max, reportedType, listeners);
         }
@@ -133,36 +135,15 @@ public sealed class ListenerBudget
         return counter;
     }
 
-    /// <summary>
-    /// Adds one listener to (source, event) for a caller that attaches it next: refuses it now (Throw), but leaves a
-    /// warning to <see cref="Attached"/>, so that an attach that fails (a disposed source's <c>add</c>) reports nothing
-    /// and does not use up the once-per-(source, event) warning.
-    /// </summary>
-    /// <param name="source">The counted source.</param>
-    /// <param name="eventName">The event name.</param>
-    /// <exception cref="ListenerLimitExceededException">Refused; the count is unchanged.</exception>
-    internal ListenerCount AcquireToAttach(object source, string? eventName)
-    {
-        var counter = CounterFor(source, eventName);
-        var count = counter.Add(1);
-        var max = Volatile.Read(ref _maxListeners);
-        if (max > 0 && count > max && OnExceeded == ListenerBudgetAction.Throw)
-        {
-            OnAboveLimit(source, counter, count, max);
-        }
-
-        return counter;
-    }
-
-    /// <summary>The listener counted by <see cref="AcquireToAttach"/> is attached: warns if the count is above the
+    /// <summary>The listeners counted by <see cref="AcquireToAttach"/> are attached: warns if the count is above the
     /// limit (never throws; an action changed to Throw meanwhile refuses nothing that is already attached).</summary>
-    internal void Attached(object source, ListenerCount counter)
+    internal void Attached(object source, ListenerCount counter, Type? reportedType = null)
     {
         var count = counter.Current;
         var max = Volatile.Read(ref _maxListeners);
         if (max > 0 && count > max && OnExceeded == ListenerBudgetAction.Warn)
         {
-            OnAboveLimit(source, counter, count, max);
+            OnAboveLimit(source, counter, count, max, reportedType);
         }
     }
 

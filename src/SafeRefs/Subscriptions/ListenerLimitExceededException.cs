@@ -40,7 +40,7 @@ public sealed class ListenerLimitExceededException : InvalidOperationException
     /// <param name="count">The count the listener would have made.</param>
     /// <param name="maxListeners">The limit.</param>
     public ListenerLimitExceededException(Type? sourceType, string eventName, int count, int maxListeners)
-        : base($"Refused listener {count} of {sourceType?.Name ?? "?"}.{eventName}: the limit is {maxListeners}. Dispose the subscriptions you no longer need (possible listener leak).")
+        : base($"Refused a listener that would make {count} listeners on {sourceType?.Name ?? "?"}.{eventName}: the limit is {maxListeners}. Dispose the subscriptions you no longer need (possible listener leak).")
     {
         SourceType = sourceType;
         EventName = eventName ?? string.Empty;

@@ -157,8 +157,91 @@ public sealed class WeakEventBudgetTests
         Assert.Equal(2, budget.Count(source, "E"));
     }
 
+    // "With Warn the listener is attached, then Exceeded is raised": a weak event warned before publishing, so an
+    // Exceeded handler reading the event missed the listeners it was told about. Subscribe.Event is the control.
+    [Theory]
+    [InlineData("Add", 2)]
+    [InlineData("Subscribe", 2)]
+    [InlineData("Multicast", 3)]
+    [InlineData("Subscribe.Event", 2)]
+    public void Warn_ExceededRaisedAfterTheListenersAreAttached(string how, int expected)
+    {
+        var budget = new ListenerBudget(maxListeners: 1);
+        var source = new WeakEvent<int>(new WeakEventOptions { Budget = budget, Name = "E" });
+        var plain = new PlainSource();
+        var owner = new object();
+        var seen = new List<(int Count, int Reported)>();
+        budget.Exceeded += (_, e) => seen.Add((how == "Subscribe.Event" ? plain.Count : source.Count, e.Count));
+        EventHandler<int> multicast = Handler;
+        multicast += Handler;
+
+        for (var i = 0; i < 2; i++)
+        {
+            switch (how)
+            {
+                case "Add":
+                    source.Add(Handler);
+                    break;
+                case "Subscribe":
+                    _ = source.Subscribe(owner, static (_, _, _) => { });
+                    break;
+                case "Multicast":
+                    source.Add(i == 0 ? Handler : multicast);
+                    break;
+                default:
+                    _ = Subscribe.Event(plain, static (s, h) => s.Changed += h, static (s, h) => s.Changed -= h, (EventHandler<int>)Handler, budget, "E");
+                    break;
+            }
+        }
+
+        Assert.Equal((expected, expected), Assert.Single(seen));
+        GC.KeepAlive(owner);
+    }
+
+    // A refused multicast said "listener 4" for a delegate of three parts added to one: the exception and the log say
+    // the count the delegate would have made. A single listener's refusal reads the same way.
+    [Theory]
+    [InlineData(3, 4)]
+    [InlineData(1, 2)]
+    public void Throw_MessageAndLog_SayTheCountTheListenerWouldMake(int parts, int wouldMake)
+    {
+        var logger = new FakeLogger();
+        var budget = new ListenerBudget(maxListeners: 1, logger) { OnExceeded = ListenerBudgetAction.Throw };
+        var source = new WeakEvent<int>(new WeakEventOptions { Budget = budget, Name = "Changed", DeclaringType = typeof(Thermometer) });
+        source.Add(Handler);
+        EventHandler<int> listener = Handler;
+        for (var i = 1; i < parts; i++)
+        {
+            listener += Handler;
+        }
+
+        var thrown = Assert.Throws<ListenerLimitExceededException>(() => source.Add(listener));
+
+        var expected = $"a listener that would make {wouldMake} listeners on Thermometer.Changed";
+        Assert.Contains(expected, thrown.Message, StringComparison.Ordinal);
+        Assert.Equal(wouldMake, thrown.Count);
+        var record = Assert.Single(logger.Collector.GetSnapshot());
+        Assert.Equal(1001, record.Id.Id);
+        Assert.Contains($"a listener that would make {wouldMake} listeners on {typeof(Thermometer).FullName}.Changed", record.Message, StringComparison.Ordinal);
+        Assert.Equal(1, source.Count);
+    }
+
     private static void Handler(object? sender, int e)
     {
+    }
+
+    /// <summary>A plain event that counts its handlers.</summary>
+    private sealed class PlainSource
+    {
+        private EventHandler<int>? _changed;
+
+        public event EventHandler<int>? Changed
+        {
+            add => _changed += value;
+            remove => _changed -= value;
+        }
+
+        public int Count => _changed?.GetInvocationList().Length ?? 0;
     }
 
     /// <summary>A logger that runs a hook at each log call, on the logging thread.</summary>

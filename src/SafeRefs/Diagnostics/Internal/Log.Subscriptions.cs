@@ -9,7 +9,7 @@ internal static partial class Log
     internal static partial void ListenerLeakSuspected(ILogger logger, string sourceType, string eventName, int count, int maxListeners);
 
     [LoggerMessage(EventId = 1001, EventName = "ListenerRefused", Level = LogLevel.Error,
-        Message = "Refused listener {Count} on {SourceType}.{EventName}: the limit is {MaxListeners} (possible listener leak).")]
+        Message = "Refused a listener that would make {Count} listeners on {SourceType}.{EventName}: the limit is {MaxListeners} (possible listener leak).")]
     internal static partial void ListenerRefused(ILogger logger, string sourceType, string eventName, int count, int maxListeners);
 
     [LoggerMessage(EventId = 1002, EventName = "ExceededHandlerFailed", Level = LogLevel.Error,

@@ -136,37 +136,42 @@ internal sealed class WeakHandlerList
 
     /// <summary>
     /// Counts entries in the budget together (a refusal never holds places a concurrent <c>Subscribe</c> could see) and
-    /// publishes them. If it throws, nothing was counted or published and their handles are freed.
+    /// publishes them; a budget's warning comes after. If it throws, nothing was counted or published and their handles
+    /// are freed.
     /// </summary>
     /// <exception cref="ListenerLimitExceededException">The budget refuses the entries.</exception>
     private void Add(ReadOnlySpan<WeakHandlerEntry> entries)
     {
-        if (_budget is not null)
+        if (_budget is null)
         {
-            // The budget judges live handlers: collected ones give their places back first.
-            Purge();
-            ListenerCount counter;
-            try
-            {
-                counter = _budget.Acquire(_source!, _name, _declaringType, entries.Length);
-            }
-            catch
-            {
-                foreach (var entry in entries)
-                {
-                    _ = entry.Release();
-                }
+            Append(entries);
+            return;
+        }
 
-                throw;
-            }
-
+        // The budget judges live handlers: collected ones give their places back first.
+        Purge();
+        ListenerCount counter;
+        try
+        {
+            counter = _budget.AcquireToAttach(_source!, _name, _declaringType, entries.Length);
+        }
+        catch
+        {
             foreach (var entry in entries)
             {
-                entry.SetBudgetCount(counter);
+                _ = entry.Release();
             }
+
+            throw;
+        }
+
+        foreach (var entry in entries)
+        {
+            entry.SetBudgetCount(counter);
         }
 
         Append(entries);
+        _budget.Attached(_source!, counter, _declaringType);
     }
 
     /// <summary>
