@@ -758,21 +758,24 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     {
         var frame = EnclosingCallbacks.Enter(this);
         var disposal = default(ValueTask);
+        bool done;
         try
         {
             disposal = registration is IIdleAwaitable bag ? bag.DisposeThenWhenIdleAsync() : registration.DisposeAsync();
         }
         finally
         {
+            // Looked at once: a disposal completing on another thread between two looks would leave the frame open.
             EnclosingCallbacks.Leave(frame);
-            if (disposal.IsCompleted)
+            done = disposal.IsCompleted;
+            if (done)
             {
                 frame.End();
             }
         }
 
         // Still running: the frame flows into its continuations and ends when it completes.
-        return disposal.IsCompleted ? disposal : new ValueTask(frame.EndsWith(disposal));
+        return done ? disposal : new ValueTask(frame.EndsWith(disposal));
     }
 
     /// <summary>Joins what <paramref name="running"/> waits for to the lease (only by an end, which counts itself), if

@@ -1,3 +1,4 @@
+using System.Threading.Tasks.Sources;
 using Microsoft.Extensions.Time.Testing;
 using SafeRefs.Events;
 using SafeRefs.Pooling;
@@ -488,6 +489,43 @@ public sealed class PoolLeaseRegistrationEndTests
         Assert.Equal((1L, 0L), (outstandingWhileItemRuns, pool.Statistics.Outstanding));
     }
 
+    // The lease disposes a tracked registration inside a frame of its own, so that work the disposal started may call
+    // lease.DisposeAsync() without waiting for the hand-back; once the disposal has completed, that frame must have
+    // ended. Here the disposal looks pending at the lease's first look and completed at its next (as one completing on
+    // another thread in between does): work it left behind must still wait for the hand-back, held by a handler of the
+    // lease that runs on another thread. Twin: a disposal completed at once.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task DisposeAsync_InWorkOfATrackedDisposalThatCompletedWhileTheEndLooked_WaitsForTheHandBack(bool completesWhileLooked)
+    {
+        var pool = Widget.PoolOfOne();
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) =>
+        {
+            entered.TrySetResult();
+            release.Task.Wait(TestTimeouts.Bound);
+        }));
+        var container = lease.Track(new ContextCapturingContainer(completesWhileLooked));
+        var raise = Task.Run(widget.RaiseChanged);
+        await entered.Task.Bounded();
+
+        lease.Dispose(); // the handler still runs: the object does not go back yet
+        Task? later = null;
+        ExecutionContext.Run(container.Captured!, _ => later = lease.DisposeAsync().AsTask(), null);
+        var completedEarly = later!.IsCompleted;
+        var outstanding = pool.Statistics.Outstanding;
+        release.TrySetResult();
+        await raise.Bounded();
+        await later.Bounded();
+
+        Assert.Equal(1L, outstanding);
+        Assert.False(completedEarly, "DisposeAsync completed while the object was still out");
+    }
+
     private sealed class CompletingLater : IDisposable, IAsyncDisposable
     {
         private readonly TaskCompletionSource _done = new();
@@ -497,5 +535,32 @@ public sealed class PoolLeaseRegistrationEndTests
         public void Dispose() => throw new InvalidOperationException("disposed with DisposeAsync only");
 
         public ValueTask DisposeAsync() => new(_done.Task);
+    }
+
+    // Captures the context that work its disposal leaves behind runs in; its disposal reports pending on the first
+    // status check only (completesWhileLooked), else completed.
+    private sealed class ContextCapturingContainer(bool completesWhileLooked) : IDisposable, IAsyncDisposable, IValueTaskSource
+    {
+        private int _checks;
+
+        public ExecutionContext? Captured { get; private set; }
+
+        public void Dispose() => throw new InvalidOperationException("disposed with DisposeAsync only");
+
+        public ValueTask DisposeAsync()
+        {
+            Captured = ExecutionContext.Capture();
+            return new(this, 0);
+        }
+
+        public ValueTaskSourceStatus GetStatus(short token) =>
+            completesWhileLooked && Interlocked.Increment(ref _checks) == 1 ? ValueTaskSourceStatus.Pending : ValueTaskSourceStatus.Succeeded;
+
+        public void GetResult(short token)
+        {
+        }
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            continuation(state);
     }
 }
