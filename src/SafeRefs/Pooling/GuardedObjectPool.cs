@@ -268,33 +268,34 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         }
     }
 
+    /// <summary>Gets whether a listener above the limit is refused (<see cref="ListenerBudgetAction.Throw"/>).</summary>
+    internal bool RefusesAboveLimit => _onExceeded == ListenerBudgetAction.Throw;
+
     /// <summary>
-    /// Judges one more listener of <paramref name="lease"/> on <paramref name="key"/> (under the object's lock): refuses
-    /// it with <see cref="ListenerBudgetAction.Throw"/>, or returns the count to warn about once it is attached
-    /// (<see cref="ListenerBudgetAction.Warn"/>, once per (object, event): see <see cref="PooledObjectState{T}.TryMarkWarned"/>), or 0.
+    /// Judges one more listener of <paramref name="lease"/> on <paramref name="key"/> (under the object's lock): the
+    /// count it would make there when that is above the limit and the pool warns or refuses, else 0. The caller refuses
+    /// it (<see cref="RefusesAboveLimit"/>, see <see cref="Refuse"/>) or warns once it is attached (once per (object,
+    /// event): see <see cref="PooledObjectState{T}.TryMarkWarned"/>), both after leaving the lock.
     /// </summary>
     internal int JudgeLimit(PoolLease<T> lease, string key)
     {
         // A lease with fewer entries than the limit cannot exceed it with one more: no count.
-        if (_maxListeners <= 0 || lease.AttachmentCount < _maxListeners)
+        if (_maxListeners <= 0 || _onExceeded == ListenerBudgetAction.Ignore || lease.AttachmentCount < _maxListeners)
         {
             return 0;
         }
 
         var count = lease.CountFor(key) + 1;
-        if (count <= _maxListeners)
-        {
-            return 0;
-        }
+        return count > _maxListeners ? count : 0;
+    }
 
-        if (_onExceeded == ListenerBudgetAction.Throw)
-        {
-            var name = EventNames.Normalize(key);
-            _metrics.Pool.ReportLimitExceeded(null, typeof(T), name, count, _maxListeners);
-            throw new ListenerLimitExceededException(lease.State.Value.GetType(), name, count, _maxListeners);
-        }
-
-        return _onExceeded == ListenerBudgetAction.Warn ? count : 0;
+    /// <summary>Records a refused listener and returns the exception to throw (outside the object's lock: a metric
+    /// listener is user code).</summary>
+    internal ListenerLimitExceededException Refuse(T value, string key, int count)
+    {
+        var name = EventNames.Normalize(key);
+        _metrics.Pool.ReportLimitExceeded(null, typeof(T), name, count, _maxListeners);
+        return new ListenerLimitExceededException(value.GetType(), name, count, _maxListeners);
     }
 
     internal static void AddFailure(ref List<Exception>? errors, Exception ex) =>

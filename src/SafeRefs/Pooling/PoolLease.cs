@@ -87,8 +87,6 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// read-modify-written: an end and a failing attacher may set it at the same time, and neither may undo the other.</summary>
     internal bool Discard { get; set; }
 
-    internal PooledObjectState<T> State => _state;
-
     /// <summary>Gets how many entries the lease has taken (at least its handlers on any one event). Under the lock.</summary>
     internal int AttachmentCount => _count;
 
@@ -460,18 +458,27 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(add); // the parameters of On
         ArgumentNullException.ThrowIfNull(remove);
         key ??= "(unnamed)";
-        int index;
-        int warnCount;
+        var index = -1;
+        int exceeded;
         lock (_state.Lock)
         {
             ThrowIfEnded();
-            warnCount = _pool.JudgeLimit(this, key);
-            index = Append(remove, attached, key, forwarder);
+            exceeded = _pool.JudgeLimit(this, key);
+            if (exceeded == 0 || !_pool.RefusesAboveLimit)
+            {
+                index = Append(remove, attached, key, forwarder);
 
-            // The accessors are user code and run outside the lock (an end inside a handler raised under the source's
-            // own lock must not wait for an add that waits for that lock), counted as running, so that the object does
-            // not go back while they run; an end meanwhile leaves the pending entry to this attacher.
-            Interlocked.Increment(ref _running);
+                // The accessors are user code and run outside the lock (an end inside a handler raised under the
+                // source's own lock must not wait for an add that waits for that lock), counted as running, so that the
+                // object does not go back while they run; an end meanwhile leaves the pending entry to this attacher.
+                Interlocked.Increment(ref _running);
+            }
+        }
+
+        if (index < 0)
+        {
+            // Refused: nothing was taken. Its metric, as a warning's, is recorded outside the lock.
+            throw _pool.Refuse(_state.Value, key, exceeded);
         }
 
         try
@@ -503,9 +510,9 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
                 _state.Attachments[index].Pending = !tracked;
 
                 // Warned once per (object, event), for a listener that is attached: an add that failed used up nothing.
-                if (!tracked || (warnCount > 0 && !_state.TryMarkWarned(EventNames.Normalize(key))))
+                if (!tracked || (exceeded > 0 && !_state.TryMarkWarned(EventNames.Normalize(key))))
                 {
-                    warnCount = 0;
+                    exceeded = 0;
                 }
             }
 
@@ -529,9 +536,9 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
             Exit();
         }
 
-        if (warnCount > 0)
+        if (exceeded > 0)
         {
-            _pool.WarnExceeded(_state.Value, EventNames.Normalize(key), warnCount);
+            _pool.WarnExceeded(_state.Value, EventNames.Normalize(key), exceeded);
         }
     }
 

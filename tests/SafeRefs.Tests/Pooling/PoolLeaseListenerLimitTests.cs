@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using SafeRefs.Pooling;
 using SafeRefs.Subscriptions;
 using SafeRefs.Tests.Infrastructure;
@@ -112,5 +113,34 @@ public sealed class PoolLeaseListenerLimitTests
         Assert.Equal(failSecondAdd ? 0 : 1, atSecond);
         Assert.Equal([2], reported); // once per (object, event), for the listener that crossed the limit
         Assert.Equal(failSecondAdd ? 2 : 3, lease.Value.ChangedCount);
+    }
+
+    // A metric listener is user code: the limit's metric is recorded outside the object's lock, for a refusal (Throw)
+    // as for a warning (Warn, the twin). The listener here needs another thread to read the same lease.
+    [Theory]
+    [InlineData(ListenerBudgetAction.Throw)]
+    [InlineData(ListenerBudgetAction.Warn)]
+    public void On_AboveTheLimit_TheMetricListenerRunsOutsideTheLeasesLock(ListenerBudgetAction action)
+    {
+        using var meters = new TestMeterFactory();
+        var pool = Widget.PoolOfOne(new() { MaxListenersPerEvent = 1, OnExceeded = action, MeterFactory = meters });
+        using var lease = pool.Rent();
+        bool? otherThreadGotIn = null;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == meters && instrument.Name == "saferefs.listener.budget.exceeded")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, _, _) => otherThreadGotIn ??= Task.Run(() => lease.TrackedCount).Wait(TestTimeouts.Bound));
+        listener.Start();
+        lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }), "Changed");
+
+        var second = Record.Exception(() => lease.On(static (w, h) => w.Changed += h, static (w, h) => w.Changed -= h, (EventHandler)((_, _) => { }), "Changed"));
+
+        Assert.Equal(action == ListenerBudgetAction.Throw, second is ListenerLimitExceededException);
+        Assert.True(otherThreadGotIn, "the metric listener did not run, or ran while the lease's lock was held");
     }
 }
