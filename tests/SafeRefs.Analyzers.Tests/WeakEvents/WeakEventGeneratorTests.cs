@@ -364,6 +364,33 @@ public sealed class WeakEventGeneratorTests
         Assert.Single(files);
     }
 
+    // An event being retired, obsolete with its args or delegate type: the generated members name the type outside
+    // the obsolete event (CS0618 in the generated file, an error where warnings are errors). The twin's type is current.
+    [Theory]
+    [InlineData("[Obsolete(\"Use Updated.\")]", "EventHandler<OldArgs>")]
+    [InlineData("[Obsolete]", "OldHandler")]
+    [InlineData("", "EventHandler<OldArgs>")]
+    public void ObsoleteEventTypes_GeneratedCodeCompiles(string obsolete, string handler)
+    {
+        var (files, diagnostics) = GeneratorHarness.Run(Header + $$"""
+            {{obsolete}}
+            public sealed class OldArgs : EventArgs;
+
+            {{obsolete}}
+            public delegate void OldHandler(OldArgs e);
+
+            public sealed partial class Clock
+            {
+                {{obsolete}}
+                [WeakEvent]
+                public partial event {{handler}}? Changed;
+            }
+            """);
+
+        Assert.Empty(diagnostics);
+        Assert.Single(files);
+    }
+
     // Reported as SR2004 and not generated; or generated, compiling without warnings, and not reported.
     private static Task AssertReportedNotGenerated(string source, bool reported) =>
         AssertOutcome(source, generated: reported ? 0 : 1, reported: reported ? 1 : 0);
