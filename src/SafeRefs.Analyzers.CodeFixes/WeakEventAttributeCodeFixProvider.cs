@@ -15,7 +15,8 @@ namespace SafeRefs.Analyzers.CodeFixes;
 /// (<c>public event EventHandler&lt;T&gt;? X;</c>): turns its declaration into <c>[WeakEvent] public partial event …</c>
 /// and makes its type (and containing types) partial, so the source no longer keeps its subscribers alive. Raises in
 /// the type (<c>X?.Invoke(this, e)</c>) become calls of the generated raise method (<c>OnX(e)</c>); the fix is not
-/// offered when the type uses the event in any other way, or already has a member with the raise method's name.
+/// offered when the type uses the event in any other way, already has a member with the raise method's name (a call
+/// could bind to it), or where the generator would report the event (SR2004: a base class member it would hide).
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(WeakEventAttributeCodeFixProvider))]
 [Shared]
@@ -38,7 +39,7 @@ public sealed class WeakEventAttributeCodeFixProvider : CodeFixProvider
         var node = root?.FindNode(context.Diagnostics[0].Location.SourceSpan, getInnermostNodeForTie: true);
         var assignment = node?.DescendantNodesAndSelf().OfType<AssignmentExpressionSyntax>().FirstOrDefault(a => a.IsKind(SyntaxKind.AddAssignmentExpression));
         if (assignment is null || model?.GetSymbolInfo(assignment.Left, context.CancellationToken).Symbol is not IEventSymbol symbol
-            || !WeakEventDeclaration.CanConvert(symbol, context.CancellationToken))
+            || !WeakEventDeclaration.CanConvert(symbol, model.Compilation, context.CancellationToken))
         {
             return;
         }

@@ -111,13 +111,14 @@ internal sealed class WeakEventDeclaration
 
     /// <summary>
     /// Gets whether a plain field-like event (<c>public event EventHandler? X;</c>) declared in source can become a
-    /// <c>[WeakEvent]</c> partial event: an instance or static event of a class, not virtual, of a supported delegate.
+    /// <c>[WeakEvent]</c> partial event: an instance or static event of a class, not virtual, of a supported delegate,
+    /// whose generated members would neither redeclare nor hide another.
     /// </summary>
-    public static bool CanConvert(IEventSymbol symbol, CancellationToken cancellationToken)
+    public static bool CanConvert(IEventSymbol symbol, Compilation compilation, CancellationToken cancellationToken)
     {
         if (symbol.ContainingType is not { TypeKind: TypeKind.Class } || symbol.IsAbstract || symbol.IsVirtual || symbol.IsOverride
             || symbol.IsPartialDefinition || symbol.PartialDefinitionPart is not null || !symbol.ExplicitInterfaceImplementations.IsEmpty
-            || DelegateProblem(symbol.Type) is not null || FindAttribute(symbol) is not null)
+            || DelegateProblem(symbol.Type) is not null || FindAttribute(symbol) is not null || Collision(symbol, compilation) is not null)
         {
             return false;
         }

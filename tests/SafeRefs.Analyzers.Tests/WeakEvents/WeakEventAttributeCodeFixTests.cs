@@ -121,6 +121,31 @@ public sealed class WeakEventAttributeCodeFixTests
         Assert.Empty(actions);
     }
 
+    // A base class's raise method with the generated one's parameters would be hidden (SR2004): the fix turned compiling
+    // code into a build error. The twin, an overload with other parameters, is offered and compiles.
+    [Theory]
+    [InlineData("int", false)]
+    [InlineData("string", true)]
+    public async Task SR1001_BaseClassHasTheRaiseMethod_OfferedOnlyWhereTheGeneratorGenerates(string parameter, bool offered)
+    {
+        var source = Before.Replace("public sealed class Store", "public class StoreBase\n{\n    protected virtual void OnSaved(" + parameter + " e) { }\n}\n\npublic sealed class Store : StoreBase", StringComparison.Ordinal);
+        var document = CreateDocument(source);
+        var diagnostic = Assert.Single(await AnalyzeAsync(document), d => d.Id == "SR1001");
+
+        var actions = new List<CodeAction>();
+        await new WeakEventAttributeCodeFixProvider().RegisterCodeFixesAsync(new CodeFixContext(document, diagnostic, (a, _) => actions.Add(a), CancellationToken.None));
+
+        Assert.Equal(offered, actions.Count == 1);
+        if (offered)
+        {
+            var operation = Assert.Single((await actions[0].GetOperationsAsync(CancellationToken.None)).OfType<ApplyChangesOperation>());
+            var text = (await operation.ChangedSolution.GetDocument(document.Id)!.GetTextAsync()).ToString();
+            var (_, errors) = GeneratorHarness.Run(text);
+            Assert.Empty(errors);
+            Assert.Empty(await GeneratorHarness.AnalyzeAsync(text));
+        }
+    }
+
     private static Document CreateDocument(string source)
     {
         var workspace = new AdhocWorkspace();
