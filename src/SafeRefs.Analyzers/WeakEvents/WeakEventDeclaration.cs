@@ -17,9 +17,10 @@ internal sealed class WeakEventDeclaration
 
     private const string BudgetTypeName = "SafeRefs.Subscriptions.ListenerBudget";
 
-    private WeakEventDeclaration(IEventSymbol symbol, INamedTypeSymbol delegateType, WeakEventShape shape, string? budget)
+    private WeakEventDeclaration(IEventSymbol symbol, EventFieldDeclarationSyntax syntax, INamedTypeSymbol delegateType, WeakEventShape shape, string? budget)
     {
         Symbol = symbol;
+        Syntax = syntax;
         DelegateType = delegateType;
         Shape = shape;
         Budget = budget;
@@ -30,6 +31,9 @@ internal sealed class WeakEventDeclaration
 
     /// <summary>Gets the event (its defining declaration).</summary>
     public IEventSymbol Symbol { get; }
+
+    /// <summary>Gets the defining declaration (the <c>partial event T Name;</c> line).</summary>
+    public EventFieldDeclarationSyntax Syntax { get; }
 
     /// <summary>Gets the event's delegate type.</summary>
     public INamedTypeSymbol DelegateType { get; }
@@ -58,7 +62,7 @@ internal sealed class WeakEventDeclaration
             return null;
         }
 
-        if (!definition.IsPartialDefinition || !IsFieldLike(definition, cancellationToken))
+        if (!definition.IsPartialDefinition || FieldLikeSyntax(definition, cancellationToken) is not { } syntax)
         {
             problem = Diagnostic.Create(Descriptors.SR2001, location, definition.Name);
             return null;
@@ -106,7 +110,7 @@ internal sealed class WeakEventDeclaration
             return null;
         }
 
-        return new WeakEventDeclaration(definition, delegateType, shape, budget);
+        return new WeakEventDeclaration(definition, syntax, delegateType, shape, budget);
     }
 
     /// <summary>
@@ -143,20 +147,6 @@ internal sealed class WeakEventDeclaration
             if (attribute.AttributeClass?.ToDisplayString() == AttributeName)
             {
                 return attribute;
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>Gets the defining declaration's syntax (the <c>partial event T Name;</c> line).</summary>
-    public EventFieldDeclarationSyntax? DefiningSyntax(CancellationToken cancellationToken)
-    {
-        foreach (var reference in Symbol.DeclaringSyntaxReferences)
-        {
-            if (reference.GetSyntax(cancellationToken) is VariableDeclaratorSyntax { Parent.Parent: EventFieldDeclarationSyntax field })
-            {
-                return field;
             }
         }
 
@@ -377,7 +367,8 @@ internal sealed class WeakEventDeclaration
         return null;
     }
 
-    private static bool IsFieldLike(IEventSymbol definition, CancellationToken cancellationToken)
+    /// <summary>The definition's <c>partial event T Name;</c> declaration, or <see langword="null"/> if it is not one.</summary>
+    private static EventFieldDeclarationSyntax? FieldLikeSyntax(IEventSymbol definition, CancellationToken cancellationToken)
     {
         foreach (var reference in definition.DeclaringSyntaxReferences)
         {
@@ -385,11 +376,11 @@ internal sealed class WeakEventDeclaration
                 && field.Modifiers.Any(SyntaxKind.PartialKeyword)
                 && field.Declaration.Variables.Count == 1)
             {
-                return true;
+                return field;
             }
         }
 
-        return false;
+        return null;
     }
 
     private static bool IsPartial(INamedTypeSymbol type, CancellationToken cancellationToken)

@@ -24,7 +24,7 @@ public sealed class WeakEventGenerator : IIncrementalGenerator
                     return default;
                 }
 
-                var source = WeakEventEmitter.Emit(declaration, attributeContext.Attributes[0], cancellationToken);
+                var source = WeakEventEmitter.Emit(declaration, attributeContext.Attributes[0]);
                 return (HintName: WeakEventEmitter.HintName(declaration.Symbol), Source: source);
             })
             .Where(static file => file.Source is not null);
