@@ -102,7 +102,9 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
     public event EventHandler<ListenerLeakEventArgs>? MaxListenersExceeded;
 
     /// <summary>Raised when the probe finds more listeners at return than at rent.</summary>
-    /// <remarks>The sender is the pool; raised on the returning thread; a throwing handler is logged, not propagated.</remarks>
+    /// <remarks>The sender is the pool; raised on the thread that hands the object back (for a lease, the one that ends it,
+    /// or the last of its callbacks still running then, as it returns); a throwing handler is logged, not
+    /// propagated.</remarks>
     public event EventHandler<LeaseLeakEventArgs<T>>? LeakSuspected;
 
     /// <summary>Raised when a timer callback or loop body of a lease's <see cref="PoolLease{T}.Timers"/> throws.</summary>
@@ -182,7 +184,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
         {
             // Out under Get (this return is the one that ends it): the probe, then back to the inner pool.
             List<Exception>? errors = null;
-            var leak = CheckProbe(state, ref errors, out var discard);
+            var leak = CheckProbe(state, discarding: false, ref errors, out var discard);
             if (EndFailure(errors, leak, GiveBack(obj, discard)) is { } failure)
             {
                 ExceptionDispatchInfo.Throw(failure);
@@ -233,10 +235,11 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
 
     internal void ReportReturnFailed(Exception ex) => _metrics.Pool.ReportReturnFailed(_logger, ex, typeof(T), TypeTag);
 
-    /// <summary>Checks the probe at the end of a use of <paramref name="state"/>'s object; a finding or a failure sets
-    /// <paramref name="discard"/> (a finding not with <see cref="LeakAction.Warn"/>).</summary>
+    /// <summary>Checks the probe at the end of a use of <paramref name="state"/>'s object, which is discarded already
+    /// if <paramref name="discarding"/>; a finding or a failure sets <paramref name="discard"/> (a finding not with
+    /// <see cref="LeakAction.Warn"/>).</summary>
     /// <returns>The probe's finding to throw (<see cref="LeakAction.Throw"/>), or <see langword="null"/>.</returns>
-    internal LeaseLeakException? CheckProbe(PooledObjectState<T> state, ref List<Exception>? errors, out bool discard)
+    internal LeaseLeakException? CheckProbe(PooledObjectState<T> state, bool discarding, ref List<Exception>? errors, out bool discard)
     {
         discard = false;
         if (_probe is null)
@@ -252,7 +255,7 @@ public sealed class GuardedObjectPool<T> : ObjectPool<T>, IDisposable
                 return null;
             }
 
-            discard = errors is not null || _onLeak != LeakAction.Warn;
+            discard = discarding || _onLeak != LeakAction.Warn;
             Interlocked.Increment(ref _leaksSuspected);
             _metrics.Pool.ReportAttachedBehind(_logger, TypeTag, state.CountAtRent, now, discard);
             Raise(LeakSuspected, this, new LeaseLeakEventArgs<T>(state.Value, state.CountAtRent, now, discard), nameof(LeakSuspected));

@@ -35,6 +35,6 @@ public sealed class LeaseLeakEventArgs<T> : EventArgs
 
     /// <summary>Gets a value indicating whether the object is discarded instead of going back to the pool.</summary>
     /// <value><see langword="true"/> unless <see cref="GuardedObjectPoolOptions{T}.OnLeakSuspected"/> is <see cref="LeakAction.Warn"/>
-    /// and no detach or token callback of the lease failed before the probe ran (such a failure discards the object too).</value>
+    /// and the object is not discarded for another reason (a failed detach, token callback or add accessor of the lease).</value>
     public bool Discarded { get; }
 }

@@ -369,7 +369,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <summary>Ends the lease: detaches everything tracked, stops timers, cancels <see cref="Token"/>, and returns the
     /// object once no timer callback, loop body or handler of the lease still runs (without waiting for that here).</summary>
     /// <exception cref="AggregateException">Some detaches, token callbacks or the probe threw (or the timer scope's logger); everything else was still undone and the object discarded. A failure of the return itself (the inner pool's, or a discarded object's <c>Dispose</c>) is among them; alone, it is thrown as is.</exception>
-    /// <exception cref="LeaseLeakException">The probe found listeners attached behind the lease and the pool is set to <see cref="LeakAction.Throw"/>.</exception>
+    /// <exception cref="LeaseLeakException">The probe found listeners attached behind the lease and the pool is set to <see cref="LeakAction.Throw"/>. The probe counts when the object goes back: if a callback of the lease still runs, after it returned, and then <see cref="DisposeAsync"/> faults with it instead.</exception>
     public void Dispose()
     {
         if (End(awaitReturn: false, out _) is { } failure)
@@ -425,7 +425,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     {
         if (Interlocked.Decrement(ref _running) == Ended)
         {
-            HandBack(report: true);
+            HandBack(null, report: true);
         }
     }
 
@@ -568,10 +568,10 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// Ends the lease: the first end closes it (no callback of it starts any more), detaches what it tracked, stops its
-    /// timers, cancels its token and checks the probe; a later end while something of the lease still runs ends the
-    /// timers and the SafeRefs registrations itself (their second disposal is safe); then each returns the object to the
-    /// inner pool (or discards it) if nothing of the lease runs any more, else the last callback out does. Never waits
-    /// for them.
+    /// timers and cancels its token; a later end while something of the lease still runs ends the timers and the SafeRefs
+    /// registrations itself (their second disposal is safe); then each hands the object back (see
+    /// <see cref="HandBack"/>) if nothing of the lease runs any more, else the last callback out does. Never waits for
+    /// them.
     /// </summary>
     /// <param name="awaitReturn">Whether the caller waits for the object to go back (<c>DisposeAsync</c>).</param>
     /// <param name="returned">Completes when the object went back to the inner pool (or was discarded).</param>
@@ -635,15 +635,12 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
             Detach(null, timers, ref errors);
         }
 
-        Exception? leak = null;
-        var discard = false;
         if (first)
         {
             CancelToken(ref errors);
-            leak = _pool.CheckProbe(_state, ref errors, out discard);
         }
 
-        if (discard || errors is not null)
+        if (errors is not null)
         {
             Discard = true;
         }
@@ -653,13 +650,14 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
         // the entries are still this lease's.
         var selfWait = awaitReturn && WaitsForCaller();
 
-        // A failing return reaches the caller with the other failures (a DisposeAsync as a faulted task).
-        Exception? returnFailure = null;
+        // The probe's finding and a failing return reach the caller with the other failures (a DisposeAsync as a
+        // faulted task).
         if (Interlocked.Decrement(ref _running) == Ended)
         {
-            returnFailure = HandBack(report: false);
+            return HandBack(errors, report: false);
         }
-        else if (awaitReturn && !EnclosingCallbacks.IsInside(this))
+
+        if (awaitReturn && !EnclosingCallbacks.IsInside(this))
         {
             // (Inside the disposal of a registration the lease tracks, it completes at once: see DisposeInOwnFrame.)
             returned = selfWait
@@ -667,7 +665,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
                 : WhenHandedBack();
         }
 
-        return GuardedObjectPool<T>.EndFailure(errors, leak, returnFailure);
+        return GuardedObjectPool<T>.EndFailure(errors, null, null);
     }
 
     // Counts a later end as running while something of the ended lease still runs (else its object went back).
@@ -840,17 +838,23 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
-    /// Hands the object back, by the one whose exit left nothing of the ended lease running, and completes a
-    /// <see cref="DisposeAsync"/> that waits. A failure is returned to the end that did it; from a callback
-    /// (<paramref name="report"/>), it is logged, never thrown into the callback's caller.
+    /// Hands the object back, by the one whose exit left nothing of the ended lease running: checks the probe, returns
+    /// the object (or discards it) and completes a <see cref="DisposeAsync"/> that waits, with the probe's and the
+    /// return's failures. An end that does it gets them with its own <paramref name="errors"/>; from a callback
+    /// (<paramref name="report"/>), they are logged, never thrown into the callback's caller.
     /// </summary>
-    private Exception? HandBack(bool report)
+    private Exception? HandBack(List<Exception>? errors, bool report)
     {
         // Nothing of the lease runs, so nothing reads its entries: cleared, what they hold is collectable while the
         // object stays pooled.
         Array.Clear(_state.Attachments, 0, _count);
+
+        // Counted here, once nothing of the lease runs: also what a callback still running at the end attached.
+        List<Exception>? probeFailure = null;
+        var leak = _pool.CheckProbe(_state, Discard, ref probeFailure, out var discard);
         Volatile.Write(ref _state.Current, null);
-        var failure = _pool.GiveBack(_state.Value, Discard);
+        var returnFailure = _pool.GiveBack(_state.Value, Discard || discard);
+        var failure = GuardedObjectPool<T>.EndFailure(probeFailure, leak, returnFailure);
         if (Interlocked.Exchange(ref _returned, HandedBack) is TaskCompletionSource waiter)
         {
             if (failure is null)
@@ -863,13 +867,23 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
             }
         }
 
-        if (failure is not null && report)
+        if (report)
         {
-            _pool.ReportReturnFailed(failure);
+            // The probe's finding itself was logged by the check.
+            if (failure is not null and not LeaseLeakException)
+            {
+                _pool.ReportReturnFailed(failure);
+            }
+
             return null;
         }
 
-        return failure;
+        if (probeFailure is not null)
+        {
+            (errors ??= []).AddRange(probeFailure);
+        }
+
+        return GuardedObjectPool<T>.EndFailure(errors, leak, returnFailure);
     }
 
     /// <summary>Completes once the object went back (at once if it did).</summary>

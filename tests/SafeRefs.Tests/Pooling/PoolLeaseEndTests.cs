@@ -18,6 +18,75 @@ public sealed class PoolLeaseEndTests
     private static GuardedObjectPool<Widget> PoolOfOne(FakeTimeProvider clock, GuardedObjectPoolOptions<Widget>? options = null) =>
         HeldLeaseCallback.PoolOfOne(clock, options);
 
+    // The probe counts when the object goes back, after the last callback of the lease returned: a handler still running
+    // at Dispose that attaches behind the lease is caught. Twin: the same attachment made before Dispose.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Probe_AHandlerRunningAtDispose_AttachesBehindTheLease_IsCaught(bool attachAfterDispose)
+    {
+        var pool = Widget.PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount });
+        var leaks = 0;
+        pool.LeakSuspected += (_, _) => Interlocked.Increment(ref leaks);
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lease.On(static (w, h) => w.Ticked += h, static (w, h) => w.Ticked -= h, (EventHandler<int>)((_, _) =>
+        {
+            if (!attachAfterDispose)
+            {
+                AttachBehindTheLease(widget);
+            }
+
+            entered.TrySetResult();
+            release.Task.Wait(TestTimeouts.Bound);
+            if (attachAfterDispose)
+            {
+                AttachBehindTheLease(widget);
+            }
+        }));
+        var raise = Task.Run(() => widget.RaiseTicked(1));
+        await entered.Task.Bounded();
+
+        var disposed = lease.DisposeAsync().AsTask(); // the handler still runs: the object goes back when it returns
+        release.TrySetResult();
+        await raise.Bounded();
+        await disposed.Bounded();
+
+        Assert.Equal(1, leaks);
+        Assert.True(widget.IsDisposed); // discarded (WarnAndDiscard), not reused with a foreign listener
+    }
+
+    // With LeakAction.Throw, a finding at a hand-back a handler's exit made is not thrown into the raise: the DisposeAsync
+    // that waits faults with it.
+    [Fact]
+    public async Task Probe_Throw_FindingAtAHandlersExit_FaultsTheWaitingDisposeAsync_NotTheRaise()
+    {
+        var pool = Widget.PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ListenerCount, OnLeakSuspected = LeakAction.Throw });
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lease.On(static (w, h) => w.Ticked += h, static (w, h) => w.Ticked -= h, (EventHandler<int>)((_, _) =>
+        {
+            entered.TrySetResult();
+            release.Task.Wait(TestTimeouts.Bound);
+            AttachBehindTheLease(widget);
+        }));
+        var raise = Task.Run(() => widget.RaiseTicked(1));
+        await entered.Task.Bounded();
+
+        var disposed = lease.DisposeAsync().AsTask();
+        release.TrySetResult();
+        await raise.Bounded(); // the raise does not see the finding
+
+        var leak = await Assert.ThrowsAsync<LeaseLeakException>(() => disposed.Bounded());
+        Assert.Equal(1, leak.CountAtReturn);
+        Assert.True(widget.IsDisposed);
+        Assert.Equal(0L, pool.Statistics.Outstanding);
+    }
+
     [Fact]
     public async Task Returned_IsCountedOnlyOnceTheObjectIsBackInTheInnerPool()
     {
@@ -432,5 +501,13 @@ public sealed class PoolLeaseEndTests
 
         Console.WriteLine("survived");
         return 0;
+    }
+
+    // Attaches a listener directly, behind the lease (what the probe is for).
+    private static void AttachBehindTheLease(Widget widget)
+    {
+#pragma warning disable SR1008 // deliberately untracked
+        widget.Changed += static (_, _) => { };
+#pragma warning restore SR1008
     }
 }
