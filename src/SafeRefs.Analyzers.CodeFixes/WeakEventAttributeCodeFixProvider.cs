@@ -16,7 +16,8 @@ namespace SafeRefs.Analyzers.CodeFixes;
 /// and makes its type (and containing types) partial, so the source no longer keeps its subscribers alive. Raises in
 /// the type (<c>X?.Invoke(this, e)</c>) become calls of the generated raise method (<c>OnX(e)</c>); the fix is not
 /// offered when the type uses the event in any other way, already has a member with the raise method's name (a call
-/// could bind to it), or where the generator would report the event (SR2004: a base class member it would hide).
+/// could bind to it), or where the generator would report the event (SR2004: a base class member it would hide, a
+/// file-local type).
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(WeakEventAttributeCodeFixProvider))]
 [Shared]

@@ -115,8 +115,8 @@ internal sealed class WeakEventDeclaration
 
     /// <summary>
     /// Gets whether a plain field-like event (<c>public event EventHandler? X;</c>) declared in source can become a
-    /// <c>[WeakEvent]</c> partial event: an instance or static event of a class, not virtual, of a supported delegate,
-    /// whose generated members would neither redeclare nor hide another.
+    /// <c>[WeakEvent]</c> partial event: an instance or static event of a class outside any file-local type, not
+    /// virtual, of a supported delegate, whose generated members would neither redeclare nor hide another.
     /// </summary>
     public static bool CanConvert(IEventSymbol symbol, Compilation compilation, CancellationToken cancellationToken)
     {
@@ -125,6 +125,14 @@ internal sealed class WeakEventDeclaration
             || DelegateProblem(symbol.Type) is not null || FindAttribute(symbol) is not null || Collision(symbol, compilation) is not null)
         {
             return false;
+        }
+
+        for (var type = symbol.ContainingType; type is not null; type = type.ContainingType)
+        {
+            if (type.IsFileLocal)
+            {
+                return false;
+            }
         }
 
         foreach (var reference in symbol.DeclaringSyntaxReferences)

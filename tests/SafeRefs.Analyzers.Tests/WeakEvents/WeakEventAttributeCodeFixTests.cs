@@ -129,6 +129,24 @@ public sealed class WeakEventAttributeCodeFixTests
     public async Task SR1001_BaseClassHasTheRaiseMethod_OfferedOnlyWhereTheGeneratorGenerates(string parameter, bool offered)
     {
         var source = Before.Replace("public sealed class Store", "public class StoreBase\n{\n    protected virtual void OnSaved(" + parameter + " e) { }\n}\n\npublic sealed class Store : StoreBase", StringComparison.Ordinal);
+        await AssertOfferedOnlyWhereGenerated(source, offered);
+    }
+
+    // A file-local type's parts must all be in one file, and the generated part is in another (SR2004): the fix turned
+    // compiling code into a build error. The twin, the same classes internal, is offered and compiles.
+    [Theory]
+    [InlineData("file", false)]
+    [InlineData("internal", true)]
+    public async Task SR1001_FileLocalType_OfferedOnlyWhereTheGeneratorGenerates(string modifier, bool offered)
+    {
+        var source = Before.Replace("public static class", modifier + " static class", StringComparison.Ordinal)
+            .Replace("public sealed class", modifier + " sealed class", StringComparison.Ordinal);
+        await AssertOfferedOnlyWhereGenerated(source, offered);
+    }
+
+    // The fix is offered (once) or not; where offered, its result compiles with the generator and nothing is reported.
+    private static async Task AssertOfferedOnlyWhereGenerated(string source, bool offered)
+    {
         var document = CreateDocument(source);
         var diagnostic = Assert.Single(await AnalyzeAsync(document), d => d.Id == "SR1001");
 
