@@ -112,7 +112,7 @@ public static class Descriptors
         DiagnosticIds.WeakEventUnsupportedDeclaration,
         "[WeakEvent] cannot be used here",
         "'{0}' cannot be a weak event: {1}",
-        "[WeakEvent] implements an event of a class with a backing weak event. Interfaces, structs, and abstract, virtual or override events have no place for it (a struct's copies would each hold their own handlers); a member of the class with the name of a generated field, or with the raise method's name and parameter types, would be declared twice, and an accessible one of a base class would be hidden.");
+        "[WeakEvent] implements an event of a class with a backing weak event. Interfaces, structs, and abstract, virtual or override events have no place for it (a struct's copies would each hold their own handlers); a member of the class with the name of a generated field, or with the raise method's name and parameter types, would be declared twice, and an accessible one of a base class would be hidden. RaiseMethodName must be a C# identifier (a keyword is written escaped).");
 
     /// <summary>SR2005: <c>[WeakEvent(Budget = ...)]</c> names no static <c>ListenerBudget</c> member of the declaring class.</summary>
     public static readonly DiagnosticDescriptor SR2005 = CreateError(

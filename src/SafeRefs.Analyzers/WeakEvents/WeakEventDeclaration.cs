@@ -102,6 +102,14 @@ internal sealed class WeakEventDeclaration
             return null;
         }
 
+        // The emitter writes the name as given (a keyword escaped with '@'): anything else would not compile.
+        var raise = WeakEventEmitter.RaiseName(definition, FindAttribute(definition));
+        if (!SyntaxFacts.IsValidIdentifier(raise))
+        {
+            problem = Diagnostic.Create(Descriptors.SR2004, location, definition.Name, $"RaiseMethodName \"{raise}\" is not an identifier, so no raise method can have it (leave it unset for 'On{definition.Name}')");
+            return null;
+        }
+
         var delegateType = (INamedTypeSymbol)definition.Type;
         var shape = ShapeOf(delegateType);
         if (Collision(definition, compilation) is { } collision)

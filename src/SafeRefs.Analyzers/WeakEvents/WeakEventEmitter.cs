@@ -229,12 +229,12 @@ internal static class WeakEventEmitter
     /// <summary>Gets the name of the generated options field.</summary>
     public static string OptionsName(IEventSymbol symbol) => $"s_{Camel(symbol.Name)}WeakEventOptions";
 
-    /// <summary>Gets the name of the generated raise method.</summary>
+    /// <summary>Gets the name of the generated raise method (not checked: the declaration check reports one that is not an identifier).</summary>
     public static string RaiseName(IEventSymbol symbol, AttributeData? attribute)
     {
         foreach (var argument in attribute?.NamedArguments ?? [])
         {
-            if (argument.Key == "RaiseMethodName" && argument.Value.Value is string { Length: > 0 } name && SyntaxFacts.IsValidIdentifier(name))
+            if (argument.Key == "RaiseMethodName" && argument.Value.Value is string name)
             {
                 return name;
             }

@@ -364,6 +364,33 @@ public sealed class WeakEventGeneratorTests
         Assert.Single(files);
     }
 
+    // A RaiseMethodName that is not an identifier is reported (SR2004) by the one check, and the event is not
+    // generated: it fell back to OnStarted without a word. The twins, a plain name and a keyword (written escaped), are
+    // generated and compile.
+    [Theory]
+    [InlineData("On X", true)]
+    [InlineData("1Raise", true)]
+    [InlineData("", true)]
+    [InlineData("Notify", false)]
+    [InlineData("event", false)]
+    public async Task RaiseMethodName_NotAnIdentifier_ReportedNotGenerated(string raise, bool invalid)
+    {
+        var source = Header + $$"""
+            public partial class Clock
+            {
+                [WeakEvent(RaiseMethodName = "{{raise}}")]
+                public partial event EventHandler? Started;
+            }
+            """;
+
+        await AssertReportedNotGenerated(source, invalid);
+        if (invalid)
+        {
+            var (_, message) = Assert.Single(await GeneratorHarness.AnalyzeWithMessagesAsync(source));
+            Assert.Contains($"RaiseMethodName \"{raise}\" is not an identifier", message, StringComparison.Ordinal);
+        }
+    }
+
     // An event being retired, obsolete with its args or delegate type: the generated members name the type outside
     // the obsolete event (CS0618 in the generated file, an error where warnings are errors). The twin's type is current.
     [Theory]
