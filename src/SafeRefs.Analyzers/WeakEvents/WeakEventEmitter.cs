@@ -229,14 +229,17 @@ internal static class WeakEventEmitter
     /// <summary>Gets the name of the generated options field.</summary>
     public static string OptionsName(IEventSymbol symbol) => $"s_{Camel(symbol.Name)}WeakEventOptions";
 
-    /// <summary>Gets the name of the generated raise method (not checked: the declaration check reports one that is not an identifier).</summary>
+    /// <summary>
+    /// Gets the name of the generated raise method, without the '@' of a verbatim name (<c>"@event"</c> names
+    /// <c>event</c>, written escaped). Not checked: the declaration check reports one that is not an identifier.
+    /// </summary>
     public static string RaiseName(IEventSymbol symbol, AttributeData? attribute)
     {
         foreach (var argument in attribute?.NamedArguments ?? [])
         {
             if (argument.Key == "RaiseMethodName" && argument.Value.Value is string name)
             {
-                return name;
+                return name.StartsWith("@", StringComparison.Ordinal) && SyntaxFacts.IsValidIdentifier(name.Substring(1)) ? name.Substring(1) : name;
             }
         }
 

@@ -391,6 +391,33 @@ public sealed class WeakEventGeneratorTests
         }
     }
 
+    // A verbatim name, as a C# user writes one, names the identifier after the '@' (written escaped if a keyword);
+    // a lone '@' or one before a non-identifier is still no name.
+    [Theory]
+    [InlineData("@event", false)]
+    [InlineData("@Notify", false)]
+    [InlineData("@", true)]
+    [InlineData("@1x", true)]
+    public async Task RaiseMethodName_Verbatim_NamesTheIdentifier(string raise, bool invalid)
+    {
+        var source = Header + $$"""
+            public partial class Clock
+            {
+                [WeakEvent(RaiseMethodName = "{{raise}}")]
+                public partial event EventHandler? Started;
+
+                public void Start() => {{(invalid ? "_ = 0" : raise + "()")}};
+            }
+            """;
+
+        await AssertReportedNotGenerated(source, invalid);
+        if (invalid)
+        {
+            var (_, message) = Assert.Single(await GeneratorHarness.AnalyzeWithMessagesAsync(source));
+            Assert.Contains($"RaiseMethodName \"{raise}\" is not an identifier", message, StringComparison.Ordinal);
+        }
+    }
+
     // An event being retired, obsolete with its args or delegate type: the generated members name the type outside
     // the obsolete event (CS0618 in the generated file, an error where warnings are errors). The twin's type is current.
     [Theory]
