@@ -258,6 +258,14 @@ internal sealed class WeakEventDeclaration
         var container = definition.ContainingType;
         foreach (var (name, signatures, _) in Generated(definition, compilation))
         {
+            // No member may be named as its class (CS0542) or as one of the class's type parameters (CS0102).
+            if (name == container.Name || container.TypeParameters.Any(p => p.Name == name))
+            {
+                var member = signatures is null ? $"field '{name}'" : $"raise method '{name}'";
+                var owner = name == container.Name ? "the class" : $"a type parameter of '{container.Name}'";
+                return $"the generated {member} would have the name of {owner}, which no member can have ({(signatures is null ? "rename the event" : "set RaiseMethodName")})";
+            }
+
             for (var type = container; type is not null; type = type.BaseType)
             {
                 // The class's own members would be declared twice; the accessible members of base classes would be

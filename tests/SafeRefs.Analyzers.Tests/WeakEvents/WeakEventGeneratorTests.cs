@@ -418,6 +418,35 @@ public sealed class WeakEventGeneratorTests
         }
     }
 
+    // A raise method named as its class (CS0542) or as one of the class's type parameters (CS0102) cannot be
+    // declared, nor can the default On<Event> in a class of that name. The twins: a near name, and the name of an
+    // enclosing class or of its type parameter.
+    [Theory]
+    [InlineData("Clock", "Clock", true)]
+    [InlineData("Clock<T>", "Clock", true)]
+    [InlineData("Clock<TValue>", "TValue", true)]
+    [InlineData("Clock", "Clocks", false)]
+    [InlineData("Clock<TValue>", "Value", false)]
+    [InlineData("Clock", "Outer", false)]
+    [InlineData("Clock", "TOuter", false)]
+    [InlineData("OnStarted", null, true)]
+    [InlineData("OnStart", null, false)]
+    public async Task RaiseMethodName_ClassOrTypeParameterName_Reported(string declaration, string? raise, bool reported)
+    {
+        var source = Header + $$"""
+            public partial class Outer<TOuter>
+            {
+                public partial class {{declaration}}
+                {
+                    [WeakEvent{{(raise is null ? "" : $"(RaiseMethodName = \"{raise}\")")}}]
+                    public partial event EventHandler? Started;
+                }
+            }
+            """;
+
+        await AssertReportedNotGenerated(source, reported);
+    }
+
     // An event being retired, obsolete with its args or delegate type: the generated members name the type outside
     // the obsolete event (CS0618 in the generated file, an error where warnings are errors). The twin's type is current.
     [Theory]
