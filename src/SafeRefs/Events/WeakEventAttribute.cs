@@ -37,6 +37,10 @@ public sealed class WeakEventAttribute : Attribute
 {
     /// <summary>Gets or sets the name of the generated raise method.</summary>
     /// <value><see langword="null"/> by default: <c>On</c> followed by the event's name.</value>
+    /// <remarks>The name must be a C# identifier that the class can declare (not the class's own name, nor one of its
+    /// type parameters' names). A keyword is allowed, plain or with <c>@</c> (<c>"event"</c> or <c>"@event"</c>), and
+    /// the method is then declared as <c>@event</c>. Any other name is reported as SR2004 and the event is not
+    /// generated.</remarks>
     public string? RaiseMethodName { get; set; }
 
     /// <summary>Gets or sets the accessibility of the generated raise method.</summary>
