@@ -369,7 +369,7 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
     /// <summary>Ends the lease: detaches everything tracked, stops timers, cancels <see cref="Token"/>, and returns the
     /// object once no timer callback, loop body or handler of the lease still runs (without waiting for that here).</summary>
     /// <exception cref="AggregateException">Some detaches, token callbacks or the probe threw (or the timer scope's logger); everything else was still undone and the object discarded. A failure of the return itself (the inner pool's, or a discarded object's <c>Dispose</c>) is among them; alone, it is thrown as is.</exception>
-    /// <exception cref="LeaseLeakException">The probe found listeners attached behind the lease and the pool is set to <see cref="LeakAction.Throw"/>. The probe counts when the object goes back: if a callback of the lease still runs, after it returned, and then <see cref="DisposeAsync"/> faults with it instead.</exception>
+    /// <exception cref="LeaseLeakException">The probe found listeners attached behind the lease and the pool is set to <see cref="LeakAction.Throw"/>. The probe counts when the object goes back: if a callback of the lease still runs, after it returned, and then <see cref="DisposeAsync"/> faults with it instead (in one <see cref="AggregateException"/> with this end's own failures, if any).</exception>
     public void Dispose()
     {
         if (End(awaitReturn: false, out _) is { } failure)
@@ -902,7 +902,17 @@ public sealed class PoolLease<T> : IDisposable, IAsyncDisposable
 
     private static async ValueTask ThrowAfterAsync(ValueTask returned, Exception failure)
     {
-        await returned.ConfigureAwait(false);
+        try
+        {
+            await returned.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // what the hand-back failed with joins the end's own failures, as the end reports both
+        catch (Exception late)
+#pragma warning restore CA1031
+        {
+            throw GuardedObjectPool<T>.EndFailure(failure is AggregateException all ? [.. all.InnerExceptions] : [failure], null, late)!;
+        }
+
         ExceptionDispatchInfo.Throw(failure);
     }
 }

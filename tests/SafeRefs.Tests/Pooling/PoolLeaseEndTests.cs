@@ -87,6 +87,47 @@ public sealed class PoolLeaseEndTests
         Assert.Equal(0L, pool.Statistics.Outstanding);
     }
 
+    // DisposeAsync faults with what Dispose would throw: a remove that failed at the end is reported also when a handler
+    // still running defers the hand-back, whose probe finding (Throw) faults the wait. Twin: the end hands back itself.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task DisposeAsync_RemoveFailed_FaultsWithItAlsoWhenAHandlerDefersTheHandBack(bool handlerRunning)
+    {
+        var pool = Widget.PoolOfOne(new GuardedObjectPoolOptions<Widget> { ListenerCountProbe = static w => w.ChangedCount, OnLeakSuspected = LeakAction.Throw });
+        var lease = pool.Rent();
+        var widget = lease.Value;
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lease.On(static (w, h) => w.Ticked += h, static (_, _) => throw new InvalidOperationException("remove failed"), (EventHandler<int>)((_, _) => { }));
+        lease.On(static (w, h) => w.Ticked += h, static (w, h) => w.Ticked -= h, (EventHandler<int>)((_, _) =>
+        {
+            entered.TrySetResult();
+            release.Task.Wait(TestTimeouts.Bound);
+        }));
+        AttachBehindTheLease(widget);
+        var raise = Task.CompletedTask;
+        if (handlerRunning)
+        {
+            raise = Task.Run(() => widget.RaiseTicked(1));
+            await entered.Task.Bounded();
+        }
+
+        var disposed = lease.DisposeAsync().AsTask();
+        release.TrySetResult();
+        await raise.Bounded();
+
+        var thrown = await Assert.ThrowsAsync<AggregateException>(() => disposed.Bounded());
+        Assert.Contains(thrown.InnerExceptions, static e => e is InvalidOperationException { Message: "remove failed" });
+        if (handlerRunning)
+        {
+            Assert.Contains(thrown.InnerExceptions, static e => e is LeaseLeakException);
+        }
+
+        Assert.True(widget.IsDisposed);
+        Assert.Equal(0L, pool.Statistics.Outstanding);
+    }
+
     [Fact]
     public async Task Returned_IsCountedOnlyOnceTheObjectIsBackInTheInnerPool()
     {
