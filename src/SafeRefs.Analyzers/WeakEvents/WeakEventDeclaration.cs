@@ -256,7 +256,16 @@ internal sealed class WeakEventDeclaration
     private static string? Collision(IEventSymbol definition, Compilation compilation)
     {
         var container = definition.ContainingType;
-        foreach (var (name, signatures, _) in Generated(definition, compilation))
+        var generated = Generated(definition, compilation);
+
+        // The raise method may not take the name of one of the event's own generated fields (CS0102).
+        var raise = generated[generated.Length - 1].Name;
+        if (generated.Take(generated.Length - 1).Any(field => field.Name == raise))
+        {
+            return $"the generated raise method '{raise}' would have the name of the event's own generated field (set RaiseMethodName to another name)";
+        }
+
+        foreach (var (name, signatures, _) in generated)
         {
             // No member may be named as its class (CS0542) or as one of the class's type parameters (CS0102).
             if (name == container.Name || container.TypeParameters.Any(p => p.Name == name))

@@ -447,6 +447,26 @@ public sealed class WeakEventGeneratorTests
         await AssertReportedNotGenerated(source, reported);
     }
 
+    // A raise method named as the event's own generated field or options field would be declared twice (CS0102). The
+    // twins: names near them.
+    [Theory]
+    [InlineData("_startedWeakEvent", true)]
+    [InlineData("s_startedWeakEventOptions", true)]
+    [InlineData("_startedWeakEvents", false)]
+    [InlineData("startedWeakEvent", false)]
+    public async Task RaiseMethodName_OwnGeneratedFieldName_Reported(string raise, bool reported)
+    {
+        var source = Header + $$"""
+            public partial class Clock
+            {
+                [WeakEvent(RaiseMethodName = "{{raise}}")]
+                public partial event EventHandler? Started;
+            }
+            """;
+
+        await AssertReportedNotGenerated(source, reported);
+    }
+
     // An event being retired, obsolete with its args or delegate type: the generated members name the type outside
     // the obsolete event (CS0618 in the generated file, an error where warnings are errors). The twin's type is current.
     [Theory]
